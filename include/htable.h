@@ -1,0 +1,433 @@
+/*
+ * htable.h - the one public header of libhtable.
+ *
+ * libhtable builds, manages, walks and checks x86 hardware page tables in
+ * physical memory that the caller provides.  The tables it writes are in the
+ * exact format the MMU reads (32-bit, PAE, 4-level and 5-level paging), so a
+ * VMM can point a vCPU's CR3 at them.
+ *
+ * Objects (all opaque, all created and destroyed by the library):
+ *   ht_ctx_t    one "machine": paging mode, frame provider, TLB hook,
+ *               tunables, reserve pool, the list of address spaces and the
+ *               statistics.  Several contexts may live in one process.
+ *   ht_as_t     one address space: a root table and every table below it.
+ *   ht_arena_t  the default frame provider: one anonymous mapping that stands
+ *               for guest-physical memory starting at a base address.
+ *
+ * Errors: every call that can fail returns 0 (or a non-negative count) on
+ * success and a negative HT_E* code on failure.  ht_strerror() names the
+ * code; ht_errdetail() gives the calling thread's detailed message for its
+ * last failure (which argument, which address).  A failed call changes
+ * nothing.  The library never prints, never exits and never aborts on
+ * caller input; it aborts only when its own invariants are broken.
+ *
+ * Threads: every call is thread-safe.  Operations on different address
+ * spaces, or on disjoint VA ranges of one address space, run concurrently;
+ * lookups, translations, walks, audits of a quiet address space, stealing
+ * and reaping may run beside them.  Two calls that modify OVERLAPPING ranges
+ * of one address space must be ordered by the caller (the illumos VM layer
+ * does the same with its segment locks): the library keeps its own
+ * structures consistent in that case, but which call wins is unspecified.
+ * A CPU or vCPU may set Accessed/Dirty bits at any time; every change of a
+ * valid entry is an atomic compare-and-swap that keeps them.
+ */
+#ifndef HTABLE_H
+#define HTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define HT_EXTERN __attribute__((visibility("default")))
+#define HT_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define HT_EXTERN
+#define HT_MUST_CHECK
+#endif
+
+#define HT_VERSION_MAJOR 0
+#define HT_VERSION_MINOR 1
+#define HT_VERSION_PATCH 0
+#define HT_VERSION_STRING "0.1.0"
+
+typedef uint64_t ht_va_t;	/* virtual address (canonical in 4/5-level) */
+typedef uint64_t ht_pa_t;	/* physical address */
+typedef uint64_t ht_pfn_t;	/* physical frame number = pa >> 12 */
+
+#define HT_PFN_INVALID	(~(ht_pfn_t)0)
+#define HT_PAGE_SHIFT	12
+#define HT_PAGE_SIZE	4096u
+#define HT_MAX_LEVELS	5
+
+typedef struct ht_ctx ht_ctx_t;
+typedef struct ht_as ht_as_t;
+typedef struct ht_arena ht_arena_t;
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/* XX(name, message): one list generates the enum and ht_strerror(). */
+#define HT_ERRNO_MAP(XX)						\
+	XX(EINVAL, "invalid argument")					\
+	XX(ENOMEM, "out of host memory")				\
+	XX(ENOFRAME, "no physical frame available for a page table")	\
+	XX(ENONCANON, "virtual address is not canonical")		\
+	XX(ERANGE, "address or length out of range for the paging mode") \
+	XX(EALIGN, "address or length is not aligned")			\
+	XX(EPAGESIZE, "page size not available in this mode or CPU")	\
+	XX(EPABITS, "physical address beyond the physical width")	\
+	XX(ENOTMAPPED, "address is not mapped")				\
+	XX(EEXIST, "address is already mapped")				\
+	XX(ELOCKED, "range holds locked mappings")			\
+	XX(ENOTLOCKED, "mapping is not locked")				\
+	XX(EPROVIDER, "frame provider misbehaved")			\
+	XX(EBADTABLE, "page table contents are invalid")		\
+	XX(ECORRUPT, "audit found an inconsistency")			\
+	XX(EBUSY, "object is in use")					\
+	XX(ENOTSUP, "operation not supported")
+
+enum {
+	HT_OK = 0,
+#define HT__ERRNUM(name, msg) HT_##name,
+	HT__FIRST_ERR_PLACEHOLDER = 0,
+	HT_ERRNO_MAP(HT__ERRNUM)
+#undef HT__ERRNUM
+	HT__NERR
+};
+
+/* Message for an error code (negative or positive); never NULL. */
+HT_EXTERN const char *ht_strerror(int err);
+/* Symbolic name ("HT_EINVAL") for an error code; never NULL. */
+HT_EXTERN const char *ht_err_name(int err);
+/*
+ * The calling thread's detailed message for its most recent failed call,
+ * e.g. "va 0x201000 is not aligned to 2 MiB"; "" when none.
+ */
+HT_EXTERN const char *ht_errdetail(void);
+
+/* ------------------------------------------------------------------ */
+/* Paging modes and page sizes                                         */
+/* ------------------------------------------------------------------ */
+
+typedef enum ht_mode {
+	HT_MODE_32BIT = 0,	/* 2 levels, 4-byte entries, 4 KiB + 4 MiB */
+	HT_MODE_PAE = 1,	/* 3 levels, 4-entry root, 4 KiB + 2 MiB */
+	HT_MODE_4LEVEL = 2,	/* 48-bit VAs, 4 KiB + 2 MiB + 1 GiB */
+	HT_MODE_5LEVEL = 3	/* LA57, 57-bit VAs, same page sizes */
+} ht_mode_t;
+
+/* Page sizes as a bit mask. */
+#define HT_PS_4K	0x1u
+#define HT_PS_2M	0x2u
+#define HT_PS_4M	0x4u
+#define HT_PS_1G	0x8u
+
+/* Mode name ("32bit", "pae", "4level", "5level"), NULL if bad. */
+HT_EXTERN const char *ht_mode_name(ht_mode_t mode);
+/* Parse a mode name; 0 or -HT_EINVAL. */
+HT_EXTERN int ht_mode_parse(const char *name, ht_mode_t *r_mode);
+
+/* Geometry of a paging mode, read-only (like illumos's mmu). */
+typedef struct ht_geometry {
+	ht_mode_t	mode;
+	unsigned	levels;		/* number of table levels */
+	unsigned	pte_size;	/* 4 or 8 bytes */
+	unsigned	ptes_per_table;	/* entries in a non-root table */
+	unsigned	top_level_count; /* entries in the root table */
+	unsigned	level_shift[HT_MAX_LEVELS];
+	unsigned	va_bits;	/* 32, 48 or 57 */
+	unsigned	pa_bits_max;	/* widest physical address the mode can name */
+	unsigned	pagesizes;	/* HT_PS_* the mode has */
+	int		has_nx;		/* entries have an NX bit */
+	ht_va_t		hole_start;	/* first non-canonical VA, 0 if no hole */
+	ht_va_t		hole_end;	/* last non-canonical VA (inclusive) */
+} ht_geometry_t;
+
+HT_EXTERN const ht_geometry_t *ht_geometry(ht_mode_t mode);
+
+/* ------------------------------------------------------------------ */
+/* Frame providers                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The physical memory that page tables live in.  The library never
+ * assumes that a pointer equals a physical address.
+ *
+ * alloc: give one 4 KiB frame whose physical address lies in [lo, hi);
+ *        return 0 and the frame number, or a negative HT_E* code (usually
+ *        -HT_ENOFRAME).  The frame need not be zeroed.
+ * free:  take back a frame that alloc returned.
+ * map:   return a host pointer to the frame's 4096 bytes (or NULL if the
+ *        frame is not backed).  The pointer must stay valid while the
+ *        frame is allocated; the library caches it.  Imported tables are
+ *        reached through map only.
+ * avail: optional; frames alloc could still return.  With a throttle set
+ *        in the context, allocation stops early (and stealing starts)
+ *        when this falls to the throttle.
+ * window: optional; a linear host mapping of physical memory (like a
+ *        kernel's direct map): returns the host pointer of physical address
+ *        *r_base, the window covering *r_len bytes.  Frames inside it are
+ *        reached by arithmetic instead of a call to map, which makes walks
+ *        and translations cheaper.
+ */
+typedef struct ht_frame_ops {
+	int	(*alloc)(void *arg, ht_pa_t lo, ht_pa_t hi, ht_pfn_t *r_pfn);
+	void	(*free)(void *arg, ht_pfn_t pfn);
+	void	*(*map)(void *arg, ht_pfn_t pfn);
+	uint64_t (*avail)(void *arg);
+	void	*(*window)(void *arg, ht_pa_t *r_base, uint64_t *r_len);
+} ht_frame_ops_t;
+
+/*
+ * The default provider.  ht_arena_create maps `size` bytes (a multiple of
+ * 4096, reserved lazily) standing for physical memory [base, base + size).
+ * frame_limit (0 = none) caps the frames the arena hands out at once, so
+ * that memory pressure can be simulated.
+ */
+HT_EXTERN int ht_arena_create(ht_pa_t base, uint64_t size,
+    uint64_t frame_limit, ht_arena_t **r_arena) HT_MUST_CHECK;
+HT_EXTERN void ht_arena_destroy(ht_arena_t *arena);
+HT_EXTERN const ht_frame_ops_t *ht_arena_ops(void);	/* arg = the arena */
+HT_EXTERN void *ht_arena_ptr(ht_arena_t *arena, ht_pa_t pa); /* NULL if outside */
+HT_EXTERN ht_pa_t ht_arena_base(const ht_arena_t *arena);
+HT_EXTERN uint64_t ht_arena_size(const ht_arena_t *arena);
+HT_EXTERN uint64_t ht_arena_frames_used(const ht_arena_t *arena);
+HT_EXTERN void ht_arena_set_limit(ht_arena_t *arena, uint64_t frame_limit);
+
+/* ------------------------------------------------------------------ */
+/* Contexts                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct ht_range {
+	ht_pa_t		base;
+	uint64_t	len;
+} ht_range_t;
+
+/* What a TLB callback must drop. */
+#define HT_TLB_ALL	(~(uint64_t)0)	/* as `len`: every non-global entry */
+
+/*
+ * TLB-invalidation hook.  Called after entries that an MMU may have cached
+ * changed: [va, va + len) of `as`, or everything when len == HT_TLB_ALL.
+ * Calls are batched per operation; no library lock is held during it.
+ */
+typedef void (*ht_tlb_fn)(void *arg, ht_as_t *as, ht_va_t va, uint64_t len);
+
+#define HT_MAX_POOLS 8
+
+typedef struct ht_config {
+	ht_mode_t	mode;
+	unsigned	pagesizes;	/* HT_PS_* the target CPU has; 0 = all */
+	unsigned	pa_bits;	/* MAXPHYADDR; 0 = the mode's widest */
+	int		no_nx;		/* EFER.NXE off: entries get no NX bit */
+	const ht_frame_ops_t *frame_ops; /* required */
+	void		*frame_arg;
+	ht_range_t	pools[HT_MAX_POOLS]; /* page-table frames only from these */
+	unsigned	npools;		/* 0 = anywhere the mode can address */
+	ht_tlb_fn	tlb;		/* optional */
+	void		*tlb_arg;
+	/*
+	 * Tunables, 0 = the default.  reserve_amount: frameless descriptors
+	 * kept for allocation under pressure (200, as illumos).
+	 * steal_passes: passes over other address spaces before giving up
+	 * (8).  throttle: frames left in the provider at which allocation
+	 * stops and stealing starts (needs ops->avail).  force_steal: make
+	 * every Nth frame allocation fail, to exercise stealing (tests).
+	 * hash_buckets: per-address-space hash size, a power of two (1024).
+	 */
+	unsigned	reserve_amount;
+	unsigned	steal_passes;
+	uint64_t	throttle;
+	unsigned	force_steal;
+	unsigned	hash_buckets;
+} ht_config_t;
+
+HT_EXTERN int ht_ctx_create(const ht_config_t *cfg,
+    ht_ctx_t **r_ctx) HT_MUST_CHECK;
+/* -HT_EBUSY while address spaces exist. */
+HT_EXTERN int ht_ctx_destroy(ht_ctx_t *ctx);
+HT_EXTERN const ht_geometry_t *ht_ctx_geometry(const ht_ctx_t *ctx);
+/* The page sizes in force (mode & caller's CPU). */
+HT_EXTERN unsigned ht_ctx_pagesizes(const ht_ctx_t *ctx);
+HT_EXTERN unsigned ht_ctx_pa_bits(const ht_ctx_t *ctx);
+/* Change force_steal at run time (0 = off). */
+HT_EXTERN void ht_ctx_set_force_steal(ht_ctx_t *ctx, unsigned every_nth);
+/*
+ * Memory pressure: give back idle cached tables of every address space
+ * (illumos htable_reap).  Returns the number of frames freed.
+ */
+HT_EXTERN long ht_ctx_reap(ht_ctx_t *ctx);
+/*
+ * Call fn for every frame that holds a page table of any address space of
+ * the context (illumos hat_dump).  Returns the number of frames.
+ */
+typedef void (*ht_frame_fn)(void *arg, const ht_as_t *as, ht_pfn_t pfn,
+    int level);
+HT_EXTERN long ht_ctx_dump_frames(ht_ctx_t *ctx, ht_frame_fn fn, void *arg);
+
+/* Counters, like illumos HATSTAT, for a context or one address space. */
+typedef struct ht_stats {
+	uint64_t	ptable_allocs;	/* frames taken from the provider */
+	uint64_t	ptable_frees;	/* frames given back */
+	uint64_t	htable_rgets;	/* descriptors taken from the reserve */
+	uint64_t	htable_rputs;	/* descriptors put on the reserve */
+	uint64_t	reap_attempts;
+	uint64_t	reaped;		/* tables freed by reaping */
+	uint64_t	steals;		/* allocations that had to steal */
+	uint64_t	stolen;		/* tables taken from address spaces */
+	uint64_t	cache_hits;	/* allocations served by an AS cache */
+	uint64_t	splits;		/* large pages split */
+	uint64_t	lpage_fallbacks; /* large page refused: table below */
+	uint64_t	tlb_calls;	/* calls of the TLB hook */
+	uint64_t	tables[HT_MAX_LEVELS]; /* live tables per level */
+	uint64_t	leaves[HT_MAX_LEVELS]; /* live leaves per level */
+	uint64_t	reserve_count;	/* descriptors now on the reserve */
+	uint64_t	address_spaces;
+} ht_stats_t;
+
+HT_EXTERN void ht_ctx_stats(ht_ctx_t *ctx, ht_stats_t *r_stats);
+
+/* ------------------------------------------------------------------ */
+/* Address spaces                                                      */
+/* ------------------------------------------------------------------ */
+
+/* ht_as_create flags */
+#define HT_AS_NOSTEAL	0x1u	/* never steal this space's tables */
+
+HT_EXTERN int ht_as_create(ht_ctx_t *ctx, unsigned flags,
+    ht_as_t **r_as) HT_MUST_CHECK;
+/*
+ * Wrap tables that someone else built (illumos htable_attach): the root
+ * at root_pa and every table below it, read through the provider's map.
+ * The frames stay the caller's: the library never frees them.  Tables
+ * that are malformed for the library's model (an entry with reserved bits,
+ * a table reached twice, a table outside the provider) give
+ * -HT_EBADTABLE and nothing is kept.
+ */
+HT_EXTERN int ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags,
+    ht_as_t **r_as) HT_MUST_CHECK;
+/* Unmap everything, free every table frame, free the space. */
+HT_EXTERN void ht_as_destroy(ht_as_t *as);
+/* The value for CR3: the root table's physical address. */
+HT_EXTERN ht_pa_t ht_as_root(const ht_as_t *as);
+HT_EXTERN ht_ctx_t *ht_as_ctx(const ht_as_t *as);
+HT_EXTERN void ht_as_stats(ht_as_t *as, ht_stats_t *r_stats);
+/* Free the space's cached empty tables (illumos htable_purge_hat). */
+HT_EXTERN long ht_as_purge(ht_as_t *as);
+
+/* Mapping attributes (map, protect, translate) */
+#define HT_W		0x001u	/* writable */
+#define HT_U		0x002u	/* user accessible */
+#define HT_X		0x004u	/* executable (no NX bit) */
+#define HT_G		0x008u	/* global */
+#define HT_PWT		0x010u
+#define HT_PCD		0x020u
+#define HT_PAT		0x040u
+#define HT_A		0x100u	/* accessed (reported, harvested) */
+#define HT_D		0x200u	/* dirty (reported, harvested) */
+#define HT_LOCKED	0x400u	/* reported by translate/walk */
+
+/* ht_map flags */
+#define HT_MAP_LOCK	0x001u	/* lock the new mappings against stealing */
+#define HT_MAP_NOREPLACE 0x002u	/* -HT_EEXIST if anything is mapped there */
+/* Force one page size: HT_MAP_SIZE(HT_PS_2M). */
+#define HT_MAP_SIZE(ps)	((unsigned)(ps) << 8)
+
+/*
+ * Map [va, va + len) to [pa, pa + len).  Each page is the largest size the
+ * alignment of va and pa, the remaining length and the page sizes in force
+ * allow (or the forced size).  Mappings already in the range are replaced;
+ * large pages that stick out of the range are split first.  On failure
+ * nothing changed.  Errors: EINVAL, EALIGN, ENONCANON, ERANGE, EPABITS,
+ * EPAGESIZE, ENOFRAME, ENOMEM, EEXIST (NOREPLACE), ELOCKED (replacing
+ * locked mappings).
+ */
+HT_EXTERN int ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len,
+    unsigned attr, unsigned flags) HT_MUST_CHECK;
+
+/* ht_unmap flags */
+#define HT_UNMAP_UNLOCK	0x001u	/* also remove locked mappings */
+
+/*
+ * Remove the mappings in [va, va + len); large pages that stick out are
+ * split and keep their outer parts.  Holes are fine.  ELOCKED if a locked
+ * mapping is in the range without HT_UNMAP_UNLOCK (nothing changed).
+ */
+HT_EXTERN int ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len,
+    unsigned flags) HT_MUST_CHECK;
+
+/*
+ * Set the permissions HT_W, HT_U, HT_X of every mapped page in the range
+ * to exactly those in attr (other attributes are kept); large pages that
+ * stick out are split.
+ */
+HT_EXTERN int ht_protect(ht_as_t *as, ht_va_t va, uint64_t len,
+    unsigned attr) HT_MUST_CHECK;
+
+/* Lock / unlock the mappings of a range: a locked one is never stolen. */
+HT_EXTERN int ht_lock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
+HT_EXTERN int ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
+
+/*
+ * Test and optionally clear HT_A and/or HT_D (`bits`) on the leaves in
+ * the range.  fn (optional) is called for each leaf that had any of them,
+ * with the bits it had.  Returns the number of such leaves.
+ */
+typedef void (*ht_ad_fn)(void *arg, ht_va_t va, uint64_t size,
+    unsigned bits);
+HT_EXTERN long ht_test_clear_ad(ht_as_t *as, ht_va_t va, uint64_t len,
+    unsigned bits, int clear, ht_ad_fn fn, void *arg);
+
+/* One translation, as the MMU would do it. */
+typedef struct ht_xlate {
+	ht_va_t		va;
+	ht_pa_t		pa;		/* of va itself (page + offset) */
+	uint64_t	page_size;
+	unsigned	level;		/* level of the leaf */
+	unsigned	attr;		/* effective: W/U AND over levels,
+					   X unless any NX; G A D of the leaf */
+	unsigned	nlevels;	/* entries read, root first */
+	uint64_t	entries[HT_MAX_LEVELS];
+} ht_xlate_t;
+
+/* 0, or ENOTMAPPED (r_x->nlevels tells where the walk stopped). */
+HT_EXTERN int ht_translate(ht_as_t *as, ht_va_t va, ht_xlate_t *r_x);
+
+/* One leaf mapping as walks report it. */
+typedef struct ht_leaf {
+	ht_va_t		va;
+	ht_pa_t		pa;
+	uint64_t	size;
+	unsigned	level;
+	unsigned	attr;		/* the leaf's own attributes */
+	uint64_t	pte;
+} ht_leaf_t;
+
+/*
+ * Call fn for every leaf in [start, last] (inclusive, so the whole space
+ * can be named), in ascending VA order.  fn returns 0 to go on, anything
+ * else to stop the walk (that value is returned).  Returns 0 at the end.
+ * Empty subtrees are skipped without being read.
+ */
+typedef int (*ht_walk_fn)(void *arg, const ht_leaf_t *leaf);
+HT_EXTERN int ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last,
+    ht_walk_fn fn, void *arg);
+
+/*
+ * Check every invariant of an address space against its frames: each
+ * table's valid count equals its valid entries, each link matches its
+ * child, hash membership, holds, no frame used twice, tables only from
+ * the pools, leaf and page counts.  0, or -HT_ECORRUPT with the first
+ * problem in ht_errdetail().  The space must be quiet during the call.
+ */
+HT_EXTERN int ht_audit(ht_as_t *as);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HTABLE_H */

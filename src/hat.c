@@ -1,0 +1,352 @@
+/*
+ * hat.c - address spaces: create, import, destroy; the operation frame
+ * that every public call runs in (preallocation, deferred frees, batched
+ * TLB invalidation); and the single-leaf unmap the stealer uses.
+ *
+ * An operation (ht_op_t, on the caller's stack, found through a
+ * thread-local pointer) gives three guarantees:
+ *  1. ht_op_prealloc takes every frame the operation can need before
+ *     anything changes, so a failed call leaves no half-built state.
+ *  2. Tables freed during the operation are kept until the TLB hook has
+ *     run: an MMU may still walk them through its paging-structure caches.
+ *  3. TLB invalidations are merged into at most HT_OP_TLB_RANGES ranges
+ *     and delivered once, with no library lock held.
+ * A provider callback that re-enters the library nests a second operation;
+ * the depth tells htable_alloc to use the reserve (illumos's hat depth).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "htable_int.h"
+#include "x86pte.h"
+#include "frame.h"
+#include "hat.h"
+#include "debug.h"
+
+static _Thread_local ht_op_t *ht_cur_op;
+static _Thread_local int ht_depth;
+
+ht_op_t *
+ht_op_cur(void)
+{
+	return (ht_cur_op);
+}
+
+int
+use_hat_reserves(void)
+{
+	return (ht_depth > 1);
+}
+
+void
+ht_op_begin(ht_op_t *op, hat_t *hat)
+{
+	memset(op, 0, sizeof (*op));
+	op->op_hat = hat;
+	op->op_prev = ht_cur_op;
+	ht_cur_op = op;
+	ht_depth++;
+}
+
+int
+ht_op_prealloc(ht_op_t *op, unsigned n)
+{
+	htable_t *saved = op->op_prealloc;
+	int err = 0;
+
+	/* Keep htable_alloc from handing us our own spares. */
+	op->op_prealloc = NULL;
+	while (n-- > 0) {
+		htable_t *ht = htable_alloc(op->op_hat, 0, 0, NULL, &err);
+
+		if (ht == NULL)
+			break;
+		ht->ht_next = saved;
+		saved = ht;
+		op->op_nprealloc++;
+	}
+	op->op_prealloc = saved;
+	return (err);
+}
+
+static void
+tlb_flush(ht_op_t *op)
+{
+	hat_t *hat = op->op_hat;
+	ht_ctx_t *ctx;
+
+	if (hat == NULL || (op->op_ntlb == 0 && !op->op_tlb_all))
+		return;
+	ctx = hat->hat_ctx;
+	if (op->op_tlb_all) {
+		HATSTAT_INC(ctx, tlb_calls);
+		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, 0, HT_TLB_ALL);
+		return;
+	}
+	for (unsigned i = 0; i < op->op_ntlb; i++) {
+		HATSTAT_INC(ctx, tlb_calls);
+		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, op->op_tlb_va[i],
+		    op->op_tlb_len[i]);
+	}
+}
+
+void
+ht_op_end(ht_op_t *op)
+{
+	htable_t *ht;
+
+	HT_VERIFY(ht_cur_op == op);
+	ht_cur_op = op->op_prev;
+	tlb_flush(op);
+	/* Only now may the frames of unlinked tables be reused. */
+	while ((ht = op->op_deferred) != NULL) {
+		op->op_deferred = ht->ht_next;
+		htable_free_now(ht);
+	}
+	while ((ht = op->op_prealloc) != NULL) {
+		op->op_prealloc = ht->ht_next;
+		htable_free_now(ht);
+	}
+	ht_depth--;
+}
+
+void
+hat_tlb_inval(hat_t *hat, uint64_t va, uint64_t len)
+{
+	ht_ctx_t *ctx = hat->hat_ctx;
+	ht_op_t *op = ht_cur_op;
+
+	if (ctx->ctx_cfg.tlb == NULL ||
+	    (atomic_load(&hat->hat_flags) & HAT_FREEING))
+		return;
+	if (op == NULL || op->op_hat != hat) {
+		/* Someone else's space (a steal victim): tell it now. */
+		HATSTAT_INC(ctx, tlb_calls);
+		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, va, len);
+		return;
+	}
+	if (op->op_tlb_all)
+		return;
+	if (len == HT_TLB_ALL) {
+		op->op_tlb_all = 1;
+		return;
+	}
+	/* Merge with an overlapping or adjacent range. */
+	for (unsigned i = 0; i < op->op_ntlb; i++) {
+		uint64_t lo = op->op_tlb_va[i];
+		uint64_t hi = lo + op->op_tlb_len[i];
+
+		if (va <= hi && va + len >= lo) {
+			uint64_t nlo = va < lo ? va : lo;
+			uint64_t nhi = va + len > hi ? va + len : hi;
+
+			op->op_tlb_va[i] = nlo;
+			op->op_tlb_len[i] = nhi - nlo;
+			return;
+		}
+	}
+	if (op->op_ntlb < HT_OP_TLB_RANGES) {
+		op->op_tlb_va[op->op_ntlb] = va;
+		op->op_tlb_len[op->op_ntlb] = len;
+		op->op_ntlb++;
+		return;
+	}
+	op->op_tlb_all = 1;	/* too scattered: drop everything */
+}
+
+x86pte_t
+hat_pte_unmap(htable_t *ht, unsigned entry, x86pte_t old, int tlb)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+	x86pte_t found;
+
+	HT_ASSERT(pte_is_page(old, ht->ht_level));
+	found = x86pte_inval(ht, entry, old, NULL, tlb);
+	if (!(found & PT_VALID) ||
+	    pte_pa(m, found, ht->ht_level) != pte_pa(m, old, ht->ht_level))
+		return (0);	/* gone, or remapped by someone else */
+	atomic_fetch_sub(&ht->ht_valid_cnt, 1);
+	atomic_fetch_sub(&ht->ht_hat->hat_pages_mapped[ht->ht_level], 1);
+	if (found & PT_LOCKED)
+		atomic_fetch_sub(&ht->ht_lock_cnt, 1);
+	return (found);
+}
+
+static hat_t *
+hat_alloc_struct(ht_ctx_t *ctx, unsigned flags)
+{
+	hat_t *hat = calloc(1, sizeof (*hat));
+
+	if (hat == NULL)
+		return (NULL);
+	hat->hat_ctx = ctx;
+	hat->hat_num_hash = ctx->ctx_cfg.hash_buckets;
+	hat->hat_ht_hash = calloc(hat->hat_num_hash, sizeof (htable_t *));
+	if (hat->hat_ht_hash == NULL) {
+		free(hat);
+		return (NULL);
+	}
+	hat->hat_max_level = ctx->ctx_mmu.max_level;
+	atomic_store(&hat->hat_flags, flags);
+	(void) pthread_mutex_init(&hat->hat_mutex, NULL);
+	return (hat);
+}
+
+static void
+hat_list_insert(hat_t *hat)
+{
+	ht_ctx_t *ctx = hat->hat_ctx;
+
+	(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+	hat->hat_prev = NULL;
+	hat->hat_next = ctx->ctx_hat_head;
+	if (ctx->ctx_hat_head != NULL)
+		ctx->ctx_hat_head->hat_prev = hat;
+	else
+		ctx->ctx_hat_tail = hat;
+	ctx->ctx_hat_head = hat;
+	ctx->ctx_num_hats++;
+	(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+}
+
+/* Remove from the list (ctx_list_lock held). */
+static void
+hat_list_remove(hat_t *hat)
+{
+	ht_ctx_t *ctx = hat->hat_ctx;
+
+	if (hat->hat_prev != NULL)
+		hat->hat_prev->hat_next = hat->hat_next;
+	else
+		ctx->ctx_hat_head = hat->hat_next;
+	if (hat->hat_next != NULL)
+		hat->hat_next->hat_prev = hat->hat_prev;
+	else
+		ctx->ctx_hat_tail = hat->hat_prev;
+	ctx->ctx_num_hats--;
+}
+
+void
+hat_free_struct(hat_t *hat)
+{
+	(void) pthread_mutex_destroy(&hat->hat_mutex);
+	free(hat->hat_ht_hash);
+	free(hat->hat_copied_ptes);
+	free(hat);
+}
+
+int
+ht_as_create(ht_ctx_t *ctx, unsigned flags, ht_as_t **r_as)
+{
+	hat_t *hat;
+	htable_t *root;
+	ht_op_t op;
+	int err = 0;
+
+	if (ctx == NULL || r_as == NULL)
+		return (ht__fail(HT_EINVAL, "NULL argument"));
+	if (flags & ~HT_AS_NOSTEAL)
+		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
+	hat = hat_alloc_struct(ctx, (flags & HT_AS_NOSTEAL) ? HAT_NOSTEAL : 0);
+	if (hat == NULL)
+		return (ht__fail(HT_ENOMEM, "no memory for an address space"));
+	ht_op_begin(&op, hat);
+	root = htable_create(hat, 0, hat->hat_max_level, NULL, &err);
+	ht_op_end(&op);
+	if (root == NULL) {
+		hat_free_struct(hat);
+		return (err);
+	}
+	/* The root's hold is never released. */
+	hat->hat_htable = root;
+	hat_list_insert(hat);
+	*r_as = hat;
+	return (0);
+}
+
+/* Tear down: everything goes at once (illumos hat_free_start/end). */
+static void
+hat_destroy(hat_t *hat, int listed)
+{
+	ht_ctx_t *ctx = hat->hat_ctx;
+
+	(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+	while (atomic_load(&hat->hat_flags) & HAT_VICTIM)
+		(void) pthread_cond_wait(&ctx->ctx_list_cv,
+		    &ctx->ctx_list_lock);
+	atomic_fetch_or(&hat->hat_flags, HAT_FREEING);
+	if (listed)
+		hat_list_remove(hat);
+	(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+	/* No MMU may keep using the space's tables once frames go back. */
+	if (listed && ctx->ctx_cfg.tlb != NULL) {
+		HATSTAT_INC(ctx, tlb_calls);
+		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, 0, HT_TLB_ALL);
+	}
+	(void) htable_purge_hat(hat);
+	hat_free_struct(hat);
+}
+
+void
+ht_as_destroy(ht_as_t *as)
+{
+	if (as == NULL)
+		return;
+	hat_destroy(as, 1);
+}
+
+int
+ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags, ht_as_t **r_as)
+{
+	const mmu_t *m;
+	pfnset_t seen = { NULL, 0, 0 };
+	hat_t *hat;
+	int err;
+
+	if (ctx == NULL || r_as == NULL)
+		return (ht__fail(HT_EINVAL, "NULL argument"));
+	m = &ctx->ctx_mmu;
+	if (flags & ~HT_AS_NOSTEAL)
+		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
+	if (root_pa & (m->mode == HT_MODE_PAE ? 0x1f : 0xfff))
+		return (ht__fail(HT_EALIGN, "root 0x%llx is not %s aligned",
+		    (unsigned long long)root_pa, m->mode == HT_MODE_PAE ?
+		    "32-byte" : "page"));
+	if (root_pa >= m->root_pa_limit)
+		return (ht__fail(HT_EPABITS, "root 0x%llx is beyond what CR3 "
+		    "can hold", (unsigned long long)root_pa));
+	hat = hat_alloc_struct(ctx, HAT_IMPORTED |
+	    ((flags & HT_AS_NOSTEAL) ? HAT_NOSTEAL : 0));
+	if (hat == NULL)
+		return (ht__fail(HT_ENOMEM, "no memory for an address space"));
+	err = htable_attach(hat, 0, hat->hat_max_level, NULL, root_pa, &seen);
+	free(seen.slots);
+	if (err != 0) {
+		hat_destroy(hat, 0);
+		return (err);
+	}
+	hat_list_insert(hat);
+	*r_as = hat;
+	return (0);
+}
+
+ht_pa_t
+ht_as_root(const ht_as_t *as)
+{
+	const htable_t *root = as->hat_htable;
+
+	return (((ht_pa_t)root->ht_pfn << HT_PAGE_SHIFT) |
+	    ((uintptr_t)root->ht_ptr & (HT_PAGE_SIZE - 1)));
+}
+
+ht_ctx_t *
+ht_as_ctx(const ht_as_t *as)
+{
+	return (as->hat_ctx);
+}
+
+long
+ht_as_purge(ht_as_t *as)
+{
+	return (htable_purge_hat(as));
+}

@@ -1,0 +1,43 @@
+/*
+ * hat.h - the address-space layer's internal interface: operations in
+ * progress, TLB batching, and what htable.c and reserve.c call back into.
+ */
+#ifndef HT_HAT_H
+#define HT_HAT_H
+
+#include "types.h"
+
+/* The operation this thread is running, or NULL. */
+ht_op_t *ht_op_cur(void);
+/*
+ * Begin an operation on hat (hat may be NULL for context-wide work):
+ * becomes the thread's current operation.  Nested library calls (from a
+ * provider callback) see a depth > 1 and use the reserves.
+ */
+void ht_op_begin(ht_op_t *op, hat_t *hat);
+/*
+ * Top up op with n zeroed table frames, so that the rest of the operation
+ * cannot fail for lack of memory.  0 or -HT_ENOFRAME / -HT_ENOMEM (the
+ * frames already taken stay in op and are given back by ht_op_end).
+ */
+int ht_op_prealloc(ht_op_t *op, unsigned n);
+/* Run the batched TLB hook, then free deferred tables and leftovers. */
+void ht_op_end(ht_op_t *op);
+
+/*
+ * Entries of [va, va + len) of hat may be cached by an MMU: batch the
+ * invalidation into the current operation on this hat, or call the hook
+ * now.  len HT_TLB_ALL: everything.  Nothing for a FREEING hat.
+ */
+void hat_tlb_inval(hat_t *hat, uint64_t va, uint64_t len);
+
+/*
+ * Remove the leaf at entry of ht (steal path and unmap): clear it, count
+ * it, invalidate as needed.  Returns the old entry (0 if it was gone).
+ */
+x86pte_t hat_pte_unmap(htable_t *ht, unsigned entry, x86pte_t old, int tlb);
+
+/* Free the hash, list membership and struct of a hat (no tables). */
+void hat_free_struct(hat_t *hat);
+
+#endif /* HT_HAT_H */

@@ -1,0 +1,711 @@
+/*
+ * hat_map.c - changing an address space: map, unmap, protect, lock,
+ * unlock, and Accessed/Dirty harvesting (what hat_i86.c does with htables).
+ *
+ * Every operation runs in three steps so that a failure changes nothing:
+ *  1. check the arguments and read what is there (locked leaves, leaves
+ *     to replace, large pages sticking out of the range);
+ *  2. take every frame the operation can need (ht_op_prealloc);
+ *  3. change the tables, which can no longer fail.
+ * A range operation looks each table up once: the leaf iterator (iter.h)
+ * and the map loop below work on whole runs of entries of a held table.
+ *
+ * Large pages that stick out of an unmap/protect/map range are split
+ * first: the new lower table is filled with the equivalent small leaves
+ * (same frame offsets, attributes, A/D and lock state) and then replaces
+ * the large leaf with one compare-and-swap, so an MMU never sees a hole.
+ */
+#include "iter.h"
+#include "hat.h"
+#include "frame.h"
+#include "debug.h"
+
+#define ATTR_ALL	(HT_W | HT_U | HT_X | HT_G | HT_PWT | HT_PCD | HT_PAT)
+#define ATTR_PROT	(HT_W | HT_U | HT_X)
+
+/*
+ * Common checks of [va, va + len): non-zero, page aligned, canonical, not
+ * wrapping, not crossing the hole.  Sets *r_last.
+ */
+static int
+range_check(const mmu_t *m, uint64_t va, uint64_t len, uint64_t *r_last)
+{
+	uint64_t last = va + len - 1;
+
+	if (len == 0)
+		return (ht__fail(HT_EINVAL, "zero length"));
+	if ((va | len) & (HT_PAGE_SIZE - 1))
+		return (ht__fail(HT_EALIGN, "va 0x%llx / length 0x%llx not "
+		    "4 KiB aligned", (unsigned long long)va,
+		    (unsigned long long)len));
+	if (m->va_bits == 32 && (va > 0xffffffffull || last > 0xffffffffull ||
+	    last < va))
+		return (ht__fail(HT_ERANGE, "range [0x%llx, +0x%llx) beyond "
+		    "the 4 GiB address space", (unsigned long long)va,
+		    (unsigned long long)len));
+	if (!mmu_va_ok(m, va))
+		return (ht__fail(HT_ENONCANON, "va 0x%llx is not canonical",
+		    (unsigned long long)va));
+	if (last < va)
+		return (ht__fail(HT_ERANGE, "range [0x%llx, +0x%llx) wraps "
+		    "past the top", (unsigned long long)va,
+		    (unsigned long long)len));
+	if (!mmu_va_ok(m, last) || (m->has_hole && va < m->hole_start &&
+	    last > m->hole_end))
+		return (ht__fail(HT_ENONCANON, "range [0x%llx, +0x%llx) "
+		    "enters the non-canonical hole", (unsigned long long)va,
+		    (unsigned long long)len));
+	*r_last = last;
+	return (0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Splitting large pages                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Replace the large leaf at entry e of ht (held) by a table of equivalent
+ * smaller leaves.  0 on success or when the leaf changed under us (the
+ * caller looks again); -HT_ENOFRAME/-HT_ENOMEM.
+ */
+static int
+split_large(hat_t *hat, htable_t *ht, unsigned e)
+{
+	ht_ctx_t *ctx = hat->hat_ctx;
+	const mmu_t *m = hat_mmu(hat);
+	int level = ht->ht_level;
+	uint64_t va = htable_e2va(ht, e);
+	x86pte_t old = x86pte_get(ht, e), found;
+	htable_t *new;
+	pthread_mutex_t *mtx;
+	unsigned n;
+	int err = 0;
+
+	if (!pte_is_page(old, level) || level == 0)
+		return (0);
+	new = htable_alloc(hat, va, level - 1, NULL, &err);
+	if (new == NULL)
+		return (err);
+	n = htable_num_ptes(new);
+	for (;;) {
+		ht_pa_t pa = pte_pa(m, old, level);
+		uint64_t step = LEVEL_SIZE(m, level - 1);
+		uint8_t *base = new->ht_ptr;
+
+		for (unsigned i = 0; i < n; i++)
+			pte_store(m->pte_size, pte_ptr(m->pte_shift, base, i),
+			    pte_demote(m, old, level, pa + i * step));
+		atomic_store(&new->ht_valid_cnt, (int32_t)n);
+		atomic_store(&new->ht_lock_cnt, (old & PT_LOCKED) ? n : 0);
+
+		htable_acquire(ht);	/* the child's hold on its parent */
+		mtx = htable_mutex(new);
+		(void) pthread_mutex_lock(mtx);
+		found = x86pte_cas(ht, e, old, mkptp(m, new->ht_pfn, level));
+		if (found == old)
+			break;
+		(void) pthread_mutex_unlock(mtx);
+		htable_release(ht);
+		if (!pte_is_page(found, level) ||
+		    pte_pa(m, found, level) != pte_pa(m, old, level) ||
+		    ((found ^ old) & ~(PT_REF | PT_MOD)) != 0) {
+			/* someone else changed it: give up, caller re-looks */
+			atomic_store(&new->ht_valid_cnt, 0);
+			atomic_store(&new->ht_lock_cnt, 0);
+			memset(new->ht_ptr, 0, HT_PAGE_SIZE);
+			htable_free_now(new);
+			return (0);
+		}
+		old = found;	/* an MMU set A/D: carry them over */
+	}
+	new->ht_parent = ht;
+	htable_hash_insert(new);
+	(void) pthread_mutex_unlock(mtx);
+	if (old & PT_LOCKED)
+		atomic_fetch_sub(&ht->ht_lock_cnt, 1);
+	atomic_fetch_sub(&hat->hat_pages_mapped[level], 1);
+	atomic_fetch_add(&hat->hat_pages_mapped[level - 1], n);
+	HATSTAT_INC(ctx, splits);
+	/* The large translation may be cached; the small ones replace it. */
+	hat_tlb_inval(hat, va, LEVEL_SIZE(m, level));
+	htable_release(new);
+	return (0);
+}
+
+/*
+ * The level of a large leaf that covers addr without starting there, or
+ * 0 if none (nothing to split at this boundary).
+ */
+static int
+straddle_level(hat_t *hat, uint64_t addr)
+{
+	const mmu_t *m = hat_mmu(hat);
+	unsigned e;
+	htable_t *ht;
+	int level;
+
+	if (!mmu_va_ok(m, addr))
+		return (0);
+	ht = htable_getpage(hat, addr, &e);
+	if (ht == NULL)
+		return (0);
+	level = ht->ht_level;
+	htable_release(ht);
+	if (level == 0 || (addr & LEVEL_OFFSET(m, level)) == 0)
+		return (0);
+	return (level);
+}
+
+/* Frames needed to split down to addr: one per misaligned level. */
+static unsigned
+split_cost(hat_t *hat, uint64_t addr)
+{
+	const mmu_t *m = hat_mmu(hat);
+	int level = straddle_level(hat, addr);
+	unsigned n = 0;
+
+	for (int l = level; l > 0 && (addr & LEVEL_OFFSET(m, l)) != 0; l--)
+		n++;
+	return (n);
+}
+
+/* Split until no large leaf straddles addr. */
+static int
+split_at(hat_t *hat, uint64_t addr)
+{
+	while (straddle_level(hat, addr) != 0) {
+		unsigned e;
+		htable_t *ht = htable_getpage(hat, addr, &e);
+		int err;
+
+		if (ht == NULL)
+			return (0);
+		err = split_large(hat, ht, e);
+		htable_release(ht);
+		if (err != 0)
+			return (err);
+	}
+	return (0);
+}
+
+/* Splits for a range whose edges are va and last + 1. */
+static unsigned
+edges_cost(hat_t *hat, uint64_t va, uint64_t last)
+{
+	return (split_cost(hat, va) + (last + 1 != 0 ?
+	    split_cost(hat, last + 1) : 0));
+}
+
+static int
+split_edges(hat_t *hat, uint64_t va, uint64_t last)
+{
+	int err = split_at(hat, va);
+
+	if (err == 0 && last + 1 != 0)
+		err = split_at(hat, last + 1);
+	return (err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Unmap                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Count leaves and locked leaves in [va, last]. */
+static void
+range_census(hat_t *hat, uint64_t va, uint64_t last, uint64_t *r_leaves,
+    uint64_t *r_locked)
+{
+	ht_iter_t it;
+
+	*r_leaves = *r_locked = 0;
+	for (ht_iter_start(&it, hat, va, last); !it.it_done;
+	    ht_iter_next(&it)) {
+		(*r_leaves)++;
+		if (it.it_pte & PT_LOCKED)
+			(*r_locked)++;
+	}
+	ht_iter_stop(&it);
+}
+
+/* Remove every leaf in [va, last]; the edges are already split. */
+static void
+range_clear(hat_t *hat, uint64_t va, uint64_t last)
+{
+	ht_iter_t it;
+
+	for (ht_iter_start(&it, hat, va, last); !it.it_done;
+	    ht_iter_next(&it))
+		ht_iter_clear(&it);
+	ht_iter_stop(&it);
+}
+
+int
+ht_unmap(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags)
+{
+	uint64_t last, leaves, locked;
+	ht_op_t op;
+	int err;
+
+	if (hat == NULL)
+		return (ht__fail(HT_EINVAL, "NULL address space"));
+	if (flags & ~HT_UNMAP_UNLOCK)
+		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
+	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0)
+		return (err);
+	ht_op_begin(&op, hat);
+	range_census(hat, va, last, &leaves, &locked);
+	if (locked != 0 && !(flags & HT_UNMAP_UNLOCK)) {
+		ht_op_end(&op);
+		return (ht__fail(HT_ELOCKED, "%llu locked mappings in "
+		    "[0x%llx, 0x%llx]", (unsigned long long)locked,
+		    (unsigned long long)va, (unsigned long long)last));
+	}
+	if (leaves != 0) {
+		err = ht_op_prealloc(&op, edges_cost(hat, va, last));
+		if (err == 0)
+			err = split_edges(hat, va, last);
+		if (err == 0)
+			range_clear(hat, va, last);
+	}
+	ht_op_end(&op);
+	return (err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Map                                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The next run of equal-size pages from (va, pa) with rem bytes left,
+ * using leaf levels in `levels`.  Returns the level, or -1 if none fits;
+ * *r_len is the run's length.  A run ends where a larger page becomes
+ * possible or where the remaining length is too short.
+ */
+static int
+plan_run(const mmu_t *m, unsigned levels, uint64_t va, uint64_t pa,
+    uint64_t rem, uint64_t *r_len)
+{
+	int level = -1;
+	uint64_t len;
+
+	for (int l = m->num_level - 1; l >= 0; l--) {
+		if (((levels >> l) & 1) && ((va | pa) & LEVEL_OFFSET(m, l)) ==
+		    0 && rem >= LEVEL_SIZE(m, l)) {
+			level = l;
+			break;
+		}
+	}
+	if (level < 0)
+		return (-1);
+	len = rem & LEVEL_MASK(m, level);
+	for (int l = level + 1; l < m->num_level; l++) {
+		uint64_t q;
+
+		if (!((levels >> l) & 1) || ((va ^ pa) & LEVEL_OFFSET(m, l)))
+			continue;
+		q = ((va + LEVEL_OFFSET(m, l)) & LEVEL_MASK(m, l)) - va;
+		if (q < len && rem - q >= LEVEL_SIZE(m, l))
+			len = q;
+	}
+	*r_len = len;
+	return (level);
+}
+
+/* Does a table exist at (va, level)?  No hold is kept. */
+static int
+table_exists(hat_t *hat, uint64_t va, int level)
+{
+	htable_t *ht = htable_lookup(hat, va, level);
+
+	if (ht == NULL)
+		return (0);
+	htable_release(ht);
+	return (1);
+}
+
+/* Tables a run [va, va + len) of level-L leaves needs that are missing. */
+static uint64_t
+run_cost(hat_t *hat, uint64_t va, uint64_t len, int level)
+{
+	const mmu_t *m = hat_mmu(hat);
+	uint64_t n = 0;
+
+	for (int l = level; l < hat->hat_max_level; l++) {
+		uint64_t step = LEVEL_SIZE(m, l + 1);
+		uint64_t first = va & ~(step - 1);
+		uint64_t last = (va + len - 1) & ~(step - 1);
+
+		for (uint64_t t = first; ; t += step) {
+			if (!table_exists(hat, t, l))
+				n++;
+			if (t == last)
+				break;
+		}
+	}
+	return (n);
+}
+
+/* Remove the leaf at entry e of ht (a large leaf inside a replaced range). */
+static void
+leaf_remove(htable_t *ht, unsigned e)
+{
+	x86pte_t old = x86pte_get(ht, e);
+
+	if (pte_is_page(old, ht->ht_level))
+		(void) hat_pte_unmap(ht, e, old, 1);
+}
+
+/*
+ * Map one run of level-L leaves.  Tables are found or created once per
+ * table; entries are written in a tight loop.  An entry that links to a
+ * lower table (old smaller mappings) is emptied first; if the lower table
+ * cannot go (someone holds it) the run falls back to smaller pages.
+ */
+static int map_range(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len,
+    unsigned attr, unsigned levels);
+
+static int
+map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
+    unsigned attr, unsigned levels)
+{
+	const mmu_t *m = hat_mmu(hat);
+	uint64_t size = LEVEL_SIZE(m, level);
+	uint64_t end = va + len;	/* 0 when the run ends at the top */
+	x86pte_t lock = (attr & HT_LOCKED) ? PT_LOCKED : 0;
+	int err = 0;
+
+	while (va != end) {
+		htable_t *ht = htable_lookup(hat, va, level);
+		unsigned e, n;
+		int nnew = 0, nlock = 0;
+		uint8_t *base;
+
+		if (ht == NULL)
+			ht = htable_create(hat, va, level, NULL, &err);
+		if (ht == NULL) {
+			if (err != -HT_ELPAGE)
+				return (err);
+			err = 0;
+			/* A large leaf inside the range blocks the table. */
+			unsigned pe;
+			htable_t *p = htable_getpage(hat, va, &pe);
+			HT_VERIFY(p != NULL && p->ht_level > level);
+			leaf_remove(p, pe);
+			htable_release(p);
+			continue;
+		}
+		e = htable_va2entry(va, ht);
+		n = htable_num_ptes(ht);
+		base = x86pte_access_pagetable(ht, 0);
+		for (; e < n && va != end; e++, va += size, pa += size) {
+			void *p = pte_ptr(m->pte_shift, base, e);
+			x86pte_t old = pte_load(m->pte_size, p);
+			x86pte_t new = mkpte(m, pa, level, attr) | lock;
+
+			if (HT_LIKELY(old == 0)) {
+				/* No MMU writes an empty entry: plain store. */
+				pte_store(m->pte_size, p, new);
+				nnew++;
+				nlock += lock != 0;
+				continue;
+			}
+			if (pte_is_ptp(old, level)) {
+				/* Smaller mappings below: clear them away. */
+				range_clear(hat, va, va + size - 1);
+				old = pte_load(m->pte_size, p);
+				if (old != 0) {
+					HATSTAT_INC(hat->hat_ctx,
+					    lpage_fallbacks);
+					err = map_range(hat, va, pa, size,
+					    attr, levels & ((1u << level) - 1));
+					if (err != 0)
+						break;
+					continue;
+				}
+				pte_store(m->pte_size, p, new);
+				nnew++;
+				nlock += lock != 0;
+				continue;
+			}
+			old = x86pte_set(ht, e, new, p);
+			if (!(old & PT_VALID))
+				nnew++;
+			nlock += (int)(lock != 0) -
+			    (int)((old & PT_VALID) && (old & PT_LOCKED));
+		}
+		atomic_fetch_add(&ht->ht_valid_cnt, nnew);
+		atomic_fetch_add(&hat->hat_pages_mapped[level], (uint64_t)nnew);
+		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)nlock);
+		htable_release(ht);
+		if (err != 0)
+			break;
+	}
+	return (err);
+}
+
+/* Map [va, va + len) as runs of the largest pages `levels` allow. */
+static int
+map_range(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, unsigned attr,
+    unsigned levels)
+{
+	const mmu_t *m = hat_mmu(hat);
+	int err = 0;
+
+	for (uint64_t off = 0; off < len && err == 0; ) {
+		uint64_t rl;
+		int l = plan_run(m, levels, va + off, pa + off, len - off, &rl);
+
+		HT_VERIFY(l >= 0);
+		err = map_run(hat, va + off, pa + off, rl, l, attr, levels);
+		off += rl;
+	}
+	return (err);
+}
+
+int
+ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+    unsigned flags)
+{
+	const mmu_t *m;
+	unsigned levels, ps;
+	uint64_t last, leaves, locked, need = 0, off;
+	int err;
+	ht_op_t op;
+
+	if (hat == NULL)
+		return (ht__fail(HT_EINVAL, "NULL address space"));
+	m = hat_mmu(hat);
+	if ((err = range_check(m, va, len, &last)) != 0)
+		return (err);
+	if (attr & ~ATTR_ALL)
+		return (ht__fail(HT_EINVAL, "unknown attributes 0x%x", attr));
+	if (flags & ~(HT_MAP_LOCK | HT_MAP_NOREPLACE | HT_MAP_SIZE(0xf)))
+		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
+	if (pa & (HT_PAGE_SIZE - 1))
+		return (ht__fail(HT_EALIGN, "pa 0x%llx not 4 KiB aligned",
+		    (unsigned long long)pa));
+	if (pa + len - 1 < pa || pa + len - 1 >= m->pa_limit)
+		return (ht__fail(HT_EPABITS, "pa range [0x%llx, +0x%llx) "
+		    "beyond the %u-bit physical width",
+		    (unsigned long long)pa, (unsigned long long)len,
+		    m->pa_bits));
+	levels = m->leaf_levels;
+	ps = (flags >> 8) & 0xf;
+	if (ps != 0) {
+		int l = mmu_ps_level(m, ps);
+
+		if ((ps & (ps - 1)) != 0 || l < 0 || !mmu_leaf_ok(m, l))
+			return (ht__fail(HT_EPAGESIZE, "page size 0x%x not "
+			    "available (have 0x%x)", ps, m->pagesizes));
+		if (((va | pa | len) & LEVEL_OFFSET(m, l)) != 0)
+			return (ht__fail(HT_EALIGN, "va 0x%llx, pa 0x%llx, "
+			    "length 0x%llx not aligned to the forced page "
+			    "size", (unsigned long long)va,
+			    (unsigned long long)pa, (unsigned long long)len));
+		levels = 1u << l;
+	}
+	if (flags & HT_MAP_LOCK)
+		attr |= HT_LOCKED;
+
+	ht_op_begin(&op, hat);
+	range_census(hat, va, last, &leaves, &locked);
+	if (locked != 0) {
+		ht_op_end(&op);
+		return (ht__fail(HT_ELOCKED, "%llu locked mappings in "
+		    "[0x%llx, 0x%llx] would be replaced",
+		    (unsigned long long)locked, (unsigned long long)va,
+		    (unsigned long long)last));
+	}
+	if (leaves != 0 && (flags & HT_MAP_NOREPLACE)) {
+		ht_op_end(&op);
+		return (ht__fail(HT_EEXIST, "%llu mappings in [0x%llx, "
+		    "0x%llx]", (unsigned long long)leaves,
+		    (unsigned long long)va, (unsigned long long)last));
+	}
+	/*
+	 * Frames: splits at the edges, plus the missing tables of every run.
+	 * Replacing never needs a table it frees: tables only go where a
+	 * larger leaf replaces their subtree.
+	 */
+	need = leaves != 0 ? edges_cost(hat, va, last) : 0;
+	for (off = 0; off < len; ) {
+		uint64_t rl;
+		int l = plan_run(m, levels, va + off, pa + off, len - off, &rl);
+
+		HT_VERIFY(l >= 0);
+		if (m->pte_size == 4 && l == 0 && pa + off + rl > (1ull << 32)) {
+			ht_op_end(&op);
+			return (ht__fail(HT_EPABITS, "32-bit paging: 4 KiB "
+			    "pages cannot reach pa 0x%llx (only 4 MiB pages "
+			    "go above 4 GiB)", (unsigned long long)
+			    (pa + off + rl - HT_PAGE_SIZE)));
+		}
+		need += run_cost(hat, va + off, rl, l);
+		off += rl;
+	}
+	if ((err = ht_op_prealloc(&op, (unsigned)need)) != 0) {
+		ht_op_end(&op);
+		return (err);
+	}
+	if (leaves != 0)
+		err = split_edges(hat, va, last);
+	if (err == 0)
+		err = map_range(hat, va, pa, len, attr, levels);
+	ht_op_end(&op);
+	return (err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Protect, lock, A/D                                                  */
+/* ------------------------------------------------------------------ */
+
+int
+ht_protect(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned attr)
+{
+	const mmu_t *m;
+	uint64_t last, leaves, locked;
+	x86pte_t set = 0, clr;
+	ht_iter_t it;
+	ht_op_t op;
+	int err;
+
+	if (hat == NULL)
+		return (ht__fail(HT_EINVAL, "NULL address space"));
+	m = hat_mmu(hat);
+	if ((err = range_check(m, va, len, &last)) != 0)
+		return (err);
+	if (attr & ~ATTR_PROT)
+		return (ht__fail(HT_EINVAL, "protect takes only HT_W, HT_U, "
+		    "HT_X (0x%x)", attr));
+	clr = PT_WRITABLE | PT_USER | m->pt_nx;
+	if (attr & HT_W)
+		set |= PT_WRITABLE;
+	if (attr & HT_U)
+		set |= PT_USER;
+	if (!(attr & HT_X))
+		set |= m->pt_nx;
+
+	ht_op_begin(&op, hat);
+	range_census(hat, va, last, &leaves, &locked);
+	if (leaves != 0) {
+		err = ht_op_prealloc(&op, edges_cost(hat, va, last));
+		if (err == 0)
+			err = split_edges(hat, va, last);
+	}
+	if (leaves != 0 && err == 0) {
+		for (ht_iter_start(&it, hat, va, last); !it.it_done;
+		    ht_iter_next(&it)) {
+			for (;;) {
+				x86pte_t new = (it.it_pte & ~clr) | set;
+
+				if (new == it.it_pte || ht_iter_cas(&it, new,
+				    1))
+					break;
+			}
+		}
+		ht_iter_stop(&it);
+	}
+	ht_op_end(&op);
+	return (err);
+}
+
+static int
+lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
+{
+	uint64_t last, leaves, locked;
+	ht_iter_t it;
+	ht_op_t op;
+	int err;
+
+	if (hat == NULL)
+		return (ht__fail(HT_EINVAL, "NULL address space"));
+	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0)
+		return (err);
+	ht_op_begin(&op, hat);
+	range_census(hat, va, last, &leaves, &locked);
+	if (!lock && locked != leaves) {
+		ht_op_end(&op);
+		return (ht__fail(HT_ENOTLOCKED, "%llu of %llu mappings in "
+		    "[0x%llx, 0x%llx] are not locked",
+		    (unsigned long long)(leaves - locked),
+		    (unsigned long long)leaves, (unsigned long long)va,
+		    (unsigned long long)last));
+	}
+	if (leaves != 0) {
+		/* A lock covers whole leaves: split what sticks out. */
+		err = ht_op_prealloc(&op, edges_cost(hat, va, last));
+		if (err == 0)
+			err = split_edges(hat, va, last);
+	}
+	if (leaves != 0 && err == 0) {
+		for (ht_iter_start(&it, hat, va, last); !it.it_done;
+		    ht_iter_next(&it)) {
+			/* software bit only: no TLB work */
+			while (!ht_iter_cas(&it, lock ? it.it_pte | PT_LOCKED :
+			    it.it_pte & ~PT_LOCKED, 0))
+				;
+		}
+		ht_iter_stop(&it);
+	}
+	ht_op_end(&op);
+	return (err);
+}
+
+int
+ht_lock(ht_as_t *as, ht_va_t va, uint64_t len)
+{
+	return (lock_range(as, va, len, 1));
+}
+
+int
+ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len)
+{
+	return (lock_range(as, va, len, 0));
+}
+
+long
+ht_test_clear_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned bits,
+    int clear, ht_ad_fn fn, void *arg)
+{
+	uint64_t last;
+	x86pte_t mask = 0;
+	ht_iter_t it;
+	ht_op_t op;
+	long n = 0;
+	int err;
+
+	if (hat == NULL)
+		return (ht__fail(HT_EINVAL, "NULL address space"));
+	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0)
+		return (err);
+	if (bits == 0 || (bits & ~(HT_A | HT_D)))
+		return (ht__fail(HT_EINVAL, "bits 0x%x: give HT_A and/or HT_D",
+		    bits));
+	if (bits & HT_A)
+		mask |= PT_REF;
+	if (bits & HT_D)
+		mask |= PT_MOD;
+	ht_op_begin(&op, hat);
+	for (ht_iter_start(&it, hat, va, last); !it.it_done;
+	    ht_iter_next(&it)) {
+		x86pte_t had = it.it_pte & mask;
+
+		if (had == 0)
+			continue;
+		/*
+		 * Clearing needs a TLB flush: a cached translation would let
+		 * the MMU access (or dirty) the page without setting the bit.
+		 */
+		while (clear && (it.it_pte & mask) != 0 &&
+		    !ht_iter_cas(&it, it.it_pte & ~mask, 1))
+			had |= it.it_pte & mask;
+		n++;
+		if (fn != NULL)
+			fn(arg, it.it_va, it.it_size,
+			    ((had & PT_REF) ? HT_A : 0) |
+			    ((had & PT_MOD) ? HT_D : 0));
+	}
+	ht_iter_stop(&it);
+	ht_op_end(&op);
+	return (n);
+}

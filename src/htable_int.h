@@ -1,0 +1,130 @@
+/*
+ * htable_int.h - page-table descriptors: the hash, holds, and the walk.
+ *
+ * THE HOLD CONTRACT: one htable_release per successful htable_lookup,
+ * htable_create, htable_acquire, htable_getpte, htable_getpage, and per
+ * table that htable_walk hands back.  A table is never freed while held.
+ *
+ * Verbs keep illumos's meanings:
+ *   lookup   find the table at (va, level) and hold it; NULL if none.
+ *   create   lookup or build (top-down, every missing level), held.
+ *   acquire  one more hold on a table the caller can already reach.
+ *   release  drop a hold; an unused empty table is unlinked and freed and
+ *            the release goes on upward (a child holds its parent).
+ *   walk     find the next leaf at or after va; scan one table.
+ *   getpte / getpage   point queries that also return the entry.
+ *   va2entry / e2va    address <-> entry index inside one table.
+ */
+#ifndef HT_HTABLE_INT_H
+#define HT_HTABLE_INT_H
+
+#include "types.h"
+
+/* Internal error: a large leaf sits where a table is needed (illumos LPAGE). */
+#define HT_ELPAGE	(HT__NERR + 1)
+
+static inline const mmu_t *
+hat_mmu(const hat_t *hat)
+{
+	return (&hat->hat_ctx->ctx_mmu);
+}
+
+static inline unsigned
+htable_num_ptes(const htable_t *ht)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+
+	return (ht->ht_level == ht->ht_hat->hat_max_level ?
+	    m->top_level_count : m->ptes_per_table);
+}
+
+/* VA of the last 4 KiB page the table covers. */
+static inline uint64_t
+htable_last_page(const htable_t *ht)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+
+	if (ht->ht_level == ht->ht_hat->hat_max_level)
+		return (mmu_va_last(m) & ~(uint64_t)(HT_PAGE_SIZE - 1));
+	return (ht->ht_vaddr + ((uint64_t)htable_num_ptes(ht) <<
+	    LEVEL_SHIFT(m, ht->ht_level)) - HT_PAGE_SIZE);
+}
+
+static inline unsigned
+htable_va2entry(uint64_t va, const htable_t *ht)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+
+	return ((unsigned)(va >> LEVEL_SHIFT(m, ht->ht_level)) &
+	    (htable_num_ptes(ht) - 1));
+}
+
+static inline uint64_t
+htable_e2va(const htable_t *ht, unsigned entry)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+	uint64_t va = ht->ht_vaddr +
+	    ((uint64_t)entry << LEVEL_SHIFT(m, ht->ht_level));
+
+	/* Root entries past the lower half name the upper canonical half. */
+	if (ht->ht_level == ht->ht_hat->hat_max_level)
+		va = mmu_canon(m, va);
+	return (va);
+}
+
+/* Base VA of the level-`level` table covering va. */
+static inline uint64_t
+htable_base(const hat_t *hat, uint64_t va, int level)
+{
+	if (level == hat->hat_max_level)
+		return (0);
+	return (va & LEVEL_MASK(hat_mmu(hat), level + 1));
+}
+
+/* Reserve pool (reserve.c) */
+void htable_put_reserve(ht_ctx_t *ctx, htable_t *ht);
+htable_t *htable_get_reserve(ht_ctx_t *ctx);
+int htable_initial_reserve(ht_ctx_t *ctx, unsigned count);
+void htable_adjust_reserve(ht_ctx_t *ctx);
+int use_hat_reserves(void);
+
+/* Stealing and reaping (reserve.c) */
+htable_t *htable_steal(ht_ctx_t *ctx, unsigned cnt, int reap);
+long htable_reap(ht_ctx_t *ctx);
+long htable_purge_hat(hat_t *hat);
+
+/* Descriptors (htable.c) */
+htable_t *htable_alloc(hat_t *hat, uint64_t vaddr, int level,
+    htable_t *shared, int *r_err);
+void htable_free(htable_t *ht);
+void htable_free_now(htable_t *ht);
+htable_t *htable_lookup(hat_t *hat, uint64_t vaddr, int level);
+void htable_acquire(htable_t *ht);
+htable_t *htable_create(hat_t *hat, uint64_t vaddr, int level,
+    htable_t *shared, int *r_err);
+void htable_release(htable_t *ht);
+typedef struct pfnset {
+	ht_pfn_t	*slots;
+	size_t		cap;
+	size_t		n;
+} pfnset_t;
+/* 0 added, 1 already there, -HT_ENOMEM */
+int pfnset_add(pfnset_t *s, ht_pfn_t pfn);
+int htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
+    ht_pa_t pa, pfnset_t *seen);
+void unlink_ptp(htable_t *higher, htable_t *old, uint64_t vaddr);
+x86pte_t link_ptp(htable_t *higher, htable_t *new, uint64_t vaddr);
+void htable_hash_insert(htable_t *ht);
+void htable_hash_remove(htable_t *ht);
+pthread_mutex_t *htable_mutex(const htable_t *ht);
+void htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count);
+
+/* Walks (walk.c) */
+x86pte_t htable_scan(htable_t *ht, uint64_t *vap, uint64_t elast);
+x86pte_t htable_walk(hat_t *hat, htable_t **htp, uint64_t *vap,
+    uint64_t elast);
+htable_t *htable_getpte(hat_t *hat, uint64_t vaddr, unsigned *r_entry,
+    x86pte_t *r_pte, int level);
+htable_t *htable_getpage(hat_t *hat, uint64_t vaddr, unsigned *r_entry);
+
+#endif /* HT_HTABLE_INT_H */

@@ -1,0 +1,140 @@
+/*
+ * iter.h - the one iterator over the leaves of a range (STYLE: every walk
+ * goes through it; compare KVM's tdp_iter).
+ *
+ * ht_iter_t visits, in ascending VA order, every valid leaf in [va, last]
+ * of a hat.  Inside one table it scans entries directly; between tables it
+ * calls htable_walk, which skips empty subtrees.  It holds the current
+ * table (illumos hold rules) and releases it when it moves on or stops.
+ *
+ * Writers change the current entry with ht_iter_clear / ht_iter_cas and
+ * record nothing else: the iterator accumulates the valid, lock and page
+ * count changes and the TLB range of the current table, and applies them
+ * once when it leaves the table, before it releases its hold (so an
+ * emptied table is freed by that release).
+ *
+ *	ht_iter_t it;
+ *	for (ht_iter_start(&it, hat, va, last); !it.it_done;
+ *	    ht_iter_next(&it))
+ *		... it.it_va, it.it_level, it.it_pte ...
+ *	ht_iter_stop(&it);	(also after breaking out early)
+ */
+#ifndef HT_ITER_H
+#define HT_ITER_H
+
+#include "htable_int.h"
+#include "x86pte.h"
+
+typedef struct ht_iter {
+	hat_t		*it_hat;
+	uint64_t	it_last;	/* inclusive end of the range */
+	htable_t	*it_ht;		/* held table of the current leaf */
+	uint8_t		*it_base;	/* its entries */
+	unsigned	it_n;		/* entries in it */
+	unsigned	it_entry;	/* index of the current leaf */
+	int		it_level;
+	int		it_sz;		/* entry size */
+	int		it_shift;
+	uint64_t	it_va;		/* VA of the current leaf */
+	uint64_t	it_size;	/* its size */
+	x86pte_t	it_pte;		/* snapshot of the current leaf */
+	int		it_done;
+	/* pending bookkeeping of it_ht */
+	int		it_dvalid;
+	int		it_dlock;
+	uint64_t	it_tlb_lo;
+	uint64_t	it_tlb_hi;	/* exclusive; lo == hi: nothing */
+} ht_iter_t;
+
+void ht_iter_start(ht_iter_t *it, hat_t *hat, uint64_t va, uint64_t last);
+void ht_iter_next_table(ht_iter_t *it);
+void ht_iter_stop(ht_iter_t *it);
+
+static inline void *
+ht_iter_ptr(const ht_iter_t *it)
+{
+	return (it->it_base + ((size_t)it->it_entry << it->it_shift));
+}
+
+/* Advance to the next leaf; stays inside the table while it can. */
+static inline void
+ht_iter_next(ht_iter_t *it)
+{
+	unsigned e = it->it_entry + 1;
+	uint64_t va = it->it_va + it->it_size;
+
+	for (; e < it->it_n && va > it->it_va && va <= it->it_last;
+	    e++, va += it->it_size) {
+		uint8_t *p = it->it_base + ((size_t)e << it->it_shift);
+
+		if (!(*p & PT_VALID))
+			continue;
+		x86pte_t pte = pte_load(it->it_sz, p);
+		if (!pte_is_page(pte, it->it_level))
+			break;	/* a link: let htable_walk descend */
+		it->it_entry = e;
+		it->it_va = va;
+		it->it_pte = pte;
+		return;
+	}
+	ht_iter_next_table(it);
+}
+
+static inline void
+ht_iter_tlb(ht_iter_t *it)
+{
+	uint64_t end = it->it_va + it->it_size;
+
+	if (it->it_tlb_lo == it->it_tlb_hi) {
+		it->it_tlb_lo = it->it_va;
+		it->it_tlb_hi = end;
+	} else {
+		if (it->it_va < it->it_tlb_lo)
+			it->it_tlb_lo = it->it_va;
+		if (end > it->it_tlb_hi)
+			it->it_tlb_hi = end;
+	}
+}
+
+/*
+ * Remove the current leaf.  A plain store is enough: the range is always
+ * invalidated afterwards, and an MMU never sets A/D in a non-present entry,
+ * so nothing it does between our load and store can survive the flush.
+ */
+static inline void
+ht_iter_clear(ht_iter_t *it)
+{
+	x86pte_t old = pte_load(it->it_sz, ht_iter_ptr(it));
+
+	pte_store(it->it_sz, ht_iter_ptr(it), 0);
+	it->it_dvalid--;
+	if (old & PT_LOCKED)
+		it->it_dlock--;
+	ht_iter_tlb(it);
+	it->it_pte = 0;
+}
+
+/*
+ * Replace the current leaf if it still equals it_pte.  Returns 1 on
+ * success; 0 with it_pte refreshed when an MMU changed A/D meanwhile (the
+ * caller recomputes and retries).  tlb: the change must be invalidated.
+ */
+static inline int
+ht_iter_cas(ht_iter_t *it, x86pte_t new, int tlb)
+{
+	x86pte_t found = pte_cas_raw(it->it_sz, ht_iter_ptr(it), it->it_pte,
+	    new);
+
+	if (found != it->it_pte) {
+		it->it_pte = found;
+		return (0);
+	}
+	it->it_dlock += (int)((new & PT_LOCKED) != 0) -
+	    (int)((found & PT_LOCKED) != 0);
+	if (tlb)
+		ht_iter_tlb(it);
+	it->it_pte = new;
+	return (1);
+}
+
+#endif /* HT_ITER_H */

@@ -1,0 +1,289 @@
+/*
+ * mmu.c - the geometry table of each paging mode and PTE encoding.
+ *
+ * One static description per mode (levels, shifts, entry size, table
+ * sizes, page sizes, VA width, hole) is turned by mmu_init into the
+ * per-context mmu_t, applying what the caller's CPU allows: the page sizes,
+ * the physical width (MAXPHYADDR) and EFER.NXE.  The reserved-bit masks are
+ * derived here once so that audit and import test them with one AND.
+ */
+#include <string.h>
+
+#include "mmu.h"
+#include "debug.h"
+
+static const ht_geometry_t geometries[4] = {
+	[HT_MODE_32BIT] = {
+		.mode = HT_MODE_32BIT, .levels = 2, .pte_size = 4,
+		.ptes_per_table = 1024, .top_level_count = 1024,
+		.level_shift = { 12, 22 }, .va_bits = 32, .pa_bits_max = 40,
+		.pagesizes = HT_PS_4K | HT_PS_4M, .has_nx = 0,
+	},
+	[HT_MODE_PAE] = {
+		.mode = HT_MODE_PAE, .levels = 3, .pte_size = 8,
+		.ptes_per_table = 512, .top_level_count = 4,
+		.level_shift = { 12, 21, 30 }, .va_bits = 32, .pa_bits_max = 52,
+		.pagesizes = HT_PS_4K | HT_PS_2M, .has_nx = 1,
+	},
+	[HT_MODE_4LEVEL] = {
+		.mode = HT_MODE_4LEVEL, .levels = 4, .pte_size = 8,
+		.ptes_per_table = 512, .top_level_count = 512,
+		.level_shift = { 12, 21, 30, 39 }, .va_bits = 48,
+		.pa_bits_max = 52, .pagesizes = HT_PS_4K | HT_PS_2M | HT_PS_1G,
+		.has_nx = 1, .hole_start = 1ull << 47,
+		.hole_end = ~0ull - (1ull << 47),
+	},
+	[HT_MODE_5LEVEL] = {
+		.mode = HT_MODE_5LEVEL, .levels = 5, .pte_size = 8,
+		.ptes_per_table = 512, .top_level_count = 512,
+		.level_shift = { 12, 21, 30, 39, 48 }, .va_bits = 57,
+		.pa_bits_max = 52, .pagesizes = HT_PS_4K | HT_PS_2M | HT_PS_1G,
+		.has_nx = 1, .hole_start = 1ull << 56,
+		.hole_end = ~0ull - (1ull << 56),
+	},
+};
+
+static const char *const mode_names[4] = {
+	"32bit", "pae", "4level", "5level"
+};
+
+const ht_geometry_t *
+ht_geometry(ht_mode_t mode)
+{
+	if ((unsigned)mode > HT_MODE_5LEVEL)
+		return (NULL);
+	return (&geometries[mode]);
+}
+
+const char *
+ht_mode_name(ht_mode_t mode)
+{
+	if ((unsigned)mode > HT_MODE_5LEVEL)
+		return (NULL);
+	return (mode_names[mode]);
+}
+
+int
+ht_mode_parse(const char *name, ht_mode_t *r_mode)
+{
+	if (name == NULL || r_mode == NULL)
+		return (ht__fail(HT_EINVAL, "NULL argument"));
+	for (int i = 0; i < 4; i++) {
+		if (strcmp(name, mode_names[i]) == 0) {
+			*r_mode = (ht_mode_t)i;
+			return (0);
+		}
+	}
+	return (ht__fail(HT_EINVAL, "unknown paging mode '%s' (expected "
+	    "32bit, pae, 4level or 5level)", name));
+}
+
+unsigned
+mmu_level_ps(const mmu_t *m, int level)
+{
+	switch (m->level_shift[level]) {
+	case 12:
+		return (HT_PS_4K);
+	case 21:
+		return (HT_PS_2M);
+	case 22:
+		return (HT_PS_4M);
+	case 30:
+		return (HT_PS_1G);
+	default:
+		return (0);
+	}
+}
+
+int
+mmu_ps_level(const mmu_t *m, unsigned ps)
+{
+	for (int l = 0; l < m->num_level; l++) {
+		if (mmu_level_ps(m, l) == ps)
+			return (l);
+	}
+	return (-1);
+}
+
+static uint64_t
+bits(unsigned hi, unsigned lo)
+{
+	/* mask of bits lo..hi inclusive, empty when hi < lo */
+	if (hi < lo)
+		return (0);
+	return ((~0ull >> (63 - hi)) & ~((1ull << lo) - 1));
+}
+
+int
+mmu_init(mmu_t *m, ht_mode_t mode, unsigned pagesizes, unsigned pa_bits,
+    int no_nx)
+{
+	const ht_geometry_t *g = ht_geometry(mode);
+
+	if (g == NULL)
+		return (ht__fail(HT_EINVAL, "unknown paging mode %d",
+		    (int)mode));
+	if (pagesizes == 0)
+		pagesizes = g->pagesizes;
+	if ((pagesizes & ~g->pagesizes) != 0)
+		return (ht__fail(HT_EPAGESIZE, "page sizes 0x%x: %s paging "
+		    "has only 0x%x", pagesizes, mode_names[mode],
+		    g->pagesizes));
+	if (!(pagesizes & HT_PS_4K))
+		return (ht__fail(HT_EPAGESIZE, "4 KiB pages cannot be "
+		    "turned off"));
+	if (pa_bits == 0)
+		pa_bits = g->pa_bits_max;
+	if (pa_bits < 32 || pa_bits > g->pa_bits_max)
+		return (ht__fail(HT_EINVAL, "physical width %u out of range "
+		    "32..%u for %s paging", pa_bits, g->pa_bits_max,
+		    mode_names[mode]));
+
+	memset(m, 0, sizeof (*m));
+	m->mode = mode;
+	m->num_level = (int)g->levels;
+	m->max_level = m->num_level - 1;
+	m->pte_size = (int)g->pte_size;
+	m->pte_shift = g->pte_size == 8 ? 3 : 2;
+	m->ptes_per_table = g->ptes_per_table;
+	m->top_level_count = g->top_level_count;
+	m->va_bits = g->va_bits;
+	m->pa_bits = pa_bits;
+	m->pagesizes = pagesizes;
+	for (int l = 0; l < m->num_level; l++) {
+		m->level_shift[l] = g->level_shift[l];
+		m->level_size[l] = 1ull << g->level_shift[l];
+		m->level_offset[l] = m->level_size[l] - 1;
+		m->level_mask[l] = ~m->level_offset[l];
+	}
+	for (int l = 0; l < m->num_level; l++) {
+		if (pagesizes & mmu_level_ps(m, l)) {
+			m->leaf_levels |= 1u << l;
+			m->max_page_level = l;
+		}
+	}
+	m->has_hole = g->hole_start != 0;
+	m->hole_start = g->hole_start;
+	m->hole_end = g->hole_end;
+	m->pt_nx = (g->has_nx && !no_nx) ? PT_NX : 0;
+	m->pa_limit = 1ull << pa_bits;
+
+	if (m->pte_size == 4) {
+		m->paddr_mask = 0xfffff000ull;
+		m->lgpg_mask = 0xffffe000ull;
+		m->table_pa_limit = 1ull << 32;
+		m->root_pa_limit = 1ull << 32;
+		m->ptp_bits[1] = PT_VALID | PT_USER | PT_WRITABLE | PT_REF;
+		/* 4 MiB leaf: bit 21 and PSE-36 bits above the width */
+		m->rsvd_leaf[1] = bits(21, 21) | bits(20, 13 + (pa_bits - 32));
+		return (0);
+	}
+
+	m->paddr_mask = bits(pa_bits - 1, 12);
+	m->lgpg_mask = m->paddr_mask & ~PT_PAT_LARGE;
+	m->table_pa_limit = m->pa_limit;
+	m->root_pa_limit = mode == HT_MODE_PAE ? (1ull << 32) : m->pa_limit;
+	for (int l = 1; l < m->num_level; l++)
+		m->ptp_bits[l] = PT_VALID | PT_USER | PT_WRITABLE | PT_REF;
+
+	/* Bits above the physical width (PAE: up to 62; else up to 51). */
+	uint64_t high = mode == HT_MODE_PAE ? bits(62, pa_bits) :
+	    bits(51, pa_bits);
+	uint64_t nx = m->pt_nx ? 0 : PT_NX;
+	for (int l = 0; l < m->num_level; l++) {
+		m->rsvd_ptp[l] = high | nx;
+		m->rsvd_leaf[l] = high | nx;
+		if (l > 0)	/* large leaf: between PAT and the address */
+			m->rsvd_leaf[l] |= bits(m->level_shift[l] - 1, 13);
+	}
+	if (mode == HT_MODE_PAE) {
+		/* PDPTEs: only P, PWT, PCD, address (and ignored 9..11). */
+		m->ptp_bits[2] = PT_VALID;
+		m->rsvd_ptp[2] = high | PT_NX | bits(8, 5) | bits(2, 1);
+		m->rsvd_leaf[2] = ~0ull;
+	} else {
+		/* PS is reserved in PML4Es and PML5Es */
+		for (int l = 3; l < m->num_level; l++)
+			m->rsvd_leaf[l] = ~0ull;
+	}
+	return (0);
+}
+
+x86pte_t
+mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
+{
+	x86pte_t pte = PT_VALID;
+
+	if (level == 0) {
+		pte |= pa & m->paddr_mask;
+		if (attr & HT_PAT)
+			pte |= PT_PAT_4K;
+	} else {
+		pte |= PT_PAGESIZE | (pa & m->lgpg_mask & m->level_mask[level]);
+		if (m->pte_size == 4)
+			pte |= ((pa >> 32) & 0xffull) << 13;
+		if (attr & HT_PAT)
+			pte |= PT_PAT_LARGE;
+	}
+	if (attr & HT_W)
+		pte |= PT_WRITABLE;
+	if (attr & HT_U)
+		pte |= PT_USER;
+	if (attr & HT_PWT)
+		pte |= PT_WRITETHRU;
+	if (attr & HT_PCD)
+		pte |= PT_NOCACHE;
+	if (attr & HT_G)
+		pte |= PT_GLOBAL;
+	if (!(attr & HT_X))
+		pte |= m->pt_nx;
+	return (pte);
+}
+
+unsigned
+pte_attr(const mmu_t *m, x86pte_t pte, int level)
+{
+	unsigned a = 0;
+
+	if (pte & PT_WRITABLE)
+		a |= HT_W;
+	if (pte & PT_USER)
+		a |= HT_U;
+	if (!(pte & PT_NX) || m->pt_nx == 0)
+		a |= HT_X;
+	if (pte & PT_GLOBAL)
+		a |= HT_G;
+	if (pte & PT_WRITETHRU)
+		a |= HT_PWT;
+	if (pte & PT_NOCACHE)
+		a |= HT_PCD;
+	if (pte & (level == 0 ? PT_PAT_4K : PT_PAT_LARGE))
+		a |= HT_PAT;
+	if (pte & PT_REF)
+		a |= HT_A;
+	if (pte & PT_MOD)
+		a |= HT_D;
+	if (pte & PT_LOCKED)
+		a |= HT_LOCKED;
+	return (a);
+}
+
+x86pte_t
+pte_demote(const mmu_t *m, x86pte_t large, int level, ht_pa_t pa)
+{
+	const x86pte_t keep = PT_VALID | PT_WRITABLE | PT_USER |
+	    PT_WRITETHRU | PT_NOCACHE | PT_REF | PT_MOD | PT_GLOBAL |
+	    PT_LOCKED | PT_NX;
+	x86pte_t pte = large & keep;
+
+	HT_ASSERT(level > 0 && (large & PT_PAGESIZE));
+	if (level - 1 == 0) {
+		pte |= pa & m->paddr_mask;
+		if (large & PT_PAT_LARGE)
+			pte |= PT_PAT_4K;
+	} else {
+		pte |= PT_PAGESIZE | (pa & m->lgpg_mask);
+		pte |= large & PT_PAT_LARGE;
+	}
+	return (pte);
+}

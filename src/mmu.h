@@ -1,0 +1,203 @@
+/*
+ * mmu.h - paging-mode geometry and PTE encoding (illumos's `mmu` and
+ * hat_pte.h, for all four x86 paging modes).
+ *
+ * A `mmu_t` lives in each context: the fixed geometry of the mode plus
+ * what the caller's CPU allows (page sizes, physical width, NX).  Every
+ * other module asks it instead of testing the mode, so one code path
+ * serves 4- and 8-byte entries, 2 to 5 levels and the PAE 4-entry root.
+ *
+ * Level numbering is illumos's: 0 holds 4 KiB leaves, max_level is the
+ * root.  Entries are handled as uint64_t in software; 32-bit mode widens on
+ * read and truncates on write (x86pte.c).
+ *
+ * Encoding facts (Intel SDM vol. 3, 4.3-4.5):
+ *  - bit 7 is PS above level 0 and PAT at level 0; large leaves keep PAT in
+ *    bit 12, so their address field starts at bit 13 (PT_PADDR_LGPG).
+ *  - 32-bit 4 MiB leaves (PSE-36) hold PA bits 32..39 in entry bits 13..20.
+ *  - PAE PDPTEs allow only P, PWT, PCD and the address: no R/W, U/S, A, NX.
+ *  - bits 9..11 are ignored by the MMU in every mode; we keep a leaf's
+ *    "locked" state in bit 9.
+ */
+#ifndef HT_MMU_H
+#define HT_MMU_H
+
+#include <stdint.h>
+#include "htable.h"
+
+typedef uint64_t x86pte_t;
+
+#define PT_VALID	0x001ull
+#define PT_WRITABLE	0x002ull
+#define PT_USER		0x004ull
+#define PT_WRITETHRU	0x008ull
+#define PT_NOCACHE	0x010ull
+#define PT_REF		0x020ull
+#define PT_MOD		0x040ull
+#define PT_PAGESIZE	0x080ull
+#define PT_PAT_4K	0x080ull
+#define PT_GLOBAL	0x100ull
+#define PT_LOCKED	0x200ull	/* software: mapping is locked */
+#define PT_PAT_LARGE	0x1000ull
+#define PT_NX		(1ull << 63)
+
+/* Never a real entry: x86pte_set's "large page over a table" answer. */
+#define LPAGE_ERROR	(~(x86pte_t)0)
+
+typedef struct mmu {
+	ht_mode_t	mode;
+	int		num_level;
+	int		max_level;		/* root level */
+	int		max_page_level;		/* highest level with leaves */
+	unsigned	leaf_levels;		/* bit l: leaves allowed at l */
+	unsigned	pagesizes;		/* HT_PS_* in force */
+	int		pte_size;		/* 4 or 8 */
+	int		pte_shift;		/* 2 or 3 */
+	unsigned	ptes_per_table;
+	unsigned	top_level_count;
+	unsigned	level_shift[HT_MAX_LEVELS];
+	uint64_t	level_size[HT_MAX_LEVELS];
+	uint64_t	level_offset[HT_MAX_LEVELS];
+	uint64_t	level_mask[HT_MAX_LEVELS];
+	unsigned	va_bits;
+	unsigned	pa_bits;		/* MAXPHYADDR in force */
+	int		has_hole;
+	uint64_t	hole_start;
+	uint64_t	hole_end;		/* inclusive */
+	uint64_t	pt_nx;			/* PT_NX or 0 */
+	x86pte_t	ptp_bits[HT_MAX_LEVELS]; /* PTP in a level-l table */
+	x86pte_t	paddr_mask;		/* address of 4K leaf / PTP */
+	x86pte_t	lgpg_mask;		/* address of a large leaf */
+	ht_pa_t		pa_limit;		/* 1 + highest mappable PA */
+	ht_pa_t		table_pa_limit;		/* table frames below this */
+	ht_pa_t		root_pa_limit;		/* the root frame below this */
+	/*
+	 * Reserved bits of a valid entry in a level-l table, as a leaf
+	 * (rsvd_leaf) and as a PTP (rsvd_ptp); an entry with any of them set
+	 * makes the MMU raise a reserved-bit fault.
+	 */
+	x86pte_t	rsvd_leaf[HT_MAX_LEVELS];
+	x86pte_t	rsvd_ptp[HT_MAX_LEVELS];
+} mmu_t;
+
+/*
+ * Fill *m for a mode and what the caller's CPU allows; 0 or -HT_EINVAL /
+ * -HT_EPAGESIZE with a detail message.
+ */
+int mmu_init(mmu_t *m, ht_mode_t mode, unsigned pagesizes, unsigned pa_bits,
+    int no_nx);
+
+/* Page-size bit (HT_PS_*) of a leaf at level l. */
+unsigned mmu_level_ps(const mmu_t *m, int level);
+/* Level whose leaves have page-size bit ps, -1 if none. */
+int mmu_ps_level(const mmu_t *m, unsigned ps);
+
+#define LEVEL_SHIFT(m, l)	((m)->level_shift[l])
+#define LEVEL_SIZE(m, l)	((m)->level_size[l])
+#define LEVEL_OFFSET(m, l)	((m)->level_offset[l])
+#define LEVEL_MASK(m, l)	((m)->level_mask[l])
+
+static inline int
+mmu_leaf_ok(const mmu_t *m, int level)
+{
+	return ((m->leaf_levels >> level) & 1);
+}
+
+/* Is va inside the non-canonical hole? */
+static inline int
+mmu_in_hole(const mmu_t *m, uint64_t va)
+{
+	return (m->has_hole && va >= m->hole_start && va <= m->hole_end);
+}
+
+/* Is va a valid address of the mode (canonical, inside va_bits)? */
+static inline int
+mmu_va_ok(const mmu_t *m, uint64_t va)
+{
+	if (m->va_bits == 32)
+		return (va <= 0xffffffffull);
+	return (!mmu_in_hole(m, va));
+}
+
+/* Last valid VA of the mode. */
+static inline uint64_t
+mmu_va_last(const mmu_t *m)
+{
+	return (m->va_bits == 32 ? 0xffffffffull : ~0ull);
+}
+
+/*
+ * Start of the next level-l region after va (illumos NEXT_ENTRY_VA); at the
+ * hole it jumps to the canonical upper half.  Returns 0 on wrap past the top.
+ */
+static inline uint64_t
+mmu_next_va(const mmu_t *m, uint64_t va, int level)
+{
+	uint64_t n = (va & LEVEL_MASK(m, level)) + LEVEL_SIZE(m, level);
+
+	if (m->has_hole && n == m->hole_start)
+		n = m->hole_end + 1;
+	if (m->va_bits == 32 && n > 0xffffffffull)
+		n = 0;
+	return (n);
+}
+
+/* Sign-extend a linear (index-derived) address into canonical form. */
+static inline uint64_t
+mmu_canon(const mmu_t *m, uint64_t va)
+{
+	if (!m->has_hole)
+		return (va);
+	if (va >= m->hole_start && va <= m->hole_end)
+		return (va + (m->hole_end - m->hole_start + 1));
+	return (va);
+}
+
+/* Is this PTE a leaf at this level (valid and level 0 or PS)? */
+static inline int
+pte_is_page(x86pte_t pte, int level)
+{
+	return ((pte & PT_VALID) && (level == 0 || (pte & PT_PAGESIZE)));
+}
+
+/* Is this PTE a link to a lower table? */
+static inline int
+pte_is_ptp(x86pte_t pte, int level)
+{
+	return ((pte & PT_VALID) && level > 0 && !(pte & PT_PAGESIZE));
+}
+
+/* Physical address a leaf or PTP names (PSE-36 aware). */
+static inline ht_pa_t
+pte_pa(const mmu_t *m, x86pte_t pte, int level)
+{
+	if (level > 0 && (pte & PT_PAGESIZE)) {
+		ht_pa_t pa = pte & m->lgpg_mask & ~LEVEL_OFFSET(m, level);
+		if (m->pte_size == 4)
+			pa |= ((pte >> 13) & 0xffull) << 32;
+		return (pa);
+	}
+	return (pte & m->paddr_mask);
+}
+
+static inline ht_pfn_t
+pte_pfn(const mmu_t *m, x86pte_t pte, int level)
+{
+	return (pte_pa(m, pte, level) >> HT_PAGE_SHIFT);
+}
+
+/* A PTP that links to the level-(l-1) table in frame pfn, from level l. */
+static inline x86pte_t
+mkptp(const mmu_t *m, ht_pfn_t pfn, int level)
+{
+	return (((x86pte_t)pfn << HT_PAGE_SHIFT) | m->ptp_bits[level]);
+}
+
+/* Build a leaf at `level` for pa with HT_* attributes. */
+x86pte_t mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr);
+/* The HT_* attributes of a leaf entry (its own, not effective). */
+unsigned pte_attr(const mmu_t *m, x86pte_t pte, int level);
+/* Turn a large leaf at level l into the equivalent leaf at l - 1, pa. */
+x86pte_t pte_demote(const mmu_t *m, x86pte_t large, int level, ht_pa_t pa);
+
+#endif /* HT_MMU_H */

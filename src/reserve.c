@@ -1,0 +1,333 @@
+/*
+ * reserve.c - memory pressure: the reserve pool of frameless descriptors,
+ * stealing tables from address spaces, reaping cached tables, and purging
+ * an address space's tables.
+ *
+ * The reserve exists for allocations that must not call the normal
+ * allocator (a provider callback that re-enters the library) and when
+ * malloc fails.  The normal path refills it (htable_alloc donates).
+ *
+ * Stealing (htable_steal) takes tables from other address spaces when no
+ * frame is left: pass 0 takes their cached free tables; later passes empty
+ * and take level-0 tables with at most `threshold` valid entries, the
+ * threshold rising each pass.  It skips spaces that are being destroyed,
+ * are already a victim, export shared tables or asked not to be stolen
+ * from, and tables that are held, shared, above level 0 or hold locked
+ * mappings.  Reaping (htable_reap) only takes cached tables: stealing live
+ * tables merely to return memory would make spaces steal from each other
+ * endlessly.  While either runs, ctx_dont_cache is raised so that frees
+ * really free.
+ *
+ * Lock order: ctx_list_lock is dropped before any bucket mutex, hat_mutex
+ * or the reserve lock is taken; a hat marked HAT_VICTIM cannot be destroyed
+ * (ht_as_destroy waits on ctx_list_cv).
+ */
+#include <stdlib.h>
+
+#include "htable_int.h"
+#include "x86pte.h"
+#include "frame.h"
+#include "hat.h"
+#include "debug.h"
+
+void
+htable_put_reserve(ht_ctx_t *ctx, htable_t *ht)
+{
+	ht->ht_hat = NULL;
+	ht->ht_pfn = HT_PFN_INVALID;
+	ht->ht_ptr = NULL;
+	(void) pthread_mutex_lock(&ctx->ctx_reserve_lock);
+	ht->ht_next = ctx->ctx_reserve;
+	ctx->ctx_reserve = ht;
+	ctx->ctx_reserve_count++;
+	(void) pthread_mutex_unlock(&ctx->ctx_reserve_lock);
+	HATSTAT_INC(ctx, htable_rputs);
+}
+
+htable_t *
+htable_get_reserve(ht_ctx_t *ctx)
+{
+	htable_t *ht;
+
+	(void) pthread_mutex_lock(&ctx->ctx_reserve_lock);
+	if ((ht = ctx->ctx_reserve) != NULL) {
+		ctx->ctx_reserve = ht->ht_next;
+		ctx->ctx_reserve_count--;
+		ht->ht_next = NULL;
+	}
+	(void) pthread_mutex_unlock(&ctx->ctx_reserve_lock);
+	if (ht != NULL)
+		HATSTAT_INC(ctx, htable_rgets);
+	return (ht);
+}
+
+/* Fill the reserve at context creation: 0 or -HT_ENOMEM. */
+int
+htable_initial_reserve(ht_ctx_t *ctx, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++) {
+		htable_t *ht = calloc(1, sizeof (*ht));
+
+		if (ht == NULL)
+			return (-HT_ENOMEM);
+		htable_put_reserve(ctx, ht);
+	}
+	return (0);
+}
+
+/* Trim the reserve back to its target. */
+void
+htable_adjust_reserve(ht_ctx_t *ctx)
+{
+	while (ctx->ctx_reserve_count > ctx->ctx_reserve_amount &&
+	    !use_hat_reserves()) {
+		htable_t *ht = htable_get_reserve(ctx);
+
+		if (ht == NULL)
+			break;
+		free(ht);
+	}
+}
+
+/*
+ * Empty and steal level-0 tables of one victim hat (marked HAT_VICTIM by
+ * the caller).  Stolen tables are pushed on *list with their zeroed frames.
+ */
+static void
+htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
+    unsigned *stolen, htable_t **list)
+{
+	ht_ctx_t *ctx = hat->hat_ctx;
+	unsigned nh = hat->hat_num_hash;
+	unsigned h, start;
+
+	start = h = atomic_fetch_add(&ctx->ctx_steal_seed, 1) & (nh - 1);
+	do {
+		pthread_mutex_t *mtx = &ctx->ctx_bucket_mtx[h &
+		    (HTABLE_NMUTEX - 1)];
+		htable_t *ht, *higher = NULL;
+
+		(void) pthread_mutex_lock(mtx);
+		for (ht = hat->hat_ht_hash[h]; ht != NULL && *stolen < cnt; ) {
+			if (ht->ht_busy != 0 || ht->ht_level > 0 ||
+			    (ht->ht_flags & (HTABLE_SHARED_PFN |
+			    HTABLE_IMPORTED)) ||
+			    (unsigned)atomic_load(&ht->ht_valid_cnt) >
+			    threshold || atomic_load(&ht->ht_lock_cnt) != 0) {
+				ht = ht->ht_next;
+				continue;
+			}
+			/*
+			 * Hold it, then drop the bucket mutex to unmap: the
+			 * unmap may call the TLB hook, and no bucket mutex
+			 * may be held across that.
+			 */
+			ht->ht_busy++;
+			(void) pthread_mutex_unlock(mtx);
+			for (unsigned e = 0; e < htable_num_ptes(ht) &&
+			    atomic_load(&ht->ht_valid_cnt) > 0; e++) {
+				x86pte_t pte;
+
+				if (ht->ht_busy != 1 ||
+				    atomic_load(&ht->ht_lock_cnt) != 0)
+					break;
+				pte = x86pte_get(ht, e);
+				if (pte_is_page(pte, 0))
+					(void) hat_pte_unmap(ht, e, pte, 1);
+			}
+			(void) pthread_mutex_lock(mtx);
+			/* Someone looked it up or mapped into it meanwhile. */
+			if (ht->ht_busy != 1 ||
+			    atomic_load(&ht->ht_valid_cnt) != 0 ||
+			    atomic_load(&ht->ht_lock_cnt) != 0) {
+				ht->ht_busy--;
+				ht = ht->ht_next;
+				continue;
+			}
+			higher = ht->ht_parent;
+			unlink_ptp(higher, ht, ht->ht_vaddr);
+			htable_hash_remove(ht);
+			ht->ht_next = *list;
+			*list = ht;
+			(*stolen)++;
+			HATSTAT_INC(ctx, stolen);
+			break;
+		}
+		(void) pthread_mutex_unlock(mtx);
+		/* The stolen table's hold on its parent goes too. */
+		if (higher != NULL)
+			htable_release(higher);
+		h = (h + 1) & (nh - 1);
+	} while (*stolen < cnt && h != start);
+}
+
+/* Move a victim to the tail of the list (ctx_list_lock held). */
+static void
+move_victim(ht_ctx_t *ctx, hat_t *hat)
+{
+	if (ctx->ctx_hat_tail == hat)
+		return;
+	if (hat->hat_prev != NULL)
+		hat->hat_prev->hat_next = hat->hat_next;
+	else
+		ctx->ctx_hat_head = hat->hat_next;
+	hat->hat_next->hat_prev = hat->hat_prev;
+	hat->hat_prev = ctx->ctx_hat_tail;
+	hat->hat_next = NULL;
+	ctx->ctx_hat_tail->hat_next = hat;
+	ctx->ctx_hat_tail = hat;
+}
+
+/*
+ * htable_steal: up to cnt tables from the context's address spaces, as a
+ * list through ht_next.  Each keeps its zeroed frame.  Returned with
+ * ht_hat of the victim (NULL when reaping, so that later frees never touch
+ * a hat that may be gone once its VICTIM mark is cleared).
+ */
+htable_t *
+htable_steal(ht_ctx_t *ctx, unsigned cnt, int reap)
+{
+	const mmu_t *m = &ctx->ctx_mmu;
+	unsigned passes = ctx->ctx_steal_passes;
+	unsigned stolen = 0;
+	htable_t *list = NULL;
+	ht_op_t *op = ht_op_cur();
+	/* Never rob the space this thread is in the middle of changing. */
+	hat_t *self = op != NULL ? op->op_hat : NULL;
+
+	if (passes < 1)
+		passes = 1;
+	if (passes > m->ptes_per_table)
+		passes = m->ptes_per_table;
+	atomic_fetch_add(&ctx->ctx_dont_cache, 1);
+	for (unsigned pass = 0; pass <= (reap ? 0 : passes) && stolen < cnt;
+	    pass++) {
+		unsigned threshold = pass * m->ptes_per_table / passes;
+		hat_t *hat;
+
+		(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+		for (hat = ctx->ctx_hat_head; hat != NULL;
+		    hat = hat->hat_next) {
+			unsigned f = atomic_load(&hat->hat_flags);
+
+			if ((f & (HAT_VICTIM | HAT_SHARED | HAT_FREEING |
+			    HAT_NOSTEAL)) || hat == self)
+				continue;
+			atomic_fetch_or(&hat->hat_flags, HAT_VICTIM);
+			(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+
+			(void) pthread_mutex_lock(&hat->hat_mutex);
+			while (stolen < cnt && hat->hat_ht_cached != NULL) {
+				htable_t *ht = hat->hat_ht_cached;
+
+				hat->hat_ht_cached = ht->ht_next;
+				hat->hat_num_cached--;
+				ht->ht_next = list;
+				list = ht;
+				stolen++;
+			}
+			(void) pthread_mutex_unlock(&hat->hat_mutex);
+			if (pass > 0 && stolen < cnt)
+				htable_steal_active(hat, cnt, threshold,
+				    &stolen, &list);
+			if (reap) {
+				for (htable_t *ht = list; ht != NULL;
+				    ht = ht->ht_next)
+					ht->ht_hat = NULL;
+			}
+
+			(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+			/* Spread the pain: the last victim goes to the end. */
+			if (stolen == cnt && pass > 0 && cnt == 1)
+				move_victim(ctx, hat);
+			atomic_fetch_and(&hat->hat_flags, ~HAT_VICTIM);
+			(void) pthread_cond_broadcast(&ctx->ctx_list_cv);
+		}
+		(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+	}
+	atomic_fetch_sub(&ctx->ctx_dont_cache, 1);
+	return (list);
+}
+
+/*
+ * htable_reap: give back the cached free tables of every address space.
+ * Returns the number of frames freed.
+ */
+long
+htable_reap(ht_ctx_t *ctx)
+{
+	long active = atomic_load(&ctx->ctx_active_ptables);
+	unsigned reap_cnt = (unsigned)(active / 20);
+	htable_t *list, *ht;
+	long n = 0;
+
+	HATSTAT_INC(ctx, reap_attempts);
+	if (reap_cnt < 10)
+		reap_cnt = 10;
+	atomic_fetch_add(&ctx->ctx_dont_cache, 1);
+	/* Keep going while each round still finds something. */
+	do {
+		long round = 0;
+
+		list = htable_steal(ctx, reap_cnt, 1);
+		while ((ht = list) != NULL) {
+			list = ht->ht_next;
+			ht->ht_hat = NULL;
+			/* no hat: free the frame directly */
+			ptable_free(ctx, ht->ht_pfn);
+			ht->ht_pfn = HT_PFN_INVALID;
+			htable_put_reserve(ctx, ht);
+			round++;
+		}
+		n += round;
+		if (round < (long)reap_cnt)
+			break;
+	} while (1);
+	atomic_fetch_sub(&ctx->ctx_dont_cache, 1);
+	HATSTAT_ADD(ctx, reaped, (uint64_t)n);
+	htable_adjust_reserve(ctx);
+	return (n);
+}
+
+/*
+ * htable_purge_hat: free a hat's cached tables; when the hat is being
+ * destroyed (FREEING), free every table at once without unlinking (no one
+ * else can reach it any more).  Returns the number of tables freed.
+ */
+long
+htable_purge_hat(hat_t *hat)
+{
+	ht_ctx_t *ctx = hat->hat_ctx;
+	long n = 0;
+	htable_t *ht;
+
+	atomic_fetch_add(&ctx->ctx_dont_cache, 1);
+	for (;;) {
+		(void) pthread_mutex_lock(&hat->hat_mutex);
+		if ((ht = hat->hat_ht_cached) != NULL) {
+			hat->hat_ht_cached = ht->ht_next;
+			hat->hat_num_cached--;
+		}
+		(void) pthread_mutex_unlock(&hat->hat_mutex);
+		if (ht == NULL)
+			break;
+		htable_free_now(ht);
+		n++;
+	}
+	atomic_fetch_sub(&ctx->ctx_dont_cache, 1);
+	if (!(atomic_load(&hat->hat_flags) & HAT_FREEING))
+		return (n);
+
+	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
+		while ((ht = hat->hat_ht_hash[h]) != NULL) {
+			hat->hat_ht_hash[h] = ht->ht_next;
+			/* the frame is garbage now; nothing counts any more */
+			atomic_store(&ht->ht_valid_cnt, 0);
+			atomic_store(&ht->ht_lock_cnt, 0);
+			htable_free_now(ht);
+			n++;
+		}
+	}
+	hat->hat_htable = NULL;
+	return (n);
+}

@@ -1,0 +1,148 @@
+/*
+ * types.h - the three internal objects: context, address space (hat) and
+ * page-table descriptor (htable), with the lock that protects each field.
+ *
+ * Lock order (never take them the other way round):
+ *   ctx_list_lock  ->  (dropped before anything below is taken)
+ *   bucket mutex (at most one at a time)  ->  hat_mutex  ->  reserve_lock
+ *   -> the arena's own lock (inside the provider).
+ * No library lock is held while the TLB hook runs.
+ */
+#ifndef HT_TYPES_H
+#define HT_TYPES_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "htable.h"
+#include "mmu.h"
+
+typedef struct htable htable_t;
+typedef struct ht_as hat_t;
+
+#define HTABLE_NMUTEX	128	/* hashed bucket mutexes per context */
+
+/* ht_flags */
+#define HTABLE_COPIED		0x01	/* root whose entries live in hat_copied_ptes */
+#define HTABLE_SHARED_PFN	0x02	/* borrows ht_shares's frame */
+#define HTABLE_IMPORTED		0x04	/* frame belongs to the caller */
+
+/*
+ * One hardware page table.  The first fields are the ones a hash lookup
+ * compares, so a lookup touches one cache line.
+ *
+ * Two counts, as in illumos:
+ *  ht_busy	holds on the pointer: callers' lookup/create/acquire holds,
+ *		plus one per child table, plus permanent holds (the root).
+ *		Changed only under the table's bucket mutex.
+ *  ht_valid_cnt valid entries; changed atomically by a thread that holds
+ *		the table (or, for a link, its new child).
+ * A table is freed exactly when its releaser sees busy == 1 and
+ * valid_cnt == 0 under the bucket mutex: anyone who could add an entry
+ * would own a hold, so valid_cnt cannot grow once busy == 1 is seen.
+ */
+struct htable {
+	htable_t	*ht_next;	/* hash chain; also cache/reserve lists */
+	hat_t		*ht_hat;	/* owner; NULL on the reserve */
+	uint64_t	ht_vaddr;	/* lowest VA covered (canonical) */
+	int8_t		ht_level;
+	uint8_t		ht_flags;
+	int32_t		ht_busy;	/* bucket mutex */
+	htable_t	*ht_prev;	/* hash chain, NULL at the head */
+	_Atomic int32_t	ht_valid_cnt;
+	_Atomic uint32_t ht_lock_cnt;	/* locked leaves in this table */
+	ht_pfn_t	ht_pfn;		/* HT_PFN_INVALID when bare */
+	void		*ht_ptr;	/* host pointer to the entries */
+	htable_t	*ht_parent;	/* table holding our PTP */
+	htable_t	*ht_shares;	/* SHARED_PFN: the source */
+};
+
+/* hat_flags */
+#define HAT_FREEING	0x01	/* being destroyed: no TLB work, no caching */
+#define HAT_VICTIM	0x02	/* a stealer is looking at it */
+#define HAT_SHARED	0x04	/* exports tables for sharing */
+#define HAT_COPIED	0x10	/* root is an HTABLE_COPIED table */
+#define HAT_NOSTEAL	0x40	/* caller asked: never steal (like HAT_PCP) */
+#define HAT_IMPORTED	0x80	/* built from someone else's tables */
+
+struct ht_as {
+	ht_ctx_t	*hat_ctx;
+	htable_t	**hat_ht_hash;	/* bucket heads; bucket mutexes */
+	unsigned	hat_num_hash;	/* power of two */
+	int		hat_max_level;
+	htable_t	*hat_htable;	/* root, permanently held */
+	_Atomic unsigned hat_flags;	/* VICTIM/FREEING: ctx_list_lock */
+	pthread_mutex_t	hat_mutex;	/* protects hat_ht_cached */
+	htable_t	*hat_ht_cached;	/* free tables with zeroed frames */
+	unsigned	hat_num_cached;
+	unsigned	hat_num_copied;
+	x86pte_t	*hat_copied_ptes;
+	_Atomic uint64_t hat_pages_mapped[HT_MAX_LEVELS]; /* leaves per level */
+	hat_t		*hat_next;	/* ctx list; ctx_list_lock */
+	hat_t		*hat_prev;
+};
+
+/* Counters: atomic, relaxed; cheap enough to keep in release builds. */
+typedef struct ht_ctr {
+	_Atomic uint64_t ptable_allocs, ptable_frees, htable_rgets,
+	    htable_rputs, reap_attempts, reaped, steals, stolen, cache_hits,
+	    splits, lpage_fallbacks, tlb_calls;
+} ht_ctr_t;
+
+#define HATSTAT_INC(ctx, f) \
+	atomic_fetch_add_explicit(&(ctx)->ctx_stat.f, 1, memory_order_relaxed)
+#define HATSTAT_ADD(ctx, f, n) \
+	atomic_fetch_add_explicit(&(ctx)->ctx_stat.f, (n), memory_order_relaxed)
+
+struct ht_ctx {
+	mmu_t		ctx_mmu;
+	ht_config_t	ctx_cfg;
+	const ht_frame_ops_t *ctx_fops;
+	void		*ctx_farg;
+	uint8_t		*ctx_win;	/* provider's linear window, or NULL */
+	ht_pa_t		ctx_win_base;
+	uint64_t	ctx_win_len;
+	pthread_mutex_t	ctx_bucket_mtx[HTABLE_NMUTEX];
+	pthread_mutex_t	ctx_list_lock;	/* the hat list, VICTIM, FREEING */
+	pthread_cond_t	ctx_list_cv;
+	hat_t		*ctx_hat_head;	/* newest first */
+	hat_t		*ctx_hat_tail;
+	unsigned	ctx_num_hats;
+	pthread_mutex_t	ctx_reserve_lock;
+	htable_t	*ctx_reserve;	/* frameless descriptors */
+	unsigned	ctx_reserve_count;
+	unsigned	ctx_reserve_amount;
+	unsigned	ctx_steal_passes;
+	_Atomic unsigned ctx_dont_cache; /* >0: htable_free never caches */
+	_Atomic long	ctx_active_ptables;
+	_Atomic unsigned ctx_force_steal;
+	_Atomic unsigned ctx_force_cnt;
+	_Atomic unsigned ctx_steal_seed; /* victim bucket rotation */
+	ht_ctr_t	ctx_stat;
+};
+
+/*
+ * One library operation in progress on this thread (ht_map, ht_unmap, ...).
+ * It carries
+ *  - the frames allocated up front so that the operation cannot fail half
+ *    way for lack of memory (like KVM's topped-up caches),
+ *  - tables freed during the operation: their frames go back only after
+ *    the TLB hook ran, so no MMU can still walk a reused frame
+ *    (FreeBSD's delayed free),
+ *  - the batched TLB ranges.
+ */
+#define HT_OP_TLB_RANGES 8
+typedef struct ht_op {
+	struct ht_op	*op_prev;	/* the operation this one nests in */
+	hat_t		*op_hat;
+	htable_t	*op_prealloc;	/* unhashed tables with zeroed frames */
+	unsigned	op_nprealloc;
+	htable_t	*op_deferred;	/* freed, waiting for the TLB hook */
+	unsigned	op_ntlb;
+	int		op_tlb_all;
+	uint64_t	op_tlb_va[HT_OP_TLB_RANGES];
+	uint64_t	op_tlb_len[HT_OP_TLB_RANGES];
+} ht_op_t;
+
+#endif /* HT_TYPES_H */

@@ -1,0 +1,185 @@
+/*
+ * walk.c - finding leaves: htable_scan inside one table, htable_walk across
+ * a range, and the point queries htable_getpte / htable_getpage.
+ *
+ * htable_walk skips empty subtrees without reading them: when no table
+ * exists at level l for va and no leaf can exist above max_mapped_level
+ * (the highest level with a non-zero leaf count), the whole level-(l+1)
+ * region around va is empty, so va jumps past it.  All ranges here are
+ * inclusive ([va, elast]) so that the last page of the 64-bit space can be
+ * named; a jump that wraps past the top ends the walk.
+ */
+#include "htable_int.h"
+#include "x86pte.h"
+#include "hat.h"
+#include "debug.h"
+
+/*
+ * htable_scan: the first valid entry of ht at or after *vap (rounded down
+ * to the table's page size) whose VA is <= elast.  Returns it with *vap set
+ * to its VA, or 0 with *vap set to the first VA after the table (0 if that
+ * wraps) or past elast.
+ */
+x86pte_t
+htable_scan(htable_t *ht, uint64_t *vap, uint64_t elast)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+	unsigned level = (unsigned)ht->ht_level;
+	unsigned n = htable_num_ptes(ht);
+	unsigned e = htable_va2entry(*vap, ht);
+	int sz = (ht->ht_flags & HTABLE_COPIED) ? 8 : m->pte_size;
+	int shift = (ht->ht_flags & HTABLE_COPIED) ? 3 : m->pte_shift;
+	uint8_t *base = x86pte_access_pagetable(ht, 0);
+	uint64_t va;
+
+	for (; e < n; e++) {
+		va = htable_e2va(ht, e);
+		if (va > elast)
+			break;
+		/*
+		 * Only the low byte holds the present bit (little-endian),
+		 * so test it before paying for a full atomic load.
+		 */
+		if (!(base[(size_t)e << shift] & PT_VALID))
+			continue;
+		*vap = va;
+		return (pte_load(sz, base + ((size_t)e << shift)));
+	}
+	if (e >= n)
+		va = ht->ht_level == ht->ht_hat->hat_max_level ? 0 :
+		    mmu_next_va(m, ht->ht_vaddr, (int)level + 1);
+	else
+		va = htable_e2va(ht, e);
+	*vap = va;
+	return (0);
+}
+
+static int
+max_mapped_level(hat_t *hat)
+{
+	const mmu_t *m = hat_mmu(hat);
+
+	if (atomic_load(&hat->hat_flags) & HAT_SHARED)
+		return (m->max_page_level);
+	for (int l = m->max_page_level; l > 0; l--) {
+		if (atomic_load_explicit(&hat->hat_pages_mapped[l],
+		    memory_order_relaxed) != 0)
+			return (l);
+	}
+	return (0);
+}
+
+/*
+ * htable_walk: the next leaf at or after *vap and <= elast.  *htp may carry
+ * a held table from the previous call; it is reused or released.  Returns
+ * the leaf with *vap its VA and *htp its table (held), or 0 with *vap = 0
+ * and *htp = NULL (nothing held).
+ */
+x86pte_t
+htable_walk(hat_t *hat, htable_t **htp, uint64_t *vap, uint64_t elast)
+{
+	const mmu_t *m = hat_mmu(hat);
+	htable_t *ht = *htp;
+	uint64_t va = *vap;
+	x86pte_t pte;
+	int mml;
+
+	*htp = NULL;
+	if (ht != NULL) {
+		/* Fast path: the next leaf is often in the same table. */
+		if (va >= ht->ht_vaddr && va <= htable_last_page(ht)) {
+			pte = htable_scan(ht, &va, elast);
+			if (pte_is_page(pte, ht->ht_level)) {
+				*vap = va;
+				*htp = ht;
+				return (pte);
+			}
+			if (va == 0) {
+				htable_release(ht);
+				*vap = 0;
+				return (0);
+			}
+		}
+		htable_release(ht);
+	}
+
+	mml = max_mapped_level(hat);
+	while (va <= elast) {
+		uint64_t before = va;
+		int l;
+
+		for (l = 0; l <= hat->hat_max_level; l++) {
+			ht = htable_lookup(hat, va, l);
+			if (ht != NULL) {
+				pte = htable_scan(ht, &va, elast);
+				if (pte_is_page(pte, l)) {
+					HT_ASSERT(!mmu_in_hole(m, va));
+					*vap = va;
+					*htp = ht;
+					return (pte);
+				}
+				htable_release(ht);
+				break;	/* a link, or nothing: from level 0 */
+			}
+			if (l >= mml) {
+				/* Nothing can be mapped in the whole
+				 * level-(l+1) region around va. */
+				va = mmu_next_va(m, va, l + 1);
+				if (va == 0 || va > elast)
+					goto done;
+			}
+		}
+		HT_ASSERT(l <= hat->hat_max_level);	/* root always found */
+		if (va < before)
+			break;		/* wrapped past the top */
+	}
+done:
+	*vap = 0;
+	return (0);
+}
+
+/*
+ * htable_getpte: the lowest existing table (levels 0..level) covering
+ * vaddr, held, with the entry index and value; NULL if none.
+ */
+htable_t *
+htable_getpte(hat_t *hat, uint64_t vaddr, unsigned *r_entry, x86pte_t *r_pte,
+    int level)
+{
+	HT_ASSERT(level <= hat_mmu(hat)->max_page_level ||
+	    level == hat->hat_max_level);
+	for (int l = 0; l <= level; l++) {
+		htable_t *ht = htable_lookup(hat, vaddr, l);
+		unsigned e;
+
+		if (ht == NULL)
+			continue;
+		e = htable_va2entry(vaddr, ht);
+		if (r_entry != NULL)
+			*r_entry = e;
+		if (r_pte != NULL)
+			*r_pte = x86pte_get(ht, e);
+		return (ht);
+	}
+	return (NULL);
+}
+
+/* htable_getpage: the table holding a leaf that maps vaddr, held, or NULL. */
+htable_t *
+htable_getpage(hat_t *hat, uint64_t vaddr, unsigned *r_entry)
+{
+	x86pte_t pte;
+	unsigned e;
+	htable_t *ht = htable_getpte(hat, vaddr, &e, &pte,
+	    hat_mmu(hat)->max_page_level);
+
+	if (ht == NULL)
+		return (NULL);
+	if (!pte_is_page(pte, ht->ht_level)) {
+		htable_release(ht);
+		return (NULL);
+	}
+	if (r_entry != NULL)
+		*r_entry = e;
+	return (ht);
+}

@@ -1,0 +1,180 @@
+/*
+ * x86pte.c - atomic operations on single page-table entries.
+ *
+ * Invariant kept by every writer: an entry is either zero or valid.  No one
+ * writes a non-zero invalid value, so "all entries invalid" means "frame is
+ * all zeros", which lets freed tables be cached and reused unzeroed.
+ *
+ * Entries of an HTABLE_COPIED root live in the hat's hat_copied_ptes array
+ * (8-byte entries, whatever the mode); every other table is in its frame.
+ * Shared tables (HTABLE_SHARED_PFN) are never written through the sharer.
+ */
+#include "x86pte.h"
+#include "htable_int.h"
+#include "hat.h"
+#include "debug.h"
+
+static inline int
+pte_sz(const htable_t *ht)
+{
+	return ((ht->ht_flags & HTABLE_COPIED) ? 8 :
+	    hat_mmu(ht->ht_hat)->pte_size);
+}
+
+void *
+x86pte_access_pagetable(htable_t *ht, unsigned entry)
+{
+	HT_ASSERT3U(entry, <, htable_num_ptes(ht));
+	if (ht->ht_flags & HTABLE_COPIED) {
+		HT_ASSERT3U(entry, <, ht->ht_hat->hat_num_copied);
+		return (&ht->ht_hat->hat_copied_ptes[entry]);
+	}
+	HT_ASSERT(ht->ht_ptr != NULL);
+	return (pte_ptr(hat_mmu(ht->ht_hat)->pte_shift, ht->ht_ptr, entry));
+}
+
+x86pte_t
+x86pte_get(htable_t *ht, unsigned entry)
+{
+	return (pte_load(pte_sz(ht), x86pte_access_pagetable(ht, entry)));
+}
+
+static void
+x86pte_tlb(htable_t *ht, unsigned entry)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+
+	hat_tlb_inval(ht->ht_hat, htable_e2va(ht, entry),
+	    LEVEL_SIZE(m, ht->ht_level));
+}
+
+x86pte_t
+x86pte_set(htable_t *ht, unsigned entry, x86pte_t new, void *ptr)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+	int sz = pte_sz(ht);
+	x86pte_t prev, n, found;
+	x86pte_t addr_mask = ht->ht_level > 0 ? m->lgpg_mask : m->paddr_mask;
+
+	HT_ASSERT(!(ht->ht_flags & HTABLE_SHARED_PFN));
+	HT_ASSERT(new != 0 && (new & PT_VALID));
+	if (ptr == NULL)
+		ptr = x86pte_access_pagetable(ht, entry);
+	for (;;) {
+		prev = pte_load(sz, ptr);
+		n = new;
+		/*
+		 * Re-installing the same frame keeps its history: the REF
+		 * and MOD bits stay, a new frame starts clean.
+		 */
+		if ((n & PT_VALID) && (prev & PT_VALID) &&
+		    (prev & addr_mask) == (n & addr_mask))
+			n |= prev & (PT_REF | PT_MOD);
+		if (prev == n)
+			return (new);	/* already there: "no change" */
+		/* A large leaf must never overwrite a link to a table. */
+		if (ht->ht_level > 0 && pte_is_ptp(prev, ht->ht_level))
+			return (LPAGE_ERROR);
+		found = pte_cas_raw(sz, ptr, prev, n);
+		if (found == prev)
+			break;
+	}
+	if (prev & PT_REF)
+		x86pte_tlb(ht, entry);
+	return (prev);
+}
+
+x86pte_t
+x86pte_cas(htable_t *ht, unsigned entry, x86pte_t old, x86pte_t new)
+{
+	HT_ASSERT(!(ht->ht_flags & HTABLE_SHARED_PFN));
+	return (pte_cas_raw(pte_sz(ht), x86pte_access_pagetable(ht, entry),
+	    old, new));
+}
+
+x86pte_t
+x86pte_inval(htable_t *ht, unsigned entry, x86pte_t expect, void *ptr,
+    int tlb)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+	int sz = pte_sz(ht);
+	x86pte_t old, found;
+
+	HT_ASSERT(!(ht->ht_flags & HTABLE_SHARED_PFN));
+	HT_ASSERT3S(ht->ht_level, <=, m->max_page_level);
+	if (ptr == NULL)
+		ptr = x86pte_access_pagetable(ht, entry);
+	for (;;) {
+		old = pte_load(sz, ptr);
+		/* Someone remapped it to another frame: leave it alone. */
+		if (expect != 0 && (old & m->paddr_mask) !=
+		    (expect & m->paddr_mask))
+			return (old);
+		if (old == 0)
+			return (0);
+		/* Retry when the MMU set REF or MOD meanwhile. */
+		found = pte_cas_raw(sz, ptr, old, 0);
+		if (found == old)
+			break;
+	}
+	if (tlb && (old & (PT_REF | PT_MOD)))
+		x86pte_tlb(ht, entry);
+	return (old);
+}
+
+x86pte_t
+x86pte_update(htable_t *ht, unsigned entry, x86pte_t expect, x86pte_t new)
+{
+	int sz = pte_sz(ht);
+	void *ptr = x86pte_access_pagetable(ht, entry);
+	x86pte_t found;
+
+	HT_ASSERT(!(ht->ht_flags & HTABLE_SHARED_PFN));
+	HT_ASSERT(new != 0 && (new & PT_VALID) && (expect & PT_VALID));
+	found = pte_cas_raw(sz, ptr, expect, new);
+	if (found != expect)
+		return (found);
+	x86pte_tlb(ht, entry);
+	/*
+	 * Stale-TLB write check: write access was just removed from a page
+	 * that was not dirty, yet it is dirty now.  A CPU wrote through a
+	 * stale writable TLB entry before the invalidation finished.  Put
+	 * the write permission back and report a change, so the caller
+	 * retries and sees (and harvests) the dirty bit.
+	 */
+	if ((expect & (PT_WRITABLE | PT_MOD)) == PT_WRITABLE &&
+	    !(new & (PT_WRITABLE | PT_MOD))) {
+		x86pte_t cur = pte_load(sz, ptr);
+
+		while (cur & PT_MOD) {
+			found = pte_cas_raw(sz, ptr, cur, cur | PT_WRITABLE);
+			if (found == cur)
+				return (cur | PT_WRITABLE);
+			cur = found;
+		}
+	}
+	return (expect);
+}
+
+void
+x86pte_copy(htable_t *src, htable_t *dest, unsigned entry, unsigned count)
+{
+	int sz = pte_sz(dest);
+
+	HT_ASSERT(!(src->ht_flags & (HTABLE_COPIED | HTABLE_SHARED_PFN)));
+	HT_ASSERT(!(dest->ht_flags & (HTABLE_COPIED | HTABLE_SHARED_PFN)));
+	HT_ASSERT3U(entry + count, <=, htable_num_ptes(dest));
+	memcpy(x86pte_access_pagetable(dest, entry),
+	    x86pte_access_pagetable(src, entry), (size_t)count * (size_t)sz);
+}
+
+void
+x86pte_zero(htable_t *dest, unsigned entry, unsigned count)
+{
+	int sz = pte_sz(dest);
+
+	HT_ASSERT(!(dest->ht_flags & HTABLE_SHARED_PFN));
+	HT_ASSERT3U(entry + count, <=, htable_num_ptes(dest));
+	memset(x86pte_access_pagetable(dest, entry), 0,
+	    (size_t)count * (size_t)sz);
+}

@@ -1,0 +1,104 @@
+/*
+ * x86pte.h - the PTE access layer (illumos x86pte_*).
+ *
+ * Every single-entry change is a compare-and-swap: an MMU may set the
+ * Accessed and Dirty bits of a valid entry at any moment, and a plain
+ * store would lose them.  Each operation returns the entry's previous
+ * value.  Entries are 4 bytes in 32-bit mode and 8 bytes otherwise; the
+ * raw helpers below widen and truncate, and are the one place that knows
+ * how an entry is stored.  All other operations derive from pte_cas_raw.
+ *
+ * TLB rule (illumos): a change invalidates when the old entry may be
+ * cached, i.e. had REF set (set), had REF or MOD (inval), always (update);
+ * invalidations go through hat_tlb_inval, which batches them per operation.
+ */
+#ifndef HT_X86PTE_H
+#define HT_X86PTE_H
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "types.h"
+
+#if !defined(__GNUC__) && !defined(__clang__)
+#error "x86pte.h needs a compiler with lock-free 32/64-bit C11 atomics"
+#endif
+_Static_assert(sizeof (x86pte_t) == 8, "a PTE is 8 bytes in software");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit CAS must be lock-free");
+
+/* --- raw entry access (the one primitive: 32/64-bit CAS) --- */
+
+static inline x86pte_t
+pte_load(int size, const void *p)
+{
+	if (size == 8)
+		return (atomic_load_explicit((_Atomic uint64_t *)p,
+		    memory_order_acquire));
+	return (atomic_load_explicit((_Atomic uint32_t *)p,
+	    memory_order_acquire));
+}
+
+/* Plain (release) store: only into an entry no MMU may write (invalid). */
+static inline void
+pte_store(int size, void *p, x86pte_t v)
+{
+	if (size == 8)
+		atomic_store_explicit((_Atomic uint64_t *)p, v,
+		    memory_order_release);
+	else
+		atomic_store_explicit((_Atomic uint32_t *)p, (uint32_t)v,
+		    memory_order_release);
+}
+
+/* CAS; returns the value found (== old on success). */
+static inline x86pte_t
+pte_cas_raw(int size, void *p, x86pte_t old, x86pte_t new)
+{
+	if (size == 8) {
+		uint64_t o = old;
+		(void) atomic_compare_exchange_strong((_Atomic uint64_t *)p,
+		    &o, new);
+		return (o);
+	}
+	uint32_t o32 = (uint32_t)old;
+	(void) atomic_compare_exchange_strong((_Atomic uint32_t *)p, &o32,
+	    (uint32_t)new);
+	return (o32);
+}
+
+/* Pointer to entry `index` of table memory `base`. */
+static inline void *
+pte_ptr(int shift, void *base, unsigned index)
+{
+	return ((uint8_t *)base + ((size_t)index << shift));
+}
+
+/* --- operations on an htable's entries --- */
+
+void *x86pte_access_pagetable(htable_t *ht, unsigned entry);
+x86pte_t x86pte_get(htable_t *ht, unsigned entry);
+/* Install a non-zero leaf; LPAGE_ERROR when a large leaf would cover a PTP. */
+x86pte_t x86pte_set(htable_t *ht, unsigned entry, x86pte_t new, void *ptr);
+/* Raw CAS, no TLB work (PTP links are made with REF preset). */
+x86pte_t x86pte_cas(htable_t *ht, unsigned entry, x86pte_t old,
+    x86pte_t new);
+/*
+ * Clear a leaf if it still maps expect's frame (expect 0: whatever is
+ * there).  tlb: invalidate now-or-batched if it had REF or MOD.  Returns
+ * the previous entry; if its frame differs from expect's, nothing changed.
+ */
+x86pte_t x86pte_inval(htable_t *ht, unsigned entry, x86pte_t expect,
+    void *ptr, int tlb);
+/*
+ * Replace a valid leaf that equals expect by new.  Returns expect on
+ * success; any other value means the entry changed and the caller must
+ * retry (this includes the stale-writable-TLB case, where a CPU set MOD
+ * through a stale TLB entry while write access was being removed).
+ */
+x86pte_t x86pte_update(htable_t *ht, unsigned entry, x86pte_t expect,
+    x86pte_t new) __attribute__((warn_unused_result));
+void x86pte_copy(htable_t *src, htable_t *dest, unsigned entry,
+    unsigned count);
+void x86pte_zero(htable_t *dest, unsigned entry, unsigned count);
+
+#endif /* HT_X86PTE_H */
