@@ -209,11 +209,12 @@ typedef struct ht_range {
 } ht_range_t;
 
 /* What a TLB callback must drop. */
-#define HT_TLB_ALL	(~(uint64_t)0)	/* as `len`: every non-global entry */
+#define HT_TLB_ALL	(~(uint64_t)0)	/* as `len`: every entry, global too */
 
 /*
  * TLB-invalidation hook.  Called after entries that an MMU may have cached
- * changed: [va, va + len) of `as`, or everything when len == HT_TLB_ALL.
+ * changed: [va, va + len) of `as`, or everything when len == HT_TLB_ALL
+ * (global entries included: a VMM flushes all, e.g. by toggling CR4.PGE).
  * Calls are batched per operation; no library lock is held during it.
  */
 typedef void (*ht_tlb_fn)(void *arg, ht_as_t *as, ht_va_t va, uint64_t len);

@@ -51,22 +51,50 @@ ht_op_begin(ht_op_t *op, hat_t *hat)
 int
 ht_op_prealloc(ht_op_t *op, unsigned n)
 {
-	htable_t *saved = op->op_prealloc;
+	htable_t *taken = NULL, *ht;
+	unsigned ntaken = 0;
 	int err = 0;
 
-	/* Keep htable_alloc from handing us our own spares. */
+	/* op_prealloc is not consulted by htable_alloc while we fill it. */
+	htable_t *saved = op->op_prealloc;
 	op->op_prealloc = NULL;
-	while (n-- > 0) {
-		htable_t *ht = htable_alloc(op->op_hat, 0, 0, NULL, &err);
-
+	while (ntaken < n) {
+		ht = htable_alloc(op->op_hat, 0, 0, NULL, &err);
 		if (ht == NULL)
 			break;
-		ht->ht_next = saved;
-		saved = ht;
-		op->op_nprealloc++;
+		ht->ht_next = taken;
+		taken = ht;
+		ntaken++;
 	}
 	op->op_prealloc = saved;
-	return (err);
+	if (ntaken < n) {
+		/*
+		 * A failed call changes nothing: frames that came from the
+		 * provider go back to it, cached ones back to the cache.
+		 */
+		ht_ctx_t *ctx = op->op_hat->hat_ctx;
+
+		while ((ht = taken) != NULL) {
+			int fresh = (ht->ht_flags & HTABLE_FRESH) != 0;
+
+			taken = ht->ht_next;
+			ht->ht_flags &= (uint8_t)~HTABLE_FRESH;
+			if (fresh)
+				atomic_fetch_add(&ctx->ctx_dont_cache, 1);
+			htable_free_now(ht);
+			if (fresh)
+				atomic_fetch_sub(&ctx->ctx_dont_cache, 1);
+		}
+		return (err);
+	}
+	while ((ht = taken) != NULL) {
+		taken = ht->ht_next;
+		ht->ht_flags &= (uint8_t)~HTABLE_FRESH;
+		ht->ht_next = op->op_prealloc;
+		op->op_prealloc = ht;
+		op->op_nprealloc++;
+	}
+	return (0);
 }
 
 static void

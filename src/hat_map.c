@@ -134,10 +134,10 @@ split_large(hat_t *hat, htable_t *ht, unsigned e)
 
 /*
  * The level of a large leaf that covers addr without starting there, or
- * 0 if none (nothing to split at this boundary).
+ * 0 if none (nothing to split at this boundary); its PA in *r_pa.
  */
 static int
-straddle_level(hat_t *hat, uint64_t addr)
+straddle_level(hat_t *hat, uint64_t addr, ht_pa_t *r_pa)
 {
 	const mmu_t *m = hat_mmu(hat);
 	unsigned e;
@@ -150,30 +150,41 @@ straddle_level(hat_t *hat, uint64_t addr)
 	if (ht == NULL)
 		return (0);
 	level = ht->ht_level;
+	if (r_pa != NULL)
+		*r_pa = pte_pa(m, x86pte_get(ht, e), level);
 	htable_release(ht);
 	if (level == 0 || (addr & LEVEL_OFFSET(m, level)) == 0)
 		return (0);
 	return (level);
 }
 
-/* Frames needed to split down to addr: one per misaligned level. */
-static unsigned
-split_cost(hat_t *hat, uint64_t addr)
+/*
+ * Frames needed to split down to addr: one per misaligned level.  A 4 MiB
+ * page above 4 GiB cannot be split in 32-bit paging (4 KiB entries hold
+ * 32-bit addresses): -HT_EPABITS.
+ */
+static int
+split_cost(hat_t *hat, uint64_t addr, unsigned *r_n)
 {
 	const mmu_t *m = hat_mmu(hat);
-	int level = straddle_level(hat, addr);
-	unsigned n = 0;
+	ht_pa_t pa = 0;
+	int level = straddle_level(hat, addr, &pa);
 
+	if (level != 0 && m->pte_size == 4 && pa + LEVEL_SIZE(m, level) >
+	    (1ull << 32))
+		return (ht__fail(HT_EPABITS, "cannot split the 4 MiB page at "
+		    "pa 0x%llx: 4 KiB pages of 32-bit paging end at 4 GiB",
+		    (unsigned long long)pa));
 	for (int l = level; l > 0 && (addr & LEVEL_OFFSET(m, l)) != 0; l--)
-		n++;
-	return (n);
+		(*r_n)++;
+	return (0);
 }
 
 /* Split until no large leaf straddles addr. */
 static int
 split_at(hat_t *hat, uint64_t addr)
 {
-	while (straddle_level(hat, addr) != 0) {
+	while (straddle_level(hat, addr, NULL) != 0) {
 		unsigned e;
 		htable_t *ht = htable_getpage(hat, addr, &e);
 		int err;
@@ -188,12 +199,15 @@ split_at(hat_t *hat, uint64_t addr)
 	return (0);
 }
 
-/* Splits for a range whose edges are va and last + 1. */
-static unsigned
-edges_cost(hat_t *hat, uint64_t va, uint64_t last)
+/* Frames for the splits at the edges va and last + 1 of a range. */
+static int
+edges_cost(hat_t *hat, uint64_t va, uint64_t last, unsigned *r_n)
 {
-	return (split_cost(hat, va) + (last + 1 != 0 ?
-	    split_cost(hat, last + 1) : 0));
+	int err = split_cost(hat, va, r_n);
+
+	if (err == 0 && last + 1 != 0)
+		err = split_cost(hat, last + 1, r_n);
+	return (err);
 }
 
 static int
@@ -261,7 +275,11 @@ ht_unmap(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 		    (unsigned long long)va, (unsigned long long)last));
 	}
 	if (leaves != 0) {
-		err = ht_op_prealloc(&op, edges_cost(hat, va, last));
+		unsigned n = 0;
+
+		err = edges_cost(hat, va, last, &n);
+		if (err == 0)
+			err = ht_op_prealloc(&op, n);
 		if (err == 0)
 			err = split_edges(hat, va, last);
 		if (err == 0)
@@ -527,7 +545,16 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	 * Replacing never needs a table it frees: tables only go where a
 	 * larger leaf replaces their subtree.
 	 */
-	need = leaves != 0 ? edges_cost(hat, va, last) : 0;
+	need = 0;
+	if (leaves != 0) {
+		unsigned n = 0;
+
+		if ((err = edges_cost(hat, va, last, &n)) != 0) {
+			ht_op_end(&op);
+			return (err);
+		}
+		need = n;
+	}
 	for (off = 0; off < len; ) {
 		uint64_t rl;
 		int l = plan_run(m, levels, va + off, pa + off, len - off, &rl);
@@ -588,7 +615,11 @@ ht_protect(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned attr)
 	ht_op_begin(&op, hat);
 	range_census(hat, va, last, &leaves, &locked);
 	if (leaves != 0) {
-		err = ht_op_prealloc(&op, edges_cost(hat, va, last));
+		unsigned n = 0;
+
+		err = edges_cost(hat, va, last, &n);
+		if (err == 0)
+			err = ht_op_prealloc(&op, n);
 		if (err == 0)
 			err = split_edges(hat, va, last);
 	}
@@ -633,7 +664,11 @@ lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 	}
 	if (leaves != 0) {
 		/* A lock covers whole leaves: split what sticks out. */
-		err = ht_op_prealloc(&op, edges_cost(hat, va, last));
+		unsigned n = 0;
+
+		err = edges_cost(hat, va, last, &n);
+		if (err == 0)
+			err = ht_op_prealloc(&op, n);
 		if (err == 0)
 			err = split_edges(hat, va, last);
 	}

@@ -66,6 +66,7 @@ htable_hash_insert(htable_t *ht)
 	hat_t *hat = ht->ht_hat;
 	unsigned h = htable_hash(hat, ht->ht_vaddr, ht->ht_level);
 
+	ht->ht_flags &= (uint8_t)~HTABLE_FRESH;	/* only alloc cares */
 	ht->ht_prev = NULL;
 	ht->ht_next = hat->hat_ht_hash[h];
 	if (ht->ht_next != NULL)
@@ -216,8 +217,10 @@ htable_alloc(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 	ht->ht_next = ht->ht_prev = NULL;
 	atomic_store_explicit(&ht->ht_valid_cnt, 0, memory_order_relaxed);
 	atomic_store_explicit(&ht->ht_lock_cnt, 0, memory_order_relaxed);
-	if (need_zero)
+	if (need_zero) {
 		memset(ht->ht_ptr, 0, HT_PAGE_SIZE);
+		ht->ht_flags |= HTABLE_FRESH;
+	}
 	return (ht);
 }
 

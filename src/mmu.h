@@ -135,7 +135,7 @@ mmu_next_va(const mmu_t *m, uint64_t va, int level)
 {
 	uint64_t n = (va & LEVEL_MASK(m, level)) + LEVEL_SIZE(m, level);
 
-	if (m->has_hole && n == m->hole_start)
+	if (m->has_hole && n >= m->hole_start && n <= m->hole_end)
 		n = m->hole_end + 1;
 	if (m->va_bits == 32 && n > 0xffffffffull)
 		n = 0;

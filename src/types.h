@@ -27,6 +27,7 @@ typedef struct ht_as hat_t;
 #define HTABLE_COPIED		0x01	/* root whose entries live in hat_copied_ptes */
 #define HTABLE_SHARED_PFN	0x02	/* borrows ht_shares's frame */
 #define HTABLE_IMPORTED		0x04	/* frame belongs to the caller */
+#define HTABLE_FRESH		0x08	/* frame just came from the provider */
 
 /*
  * One hardware page table.  The first fields are the ones a hash lookup

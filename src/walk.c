@@ -104,6 +104,9 @@ htable_walk(hat_t *hat, htable_t **htp, uint64_t *vap, uint64_t elast)
 	}
 
 	mml = max_mapped_level(hat);
+	/* A caller stepping past the lower half lands in the hole. */
+	if (mmu_in_hole(m, va))
+		va = m->hole_end + 1;
 	while (va <= elast) {
 		uint64_t before = va;
 		int l;

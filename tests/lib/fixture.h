@@ -1,0 +1,43 @@
+/*
+ * fixture.h - shared set-up for the unit suites: an arena behind a
+ * counting, fault-injecting frame provider (SQLite test_malloc style:
+ * "the next N allocations succeed, then M fail"), a context, an address
+ * space, and a TLB hook that records what it was told.
+ */
+#ifndef HT_TEST_FIXTURE_H
+#define HT_TEST_FIXTURE_H
+
+#include <stdint.h>
+#include "htable.h"
+
+#define FX_MAX_TLB 4096
+
+typedef struct fixture {
+	ht_arena_t	*arena;
+	ht_ctx_t	*ctx;
+	ht_as_t		*as;
+	ht_config_t	cfg;
+	/* provider counters and fault injection */
+	uint64_t	allocs, frees;
+	long		fail_after;	/* -1: never; else succeed this many */
+	long		fail_count;	/* then fail this many (-1: forever) */
+	/* TLB hook record */
+	unsigned	ntlb;
+	uint64_t	tlb_va[FX_MAX_TLB];
+	uint64_t	tlb_len[FX_MAX_TLB];
+	ht_as_t		*tlb_as[FX_MAX_TLB];
+} fixture_t;
+
+extern fixture_t fx;
+
+/* Arena of `mib` MiB at physical 1 MiB, a context of `mode`, one space. */
+void fx_setup_mode(ht_mode_t mode, unsigned pagesizes, unsigned mib);
+/* Destroy everything; asserts no frame leaked. */
+void fx_teardown(void);
+/* Pointer to the entry that maps va at `level` (NULL if no such table). */
+void *fx_entry(ht_as_t *as, uint64_t va, int level);
+/* Did the TLB hook cover [va, va + len) for as since the last reset? */
+int fx_tlb_covers(ht_as_t *as, uint64_t va, uint64_t len);
+void fx_tlb_reset(void);
+
+#endif
