@@ -45,6 +45,14 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 	int level = ht->ht_level;
 	int err = 0;
 
+	if (ht->ht_flags & HTABLE_SHARED_PFN) {
+		/* the entries are the source's; only the borrowing is ours */
+		if (ht->ht_shares == NULL || ht->ht_pfn !=
+		    ht->ht_shares->ht_pfn || ht->ht_busy != 0)
+			BAD("shared table 0x%llx level %d does not mirror its "
+			    "source", (unsigned long long)ht->ht_vaddr, level);
+		return (0);
+	}
 	for (unsigned e = 0; e < n; e++) {
 		x86pte_t pte = x86pte_get(ht, e);
 		uint64_t va = htable_e2va(ht, e);

@@ -263,21 +263,33 @@ hat_free_struct(hat_t *hat)
 	free(hat);
 }
 
+/*
+ * hat_create: a new address space with HAT_* flags.  HAT_COPIED makes the
+ * root a frameless HTABLE_COPIED table whose entries live in
+ * hat_copied_ptes (illumos's per-CPU page tables: an embedder copies them
+ * into each CPU's own root when the TLB hook asks for "all").
+ */
 int
-ht_as_create(ht_ctx_t *ctx, unsigned flags, ht_as_t **r_as)
+hat_create(ht_ctx_t *ctx, unsigned hat_flags, hat_t **r_hat)
 {
 	hat_t *hat;
 	htable_t *root;
 	ht_op_t op;
 	int err = 0;
 
-	if (ctx == NULL || r_as == NULL)
-		return (ht__fail(HT_EINVAL, "NULL argument"));
-	if (flags & ~HT_AS_NOSTEAL)
-		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
-	hat = hat_alloc_struct(ctx, (flags & HT_AS_NOSTEAL) ? HAT_NOSTEAL : 0);
+	hat = hat_alloc_struct(ctx, hat_flags);
 	if (hat == NULL)
 		return (ht__fail(HT_ENOMEM, "no memory for an address space"));
+	if (hat_flags & HAT_COPIED) {
+		hat->hat_num_copied = ctx->ctx_mmu.top_level_count;
+		hat->hat_copied_ptes = calloc(hat->hat_num_copied,
+		    sizeof (x86pte_t));
+		if (hat->hat_copied_ptes == NULL) {
+			hat_free_struct(hat);
+			return (ht__fail(HT_ENOMEM, "no memory for copied "
+			    "root entries"));
+		}
+	}
 	ht_op_begin(&op, hat);
 	root = htable_create(hat, 0, hat->hat_max_level, NULL, &err);
 	ht_op_end(&op);
@@ -288,8 +300,19 @@ ht_as_create(ht_ctx_t *ctx, unsigned flags, ht_as_t **r_as)
 	/* The root's hold is never released. */
 	hat->hat_htable = root;
 	hat_list_insert(hat);
-	*r_as = hat;
+	*r_hat = hat;
 	return (0);
+}
+
+int
+ht_as_create(ht_ctx_t *ctx, unsigned flags, ht_as_t **r_as)
+{
+	if (ctx == NULL || r_as == NULL)
+		return (ht__fail(HT_EINVAL, "NULL argument"));
+	if (flags & ~HT_AS_NOSTEAL)
+		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
+	return (hat_create(ctx, (flags & HT_AS_NOSTEAL) ? HAT_NOSTEAL : 0,
+	    r_as));
 }
 
 /* Tear down: everything goes at once (illumos hat_free_start/end). */
@@ -363,6 +386,8 @@ ht_as_root(const ht_as_t *as)
 {
 	const htable_t *root = as->hat_htable;
 
+	if (root->ht_flags & HTABLE_COPIED)
+		return (0);	/* per-CPU roots: the embedder's frames */
 	return (((ht_pa_t)root->ht_pfn << HT_PAGE_SHIFT) |
 	    ((uintptr_t)root->ht_ptr & (HT_PAGE_SIZE - 1)));
 }

@@ -37,6 +37,9 @@ void hat_tlb_inval(hat_t *hat, uint64_t va, uint64_t len);
  */
 x86pte_t hat_pte_unmap(htable_t *ht, unsigned entry, x86pte_t old, int tlb);
 
+/* A new address space with HAT_* flags (HAT_COPIED, HAT_NOSTEAL). */
+int hat_create(ht_ctx_t *ctx, unsigned hat_flags, hat_t **r_hat);
+
 /* Free the hash, list membership and struct of a hat (no tables). */
 void hat_free_struct(hat_t *hat);
 
