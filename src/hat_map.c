@@ -32,6 +32,7 @@ range_check(const mmu_t *m, uint64_t va, uint64_t len, uint64_t *r_last)
 {
 	uint64_t last = va + len - 1;
 
+	*r_last = last;
 	if (len == 0)
 		return (ht__fail(HT_EINVAL, "zero length"));
 	if ((va | len) & (HT_PAGE_SIZE - 1))
@@ -55,7 +56,6 @@ range_check(const mmu_t *m, uint64_t va, uint64_t len, uint64_t *r_last)
 		return (ht__fail(HT_ENONCANON, "range [0x%llx, +0x%llx) "
 		    "enters the non-canonical hole", (unsigned long long)va,
 		    (unsigned long long)len));
-	*r_last = last;
 	return (0);
 }
 
@@ -224,10 +224,15 @@ split_edges(hat_t *hat, uint64_t va, uint64_t last)
 /* Unmap                                                               */
 /* ------------------------------------------------------------------ */
 
-/* Count leaves and locked leaves in [va, last]. */
+/*
+ * What is in [va, last]: the locked leaves, exactly, and the leaves --
+ * exactly with `exact`, otherwise only "none" (0) or "some" (> 0).  Without
+ * `exact` a table whose lock count is 0 is left after its first leaf, so
+ * the census of a full range costs one look per table, not per page.
+ */
 static void
-range_census(hat_t *hat, uint64_t va, uint64_t last, uint64_t *r_leaves,
-    uint64_t *r_locked)
+range_census(hat_t *hat, uint64_t va, uint64_t last, int exact,
+    uint64_t *r_leaves, uint64_t *r_locked)
 {
 	ht_iter_t it;
 
@@ -237,6 +242,9 @@ range_census(hat_t *hat, uint64_t va, uint64_t last, uint64_t *r_leaves,
 		(*r_leaves)++;
 		if (it.it_pte & PT_LOCKED)
 			(*r_locked)++;
+		if (!exact && atomic_load_explicit(&it.it_ht->ht_lock_cnt,
+		    memory_order_relaxed) == 0)
+			ht_iter_skip_table(&it);
 	}
 	ht_iter_stop(&it);
 }
@@ -267,7 +275,7 @@ ht_unmap(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0)
 		return (err);
 	ht_op_begin(&op, hat);
-	range_census(hat, va, last, &leaves, &locked);
+	range_census(hat, va, last, 0, &leaves, &locked);
 	if (locked != 0 && !(flags & HT_UNMAP_UNLOCK)) {
 		ht_op_end(&op);
 		return (ht__fail(HT_ELOCKED, "%llu locked mappings in "
@@ -526,7 +534,7 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 		attr |= HT_LOCKED;
 
 	ht_op_begin(&op, hat);
-	range_census(hat, va, last, &leaves, &locked);
+	range_census(hat, va, last, 0, &leaves, &locked);
 	if (locked != 0) {
 		ht_op_end(&op);
 		return (ht__fail(HT_ELOCKED, "%llu locked mappings in "
@@ -536,9 +544,9 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	}
 	if (leaves != 0 && (flags & HT_MAP_NOREPLACE)) {
 		ht_op_end(&op);
-		return (ht__fail(HT_EEXIST, "%llu mappings in [0x%llx, "
-		    "0x%llx]", (unsigned long long)leaves,
-		    (unsigned long long)va, (unsigned long long)last));
+		return (ht__fail(HT_EEXIST, "[0x%llx, 0x%llx] is already "
+		    "mapped in part", (unsigned long long)va,
+		    (unsigned long long)last));
 	}
 	/*
 	 * Frames: splits at the edges, plus the missing tables of every run.
@@ -613,7 +621,7 @@ ht_protect(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned attr)
 		set |= m->pt_nx;
 
 	ht_op_begin(&op, hat);
-	range_census(hat, va, last, &leaves, &locked);
+	range_census(hat, va, last, 0, &leaves, &locked);
 	if (leaves != 0) {
 		unsigned n = 0;
 
@@ -653,7 +661,7 @@ lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0)
 		return (err);
 	ht_op_begin(&op, hat);
-	range_census(hat, va, last, &leaves, &locked);
+	range_census(hat, va, last, 1, &leaves, &locked);
 	if (!lock && locked != leaves) {
 		ht_op_end(&op);
 		return (ht__fail(HT_ENOTLOCKED, "%llu of %llu mappings in "

@@ -20,58 +20,79 @@ ht_translate(ht_as_t *hat, ht_va_t va, ht_xlate_t *x)
 	const mmu_t *m;
 	const htable_t *root;
 	const uint8_t *tbl;
-	x86pte_t w = PT_WRITABLE | PT_USER, nx = 0;
+	x86pte_t w = PT_WRITABLE | PT_USER, nx = 0, pte;
 	int level, sz, shift;
+	unsigned n = 0;
 
-	if (hat == NULL || x == NULL)
+	if (HT_UNLIKELY(hat == NULL || x == NULL))
 		return (ht__fail(HT_EINVAL, "NULL argument"));
 	m = hat_mmu(hat);
 	x->va = va;
-	x->nlevels = 0;
-	if (!mmu_va_ok(m, va))
+	if (HT_UNLIKELY(!mmu_va_ok(m, va))) {
+		x->nlevels = 0;
 		return (ht__fail(m->va_bits == 32 ? HT_ERANGE : HT_ENONCANON,
 		    "va 0x%llx is not an address of %s paging",
 		    (unsigned long long)va, ht_mode_name(m->mode)));
+	}
 	root = hat->hat_htable;
-	tbl = (root->ht_flags & HTABLE_COPIED) ?
-	    (const uint8_t *)hat->hat_copied_ptes : root->ht_ptr;
-	sz = (root->ht_flags & HTABLE_COPIED) ? 8 : m->pte_size;
-	shift = (root->ht_flags & HTABLE_COPIED) ? 3 : m->pte_shift;
-	for (level = m->max_level; ; level--) {
-		unsigned n = level == m->max_level ? m->top_level_count :
-		    m->ptes_per_table;
-		unsigned e = (unsigned)(va >> LEVEL_SHIFT(m, level)) & (n - 1);
-		x86pte_t pte = pte_load(sz, tbl + ((size_t)e << shift));
-
-		x->entries[x->nlevels++] = pte;
-		if (!(pte & PT_VALID))
-			return (-HT_ENOTMAPPED);	/* quiet: a normal answer */
-		/* PAE PDPTEs carry no permission bits. */
-		if (!(m->mode == HT_MODE_PAE && level == 2)) {
-			w &= pte;
-			nx |= pte & m->pt_nx;
-		}
-		if (pte_is_page(pte, level)) {
-			ht_pa_t base = pte_pa(m, pte, level);
-
-			x->level = (unsigned)level;
-			x->page_size = LEVEL_SIZE(m, level);
-			x->pa = base + (va & LEVEL_OFFSET(m, level));
-			x->attr = (pte_attr(m, pte, level) &
-			    ~(HT_W | HT_U | HT_X)) |
-			    ((w & PT_WRITABLE) ? HT_W : 0) |
-			    ((w & PT_USER) ? HT_U : 0) |
-			    (nx ? 0 : HT_X);
-			return (0);
-		}
-		tbl = ptable_map(hat->hat_ctx, pte_pfn(m, pte, level));
+	if (HT_UNLIKELY(root->ht_flags & HTABLE_COPIED)) {
+		tbl = (const uint8_t *)hat->hat_copied_ptes;
+		sz = 8;
+		shift = 3;
+	} else {
+		tbl = root->ht_ptr;
 		sz = m->pte_size;
 		shift = m->pte_shift;
-		if (tbl == NULL)
+	}
+	/*
+	 * The walk keeps everything in registers and does the least work per
+	 * level (index, load, permission AND/OR, leaf test, window
+	 * arithmetic): consecutive translations then overlap in the CPU.
+	 */
+	const uint8_t *win = hat->hat_ctx->ctx_win;
+	const ht_pa_t wbase = hat->hat_ctx->ctx_win_base;
+	const uint64_t wlen = hat->hat_ctx->ctx_win_len;
+
+	for (level = m->max_level; ; level--) {
+		unsigned e = (unsigned)(va >> LEVEL_SHIFT(m, level)) &
+		    m->idx_mask[level];
+		ht_pa_t next;
+
+		if (HT_LIKELY(sz == 8))
+			pte = atomic_load_explicit((_Atomic uint64_t *)(tbl +
+			    ((size_t)e << 3)), memory_order_relaxed);
+		else
+			pte = pte_load(sz, tbl + ((size_t)e << shift));
+		x->entries[n++] = pte;
+		if (HT_UNLIKELY(!(pte & PT_VALID))) {
+			x->nlevels = n;
+			return (-HT_ENOTMAPPED);	/* quiet: a normal answer */
+		}
+		w &= pte | m->noperm[level];
+		nx |= pte & m->nx_bit[level];
+		if (level == 0 || (pte & PT_PAGESIZE))
+			break;
+		next = pte & m->paddr_mask;
+		if (HT_LIKELY(next - wbase < wlen && next >= wbase))
+			tbl = win + (next - wbase);
+		else if ((tbl = ptable_map_slow(hat->hat_ctx,
+		    next >> HT_PAGE_SHIFT)) == NULL) {
+			x->nlevels = n;
 			return (ht__fail(HT_EBADTABLE, "level-%d entry 0x%llx "
 			    "links to a frame the provider cannot reach",
 			    level, (unsigned long long)pte));
+		}
+		sz = m->pte_size;
+		shift = m->pte_shift;
 	}
+	x->nlevels = n;
+	x->level = (unsigned)level;
+	x->page_size = LEVEL_SIZE(m, level);
+	x->pa = pte_pa(m, pte, level) + (va & LEVEL_OFFSET(m, level));
+	x->attr = (pte_attr(m, pte, level) & ~(HT_W | HT_U | HT_X)) |
+	    ((w & PT_WRITABLE) ? HT_W : 0) | ((w & PT_USER) ? HT_U : 0) |
+	    (nx ? 0 : HT_X);
+	return (0);
 }
 
 int

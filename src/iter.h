@@ -80,6 +80,14 @@ ht_iter_next(ht_iter_t *it)
 	ht_iter_next_table(it);
 }
 
+/* Leave the rest of the current table: the next ht_iter_next moves on. */
+static inline void
+ht_iter_skip_table(ht_iter_t *it)
+{
+	it->it_va += (uint64_t)(it->it_n - 1 - it->it_entry) * it->it_size;
+	it->it_entry = it->it_n - 1;
+}
+
 static inline void
 ht_iter_tlb(ht_iter_t *it)
 {

@@ -162,6 +162,17 @@ mmu_init(mmu_t *m, ht_mode_t mode, unsigned pagesizes, unsigned pa_bits,
 			m->max_page_level = l;
 		}
 	}
+	for (int l = 0; l < m->num_level; l++) {
+		m->idx_mask[l] = (l == m->num_level - 1 ? m->top_level_count :
+		    m->ptes_per_table) - 1;
+		m->noperm[l] = 0;
+		m->nx_bit[l] = (g->has_nx && !no_nx) ? PT_NX : 0;
+	}
+	if (mode == HT_MODE_PAE) {
+		/* PDPTEs carry no R/W, U/S or NX: they restrict nothing */
+		m->noperm[2] = PT_WRITABLE | PT_USER;
+		m->nx_bit[2] = 0;
+	}
 	m->has_hole = g->hole_start != 0;
 	m->hole_start = g->hole_start;
 	m->hole_end = g->hole_end;
@@ -238,34 +249,6 @@ mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
 	if (!(attr & HT_X))
 		pte |= m->pt_nx;
 	return (pte);
-}
-
-unsigned
-pte_attr(const mmu_t *m, x86pte_t pte, int level)
-{
-	unsigned a = 0;
-
-	if (pte & PT_WRITABLE)
-		a |= HT_W;
-	if (pte & PT_USER)
-		a |= HT_U;
-	if (!(pte & PT_NX) || m->pt_nx == 0)
-		a |= HT_X;
-	if (pte & PT_GLOBAL)
-		a |= HT_G;
-	if (pte & PT_WRITETHRU)
-		a |= HT_PWT;
-	if (pte & PT_NOCACHE)
-		a |= HT_PCD;
-	if (pte & (level == 0 ? PT_PAT_4K : PT_PAT_LARGE))
-		a |= HT_PAT;
-	if (pte & PT_REF)
-		a |= HT_A;
-	if (pte & PT_MOD)
-		a |= HT_D;
-	if (pte & PT_LOCKED)
-		a |= HT_LOCKED;
-	return (a);
 }
 
 x86pte_t

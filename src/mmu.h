@@ -78,6 +78,10 @@ typedef struct mmu {
 	 */
 	x86pte_t	rsvd_leaf[HT_MAX_LEVELS];
 	x86pte_t	rsvd_ptp[HT_MAX_LEVELS];
+	/* for the translate hot path */
+	unsigned	idx_mask[HT_MAX_LEVELS]; /* entries at level l, minus 1 */
+	x86pte_t	noperm[HT_MAX_LEVELS];	/* W/U bits level l cannot clear */
+	x86pte_t	nx_bit[HT_MAX_LEVELS];	/* NX as level l holds it */
 } mmu_t;
 
 /*
@@ -195,9 +199,28 @@ mkptp(const mmu_t *m, ht_pfn_t pfn, int level)
 
 /* Build a leaf at `level` for pa with HT_* attributes. */
 x86pte_t mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr);
-/* The HT_* attributes of a leaf entry (its own, not effective). */
-unsigned pte_attr(const mmu_t *m, x86pte_t pte, int level);
 /* Turn a large leaf at level l into the equivalent leaf at l - 1, pa. */
 x86pte_t pte_demote(const mmu_t *m, x86pte_t large, int level, ht_pa_t pa);
 
+/*
+ * The HT_* attributes of a leaf entry (its own, not effective), by bit
+ * moves instead of tests: it is on the translate and walk hot paths.
+ */
+static inline unsigned
+pte_attr(const mmu_t *m, x86pte_t pte, int level)
+{
+	unsigned a;
+
+	a = (unsigned)(pte >> 1) & (HT_W | HT_U);		/* bits 1, 2 */
+	a |= (unsigned)(pte << 1) & (HT_PWT | HT_PCD);		/* bits 3, 4 */
+	a |= (unsigned)(pte >> 5) & HT_G;			/* bit 8 */
+	a |= (unsigned)(pte << 3) & (HT_A | HT_D);		/* bits 5, 6 */
+	a |= (unsigned)(pte << 1) & HT_LOCKED;			/* bit 9 */
+	a |= (unsigned)(pte >> (level == 0 ? 1 : 6)) & HT_PAT;	/* 7 or 12 */
+	if (!(pte & m->pt_nx))
+		a |= HT_X;
+	return (a);
+}
+
 #endif /* HT_MMU_H */
+

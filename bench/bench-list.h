@@ -1,0 +1,90 @@
+/*
+ * bench-list.h - the registry of htable benchmarks, in the manner of
+ * libuv's test/benchmark-list.h: one BENCH_DECLARE per benchmark (which
+ * bench.h turns into a prototype, so that every file defining one is
+ * checked against it), then, for bench_main.c only (BENCH_LIST_TABLE),
+ * the table the runner walks.
+ *
+ * Include bench.h first.  The order of the table is the order of a full
+ * run: the floors come first because every other row is compared with
+ * them.
+ *
+ * BENCH_ENTRY(name, unit, provides, floor, floor2, peer_ns):
+ *   unit      what one operation is (figures are ns per unit)
+ *   provides  the BENCH_FLOOR_* this benchmark measures, or NONE
+ *   floor     the BENCH_FLOOR_* it is compared to, or NONE
+ *   floor2    a second floor noted beside it, or NONE: ZERO for maps
+ *             (the tables they build must be cleared), CAS for unmap
+ *             and protect (the header requires an atomic compare-and-
+ *             swap for every change of a valid entry, to keep A/D bits)
+ *   peer_ns   the rust-osdev x86_64 crate (v0.15.4, OffsetPageTable)
+ *             measured EARLIER on this machine (perf-anchors.md section
+ *             4), not in this run; 0 when it has no counterpart.  The
+ *             2 MiB figures are those of its 2 MiB x 32,768 run.
+ */
+
+BENCH_DECLARE(floor_store)
+BENCH_DECLARE(floor_zero)
+BENCH_DECLARE(floor_cas)
+BENCH_DECLARE(map_4k)
+BENCH_DECLARE(unmap_4k)
+BENCH_DECLARE(protect_4k)
+BENCH_DECLARE(xlate_seq_4k)
+BENCH_DECLARE(xlate_rand_4k)
+BENCH_DECLARE(xlate_dep_4k)
+BENCH_DECLARE(walk_4k)
+BENCH_DECLARE(map_1page_4k)
+BENCH_DECLARE(unmap_1page_4k)
+BENCH_DECLARE(map_2m)
+BENCH_DECLARE(unmap_2m)
+BENCH_DECLARE(protect_2m)
+BENCH_DECLARE(xlate_seq_2m)
+BENCH_DECLARE(xlate_rand_2m)
+BENCH_DECLARE(xlate_dep_2m)
+BENCH_DECLARE(walk_2m)
+
+#ifdef BENCH_LIST_TABLE
+BENCH_LIST_START
+	BENCH_ENTRY(floor_store, "entry", BENCH_FLOOR_STORE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(floor_zero, "frame", BENCH_FLOOR_ZERO,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(floor_cas, "entry", BENCH_FLOOR_CAS,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+
+	BENCH_ENTRY(map_4k, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_ZERO, 2.74)
+	BENCH_ENTRY(unmap_4k, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.81)
+	BENCH_ENTRY(protect_4k, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.80)
+	BENCH_ENTRY(xlate_seq_4k, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 1.84)
+	BENCH_ENTRY(xlate_rand_4k, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 4.29)
+	BENCH_ENTRY(xlate_dep_4k, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 16.7)
+	BENCH_ENTRY(walk_4k, "leaf", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 0)
+	/* The peer's map_to and unmap are one call per page as well. */
+	BENCH_ENTRY(map_1page_4k, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_ZERO, 2.74)
+	BENCH_ENTRY(unmap_1page_4k, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.81)
+
+	BENCH_ENTRY(map_2m, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_ZERO, 2.13)
+	BENCH_ENTRY(unmap_2m, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.34)
+	BENCH_ENTRY(protect_2m, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.35)
+	BENCH_ENTRY(xlate_seq_2m, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 2.08)
+	BENCH_ENTRY(xlate_rand_2m, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 2.91)
+	BENCH_ENTRY(xlate_dep_2m, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 8.08)
+	BENCH_ENTRY(walk_2m, "leaf", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 0)
+BENCH_LIST_END
+#endif /* BENCH_LIST_TABLE */
