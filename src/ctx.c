@@ -138,15 +138,14 @@ ht_ctx_reap(ht_ctx_t *ctx)
 	return (n);
 }
 
-long
-ht_ctx_dump_frames(ht_ctx_t *ctx, ht_frame_fn fn, void *arg)
+/*
+ * Call fn for every address space of the context.  Each is marked VICTIM
+ * while fn runs, so that it cannot be destroyed under us, and the list
+ * lock is dropped meanwhile (fn may take bucket mutexes).
+ */
+static void
+ctx_foreach_hat(ht_ctx_t *ctx, void (*fn)(hat_t *, void *), void *arg)
 {
-	long count = 0;
-
-	/*
-	 * Each hat is marked VICTIM while we look at it, so that it cannot be
-	 * destroyed under us, and the list lock is dropped meanwhile.
-	 */
 	(void) pthread_mutex_lock(&ctx->ctx_list_lock);
 	for (hat_t *hat = ctx->ctx_hat_head; hat != NULL;
 	    hat = hat->hat_next) {
@@ -154,13 +153,35 @@ ht_ctx_dump_frames(ht_ctx_t *ctx, ht_frame_fn fn, void *arg)
 			continue;
 		atomic_fetch_or(&hat->hat_flags, HAT_VICTIM);
 		(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
-		htable_dump(hat, fn, arg, &count);
+		fn(hat, arg);
 		(void) pthread_mutex_lock(&ctx->ctx_list_lock);
 		atomic_fetch_and(&hat->hat_flags, ~HAT_VICTIM);
 		(void) pthread_cond_broadcast(&ctx->ctx_list_cv);
 	}
 	(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
-	return (count);
+}
+
+struct dump_arg {
+	ht_frame_fn	fn;
+	void		*arg;
+	long		count;
+};
+
+static void
+dump_one(hat_t *hat, void *arg)
+{
+	struct dump_arg *d = arg;
+
+	htable_dump(hat, d->fn, d->arg, &d->count);
+}
+
+long
+ht_ctx_dump_frames(ht_ctx_t *ctx, ht_frame_fn fn, void *arg)
+{
+	struct dump_arg d = { fn, arg, 0 };
+
+	ctx_foreach_hat(ctx, dump_one, &d);
+	return (d.count);
 }
 
 static void
@@ -202,23 +223,19 @@ stats_hat(hat_t *hat, ht_stats_t *s)
 	}
 }
 
+static void
+stats_one(hat_t *hat, void *arg)
+{
+	stats_hat(hat, arg);
+}
+
 void
 ht_ctx_stats(ht_ctx_t *ctx, ht_stats_t *s)
 {
 	memset(s, 0, sizeof (*s));
 	stats_counters(ctx, s);
+	ctx_foreach_hat(ctx, stats_one, s);
 	(void) pthread_mutex_lock(&ctx->ctx_list_lock);
-	for (hat_t *hat = ctx->ctx_hat_head; hat != NULL;
-	    hat = hat->hat_next) {
-		if (atomic_load(&hat->hat_flags) & (HAT_VICTIM | HAT_FREEING))
-			continue;
-		atomic_fetch_or(&hat->hat_flags, HAT_VICTIM);
-		(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
-		stats_hat(hat, s);
-		(void) pthread_mutex_lock(&ctx->ctx_list_lock);
-		atomic_fetch_and(&hat->hat_flags, ~HAT_VICTIM);
-		(void) pthread_cond_broadcast(&ctx->ctx_list_cv);
-	}
 	s->address_spaces = ctx->ctx_num_hats;
 	(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
 	(void) pthread_mutex_lock(&ctx->ctx_reserve_lock);

@@ -261,10 +261,59 @@ range_clear(hat_t *hat, uint64_t va, uint64_t last)
 	ht_iter_stop(&it);
 }
 
+/*
+ * The first two steps of a range operation: take the census and, if
+ * anything is mapped, reserve the frames for the edge splits and do them.
+ * Leaves the census in *r_leaves / *r_locked (see range_census; exact for
+ * unlock).  The caller checks the census between the steps through
+ * `check`, which returns 0 or an error that stops before any change.
+ */
+static int
+range_prepare(hat_t *hat, ht_op_t *op, uint64_t va, uint64_t last,
+    int exact, int (*check)(uint64_t leaves, uint64_t locked, void *arg),
+    void *arg, uint64_t *r_leaves)
+{
+	uint64_t leaves, locked;
+	unsigned n = 0;
+	int err;
+
+	range_census(hat, va, last, exact, &leaves, &locked);
+	*r_leaves = leaves;
+	if (check != NULL && (err = check(leaves, locked, arg)) != 0)
+		return (err);
+	if (leaves == 0)
+		return (0);
+	err = edges_cost(hat, va, last, &n);
+	if (err == 0)
+		err = ht_op_prealloc(op, n);
+	if (err == 0)
+		err = split_edges(hat, va, last);
+	return (err);
+}
+
+struct range_arg {
+	uint64_t	va, last;
+	unsigned	flags;
+};
+
+static int
+unmap_check(uint64_t leaves, uint64_t locked, void *arg)
+{
+	struct range_arg *a = arg;
+
+	(void) leaves;
+	if (locked != 0 && !(a->flags & HT_UNMAP_UNLOCK))
+		return (ht__fail(HT_ELOCKED, "%llu locked mappings in "
+		    "[0x%llx, 0x%llx]", (unsigned long long)locked,
+		    (unsigned long long)a->va, (unsigned long long)a->last));
+	return (0);
+}
+
 int
 ht_unmap(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 {
-	uint64_t last, leaves, locked;
+	struct range_arg ra;
+	uint64_t last, leaves;
 	ht_op_t op;
 	int err;
 
@@ -274,25 +323,13 @@ ht_unmap(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
 	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0)
 		return (err);
+	ra.va = va;
+	ra.last = last;
+	ra.flags = flags;
 	ht_op_begin(&op, hat);
-	range_census(hat, va, last, 0, &leaves, &locked);
-	if (locked != 0 && !(flags & HT_UNMAP_UNLOCK)) {
-		ht_op_end(&op);
-		return (ht__fail(HT_ELOCKED, "%llu locked mappings in "
-		    "[0x%llx, 0x%llx]", (unsigned long long)locked,
-		    (unsigned long long)va, (unsigned long long)last));
-	}
-	if (leaves != 0) {
-		unsigned n = 0;
-
-		err = edges_cost(hat, va, last, &n);
-		if (err == 0)
-			err = ht_op_prealloc(&op, n);
-		if (err == 0)
-			err = split_edges(hat, va, last);
-		if (err == 0)
-			range_clear(hat, va, last);
-	}
+	err = range_prepare(hat, &op, va, last, 0, unmap_check, &ra, &leaves);
+	if (err == 0 && leaves != 0)
+		range_clear(hat, va, last);
 	ht_op_end(&op);
 	return (err);
 }
@@ -598,7 +635,7 @@ int
 ht_protect(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned attr)
 {
 	const mmu_t *m;
-	uint64_t last, leaves, locked;
+	uint64_t last, leaves;
 	x86pte_t set = 0, clr;
 	ht_iter_t it;
 	ht_op_t op;
@@ -621,16 +658,7 @@ ht_protect(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned attr)
 		set |= m->pt_nx;
 
 	ht_op_begin(&op, hat);
-	range_census(hat, va, last, 0, &leaves, &locked);
-	if (leaves != 0) {
-		unsigned n = 0;
-
-		err = edges_cost(hat, va, last, &n);
-		if (err == 0)
-			err = ht_op_prealloc(&op, n);
-		if (err == 0)
-			err = split_edges(hat, va, last);
-	}
+	err = range_prepare(hat, &op, va, last, 0, NULL, NULL, &leaves);
 	if (leaves != 0 && err == 0) {
 		for (ht_iter_start(&it, hat, va, last); !it.it_done;
 		    ht_iter_next(&it)) {
@@ -649,9 +677,25 @@ ht_protect(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned attr)
 }
 
 static int
+unlock_check(uint64_t leaves, uint64_t locked, void *arg)
+{
+	struct range_arg *a = arg;
+
+	if (a->flags == 0 && locked != leaves)
+		return (ht__fail(HT_ENOTLOCKED, "%llu of %llu mappings in "
+		    "[0x%llx, 0x%llx] are not locked",
+		    (unsigned long long)(leaves - locked),
+		    (unsigned long long)leaves, (unsigned long long)a->va,
+		    (unsigned long long)a->last));
+	return (0);
+}
+
+/* Lock (set PT_LOCKED, a software bit: no TLB work) or unlock a range. */
+static int
 lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 {
-	uint64_t last, leaves, locked;
+	struct range_arg ra;
+	uint64_t last, leaves;
 	ht_iter_t it;
 	ht_op_t op;
 	int err;
@@ -660,30 +704,15 @@ lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
 	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0)
 		return (err);
+	ra.va = va;
+	ra.last = last;
+	ra.flags = (unsigned)lock;
 	ht_op_begin(&op, hat);
-	range_census(hat, va, last, 1, &leaves, &locked);
-	if (!lock && locked != leaves) {
-		ht_op_end(&op);
-		return (ht__fail(HT_ENOTLOCKED, "%llu of %llu mappings in "
-		    "[0x%llx, 0x%llx] are not locked",
-		    (unsigned long long)(leaves - locked),
-		    (unsigned long long)leaves, (unsigned long long)va,
-		    (unsigned long long)last));
-	}
-	if (leaves != 0) {
-		/* A lock covers whole leaves: split what sticks out. */
-		unsigned n = 0;
-
-		err = edges_cost(hat, va, last, &n);
-		if (err == 0)
-			err = ht_op_prealloc(&op, n);
-		if (err == 0)
-			err = split_edges(hat, va, last);
-	}
+	/* A lock covers whole leaves: what sticks out is split. */
+	err = range_prepare(hat, &op, va, last, 1, unlock_check, &ra, &leaves);
 	if (leaves != 0 && err == 0) {
 		for (ht_iter_start(&it, hat, va, last); !it.it_done;
 		    ht_iter_next(&it)) {
-			/* software bit only: no TLB work */
 			while (!ht_iter_cas(&it, lock ? it.it_pte | PT_LOCKED :
 			    it.it_pte & ~PT_LOCKED, 0))
 				;
