@@ -147,6 +147,8 @@ hat_tlb_inval(hat_t *hat, uint64_t va, uint64_t len)
 	if (ctx->ctx_cfg.tlb == NULL ||
 	    (atomic_load(&hat->hat_flags) & HAT_FREEING))
 		return;
+	if (len == 0)		/* 2^64 bytes: the whole space */
+		len = HT_TLB_ALL;
 	if (op == NULL || op->op_hat != hat) {
 		/* Someone else's space (a steal victim): tell it now. */
 		HATSTAT_INC(ctx, tlb_calls);
@@ -159,17 +161,27 @@ hat_tlb_inval(hat_t *hat, uint64_t va, uint64_t len)
 		op->op_tlb_all = 1;
 		return;
 	}
-	/* Merge with an overlapping or adjacent range. */
+	/*
+	 * Merge with an overlapping or adjacent range.  Inclusive ends: a
+	 * range may end at the very top of the space, where va + len is 0.
+	 */
+	uint64_t last = va + (len - 1);
+
 	for (unsigned i = 0; i < op->op_ntlb; i++) {
 		uint64_t lo = op->op_tlb_va[i];
-		uint64_t hi = lo + op->op_tlb_len[i];
+		uint64_t hi = lo + (op->op_tlb_len[i] - 1);
 
-		if (va <= hi && va + len >= lo) {
+		if (va <= hi + 1 - (hi == ~0ull) && last + 1 - (last ==
+		    ~0ull) >= lo) {
 			uint64_t nlo = va < lo ? va : lo;
-			uint64_t nhi = va + len > hi ? va + len : hi;
+			uint64_t nhi = last > hi ? last : hi;
 
+			if (nhi - nlo == ~0ull) {	/* the whole space */
+				op->op_tlb_all = 1;
+				return;
+			}
 			op->op_tlb_va[i] = nlo;
-			op->op_tlb_len[i] = nhi - nlo;
+			op->op_tlb_len[i] = nhi - nlo + 1;
 			return;
 		}
 	}

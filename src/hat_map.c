@@ -227,8 +227,10 @@ split_edges(hat_t *hat, uint64_t va, uint64_t last)
 /*
  * What is in [va, last]: the locked leaves, exactly, and the leaves --
  * exactly with `exact`, otherwise only "none" (0) or "some" (> 0).  Without
- * `exact` a table whose lock count is 0 is left after its first leaf, so
- * the census of a full range costs one look per table, not per page.
+ * `exact` a level-0 table whose lock count is 0 is left after its first
+ * leaf, so the census of a full range costs one look per table, not per
+ * page.  (A higher table is never left early: its lock count says nothing
+ * of the tables below it.)
  */
 static void
 range_census(hat_t *hat, uint64_t va, uint64_t last, int exact,
@@ -242,7 +244,8 @@ range_census(hat_t *hat, uint64_t va, uint64_t last, int exact,
 		(*r_leaves)++;
 		if (it.it_pte & PT_LOCKED)
 			(*r_locked)++;
-		if (!exact && atomic_load_explicit(&it.it_ht->ht_lock_cnt,
+		if (!exact && it.it_level == 0 &&
+		    atomic_load_explicit(&it.it_ht->ht_lock_cnt,
 		    memory_order_relaxed) == 0)
 			ht_iter_skip_table(&it);
 	}

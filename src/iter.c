@@ -24,10 +24,11 @@ iter_settle(ht_iter_t *it)
 		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)it->it_dlock);
 		it->it_dlock = 0;
 	}
-	if (it->it_tlb_lo != it->it_tlb_hi) {
+	if (it->it_tlb_any) {
+		/* the length wraps to 0 only for the whole 2^64 space */
 		hat_tlb_inval(it->it_hat, it->it_tlb_lo,
-		    it->it_tlb_hi - it->it_tlb_lo);
-		it->it_tlb_lo = it->it_tlb_hi = 0;
+		    it->it_tlb_last - it->it_tlb_lo + 1);
+		it->it_tlb_any = 0;
 	}
 }
 
@@ -56,7 +57,7 @@ ht_iter_start(ht_iter_t *it, hat_t *hat, uint64_t va, uint64_t last)
 	it->it_ht = NULL;
 	it->it_done = 0;
 	it->it_dvalid = it->it_dlock = 0;
-	it->it_tlb_lo = it->it_tlb_hi = 0;
+	it->it_tlb_any = 0;
 	it->it_va = va;
 	it->it_size = 0;
 	if (va > last) {

@@ -42,8 +42,9 @@ typedef struct ht_iter {
 	/* pending bookkeeping of it_ht */
 	int		it_dvalid;
 	int		it_dlock;
+	int		it_tlb_any;	/* a TLB range is pending */
 	uint64_t	it_tlb_lo;
-	uint64_t	it_tlb_hi;	/* exclusive; lo == hi: nothing */
+	uint64_t	it_tlb_last;	/* inclusive: the space's top page */
 } ht_iter_t;
 
 void ht_iter_start(ht_iter_t *it, hat_t *hat, uint64_t va, uint64_t last);
@@ -91,16 +92,17 @@ ht_iter_skip_table(ht_iter_t *it)
 static inline void
 ht_iter_tlb(ht_iter_t *it)
 {
-	uint64_t end = it->it_va + it->it_size;
+	uint64_t last = it->it_va + (it->it_size - 1);
 
-	if (it->it_tlb_lo == it->it_tlb_hi) {
+	if (!it->it_tlb_any) {
+		it->it_tlb_any = 1;
 		it->it_tlb_lo = it->it_va;
-		it->it_tlb_hi = end;
+		it->it_tlb_last = last;
 	} else {
 		if (it->it_va < it->it_tlb_lo)
 			it->it_tlb_lo = it->it_va;
-		if (end > it->it_tlb_hi)
-			it->it_tlb_hi = end;
+		if (last > it->it_tlb_last)
+			it->it_tlb_last = last;
 	}
 }
 

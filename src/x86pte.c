@@ -79,7 +79,12 @@ x86pte_set(htable_t *ht, unsigned entry, x86pte_t new, void *ptr)
 		if (found == prev)
 			break;
 	}
-	if (prev & PT_REF)
+	/*
+	 * An MMU sets REF whenever it caches an entry (and whenever it sets
+	 * MOD), so only a referenced entry can be in a TLB; MOD is tested too
+	 * for entries whose bits someone other than an MMU wrote.
+	 */
+	if (prev & (PT_REF | PT_MOD))
 		x86pte_tlb(ht, entry);
 	return (prev);
 }

@@ -1,0 +1,1705 @@
+/*
+ * test_model.c - model-based randomized test of libhtable.
+ *
+ * For each paging mode a long random sequence of ht_map / ht_unmap /
+ * ht_protect / ht_lock / ht_unlock / ht_test_clear_ad (plus purges, reaps,
+ * simulated A/D updates by "the MMU" and deliberately invalid calls) runs
+ * against the library and against tests/lib/refmodel, an interval map that
+ * knows nothing about page tables.  After every operation:
+ *   - ht_audit() must pass;
+ *   - ~16 sampled addresses are translated three ways and must agree: the
+ *     model, ht_translate(), and an independent walk of the raw tables in
+ *     the arena as the MMU would do it (so the tables are checked in the
+ *     hardware format, not only through the library's own reader);
+ *   - every sampled page whose translation changed or lost a permission
+ *     must have been covered by a TLB callback of that operation.
+ * Every few hundred operations, and at the end, a full ht_walk() of the
+ * space is compared with the model leaf by leaf.
+ *
+ * The "_lowmem" test of each mode throttles the arena (frame limit and
+ * forced steals) so that allocations fail: a call that returns
+ * -HT_ENOFRAME must have changed nothing, which the unchanged model and the
+ * checks above then prove.  Its address space is HT_AS_NOSTEAL because a
+ * steal legitimately drops unlocked mappings, which the model cannot
+ * predict.
+ *
+ * Where the header leaves a choice open (locking a range with holes,
+ * unlocking mappings that are not locked, which of two applicable errors
+ * comes first) the test accepts each reasonable answer but then holds the
+ * library to the state that answer implies.
+ *
+ * Seeds: HT_SEED=<decimal or 0x hex> fixes the seed (else it comes from
+ * the clock); a failure prints "model seed=0x... mode=..." and the last
+ * operations.  Rerun one mode with the same seed:
+ *   HT_SEED=0x... build/tests/model/test_model --filter 'model/4level*'
+ * HT_MODEL_OPS=<n> overrides the number of operations per test (100000);
+ * HT_MODEL_VERBOSE=1 prints a summary line per test.
+ */
+#include <criterion/criterion.h>
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "htable.h"
+#include "refmodel.h"
+
+#define PG		4096ull
+#define MIB		(1024ull * 1024)
+#define GIB		(1024ull * MIB)
+
+#define PERM		(HT_W | HT_U | HT_X)
+#define ATTRS		(HT_W | HT_U | HT_X | HT_G | HT_PWT | HT_PCD | HT_PAT)
+#define AD		(HT_A | HT_D)
+
+#define NSAMPLE		16
+#define NHIST		32
+#define NCL		8
+#define NHOT		4
+#define NTLB		64
+#define WALK_EVERY	300
+#define DEFAULT_OPS	100000ul
+
+/* x86 entry bits the MMU walker below decodes (Intel SDM vol. 3, 4.3-4.5) */
+#define X_P		0x001ull
+#define X_RW		0x002ull
+#define X_US		0x004ull
+#define X_PWT		0x008ull
+#define X_PCD		0x010ull
+#define X_A		0x020ull
+#define X_D		0x040ull
+#define X_PS		0x080ull
+#define X_PAT4K		0x080ull
+#define X_G		0x100ull
+#define X_PATLG		0x1000ull
+#define X_NX		(1ull << 63)
+#define X_ADDR64	0x000ffffffffff000ull
+
+enum {
+	OP_MAP, OP_UNMAP, OP_PROTECT, OP_LOCK, OP_UNLOCK, OP_AD, OP_TOUCH,
+	OP_PURGE, OP_BAD, OP_RESET, NOPTYPES
+};
+
+static const char *const op_names[NOPTYPES] = {
+	"map", "unmap", "protect", "lock", "unlock", "test_clear_ad",
+	"touch", "purge", "bad", "reset"
+};
+
+typedef struct region {
+	uint64_t	first;
+	uint64_t	last;
+} region_t;
+
+typedef struct cluster {
+	int		reg;		/* index into run_t.reg */
+	uint64_t	base;		/* window start */
+	uint64_t	hot[NHOT];	/* where the small operations pile up */
+} cluster_t;
+
+/* What the model says one address must translate to. */
+typedef struct expect {
+	int		mapped;
+	uint64_t	pa;
+	unsigned	attr;		/* effective ATTRS */
+	int		locked;
+} expect_t;
+
+/* One translation done by reading the tables as the MMU does. */
+typedef struct hwx {
+	int		mapped;
+	uint64_t	pa;
+	uint64_t	size;
+	int		level;
+	unsigned	attr;		/* effective ATTRS plus the leaf's A/D */
+	unsigned	n;
+	uint64_t	ent[HT_MAX_LEVELS];
+	void		*leafp;		/* host pointer to the leaf entry */
+} hwx_t;
+
+typedef struct run {
+	ht_mode_t	mode;
+	const char	*mname;
+	const ht_geometry_t *g;
+	uint64_t	seed;
+	uint64_t	rng[4];
+	int		lowmem;
+	unsigned long	nops;
+
+	ht_arena_t	*arena;
+	ht_ctx_t	*ctx;
+	ht_as_t		*as;
+	refmodel_t	rm;
+
+	unsigned	ps;		/* page sizes in force */
+	uint64_t	lpg[3];		/* large page sizes in force */
+	unsigned	nlpg;
+	uint64_t	big;		/* the largest page size */
+	uint64_t	pa_limit;	/* 1 << ht_ctx_pa_bits */
+	uint64_t	pa_small_limit;	/* PAs a 4 KiB leaf can name */
+	int		has_nx;
+	unsigned	xkeep;		/* HT_X when X is always effective */
+	uint64_t	va_last;	/* last VA of the space */
+	uint64_t	window;		/* cluster window size */
+	uint64_t	spread;		/* small operations: hot spot +- this */
+	region_t	reg[2];
+	int		nreg;
+	cluster_t	cl[NCL];
+	int		ncl;
+
+	/* TLB callbacks of the current operation */
+	uint64_t	tlb_calls;
+	struct {
+		uint64_t va, len;
+	}		tlb[NTLB];
+	unsigned	ntlb;
+	int		tlb_all;
+	int		tlb_overflow;
+	int		tlb_bad_as;
+
+	/* history and statistics */
+	unsigned long	opno;
+	char		hist[NHIST][200];
+	unsigned long	nop[NOPTYPES];
+	unsigned long	nok[NOPTYPES];
+	unsigned long	n_elocked, n_eexist, n_enoframe, n_enotmapped;
+	unsigned long	n_enotlocked, n_ad_found;
+	unsigned long	leaves_seen[HT_MAX_LEVELS];
+	unsigned long	walks;
+} run_t;
+
+/* ------------------------------------------------------------------ */
+/* Failure reporting                                                   */
+/* ------------------------------------------------------------------ */
+
+static void fail(run_t *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+static void
+fail(run_t *r, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void) vsnprintf(msg, sizeof (msg), fmt, ap);
+	va_end(ap);
+
+	/* stderr gets the history too: it is what makes a failure readable */
+	(void) fprintf(stderr, "model seed=0x%016" PRIx64 " mode=%s%s "
+	    "op #%lu: %s\n", r->seed, r->mname, r->lowmem ? " (lowmem)" : "",
+	    r->opno, msg);
+	(void) fprintf(stderr, "  last operations, oldest first:\n");
+	for (unsigned long i = r->opno >= NHIST ? r->opno - NHIST + 1 : 0;
+	    i <= r->opno; i++) {
+		if (r->hist[i % NHIST][0] != '\0')
+			(void) fprintf(stderr, "    #%lu %s\n", i,
+			    r->hist[i % NHIST]);
+	}
+	cr_assert_fail("model seed=0x%016" PRIx64 " mode=%s%s op #%lu: %s",
+	    r->seed, r->mname, r->lowmem ? " (lowmem)" : "", r->opno, msg);
+	abort();	/* not reached: cr_assert_fail ends the test */
+}
+
+static void hist(run_t *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+hist(run_t *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void) vsnprintf(r->hist[r->opno % NHIST], sizeof (r->hist[0]), fmt,
+	    ap);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------------ */
+/* Random numbers (xoshiro256**, seeded by splitmix64)                 */
+/* ------------------------------------------------------------------ */
+
+static uint64_t
+splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (z ^ (z >> 31));
+}
+
+static uint64_t
+rotl(uint64_t x, int k)
+{
+	return ((x << k) | (x >> (64 - k)));
+}
+
+static uint64_t
+rnd64(run_t *r)
+{
+	uint64_t *s = r->rng;
+	uint64_t res = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return (res);
+}
+
+/* Uniform in [0, n); n == 0 means the full 64-bit range. */
+static uint64_t
+rnd(run_t *r, uint64_t n)
+{
+	return (n == 0 ? rnd64(r) : rnd64(r) % n);
+}
+
+static int
+chance(run_t *r, unsigned pct)
+{
+	return (rnd(r, 100) < pct);
+}
+
+static uint64_t
+base_seed(void)
+{
+	static uint64_t seed;
+	static int have;
+	const char *s = getenv("HT_SEED");
+
+	if (have)
+		return (seed);
+	if (s != NULL && *s != '\0') {
+		seed = strtoull(s, NULL, 0);
+	} else {
+		struct timespec ts;
+		(void) clock_gettime(CLOCK_REALTIME, &ts);
+		seed = (uint64_t)ts.tv_sec * 1000000007ull ^
+		    (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+	}
+	have = 1;
+	return (seed);
+}
+
+static unsigned long
+op_count(void)
+{
+	const char *s = getenv("HT_MODEL_OPS");
+
+	if (s != NULL && *s != '\0')
+		return (strtoul(s, NULL, 0));
+	return (DEFAULT_OPS);
+}
+
+/* ------------------------------------------------------------------ */
+/* Address helpers                                                     */
+/* ------------------------------------------------------------------ */
+
+static int
+va_ok(const run_t *r, uint64_t va)
+{
+	if (va > r->va_last)
+		return (0);
+	if (r->g->hole_start != 0 && va >= r->g->hole_start &&
+	    va <= r->g->hole_end)
+		return (0);
+	return (1);
+}
+
+/* Does [va, va + len) lie inside one region (no hole, no wrap)? */
+static int
+range_ok(const run_t *r, uint64_t va, uint64_t len)
+{
+	for (int i = 0; i < r->nreg; i++) {
+		if (va >= r->reg[i].first && va <= r->reg[i].last &&
+		    len - 1 <= r->reg[i].last - va)
+			return (1);
+	}
+	return (0);
+}
+
+static const region_t *
+region_of(const run_t *r, uint64_t va)
+{
+	for (int i = 0; i < r->nreg; i++) {
+		if (va >= r->reg[i].first && va <= r->reg[i].last)
+			return (&r->reg[i]);
+	}
+	return (NULL);
+}
+
+/* HT_PS_* bit of a page size. */
+static unsigned
+ps_bit(uint64_t size)
+{
+	return (size == PG ? HT_PS_4K : size == 2 * MIB ? HT_PS_2M :
+	    size == 4 * MIB ? HT_PS_4M : size == GIB ? HT_PS_1G : 0);
+}
+
+static const char *
+errname(int rc)
+{
+	return (rc == 0 ? "0" : ht_err_name(rc));
+}
+
+/* ------------------------------------------------------------------ */
+/* TLB hook                                                            */
+/* ------------------------------------------------------------------ */
+
+static void
+tlb_cb(void *arg, ht_as_t *as, ht_va_t va, uint64_t len)
+{
+	run_t *r = arg;
+
+	r->tlb_calls++;
+	if (as != r->as)
+		r->tlb_bad_as = 1;
+	if (len == HT_TLB_ALL) {
+		r->tlb_all = 1;
+		return;
+	}
+	if (r->ntlb == NTLB) {
+		r->tlb_overflow = 1;
+		return;
+	}
+	r->tlb[r->ntlb].va = va;
+	r->tlb[r->ntlb].len = len;
+	r->ntlb++;
+}
+
+static void
+tlb_reset(run_t *r)
+{
+	r->ntlb = 0;
+	r->tlb_all = 0;
+	r->tlb_overflow = 0;
+}
+
+/* Was the page at va invalidated by the current operation? */
+static int
+tlb_covered(const run_t *r, uint64_t va, int global)
+{
+	if (r->tlb_overflow)
+		return (1);	/* too many ranges recorded to judge */
+	/* HT_TLB_ALL drops everything, global entries too (htable.h) */
+	(void) global;
+	if (r->tlb_all)
+		return (1);
+	for (unsigned i = 0; i < r->ntlb; i++) {
+		if (r->tlb[i].len != 0 && va >= r->tlb[i].va &&
+		    va - r->tlb[i].va <= r->tlb[i].len - 1)
+			return (1);
+	}
+	return (0);
+}
+
+/* ------------------------------------------------------------------ */
+/* The MMU's view: walk the raw tables in the arena                    */
+/* ------------------------------------------------------------------ */
+
+static uint64_t
+read_pte(const run_t *r, void *p)
+{
+	if (r->g->pte_size == 4) {
+		uint32_t v;
+		memcpy(&v, p, sizeof (v));
+		return (v);
+	}
+	uint64_t v;
+	memcpy(&v, p, sizeof (v));
+	return (v);
+}
+
+static int
+hw_walk(run_t *r, uint64_t va, hwx_t *x)
+{
+	const ht_geometry_t *g = r->g;
+	uint64_t tpa = ht_as_root(r->as);
+	int w = 1, u = 1, nx = 0;
+
+	memset(x, 0, sizeof (*x));
+	for (int l = (int)g->levels - 1; l >= 0; l--) {
+		int top = l == (int)g->levels - 1;
+		unsigned cnt = top ? g->top_level_count : g->ptes_per_table;
+		uint64_t idx = (va >> g->level_shift[l]) & (cnt - 1);
+		uint64_t epa = tpa + idx * g->pte_size;
+		unsigned char *p = ht_arena_ptr(r->arena, epa);
+
+		if (p == NULL)
+			fail(r, "MMU walk of 0x%" PRIx64 ": level %d entry at "
+			    "pa 0x%" PRIx64 " is outside the arena", va, l,
+			    epa);
+		uint64_t e = read_pte(r, p);
+		x->ent[x->n++] = e;
+		if (!(e & X_P))
+			return (0);
+		/* PAE PDPTEs have no R/W, U/S or NX: they do not restrict */
+		int pdpte = g->mode == HT_MODE_PAE && top;
+		if (!pdpte) {
+			if (!(e & X_RW))
+				w = 0;
+			if (!(e & X_US))
+				u = 0;
+			if (g->has_nx && (e & X_NX))
+				nx = 1;
+		}
+		int leaf = l == 0 || (!pdpte && (e & X_PS));
+		if (!leaf) {
+			tpa = g->pte_size == 4 ? (e & 0xfffff000ull) :
+			    (e & X_ADDR64);
+			continue;
+		}
+		uint64_t size = 1ull << g->level_shift[l];
+		uint64_t base;
+		if (l == 0)
+			base = g->pte_size == 4 ? (e & 0xfffff000ull) :
+			    (e & X_ADDR64);
+		else if (g->pte_size == 4)	/* PSE-36 */
+			base = (e & 0xffc00000ull) | (((e >> 13) & 0xff) << 32);
+		else
+			base = e & X_ADDR64 & ~(size - 1);
+		x->mapped = 1;
+		x->size = size;
+		x->level = l;
+		x->pa = base + (va & (size - 1));
+		x->leafp = p;
+		x->attr = (w ? HT_W : 0) | (u ? HT_U : 0) | (nx ? 0 : HT_X) |
+		    ((e & X_G) ? HT_G : 0) | ((e & X_PWT) ? HT_PWT : 0) |
+		    ((e & X_PCD) ? HT_PCD : 0) |
+		    ((e & (l == 0 ? X_PAT4K : X_PATLG)) ? HT_PAT : 0) |
+		    ((e & X_A) ? HT_A : 0) | ((e & X_D) ? HT_D : 0);
+		return (1);
+	}
+	return (0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Comparing the library with the model                                */
+/* ------------------------------------------------------------------ */
+
+static void
+model_expect(const run_t *r, uint64_t va, expect_t *e)
+{
+	unsigned attr = 0;
+
+	memset(e, 0, sizeof (*e));
+	e->mapped = rm_lookup(&r->rm, va, &e->pa, &attr, &e->locked);
+	e->attr = (attr & ATTRS) | (e->mapped ? r->xkeep : 0);
+}
+
+static void
+check_addr(run_t *r, uint64_t va, const expect_t *e)
+{
+	ht_xlate_t x;
+	hwx_t h;
+	int rc = ht_translate(r->as, va, &x);
+	int hm = hw_walk(r, va, &h);
+
+	if (!e->mapped) {
+		if (rc != -HT_ENOTMAPPED)
+			fail(r, "translate 0x%" PRIx64 ": model says unmapped, "
+			    "library says %s (pa 0x%" PRIx64 ")", va,
+			    errname(rc), x.pa);
+		if (hm)
+			fail(r, "MMU walk 0x%" PRIx64 ": model says unmapped, "
+			    "tables map it to pa 0x%" PRIx64, va, h.pa);
+		return;
+	}
+	if (rc != 0)
+		fail(r, "translate 0x%" PRIx64 ": model says pa 0x%" PRIx64
+		    " attr 0x%x, library says %s (%s)", va, e->pa, e->attr,
+		    errname(rc), ht_errdetail());
+	if (!hm)
+		fail(r, "MMU walk 0x%" PRIx64 ": model says pa 0x%" PRIx64
+		    ", tables have no leaf", va, e->pa);
+	if (x.pa != e->pa || h.pa != e->pa)
+		fail(r, "translate 0x%" PRIx64 ": pa model 0x%" PRIx64
+		    " library 0x%" PRIx64 " tables 0x%" PRIx64, va, e->pa, x.pa,
+		    h.pa);
+	if ((x.attr & ATTRS) != e->attr || (h.attr & ATTRS) != e->attr)
+		fail(r, "translate 0x%" PRIx64 ": attr model 0x%x library "
+		    "0x%x tables 0x%x", va, e->attr, x.attr & ATTRS,
+		    h.attr & ATTRS);
+	if (!!(x.attr & HT_LOCKED) != e->locked)
+		fail(r, "translate 0x%" PRIx64 ": model locked=%d, library "
+		    "attr 0x%x", va, e->locked, x.attr);
+	if ((x.attr & AD) != (h.attr & AD))
+		fail(r, "translate 0x%" PRIx64 ": A/D library 0x%x tables "
+		    "0x%x", va, x.attr & AD, h.attr & AD);
+	if (x.page_size != h.size || x.level >= r->g->levels ||
+	    (1ull << r->g->level_shift[x.level]) != h.size)
+		fail(r, "translate 0x%" PRIx64 ": page size library 0x%" PRIx64
+		    " level %u, tables 0x%" PRIx64, va, x.page_size, x.level,
+		    h.size);
+	if (x.nlevels != h.n)
+		fail(r, "translate 0x%" PRIx64 ": library read %u entries, "
+		    "MMU %u", va, x.nlevels, h.n);
+	for (unsigned i = 0; i < h.n; i++) {
+		if (x.entries[i] != h.ent[i])
+			fail(r, "translate 0x%" PRIx64 ": entry %u library "
+			    "0x%" PRIx64 " memory 0x%" PRIx64, va, i,
+			    x.entries[i], h.ent[i]);
+	}
+}
+
+static void
+audit(run_t *r)
+{
+	int rc = ht_audit(r->as);
+
+	if (rc != 0)
+		fail(r, "ht_audit: %s: %s", errname(rc), ht_errdetail());
+}
+
+/* A random address somewhere the workload happens. */
+static uint64_t
+random_hot_va(run_t *r)
+{
+	const cluster_t *c = &r->cl[rnd(r, (uint64_t)r->ncl)];
+
+	if (chance(r, 50))
+		return (c->base + rnd(r, r->window));
+	uint64_t va = c->hot[rnd(r, NHOT)] + rnd(r, 2 * r->spread) - r->spread;
+	return (va_ok(r, va) ? va : c->base);
+}
+
+/* A random address in a random model entry (if there is one). */
+static uint64_t
+random_mapped_va(run_t *r)
+{
+	if (r->rm.n == 0)
+		return (random_hot_va(r));
+	const rm_ent_t *e = &r->rm.ents[rnd(r, r->rm.n)];
+	uint64_t span = e->last - e->va;
+	return (e->va + (span == UINT64_MAX ? rnd64(r) : rnd(r, span + 1)));
+}
+
+/*
+ * Sample addresses around and inside [va, last]: both ends, their
+ * neighbours, the large-page boundaries near the ends, random interior
+ * points and random points elsewhere.
+ */
+static unsigned
+pick_samples(run_t *r, int have_range, uint64_t va, uint64_t last,
+    uint64_t *s)
+{
+	unsigned n = 0;
+
+	if (have_range) {
+		uint64_t span = last - va;
+		s[n++] = va + rnd(r, PG);
+		s[n++] = last - rnd(r, PG);
+		s[n++] = va - 1;
+		s[n++] = last + 1;
+		for (int i = 0; i < 4; i++)
+			s[n++] = va + (span == UINT64_MAX ? rnd64(r) :
+			    rnd(r, span + 1));
+		for (unsigned i = 0; i < r->nlpg && n < 12; i++) {
+			uint64_t sz = r->lpg[i];
+			s[n++] = (va & ~(sz - 1)) + rnd(r, PG);
+			s[n++] = ((last & ~(sz - 1)) - 1) - rnd(r, PG);
+		}
+	}
+	while (n < NSAMPLE - 2)
+		s[n++] = random_mapped_va(r);
+	while (n < NSAMPLE)
+		s[n++] = random_hot_va(r);
+	for (unsigned i = 0; i < n; i++) {
+		if (!va_ok(r, s[i]))
+			s[i] = random_mapped_va(r);
+		if (!va_ok(r, s[i]))
+			s[i] = r->cl[0].base;
+	}
+	return (n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Full walk against the model                                         */
+/* ------------------------------------------------------------------ */
+
+typedef struct wstate {
+	run_t		*r;
+	int		any;
+	uint64_t	next;		/* first VA after the previous leaf */
+	int		wrapped;	/* previous leaf ended at 2^64 */
+	uint64_t	bytes;
+	uint64_t	leaves;
+	unsigned long	per_level[HT_MAX_LEVELS];
+	char		msg[512];
+	uint64_t	(*lv)[2];	/* every leaf's va and size, to diagnose */
+	size_t		nlv, caplv;
+} wstate_t;
+
+static int
+walk_cb(void *arg, const ht_leaf_t *lf)
+{
+	wstate_t *w = arg;
+	run_t *r = w->r;
+	uint64_t size = lf->size;
+
+	if (lf->level >= r->g->levels ||
+	    size != 1ull << r->g->level_shift[lf->level] ||
+	    !(r->ps & ps_bit(size))) {
+		(void) snprintf(w->msg, sizeof (w->msg), "leaf va 0x%" PRIx64
+		    " has size 0x%" PRIx64 " level %u", lf->va, size,
+		    lf->level);
+		return (1);
+	}
+	if ((lf->va & (size - 1)) != 0 || (lf->pa & (size - 1)) != 0 ||
+	    !va_ok(r, lf->va)) {
+		(void) snprintf(w->msg, sizeof (w->msg), "leaf va 0x%" PRIx64
+		    " pa 0x%" PRIx64 " misaligned for size 0x%" PRIx64
+		    " or not canonical", lf->va, lf->pa, size);
+		return (1);
+	}
+	if (w->any && (w->wrapped || lf->va < w->next)) {
+		(void) snprintf(w->msg, sizeof (w->msg), "leaf va 0x%" PRIx64
+		    " out of order or overlapping (previous ended 0x%" PRIx64
+		    ")", lf->va, w->next);
+		return (1);
+	}
+	unsigned attr = (lf->attr & ATTRS) | r->xkeep;
+	int locked = !!(lf->attr & HT_LOCKED);
+	if (!rm_uniform(&r->rm, lf->va, lf->va + (size - 1), lf->pa, attr,
+	    locked)) {
+		expect_t e;
+		model_expect(r, lf->va, &e);
+		(void) snprintf(w->msg, sizeof (w->msg), "leaf va 0x%" PRIx64
+		    " size 0x%" PRIx64 " pa 0x%" PRIx64 " attr 0x%x locked %d "
+		    "does not match the model (at va: mapped %d pa 0x%" PRIx64
+		    " attr 0x%x locked %d)", lf->va, size, lf->pa, attr,
+		    locked, e.mapped, e.pa, e.attr, e.locked);
+		return (1);
+	}
+	if (w->nlv == w->caplv) {
+		w->caplv = w->caplv ? 2 * w->caplv : 1024;
+		w->lv = realloc(w->lv, w->caplv * sizeof (*w->lv));
+		if (w->lv == NULL)
+			abort();
+	}
+	w->lv[w->nlv][0] = lf->va;
+	w->lv[w->nlv][1] = size;
+	w->nlv++;
+	w->any = 1;
+	w->next = lf->va + size;
+	w->wrapped = w->next == 0;
+	w->bytes += size;
+	w->leaves++;
+	w->per_level[lf->level]++;
+	return (0);
+}
+
+static void
+full_walk(run_t *r)
+{
+	wstate_t w;
+	int rc;
+
+	memset(&w, 0, sizeof (w));
+	w.r = r;
+	rc = ht_walk(r->as, 0, r->va_last, walk_cb, &w);
+	if (rc != 0) {
+		if (w.msg[0] != '\0')
+			fail(r, "walk: %s", w.msg);
+		fail(r, "ht_walk of the whole space: %s (%s)", errname(rc),
+		    ht_errdetail());
+	}
+	uint64_t want = 0;
+	for (int i = 0; i < r->nreg; i++)
+		want += rm_mapped_bytes(&r->rm, r->reg[i].first,
+		    r->reg[i].last);
+	if (w.bytes != want) {
+		/* find the first model page the walk did not report */
+		uint64_t miss = 0;
+		int found = 0;
+		size_t j = 0;
+		for (size_t i = 0; i < r->rm.n && !found; i++) {
+			const rm_ent_t *e = &r->rm.ents[i];
+			for (uint64_t v = e->va; ; v += PG) {
+				while (j < w.nlv && w.lv[j][0] + (w.lv[j][1] - 1) < v)
+					j++;
+				if (j == w.nlv || w.lv[j][0] > v) {
+					miss = v;
+					found = 1;
+					break;
+				}
+				if (v + (PG - 1) >= e->last)
+					break;
+			}
+		}
+		ht_xlate_t x;
+		int trc = found ? ht_translate(r->as, miss, &x) : 0;
+		wstate_t w2;
+		memset(&w2, 0, sizeof (w2));
+		w2.r = r;
+		int wrc = ht_walk(r->as, miss, miss, walk_cb, &w2);
+		fail(r, "walk found 0x%" PRIx64 " mapped bytes in %" PRIu64
+		    " leaves, model has 0x%" PRIx64 "; first model page the "
+		    "walk missed: %s0x%" PRIx64 " (ht_translate: %s; leaf "
+		    "before it in the walk: 0x%" PRIx64 "+0x%" PRIx64 "; "
+		    "ht_walk of just that page: rc %d, %" PRIu64 " leaves)",
+		    w.bytes, w.leaves, want, found ? "" : "none? ", miss,
+		    errname(trc), j > 0 ? w.lv[j - 1][0] : 0,
+		    j > 0 ? w.lv[j - 1][1] : 0, wrc, w2.leaves);
+	}
+	free(w.lv);
+
+	ht_stats_t st;
+	uint64_t leaves = 0;
+	ht_as_stats(r->as, &st);
+	for (int l = 0; l < HT_MAX_LEVELS; l++) {
+		leaves += st.leaves[l];
+		r->leaves_seen[l] += w.per_level[l];
+	}
+	if (leaves != w.leaves)
+		fail(r, "ht_as_stats counts %" PRIu64 " leaves, walk found %"
+		    PRIu64, leaves, w.leaves);
+	r->walks++;
+}
+
+/* ------------------------------------------------------------------ */
+/* Generating operations                                               */
+/* ------------------------------------------------------------------ */
+
+/* Clip [va, va + len) into va's region and keep at least one page. */
+static void
+clip(run_t *r, uint64_t *va, uint64_t *len)
+{
+	const region_t *rg = region_of(r, *va);
+
+	if (rg == NULL) {
+		*va = r->cl[0].base;
+		rg = region_of(r, *va);
+	}
+	if (*len == 0)
+		*len = PG;
+	if (*len - 1 > rg->last - *va)
+		*len = rg->last - *va + 1;
+	if ((*va & (PG - 1)) != 0 || (*len & (PG - 1)) != 0 ||
+	    !range_ok(r, *va, *len))
+		fail(r, "test bug: generated range 0x%" PRIx64 " len 0x%"
+		    PRIx64, *va, *len);
+}
+
+static void
+gen_range(run_t *r, uint64_t *r_va, uint64_t *r_len)
+{
+	const cluster_t *c = &r->cl[rnd(r, (uint64_t)r->ncl)];
+	unsigned k = (unsigned)rnd(r, 100);
+	uint64_t va, len;
+
+	if (k < 62) {
+		/* small, around a hot spot, crossing large-page lines */
+		va = c->hot[rnd(r, NHOT)] + rnd(r, 2 * r->spread / PG) * PG -
+		    r->spread;
+		if (!va_ok(r, va))
+			va = c->hot[0];
+		len = chance(r, 90) ? (1 + rnd(r, 16)) * PG :
+		    (1 + rnd(r, 700)) * PG;
+	} else if (k < 92 && r->nlpg > 0) {
+		/* whole large pages, sometimes a page off */
+		uint64_t s = r->lpg[rnd(r, r->nlpg)];
+		va = c->base + rnd(r, r->window / s) * s;
+		len = (1 + rnd(r, 3)) * s;
+		if (chance(r, 15))
+			va += PG;
+		if (chance(r, 15))
+			len -= PG;
+	} else {
+		/* big: a good part of the window */
+		va = c->base + (chance(r, 50) ?
+		    rnd(r, r->window / r->big) * r->big :
+		    rnd(r, r->window / PG) * PG);
+		len = (1 + rnd(r, r->window / 2 / PG)) * PG;
+	}
+	clip(r, &va, &len);
+	*r_va = va;
+	*r_len = len;
+}
+
+static uint64_t
+gen_pa(run_t *r, uint64_t va, uint64_t len)
+{
+	uint64_t a = r->big;
+	uint64_t lim = r->pa_small_limit;
+	unsigned k = (unsigned)rnd(r, 100);
+
+	/*
+	 * 32-bit paging names PAs above 4 GiB only with 4 MiB leaves
+	 * (PSE-36), so only a fully 4 MiB-aligned request may go there.
+	 */
+	if (r->pa_small_limit != r->pa_limit && (va & (4 * MIB - 1)) == 0 &&
+	    (len & (4 * MIB - 1)) == 0 && chance(r, 30))
+		lim = r->pa_limit;
+	if (k < 65 || len >= 64 * MIB || lim != r->pa_small_limit) {
+		/* same offset in the largest page as va: large pages fit */
+		uint64_t pa = rnd(r, lim / a) * a + (va & (a - 1));
+		if (chance(r, 5))
+			pa = ((lim - len) & ~(a - 1)) + (va & (a - 1));
+		if (pa <= lim - len)
+			return (pa);
+		return (va & (a - 1));	/* len is far below lim */
+	}
+	if (k < 95)
+		return (rnd(r, (lim - len) / PG + 1) * PG);
+	return (lim - len);	/* right at the top of the physical width */
+}
+
+static unsigned
+gen_attr(run_t *r)
+{
+	unsigned a = (unsigned)rnd(r, 8) & PERM;
+
+	if (chance(r, 15))
+		a |= HT_G;
+	if (chance(r, 10))
+		a |= HT_PWT;
+	if (chance(r, 10))
+		a |= HT_PCD;
+	if (chance(r, 5))
+		a |= HT_PAT;
+	return (a);
+}
+
+/* ------------------------------------------------------------------ */
+/* Operations                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Result codes an operation may legally return, from the model. */
+typedef struct allowed {
+	int		rc[4];
+	unsigned	n;
+} allowed_t;
+
+static void
+allow(allowed_t *a, int rc)
+{
+	for (unsigned i = 0; i < a->n; i++) {
+		if (a->rc[i] == rc)
+			return;
+	}
+	a->rc[a->n++] = rc;
+}
+
+static void
+check_rc(run_t *r, const char *what, int rc, const allowed_t *a)
+{
+	for (unsigned i = 0; i < a->n; i++) {
+		if (a->rc[i] == rc)
+			return;
+	}
+	char buf[128] = "";
+	size_t o = 0;
+	for (unsigned i = 0; i < a->n && o < sizeof (buf); i++)
+		o += (size_t)snprintf(buf + o, sizeof (buf) - o, "%s%s",
+		    i ? " or " : "", errname(a->rc[i]));
+	fail(r, "%s returned %s (%s), model expects %s", what, errname(rc),
+	    rc ? ht_errdetail() : "", buf);
+}
+
+static void
+count_rc(run_t *r, int op, int rc)
+{
+	if (rc == 0)
+		r->nok[op]++;
+	else if (rc == -HT_ELOCKED)
+		r->n_elocked++;
+	else if (rc == -HT_EEXIST)
+		r->n_eexist++;
+	else if (rc == -HT_ENOFRAME)
+		r->n_enoframe++;
+	else if (rc == -HT_ENOTMAPPED)
+		r->n_enotmapped++;
+	else if (rc == -HT_ENOTLOCKED)
+		r->n_enotlocked++;
+}
+
+/*
+ * 32-bit paging: does an end of [va, last] fall inside a 4 MiB leaf above
+ * 4 GiB?  Such a leaf (PSE-36) cannot be split into 4 KiB entries, which
+ * cannot name its frames; the call then has to fail with EPABITS.
+ */
+static int
+splits_high(const run_t *r, uint64_t va, uint64_t last)
+{
+	uint64_t b[2] = { va, last + 1 };
+	uint64_t pa;
+
+	if (r->pa_small_limit == r->pa_limit)
+		return (0);
+	for (int i = 0; i < 2; i++) {
+		if (i == 1 && last == r->va_last)
+			break;
+		if ((b[i] & (4 * MIB - 1)) != 0 &&
+		    rm_lookup(&r->rm, b[i], &pa, NULL, NULL) &&
+		    pa >= r->pa_small_limit)
+			return (1);
+	}
+	return (0);
+}
+
+static void
+op_map(run_t *r, uint64_t va, uint64_t len)
+{
+	uint64_t last = va + (len - 1);
+	uint64_t pa = gen_pa(r, va, len);
+	unsigned attr = gen_attr(r);
+	unsigned flags = 0;
+	allowed_t a = { .n = 0 };
+
+	if (chance(r, 8))
+		flags |= HT_MAP_LOCK;
+	if (chance(r, 5))
+		flags |= HT_MAP_NOREPLACE;
+	if (chance(r, 12)) {
+		/* force a size the alignment allows (4 KiB only when cheap) */
+		unsigned cand[4], nc = 0;
+		if (len <= 8 * MIB && pa + len <= r->pa_small_limit)
+			cand[nc++] = HT_PS_4K;
+		for (unsigned i = 0; i < r->nlpg; i++) {
+			uint64_t sz = r->lpg[i];
+			if (((va | pa | len) & (sz - 1)) == 0)
+				cand[nc++] = ps_bit(sz);
+		}
+		if (nc > 0)
+			flags |= HT_MAP_SIZE(cand[rnd(r, nc)]);
+	}
+
+	int locked = rm_any_locked(&r->rm, va, last);
+	int mapped = rm_any_mapped(&r->rm, va, last);
+	if (locked)
+		allow(&a, -HT_ELOCKED);
+	if ((flags & HT_MAP_NOREPLACE) && mapped)
+		allow(&a, -HT_EEXIST);
+	if (splits_high(r, va, last))
+		allow(&a, -HT_EPABITS);
+	if (a.n == 0)
+		allow(&a, 0);
+	if (r->lowmem)
+		allow(&a, -HT_ENOFRAME);
+
+	hist(r, "map va 0x%" PRIx64 " pa 0x%" PRIx64 " len 0x%" PRIx64
+	    " attr 0x%x flags 0x%x", va, pa, len, attr, flags);
+	int rc = ht_map(r->as, va, pa, len, attr, flags);
+	count_rc(r, OP_MAP, rc);
+	check_rc(r, "ht_map", rc, &a);
+	if (rc == 0)
+		rm_map(&r->rm, va, last, pa, (attr & ATTRS) | r->xkeep,
+		    !!(flags & HT_MAP_LOCK));
+}
+
+static void
+op_unmap(run_t *r, uint64_t va, uint64_t len)
+{
+	uint64_t last = va + (len - 1);
+	unsigned flags = chance(r, 40) ? HT_UNMAP_UNLOCK : 0;
+	allowed_t a = { .n = 0 };
+
+	if (!(flags & HT_UNMAP_UNLOCK) && rm_any_locked(&r->rm, va, last))
+		allow(&a, -HT_ELOCKED);
+	else if (splits_high(r, va, last))
+		allow(&a, -HT_EPABITS);
+	else
+		allow(&a, 0);
+	if (r->lowmem)
+		allow(&a, -HT_ENOFRAME);
+
+	hist(r, "unmap va 0x%" PRIx64 " len 0x%" PRIx64 " flags 0x%x", va,
+	    len, flags);
+	int rc = ht_unmap(r->as, va, len, flags);
+	count_rc(r, OP_UNMAP, rc);
+	check_rc(r, "ht_unmap", rc, &a);
+	if (rc == 0)
+		rm_unmap(&r->rm, va, last);
+}
+
+static void
+op_protect(run_t *r, uint64_t va, uint64_t len)
+{
+	uint64_t last = va + (len - 1);
+	unsigned prot = (unsigned)rnd(r, 8) & PERM;
+	allowed_t a = { .n = 0 };
+
+	if (splits_high(r, va, last))
+		allow(&a, -HT_EPABITS);
+	else
+		allow(&a, 0);
+	if (r->lowmem)
+		allow(&a, -HT_ENOFRAME);
+
+	hist(r, "protect va 0x%" PRIx64 " len 0x%" PRIx64 " prot 0x%x", va,
+	    len, prot);
+	int rc = ht_protect(r->as, va, len, prot);
+	count_rc(r, OP_PROTECT, rc);
+	check_rc(r, "ht_protect", rc, &a);
+	if (rc == 0)
+		rm_set_attr(&r->rm, va, last, PERM, prot | r->xkeep);
+}
+
+static void
+op_lock(run_t *r, uint64_t va, uint64_t len, int lock)
+{
+	uint64_t last = va + (len - 1);
+	allowed_t a = { .n = 0 };
+
+	/*
+	 * Fully mapped (and, to unlock, fully locked) ranges must succeed.
+	 * For holes or unlocked pages the header leaves ENOTMAPPED /
+	 * ENOTLOCKED open; either way the state must then match.
+	 */
+	if (splits_high(r, va, last))
+		allow(&a, -HT_EPABITS);
+	else
+		allow(&a, 0);
+	if (!rm_all_mapped(&r->rm, va, last))
+		allow(&a, -HT_ENOTMAPPED);
+	if (!lock && rm_any_unlocked(&r->rm, va, last))
+		allow(&a, -HT_ENOTLOCKED);
+	if (r->lowmem)
+		allow(&a, -HT_ENOFRAME);
+
+	hist(r, "%s va 0x%" PRIx64 " len 0x%" PRIx64, lock ? "lock" :
+	    "unlock", va, len);
+	int rc = lock ? ht_lock(r->as, va, len) : ht_unlock(r->as, va, len);
+	count_rc(r, lock ? OP_LOCK : OP_UNLOCK, rc);
+	check_rc(r, lock ? "ht_lock" : "ht_unlock", rc, &a);
+	if (rc == 0)
+		rm_set_locked(&r->rm, va, last, lock);
+}
+
+/* Leaves of a range with their A/D bits, from ht_walk. */
+typedef struct adleaf {
+	uint64_t	va, size;
+	unsigned	ad;
+	int		seen;
+} adleaf_t;
+
+typedef struct adlist {
+	adleaf_t	*l;
+	size_t		n, cap;
+	run_t		*r;
+	unsigned	bits;
+	int		bad;
+	char		msg[256];
+	size_t		ncb;
+} adlist_t;
+
+static int
+ad_collect(void *arg, const ht_leaf_t *lf)
+{
+	adlist_t *al = arg;
+
+	if (al->n == al->cap) {
+		al->cap = al->cap ? al->cap * 2 : 256;
+		al->l = realloc(al->l, al->cap * sizeof (adleaf_t));
+		if (al->l == NULL)
+			abort();
+	}
+	al->l[al->n].va = lf->va;
+	al->l[al->n].size = lf->size;
+	al->l[al->n].ad = lf->attr & AD;
+	al->l[al->n].seen = 0;
+	al->n++;
+	return (0);
+}
+
+/* The leaf starting at va (walks report leaves in VA order), or NULL. */
+static adleaf_t *
+ad_find(const adlist_t *al, uint64_t va)
+{
+	size_t lo = 0, hi = al->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (al->l[mid].va < va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo < al->n && al->l[lo].va == va ? &al->l[lo] : NULL);
+}
+
+static void
+ad_cb(void *arg, ht_va_t va, uint64_t size, unsigned bits)
+{
+	adlist_t *al = arg;
+	adleaf_t *l = ad_find(al, va);
+
+	al->ncb++;
+	if (l != NULL) {
+		if (l->size != size || l->seen ||
+		    (bits & al->bits & AD) == 0 ||
+		    (bits & al->bits) != (l->ad & al->bits)) {
+			al->bad = 1;
+			(void) snprintf(al->msg, sizeof (al->msg), "callback "
+			    "va 0x%" PRIx64 " size 0x%" PRIx64 " bits 0x%x, "
+			    "leaf size 0x%" PRIx64 " had 0x%x (seen %d)", va,
+			    size, bits, l->size, l->ad, l->seen);
+		}
+		l->seen = 1;
+		return;
+	}
+	al->bad = 1;
+	(void) snprintf(al->msg, sizeof (al->msg), "callback for va 0x%"
+	    PRIx64 " size 0x%" PRIx64 " which is no leaf of the range", va,
+	    size);
+}
+
+static int
+inside(uint64_t a, uint64_t asz, uint64_t va, uint64_t last)
+{
+	return (a >= va && a + (asz - 1) <= last);
+}
+
+static void
+op_ad(run_t *r, uint64_t va, uint64_t len)
+{
+	uint64_t last = va + (len - 1);
+	unsigned bits = (unsigned)(1 + rnd(r, 3)) << 8;	/* A, D or both */
+	int clear = chance(r, 70);
+	adlist_t pre = { .r = r, .bits = bits };
+	adlist_t post = { .r = r, .bits = bits };
+
+	/* walk a little wider so that leaves sticking out are known too */
+	const region_t *rg = region_of(r, va);
+	uint64_t wva = va & ~(r->big - 1), wlast = last | (r->big - 1);
+	if (wva < rg->first)
+		wva = rg->first;
+	if (wlast > rg->last)
+		wlast = rg->last;
+	if (ht_walk(r->as, wva, wlast, ad_collect, &pre) != 0)
+		fail(r, "ht_walk of 0x%" PRIx64 "..0x%" PRIx64 ": %s", wva,
+		    wlast, ht_errdetail());
+	hist(r, "test_clear_ad va 0x%" PRIx64 " len 0x%" PRIx64
+	    " bits 0x%x clear %d", va, len, bits, clear);
+	long n = ht_test_clear_ad(r->as, va, len, bits, clear, ad_cb, &pre);
+	if (n < 0)
+		fail(r, "ht_test_clear_ad: %s (%s)", errname((int)n),
+		    ht_errdetail());
+	if (pre.bad)
+		fail(r, "ht_test_clear_ad: %s", pre.msg);
+	if ((size_t)n != pre.ncb)
+		fail(r, "ht_test_clear_ad returned %ld after %zu callbacks", n,
+		    pre.ncb);
+	r->nok[OP_AD]++;
+	r->n_ad_found += (unsigned long)n;
+
+	/* Every leaf wholly inside with a requested bit must be reported. */
+	for (size_t i = 0; i < pre.n; i++) {
+		const adleaf_t *l = &pre.l[i];
+		if ((l->ad & bits) && !l->seen && inside(l->va, l->size, va,
+		    last))
+			fail(r, "ht_test_clear_ad skipped leaf va 0x%" PRIx64
+			    " size 0x%" PRIx64 " with bits 0x%x", l->va,
+			    l->size, l->ad);
+	}
+	if (ht_walk(r->as, wva, wlast, ad_collect, &post) != 0)
+		fail(r, "ht_walk after test_clear_ad: %s", ht_errdetail());
+	for (size_t i = 0; i < post.n; i++) {
+		const adleaf_t *l = &post.l[i];
+		const adleaf_t *p = ad_find(&pre, l->va);
+		if (p == NULL || p->size != l->size)
+			fail(r, "ht_test_clear_ad changed the leaves: va 0x%"
+			    PRIx64 " size 0x%" PRIx64 " is new", l->va,
+			    l->size);
+		unsigned want = p->ad;
+		if (clear && p->seen)
+			want &= ~bits;
+		if (l->ad != want)
+			fail(r, "after ht_test_clear_ad(clear=%d) leaf va 0x%"
+			    PRIx64 " has A/D 0x%x, had 0x%x, expected 0x%x",
+			    clear, l->va, l->ad, p->ad, want);
+	}
+	free(pre.l);
+	free(post.l);
+}
+
+/* Play the MMU: set A (and sometimes D) on the leaf of a mapped page. */
+static void
+op_touch(run_t *r)
+{
+	uint64_t va = random_mapped_va(r);
+	hwx_t h;
+
+	hist(r, "touch va 0x%" PRIx64, va);
+	if (!va_ok(r, va) || !hw_walk(r, va, &h))
+		return;
+	uint64_t set = X_A | ((h.attr & HT_W) && chance(r, 60) ? X_D : 0);
+	if (r->g->pte_size == 4)
+		(void) __atomic_fetch_or((uint32_t *)h.leafp, (uint32_t)set,
+		    __ATOMIC_SEQ_CST);
+	else
+		(void) __atomic_fetch_or((uint64_t *)h.leafp, set,
+		    __ATOMIC_SEQ_CST);
+	r->nok[OP_TOUCH]++;
+}
+
+static void
+op_purge(run_t *r)
+{
+	int which = chance(r, 50);
+
+	hist(r, "%s", which ? "ht_as_purge" : "ht_ctx_reap");
+	long n = which ? ht_as_purge(r->as) : ht_ctx_reap(r->ctx);
+	if (n < 0)
+		fail(r, "%s: %s", which ? "ht_as_purge" : "ht_ctx_reap",
+		    errname((int)n));
+	r->nok[OP_PURGE]++;
+}
+
+/* Invalid requests with one thing wrong each: exact error, no change. */
+static void
+op_bad(run_t *r, uint64_t va, uint64_t len)
+{
+	uint64_t pa = gen_pa(r, va, len);
+	allowed_t a = { .n = 0 };
+	const char *what = "ht_map";
+	int rc;
+
+	switch (rnd(r, 7)) {
+	case 0:
+		hist(r, "bad: map unaligned va 0x%" PRIx64, va + 0x800);
+		allow(&a, -HT_EALIGN);
+		rc = ht_map(r->as, va + 0x800, pa, len, HT_W, 0);
+		break;
+	case 1:
+		hist(r, "bad: map len 0x%" PRIx64, len - 0x10);
+		allow(&a, -HT_EALIGN);
+		rc = ht_map(r->as, va, pa, len - 0x10, HT_W, 0);
+		break;
+	case 2:
+		hist(r, "bad: map pa 0x%" PRIx64 " at the physical limit",
+		    r->pa_limit);
+		allow(&a, -HT_EPABITS);
+		rc = ht_map(r->as, va & ~(r->big - 1), r->pa_limit, r->big,
+		    HT_W, 0);
+		break;
+	case 3: {
+		/* a page size this mode does not have */
+		unsigned ps = r->mode == HT_MODE_32BIT ? HT_PS_2M : HT_PS_4M;
+		uint64_t s = ps == HT_PS_2M ? 2 * MIB : 4 * MIB;
+		uint64_t v = r->cl[0].base & ~(s - 1);
+		hist(r, "bad: map va 0x%" PRIx64 " forced size 0x%x", v, ps);
+		allow(&a, -HT_EPAGESIZE);
+		rc = ht_map(r->as, v, 0, s, HT_W, HT_MAP_SIZE(ps));
+		break;
+	}
+	case 4:
+		if (r->g->hole_start != 0) {
+			uint64_t v = r->g->hole_start + rnd(r, 1ull << 40) * PG;
+			hist(r, "bad: map non-canonical va 0x%" PRIx64, v);
+			allow(&a, -HT_ENONCANON);
+			rc = ht_map(r->as, v, 0, PG, HT_W, 0);
+		} else {
+			/* past the top of a 32-bit space */
+			hist(r, "bad: map 0xfffff000 + 2 pages");
+			allow(&a, -HT_ERANGE);
+			allow(&a, -HT_EINVAL);
+			rc = ht_map(r->as, 0xfffff000ull, 0, 2 * PG, HT_W, 0);
+		}
+		break;
+	case 5: {
+		/* running off the end of a region: into the hole or past 2^64 */
+		const region_t *rg = &r->reg[rnd(r, (uint64_t)r->nreg)];
+		hist(r, "bad: unmap across the end 0x%" PRIx64 " of a region",
+		    rg->last);
+		what = "ht_unmap";
+		allow(&a, -HT_ERANGE);
+		allow(&a, -HT_ENONCANON);
+		allow(&a, -HT_EINVAL);
+		rc = ht_unmap(r->as, rg->last + 1 - PG, 2 * PG, 0);
+		break;
+	}
+	default:
+		hist(r, "bad: protect unaligned va 0x%" PRIx64, va + 0x10);
+		what = "ht_protect";
+		allow(&a, -HT_EALIGN);
+		rc = ht_protect(r->as, va + 0x10, len, HT_W);
+		break;
+	}
+	check_rc(r, what, rc, &a);
+	r->nok[OP_BAD]++;
+}
+
+/* Unmap everything, so that the model and the tables stay small. */
+static void
+op_reset(run_t *r)
+{
+	allowed_t a = { .n = 0 };
+
+	allow(&a, 0);
+	if (r->lowmem)
+		allow(&a, -HT_ENOFRAME);
+	for (int i = 0; i < r->nreg; i++) {
+		uint64_t len = r->reg[i].last - r->reg[i].first + 1;
+		hist(r, "reset: unmap region 0x%" PRIx64 " len 0x%" PRIx64
+		    " UNLOCK", r->reg[i].first, len);
+		int rc = ht_unmap(r->as, r->reg[i].first, len,
+		    HT_UNMAP_UNLOCK);
+		check_rc(r, "ht_unmap (whole region)", rc, &a);
+		if (rc == 0)
+			rm_unmap(&r->rm, r->reg[i].first, r->reg[i].last);
+	}
+	r->nok[OP_RESET]++;
+}
+
+/* In the lowmem test: change how tight memory is every so often. */
+static void
+pressure(run_t *r)
+{
+	unsigned k = (unsigned)rnd(r, 100);
+	uint64_t used = ht_arena_frames_used(r->arena);
+
+	if (k < 45) {
+		ht_arena_set_limit(r->arena, used + rnd(r, 4));
+		ht_ctx_set_force_steal(r->ctx, 0);
+	} else if (k < 65) {
+		ht_arena_set_limit(r->arena, 0);
+		ht_ctx_set_force_steal(r->ctx, 2 + (unsigned)rnd(r, 6));
+	} else {
+		ht_arena_set_limit(r->arena, 0);
+		ht_ctx_set_force_steal(r->ctx, 0);
+	}
+}
+
+/* Does the change from *b to *a need a TLB invalidation? */
+static int
+needs_flush(const expect_t *b, const expect_t *a)
+{
+	if (!b->mapped)
+		return (0);
+	if (!a->mapped || a->pa != b->pa)
+		return (1);
+	if ((b->attr & ~a->attr) & PERM)
+		return (1);	/* a permission was taken away */
+	return (((b->attr ^ a->attr) & (HT_G | HT_PWT | HT_PCD | HT_PAT)) !=
+	    0);
+}
+
+static void
+step(run_t *r)
+{
+	static const unsigned weight[NOPTYPES] = {
+		[OP_MAP] = 340, [OP_UNMAP] = 220, [OP_PROTECT] = 150,
+		[OP_LOCK] = 50, [OP_UNLOCK] = 80, [OP_AD] = 50,
+		[OP_TOUCH] = 60, [OP_PURGE] = 10, [OP_BAD] = 25,
+		[OP_RESET] = 3,
+	};
+	unsigned total = 0, k;
+	int op = 0;
+
+	for (int i = 0; i < NOPTYPES; i++)
+		total += weight[i];
+	k = (unsigned)rnd(r, total);
+	while (k >= weight[op])
+		k -= weight[op++];
+
+	uint64_t va, len;
+	gen_range(r, &va, &len);
+	int have_range = op != OP_TOUCH && op != OP_PURGE && op != OP_RESET;
+
+	uint64_t s[NSAMPLE];
+	expect_t pre[NSAMPLE], post;
+	int cached[NSAMPLE];
+	uint64_t pre_size[NSAMPLE];
+	unsigned ns = pick_samples(r, have_range, va, va + (len - 1), s);
+	for (unsigned i = 0; i < ns; i++) {
+		hwx_t h;
+		model_expect(r, s[i], &pre[i]);
+		/*
+		 * An MMU caches a translation only after setting its leaf's
+		 * Accessed bit, so only pages with A (or D) set need a TLB
+		 * invalidation when they change (illumos relies on this).
+		 */
+		cached[i] = hw_walk(r, s[i], &h) && (h.attr & AD) != 0;
+		pre_size[i] = h.size;
+	}
+
+	tlb_reset(r);
+	r->nop[op]++;
+	switch (op) {
+	case OP_MAP:
+		op_map(r, va, len);
+		break;
+	case OP_UNMAP:
+		op_unmap(r, va, len);
+		break;
+	case OP_PROTECT:
+		op_protect(r, va, len);
+		break;
+	case OP_LOCK:
+	case OP_UNLOCK:
+		op_lock(r, va, len, op == OP_LOCK);
+		break;
+	case OP_AD:
+		op_ad(r, va, len);
+		break;
+	case OP_TOUCH:
+		op_touch(r);
+		break;
+	case OP_PURGE:
+		op_purge(r);
+		break;
+	case OP_BAD:
+		op_bad(r, va, len);
+		break;
+	default:
+		op_reset(r);
+		break;
+	}
+
+	audit(r);
+	if (r->tlb_bad_as)
+		fail(r, "TLB callback got a different address space");
+	for (unsigned i = 0; i < ns; i++) {
+		model_expect(r, s[i], &post);
+		check_addr(r, s[i], &post);
+		if (cached[i] && needs_flush(&pre[i], &post) &&
+		    !tlb_covered(r, s[i], !!(pre[i].attr & HT_G))) {
+			char rs[160] = "";
+			size_t o = 0;
+			for (unsigned t = 0; t < r->ntlb && t < 3; t++)
+				o += (size_t)snprintf(rs + o, sizeof (rs) - o,
+				    " [0x%" PRIx64 ", +0x%" PRIx64 ")",
+				    r->tlb[t].va, r->tlb[t].len);
+			fail(r, "va 0x%" PRIx64 " changed (pa 0x%" PRIx64
+			    " attr 0x%x -> mapped %d pa 0x%" PRIx64 " attr "
+			    "0x%x; its leaf had A/D and size 0x%" PRIx64 ") "
+			    "without a TLB invalidation covering it (%u "
+			    "ranges%s, all=%d)", s[i], pre[i].pa, pre[i].attr,
+			    post.mapped, post.pa, post.attr, pre_size[i],
+			    r->ntlb, rs, r->tlb_all);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Setup and the tests                                                 */
+/* ------------------------------------------------------------------ */
+
+static void
+setup(run_t *r, ht_mode_t mode, int lowmem)
+{
+	uint64_t s;
+
+	memset(r, 0, sizeof (*r));
+	r->mode = mode;
+	r->mname = ht_mode_name(mode);
+	r->g = ht_geometry(mode);
+	r->lowmem = lowmem;
+	r->seed = base_seed();
+	r->nops = op_count();
+	if (lowmem && getenv("HT_MODEL_OPS") == NULL)
+		r->nops /= 2;	/* every step is a smaller space: fewer do */
+	/* each test has its own stream, all from the one printed seed */
+	s = r->seed ^ ((uint64_t)mode << 56) ^ ((uint64_t)lowmem << 48);
+	for (int i = 0; i < 4; i++)
+		r->rng[i] = splitmix(&s);
+	rm_init(&r->rm);
+	cr_assert_not_null(r->g);
+
+	/* Tables of every mode must sit below 4 GiB (32-bit CR3 and PDEs). */
+	int rc = ht_arena_create(16 * MIB, 1 * GIB, 0, &r->arena);
+	cr_assert_eq(rc, 0, "ht_arena_create: %s", errname(rc));
+
+	ht_config_t cfg;
+	memset(&cfg, 0, sizeof (cfg));
+	cfg.mode = mode;
+	cfg.frame_ops = ht_arena_ops();
+	cfg.frame_arg = r->arena;
+	cfg.tlb = tlb_cb;
+	cfg.tlb_arg = r;
+	rc = ht_ctx_create(&cfg, &r->ctx);
+	cr_assert_eq(rc, 0, "ht_ctx_create: %s (%s)", errname(rc),
+	    ht_errdetail());
+	rc = ht_as_create(r->ctx, lowmem ? HT_AS_NOSTEAL : 0, &r->as);
+	cr_assert_eq(rc, 0, "ht_as_create: %s (%s)", errname(rc),
+	    ht_errdetail());
+
+	r->ps = ht_ctx_pagesizes(r->ctx);
+	r->pa_limit = 1ull << ht_ctx_pa_bits(r->ctx);
+	r->pa_small_limit = r->g->pte_size == 4 ? (1ull << 32) : r->pa_limit;
+	r->has_nx = r->g->has_nx;
+	r->xkeep = r->has_nx ? 0 : HT_X;
+	r->va_last = r->g->va_bits == 32 ? 0xffffffffull : ~0ull;
+	r->big = PG;
+	if (r->ps & HT_PS_2M)
+		r->lpg[r->nlpg++] = 2 * MIB;
+	if (r->ps & HT_PS_4M)
+		r->lpg[r->nlpg++] = 4 * MIB;
+	if (r->ps & HT_PS_1G)
+		r->lpg[r->nlpg++] = GIB;
+	if (r->nlpg > 0)
+		r->big = r->lpg[r->nlpg - 1];
+
+	if (r->g->hole_start == 0) {
+		r->reg[0].first = 0;
+		r->reg[0].last = r->va_last;
+		r->nreg = 1;
+	} else {
+		r->reg[0].first = 0;
+		r->reg[0].last = r->g->hole_start - 1;
+		r->reg[1].first = r->g->hole_end + 1;
+		r->reg[1].last = ~0ull;
+		r->nreg = 2;
+	}
+	r->window = 8 * r->big;
+	if (r->window > 4 * GIB)
+		r->window = 4 * GIB;
+
+	/*
+	 * Clusters: the bottom and the top of every region (the hole's
+	 * edges and the top of the space) plus random ones, so that tables
+	 * get shared and the boundary entries of the root get used.
+	 */
+	for (int i = 0; i < r->nreg; i++) {
+		const region_t *rg = &r->reg[i];
+		uint64_t span = (rg->last - rg->first) / r->window;
+		cluster_t *c;
+
+		c = &r->cl[r->ncl++];
+		c->reg = i;
+		c->base = rg->first;
+		c = &r->cl[r->ncl++];
+		c->reg = i;
+		c->base = rg->last - r->window + 1;
+		for (int j = 0; j < (r->nreg == 1 ? 3 : 2); j++) {
+			c = &r->cl[r->ncl++];
+			c->reg = i;
+			c->base = rg->first + (1 + rnd(r, span - 2)) *
+			    r->window;
+		}
+	}
+	uint64_t hotstep = r->nlpg > 0 ? r->lpg[0] : PG;
+	r->spread = 2 * hotstep;
+	for (int i = 0; i < r->ncl; i++) {
+		for (int j = 0; j < NHOT; j++)
+			r->cl[i].hot[j] = r->cl[i].base +
+			    rnd(r, r->window / hotstep) * hotstep;
+	}
+}
+
+static void
+teardown(run_t *r)
+{
+	ht_arena_set_limit(r->arena, 0);
+	ht_ctx_set_force_steal(r->ctx, 0);
+	audit(r);
+	full_walk(r);
+
+	if (getenv("HT_MODEL_VERBOSE") != NULL) {
+		(void) fprintf(stderr, "model seed=0x%016" PRIx64 " mode=%s%s: "
+		    "%lu ops, %lu walks, model entries %zu\n", r->seed,
+		    r->mname, r->lowmem ? " (lowmem)" : "", r->nops, r->walks,
+		    r->rm.n);
+		for (int i = 0; i < NOPTYPES; i++)
+			(void) fprintf(stderr, "  %-14s %8lu ok %8lu\n",
+			    op_names[i], r->nop[i], r->nok[i]);
+		(void) fprintf(stderr, "  ELOCKED %lu EEXIST %lu ENOFRAME %lu "
+		    "ENOTMAPPED %lu ENOTLOCKED %lu, A/D leaves found %lu\n",
+		    r->n_elocked, r->n_eexist, r->n_enoframe, r->n_enotmapped,
+		    r->n_enotlocked, r->n_ad_found);
+		(void) fprintf(stderr, "  leaves seen in walks by level:");
+		for (unsigned l = 0; l < r->g->levels; l++)
+			(void) fprintf(stderr, " %lu", r->leaves_seen[l]);
+		(void) fprintf(stderr, ", frames used %" PRIu64 "\n",
+		    ht_arena_frames_used(r->arena));
+	}
+
+	/* A short run proves little about coverage; only judge long ones. */
+	if (r->nops >= 10000) {
+		for (unsigned l = 1; l < r->g->levels; l++) {
+			uint64_t sz = 1ull << r->g->level_shift[l];
+			int avail = (sz == 2 * MIB && (r->ps & HT_PS_2M)) ||
+			    (sz == 4 * MIB && (r->ps & HT_PS_4M)) ||
+			    (sz == GIB && (r->ps & HT_PS_1G));
+			if (avail && !r->lowmem && r->leaves_seen[l] == 0)
+				fail(r, "no level-%u (0x%" PRIx64 ") leaf was "
+				    "ever seen: large pages are not used", l,
+				    sz);
+		}
+		if (r->lowmem && r->n_enoframe == 0)
+			fail(r, "no operation ever failed with ENOFRAME");
+		if (r->n_elocked == 0)
+			fail(r, "no operation ever failed with ELOCKED");
+	}
+
+	ht_as_destroy(r->as);
+	r->as = NULL;
+	uint64_t used = ht_arena_frames_used(r->arena);
+	if (used != 0)
+		fail(r, "%" PRIu64 " frames still allocated after "
+		    "ht_as_destroy", used);
+	int rc = ht_ctx_destroy(r->ctx);
+	if (rc != 0)
+		fail(r, "ht_ctx_destroy: %s", errname(rc));
+	ht_arena_destroy(r->arena);
+	rm_fini(&r->rm);
+}
+
+static void
+run_model(ht_mode_t mode, int lowmem)
+{
+	run_t *r = calloc(1, sizeof (*r));
+
+	cr_assert_not_null(r);
+	setup(r, mode, lowmem);
+	audit(r);
+	for (r->opno = 1; r->opno <= r->nops; r->opno++) {
+		if (lowmem && r->opno % 100 == 1)
+			pressure(r);
+		step(r);
+		if (r->opno % WALK_EVERY == 0)
+			full_walk(r);
+	}
+	r->opno = r->nops;
+	teardown(r);
+	free(r);
+}
+
+Test(model, 32bit, .timeout = 300)
+{
+	run_model(HT_MODE_32BIT, 0);
+}
+
+Test(model, 32bit_lowmem, .timeout = 300)
+{
+	run_model(HT_MODE_32BIT, 1);
+}
+
+Test(model, pae, .timeout = 300)
+{
+	run_model(HT_MODE_PAE, 0);
+}
+
+Test(model, pae_lowmem, .timeout = 300)
+{
+	run_model(HT_MODE_PAE, 1);
+}
+
+Test(model, 4level, .timeout = 300)
+{
+	run_model(HT_MODE_4LEVEL, 0);
+}
+
+Test(model, 4level_lowmem, .timeout = 300)
+{
+	run_model(HT_MODE_4LEVEL, 1);
+}
+
+Test(model, 5level, .timeout = 300)
+{
+	run_model(HT_MODE_5LEVEL, 0);
+}
+
+Test(model, 5level_lowmem, .timeout = 300)
+{
+	run_model(HT_MODE_5LEVEL, 1);
+}
