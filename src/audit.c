@@ -48,7 +48,7 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 	if (ht->ht_flags & HTABLE_SHARED_PFN) {
 		/* the entries are the source's; only the borrowing is ours */
 		if (ht->ht_shares == NULL || ht->ht_pfn !=
-		    ht->ht_shares->ht_pfn || ht->ht_busy != 0)
+		    ht->ht_shares->ht_pfn || BUSY(ht) != 0)
 			BAD("shared table 0x%llx level %d does not mirror its "
 			    "source", (unsigned long long)ht->ht_vaddr, level);
 		return (0);
@@ -123,7 +123,7 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 		BAD("level-%d table 0x%llx: lock count %u, %u locked leaves",
 		    level, (unsigned long long)ht->ht_vaddr,
 		    (unsigned)atomic_load(&ht->ht_lock_cnt), locked);
-	if ((unsigned)ht->ht_busy != children +
+	if ((unsigned)BUSY(ht) != children +
 	    (ht == hat->hat_htable ? 1u : 0u))
 		BAD("level-%d table 0x%llx: busy %d, expected %u (a hold "
 		    "was leaked or lost)", level,

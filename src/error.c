@@ -29,24 +29,32 @@ static const char *const ht_names[] = {
 
 static _Thread_local char ht_detail[256];
 
+/* Table index of an error code, either sign; -1 if unknown. */
+static int
+err_index(int err)
+{
+	if (err < 0) {
+		if (err < -HT__NERR)	/* also keeps -INT_MIN from happening */
+			return (-1);
+		err = -err;
+	}
+	return (err < HT__NERR ? err : -1);
+}
+
 const char *
 ht_strerror(int err)
 {
-	if (err < 0)
-		err = -err;
-	if (err >= HT__NERR)
-		return ("unknown error");
-	return (ht_msgs[err]);
+	int i = err_index(err);
+
+	return (i < 0 ? "unknown error" : ht_msgs[i]);
 }
 
 const char *
 ht_err_name(int err)
 {
-	if (err < 0)
-		err = -err;
-	if (err >= HT__NERR)
-		return ("HT_UNKNOWN");
-	return (ht_names[err]);
+	int i = err_index(err);
+
+	return (i < 0 ? "HT_UNKNOWN" : ht_names[i]);
 }
 
 const char *

@@ -118,12 +118,34 @@ tlb_flush(ht_op_t *op)
 	}
 }
 
+int
+ht_op_pin(ht_op_t *op, htable_t *ht)
+{
+	if (op->op_npinned == op->op_maxpinned) {
+		unsigned n = op->op_maxpinned ? op->op_maxpinned * 2 : 64;
+		htable_t **p = realloc(op->op_pinned, n * sizeof (*p));
+
+		if (p == NULL) {
+			htable_release(ht);
+			return (ht__fail(HT_ENOMEM, "no memory to pin tables"));
+		}
+		op->op_pinned = p;
+		op->op_maxpinned = n;
+	}
+	op->op_pinned[op->op_npinned++] = ht;
+	return (0);
+}
+
 void
 ht_op_end(ht_op_t *op)
 {
 	htable_t *ht;
 
 	HT_VERIFY(ht_cur_op == op);
+	/* Releases may free tables: still deferred, so before the hook. */
+	while (op->op_npinned > 0)
+		htable_release(op->op_pinned[--op->op_npinned]);
+	free(op->op_pinned);
 	ht_cur_op = op->op_prev;
 	tlb_flush(op);
 	/* Only now may the frames of unlinked tables be reused. */

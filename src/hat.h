@@ -21,6 +21,12 @@ void ht_op_begin(ht_op_t *op, hat_t *hat);
  * frames already taken stay in op and are given back by ht_op_end).
  */
 int ht_op_prealloc(ht_op_t *op, unsigned n);
+/*
+ * Keep a hold on ht until the operation ends (ht_op_end releases it): a
+ * table the operation counted on must not be freed by another thread's
+ * release half way.  0 or -HT_ENOMEM (then the hold was dropped).
+ */
+int ht_op_pin(ht_op_t *op, htable_t *ht);
 /* Run the batched TLB hook, then free deferred tables and leftovers. */
 void ht_op_end(ht_op_t *op);
 

@@ -112,8 +112,8 @@ split_large(hat_t *hat, htable_t *ht, unsigned e)
 			/* someone else changed it: give up, caller re-looks */
 			atomic_store(&new->ht_valid_cnt, 0);
 			atomic_store(&new->ht_lock_cnt, 0);
-			memset(new->ht_ptr, 0, HT_PAGE_SIZE);
-			htable_free_now(new);
+			ptable_zero(new->ht_ptr);
+			htable_unalloc(new);
 			return (0);
 		}
 		old = found;	/* an MMU set A/D: carry them over */
@@ -377,24 +377,18 @@ plan_run(const mmu_t *m, unsigned levels, uint64_t va, uint64_t pa,
 	return (level);
 }
 
-/* Does a table exist at (va, level)?  No hold is kept. */
+/*
+ * Tables a run [va, va + len) of level-L leaves needs that are missing.
+ * The ones that exist are pinned for the rest of the operation: another
+ * thread working next door could otherwise empty and free one of them
+ * after we counted on it, and the operation would need a frame it did not
+ * reserve.  Sets *r_n; 0 or -HT_ENOMEM.
+ */
 static int
-table_exists(hat_t *hat, uint64_t va, int level)
-{
-	htable_t *ht = htable_lookup(hat, va, level);
-
-	if (ht == NULL)
-		return (0);
-	htable_release(ht);
-	return (1);
-}
-
-/* Tables a run [va, va + len) of level-L leaves needs that are missing. */
-static uint64_t
-run_cost(hat_t *hat, uint64_t va, uint64_t len, int level)
+run_cost(hat_t *hat, ht_op_t *op, uint64_t va, uint64_t len, int level,
+    uint64_t *r_n)
 {
 	const mmu_t *m = hat_mmu(hat);
-	uint64_t n = 0;
 
 	for (int l = level; l < hat->hat_max_level; l++) {
 		uint64_t step = LEVEL_SIZE(m, l + 1);
@@ -402,13 +396,18 @@ run_cost(hat_t *hat, uint64_t va, uint64_t len, int level)
 		uint64_t last = (va + len - 1) & ~(step - 1);
 
 		for (uint64_t t = first; ; t += step) {
-			if (!table_exists(hat, t, l))
-				n++;
+			htable_t *ht = htable_lookup(hat, t, l);
+			int err;
+
+			if (ht == NULL)
+				(*r_n)++;
+			else if ((err = ht_op_pin(op, ht)) != 0)
+				return (err);
 			if (t == last)
 				break;
 		}
 	}
-	return (n);
+	return (0);
 }
 
 /* Remove the leaf at entry e of ht (a large leaf inside a replaced range). */
@@ -476,21 +475,31 @@ map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
 				continue;
 			}
 			if (pte_is_ptp(old, level)) {
-				/* Smaller mappings below: clear them away. */
+				/*
+				 * Smaller mappings below: clear them away,
+				 * holding the table so that no one else's
+				 * release can free it while we decide.
+				 */
+				htable_t *child = htable_lookup(hat, va,
+				    level - 1);
+
+				HT_VERIFY(child != NULL);
 				range_clear(hat, va, va + size - 1);
-				old = pte_load(m->pte_size, p);
-				if (old != 0) {
-					HATSTAT_INC(hat->hat_ctx,
-					    lpage_fallbacks);
-					err = map_range(hat, va, pa, size,
-					    attr, levels & ((1u << level) - 1));
-					if (err != 0)
-						break;
+				if (htable_release_if_last(child)) {
+					HT_ASSERT(pte_load(m->pte_size, p) ==
+					    0);
+					pte_store(m->pte_size, p, new);
+					nnew++;
+					nlock += lock != 0;
 					continue;
 				}
-				pte_store(m->pte_size, p, new);
-				nnew++;
-				nlock += lock != 0;
+				/* someone else holds it: smaller pages */
+				HATSTAT_INC(hat->hat_ctx, lpage_fallbacks);
+				err = map_range(hat, va, pa, size, attr,
+				    levels & ((1u << level) - 1));
+				htable_release(child);
+				if (err != 0)
+					break;
 				continue;
 			}
 			old = x86pte_set(ht, e, new, p);
@@ -615,7 +624,10 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 			    "go above 4 GiB)", (unsigned long long)
 			    (pa + off + rl - HT_PAGE_SIZE)));
 		}
-		need += run_cost(hat, va + off, rl, l);
+		if ((err = run_cost(hat, &op, va + off, rl, l, &need)) != 0) {
+			ht_op_end(&op);
+			return (err);
+		}
 		off += rl;
 	}
 	if ((err = ht_op_prealloc(&op, (unsigned)need)) != 0) {

@@ -131,7 +131,8 @@ htable_alloc(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 		op->op_prealloc = ht->ht_next;
 		op->op_nprealloc--;
 	}
-	if (ht == NULL && !is_bare && !is_root && hat->hat_ht_cached != NULL) {
+	if (ht == NULL && !is_bare && !is_root &&
+	    atomic_load_explicit(&hat->hat_num_cached, memory_order_relaxed)) {
 		(void) pthread_mutex_lock(&hat->hat_mutex);
 		if ((ht = hat->hat_ht_cached) != NULL) {
 			hat->hat_ht_cached = ht->ht_next;
@@ -213,12 +214,12 @@ htable_alloc(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 	ht->ht_parent = NULL;
 	ht->ht_vaddr = vaddr;
 	ht->ht_level = (int8_t)level;
-	ht->ht_busy = 1;
+	BUSY_SET(ht, 1);
 	ht->ht_next = ht->ht_prev = NULL;
 	atomic_store_explicit(&ht->ht_valid_cnt, 0, memory_order_relaxed);
 	atomic_store_explicit(&ht->ht_lock_cnt, 0, memory_order_relaxed);
 	if (need_zero) {
-		memset(ht->ht_ptr, 0, HT_PAGE_SIZE);
+		ptable_zero(ht->ht_ptr);
 		ht->ht_flags |= HTABLE_FRESH;
 	}
 	return (ht);
@@ -266,6 +267,29 @@ htable_free_now(htable_t *ht)
 }
 
 /*
+ * htable_unalloc: give back a table that htable_alloc returned and that was
+ * never linked.  Inside an operation on its hat it goes back to the
+ * operation's preallocated tables: the operation reserved it and may still
+ * need it (a failed link is retried after the obstacle is removed).
+ */
+void
+htable_unalloc(htable_t *ht)
+{
+	ht_op_t *op = ht_op_cur();
+
+	HT_ASSERT(atomic_load(&ht->ht_valid_cnt) == 0);
+	if (op != NULL && op->op_hat == ht->ht_hat && ht->ht_ptr != NULL &&
+	    !(ht->ht_flags & (HTABLE_SHARED_PFN | HTABLE_COPIED)) &&
+	    ht->ht_level != ht->ht_hat->hat_max_level) {
+		ht->ht_next = op->op_prealloc;
+		op->op_prealloc = ht;
+		op->op_nprealloc++;
+		return;
+	}
+	htable_free_now(ht);
+}
+
+/*
  * htable_free: like htable_free_now, but a table freed inside an operation
  * on its own hat waits until the operation has run the TLB hook: an MMU may
  * still hold the old link in its paging-structure caches.
@@ -295,9 +319,14 @@ unlink_ptp(htable_t *higher, htable_t *old, uint64_t vaddr)
 	unsigned entry = htable_va2entry(vaddr, higher);
 	x86pte_t cur, found;
 
-	HT_ASSERT(higher->ht_busy > 0);
+	HT_ASSERT(BUSY(higher) > 0);
 	HT_ASSERT(atomic_load(&higher->ht_valid_cnt) > 0);
 	HT_ASSERT(atomic_load(&old->ht_valid_cnt) == 0);
+	/*
+	 * Lock-free readers (ht_translate) check this generation around
+	 * their walk: once it moved, a table they walked may be reused.
+	 */
+	atomic_fetch_add(&higher->ht_hat->hat_gen, 1);
 	/*
 	 * Our own links carry REF, so no MMU changes them; an imported link
 	 * may lack it and get REF set under us, hence the loop.  Anything
@@ -331,7 +360,7 @@ link_ptp(htable_t *higher, htable_t *new, uint64_t vaddr)
 	x86pte_t found;
 
 	HT_ASSERT(new->ht_level < higher->ht_level);
-	HT_ASSERT(higher->ht_busy > 0);
+	HT_ASSERT(BUSY(higher) > 0);
 	/* Count first, so the parent is never seen empty with a live link. */
 	atomic_fetch_add(&higher->ht_valid_cnt, 1);
 	found = x86pte_cas(higher, entry, 0, mkptp(m, new->ht_pfn,
@@ -354,6 +383,39 @@ link_ptp(htable_t *higher, htable_t *new, uint64_t vaddr)
  * keeps the root).  Shared tables are always freed when empty, and then
  * release their hold on the source.
  */
+/* Is ht kept although empty and unused?  (Retention rules above.) */
+static int
+htable_keep(const htable_t *ht)
+{
+	if (ht->ht_flags & HTABLE_SHARED_PFN)
+		return (0);
+	return ((atomic_load(&ht->ht_hat->hat_flags) & HAT_FREEING) ||
+	    ht->ht_level >= hat_mmu(ht->ht_hat)->max_page_level);
+}
+
+/*
+ * Free ht, whose bucket mutex mtx the caller holds and whose last hold is
+ * the caller's, with no valid entry: unlink it from its parent, unhash it,
+ * drop the mutex, free it.  Returns the parent: the freed table's hold on
+ * it now belongs to the caller.  *r_shared: the source of a shared table,
+ * whose hold the caller must release too.
+ */
+static htable_t *
+htable_free_locked(htable_t *ht, pthread_mutex_t *mtx, htable_t **r_shared)
+{
+	htable_t *higher = ht->ht_parent;
+
+	HT_ASSERT(atomic_load(&ht->ht_lock_cnt) == 0);
+	if (ht->ht_flags & HTABLE_SHARED_PFN)
+		*r_shared = ht->ht_shares;
+	HT_VERIFY(higher != NULL);
+	unlink_ptp(higher, ht, ht->ht_vaddr);
+	htable_hash_remove(ht);
+	(void) pthread_mutex_unlock(mtx);
+	htable_free(ht);
+	return (higher);
+}
+
 void
 htable_release(htable_t *ht)
 {
@@ -362,37 +424,44 @@ htable_release(htable_t *ht)
 		pthread_mutex_t *mtx;
 
 		for (;;) {
-			hat_t *hat = ht->ht_hat;
-			htable_t *higher;
-
 			mtx = htable_mutex(ht);
 			(void) pthread_mutex_lock(mtx);
-			HT_ASSERT(ht->ht_busy > 0);
+			HT_ASSERT(BUSY(ht) > 0);
 			if (atomic_load(&ht->ht_valid_cnt) > 0 ||
-			    ht->ht_busy > 1)
+			    BUSY(ht) > 1 || htable_keep(ht))
 				break;
-			HT_ASSERT(atomic_load(&ht->ht_lock_cnt) == 0);
-			if (!(ht->ht_flags & HTABLE_SHARED_PFN)) {
-				if (atomic_load(&hat->hat_flags) & HAT_FREEING)
-					break;
-				if (ht->ht_level >= hat_mmu(hat)->max_page_level)
-					break;
-			} else {
-				shared = ht->ht_shares;
-			}
-			higher = ht->ht_parent;
-			HT_VERIFY(higher != NULL);
-			unlink_ptp(higher, ht, ht->ht_vaddr);
-			htable_hash_remove(ht);
-			(void) pthread_mutex_unlock(mtx);
-			htable_free(ht);
-			/* The freed child's hold on higher is ours now. */
-			ht = higher;
+			/* The freed child's hold on its parent is ours now. */
+			ht = htable_free_locked(ht, mtx, &shared);
 		}
-		ht->ht_busy--;
+		BUSY_ADD(ht, -1);
 		(void) pthread_mutex_unlock(mtx);
 		ht = shared;
 	}
+}
+
+/*
+ * htable_release_if_last: drop the caller's hold on ht only if that frees
+ * it (ht is empty, nobody else holds it, no retention rule keeps it).
+ * Returns 1 when ht is gone and its parent's entry is zero; 0 when the hold
+ * is kept, so ht cannot disappear under the caller afterwards.
+ */
+int
+htable_release_if_last(htable_t *ht)
+{
+	pthread_mutex_t *mtx = htable_mutex(ht);
+	htable_t *shared = NULL, *higher;
+
+	(void) pthread_mutex_lock(mtx);
+	if (atomic_load(&ht->ht_valid_cnt) > 0 || BUSY(ht) > 1 ||
+	    htable_keep(ht)) {
+		(void) pthread_mutex_unlock(mtx);
+		return (0);
+	}
+	higher = htable_free_locked(ht, mtx, &shared);
+	htable_release(higher);
+	if (shared != NULL)
+		htable_release(shared);
+	return (1);
 }
 
 htable_t *
@@ -407,7 +476,7 @@ htable_lookup(hat_t *hat, uint64_t vaddr, int level)
 	(void) pthread_mutex_lock(mtx);
 	ht = hash_search(hat, h, base, level);
 	if (ht != NULL)
-		ht->ht_busy++;
+		BUSY_ADD(ht, 1);
 	(void) pthread_mutex_unlock(mtx);
 	return (ht);
 }
@@ -418,14 +487,14 @@ htable_acquire(htable_t *ht)
 	pthread_mutex_t *mtx = htable_mutex(ht);
 
 	(void) pthread_mutex_lock(mtx);
-	HT_ASSERT(ht->ht_busy > 0 || atomic_load(&ht->ht_valid_cnt) > 0);
+	HT_ASSERT(BUSY(ht) > 0 || atomic_load(&ht->ht_valid_cnt) > 0);
 	if (ht_config_debug) {
 		hat_t *hat = ht->ht_hat;
 		unsigned h = htable_hash(hat, ht->ht_vaddr, ht->ht_level);
 		HT_VERIFY(hash_search(hat, h, ht->ht_vaddr, ht->ht_level) ==
 		    ht);
 	}
-	ht->ht_busy++;
+	BUSY_ADD(ht, 1);
 	(void) pthread_mutex_unlock(mtx);
 }
 
@@ -460,10 +529,10 @@ htable_create(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 		if (ht != NULL) {
 			HT_VERIFY(!(l == level && shared != NULL &&
 			    ht->ht_shares != shared));
-			ht->ht_busy++;
+			BUSY_ADD(ht, 1);
 			(void) pthread_mutex_unlock(mtx);
 			if (new != NULL) {
-				htable_free_now(new);	/* lost a race */
+				htable_unalloc(new);	/* lost a race */
 				new = NULL;
 			}
 			if (higher != NULL)
@@ -485,7 +554,7 @@ htable_create(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 		if (higher != NULL) {
 			if (link_ptp(higher, new, base) != 0) {
 				(void) pthread_mutex_unlock(mtx);
-				htable_free_now(new);
+				htable_unalloc(new);
 				htable_release(higher);
 				*r_err = -HT_ELPAGE;
 				return (NULL);
@@ -583,7 +652,7 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 	ht->ht_parent = parent;
 	ht->ht_vaddr = base;
 	ht->ht_level = (int8_t)level;
-	ht->ht_busy = 1;
+	BUSY_SET(ht, 1);
 	ht->ht_flags = HTABLE_IMPORTED;
 	ht->ht_pfn = pfn;
 	ht->ht_ptr = ptable_map(ctx, pfn);
@@ -598,7 +667,7 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 	if (parent == NULL)
 		hat->hat_htable = ht;
 	else
-		parent->ht_busy++;	/* single-threaded: hat not visible */
+		BUSY_ADD(parent, 1);	/* single-threaded: hat not visible */
 	htable_hash_insert(ht);
 
 	err = 0;
@@ -638,7 +707,7 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 	}
 	/* Tables below the root hold only the links from their children. */
 	if (parent != NULL)
-		ht->ht_busy--;
+		BUSY_ADD(ht, -1);
 	return (err);
 }
 

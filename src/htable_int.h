@@ -98,11 +98,13 @@ htable_t *htable_alloc(hat_t *hat, uint64_t vaddr, int level,
     htable_t *shared, int *r_err);
 void htable_free(htable_t *ht);
 void htable_free_now(htable_t *ht);
+void htable_unalloc(htable_t *ht);
 htable_t *htable_lookup(hat_t *hat, uint64_t vaddr, int level);
 void htable_acquire(htable_t *ht);
 htable_t *htable_create(hat_t *hat, uint64_t vaddr, int level,
     htable_t *shared, int *r_err);
 void htable_release(htable_t *ht);
+int htable_release_if_last(htable_t *ht);
 typedef struct pfnset {
 	ht_pfn_t	*slots;
 	size_t		cap;

@@ -68,7 +68,7 @@ ht_iter_next(ht_iter_t *it)
 	    e++, va += it->it_size) {
 		uint8_t *p = it->it_base + ((size_t)e << it->it_shift);
 
-		if (!(*p & PT_VALID))
+		if (!pte_present(p))
 			continue;
 		x86pte_t pte = pte_load(it->it_sz, p);
 		if (!pte_is_page(pte, it->it_level))

@@ -109,7 +109,7 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
 
 		(void) pthread_mutex_lock(mtx);
 		for (ht = hat->hat_ht_hash[h]; ht != NULL && *stolen < cnt; ) {
-			if (ht->ht_busy != 0 || ht->ht_level > 0 ||
+			if (BUSY(ht) != 0 || ht->ht_level > 0 ||
 			    (ht->ht_flags & (HTABLE_SHARED_PFN |
 			    HTABLE_IMPORTED)) ||
 			    (unsigned)atomic_load(&ht->ht_valid_cnt) >
@@ -122,13 +122,13 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
 			 * unmap may call the TLB hook, and no bucket mutex
 			 * may be held across that.
 			 */
-			ht->ht_busy++;
+			BUSY_ADD(ht, 1);
 			(void) pthread_mutex_unlock(mtx);
 			for (unsigned e = 0; e < htable_num_ptes(ht) &&
 			    atomic_load(&ht->ht_valid_cnt) > 0; e++) {
 				x86pte_t pte;
 
-				if (ht->ht_busy != 1 ||
+				if (BUSY(ht) != 1 ||
 				    atomic_load(&ht->ht_lock_cnt) != 0)
 					break;
 				pte = x86pte_get(ht, e);
@@ -137,10 +137,10 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
 			}
 			(void) pthread_mutex_lock(mtx);
 			/* Someone looked it up or mapped into it meanwhile. */
-			if (ht->ht_busy != 1 ||
+			if (BUSY(ht) != 1 ||
 			    atomic_load(&ht->ht_valid_cnt) != 0 ||
 			    atomic_load(&ht->ht_lock_cnt) != 0) {
-				ht->ht_busy--;
+				BUSY_ADD(ht, -1);
 				ht = ht->ht_next;
 				continue;
 			}

@@ -49,7 +49,7 @@ struct htable {
 	uint64_t	ht_vaddr;	/* lowest VA covered (canonical) */
 	int8_t		ht_level;
 	uint8_t		ht_flags;
-	int32_t		ht_busy;	/* bucket mutex */
+	_Atomic int32_t	ht_busy;	/* changed under the bucket mutex */
 	htable_t	*ht_prev;	/* hash chain, NULL at the head */
 	_Atomic int32_t	ht_valid_cnt;
 	_Atomic uint32_t ht_lock_cnt;	/* locked leaves in this table */
@@ -76,15 +76,27 @@ struct ht_as {
 	_Atomic unsigned hat_flags;	/* VICTIM/FREEING: ctx_list_lock */
 	pthread_mutex_t	hat_mutex;	/* protects hat_ht_cached */
 	htable_t	*hat_ht_cached;	/* free tables with zeroed frames */
-	unsigned	hat_num_cached;
+	_Atomic unsigned hat_num_cached; /* changed under hat_mutex */
 	unsigned	hat_num_copied;
 	x86pte_t	*hat_copied_ptes;
 	_Atomic uint64_t hat_pages_mapped[HT_MAX_LEVELS]; /* leaves per level */
+	_Atomic uint64_t hat_gen;	/* bumped before any table is unlinked */
 	hat_t		*hat_next;	/* ctx list; ctx_list_lock */
 	hat_t		*hat_prev;
 };
 
 /* Counters: atomic, relaxed; cheap enough to keep in release builds. */
+/*
+ * ht_busy is written only under the bucket mutex, but a stealer re-reads
+ * it without the mutex to give up early (as illumos does): relaxed atomics
+ * make that read defined, and cost nothing on x86.
+ */
+#define BUSY(ht)	atomic_load_explicit(&(ht)->ht_busy, memory_order_relaxed)
+#define BUSY_ADD(ht, n)	atomic_store_explicit(&(ht)->ht_busy, BUSY(ht) + (n), \
+	memory_order_relaxed)
+#define BUSY_SET(ht, n)	atomic_store_explicit(&(ht)->ht_busy, (n), \
+	memory_order_relaxed)
+
 typedef struct ht_ctr {
 	_Atomic uint64_t ptable_allocs, ptable_frees, htable_rgets,
 	    htable_rputs, reap_attempts, reaped, steals, stolen, cache_hits,
@@ -112,7 +124,7 @@ struct ht_ctx {
 	unsigned	ctx_num_hats;
 	pthread_mutex_t	ctx_reserve_lock;
 	htable_t	*ctx_reserve;	/* frameless descriptors */
-	unsigned	ctx_reserve_count;
+	_Atomic unsigned ctx_reserve_count; /* changed under reserve_lock */
 	unsigned	ctx_reserve_amount;
 	unsigned	ctx_steal_passes;
 	_Atomic unsigned ctx_dont_cache; /* >0: htable_free never caches */
@@ -140,6 +152,9 @@ typedef struct ht_op {
 	htable_t	*op_prealloc;	/* unhashed tables with zeroed frames */
 	unsigned	op_nprealloc;
 	htable_t	*op_deferred;	/* freed, waiting for the TLB hook */
+	htable_t	**op_pinned;	/* held until the end (see hat.c) */
+	unsigned	op_npinned;
+	unsigned	op_maxpinned;
 	unsigned	op_ntlb;
 	int		op_tlb_all;
 	uint64_t	op_tlb_va[HT_OP_TLB_RANGES];

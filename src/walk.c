@@ -36,11 +36,7 @@ htable_scan(htable_t *ht, uint64_t *vap, uint64_t elast)
 		va = htable_e2va(ht, e);
 		if (va > elast)
 			break;
-		/*
-		 * Only the low byte holds the present bit (little-endian),
-		 * so test it before paying for a full atomic load.
-		 */
-		if (!(base[(size_t)e << shift] & PT_VALID))
+		if (!pte_present(base + ((size_t)e << shift)))
 			continue;
 		*vap = va;
 		return (pte_load(sz, base + ((size_t)e << shift)));
@@ -122,6 +118,13 @@ htable_walk(hat_t *hat, htable_t **htp, uint64_t *vap, uint64_t elast)
 					return (pte);
 				}
 				htable_release(ht);
+				/*
+				 * An empty scan moves va past the table, so
+				 * it is only <= before when it wrapped past
+				 * the top of the space: done.
+				 */
+				if (pte == 0 && va <= before)
+					goto done;
 				break;	/* a link, or nothing: from level 0 */
 			}
 			if (l >= mml) {

@@ -66,6 +66,44 @@ pte_cas_raw(int size, void *p, x86pte_t old, x86pte_t new)
 	return (o32);
 }
 
+/*
+ * Is the entry at p present?  Only the low byte holds the present bit
+ * (little-endian), so scans test one byte before paying for a full load;
+ * a relaxed atomic byte load is a plain load on x86.
+ */
+static inline int
+pte_present(const void *p)
+{
+	return (atomic_load_explicit((_Atomic uint8_t *)p,
+	    memory_order_relaxed) & PT_VALID);
+}
+
+/*
+ * Zero a frame that is about to become a table.  Lock-free readers
+ * (ht_translate, like an MMU) may still be reading the frame's previous
+ * life and will retry; C11 calls that a data race unless the stores are
+ * atomic, so sanitised builds zero with relaxed atomic stores, and normal
+ * builds with memset (the same bytes, faster).
+ */
+#if defined(__SANITIZE_THREAD__)
+#define HT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HT_TSAN 1
+#endif
+#endif
+static inline void
+ptable_zero(void *frame)
+{
+#ifdef HT_TSAN
+	for (unsigned i = 0; i < HT_PAGE_SIZE / 8; i++)
+		atomic_store_explicit((_Atomic uint64_t *)frame + i, 0,
+		    memory_order_relaxed);
+#else
+	memset(frame, 0, HT_PAGE_SIZE);
+#endif
+}
+
 /* Pointer to entry `index` of table memory `base`. */
 static inline void *
 pte_ptr(int shift, void *base, unsigned index)
