@@ -10,6 +10,8 @@ top=$PWD
 bash scripts/deps.sh || { echo "deps: installing packages failed"; echo "0 passed, 1 failed"; exit 1; }
 
 passed=0; failed=0; skipped=0
+export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 note_fail() { echo "check: FAILED: $*"; failed=$((failed + 1)); }
 
 # setup DIR CC [meson args...]: configure once, reconfigure if it exists
