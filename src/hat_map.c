@@ -312,11 +312,103 @@ unmap_check(uint64_t leaves, uint64_t locked, void *arg)
 	return (0);
 }
 
+/*
+ * The single-table fast path (a VMM's fault path maps and unmaps a page at
+ * a time): when [va, last] lies inside one existing level-`level` table
+ * and every entry there is empty or a leaf of that level (not a link, not
+ * locked unless `locked_ok`), the operation needs no census walk, no
+ * frames and no splits.  Returns that table, held, or NULL: take the
+ * general path.  *r_e is the first entry, *r_n the number of entries.
+ */
+static htable_t *
+one_table(hat_t *hat, uint64_t va, uint64_t last, int level, int locked_ok,
+    unsigned *r_e, unsigned *r_n)
+{
+	const mmu_t *m = hat_mmu(hat);
+	htable_t *ht;
+	unsigned e, n;
+
+	if (level < hat->hat_max_level && (va >> LEVEL_SHIFT(m, level + 1)) !=
+	    (last >> LEVEL_SHIFT(m, level + 1)))
+		return (NULL);
+	if ((ht = htable_lookup(hat, va, level)) == NULL)
+		return (NULL);
+	e = htable_va2entry(va, ht);
+	n = (unsigned)((last - va) >> LEVEL_SHIFT(m, level)) + 1;
+	for (unsigned i = e; i < e + n; i++) {
+		x86pte_t pte = x86pte_get(ht, i);
+
+		if (pte_is_ptp(pte, level) ||
+		    ((pte & PT_VALID) && (pte & PT_LOCKED) && !locked_ok)) {
+			htable_release(ht);
+			return (NULL);
+		}
+	}
+	*r_e = e;
+	*r_n = n;
+	return (ht);
+}
+
+/*
+ * Change the leaves of entries [e, e + n) of ht (held) to f(old): 0
+ * removes.  The counts and the TLB range are applied once; the hold is
+ * dropped (which frees the table if it became empty and unused).
+ */
+static void
+table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
+    x86pte_t set, int unmap)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+	int sz = m->pte_size, nvalid = 0, nlock = 0;
+	uint8_t *base = x86pte_access_pagetable(ht, 0);
+	unsigned lo = ~0u, hi = 0;
+
+	for (unsigned i = e; i < e + n; i++) {
+		void *p = pte_ptr(m->pte_shift, base, i);
+		x86pte_t old = pte_load(sz, p), new;
+
+		if (!(old & PT_VALID))
+			continue;
+		if (unmap) {
+			/* plain store: the range is flushed below (iter.h) */
+			pte_store(sz, p, 0);
+			nvalid--;
+			nlock -= (old & PT_LOCKED) != 0;
+		} else {
+			for (;;) {
+				x86pte_t found;
+
+				new = (old & ~clr) | set;
+				if (new == old)
+					break;
+				found = pte_cas_raw(sz, p, old, new);
+				if (found == old)
+					break;
+				old = found;	/* an MMU set A/D: again */
+			}
+			if (new == old)
+				continue;
+		}
+		lo = i < lo ? i : lo;
+		hi = i;
+	}
+	atomic_fetch_add(&ht->ht_valid_cnt, nvalid);
+	atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],
+	    (uint64_t)(int64_t)nvalid);
+	atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)nlock);
+	if (lo <= hi)
+		hat_tlb_inval(ht->ht_hat, htable_e2va(ht, lo),
+		    (uint64_t)(hi - lo + 1) << LEVEL_SHIFT(m, ht->ht_level));
+	htable_release(ht);
+}
+
 int
 ht_unmap(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 {
 	struct range_arg ra;
 	uint64_t last, leaves;
+	htable_t *ht;
+	unsigned e, n;
 	ht_op_t op;
 	int err;
 
@@ -330,6 +422,12 @@ ht_unmap(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 	ra.last = last;
 	ra.flags = flags;
 	ht_op_begin(&op, hat);
+	if ((ht = one_table(hat, va, last, 0, flags & HT_UNMAP_UNLOCK, &e,
+	    &n)) != NULL) {
+		table_update(ht, e, n, 0, 0, 1);
+		ht_op_end(&op);
+		return (0);
+	}
 	err = range_prepare(hat, &op, va, last, 0, unmap_check, &ra, &leaves);
 	if (err == 0 && leaves != 0)
 		range_clear(hat, va, last);
@@ -429,70 +527,123 @@ leaf_remove(htable_t *ht, unsigned e)
 static int map_range(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len,
     unsigned attr, unsigned levels);
 
+/*
+ * Write leaves for pa, pa + size, ... into entries e, e + 1, ... of ht
+ * (held), at most `count`.  Stops early at an entry that links to a lower
+ * table, which the caller must handle.  Returns the number of entries done
+ * and adds to *nnew / *nlock the new valid and locked entries (the caller
+ * applies them to the counts once).
+ */
+static unsigned
+fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
+    ht_pa_t pa, unsigned attr, int *nnew, int *nlock)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+	int level = ht->ht_level;
+	uint64_t size = LEVEL_SIZE(m, level);
+	unsigned n = htable_num_ptes(ht), done = 0;
+	uint8_t *base = x86pte_access_pagetable(ht, 0);
+	x86pte_t lock = (attr & HT_LOCKED) ? PT_LOCKED : 0;
+	x86pte_t new = mkpte(m, pa, level, attr) | lock;
+	/*
+	 * The next leaf is this one plus the page size, except for 32-bit
+	 * 4 MiB leaves, whose address bits above 4 GiB sit elsewhere.
+	 */
+	int incr = m->pte_size == 8 || level == 0;
+
+	for (; e < n && done < count; e++, done++, va += size, pa += size) {
+		void *p = pte_ptr(m->pte_shift, base, e);
+		x86pte_t old = pte_load(m->pte_size, p);
+
+		if (done > 0)
+			new = incr ? new + size : mkpte(m, pa, level, attr) |
+			    lock;
+		if (HT_LIKELY(old == 0)) {
+			/* No MMU writes an empty entry: a plain store. */
+			pte_store(m->pte_size, p, new);
+			(*nnew)++;
+			*nlock += lock != 0;
+			continue;
+		}
+		if (pte_is_ptp(old, level))
+			break;
+		old = x86pte_set(ht, e, new, p);
+		if (!(old & PT_VALID))
+			(*nnew)++;
+		*nlock += (int)(lock != 0) -
+		    (int)((old & PT_VALID) && (old & PT_LOCKED));
+	}
+	return (done);
+}
+
+/* Apply the changes fill_leaves counted, then drop the hold. */
+static void
+fill_done(htable_t *ht, int nnew, int nlock)
+{
+	atomic_fetch_add(&ht->ht_valid_cnt, nnew);
+	atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],
+	    (uint64_t)nnew);
+	atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)nlock);
+	htable_release(ht);
+}
+
+/*
+ * Map one run of level-L leaves.  Tables are found or created once per
+ * table; entries are written by fill_leaves.  An entry that links to a
+ * lower table (old smaller mappings) is emptied first; if the lower table
+ * cannot go (someone holds it) that page falls back to smaller pages.
+ */
 static int
 map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
     unsigned attr, unsigned levels)
 {
 	const mmu_t *m = hat_mmu(hat);
 	uint64_t size = LEVEL_SIZE(m, level);
-	uint64_t end = va + len;	/* 0 when the run ends at the top */
-	x86pte_t lock = (attr & HT_LOCKED) ? PT_LOCKED : 0;
+	uint64_t left = len >> LEVEL_SHIFT(m, level);
 	int err = 0;
 
-	while (va != end) {
+	while (left > 0 && err == 0) {
 		htable_t *ht = htable_lookup(hat, va, level);
-		unsigned e, n;
 		int nnew = 0, nlock = 0;
-		uint8_t *base;
+		unsigned e;
 
 		if (ht == NULL)
 			ht = htable_create(hat, va, level, NULL, &err);
 		if (ht == NULL) {
+			unsigned pe;
+			htable_t *p;
+
 			if (err != -HT_ELPAGE)
 				return (err);
 			err = 0;
 			/* A large leaf inside the range blocks the table. */
-			unsigned pe;
-			htable_t *p = htable_getpage(hat, va, &pe);
+			p = htable_getpage(hat, va, &pe);
 			HT_VERIFY(p != NULL && p->ht_level > level);
 			leaf_remove(p, pe);
 			htable_release(p);
 			continue;
 		}
 		e = htable_va2entry(va, ht);
-		n = htable_num_ptes(ht);
-		base = x86pte_access_pagetable(ht, 0);
-		for (; e < n && va != end; e++, va += size, pa += size) {
-			void *p = pte_ptr(m->pte_shift, base, e);
-			x86pte_t old = pte_load(m->pte_size, p);
-			x86pte_t new = mkpte(m, pa, level, attr) | lock;
+		for (;;) {
+			uint64_t done = fill_leaves(ht, e, left, va, pa, attr,
+			    &nnew, &nlock);
 
-			if (HT_LIKELY(old == 0)) {
-				/* No MMU writes an empty entry: plain store. */
-				pte_store(m->pte_size, p, new);
-				nnew++;
-				nlock += lock != 0;
-				continue;
-			}
-			if (pte_is_ptp(old, level)) {
-				/*
-				 * Smaller mappings below: clear them away,
-				 * holding the table so that no one else's
-				 * release can free it while we decide.
-				 */
-				htable_t *child = htable_lookup(hat, va,
-				    level - 1);
+			left -= done;
+			va += done * size;
+			pa += done * size;
+			e += (unsigned)done;
+			if (left == 0 || e >= htable_num_ptes(ht))
+				break;
+			/*
+			 * Smaller mappings below this entry: clear them away,
+			 * holding their table so that no one else's release
+			 * can free it while we decide.
+			 */
+			htable_t *child = htable_lookup(hat, va, level - 1);
 
-				HT_VERIFY(child != NULL);
-				range_clear(hat, va, va + size - 1);
-				if (htable_release_if_last(child)) {
-					HT_ASSERT(pte_load(m->pte_size, p) ==
-					    0);
-					pte_store(m->pte_size, p, new);
-					nnew++;
-					nlock += lock != 0;
-					continue;
-				}
+			HT_VERIFY(child != NULL);
+			range_clear(hat, va, va + size - 1);
+			if (!htable_release_if_last(child)) {
 				/* someone else holds it: smaller pages */
 				HATSTAT_INC(hat->hat_ctx, lpage_fallbacks);
 				err = map_range(hat, va, pa, size, attr,
@@ -500,20 +651,16 @@ map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
 				htable_release(child);
 				if (err != 0)
 					break;
-				continue;
+				left--;
+				va += size;
+				pa += size;
+				e++;
+				if (left == 0 || e >= htable_num_ptes(ht))
+					break;
 			}
-			old = x86pte_set(ht, e, new, p);
-			if (!(old & PT_VALID))
-				nnew++;
-			nlock += (int)(lock != 0) -
-			    (int)((old & PT_VALID) && (old & PT_LOCKED));
+			/* else the entry is empty now: fill_leaves takes it */
 		}
-		atomic_fetch_add(&ht->ht_valid_cnt, nnew);
-		atomic_fetch_add(&hat->hat_pages_mapped[level], (uint64_t)nnew);
-		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)nlock);
-		htable_release(ht);
-		if (err != 0)
-			break;
+		fill_done(ht, nnew, nlock);
 	}
 	return (err);
 }
@@ -583,6 +730,24 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 		attr |= HT_LOCKED;
 
 	ht_op_begin(&op, hat);
+	if (!(flags & HT_MAP_NOREPLACE)) {
+		uint64_t rl;
+		int l = plan_run(m, levels, va, pa, len, &rl);
+		htable_t *ht;
+		unsigned e, n;
+
+		if (rl == len && !(m->pte_size == 4 && l == 0 && pa + len >
+		    (1ull << 32)) && (ht = one_table(hat, va, last, l, 0, &e,
+		    &n)) != NULL) {
+			int nnew = 0, nlock = 0;
+
+			(void) fill_leaves(ht, e, n, va, pa, attr, &nnew,
+			    &nlock);
+			fill_done(ht, nnew, nlock);
+			ht_op_end(&op);
+			return (0);
+		}
+	}
 	range_census(hat, va, last, 0, &leaves, &locked);
 	if (locked != 0) {
 		ht_op_end(&op);
@@ -651,6 +816,8 @@ ht_protect(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned attr)
 {
 	const mmu_t *m;
 	uint64_t last, leaves;
+	htable_t *ht;
+	unsigned e, n;
 	x86pte_t set = 0, clr;
 	ht_iter_t it;
 	ht_op_t op;
@@ -673,6 +840,11 @@ ht_protect(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned attr)
 		set |= m->pt_nx;
 
 	ht_op_begin(&op, hat);
+	if ((ht = one_table(hat, va, last, 0, 1, &e, &n)) != NULL) {
+		table_update(ht, e, n, clr, set, 0);
+		ht_op_end(&op);
+		return (0);
+	}
 	err = range_prepare(hat, &op, va, last, 0, NULL, NULL, &leaves);
 	if (leaves != 0 && err == 0) {
 		for (ht_iter_start(&it, hat, va, last); !it.it_done;
