@@ -377,7 +377,10 @@ HT_EXTERN int ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
 /*
  * Test and optionally clear HT_A and/or HT_D (`bits`) on the leaves in
  * the range.  fn (optional) is called for each leaf that had any of them,
- * with the bits it had.  Returns the number of such leaves.
+ * with the bits it had; it must not change this address space.  Clearing
+ * calls the TLB hook for what was cleared (a cached translation would let
+ * the MMU skip setting the bits again).  Returns the number of such
+ * leaves, or a negative error.
  */
 typedef void (*ht_ad_fn)(void *arg, ht_va_t va, uint64_t size,
     unsigned bits);
@@ -396,7 +399,13 @@ typedef struct ht_xlate {
 	uint64_t	entries[HT_MAX_LEVELS];
 } ht_xlate_t;
 
-/* 0, or ENOTMAPPED (r_x->nlevels tells where the walk stopped). */
+/*
+ * 0, or ENOTMAPPED (r_x->nlevels tells where the walk stopped; this
+ * answer does not set ht_errdetail()).  Lock-free, like the MMU: it may
+ * run beside any change of the space and returns the state before or
+ * after a racing change of the same address, never a mix; a walk that
+ * raced with a table's removal is done again.
+ */
 HT_EXTERN int ht_translate(ht_as_t *as, ht_va_t va, ht_xlate_t *r_x);
 
 /* One leaf mapping as walks report it. */
