@@ -32,6 +32,9 @@ BENCH_DECLARE(protect_4k)
 BENCH_DECLARE(xlate_seq_4k)
 BENCH_DECLARE(xlate_rand_4k)
 BENCH_DECLARE(xlate_dep_4k)
+BENCH_DECLARE(va2pa_seq_4k)
+BENCH_DECLARE(va2pa_rand_4k)
+BENCH_DECLARE(va2pa_dep_4k)
 BENCH_DECLARE(walk_4k)
 BENCH_DECLARE(map_1page_4k)
 BENCH_DECLARE(unmap_1page_4k)
@@ -41,6 +44,9 @@ BENCH_DECLARE(protect_2m)
 BENCH_DECLARE(xlate_seq_2m)
 BENCH_DECLARE(xlate_rand_2m)
 BENCH_DECLARE(xlate_dep_2m)
+BENCH_DECLARE(va2pa_seq_2m)
+BENCH_DECLARE(va2pa_rand_2m)
+BENCH_DECLARE(va2pa_dep_2m)
 BENCH_DECLARE(walk_2m)
 
 #ifdef BENCH_LIST_TABLE
@@ -64,6 +70,13 @@ BENCH_LIST_START
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 4.29)
 	BENCH_ENTRY(xlate_dep_4k, "page", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 16.7)
+	/* ht_va2pa returns what the peer's translate_addr returns */
+	BENCH_ENTRY(va2pa_seq_4k, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 1.84)
+	BENCH_ENTRY(va2pa_rand_4k, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 4.29)
+	BENCH_ENTRY(va2pa_dep_4k, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 16.7)
 	BENCH_ENTRY(walk_4k, "leaf", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 0)
 	/* The peer's map_to and unmap are one call per page as well. */
@@ -83,6 +96,13 @@ BENCH_LIST_START
 	BENCH_ENTRY(xlate_rand_2m, "page", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 2.91)
 	BENCH_ENTRY(xlate_dep_2m, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 8.08)
+	/* ht_va2pa returns what the peer's translate_addr returns */
+	BENCH_ENTRY(va2pa_seq_2m, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 2.08)
+	BENCH_ENTRY(va2pa_rand_2m, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 2.91)
+	BENCH_ENTRY(va2pa_dep_2m, "page", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 8.08)
 	BENCH_ENTRY(walk_2m, "leaf", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 0)

@@ -349,8 +349,20 @@ typedef enum xorder {
 	XLATE_DEP	/* next VA from the previous pa: latency */
 } xorder_t;
 
+/*
+ * One lookup: the full report (ht_translate) or the address alone
+ * (ht_va2pa, what the peer's translate_addr returns).
+ */
+static inline int
+lookup(ht_as_t *as, ht_va_t va, int pa_only, ht_xlate_t *x)
+{
+	if (pa_only)
+		return (ht_va2pa(as, va, &x->pa));
+	return (ht_translate(as, va, x));
+}
+
 static int
-run_xlate(bench_run_t *r, const psize_t *p, xorder_t how)
+run_xlate(bench_run_t *r, const psize_t *p, xorder_t how, int pa_only)
 {
 	env_t e;
 	ht_as_t *as;
@@ -391,7 +403,7 @@ run_xlate(bench_run_t *r, const psize_t *p, xorder_t how)
 
 				for (i = 0; i < p->npages; i++) {
 					va = VA_BASE + (uint64_t)i * p->size;
-					if (ht_translate(as, va, &x) != 0)
+					if (lookup(as, va, pa_only, &x) != 0)
 						bench_die("translate 0x%" PRIx64
 						    " failed", va);
 					acc += x.pa;
@@ -401,7 +413,7 @@ run_xlate(bench_run_t *r, const psize_t *p, xorder_t how)
 		case XLATE_RAND:
 			for (k = 0; k < n; k++) {
 				va = VA_BASE + (uint64_t)idx[k] * p->size;
-				if (ht_translate(as, va, &x) != 0)
+				if (lookup(as, va, pa_only, &x) != 0)
 					bench_die("translate 0x%" PRIx64
 					    " failed", va);
 				acc += x.pa;
@@ -409,7 +421,7 @@ run_xlate(bench_run_t *r, const psize_t *p, xorder_t how)
 			break;
 		case XLATE_DEP:
 			for (k = 0; k < n; k++) {
-				if (ht_translate(as, va, &x) != 0)
+				if (lookup(as, va, pa_only, &x) != 0)
 					bench_die("translate 0x%" PRIx64
 					    " failed", va);
 				va = VA_BASE + (x.pa - PA_BASE);
@@ -550,19 +562,19 @@ bench_protect_4k(bench_run_t *r)
 int
 bench_xlate_seq_4k(bench_run_t *r)
 {
-	return (run_xlate(r, &ps_4k, XLATE_SEQ));
+	return (run_xlate(r, &ps_4k, XLATE_SEQ, 0));
 }
 
 int
 bench_xlate_rand_4k(bench_run_t *r)
 {
-	return (run_xlate(r, &ps_4k, XLATE_RAND));
+	return (run_xlate(r, &ps_4k, XLATE_RAND, 0));
 }
 
 int
 bench_xlate_dep_4k(bench_run_t *r)
 {
-	return (run_xlate(r, &ps_4k, XLATE_DEP));
+	return (run_xlate(r, &ps_4k, XLATE_DEP, 0));
 }
 
 int
@@ -604,23 +616,59 @@ bench_protect_2m(bench_run_t *r)
 int
 bench_xlate_seq_2m(bench_run_t *r)
 {
-	return (run_xlate(r, &ps_2m, XLATE_SEQ));
+	return (run_xlate(r, &ps_2m, XLATE_SEQ, 0));
 }
 
 int
 bench_xlate_rand_2m(bench_run_t *r)
 {
-	return (run_xlate(r, &ps_2m, XLATE_RAND));
+	return (run_xlate(r, &ps_2m, XLATE_RAND, 0));
 }
 
 int
 bench_xlate_dep_2m(bench_run_t *r)
 {
-	return (run_xlate(r, &ps_2m, XLATE_DEP));
+	return (run_xlate(r, &ps_2m, XLATE_DEP, 0));
 }
 
 int
 bench_walk_2m(bench_run_t *r)
 {
 	return (run_walk(r, &ps_2m));
+}
+
+int
+bench_va2pa_seq_4k(bench_run_t *r)
+{
+	return (run_xlate(r, &ps_4k, XLATE_SEQ, 1));
+}
+
+int
+bench_va2pa_rand_4k(bench_run_t *r)
+{
+	return (run_xlate(r, &ps_4k, XLATE_RAND, 1));
+}
+
+int
+bench_va2pa_dep_4k(bench_run_t *r)
+{
+	return (run_xlate(r, &ps_4k, XLATE_DEP, 1));
+}
+
+int
+bench_va2pa_seq_2m(bench_run_t *r)
+{
+	return (run_xlate(r, &ps_2m, XLATE_SEQ, 1));
+}
+
+int
+bench_va2pa_rand_2m(bench_run_t *r)
+{
+	return (run_xlate(r, &ps_2m, XLATE_RAND, 1));
+}
+
+int
+bench_va2pa_dep_2m(bench_run_t *r)
+{
+	return (run_xlate(r, &ps_2m, XLATE_DEP, 1));
 }

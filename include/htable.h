@@ -408,6 +408,13 @@ typedef struct ht_xlate {
  */
 HT_EXTERN int ht_translate(ht_as_t *as, ht_va_t va, ht_xlate_t *r_x);
 
+/*
+ * The physical address of va only (an emulator's hot lookup): the same
+ * walk and the same guarantees as ht_translate, without the report.
+ * 0, or -HT_ENOTMAPPED, -HT_ENONCANON / -HT_ERANGE, -HT_EINVAL.
+ */
+HT_EXTERN int ht_va2pa(ht_as_t *as, ht_va_t va, ht_pa_t *r_pa);
+
 /* One leaf mapping as walks report it. */
 typedef struct ht_leaf {
 	ht_va_t		va;

@@ -392,10 +392,13 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
 		lo = i < lo ? i : lo;
 		hi = i;
 	}
-	atomic_fetch_add(&ht->ht_valid_cnt, nvalid);
-	atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],
-	    (uint64_t)(int64_t)nvalid);
-	atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)nlock);
+	if (nvalid != 0) {
+		atomic_fetch_add(&ht->ht_valid_cnt, nvalid);
+		atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],
+		    (uint64_t)(int64_t)nvalid);
+	}
+	if (nlock != 0)
+		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)nlock);
 	if (lo <= hi)
 		hat_tlb_inval(ht->ht_hat, htable_e2va(ht, lo),
 		    (uint64_t)(hi - lo + 1) << LEVEL_SHIFT(m, ht->ht_level));
@@ -580,10 +583,14 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 static void
 fill_done(htable_t *ht, int nnew, int nlock)
 {
-	atomic_fetch_add(&ht->ht_valid_cnt, nnew);
-	atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],
-	    (uint64_t)nnew);
-	atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)nlock);
+	/* each is a locked instruction: skip the ones with nothing to add */
+	if (nnew != 0) {
+		atomic_fetch_add(&ht->ht_valid_cnt, nnew);
+		atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],
+		    (uint64_t)nnew);
+	}
+	if (nlock != 0)
+		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)nlock);
 	htable_release(ht);
 }
 

@@ -21,7 +21,7 @@
  * translations overlap in the CPU.  Returns 1 when it decided, 0 to let
  * the general walk (and its error reporting) take over.
  */
-static inline int
+static inline __attribute__((always_inline)) int
 translate_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
     ht_xlate_t *x, int *r_rc)
 {
@@ -29,25 +29,26 @@ translate_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
 	const uint8_t *win = ctx->ctx_win;
 	const ht_pa_t wbase = ctx->ctx_win_base;
 	const uint64_t wlen = ctx->ctx_win_len;
-	const x86pte_t amask = m->paddr_mask, nxb = m->pt_nx;
+	const x86pte_t amask = m->paddr_mask;
 	const uint64_t *tbl = hat->hat_htable->ht_ptr;
-	x86pte_t w = PT_WRITABLE | PT_USER, nx = 0, pte = 0;
+	x86pte_t w = ~0ull, nx = 0, pte = 0;
 	int level;
 
+	/* nlev is a constant: the compiler unrolls this into straight code */
+#pragma GCC unroll 5
 	for (level = nlev - 1; level >= 0; level--) {
-		unsigned e = (unsigned)(va >> (12 + 9 * level)) & 511;
 		ht_pa_t next;
 
-		pte = atomic_load_explicit((_Atomic uint64_t *)&tbl[e],
-		    memory_order_relaxed);
+		pte = atomic_load_explicit((_Atomic uint64_t *)&tbl[(va >>
+		    (12 + 9 * level)) & 511], memory_order_relaxed);
 		x->entries[nlev - 1 - level] = pte;
 		if (HT_UNLIKELY(!(pte & PT_VALID))) {
 			x->nlevels = (unsigned)(nlev - level);
 			*r_rc = -HT_ENOTMAPPED;
 			return (1);
 		}
-		w &= pte;
-		nx |= pte & nxb;
+		w &= pte;	/* only W, U and NX are used below */
+		nx |= pte;
 		if (level == 0 || (pte & PT_PAGESIZE))
 			break;
 		next = (pte & amask) - wbase;
@@ -55,14 +56,16 @@ translate_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
 			return (0);	/* outside the window: the slow way */
 		tbl = (const uint64_t *)(win + next);
 	}
+	uint64_t size = 1ull << (12 + 9 * level);
+
 	x->nlevels = (unsigned)(nlev - level);
 	x->level = (unsigned)level;
-	x->page_size = 1ull << (12 + 9 * level);
-	x->pa = (pte & (level == 0 ? amask : m->lgpg_mask)) &
-	    ~(x->page_size - 1);
-	x->pa += va & (x->page_size - 1);
+	x->page_size = size;
+	x->pa = ((pte & (level == 0 ? amask : m->lgpg_mask)) & ~(size - 1)) +
+	    (va & (size - 1));
 	x->attr = (pte_attr(m, pte, level) & ~(HT_W | HT_U | HT_X)) |
-	    (unsigned)((w >> 1) & (HT_W | HT_U)) | (nx ? 0 : HT_X);
+	    (unsigned)((w >> 1) & (HT_W | HT_U)) |
+	    ((nx & m->pt_nx) ? 0 : HT_X);
 	*r_rc = 0;
 	return (1);
 }
@@ -179,6 +182,79 @@ translate_once(ht_as_t *hat, ht_va_t va, ht_xlate_t *x)
 	    ((w & PT_WRITABLE) ? HT_W : 0) | ((w & PT_USER) ? HT_U : 0) |
 	    (nx ? 0 : HT_X);
 	return (0);
+}
+
+/*
+ * The 4/5-level walk for ht_va2pa: straight code, nothing but the address.
+ * Returns 1 when it decided (*r_rc, *r_pa), 0 for the general walk.
+ */
+static inline __attribute__((always_inline)) int
+va2pa_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
+    ht_pa_t *r_pa, int *r_rc)
+{
+	const ht_ctx_t *ctx = hat->hat_ctx;
+	const uint8_t *win = ctx->ctx_win;
+	const ht_pa_t wbase = ctx->ctx_win_base;
+	const uint64_t wlen = ctx->ctx_win_len;
+	const x86pte_t amask = m->paddr_mask;
+	const uint64_t *tbl = hat->hat_htable->ht_ptr;
+	int level;
+
+#pragma GCC unroll 5
+	for (level = nlev - 1; level >= 0; level--) {
+		x86pte_t pte = atomic_load_explicit((_Atomic uint64_t *)
+		    &tbl[(va >> (12 + 9 * level)) & 511], memory_order_relaxed);
+		ht_pa_t next;
+
+		if (HT_UNLIKELY(!(pte & PT_VALID))) {
+			*r_rc = -HT_ENOTMAPPED;
+			return (1);
+		}
+		if (level == 0 || (pte & PT_PAGESIZE)) {
+			uint64_t off = (1ull << (12 + 9 * level)) - 1;
+
+			*r_pa = ((pte & (level == 0 ? amask : m->lgpg_mask)) &
+			    ~off) + (va & off);
+			*r_rc = 0;
+			return (1);
+		}
+		next = (pte & amask) - wbase;
+		if (HT_UNLIKELY(next >= wlen))
+			return (0);
+		tbl = (const uint64_t *)(win + next);
+	}
+	return (0);
+}
+
+int
+ht_va2pa(ht_as_t *hat, ht_va_t va, ht_pa_t *r_pa)
+{
+	const mmu_t *m;
+	uint64_t gen;
+	ht_xlate_t x;
+	int rc, done;
+
+	if (HT_UNLIKELY(hat == NULL || r_pa == NULL))
+		return (ht__fail(HT_EINVAL, "NULL argument"));
+	m = hat_mmu(hat);
+	if (HT_LIKELY(m->pte_size == 8 && m->mode != HT_MODE_PAE &&
+	    !(hat->hat_htable->ht_flags & HTABLE_COPIED) && m->has_hole &&
+	    !mmu_in_hole(m, va))) {
+		do {
+			gen = atomic_load_explicit(&hat->hat_gen,
+			    memory_order_acquire);
+			done = m->num_level == 4 ?
+			    va2pa_long(hat, m, 4, va, r_pa, &rc) :
+			    va2pa_long(hat, m, 5, va, r_pa, &rc);
+			atomic_thread_fence(memory_order_acquire);
+		} while (HT_UNLIKELY(atomic_load_explicit(&hat->hat_gen,
+		    memory_order_relaxed) != gen));
+		if (HT_LIKELY(done))
+			return (rc);
+	}
+	if ((rc = ht_translate(hat, va, &x)) == 0)
+		*r_pa = x.pa;
+	return (rc);
 }
 
 int

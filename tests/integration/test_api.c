@@ -2310,3 +2310,47 @@ ParameterizedTest(ht_mode_t *mode, api, walk_empty, .timeout = 5)
 	cr_assert_eq(n, 0);
 	env_teardown(e);
 }
+
+/* ht_va2pa agrees with ht_translate everywhere, in every mode. */
+ParameterizedTestParameters(api, va2pa)
+{
+	static ht_mode_t m[4] = { HT_MODE_32BIT, HT_MODE_PAE,
+	    HT_MODE_4LEVEL, HT_MODE_5LEVEL };
+	return (cr_make_param_array(ht_mode_t, m, 4));
+}
+
+ParameterizedTest(ht_mode_t *mode, api, va2pa, .timeout = 60)
+{
+	ht_arena_t *a;
+	ht_ctx_t *ctx;
+	ht_as_t *as;
+	ht_pa_t pa;
+	int top = *mode >= HT_MODE_4LEVEL;
+
+	cr_assert_eq(ht_arena_create(0x100000, 16 << 20, 0, &a), 0);
+	ht_config_t cfg = { .mode = *mode, .frame_ops = ht_arena_ops(),
+	    .frame_arg = a };
+	cr_assert_eq(ht_ctx_create(&cfg, &ctx), 0);
+	cr_assert_eq(ht_as_create(ctx, 0, &as), 0);
+	cr_assert_eq(ht_map(as, 0x400000, 0x800000, 0x1400000, HT_W, 0), 0);
+	cr_assert_eq(ht_map(as, 0x3000, 0x7000, 0x2000, 0, 0), 0);
+	if (top)
+		cr_assert_eq(ht_map(as, ~0ull - 0x3fffff, 0x40000000, 0x400000,
+		    0, 0), 0);
+	const uint64_t probes[] = { 0, 0x3000, 0x4abc, 0x5000, 0x400123,
+	    0x1234567, 0x17fffff, 0x1800000, ~0ull - 0x1000, 1ull << 47 };
+	for (unsigned i = 0; i < sizeof (probes) / sizeof (probes[0]); i++) {
+		ht_xlate_t x;
+		int r1 = ht_translate(as, probes[i], &x);
+		int r2 = ht_va2pa(as, probes[i], &pa);
+
+		cr_assert_eq(r1, r2, "va 0x%llx", (unsigned long long)probes[i]);
+		if (r1 == 0)
+			cr_assert_eq(pa, x.pa);
+	}
+	cr_assert_eq(ht_va2pa(NULL, 0, &pa), -HT_EINVAL);
+	cr_assert_eq(ht_va2pa(as, 0, NULL), -HT_EINVAL);
+	ht_as_destroy(as);
+	cr_assert_eq(ht_ctx_destroy(ctx), 0);
+	ht_arena_destroy(a);
+}

@@ -501,7 +501,14 @@ check_addr(run_t *r, uint64_t va, const expect_t *e)
 	hwx_t h;
 	int rc = ht_translate(r->as, va, &x);
 	int hm = hw_walk(r, va, &h);
+	ht_pa_t pa = 0;
+	int prc = ht_va2pa(r->as, va, &pa);
 
+	/* the address-only lookup must agree with the full one */
+	if (prc != rc || (rc == 0 && pa != x.pa))
+		fail(r, "va2pa 0x%" PRIx64 ": %s pa 0x%" PRIx64 ", translate "
+		    "%s pa 0x%" PRIx64, va, errname(prc), pa, errname(rc),
+		    x.pa);
 	if (!e->mapped) {
 		if (rc != -HT_ENOTMAPPED)
 			fail(r, "translate 0x%" PRIx64 ": model says unmapped, "
