@@ -16,14 +16,18 @@
 
 /*
  * The 4- and 5-level walk with everything the compiler can know made
- * constant (9 index bits a level, 8-byte entries, no PAE root): about a
- * third of the instructions of the general walk, so that independent
- * translations overlap in the CPU.  Returns 1 when it decided, 0 to let
- * the general walk (and its error reporting) take over.
+ * constant (9 index bits a level, 8-byte entries, no PAE root): straight
+ * code, about a third of the instructions of the general walk, so that
+ * independent lookups overlap in the CPU.  ents (may be NULL, then the
+ * stores vanish) receives the entries read.  Returns 1 with the leaf in
+ * *r_pte at *r_level, 2 when the entry at *r_level is not present, 0 when
+ * a table lies outside the provider's window (the general walk decides).
+ * *r_w is the AND and *r_nx the OR of the entries read.
  */
 static inline __attribute__((always_inline)) int
-translate_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
-    ht_xlate_t *x, int *r_rc)
+walk_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
+    uint64_t *ents, x86pte_t *r_pte, int *r_level, x86pte_t *r_w,
+    x86pte_t *r_nx)
 {
 	const ht_ctx_t *ctx = hat->hat_ctx;
 	const uint8_t *win = ctx->ctx_win;
@@ -31,38 +35,66 @@ translate_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
 	const uint64_t wlen = ctx->ctx_win_len;
 	const x86pte_t amask = m->paddr_mask;
 	const uint64_t *tbl = hat->hat_htable->ht_ptr;
-	x86pte_t w = ~0ull, nx = 0, pte = 0;
-	int level;
+	x86pte_t w = ~0ull, nx = 0;
 
 	/* nlev is a constant: the compiler unrolls this into straight code */
 #pragma GCC unroll 5
-	for (level = nlev - 1; level >= 0; level--) {
+	for (int level = nlev - 1; level >= 0; level--) {
+		x86pte_t pte = atomic_load_explicit((_Atomic uint64_t *)
+		    &tbl[(va >> (12 + 9 * level)) & 511], memory_order_relaxed);
 		ht_pa_t next;
 
-		pte = atomic_load_explicit((_Atomic uint64_t *)&tbl[(va >>
-		    (12 + 9 * level)) & 511], memory_order_relaxed);
-		x->entries[nlev - 1 - level] = pte;
-		if (HT_UNLIKELY(!(pte & PT_VALID))) {
-			x->nlevels = (unsigned)(nlev - level);
-			*r_rc = -HT_ENOTMAPPED;
+		if (ents != NULL)
+			ents[nlev - 1 - level] = pte;
+		*r_level = level;
+		if (HT_UNLIKELY(!(pte & PT_VALID)))
+			return (2);
+		w &= pte;
+		nx |= pte;
+		if (level == 0 || (pte & PT_PAGESIZE)) {
+			*r_pte = pte;
+			*r_w = w;
+			*r_nx = nx;
 			return (1);
 		}
-		w &= pte;	/* only W, U and NX are used below */
-		nx |= pte;
-		if (level == 0 || (pte & PT_PAGESIZE))
-			break;
 		next = (pte & amask) - wbase;
 		if (HT_UNLIKELY(next >= wlen))
-			return (0);	/* outside the window: the slow way */
+			return (0);
 		tbl = (const uint64_t *)(win + next);
 	}
-	uint64_t size = 1ull << (12 + 9 * level);
+	return (0);
+}
 
+/* The physical address a leaf at `level` gives va (4/5-level walk). */
+static inline ht_pa_t
+long_pa(const mmu_t *m, x86pte_t pte, int level, ht_va_t va)
+{
+	uint64_t off = (1ull << (12 + 9 * level)) - 1;
+
+	return (((pte & (level == 0 ? m->paddr_mask : m->lgpg_mask)) & ~off) +
+	    (va & off));
+}
+
+/* translate_once's 4/5-level case; 1 when decided (*r_rc). */
+static inline __attribute__((always_inline)) int
+translate_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
+    ht_xlate_t *x, int *r_rc)
+{
+	x86pte_t pte = 0, w = 0, nx = 0;
+	int level = 0;
+	int st = walk_long(hat, m, nlev, va, x->entries, &pte, &level, &w,
+	    &nx);
+
+	if (st == 0)
+		return (0);
 	x->nlevels = (unsigned)(nlev - level);
+	if (st == 2) {
+		*r_rc = -HT_ENOTMAPPED;
+		return (1);
+	}
 	x->level = (unsigned)level;
-	x->page_size = size;
-	x->pa = ((pte & (level == 0 ? amask : m->lgpg_mask)) & ~(size - 1)) +
-	    (va & (size - 1));
+	x->page_size = 1ull << (12 + 9 * level);
+	x->pa = long_pa(m, pte, level, va);
 	x->attr = (pte_attr(m, pte, level) & ~(HT_W | HT_U | HT_X)) |
 	    (unsigned)((w >> 1) & (HT_W | HT_U)) |
 	    ((nx & m->pt_nx) ? 0 : HT_X);
@@ -184,48 +216,6 @@ translate_once(ht_as_t *hat, ht_va_t va, ht_xlate_t *x)
 	return (0);
 }
 
-/*
- * The 4/5-level walk for ht_va2pa: straight code, nothing but the address.
- * Returns 1 when it decided (*r_rc, *r_pa), 0 for the general walk.
- */
-static inline __attribute__((always_inline)) int
-va2pa_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
-    ht_pa_t *r_pa, int *r_rc)
-{
-	const ht_ctx_t *ctx = hat->hat_ctx;
-	const uint8_t *win = ctx->ctx_win;
-	const ht_pa_t wbase = ctx->ctx_win_base;
-	const uint64_t wlen = ctx->ctx_win_len;
-	const x86pte_t amask = m->paddr_mask;
-	const uint64_t *tbl = hat->hat_htable->ht_ptr;
-	int level;
-
-#pragma GCC unroll 5
-	for (level = nlev - 1; level >= 0; level--) {
-		x86pte_t pte = atomic_load_explicit((_Atomic uint64_t *)
-		    &tbl[(va >> (12 + 9 * level)) & 511], memory_order_relaxed);
-		ht_pa_t next;
-
-		if (HT_UNLIKELY(!(pte & PT_VALID))) {
-			*r_rc = -HT_ENOTMAPPED;
-			return (1);
-		}
-		if (level == 0 || (pte & PT_PAGESIZE)) {
-			uint64_t off = (1ull << (12 + 9 * level)) - 1;
-
-			*r_pa = ((pte & (level == 0 ? amask : m->lgpg_mask)) &
-			    ~off) + (va & off);
-			*r_rc = 0;
-			return (1);
-		}
-		next = (pte & amask) - wbase;
-		if (HT_UNLIKELY(next >= wlen))
-			return (0);
-		tbl = (const uint64_t *)(win + next);
-	}
-	return (0);
-}
-
 int
 ht_va2pa(ht_as_t *hat, ht_va_t va, ht_pa_t *r_pa)
 {
@@ -240,17 +230,25 @@ ht_va2pa(ht_as_t *hat, ht_va_t va, ht_pa_t *r_pa)
 	if (HT_LIKELY(m->pte_size == 8 && m->mode != HT_MODE_PAE &&
 	    !(hat->hat_htable->ht_flags & HTABLE_COPIED) && m->has_hole &&
 	    !mmu_in_hole(m, va))) {
-		do {
+		x86pte_t pte = 0, w, nx;
+		int level = 0;
+
+		do {	/* the seqlock read side, as in ht_translate */
 			gen = atomic_load_explicit(&hat->hat_gen,
 			    memory_order_acquire);
 			done = m->num_level == 4 ?
-			    va2pa_long(hat, m, 4, va, r_pa, &rc) :
-			    va2pa_long(hat, m, 5, va, r_pa, &rc);
+			    walk_long(hat, m, 4, va, NULL, &pte, &level, &w,
+			    &nx) : walk_long(hat, m, 5, va, NULL, &pte, &level,
+			    &w, &nx);
 			atomic_thread_fence(memory_order_acquire);
 		} while (HT_UNLIKELY(atomic_load_explicit(&hat->hat_gen,
 		    memory_order_relaxed) != gen));
-		if (HT_LIKELY(done))
-			return (rc);
+		if (HT_LIKELY(done == 1)) {
+			*r_pa = long_pa(m, pte, level, va);
+			return (0);
+		}
+		if (done == 2)
+			return (-HT_ENOTMAPPED);
 	}
 	if ((rc = ht_translate(hat, va, &x)) == 0)
 		*r_pa = x.pa;
