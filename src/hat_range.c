@@ -1,0 +1,388 @@
+/*
+ * hat_range.c - the machinery every range operation shares: argument
+ * checks, the census of what a range holds, splitting large pages that
+ * stick out of it, clearing it, and the single-table fast path.
+ *
+ * A range operation runs in three steps so that a failure changes nothing:
+ *  1. check the arguments and take the census (locked leaves, leaves to
+ *     replace, large pages sticking out of the range);
+ *  2. take every frame the operation can need (ht_op_prealloc);
+ *  3. change the tables, which can no longer fail.
+ * range_prepare does steps 1 and 2 and the splits.  Each table is looked
+ * up once per operation: the leaf iterator (iter.h) works on whole runs of
+ * entries of a held table.
+ *
+ * Large pages that stick out of a range are split first: the new lower
+ * table is filled with the equivalent small leaves (same frame offsets,
+ * attributes, A/D and lock state) and then replaces the large leaf with
+ * one compare-and-swap, so an MMU never sees a hole.
+ */
+#include "iter.h"
+#include "hat.h"
+#include "hat_range.h"
+#include "frame.h"
+#include "debug.h"
+
+/*
+ * Common checks of [va, va + len): non-zero, page aligned, canonical, not
+ * wrapping, not crossing the hole.  Sets *r_last.
+ */
+int
+range_check(const mmu_t *m, uint64_t va, uint64_t len, uint64_t *r_last)
+{
+	uint64_t last = va + len - 1;
+
+	*r_last = last;
+	if (len == 0)
+		return (ht__fail(HT_EINVAL, "zero length"));
+	if ((va | len) & (HT_PAGE_SIZE - 1))
+		return (ht__fail(HT_EALIGN, "va 0x%llx / length 0x%llx not "
+		    "4 KiB aligned", (unsigned long long)va,
+		    (unsigned long long)len));
+	if (m->va_bits == 32 && (va > 0xffffffffull || last > 0xffffffffull ||
+	    last < va))
+		return (ht__fail(HT_ERANGE, "range [0x%llx, +0x%llx) beyond "
+		    "the 4 GiB address space", (unsigned long long)va,
+		    (unsigned long long)len));
+	if (!mmu_va_ok(m, va))
+		return (ht__fail(HT_ENONCANON, "va 0x%llx is not canonical",
+		    (unsigned long long)va));
+	if (last < va)
+		return (ht__fail(HT_ERANGE, "range [0x%llx, +0x%llx) wraps "
+		    "past the top", (unsigned long long)va,
+		    (unsigned long long)len));
+	if (!mmu_va_ok(m, last) || (m->has_hole && va < m->hole_start &&
+	    last > m->hole_end))
+		return (ht__fail(HT_ENONCANON, "range [0x%llx, +0x%llx) "
+		    "enters the non-canonical hole", (unsigned long long)va,
+		    (unsigned long long)len));
+	return (0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Splitting large pages                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Replace the large leaf at entry e of ht (held) by a table of equivalent
+ * smaller leaves.  0 on success or when the leaf changed under us (the
+ * caller looks again); -HT_ENOFRAME/-HT_ENOMEM.
+ */
+static int
+split_large(hat_t *hat, htable_t *ht, unsigned e)
+{
+	ht_ctx_t *ctx = hat->hat_ctx;
+	const mmu_t *m = hat_mmu(hat);
+	int level = ht->ht_level;
+	uint64_t va = htable_e2va(ht, e);
+	x86pte_t old = x86pte_get(ht, e), found;
+	htable_t *new;
+	pthread_mutex_t *mtx;
+	unsigned n;
+	int err = 0;
+
+	if (!pte_is_page(old, level) || level == 0)
+		return (0);
+	new = htable_alloc(hat, va, level - 1, NULL, &err);
+	if (new == NULL)
+		return (err);
+	n = htable_num_ptes(new);
+	for (;;) {
+		ht_pa_t pa = pte_pa(m, old, level);
+		uint64_t step = LEVEL_SIZE(m, level - 1);
+		uint8_t *base = new->ht_ptr;
+
+		for (unsigned i = 0; i < n; i++)
+			pte_store(m->pte_size, pte_ptr(m->pte_shift, base, i),
+			    pte_demote(m, old, level, pa + i * step));
+		atomic_store(&new->ht_valid_cnt, (int32_t)n);
+		atomic_store(&new->ht_lock_cnt, (old & PT_LOCKED) ? n : 0);
+
+		htable_acquire(ht);	/* the child's hold on its parent */
+		mtx = htable_mutex(new);
+		(void) pthread_mutex_lock(mtx);
+		found = x86pte_cas(ht, e, old, mkptp(m, new->ht_pfn, level));
+		if (found == old)
+			break;
+		(void) pthread_mutex_unlock(mtx);
+		htable_release(ht);
+		if (!pte_is_page(found, level) ||
+		    pte_pa(m, found, level) != pte_pa(m, old, level) ||
+		    ((found ^ old) & ~(PT_REF | PT_MOD)) != 0) {
+			/* someone else changed it: give up, caller re-looks */
+			atomic_store(&new->ht_valid_cnt, 0);
+			atomic_store(&new->ht_lock_cnt, 0);
+			ptable_zero(new->ht_ptr);
+			htable_unalloc(new);
+			return (0);
+		}
+		old = found;	/* an MMU set A/D: carry them over */
+	}
+	new->ht_parent = ht;
+	htable_hash_insert(new);
+	(void) pthread_mutex_unlock(mtx);
+	if (old & PT_LOCKED)
+		atomic_fetch_sub(&ht->ht_lock_cnt, 1);
+	atomic_fetch_sub(&hat->hat_pages_mapped[level], 1);
+	atomic_fetch_add(&hat->hat_pages_mapped[level - 1], n);
+	HATSTAT_INC(ctx, splits);
+	/* The large translation may be cached; the small ones replace it. */
+	hat_tlb_inval(hat, va, LEVEL_SIZE(m, level));
+	htable_release(new);
+	return (0);
+}
+
+/*
+ * The level of a large leaf that covers addr without starting there, or
+ * 0 if none (nothing to split at this boundary); its PA in *r_pa.
+ */
+static int
+straddle_level(hat_t *hat, uint64_t addr, ht_pa_t *r_pa)
+{
+	const mmu_t *m = hat_mmu(hat);
+	unsigned e;
+	htable_t *ht;
+	int level;
+
+	if (!mmu_va_ok(m, addr))
+		return (0);
+	ht = htable_getpage(hat, addr, &e);
+	if (ht == NULL)
+		return (0);
+	level = ht->ht_level;
+	if (r_pa != NULL)
+		*r_pa = pte_pa(m, x86pte_get(ht, e), level);
+	htable_release(ht);
+	if (level == 0 || (addr & LEVEL_OFFSET(m, level)) == 0)
+		return (0);
+	return (level);
+}
+
+/*
+ * Frames needed to split down to addr: one per misaligned level.  A 4 MiB
+ * page above 4 GiB cannot be split in 32-bit paging (4 KiB entries hold
+ * 32-bit addresses): -HT_EPABITS.
+ */
+static int
+split_cost(hat_t *hat, uint64_t addr, unsigned *r_n)
+{
+	const mmu_t *m = hat_mmu(hat);
+	ht_pa_t pa = 0;
+	int level = straddle_level(hat, addr, &pa);
+
+	if (level != 0 && m->pte_size == 4 && pa + LEVEL_SIZE(m, level) >
+	    (1ull << 32))
+		return (ht__fail(HT_EPABITS, "cannot split the 4 MiB page at "
+		    "pa 0x%llx: 4 KiB pages of 32-bit paging end at 4 GiB",
+		    (unsigned long long)pa));
+	for (int l = level; l > 0 && (addr & LEVEL_OFFSET(m, l)) != 0; l--)
+		(*r_n)++;
+	return (0);
+}
+
+/* Split until no large leaf straddles addr. */
+static int
+split_at(hat_t *hat, uint64_t addr)
+{
+	while (straddle_level(hat, addr, NULL) != 0) {
+		unsigned e;
+		htable_t *ht = htable_getpage(hat, addr, &e);
+		int err;
+
+		if (ht == NULL)
+			return (0);
+		err = split_large(hat, ht, e);
+		htable_release(ht);
+		if (err != 0)
+			return (err);
+	}
+	return (0);
+}
+
+/* Frames for the splits at the edges va and last + 1 of a range. */
+int
+edges_cost(hat_t *hat, uint64_t va, uint64_t last, unsigned *r_n)
+{
+	int err = split_cost(hat, va, r_n);
+
+	if (err == 0 && last + 1 != 0)
+		err = split_cost(hat, last + 1, r_n);
+	return (err);
+}
+
+int
+split_edges(hat_t *hat, uint64_t va, uint64_t last)
+{
+	int err = split_at(hat, va);
+
+	if (err == 0 && last + 1 != 0)
+		err = split_at(hat, last + 1);
+	return (err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Unmap                                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * What is in [va, last]: the locked leaves, exactly, and the leaves --
+ * exactly with `exact`, otherwise only "none" (0) or "some" (> 0).  Without
+ * `exact` a level-0 table whose lock count is 0 is left after its first
+ * leaf, so the census of a full range costs one look per table, not per
+ * page.  (A higher table is never left early: its lock count says nothing
+ * of the tables below it.)
+ */
+void
+range_census(hat_t *hat, uint64_t va, uint64_t last, int exact,
+    uint64_t *r_leaves, uint64_t *r_locked)
+{
+	ht_iter_t it;
+
+	*r_leaves = *r_locked = 0;
+	for (ht_iter_start(&it, hat, va, last); !it.it_done;
+	    ht_iter_next(&it)) {
+		(*r_leaves)++;
+		if (it.it_pte & PT_LOCKED)
+			(*r_locked)++;
+		if (!exact && it.it_level == 0 &&
+		    atomic_load_explicit(&it.it_ht->ht_lock_cnt,
+		    memory_order_relaxed) == 0)
+			ht_iter_skip_table(&it);
+	}
+	ht_iter_stop(&it);
+}
+
+/* Remove every leaf in [va, last]; the edges are already split. */
+void
+range_clear(hat_t *hat, uint64_t va, uint64_t last)
+{
+	ht_iter_t it;
+
+	for (ht_iter_start(&it, hat, va, last); !it.it_done;
+	    ht_iter_next(&it))
+		ht_iter_clear(&it);
+	ht_iter_stop(&it);
+}
+
+/*
+ * The first two steps of a range operation: take the census and, if
+ * anything is mapped, reserve the frames for the edge splits and do them.
+ * Leaves the census in *r_leaves / *r_locked (see range_census; exact for
+ * unlock).  The caller checks the census between the steps through
+ * `check`, which returns 0 or an error that stops before any change.
+ */
+int
+range_prepare(hat_t *hat, ht_op_t *op, uint64_t va, uint64_t last,
+    int exact, int (*check)(uint64_t leaves, uint64_t locked, void *arg),
+    void *arg, uint64_t *r_leaves)
+{
+	uint64_t leaves, locked;
+	unsigned n = 0;
+	int err;
+
+	range_census(hat, va, last, exact, &leaves, &locked);
+	*r_leaves = leaves;
+	if (check != NULL && (err = check(leaves, locked, arg)) != 0)
+		return (err);
+	if (leaves == 0)
+		return (0);
+	err = edges_cost(hat, va, last, &n);
+	if (err == 0)
+		err = ht_op_prealloc(op, n);
+	if (err == 0)
+		err = split_edges(hat, va, last);
+	return (err);
+}
+
+/*
+ * The single-table fast path (a VMM's fault path maps and unmaps a page at
+ * a time): when [va, last] lies inside one existing level-`level` table
+ * and every entry there is empty or a leaf of that level (not a link, not
+ * locked unless `locked_ok`), the operation needs no census walk, no
+ * frames and no splits.  Returns that table, held, or NULL: take the
+ * general path.  *r_e is the first entry, *r_n the number of entries.
+ */
+htable_t *
+one_table(hat_t *hat, uint64_t va, uint64_t last, int level, int locked_ok,
+    unsigned *r_e, unsigned *r_n)
+{
+	const mmu_t *m = hat_mmu(hat);
+	htable_t *ht;
+	unsigned e, n;
+
+	if (level < hat->hat_max_level && (va >> LEVEL_SHIFT(m, level + 1)) !=
+	    (last >> LEVEL_SHIFT(m, level + 1)))
+		return (NULL);
+	if ((ht = htable_lookup(hat, va, level)) == NULL)
+		return (NULL);
+	e = htable_va2entry(va, ht);
+	n = (unsigned)((last - va) >> LEVEL_SHIFT(m, level)) + 1;
+	for (unsigned i = e; i < e + n; i++) {
+		x86pte_t pte = x86pte_get(ht, i);
+
+		if (pte_is_ptp(pte, level) ||
+		    ((pte & PT_VALID) && (pte & PT_LOCKED) && !locked_ok)) {
+			htable_release(ht);
+			return (NULL);
+		}
+	}
+	*r_e = e;
+	*r_n = n;
+	return (ht);
+}
+
+/*
+ * Change the leaves of entries [e, e + n) of ht (held) to f(old): 0
+ * removes.  The counts and the TLB range are applied once; the hold is
+ * dropped (which frees the table if it became empty and unused).
+ */
+void
+table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
+    x86pte_t set, int unmap)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+	int sz = m->pte_size, nvalid = 0, nlock = 0;
+	uint8_t *base = x86pte_access_pagetable(ht, 0);
+	unsigned lo = ~0u, hi = 0;
+
+	for (unsigned i = e; i < e + n; i++) {
+		void *p = pte_ptr(m->pte_shift, base, i);
+		x86pte_t old = pte_load(sz, p), new;
+
+		if (!(old & PT_VALID))
+			continue;
+		if (unmap) {
+			/* plain store: the range is flushed below (iter.h) */
+			pte_store(sz, p, 0);
+			nvalid--;
+			nlock -= (old & PT_LOCKED) != 0;
+		} else {
+			for (;;) {
+				x86pte_t found;
+
+				new = (old & ~clr) | set;
+				if (new == old)
+					break;
+				found = pte_cas_raw(sz, p, old, new);
+				if (found == old)
+					break;
+				old = found;	/* an MMU set A/D: again */
+			}
+			if (new == old)
+				continue;
+		}
+		lo = i < lo ? i : lo;
+		hi = i;
+	}
+	if (nvalid != 0) {
+		atomic_fetch_add(&ht->ht_valid_cnt, nvalid);
+		atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],
+		    (uint64_t)(int64_t)nvalid);
+	}
+	if (nlock != 0)
+		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)nlock);
+	if (lo <= hi)
+		hat_tlb_inval(ht->ht_hat, htable_e2va(ht, lo),
+		    (uint64_t)(hi - lo + 1) << LEVEL_SHIFT(m, ht->ht_level));
+	htable_release(ht);
+}

@@ -1,0 +1,53 @@
+/*
+ * hat_range.h - the range machinery that map, unmap, protect, lock and
+ * A/D harvesting share (hat_range.c).
+ */
+#ifndef HT_HAT_RANGE_H
+#define HT_HAT_RANGE_H
+
+#include "types.h"
+
+/*
+ * Check [va, va + len): non-zero, page aligned, canonical, not wrapping,
+ * not crossing the hole.  0 (with *r_last) or a negative error.
+ */
+int range_check(const mmu_t *m, uint64_t va, uint64_t len, uint64_t *r_last);
+
+/*
+ * The census of [va, last]: the locked leaves exactly, and the leaves
+ * exactly with `exact`, else only "none" (0) or "some".
+ */
+void range_census(hat_t *hat, uint64_t va, uint64_t last, int exact,
+    uint64_t *r_leaves, uint64_t *r_locked);
+
+/* Frames needed for the splits at va and last + 1; 0 or -HT_EPABITS. */
+int edges_cost(hat_t *hat, uint64_t va, uint64_t last, unsigned *r_n);
+/* Split the large pages that stick out of [va, last]. */
+int split_edges(hat_t *hat, uint64_t va, uint64_t last);
+
+/* Remove every leaf in [va, last]; the edges are already split. */
+void range_clear(hat_t *hat, uint64_t va, uint64_t last);
+
+/*
+ * Census, then (if `check` accepts it and anything is mapped) reserve and
+ * do the edge splits.  *r_leaves: the census's leaf answer.
+ */
+int range_prepare(hat_t *hat, ht_op_t *op, uint64_t va, uint64_t last,
+    int exact, int (*check)(uint64_t leaves, uint64_t locked, void *arg),
+    void *arg, uint64_t *r_leaves);
+
+/*
+ * The single-table fast path: the existing level-`level` table holding
+ * all of [va, last], held, if its entries there are all empty or leaves
+ * (not locked unless locked_ok); else NULL.
+ */
+htable_t *one_table(hat_t *hat, uint64_t va, uint64_t last, int level,
+    int locked_ok, unsigned *r_e, unsigned *r_n);
+/*
+ * Entries [e, e + n) of ht: remove the leaves (unmap) or set them to
+ * (old & ~clr) | set; apply the counts and the TLB range; release ht.
+ */
+void table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
+    x86pte_t set, int unmap);
+
+#endif /* HT_HAT_RANGE_H */
