@@ -260,7 +260,8 @@ range_clear(hat_t *hat, uint64_t va, uint64_t last)
 
 	for (ht_iter_start(&it, hat, va, last); !it.it_done;
 	    ht_iter_next(&it))
-		ht_iter_clear(&it);
+		if (!ht_iter_bulk(&it, 0, 0, 1))
+			ht_iter_clear(&it);
 	ht_iter_stop(&it);
 }
 
@@ -341,39 +342,12 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
     x86pte_t set, int unmap)
 {
 	const mmu_t *m = hat_mmu(ht->ht_hat);
-	int sz = m->pte_size, nvalid = 0, nlock = 0;
-	uint8_t *base = x86pte_access_pagetable(ht, 0);
+	int nvalid = 0, nlock = 0;
 	unsigned lo = ~0u, hi = 0;
 
-	for (unsigned i = e; i < e + n; i++) {
-		void *p = pte_ptr(m->pte_shift, base, i);
-		x86pte_t old = pte_load(sz, p), new;
-
-		if (!(old & PT_VALID))
-			continue;
-		if (unmap) {
-			/* plain store: the range is flushed below (iter.h) */
-			pte_store(sz, p, 0);
-			nvalid--;
-			nlock -= (old & PT_LOCKED) != 0;
-		} else {
-			for (;;) {
-				x86pte_t found;
-
-				new = (old & ~clr) | set;
-				if (new == old)
-					break;
-				found = pte_cas_raw(sz, p, old, new);
-				if (found == old)
-					break;
-				old = found;	/* an MMU set A/D: again */
-			}
-			if (new == old)
-				continue;
-		}
-		lo = i < lo ? i : lo;
-		hi = i;
-	}
+	pte_range_update(m->pte_size, m->pte_shift,
+	    x86pte_access_pagetable(ht, 0), ht->ht_level, e, e + n - 1, clr,
+	    set, unmap, &nvalid, &nlock, &lo, &hi);
 	if (nvalid != 0) {
 		atomic_fetch_add(&ht->ht_valid_cnt, nvalid);
 		atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],

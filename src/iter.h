@@ -147,4 +147,81 @@ ht_iter_cas(ht_iter_t *it, x86pte_t new, int tlb)
 	return (1);
 }
 
+/*
+ * The tight loop under every bulk change of one table's leaves: entries
+ * [e, end] of the table at `base` become 0 (unmap) or (old & ~clr) | set.
+ * Links to lower tables are left alone.  An unmap uses plain stores (the
+ * range is always invalidated afterwards, and no MMU sets A/D in an entry
+ * that is not present); any other change is a CAS, so that A/D bits an MMU
+ * sets meanwhile are kept.  Adds the valid and lock count changes to
+ * *dvalid / *dlock and widens [*lo, *hi] to the entries that changed.
+ */
+static inline void
+pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
+    unsigned end, x86pte_t clr, x86pte_t set, int unmap, int *dvalid,
+    int *dlock, unsigned *lo, unsigned *hi)
+{
+	for (unsigned i = e; i <= end; i++) {
+		void *p = base + ((size_t)i << shift);
+		x86pte_t old = pte_load(sz, p), new, found;
+
+		if (!pte_is_page(old, level))
+			continue;
+		if (unmap) {
+			pte_store(sz, p, 0);
+			(*dvalid)--;
+			*dlock -= (old & PT_LOCKED) != 0;
+		} else {
+			for (;;) {
+				new = (old & ~clr) | set;
+				if (new == old)
+					break;
+				found = pte_cas_raw(sz, p, old, new);
+				if (found == old)
+					break;
+				old = found;	/* an MMU set A/D: again */
+			}
+			if (new == old)
+				continue;
+		}
+		*lo = i < *lo ? i : *lo;
+		*hi = i > *hi ? i : *hi;
+	}
+}
+
+/*
+ * At a leaf of a level-0 table: change every leaf from here to the end of
+ * the table or of the range in one pass (see pte_range_update), record the
+ * bookkeeping as ht_iter_clear / ht_iter_cas do, and move to the last
+ * entry handled, so that ht_iter_next goes on with the next table.
+ * Returns 0, doing nothing, above level 0 (whose links must be descended).
+ */
+static inline int
+ht_iter_bulk(ht_iter_t *it, x86pte_t clr, x86pte_t set, int unmap)
+{
+	unsigned e = it->it_entry, end = it->it_n - 1, lo = ~0u, hi = 0;
+	uint64_t left = (it->it_last - it->it_va) >> HT_PAGE_SHIFT;
+
+	if (it->it_level != 0)
+		return (0);
+	if (left < end - e)
+		end = e + (unsigned)left;
+	pte_range_update(it->it_sz, it->it_shift, it->it_base, 0, e, end, clr,
+	    set, unmap, &it->it_dvalid, &it->it_dlock, &lo, &hi);
+	if (lo <= hi) {
+		uint64_t va = it->it_va;
+
+		/* ht_iter_tlb records the leaf at it_va: the two ends */
+		it->it_va = va + ((uint64_t)(lo - e) << HT_PAGE_SHIFT);
+		ht_iter_tlb(it);
+		it->it_va = va + ((uint64_t)(hi - e) << HT_PAGE_SHIFT);
+		ht_iter_tlb(it);
+		it->it_va = va;
+	}
+	it->it_va += (uint64_t)(end - e) << HT_PAGE_SHIFT;
+	it->it_entry = end;
+	it->it_pte = 0;
+	return (1);
+}
+
 #endif /* HT_ITER_H */
