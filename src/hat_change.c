@@ -101,15 +101,7 @@ ht_protect(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned attr)
 	if (leaves != 0 && err == 0) {
 		for (ht_iter_start(&it, hat, va, last); !it.it_done;
 		    ht_iter_next(&it)) {
-			if (ht_iter_bulk(&it, clr, set, 0))
-				continue;
-			for (;;) {
-				x86pte_t new = (it.it_pte & ~clr) | set;
-
-				if (new == it.it_pte || ht_iter_cas(&it, new,
-				    1))
-					break;
-			}
+			(void) ht_iter_bulk(&it, clr, set, 0);
 		}
 		ht_iter_stop(&it);
 	}

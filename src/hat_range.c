@@ -260,8 +260,7 @@ range_clear(hat_t *hat, uint64_t va, uint64_t last)
 
 	for (ht_iter_start(&it, hat, va, last); !it.it_done;
 	    ht_iter_next(&it))
-		if (!ht_iter_bulk(&it, 0, 0, 1))
-			ht_iter_clear(&it);
+		(void) ht_iter_bulk(&it, 0, 0, 1);
 	ht_iter_stop(&it);
 }
 
@@ -345,7 +344,7 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
 	int nvalid = 0, nlock = 0;
 	unsigned lo = ~0u, hi = 0;
 
-	pte_range_update(m->pte_size, m->pte_shift,
+	(void) pte_range_update(m->pte_size, m->pte_shift,
 	    x86pte_access_pagetable(ht, 0), ht->ht_level, e, e + n - 1, clr,
 	    set, unmap, &nvalid, &nlock, &lo, &hi);
 	if (nvalid != 0) {

@@ -7,11 +7,12 @@
  * calls htable_walk, which skips empty subtrees.  It holds the current
  * table (illumos hold rules) and releases it when it moves on or stops.
  *
- * Writers change the current entry with ht_iter_clear / ht_iter_cas and
- * record nothing else: the iterator accumulates the valid, lock and page
- * count changes and the TLB range of the current table, and applies them
- * once when it leaves the table, before it releases its hold (so an
- * emptied table is freed by that release).
+ * Writers change leaves with ht_iter_cas (the current one) or ht_iter_bulk
+ * (from the current one to the end of the table, the range, or the next
+ * link) and record nothing else: the iterator accumulates the valid, lock
+ * and page count changes and the TLB range of the current table, and
+ * applies them once when it leaves the table, before it releases its hold
+ * (so an emptied table is freed by that release).
  *
  *	ht_iter_t it;
  *	for (ht_iter_start(&it, hat, va, last); !it.it_done;
@@ -107,24 +108,6 @@ ht_iter_tlb(ht_iter_t *it)
 }
 
 /*
- * Remove the current leaf.  A plain store is enough: the range is always
- * invalidated afterwards, and an MMU never sets A/D in a non-present entry,
- * so nothing it does between our load and store can survive the flush.
- */
-static inline void
-ht_iter_clear(ht_iter_t *it)
-{
-	x86pte_t old = pte_load(it->it_sz, ht_iter_ptr(it));
-
-	pte_store(it->it_sz, ht_iter_ptr(it), 0);
-	it->it_dvalid--;
-	if (old & PT_LOCKED)
-		it->it_dlock--;
-	ht_iter_tlb(it);
-	it->it_pte = 0;
-}
-
-/*
  * Replace the current leaf if it still equals it_pte.  Returns 1 on
  * success; 0 with it_pte refreshed when an MMU changed A/D meanwhile (the
  * caller recomputes and retries).  tlb: the change must be invalidated.
@@ -150,13 +133,14 @@ ht_iter_cas(ht_iter_t *it, x86pte_t new, int tlb)
 /*
  * The tight loop under every bulk change of one table's leaves: entries
  * [e, end] of the table at `base` become 0 (unmap) or (old & ~clr) | set.
- * Links to lower tables are left alone.  An unmap uses plain stores (the
+ * It stops before the first link to a lower table and returns the last
+ * entry it handled (end when it met none).  An unmap uses plain stores (the
  * range is always invalidated afterwards, and no MMU sets A/D in an entry
  * that is not present); any other change is a CAS, so that A/D bits an MMU
  * sets meanwhile are kept.  Adds the valid and lock count changes to
  * *dvalid / *dlock and widens [*lo, *hi] to the entries that changed.
  */
-static inline void
+static inline unsigned
 pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
     unsigned end, x86pte_t clr, x86pte_t set, int unmap, int *dvalid,
     int *dlock, unsigned *lo, unsigned *hi)
@@ -165,7 +149,9 @@ pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
 		void *p = base + ((size_t)i << shift);
 		x86pte_t old = pte_load(sz, p), new, found;
 
-		if (!pte_is_page(old, level))
+		if (pte_is_ptp(old, level))
+			return (i - 1);	/* i > e: the iterator sits on a leaf */
+		if (!(old & PT_VALID))
 			continue;
 		if (unmap) {
 			pte_store(sz, p, 0);
@@ -187,38 +173,38 @@ pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
 		*lo = i < *lo ? i : *lo;
 		*hi = i > *hi ? i : *hi;
 	}
+	return (end);
 }
 
 /*
- * At a leaf of a level-0 table: change every leaf from here to the end of
- * the table or of the range in one pass (see pte_range_update), record the
- * bookkeeping as ht_iter_clear / ht_iter_cas do, and move to the last
- * entry handled, so that ht_iter_next goes on with the next table.
- * Returns 0, doing nothing, above level 0 (whose links must be descended).
+ * At a leaf: change every leaf from here to the end of the table or of
+ * the range, or up to the next link to a lower table, in one pass (see
+ * pte_range_update); record the bookkeeping as ht_iter_cas does, and move to the last entry handled, so that
+ * ht_iter_next goes on with the link or the next table.  Returns 1.
  */
 static inline int
 ht_iter_bulk(ht_iter_t *it, x86pte_t clr, x86pte_t set, int unmap)
 {
 	unsigned e = it->it_entry, end = it->it_n - 1, lo = ~0u, hi = 0;
-	uint64_t left = (it->it_last - it->it_va) >> HT_PAGE_SHIFT;
+	int shift = LEVEL_SHIFT(hat_mmu(it->it_hat), it->it_level);
+	uint64_t left = (it->it_last - it->it_va) >> shift;
 
-	if (it->it_level != 0)
-		return (0);
 	if (left < end - e)
 		end = e + (unsigned)left;
-	pte_range_update(it->it_sz, it->it_shift, it->it_base, 0, e, end, clr,
-	    set, unmap, &it->it_dvalid, &it->it_dlock, &lo, &hi);
+	end = pte_range_update(it->it_sz, it->it_shift, it->it_base,
+	    it->it_level, e, end, clr, set, unmap, &it->it_dvalid,
+	    &it->it_dlock, &lo, &hi);
 	if (lo <= hi) {
 		uint64_t va = it->it_va;
 
 		/* ht_iter_tlb records the leaf at it_va: the two ends */
-		it->it_va = va + ((uint64_t)(lo - e) << HT_PAGE_SHIFT);
+		it->it_va = va + ((uint64_t)(lo - e) << shift);
 		ht_iter_tlb(it);
-		it->it_va = va + ((uint64_t)(hi - e) << HT_PAGE_SHIFT);
+		it->it_va = va + ((uint64_t)(hi - e) << shift);
 		ht_iter_tlb(it);
 		it->it_va = va;
 	}
-	it->it_va += (uint64_t)(end - e) << HT_PAGE_SHIFT;
+	it->it_va += (uint64_t)(end - e) << shift;
 	it->it_entry = end;
 	it->it_pte = 0;
 	return (1);
