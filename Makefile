@@ -3,11 +3,15 @@
 
 all: demo
 
-# The main job: build the library and run the shipped example.
+# The main job: build everything, build the page tables of the shipped
+# 64-bit kernel-style layout into an image, and run the library example.
 demo:
 	@bash scripts/deps.sh
 	@[ -d build ] || meson setup build >/dev/null
 	@ninja -C build >/dev/null
+	@echo "== htable build examples/kernel-4level.spec -o build/kernel-4level.img"
+	@./build/tools/htable build examples/kernel-4level.spec -o build/kernel-4level.img
+	@echo "== examples/quickstart.c (the library API)"
 	@./build/examples/quickstart
 
 # Every test: gcc and clang, ASan+UBSan, TSan; last line "N passed, N failed".

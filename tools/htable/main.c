@@ -1,0 +1,65 @@
+/*
+ * main.c - the htable command: build page tables from a layout file.
+ * One subcommand per file (cmd_*.c); this file only dispatches.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "htable.h"
+#include "cli.h"
+
+static const struct cmd {
+	const char	*name;
+	int		(*fn)(int, char **);
+	void		(*usage)(FILE *);
+	const char	*what;
+} cmds[] = {
+	{ "build", cmd_build, usage_build,
+	    "build the page tables a layout file describes into an image" },
+};
+
+void
+usage_build(FILE *f)
+{
+	fprintf(f, "usage: htable build SPEC -o IMAGE [--json]\n"
+	    "  Build the page tables SPEC describes; write them to IMAGE as a\n"
+	    "  raw physical image (offset = physical address, sparse), and\n"
+	    "  print a summary whose last line is 'mode=MODE cr3=0xHEX'.\n"
+	    "  -o, --output IMAGE  the image to write\n"
+	    "  --json              print the summary as one JSON object\n"
+	    "Exit status: 0 success, 1 I/O failure, 2 bad usage or input\n"
+	    "(reported as FILE:LINE: message; no image is written).\n");
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: htable COMMAND [ARGS...]\n"
+	    "       htable --help | --version\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof (cmds) / sizeof (cmds[0]); i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].what);
+	fprintf(f, "\n'htable COMMAND --help' describes a command.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return (EXIT_INPUT);
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return (EXIT_OK);
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("htable %s\n", HT_VERSION_STRING);
+		return (EXIT_OK);
+	}
+	for (size_t i = 0; i < sizeof (cmds) / sizeof (cmds[0]); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return (cmds[i].fn(argc - 1, argv + 1));
+	fprintf(stderr, "htable: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return (EXIT_INPUT);
+}
