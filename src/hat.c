@@ -92,7 +92,6 @@ ht_op_prealloc(ht_op_t *op, unsigned n)
 		ht->ht_flags &= (uint8_t)~HTABLE_FRESH;
 		ht->ht_next = op->op_prealloc;
 		op->op_prealloc = ht;
-		op->op_nprealloc++;
 	}
 	return (0);
 }

@@ -129,7 +129,6 @@ htable_alloc(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 	    op->op_prealloc != NULL) {
 		ht = op->op_prealloc;
 		op->op_prealloc = ht->ht_next;
-		op->op_nprealloc--;
 	}
 	if (ht == NULL && !is_bare && !is_root &&
 	    atomic_load_explicit(&hat->hat_num_cached, memory_order_relaxed)) {
@@ -283,7 +282,6 @@ htable_unalloc(htable_t *ht)
 	    ht->ht_level != ht->ht_hat->hat_max_level) {
 		ht->ht_next = op->op_prealloc;
 		op->op_prealloc = ht;
-		op->op_nprealloc++;
 		return;
 	}
 	htable_free_now(ht);

@@ -150,7 +150,6 @@ typedef struct ht_op {
 	struct ht_op	*op_prev;	/* the operation this one nests in */
 	hat_t		*op_hat;
 	htable_t	*op_prealloc;	/* unhashed tables with zeroed frames */
-	unsigned	op_nprealloc;
 	htable_t	*op_deferred;	/* freed, waiting for the TLB hook */
 	htable_t	**op_pinned;	/* held until the end (see hat.c) */
 	unsigned	op_npinned;
