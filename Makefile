@@ -4,13 +4,21 @@
 all: demo
 
 # The main job: build everything, build the page tables of the shipped
-# 64-bit kernel-style layout into an image, and run the library example.
+# 64-bit kernel-style layout into an image, dump and translate them, and
+# run the library example.
 demo:
 	@bash scripts/deps.sh
 	@[ -d build ] || meson setup build >/dev/null
 	@ninja -C build >/dev/null
 	@echo "== htable build examples/kernel-4level.spec -o build/kernel-4level.img"
-	@./build/tools/htable build examples/kernel-4level.spec -o build/kernel-4level.img
+	@./build/tools/htable build examples/kernel-4level.spec -o build/kernel-4level.img | tee build/kernel-4level.sum
+	@cr3=$$(tail -n 1 build/kernel-4level.sum | sed 's/.*cr3=//'); \
+	echo "== htable dump build/kernel-4level.img --cr3 $$cr3 --mode 4level"; \
+	./build/tools/htable dump build/kernel-4level.img --cr3 $$cr3 --mode 4level && \
+	echo "== htable dump ... --format qemu-mem   (QEMU's 'info mem', byte for byte)" && \
+	./build/tools/htable dump build/kernel-4level.img --cr3 $$cr3 --mode 4level --format qemu-mem && \
+	echo "== htable translate build/kernel-4level.img --cr3 $$cr3 --mode 4level 0x400123 0xffffffff80001000" && \
+	./build/tools/htable translate build/kernel-4level.img --cr3 $$cr3 --mode 4level 0x400123 0xffffffff80001000
 	@echo "== examples/quickstart.c (the library API)"
 	@./build/examples/quickstart
 

@@ -36,6 +36,7 @@ BENCH_DECLARE(va2pa_seq_4k)
 BENCH_DECLARE(va2pa_rand_4k)
 BENCH_DECLARE(va2pa_dep_4k)
 BENCH_DECLARE(walk_4k)
+BENCH_DECLARE(scan_4k)
 BENCH_DECLARE(map_1page_4k)
 BENCH_DECLARE(unmap_1page_4k)
 BENCH_DECLARE(map_2m)
@@ -48,6 +49,7 @@ BENCH_DECLARE(va2pa_seq_2m)
 BENCH_DECLARE(va2pa_rand_2m)
 BENCH_DECLARE(va2pa_dep_2m)
 BENCH_DECLARE(walk_2m)
+BENCH_DECLARE(scan_2m)
 
 #ifdef BENCH_LIST_TABLE
 BENCH_LIST_START
@@ -79,6 +81,9 @@ BENCH_LIST_START
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 16.7)
 	BENCH_ENTRY(walk_4k, "leaf", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 0)
+	/* ht_scan: the same leaves read as an untrusted image */
+	BENCH_ENTRY(scan_4k, "leaf", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 0)
 	/* The peer's map_to and unmap are one call per page as well. */
 	BENCH_ENTRY(map_1page_4k, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_ZERO, 2.74)
@@ -105,6 +110,8 @@ BENCH_LIST_START
 	BENCH_ENTRY(va2pa_dep_2m, "page", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 8.08)
 	BENCH_ENTRY(walk_2m, "leaf", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(scan_2m, "leaf", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 0)
 BENCH_LIST_END
 #endif /* BENCH_LIST_TABLE */

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <htable.h>
 
@@ -453,11 +454,36 @@ walk_count(void *arg, const ht_leaf_t *leaf)
 	return (0);
 }
 
+/*
+ * ht_scan's reader over the arena, as a debugger's over a mapped image:
+ * a bounds check and a copy.
+ */
 static int
-run_walk(bench_run_t *r, const psize_t *p)
+arena_read(void *arg, ht_pa_t pa, void *buf, size_t len)
+{
+	ht_arena_t *a = arg;
+	const char *p;
+
+	if (pa < ht_arena_base(a) || pa - ht_arena_base(a) + len >
+	    ht_arena_size(a) || (p = ht_arena_ptr(a, pa)) == NULL) {
+		memset(buf, 0, len);
+		return (1);
+	}
+	memcpy(buf, p, len);
+	return (0);
+}
+
+/*
+ * Visit every leaf: with ht_walk, or (scan) read the same tables as an
+ * untrusted image through ht_scan: every table copied out through the
+ * read function, every entry checked for reserved bits, the memo kept.
+ */
+static int
+run_walk(bench_run_t *r, const psize_t *p, int scan)
 {
 	env_t e;
 	ht_as_t *as;
+	ht_scan_cfg_t cfg = { .mode = HT_MODE_4LEVEL, .read = arena_read };
 	uint64_t t0, count;
 	unsigned k;
 	int s;
@@ -465,18 +491,25 @@ run_walk(bench_run_t *r, const psize_t *p)
 	env_init(&e);
 	as = space_new(&e);
 	map_range(as, p);
+	cfg.cr3 = ht_as_root(as);
+	cfg.read_arg = e.arena;
 	r->ops = (uint64_t)p->npages * p->npasses;
 	for (s = -r->warmup; s < r->reps; s++) {
 		count = 0;
 		t0 = bench_now();
-		for (k = 0; k < p->npasses; k++)
-			CHECK(ht_walk(as, VA_BASE, VA_BASE + RANGE - 1,
-			    walk_count, &count));
+		for (k = 0; k < p->npasses; k++) {
+			if (scan)
+				CHECK(ht_scan(&cfg, walk_count, &count, NULL));
+			else
+				CHECK(ht_walk(as, VA_BASE, VA_BASE + RANGE - 1,
+				    walk_count, &count));
+		}
 		if (s >= 0)
 			r->ns[s] = (double)(bench_now() - t0) / (double)r->ops;
 		if (count != r->ops)
-			bench_die("ht_walk reported %" PRIu64 " leaves, not %"
-			    PRIu64, count, r->ops);
+			bench_die("%s reported %" PRIu64 " leaves, not %"
+			    PRIu64, scan ? "ht_scan" : "ht_walk", count,
+			    r->ops);
 	}
 	ht_as_destroy(as);
 	env_fini(&e);
@@ -580,7 +613,13 @@ bench_xlate_dep_4k(bench_run_t *r)
 int
 bench_walk_4k(bench_run_t *r)
 {
-	return (run_walk(r, &ps_4k));
+	return (run_walk(r, &ps_4k, 0));
+}
+
+int
+bench_scan_4k(bench_run_t *r)
+{
+	return (run_walk(r, &ps_4k, 1));
 }
 
 int
@@ -634,7 +673,13 @@ bench_xlate_dep_2m(bench_run_t *r)
 int
 bench_walk_2m(bench_run_t *r)
 {
-	return (run_walk(r, &ps_2m));
+	return (run_walk(r, &ps_2m, 0));
+}
+
+int
+bench_scan_2m(bench_run_t *r)
+{
+	return (run_walk(r, &ps_2m, 1));
 }
 
 int

@@ -223,7 +223,8 @@ typedef void (*ht_tlb_fn)(void *arg, ht_as_t *as, ht_va_t va, uint64_t len);
 
 typedef struct ht_config {
 	ht_mode_t	mode;
-	unsigned	pagesizes;	/* HT_PS_* the target CPU has; 0 = all */
+	unsigned	pagesizes;	/* HT_PS_* the target CPU has; 0 = all.
+					   4K always; 1G needs 2M */
 	unsigned	pa_bits;	/* MAXPHYADDR; 0 = the mode's widest */
 	int		no_nx;		/* EFER.NXE off: entries get no NX bit */
 	const ht_frame_ops_t *frame_ops; /* required */
@@ -422,6 +423,8 @@ typedef struct ht_leaf {
 	uint64_t	size;
 	unsigned	level;
 	unsigned	attr;		/* the leaf's own attributes */
+	unsigned	eff;		/* effective HT_W/U/X: W and U ANDed
+					   over the levels, X unless any NX */
 	uint64_t	pte;
 } ht_leaf_t;
 
@@ -443,6 +446,107 @@ HT_EXTERN int ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last,
  * problem in ht_errdetail().  The space must be quiet during the call.
  */
 HT_EXTERN int ht_audit(ht_as_t *as);
+
+/* ------------------------------------------------------------------ */
+/* Scanning tables in a memory image (untrusted input)                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Tables that someone else wrote (a guest's memory saved by a VMM, a crash
+ * dump) are read, never trusted: shared tables and entries that point back
+ * up (self-maps) are legal and read the way the MMU reads them, level by
+ * level, so no walk loops or goes deeper than the mode's levels; a table
+ * frame beyond the image reads as zeros; nothing outside the image is read.
+ *
+ * read: copy len bytes of physical memory at pa into buf.  Return 0; or 1
+ *       when some of the range is not backed (those bytes must be zero,
+ *       as unassigned memory reads on a PC); or a negative HT_E* code,
+ *       which ends the scan with that code.
+ */
+typedef int (*ht_phys_read_fn)(void *arg, ht_pa_t pa, void *buf,
+    size_t len);
+
+/* ht_scan_cfg_t flags */
+#define HT_SCAN_QEMU	0x1u	/* read as QEMU's monitor does (below) */
+
+typedef struct ht_scan_cfg {
+	ht_mode_t	mode;
+	uint64_t	cr3;		/* as the CPU holds it: PCID, PWT/PCD
+					   and bit 63 are ignored; PAE takes a
+					   32-byte-aligned PDPT */
+	unsigned	pa_bits;	/* MAXPHYADDR; 0 = the mode's widest */
+	unsigned	flags;
+	uint64_t	max_leaves;	/* ht_scan fails past this; 0 = none */
+	ht_phys_read_fn	read;
+	void		*read_arg;
+} ht_scan_cfg_t;
+
+typedef struct ht_scan_stats {
+	uint64_t	leaves;		/* leaves reported */
+	uint64_t	tables;		/* distinct (frame, level) tables read */
+	uint64_t	unbacked;	/* of them, beyond the image (zeros) */
+	ht_pa_t		first_unbacked;	/* the first such frame */
+	uint64_t	reserved;	/* present entries skipped: reserved
+					   bits set (the MMU would fault);
+					   once per (table, level), however
+					   often a shared table is reached */
+} ht_scan_stats_t;
+
+/*
+ * Call fn for every leaf the tables map, in ascending (canonical) VA order,
+ * with leaf->eff the effective permissions (leaf->attr never has
+ * HT_LOCKED: bit 9 belongs to whoever wrote the image).  Entries with reserved bits
+ * set are skipped as the faults they are, unless HT_SCAN_QEMU: then
+ * entries are read as QEMU 7.2's `info tlb` reads them (table addresses
+ * masked to bits 12..49, no reserved-bit checks, PS honoured in PDEs and
+ * 64-bit PDPTEs only).  32-bit paging is read with CR4.PSE set.
+ *
+ * fn returns 0 to go on, anything else to stop: ht_scan returns that
+ * value.  Returns 0 at the end, -HT_ERANGE past cfg->max_leaves,
+ * -HT_EINVAL for a bad cfg, -HT_ENOMEM, or the read function's error.
+ * r_stats (optional) is filled in every case.  Each table is read once
+ * per level it is reached at; revisits of a shared table read only its
+ * live entries, so the time is bounded by the leaves reported and the
+ * distinct tables, whatever the sharing.
+ */
+HT_EXTERN int ht_scan(const ht_scan_cfg_t *cfg, ht_walk_fn fn, void *arg,
+    ht_scan_stats_t *r_stats);
+
+/* Why a scanned translation stopped. */
+typedef enum ht_scan_stop {
+	HT_STOP_MAPPED = 0,	/* a leaf: pa, page_size, attr, eff valid */
+	HT_STOP_NONCANON,	/* va is not canonical: nothing was read */
+	HT_STOP_NOTPRESENT,	/* the last entry read has P clear */
+	HT_STOP_RESERVED	/* the last entry read has reserved bits */
+} ht_scan_stop_t;
+
+typedef struct ht_scan_step {
+	ht_pa_t		addr;		/* physical address of the entry */
+	uint64_t	pte;		/* its value as read */
+	unsigned	level;
+	unsigned	index;		/* entry number in its table */
+	int		unbacked;	/* beyond the image: read as zero */
+} ht_scan_step_t;
+
+typedef struct ht_scan_xlate {
+	ht_va_t		va;
+	ht_scan_stop_t	stop;
+	ht_pa_t		pa;		/* of va itself (page + offset) */
+	uint64_t	page_size;
+	unsigned	level;		/* of the leaf */
+	unsigned	attr;		/* the leaf's own attributes */
+	unsigned	eff;		/* effective HT_W/U/X */
+	unsigned	nsteps;		/* entries read, root first */
+	ht_scan_step_t	step[HT_MAX_LEVELS];
+} ht_scan_xlate_t;
+
+/*
+ * Translate va through the image's tables, one entry per level, as the
+ * MMU would.  0 with the outcome in r_x->stop (an unmapped va is not an
+ * error), or -HT_EINVAL / the read function's error.
+ */
+HT_EXTERN int ht_scan_translate(const ht_scan_cfg_t *cfg, ht_va_t va,
+    ht_scan_xlate_t *r_x);
 
 #ifdef __cplusplus
 }

@@ -280,6 +280,8 @@ ht_walk(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 		leaf.pte = it.it_pte;
 		leaf.pa = pte_pa(m, it.it_pte, it.it_level);
 		leaf.attr = pte_attr(m, it.it_pte, it.it_level);
+		/* our links grant W and U and never NX: the leaf decides */
+		leaf.eff = leaf.attr & (HT_W | HT_U | HT_X);
 		if ((rc = fn(arg, &leaf)) != 0)
 			break;
 	}

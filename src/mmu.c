@@ -132,6 +132,14 @@ mmu_init(mmu_t *m, ht_mode_t mode, unsigned pagesizes, unsigned pa_bits,
 	if (!(pagesizes & HT_PS_4K))
 		return (ht__fail(HT_EPAGESIZE, "4 KiB pages cannot be "
 		    "turned off"));
+	/*
+	 * Splitting a 1 GiB page makes 2 MiB leaves, and every CPU with
+	 * 1 GiB pages has 2 MiB ones: a set without them names no CPU.
+	 */
+	if ((pagesizes & HT_PS_1G) && !(pagesizes & HT_PS_2M))
+		return (ht__fail(HT_EPAGESIZE, "1 GiB pages need 2 MiB pages "
+		    "(splitting one makes them; every CPU with 1 GiB pages "
+		    "has them)"));
 	if (pa_bits == 0)
 		pa_bits = g->pa_bits_max;
 	if (pa_bits < 32 || pa_bits > g->pa_bits_max)

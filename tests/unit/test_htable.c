@@ -440,8 +440,15 @@ Test(mmu, bad_configs)
 	    -HT_EPAGESIZE);
 	cr_assert_eq(mmu_init(&m, HT_MODE_32BIT, 0, 41, 0), -HT_EINVAL);
 	cr_assert_eq(mmu_init(&m, HT_MODE_4LEVEL, 0, 31, 0), -HT_EINVAL);
+	/* 1 GiB pages split into 2 MiB ones: the set must have both */
 	cr_assert_eq(mmu_init(&m, HT_MODE_4LEVEL, HT_PS_4K | HT_PS_1G, 0, 0),
-	    0);
-	cr_assert_eq(m.leaf_levels, 0x5u);
+	    -HT_EPAGESIZE);
+	cr_assert_eq(mmu_init(&m, HT_MODE_4LEVEL, HT_PS_4K | HT_PS_2M |
+	    HT_PS_1G, 0, 0), 0);
+	cr_assert_eq(m.leaf_levels, 0x7u);
 	cr_assert_eq(m.max_page_level, 2);
+	cr_assert_eq(mmu_init(&m, HT_MODE_4LEVEL, HT_PS_4K | HT_PS_2M, 0, 0),
+	    0);
+	cr_assert_eq(m.leaf_levels, 0x3u);
+	cr_assert_eq(m.max_page_level, 1);
 }

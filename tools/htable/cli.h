@@ -12,5 +12,9 @@
 
 int cmd_build(int argc, char **argv);
 void usage_build(FILE *f);
+int cmd_dump(int argc, char **argv);
+void usage_dump(FILE *f);
+int cmd_translate(int argc, char **argv);
+void usage_translate(FILE *f);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * main.c - the htable command: build page tables from a layout file.
+ * main.c - the htable command: build page tables from a layout file, and
+ * read the page tables of any raw physical image.
  * One subcommand per file (cmd_*.c); this file only dispatches.
  */
 #include <stdio.h>
@@ -16,6 +17,10 @@ static const struct cmd {
 } cmds[] = {
 	{ "build", cmd_build, usage_build,
 	    "build the page tables a layout file describes into an image" },
+	{ "dump", cmd_dump, usage_dump,
+	    "list the mappings the page tables in an image describe" },
+	{ "translate", cmd_translate, usage_translate,
+	    "walk an image's page tables for virtual addresses" },
 };
 
 void

@@ -38,8 +38,8 @@ bad(FILE *err, const char *file, int line, const char *fmt, ...)
 }
 
 /* A number: 0x.. or decimal, optional k/m/g (powers of 1024). */
-static int
-number(const char *t, uint64_t *r)
+int
+spec_number(const char *t, uint64_t *r)
 {
 	char *end;
 	unsigned long long v;
@@ -100,7 +100,7 @@ static int
 nums(FILE *err, const char *file, int line, char **tok, int n, uint64_t *v)
 {
 	for (int i = 0; i < n; i++)
-		if (number(tok[i + 1], &v[i]) != 0)
+		if (spec_number(tok[i + 1], &v[i]) != 0)
 			return (bad(err, file, line, "bad number '%s'",
 			    tok[i + 1]));
 	return (0);

@@ -38,6 +38,12 @@ int spec_parse(const char *path, spec_t *s, FILE *err);
 void spec_free(spec_t *s);
 
 /*
+ * A number of the layout language: C-style 0x.. or decimal with an
+ * optional k, m or g suffix (powers of 1024).  0, or -1 if t is not one.
+ */
+int spec_number(const char *t, uint64_t *r);
+
+/*
  * Apply the statements in order to as; 0, or -1 after printing
  * "FILE:LINE: message" (with the library's detail) to err.
  */

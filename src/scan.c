@@ -1,0 +1,471 @@
+/*
+ * scan.c - reading page tables out of a memory image that someone else
+ * wrote: the view of a debugger, a forensics tool or a VMM looking at its
+ * guest.  The input is untrusted; nothing here assumes the tables were
+ * built by this library.
+ *
+ * Theory of operation
+ *
+ * A scan is a depth-first visit from the root named by CR3, one table per
+ * level, entries in index order, so leaves come out in ascending VA order
+ * (the upper canonical half follows the lower one because it has the
+ * higher root indices).  Each entry is read as the MMU reads it at that
+ * level; a link always goes one level down, so the depth is the mode's
+ * number of levels, whatever the entries say: self-maps and shared tables
+ * cannot make a scan loop.
+ *
+ * They can make it long, though: a table linked from many places is
+ * visited once per link, and a hostile image can multiply visits without
+ * end.  Two things bound the work:
+ *  - the memo: for each (frame, level) visited, a bitmap of its *live*
+ *    entries, those that yield at least one leaf.  A table is read whole
+ *    once per level; a revisit reads only its live entries, so every entry
+ *    read after the first visit leads to a leaf.  A dead subtree (empty, or
+ *    only reserved-bit entries) costs nothing the second time.
+ *  - cfg->max_leaves, which ends the scan with -HT_ERANGE.
+ * Whether a subtree yields leaves does not depend on where it is reached
+ * from (permissions accumulate, presence does not), which is what makes
+ * the memo sound.
+ *
+ * Two readings (cfg->flags): the MMU's, with the reserved-bit checks of
+ * the mode and MAXPHYADDR (an entry with reserved bits set is a fault, so
+ * it maps nothing and is counted); and QEMU's monitor's (HT_SCAN_QEMU),
+ * which masks addresses to bits 12..49, checks no reserved bits and honours
+ * PS only in PDEs and 64-bit PDPTEs, so that `htable dump` can reproduce
+ * `info tlb` byte for byte even for odd tables.
+ *
+ * Physical memory is reached only through cfg->read, which reports frames
+ * beyond the image; they read as zeros and are counted.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "htable.h"
+#include "debug.h"
+#include "mmu.h"
+
+#define SCAN_MAX_ENTRIES	1024	/* 32-bit tables */
+#define QEMU_ADDR_MASK		0x3fffffffff000ull
+#define MEMO_MIN		64
+
+/* One visited table: its key and which entries lead to leaves. */
+typedef struct memo_slot {
+	uint64_t	key;		/* pa | level + 1; 0 = empty slot */
+	uint64_t	*live;		/* bitmap, one bit per entry */
+} memo_slot_t;
+
+typedef struct scan {
+	const ht_scan_cfg_t *cfg;
+	mmu_t		m;
+	int		qemu;
+	ht_walk_fn	fn;
+	void		*arg;
+	ht_scan_stats_t	st;
+	memo_slot_t	*memo;
+	size_t		memo_size;	/* a power of 2 */
+	size_t		memo_used;
+} scan_t;
+
+/* ------------------------------------------------------------------ */
+/* Reading the image                                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Read len bytes at pa into buf.  0, 1 if some were unbacked (zeros), or
+ * a negative error.  A misbehaving reader that returns something else is
+ * taken as an error rather than trusted.
+ */
+static int
+phys_read(scan_t *s, ht_pa_t pa, void *buf, size_t len)
+{
+	int rc = s->cfg->read(s->cfg->read_arg, pa, buf, len);
+
+	if (rc == 0 || rc == 1)
+		return (rc);
+	if (rc < 0)
+		return (rc);
+	return (ht__fail(HT_EPROVIDER, "image reader returned %d at pa "
+	    "0x%llx", rc, (unsigned long long)pa));
+}
+
+static uint64_t
+entry_at(const scan_t *s, const void *table, unsigned i)
+{
+	if (s->m.pte_size == 4)
+		return (((const uint32_t *)table)[i]);
+	return (((const uint64_t *)table)[i]);
+}
+
+/* Entries in a level-l table. */
+static unsigned
+table_entries(const mmu_t *m, int level)
+{
+	return (level == m->max_level ? m->top_level_count :
+	    m->ptes_per_table);
+}
+
+/* Physical address of the root table, from CR3 as the CPU holds it. */
+static ht_pa_t
+root_pa(const scan_t *s)
+{
+	uint64_t cr3 = s->cfg->cr3;
+
+	switch (s->m.mode) {
+	case HT_MODE_32BIT:
+		return (cr3 & 0xfffff000ull);
+	case HT_MODE_PAE:
+		return (cr3 & 0xffffffe0ull);
+	default:
+		return (cr3 & (s->qemu ? QEMU_ADDR_MASK : s->m.paddr_mask));
+	}
+}
+
+/*
+ * How an entry at `level` reads: 0 not present, 1 a link (*r_next the
+ * table it names), 2 a leaf, -1 reserved bits (a fault).
+ */
+static int
+classify(const scan_t *s, uint64_t pte, int level, ht_pa_t *r_next)
+{
+	const mmu_t *m = &s->m;
+	int leaf;
+
+	if (!(pte & PT_VALID))
+		return (0);
+	if (s->qemu) {
+		/* PS counts in PDEs, and in PDPTEs of 4/5-level paging */
+		leaf = level == 0 || ((pte & PT_PAGESIZE) && (level == 1 ||
+		    (level == 2 && m->num_level >= 4)));
+		if (!leaf)
+			*r_next = pte & (m->pte_size == 4 ? 0xfffff000ull :
+			    QEMU_ADDR_MASK);
+		return (leaf ? 2 : 1);
+	}
+	leaf = level == 0 || (pte & PT_PAGESIZE);
+	if (pte & (leaf ? m->rsvd_leaf[level] : m->rsvd_ptp[level]))
+		return (-1);
+	if (!leaf)
+		*r_next = pte & m->paddr_mask;
+	return (leaf ? 2 : 1);
+}
+
+/* The effective W/U/X after an entry at `level` is passed. */
+static unsigned
+eff_after(const mmu_t *m, unsigned eff, uint64_t pte, int level)
+{
+	if (!(m->noperm[level] & PT_WRITABLE) && !(pte & PT_WRITABLE))
+		eff &= ~HT_W;
+	if (!(m->noperm[level] & PT_USER) && !(pte & PT_USER))
+		eff &= ~HT_U;
+	if (pte & m->nx_bit[level])
+		eff &= ~HT_X;
+	return (eff);
+}
+
+/* The canonical form of a linear address of va_bits bits. */
+static uint64_t
+canon(const mmu_t *m, uint64_t va)
+{
+	if (m->va_bits == 32)
+		return (va & 0xffffffffull);
+	va &= ~(~0ull << m->va_bits);
+	if (va & (1ull << (m->va_bits - 1)))
+		va |= ~0ull << m->va_bits;
+	return (va);
+}
+
+/* ------------------------------------------------------------------ */
+/* The memo                                                            */
+/* ------------------------------------------------------------------ */
+
+static size_t
+memo_hash(uint64_t key, size_t size)
+{
+	key ^= key >> 29;
+	key *= 0xbf58476d1ce4e5b9ull;
+	key ^= key >> 32;
+	return ((size_t)key & (size - 1));
+}
+
+static memo_slot_t *
+memo_find(scan_t *s, uint64_t key)
+{
+	size_t i;
+
+	if (s->memo == NULL)
+		return (NULL);
+	for (i = memo_hash(key, s->memo_size); s->memo[i].key != 0;
+	    i = (i + 1) & (s->memo_size - 1)) {
+		if (s->memo[i].key == key)
+			return (&s->memo[i]);
+	}
+	return (NULL);
+}
+
+/* Record a table's live bitmap (taken over); 0 or -HT_ENOMEM. */
+static int
+memo_add(scan_t *s, uint64_t key, uint64_t *live)
+{
+	size_t i;
+
+	if ((s->memo_used + 1) * 2 > s->memo_size) {
+		size_t nsize = s->memo_size ? s->memo_size * 2 : MEMO_MIN;
+		memo_slot_t *n = calloc(nsize, sizeof (*n));
+
+		if (n == NULL)
+			return (ht__fail(HT_ENOMEM, "scan: no memory for "
+			    "%zu visited tables", s->memo_used));
+		for (size_t j = 0; j < s->memo_size; j++) {
+			if (s->memo[j].key == 0)
+				continue;
+			for (i = memo_hash(s->memo[j].key, nsize); n[i].key;
+			    i = (i + 1) & (nsize - 1))
+				;
+			n[i] = s->memo[j];
+		}
+		free(s->memo);
+		s->memo = n;
+		s->memo_size = nsize;
+	}
+	for (i = memo_hash(key, s->memo_size); s->memo[i].key != 0;
+	    i = (i + 1) & (s->memo_size - 1))
+		;
+	s->memo[i].key = key;
+	s->memo[i].live = live;
+	s->memo_used++;
+	return (0);
+}
+
+static void
+memo_free(scan_t *s)
+{
+	for (size_t i = 0; i < s->memo_size; i++)
+		free(s->memo[i].live);
+	free(s->memo);
+}
+
+/* ------------------------------------------------------------------ */
+/* The scan                                                            */
+/* ------------------------------------------------------------------ */
+
+static int visit(scan_t *s, ht_pa_t pa, int level, uint64_t va,
+    unsigned eff, int *r_live);
+
+/* Report the leaf pte at level for linear address va. */
+static int
+emit(scan_t *s, uint64_t pte, int level, uint64_t va, unsigned eff)
+{
+	const mmu_t *m = &s->m;
+	ht_leaf_t leaf;
+
+	if (s->cfg->max_leaves != 0 && s->st.leaves >= s->cfg->max_leaves)
+		return (ht__fail(HT_ERANGE, "more than %llu leaves (shared "
+		    "tables multiply them): raise the limit",
+		    (unsigned long long)s->cfg->max_leaves));
+	s->st.leaves++;
+	leaf.va = canon(m, va);
+	leaf.pa = pte_pa(m, pte, level);
+	leaf.size = LEVEL_SIZE(m, level);
+	leaf.level = (unsigned)level;
+	/* bit 9 is the software's own: our lock bit means nothing here */
+	leaf.attr = pte_attr(m, pte, level) & ~HT_LOCKED;
+	leaf.eff = eff;
+	leaf.pte = pte;
+	return (s->fn(s->arg, &leaf));
+}
+
+/*
+ * Entry i of a table at `level` whose first VA is va: report it or go
+ * down.  *r_live says whether it led to any leaf.
+ */
+static int
+visit_entry(scan_t *s, uint64_t pte, int level, unsigned i, uint64_t va,
+    unsigned eff, int *r_live)
+{
+	ht_pa_t next = 0;
+	int kind = classify(s, pte, level, &next);
+
+	*r_live = 0;
+	va += (uint64_t)i << LEVEL_SHIFT(&s->m, level);
+	if (kind == -1) {
+		s->st.reserved++;
+		return (0);
+	}
+	if (kind == 0)
+		return (0);
+	eff = eff_after(&s->m, eff, pte, level);
+	if (kind == 2) {
+		*r_live = 1;
+		return (emit(s, pte, level, va, eff));
+	}
+	return (visit(s, next, level - 1, va, eff, r_live));
+}
+
+/*
+ * Visit the level-`level` table at pa, first VA va, effective permissions
+ * eff so far.  *r_live: did it yield any leaf.
+ */
+static int
+visit(scan_t *s, ht_pa_t pa, int level, uint64_t va, unsigned eff,
+    int *r_live)
+{
+	const mmu_t *m = &s->m;
+	unsigned n = table_entries(m, level);
+	uint64_t key = pa | (uint64_t)(level + 1);
+	memo_slot_t *slot = memo_find(s, key);
+	uint64_t table[SCAN_MAX_ENTRIES / 2];	/* 4 KiB */
+	int rc, live;
+
+	HT_ASSERT(level >= 0 && level < m->num_level);
+	*r_live = 0;
+	if (slot != NULL) {
+		/* A revisit: only the entries known to lead to leaves. */
+		for (unsigned w = 0; w < (n + 63) / 64; w++) {
+			for (uint64_t b = slot->live[w]; b != 0; b &= b - 1) {
+				unsigned i = w * 64 + (unsigned)__builtin_ctzll(b);
+				uint64_t pte = 0;
+
+				rc = phys_read(s, pa + ((ht_pa_t)i <<
+				    m->pte_shift), &pte, (size_t)m->pte_size);
+				if (rc < 0)
+					return (rc);
+				rc = visit_entry(s, pte, level, i, va, eff,
+				    &live);
+				if (rc != 0)
+					return (rc);
+				*r_live |= live;
+			}
+		}
+		return (0);
+	}
+
+	/* First visit: read the whole table, find its live entries. */
+	uint64_t *bits = calloc((n + 63) / 64, sizeof (uint64_t));
+	if (bits == NULL)
+		return (ht__fail(HT_ENOMEM, "scan: no memory"));
+	rc = phys_read(s, pa, table, (size_t)n << m->pte_shift);
+	if (rc < 0) {
+		free(bits);
+		return (rc);
+	}
+	s->st.tables++;
+	if (rc == 1 && s->st.unbacked++ == 0)
+		s->st.first_unbacked = pa;
+	/* Recorded before the entries are visited: a subtree never reaches
+	 * the same (frame, level) again, levels only go down. */
+	if ((rc = memo_add(s, key, bits)) != 0) {
+		free(bits);
+		return (rc);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		rc = visit_entry(s, entry_at(s, table, i), level, i, va, eff,
+		    &live);
+		if (rc != 0)
+			return (rc);
+		if (live) {
+			bits[i / 64] |= 1ull << (i % 64);
+			*r_live = 1;
+		}
+	}
+	return (0);
+}
+
+/* Check cfg and set up *s for it; 0 or -HT_EINVAL. */
+static int
+scan_init(scan_t *s, const ht_scan_cfg_t *cfg)
+{
+	memset(s, 0, sizeof (*s));
+	if (cfg == NULL || cfg->read == NULL)
+		return (ht__fail(HT_EINVAL, "scan: no configuration or no "
+		    "read function"));
+	if ((cfg->flags & ~HT_SCAN_QEMU) != 0)
+		return (ht__fail(HT_EINVAL, "scan: unknown flags 0x%x",
+		    cfg->flags & ~HT_SCAN_QEMU));
+	s->cfg = cfg;
+	s->qemu = (cfg->flags & HT_SCAN_QEMU) != 0;
+	/* every page size the mode has: the image decides, not a policy */
+	return (mmu_init(&s->m, cfg->mode, 0, cfg->pa_bits, 0));
+}
+
+int
+ht_scan(const ht_scan_cfg_t *cfg, ht_walk_fn fn, void *arg,
+    ht_scan_stats_t *r_stats)
+{
+	scan_t s;
+	int rc, live;
+
+	if ((rc = scan_init(&s, cfg)) == 0 && fn == NULL)
+		rc = ht__fail(HT_EINVAL, "scan: no leaf function");
+	if (rc == 0) {
+		s.fn = fn;
+		s.arg = arg;
+		rc = visit(&s, root_pa(&s), s.m.max_level, 0,
+		    HT_W | HT_U | HT_X, &live);
+	}
+	if (r_stats != NULL)
+		*r_stats = s.st;
+	memo_free(&s);
+	return (rc);
+}
+
+int
+ht_scan_translate(const ht_scan_cfg_t *cfg, ht_va_t va, ht_scan_xlate_t *r_x)
+{
+	scan_t s;
+	const mmu_t *m = &s.m;
+	int rc;
+
+	if (r_x == NULL)
+		return (ht__fail(HT_EINVAL, "scan: no result"));
+	memset(r_x, 0, sizeof (*r_x));
+	r_x->va = va;
+	if ((rc = scan_init(&s, cfg)) != 0)
+		return (rc);
+	if (m->va_bits == 32 ? va > 0xffffffffull : canon(m, va) != va) {
+		r_x->stop = HT_STOP_NONCANON;
+		return (0);
+	}
+
+	ht_pa_t table = root_pa(&s);
+	unsigned eff = HT_W | HT_U | HT_X;
+	for (int level = m->max_level; level >= 0; level--) {
+		unsigned i = (unsigned)(va >> LEVEL_SHIFT(m, level)) &
+		    (table_entries(m, level) - 1);
+		ht_scan_step_t *st = &r_x->step[r_x->nsteps++];
+		uint64_t pte = 0;
+		ht_pa_t next = 0;
+
+		st->addr = table + ((ht_pa_t)i << m->pte_shift);
+		st->level = (unsigned)level;
+		st->index = i;
+		rc = phys_read(&s, st->addr, &pte, (size_t)m->pte_size);
+		if (rc < 0)
+			return (rc);
+		st->unbacked = rc == 1;
+		st->pte = pte;
+		switch (classify(&s, pte, level, &next)) {
+		case 0:
+			r_x->stop = HT_STOP_NOTPRESENT;
+			return (0);
+		case -1:
+			r_x->stop = HT_STOP_RESERVED;
+			return (0);
+		case 1:
+			eff = eff_after(m, eff, pte, level);
+			table = next;
+			continue;
+		default:
+			eff = eff_after(m, eff, pte, level);
+			r_x->stop = HT_STOP_MAPPED;
+			r_x->level = (unsigned)level;
+			r_x->page_size = LEVEL_SIZE(m, level);
+			r_x->pa = pte_pa(m, pte, level) +
+			    (va & LEVEL_OFFSET(m, level));
+			r_x->attr = pte_attr(m, pte, level) & ~HT_LOCKED;
+			r_x->eff = eff;
+			return (0);
+		}
+	}
+	HT_ASSERT(0);	/* level 0 entries are leaves or not present */
+	return (ht__fail(HT_EINVAL, "scan: walk fell through"));
+}

@@ -1,0 +1,158 @@
+/*
+ * cmd_translate.c - `htable translate IMAGE --cr3 X --mode M VA...`: walk
+ * the tables of a raw physical image for each VA as the MMU would and
+ * print the result with every entry read, or where and why the walk
+ * stopped.  An unmapped VA is an answer, not an error: the exit status
+ * is 0 unless the arguments or the image are bad.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "format.h"
+#include "image.h"
+#include "spec.h"
+
+void
+usage_translate(FILE *f)
+{
+	fprintf(f, "usage: htable translate IMAGE --cr3 X --mode M "
+	    "[--pa-bits N] VA...\n"
+	    "  Translate each VA through the page tables in IMAGE (a raw\n"
+	    "  physical image) from the root that CR3 value X names, in\n"
+	    "  paging mode M (32bit, pae, 4level, 5level).  Prints the PA,\n"
+	    "  page size, effective permissions and the entry read at every\n"
+	    "  level, or the level where the walk stopped and why.\n"
+	    "  --pa-bits N  MAXPHYADDR for the reserved-bit checks\n"
+	    "Exit status: 0 success (mapped or not), 1 I/O failure,\n"
+	    "2 bad usage or input.\n");
+}
+
+/* The SDM's name of an entry at level l in a mode with n levels. */
+static const char *
+entry_name(unsigned n, unsigned l)
+{
+	static const char *const names[] = { "PTE", "PDE", "PDPTE", "PML4E",
+	    "PML5E" };
+
+	if (n == 2 && l == 1)
+		return ("PDE");
+	return (l < 5 ? names[l] : "?");
+}
+
+static void
+print_xlate(const ht_scan_cfg_t *cfg, const ht_scan_xlate_t *x)
+{
+	const ht_geometry_t *g = ht_geometry(cfg->mode);
+	int w = g->pte_size == 4 ? 8 : 16;
+
+	printf("va 0x%" PRIx64 ": ", x->va);
+	switch (x->stop) {
+	case HT_STOP_MAPPED:
+		printf("pa 0x%" PRIx64 ", %s page, r%c%c %c, %c%c%c pat%u\n",
+		    x->pa, fmt_pagesize(x->page_size),
+		    (x->eff & HT_W) ? 'w' : '-', (x->eff & HT_X) ? 'x' : '-',
+		    (x->eff & HT_U) ? 'u' : 's',
+		    (x->attr & HT_G) ? 'G' : '-', (x->attr & HT_A) ? 'A' : '-',
+		    (x->attr & HT_D) ? 'D' : '-',
+		    ((x->attr & HT_PAT) ? 4 : 0) | ((x->attr & HT_PCD) ? 2 :
+		    0) | ((x->attr & HT_PWT) ? 1 : 0));
+		break;
+	case HT_STOP_NONCANON:
+		printf("not canonical for %s paging (the CPU raises #GP)\n",
+		    ht_mode_name(cfg->mode));
+		return;
+	case HT_STOP_NOTPRESENT:
+	case HT_STOP_RESERVED:
+		printf("not mapped: the %s (level %u) %s\n",
+		    entry_name(g->levels, x->step[x->nsteps - 1].level),
+		    x->step[x->nsteps - 1].level,
+		    x->stop == HT_STOP_NOTPRESENT ? "is not present" :
+		    "has reserved bits set (a reserved-bit page fault)");
+		break;
+	}
+	for (unsigned i = 0; i < x->nsteps; i++) {
+		const ht_scan_step_t *s = &x->step[i];
+
+		printf("  L%u %-5s [%4u] at 0x%0*" PRIx64 ": 0x%0*" PRIx64
+		    "%s\n", s->level, entry_name(g->levels, s->level),
+		    s->index, w, s->addr, w, s->pte,
+		    s->unbacked ? " (beyond the image: read as zero)" : "");
+	}
+}
+
+int
+cmd_translate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cr3", required_argument, NULL, 'c' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "pa-bits", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	image_opts_t o = { 0 };
+	image_t im;
+	int c, rc = EXIT_OK;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:m:p:h", opts, NULL)) != -1) {
+		switch (image_opt(&o, c, optarg)) {
+		case 1: continue;
+		case -1: return (EXIT_INPUT);
+		default: break;
+		}
+		if (c == 'h') {
+			usage_translate(stdout);
+			return (EXIT_OK);
+		}
+		usage_translate(stderr);
+		return (EXIT_INPUT);
+	}
+	if (argc - optind < 2) {
+		usage_translate(stderr);
+		return (EXIT_INPUT);
+	}
+	if (image_opts_done(&o, "translate") != 0)
+		return (EXIT_INPUT);
+	/* Every VA is checked before anything is printed. */
+	for (int i = optind + 1; i < argc; i++) {
+		uint64_t va;
+
+		if (spec_number(argv[i], &va) != 0) {
+			fprintf(stderr, "htable translate: VA '%s': not a "
+			    "number\n", argv[i]);
+			return (EXIT_INPUT);
+		}
+	}
+	if (image_open(argv[optind], &im) != 0)
+		return (EXIT_IO);
+	o.cfg.read_arg = &im;
+	for (int i = optind + 1; i < argc && rc == EXIT_OK; i++) {
+		ht_scan_xlate_t x;
+		uint64_t va = 0;
+
+		(void) spec_number(argv[i], &va);
+		if (ht_scan_translate(&o.cfg, va, &x) != 0) {
+			fprintf(stderr, "htable translate: %s: %s\n",
+			    argv[optind], ht_errdetail());
+			rc = EXIT_IO;
+			break;
+		}
+		print_xlate(&o.cfg, &x);
+		for (unsigned k = 0; k < x.nsteps; k++)
+			if (x.step[k].unbacked)
+				fprintf(stderr, "htable: warning: %s: the "
+				    "table at pa 0x%" PRIx64 " lies beyond "
+				    "the image and reads as zeros\n",
+				    im.path, x.step[k].addr -
+				    (ht_pa_t)x.step[k].index *
+				    ht_geometry(o.cfg.mode)->pte_size);
+	}
+	image_close(&im);
+	if (fflush(stdout) != 0 && rc == EXIT_OK)
+		rc = EXIT_IO;
+	return (rc);
+}
