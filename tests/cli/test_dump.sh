@@ -208,6 +208,9 @@ put64 "$img" $((0x1020 + 3 * 8)) 0x2001
 put64 "$img" $((0x2000 + 511 * 8)) $(( (1 << 63) | 0x40000000 | 0x87 ))
 "$htable" dump "$img" --cr3 0x1020 --mode pae >"$work/got"
 grep -qx '00000000ffe00000-00000000ffffffff 0000000040000000 2m rw- u --- pat0' "$work/got" && ok || bad "pae 2m: $(cat "$work/got")"
+"$htable" translate "$img" --cr3 0x1020 --mode pae 0xffe00010 0x100000000 >"$work/got"
+grep -qx 'va 0xffe00010: pa 0x40000010, 2m page, rw- u, --- pat0' "$work/got" && ok || bad "pae translate: $(cat "$work/got")"
+grep -qx 'va 0x100000000: beyond 4 GiB: pae paging has 32-bit linear addresses' "$work/got" && ok || bad "pae translate beyond 4 GiB: $(cat "$work/got")"
 "$htable" dump "$img" --cr3 0x1020 --mode pae --format qemu-mem >"$work/got"
 grep -qx '00000000ffe00000-0000000100000000 0000000000200000 urw' "$work/got" && ok || bad "pae qemu-mem: $(cat "$work/got")"
 img=$work/32.img

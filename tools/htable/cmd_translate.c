@@ -61,8 +61,12 @@ print_xlate(const ht_scan_cfg_t *cfg, const ht_scan_xlate_t *x)
 		    0) | ((x->attr & HT_PWT) ? 1 : 0));
 		break;
 	case HT_STOP_NONCANON:
-		printf("not canonical for %s paging (the CPU raises #GP)\n",
-		    ht_mode_name(cfg->mode));
+		if (g->va_bits == 32)
+			printf("beyond 4 GiB: %s paging has 32-bit linear "
+			    "addresses\n", ht_mode_name(cfg->mode));
+		else
+			printf("not canonical for %s paging (the CPU raises "
+			    "#GP)\n", ht_mode_name(cfg->mode));
 		return;
 	case HT_STOP_NOTPRESENT:
 	case HT_STOP_RESERVED:
