@@ -548,6 +548,81 @@ typedef struct ht_scan_xlate {
 HT_EXTERN int ht_scan_translate(const ht_scan_cfg_t *cfg, ht_va_t va,
     ht_scan_xlate_t *r_x);
 
+/* ------------------------------------------------------------------ */
+/* Access checks: what the MMU does with one access                    */
+/* ------------------------------------------------------------------ */
+
+/* Kinds of access */
+#define HT_ACC_READ	0
+#define HT_ACC_WRITE	1
+#define HT_ACC_FETCH	2
+
+/* ht_cpu_t flags: the control bits an access depends on */
+#define HT_CPU_WP	0x01u	/* CR0.WP: supervisor writes obey R/W */
+#define HT_CPU_NXE	0x02u	/* EFER.NXE: bit 63 is NX, else reserved */
+#define HT_CPU_SMEP	0x04u	/* CR4.SMEP */
+#define HT_CPU_SMAP	0x08u	/* CR4.SMAP */
+#define HT_CPU_AC	0x10u	/* EFLAGS.AC: lifts SMAP for explicit
+				   supervisor data accesses */
+#define HT_CPU_PKE	0x20u	/* CR4.PKE (4- and 5-level paging) */
+#define HT_CPU_NO1G	0x40u	/* no 1 GiB pages: PS in a PDPTE is
+				   reserved (CPUID lacks PDPE1GB) */
+
+/*
+ * The CPU an access runs on.  32-bit paging is taken with CR4.PSE set
+ * (PSE-36), like every CPU of the last 25 years.
+ */
+typedef struct ht_cpu {
+	unsigned	flags;		/* HT_CPU_* */
+	uint32_t	pkru;		/* with HT_CPU_PKE */
+	unsigned	pa_bits;	/* MAXPHYADDR; 0 = the mode's widest */
+} ht_cpu_t;
+
+/* Page-fault error code bits (Intel SDM vol. 3, 4.7) */
+#define HT_PF_P		0x01u	/* a protection fault, not a missing page */
+#define HT_PF_W		0x02u	/* the access was a write */
+#define HT_PF_U		0x04u	/* the access was at CPL 3 */
+#define HT_PF_RSVD	0x08u	/* a reserved bit was set */
+#define HT_PF_I		0x10u	/* an instruction fetch (with SMEP or NXE) */
+#define HT_PF_PK	0x20u	/* a protection-key violation */
+
+/* What an access does */
+typedef enum ht_fault {
+	HT_FAULT_NONE = 0,	/* it completes */
+	HT_FAULT_PF = 14,	/* #PF with error_code */
+	HT_FAULT_GP = 13	/* #GP: the VA is not canonical */
+} ht_fault_t;
+
+typedef struct ht_access {
+	ht_fault_t	fault;
+	uint32_t	error_code;	/* HT_PF_* for HT_FAULT_PF */
+	ht_pa_t		pa;		/* HT_FAULT_NONE: where it lands */
+	uint64_t	page_size;
+	unsigned	nsteps;		/* entries read, root first */
+	ht_scan_step_t	step[HT_MAX_LEVELS];
+	/*
+	 * The bits the MMU sets when the access completes: A in every entry
+	 * read that has one (bit l for the level-l entry; PAE PDPTEs have
+	 * none), and D in the leaf for a write.
+	 */
+	unsigned	set_a;
+	int		set_d;
+} ht_access_t;
+
+/*
+ * Decide one access (HT_ACC_*, at CPL cpl) to va on cpu, exactly as the
+ * MMU does: the walk, reserved bits for cpu's MAXPHYADDR, NXE and page
+ * sizes, then U/S, R/W with WP, NX, SMEP, SMAP with AC, and protection
+ * keys.  ht_access reads an address space of ours, ht_scan_access an
+ * image.  0 with the answer in *r_acc, or -HT_EINVAL (bad argument;
+ * ERANGE for a VA beyond 4 GiB in the 32-bit modes), or the read
+ * function's error.
+ */
+HT_EXTERN int ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va,
+    unsigned acc, unsigned cpl, ht_access_t *r_acc);
+HT_EXTERN int ht_scan_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu,
+    ht_va_t va, unsigned acc, unsigned cpl, ht_access_t *r_acc);
+
 #ifdef __cplusplus
 }
 #endif

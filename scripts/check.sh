@@ -58,8 +58,9 @@ run() {
 	fi
 }
 
-# qemu: the dump formats against QEMU's own monitor, once (QEMU is slow)
-run "gcc, debug checks" build-gcc gcc "unit model integration stress qemu"
+# qemu: the dump formats against QEMU's own monitor; hardware: verify on
+# KVM and QEMU -- once each, in the gcc build (they are slow)
+run "gcc, debug checks" build-gcc gcc "unit model integration stress qemu hardware"
 # clang: the warning build of the whole tree, and the suites once more
 run "clang, debug checks" build-clang clang "unit integration"
 run "gcc, ASan+UBSan" build-asan gcc "unit model integration stress" \

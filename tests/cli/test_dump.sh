@@ -72,6 +72,18 @@ expect "max-leaves exceeded" 2 "more than 3 leaves" "$htable" dump "${K[@]}" --m
 expect "empty image" 0 "beyond the image" "$htable" dump "$work/empty.img" --cr3 0x1000 --mode 4level
 [ ! -s "$work/out" ] && ok || bad "empty image lists mappings"
 
+# --- verify: usage and input errors (no engine needed) ---
+"$htable" verify --help | grep -q 'usage: htable verify' && ok || bad "verify --help"
+expect "verify without --mode" 2 "--cr3 and --mode are required" "$htable" verify "$work/k.img" --cr3 "$cr3"
+expect "verify bad engine" 2 "--engine 'bochs'" "$htable" verify "${K[@]}" --engine bochs
+expect "verify bad cpu" 2 "--cpu 'wp,smx'" "$htable" verify "${K[@]}" --cpu wp,smx
+printf '0x400000 r\n0x400000 rw\n' >"$work/probes"
+expect "verify bad probe op" 2 "probes:2: expected 'VA OP'" "$htable" verify "${K[@]}" --probes "$work/probes"
+printf '0x400004 r\n' >"$work/probes"
+expect "verify misaligned probe" 2 "probes:1: VA 0x400004 is not an 8-byte-aligned" "$htable" verify "${K[@]}" --probes "$work/probes"
+expect "verify missing probe file" 2 "No such file" "$htable" verify "${K[@]}" --probes "$work/none"
+expect "verify missing image" 1 "No such file" "$htable" verify "$work/none.img" --cr3 0 --mode 4level
+
 # --- the golden dump of the 4-level example ---
 cat >"$work/want" <<'GOLD'
 0000000000400000-0000000000404fff 0000000020000000 4k r-x u --- pat0

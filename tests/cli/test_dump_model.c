@@ -1530,8 +1530,30 @@ main(int argc, char **argv)
 	uint64_t count = env_num("HT_COUNT", DEFAULT_COUNT);
 	const char *only = getenv("HT_MODES"), *tmp = getenv("TMPDIR");
 
+	if (argc == 4 && strcmp(argv[1], "--emit") == 0) {
+		/*
+		 * The generator alone, for the hardware tests: one spec of
+		 * MODE from SEED on stdout; exit 3 (and no spec) when that
+		 * seed makes a spec meant to fail.
+		 */
+		memset(&g, 0, sizeof (g));
+		for (unsigned mi = 0; mi < NMODES; mi++) {
+			if (strcmp(modes[mi].name, argv[2]) != 0)
+				continue;
+			gen_spec(&g, &modes[mi], strtoull(argv[3], NULL, 0),
+			    mi);
+			if (g.fail_line != 0)
+				return (3);
+			(void) fwrite(g.t.s, 1, g.t.len, stdout);
+			return (0);
+		}
+		(void) fprintf(stderr, "test_dump_model: no mode '%s'\n",
+		    argv[2]);
+		return (2);
+	}
 	if (argc != 2) {
-		(void) fprintf(stderr, "usage: test_dump_model HTABLE\n");
+		(void) fprintf(stderr, "usage: test_dump_model HTABLE\n"
+		    "       test_dump_model --emit MODE SEED\n");
 		return (2);
 	}
 	c.htable = argv[1];

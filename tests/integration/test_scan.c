@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "htable.h"
+#include "../lib/arena_read.h"
 
 #define PG		4096ull
 #define MIB		(1024ull * 1024)
@@ -1632,43 +1633,6 @@ Test(scan, read_errors, .timeout = 30)
 
 #define AS_BASE		(1 * MIB)
 #define AS_SIZE		(128 * MIB)
-
-static uint64_t
-rnd(uint64_t *s)
-{
-	/* xorshift64* */
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return (*s * 0x2545f4914f6cdd1dull);
-}
-
-/* The read callback over an arena: zeros and 1 outside it. */
-static int
-arena_read(void *arg, ht_pa_t pa, void *buf, size_t len)
-{
-	ht_arena_t *a = arg;
-	uint8_t *out = buf;
-	int rc = 0;
-
-	while (len > 0) {
-		size_t chunk = (size_t)(PG - (pa & (PG - 1)));
-		void *p = ht_arena_ptr(a, pa);
-
-		if (chunk > len)
-			chunk = len;
-		if (p == NULL) {
-			memset(out, 0, chunk);
-			rc = 1;
-		} else {
-			memcpy(out, p, chunk);
-		}
-		out += chunk;
-		pa += chunk;
-		len -= chunk;
-	}
-	return (rc);
-}
 
 /* A random page-aligned VA of size bytes, canonical in the mode. */
 static ht_va_t

@@ -16,5 +16,7 @@ int cmd_dump(int argc, char **argv);
 void usage_dump(FILE *f);
 int cmd_translate(int argc, char **argv);
 void usage_translate(FILE *f);
+int cmd_verify(int argc, char **argv);
+void usage_verify(FILE *f);
 
 #endif

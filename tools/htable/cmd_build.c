@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "spec.h"
+#include "verify.h"
 
 struct img {
 	ht_arena_t	*arena;
@@ -113,11 +114,12 @@ cmd_build(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "verify", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL;
-	int json = 0, c, rc = EXIT_INPUT;
+	int json = 0, verify = 0, c, rc = EXIT_INPUT;
 	spec_t s;
 	ht_arena_t *arena = NULL;
 	ht_ctx_t *ctx = NULL;
@@ -130,6 +132,7 @@ cmd_build(int argc, char **argv)
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'j': json = 1; break;
+		case 'V': verify = 1; break;
 		case 'h': usage_build(stdout); return (EXIT_OK);
 		default: usage_build(stderr); return (EXIT_INPUT);
 		}
@@ -194,6 +197,14 @@ cmd_build(int argc, char **argv)
 	}
 	summary(&s, ctx, as, im.frames, json);
 	rc = EXIT_OK;
+	if (verify) {
+		/* the image as written, on a real MMU, against the library */
+		verify_opts_t vo = { .mode = s.mode, .cr3 = ht_as_root(as),
+		    .cpu.flags = HT_CPU_WP | HT_CPU_NXE, .engine = ENG_AUTO };
+
+		(void) fflush(stdout);
+		rc = verify_image(out, &vo, stdout);
+	}
 out:
 	free(tmp);
 	if (as != NULL)

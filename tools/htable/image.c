@@ -4,9 +4,13 @@
  * that name frames beyond the image read as zeros (as unassigned memory
  * reads on a PC) instead of touching anything else.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* SEEK_DATA, SEEK_HOLE */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -14,6 +18,61 @@
 
 #include "image.h"
 #include "spec.h"
+
+/*
+ * Find the written ranges of fd (size bytes) with SEEK_DATA/SEEK_HOLE; a
+ * file system without them reports the whole file as data.  0 or -1.
+ */
+static int
+find_extents(image_t *im, int fd)
+{
+	size_t cap = 0;
+	off_t pos = 0;
+
+	while ((uint64_t)pos < im->size) {
+		off_t d = lseek(fd, pos, SEEK_DATA), h;
+
+		if (d < 0) {
+			if (errno == ENXIO)	/* only a hole is left */
+				break;
+			d = pos;		/* no SEEK_DATA: all data */
+			h = (off_t)im->size;
+		} else if ((h = lseek(fd, d, SEEK_HOLE)) < 0) {
+			h = (off_t)im->size;
+		}
+		if (im->next == cap) {
+			image_extent_t *n;
+
+			cap = cap ? cap * 2 : 16;
+			if ((n = realloc(im->ext, cap * sizeof (*n))) == NULL)
+				return (-1);
+			im->ext = n;
+		}
+		im->ext[im->next].start = (uint64_t)d;
+		im->ext[im->next].end = (uint64_t)h;
+		im->next++;
+		pos = h;
+	}
+	return (0);
+}
+
+int
+image_is_data(const image_t *im, uint64_t pa)
+{
+	size_t lo = 0, hi = im->next;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pa < im->ext[mid].start)
+			hi = mid;
+		else if (pa >= im->ext[mid].end)
+			lo = mid + 1;
+		else
+			return (1);
+	}
+	return (0);
+}
 
 int
 image_open(const char *path, image_t *im)
@@ -46,6 +105,12 @@ image_open(const char *path, image_t *im)
 			return (-1);
 		}
 		im->base = p;
+		if (find_extents(im, fd) != 0) {
+			fprintf(stderr, "htable: %s: out of memory\n", path);
+			(void) close(fd);
+			image_close(im);
+			return (-1);
+		}
 	}
 	(void) close(fd);
 	return (0);
@@ -57,6 +122,9 @@ image_close(image_t *im)
 	if (im->base != NULL)
 		(void) munmap((void *)im->base, (size_t)im->size);
 	im->base = NULL;
+	free(im->ext);
+	im->ext = NULL;
+	im->next = 0;
 }
 
 int

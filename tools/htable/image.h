@@ -9,10 +9,17 @@
 #include <stdint.h>
 #include "htable.h"
 
+typedef struct image_extent {
+	uint64_t	start, end;	/* [start, end) holds data */
+} image_extent_t;
+
 typedef struct image {
 	const char	*path;
 	const uint8_t	*base;		/* read-only mapping, NULL if empty */
 	uint64_t	size;
+	/* the ranges that were written (not holes), ascending */
+	image_extent_t	*ext;
+	size_t		next;
 } image_t;
 
 /*
@@ -21,6 +28,12 @@ typedef struct image {
  */
 int image_open(const char *path, image_t *im);
 void image_close(image_t *im);
+
+/*
+ * Does the image hold written data at pa (not a hole of a sparse file,
+ * not beyond the end)?  An image without holes is data everywhere.
+ */
+int image_is_data(const image_t *im, uint64_t pa);
 
 /*
  * The ht_phys_read_fn over an image_t: bytes beyond the end read as zeros

@@ -21,17 +21,21 @@ static const struct cmd {
 	    "list the mappings the page tables in an image describe" },
 	{ "translate", cmd_translate, usage_translate,
 	    "walk an image's page tables for virtual addresses" },
+	{ "verify", cmd_verify, usage_verify,
+	    "run an image's page tables on a real MMU against the library" },
 };
 
 void
 usage_build(FILE *f)
 {
-	fprintf(f, "usage: htable build SPEC -o IMAGE [--json]\n"
+	fprintf(f, "usage: htable build SPEC -o IMAGE [--json] [--verify]\n"
 	    "  Build the page tables SPEC describes; write them to IMAGE as a\n"
 	    "  raw physical image (offset = physical address, sparse), and\n"
 	    "  print a summary whose last line is 'mode=MODE cr3=0xHEX'.\n"
 	    "  -o, --output IMAGE  the image to write\n"
 	    "  --json              print the summary as one JSON object\n"
+	    "  --verify            then run the tables on a real MMU and\n"
+	    "                      compare with the library (htable verify)\n"
 	    "Exit status: 0 success, 1 I/O failure, 2 bad usage or input\n"
 	    "(reported as FILE:LINE: message; no image is written).\n");
 }

@@ -1,0 +1,269 @@
+/*
+ * access.c - the MMU's verdict on one access: does a read, write or
+ * instruction fetch at a given CPL complete, and if not, which fault with
+ * which error code; if it does, where it lands and which Accessed/Dirty
+ * bits the MMU sets on the way (Intel SDM vol. 3, sections 4.5-4.8).
+ *
+ * Theory of operation
+ *
+ * One walk, root first, one entry per level, as the page-miss handler
+ * does it.  At each entry, in this order:
+ *   1. P clear: a not-present #PF (error code without P).
+ *   2. a reserved bit set: a #PF with P and RSVD.  Which bits are reserved
+ *      depends on the CPU, not on the tables: MAXPHYADDR, EFER.NXE (bit 63
+ *      is NX only with NXE), the page sizes the CPU has (PS in a PDPTE
+ *      without 1 GiB pages; PS in a PML4E or PML5E always), PAE PDPTEs'
+ *      own rules.  The masks come from mmu_init() for the CPU in question,
+ *      the same code that decides what the library itself may write.
+ *   3. a leaf (level 0, or PS): stop; otherwise follow the link.
+ * The permissions accumulate on the way: U/S and R/W are ANDed over the
+ * entries that have them (not PAE PDPTEs), NX is ORed (only with NXE).
+ * Then the rights of the access against them (4.6), and the protection
+ * keys of user-mode addresses (4.6.2).  The PK error bit follows PKRU
+ * alone, whether or not the page rights also forbid the access, as the SDM
+ * defines the bit.  A non-canonical VA is a #GP before any walk.
+ *
+ * The I/D bit of the error code is set for a fetch only when the CPU can
+ * tell fetches apart: with SMEP, or with PAE-style entries and NXE.
+ *
+ * Images are read through the ht_scan_cfg_t read function; an address
+ * space of ours through its frame provider (ht_access), with single-copy
+ * atomic loads of each entry, so that a change racing with the call gives
+ * the entry before or after, as the MMU would see it.
+ */
+#include <string.h>
+
+#include "htable.h"
+#include "debug.h"
+#include "mmu.h"
+#include "frame.h"
+#include "htable_int.h"
+
+#define CPU_FLAGS	(HT_CPU_WP | HT_CPU_NXE | HT_CPU_SMEP | HT_CPU_SMAP | \
+			HT_CPU_AC | HT_CPU_PKE | HT_CPU_NO1G)
+
+/* The error-code bits that describe the access itself. */
+static uint32_t
+access_bits(const mmu_t *m, const ht_cpu_t *cpu, unsigned acc, unsigned cpl)
+{
+	uint32_t ec = 0;
+
+	if (acc == HT_ACC_WRITE)
+		ec |= HT_PF_W;
+	if (cpl == 3)
+		ec |= HT_PF_U;
+	if (acc == HT_ACC_FETCH && ((cpu->flags & HT_CPU_SMEP) ||
+	    (m->pte_size == 8 && (cpu->flags & HT_CPU_NXE))))
+		ec |= HT_PF_I;
+	return (ec);
+}
+
+/*
+ * The page rights (4.6): may an access acc at cpl use a page whose
+ * effective bits are user, writable, nx?  Protection keys aside.
+ */
+static int
+rights_ok(const ht_cpu_t *cpu, unsigned acc, unsigned cpl, int user,
+    int writable, int nx)
+{
+	unsigned f = cpu->flags;
+	int smap = (f & HT_CPU_SMAP) && !(f & HT_CPU_AC);
+
+	if (cpl == 3) {
+		if (!user)
+			return (0);
+		if (acc == HT_ACC_WRITE)
+			return (writable);
+		if (acc == HT_ACC_FETCH)
+			return (!nx);
+		return (1);
+	}
+	switch (acc) {
+	case HT_ACC_READ:
+		return (!(user && smap));
+	case HT_ACC_WRITE:
+		if (user && smap)
+			return (0);
+		return (writable || !(f & HT_CPU_WP));
+	default:
+		return (!nx && !(user && (f & HT_CPU_SMEP)));
+	}
+}
+
+/* Does PKRU forbid this data access to a user-mode page with key k? */
+static int
+pkey_denies(const ht_cpu_t *cpu, unsigned acc, unsigned cpl, unsigned k)
+{
+	unsigned ad = (cpu->pkru >> (2 * k)) & 1;
+	unsigned wd = (cpu->pkru >> (2 * k + 1)) & 1;
+
+	if (ad)
+		return (1);
+	return (acc == HT_ACC_WRITE && wd &&
+	    (cpl == 3 || (cpu->flags & HT_CPU_WP)));
+}
+
+int
+ht_scan_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
+    unsigned acc, unsigned cpl, ht_access_t *r)
+{
+	mmu_t mm, *m = &mm;
+	unsigned pagesizes;
+	int rc;
+
+	if (r == NULL || cfg == NULL || cfg->read == NULL || cpu == NULL)
+		return (ht__fail(HT_EINVAL, "access: missing argument"));
+	memset(r, 0, sizeof (*r));
+	if (acc > HT_ACC_FETCH || cpl > 3 || (cpu->flags & ~CPU_FLAGS) != 0)
+		return (ht__fail(HT_EINVAL, "access: bad access %u, CPL %u "
+		    "or CPU flags 0x%x", acc, cpl, cpu->flags));
+	if (ht_geometry(cfg->mode) == NULL)
+		return (ht__fail(HT_EINVAL, "access: unknown mode %d",
+		    (int)cfg->mode));
+	pagesizes = ht_geometry(cfg->mode)->pagesizes;
+	if (cpu->flags & HT_CPU_NO1G)
+		pagesizes &= ~HT_PS_1G;
+	/*
+	 * 32-bit paging names at most 40 bits (PSE-36): M = min(MAXPHYADDR,
+	 * 40), and any 64-bit CPU can run it (SDM 4.3).
+	 */
+	unsigned pa_bits = cpu->pa_bits;
+	if (cfg->mode == HT_MODE_32BIT && pa_bits > 40)
+		pa_bits = 40;
+	if ((rc = mmu_init(m, cfg->mode, pagesizes, pa_bits,
+	    !(cpu->flags & HT_CPU_NXE))) != 0)
+		return (rc);
+
+	/* Linear addresses: 32 bits, or canonical 48/57 (else #GP). */
+	if (m->va_bits == 32) {
+		if (va > 0xffffffffull)
+			return (ht__fail(HT_ERANGE, "access: va 0x%llx is "
+			    "beyond 4 GiB", (unsigned long long)va));
+	} else {
+		uint64_t c = va & ~(~0ull << m->va_bits);
+
+		if (c & (1ull << (m->va_bits - 1)))
+			c |= ~0ull << m->va_bits;
+		if (c != va) {
+			r->fault = HT_FAULT_GP;
+			return (0);
+		}
+	}
+
+	uint32_t ec = access_bits(m, cpu, acc, cpl);
+	ht_pa_t table;
+	int user = 1, writable = 1, nx = 0;
+
+	switch (cfg->mode) {
+	case HT_MODE_32BIT: table = cfg->cr3 & 0xfffff000ull; break;
+	case HT_MODE_PAE: table = cfg->cr3 & 0xffffffe0ull; break;
+	default: table = cfg->cr3 & m->paddr_mask; break;
+	}
+	for (int level = m->max_level; level >= 0; level--) {
+		unsigned n = level == m->max_level ? m->top_level_count :
+		    m->ptes_per_table;
+		unsigned i = (unsigned)(va >> LEVEL_SHIFT(m, level)) & (n - 1);
+		ht_scan_step_t *st = &r->step[r->nsteps++];
+		uint64_t pte = 0;
+		int leaf;
+
+		st->addr = table + ((ht_pa_t)i << m->pte_shift);
+		st->level = (unsigned)level;
+		st->index = i;
+		rc = cfg->read(cfg->read_arg, st->addr, &pte,
+		    (size_t)m->pte_size);
+		if (rc < 0)
+			return (rc);
+		st->unbacked = rc == 1;
+		st->pte = pte;
+		if (!(pte & PT_VALID)) {
+			r->fault = HT_FAULT_PF;
+			r->error_code = ec;
+			r->set_a = 0;	/* only a completed access is promised */
+			return (0);
+		}
+		leaf = level == 0 || (pte & PT_PAGESIZE);
+		if ((leaf && level > 0 && !mmu_leaf_ok(m, level)) ||
+		    (pte & (leaf ? m->rsvd_leaf[level] : m->rsvd_ptp[level]))) {
+			r->fault = HT_FAULT_PF;
+			r->error_code = ec | HT_PF_P | HT_PF_RSVD;
+			r->set_a = 0;
+			return (0);
+		}
+		if (!(m->noperm[level] & PT_USER) && !(pte & PT_USER))
+			user = 0;
+		if (!(m->noperm[level] & PT_WRITABLE) && !(pte & PT_WRITABLE))
+			writable = 0;
+		if (pte & m->nx_bit[level])
+			nx = 1;
+		/* PAE PDPTEs have no A bit: bit 5 is reserved there */
+		if (!(m->mode == HT_MODE_PAE && level == 2))
+			r->set_a |= 1u << level;
+		if (leaf) {
+			int ok = rights_ok(cpu, acc, cpl, user, writable, nx);
+
+			if ((cpu->flags & HT_CPU_PKE) && m->pte_size == 8 &&
+			    m->mode != HT_MODE_PAE && user &&
+			    acc != HT_ACC_FETCH && pkey_denies(cpu, acc, cpl,
+			    (unsigned)(pte >> 59) & 0xf)) {
+				ec |= HT_PF_PK;
+				ok = 0;
+			}
+			if (!ok) {
+				r->fault = HT_FAULT_PF;
+				r->error_code = ec | HT_PF_P;
+				r->set_a = 0;
+				return (0);
+			}
+			r->page_size = LEVEL_SIZE(m, level);
+			r->pa = pte_pa(m, pte, level) +
+			    (va & LEVEL_OFFSET(m, level));
+			r->set_d = acc == HT_ACC_WRITE;
+			return (0);
+		}
+		table = m->pte_size == 4 ? pte & 0xfffff000ull :
+		    pte & m->paddr_mask;
+	}
+	HT_ASSERT(0);	/* level 0 always ends the walk */
+	return (ht__fail(HT_EINVAL, "access: walk fell through"));
+}
+
+/* The reader over an address space's own frames (ht_access). */
+static int
+as_read(void *arg, ht_pa_t pa, void *buf, size_t len)
+{
+	const ht_ctx_t *ctx = arg;
+	const uint8_t *p = ptable_map(ctx, pa >> HT_PAGE_SHIFT);
+
+	if (p == NULL) {
+		memset(buf, 0, len);
+		return (1);
+	}
+	p += pa & (HT_PAGE_SIZE - 1);
+	/* one entry, read whole, as the MMU reads it */
+	if (len == 8)
+		*(uint64_t *)buf = __atomic_load_n((const uint64_t *)p,
+		    __ATOMIC_ACQUIRE);
+	else if (len == 4)
+		*(uint32_t *)buf = __atomic_load_n((const uint32_t *)p,
+		    __ATOMIC_ACQUIRE);
+	else
+		memcpy(buf, p, len);
+	return (0);
+}
+
+int
+ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
+    unsigned cpl, ht_access_t *r_acc)
+{
+	ht_scan_cfg_t cfg;
+
+	if (as == NULL)
+		return (ht__fail(HT_EINVAL, "access: no address space"));
+	memset(&cfg, 0, sizeof (cfg));
+	cfg.mode = hat_mmu(as)->mode;
+	cfg.cr3 = ht_as_root(as);
+	cfg.read = as_read;
+	cfg.read_arg = ht_as_ctx(as);
+	return (ht_scan_access(&cfg, cpu, va, acc, cpl, r_acc));
+}

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Hardware agreement: `htable verify` on real MMUs -- KVM for 4-level
+# paging, QEMU's TCG for all four modes -- over layouts that catch the
+# classic bugs (write protection with WP on and off, NX, user/supervisor
+# at every level, SMEP/SMAP, large pages at every level, split pages, the
+# top of the space and both edges of the canonical hole, PAE's 4-entry
+# root) and over random layouts from the model test's generator.  Every
+# check must end "disagree=0" with exit status 0.  An engine the machine
+# lacks is skipped with its reason, and counted as skipped.
+#   usage: test_verify.sh HTABLE DUMP_MODEL
+set -u
+htable=$1
+gen=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pass=0; fail=0; skip=0
+ok()   { pass=$((pass + 1)); }
+bad()  { fail=$((fail + 1)); echo "[FAIL] $*" >&2; }
+skip() { skip=$((skip + 1)); echo "[SKIP] $*" >&2; }
+nrand=${HTABLE_VERIFY_RANDOM:-3}
+
+# verify NAME IMAGE CR3 MODE ENGINE [ARGS...]: one check
+verify() {
+	local name=$1 img=$2 cr3=$3 mode=$4 eng=$5; shift 5
+	"$htable" verify "$img" --cr3 "$cr3" --mode "$mode" --engine "$eng" "$@" \
+	    >"$work/out" 2>"$work/err"
+	local rc=$?
+	case $rc in
+	0)	grep -q '^probes=[1-9][0-9]* agree=[0-9]* disagree=0' "$work/out" && ok ||
+		    bad "$name ($eng): summary '$(tail -n 1 "$work/out")'" ;;
+	4)	skip "$name ($eng): $(grep 'skipped' "$work/out" | head -n 1)" ;;
+	*)	bad "$name ($eng): exit $rc"
+		grep -E 'DISAGREE|engine' "$work/out" | head -n 12 >&2
+		head -n 5 "$work/err" >&2 ;;
+	esac
+}
+
+# build NAME SPEC-TEXT...: the image; sets CR3
+build() {
+	local name=$1; shift
+	printf '%s\n' "$@" >"$work/$name.spec"
+	"$htable" build "$work/$name.spec" -o "$work/$name.img" >"$work/sum" 2>"$work/err" ||
+	    { bad "$name: build: $(cat "$work/err")"; return 1; }
+	CR3=$(tail -n 1 "$work/sum" | sed 's/.*cr3=//')
+}
+
+# clear_bit IMAGE CR3 MODE VA LEVEL BIT: clear a bit of the entry at LEVEL
+# on VA's walk (e.g. U/S in a PDE above a user page)
+clear_bit() {
+	local line at val
+	line=$("$htable" translate "$1" --cr3 "$2" --mode "$3" "$4" | grep "^  L$5 ")
+	at=$(sed 's/.* at \(0x[0-9a-f]*\):.*/\1/' <<<"$line")
+	val=$(sed 's/.*: \(0x[0-9a-f]*\).*/\1/' <<<"$line")
+	val=$(( val & ~(1 << $6) ))
+	local s="" i n=8
+	[ "$3" = 32bit ] && n=4
+	for ((i = 0; i < n; i++)); do s+=$(printf '\\x%02x' $(( (val >> (8 * i)) & 0xff ))); done
+	printf "$s" | dd of="$1" bs=1 seek=$((at)) conv=notrunc status=none
+}
+
+CPUS=("wp,nxe" "nxe" "wp,nxe,smep,smap" "wp,nxe,smap,ac" "wp")
+
+# --- 4-level: KVM and QEMU ---
+if build k4 "mode 4level" "pool 0x100000 1m" \
+    "map 0x400000 0x800000 16k u x" \
+    "map 0x600000 0x900000 16k u w" \
+    "map 0x800000 0xa00000 16k w" \
+    "map 0xa00000 0xb00000 16k" \
+    "map 0x1000000 0x1000000 8k u w x" \
+    "map 0x40000000 0x2000000 4m w u" \
+    "unmap 0x40300000 4k" \
+    "protect 0x40380000 8k u" \
+    "map 0x7ffffffff000 0xc00000 4k u w" \
+    "map 0xffff800000000000 0xc01000 4k w" \
+    "map 0xffffc00000000000 0x0 1g w page=1g" \
+    "map 0xfffffffffffff000 0xc02000 4k w x u"; then
+	# a user page under a supervisor-only PDE, and a read-only PDPTE
+	clear_bit "$work/k4.img" "$CR3" 4level 0x1000000 1 2
+	clear_bit "$work/k4.img" "$CR3" 4level 0x600000 2 1
+	for cpu in "${CPUS[@]}"; do
+		case $cpu in *smep*|*smap*) ;; *) verify "4level classic cpu=$cpu" "$work/k4.img" "$CR3" 4level kvm --cpu "$cpu" ;; esac
+		verify "4level classic cpu=$cpu" "$work/k4.img" "$CR3" 4level qemu --cpu "$cpu"
+	done
+	verify "4level pke" "$work/k4.img" "$CR3" 4level qemu --cpu wp,nxe,pke,pkru=0x0000000c
+	printf '%s\n' "# VA OP" "0x400000 r" "0x400008 ux" "0x600000 uw" \
+	    "0x0000800000000000 r" "0x8000000000000000 uw" \
+	    "0x00007ffffffff000 uw" "0xffff7ffffffff000 x" \
+	    "0xfffffffffffff000 ux" >"$work/probes"
+	verify "4level probe file" "$work/k4.img" "$CR3" 4level kvm --probes "$work/probes"
+	verify "4level probe file" "$work/k4.img" "$CR3" 4level qemu --probes "$work/probes"
+	grep -q '^probes=8 ' "$work/out" && ok || bad "probe file: $(tail -n 1 "$work/out")"
+	# build --verify: the same check on the image just built
+	"$htable" build "$work/k4.spec" -o "$work/k4b.img" --verify >"$work/out" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && grep -q '^probes=[1-9][0-9]* agree=[0-9]* disagree=0' "$work/out" && ok ||
+	    bad "build --verify: exit $rc, $(tail -n 1 "$work/out")"
+fi
+
+# --- 5-level: QEMU ---
+if build k5 "mode 5level" "pool 0x100000 1m" \
+    "map 0x400000 0x800000 16k u x" \
+    "map 0x600000 0x900000 16k u w" \
+    "map 0xa00000 0xb00000 16k w" \
+    "map 0x0000ffffffe00000 0x2000000 2m w u" \
+    "map 0x00fffffffffff000 0xc00000 4k u w" \
+    "map 0xff00000000000000 0xc01000 4k w" \
+    "map 0xff80000040000000 0x0 1g w page=1g" \
+    "map 0xfffffffffffff000 0xc02000 4k w x u"; then
+	clear_bit "$work/k5.img" "$CR3" 5level 0x600000 3 2
+	for cpu in "${CPUS[@]}"; do
+		verify "5level classic cpu=$cpu" "$work/k5.img" "$CR3" 5level qemu --cpu "$cpu"
+	done
+fi
+
+# --- PAE: QEMU; the 4-entry root ---
+if build pae "mode pae" "pool 0x100000 1m" \
+    "map 0x400000 0x800000 16k u x" \
+    "map 0x600000 0x900000 16k u w" \
+    "map 0xa00000 0xb00000 16k w" \
+    "map 0x40000000 0x2000000 4m w u" \
+    "unmap 0x40201000 4k" \
+    "map 0x80000000 0xc00000 4k u" \
+    "map 0xfffff000 0xc01000 4k w x u"; then
+	clear_bit "$work/pae.img" "$CR3" pae 0x600000 1 2
+	for cpu in "${CPUS[@]}"; do
+		verify "pae classic cpu=$cpu" "$work/pae.img" "$CR3" pae qemu --cpu "$cpu"
+	done
+fi
+
+# --- 32-bit: QEMU; 4 MiB pages, no NX ---
+if build b32 "mode 32bit" "pool 0x100000 1m" \
+    "map 0x400000 0x800000 16k u x" \
+    "map 0x600000 0x900000 16k u w" \
+    "map 0xa00000 0xb00000 16k w" \
+    "map 0x40000000 0x2000000 8m w u" \
+    "unmap 0x40401000 4k" \
+    "map 0xfffff000 0xc01000 4k w u"; then
+	clear_bit "$work/b32.img" "$CR3" 32bit 0x600000 1 2
+	for cpu in "wp" "none" "wp,smep,smap" "wp,smap,ac"; do
+		verify "32bit classic cpu=$cpu" "$work/b32.img" "$CR3" 32bit qemu --cpu "$cpu"
+	done
+fi
+
+# --- random layouts from the model test's generator ---
+for mode in 32bit pae 4level 5level; do
+	n=0
+	for ((seed = 1; n < nrand && seed < 100; seed++)); do
+		"$gen" --emit $mode $seed >"$work/r.spec" 2>/dev/null || continue
+		n=$((n + 1))
+		"$htable" build "$work/r.spec" -o "$work/r.img" >"$work/sum" 2>"$work/err" ||
+		    { bad "random $mode seed $seed: build: $(cat "$work/err")"; continue; }
+		CR3=$(tail -n 1 "$work/sum" | sed 's/.*cr3=//')
+		verify "random $mode seed $seed" "$work/r.img" "$CR3" $mode qemu
+		[ $mode = 4level ] && verify "random $mode seed $seed" "$work/r.img" "$CR3" $mode kvm
+	done
+done
+
+echo "[====] Synthesis: Tested: $((pass + fail + skip)) | Passing: $pass | Failing: $fail | Crashing: 0" >&2
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]

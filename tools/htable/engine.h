@@ -1,0 +1,113 @@
+/*
+ * engine.h - running probes through an image's page tables on a real MMU
+ * implementation, for `htable verify`: KVM (engine_kvm.c, /dev/kvm,
+ * 4-level paging only on these machines) and QEMU's TCG (engine_qemu.c,
+ * every mode).  The caller (verify.c) predicts each outcome with the
+ * library's ht_scan_access() and compares; an engine only runs and
+ * reports, it never predicts.
+ *
+ * Guest physical memory during a run:
+ *  - [0, ram_size) is RAM.  Every 4 KiB page of it that is data in the
+ *    image (image_is_data) is loaded from the image verbatim: those are
+ *    the page tables.  Every other page is filled with markers: the
+ *    8-byte word at physical address p holds MARKER(p), so a read that
+ *    succeeds tells which PA it hit, and a fetch executes a `ret` (0xc3,
+ *    the low byte of every marker) and comes straight back.
+ *  - [guest_pa, guest_pa + GUEST_AREA) belongs to the engine: its code,
+ *    stacks, GDT/IDT/TSS, its own page tables.  The caller chooses it
+ *    inside RAM, below 4 GiB, where no table frame and no leaf of the
+ *    image lies, so no probe can touch it.
+ *  - The engine reaches its own pages through one borrowed entry: the
+ *    entry at physical address slot_pa, in a table of level slot_level
+ *    (>= 1; the root where the image leaves a root entry empty), which
+ *    the image leaves not present and which maps [slot_va, slot_va +
+ *    slot_size) (canonical).  The engine writes a link there to its own
+ *    tables, and no probe VA lies in that range.  mem_after shows the
+ *    entry restored to its value in the image (zero).
+ *
+ * Probes run in order.  A write probe is a locked OR of 0 into the byte
+ * at va (a write access for the MMU that changes no data); a read loads
+ * the 8 bytes at va; a fetch calls va, at the CPL of the probe.  TLBs are
+ * flushed before each probe (the tables do not change, but a probe must
+ * not be answered by a translation cached from an earlier one: CR3 reload
+ * or INVLPG).
+ */
+#ifndef HTABLE_ENGINE_H
+#define HTABLE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "htable.h"
+#include "image.h"
+
+#define GUEST_AREA	(2ull << 20)	/* bytes the engine may use */
+
+/* The marker of the 8-byte word at physical address p (p % 8 == 0). */
+#define MARKER(p)	(0xc3ull | (((uint64_t)(p) >> 3) << 8))
+/* The physical address a marker names, or ~0 if v is no marker. */
+#define MARKER_PA(v)	((uint64_t)(((v) & 0xff) == 0xc3 ? ((v) >> 8) << 3 : ~0ull))
+
+typedef enum probe_op {
+	PROBE_READ = HT_ACC_READ,
+	PROBE_WRITE = HT_ACC_WRITE,
+	PROBE_FETCH = HT_ACC_FETCH
+} probe_op_t;
+
+typedef struct probe {
+	uint64_t	va;		/* 8-byte aligned */
+	probe_op_t	op;
+	unsigned	cpl;		/* 0 or 3 */
+} probe_t;
+
+typedef enum probe_outcome {
+	PROBE_OK = 0,		/* the access completed */
+	PROBE_PF,		/* page fault: error_code, cr2 */
+	PROBE_GP,		/* general protection (a non-canonical VA) */
+	PROBE_OTHER,		/* any other exception: vector */
+	PROBE_NOTRUN		/* the engine could not run it (why in note) */
+} probe_outcome_t;
+
+typedef struct probe_result {
+	probe_outcome_t	outcome;
+	unsigned	vector;
+	uint32_t	error_code;
+	uint64_t	cr2;
+	uint64_t	value;		/* PROBE_OK read: the 8 bytes read */
+} probe_result_t;
+
+typedef struct engine_job {
+	ht_mode_t	mode;
+	uint64_t	cr3;		/* the root of the tables under test */
+	const image_t	*img;
+	const ht_cpu_t	*cpu;		/* WP, NXE, SMEP, SMAP, PKE, PKRU */
+	uint64_t	ram_size;	/* a multiple of 2 MiB */
+	uint64_t	guest_pa;	/* GUEST_AREA-aligned, below 4 GiB */
+	uint64_t	slot_pa;	/* the borrowed entry */
+	int		slot_level;
+	uint64_t	slot_va;
+	uint64_t	slot_size;
+	const probe_t	*probes;
+	size_t		nprobes;
+	/* out */
+	probe_result_t	*results;	/* nprobes of them, caller's */
+	uint8_t		*mem_after;	/* malloc'd copy of RAM [0, img->size)
+					   after the run (A/D bits), or NULL */
+	char		engine[64];	/* what ran, e.g. "kvm (kvm_pvm)" */
+	char		note[256];	/* why it could not run / quirks seen */
+} engine_job_t;
+
+/* What an engine returns. */
+#define ENGINE_OK	0
+#define ENGINE_ABSENT	1	/* not on this machine: skip (note says) */
+#define ENGINE_CANNOT	2	/* present, but cannot run this job (note) */
+#define ENGINE_FAILED	(-1)	/* broke down (note says how) */
+
+/*
+ * Run every probe of job through the MMU the engine drives; fill
+ * job->results, job->mem_after, job->engine.  Never prints.
+ */
+int engine_kvm(engine_job_t *job);
+int engine_qemu(engine_job_t *job);
+
+#endif
