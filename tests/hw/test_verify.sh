@@ -17,7 +17,7 @@ pass=0; fail=0; skip=0
 ok()   { pass=$((pass + 1)); }
 bad()  { fail=$((fail + 1)); echo "[FAIL] $*" >&2; }
 skip() { skip=$((skip + 1)); echo "[SKIP] $*" >&2; }
-nrand=${HTABLE_VERIFY_RANDOM:-3}
+nrand=${HTABLE_VERIFY_RANDOM:-4}
 
 # verify NAME IMAGE CR3 MODE ENGINE [ARGS...]: one check
 verify() {
@@ -45,13 +45,19 @@ build() {
 }
 
 # clear_bit IMAGE CR3 MODE VA LEVEL BIT: clear a bit of the entry at LEVEL
-# on VA's walk (e.g. U/S in a PDE above a user page)
-clear_bit() {
+# on VA's walk (e.g. U/S in a PDE above a user page); set_bit sets one
+clear_bit() { edit_bit "$@" clear; }
+set_bit() { edit_bit "$@" set; }
+edit_bit() {
 	local line at val
 	line=$("$htable" translate "$1" --cr3 "$2" --mode "$3" "$4" | grep "^  L$5 ")
 	at=$(sed 's/.* at \(0x[0-9a-f]*\):.*/\1/' <<<"$line")
 	val=$(sed 's/.*: \(0x[0-9a-f]*\).*/\1/' <<<"$line")
-	val=$(( val & ~(1 << $6) ))
+	if [ "$7" = set ]; then
+		val=$(( val | (1 << $6) ))
+	else
+		val=$(( val & ~(1 << $6) ))
+	fi
 	local s="" i n=8
 	[ "$3" = 32bit ] && n=4
 	for ((i = 0; i < n; i++)); do s+=$(printf '\\x%02x' $(( (val >> (8 * i)) & 0xff ))); done
@@ -81,7 +87,16 @@ if build k4 "mode 4level" "pool 0x100000 1m" \
 		case $cpu in *smep*|*smap*) ;; *) verify "4level classic cpu=$cpu" "$work/k4.img" "$CR3" 4level kvm --cpu "$cpu" ;; esac
 		verify "4level classic cpu=$cpu" "$work/k4.img" "$CR3" 4level qemu --cpu "$cpu"
 	done
-	verify "4level pke" "$work/k4.img" "$CR3" 4level qemu --cpu wp,nxe,pke,pkru=0x0000000c
+	# protection keys: the user data page gets key 1 (leaf bit 59), the
+	# user code page key 2 (bit 60); PKRU denies access to key 1 and
+	# writes to key 2
+	cp "$work/k4.img" "$work/k4pk.img"
+	set_bit "$work/k4pk.img" "$CR3" 4level 0x600000 0 59
+	set_bit "$work/k4pk.img" "$CR3" 4level 0x400000 0 60
+	verify "4level pke" "$work/k4pk.img" "$CR3" 4level qemu --cpu wp,nxe,pke,pkru=0x24
+	verify "4level pke, no wp" "$work/k4pk.img" "$CR3" 4level qemu --cpu nxe,pke,pkru=0x24
+	verify "4level pke off" "$work/k4pk.img" "$CR3" 4level qemu --cpu wp,nxe,pkru=0x24
+	verify "4level pke off" "$work/k4pk.img" "$CR3" 4level kvm
 	printf '%s\n' "# VA OP" "0x400000 r" "0x400008 ux" "0x600000 uw" \
 	    "0x0000800000000000 r" "0x8000000000000000 uw" \
 	    "0x00007ffffffff000 uw" "0xffff7ffffffff000 x" \

@@ -29,7 +29,8 @@ usage_verify(FILE *f)
 	    "  --engine E     kvm, qemu, or auto (default: kvm for 4level\n"
 	    "                 when /dev/kvm works, else qemu)\n"
 	    "  --cpu FLAGS    comma-separated: wp nxe smep smap ac pke\n"
-	    "                 pkru=N (default: wp,nxe); 'none' for none\n"
+	    "                 pkru=N pa-bits=N (default: wp,nxe); 'none'\n"
+	    "                 for none\n"
 	    "  --verbose      print every probe, not only disagreements\n"
 	    "Prints each disagreement and 'probes=N agree=N disagree=N'.\n"
 	    "Exit status: 0 all agree, 1 failure, 2 bad usage or input,\n"
@@ -84,7 +85,7 @@ cmd_verify(int argc, char **argv)
 			if (verify_parse_cpu(optarg, &o.cpu) != 0) {
 				fprintf(stderr, "htable verify: --cpu '%s': "
 				    "flags are wp nxe smep smap ac pke pkru=N "
-				    "none\n", optarg);
+				    "pa-bits=N none\n", optarg);
 				return (EXIT_INPUT);
 			}
 			break;

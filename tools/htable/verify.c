@@ -510,16 +510,22 @@ describe(char *buf, size_t len, probe_outcome_t o, uint32_t ec, uint64_t x)
 	}
 }
 
-/* The CPU the engine really is: what the prediction must assume. */
+/*
+ * The CPU the engine really is: what the prediction must assume.  This
+ * KVM has no 1 GiB pages and a guest MAXPHYADDR of 48 at most (it can
+ * be lowered); QEMU's TCG takes any phys-bits, by default the widest the
+ * mode names.
+ */
 static void
-engine_cpu(verify_engine_t e, const ht_cpu_t *asked, ht_cpu_t *cpu)
+engine_cpu(const plan_t *pl, verify_engine_t e, ht_cpu_t *cpu)
 {
-	*cpu = *asked;
+	*cpu = pl->o->cpu;
 	if (e == ENG_KVM) {
-		cpu->flags |= HT_CPU_NO1G;	/* no PDPE1GB in its CPUID */
-		cpu->pa_bits = 48;		/* its guest MAXPHYADDR */
-	} else {
-		cpu->pa_bits = 40;		/* QEMU 7.2 TCG's phys-bits */
+		cpu->flags |= HT_CPU_NO1G;
+		if (cpu->pa_bits == 0 || cpu->pa_bits > 48)
+			cpu->pa_bits = 48;
+	} else if (cpu->pa_bits == 0) {
+		cpu->pa_bits = pl->g->pa_bits_max;
 	}
 }
 
@@ -565,7 +571,7 @@ run_engine(plan_t *pl, verify_engine_t e, engine_job_t *job, counts_t *c,
 	probe_t *run;
 	int rc;
 
-	engine_cpu(e, &pl->o->cpu, &cpu);
+	engine_cpu(pl, e, &cpu);
 	job->cpu = &cpu;
 	pred = calloc(pl->np ? pl->np : 1, sizeof (*pred));
 	idx = calloc(pl->np ? pl->np : 1, sizeof (*idx));
