@@ -4,8 +4,9 @@
 all: demo
 
 # The main job: build everything, build the page tables of the shipped
-# 64-bit kernel-style layout into an image, dump and translate them, and
-# run the library example.
+# 64-bit kernel-style layout into an image, dump and translate them, check
+# them on a real MMU (skipped when the machine has neither KVM nor QEMU),
+# and run the library example.
 demo:
 	@bash scripts/deps.sh
 	@[ -d build ] || meson setup build >/dev/null
@@ -18,7 +19,10 @@ demo:
 	echo "== htable dump ... --format qemu-mem   (QEMU's 'info mem', byte for byte)" && \
 	./build/tools/htable dump build/kernel-4level.img --cr3 $$cr3 --mode 4level --format qemu-mem && \
 	echo "== htable translate build/kernel-4level.img --cr3 $$cr3 --mode 4level 0x400123 0xffffffff80001000" && \
-	./build/tools/htable translate build/kernel-4level.img --cr3 $$cr3 --mode 4level 0x400123 0xffffffff80001000
+	./build/tools/htable translate build/kernel-4level.img --cr3 $$cr3 --mode 4level 0x400123 0xffffffff80001000 && \
+	echo "== htable verify build/kernel-4level.img --cr3 $$cr3 --mode 4level   (on a real MMU: KVM, else QEMU)" && \
+	{ ./build/tools/htable verify build/kernel-4level.img --cr3 $$cr3 --mode 4level; rc=$$?; \
+	  [ $$rc -eq 0 ] || [ $$rc -eq 4 ]; }
 	@echo "== examples/quickstart.c (the library API)"
 	@./build/examples/quickstart
 
