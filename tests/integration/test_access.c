@@ -29,7 +29,7 @@
 #include <string.h>
 
 #include "htable.h"
-#include "../lib/arena_read.h"
+#include "../lib/scan_image.h"
 
 #define PG		4096ull
 #define MIB		(1024ull * 1024)
@@ -65,65 +65,6 @@ bits(unsigned lo, unsigned hi)
 /* ------------------------------------------------------------------ */
 /* The image                                                           */
 /* ------------------------------------------------------------------ */
-
-typedef struct image {
-	uint8_t		*mem;
-	uint64_t	size;
-	ht_pa_t		next;		/* next free frame */
-} image_t;
-
-/* A zeroed image of IMG_SIZE bytes. */
-static void
-img_init(image_t *im)
-{
-	im->mem = calloc(1, (size_t)IMG_SIZE);
-	cr_assert_not_null(im->mem);
-	im->size = IMG_SIZE;
-	im->next = IMG_FREE;
-}
-
-/* Free the image's memory. */
-static void
-img_free(image_t *im)
-{
-	free(im->mem);
-	im->mem = NULL;
-}
-
-/*
- * The read callback: copy what the image has, zeros for the rest, and
- * return 1 when some of [pa, pa + len) is beyond the end.
- */
-static int
-img_read(void *arg, ht_pa_t pa, void *buf, size_t len)
-{
-	image_t *im = arg;
-	uint64_t n;
-
-	memset(buf, 0, len);
-	if (pa >= im->size)
-		return (len != 0);
-	n = im->size - pa < len ? im->size - pa : len;
-	memcpy(buf, im->mem + pa, (size_t)n);
-	return (n < len);
-}
-
-/* Write an entry of esize bytes at pa (inside the image). */
-static void
-put(image_t *im, unsigned esize, ht_pa_t pa, uint64_t v)
-{
-	cr_assert(pa + esize <= im->size, "put at 0x%llx outside",
-	    (unsigned long long)pa);
-	if (esize == 4) {
-		uint32_t w = (uint32_t)v;
-
-		cr_assert_eq((uint64_t)w, v, "a 32-bit entry 0x%llx",
-		    (unsigned long long)v);
-		memcpy(im->mem + pa, &w, 4);
-	} else {
-		memcpy(im->mem + pa, &v, 8);
-	}
-}
 
 /* A configuration reading im in mode from cr3. */
 static ht_scan_cfg_t
@@ -597,7 +538,7 @@ Test(access, exact_4level, .timeout = 30)
 	const ht_mode_t m = HT_MODE_4LEVEL;
 	ht_va_t va = chain_va[m];	/* 0x00007abcd1234567 */
 
-	img_init(&im);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	chain_init(&im, &c, m, 0);
 	/* a user RW page: a user write completes, A at 4 levels, D */
 	g = one(&im, m, HT_CPU_WP, 0, 0, va, HT_ACC_WRITE, 3);
@@ -719,7 +660,7 @@ Test(access, exact_large_pages, .timeout = 30)
 	ht_access_t g;
 
 	/* 4level 1 GiB: PA bits 29:13 reserved, PS reserved without 1G */
-	img_init(&im);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	chain_init(&im, &c, HT_MODE_4LEVEL, 2);
 	g = one(&im, HT_MODE_4LEVEL, 0, 0, 0, c.va, HT_ACC_WRITE, 3);
 	EXPECT(g, HT_FAULT_NONE, 0, 0x900000000ull + 0x11234567ull, GIB, 2,
@@ -737,7 +678,7 @@ Test(access, exact_large_pages, .timeout = 30)
 	img_free(&im);
 
 	/* 5level 2 MiB: bits 20:13 reserved */
-	img_init(&im);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	chain_init(&im, &c, HT_MODE_5LEVEL, 1);
 	g = one(&im, HT_MODE_5LEVEL, 0, 0, 0, c.va, HT_ACC_READ, 0);
 	EXPECT(g, HT_FAULT_NONE, 0, 0x92c600000ull + 0x145678ull, 2 * MIB,
@@ -749,7 +690,7 @@ Test(access, exact_large_pages, .timeout = 30)
 	img_free(&im);
 
 	/* PAE 2 MiB: A at the PDE only, never the PDPTE */
-	img_init(&im);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	chain_init(&im, &c, HT_MODE_PAE, 1);
 	g = one(&im, HT_MODE_PAE, 0, 0, 0, 0xb7654321ull, HT_ACC_WRITE, 0);
 	EXPECT(g, HT_FAULT_NONE, 0, 0x92c600000ull + 0x54321ull, 2 * MIB,
@@ -808,7 +749,7 @@ Test(access, exact_32bit, .timeout = 30)
 	const ht_mode_t m = HT_MODE_32BIT;
 
 	/* a PSE-36 4 MiB page at 0x92c400000: PDE bits 20:13 = 0x09 */
-	img_init(&im);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	chain_init(&im, &c, m, 1);
 	cr_assert_eq(c.base[1], 0x2c400000ull | (0x9ull << 13));
 	g = one(&im, m, 0, 0, 0, 0xb7654321ull, HT_ACC_WRITE, 3);
@@ -827,7 +768,7 @@ Test(access, exact_32bit, .timeout = 30)
 	img_free(&im);
 
 	/* 4 KiB: a user fetch from a supervisor page: no I without SMEP */
-	img_init(&im);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	chain_init(&im, &c, m, 0);
 	c.bits[1] = E_P | E_W;
 	chain_write(&im, &c);
@@ -861,7 +802,7 @@ Test(access, exact_pkeys, .timeout = 30)
 	const unsigned pke = HT_CPU_PKE;
 	ht_va_t va = chain_va[m];
 
-	img_init(&im);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	chain_init(&im, &c, m, 0);
 	c.bits[0] |= 5ull << 59;	/* key 5: PKRU bits 10 (AD), 11 */
 	chain_write(&im, &c);
@@ -930,7 +871,7 @@ Test(access, noncanonical, .timeout = 30)
 	image_t im;
 	chain_t c;
 
-	img_init(&im);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	for (size_t i = 0; i < sizeof (gp) / sizeof (gp[0]); i++) {
 		ht_scan_cfg_t cfg = mkcfg(&im, gp[i].mode, IMG_ROOT);
 
@@ -965,7 +906,7 @@ Test(access, range_32, .timeout = 30)
 		ht_scan_cfg_t cfg;
 		ht_cpu_t cpu = mkcpu(0, 0, 0);
 
-		img_init(&im);
+		img_init(&im, IMG_SIZE, IMG_FREE);
 		cfg = mkcfg(&im, (ht_mode_t)m, IMG_ROOT);
 		chain_init(&im, &c, (ht_mode_t)m, 0);
 		cr_assert_eq(ht_scan_access(&cfg, &cpu, 0x100000000ull,
@@ -988,7 +929,7 @@ Test(access, bad_arguments, .timeout = 30)
 	ht_cpu_t cpu = mkcpu(0, 0, 0), bad;
 	ht_access_t g;
 
-	img_init(&im);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	chain_init(&im, &c, HT_MODE_4LEVEL, 0);
 	cfg = mkcfg(&im, HT_MODE_4LEVEL, IMG_ROOT);
 	cr_assert_eq(ht_scan_access(&cfg, &cpu, c.va, HT_ACC_READ, 0, &g), 0);
@@ -1051,7 +992,7 @@ Test(access, unbacked, .timeout = 30)
 	chain_t c;
 	ht_access_t g;
 
-	img_init(&im);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	chain_init(&im, &c, HT_MODE_4LEVEL, 0);
 	c.base[1] = 0x40000000ull;		/* a page table at 1 GiB */
 	chain_write(&im, &c);
@@ -1137,7 +1078,7 @@ rights_mode(ht_mode_t mode)
 
 		if (!leaf_ok(mode, leaf))
 			continue;
-		img_init(&im);
+		img_init(&im, IMG_SIZE, IMG_FREE);
 		chain_init(&im, &c, mode, leaf);
 		/* PKE with PKRU all ones: only 4/5-level have keys */
 		if (mode <= HT_MODE_PAE)
@@ -1229,7 +1170,7 @@ bits_mode(ht_mode_t mode)
 
 		if (!leaf_ok(mode, leaf))
 			continue;
-		img_init(&im);
+		img_init(&im, IMG_SIZE, IMG_FREE);
 		chain_init(&im, &c, mode, leaf);
 		cfg = mkcfg(&im, mode, IMG_ROOT);
 		for (unsigned l = leaf; l <= c.top; l++) {
@@ -1312,7 +1253,7 @@ Test(access, maxphyaddr, .timeout = 60)
 
 			if (!leaf_ok((ht_mode_t)m, leaf))
 				continue;
-			img_init(&im);
+			img_init(&im, IMG_SIZE, IMG_FREE);
 			chain_init(&im, &c, (ht_mode_t)m, leaf);
 			for (unsigned l = leaf; l <= c.top; l++) {
 				for (size_t p = 0; p < 5; p++)
@@ -1334,7 +1275,7 @@ Test(access, pa_bits_wide_32bit, .timeout = 30)
 	image_t im;
 	chain_t c;
 
-	img_init(&im);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	chain_init(&im, &c, HT_MODE_32BIT, 1);
 	/* PA 0xffffc00000 */
 	c.base[1] = 0xffc00000ull | (0xffull << 13);
@@ -1405,7 +1346,7 @@ pkeys_mode(ht_mode_t mode)
 		ht_scan_cfg_t cfg;
 		uint64_t pk = 0;
 
-		img_init(&im);
+		img_init(&im, IMG_SIZE, IMG_FREE);
 		chain_init(&im, &c, mode, leaf);
 		cfg = mkcfg(&im, mode, IMG_ROOT);
 		for (unsigned v = 0; v < 4; v++) {

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "htable.h"
-#include "../lib/arena_read.h"
+#include "../lib/scan_image.h"
 
 #define PG		4096ull
 #define MIB		(1024ull * 1024)
@@ -57,82 +57,6 @@ static const ht_mode_t all_modes[4] = {
 /* The image                                                           */
 /* ------------------------------------------------------------------ */
 
-typedef struct image {
-	uint8_t		*mem;
-	uint64_t	size;
-	ht_pa_t		next;		/* next frame for build() */
-	uint64_t	nreads;		/* calls of the read function */
-	uint64_t	bytes;		/* bytes asked for */
-	uint64_t	hi;		/* 1 + highest byte asked for */
-	int		rc;		/* != 0: return it, no reading */
-} image_t;
-
-/* A zeroed image of size bytes. */
-static void
-img_init(image_t *im, uint64_t size)
-{
-	memset(im, 0, sizeof (*im));
-	im->mem = calloc(1, (size_t)size);
-	cr_assert_not_null(im->mem);
-	im->size = size;
-	im->next = IMG_FREE;
-}
-
-static void
-img_free(image_t *im)
-{
-	free(im->mem);
-	im->mem = NULL;
-}
-
-/* Forget the recorded requests. */
-static void
-img_clear_counts(image_t *im)
-{
-	im->nreads = im->bytes = im->hi = 0;
-}
-
-/*
- * The read callback: copy what the image has, zeros for the rest, and
- * return 1 when some of [pa, pa + len) is beyond the end.
- */
-static int
-img_read(void *arg, ht_pa_t pa, void *buf, size_t len)
-{
-	image_t *im = arg;
-	uint64_t end = pa + len < pa ? UINT64_MAX : pa + len;
-	uint64_t n;
-
-	im->nreads++;
-	im->bytes += len;
-	if (end > im->hi)
-		im->hi = end;
-	if (im->rc != 0)
-		return (im->rc);
-	memset(buf, 0, len);
-	if (pa >= im->size)
-		return (len != 0);
-	n = im->size - pa < len ? im->size - pa : len;
-	memcpy(buf, im->mem + pa, (size_t)n);
-	return (n < len);
-}
-
-/* Write an entry of the mode's size at pa (which must be in the image). */
-static void
-put(image_t *im, const ht_geometry_t *g, ht_pa_t pa, uint64_t v)
-{
-	cr_assert(pa + g->pte_size <= im->size, "put at 0x%llx outside",
-	    (unsigned long long)pa);
-	if (g->pte_size == 4) {
-		uint32_t w = (uint32_t)v;
-
-		cr_assert_eq((uint64_t)w, v, "a 32-bit entry 0x%llx",
-		    (unsigned long long)v);
-		memcpy(im->mem + pa, &w, 4);
-	} else {
-		memcpy(im->mem + pa, &v, 8);
-	}
-}
 
 /* Read back an entry of the mode's size at pa. */
 static uint64_t
@@ -243,11 +167,11 @@ build(image_t *im, ht_mode_t mode, ht_pa_t root, ht_va_t va,
 			im->next += PG;
 			cr_assert(next < im->size, "image full");
 		}
-		put(im, g, e, next | (link != NULL && link[l] != 0 ?
+		put(im, g->pte_size, e, next | (link != NULL && link[l] != 0 ?
 		    link[l] : link_bits(g, l)));
 		table = next;
 	}
-	put(im, g, ent(g, table, va, leaf_level), leaf);
+	put(im, g->pte_size, ent(g, table, va, leaf_level), leaf);
 }
 
 /* ------------------------------------------------------------------ */
@@ -493,7 +417,7 @@ Test(scan, chains, .timeout = 60)
 		image_t im;
 		unsigned ntables = 1 + 2 * (g->levels - 1);
 
-		img_init(&im, IMG_SIZE);
+		img_init(&im, IMG_SIZE, IMG_FREE);
 		build(&im, mode, 0x1000, va_lo[mi], 0, lo, NULL);
 		build(&im, mode, 0x1000, va_hi[mi], 0, hi, NULL);
 		cfg = mkcfg(&im, mode, 0x1000);
@@ -546,7 +470,7 @@ Test(scan, page_sizes, .timeout = 60)
 		image_t im;
 		uint64_t a, b, c;
 
-		img_init(&im, IMG_SIZE);
+		img_init(&im, IMG_SIZE, IMG_FREE);
 		cfg = mkcfg(&im, mode, 0x1000);
 		switch (mode) {
 		case HT_MODE_32BIT:
@@ -634,7 +558,7 @@ Test(scan, eff_4level, .timeout = 30)
 	leaves_t lv = { 0 };
 	image_t im;
 
-	img_init(&im, IMG_SIZE);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	build(&im, mode, 0x1000, 0, 0, 0xa000 | full, NULL);
 	build(&im, mode, 0x1000, 1ull << 30, 0, 0xb000 | full, no_w_pde);
 	build(&im, mode, 0x1000, 2ull << 30, 0, 0xc000 | full, no_u_pdpte);
@@ -687,7 +611,7 @@ Test(scan, eff_pae, .timeout = 30)
 	image_t im;
 	uint64_t big = 0x40000000ull | E_PS | E_P | E_U | E_NX;
 
-	img_init(&im, IMG_SIZE);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	build(&im, mode, 0x1000, 0, 0, 0xa000 | full, NULL);
 	build(&im, mode, 0x1000, 1ull << 30, 0, 0xb000 | full, cache_pdpte);
 	build(&im, mode, 0x1000, 2ull << 30, 0, 0xc000 | full, nx_pde);
@@ -724,7 +648,7 @@ Test(scan, eff_32bit, .timeout = 30)
 	image_t im;
 	uint64_t big = 0x00c00000ull | E_PS | E_P;
 
-	img_init(&im, IMG_SIZE);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	build(&im, mode, 0x1000, 0, 0, 0xa000 | full, NULL);
 	build(&im, mode, 0x1000, 4 * MIB, 0, 0xb000 | full, no_w);
 	build(&im, mode, 0x1000, 8 * MIB, 0, 0xc000 | full, no_u);
@@ -770,9 +694,9 @@ self_map(ht_mode_t mode)
 	image_t im;
 	ht_va_t va;
 
-	img_init(&im, IMG_SIZE);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	build(&im, mode, R, 0, 0, X | LINK, NULL);
-	put(&im, g, R + 510 * 8, self);
+	put(&im, g->pte_size, R + 510 * 8, self);
 	chain[top] = R;
 	for (unsigned l = top; l > 0; l--)
 		chain[l - 1] = link_addr(g, get(&im, g, chain[l]));
@@ -841,9 +765,9 @@ Test(scan, self_map_4level_vas, .timeout = 30)
 	leaves_t lv = { 0 };
 	image_t im;
 
-	img_init(&im, IMG_SIZE);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	build(&im, HT_MODE_4LEVEL, 0x1000, 0, 0, 0x7000000 | LINK, NULL);
-	put(&im, g, 0x1000 + 510 * 8, 0x1000 | LINK);
+	put(&im, g->pte_size, 0x1000 + 510 * 8, 0x1000 | LINK);
 	cfg = mkcfg(&im, HT_MODE_4LEVEL, 0x1000);
 	cr_assert_eq(do_scan(&cfg, &lv, &st), 0);
 	cr_assert_eq(lv.n, 5);
@@ -872,7 +796,7 @@ share_all(image_t *im, ht_mode_t mode)
 		ht_pa_t t = (ht_pa_t)(root_level(g) - l + 1) * PG;
 
 		for (unsigned i = 0; i < 512; i++)
-			put(im, g, t + i * 8ull, (t + PG) | LINK);
+			put(im, g->pte_size, t + i * 8ull, (t + PG) | LINK);
 	}
 	return ((ht_pa_t)g->levels * PG);
 }
@@ -892,7 +816,7 @@ Test(scan, sharing_empty, .timeout = 30)
 		leaves_t lv = { 0 };
 		image_t im;
 
-		img_init(&im, IMG_SIZE);
+		img_init(&im, IMG_SIZE, IMG_FREE);
 		(void) share_all(&im, mode);
 		cfg = mkcfg(&im, mode, PG);
 		for (int q = 0; q < 2; q++) {
@@ -930,9 +854,9 @@ Test(scan, sharing_bomb, .timeout = 60)
 	ht_pa_t pt;
 	int rc;
 
-	img_init(&im, IMG_SIZE);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	pt = share_all(&im, mode);
-	put(&im, g, pt, leaf);
+	put(&im, g->pte_size, pt, leaf);
 	cfg = mkcfg(&im, mode, PG);
 	cfg.max_leaves = max;
 
@@ -983,14 +907,14 @@ Test(scan, sharing_permissions, .timeout = 30)
 	image_t im;
 	ht_pa_t pdpt, pd;
 
-	img_init(&im, IMG_SIZE);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	build(&im, mode, 0x1000, 0, 0, leaf, NULL);
 	build(&im, mode, 0x1000, 2 * MIB, 0, leaf, NULL);
 	pdpt = link_addr(g, get(&im, g, 0x1000));
 	pd = link_addr(g, get(&im, g, pdpt));
 	/* PDPT[1] and PDPT[3] name the same PD: read-only, NX */
-	put(&im, g, pdpt + 1 * 8, pd | E_P | E_U);
-	put(&im, g, pdpt + 3 * 8, pd | LINK | E_NX);
+	put(&im, g->pte_size, pdpt + 1 * 8, pd | E_P | E_U);
+	put(&im, g->pte_size, pdpt + 3 * 8, pd | LINK | E_NX);
 	cfg = mkcfg(&im, mode, 0x1000);
 
 	cr_assert_eq(do_scan(&cfg, &lv, &st), 0);
@@ -1028,9 +952,9 @@ Test(scan, unbacked, .timeout = 30)
 	leaves_t lv = { 0 };
 	image_t im;
 
-	img_init(&im, 64 * 1024);
+	img_init(&im, 64 * 1024, IMG_FREE);
 	im.next = 0x2000;
-	put(&im, g, 0x1000, far | LINK);
+	put(&im, g->pte_size, 0x1000, far | LINK);
 	build(&im, mode, 0x1000, 1ull << 39, 0, leaf, NULL);
 	cfg = mkcfg(&im, mode, 0x1000);
 
@@ -1076,7 +1000,7 @@ Test(scan, unbacked_partly, .timeout = 30)
 	leaves_t lv = { 0 };
 	image_t im;
 
-	img_init(&im, 0x3800);
+	img_init(&im, 0x3800, IMG_FREE);
 	im.next = 0x2000;	/* PD 0x2000, PT 0x3000 (half of it) */
 	build(&im, mode, 0x1000, 0x5000, 0, leaf, NULL);
 	cr_assert_eq(im.next, 0x4000);
@@ -1120,12 +1044,12 @@ Test(scan, reserved_pde, .timeout = 30)
 	ht_pa_t pde;
 	uint64_t v;
 
-	img_init(&im, IMG_SIZE);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	build(&im, mode, 0x1000, 0, 0, la, NULL);
 	build(&im, mode, 0x1000, 2 * MIB, 0, lb, NULL);
 	pde = link_addr(g, get(&im, g, link_addr(g, get(&im, g, 0x1000))));
 	v = get(&im, g, pde) | (1ull << 51);
-	put(&im, g, pde, v);
+	put(&im, g->pte_size, pde, v);
 	cfg = mkcfg(&im, mode, 0x1000);
 	cfg.pa_bits = 48;
 
@@ -1202,13 +1126,13 @@ Test(scan, reserved_more, .timeout = 30)
 		leaves_t lv = { 0 };
 		image_t im;
 
-		img_init(&im, IMG_SIZE);
+		img_init(&im, IMG_SIZE, IMG_FREE);
 		build(&im, c[k].mode, 0x1000, 0, c[k].leaf_level, leaf, NULL);
 		for (int l = (int)root_level(g); l >= (int)c[k].level; l--) {
 			e = ent(g, table, 0, (unsigned)l);
 			table = link_addr(g, get(&im, g, e));
 		}
-		put(&im, g, e, get(&im, g, e) | c[k].bits);
+		put(&im, g->pte_size, e, get(&im, g, e) | c[k].bits);
 		cfg = mkcfg(&im, c[k].mode, 0x1000);
 		cfg.pa_bits = c[k].pa_bits;
 
@@ -1259,7 +1183,7 @@ Test(scan, cr3_bits, .timeout = 30)
 
 		if (g->levels >= 4)
 			extra[3] = 0xabc;	/* a PCID */
-		img_init(&im, IMG_SIZE);
+		img_init(&im, IMG_SIZE, IMG_FREE);
 		build(&im, mode, root, va_hi[mi], 0, leaf, NULL);
 		for (int k = 0; k < 4; k++) {
 			cfg = mkcfg(&im, mode, root | extra[k]);
@@ -1297,7 +1221,7 @@ Test(scan, cr3_pae_32byte, .timeout = 30)
 	leaves_t lv = { 0 };
 	image_t im;
 
-	img_init(&im, IMG_SIZE);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	/* a decoy PDPT at 0x1000 mapping VA 0 */
 	build(&im, mode, 0x1000, 0, 0, 0x66000 | E_P, NULL);
 	/* the real one at 0x1020 mapping 0xc0005000 */
@@ -1341,7 +1265,7 @@ Test(scan, pse36, .timeout = 30)
 	leaves_t lv = { 0 };
 	image_t im;
 
-	img_init(&im, IMG_SIZE);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	build(&im, mode, 0x1000, 0x80400000, 1, pde, NULL);
 	cfg = mkcfg(&im, mode, 0x1000);
 
@@ -1391,7 +1315,7 @@ Test(scan, translate_mapped, .timeout = 30)
 		ht_scan_cfg_t cfg;
 		image_t im;
 
-		img_init(&im, IMG_SIZE);
+		img_init(&im, IMG_SIZE, IMG_FREE);
 		build(&im, mode, 0x1000, va_lo[mi], 0, leaf, NULL);
 		build(&im, mode, 0x1000, vbig, big, lleaf, NULL);
 		cfg = mkcfg(&im, mode, 0x1000);
@@ -1440,14 +1364,14 @@ Test(scan, translate_notpresent, .timeout = 30)
 			leaves_t lv = { 0 };
 			image_t im;
 
-			img_init(&im, IMG_SIZE);
+			img_init(&im, IMG_SIZE, IMG_FREE);
 			build(&im, mode, 0x1000, va, 0, 0x4000 | E_P, NULL);
 			for (int l = (int)root_level(g); l >= cut; l--) {
 				e = ent(g, table, va, (unsigned)l);
 				table = link_addr(g, get(&im, g, e));
 			}
 			/* P clear, other bits left: still not present */
-			put(&im, g, e, get(&im, g, e) & ~E_P);
+			put(&im, g->pte_size, e, get(&im, g, e) & ~E_P);
 			cfg = mkcfg(&im, mode, 0x1000);
 
 			ht_scan_xlate_t x = xlate(&cfg, va + 8);
@@ -1494,7 +1418,7 @@ Test(scan, translate_noncanon, .timeout = 30)
 	};
 	image_t im;
 
-	img_init(&im, IMG_SIZE);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	for (size_t k = 0; k < sizeof (c) / sizeof (c[0]); k++) {
 		ht_scan_cfg_t cfg = mkcfg(&im, c[k].mode, 0x1000);
 
@@ -1604,7 +1528,7 @@ Test(scan, read_errors, .timeout = 30)
 	image_t im;
 	int rc;
 
-	img_init(&im, IMG_SIZE);
+	img_init(&im, IMG_SIZE, IMG_FREE);
 	build(&im, HT_MODE_4LEVEL, 0x1000, 0, 0, 0x5000 | E_P, NULL);
 	cfg = mkcfg(&im, HT_MODE_4LEVEL, 0x1000);
 
