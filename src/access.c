@@ -60,13 +60,14 @@ access_bits(const mmu_t *m, const ht_cpu_t *cpu, unsigned acc, unsigned cpl)
 
 /*
  * The page rights (4.6): may an access acc at cpl use a page whose
- * effective bits are user, writable, nx?  Protection keys aside.
+ * effective permissions are eff (HT_W/U/X)?  Protection keys aside.
  */
 static int
-rights_ok(const ht_cpu_t *cpu, unsigned acc, unsigned cpl, int user,
-    int writable, int nx)
+rights_ok(const ht_cpu_t *cpu, unsigned acc, unsigned cpl, unsigned eff)
 {
 	unsigned f = cpu->flags;
+	int user = (eff & HT_U) != 0, writable = (eff & HT_W) != 0;
+	int nx = !(eff & HT_X);
 	int smap = (f & HT_CPU_SMAP) && !(f & HT_CPU_AC);
 
 	if (cpl == 3) {
@@ -139,30 +140,18 @@ ht_scan_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 		if (va > 0xffffffffull)
 			return (ht__fail(HT_ERANGE, "access: va 0x%llx is "
 			    "beyond 4 GiB", (unsigned long long)va));
-	} else {
-		uint64_t c = va & ~(~0ull << m->va_bits);
-
-		if (c & (1ull << (m->va_bits - 1)))
-			c |= ~0ull << m->va_bits;
-		if (c != va) {
-			r->fault = HT_FAULT_GP;
-			return (0);
-		}
+	} else if (mmu_sext(m, va) != va) {
+		r->fault = HT_FAULT_GP;
+		return (0);
 	}
 
 	uint32_t ec = access_bits(m, cpu, acc, cpl);
-	ht_pa_t table;
-	int user = 1, writable = 1, nx = 0;
+	ht_pa_t table = mmu_cr3_root(m, cfg->cr3);
+	unsigned eff = HT_W | HT_U | HT_X;
 
-	switch (cfg->mode) {
-	case HT_MODE_32BIT: table = cfg->cr3 & 0xfffff000ull; break;
-	case HT_MODE_PAE: table = cfg->cr3 & 0xffffffe0ull; break;
-	default: table = cfg->cr3 & m->paddr_mask; break;
-	}
 	for (int level = m->max_level; level >= 0; level--) {
-		unsigned n = level == m->max_level ? m->top_level_count :
-		    m->ptes_per_table;
-		unsigned i = (unsigned)(va >> LEVEL_SHIFT(m, level)) & (n - 1);
+		unsigned i = (unsigned)(va >> LEVEL_SHIFT(m, level)) &
+		    m->idx_mask[level];
 		ht_scan_step_t *st = &r->step[r->nsteps++];
 		uint64_t pte = 0;
 		int leaf;
@@ -182,28 +171,22 @@ ht_scan_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 			r->set_a = 0;	/* only a completed access is promised */
 			return (0);
 		}
-		leaf = level == 0 || (pte & PT_PAGESIZE);
-		if ((leaf && level > 0 && !mmu_leaf_ok(m, level)) ||
-		    (pte & (leaf ? m->rsvd_leaf[level] : m->rsvd_ptp[level]))) {
+		if (pte_reserved(m, pte, level)) {
 			r->fault = HT_FAULT_PF;
 			r->error_code = ec | HT_PF_P | HT_PF_RSVD;
 			r->set_a = 0;
 			return (0);
 		}
-		if (!(m->noperm[level] & PT_USER) && !(pte & PT_USER))
-			user = 0;
-		if (!(m->noperm[level] & PT_WRITABLE) && !(pte & PT_WRITABLE))
-			writable = 0;
-		if (pte & m->nx_bit[level])
-			nx = 1;
+		eff = pte_eff(m, eff, pte, level);
+		leaf = level == 0 || (pte & PT_PAGESIZE);
 		/* PAE PDPTEs have no A bit: bit 5 is reserved there */
 		if (!(m->mode == HT_MODE_PAE && level == 2))
 			r->set_a |= 1u << level;
 		if (leaf) {
-			int ok = rights_ok(cpu, acc, cpl, user, writable, nx);
+			int ok = rights_ok(cpu, acc, cpl, eff);
 
 			if ((cpu->flags & HT_CPU_PKE) && m->pte_size == 8 &&
-			    m->mode != HT_MODE_PAE && user &&
+			    m->mode != HT_MODE_PAE && (eff & HT_U) &&
 			    acc != HT_ACC_FETCH && pkey_denies(cpu, acc, cpl,
 			    (unsigned)(pte >> 59) & 0xf)) {
 				ec |= HT_PF_PK;

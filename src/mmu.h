@@ -197,6 +197,72 @@ mkptp(const mmu_t *m, ht_pfn_t pfn, int level)
 	return (((x86pte_t)pfn << HT_PAGE_SHIFT) | m->ptp_bits[level]);
 }
 
+/*
+ * Reading tables as the MMU does (scan.c, access.c)
+ */
+
+/* Entries in a level-l table (the PAE root has 4). */
+static inline unsigned
+mmu_entries(const mmu_t *m, int level)
+{
+	return (m->idx_mask[level] + 1);
+}
+
+/* The canonical form of a linear address of va_bits bits. */
+static inline uint64_t
+mmu_sext(const mmu_t *m, uint64_t va)
+{
+	if (m->va_bits == 32)
+		return (va & 0xffffffffull);
+	va &= ~(~0ull << m->va_bits);
+	if (va & (1ull << (m->va_bits - 1)))
+		va |= ~0ull << m->va_bits;
+	return (va);
+}
+
+/*
+ * The root table's physical address from CR3 as the CPU holds it: PCID
+ * and flag bits and bit 63 ignored; PAE's root is 32-byte aligned.
+ */
+static inline ht_pa_t
+mmu_cr3_root(const mmu_t *m, uint64_t cr3)
+{
+	if (m->mode == HT_MODE_32BIT)
+		return (cr3 & 0xfffff000ull);
+	if (m->mode == HT_MODE_PAE)
+		return (cr3 & 0xffffffe0ull);
+	return (cr3 & m->paddr_mask);
+}
+
+/*
+ * Does a present entry at `level` fault for reserved bits?  A leaf at a
+ * level whose page size the CPU lacks counts as one (PS is reserved there).
+ */
+static inline int
+pte_reserved(const mmu_t *m, x86pte_t pte, int level)
+{
+	if (level == 0 || (pte & PT_PAGESIZE))
+		return ((level > 0 && !mmu_leaf_ok(m, level)) ||
+		    (pte & m->rsvd_leaf[level]) != 0);
+	return ((pte & m->rsvd_ptp[level]) != 0);
+}
+
+/*
+ * The effective HT_W/U/X after the entry pte at `level` is passed: W and U
+ * ANDed where the level has them (not PAE PDPTEs), X lost to any NX.
+ */
+static inline unsigned
+pte_eff(const mmu_t *m, unsigned eff, x86pte_t pte, int level)
+{
+	if (!(m->noperm[level] & PT_WRITABLE) && !(pte & PT_WRITABLE))
+		eff &= ~HT_W;
+	if (!(m->noperm[level] & PT_USER) && !(pte & PT_USER))
+		eff &= ~HT_U;
+	if (pte & m->nx_bit[level])
+		eff &= ~HT_X;
+	return (eff);
+}
+
 /* Build a leaf at `level` for pa with HT_* attributes. */
 x86pte_t mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr);
 /* Turn a large leaf at level l into the equivalent leaf at l - 1, pa. */

@@ -96,28 +96,13 @@ entry_at(const scan_t *s, const void *table, unsigned i)
 	return (((const uint64_t *)table)[i]);
 }
 
-/* Entries in a level-l table. */
-static unsigned
-table_entries(const mmu_t *m, int level)
-{
-	return (level == m->max_level ? m->top_level_count :
-	    m->ptes_per_table);
-}
-
 /* Physical address of the root table, from CR3 as the CPU holds it. */
 static ht_pa_t
 root_pa(const scan_t *s)
 {
-	uint64_t cr3 = s->cfg->cr3;
-
-	switch (s->m.mode) {
-	case HT_MODE_32BIT:
-		return (cr3 & 0xfffff000ull);
-	case HT_MODE_PAE:
-		return (cr3 & 0xffffffe0ull);
-	default:
-		return (cr3 & (s->qemu ? QEMU_ADDR_MASK : s->m.paddr_mask));
-	}
+	if (s->qemu && s->m.pte_size == 8 && s->m.mode != HT_MODE_PAE)
+		return (s->cfg->cr3 & QEMU_ADDR_MASK);
+	return (mmu_cr3_root(&s->m, s->cfg->cr3));
 }
 
 /*
@@ -142,36 +127,11 @@ classify(const scan_t *s, uint64_t pte, int level, ht_pa_t *r_next)
 		return (leaf ? 2 : 1);
 	}
 	leaf = level == 0 || (pte & PT_PAGESIZE);
-	if (pte & (leaf ? m->rsvd_leaf[level] : m->rsvd_ptp[level]))
+	if (pte_reserved(m, pte, level))
 		return (-1);
 	if (!leaf)
 		*r_next = pte & m->paddr_mask;
 	return (leaf ? 2 : 1);
-}
-
-/* The effective W/U/X after an entry at `level` is passed. */
-static unsigned
-eff_after(const mmu_t *m, unsigned eff, uint64_t pte, int level)
-{
-	if (!(m->noperm[level] & PT_WRITABLE) && !(pte & PT_WRITABLE))
-		eff &= ~HT_W;
-	if (!(m->noperm[level] & PT_USER) && !(pte & PT_USER))
-		eff &= ~HT_U;
-	if (pte & m->nx_bit[level])
-		eff &= ~HT_X;
-	return (eff);
-}
-
-/* The canonical form of a linear address of va_bits bits. */
-static uint64_t
-canon(const mmu_t *m, uint64_t va)
-{
-	if (m->va_bits == 32)
-		return (va & 0xffffffffull);
-	va &= ~(~0ull << m->va_bits);
-	if (va & (1ull << (m->va_bits - 1)))
-		va |= ~0ull << m->va_bits;
-	return (va);
 }
 
 /* ------------------------------------------------------------------ */
@@ -263,7 +223,7 @@ emit(scan_t *s, uint64_t pte, int level, uint64_t va, unsigned eff)
 		    "tables multiply them): raise the limit",
 		    (unsigned long long)s->cfg->max_leaves));
 	s->st.leaves++;
-	leaf.va = canon(m, va);
+	leaf.va = mmu_sext(m, va);
 	leaf.pa = pte_pa(m, pte, level);
 	leaf.size = LEVEL_SIZE(m, level);
 	leaf.level = (unsigned)level;
@@ -293,7 +253,7 @@ visit_entry(scan_t *s, uint64_t pte, int level, unsigned i, uint64_t va,
 	}
 	if (kind == 0)
 		return (0);
-	eff = eff_after(&s->m, eff, pte, level);
+	eff = pte_eff(&s->m, eff, pte, level);
 	if (kind == 2) {
 		*r_live = 1;
 		return (emit(s, pte, level, va, eff));
@@ -310,7 +270,7 @@ visit(scan_t *s, ht_pa_t pa, int level, uint64_t va, unsigned eff,
     int *r_live)
 {
 	const mmu_t *m = &s->m;
-	unsigned n = table_entries(m, level);
+	unsigned n = mmu_entries(m, level);
 	uint64_t key = pa | (uint64_t)(level + 1);
 	memo_slot_t *slot = memo_find(s, key);
 	uint64_t table[SCAN_MAX_ENTRIES / 2];	/* 4 KiB */
@@ -421,7 +381,7 @@ ht_scan_translate(const ht_scan_cfg_t *cfg, ht_va_t va, ht_scan_xlate_t *r_x)
 	r_x->va = va;
 	if ((rc = scan_init(&s, cfg)) != 0)
 		return (rc);
-	if (m->va_bits == 32 ? va > 0xffffffffull : canon(m, va) != va) {
+	if (m->va_bits == 32 ? va > 0xffffffffull : mmu_sext(m, va) != va) {
 		r_x->stop = HT_STOP_NONCANON;
 		return (0);
 	}
@@ -430,7 +390,7 @@ ht_scan_translate(const ht_scan_cfg_t *cfg, ht_va_t va, ht_scan_xlate_t *r_x)
 	unsigned eff = HT_W | HT_U | HT_X;
 	for (int level = m->max_level; level >= 0; level--) {
 		unsigned i = (unsigned)(va >> LEVEL_SHIFT(m, level)) &
-		    (table_entries(m, level) - 1);
+		    (mmu_entries(m, level) - 1);
 		ht_scan_step_t *st = &r_x->step[r_x->nsteps++];
 		uint64_t pte = 0;
 		ht_pa_t next = 0;
@@ -451,11 +411,11 @@ ht_scan_translate(const ht_scan_cfg_t *cfg, ht_va_t va, ht_scan_xlate_t *r_x)
 			r_x->stop = HT_STOP_RESERVED;
 			return (0);
 		case 1:
-			eff = eff_after(m, eff, pte, level);
+			eff = pte_eff(m, eff, pte, level);
 			table = next;
 			continue;
 		default:
-			eff = eff_after(m, eff, pte, level);
+			eff = pte_eff(m, eff, pte, level);
 			r_x->stop = HT_STOP_MAPPED;
 			r_x->level = (unsigned)level;
 			r_x->page_size = LEVEL_SIZE(m, level);
