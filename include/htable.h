@@ -371,7 +371,30 @@ HT_EXTERN int ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len,
 HT_EXTERN int ht_protect(ht_as_t *as, ht_va_t va, uint64_t len,
     unsigned attr) HT_MUST_CHECK;
 
-/* Lock / unlock the mappings of a range: a locked one is never stolen. */
+/*
+ * Change other attributes of every mapped page in the range: each leaf's
+ * attributes in `clear` are removed and those in `set` added, the rest
+ * kept (A/D and the lock state included).  Both take HT_W, HT_U, HT_X,
+ * HT_G, HT_PWT, HT_PCD and HT_PAT; a bit in both is an error.  Large
+ * pages that stick out are split; changed leaves go to the TLB hook
+ * (a caching-attribute change needs the flush as much as a permission
+ * change).  ht_protect(as, va, len, a) is ht_chattr(as, va, len,
+ * HT_W | HT_U | HT_X, a).  Errors: EINVAL, EALIGN, ENONCANON, ERANGE,
+ * EPABITS (a 32-bit 4 MiB page above 4 GiB cannot be split), ENOFRAME,
+ * ENOMEM.
+ */
+HT_EXTERN int ht_chattr(ht_as_t *as, ht_va_t va, uint64_t len,
+    unsigned clear, unsigned set) HT_MUST_CHECK;
+
+/*
+ * Lock / unlock the mappings of a range: a locked one is never stolen,
+ * replaced or unmapped (without HT_UNMAP_UNLOCK).  Locks stack, as the
+ * seed's lock counts do: a page locked n times stays locked until it is
+ * unlocked n times (two users may pin one page); HT_UNMAP_UNLOCK drops
+ * every count.  ht_unlock needs every mapping in the range locked
+ * (ENOTLOCKED otherwise, nothing changed).  Large pages that stick out of
+ * the range are split, so a count always covers whole leaves.
+ */
 HT_EXTERN int ht_lock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
 HT_EXTERN int ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
 

@@ -14,11 +14,15 @@
  *  - leaves only at levels the CPU allows, no reserved bits, no PA beyond
  *    the physical width; leaf counts per level match hat_pages_mapped;
  *  - no frame is used twice (tables and cached tables), frames lie in the
- *    pools, cached tables are zero and unhashed.
+ *    pools, cached tables are zero and unhashed;
+ *  - the lock map (lockmap.h): runs sorted, disjoint, counts >= 1, touching
+ *    runs of equal count merged, and every page of a run mapped by locked
+ *    leaves that lie wholly inside it.
  */
 #include <stdlib.h>
 
 #include "htable_int.h"
+#include "iter.h"
 #include "x86pte.h"
 #include "frame.h"
 #include "debug.h"
@@ -133,6 +137,75 @@ out:
 	return (err);
 }
 
+struct runs_copy {
+	lockrun_t	*r;
+	size_t		n, cap;
+};
+
+static int
+copy_run(void *arg, const lockrun_t *r)
+{
+	struct runs_copy *c = arg;
+
+	if (c->n == c->cap)
+		return (1);
+	c->r[c->n++] = *r;
+	return (0);
+}
+
+/* The lock map against the leaves (see the list at the top). */
+static int
+audit_locks(hat_t *hat)
+{
+	struct runs_copy c = { NULL, 0, lockmap_count(&hat->hat_locks) };
+	int err = 0;
+
+	if (c.cap == 0)
+		return (0);
+	if ((c.r = malloc(c.cap * sizeof (*c.r))) == NULL)
+		return (ht__fail(HT_ECORRUPT, "out of memory during audit"));
+	/* copied first: the leaf walk takes locks the map's may not nest */
+	if (lockmap_each(&hat->hat_locks, copy_run, &c) != 0)
+		BAD("lock map changed during the audit");
+	for (size_t i = 0; i < c.n; i++) {
+		const lockrun_t *r = &c.r[i];
+		uint64_t next = r->lr_va;
+		ht_iter_t it;
+
+		if (r->lr_extra == 0 || r->lr_last < r->lr_va)
+			BAD("lock map run [0x%llx, 0x%llx] count %llu is empty",
+			    (unsigned long long)r->lr_va,
+			    (unsigned long long)r->lr_last,
+			    (unsigned long long)r->lr_extra);
+		if (i > 0 && (c.r[i - 1].lr_last >= r->lr_va ||
+		    (c.r[i - 1].lr_last + 1 == r->lr_va &&
+		    c.r[i - 1].lr_extra == r->lr_extra)))
+			BAD("lock map runs at 0x%llx overlap or are unmerged",
+			    (unsigned long long)r->lr_va);
+		for (ht_iter_start(&it, hat, r->lr_va, r->lr_last);
+		    !it.it_done && err == 0; ht_iter_next(&it)) {
+			if (it.it_va != next || !(it.it_pte & PT_LOCKED) ||
+			    it.it_va + (it.it_size - 1) > r->lr_last)
+				err = ht__fail(HT_ECORRUPT, "lock count at "
+				    "0x%llx: the leaf there is missing, "
+				    "unlocked or sticks out of the run "
+				    "[0x%llx, 0x%llx]", (unsigned long long)
+				    next, (unsigned long long)r->lr_va,
+				    (unsigned long long)r->lr_last);
+			next = it.it_va + it.it_size;
+		}
+		ht_iter_stop(&it);
+		if (err != 0)
+			goto out;
+		if (next != r->lr_last + 1)
+			BAD("lock count at 0x%llx: no locked leaf there",
+			    (unsigned long long)next);
+	}
+out:
+	free(c.r);
+	return (err);
+}
+
 int
 ht_audit(ht_as_t *hat)
 {
@@ -230,6 +303,7 @@ ht_audit(ht_as_t *hat)
 				BAD("cached table frame 0x%llx is not zero",
 				    (unsigned long long)ht->ht_pfn);
 	}
+	err = audit_locks(hat);
 out:
 	free(seen.slots);
 	return (err);

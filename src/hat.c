@@ -250,6 +250,7 @@ hat_alloc_struct(ht_ctx_t *ctx, unsigned flags)
 	hat->hat_max_level = ctx->ctx_mmu.max_level;
 	atomic_store(&hat->hat_flags, flags);
 	(void) pthread_mutex_init(&hat->hat_mutex, NULL);
+	lockmap_init(&hat->hat_locks);
 	return (hat);
 }
 
@@ -291,6 +292,7 @@ void
 hat_free_struct(hat_t *hat)
 {
 	(void) pthread_mutex_destroy(&hat->hat_mutex);
+	lockmap_fini(&hat->hat_locks);
 	free(hat->hat_ht_hash);
 	free(hat->hat_copied_ptes);
 	free(hat);

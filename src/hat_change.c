@@ -11,6 +11,7 @@
 #include "debug.h"
 
 #define ATTR_PROT	(HT_W | HT_U | HT_X)
+#define ATTR_CHATTR	(ATTR_PROT | HT_G | HT_PWT | HT_PCD | HT_PAT)
 
 struct range_arg {
 	uint64_t	va, last;
@@ -38,7 +39,7 @@ ht_unmap(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 	htable_t *ht;
 	unsigned e, n;
 	ht_op_t op;
-	int err;
+	int err = 0;
 
 	if (hat == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
@@ -49,51 +50,50 @@ ht_unmap(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 	ra.va = va;
 	ra.last = last;
 	ra.flags = flags;
+	/* Removing locked leaves forgets their stacked counts too. */
+	if ((flags & HT_UNMAP_UNLOCK) && lockmap_reserve(&hat->hat_locks, 1))
+		return (ht__fail(HT_ENOMEM, "no memory for the lock counts"));
 	ht_op_begin(&op, hat);
 	if ((ht = one_table(hat, va, last, 0, flags & HT_UNMAP_UNLOCK, &e,
 	    &n)) != NULL) {
 		table_update(ht, e, n, 0, 0, 1);
-		ht_op_end(&op);
-		return (0);
+	} else {
+		err = range_prepare(hat, &op, va, last, 0, unmap_check, &ra,
+		    &leaves);
+		if (err == 0 && leaves != 0)
+			range_clear(hat, va, last);
 	}
-	err = range_prepare(hat, &op, va, last, 0, unmap_check, &ra, &leaves);
-	if (err == 0 && leaves != 0)
-		range_clear(hat, va, last);
+	if (flags & HT_UNMAP_UNLOCK) {
+		size_t used = err == 0 ?
+		    lockmap_clear(&hat->hat_locks, va, last) : 0;
+
+		lockmap_unreserve(&hat->hat_locks, 1 - used);
+	}
 	ht_op_end(&op);
 	return (err);
 }
 
-int
-ht_protect(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned attr)
+/*
+ * Change every leaf in [va, va + len) to (old & ~clr[l]) | set[l], l its
+ * level, splitting what sticks out; protect and chattr.  The masks are per
+ * level because PAT moves: bit 7 at level 0, bit 12 in large leaves.
+ */
+static int
+change_range(hat_t *hat, ht_va_t va, uint64_t len, const x86pte_t *clr,
+    const x86pte_t *set)
 {
-	const mmu_t *m;
 	uint64_t last, leaves;
 	htable_t *ht;
 	unsigned e, n;
-	x86pte_t set = 0, clr;
 	ht_iter_t it;
 	ht_op_t op;
 	int err;
 
-	if (hat == NULL)
-		return (ht__fail(HT_EINVAL, "NULL address space"));
-	m = hat_mmu(hat);
-	if ((err = range_check(m, va, len, &last)) != 0)
+	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0)
 		return (err);
-	if (attr & ~ATTR_PROT)
-		return (ht__fail(HT_EINVAL, "protect takes only HT_W, HT_U, "
-		    "HT_X (0x%x)", attr));
-	clr = PT_WRITABLE | PT_USER | m->pt_nx;
-	if (attr & HT_W)
-		set |= PT_WRITABLE;
-	if (attr & HT_U)
-		set |= PT_USER;
-	if (!(attr & HT_X))
-		set |= m->pt_nx;
-
 	ht_op_begin(&op, hat);
 	if ((ht = one_table(hat, va, last, 0, 1, &e, &n)) != NULL) {
-		table_update(ht, e, n, clr, set, 0);
+		table_update(ht, e, n, clr[0], set[0], 0);
 		ht_op_end(&op);
 		return (0);
 	}
@@ -101,12 +101,68 @@ ht_protect(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned attr)
 	if (leaves != 0 && err == 0) {
 		for (ht_iter_start(&it, hat, va, last); !it.it_done;
 		    ht_iter_next(&it)) {
-			(void) ht_iter_bulk(&it, clr, set, 0);
+			(void) ht_iter_bulk(&it, clr[it.it_level],
+			    set[it.it_level], 0);
 		}
 		ht_iter_stop(&it);
 	}
 	ht_op_end(&op);
 	return (err);
+}
+
+/* The entry bits of attributes `attr` in a leaf at `level` (X aside). */
+static x86pte_t
+attr_bits(const mmu_t *m, int level, unsigned attr)
+{
+	/* mkpte's encoding, without the present, size and address bits */
+	x86pte_t keep = PT_WRITABLE | PT_USER | PT_WRITETHRU | PT_NOCACHE |
+	    PT_GLOBAL | (level == 0 ? PT_PAT_4K : PT_PAT_LARGE);
+
+	return (mkpte(m, 0, level, attr | HT_X) & keep);
+}
+
+int
+ht_protect(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned attr)
+{
+	x86pte_t clr[HT_MAX_LEVELS], set[HT_MAX_LEVELS];
+	const mmu_t *m;
+
+	if (hat == NULL)
+		return (ht__fail(HT_EINVAL, "NULL address space"));
+	m = hat_mmu(hat);
+	if (attr & ~ATTR_PROT)
+		return (ht__fail(HT_EINVAL, "protect takes only HT_W, HT_U, "
+		    "HT_X (0x%x)", attr));
+	for (int l = 0; l < HT_MAX_LEVELS; l++) {
+		clr[l] = PT_WRITABLE | PT_USER | m->pt_nx;
+		set[l] = attr_bits(m, l, attr) | ((attr & HT_X) ? 0 : m->pt_nx);
+	}
+	return (change_range(hat, va, len, clr, set));
+}
+
+int
+ht_chattr(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned clear,
+    unsigned set)
+{
+	x86pte_t c[HT_MAX_LEVELS], s[HT_MAX_LEVELS];
+	const mmu_t *m;
+
+	if (hat == NULL)
+		return (ht__fail(HT_EINVAL, "NULL address space"));
+	m = hat_mmu(hat);
+	if ((clear | set) & ~ATTR_CHATTR)
+		return (ht__fail(HT_EINVAL, "chattr changes only HT_W, HT_U, "
+		    "HT_X, HT_G, HT_PWT, HT_PCD, HT_PAT (clear 0x%x, set "
+		    "0x%x)", clear, set));
+	if (clear & set)
+		return (ht__fail(HT_EINVAL, "attributes 0x%x both cleared "
+		    "and set", clear & set));
+	for (int l = 0; l < HT_MAX_LEVELS; l++) {
+		/* X is the absence of NX */
+		c[l] = attr_bits(m, l, clear) | ((set & HT_X) ? m->pt_nx : 0);
+		s[l] = attr_bits(m, l, set) | ((clear & HT_X) ? m->pt_nx : 0);
+	}
+	return (change_range(hat, va, len, c, s));
 }
 
 static int
@@ -123,12 +179,46 @@ unlock_check(uint64_t leaves, uint64_t locked, void *arg)
 	return (0);
 }
 
-/* Lock (set PT_LOCKED, a software bit: no TLB work) or unlock a range. */
+/*
+ * Runs of contiguous locked leaves in [va, last]: what a lock of the
+ * range may add to the lock map (see lock_range).
+ */
+static uint64_t
+locked_runs(hat_t *hat, uint64_t va, uint64_t last)
+{
+	uint64_t runs = 0, next = 0;
+	int open = 0;
+	ht_iter_t it;
+
+	for (ht_iter_start(&it, hat, va, last); !it.it_done;
+	    ht_iter_next(&it)) {
+		int locked = (it.it_pte & PT_LOCKED) != 0;
+
+		if (locked && (!open || it.it_va != next))
+			runs++;
+		open = locked;
+		next = it.it_va + it.it_size;
+	}
+	ht_iter_stop(&it);
+	return (runs);
+}
+
+/*
+ * Lock or unlock a range.  Locks stack: bit 9 of a leaf (PT_LOCKED, a
+ * software bit: no TLB work) says "locked at least once", and the lock
+ * map (lockmap.h) keeps the count beyond that by VA.  Locking a leaf that
+ * is already locked adds 1 there; unlocking a leaf whose count is above 1
+ * takes 1 away, else clears the bit.  Room in the map is promised before
+ * anything changes, so the pass cannot fail.
+ */
 static int
 lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 {
 	struct range_arg ra;
-	uint64_t last, leaves;
+	uint64_t last, leaves, runs = 0, flush_va = 0, flush_last = 0;
+	size_t room, used = 0;
+	lockmap_t *lm;
+	int flushing = 0;
 	ht_iter_t it;
 	ht_op_t op;
 	int err;
@@ -137,21 +227,62 @@ lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
 	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0)
 		return (err);
+	lm = &hat->hat_locks;
 	ra.va = va;
 	ra.last = last;
 	ra.flags = (unsigned)lock;
 	ht_op_begin(&op, hat);
+	/*
+	 * A lock adds to the map at most a run per run of leaves that were
+	 * locked already, plus the cuts at the ends of those runs, plus a
+	 * filler per run the map has inside them; an unlock subtracts 1 over
+	 * the whole range (every leaf in it is locked), which cuts at most
+	 * the two ends.
+	 */
+	if (lock)
+		runs = locked_runs(hat, va, last);
+	room = lock ? lockmap_count(lm) + 4 * runs + 4 : 2;
+	if (lockmap_reserve(lm, room) != 0) {
+		ht_op_end(&op);
+		return (ht__fail(HT_ENOMEM, "no memory for the lock counts "
+		    "of [0x%llx, 0x%llx]", (unsigned long long)va,
+		    (unsigned long long)last));
+	}
 	/* A lock covers whole leaves: what sticks out is split. */
 	err = range_prepare(hat, &op, va, last, 1, unlock_check, &ra, &leaves);
 	if (leaves != 0 && err == 0) {
 		for (ht_iter_start(&it, hat, va, last); !it.it_done;
 		    ht_iter_next(&it)) {
+			uint64_t end = it.it_va + (it.it_size - 1);
+
+			if (lock && (it.it_pte & PT_LOCKED)) {
+				/* one more lock on a locked leaf: the map */
+				if (flushing && flush_last + 1 == it.it_va) {
+					flush_last = end;
+					continue;
+				}
+				if (flushing)
+					used += lockmap_add(lm, flush_va,
+					    flush_last, 1);
+				flushing = 1;
+				flush_va = it.it_va;
+				flush_last = end;
+				continue;
+			}
+			if (!lock && lockmap_extra(lm, it.it_va) != 0)
+				continue;	/* the map's -1 below */
 			while (!ht_iter_cas(&it, lock ? it.it_pte | PT_LOCKED :
 			    it.it_pte & ~PT_LOCKED, 0))
 				;
 		}
 		ht_iter_stop(&it);
+		if (flushing)
+			used += lockmap_add(lm, flush_va, flush_last, 1);
+		if (!lock)
+			used += lockmap_add(lm, va, last, -1);
 	}
+	HT_VERIFY(used <= room);
+	lockmap_unreserve(lm, room - used);
 	ht_op_end(&op);
 	return (err);
 }

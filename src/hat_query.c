@@ -255,6 +255,29 @@ ht_va2pa(ht_as_t *hat, ht_va_t va, ht_pa_t *r_pa)
 	return (rc);
 }
 
+/*
+ * The rights the links above table ht leave to its leaves: HT_W, HT_U and
+ * HT_X narrowed by every entry from the root down to ht (SDM 4.6: W and U
+ * ANDed, X lost to any NX).  The links this library writes grant all
+ * three, but imported tables may restrict at any level.  The walk calls
+ * this once per table it enters; the chain is stable while ht is held
+ * (a held table keeps its parent, and its link, in place).
+ */
+static unsigned
+links_eff(htable_t *ht)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+	unsigned eff = HT_W | HT_U | HT_X;
+
+	for (htable_t *c = ht; c->ht_parent != NULL; c = c->ht_parent) {
+		htable_t *p = c->ht_parent;
+
+		eff = pte_eff(m, eff, x86pte_get(p, htable_va2entry(c->ht_vaddr,
+		    p)), p->ht_level);
+	}
+	return (eff);
+}
+
 int
 ht_walk(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 {
@@ -262,6 +285,8 @@ ht_walk(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 	ht_iter_t it;
 	ht_leaf_t leaf;
 	ht_op_t op;
+	htable_t *eff_ht = NULL;
+	unsigned up = 0;
 	int rc = 0;
 
 	if (hat == NULL || fn == NULL)
@@ -273,6 +298,10 @@ ht_walk(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 	ht_op_begin(&op, hat);
 	for (ht_iter_start(&it, hat, start, last); !it.it_done;
 	    ht_iter_next(&it)) {
+		if (it.it_ht != eff_ht) {
+			eff_ht = it.it_ht;
+			up = links_eff(eff_ht);
+		}
 		/* a large leaf may begin before start: report it whole */
 		leaf.va = it.it_va;
 		leaf.size = it.it_size;
@@ -280,8 +309,7 @@ ht_walk(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 		leaf.pte = it.it_pte;
 		leaf.pa = pte_pa(m, it.it_pte, it.it_level);
 		leaf.attr = pte_attr(m, it.it_pte, it.it_level);
-		/* our links grant W and U and never NX: the leaf decides */
-		leaf.eff = leaf.attr & (HT_W | HT_U | HT_X);
+		leaf.eff = pte_eff(m, up, it.it_pte, it.it_level);
 		if ((rc = fn(arg, &leaf)) != 0)
 			break;
 	}

@@ -17,6 +17,7 @@
 
 #include "htable.h"
 #include "mmu.h"
+#include "lockmap.h"
 
 typedef struct htable htable_t;
 typedef struct ht_as hat_t;
@@ -81,6 +82,7 @@ struct ht_as {
 	x86pte_t	*hat_copied_ptes;
 	_Atomic uint64_t hat_pages_mapped[HT_MAX_LEVELS]; /* leaves per level */
 	_Atomic uint64_t hat_gen;	/* bumped before any table is unlinked */
+	lockmap_t	hat_locks;	/* locks beyond the first (lockmap.h) */
 	hat_t		*hat_next;	/* ctx list; ctx_list_lock */
 	hat_t		*hat_prev;
 };

@@ -267,8 +267,13 @@ rm_set_locked(refmodel_t *rm, uint64_t va, uint64_t last, int locked)
 	size_t i, j;
 
 	isolate(rm, va, last, &i, &j);
-	for (size_t k = i; k < j; k++)
-		rm->ents[k].locked = locked;
+	for (size_t k = i; k < j; k++) {
+		/* locks stack: a lock adds one, an unlock takes one away */
+		if (locked)
+			rm->ents[k].locked++;
+		else if (rm->ents[k].locked > 0)
+			rm->ents[k].locked--;
+	}
 	rm_coalesce(rm);
 }
 
@@ -363,7 +368,7 @@ rm_uniform(const refmodel_t *rm, uint64_t va, uint64_t last, uint64_t pa,
 	uint64_t lo, hi, next = va;
 
 	while (next_in(rm, &ix, va, last, &e, &lo, &hi)) {
-		if (lo != next || e->attr != attr || e->locked != locked ||
+		if (lo != next || e->attr != attr || !e->locked != !locked ||
 		    e->pa + (lo - e->va) != pa + (lo - va))
 			return (0);
 		if (hi == last)

@@ -19,7 +19,7 @@ typedef struct rm_ent {
 	uint64_t	last;	/* last byte, inclusive */
 	uint64_t	pa;	/* physical address of va */
 	unsigned	attr;	/* HT_W|HT_U|HT_X|HT_G|HT_PWT|HT_PCD|HT_PAT */
-	int		locked;
+	int		locked;	/* lock count: locks stack */
 } rm_ent_t;
 
 typedef struct refmodel {
@@ -52,7 +52,7 @@ void rm_unmap(refmodel_t *rm, uint64_t va, uint64_t last);
 /* Set the bits of `mask` to those of `attr` on every mapped part. */
 void rm_set_attr(refmodel_t *rm, uint64_t va, uint64_t last, unsigned mask,
     unsigned attr);
-/* Set the locked flag of every mapped part. */
+/* Lock (add one to the lock count of) or unlock every mapped part. */
 void rm_set_locked(refmodel_t *rm, uint64_t va, uint64_t last, int locked);
 
 /* Queries over [va, last]. */

@@ -534,7 +534,7 @@ check_addr(run_t *r, uint64_t va, const expect_t *e)
 		fail(r, "translate 0x%" PRIx64 ": attr model 0x%x library "
 		    "0x%x tables 0x%x", va, e->attr, x.attr & ATTRS,
 		    h.attr & ATTRS);
-	if (!!(x.attr & HT_LOCKED) != e->locked)
+	if (!!(x.attr & HT_LOCKED) != !!e->locked)
 		fail(r, "translate 0x%" PRIx64 ": model locked=%d, library "
 		    "attr 0x%x", va, e->locked, x.attr);
 	if ((x.attr & AD) != (h.attr & AD))
