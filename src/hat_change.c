@@ -146,8 +146,9 @@ lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 	if (leaves != 0 && err == 0) {
 		for (ht_iter_start(&it, hat, va, last); !it.it_done;
 		    ht_iter_next(&it)) {
-			while (!ht_iter_cas(&it, lock ? it.it_pte | PT_LOCKED :
-			    it.it_pte & ~PT_LOCKED, 0))
+			/* < 0: an overlapping unmap took the leaf first */
+			while (ht_iter_cas(&it, lock ? it.it_pte | PT_LOCKED :
+			    it.it_pte & ~PT_LOCKED, 0) == 0)
 				;
 		}
 		ht_iter_stop(&it);
@@ -202,7 +203,7 @@ ht_test_clear_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned bits,
 		 * the MMU access (or dirty) the page without setting the bit.
 		 */
 		while (clear && (it.it_pte & mask) != 0 &&
-		    !ht_iter_cas(&it, it.it_pte & ~mask, 1))
+		    ht_iter_cas(&it, it.it_pte & ~mask, 1) == 0)
 			had |= it.it_pte & mask;
 		n++;
 		if (fn != NULL)
