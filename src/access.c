@@ -29,7 +29,9 @@
  * Images are read through the ht_scan_cfg_t read function; an address
  * space of ours through its frame provider (ht_access), with single-copy
  * atomic loads of each entry, so that a change racing with the call gives
- * the entry before or after, as the MMU would see it.
+ * the entry before or after, as the MMU would see it; a walk that raced
+ * with the removal of a table it used is done again (hat_gen, as in
+ * ht_translate), so its verdict never comes from a reused frame.
  */
 #include <string.h>
 
@@ -38,6 +40,7 @@
 #include "mmu.h"
 #include "frame.h"
 #include "htable_int.h"
+#include "hook.h"
 
 #define CPU_FLAGS	(HT_CPU_WP | HT_CPU_NXE | HT_CPU_SMEP | HT_CPU_SMAP | \
 			HT_CPU_AC | HT_CPU_PKE | HT_CPU_NO1G)
@@ -232,6 +235,7 @@ as_read(void *arg, ht_pa_t pa, void *buf, size_t len)
 		    __ATOMIC_ACQUIRE);
 	else
 		memcpy(buf, p, len);
+	HT_HOOK(HT_HOOK_ACCESS_READ, &pa);
 	return (0);
 }
 
@@ -240,6 +244,8 @@ ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
     unsigned cpl, ht_access_t *r_acc)
 {
 	ht_scan_cfg_t cfg;
+	uint64_t gen;
+	int rc;
 
 	if (as == NULL)
 		return (ht__fail(HT_EINVAL, "access: no address space"));
@@ -248,5 +254,18 @@ ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
 	cfg.cr3 = ht_as_root(as);
 	cfg.read = as_read;
 	cfg.read_arg = ht_as_ctx(as);
-	return (ht_scan_access(&cfg, cpu, va, acc, cpl, r_acc));
+	/*
+	 * The read side of the seqlock, as in ht_translate: a table this
+	 * walk went through may be unlinked and its frame reused (by this
+	 * space or, stolen, by another) before the walk reads it; every
+	 * unlink bumps hat_gen first, so a walk that saw it move may hold
+	 * someone else's entries and is done again.
+	 */
+	do {
+		gen = atomic_load_explicit(&as->hat_gen, memory_order_acquire);
+		rc = ht_scan_access(&cfg, cpu, va, acc, cpl, r_acc);
+		atomic_thread_fence(memory_order_acquire);
+	} while (atomic_load_explicit(&as->hat_gen, memory_order_relaxed) !=
+	    gen);
+	return (rc);
 }

@@ -171,7 +171,12 @@ hat_tlb_inval(hat_t *hat, uint64_t va, uint64_t len)
 	if (len == 0)		/* 2^64 bytes: the whole space */
 		len = HT_TLB_ALL;
 	if (op == NULL || op->op_hat != hat) {
-		/* Someone else's space (a steal victim): tell it now. */
+		/*
+		 * No operation on this space: tell it now.  (A stealer works
+		 * on its victim inside an operation of its own, so that its
+		 * invalidations, made under bucket mutexes, wait for
+		 * ht_op_end instead of coming here.)
+		 */
 		HATSTAT_INC(ctx, tlb_calls);
 		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, va, len);
 		return;

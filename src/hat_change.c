@@ -271,8 +271,9 @@ lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 			}
 			if (!lock && lockmap_extra(lm, it.it_va) != 0)
 				continue;	/* the map's -1 below */
-			while (!ht_iter_cas(&it, lock ? it.it_pte | PT_LOCKED :
-			    it.it_pte & ~PT_LOCKED, 0))
+			/* < 0: an overlapping unmap took the leaf first */
+			while (ht_iter_cas(&it, lock ? it.it_pte | PT_LOCKED :
+			    it.it_pte & ~PT_LOCKED, 0) == 0)
 				;
 		}
 		ht_iter_stop(&it);
@@ -333,7 +334,7 @@ ht_test_clear_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned bits,
 		 * the MMU access (or dirty) the page without setting the bit.
 		 */
 		while (clear && (it.it_pte & mask) != 0 &&
-		    !ht_iter_cas(&it, it.it_pte & ~mask, 1))
+		    ht_iter_cas(&it, it.it_pte & ~mask, 1) == 0)
 			had |= it.it_pte & mask;
 		n++;
 		if (fn != NULL)

@@ -40,8 +40,13 @@ walk_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
 	/* nlev is a constant: the compiler unrolls this into straight code */
 #pragma GCC unroll 5
 	for (int level = nlev - 1; level >= 0; level--) {
+		/*
+		 * Acquire: a link is published by link_ptp's CAS after the
+		 * child's frame was zeroed or filled; this load orders the
+		 * reads of the child after it (a plain load on x86).
+		 */
 		x86pte_t pte = atomic_load_explicit((_Atomic uint64_t *)
-		    &tbl[(va >> (12 + 9 * level)) & 511], memory_order_relaxed);
+		    &tbl[(va >> (12 + 9 * level)) & 511], memory_order_acquire);
 		ht_pa_t next;
 
 		if (ents != NULL)
@@ -181,7 +186,7 @@ translate_once(ht_as_t *hat, ht_va_t va, ht_xlate_t *x)
 
 		if (HT_LIKELY(sz == 8))
 			pte = atomic_load_explicit((_Atomic uint64_t *)(tbl +
-			    ((size_t)e << 3)), memory_order_relaxed);
+			    ((size_t)e << 3)), memory_order_acquire);
 		else
 			pte = pte_load(sz, tbl + ((size_t)e << shift));
 		x->entries[n++] = pte;

@@ -25,6 +25,7 @@
 
 #include "htable_int.h"
 #include "x86pte.h"
+#include "hook.h"
 
 typedef struct ht_iter {
 	hat_t		*it_hat;
@@ -109,18 +110,23 @@ ht_iter_tlb(ht_iter_t *it)
 
 /*
  * Replace the current leaf if it still equals it_pte.  Returns 1 on
- * success; 0 with it_pte refreshed when an MMU changed A/D meanwhile (the
- * caller recomputes and retries).  tlb: the change must be invalidated.
+ * success; 0 with it_pte refreshed when the leaf changed meanwhile (an
+ * MMU set A/D, or an overlapping call changed it): the caller recomputes
+ * and retries; -1 when it is no longer a leaf (an overlapping call
+ * cleared it or put a link there): the caller leaves it alone, since a
+ * value computed from it would be a non-zero entry that is not present.
+ * tlb: the change must be invalidated.
  */
 static inline int
 ht_iter_cas(ht_iter_t *it, x86pte_t new, int tlb)
 {
-	x86pte_t found = pte_cas_raw(it->it_sz, ht_iter_ptr(it), it->it_pte,
-	    new);
+	x86pte_t found;
 
+	HT_HOOK(HT_HOOK_ITER_CAS, it);
+	found = pte_cas_raw(it->it_sz, ht_iter_ptr(it), it->it_pte, new);
 	if (found != it->it_pte) {
 		it->it_pte = found;
-		return (0);
+		return (pte_is_page(found, it->it_level) ? 0 : -1);
 	}
 	it->it_dlock += (int)((new & PT_LOCKED) != 0) -
 	    (int)((found & PT_LOCKED) != 0);
@@ -134,11 +140,17 @@ ht_iter_cas(ht_iter_t *it, x86pte_t new, int tlb)
  * The tight loop under every bulk change of one table's leaves: entries
  * [e, end] of the table at `base` become 0 (unmap) or (old & ~clr) | set.
  * It stops before the first link to a lower table and returns the last
- * entry it handled (end when it met none).  An unmap uses plain stores (the
- * range is always invalidated afterwards, and no MMU sets A/D in an entry
- * that is not present); any other change is a CAS, so that A/D bits an MMU
- * sets meanwhile are kept.  Adds the valid and lock count changes to
- * *dvalid / *dlock and widens [*lo, *hi] to the entries that changed.
+ * entry it handled (end when it met none).  Adds the valid and lock count
+ * changes to *dvalid / *dlock and widens [*lo, *hi] to the entries that
+ * changed.
+ *
+ * Every change, removal included, is a CAS from the value read (as the
+ * seed's x86pte_inval): of two parties changing one entry at once (an
+ * overlapping call, an MMU setting A/D) exactly one sees each old value.
+ * So only the party whose CAS removed a leaf counts it (a plain store
+ * after a load would let both count it, and a table would be freed with a
+ * live leaf in it), and a change computed from a leaf never lands on an
+ * entry someone else has just emptied ("invalid means zero").
  */
 static inline unsigned
 pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
@@ -153,22 +165,25 @@ pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
 			return (i - 1);	/* i > e: the iterator sits on a leaf */
 		if (!(old & PT_VALID))
 			continue;
+		HT_HOOK(HT_HOOK_PTE_LOADED, p);
+		for (;;) {
+			new = unmap ? 0 : (old & ~clr) | set;
+			if (new == old)
+				break;
+			found = pte_cas_raw(sz, p, old, new);
+			if (found == old)
+				break;
+			if (!pte_is_page(found, level)) {
+				new = old;	/* gone, or a link: not ours */
+				break;
+			}
+			old = found;	/* A/D set, or changed: again */
+		}
+		if (new == old)
+			continue;
 		if (unmap) {
-			pte_store(sz, p, 0);
 			(*dvalid)--;
 			*dlock -= (old & PT_LOCKED) != 0;
-		} else {
-			for (;;) {
-				new = (old & ~clr) | set;
-				if (new == old)
-					break;
-				found = pte_cas_raw(sz, p, old, new);
-				if (found == old)
-					break;
-				old = found;	/* an MMU set A/D: again */
-			}
-			if (new == old)
-				continue;
 		}
 		*lo = i < *lo ? i : *lo;
 		*hi = i > *hi ? i : *hi;

@@ -18,6 +18,12 @@
  * endlessly.  While either runs, ctx_dont_cache is raised so that frees
  * really free.
  *
+ * A table is emptied only under its bucket mutex with no hold but the
+ * stealer's, so it never races with a holder's change: a leaf that is
+ * locked, or being unmapped or changed, is never stolen.  The victim's TLB
+ * hook runs when the stealer's operation on the victim ends (hat.c), with
+ * no lock held and before the stolen frames are handed out.
+ *
  * Lock order: ctx_list_lock is dropped before any bucket mutex, hat_mutex
  * or the reserve lock is taken; a hat marked HAT_VICTIM cannot be destroyed
  * (ht_as_destroy waits on ctx_list_cv).
@@ -29,6 +35,7 @@
 #include "frame.h"
 #include "hat.h"
 #include "debug.h"
+#include "hook.h"
 
 void
 htable_put_reserve(ht_ctx_t *ctx, htable_t *ht)
@@ -90,8 +97,35 @@ htable_adjust_reserve(ht_ctx_t *ctx)
 }
 
 /*
+ * May ht be emptied and stolen, with `holds` holds on it (0 on the first
+ * look, 1 when the stealer's own is the only one)?  The caller holds ht's
+ * bucket mutex: with no hold but the stealer's, nobody is changing the
+ * table, and its valid and lock counts are exact (a writer holds the
+ * table and applies its count changes before it lets go).
+ */
+static int
+steal_candidate(const htable_t *ht, int holds, unsigned threshold)
+{
+	return (BUSY(ht) == holds && ht->ht_level == 0 &&
+	    !(ht->ht_flags & (HTABLE_SHARED_PFN | HTABLE_IMPORTED)) &&
+	    (unsigned)atomic_load(&ht->ht_valid_cnt) <= threshold &&
+	    atomic_load(&ht->ht_lock_cnt) == 0);
+}
+
+/*
  * Empty and steal level-0 tables of one victim hat (marked HAT_VICTIM by
- * the caller).  Stolen tables are pushed on *list with their zeroed frames.
+ * the caller, inside an operation on it: the TLB invalidations are
+ * batched, and delivered when the caller ends it, with no lock held).
+ * Stolen tables are pushed on *list with their zeroed frames.
+ *
+ * A candidate is held and its chain's mutex let go for a moment, as
+ * illumos does (the debug hook HT_HOOK_STEAL_CLEAR is there).  Everything
+ * that decides is checked again under the mutex, and the entries are
+ * cleared only under it: ht_busy changes only under that mutex, so while
+ * ours is the only hold nobody is in the middle of a change to the table
+ * (mapping, unmapping, locking: all hold it) and nobody can start one.
+ * Without that, an unmap could read an entry the stealer then clears and
+ * count it again, and a leaf locked after the first look would be stolen.
  */
 static void
 htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
@@ -108,42 +142,28 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
 		htable_t *ht, *higher = NULL;
 
 		(void) pthread_mutex_lock(mtx);
-		for (ht = hat->hat_ht_hash[h]; ht != NULL && *stolen < cnt; ) {
-			if (BUSY(ht) != 0 || ht->ht_level > 0 ||
-			    (ht->ht_flags & (HTABLE_SHARED_PFN |
-			    HTABLE_IMPORTED)) ||
-			    (unsigned)atomic_load(&ht->ht_valid_cnt) >
-			    threshold || atomic_load(&ht->ht_lock_cnt) != 0) {
-				ht = ht->ht_next;
+		for (ht = hat->hat_ht_hash[h]; ht != NULL && *stolen < cnt;
+		    ht = ht->ht_next) {
+			if (!steal_candidate(ht, 0, threshold))
 				continue;
-			}
-			/*
-			 * Hold it, then drop the bucket mutex to unmap: the
-			 * unmap may call the TLB hook, and no bucket mutex
-			 * may be held across that.
-			 */
 			BUSY_ADD(ht, 1);
 			(void) pthread_mutex_unlock(mtx);
+			HT_HOOK(HT_HOOK_STEAL_CLEAR, ht);
+			(void) pthread_mutex_lock(mtx);
+			/* Someone looked it up, mapped or locked meanwhile. */
+			if (!steal_candidate(ht, 1, threshold)) {
+				BUSY_ADD(ht, -1);
+				continue;	/* still hashed: ht_next holds */
+			}
 			for (unsigned e = 0; e < htable_num_ptes(ht) &&
 			    atomic_load(&ht->ht_valid_cnt) > 0; e++) {
-				x86pte_t pte;
+				x86pte_t pte = x86pte_get(ht, e);
 
-				if (BUSY(ht) != 1 ||
-				    atomic_load(&ht->ht_lock_cnt) != 0)
-					break;
-				pte = x86pte_get(ht, e);
+				HT_ASSERT(!(pte & PT_LOCKED));
 				if (pte_is_page(pte, 0))
 					(void) hat_pte_unmap(ht, e, pte, 1);
 			}
-			(void) pthread_mutex_lock(mtx);
-			/* Someone looked it up or mapped into it meanwhile. */
-			if (BUSY(ht) != 1 ||
-			    atomic_load(&ht->ht_valid_cnt) != 0 ||
-			    atomic_load(&ht->ht_lock_cnt) != 0) {
-				BUSY_ADD(ht, -1);
-				ht = ht->ht_next;
-				continue;
-			}
+			HT_VERIFY(atomic_load(&ht->ht_valid_cnt) == 0);
 			higher = ht->ht_parent;
 			unlink_ptp(higher, ht, ht->ht_vaddr);
 			htable_hash_remove(ht);
@@ -194,6 +214,7 @@ htable_steal(ht_ctx_t *ctx, unsigned cnt, int reap)
 	ht_op_t *op = ht_op_cur();
 	/* Never rob the space this thread is in the middle of changing. */
 	hat_t *self = op != NULL ? op->op_hat : NULL;
+	ht_op_t vop;
 
 	if (passes < 1)
 		passes = 1;
@@ -215,6 +236,18 @@ htable_steal(ht_ctx_t *ctx, unsigned cnt, int reap)
 				continue;
 			atomic_fetch_or(&hat->hat_flags, HAT_VICTIM);
 			(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+			/*
+			 * Work on the victim inside an operation on it: its
+			 * TLB invalidations (cleared leaves, unlinked links)
+			 * are batched, not delivered under a bucket mutex,
+			 * and its tables freed meanwhile (a parent the stolen
+			 * table was the last child of) are kept until
+			 * ht_op_end has run its TLB hook, with no lock held.
+			 * That is before the stolen frames leave here, so no
+			 * MMU of the victim can still walk them when the
+			 * thief fills them.
+			 */
+			ht_op_begin(&vop, hat);
 
 			(void) pthread_mutex_lock(&hat->hat_mutex);
 			while (stolen < cnt && hat->hat_ht_cached != NULL) {
@@ -230,6 +263,7 @@ htable_steal(ht_ctx_t *ctx, unsigned cnt, int reap)
 			if (pass > 0 && stolen < cnt)
 				htable_steal_active(hat, cnt, threshold,
 				    &stolen, &list);
+			ht_op_end(&vop);
 			if (reap) {
 				for (htable_t *ht = list; ht != NULL;
 				    ht = ht->ht_next)

@@ -13,6 +13,11 @@
 #include "htable_int.h"
 #include "hat.h"
 #include "debug.h"
+#include "hook.h"
+
+#ifdef HT_DEBUG
+ht_hook_fn_t *_Atomic ht_debug_hook;
+#endif
 
 static inline int
 pte_sz(const htable_t *ht)

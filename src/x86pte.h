@@ -38,7 +38,13 @@ pte_load(int size, const void *p)
 	    memory_order_acquire));
 }
 
-/* Plain (release) store: only into an entry no MMU may write (invalid). */
+/*
+ * Release store: only into an entry nobody else may change (an empty one
+ * of a table the caller holds, or one of a table not linked yet).  Release,
+ * so that a lock-free reader that sees the value also sees what was done
+ * before it (the seqlock of ht_translate relies on every non-zero entry
+ * being written by a release store or a CAS).
+ */
 static inline void
 pte_store(int size, void *p, x86pte_t v)
 {
@@ -79,11 +85,16 @@ pte_present(const void *p)
 }
 
 /*
- * Zero a frame that is about to become a table.  Lock-free readers
- * (ht_translate, like an MMU) may still be reading the frame's previous
- * life and will retry; C11 calls that a data race unless the stores are
- * atomic, so sanitised builds zero with relaxed atomic stores, and normal
- * builds with memset (the same bytes, faster).
+ * Zero a frame that is about to become a table.  The zeros reach a
+ * lock-free reader (ht_translate, ht_access) in C11 terms through the
+ * link: link_ptp's CAS (a release) publishes the child after this, and
+ * readers load links with acquire.  A reader may also still be walking the
+ * frame's previous life through a stale link while it is zeroed; it then
+ * reads a zero, which is a correct answer (a table is unlinked only once
+ * it is empty), or it retries (hat_gen).  C11 calls that overlap a data
+ * race unless the stores are atomic, so sanitised builds zero with relaxed
+ * atomic stores; normal builds use memset (the same bytes, faster) and
+ * rely on the hardware there: aligned 8-byte stores do not tear on x86.
  */
 #if defined(__SANITIZE_THREAD__)
 #define HT_TSAN 1
