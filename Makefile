@@ -1,5 +1,5 @@
 # Thin wrapper around the two README commands and the benchmarks.
-.PHONY: all demo check bench clean
+.PHONY: all demo check bench model-long clean
 
 all: demo
 
@@ -37,5 +37,10 @@ bench:
 	@ninja -C build-release bench/bench_htable >/dev/null
 	@./build-release/bench/bench_htable
 
+# The model test at 10^6 operations per mode (OPS=, HT_SEED=, AUDIT_EVERY=,
+# JOBS=), release build with the debug checks on; never part of check.
+model-long:
+	@bash scripts/model-long.sh
+
 clean:
-	rm -rf build build-gcc build-clang build-asan build-tsan build-release build-*.log
+	rm -rf build build-gcc build-clang build-asan build-tsan build-release build-long build-*.log

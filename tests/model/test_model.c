@@ -34,6 +34,14 @@
  *   HT_SEED=0x... build/tests/model/test_model --filter 'model/4level*'
  * HT_MODEL_OPS=<n> overrides the number of operations per test (100000);
  * HT_MODEL_VERBOSE=1 prints a summary line per test.
+ * HT_MODEL_AUDIT_EVERY=<k> runs ht_audit() after every k-th operation
+ * instead of after each (and still at every full walk and at the end).
+ * The audit reads every entry of every table, so it is most of the cost
+ * of a step; the long run (scripts/model-long.sh) uses it to reach 10^6
+ * operations per mode.  The sampled three-way translations after every
+ * operation and the periodic full walks are never thinned out.
+ * MODEL_TIMEOUT (a compile-time macro, seconds) is Criterion's limit per
+ * test: 300 by default, raised by the long-run build.
  */
 #include <criterion/criterion.h>
 
@@ -63,6 +71,10 @@
 #define NTLB		64
 #define WALK_EVERY	300
 #define DEFAULT_OPS	100000ul
+
+#ifndef MODEL_TIMEOUT
+#define MODEL_TIMEOUT	300
+#endif
 
 /* x86 entry bits the MMU walker below decodes (Intel SDM vol. 3, 4.3-4.5) */
 #define X_P		0x001ull
@@ -128,6 +140,7 @@ typedef struct run {
 	uint64_t	rng[4];
 	int		lowmem;
 	unsigned long	nops;
+	unsigned long	audit_every;	/* ht_audit after every k-th step */
 
 	ht_arena_t	*arena;
 	ht_ctx_t	*ctx;
@@ -169,6 +182,7 @@ typedef struct run {
 	unsigned long	n_enotlocked, n_ad_found;
 	unsigned long	leaves_seen[HT_MAX_LEVELS];
 	unsigned long	walks;
+	unsigned long	audits;
 } run_t;
 
 /* ------------------------------------------------------------------ */
@@ -288,14 +302,17 @@ base_seed(void)
 	return (seed);
 }
 
+/* A count from the environment, or dflt when unset, empty or 0. */
 static unsigned long
-op_count(void)
+env_count(const char *name, unsigned long dflt)
 {
-	const char *s = getenv("HT_MODEL_OPS");
+	const char *s = getenv(name);
+	unsigned long v;
 
-	if (s != NULL && *s != '\0')
-		return (strtoul(s, NULL, 0));
-	return (DEFAULT_OPS);
+	if (s == NULL || *s == '\0')
+		return (dflt);
+	v = strtoul(s, NULL, 0);
+	return (v != 0 ? v : dflt);
 }
 
 /* ------------------------------------------------------------------ */
@@ -561,6 +578,7 @@ audit(run_t *r)
 {
 	int rc = ht_audit(r->as);
 
+	r->audits++;
 	if (rc != 0)
 		fail(r, "ht_audit: %s: %s", errname(rc), ht_errdetail());
 }
@@ -1462,7 +1480,8 @@ step(run_t *r)
 		break;
 	}
 
-	audit(r);
+	if (r->opno % r->audit_every == 0)
+		audit(r);
 	if (r->tlb_bad_as)
 		fail(r, "TLB callback got a different address space");
 	for (unsigned i = 0; i < ns; i++) {
@@ -1502,9 +1521,10 @@ setup(run_t *r, ht_mode_t mode, int lowmem)
 	r->g = ht_geometry(mode);
 	r->lowmem = lowmem;
 	r->seed = base_seed();
-	r->nops = op_count();
+	r->nops = env_count("HT_MODEL_OPS", DEFAULT_OPS);
 	if (lowmem && getenv("HT_MODEL_OPS") == NULL)
 		r->nops /= 2;	/* every step is a smaller space: fewer do */
+	r->audit_every = env_count("HT_MODEL_AUDIT_EVERY", 1);
 	/* each test has its own stream, all from the one printed seed */
 	s = r->seed ^ ((uint64_t)mode << 56) ^ ((uint64_t)lowmem << 48);
 	for (int i = 0; i < 4; i++)
@@ -1603,9 +1623,9 @@ teardown(run_t *r)
 
 	if (getenv("HT_MODEL_VERBOSE") != NULL) {
 		(void) fprintf(stderr, "model seed=0x%016" PRIx64 " mode=%s%s: "
-		    "%lu ops, %lu walks, model entries %zu\n", r->seed,
-		    r->mname, r->lowmem ? " (lowmem)" : "", r->nops, r->walks,
-		    r->rm.n);
+		    "%lu ops, %lu walks, %lu audits, model entries %zu\n",
+		    r->seed, r->mname, r->lowmem ? " (lowmem)" : "", r->nops,
+		    r->walks, r->audits, r->rm.n);
 		for (int i = 0; i < NOPTYPES; i++)
 			(void) fprintf(stderr, "  %-14s %8lu ok %8lu\n",
 			    op_names[i], r->nop[i], r->nok[i]);
@@ -1663,50 +1683,53 @@ run_model(ht_mode_t mode, int lowmem)
 		if (lowmem && r->opno % 100 == 1)
 			pressure(r);
 		step(r);
-		if (r->opno % WALK_EVERY == 0)
+		if (r->opno % WALK_EVERY == 0) {
+			if (r->audit_every > 1)
+				audit(r);
 			full_walk(r);
+		}
 	}
 	r->opno = r->nops;
 	teardown(r);
 	free(r);
 }
 
-Test(model, 32bit, .timeout = 300)
+Test(model, 32bit, .timeout = MODEL_TIMEOUT)
 {
 	run_model(HT_MODE_32BIT, 0);
 }
 
-Test(model, 32bit_lowmem, .timeout = 300)
+Test(model, 32bit_lowmem, .timeout = MODEL_TIMEOUT)
 {
 	run_model(HT_MODE_32BIT, 1);
 }
 
-Test(model, pae, .timeout = 300)
+Test(model, pae, .timeout = MODEL_TIMEOUT)
 {
 	run_model(HT_MODE_PAE, 0);
 }
 
-Test(model, pae_lowmem, .timeout = 300)
+Test(model, pae_lowmem, .timeout = MODEL_TIMEOUT)
 {
 	run_model(HT_MODE_PAE, 1);
 }
 
-Test(model, 4level, .timeout = 300)
+Test(model, 4level, .timeout = MODEL_TIMEOUT)
 {
 	run_model(HT_MODE_4LEVEL, 0);
 }
 
-Test(model, 4level_lowmem, .timeout = 300)
+Test(model, 4level_lowmem, .timeout = MODEL_TIMEOUT)
 {
 	run_model(HT_MODE_4LEVEL, 1);
 }
 
-Test(model, 5level, .timeout = 300)
+Test(model, 5level, .timeout = MODEL_TIMEOUT)
 {
 	run_model(HT_MODE_5LEVEL, 0);
 }
 
-Test(model, 5level_lowmem, .timeout = 300)
+Test(model, 5level_lowmem, .timeout = MODEL_TIMEOUT)
 {
 	run_model(HT_MODE_5LEVEL, 1);
 }
