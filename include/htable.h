@@ -14,12 +14,13 @@
  *   ht_arena_t  the default frame provider: one anonymous mapping that stands
  *               for guest-physical memory starting at a base address.
  *
- * Error reporting: every call that can fail returns 0 (or a non-negative count) on
- * success and a negative HT_E* code on failure.  ht_strerror() names the
- * code; ht_errdetail() gives the calling thread's detailed message for its
- * last failure (which argument, which address).  A failed call changes
- * nothing.  The library never prints, never exits and never aborts on
- * caller input; it aborts only when its own invariants are broken.
+ * Error reporting: every call that can fail returns 0 (or a non-negative
+ * count) on success and a negative HT_E* code on failure.  ht_strerror()
+ * names the code; ht_errdetail() gives the calling thread's detailed
+ * message for its last failure (which argument, which address).  A failed
+ * call changes nothing.  The library never prints, never exits and never
+ * aborts on caller input; it aborts only when its own invariants are
+ * broken.
  *
  * The comment above each function ends with one line
  *     Errors: HT_EINVAL, HT_ERANGE.
@@ -30,12 +31,13 @@
  * and provokes each code.
  *
  * HT_MUST_CHECK marks calls whose failure must not go unnoticed (a lost
- * mapping, a leaked object).  Under gcc a (void) cast does NOT silence
- * warn_unused_result; to drop a result on purpose, test it:
+ * mapping, a leaked object).  gcc does NOT take a (void) cast as silencing
+ * warn_unused_result (clang does); to drop a result on purpose, test it:
  *     if (ht_unmap(as, va, len, 0) != 0) {
  *         // already gone: nothing to undo
  *     }
- * or define HT_MUST_CHECK as empty before including this header.
+ * or define HT_MUST_CHECK as empty before including this header
+ * (tests/integration/must_check*.c compile both ways under -Werror).
  *
  * Levels: level 0 is the 4 KiB level (the tables whose entries map 4 KiB
  * pages), level 1 holds 2 MiB (4 MiB in 32-bit paging) pages, level 2
@@ -699,8 +701,9 @@ typedef struct ht_scan_stats {
 /*
  * Call fn for every leaf the tables map, in ascending (canonical) VA order,
  * with leaf->eff the effective permissions (leaf->attr never has
- * HT_LOCKED: bit 9 belongs to whoever wrote the image).  Entries with reserved bits
- * set are skipped as the faults they are, unless HT_SCAN_QEMU: then
+ * HT_LOCKED: bit 9 belongs to whoever wrote the image).  Entries with
+ * reserved bits set are skipped as the faults they are, unless
+ * HT_SCAN_QEMU: then
  * entries are read as QEMU 7.2's `info tlb` reads them (table addresses
  * masked to bits 12..49, no reserved-bit checks, PS honoured in PDEs and
  * 64-bit PDPTEs only).  32-bit paging is read with CR4.PSE set.
