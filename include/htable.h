@@ -14,12 +14,39 @@
  *   ht_arena_t  the default frame provider: one anonymous mapping that stands
  *               for guest-physical memory starting at a base address.
  *
- * Errors: every call that can fail returns 0 (or a non-negative count) on
- * success and a negative HT_E* code on failure.  ht_strerror() names the
- * code; ht_errdetail() gives the calling thread's detailed message for its
- * last failure (which argument, which address).  A failed call changes
- * nothing.  The library never prints, never exits and never aborts on
- * caller input; it aborts only when its own invariants are broken.
+ * Error reporting: every call that can fail returns 0 (or a non-negative
+ * count) on success and a negative HT_E* code on failure.  ht_strerror()
+ * names the code; ht_errdetail() gives the calling thread's detailed
+ * message for its last failure (which argument, which address).  A failed
+ * call changes nothing.  The library never prints, never exits and never
+ * aborts on caller input; it aborts only when its own invariants are
+ * broken.
+ *
+ * The comment above each function ends with one line
+ *     Errors: HT_EINVAL, HT_ERANGE.
+ * that names every code it can return, and no other ("Errors: none." for a
+ * call that cannot fail).  "the provider's alloc codes" and "the read
+ * function's codes" mean that a negative code returned by your callback is
+ * passed back as it is.  tests/integration/test_errors.c reads these lines
+ * and provokes each code.
+ *
+ * HT_MUST_CHECK marks calls whose failure must not go unnoticed (a lost
+ * mapping, a leaked object).  gcc does NOT take a (void) cast as silencing
+ * warn_unused_result (clang does); to drop a result on purpose, test it:
+ *     if (ht_unmap(as, va, len, 0) != 0) {
+ *         // already gone: nothing to undo
+ *     }
+ * or define HT_MUST_CHECK as empty before including this header
+ * (tests/integration/must_check*.c compile both ways under -Werror).
+ *
+ * Levels: level 0 is the 4 KiB level (the tables whose entries map 4 KiB
+ * pages), level 1 holds 2 MiB (4 MiB in 32-bit paging) pages, level 2
+ * 1 GiB pages, and the root is level levels - 1.  Every "level" of this
+ * header (ht_xlate_t.level, ht_leaf_t.level, the ht_frame_fn level,
+ * ht_scan_step_t.level, ht_stats_t.tables[] and .leaves[], the bits of
+ * ht_access_t.set_a) counts that way.  Arrays filled "root first"
+ * (ht_xlate_t.entries, ht_scan_xlate_t.step) are indexed the other way:
+ * element 0 is the root's entry.
  *
  * Threads: every call is thread-safe.  Operations on different address
  * spaces, or on disjoint VA ranges of one address space, run concurrently;
@@ -43,10 +70,16 @@ extern "C" {
 
 #if defined(__GNUC__)
 #define HT_EXTERN __attribute__((visibility("default")))
-#define HT_MUST_CHECK __attribute__((warn_unused_result))
 #else
 #define HT_EXTERN
+#endif
+/* The caller may define HT_MUST_CHECK (even as empty) before the include. */
+#ifndef HT_MUST_CHECK
+#if defined(__GNUC__)
+#define HT_MUST_CHECK __attribute__((warn_unused_result))
+#else
 #define HT_MUST_CHECK
+#endif
 #endif
 
 #define HT_VERSION_MAJOR 0
@@ -100,13 +133,20 @@ enum {
 	HT__NERR
 };
 
-/* Message for an error code (negative or positive); never NULL. */
+/*
+ * Message for an error code (negative or positive); never NULL.
+ * Errors: none.
+ */
 HT_EXTERN const char *ht_strerror(int err);
-/* Symbolic name ("HT_EINVAL") for an error code; never NULL. */
+/*
+ * Symbolic name ("HT_EINVAL") for an error code; never NULL.
+ * Errors: none.
+ */
 HT_EXTERN const char *ht_err_name(int err);
 /*
  * The calling thread's detailed message for its most recent failed call,
- * e.g. "va 0x201000 is not aligned to 2 MiB"; "" when none.
+ * such as "va 0x201000 is not aligned to 2 MiB"; "" when none.
+ * Errors: none.
  */
 HT_EXTERN const char *ht_errdetail(void);
 
@@ -127,9 +167,15 @@ typedef enum ht_mode {
 #define HT_PS_4M	0x4u
 #define HT_PS_1G	0x8u
 
-/* Mode name ("32bit", "pae", "4level", "5level"), NULL if bad. */
+/*
+ * Mode name ("32bit", "pae", "4level", "5level"), NULL if bad.
+ * Errors: none.
+ */
 HT_EXTERN const char *ht_mode_name(ht_mode_t mode);
-/* Parse a mode name; 0 or -HT_EINVAL. */
+/*
+ * Parse a mode name into *r_mode; 0 or a negative code.
+ * Errors: HT_EINVAL.
+ */
 HT_EXTERN int ht_mode_parse(const char *name, ht_mode_t *r_mode);
 
 /* Geometry of a paging mode, read-only (like illumos's mmu). */
@@ -139,7 +185,7 @@ typedef struct ht_geometry {
 	unsigned	pte_size;	/* 4 or 8 bytes */
 	unsigned	ptes_per_table;	/* entries in a non-root table */
 	unsigned	top_level_count; /* entries in the root table */
-	unsigned	level_shift[HT_MAX_LEVELS];
+	unsigned	level_shift[HT_MAX_LEVELS]; /* [0] = 12: the 4 KiB level */
 	unsigned	va_bits;	/* 32, 48 or 57 */
 	unsigned	pa_bits_max;	/* widest physical address the mode can name */
 	unsigned	pagesizes;	/* HT_PS_* the mode has */
@@ -148,6 +194,10 @@ typedef struct ht_geometry {
 	ht_va_t		hole_end;	/* last non-canonical VA (inclusive) */
 } ht_geometry_t;
 
+/*
+ * The geometry of a mode; NULL for an unknown mode.
+ * Errors: none.
+ */
 HT_EXTERN const ht_geometry_t *ht_geometry(ht_mode_t mode);
 
 /* ------------------------------------------------------------------ */
@@ -173,7 +223,9 @@ HT_EXTERN const ht_geometry_t *ht_geometry(ht_mode_t mode);
  *        kernel's direct map): returns the host pointer of physical address
  *        *r_base, the window covering *r_len bytes.  Frames inside it are
  *        reached by arithmetic instead of a call to map, which makes walks
- *        and translations cheaper.
+ *        and translations cheaper.  window is called once, by
+ *        ht_ctx_create: the mapping must stay valid, and unchanged, for
+ *        the life of the context (a window that moves later is not seen).
  */
 typedef struct ht_frame_ops {
 	int	(*alloc)(void *arg, ht_pa_t lo, ht_pa_t hi, ht_pfn_t *r_pfn);
@@ -185,18 +237,48 @@ typedef struct ht_frame_ops {
 
 /*
  * The default provider.  ht_arena_create maps `size` bytes (a multiple of
- * 4096, reserved lazily) standing for physical memory [base, base + size).
- * frame_limit (0 = none) caps the frames the arena hands out at once, so
- * that memory pressure can be simulated.
+ * 4096, reserved lazily) standing for physical memory [base, base + size),
+ * which must end at or below 2^52.  frame_limit (0 = none) caps the frames
+ * the arena hands out at once, so that memory pressure can be simulated.
+ * Errors: HT_EINVAL, HT_EALIGN, HT_ERANGE, HT_ENOMEM.
  */
 HT_EXTERN int ht_arena_create(ht_pa_t base, uint64_t size,
     uint64_t frame_limit, ht_arena_t **r_arena) HT_MUST_CHECK;
+/*
+ * Unmap the arena; no context may still use it.
+ * Errors: none.
+ */
 HT_EXTERN void ht_arena_destroy(ht_arena_t *arena);
-HT_EXTERN const ht_frame_ops_t *ht_arena_ops(void);	/* arg = the arena */
-HT_EXTERN void *ht_arena_ptr(ht_arena_t *arena, ht_pa_t pa); /* NULL if outside */
+/*
+ * The arena's frame operations (frame_arg = the arena).
+ * Errors: none.
+ */
+HT_EXTERN const ht_frame_ops_t *ht_arena_ops(void);
+/*
+ * Host pointer to physical address pa; NULL if outside the arena.
+ * Errors: none.
+ */
+HT_EXTERN void *ht_arena_ptr(ht_arena_t *arena, ht_pa_t pa);
+/*
+ * The arena's base physical address.
+ * Errors: none.
+ */
 HT_EXTERN ht_pa_t ht_arena_base(const ht_arena_t *arena);
+/*
+ * The arena's size in bytes.
+ * Errors: none.
+ */
 HT_EXTERN uint64_t ht_arena_size(const ht_arena_t *arena);
+/*
+ * Frames now handed out.
+ * Errors: none.
+ */
 HT_EXTERN uint64_t ht_arena_frames_used(const ht_arena_t *arena);
+/*
+ * Change the frame limit (0 = none).  Frames already out stay out; only
+ * later allocations are refused (-HT_ENOFRAME to the library).
+ * Errors: none.
+ */
 HT_EXTERN void ht_arena_set_limit(ht_arena_t *arena, uint64_t frame_limit);
 
 /* ------------------------------------------------------------------ */
@@ -214,8 +296,18 @@ typedef struct ht_range {
 /*
  * TLB-invalidation hook.  Called after entries that an MMU may have cached
  * changed: [va, va + len) of `as`, or everything when len == HT_TLB_ALL
- * (global entries included: a VMM flushes all, e.g. by toggling CR4.PGE).
- * Calls are batched per operation; no library lock is held during it.
+ * (global entries included: a VMM flushes all, by toggling CR4.PGE for
+ * instance).  Calls are batched per operation; no library lock is held
+ * during it.
+ *
+ * len is a multiple of 4 KiB and can be large: a whole 2 MiB, 4 MiB or
+ * 1 GiB page, or the span a freed table covered (2 MiB, 4 MiB or 1 GiB
+ * for a level-0, level-1 table; more for higher ones), since the MMU may
+ * cache the links as well as the leaves (paging-structure caches).  A
+ * hook that invalidates page by page (INVLPG) must not loop over a large
+ * len: beyond a few dozen pages, flush the whole non-global TLB instead
+ * (a CR3 reload), as kernels do; INVLPG of any one address of the range
+ * also drops the paging-structure caches for it.
  */
 typedef void (*ht_tlb_fn)(void *arg, ht_as_t *as, ht_va_t va, uint64_t len);
 
@@ -224,7 +316,8 @@ typedef void (*ht_tlb_fn)(void *arg, ht_as_t *as, ht_va_t va, uint64_t len);
 typedef struct ht_config {
 	ht_mode_t	mode;
 	unsigned	pagesizes;	/* HT_PS_* the target CPU has; 0 = all.
-					   4K always; 1G needs 2M */
+					   HT_PS_4K must be in it, and HT_PS_1G
+					   needs HT_PS_2M: else HT_EPAGESIZE */
 	unsigned	pa_bits;	/* MAXPHYADDR; 0 = the mode's widest */
 	int		no_nx;		/* EFER.NXE off: entries get no NX bit */
 	const ht_frame_ops_t *frame_ops; /* required */
@@ -249,24 +342,53 @@ typedef struct ht_config {
 	unsigned	hash_buckets;
 } ht_config_t;
 
+/*
+ * A context for cfg (copied; the provider's window is read now, once).
+ * HT_EINVAL: no cfg or r_ctx, frame_ops without alloc, free and one of
+ * map or window, more than HT_MAX_POOLS pools, an empty or wrapping pool,
+ * hash_buckets not a power of two, an unknown mode, pa_bits outside
+ * 32..the mode's widest.  HT_EPAGESIZE: pagesizes has a size the mode
+ * lacks, lacks HT_PS_4K, or has HT_PS_1G without HT_PS_2M.
+ * Errors: HT_EINVAL, HT_EPAGESIZE, HT_ENOMEM.
+ */
 HT_EXTERN int ht_ctx_create(const ht_config_t *cfg,
     ht_ctx_t **r_ctx) HT_MUST_CHECK;
-/* -HT_EBUSY while address spaces exist. */
+/*
+ * Free a context that has no address space left (NULL is fine).
+ * Errors: HT_EBUSY.
+ */
 HT_EXTERN int ht_ctx_destroy(ht_ctx_t *ctx);
+/*
+ * The geometry of the context's mode.
+ * Errors: none.
+ */
 HT_EXTERN const ht_geometry_t *ht_ctx_geometry(const ht_ctx_t *ctx);
-/* The page sizes in force (mode & caller's CPU). */
+/*
+ * The page sizes in force (mode & caller's CPU).
+ * Errors: none.
+ */
 HT_EXTERN unsigned ht_ctx_pagesizes(const ht_ctx_t *ctx);
+/*
+ * The physical width in force (MAXPHYADDR).
+ * Errors: none.
+ */
 HT_EXTERN unsigned ht_ctx_pa_bits(const ht_ctx_t *ctx);
-/* Change force_steal at run time (0 = off). */
+/*
+ * Change force_steal at run time (0 = off).
+ * Errors: none.
+ */
 HT_EXTERN void ht_ctx_set_force_steal(ht_ctx_t *ctx, unsigned every_nth);
 /*
  * Memory pressure: give back idle cached tables of every address space
  * (illumos htable_reap).  Returns the number of frames freed.
+ * Errors: none.
  */
 HT_EXTERN long ht_ctx_reap(ht_ctx_t *ctx);
 /*
  * Call fn for every frame that holds a page table of any address space of
- * the context (illumos hat_dump).  Returns the number of frames.
+ * the context (illumos hat_dump), with the table's level (0 = a table of
+ * 4 KiB entries).  Returns the number of frames.
+ * Errors: none.
  */
 typedef void (*ht_frame_fn)(void *arg, const ht_as_t *as, ht_pfn_t pfn,
     int level);
@@ -286,12 +408,18 @@ typedef struct ht_stats {
 	uint64_t	splits;		/* large pages split */
 	uint64_t	lpage_fallbacks; /* large page refused: table below */
 	uint64_t	tlb_calls;	/* calls of the TLB hook */
-	uint64_t	tables[HT_MAX_LEVELS]; /* live tables per level */
-	uint64_t	leaves[HT_MAX_LEVELS]; /* live leaves per level */
+	uint64_t	tables[HT_MAX_LEVELS]; /* live tables per level,
+						  [0] = 4 KiB-entry tables */
+	uint64_t	leaves[HT_MAX_LEVELS]; /* live leaves per level,
+						  [0] = 4 KiB pages */
 	uint64_t	reserve_count;	/* descriptors now on the reserve */
 	uint64_t	address_spaces;
 } ht_stats_t;
 
+/*
+ * The context's counters.
+ * Errors: none.
+ */
 HT_EXTERN void ht_ctx_stats(ht_ctx_t *ctx, ht_stats_t *r_stats);
 
 /* ------------------------------------------------------------------ */
@@ -301,6 +429,12 @@ HT_EXTERN void ht_ctx_stats(ht_ctx_t *ctx, ht_stats_t *r_stats);
 /* ht_as_create flags */
 #define HT_AS_NOSTEAL	0x1u	/* never steal this space's tables */
 
+/*
+ * A new, empty address space: its root table comes from the provider now
+ * (a root is never stolen, so no frame gives HT_ENOFRAME).
+ * Errors: HT_EINVAL, HT_ENOMEM, HT_ENOFRAME, HT_EPROVIDER, and the
+ * provider's alloc codes.
+ */
 HT_EXTERN int ht_as_create(ht_ctx_t *ctx, unsigned flags,
     ht_as_t **r_as) HT_MUST_CHECK;
 /*
@@ -309,17 +443,38 @@ HT_EXTERN int ht_as_create(ht_ctx_t *ctx, unsigned flags,
  * The frames stay the caller's: the library never frees them.  Tables
  * that are malformed for the library's model (an entry with reserved bits,
  * a table reached twice, a table outside the provider) give
- * -HT_EBADTABLE and nothing is kept.
+ * -HT_EBADTABLE and nothing is kept.  root_pa must be page aligned (32-byte
+ * aligned in PAE) else HT_EALIGN, and below what CR3 holds else
+ * HT_EPABITS.
+ * Errors: HT_EINVAL, HT_EALIGN, HT_EPABITS, HT_ENOMEM, HT_EBADTABLE.
  */
 HT_EXTERN int ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags,
     ht_as_t **r_as) HT_MUST_CHECK;
-/* Unmap everything, free every table frame, free the space. */
+/*
+ * Unmap everything, free every table frame, free the space.
+ * Errors: none.
+ */
 HT_EXTERN void ht_as_destroy(ht_as_t *as);
-/* The value for CR3: the root table's physical address. */
+/*
+ * The value for CR3: the root table's physical address.
+ * Errors: none.
+ */
 HT_EXTERN ht_pa_t ht_as_root(const ht_as_t *as);
+/*
+ * The context of the space.
+ * Errors: none.
+ */
 HT_EXTERN ht_ctx_t *ht_as_ctx(const ht_as_t *as);
+/*
+ * The space's counters.
+ * Errors: none.
+ */
 HT_EXTERN void ht_as_stats(ht_as_t *as, ht_stats_t *r_stats);
-/* Free the space's cached empty tables (illumos htable_purge_hat). */
+/*
+ * Free the space's cached empty tables (illumos htable_purge_hat);
+ * returns the number of frames freed.
+ * Errors: none.
+ */
 HT_EXTERN long ht_as_purge(ht_as_t *as);
 
 /* Mapping attributes (map, protect, translate) */
@@ -330,9 +485,11 @@ HT_EXTERN long ht_as_purge(ht_as_t *as);
 #define HT_PWT		0x010u
 #define HT_PCD		0x020u
 #define HT_PAT		0x040u
-#define HT_A		0x100u	/* accessed (reported, harvested) */
-#define HT_D		0x200u	/* dirty (reported, harvested) */
-#define HT_LOCKED	0x400u	/* reported by translate/walk */
+#define HT_A		0x100u	/* accessed: reported, harvested, and may be
+				   preset by ht_map (no locked MMU write) */
+#define HT_D		0x200u	/* dirty: likewise */
+#define HT_LOCKED	0x400u	/* reported by translate/walk; not an
+				   ht_map attribute (use HT_MAP_LOCK) */
 
 /* ht_map flags */
 #define HT_MAP_LOCK	0x001u	/* lock the new mappings against stealing */
@@ -344,10 +501,20 @@ HT_EXTERN long ht_as_purge(ht_as_t *as);
  * Map [va, va + len) to [pa, pa + len).  Each page is the largest size the
  * alignment of va and pa, the remaining length and the page sizes in force
  * allow (or the forced size).  Mappings already in the range are replaced;
- * large pages that stick out of the range are split first.  On failure
- * nothing changed.  Errors: EINVAL, EALIGN, ENONCANON, ERANGE, EPABITS,
- * EPAGESIZE, ENOFRAME, ENOMEM, EEXIST (NOREPLACE), ELOCKED (replacing
- * locked mappings).
+ * large pages that stick out of the range are split first.  attr is
+ * HT_W, HT_U, HT_X, HT_G, HT_PWT, HT_PCD, HT_PAT, and HT_A / HT_D to
+ * preset Accessed / Dirty.  On failure nothing changed.  HT_EINVAL: NULL
+ * as, zero length, unknown attr or flags bits.  HT_EALIGN: va, pa or len
+ * not aligned to 4 KiB (or to the forced size).  HT_ENONCANON / HT_ERANGE:
+ * the range is not canonical / wraps or leaves the 32-bit space.
+ * HT_EPABITS: pa beyond the physical width (or a 32-bit split that cannot
+ * be expressed).  HT_EPAGESIZE: the forced size is not in force.
+ * HT_EEXIST: something is mapped there and HT_MAP_NOREPLACE.  HT_ELOCKED:
+ * a locked mapping would be replaced.  HT_ENOFRAME / HT_ENOMEM /
+ * HT_EPROVIDER: no table frame, no host memory, a provider error.
+ * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
+ * HT_EPAGESIZE, HT_EEXIST, HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM,
+ * HT_EPROVIDER, and the provider's alloc codes.
  */
 HT_EXTERN int ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len,
     unsigned attr, unsigned flags) HT_MUST_CHECK;
@@ -357,8 +524,14 @@ HT_EXTERN int ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len,
 
 /*
  * Remove the mappings in [va, va + len); large pages that stick out are
- * split and keep their outer parts.  Holes are fine.  ELOCKED if a locked
+ * split and keep their outer parts (the split needs a table: HT_ENOFRAME,
+ * HT_ENOMEM, HT_EPROVIDER; in 32-bit paging a 4 MiB page above 4 GiB
+ * cannot be split: HT_EPABITS).  Holes are fine.  HT_ELOCKED if a locked
  * mapping is in the range without HT_UNMAP_UNLOCK (nothing changed).
+ * Range errors as ht_map.
+ * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
+ * HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's
+ * alloc codes.
  */
 HT_EXTERN int ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len,
     unsigned flags) HT_MUST_CHECK;
@@ -366,7 +539,10 @@ HT_EXTERN int ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len,
 /*
  * Set the permissions HT_W, HT_U, HT_X of every mapped page in the range
  * to exactly those in attr (other attributes are kept); large pages that
- * stick out are split.
+ * stick out are split (errors of splits and ranges as ht_unmap).
+ * HT_EINVAL also for attr bits other than HT_W, HT_U, HT_X.
+ * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
+ * HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc codes.
  */
 HT_EXTERN int ht_protect(ht_as_t *as, ht_va_t va, uint64_t len,
     unsigned attr) HT_MUST_CHECK;
@@ -376,26 +552,36 @@ HT_EXTERN int ht_protect(ht_as_t *as, ht_va_t va, uint64_t len,
  * attributes in `clear` are removed and those in `set` added, the rest
  * kept (A/D and the lock state included).  Both take HT_W, HT_U, HT_X,
  * HT_G, HT_PWT, HT_PCD and HT_PAT; a bit in both is an error.  Large
- * pages that stick out are split; changed leaves go to the TLB hook
- * (a caching-attribute change needs the flush as much as a permission
- * change).  ht_protect(as, va, len, a) is ht_chattr(as, va, len,
- * HT_W | HT_U | HT_X, a).  Errors: EINVAL, EALIGN, ENONCANON, ERANGE,
- * EPABITS (a 32-bit 4 MiB page above 4 GiB cannot be split), ENOFRAME,
- * ENOMEM.
+ * pages that stick out are split (a 32-bit 4 MiB page above 4 GiB cannot
+ * be: HT_EPABITS); changed leaves go to the TLB hook (a caching-attribute
+ * change needs the flush as much as a permission change).
+ * ht_protect(as, va, len, a) is ht_chattr(as, va, len, HT_W | HT_U | HT_X,
+ * a).
+ * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
+ * HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc codes.
  */
 HT_EXTERN int ht_chattr(ht_as_t *as, ht_va_t va, uint64_t len,
     unsigned clear, unsigned set) HT_MUST_CHECK;
 
 /*
- * Lock / unlock the mappings of a range: a locked one is never stolen,
- * replaced or unmapped (without HT_UNMAP_UNLOCK).  Locks stack, as the
- * seed's lock counts do: a page locked n times stays locked until it is
- * unlocked n times (two users may pin one page); HT_UNMAP_UNLOCK drops
- * every count.  ht_unlock needs every mapping in the range locked
- * (ENOTLOCKED otherwise, nothing changed).  Large pages that stick out of
- * the range are split, so a count always covers whole leaves.
+ * Lock the mappings of a range: a locked one is never stolen, and ht_map
+ * and ht_unmap refuse to remove it.  Locks stack, as the seed's lock
+ * counts do: a page locked n times stays locked until it is unlocked n
+ * times (two users may pin one page); HT_UNMAP_UNLOCK drops every count.
+ * Large pages that stick out are split, so a count always covers whole
+ * leaves (errors of splits and ranges as ht_unmap); holes are fine.
+ * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
+ * HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc codes.
  */
 HT_EXTERN int ht_lock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
+/*
+ * Unlock the mappings of a range: take one lock away from each (the
+ * last one unlocks it); HT_ENOTLOCKED (nothing changed) if one of them is
+ * not locked.  Otherwise as ht_lock.
+ * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
+ * HT_ENOTLOCKED, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's
+ * alloc codes.
+ */
 HT_EXTERN int ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
 
 /*
@@ -404,7 +590,9 @@ HT_EXTERN int ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
  * with the bits it had; it must not change this address space.  Clearing
  * calls the TLB hook for what was cleared (a cached translation would let
  * the MMU skip setting the bits again).  Returns the number of such
- * leaves, or a negative error.
+ * leaves, or a negative error: HT_EINVAL for bits without HT_A or HT_D or
+ * with others; range errors as ht_unmap.
+ * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE.
  */
 typedef void (*ht_ad_fn)(void *arg, ht_va_t va, uint64_t size,
     unsigned bits);
@@ -416,26 +604,36 @@ typedef struct ht_xlate {
 	ht_va_t		va;
 	ht_pa_t		pa;		/* of va itself (page + offset) */
 	uint64_t	page_size;
-	unsigned	level;		/* level of the leaf */
+	unsigned	level;		/* level of the leaf (0 = 4 KiB) */
 	unsigned	attr;		/* effective: W/U AND over levels,
 					   X unless any NX; G A D of the leaf */
 	unsigned	nlevels;	/* entries read, root first */
-	uint64_t	entries[HT_MAX_LEVELS];
+	uint64_t	entries[HT_MAX_LEVELS];	/* [0] = the root's entry */
+	ht_pa_t		entry_pa[HT_MAX_LEVELS]; /* where each was read: the
+					   table's PA + index * entry size
+					   (PAE root: the 32-byte root's PA
+					   + 8 * index) */
 } ht_xlate_t;
 
 /*
- * 0, or ENOTMAPPED (r_x->nlevels tells where the walk stopped; this
- * answer does not set ht_errdetail()).  Lock-free, like the MMU: it may
- * run beside any change of the space and returns the state before or
- * after a racing change of the same address, never a mix; a walk that
- * raced with a table's removal is done again.
+ * Walk va from the root as the MMU would.  0 with the leaf in *r_x, or
+ * HT_ENOTMAPPED (r_x->nlevels, entries and entry_pa tell where the walk
+ * stopped; this answer does not set ht_errdetail()).  HT_EINVAL: NULL
+ * argument; HT_ENONCANON: va in the hole (4/5-level); HT_ERANGE: va
+ * beyond 4 GiB (32-bit and PAE); HT_EPROVIDER: a table outside the
+ * provider's window that its map no longer returns.  Lock-free, like the
+ * MMU: it may run beside any change of the space and returns the state
+ * before or after a racing change of the same address, never a mix; a
+ * walk that raced with a table's removal is done again.
+ * Errors: HT_EINVAL, HT_ENONCANON, HT_ERANGE, HT_ENOTMAPPED, HT_EPROVIDER.
  */
 HT_EXTERN int ht_translate(ht_as_t *as, ht_va_t va, ht_xlate_t *r_x);
 
 /*
  * The physical address of va only (an emulator's hot lookup): the same
- * walk and the same guarantees as ht_translate, without the report.
- * 0, or -HT_ENOTMAPPED, -HT_ENONCANON / -HT_ERANGE, -HT_EINVAL.
+ * walk, the same codes and the same guarantees as ht_translate, without
+ * the report.
+ * Errors: HT_EINVAL, HT_ENONCANON, HT_ERANGE, HT_ENOTMAPPED, HT_EPROVIDER.
  */
 HT_EXTERN int ht_va2pa(ht_as_t *as, ht_va_t va, ht_pa_t *r_pa);
 
@@ -444,7 +642,7 @@ typedef struct ht_leaf {
 	ht_va_t		va;
 	ht_pa_t		pa;
 	uint64_t	size;
-	unsigned	level;
+	unsigned	level;		/* 0 = a 4 KiB page */
 	unsigned	attr;		/* the leaf's own attributes */
 	unsigned	eff;		/* effective HT_W/U/X: W and U ANDed
 					   over the levels, X unless any NX */
@@ -454,8 +652,12 @@ typedef struct ht_leaf {
 /*
  * Call fn for every leaf in [start, last] (inclusive, so the whole space
  * can be named), in ascending VA order.  fn returns 0 to go on, anything
- * else to stop the walk (that value is returned).  Returns 0 at the end.
- * Empty subtrees are skipped without being read.
+ * else to stop the walk (that value is returned as it is, whatever its
+ * sign).  Returns 0 at the end.  Empty subtrees are skipped without being
+ * read.  HT_EINVAL: NULL as or fn.  HT_ENONCANON: start in the
+ * non-canonical hole (last may be in it: the walk skips the hole).
+ * HT_ERANGE: start > last, or beyond 4 GiB in 32-bit and PAE.
+ * Errors: HT_EINVAL, HT_ENONCANON, HT_ERANGE.
  */
 typedef int (*ht_walk_fn)(void *arg, const ht_leaf_t *leaf);
 HT_EXTERN int ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last,
@@ -467,6 +669,7 @@ HT_EXTERN int ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last,
  * child, hash membership, holds, no frame used twice, tables only from
  * the pools, leaf and page counts.  0, or -HT_ECORRUPT with the first
  * problem in ht_errdetail().  The space must be quiet during the call.
+ * Errors: HT_EINVAL, HT_ECORRUPT.
  */
 HT_EXTERN int ht_audit(ht_as_t *as);
 
@@ -518,19 +721,24 @@ typedef struct ht_scan_stats {
 /*
  * Call fn for every leaf the tables map, in ascending (canonical) VA order,
  * with leaf->eff the effective permissions (leaf->attr never has
- * HT_LOCKED: bit 9 belongs to whoever wrote the image).  Entries with reserved bits
- * set are skipped as the faults they are, unless HT_SCAN_QEMU: then
+ * HT_LOCKED: bit 9 belongs to whoever wrote the image).  Entries with
+ * reserved bits set are skipped as the faults they are, unless
+ * HT_SCAN_QEMU: then
  * entries are read as QEMU 7.2's `info tlb` reads them (table addresses
  * masked to bits 12..49, no reserved-bit checks, PS honoured in PDEs and
  * 64-bit PDPTEs only).  32-bit paging is read with CR4.PSE set.
  *
  * fn returns 0 to go on, anything else to stop: ht_scan returns that
  * value.  Returns 0 at the end, -HT_ERANGE past cfg->max_leaves,
- * -HT_EINVAL for a bad cfg, -HT_ENOMEM, or the read function's error.
- * r_stats (optional) is filled in every case.  Each table is read once
- * per level it is reached at; revisits of a shared table read only its
- * live entries, so the time is bounded by the leaves reported and the
- * distinct tables, whatever the sharing.
+ * -HT_EINVAL for a bad cfg (NULL cfg, read or fn, unknown flags or mode,
+ * pa_bits outside 32..the mode's widest), -HT_ENOMEM, -HT_EPROVIDER when
+ * read returns a positive value other than 1, or the read function's
+ * negative code.  r_stats (optional) is filled in every case.  Each table
+ * is read once per level it is reached at; revisits of a shared table
+ * read only its live entries, so the time is bounded by the leaves
+ * reported and the distinct tables, whatever the sharing.
+ * Errors: HT_EINVAL, HT_ERANGE, HT_ENOMEM, HT_EPROVIDER, and the read
+ * function's codes.
  */
 HT_EXTERN int ht_scan(const ht_scan_cfg_t *cfg, ht_walk_fn fn, void *arg,
     ht_scan_stats_t *r_stats);
@@ -546,7 +754,7 @@ typedef enum ht_scan_stop {
 typedef struct ht_scan_step {
 	ht_pa_t		addr;		/* physical address of the entry */
 	uint64_t	pte;		/* its value as read */
-	unsigned	level;
+	unsigned	level;		/* of its table; 0 = 4 KiB entries */
 	unsigned	index;		/* entry number in its table */
 	int		unbacked;	/* beyond the image: read as zero */
 } ht_scan_step_t;
@@ -565,8 +773,11 @@ typedef struct ht_scan_xlate {
 
 /*
  * Translate va through the image's tables, one entry per level, as the
- * MMU would.  0 with the outcome in r_x->stop (an unmapped va is not an
- * error), or -HT_EINVAL / the read function's error.
+ * MMU would.  0 with the outcome in r_x->stop (an unmapped or
+ * non-canonical va is not an error), or -HT_EINVAL (bad cfg as ht_scan,
+ * NULL r_x), -HT_EPROVIDER (read returned a positive value other than 1)
+ * or the read function's negative code.
+ * Errors: HT_EINVAL, HT_EPROVIDER, and the read function's codes.
  */
 HT_EXTERN int ht_scan_translate(const ht_scan_cfg_t *cfg, ht_va_t va,
     ht_scan_xlate_t *r_x);
@@ -637,12 +848,21 @@ typedef struct ht_access {
  * MMU does: the walk, reserved bits for cpu's MAXPHYADDR, NXE and page
  * sizes, then U/S, R/W with WP, NX, SMEP, SMAP with AC, and protection
  * keys.  ht_access reads an address space of ours, ht_scan_access an
- * image.  0 with the answer in *r_acc, or -HT_EINVAL (bad argument;
- * ERANGE for a VA beyond 4 GiB in the 32-bit modes), or the read
- * function's error.
+ * image.  0 with the answer in *r_acc (a non-canonical va is a #GP
+ * answer, not an error), or -HT_EINVAL (NULL argument, acc or cpl out of
+ * range, unknown cpu flags, cpu->pa_bits outside 32..the mode's widest),
+ * -HT_ERANGE for a VA beyond 4 GiB in 32-bit and PAE paging.
+ * Errors: HT_EINVAL, HT_ERANGE.
  */
 HT_EXTERN int ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va,
     unsigned acc, unsigned cpl, ht_access_t *r_acc);
+/*
+ * ht_access over an image (cfg as ht_scan's; its flags and max_leaves
+ * are not used).  Errors of ht_access, or the read function's negative
+ * code.  (Unlike ht_scan, a positive value other than 1 from read is
+ * taken as 0.)
+ * Errors: HT_EINVAL, HT_ERANGE, and the read function's codes.
+ */
 HT_EXTERN int ht_scan_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu,
     ht_va_t va, unsigned acc, unsigned cpl, ht_access_t *r_acc);
 

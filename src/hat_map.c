@@ -15,7 +15,9 @@
 #include "frame.h"
 #include "debug.h"
 
-#define ATTR_ALL	(HT_W | HT_U | HT_X | HT_G | HT_PWT | HT_PCD | HT_PAT)
+/* A and D may be preset: an OS loader or a VMM spares the MMU a locked write */
+#define ATTR_ALL	(HT_W | HT_U | HT_X | HT_G | HT_PWT | HT_PCD | HT_PAT | \
+			HT_A | HT_D)
 
 /*
  * The next run of equal-size pages from (va, pa) with rem bytes left,

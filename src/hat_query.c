@@ -19,15 +19,16 @@
  * constant (9 index bits a level, 8-byte entries, no PAE root): straight
  * code, about a third of the instructions of the general walk, so that
  * independent lookups overlap in the CPU.  ents (may be NULL, then the
- * stores vanish) receives the entries read.  Returns 1 with the leaf in
+ * stores vanish) receives the entries read, and epa their physical
+ * addresses (with ents only).  Returns 1 with the leaf in
  * *r_pte at *r_level, 2 when the entry at *r_level is not present, 0 when
  * a table lies outside the provider's window (the general walk decides).
  * *r_w is the AND and *r_nx the OR of the entries read.
  */
 static inline __attribute__((always_inline)) int
 walk_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
-    uint64_t *ents, x86pte_t *r_pte, int *r_level, x86pte_t *r_w,
-    x86pte_t *r_nx)
+    uint64_t *ents, ht_pa_t *epa, x86pte_t *r_pte, int *r_level,
+    x86pte_t *r_w, x86pte_t *r_nx)
 {
 	const ht_ctx_t *ctx = hat->hat_ctx;
 	const uint8_t *win = ctx->ctx_win;
@@ -35,6 +36,7 @@ walk_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
 	const uint64_t wlen = ctx->ctx_win_len;
 	const x86pte_t amask = m->paddr_mask;
 	const uint64_t *tbl = hat->hat_htable->ht_ptr;
+	ht_pa_t tpa = (ht_pa_t)hat->hat_htable->ht_pfn << HT_PAGE_SHIFT;
 	x86pte_t w = ~0ull, nx = 0;
 
 	/* nlev is a constant: the compiler unrolls this into straight code */
@@ -45,12 +47,15 @@ walk_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
 		 * child's frame was zeroed or filled; this load orders the
 		 * reads of the child after it (a plain load on x86).
 		 */
+		unsigned idx = (unsigned)(va >> (12 + 9 * level)) & 511;
 		x86pte_t pte = atomic_load_explicit((_Atomic uint64_t *)
-		    &tbl[(va >> (12 + 9 * level)) & 511], memory_order_acquire);
+		    &tbl[idx], memory_order_acquire);
 		ht_pa_t next;
 
-		if (ents != NULL)
+		if (ents != NULL) {
 			ents[nlev - 1 - level] = pte;
+			epa[nlev - 1 - level] = tpa + ((ht_pa_t)idx << 3);
+		}
 		*r_level = level;
 		if (HT_UNLIKELY(!(pte & PT_VALID)))
 			return (2);
@@ -62,7 +67,8 @@ walk_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
 			*r_nx = nx;
 			return (1);
 		}
-		next = (pte & amask) - wbase;
+		tpa = pte & amask;
+		next = tpa - wbase;
 		if (HT_UNLIKELY(next >= wlen))
 			return (0);
 		tbl = (const uint64_t *)(win + next);
@@ -87,8 +93,8 @@ translate_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
 {
 	x86pte_t pte = 0, w = 0, nx = 0;
 	int level = 0;
-	int st = walk_long(hat, m, nlev, va, x->entries, &pte, &level, &w,
-	    &nx);
+	int st = walk_long(hat, m, nlev, va, x->entries, x->entry_pa, &pte,
+	    &level, &w, &nx);
 
 	if (st == 0)
 		return (0);
@@ -139,6 +145,7 @@ translate_once(ht_as_t *hat, ht_va_t va, ht_xlate_t *x)
 	const mmu_t *m;
 	const htable_t *root;
 	const uint8_t *tbl;
+	ht_pa_t tpa = ht_as_root(hat);
 	x86pte_t w = PT_WRITABLE | PT_USER, nx = 0, pte;
 	int level, sz, shift;
 	unsigned n = 0;
@@ -189,6 +196,7 @@ translate_once(ht_as_t *hat, ht_va_t va, ht_xlate_t *x)
 			    ((size_t)e << 3)), memory_order_acquire);
 		else
 			pte = pte_load(sz, tbl + ((size_t)e << shift));
+		x->entry_pa[n] = tpa + ((ht_pa_t)e << shift);
 		x->entries[n++] = pte;
 		if (HT_UNLIKELY(!(pte & PT_VALID))) {
 			x->nlevels = n;
@@ -198,14 +206,18 @@ translate_once(ht_as_t *hat, ht_va_t va, ht_xlate_t *x)
 		nx |= pte & m->nx_bit[level];
 		if (level == 0 || (pte & PT_PAGESIZE))
 			break;
-		next = pte & m->paddr_mask;
+		next = tpa = pte & m->paddr_mask;
 		if (HT_LIKELY(next - wbase < wlen && next >= wbase))
 			tbl = win + (next - wbase);
 		else if ((tbl = ptable_map_slow(hat->hat_ctx,
 		    next >> HT_PAGE_SHIFT)) == NULL) {
+			/*
+			 * The link was checked when written (or imported):
+			 * a provider that stops mapping a frame misbehaves.
+			 */
 			x->nlevels = n;
-			return (ht__fail(HT_EBADTABLE, "level-%d entry 0x%llx "
-			    "links to a frame the provider cannot reach",
+			return (ht__fail(HT_EPROVIDER, "level-%d entry 0x%llx "
+			    "links to a frame the provider no longer maps",
 			    level, (unsigned long long)pte));
 		}
 		sz = m->pte_size;
@@ -242,9 +254,9 @@ ht_va2pa(ht_as_t *hat, ht_va_t va, ht_pa_t *r_pa)
 			gen = atomic_load_explicit(&hat->hat_gen,
 			    memory_order_acquire);
 			done = m->num_level == 4 ?
-			    walk_long(hat, m, 4, va, NULL, &pte, &level, &w,
-			    &nx) : walk_long(hat, m, 5, va, NULL, &pte, &level,
-			    &w, &nx);
+			    walk_long(hat, m, 4, va, NULL, NULL, &pte, &level,
+			    &w, &nx) : walk_long(hat, m, 5, va, NULL, NULL, &pte,
+			    &level, &w, &nx);
 			atomic_thread_fence(memory_order_acquire);
 		} while (HT_UNLIKELY(atomic_load_explicit(&hat->hat_gen,
 		    memory_order_relaxed) != gen));
@@ -297,6 +309,10 @@ ht_walk(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 	if (hat == NULL || fn == NULL)
 		return (ht__fail(HT_EINVAL, "NULL argument"));
 	m = hat_mmu(hat);
+	/* the codes of range_check and ht_translate for the same faults */
+	if (m->va_bits > 32 && mmu_in_hole(m, start))
+		return (ht__fail(HT_ENONCANON, "walk start 0x%llx is not "
+		    "canonical", (unsigned long long)start));
 	if (start > last || !mmu_va_ok(m, start) || last > mmu_va_last(m))
 		return (ht__fail(HT_ERANGE, "bad walk range [0x%llx, 0x%llx]",
 		    (unsigned long long)start, (unsigned long long)last));

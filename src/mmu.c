@@ -254,6 +254,10 @@ mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
 		pte |= PT_NOCACHE;
 	if (attr & HT_G)
 		pte |= PT_GLOBAL;
+	if (attr & HT_A)
+		pte |= PT_REF;
+	if (attr & HT_D)
+		pte |= PT_MOD;
 	if (!(attr & HT_X))
 		pte |= m->pt_nx;
 	return (pte);
