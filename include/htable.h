@@ -257,6 +257,8 @@ HT_EXTERN const ht_geometry_t *ht_ctx_geometry(const ht_ctx_t *ctx);
 /* The page sizes in force (mode & caller's CPU). */
 HT_EXTERN unsigned ht_ctx_pagesizes(const ht_ctx_t *ctx);
 HT_EXTERN unsigned ht_ctx_pa_bits(const ht_ctx_t *ctx);
+/* The HT_SW bits the mode has: HT_SW(0..1), plus HT_SW(2..8) in 4/5-level. */
+HT_EXTERN unsigned ht_ctx_swbits(const ht_ctx_t *ctx);
 /* Change force_steal at run time (0 = off). */
 HT_EXTERN void ht_ctx_set_force_steal(ht_ctx_t *ctx, unsigned every_nth);
 /*
@@ -333,6 +335,21 @@ HT_EXTERN long ht_as_purge(ht_as_t *as);
 #define HT_A		0x100u	/* accessed (reported, harvested) */
 #define HT_D		0x200u	/* dirty (reported, harvested) */
 #define HT_LOCKED	0x400u	/* reported by translate/walk */
+/*
+ * Software bits: entry bits the MMU ignores, the client's to keep its own
+ * data in (a VMM's or kernel's page state).  HT_SW(0) and HT_SW(1) are
+ * PTE bits 10 and 11 (every mode); HT_SW(2)..HT_SW(8) are PTE bits 52..58
+ * (4- and 5-level only: PAE reserves 52..62, and 59..62 are protection
+ * keys).  Bit 9 is the library's lock bit.  ht_map sets them, protect,
+ * lock and splitting keep them, translate and walk report them in attr.
+ */
+#define HT_SW(n)	(0x10000u << (n))	/* n = 0..8 */
+#define HT_SW_MASK	0x1ff0000u
+/*
+ * ht_scan / ht_scan_translate only: bit 9 of an image's leaf (there it is
+ * the writer's, not a lock).
+ */
+#define HT_SW_BIT9	0x2000000u
 
 /* ht_map flags */
 #define HT_MAP_LOCK	0x001u	/* lock the new mappings against stealing */
@@ -345,9 +362,10 @@ HT_EXTERN long ht_as_purge(ht_as_t *as);
  * alignment of va and pa, the remaining length and the page sizes in force
  * allow (or the forced size).  Mappings already in the range are replaced;
  * large pages that stick out of the range are split first.  On failure
- * nothing changed.  Errors: EINVAL, EALIGN, ENONCANON, ERANGE, EPABITS,
- * EPAGESIZE, ENOFRAME, ENOMEM, EEXIST (NOREPLACE), ELOCKED (replacing
- * locked mappings).
+ * nothing changed.  attr may hold HT_SW bits (EINVAL for one the mode
+ * lacks, see ht_ctx_swbits).  Errors: EINVAL, EALIGN, ENONCANON, ERANGE,
+ * EPABITS, EPAGESIZE, ENOFRAME, ENOMEM, EEXIST (NOREPLACE), ELOCKED
+ * (replacing locked mappings).
  */
 HT_EXTERN int ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len,
     unsigned attr, unsigned flags) HT_MUST_CHECK;
@@ -395,7 +413,8 @@ typedef struct ht_xlate {
 	uint64_t	page_size;
 	unsigned	level;		/* level of the leaf */
 	unsigned	attr;		/* effective: W/U AND over levels,
-					   X unless any NX; G A D of the leaf */
+					   X unless any NX; G A D, HT_SW and
+					   HT_LOCKED of the leaf */
 	unsigned	nlevels;	/* entries read, root first */
 	uint64_t	entries[HT_MAX_LEVELS];
 } ht_xlate_t;
@@ -495,7 +514,8 @@ typedef struct ht_scan_stats {
 /*
  * Call fn for every leaf the tables map, in ascending (canonical) VA order,
  * with leaf->eff the effective permissions (leaf->attr never has
- * HT_LOCKED: bit 9 belongs to whoever wrote the image).  Entries with reserved bits
+ * HT_LOCKED: bit 9 belongs to whoever wrote the image and shows as
+ * HT_SW_BIT9, beside the HT_SW bits of the mode).  Entries with reserved bits
  * set are skipped as the faults they are, unless HT_SCAN_QEMU: then
  * entries are read as QEMU 7.2's `info tlb` reads them (table addresses
  * masked to bits 12..49, no reserved-bit checks, PS honoured in PDEs and

@@ -266,6 +266,18 @@ map_range(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, unsigned attr,
 	return (err);
 }
 
+/* -HT_EINVAL for the lowest HT_SW bit of attr that the mode lacks. */
+static int
+sw_refuse(const mmu_t *m, unsigned attr)
+{
+	unsigned bad = attr & HT_SW_MASK & ~m->sw_attr;
+	int n = __builtin_ctz(bad) - 16;
+
+	return (ht__fail(HT_EINVAL, "HT_SW(%d) (entry bit %d) is not free "
+	    "in %s paging (its software bits: 0x%x)", n, n < 2 ? 10 + n :
+	    50 + n, ht_mode_name(m->mode), m->sw_attr));
+}
+
 int
 ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned flags)
@@ -281,8 +293,10 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	m = hat_mmu(hat);
 	if ((err = range_check(m, va, len, &last)) != 0)
 		return (err);
-	if (attr & ~ATTR_ALL)
+	if (attr & ~(ATTR_ALL | HT_SW_MASK))
 		return (ht__fail(HT_EINVAL, "unknown attributes 0x%x", attr));
+	if (attr & HT_SW_MASK & ~m->sw_attr)
+		return (sw_refuse(m, attr));
 	if (flags & ~(HT_MAP_LOCK | HT_MAP_NOREPLACE | HT_MAP_SIZE(0xf)))
 		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
 	if (pa & (HT_PAGE_SIZE - 1))
