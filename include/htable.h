@@ -458,6 +458,45 @@ HT_EXTERN int ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last,
     ht_walk_fn fn, void *arg);
 
 /*
+ * Non-present entries that carry the client's data (a VMM's MMIO marks, a
+ * kernel's swap entries): the MMU sees them as not present (bit 0 clear),
+ * the library keeps them.  They live in the level-0 entry of a 4 KiB page
+ * and pin their table: it is never freed (release, purge, reap) or stolen
+ * while it holds one.  ht_unmap removes them; ht_map replaces them (also
+ * with HT_MAP_NOREPLACE, which refuses only over present mappings);
+ * protect, lock, unlock, test_clear_ad, ht_walk and ht_scan skip them;
+ * ht_translate, ht_va2pa and ht_access see "not present" (ht_translate's
+ * entries[] shows the value).
+ *
+ * ht_set_np writes value + i * incr into the level-0 entry of the i-th
+ * 4 KiB page of [va, va + len), replacing what is there as ht_map does
+ * (large pages that stick out are split; level-0 tables are created).
+ * Every value must be non-zero, have bit 0 clear and fit the entry (32
+ * bits in 32-bit paging): value even and non-zero, incr even when there
+ * is more than one page, no value past the entry's width.  On failure
+ * nothing changed.  Errors: EINVAL (a bad value), EALIGN, ENONCANON,
+ * ERANGE, ENOFRAME, ENOMEM, ELOCKED (locked mappings in the range).
+ */
+HT_EXTERN int ht_set_np(ht_as_t *as, ht_va_t va, uint64_t len,
+    uint64_t value, uint64_t incr) HT_MUST_CHECK;
+/*
+ * The non-present entry of the page holding va: 0 with *r_value, or
+ * -HT_ENOTMAPPED (the entry is empty), -HT_EEXIST (a present mapping is
+ * there: not such an entry), -HT_EINVAL, -HT_ENONCANON, -HT_ERANGE.
+ */
+HT_EXTERN int ht_get_np(ht_as_t *as, ht_va_t va, uint64_t *r_value);
+/*
+ * Call fn for every non-present data entry in [start, last] (inclusive),
+ * in ascending VA order, with the VA of its page and its value.  fn
+ * returns 0 to go on, anything else to stop (that value is returned); it
+ * must not change this address space.  0 at the end, -HT_EINVAL,
+ * -HT_ERANGE.
+ */
+typedef int (*ht_np_fn)(void *arg, ht_va_t va, uint64_t value);
+HT_EXTERN int ht_walk_np(ht_as_t *as, ht_va_t start, ht_va_t last,
+    ht_np_fn fn, void *arg);
+
+/*
  * Check every invariant of an address space against its frames: each
  * table's valid count equals its valid entries, each link matches its
  * child, hash membership, holds, no frame used twice, tables only from

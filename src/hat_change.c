@@ -53,12 +53,16 @@ ht_unmap(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 	if ((ht = one_table(hat, va, last, 0, flags & HT_UNMAP_UNLOCK, &e,
 	    &n)) != NULL) {
 		table_update(ht, e, n, 0, 0, 1);
-		ht_op_end(&op);
-		return (0);
+		err = 0;
+	} else {
+		err = range_prepare(hat, &op, va, last, 0, unmap_check, &ra,
+		    &leaves);
+		if (err == 0 && leaves != 0)
+			range_clear(hat, va, last);
 	}
-	err = range_prepare(hat, &op, va, last, 0, unmap_check, &ra, &leaves);
-	if (err == 0 && leaves != 0)
-		range_clear(hat, va, last);
+	/* the leaf passes skip non-present data entries: they go here */
+	if (err == 0 && (atomic_load(&hat->hat_flags) & HAT_NP))
+		np_clear(hat, va, last);
 	ht_op_end(&op);
 	return (err);
 }

@@ -176,6 +176,33 @@ pte_is_ptp(x86pte_t pte, int level)
 	return ((pte & PT_VALID) && level > 0 && !(pte & PT_PAGESIZE));
 }
 
+/*
+ * Non-present entries that carry the client's data (ht_set_np) live only
+ * in level-0 tables.  There they count in ht_valid_cnt (a table holding
+ * one is not empty) and in ht_lock_cnt (it must never be stolen: its
+ * data would be lost).  Elsewhere a non-present entry counts nowhere.
+ */
+static inline int
+pte_is_np(x86pte_t pte, int level)
+{
+	return (level == 0 && pte != 0 && !(pte & PT_VALID));
+}
+
+/* Does the entry count in its table's ht_valid_cnt? */
+static inline int
+pte_counted(x86pte_t pte, int level)
+{
+	return ((pte & PT_VALID) || pte_is_np(pte, level));
+}
+
+/* Does it pin its table against stealing (ht_lock_cnt)? */
+static inline int
+pte_pins(x86pte_t pte, int level)
+{
+	return ((pte & PT_VALID) ? (pte & PT_LOCKED) != 0 :
+	    pte_is_np(pte, level));
+}
+
 /* Physical address a leaf or PTP names (PSE-36 aware). */
 static inline ht_pa_t
 pte_pa(const mmu_t *m, x86pte_t pte, int level)
