@@ -86,6 +86,23 @@ err_case "protect flag" 3 "unknown permission" "$P" "map 0 0 4k" "protect 0 4k r
 err_case "sw too wide" 2 "sw=0x400: expected a mask" "$P" "map 0 0 4k sw=0x400"
 err_case "sw not a number" 2 "sw=x: expected a mask" "$P" "map 0 0 4k sw=x"
 err_case "sw the mode lacks" 3 "HT_SW(2) (entry bit 52)" "mode pae" "$P" "map 0 0 4k sw=4"
+err_case "np missing value" 2 "np: missing field" "$P" "np 0 4k"
+err_case "np too many fields" 2 "np: too many fields" "$P" "np 0 4k 2 2 2"
+err_case "np present value" 2 "bit 0 (present)" "$P" "np 0 4k 3"
+err_case "np zero value" 2 "empty entry" "$P" "np 0 4k 0"
+err_case "np odd increment" 2 "odd increment" "$P" "np 0 8k 2 1"
+err_case "np too wide for 32-bit" 3 "do not fit 32-bit" "mode 32bit" "$P" "np 0 4k 0x100000000"
+
+# --- np: the entries hold the values, not present; map replaces them ---
+printf '%s\n' "$P" "map 0x400000 0x5000 16k w" "np 0x401000 8k 0x7fe 0x1000" \
+    "map 0x402000 0x9000 4k" > "$work/np.spec"
+out=$("$htable" build "$work/np.spec" -o "$work/np.img") && ok || bad "np: build"
+t=$("$htable" translate "$work/np.img" --cr3 0x100000 --mode 4level 0x401000)
+[[ $t == *"is not present"* && $t == *"L0 PTE "*": 0x00000000000007fe"* ]] && ok ||
+    bad "np: translate '$t'"
+d=$("$htable" dump "$work/np.img" --cr3 0x100000 --mode 4level)
+[ "$(printf '%s\n' "$d" | wc -l)" -eq 3 ] && [[ $d != *0000000000401000-* ]] && ok ||
+    bad "np: dump '$d'"
 
 # --- software bits: sw=N sets HT_SW(n) for bit n; dump and translate show them ---
 sw_case() {	# mode sw-mask entry-bits-hex

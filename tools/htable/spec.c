@@ -7,6 +7,7 @@
  *	pool PA LEN			(page-table frames; at least one)
  *	map VA PA LEN [w x u g pwt pcd pat page=4k|2m|4m|1g sw=N]
  *	unmap VA LEN
+ *	np VA LEN VALUE [INCR]		(non-present entries with data)
  *	protect VA LEN [w] [x] [u]
  *
  * Everything the library can check (alignment, canonical addresses,
@@ -269,6 +270,19 @@ spec_parse(const char *path, spec_t *s, FILE *err)
 			st.len = v[1];
 			if (add_stmt(s, &st) != 0)
 				rc = bad(err, path, line, "out of memory");
+		} else if (strcmp(tok[0], "np") == 0) {
+			uint64_t v[4] = { 0, 0, 0, 0 };
+
+			if ((rc = need(err, path, line, "np", ntok, 4, 5)) ||
+			    (rc = nums(err, path, line, tok, ntok - 1, v)))
+				break;
+			st.kind = ST_NP;
+			st.va = v[0];
+			st.len = v[1];
+			st.pa = v[2];
+			st.incr = v[3];
+			if (add_stmt(s, &st) != 0)
+				rc = bad(err, path, line, "out of memory");
 		} else if (strcmp(tok[0], "protect") == 0) {
 			uint64_t v[2];
 
@@ -335,6 +349,9 @@ spec_apply(const spec_t *s, ht_as_t *as, FILE *err)
 			break;
 		case ST_UNMAP:
 			rc = ht_unmap(as, st->va, st->len, 0);
+			break;
+		case ST_NP:
+			rc = ht_set_np(as, st->va, st->len, st->pa, st->incr);
 			break;
 		default:
 			rc = ht_protect(as, st->va, st->len, attr);
