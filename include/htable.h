@@ -374,6 +374,11 @@ HT_EXTERN unsigned ht_ctx_pagesizes(const ht_ctx_t *ctx);
  */
 HT_EXTERN unsigned ht_ctx_pa_bits(const ht_ctx_t *ctx);
 /*
+ * The HT_SW bits the mode has: HT_SW(0..1), plus HT_SW(2..8) in 4/5-level.
+ * Errors: none.
+ */
+HT_EXTERN unsigned ht_ctx_swbits(const ht_ctx_t *ctx);
+/*
  * Change force_steal at run time (0 = off).
  * Errors: none.
  */
@@ -490,6 +495,21 @@ HT_EXTERN long ht_as_purge(ht_as_t *as);
 #define HT_D		0x200u	/* dirty: likewise */
 #define HT_LOCKED	0x400u	/* reported by translate/walk; not an
 				   ht_map attribute (use HT_MAP_LOCK) */
+/*
+ * Software bits: entry bits the MMU ignores, the client's to keep its own
+ * data in (a VMM's or kernel's page state).  HT_SW(0) and HT_SW(1) are
+ * PTE bits 10 and 11 (every mode); HT_SW(2)..HT_SW(8) are PTE bits 52..58
+ * (4- and 5-level only: PAE reserves 52..62, and 59..62 are protection
+ * keys).  Bit 9 is the library's lock bit.  ht_map sets them, protect,
+ * lock and splitting keep them, translate and walk report them in attr.
+ */
+#define HT_SW(n)	(0x10000u << (n))	/* n = 0..8 */
+#define HT_SW_MASK	0x1ff0000u
+/*
+ * ht_scan / ht_scan_translate only: bit 9 of an image's leaf (there it is
+ * the writer's, not a lock).
+ */
+#define HT_SW_BIT9	0x2000000u
 
 /* ht_map flags */
 #define HT_MAP_LOCK	0x001u	/* lock the new mappings against stealing */
@@ -502,9 +522,10 @@ HT_EXTERN long ht_as_purge(ht_as_t *as);
  * alignment of va and pa, the remaining length and the page sizes in force
  * allow (or the forced size).  Mappings already in the range are replaced;
  * large pages that stick out of the range are split first.  attr is
- * HT_W, HT_U, HT_X, HT_G, HT_PWT, HT_PCD, HT_PAT, and HT_A / HT_D to
- * preset Accessed / Dirty.  On failure nothing changed.  HT_EINVAL: NULL
- * as, zero length, unknown attr or flags bits.  HT_EALIGN: va, pa or len
+ * HT_W, HT_U, HT_X, HT_G, HT_PWT, HT_PCD, HT_PAT, HT_A / HT_D to preset
+ * Accessed / Dirty, and HT_SW bits (see ht_ctx_swbits).  On failure
+ * nothing changed.  HT_EINVAL: NULL as, zero length, unknown attr or flags
+ * bits, an HT_SW bit the mode lacks.  HT_EALIGN: va, pa or len
  * not aligned to 4 KiB (or to the forced size).  HT_ENONCANON / HT_ERANGE:
  * the range is not canonical / wraps or leaves the 32-bit space.
  * HT_EPABITS: pa beyond the physical width (or a 32-bit split that cannot
@@ -606,7 +627,8 @@ typedef struct ht_xlate {
 	uint64_t	page_size;
 	unsigned	level;		/* level of the leaf (0 = 4 KiB) */
 	unsigned	attr;		/* effective: W/U AND over levels,
-					   X unless any NX; G A D of the leaf */
+					   X unless any NX; G A D, HT_SW and
+					   HT_LOCKED of the leaf */
 	unsigned	nlevels;	/* entries read, root first */
 	uint64_t	entries[HT_MAX_LEVELS];	/* [0] = the root's entry */
 	ht_pa_t		entry_pa[HT_MAX_LEVELS]; /* where each was read: the
@@ -662,6 +684,45 @@ typedef struct ht_leaf {
 typedef int (*ht_walk_fn)(void *arg, const ht_leaf_t *leaf);
 HT_EXTERN int ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last,
     ht_walk_fn fn, void *arg);
+
+/*
+ * Non-present entries that carry the client's data (a VMM's MMIO marks, a
+ * kernel's swap entries): the MMU sees them as not present (bit 0 clear),
+ * the library keeps them.  They live in the level-0 entry of a 4 KiB page
+ * and pin their table: it is never freed (release, purge, reap) or stolen
+ * while it holds one.  ht_unmap removes them; ht_map replaces them (also
+ * with HT_MAP_NOREPLACE, which refuses only over present mappings);
+ * protect, lock, unlock, test_clear_ad, ht_walk and ht_scan skip them;
+ * ht_translate, ht_va2pa and ht_access see "not present" (ht_translate's
+ * entries[] shows the value).
+ *
+ * ht_set_np writes value + i * incr into the level-0 entry of the i-th
+ * 4 KiB page of [va, va + len), replacing what is there as ht_map does
+ * (large pages that stick out are split; level-0 tables are created).
+ * Every value must be non-zero, have bit 0 clear and fit the entry (32
+ * bits in 32-bit paging): value even and non-zero, incr even when there
+ * is more than one page, no value past the entry's width.  On failure
+ * nothing changed.  Errors: EINVAL (a bad value), EALIGN, ENONCANON,
+ * ERANGE, ENOFRAME, ENOMEM, ELOCKED (locked mappings in the range).
+ */
+HT_EXTERN int ht_set_np(ht_as_t *as, ht_va_t va, uint64_t len,
+    uint64_t value, uint64_t incr) HT_MUST_CHECK;
+/*
+ * The non-present entry of the page holding va: 0 with *r_value, or
+ * -HT_ENOTMAPPED (the entry is empty), -HT_EEXIST (a present mapping is
+ * there: not such an entry), -HT_EINVAL, -HT_ENONCANON, -HT_ERANGE.
+ */
+HT_EXTERN int ht_get_np(ht_as_t *as, ht_va_t va, uint64_t *r_value);
+/*
+ * Call fn for every non-present data entry in [start, last] (inclusive),
+ * in ascending VA order, with the VA of its page and its value.  fn
+ * returns 0 to go on, anything else to stop (that value is returned); it
+ * must not change this address space.  0 at the end, -HT_EINVAL,
+ * -HT_ERANGE.
+ */
+typedef int (*ht_np_fn)(void *arg, ht_va_t va, uint64_t value);
+HT_EXTERN int ht_walk_np(ht_as_t *as, ht_va_t start, ht_va_t last,
+    ht_np_fn fn, void *arg);
 
 /*
  * Check every invariant of an address space against its frames: each
@@ -721,9 +782,9 @@ typedef struct ht_scan_stats {
 /*
  * Call fn for every leaf the tables map, in ascending (canonical) VA order,
  * with leaf->eff the effective permissions (leaf->attr never has
- * HT_LOCKED: bit 9 belongs to whoever wrote the image).  Entries with
- * reserved bits set are skipped as the faults they are, unless
- * HT_SCAN_QEMU: then
+ * HT_LOCKED: bit 9 belongs to whoever wrote the image and shows as
+ * HT_SW_BIT9, beside the HT_SW bits of the mode).  Entries with reserved
+ * bits set are skipped as the faults they are, unless HT_SCAN_QEMU: then
  * entries are read as QEMU 7.2's `info tlb` reads them (table addresses
  * masked to bits 12..49, no reserved-bit checks, PS honoured in PDEs and
  * 64-bit PDPTEs only).  32-bit paging is read with CR4.PSE set.

@@ -7,7 +7,9 @@
  *  - every table is on the hash chain its (vaddr, level) hashes to, with
  *    a vaddr aligned to the region it covers, canonical, in range;
  *  - the root is hat_htable, at (0, max_level), with no parent;
- *  - ht_valid_cnt == valid entries, ht_lock_cnt == locked leaves;
+ *  - ht_valid_cnt == valid entries, ht_lock_cnt == locked leaves, both
+ *    plus the non-present data entries of level-0 tables (hat_np.c), which
+ *    only a space marked HAT_NP may hold;
  *  - every link names the frame of the table at (e2va, level - 1), whose
  *    ht_parent is this table; every non-root table is linked exactly once;
  *  - ht_busy == children + (root ? 1 : 0): no hold is left behind;
@@ -46,6 +48,7 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 {
 	const mmu_t *m = hat_mmu(hat);
 	unsigned n = htable_num_ptes(ht), valid = 0, locked = 0, children = 0;
+	unsigned np = 0;
 	int level = ht->ht_level;
 	int err = 0;
 
@@ -61,6 +64,10 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 		x86pte_t pte = x86pte_get(ht, e);
 		uint64_t va = htable_e2va(ht, e);
 
+		if (pte_is_np(pte, level)) {
+			np++;
+			continue;
+		}
 		if (!(pte & PT_VALID)) {
 			if (pte != 0 && !(ht->ht_flags & HTABLE_IMPORTED))
 				BAD("level-%d table 0x%llx entry %u: not "
@@ -118,15 +125,21 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 			locked++;
 		leaves[level]++;
 	}
-	if ((unsigned)atomic_load(&ht->ht_valid_cnt) != valid &&
+	if (np != 0 && !(atomic_load(&hat->hat_flags) & HAT_NP))
+		BAD("level-0 table 0x%llx: %u non-present data entries in a "
+		    "space not marked HAT_NP", (unsigned long long)ht->ht_vaddr,
+		    np);
+	if ((unsigned)atomic_load(&ht->ht_valid_cnt) != valid + np &&
 	    !(ht->ht_flags & HTABLE_SHARED_PFN))
-		BAD("level-%d table 0x%llx: valid count %d, %u valid entries",
-		    level, (unsigned long long)ht->ht_vaddr,
-		    (int)atomic_load(&ht->ht_valid_cnt), valid);
-	if (atomic_load(&ht->ht_lock_cnt) != locked)
-		BAD("level-%d table 0x%llx: lock count %u, %u locked leaves",
-		    level, (unsigned long long)ht->ht_vaddr,
-		    (unsigned)atomic_load(&ht->ht_lock_cnt), locked);
+		BAD("level-%d table 0x%llx: valid count %d, %u valid entries "
+		    "and %u non-present data entries", level,
+		    (unsigned long long)ht->ht_vaddr,
+		    (int)atomic_load(&ht->ht_valid_cnt), valid, np);
+	if (atomic_load(&ht->ht_lock_cnt) != locked + np)
+		BAD("level-%d table 0x%llx: lock count %u, %u locked leaves "
+		    "and %u non-present data entries", level,
+		    (unsigned long long)ht->ht_vaddr,
+		    (unsigned)atomic_load(&ht->ht_lock_cnt), locked, np);
 	if ((unsigned)BUSY(ht) != children +
 	    (ht == hat->hat_htable ? 1u : 0u))
 		BAD("level-%d table 0x%llx: busy %d, expected %u (a hold "

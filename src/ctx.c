@@ -119,6 +119,12 @@ ht_ctx_pa_bits(const ht_ctx_t *ctx)
 	return (ctx->ctx_mmu.pa_bits);
 }
 
+unsigned
+ht_ctx_swbits(const ht_ctx_t *ctx)
+{
+	return (ctx->ctx_mmu.sw_attr);
+}
+
 void
 ht_ctx_set_force_steal(ht_ctx_t *ctx, unsigned every_nth)
 {

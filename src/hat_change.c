@@ -63,6 +63,9 @@ ht_unmap(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 		if (err == 0 && leaves != 0)
 			range_clear(hat, va, last);
 	}
+	/* the leaf passes skip non-present data entries: they go here */
+	if (err == 0 && (atomic_load(&hat->hat_flags) & HAT_NP))
+		np_clear(hat, va, last);
 	if (flags & HT_UNMAP_UNLOCK) {
 		size_t used = err == 0 ?
 		    lockmap_clear(&hat->hat_locks, va, last) : 0;

@@ -5,7 +5,9 @@
  * The range is cut into runs of one page size (plan_run).  The tables each
  * run lacks are counted and reserved, the existing ones pinned (run_cost);
  * then each run finds or creates each table once and fills its entries in
- * a tight loop (fill_leaves).  Mappings already there are replaced; a
+ * a tight loop (fill_leaves).  ht_set_np (hat_np.c) goes through the same
+ * steps (map_apply) with level-0 runs whose entries are the client's
+ * non-present values instead of leaves.  Mappings already there are replaced; a
  * large leaf replacing smaller mappings first empties and frees the table
  * below it.  See hat_range.c for the steps every range operation shares.
  */
@@ -105,18 +107,24 @@ leaf_remove(htable_t *ht, unsigned e)
  * cannot go (someone holds it) the run falls back to smaller pages.
  */
 static int map_range(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len,
-    unsigned attr, unsigned levels);
+    unsigned attr, unsigned levels, const np_src_t *np);
+
+/* What fill_leaves changed, applied to the counts once (fill_done). */
+typedef struct fill_cnt {
+	int	valid;		/* ht_valid_cnt */
+	int	pages;		/* hat_pages_mapped */
+	int	pins;		/* ht_lock_cnt: locked leaves, np entries */
+} fill_cnt_t;
 
 /*
- * Write leaves for pa, pa + size, ... into entries e, e + 1, ... of ht
- * (held), at most `count`.  Stops early at an entry that links to a lower
- * table, which the caller must handle.  Returns the number of entries done
- * and adds to *nnew / *nlock the new valid and locked entries (the caller
- * applies them to the counts once).
+ * Write leaves for pa, pa + size, ... (or, with np, the client's values)
+ * into entries e, e + 1, ... of ht (held), at most `count`.  Stops early
+ * at an entry that links to a lower table, which the caller must handle.
+ * Returns the number of entries done and adds the count changes to *c.
  */
 static unsigned
 fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
-    ht_pa_t pa, unsigned attr, int *nnew, int *nlock)
+    ht_pa_t pa, unsigned attr, const np_src_t *np, fill_cnt_t *c)
 {
 	const mmu_t *m = hat_mmu(ht->ht_hat);
 	int level = ht->ht_level;
@@ -124,50 +132,58 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 	unsigned n = htable_num_ptes(ht), done = 0;
 	uint8_t *base = x86pte_access_pagetable(ht, 0);
 	x86pte_t lock = (attr & HT_LOCKED) ? PT_LOCKED : 0;
-	x86pte_t new = mkpte(m, pa, level, attr) | lock;
+	x86pte_t new, step = size;
+	/* every entry of a run is alike: a page or not, pinning or not */
+	int page = np == NULL, pin = np != NULL || lock != 0;
 	/*
 	 * The next leaf is this one plus the page size, except for 32-bit
 	 * 4 MiB leaves, whose address bits above 4 GiB sit elsewhere.
 	 */
 	int incr = m->pte_size == 8 || level == 0;
 
+	if (np != NULL) {
+		new = np->value + ((va - np->va) >> HT_PAGE_SHIFT) * np->incr;
+		step = np->incr;
+	} else {
+		new = mkpte(m, pa, level, attr) | lock;
+	}
 	for (; e < n && done < count; e++, done++, va += size, pa += size) {
 		void *p = pte_ptr(m->pte_shift, base, e);
 		x86pte_t old = pte_load(m->pte_size, p);
 
 		if (done > 0)
-			new = incr ? new + size : mkpte(m, pa, level, attr) |
+			new = incr ? new + step : mkpte(m, pa, level, attr) |
 			    lock;
 		if (HT_LIKELY(old == 0)) {
 			/* No MMU writes an empty entry: a plain store. */
 			pte_store(m->pte_size, p, new);
-			(*nnew)++;
-			*nlock += lock != 0;
+			c->valid++;
+			c->pages += page;
+			c->pins += pin;
 			continue;
 		}
 		if (pte_is_ptp(old, level))
 			break;
 		old = x86pte_set(ht, e, new, p);
-		if (!(old & PT_VALID))
-			(*nnew)++;
-		*nlock += (int)(lock != 0) -
-		    (int)((old & PT_VALID) && (old & PT_LOCKED));
+		c->valid += 1 - pte_counted(old, level);
+		c->pages += page - pte_is_page(old, level);
+		c->pins += pin - pte_pins(old, level);
 	}
 	return (done);
 }
 
 /* Apply the changes fill_leaves counted, then drop the hold. */
 static void
-fill_done(htable_t *ht, int nnew, int nlock)
+fill_done(htable_t *ht, const fill_cnt_t *c)
 {
 	/* each is a locked instruction: skip the ones with nothing to add */
-	if (nnew != 0) {
-		atomic_fetch_add(&ht->ht_valid_cnt, nnew);
+	if (c->valid != 0)
+		atomic_fetch_add(&ht->ht_valid_cnt, c->valid);
+	if (c->pages != 0)
 		atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],
-		    (uint64_t)nnew);
-	}
-	if (nlock != 0)
-		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)nlock);
+		    (uint64_t)(int64_t)c->pages);
+	if (c->pins != 0)
+		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)c->pins);
 	htable_release(ht);
 }
 
@@ -179,7 +195,7 @@ fill_done(htable_t *ht, int nnew, int nlock)
  */
 static int
 map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
-    unsigned attr, unsigned levels)
+    unsigned attr, unsigned levels, const np_src_t *np)
 {
 	const mmu_t *m = hat_mmu(hat);
 	uint64_t size = LEVEL_SIZE(m, level);
@@ -188,7 +204,7 @@ map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
 
 	while (left > 0 && err == 0) {
 		htable_t *ht = htable_lookup(hat, va, level);
-		int nnew = 0, nlock = 0;
+		fill_cnt_t c = { 0, 0, 0 };
 		unsigned e;
 
 		if (ht == NULL)
@@ -210,7 +226,7 @@ map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
 		e = htable_va2entry(va, ht);
 		for (;;) {
 			uint64_t done = fill_leaves(ht, e, left, va, pa, attr,
-			    &nnew, &nlock);
+			    np, &c);
 
 			left -= done;
 			va += done * size;
@@ -231,7 +247,7 @@ map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
 				/* someone else holds it: smaller pages */
 				HATSTAT_INC(hat->hat_ctx, lpage_fallbacks);
 				err = map_range(hat, va, pa, size, attr,
-				    levels & ((1u << level) - 1));
+				    levels & ((1u << level) - 1), np);
 				htable_release(child);
 				if (err != 0)
 					break;
@@ -244,7 +260,7 @@ map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
 			}
 			/* else the entry is empty now: fill_leaves takes it */
 		}
-		fill_done(ht, nnew, nlock);
+		fill_done(ht, &c);
 	}
 	return (err);
 }
@@ -252,7 +268,7 @@ map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
 /* Map [va, va + len) as runs of the largest pages `levels` allow. */
 static int
 map_range(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, unsigned attr,
-    unsigned levels)
+    unsigned levels, const np_src_t *np)
 {
 	const mmu_t *m = hat_mmu(hat);
 	int err = 0;
@@ -262,10 +278,23 @@ map_range(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, unsigned attr,
 		int l = plan_run(m, levels, va + off, pa + off, len - off, &rl);
 
 		HT_VERIFY(l >= 0);
-		err = map_run(hat, va + off, pa + off, rl, l, attr, levels);
+		err = map_run(hat, va + off, pa + off, rl, l, attr, levels,
+		    np);
 		off += rl;
 	}
 	return (err);
+}
+
+/* -HT_EINVAL for the lowest HT_SW bit of attr that the mode lacks. */
+static int
+sw_refuse(const mmu_t *m, unsigned attr)
+{
+	unsigned bad = attr & HT_SW_MASK & ~m->sw_attr;
+	int n = __builtin_ctz(bad) - 16;
+
+	return (ht__fail(HT_EINVAL, "HT_SW(%d) (entry bit %d) is not free "
+	    "in %s paging (its software bits: 0x%x)", n, n < 2 ? 10 + n :
+	    50 + n, ht_mode_name(m->mode), m->sw_attr));
 }
 
 int
@@ -274,17 +303,18 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 {
 	const mmu_t *m;
 	unsigned levels, ps;
-	uint64_t last, leaves, locked, need = 0, off;
+	uint64_t last;
 	int err;
-	ht_op_t op;
 
 	if (hat == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
 	m = hat_mmu(hat);
 	if ((err = range_check(m, va, len, &last)) != 0)
 		return (err);
-	if (attr & ~ATTR_ALL)
+	if (attr & ~(ATTR_ALL | HT_SW_MASK))
 		return (ht__fail(HT_EINVAL, "unknown attributes 0x%x", attr));
+	if (attr & HT_SW_MASK & ~m->sw_attr)
+		return (sw_refuse(m, attr));
 	if (flags & ~(HT_MAP_LOCK | HT_MAP_NOREPLACE | HT_MAP_SIZE(0xf)))
 		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
 	if (pa & (HT_PAGE_SIZE - 1))
@@ -312,6 +342,21 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	}
 	if (flags & HT_MAP_LOCK)
 		attr |= HT_LOCKED;
+	return (map_apply(hat, va, pa, len, attr, levels, flags, NULL));
+}
+
+/*
+ * ht_map once its arguments are checked, and ht_set_np (np != NULL: pa is
+ * 0, levels is level 0 only, flags 0): census, reservation, splits, fill.
+ */
+int
+map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+    unsigned levels, unsigned flags, const np_src_t *np)
+{
+	const mmu_t *m = hat_mmu(hat);
+	uint64_t last = va + len - 1, leaves, locked, need = 0, off;
+	int err;
+	ht_op_t op;
 
 	ht_op_begin(&op, hat);
 	if (!(flags & HT_MAP_NOREPLACE)) {
@@ -323,11 +368,10 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 		if (rl == len && !(m->pte_size == 4 && l == 0 && pa + len >
 		    (1ull << 32)) && (ht = one_table(hat, va, last, l, 0, &e,
 		    &n)) != NULL) {
-			int nnew = 0, nlock = 0;
+			fill_cnt_t c = { 0, 0, 0 };
 
-			(void) fill_leaves(ht, e, n, va, pa, attr, &nnew,
-			    &nlock);
-			fill_done(ht, nnew, nlock);
+			(void) fill_leaves(ht, e, n, va, pa, attr, np, &c);
+			fill_done(ht, &c);
 			ht_op_end(&op);
 			return (0);
 		}
@@ -383,10 +427,13 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 		ht_op_end(&op);
 		return (err);
 	}
+	/* np entries go first, so that a large page can take their place */
+	if (np == NULL && (atomic_load(&hat->hat_flags) & HAT_NP))
+		np_clear(hat, va, last);
 	if (leaves != 0)
 		err = split_edges(hat, va, last);
 	if (err == 0)
-		err = map_range(hat, va, pa, len, attr, levels);
+		err = map_range(hat, va, pa, len, attr, levels, np);
 	ht_op_end(&op);
 	return (err);
 }

@@ -12,6 +12,7 @@
 #include "iter.h"
 #include "frame.h"
 #include "hat.h"
+#include "hat_range.h"
 #include "debug.h"
 
 /*
@@ -309,13 +310,8 @@ ht_walk(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 	if (hat == NULL || fn == NULL)
 		return (ht__fail(HT_EINVAL, "NULL argument"));
 	m = hat_mmu(hat);
-	/* the codes of range_check and ht_translate for the same faults */
-	if (m->va_bits > 32 && mmu_in_hole(m, start))
-		return (ht__fail(HT_ENONCANON, "walk start 0x%llx is not "
-		    "canonical", (unsigned long long)start));
-	if (start > last || !mmu_va_ok(m, start) || last > mmu_va_last(m))
-		return (ht__fail(HT_ERANGE, "bad walk range [0x%llx, 0x%llx]",
-		    (unsigned long long)start, (unsigned long long)last));
+	if ((rc = walk_check(m, start, last)) != 0)
+		return (rc);
 	ht_op_begin(&op, hat);
 	for (ht_iter_start(&it, hat, start, last); !it.it_done;
 	    ht_iter_next(&it)) {

@@ -59,6 +59,20 @@ range_check(const mmu_t *m, uint64_t va, uint64_t len, uint64_t *r_last)
 	return (0);
 }
 
+/* A walk's inclusive range [start, last]: 0 or -HT_ERANGE. */
+int
+walk_check(const mmu_t *m, uint64_t start, uint64_t last)
+{
+	/* the codes of range_check and ht_translate for the same faults */
+	if (m->va_bits > 32 && mmu_in_hole(m, start))
+		return (ht__fail(HT_ENONCANON, "walk start 0x%llx is not "
+		    "canonical", (unsigned long long)start));
+	if (start > last || !mmu_va_ok(m, start) || last > mmu_va_last(m))
+		return (ht__fail(HT_ERANGE, "bad walk range [0x%llx, 0x%llx]",
+		    (unsigned long long)start, (unsigned long long)last));
+	return (0);
+}
+
 /* ------------------------------------------------------------------ */
 /* Splitting large pages                                               */
 /* ------------------------------------------------------------------ */

@@ -13,6 +13,9 @@
  */
 int range_check(const mmu_t *m, uint64_t va, uint64_t len, uint64_t *r_last);
 
+/* A walk's inclusive range [start, last]: 0 or -HT_ERANGE. */
+int walk_check(const mmu_t *m, uint64_t start, uint64_t last);
+
 /*
  * The census of [va, last]: the locked leaves exactly, and the leaves
  * exactly with `exact`, else only "none" (0) or "some".
@@ -49,5 +52,29 @@ htable_t *one_table(hat_t *hat, uint64_t va, uint64_t last, int level,
  */
 void table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
     x86pte_t set, int unmap);
+
+/*
+ * ht_set_np's entries: value + i * incr in the level-0 entry of the i-th
+ * page from va (hat_np.c).
+ */
+typedef struct np_src {
+	uint64_t	va;
+	uint64_t	value;
+	uint64_t	incr;
+} np_src_t;
+
+/*
+ * ht_map after its argument checks (hat_map.c): census, reservation,
+ * splits and fill of [va, va + len) with leaves at `levels`, or with np's
+ * entries (levels = level 0, pa 0).  0 or a negative error.
+ */
+int map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len,
+    unsigned attr, unsigned levels, unsigned flags, const np_src_t *np);
+
+/*
+ * Remove the non-present data entries of [va, last] (hat_np.c); cannot
+ * fail.  Callers test HAT_NP first: a space that never had one skips it.
+ */
+void np_clear(hat_t *hat, uint64_t va, uint64_t last);
 
 #endif /* HT_HAT_RANGE_H */

@@ -9,7 +9,8 @@
  *     the hat's hash, keyed by (ht_vaddr, ht_level).
  *  2. A non-root table's parent holds, at the entry for ht_vaddr, a PTP
  *     naming the table's frame, and the table owns one hold on the parent.
- *  3. ht_valid_cnt equals the number of valid entries in the frame.
+ *  3. ht_valid_cnt equals the number of valid entries in the frame (plus
+ *     the non-present data entries of a level-0 table, hat_np.c).
  *  4. ht_busy changes only under the table's bucket mutex; a table is
  *     freed only by a releaser that sees busy == 1 and valid == 0 there.
  *  5. link_ptp raises the parent's valid count before the PTP appears;
@@ -676,8 +677,15 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 
 		/*
 		 * A non-present entry may carry the owner's data (a swap
-		 * entry, say): legal, just not ours to interpret.
+		 * entry, say): legal, just not ours to interpret.  In a
+		 * level-0 table it is kept as ht_set_np's are (hat_np.c).
 		 */
+		if (pte_is_np(pte, level)) {
+			atomic_fetch_add(&ht->ht_valid_cnt, 1);
+			atomic_fetch_add(&ht->ht_lock_cnt, 1);
+			atomic_fetch_or(&hat->hat_flags, HAT_NP);
+			continue;
+		}
 		if (!(pte & PT_VALID))
 			continue;
 		if (pte_is_ptp(pte, level)) {

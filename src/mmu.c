@@ -186,6 +186,9 @@ mmu_init(mmu_t *m, ht_mode_t mode, unsigned pagesizes, unsigned pa_bits,
 	m->hole_end = g->hole_end;
 	m->pt_nx = (g->has_nx && !no_nx) ? PT_NX : 0;
 	m->pa_limit = 1ull << pa_bits;
+	m->sw_attr = HT_SW(0) | HT_SW(1);
+	if (mode == HT_MODE_4LEVEL || mode == HT_MODE_5LEVEL)
+		m->sw_attr = HT_SW_MASK;
 
 	if (m->pte_size == 4) {
 		m->paddr_mask = 0xfffff000ull;
@@ -260,7 +263,7 @@ mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
 		pte |= PT_MOD;
 	if (!(attr & HT_X))
 		pte |= m->pt_nx;
-	return (pte);
+	return (pte | sw_pte(m, attr));
 }
 
 x86pte_t
@@ -268,7 +271,7 @@ pte_demote(const mmu_t *m, x86pte_t large, int level, ht_pa_t pa)
 {
 	const x86pte_t keep = PT_VALID | PT_WRITABLE | PT_USER |
 	    PT_WRITETHRU | PT_NOCACHE | PT_REF | PT_MOD | PT_GLOBAL |
-	    PT_LOCKED | PT_NX;
+	    PT_LOCKED | PT_SW_LO | PT_SW_HI | PT_NX;
 	x86pte_t pte = large & keep;
 
 	HT_ASSERT(level > 0 && (large & PT_PAGESIZE));

@@ -17,7 +17,9 @@
  *  - 32-bit 4 MiB leaves (PSE-36) hold PA bits 32..39 in entry bits 13..20.
  *  - PAE PDPTEs allow only P, PWT, PCD and the address: no R/W, U/S, A, NX.
  *  - bits 9..11 are ignored by the MMU in every mode; we keep a leaf's
- *    "locked" state in bit 9.
+ *    "locked" state in bit 9 and give 10 and 11 to the client (HT_SW(0),
+ *    HT_SW(1)), with 52..58 in 4- and 5-level paging (HT_SW(2..8)); PAE
+ *    reserves 52..62 and 59..62 are protection keys, so those stay ours.
  */
 #ifndef HT_MMU_H
 #define HT_MMU_H
@@ -39,6 +41,8 @@ typedef uint64_t x86pte_t;
 #define PT_GLOBAL	0x100ull
 #define PT_LOCKED	0x200ull	/* software: mapping is locked */
 #define PT_PAT_LARGE	0x1000ull
+#define PT_SW_LO	0xc00ull		/* bits 10, 11: HT_SW(0..1) */
+#define PT_SW_HI	0x07f0000000000000ull	/* bits 52..58: HT_SW(2..8) */
 #define PT_NX		(1ull << 63)
 
 /* Never a real entry: x86pte_set's "large page over a table" answer. */
@@ -82,6 +86,7 @@ typedef struct mmu {
 	unsigned	idx_mask[HT_MAX_LEVELS]; /* entries at level l, minus 1 */
 	x86pte_t	noperm[HT_MAX_LEVELS];	/* W/U bits level l cannot clear */
 	x86pte_t	nx_bit[HT_MAX_LEVELS];	/* NX as level l holds it */
+	unsigned	sw_attr;		/* HT_SW bits the mode has */
 } mmu_t;
 
 /*
@@ -169,6 +174,33 @@ static inline int
 pte_is_ptp(x86pte_t pte, int level)
 {
 	return ((pte & PT_VALID) && level > 0 && !(pte & PT_PAGESIZE));
+}
+
+/*
+ * Non-present entries that carry the client's data (ht_set_np) live only
+ * in level-0 tables.  There they count in ht_valid_cnt (a table holding
+ * one is not empty) and in ht_lock_cnt (it must never be stolen: its
+ * data would be lost).  Elsewhere a non-present entry counts nowhere.
+ */
+static inline int
+pte_is_np(x86pte_t pte, int level)
+{
+	return (level == 0 && pte != 0 && !(pte & PT_VALID));
+}
+
+/* Does the entry count in its table's ht_valid_cnt? */
+static inline int
+pte_counted(x86pte_t pte, int level)
+{
+	return ((pte & PT_VALID) || pte_is_np(pte, level));
+}
+
+/* Does it pin its table against stealing (ht_lock_cnt)? */
+static inline int
+pte_pins(x86pte_t pte, int level)
+{
+	return ((pte & PT_VALID) ? (pte & PT_LOCKED) != 0 :
+	    pte_is_np(pte, level));
 }
 
 /* Physical address a leaf or PTP names (PSE-36 aware). */
@@ -263,6 +295,15 @@ pte_eff(const mmu_t *m, unsigned eff, x86pte_t pte, int level)
 	return (eff);
 }
 
+/* The entry bits of the HT_SW bits in attr (those the mode has). */
+static inline x86pte_t
+sw_pte(const mmu_t *m, unsigned attr)
+{
+	x86pte_t sw = attr & m->sw_attr;
+
+	return (((sw >> 6) & PT_SW_LO) | ((sw << 34) & PT_SW_HI));
+}
+
 /* Build a leaf at `level` for pa with HT_* attributes. */
 x86pte_t mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr);
 /* Turn a large leaf at level l into the equivalent leaf at l - 1, pa. */
@@ -283,6 +324,9 @@ pte_attr(const mmu_t *m, x86pte_t pte, int level)
 	a |= (unsigned)(pte << 3) & (HT_A | HT_D);		/* bits 5, 6 */
 	a |= (unsigned)(pte << 1) & HT_LOCKED;			/* bit 9 */
 	a |= (unsigned)(pte >> (level == 0 ? 1 : 6)) & HT_PAT;	/* 7 or 12 */
+	a |= (((unsigned)(pte << 6) & (HT_SW(0) | HT_SW(1))) |	/* 10, 11 */
+	    ((unsigned)(pte >> 34) & (HT_SW_MASK & ~(HT_SW(0) |
+	    HT_SW(1))))) & m->sw_attr;				/* 52..58 */
 	if (!(pte & m->pt_nx))
 		a |= HT_X;
 	return (a);

@@ -212,6 +212,17 @@ static int visit(scan_t *s, ht_pa_t pa, int level, uint64_t va,
     unsigned eff, int *r_live);
 
 /* Report the leaf pte at level for linear address va. */
+/*
+ * A scanned leaf's own attributes: bit 9 is the image writer's, so our
+ * lock bit means nothing here and it shows as HT_SW_BIT9.
+ */
+static unsigned
+scan_attr(const mmu_t *m, uint64_t pte, int level)
+{
+	return ((pte_attr(m, pte, level) & ~HT_LOCKED) |
+	    ((unsigned)(pte << 16) & HT_SW_BIT9));
+}
+
 static int
 emit(scan_t *s, uint64_t pte, int level, uint64_t va, unsigned eff)
 {
@@ -227,8 +238,7 @@ emit(scan_t *s, uint64_t pte, int level, uint64_t va, unsigned eff)
 	leaf.pa = pte_pa(m, pte, level);
 	leaf.size = LEVEL_SIZE(m, level);
 	leaf.level = (unsigned)level;
-	/* bit 9 is the software's own: our lock bit means nothing here */
-	leaf.attr = pte_attr(m, pte, level) & ~HT_LOCKED;
+	leaf.attr = scan_attr(m, pte, level);
 	leaf.eff = eff;
 	leaf.pte = pte;
 	return (s->fn(s->arg, &leaf));
@@ -421,7 +431,7 @@ ht_scan_translate(const ht_scan_cfg_t *cfg, ht_va_t va, ht_scan_xlate_t *r_x)
 			r_x->page_size = LEVEL_SIZE(m, level);
 			r_x->pa = pte_pa(m, pte, level) +
 			    (va & LEVEL_OFFSET(m, level));
-			r_x->attr = pte_attr(m, pte, level) & ~HT_LOCKED;
+			r_x->attr = scan_attr(m, pte, level);
 			r_x->eff = eff;
 			return (0);
 		}

@@ -38,8 +38,9 @@ typedef struct ht_as hat_t;
  *  ht_busy	holds on the pointer: callers' lookup/create/acquire holds,
  *		plus one per child table, plus permanent holds (the root).
  *		Changed only under the table's bucket mutex.
- *  ht_valid_cnt valid entries; changed atomically by a thread that holds
- *		the table (or, for a link, its new child).
+ *  ht_valid_cnt valid entries (and non-present data entries, mmu.h);
+ *		changed atomically by a thread that holds the table (or, for
+ *		a link, its new child).
  * A table is freed exactly when its releaser sees busy == 1 and
  * valid_cnt == 0 under the bucket mutex: anyone who could add an entry
  * would own a hold, so valid_cnt cannot grow once busy == 1 is seen.
@@ -53,7 +54,8 @@ struct htable {
 	_Atomic int32_t	ht_busy;	/* changed under the bucket mutex */
 	htable_t	*ht_prev;	/* hash chain, NULL at the head */
 	_Atomic int32_t	ht_valid_cnt;
-	_Atomic uint32_t ht_lock_cnt;	/* locked leaves in this table */
+	_Atomic uint32_t ht_lock_cnt;	/* locked leaves in this table, and
+					   non-present data entries (mmu.h) */
 	ht_pfn_t	ht_pfn;		/* HT_PFN_INVALID when bare */
 	void		*ht_ptr;	/* host pointer to the entries */
 	htable_t	*ht_parent;	/* table holding our PTP */
@@ -67,6 +69,7 @@ struct htable {
 #define HAT_COPIED	0x10	/* root is an HTABLE_COPIED table */
 #define HAT_NOSTEAL	0x40	/* caller asked: never steal (like HAT_PCP) */
 #define HAT_IMPORTED	0x80	/* built from someone else's tables */
+#define HAT_NP		0x100	/* has held non-present data entries */
 
 struct ht_as {
 	ht_ctx_t	*hat_ctx;

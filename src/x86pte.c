@@ -62,7 +62,8 @@ x86pte_set(htable_t *ht, unsigned entry, x86pte_t new, void *ptr)
 	x86pte_t addr_mask = ht->ht_level > 0 ? m->lgpg_mask : m->paddr_mask;
 
 	HT_ASSERT(!(ht->ht_flags & HTABLE_SHARED_PFN));
-	HT_ASSERT(new != 0 && (new & PT_VALID));
+	/* a non-present data entry (ht_set_np) only at level 0 */
+	HT_ASSERT(new != 0 && ((new & PT_VALID) || ht->ht_level == 0));
 	if (ptr == NULL)
 		ptr = x86pte_access_pagetable(ht, entry);
 	for (;;) {

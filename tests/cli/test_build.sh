@@ -83,6 +83,51 @@ err_case "pools too small" 2 "pools are too small" "pool 0x100000 8k" "map 0 0 2
 err_case "no pool" 1 "no pool" "map 0 0 4k"
 err_case "unaligned pool" 1 "4 KiB aligned" "pool 0x100800 64k"
 err_case "protect flag" 3 "unknown permission" "$P" "map 0 0 4k" "protect 0 4k r"
+err_case "sw too wide" 2 "sw=0x400: expected a mask" "$P" "map 0 0 4k sw=0x400"
+err_case "sw not a number" 2 "sw=x: expected a mask" "$P" "map 0 0 4k sw=x"
+err_case "sw the mode lacks" 3 "HT_SW(2) (entry bit 52)" "mode pae" "$P" "map 0 0 4k sw=4"
+err_case "np missing value" 2 "np: missing field" "$P" "np 0 4k"
+err_case "np too many fields" 2 "np: too many fields" "$P" "np 0 4k 2 2 2"
+err_case "np present value" 2 "bit 0 (present)" "$P" "np 0 4k 3"
+err_case "np zero value" 2 "empty entry" "$P" "np 0 4k 0"
+err_case "np odd increment" 2 "odd increment" "$P" "np 0 8k 2 1"
+err_case "np too wide for 32-bit" 3 "do not fit 32-bit" "mode 32bit" "$P" "np 0 4k 0x100000000"
+
+# --- np: the entries hold the values, not present; map replaces them ---
+printf '%s\n' "$P" "map 0x400000 0x5000 16k w" "np 0x401000 8k 0x7fe 0x1000" \
+    "map 0x402000 0x9000 4k" > "$work/np.spec"
+out=$("$htable" build "$work/np.spec" -o "$work/np.img") && ok || bad "np: build"
+t=$("$htable" translate "$work/np.img" --cr3 0x100000 --mode 4level 0x401000)
+[[ $t == *"is not present"* && $t == *"L0 PTE "*": 0x00000000000007fe"* ]] && ok ||
+    bad "np: translate '$t'"
+d=$("$htable" dump "$work/np.img" --cr3 0x100000 --mode 4level)
+[ "$(printf '%s\n' "$d" | wc -l)" -eq 3 ] && [[ $d != *0000000000401000-* ]] && ok ||
+    bad "np: dump '$d'"
+
+# --- software bits: sw=N sets HT_SW(n) for bit n; dump and translate show them ---
+sw_case() {	# mode sw-mask entry-bits-hex
+	local mode=$1 sw=$2 want=$3
+	printf '%s\n' "mode $mode" "$P" "map 0x400000 0x5000 8k w sw=$sw" \
+	    "map 0x402000 0x7000 4k w" > "$work/sw.spec"
+	local out cr3 d t
+	out=$("$htable" build "$work/sw.spec" -o "$work/sw.img") ||
+	    { bad "sw $mode: build"; return; }
+	cr3=$(printf '%s\n' "$out" | tail -n 1 | sed 's/.*cr3=//')
+	d=$("$htable" dump "$work/sw.img" --cr3 "$cr3" --mode "$mode")
+	# the two sw pages are one range with sw=, the third a range without
+	[ "$(printf '%s\n' "$d" | grep -c " sw=$sw\$")" -eq 1 ] &&
+	    [ "$(printf '%s\n' "$d" | wc -l)" -eq 2 ] && ok ||
+	    bad "sw $mode: dump '$d'"
+	d=$("$htable" dump "$work/sw.img" --cr3 "$cr3" --mode "$mode" --format json)
+	[[ $d == *\"sw\":\"$sw\"* ]] && ok || bad "sw $mode: json '$d'"
+	t=$("$htable" translate "$work/sw.img" --cr3 "$cr3" --mode "$mode" 0x401000)
+	[[ $t == *" sw=$sw"* && $t == *": 0x$want"* ]] && ok ||
+	    bad "sw $mode: translate '$t'"
+}
+sw_case 32bit 0x3 00006c03
+sw_case pae 0x1 8000000000006403
+sw_case 4level 0x1ff 87f0000000006c03
+sw_case 5level 0x4 8010000000006003
 
 # --- I/O failure: exit 1, nothing written ---
 "$htable" build "$examples/pae.spec" -o "$work/no/such/dir/x.img" >/dev/null 2>&1

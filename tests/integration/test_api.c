@@ -777,7 +777,7 @@ ParameterizedTest(mode_pab_t *p, api, errors, .timeout = 120)
 	/* --- unknown attributes and flags --- */
 	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG, 0x80, 0));
 	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG, 0x800, 0));
-	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG, 0x10000, 0));
+	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG, 0x4000000, 0));
 	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG, HT_LOCKED, 0));
 	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG, 0, 0x4));
 	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG, 0, 0x1000));

@@ -51,7 +51,7 @@ print_xlate(const ht_scan_cfg_t *cfg, const ht_scan_xlate_t *x)
 	printf("va 0x%" PRIx64 ": ", x->va);
 	switch (x->stop) {
 	case HT_STOP_MAPPED:
-		printf("pa 0x%" PRIx64 ", %s page, r%c%c %c, %c%c%c pat%u\n",
+		printf("pa 0x%" PRIx64 ", %s page, r%c%c %c, %c%c%c pat%u",
 		    x->pa, fmt_pagesize(x->page_size),
 		    (x->eff & HT_W) ? 'w' : '-', (x->eff & HT_X) ? 'x' : '-',
 		    (x->eff & HT_U) ? 'u' : 's',
@@ -59,6 +59,9 @@ print_xlate(const ht_scan_cfg_t *cfg, const ht_scan_xlate_t *x)
 		    (x->attr & HT_D) ? 'D' : '-',
 		    ((x->attr & HT_PAT) ? 4 : 0) | ((x->attr & HT_PCD) ? 2 :
 		    0) | ((x->attr & HT_PWT) ? 1 : 0));
+		if (fmt_sw(x->attr) != 0)
+			printf(" sw=0x%x", fmt_sw(x->attr));
+		putchar('\n');
 		break;
 	case HT_STOP_NONCANON:
 		if (g->va_bits == 32)

@@ -46,7 +46,18 @@ mt_index(unsigned attr)
 	    ((attr & HT_PWT) ? 1 : 0));
 }
 
-#define RANGE_ATTRS	(HT_G | HT_A | HT_D | HT_PWT | HT_PCD | HT_PAT)
+/*
+ * The software bits of a leaf as `sw=` shows them: bit n is HT_SW(n) (the
+ * layout language's sw=N), bit 9 the entry's bit 9.
+ */
+unsigned
+fmt_sw(unsigned attr)
+{
+	return ((attr & (HT_SW_MASK | HT_SW_BIT9)) >> 16);
+}
+
+#define RANGE_ATTRS	(HT_G | HT_A | HT_D | HT_PWT | HT_PCD | HT_PAT | \
+	HT_SW_MASK | HT_SW_BIT9)
 
 /* ------------------------------------------------------------------ */
 /* text and json                                                       */
@@ -62,7 +73,7 @@ range_print(fmt_state_t *f, int json)
 		fprintf(f->out, "%s\n{\"va\":\"0x%" PRIx64 "\",\"last\":\"0x%"
 		    PRIx64 "\",\"pa\":\"0x%" PRIx64 "\",\"page\":\"%s\","
 		    "\"pages\":%" PRIu64 ",\"perm\":\"r%c%c\",\"user\":%s,"
-		    "\"g\":%s,\"a\":%s,\"d\":%s,\"pat\":%u}",
+		    "\"g\":%s,\"a\":%s,\"d\":%s,\"pat\":%u",
 		    f->nranges ? "," : "", r->va, f->run_last, r->pa,
 		    fmt_pagesize(r->size), f->run_pages,
 		    (e & HT_W) ? 'w' : '-', (e & HT_X) ? 'x' : '-',
@@ -70,14 +81,22 @@ range_print(fmt_state_t *f, int json)
 		    (a & HT_G) ? "true" : "false",
 		    (a & HT_A) ? "true" : "false",
 		    (a & HT_D) ? "true" : "false", mt_index(a));
+		if (a & (HT_SW_MASK | HT_SW_BIT9))
+			fprintf(f->out, ",\"sw\":\"0x%x\"}", fmt_sw(a));
+		else
+			fputc('}', f->out);
 	} else {
 		fprintf(f->out, "%016" PRIx64 "-%016" PRIx64 " %016" PRIx64
-		    " %s r%c%c %c %c%c%c pat%u\n", r->va, f->run_last, r->pa,
+		    " %s r%c%c %c %c%c%c pat%u", r->va, f->run_last, r->pa,
 		    fmt_pagesize(r->size),
 		    (e & HT_W) ? 'w' : '-', (e & HT_X) ? 'x' : '-',
 		    (e & HT_U) ? 'u' : 's',
 		    (a & HT_G) ? 'G' : '-', (a & HT_A) ? 'A' : '-',
 		    (a & HT_D) ? 'D' : '-', mt_index(a));
+		if (a & (HT_SW_MASK | HT_SW_BIT9))
+			fprintf(f->out, " sw=0x%x\n", fmt_sw(a));
+		else
+			fputc('\n', f->out);
 	}
 	f->nranges++;
 }

@@ -34,5 +34,6 @@ const fmt_t *fmt_lookup(const char *name);
 
 /* "4k", "2m", "4m", "1g" for a page of that many bytes, "?" otherwise. */
 const char *fmt_pagesize(uint64_t size);
+unsigned fmt_sw(unsigned attr);
 
 #endif

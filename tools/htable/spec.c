@@ -5,8 +5,9 @@
  *	mode 32bit|pae|4level|5level	(first statement if present)
  *	pagesizes 4k 2m ...		(what the target CPU supports)
  *	pool PA LEN			(page-table frames; at least one)
- *	map VA PA LEN [w x u g pwt pcd pat page=4k|2m|4m|1g]
+ *	map VA PA LEN [w x u g pwt pcd pat page=4k|2m|4m|1g sw=N]
  *	unmap VA LEN
+ *	np VA LEN VALUE [INCR]		(non-present entries with data)
  *	protect VA LEN [w] [x] [u]
  *
  * Everything the library can check (alignment, canonical addresses,
@@ -82,6 +83,23 @@ pagesize(const char *t, unsigned *r)
 		}
 	}
 	return (-1);
+}
+
+/*
+ * sw=N: the client's software bits, bit n of N standing for HT_SW(n)
+ * (whether the mode has them is the library's check).
+ */
+static int
+sw_flag(FILE *err, const char *file, int line, const char *t,
+    unsigned *attr)
+{
+	uint64_t v;
+
+	if (spec_number(t, &v) != 0 || v > (HT_SW_MASK >> 16))
+		return (bad(err, file, line, "sw=%s: expected a mask of "
+		    "software bits 0..0x%x", t, HT_SW_MASK >> 16));
+	*attr |= (unsigned)v << 16;
+	return (0);
 }
 
 static int
@@ -227,6 +245,9 @@ spec_parse(const char *path, spec_t *s, FILE *err)
 					st.attr |= HT_PCD;
 				else if (strcmp(t, "pat") == 0)
 					st.attr |= HT_PAT;
+				else if (strncmp(t, "sw=", 3) == 0)
+					rc = sw_flag(err, path, line, t + 3,
+					    &st.attr);
 				else if (strncmp(t, "page=", 5) == 0) {
 					if (pagesize(t + 5, &st.pagesize) != 0)
 						rc = bad(err, path, line,
@@ -247,6 +268,19 @@ spec_parse(const char *path, spec_t *s, FILE *err)
 			st.kind = ST_UNMAP;
 			st.va = v[0];
 			st.len = v[1];
+			if (add_stmt(s, &st) != 0)
+				rc = bad(err, path, line, "out of memory");
+		} else if (strcmp(tok[0], "np") == 0) {
+			uint64_t v[4] = { 0, 0, 0, 0 };
+
+			if ((rc = need(err, path, line, "np", ntok, 4, 5)) ||
+			    (rc = nums(err, path, line, tok, ntok - 1, v)))
+				break;
+			st.kind = ST_NP;
+			st.va = v[0];
+			st.len = v[1];
+			st.pa = v[2];
+			st.incr = v[3];
 			if (add_stmt(s, &st) != 0)
 				rc = bad(err, path, line, "out of memory");
 		} else if (strcmp(tok[0], "protect") == 0) {
@@ -315,6 +349,9 @@ spec_apply(const spec_t *s, ht_as_t *as, FILE *err)
 			break;
 		case ST_UNMAP:
 			rc = ht_unmap(as, st->va, st->len, 0);
+			break;
+		case ST_NP:
+			rc = ht_set_np(as, st->va, st->len, st->pa, st->incr);
 			break;
 		default:
 			rc = ht_protect(as, st->va, st->len, attr);

@@ -8,12 +8,13 @@
 #include <stdio.h>
 #include "htable.h"
 
-typedef enum { ST_MAP, ST_UNMAP, ST_PROTECT } st_kind_t;
+typedef enum { ST_MAP, ST_UNMAP, ST_PROTECT, ST_NP } st_kind_t;
 
 typedef struct spec_stmt {
 	st_kind_t	kind;
 	int		line;
-	uint64_t	va, pa, len;
+	uint64_t	va, pa, len;	/* np: pa is the value */
+	uint64_t	incr;		/* np */
 	unsigned	attr;		/* HT_* */
 	unsigned	pagesize;	/* HT_PS_* forced, 0 = largest */
 } spec_stmt_t;

@@ -5,13 +5,15 @@
  *
  *  1. Plan.  The image's leaves (ht_scan) are coalesced into ranges; the
  *     probes are the first, middle and last page of each range and the
- *     pages just outside it, with all six access kinds (r w x at CPL 0 and
- *     3), unless a probe file names them.
+ *     pages just outside it, and the same of each run of pages whose
+ *     level-0 entries hold data without being present (found by importing
+ *     the tables: ht_walk_np), with all six access kinds (r w x at CPL 0
+ *     and 3), unless a probe file names them.
  *  2. Place the engine.  Its own pages need a 2 MiB area of RAM that no
  *     table frame and no leaf touches (guest_pa), and a not-present entry
  *     of the image's tables whose VA range holds no probe, to link them
- *     from (the slot: a root entry if one is free, else an entry one or
- *     two levels down).  RAM covers the tables and that area.
+ *     from (the slot: a root entry if one is empty, else an entry one or
+ *     two levels down; never a non-present entry holding data).  RAM covers the tables and that area.
  *  3. Predict.  ht_scan_access on the image for every probe, for the CPU
  *     the engine really is (this KVM: no 1 GiB pages, MAXPHYADDR 48).  A
  *     fetch that would complete somewhere other than marker memory is not
@@ -168,6 +170,97 @@ probe_page(plan_t *pl, uint64_t va)
 	return (0);
 }
 
+/*
+ * Import the tables in mem (len bytes of physical memory from 0) as an
+ * address space of the library and call fn on it.  fn's answer, or a
+ * negative error (the import refused the tables).
+ */
+static int
+with_import(const plan_t *pl, const uint8_t *mem, uint64_t len,
+    int (*fn)(ht_as_t *, const plan_t *, void *), void *arg)
+{
+	ht_arena_t *arena = NULL;
+	ht_ctx_t *ctx = NULL;
+	ht_as_t *as = NULL;
+	ht_config_t cfg;
+	uint64_t size = (len + 4095) & ~4095ull;
+	int rc;
+
+	if ((rc = ht_arena_create(0, size ? size : 4096, 0, &arena)) != 0)
+		return (rc);
+	for (uint64_t pa = 0; pa < len; pa += 4096) {
+		uint8_t *p = ht_arena_ptr(arena, pa);
+
+		memcpy(p, mem + pa, len - pa < 4096 ? len - pa : 4096);
+	}
+	memset(&cfg, 0, sizeof (cfg));
+	cfg.mode = pl->cfg.mode;
+	cfg.frame_ops = ht_arena_ops();
+	cfg.frame_arg = arena;
+	if ((rc = ht_ctx_create(&cfg, &ctx)) == 0 &&
+	    (rc = ht_as_import(ctx, pl->cfg.cr3 & ~0xfffull &
+	    ~(1ull << 63), 0, &as)) == 0)
+		rc = fn(as, pl, arg);
+	if (as != NULL)
+		ht_as_destroy(as);
+	if (ctx != NULL)
+		(void) ht_ctx_destroy(ctx);
+	ht_arena_destroy(arena);
+	return (rc);
+}
+
+/* A run of consecutive pages with non-present data entries. */
+typedef struct nprun {
+	plan_t		*pl;
+	uint64_t	va, last;	/* last < va: none yet */
+} nprun_t;
+
+/* Probe the first, middle and last page of the run. */
+static int
+nprun_flush(nprun_t *r)
+{
+	uint64_t mid = (r->va + (r->last - r->va) / 2) & ~0xfffull;
+
+	if (r->last < r->va)
+		return (0);
+	if (probe_page(r->pl, r->va) != 0 ||
+	    (mid != r->va && probe_page(r->pl, mid) != 0) ||
+	    (r->last != mid && probe_page(r->pl, r->last) != 0))
+		return (-1);
+	return (0);
+}
+
+static int
+np_page(void *arg, ht_va_t va, uint64_t value)
+{
+	nprun_t *r = arg;
+
+	(void) value;
+	if (r->last >= r->va && va == r->last + 4096) {
+		r->last = va;
+		return (0);
+	}
+	if (nprun_flush(r) != 0)
+		return (-1);
+	r->va = r->last = va;
+	return (r->pl->np >= MAX_GENERATED);
+}
+
+static int
+np_probes(ht_as_t *as, const plan_t *pl, void *arg)
+{
+	nprun_t r = { (plan_t *)arg, 1, 0 };
+	int rc;
+
+	(void) pl;
+	rc = ht_walk_np(as, 0, pl->g->va_bits == 32 ? 0xffffffffull : ~0ull,
+	    np_page, &r);
+	/* 1: out of memory (a negative answer is the import's) */
+	if (rc < 0 || (rc == 0 && nprun_flush(&r) != 0))
+		return (1);
+	return (0);
+}
+
 /* The probes of every range: edges, middle, and the holes around. */
 static int
 generate(plan_t *pl)
@@ -189,6 +282,14 @@ generate(plan_t *pl)
 		    probe_page(pl, r->last + 1) != 0)
 			return (-1);
 	}
+	/*
+	 * Pages whose entries hold the client's data (non-present, non-zero:
+	 * a VMM's swap or MMIO marks) must fault as not present: the library
+	 * finds them in the tables imported as a space of its own.  Tables
+	 * the import refuses (shared ones) have none it could name.
+	 */
+	if (with_import(pl, pl->im->base, pl->im->size, np_probes, pl) == 1)
+		return (-1);
 	return (0);
 }
 
@@ -249,6 +350,21 @@ va_cmp(const void *a, const void *b)
 	return (x < y ? -1 : x > y);
 }
 
+/*
+ * Drop repeated generated probes (a page next to a range can also start a
+ * run of data entries).  A generated probe's VA names its kind and CPL.
+ */
+static void
+dedup(plan_t *pl)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < pl->np; i++)
+		if (n == 0 || pl->p[n - 1].va != pl->p[i].va)
+			pl->p[n++] = pl->p[i];
+	pl->np = n;
+}
+
 /* Does any probe lie in [lo, hi]?  (pl->p sorted by VA) */
 static int
 probes_in(const plan_t *pl, uint64_t lo, uint64_t hi)
@@ -305,7 +421,8 @@ find_slot(const plan_t *pl, ht_pa_t table, int level, uint64_t va0,
 			/* not PML4 slot 256: kvm_pvm runs no CPL 3 there */
 			if (g->levels == 4 && level == 3 && k == 256)
 				continue;
-			if (pass == 0 && !(e & 1) &&
+			/* an empty one: a non-present entry may hold data */
+			if (pass == 0 && e == 0 &&
 			    !probes_in(pl, va, va + size - 1)) {
 				job->slot_pa = at;
 				job->slot_level = level;
@@ -437,48 +554,29 @@ ad_fn(void *arg, ht_va_t va, uint64_t size, unsigned bits)
 	(void) ad_or(arg, va, bits);
 }
 
+/* Harvest A/D over every range of the plan, without clearing. */
+static int
+harvest_as(ht_as_t *as, const plan_t *pl, void *arg)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < pl->nr && rc >= 0; i++)
+		rc = (int)ht_test_clear_ad(as, pl->r[i].va,
+		    pl->r[i].last - pl->r[i].va + 1, HT_A | HT_D, 0, ad_fn,
+		    arg);
+	return (rc < 0 ? rc : 0);
+}
+
 /*
- * Import the tables in mem (len bytes of physical memory from 0) as an
- * address space and harvest A/D over every range of the plan, without
- * clearing.  0, or a negative error (the import refused the tables).
+ * The A/D bits of the tables in mem (len bytes of physical memory from 0)
+ * over every range of the plan.  0, or a negative error (the import
+ * refused the tables).
  */
 static int
 harvest(const plan_t *pl, const uint8_t *mem, uint64_t len, adset_t *out)
 {
-	ht_arena_t *arena = NULL;
-	ht_ctx_t *ctx = NULL;
-	ht_as_t *as = NULL;
-	ht_config_t cfg;
-	uint64_t size = (len + 4095) & ~4095ull;
-	int rc;
-
 	memset(out, 0, sizeof (*out));
-	if ((rc = ht_arena_create(0, size ? size : 4096, 0, &arena)) != 0)
-		return (rc);
-	for (uint64_t pa = 0; pa < len; pa += 4096) {
-		uint8_t *p = ht_arena_ptr(arena, pa);
-
-		memcpy(p, mem + pa, len - pa < 4096 ? len - pa : 4096);
-	}
-	memset(&cfg, 0, sizeof (cfg));
-	cfg.mode = pl->cfg.mode;
-	cfg.frame_ops = ht_arena_ops();
-	cfg.frame_arg = arena;
-	if ((rc = ht_ctx_create(&cfg, &ctx)) == 0 &&
-	    (rc = ht_as_import(ctx, pl->cfg.cr3 & ~0xfffull &
-	    ~(1ull << 63), 0, &as)) == 0) {
-		for (size_t i = 0; i < pl->nr && rc >= 0; i++)
-			rc = (int)ht_test_clear_ad(as, pl->r[i].va,
-			    pl->r[i].last - pl->r[i].va + 1, HT_A | HT_D, 0,
-			    ad_fn, out);
-		rc = rc < 0 ? rc : 0;
-	}
-	if (as != NULL)
-		ht_as_destroy(as);
-	if (ctx != NULL)
-		(void) ht_ctx_destroy(ctx);
-	ht_arena_destroy(arena);
-	return (rc);
+	return (with_import(pl, mem, len, harvest_as, out));
 }
 
 /* ------------------------------------------------------------------ */
@@ -785,6 +883,8 @@ verify_image(const char *path, const verify_opts_t *o, FILE *out)
 		goto out;
 	}
 	qsort(pl.p, pl.np, sizeof (*pl.p), va_cmp);
+	if (o->probes == NULL)
+		dedup(&pl);
 
 	job.mode = o->mode;
 	job.cr3 = o->cr3;

@@ -1,0 +1,230 @@
+/*
+ * hat_np.c - non-present entries that carry the client's data: ht_set_np,
+ * ht_get_np, ht_walk_np, and their removal by ht_unmap and ht_map.
+ *
+ * A VMM or kernel keeps data in entries the MMU sees as not present (bit 0
+ * clear): KVM's MMIO entries, Linux's swap entries.  Such an entry ("np
+ * entry") lives only in a level-0 table, where it
+ *  - counts in ht_valid_cnt, so the table is never freed under it (release,
+ *    purge and reap free only empty tables);
+ *  - counts in ht_lock_cnt, like a locked leaf, so the table is never
+ *    stolen: stealing empties a table, and this data cannot be re-made.
+ * mmu.h (pte_is_np, pte_counted, pte_pins) says how each entry counts.
+ *
+ * Writing goes through ht_map's machinery (map_apply in hat_map.c): the
+ * same census (locked leaves refuse), reservation of the level-0 tables,
+ * splits at the edges and fill loop, with level-0 runs whose entries are
+ * value + i * incr instead of leaves.  Replacing an entry (a leaf by an np
+ * entry or the other way) is one compare-and-swap with the counts moved
+ * by the difference, so a mapping replaces np entries as ht_map replaces
+ * mappings.
+ *
+ * The leaf iterator (iter.h) visits present leaves only, so protect, lock,
+ * unlock, A/D harvesting, walks and the census skip np entries without a
+ * test.  Removal has its own pass (np_clear), run by ht_unmap after its
+ * leaf pass and by ht_map before its fill, only in spaces that ever held
+ * an np entry (HAT_NP): the others pay one flag test.  The pass visits the
+ * level-0 tables of the range by hash lookups level by level, skipping
+ * every region whose table is missing, and reads only tables whose lock
+ * count is non-zero.
+ *
+ * Concurrency: as for every range operation, changes of overlapping ranges
+ * are ordered by the caller.  An np entry is never cached by a TLB and
+ * never written by an MMU, so np entries are cleared with plain stores and
+ * need no TLB work.
+ */
+#include "iter.h"
+#include "hat.h"
+#include "hat_range.h"
+#include "debug.h"
+
+typedef int (*np_table_fn)(htable_t *ht, unsigned lo, unsigned hi,
+    void *arg);
+
+/*
+ * Call fn for every level-0 table that may hold np entries in [va, last]
+ * (held during the call), with the entries of the range in it; stop at
+ * fn's first non-zero answer and return it.
+ */
+static int
+np_tables(hat_t *hat, uint64_t va, uint64_t last, np_table_fn fn, void *arg)
+{
+	const mmu_t *m = hat_mmu(hat);
+	int rc = 0;
+
+	while (rc == 0) {
+		htable_t *ht = NULL;
+		uint64_t next;
+		int l;
+
+		/* down from the root's children: the first missing table */
+		for (l = hat->hat_max_level - 1; l >= 0; l--) {
+			if ((ht = htable_lookup(hat, va, l)) == NULL)
+				break;
+			if (l > 0)
+				htable_release(ht);
+		}
+		if (l < 0) {
+			uint64_t tlast = ht->ht_vaddr + LEVEL_SIZE(m, 1) - 1;
+
+			if (atomic_load(&ht->ht_lock_cnt) != 0)
+				rc = fn(ht, htable_va2entry(va, ht),
+				    htable_va2entry(last < tlast ? last : tlast,
+				    ht), arg);
+			htable_release(ht);
+			l = 0;
+		}
+		/* the region of the missing (or visited) table is done */
+		next = mmu_next_va(m, va, l + 1);
+		if (next == 0 || next <= va || next > last)
+			break;
+		va = next;
+	}
+	return (rc);
+}
+
+static int
+clear_table(htable_t *ht, unsigned lo, unsigned hi, void *arg)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+	uint8_t *base = x86pte_access_pagetable(ht, 0);
+	int n = 0;
+
+	(void) arg;
+	for (unsigned e = lo; e <= hi; e++) {
+		void *p = pte_ptr(m->pte_shift, base, e);
+
+		if (pte_is_np(pte_load(m->pte_size, p), 0)) {
+			pte_store(m->pte_size, p, 0);
+			n++;
+		}
+	}
+	if (n != 0) {
+		atomic_fetch_sub(&ht->ht_valid_cnt, n);
+		atomic_fetch_sub(&ht->ht_lock_cnt, (uint32_t)n);
+	}
+	return (0);
+}
+
+void
+np_clear(hat_t *hat, uint64_t va, uint64_t last)
+{
+	(void) np_tables(hat, va, last, clear_table, NULL);
+}
+
+int
+ht_set_np(ht_as_t *hat, ht_va_t va, uint64_t len, uint64_t value,
+    uint64_t incr)
+{
+	const mmu_t *m;
+	uint64_t last, n, max;
+	np_src_t np;
+	int err;
+
+	if (hat == NULL)
+		return (ht__fail(HT_EINVAL, "NULL address space"));
+	m = hat_mmu(hat);
+	if ((err = range_check(m, va, len, &last)) != 0)
+		return (err);
+	n = len >> HT_PAGE_SHIFT;
+	max = m->pte_size == 4 ? 0xffffffffull : ~0ull;
+	if (value == 0)
+		return (ht__fail(HT_EINVAL, "value 0 is an empty entry"));
+	if (value & PT_VALID)
+		return (ht__fail(HT_EINVAL, "value 0x%llx has bit 0 (present) "
+		    "set", (unsigned long long)value));
+	if (n > 1 && (incr & PT_VALID))
+		return (ht__fail(HT_EINVAL, "odd increment 0x%llx would set "
+		    "bit 0 (present) in every other entry",
+		    (unsigned long long)incr));
+	if (value > max || (n > 1 && incr > (max - value) / (n - 1)))
+		return (ht__fail(HT_EINVAL, "values 0x%llx + i * 0x%llx for "
+		    "%llu pages do not fit %d-bit entries",
+		    (unsigned long long)value, (unsigned long long)incr,
+		    (unsigned long long)n, m->pte_size * 8));
+	np.va = va;
+	np.value = value;
+	np.incr = incr;
+	err = map_apply(hat, va, 0, len, 0, 1u, 0, &np);
+	if (err == 0)
+		atomic_fetch_or(&hat->hat_flags, HAT_NP);
+	return (err);
+}
+
+int
+ht_get_np(ht_as_t *hat, ht_va_t va, uint64_t *r_value)
+{
+	const mmu_t *m;
+	htable_t *ht;
+	x86pte_t pte = 0;
+	ht_pa_t pa;
+
+	if (hat == NULL || r_value == NULL)
+		return (ht__fail(HT_EINVAL, "NULL argument"));
+	m = hat_mmu(hat);
+	if (m->va_bits == 32 && va > 0xffffffffull)
+		return (ht__fail(HT_ERANGE, "va 0x%llx beyond 4 GiB",
+		    (unsigned long long)va));
+	if (!mmu_va_ok(m, va))
+		return (ht__fail(HT_ENONCANON, "va 0x%llx is not canonical",
+		    (unsigned long long)va));
+	if ((ht = htable_lookup(hat, va, 0)) != NULL) {
+		pte = x86pte_get(ht, htable_va2entry(va, ht));
+		htable_release(ht);
+		if (pte_is_np(pte, 0)) {
+			*r_value = pte;
+			return (0);
+		}
+	} else if (ht_va2pa(hat, va, &pa) == 0) {
+		pte = PT_VALID;		/* a large page maps it */
+	}
+	if (pte & PT_VALID)
+		return (ht__fail(HT_EEXIST, "va 0x%llx is mapped (present), "
+		    "not a non-present entry", (unsigned long long)va));
+	return (ht__fail(HT_ENOTMAPPED, "va 0x%llx has no entry",
+	    (unsigned long long)va));
+}
+
+struct walk_np {
+	ht_np_fn	fn;
+	void		*arg;
+};
+
+static int
+walk_table(htable_t *ht, unsigned lo, unsigned hi, void *arg)
+{
+	const struct walk_np *w = arg;
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+	uint8_t *base = x86pte_access_pagetable(ht, 0);
+	int rc = 0;
+
+	for (unsigned e = lo; e <= hi && rc == 0; e++) {
+		x86pte_t pte = pte_load(m->pte_size, pte_ptr(m->pte_shift,
+		    base, e));
+
+		if (pte_is_np(pte, 0))
+			rc = w->fn(w->arg, htable_e2va(ht, e), pte);
+	}
+	return (rc);
+}
+
+int
+ht_walk_np(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_np_fn fn,
+    void *arg)
+{
+	const mmu_t *m;
+	struct walk_np w;
+	int rc;
+
+	if (hat == NULL || fn == NULL)
+		return (ht__fail(HT_EINVAL, "NULL argument"));
+	m = hat_mmu(hat);
+	if ((rc = walk_check(m, start, last)) != 0)
+		return (rc);
+	if (!(atomic_load(&hat->hat_flags) & HAT_NP))
+		return (0);
+	w.fn = fn;
+	w.arg = arg;
+	return (np_tables(hat, start & ~(uint64_t)(HT_PAGE_SIZE - 1), last,
+	    walk_table, &w));
+}
