@@ -301,13 +301,13 @@ typedef struct ht_range {
  * during it.
  *
  * len is a multiple of 4 KiB and can be large: a whole 2 MiB, 4 MiB or
- * 1 GiB page, or the span a freed table covered (2 MiB, 4 MiB or 1 GiB
- * for a level-0, level-1 table; more for higher ones), since the MMU may
- * cache the links as well as the leaves (paging-structure caches).  A
- * hook that invalidates page by page (INVLPG) must not loop over a large
- * len: beyond a few dozen pages, flush the whole non-global TLB instead
- * (a CR3 reload), as kernels do; INVLPG of any one address of the range
- * also drops the paging-structure caches for it.
+ * 1 GiB page, or the span a freed table covered (2 MiB, or 4 MiB in 32-bit
+ * paging, for a level-0 table; 1 GiB for a level-1 table; more above),
+ * since the MMU may cache the links as well as the leaves
+ * (paging-structure caches).  A hook that invalidates page by page
+ * (INVLPG) must not loop over a large len: beyond a few dozen pages it
+ * should flush the whole TLB instead (a CR3 reload; CR4.PGE as well if
+ * global pages may be in the range), as kernels do.
  */
 typedef void (*ht_tlb_fn)(void *arg, ht_as_t *as, ht_va_t va, uint64_t len);
 

@@ -8,6 +8,9 @@
  * translation racing with an unmap of the same address may see the tables
  * before the unmap; frames of removed tables are handed back to the
  * provider only after the TLB hook ran, and the arena keeps them readable.
+ * Each entry read is reported with its physical address: the table's
+ * (the root's from ht_as_root, which includes the PAE root's offset in its
+ * frame; below it the address the parent entry names) plus index * size.
  */
 #include "iter.h"
 #include "frame.h"

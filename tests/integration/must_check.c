@@ -29,5 +29,8 @@ main(void)
 	if (must_check_tested(as) != 0)
 		return (1);
 	ht_as_destroy(as);
-	return (ht_ctx_destroy(ctx) != 0);
+	if (ht_ctx_destroy(ctx) != 0)
+		return (1);
+	ht_arena_destroy(arena);
+	return (0);
 }

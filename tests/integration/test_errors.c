@@ -55,13 +55,20 @@
 #endif
 
 #ifdef UNDER_ASAN
-/* Memory exhaustion must be a NULL from malloc, not an ASan report. */
-const char *__asan_default_options(void);
+static const int under_asan = 1;
+/*
+ * Memory exhaustion must be a NULL from malloc, not an ASan report (meson
+ * also sets it in ASAN_OPTIONS: a shared libasan sees only exported names).
+ */
+const char *__asan_default_options(void)
+    __attribute__((visibility("default")));
 const char *
 __asan_default_options(void)
 {
 	return ("allocator_may_return_null=1");
 }
+#else
+static const int under_asan = 0;
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -816,6 +823,13 @@ no_memory_child(env_t *e, int fd)
 	_exit(0);
 }
 
+/*
+ * Under ASan the allocator's space is reserved up front, so a cap on the
+ * address space does not make malloc fail: the heap would fill real
+ * memory.  There the ENOMEM cases are not run, and ENOMEM is not required.
+ */
+static int enomem_exempt;
+
 static void
 no_memory(env_t *e)
 {
@@ -823,6 +837,11 @@ no_memory(env_t *e)
 	unsigned cviol = 0;
 	int fds[2], status;
 	pid_t pid;
+
+	if (under_asan) {
+		enomem_exempt = 1;
+		return;
+	}
 
 	cr_assert_eq(pipe(fds), 0);
 	fflush(NULL);
@@ -896,6 +915,8 @@ Test(errors, every_documented_code_and_no_other, .timeout = 300)
 		const fnrec_t *r = &fns[i];
 
 		for (int c = 1; c < HT__NERR; c++) {
+			if (c == HT_ENOMEM && enomem_exempt)
+				continue;
 			if ((r->doc & (1u << c)) && !(r->seen & (1u << c))) {
 				fprintf(stderr, "%s: %s is documented but was "
 				    "never provoked\n", r->name,
