@@ -7,7 +7,9 @@
  * then each run finds or creates each table once and fills its entries in
  * a tight loop (fill_leaves).  Mappings already there are replaced; a
  * large leaf replacing smaller mappings first empties and frees the table
- * below it.  See hat_range.c for the steps every range operation shares.
+ * below it.  Every leaf removed that way, or replaced by a leaf of another
+ * frame, reports its A/D bits to the caller's sink (ht_map_ad; hat.c).
+ * See hat_range.c for the steps every range operation shares.
  */
 #include "iter.h"
 #include "hat.h"
@@ -146,6 +148,13 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 		if (pte_is_ptp(old, level))
 			break;
 		old = x86pte_set(ht, e, new, p);
+		/*
+		 * A leaf of another frame is gone with its A/D bits; the same
+		 * frame keeps them (x86pte_set), so that leaf was not removed.
+		 */
+		if ((old & (PT_REF | PT_MOD)) != 0 && pte_pa(m, old, level) !=
+		    pa)
+			hat_ad_removed(ht, e, old);
 		if (!(old & PT_VALID))
 			(*nnew)++;
 		*nlock += (int)(lock != 0) -
@@ -267,8 +276,15 @@ map_range(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, unsigned attr,
 }
 
 int
-ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned flags)
+{
+	return (ht_map_ad(as, va, pa, len, attr, flags, NULL, NULL));
+}
+
+int
+ht_map_ad(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+    unsigned flags, ht_ad_fn fn, void *arg)
 {
 	const mmu_t *m;
 	unsigned levels, ps;
@@ -312,6 +328,8 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 		attr |= HT_LOCKED;
 
 	ht_op_begin(&op, hat);
+	op.op_ad_fn = fn;
+	op.op_ad_arg = arg;
 	if (!(flags & HT_MAP_NOREPLACE)) {
 		uint64_t rl;
 		int l = plan_run(m, levels, va, pa, len, &rl);
