@@ -15,7 +15,9 @@
  * Large pages that stick out of a range are split first: the new lower
  * table is filled with the equivalent small leaves (same frame offsets,
  * attributes, A/D and lock state) and then replaces the large leaf with
- * one compare-and-swap, so an MMU never sees a hole.
+ * one compare-and-swap, so an MMU never sees a hole.  range_split_small
+ * splits every large page of a range down to 4 KiB the same way (A/D
+ * harvesting at 4 KiB, HT_AD_SPLIT); range_small_cost counts its tables.
  */
 #include "iter.h"
 #include "hat.h"
