@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "htable.h"
+#include "../lib/leaf_entry.h"
 
 #define PG		4096ull
 #define MIB		(1024ull * 1024)
@@ -161,30 +162,14 @@ boundary(unsigned l)
 /* Playing the MMU                                                     */
 /* ------------------------------------------------------------------ */
 
-/*
- * The raw leaf entry of va: the table it sits in is the one the last link
- * that ht_translate read names (the root when the leaf is in the root).
- */
+/* The raw leaf entry of va (which must be mapped). */
 static void *
 leaf_entry(ht_va_t va, uint64_t *r_size)
 {
-	uint64_t amask = T.g->pte_size == 4 ? 0xfffff000ull :
-	    0x000ffffffffff000ull;
-	ht_xlate_t x;
-	ht_pa_t table;
-	unsigned n, idx;
-	void *p;
+	void *p = leaf_entry_of(T.as, T.arena, va, r_size);
 
-	CHECK(ht_translate(T.as, va, &x));
-	table = x.nlevels == 1 ? ht_as_root(T.as) :
-	    (x.entries[x.nlevels - 2] & amask);
-	n = x.level == T.g->levels - 1 ? T.g->top_level_count :
-	    T.g->ptes_per_table;
-	idx = (unsigned)(va >> T.g->level_shift[x.level]) & (n - 1);
-	p = ht_arena_ptr(T.arena, table + (ht_pa_t)idx * T.g->pte_size);
-	cr_assert_not_null(p);
-	if (r_size != NULL)
-		*r_size = x.page_size;
+	cr_assert_not_null(p, "va 0x%llx is not mapped",
+	    (unsigned long long)va);
 	return (p);
 }
 
