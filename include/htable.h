@@ -511,6 +511,14 @@ HT_EXTERN long ht_as_purge(ht_as_t *as);
  */
 #define HT_SW_BIT9	0x2000000u
 
+/*
+ * Reports of Accessed/Dirty bits (ht_test_clear_ad, ht_map_ad,
+ * ht_unmap_ad): the leaf [va, va + size) had `bits` (HT_A, HT_D).  The
+ * callback runs inside the call and must not change this address space.
+ */
+typedef void (*ht_ad_fn)(void *arg, ht_va_t va, uint64_t size,
+    unsigned bits);
+
 /* ht_map flags */
 #define HT_MAP_LOCK	0x001u	/* lock the new mappings against stealing */
 #define HT_MAP_NOREPLACE 0x002u	/* -HT_EEXIST if anything is mapped there */
@@ -540,6 +548,20 @@ HT_EXTERN long ht_as_purge(ht_as_t *as);
 HT_EXTERN int ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len,
     unsigned attr, unsigned flags) HT_MUST_CHECK;
 
+/*
+ * ht_map, and fn (if not NULL) is told the A/D bits of each mapping the
+ * call removes: once per removed leaf that had HT_A or HT_D, with that
+ * leaf's own va and size (a table of 4 KiB leaves replaced by a 2 MiB
+ * leaf reports its 4 KiB leaves).  A leaf replaced by one of the same
+ * size and frame keeps its A/D bits and is not reported; a leaf split
+ * because it sticks out of the range is not removed either (its pages
+ * outside keep the bits).  fn runs after the entry was cleared, so the
+ * bits are final: no MMU can set one in an entry that is gone.  It is not
+ * called when the call fails (nothing was removed).  Errors: as ht_map.
+ */
+HT_EXTERN int ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len,
+    unsigned attr, unsigned flags, ht_ad_fn fn, void *arg) HT_MUST_CHECK;
+
 /* ht_unmap flags */
 #define HT_UNMAP_UNLOCK	0x001u	/* also remove locked mappings */
 
@@ -548,14 +570,27 @@ HT_EXTERN int ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len,
  * split and keep their outer parts (the split needs a table: HT_ENOFRAME,
  * HT_ENOMEM, HT_EPROVIDER; in 32-bit paging a 4 MiB page above 4 GiB
  * cannot be split: HT_EPABITS).  Holes are fine.  HT_ELOCKED if a locked
- * mapping is in the range without HT_UNMAP_UNLOCK (nothing changed).
- * Range errors as ht_map.
+ * mapping is in the range without HT_UNMAP_UNLOCK.  On failure nothing
+ * changed.  Range errors as ht_map.
  * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
  * HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's
  * alloc codes.
  */
 HT_EXTERN int ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len,
     unsigned flags) HT_MUST_CHECK;
+
+/*
+ * ht_unmap, and fn (if not NULL) is told the A/D bits of each mapping the
+ * call removes, as ht_map_ad does: once per removed leaf that had HT_A or
+ * HT_D, with the leaf's va and size, after its entry was cleared (the
+ * bits are final; during live migration a page dirty at unmap time must
+ * be sent again).  A large page that sticks out is split first; the
+ * removed part is then made of smaller leaves that inherited the large
+ * leaf's bits, and those are reported.  Not called when the call fails.
+ * Errors: as ht_unmap.
+ */
+HT_EXTERN int ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len,
+    unsigned flags, ht_ad_fn fn, void *arg) HT_MUST_CHECK;
 
 /*
  * Set the permissions HT_W, HT_U, HT_X of every mapped page in the range
@@ -605,20 +640,43 @@ HT_EXTERN int ht_lock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
  */
 HT_EXTERN int ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
 
+/* ht_test_clear_ad flags */
+#define HT_AD_CLEAR	0x1u	/* clear the bits found (was `clear` = 1) */
+#define HT_AD_SPLIT	0x2u	/* first split large pages to 4 KiB */
+
 /*
- * Test and optionally clear HT_A and/or HT_D (`bits`) on the leaves in
- * the range.  fn (optional) is called for each leaf that had any of them,
- * with the bits it had; it must not change this address space.  Clearing
- * calls the TLB hook for what was cleared (a cached translation would let
- * the MMU skip setting the bits again).  Returns the number of such
- * leaves, or a negative error: HT_EINVAL for bits without HT_A or HT_D or
- * with others; range errors as ht_unmap.
- * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE.
+ * Test and optionally clear (HT_AD_CLEAR) HT_A and/or HT_D (`bits`) on
+ * the leaves in [va, va + len).  fn (optional) is called for each leaf
+ * that had any of them, with the leaf's own va and size and the bits it
+ * had; it must not change this address space.  Clearing calls the TLB
+ * hook for what was cleared (a cached translation would let the MMU skip
+ * setting the bits again).  Returns the number of such leaves.
+ *
+ * PARTIAL LARGE PAGES: a large leaf that sticks out of the range is
+ * reported WHOLE (its own va and size, not the range's part of it) and
+ * its bits are NOT CLEARED, even with HT_AD_CLEAR: they stand for its
+ * pages outside the range too, whose state clearing would lose.  The same
+ * range harvested again reports it again, and a caller that needs to know
+ * which 4 KiB page was written cannot tell from it.  For dirty tracking
+ * at 4 KiB (live migration) pass HT_AD_SPLIT: every large leaf in the
+ * range is first split until the range holds only 4 KiB leaves (parts
+ * outside the range stay as large as they can: a 1 GiB leaf sticking out
+ * leaves 2 MiB leaves outside); the new leaves inherit the large leaf's
+ * A/D bits, so the harvest reports each 4 KiB page with them, and from
+ * then on each page's bits are its own (as KVM splits huge pages when
+ * dirty logging starts).  The space stays split; ht_map may merge it
+ * again.  The frames the splits need are reserved before anything
+ * changes.
+ *
+ * On failure nothing changed.  HT_EINVAL: NULL space, zero length, bits
+ * not HT_A/HT_D, unknown flags.  With HT_AD_SPLIT also HT_ENOFRAME,
+ * HT_ENOMEM, HT_EPROVIDER (the split frames cannot be had) and HT_EPABITS
+ * (32-bit paging: a 4 MiB page above 4 GiB has no 4 KiB equivalent).
+ * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
+ * HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc codes.
  */
-typedef void (*ht_ad_fn)(void *arg, ht_va_t va, uint64_t size,
-    unsigned bits);
 HT_EXTERN long ht_test_clear_ad(ht_as_t *as, ht_va_t va, uint64_t len,
-    unsigned bits, int clear, ht_ad_fn fn, void *arg);
+    unsigned bits, unsigned flags, ht_ad_fn fn, void *arg);
 
 /* One translation, as the MMU would do it. */
 typedef struct ht_xlate {

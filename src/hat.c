@@ -13,6 +13,14 @@
  *     and delivered once, with no library lock held.
  * A provider callback that re-enters the library nests a second operation;
  * the depth tells htable_alloc to use the reserve (illumos's hat depth).
+ *
+ * An operation may also carry the caller's A/D sink (ht_map_ad,
+ * ht_unmap_ad).  Every path that removes a leaf of the operation's space
+ * reports there the bits the leaf had when it was cleared: the value the
+ * clearing exchange or CAS returned, which is final because no MMU sets a
+ * bit in an entry that is gone (a write through a TLB entry cached dirty
+ * was dirty already).  A split moves the bits to the small leaves and is
+ * no removal; a steal is another space's business and reports nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -235,7 +243,44 @@ hat_pte_unmap(htable_t *ht, unsigned entry, x86pte_t old, int tlb)
 	atomic_fetch_sub(&ht->ht_hat->hat_pages_mapped[ht->ht_level], 1);
 	if (found & PT_LOCKED)
 		atomic_fetch_sub(&ht->ht_lock_cnt, 1);
+	hat_ad_removed(ht, entry, found);
 	return (found);
+}
+
+void
+hat_ad_report(const ht_ad_sink_t *s, uint64_t va, uint64_t size,
+    x86pte_t old)
+{
+	unsigned bits = ((old & PT_REF) ? HT_A : 0) |
+	    ((old & PT_MOD) ? HT_D : 0);
+
+	if (bits != 0)
+		s->ad_fn(s->ad_arg, va, size, bits);
+}
+
+ht_ad_sink_t *
+hat_ad_sink(hat_t *hat, uint64_t va, int level, ht_ad_sink_t *s)
+{
+	ht_op_t *op = ht_cur_op;
+
+	/* Only the operation's own space: a stealer's victim is not ours. */
+	if (op == NULL || op->op_hat != hat || op->op_ad_fn == NULL)
+		return (NULL);
+	s->ad_fn = op->op_ad_fn;
+	s->ad_arg = op->op_ad_arg;
+	s->ad_va = va;
+	s->ad_shift = (int)LEVEL_SHIFT(hat_mmu(hat), level);
+	return (s);
+}
+
+void
+hat_ad_removed(htable_t *ht, unsigned entry, x86pte_t old)
+{
+	ht_ad_sink_t s;
+
+	if ((old & (PT_REF | PT_MOD)) != 0 && hat_ad_sink(ht->ht_hat,
+	    htable_e2va(ht, entry), ht->ht_level, &s) != NULL)
+		hat_ad_report(&s, s.ad_va, 1ull << s.ad_shift, old);
 }
 
 static hat_t *

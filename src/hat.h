@@ -43,6 +43,22 @@ void hat_tlb_inval(hat_t *hat, uint64_t va, uint64_t len);
  */
 x86pte_t hat_pte_unmap(htable_t *ht, unsigned entry, x86pte_t old, int tlb);
 
+/*
+ * The leaf at entry of ht, whose value when it was cleared or replaced was
+ * old, is gone: report its A/D bits (if any) to the sink of this thread's
+ * operation on ht's hat, if it has one.
+ */
+void hat_ad_removed(htable_t *ht, unsigned entry, x86pte_t old);
+/*
+ * For a bulk loop removing leaves of level `level` from va on: fill *s and
+ * return it if this thread's operation on hat has an A/D sink, else NULL.
+ */
+ht_ad_sink_t *hat_ad_sink(hat_t *hat, uint64_t va, int level,
+    ht_ad_sink_t *s);
+/* Report old's A/D bits, if any, for the leaf [va, va + size). */
+void hat_ad_report(const ht_ad_sink_t *s, uint64_t va, uint64_t size,
+    x86pte_t old);
+
 /* A new address space with HAT_* flags (HAT_COPIED, HAT_NOSTEAL). */
 int hat_create(ht_ctx_t *ctx, unsigned hat_flags, hat_t **r_hat);
 

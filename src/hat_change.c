@@ -2,8 +2,11 @@
  * hat_change.c - changing what is mapped: ht_unmap, ht_protect, ht_lock,
  * ht_unlock and Accessed/Dirty harvesting.  Each takes the census and
  * splits the edges (hat_range.c), then makes one pass of the leaf
- * iterator, or takes the single-table fast path.
+ * iterator, or takes the single-table fast path.  ht_unmap_ad reports the
+ * A/D bits of the leaves it removes through the operation's sink (hat.c).
  */
+#include <limits.h>
+
 #include "iter.h"
 #include "hat.h"
 #include "hat_range.h"
@@ -32,7 +35,14 @@ unmap_check(uint64_t leaves, uint64_t locked, void *arg)
 }
 
 int
-ht_unmap(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags)
+ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags)
+{
+	return (ht_unmap_ad(as, va, len, flags, NULL, NULL));
+}
+
+int
+ht_unmap_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags,
+    ht_ad_fn fn, void *arg)
 {
 	struct range_arg ra;
 	uint64_t last, leaves;
@@ -54,6 +64,8 @@ ht_unmap(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 	if ((flags & HT_UNMAP_UNLOCK) && lockmap_reserve(&hat->hat_locks, 1))
 		return (ht__fail(HT_ENOMEM, "no memory for the lock counts"));
 	ht_op_begin(&op, hat);
+	op.op_ad_fn = fn;
+	op.op_ad_arg = arg;
 	if ((ht = one_table(hat, va, last, 0, flags & HT_UNMAP_UNLOCK, &e,
 	    &n)) != NULL) {
 		table_update(ht, e, n, 0, 0, 1);
@@ -303,11 +315,22 @@ ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len)
 	return (lock_range(as, va, len, 0));
 }
 
+/*
+ * A/D harvesting.  A leaf wholly inside the range has its bits cleared
+ * (HT_AD_CLEAR).  A large leaf that sticks out of the range is reported
+ * whole but keeps its bits: they stand for its pages outside the range
+ * too, whose state clearing would lose.  HT_AD_SPLIT first splits every
+ * large leaf of the range down to 4 KiB leaves inside it (what KVM does
+ * to huge pages when dirty logging starts), so that nothing sticks out and
+ * each page is tracked on its own from then on; the split leaves inherit
+ * the large leaf's bits.  Its frames are reserved first (range_small_cost),
+ * so a failure changes nothing.
+ */
 long
 ht_test_clear_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned bits,
-    int clear, ht_ad_fn fn, void *arg)
+    unsigned flags, ht_ad_fn fn, void *arg)
 {
-	uint64_t last;
+	uint64_t last, need = 0;
 	x86pte_t mask = 0;
 	ht_iter_t it;
 	ht_op_t op;
@@ -321,14 +344,34 @@ ht_test_clear_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned bits,
 	if (bits == 0 || (bits & ~(HT_A | HT_D)))
 		return (ht__fail(HT_EINVAL, "bits 0x%x: give HT_A and/or HT_D",
 		    bits));
+	if (flags & ~(HT_AD_CLEAR | HT_AD_SPLIT))
+		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
 	if (bits & HT_A)
 		mask |= PT_REF;
 	if (bits & HT_D)
 		mask |= PT_MOD;
 	ht_op_begin(&op, hat);
+	if (flags & HT_AD_SPLIT) {
+		err = range_small_cost(hat, va, last, &need);
+		if (err == 0 && need > UINT_MAX)
+			err = ht__fail(HT_ENOFRAME, "splitting [0x%llx, 0x%llx] "
+			    "to 4 KiB pages needs %llu tables",
+			    (unsigned long long)va, (unsigned long long)last,
+			    (unsigned long long)need);
+		if (err == 0)
+			err = ht_op_prealloc(&op, (unsigned)need);
+		if (err == 0)
+			err = range_split_small(hat, va, last);
+		if (err != 0) {
+			ht_op_end(&op);
+			return (err);
+		}
+	}
 	for (ht_iter_start(&it, hat, va, last); !it.it_done;
 	    ht_iter_next(&it)) {
 		x86pte_t had = it.it_pte & mask;
+		int clear = (flags & HT_AD_CLEAR) && it.it_va >= va &&
+		    it.it_va + (it.it_size - 1) <= last;
 
 		if (had == 0)
 			continue;

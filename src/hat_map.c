@@ -9,7 +9,9 @@
  * steps (map_apply) with level-0 runs whose entries are the client's
  * non-present values instead of leaves.  Mappings already there are replaced; a
  * large leaf replacing smaller mappings first empties and frees the table
- * below it.  See hat_range.c for the steps every range operation shares.
+ * below it.  Every leaf removed that way, or replaced by a leaf of another
+ * frame, reports its A/D bits to the caller's sink (ht_map_ad; hat.c).
+ * See hat_range.c for the steps every range operation shares.
  */
 #include "iter.h"
 #include "hat.h"
@@ -165,6 +167,14 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 		if (pte_is_ptp(old, level))
 			break;
 		old = x86pte_set(ht, e, new, p);
+		/*
+		 * A leaf of another frame (or under a non-present value) is
+		 * gone with its A/D bits; the same frame keeps them
+		 * (x86pte_set), so that leaf was not removed.
+		 */
+		if (pte_is_page(old, level) && (old & (PT_REF | PT_MOD)) != 0 &&
+		    (np != NULL || pte_pa(m, old, level) != pa))
+			hat_ad_removed(ht, e, old);
 		c->valid += 1 - pte_counted(old, level);
 		c->pages += page - pte_is_page(old, level);
 		c->pins += pin - pte_pins(old, level);
@@ -298,8 +308,15 @@ sw_refuse(const mmu_t *m, unsigned attr)
 }
 
 int
-ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned flags)
+{
+	return (ht_map_ad(as, va, pa, len, attr, flags, NULL, NULL));
+}
+
+int
+ht_map_ad(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+    unsigned flags, ht_ad_fn fn, void *arg)
 {
 	const mmu_t *m;
 	unsigned levels, ps;
@@ -359,6 +376,8 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	ht_op_t op;
 
 	ht_op_begin(&op, hat);
+	op.op_ad_fn = fn;
+	op.op_ad_arg = arg;
 	if (!(flags & HT_MAP_NOREPLACE)) {
 		uint64_t rl;
 		int l = plan_run(m, levels, va, pa, len, &rl);

@@ -15,7 +15,9 @@
  * Large pages that stick out of a range are split first: the new lower
  * table is filled with the equivalent small leaves (same frame offsets,
  * attributes, A/D and lock state) and then replaces the large leaf with
- * one compare-and-swap, so an MMU never sees a hole.
+ * one compare-and-swap, so an MMU never sees a hole.  range_split_small
+ * splits every large page of a range down to 4 KiB the same way (A/D
+ * harvesting at 4 KiB, HT_AD_SPLIT); range_small_cost counts its tables.
  */
 #include "iter.h"
 #include "hat.h"
@@ -357,10 +359,13 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
 	const mmu_t *m = hat_mmu(ht->ht_hat);
 	int nvalid = 0, nlock = 0;
 	unsigned lo = ~0u, hi = 0;
+	ht_ad_sink_t sink;
+	const ht_ad_sink_t *ad = unmap ? hat_ad_sink(ht->ht_hat,
+	    htable_e2va(ht, e), ht->ht_level, &sink) : NULL;
 
 	(void) pte_range_update(m->pte_size, m->pte_shift,
 	    x86pte_access_pagetable(ht, 0), ht->ht_level, e, e + n - 1, clr,
-	    set, unmap, &nvalid, &nlock, &lo, &hi);
+	    set, unmap, ad, &nvalid, &nlock, &lo, &hi);
 	if (nvalid != 0) {
 		atomic_fetch_add(&ht->ht_valid_cnt, nvalid);
 		atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],
@@ -372,4 +377,104 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
 		hat_tlb_inval(ht->ht_hat, htable_e2va(ht, lo),
 		    (uint64_t)(hi - lo + 1) << LEVEL_SHIFT(m, ht->ht_level));
 	htable_release(ht);
+}
+
+/* ------------------------------------------------------------------ */
+/* Splitting every large page of a range down to 4 KiB                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Tables created by splitting the level-`level` leaf at lva until every
+ * page of it inside [va, last] is a 4 KiB leaf: one for the leaf itself,
+ * plus the same count, one level down, for each of its pages that overlap
+ * the range.  Only the first and the last of those can stick out; the
+ * ones between are wholly inside and all cost the same.
+ */
+static uint64_t
+small_cost(const mmu_t *m, int level, uint64_t lva, uint64_t va,
+    uint64_t last)
+{
+	uint64_t lend = lva + (LEVEL_SIZE(m, level) - 1);
+	uint64_t lo = lva > va ? lva : va, hi = lend < last ? lend : last;
+	uint64_t size, c0, c1, n;
+
+	if (level == 0)
+		return (0);
+	size = LEVEL_SIZE(m, level - 1);
+	c0 = lo & ~(size - 1);
+	c1 = hi & ~(size - 1);
+	n = 1 + small_cost(m, level - 1, c0, va, last);
+	if (c1 != c0)
+		n += small_cost(m, level - 1, c1, va, last);
+	if (c1 - c0 > size)
+		n += ((c1 - c0) / size - 1) * small_cost(m, level - 1,
+		    c0 + size, c0 + size, c0 + 2 * size - 1);
+	return (n);
+}
+
+/*
+ * The exact number of frames range_split_small(va, last) takes: a split
+ * makes one table, and the tables it makes are new, so no count depends
+ * on what else exists.  0 or -HT_EPABITS (a 4 MiB page above 4 GiB of
+ * 32-bit paging cannot become 4 KiB pages).
+ */
+int
+range_small_cost(hat_t *hat, uint64_t va, uint64_t last, uint64_t *r_n)
+{
+	const mmu_t *m = hat_mmu(hat);
+	ht_iter_t it;
+	int err = 0;
+
+	*r_n = 0;
+	for (ht_iter_start(&it, hat, va, last); !it.it_done;
+	    ht_iter_next(&it)) {
+		ht_pa_t pa = pte_pa(m, it.it_pte, it.it_level);
+
+		if (it.it_level == 0) {
+			ht_iter_skip_table(&it);	/* all 4 KiB here */
+			continue;
+		}
+		if (m->pte_size == 4 && pa + it.it_size > (1ull << 32)) {
+			err = ht__fail(HT_EPABITS, "cannot split the 4 MiB "
+			    "page at va 0x%llx (pa 0x%llx): 4 KiB pages of "
+			    "32-bit paging end at 4 GiB",
+			    (unsigned long long)it.it_va,
+			    (unsigned long long)pa);
+			break;
+		}
+		*r_n += small_cost(m, it.it_level, it.it_va, va, last);
+	}
+	ht_iter_stop(&it);
+	return (err);
+}
+
+/*
+ * Split every large leaf in [va, last] until the range holds only 4 KiB
+ * leaves; the parts of a leaf outside the range stay as large as they
+ * can (a 1 GiB leaf sticking out leaves 2 MiB leaves outside).  Each
+ * split starts the walk again at the split leaf (or at va), since the
+ * iterator's table changed under it; what lies before is 4 KiB already.
+ * The frames are reserved (range_small_cost); 0 or what split_large
+ * returns when they were not.
+ */
+int
+range_split_small(hat_t *hat, uint64_t va, uint64_t last)
+{
+	uint64_t from = va;
+	ht_iter_t it;
+	int err = 0;
+
+	while (err == 0) {
+		ht_iter_start(&it, hat, from, last);
+		while (!it.it_done && it.it_level == 0) {
+			ht_iter_skip_table(&it);
+			ht_iter_next(&it);
+		}
+		if (it.it_done)
+			break;
+		from = it.it_va > va ? it.it_va : va;
+		err = split_large(hat, it.it_ht, it.it_entry);
+		ht_iter_stop(&it);
+	}
+	return (err);
 }

@@ -28,6 +28,18 @@ int edges_cost(hat_t *hat, uint64_t va, uint64_t last, unsigned *r_n);
 /* Split the large pages that stick out of [va, last]. */
 int split_edges(hat_t *hat, uint64_t va, uint64_t last);
 
+/*
+ * Frames range_split_small(va, last) needs, exactly, in *r_n; 0 or
+ * -HT_EPABITS (a 32-bit 4 MiB page above 4 GiB cannot be split).
+ */
+int range_small_cost(hat_t *hat, uint64_t va, uint64_t last, uint64_t *r_n);
+/*
+ * Split every large leaf in [va, last] until the range holds only 4 KiB
+ * leaves (the parts outside stay as large as they can); the frames are
+ * reserved.  0, or -HT_ENOFRAME/-HT_ENOMEM if they were not.
+ */
+int range_split_small(hat_t *hat, uint64_t va, uint64_t last);
+
 /* Remove every leaf in [va, last]; the edges are already split. */
 void range_clear(hat_t *hat, uint64_t va, uint64_t last);
 

@@ -26,6 +26,8 @@
 #include "htable_int.h"
 #include "x86pte.h"
 #include "hook.h"
+#include "hat.h"
+#include "debug.h"
 
 typedef struct ht_iter {
 	hat_t		*it_hat;
@@ -151,11 +153,15 @@ ht_iter_cas(ht_iter_t *it, x86pte_t new, int tlb)
  * after a load would let both count it, and a table would be freed with a
  * live leaf in it), and a change computed from a leaf never lands on an
  * entry someone else has just emptied ("invalid means zero").
+ * ad (unmap only; NULL: none, and no cost) receives the A/D bits of each
+ * leaf removed, from the value its removing CAS saw: they are final, since
+ * no MMU sets A/D in an entry that is not present (see hat.c).
  */
 static inline unsigned
 pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
-    unsigned end, x86pte_t clr, x86pte_t set, int unmap, int *dvalid,
-    int *dlock, unsigned *lo, unsigned *hi)
+    unsigned end, x86pte_t clr, x86pte_t set, int unmap,
+    const ht_ad_sink_t *ad, int *dvalid, int *dlock, unsigned *lo,
+    unsigned *hi)
 {
 	for (unsigned i = e; i <= end; i++) {
 		void *p = base + ((size_t)i << shift);
@@ -182,6 +188,9 @@ pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
 		if (new == old)
 			continue;
 		if (unmap) {
+			if (HT_UNLIKELY(ad != NULL))
+				hat_ad_report(ad, ad->ad_va + ((uint64_t)(i - e)
+				    << ad->ad_shift), 1ull << ad->ad_shift, old);
 			(*dvalid)--;
 			*dlock -= (old & PT_LOCKED) != 0;
 		}
@@ -203,11 +212,14 @@ ht_iter_bulk(ht_iter_t *it, x86pte_t clr, x86pte_t set, int unmap)
 	unsigned e = it->it_entry, end = it->it_n - 1, lo = ~0u, hi = 0;
 	int shift = LEVEL_SHIFT(hat_mmu(it->it_hat), it->it_level);
 	uint64_t left = (it->it_last - it->it_va) >> shift;
+	ht_ad_sink_t sink;
+	const ht_ad_sink_t *ad = unmap ? hat_ad_sink(it->it_hat, it->it_va,
+	    it->it_level, &sink) : NULL;
 
 	if (left < end - e)
 		end = e + (unsigned)left;
 	end = pte_range_update(it->it_sz, it->it_shift, it->it_base,
-	    it->it_level, e, end, clr, set, unmap, &it->it_dvalid,
+	    it->it_level, e, end, clr, set, unmap, ad, &it->it_dvalid,
 	    &it->it_dlock, &lo, &hi);
 	if (lo <= hi) {
 		uint64_t va = it->it_va;

@@ -148,7 +148,12 @@ struct ht_ctx {
  *  - tables freed during the operation: their frames go back only after
  *    the TLB hook ran, so no MMU can still walk a reused frame
  *    (FreeBSD's delayed free),
- *  - the batched TLB ranges.
+ *  - the batched TLB ranges,
+ *  - the caller's A/D sink (ht_map_ad, ht_unmap_ad): every place that
+ *    removes a leaf of op_hat during the operation reports the Accessed
+ *    and Dirty bits the leaf had when it was cleared (hat_ad_removed,
+ *    hat_ad_sink), so that a VMM learns whether an unmapped page was
+ *    dirty.  NULL costs the removal paths one test per table.
  */
 #define HT_OP_TLB_RANGES 8
 typedef struct ht_op {
@@ -163,6 +168,20 @@ typedef struct ht_op {
 	int		op_tlb_all;
 	uint64_t	op_tlb_va[HT_OP_TLB_RANGES];
 	uint64_t	op_tlb_len[HT_OP_TLB_RANGES];
+	ht_ad_fn	op_ad_fn;	/* A/D of removed leaves, or NULL */
+	void		*op_ad_arg;
 } ht_op_t;
+
+/*
+ * An operation's A/D sink as a bulk loop over the entries of one table
+ * uses it (hat_ad_sink fills it in): the leaf at entry e + k of the loop
+ * starts at ad_va + (k << ad_shift).
+ */
+typedef struct ht_ad_sink {
+	ht_ad_fn	ad_fn;
+	void		*ad_arg;
+	uint64_t	ad_va;		/* VA of the loop's first entry */
+	int		ad_shift;	/* log2 of the leaves' size */
+} ht_ad_sink_t;
 
 #endif /* HT_TYPES_H */

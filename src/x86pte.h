@@ -56,6 +56,20 @@ pte_store(int size, void *p, x86pte_t v)
 		    memory_order_release);
 }
 
+/*
+ * Exchange; returns the previous value.  Clearing a valid entry this way
+ * gives the final A/D bits: no MMU sets a bit in an entry that is gone.
+ */
+static inline x86pte_t
+pte_swap(int size, void *p, x86pte_t new)
+{
+	if (size == 8)
+		return (atomic_exchange_explicit((_Atomic uint64_t *)p, new,
+		    memory_order_acq_rel));
+	return (atomic_exchange_explicit((_Atomic uint32_t *)p, (uint32_t)new,
+	    memory_order_acq_rel));
+}
+
 /* CAS; returns the value found (== old on success). */
 static inline x86pte_t
 pte_cas_raw(int size, void *p, x86pte_t old, x86pte_t new)
