@@ -557,7 +557,10 @@ HT_EXTERN int ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len,
  * because it sticks out of the range is not removed either (its pages
  * outside keep the bits).  fn runs after the entry was cleared, so the
  * bits are final: no MMU can set one in an entry that is gone.  It is not
- * called when the call fails (nothing was removed).  Errors: as ht_map.
+ * called when the call fails (nothing was removed).
+ * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
+ * HT_EPAGESIZE, HT_EEXIST, HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM,
+ * HT_EPROVIDER, and the provider's alloc codes.
  */
 HT_EXTERN int ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len,
     unsigned attr, unsigned flags, ht_ad_fn fn, void *arg) HT_MUST_CHECK;
@@ -587,7 +590,9 @@ HT_EXTERN int ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len,
  * be sent again).  A large page that sticks out is split first; the
  * removed part is then made of smaller leaves that inherited the large
  * leaf's bits, and those are reported.  Not called when the call fails.
- * Errors: as ht_unmap.
+ * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
+ * HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's
+ * alloc codes.
  */
 HT_EXTERN int ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len,
     unsigned flags, ht_ad_fn fn, void *arg) HT_MUST_CHECK;
@@ -611,8 +616,8 @@ HT_EXTERN int ht_protect(ht_as_t *as, ht_va_t va, uint64_t len,
  * pages that stick out are split (a 32-bit 4 MiB page above 4 GiB cannot
  * be: HT_EPABITS); changed leaves go to the TLB hook (a caching-attribute
  * change needs the flush as much as a permission change).
- * ht_protect(as, va, len, a) is ht_chattr(as, va, len, HT_W | HT_U | HT_X,
- * a).
+ * ht_protect(as, va, len, a) is ht_chattr(as, va, len,
+ * (HT_W | HT_U | HT_X) & ~a, a).
  * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
  * HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc codes.
  */
@@ -760,23 +765,31 @@ HT_EXTERN int ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last,
  * Every value must be non-zero, have bit 0 clear and fit the entry (32
  * bits in 32-bit paging): value even and non-zero, incr even when there
  * is more than one page, no value past the entry's width.  On failure
- * nothing changed.  Errors: EINVAL (a bad value), EALIGN, ENONCANON,
- * ERANGE, ENOFRAME, ENOMEM, ELOCKED (locked mappings in the range).
+ * nothing changed.  HT_EINVAL: a bad value (or NULL as, zero length);
+ * HT_ELOCKED: locked mappings in the range; HT_EPABITS: in 32-bit paging
+ * a 4 MiB page above 4 GiB that sticks out cannot be split; the rest as
+ * ht_map.
+ * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
+ * HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's
+ * alloc codes.
  */
 HT_EXTERN int ht_set_np(ht_as_t *as, ht_va_t va, uint64_t len,
     uint64_t value, uint64_t incr) HT_MUST_CHECK;
 /*
  * The non-present entry of the page holding va: 0 with *r_value, or
  * -HT_ENOTMAPPED (the entry is empty), -HT_EEXIST (a present mapping is
- * there: not such an entry), -HT_EINVAL, -HT_ENONCANON, -HT_ERANGE.
+ * there: not such an entry), -HT_EINVAL (NULL argument), -HT_ENONCANON,
+ * -HT_ERANGE (beyond 4 GiB in the 32-bit modes).
+ * Errors: HT_EINVAL, HT_ENONCANON, HT_ERANGE, HT_ENOTMAPPED, HT_EEXIST.
  */
 HT_EXTERN int ht_get_np(ht_as_t *as, ht_va_t va, uint64_t *r_value);
 /*
  * Call fn for every non-present data entry in [start, last] (inclusive),
  * in ascending VA order, with the VA of its page and its value.  fn
  * returns 0 to go on, anything else to stop (that value is returned); it
- * must not change this address space.  0 at the end, -HT_EINVAL,
- * -HT_ERANGE.
+ * must not change this address space.  0 at the end; HT_EINVAL, HT_ENONCANON
+ * and HT_ERANGE as ht_walk.
+ * Errors: HT_EINVAL, HT_ENONCANON, HT_ERANGE.
  */
 typedef int (*ht_np_fn)(void *arg, ht_va_t va, uint64_t value);
 HT_EXTERN int ht_walk_np(ht_as_t *as, ht_va_t start, ht_va_t last,

@@ -359,16 +359,19 @@ ht_map_ad(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	}
 	if (flags & HT_MAP_LOCK)
 		attr |= HT_LOCKED;
-	return (map_apply(hat, va, pa, len, attr, levels, flags, NULL));
+	return (map_apply(hat, va, pa, len, attr, levels, flags, NULL, fn,
+	    arg));
 }
 
 /*
  * ht_map once its arguments are checked, and ht_set_np (np != NULL: pa is
- * 0, levels is level 0 only, flags 0): census, reservation, splits, fill.
+ * 0, levels is level 0 only, flags 0): census, reservation, splits, fill;
+ * the leaves removed report their A/D bits to fn (ht_map_ad).
  */
 int
 map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
-    unsigned levels, unsigned flags, const np_src_t *np)
+    unsigned levels, unsigned flags, const np_src_t *np, ht_ad_fn fn,
+    void *arg)
 {
 	const mmu_t *m = hat_mmu(hat);
 	uint64_t last = va + len - 1, leaves, locked, need = 0, off;

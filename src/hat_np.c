@@ -145,7 +145,7 @@ ht_set_np(ht_as_t *hat, ht_va_t va, uint64_t len, uint64_t value,
 	np.va = va;
 	np.value = value;
 	np.incr = incr;
-	err = map_apply(hat, va, 0, len, 0, 1u, 0, &np);
+	err = map_apply(hat, va, 0, len, 0, 1u, 0, &np, NULL, NULL);
 	if (err == 0)
 		atomic_fetch_or(&hat->hat_flags, HAT_NP);
 	return (err);

@@ -78,10 +78,12 @@ typedef struct np_src {
 /*
  * ht_map after its argument checks (hat_map.c): census, reservation,
  * splits and fill of [va, va + len) with leaves at `levels`, or with np's
- * entries (levels = level 0, pa 0).  0 or a negative error.
+ * entries (levels = level 0, pa 0).  fn (may be NULL) receives the A/D
+ * bits of the leaves removed (ht_map_ad).  0 or a negative error.
  */
 int map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len,
-    unsigned attr, unsigned levels, unsigned flags, const np_src_t *np);
+    unsigned attr, unsigned levels, unsigned flags, const np_src_t *np,
+    ht_ad_fn fn, void *arg);
 
 /*
  * Remove the non-present data entries of [va, last] (hat_np.c); cannot

@@ -246,6 +246,47 @@ rec(const char *name, long rc, int line)
 
 /* Call f and record what it returned. */
 #define R(f, ...)	rec(#f, (long)f(__VA_ARGS__), __LINE__)
+/*
+ * The calls that share another's checks and machinery are made beside it,
+ * with the same arguments, so that every setting provokes both:
+ * ht_map_ad beside ht_map; beside a failed ht_unmap, ht_unmap_ad, a
+ * splitting harvest and ht_set_np (all three replace or split the same
+ * leaves, so they fail the same way; after a success the range is empty
+ * and they would change nothing worth testing); ht_chattr beside
+ * ht_protect.
+ */
+static void
+ad_note(void *arg, ht_va_t va, uint64_t size, unsigned bits)
+{
+	(void) arg; (void) va; (void) size; (void) bits;
+}
+
+#define R_MAP(as, ...)	do {						\
+	R(ht_map, as, __VA_ARGS__);					\
+	R(ht_map_ad, as, __VA_ARGS__, ad_note, NULL);			\
+} while (0)
+#define R_UNMAP(as, va, len, fl)	do {				\
+	long un_rc_ = R(ht_unmap, as, va, len, fl);			\
+									\
+	if (un_rc_ < 0)							\
+		R(ht_unmap_ad, as, va, len, fl, ad_note, NULL);		\
+	/* a harvest splits locked leaves: only where splitting failed */ \
+	if (un_rc_ < 0 && un_rc_ != -HT_EINVAL && un_rc_ != -HT_ELOCKED) \
+		cr_assert_lt(R(ht_test_clear_ad, as, va, len, HT_A,	\
+		    HT_AD_SPLIT, NULL, NULL), 0, "line %d", __LINE__);	\
+	/* not where only unmap's flags were wrong: it would replace */	\
+	if (un_rc_ < 0 && un_rc_ != -HT_EINVAL)				\
+		cr_assert_lt(R(ht_set_np, as, va, len, 2, 2), 0,	\
+		    "line %d: ht_set_np succeeded where ht_unmap "	\
+		    "failed with %s", __LINE__,				\
+		    ht_err_name((int)un_rc_));				\
+} while (0)
+#define R_PROT(as, va, len, attr)	do {				\
+	R(ht_protect, as, va, len, attr);				\
+	R(ht_chattr, as, va, len, (HT_W | HT_U | HT_X) & ~(attr),	\
+	    (attr) & (HT_W | HT_U | HT_X));				\
+} while (0)
+
 /* The same, for a call that must succeed (a step of the setting up). */
 #define OK(f, ...)	do {						\
 	long ok_rc_ = R(f, __VA_ARGS__);				\
@@ -330,6 +371,17 @@ leaf_go(void *arg, const ht_leaf_t *leaf)
 {
 	(void) arg;
 	(void) leaf;
+	return (0);
+}
+
+static uint64_t npv;	/* ht_get_np's answer, unused */
+
+static int
+np_go(void *arg, ht_va_t va, uint64_t value)
+{
+	(void) arg;
+	(void) va;
+	(void) value;
 	return (0);
 }
 
@@ -429,31 +481,52 @@ bad_arguments(env_t *e)
 	/* a root the provider cannot reach */
 	R(ht_as_import, e->ctx, ARENA_BASE + ARENA_SIZE + 16 * PG, 0, &nas);
 
-	R(ht_map, NULL, v, 0, PG, 0, 0);
-	R(ht_map, as, v, 0, 0, 0, 0);
-	R(ht_map, as, v + 8, 0, PG, 0, 0);
-	R(ht_map, as, v, 8, PG, 0, 0);
-	R(ht_map, as, v, 0, PG, HT_LOCKED, 0);
-	R(ht_map, as, v, 0, PG, 0, 0x80);
-	R(ht_map, as, v, 1ull << ht_ctx_pa_bits(e->ctx), PG, 0, 0);
-	R(ht_map, as, v, 0, PG, 0, HT_MAP_NOREPLACE);
-	R(ht_map, as, e->lk, 0, PG, 0, 0);
-	R(ht_map, as, e->big, 0, e->l1 / 2, 0, HT_MAP_SIZE(HT_PS_2M |
+	R_MAP(NULL, v, 0, PG, 0, 0);
+	R_MAP(as, v, 0, 0, 0, 0);
+	R_MAP(as, v + 8, 0, PG, 0, 0);
+	R_MAP(as, v, 8, PG, 0, 0);
+	R_MAP(as, v, 0, PG, HT_LOCKED, 0);
+	R_MAP(as, v, 0, PG, 0, 0x80);
+	R_MAP(as, v, 1ull << ht_ctx_pa_bits(e->ctx), PG, 0, 0);
+	R_MAP(as, v, 0, PG, 0, HT_MAP_NOREPLACE);
+	R_MAP(as, e->lk, 0, PG, 0, 0);
+	R_MAP(as, e->big, 0, e->l1 / 2, 0, HT_MAP_SIZE(HT_PS_2M |
 	    HT_PS_4M));
-	R(ht_map, as, v, 0, PG, 0, HT_MAP_SIZE(HT_PS_1G) |
+	R_MAP(as, v, 0, PG, 0, HT_MAP_SIZE(HT_PS_1G) |
 	    HT_MAP_SIZE(HT_PS_4M) | HT_MAP_SIZE(HT_PS_2M));
-	R(ht_map, as, v, 0, PG, 0, e->g->pagesizes & HT_PS_4M ?
+	R_MAP(as, v, 0, PG, 0, e->g->pagesizes & HT_PS_4M ?
 	    HT_MAP_SIZE(HT_PS_1G) : HT_MAP_SIZE(HT_PS_4M));
 
-	R(ht_unmap, NULL, v, PG, 0);
-	R(ht_unmap, as, v, 0, 0);
-	R(ht_unmap, as, v, PG, 0x80);
-	R(ht_unmap, as, v + 1, PG, 0);
-	R(ht_unmap, as, e->lk, PG, 0);
+	R_UNMAP(NULL, v, PG, 0);
+	R_UNMAP(as, v, 0, 0);
+	R_UNMAP(as, v, PG, 0x80);
+	R_UNMAP(as, v + 1, PG, 0);
+	R_UNMAP(as, e->lk, PG, 0);
 
-	R(ht_protect, NULL, v, PG, 0);
-	R(ht_protect, as, v, PG, HT_G);
-	R(ht_protect, as, v, 100, HT_W);
+	R(ht_chattr, as, v, PG, HT_W, HT_W);
+	R(ht_chattr, as, v, PG, 0, HT_LOCKED);
+	R(ht_map_ad, as, v, 0, PG, HT_LOCKED, 0, ad_note, NULL);
+	R(ht_unmap_ad, as, v, PG, 0x80, ad_note, NULL);
+	R(ht_test_clear_ad, as, v, PG, HT_A, 0x80, NULL, NULL);
+	R(ht_set_np, NULL, v, PG, 2, 0);
+	R(ht_set_np, as, v, PG, 3, 0);
+	R(ht_set_np, as, v, 0, 2, 0);
+	R(ht_set_np, as, v + 8, PG, 2, 0);
+	R(ht_set_np, as, e->lk, PG, 2, 0);
+	R(ht_get_np, NULL, v, &npv);
+	R(ht_get_np, as, v, NULL);
+	R(ht_get_np, as, e->pg, &npv);		/* present: not such an entry */
+	R(ht_get_np, as, 0, &npv);		/* empty */
+	R(ht_walk_np, NULL, 0, 0, np_go, NULL);
+	R(ht_walk_np, as, 0, 0, NULL, NULL);
+	R(ht_walk_np, as, 2 * PG, PG, np_go, NULL);
+	OK(ht_set_np, as, 0, PG, 2, 0);
+	OK(ht_get_np, as, 0, &npv);
+	OK(ht_walk_np, as, 0, PG, np_go, NULL);
+	OK(ht_unmap, as, 0, PG, 0);
+	R_PROT(NULL, v, PG, 0);
+	R_PROT(as, v, PG, HT_G);
+	R_PROT(as, v, 100, HT_W);
 	R(ht_lock, NULL, v, PG);
 	R(ht_lock, as, v, 0);
 	R(ht_lock, as, v + 16, PG);
@@ -468,8 +541,10 @@ bad_arguments(env_t *e)
 	OK(ht_test_clear_ad, as, v, PG, HT_A | HT_D, 1, NULL, NULL);
 
 	R(ht_translate, NULL, v, &x);
+	R(ht_get_np, NULL, v, &npv);
 	R(ht_translate, as, v, NULL);
-	R(ht_translate, as, 0, &x);		/* nothing at 0 */
+	R(ht_translate, as, 0, &x);
+	R(ht_get_np, as, 0, &npv);		/* nothing at 0 */
 	OK(ht_translate, as, v, &x);
 	R(ht_va2pa, NULL, v, &pa);
 	R(ht_va2pa, as, v, NULL);
@@ -477,8 +552,10 @@ bad_arguments(env_t *e)
 	OK(ht_va2pa, as, v, &pa);
 
 	R(ht_walk, NULL, 0, 0, leaf_go, NULL);
+	R(ht_walk_np, NULL, 0, 0, np_go, NULL);
 	R(ht_walk, as, 0, 0, NULL, NULL);
 	R(ht_walk, as, 2 * PG, PG, leaf_go, NULL);
+	R(ht_walk_np, as, 2 * PG, PG, np_go, NULL);
 	R(ht_audit, NULL);
 	OK(ht_audit, as);
 
@@ -496,6 +573,7 @@ bad_arguments(env_t *e)
 	OK(ht_access, as, &cpu, v, HT_ACC_WRITE, 3, &acc);
 
 	OK(ht_ctx_reap, e->ctx);
+	OK(ht_ctx_swbits, e->ctx);
 	OK(ht_as_purge, as);
 	OK(ht_ctx_dump_frames, e->ctx, frame_cb, NULL);
 }
@@ -557,26 +635,28 @@ bad_ranges(env_t *e)
 	if (e->g->va_bits == 32) {
 		ht_va_t b = 1ull << 32;
 
-		R(ht_map, as, b, 0, PG, 0, 0);
-		R(ht_unmap, as, b - PG, 2 * PG, 0);
-		R(ht_protect, as, b, PG, 0);
+		R_MAP(as, b, 0, PG, 0, 0);
+		R_UNMAP(as, b - PG, 2 * PG, 0);
+		R_PROT(as, b, PG, 0);
 		R(ht_lock, as, b, PG);
 		R(ht_unlock, as, b, PG);
 		R(ht_test_clear_ad, as, b, PG, HT_A, 0, NULL, NULL);
 		R(ht_translate, as, b, &x);
+		R(ht_get_np, as, b, &npv);
 		R(ht_va2pa, as, b, &pa);
 		R(ht_walk, as, 0, b, leaf_go, NULL);
+		R(ht_walk_np, as, 0, b, np_go, NULL);
 		R(ht_access, as, &cpu, b, HT_ACC_READ, 0, &acc);
 		return;
 	}
 	ht_va_t h = e->g->hole_start;
 
-	R(ht_map, as, h, 0, PG, 0, 0);
-	R(ht_map, as, 0 - PG, 0, 2 * PG, 0, 0);		/* wraps */
-	R(ht_unmap, as, h - PG, 2 * PG, 0);
-	R(ht_unmap, as, 0 - PG, 2 * PG, 0);
-	R(ht_protect, as, h, PG, 0);
-	R(ht_protect, as, 0 - PG, 2 * PG, 0);
+	R_MAP(as, h, 0, PG, 0, 0);
+	R_MAP(as, 0 - PG, 0, 2 * PG, 0, 0);		/* wraps */
+	R_UNMAP(as, h - PG, 2 * PG, 0);
+	R_UNMAP(as, 0 - PG, 2 * PG, 0);
+	R_PROT(as, h, PG, 0);
+	R_PROT(as, 0 - PG, 2 * PG, 0);
 	R(ht_lock, as, h, PG);
 	R(ht_lock, as, 0 - PG, 2 * PG);
 	R(ht_unlock, as, h, PG);
@@ -584,8 +664,10 @@ bad_ranges(env_t *e)
 	R(ht_test_clear_ad, as, h, PG, HT_A, 0, NULL, NULL);
 	R(ht_test_clear_ad, as, 0 - PG, 2 * PG, HT_A, 0, NULL, NULL);
 	R(ht_translate, as, h, &x);
+	R(ht_get_np, as, h, &npv);
 	R(ht_va2pa, as, h, &pa);
 	R(ht_walk, as, h, 0 - PG, leaf_go, NULL);
+	R(ht_walk_np, as, h, 0 - PG, np_go, NULL);
 	/* a non-canonical VA is a #GP answer, not an error */
 	OK(ht_access, as, &cpu, h, HT_ACC_READ, 0, &acc);
 	cr_assert_eq(acc.fault, HT_FAULT_GP);
@@ -603,8 +685,8 @@ unsplittable(env_t *e)
 	if (e->g->pte_size != 4)
 		return;
 	OK(ht_map, e->as, v, 8 * GIB, e->l1, HT_W, 0);
-	R(ht_unmap, e->as, v + PG, PG, 0);
-	R(ht_protect, e->as, v + PG, PG, 0);
+	R_UNMAP(e->as, v + PG, PG, 0);
+	R_PROT(e->as, v + PG, PG, 0);
 	R(ht_lock, e->as, v + PG, PG);
 	OK(ht_lock, e->as, v, e->l1);
 	R(ht_unlock, e->as, v + PG, PG);
@@ -622,9 +704,9 @@ table_needers(ht_as_t *as, env_t *e)
 	ht_as_t *nas;
 
 	R(ht_as_create, ht_as_ctx(as), 0, &nas);
-	R(ht_map, as, e->big + 32 * e->l1, 0, PG, 0, 0);
-	R(ht_unmap, as, s, PG, 0);
-	R(ht_protect, as, s, PG, HT_W);
+	R_MAP(as, e->big + 32 * e->l1, 0, PG, 0, 0);
+	R_UNMAP(as, s, PG, 0);
+	R_PROT(as, s, PG, HT_W);
 	R(ht_lock, as, s, PG);
 	R(ht_unlock, as, e->lk + PG, PG);
 }
@@ -667,6 +749,7 @@ bad_provider(env_t *e)
 	/* the tables below the root are reached through map only */
 	p.map_null = 1;
 	R(ht_translate, pe.as, e->pg, &x);
+	R(ht_get_np, pe.as, e->pg, &npv);
 	R(ht_va2pa, pe.as, e->pg, &pa);
 	p.map_null = 0;
 	OK(ht_audit, pe.as);
@@ -810,10 +893,10 @@ no_memory_child(env_t *e, int fd)
 	R(ht_as_create, small, 0, &nas);
 	R(ht_as_import, small, ht_as_root(e->as), 0, &nas);
 	/* a range across two level-1 regions: two new tables */
-	R(ht_map, as, e->big + 64 * e->l1 - PG, 0, 2 * PG, 0, 0);
+	R_MAP(as, e->big + 64 * e->l1 - PG, 0, 2 * PG, 0, 0);
 	/* ranges across two level-1 pages: two splits */
-	R(ht_unmap, as, e->big + e->l1 - PG, 2 * PG, 0);
-	R(ht_protect, as, e->big + e->l1 - PG, 2 * PG, 0);
+	R_UNMAP(as, e->big + e->l1 - PG, 2 * PG, 0);
+	R_PROT(as, e->big + e->l1 - PG, 2 * PG, 0);
 	R(ht_lock, as, e->big + e->l1 - PG, 2 * PG);
 	R(ht_unlock, as, e->lk + e->l1 - PG, 2 * PG);
 	R(ht_scan, &sc, leaf_go, NULL, NULL);
