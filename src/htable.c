@@ -34,7 +34,7 @@
 #include "hat.h"
 #include "debug.h"
 
-static inline unsigned
+unsigned
 htable_hash(const hat_t *hat, uint64_t va, int level)
 {
 	/*
