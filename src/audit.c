@@ -23,8 +23,9 @@
  *    whose ht_parent is this table, in the form link_ptp writes; every
  *    non-root table is linked exactly once (tables == links + 1);
  *  - holds: ht_busy == children + (root ? 1 : 0): no hold left behind;
- *  - leaves: only at levels the CPU allows, no reserved bits, no PA beyond
- *    the physical width; leaf counts per level match hat_pages_mapped;
+ *  - leaves: only at levels the CPU allows, no reserved bits (they include
+ *    every address bit at or above the physical width, so no leaf maps
+ *    beyond it); leaf counts per level match hat_pages_mapped;
  *  - frames: none used twice (tables and cached tables), all in the
  *    pools, the cached host pointer current;
  *  - shared tables: the source's frame, the source named, no hold;
@@ -115,13 +116,13 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 		if (!mmu_leaf_ok(m, level))
 			BAD("leaf at level %d (va 0x%llx) where the CPU has "
 			    "no such pages", level, (unsigned long long)va);
+		/*
+		 * The reserved bits include every address bit at or above
+		 * the physical width: a leaf without them maps below it.
+		 */
 		if (pte & m->rsvd_leaf[level])
 			BAD("leaf 0x%llx at va 0x%llx has reserved bits",
 			    (unsigned long long)pte, (unsigned long long)va);
-		if (pte_pa(m, pte, level) + LEVEL_SIZE(m, level) - 1 >=
-		    m->pa_limit)
-			BAD("leaf at va 0x%llx maps beyond the physical width",
-			    (unsigned long long)va);
 		if (pte & PT_LOCKED)
 			locked++;
 		leaves[level]++;
@@ -144,6 +145,60 @@ out:
 	return (err);
 }
 
+/*
+ * The descriptor of ht, found on hash chain h: its hash membership, level,
+ * region, parent and frame.  Checked for every table before any table's
+ * entries, so that a broken descriptor is named as such, not as the
+ * broken link that its parent's entries then seem to have.
+ */
+static int
+audit_desc(hat_t *hat, htable_t *ht, unsigned h, pfnset_t *seen)
+{
+	const mmu_t *m = hat_mmu(hat);
+	int level = ht->ht_level;
+	int err = 0;
+
+	if (ht->ht_hat != hat)
+		BAD("table on the hash of another space");
+	if (level < 0 || level > hat->hat_max_level)
+		BAD("table with level %d", level);
+	if ((ht->ht_next != NULL && ht->ht_next->ht_prev != ht) ||
+	    (ht == hat->hat_ht_hash[h] && ht->ht_prev != NULL))
+		BAD("hash chain %u is broken", h);
+	if (htable_base(hat, ht->ht_vaddr, level) != ht->ht_vaddr)
+		BAD("table 0x%llx level %d: vaddr not aligned to its region",
+		    (unsigned long long)ht->ht_vaddr, level);
+	if (htable_hash(hat, ht->ht_vaddr, level) != h)
+		BAD("table 0x%llx level %d is on hash chain %u, not its own",
+		    (unsigned long long)ht->ht_vaddr, level, h);
+	if (!mmu_va_ok(m, ht->ht_vaddr))
+		BAD("table vaddr 0x%llx not canonical",
+		    (unsigned long long)ht->ht_vaddr);
+	if (level != hat->hat_max_level && (ht->ht_parent == NULL ||
+	    ht->ht_parent->ht_level != level + 1))
+		BAD("table 0x%llx level %d has no parent one level up",
+		    (unsigned long long)ht->ht_vaddr, level);
+	if (!(ht->ht_flags & (HTABLE_COPIED | HTABLE_SHARED_PFN))) {
+		int r = pfnset_add(seen, ht->ht_pfn);
+
+		if (r < 0)
+			BAD("out of memory during audit");
+		if (r > 0)
+			BAD("frame 0x%llx used twice",
+			    (unsigned long long)ht->ht_pfn);
+		if (!(ht->ht_flags & HTABLE_IMPORTED) &&
+		    !ptable_in_pools(hat->hat_ctx, ht->ht_pfn))
+			BAD("frame 0x%llx is outside the pools",
+			    (unsigned long long)ht->ht_pfn);
+		if (ht->ht_ptr != ptable_map(hat->hat_ctx, ht->ht_pfn) &&
+		    !(ht->ht_flags & HTABLE_IMPORTED))
+			BAD("cached pointer of frame 0x%llx is stale",
+			    (unsigned long long)ht->ht_pfn);
+	}
+out:
+	return (err);
+}
+
 static int
 audit_hat(hat_t *hat)
 {
@@ -158,58 +213,18 @@ audit_hat(hat_t *hat)
 	    hat->hat_htable->ht_parent != NULL ||
 	    find(hat, 0, hat->hat_max_level) != hat->hat_htable)
 		BAD("root descriptor is wrong or not hashed");
+	/* descriptors first, then every table's entries */
 	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
 		    ht = ht->ht_next) {
-			int level = ht->ht_level;
-
 			ntables++;
-			if (ht->ht_hat != hat)
-				BAD("table on the hash of another space");
-			if (level < 0 || level > hat->hat_max_level)
-				BAD("table with level %d", level);
-			if ((ht->ht_next != NULL && ht->ht_next->ht_prev !=
-			    ht) || (ht == hat->hat_ht_hash[h] &&
-			    ht->ht_prev != NULL))
-				BAD("hash chain %u is broken", h);
-			if (htable_base(hat, ht->ht_vaddr, level) !=
-			    ht->ht_vaddr)
-				BAD("table 0x%llx level %d: vaddr not aligned "
-				    "to its region", (unsigned long long)
-				    ht->ht_vaddr, level);
-			if (htable_hash(hat, ht->ht_vaddr, level) != h)
-				BAD("table 0x%llx level %d is on hash chain "
-				    "%u, not its own", (unsigned long long)
-				    ht->ht_vaddr, level, h);
-			if (!mmu_va_ok(m, ht->ht_vaddr))
-				BAD("table vaddr 0x%llx not canonical",
-				    (unsigned long long)ht->ht_vaddr);
-			if (level != hat->hat_max_level &&
-			    (ht->ht_parent == NULL ||
-			    ht->ht_parent->ht_level != level + 1))
-				BAD("table 0x%llx level %d has no parent one "
-				    "level up", (unsigned long long)
-				    ht->ht_vaddr, level);
-			if (!(ht->ht_flags & (HTABLE_COPIED |
-			    HTABLE_SHARED_PFN))) {
-				int r = pfnset_add(&seen, ht->ht_pfn);
-
-				if (r < 0)
-					BAD("out of memory during audit");
-				if (r > 0)
-					BAD("frame 0x%llx used twice",
-					    (unsigned long long)ht->ht_pfn);
-				if (!(ht->ht_flags & HTABLE_IMPORTED) &&
-				    !ptable_in_pools(hat->hat_ctx, ht->ht_pfn))
-					BAD("frame 0x%llx is outside the pools",
-					    (unsigned long long)ht->ht_pfn);
-				if (ht->ht_ptr != ptable_map(hat->hat_ctx,
-				    ht->ht_pfn) && !(ht->ht_flags &
-				    HTABLE_IMPORTED))
-					BAD("cached pointer of frame 0x%llx is "
-					    "stale", (unsigned long long)
-					    ht->ht_pfn);
-			}
+			if ((err = audit_desc(hat, ht, h, &seen)) != 0)
+				goto out;
+		}
+	}
+	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
+		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
+		    ht = ht->ht_next) {
 			if ((err = audit_table(hat, ht, leaves,
 			    &nlinks)) != 0)
 				goto out;
