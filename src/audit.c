@@ -37,6 +37,7 @@
 #include "x86pte.h"
 #include "frame.h"
 #include "debug.h"
+#include "lock.h"
 
 #define BAD(...)	do { err = ht__fail(HT_ECORRUPT, __VA_ARGS__); \
 	goto out; } while (0)
@@ -275,18 +276,18 @@ ht_audit(ht_as_t *hat)
 	if (hat == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
 	ctx = hat->hat_ctx;
-	(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+	mutex_enter(&ctx->ctx_list_lock, LR_LIST);
 	while (atomic_load(&hat->hat_flags) & HAT_VICTIM)
-		(void) pthread_cond_wait(&ctx->ctx_list_cv,
+		cv_wait(&ctx->ctx_list_cv,
 		    &ctx->ctx_list_lock);
 	atomic_fetch_or(&hat->hat_flags, HAT_VICTIM);
-	(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+	mutex_exit(&ctx->ctx_list_lock);
 
 	err = audit_hat(hat);
 
-	(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+	mutex_enter(&ctx->ctx_list_lock, LR_LIST);
 	atomic_fetch_and(&hat->hat_flags, ~HAT_VICTIM);
 	(void) pthread_cond_broadcast(&ctx->ctx_list_cv);
-	(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+	mutex_exit(&ctx->ctx_list_lock);
 	return (err);
 }

@@ -22,6 +22,7 @@
 #include "frame.h"
 #include "hat.h"
 #include "debug.h"
+#include "lock.h"
 
 static _Thread_local ht_op_t *ht_cur_op;
 static _Thread_local int ht_depth;
@@ -258,7 +259,7 @@ hat_list_insert(hat_t *hat)
 {
 	ht_ctx_t *ctx = hat->hat_ctx;
 
-	(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+	mutex_enter(&ctx->ctx_list_lock, LR_LIST);
 	hat->hat_prev = NULL;
 	hat->hat_next = ctx->ctx_hat_head;
 	if (ctx->ctx_hat_head != NULL)
@@ -267,7 +268,7 @@ hat_list_insert(hat_t *hat)
 		ctx->ctx_hat_tail = hat;
 	ctx->ctx_hat_head = hat;
 	ctx->ctx_num_hats++;
-	(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+	mutex_exit(&ctx->ctx_list_lock);
 }
 
 /* Remove from the list (ctx_list_lock held). */
@@ -354,14 +355,14 @@ hat_destroy(hat_t *hat, int listed)
 {
 	ht_ctx_t *ctx = hat->hat_ctx;
 
-	(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+	mutex_enter(&ctx->ctx_list_lock, LR_LIST);
 	while (atomic_load(&hat->hat_flags) & HAT_VICTIM)
-		(void) pthread_cond_wait(&ctx->ctx_list_cv,
+		cv_wait(&ctx->ctx_list_cv,
 		    &ctx->ctx_list_lock);
 	atomic_fetch_or(&hat->hat_flags, HAT_FREEING);
 	if (listed)
 		hat_list_remove(hat);
-	(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+	mutex_exit(&ctx->ctx_list_lock);
 	/* No MMU may keep using the space's tables once frames go back. */
 	if (listed && ctx->ctx_cfg.tlb != NULL) {
 		HATSTAT_INC(ctx, tlb_calls);
