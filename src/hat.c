@@ -106,6 +106,7 @@ tlb_flush(ht_op_t *op)
 	if (hat == NULL || (op->op_ntlb == 0 && !op->op_tlb_all))
 		return;
 	ctx = hat->hat_ctx;
+	HT_ASSERT(lock_none_held());	/* no library lock at the TLB hook */
 	if (op->op_tlb_all) {
 		HATSTAT_INC(ctx, tlb_calls);
 		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, 0, HT_TLB_ALL);
@@ -173,6 +174,7 @@ hat_tlb_inval(hat_t *hat, uint64_t va, uint64_t len)
 		len = HT_TLB_ALL;
 	if (op == NULL || op->op_hat != hat) {
 		/* Someone else's space (a steal victim): tell it now. */
+		HT_ASSERT(lock_none_held());	/* none at the TLB hook */
 		HATSTAT_INC(ctx, tlb_calls);
 		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, va, len);
 		return;
@@ -365,6 +367,7 @@ hat_destroy(hat_t *hat, int listed)
 	mutex_exit(&ctx->ctx_list_lock);
 	/* No MMU may keep using the space's tables once frames go back. */
 	if (listed && ctx->ctx_cfg.tlb != NULL) {
+		HT_ASSERT(lock_none_held());	/* none at the TLB hook */
 		HATSTAT_INC(ctx, tlb_calls);
 		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, 0, HT_TLB_ALL);
 	}

@@ -67,6 +67,7 @@ htable_hash_insert(htable_t *ht)
 	hat_t *hat = ht->ht_hat;
 	unsigned h = htable_hash(hat, ht->ht_vaddr, ht->ht_level);
 
+	HT_ASSERT(lock_held(htable_mutex(ht)));
 	ht->ht_flags &= (uint8_t)~HTABLE_FRESH;	/* only alloc cares */
 	ht->ht_prev = NULL;
 	ht->ht_next = hat->hat_ht_hash[h];
@@ -82,6 +83,7 @@ htable_hash_remove(htable_t *ht)
 	hat_t *hat = ht->ht_hat;
 	unsigned h = htable_hash(hat, ht->ht_vaddr, ht->ht_level);
 
+	HT_ASSERT(lock_held(htable_mutex(ht)));
 	if (ht->ht_prev != NULL)
 		ht->ht_prev->ht_next = ht->ht_next;
 	else
@@ -318,6 +320,7 @@ unlink_ptp(htable_t *higher, htable_t *old, uint64_t vaddr)
 	unsigned entry = htable_va2entry(vaddr, higher);
 	x86pte_t cur, found;
 
+	HT_ASSERT(lock_held(htable_mutex(old)));
 	HT_ASSERT(BUSY(higher) > 0);
 	HT_ASSERT(atomic_load(&higher->ht_valid_cnt) > 0);
 	HT_ASSERT(atomic_load(&old->ht_valid_cnt) == 0);
@@ -358,6 +361,7 @@ link_ptp(htable_t *higher, htable_t *new, uint64_t vaddr)
 	unsigned entry = htable_va2entry(vaddr, higher);
 	x86pte_t found;
 
+	HT_ASSERT(lock_held(htable_mutex(new)));
 	HT_ASSERT(new->ht_level < higher->ht_level);
 	HT_ASSERT(BUSY(higher) > 0);
 	/* Count first, so the parent is never seen empty with a live link. */
@@ -404,6 +408,7 @@ htable_free_locked(htable_t *ht, pthread_mutex_t *mtx, htable_t **r_shared)
 {
 	htable_t *higher = ht->ht_parent;
 
+	HT_ASSERT(lock_held(mtx) && mtx == htable_mutex(ht));
 	HT_ASSERT(atomic_load(&ht->ht_lock_cnt) == 0);
 	if (ht->ht_flags & HTABLE_SHARED_PFN)
 		*r_shared = ht->ht_shares;
@@ -667,7 +672,10 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 		hat->hat_htable = ht;
 	else
 		BUSY_ADD(parent, 1);	/* single-threaded: hat not visible */
+	/* not needed yet (no one sees the hat), but the hash's rule holds */
+	mutex_enter(htable_mutex(ht), LR_BUCKET);
 	htable_hash_insert(ht);
+	mutex_exit(htable_mutex(ht));
 
 	err = 0;
 	n = htable_num_ptes(ht);
