@@ -800,7 +800,9 @@ HT_EXTERN int ht_walk_np(ht_as_t *as, ht_va_t start, ht_va_t last,
  * table's valid count equals its valid entries, each link matches its
  * child, hash membership, holds, no frame used twice, tables only from
  * the pools, leaf and page counts.  0, or -HT_ECORRUPT with the first
- * problem in ht_errdetail().  The space must be quiet during the call.
+ * problem in ht_errdetail(); -HT_EINVAL for a NULL space.  No call of
+ * the caller may change the space meanwhile; the audit keeps the
+ * context's stealers (other spaces' operations, ht_ctx_reap) off it.
  * Errors: HT_EINVAL, HT_ECORRUPT.
  */
 HT_EXTERN int ht_audit(ht_as_t *as);

@@ -1,10 +1,42 @@
 #!/usr/bin/env bash
 # Install the Debian packages the build and the tests need, when missing.
 # Safe to run again: it only calls apt-get for packages that are absent.
+#
+# The test command (scripts/check.sh) makes four builds: build-gcc,
+# build-clang, build-asan (gcc, ASan+UBSan) and build-tsan (clang, TSan).
+# Every package below says which of them needs it.  What the test scripts
+# call besides (bash, sed, grep, od, dd, tr, cut, wc, head, tail, stat,
+# truncate, mktemp, date: coreutils and the other Essential packages; cmp
+# and diff: diffutils, Essential) is on every Debian system; awk is checked
+# for below because its package (mawk) is only of priority required.
 set -euo pipefail
-# qemu-system-x86: the tests compare `htable dump` with QEMU's own monitor
-# (its recommends, firmware and UI packages, are not needed: no-recommends).
-pkgs=(meson ninja-build pkg-config gcc clang libcriterion-dev)
+pkgs=(
+	# every build: configure and compile (meson brings python3)
+	meson ninja-build
+	# every build: meson finds Criterion through pkg-config
+	pkg-config
+	# build-gcc and build-asan; gcc-12 brings the sanitizer runtimes
+	# (libasan8, libubsan1, liblsan0) through libgcc-12-dev
+	gcc
+	# build-clang and build-tsan
+	clang
+	# build-tsan: clang's own sanitizer runtimes
+	# (libclang_rt.tsan-x86_64.a, also the fuzzer's for -Dfuzz=true):
+	# `apt-get install clang` does not bring them
+	libclang-rt-dev
+	# every build: the unit, integration, model and stress suites
+	libcriterion-dev
+	# every build: objcopy makes the boot stub of the qemu suite
+	# (tests/qemu/meson.build: without it that suite skips)
+	binutils
+	# every build: <linux/kvm.h> for the KVM engine (tools/htable,
+	# tests/hw/test_engine_kvm.c)
+	linux-libc-dev
+)
+# build-gcc and build-asan, suites qemu and hardware: qemu-system-x86_64
+# and qemu-system-i386 (tests/qemu/test_qemu.sh, tests/hw/*.sh, the QEMU
+# engine of `htable verify`).  Its recommends (firmware, UI) are not
+# needed: the tests boot their own stub (no-recommends).
 norec=(qemu-system-x86)
 absent() {
 	local p
@@ -14,6 +46,8 @@ absent() {
 	done
 }
 missing=($(absent "${pkgs[@]}"))
+# every build: tests/cli/*.sh and tests/qemu, tests/hw scripts use awk
+command -v awk >/dev/null || missing+=(mawk)
 missing_norec=($(absent "${norec[@]}"))
 if [ ${#missing[@]} -eq 0 ] && [ ${#missing_norec[@]} -eq 0 ]; then
 	exit 0

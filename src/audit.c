@@ -3,20 +3,35 @@
  * (illumos has these checks spread over ASSERTs; we gather them in one
  * whole-object checker that tests call after every step).
  *
- * The space must be quiet: no other thread changing it.  Checked:
- *  - every table is on the hash chain its (vaddr, level) hashes to, with
- *    a vaddr aligned to the region it covers, canonical, in range;
- *  - the root is hat_htable, at (0, max_level), with no parent;
- *  - ht_valid_cnt == valid entries, ht_lock_cnt == locked leaves, both
- *    plus the non-present data entries of level-0 tables (hat_np.c), which
- *    only a space marked HAT_NP may hold;
- *  - every link names the frame of the table at (e2va, level - 1), whose
- *    ht_parent is this table; every non-root table is linked exactly once;
- *  - ht_busy == children + (root ? 1 : 0): no hold is left behind;
- *  - leaves only at levels the CPU allows, no reserved bits, no PA beyond
- *    the physical width; leaf counts per level match hat_pages_mapped;
- *  - no frame is used twice (tables and cached tables), frames lie in the
- *    pools, cached tables are zero and unhashed;
+ * The caller keeps the space quiet: none of its own calls changes the
+ * space during the audit.  Stealers (operations on the context's other
+ * spaces, ht_ctx_reap) are the library's own doing, so the audit holds
+ * them off itself: it waits until no stealer is on the space and marks it
+ * HAT_VICTIM, as a stealer does, for the length of the check (a stealer
+ * skips a VICTIM space; ht_as_destroy waits for the mark to go).
+ *
+ * Checked; each failure names its invariant in ht_errdetail():
+ *  - hash: every table is on the chain htable_hash gives for its (vaddr,
+ *    level), chain links agree both ways (the head has no ht_prev), it
+ *    belongs to this space, its level is in range, its vaddr is aligned
+ *    to the region it covers and canonical;
+ *  - root: hat_htable, at (0, max_level), hashed, with no parent; every
+ *    other table has a parent one level up;
+ *  - counts: ht_valid_cnt == valid entries, ht_lock_cnt == locked leaves;
+ *    a not-present entry is zero (imported tables excepted);
+ *  - links: no reserved bits, the frame of the table at (e2va, level - 1)
+ *    whose ht_parent is this table, in the form link_ptp writes; every
+ *    non-root table is linked exactly once (tables == links + 1);
+ *  - holds: ht_busy == children + (root ? 1 : 0): no hold left behind;
+ *  - leaves: only at levels the CPU allows, no reserved bits (they include
+ *    every address bit at or above the physical width, so no leaf maps
+ *    beyond it); leaf counts per level match hat_pages_mapped;
+ *  - frames: none used twice (tables and cached tables), all in the
+ *    pools, the cached host pointer current;
+ *  - shared tables: the source's frame, the source named, no hold;
+ *  - cache: cached tables are zero, and hat_num_cached counts them;
+ *  - np entries: non-present data entries (hat_np.c) only at level 0 of a
+ *    space marked HAT_NP, counted in ht_valid_cnt and ht_lock_cnt;
  *  - the lock map (lockmap.h): runs sorted, disjoint, counts >= 1, touching
  *    runs of equal count merged, and every page of a run mapped by locked
  *    leaves that lie wholly inside it.
@@ -28,6 +43,7 @@
 #include "x86pte.h"
 #include "frame.h"
 #include "debug.h"
+#include "lock.h"
 
 #define BAD(...)	do { err = ht__fail(HT_ECORRUPT, __VA_ARGS__); \
 	goto out; } while (0)
@@ -112,15 +128,13 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 		if (!mmu_leaf_ok(m, level))
 			BAD("leaf at level %d (va 0x%llx) where the CPU has "
 			    "no such pages", level, (unsigned long long)va);
+		/*
+		 * The reserved bits include every address bit at or above
+		 * the physical width: a leaf without them maps below it.
+		 */
 		if (pte & m->rsvd_leaf[level])
 			BAD("leaf 0x%llx at va 0x%llx has reserved bits",
 			    (unsigned long long)pte, (unsigned long long)va);
-		if (pte_pa(m, pte, level) + LEVEL_SIZE(m, level) - 1 >=
-		    m->pa_limit)
-			BAD("leaf at va 0x%llx maps beyond the physical width",
-			    (unsigned long long)va);
-		if (level == 0 && m->pte_size == 4 && (pte >> 32) != 0)
-			BAD("32-bit entry wider than 32 bits");
 		if (pte & PT_LOCKED)
 			locked++;
 		leaves[level]++;
@@ -219,78 +233,86 @@ out:
 	return (err);
 }
 
-int
-ht_audit(ht_as_t *hat)
+/*
+ * The descriptor of ht, found on hash chain h: its hash membership, level,
+ * region, parent and frame.  Checked for every table before any table's
+ * entries, so that a broken descriptor is named as such, not as the
+ * broken link that its parent's entries then seem to have.
+ */
+static int
+audit_desc(hat_t *hat, htable_t *ht, unsigned h, pfnset_t *seen)
 {
-	const mmu_t *m;
+	const mmu_t *m = hat_mmu(hat);
+	int level = ht->ht_level;
+	int err = 0;
+
+	if (ht->ht_hat != hat)
+		BAD("table on the hash of another space");
+	if (level < 0 || level > hat->hat_max_level)
+		BAD("table with level %d", level);
+	if ((ht->ht_next != NULL && ht->ht_next->ht_prev != ht) ||
+	    (ht == hat->hat_ht_hash[h] && ht->ht_prev != NULL))
+		BAD("hash chain %u is broken", h);
+	if (htable_base(hat, ht->ht_vaddr, level) != ht->ht_vaddr)
+		BAD("table 0x%llx level %d: vaddr not aligned to its region",
+		    (unsigned long long)ht->ht_vaddr, level);
+	if (htable_hash(hat, ht->ht_vaddr, level) != h)
+		BAD("table 0x%llx level %d is on hash chain %u, not its own",
+		    (unsigned long long)ht->ht_vaddr, level, h);
+	if (!mmu_va_ok(m, ht->ht_vaddr))
+		BAD("table vaddr 0x%llx not canonical",
+		    (unsigned long long)ht->ht_vaddr);
+	if (level != hat->hat_max_level && (ht->ht_parent == NULL ||
+	    ht->ht_parent->ht_level != level + 1))
+		BAD("table 0x%llx level %d has no parent one level up",
+		    (unsigned long long)ht->ht_vaddr, level);
+	if (!(ht->ht_flags & (HTABLE_COPIED | HTABLE_SHARED_PFN))) {
+		int r = pfnset_add(seen, ht->ht_pfn);
+
+		if (r < 0)
+			BAD("out of memory during audit");
+		if (r > 0)
+			BAD("frame 0x%llx used twice",
+			    (unsigned long long)ht->ht_pfn);
+		if (!(ht->ht_flags & HTABLE_IMPORTED) &&
+		    !ptable_in_pools(hat->hat_ctx, ht->ht_pfn))
+			BAD("frame 0x%llx is outside the pools",
+			    (unsigned long long)ht->ht_pfn);
+		if (ht->ht_ptr != ptable_map(hat->hat_ctx, ht->ht_pfn) &&
+		    !(ht->ht_flags & HTABLE_IMPORTED))
+			BAD("cached pointer of frame 0x%llx is stale",
+			    (unsigned long long)ht->ht_pfn);
+	}
+out:
+	return (err);
+}
+
+static int
+audit_hat(hat_t *hat)
+{
+	const mmu_t *m = hat_mmu(hat);
 	uint64_t leaves[HT_MAX_LEVELS] = { 0 };
-	unsigned ntables = 0, nlinks = 0;
+	unsigned ntables = 0, nlinks = 0, ncached = 0;
 	pfnset_t seen = { NULL, 0, 0 };
 	int err = 0;
 
-	if (hat == NULL)
-		return (ht__fail(HT_EINVAL, "NULL address space"));
-	m = hat_mmu(hat);
 	if (hat->hat_htable == NULL || hat->hat_htable->ht_level !=
 	    hat->hat_max_level || hat->hat_htable->ht_vaddr != 0 ||
 	    hat->hat_htable->ht_parent != NULL ||
 	    find(hat, 0, hat->hat_max_level) != hat->hat_htable)
 		BAD("root descriptor is wrong or not hashed");
+	/* descriptors first, then every table's entries */
 	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
 		    ht = ht->ht_next) {
-			int level = ht->ht_level;
-			uint64_t cover;
-
 			ntables++;
-			if (ht->ht_hat != hat)
-				BAD("table on the hash of another space");
-			if (level < 0 || level > hat->hat_max_level)
-				BAD("table with level %d", level);
-			if (ht->ht_next != NULL && ht->ht_next->ht_prev != ht)
-				BAD("hash chain %u is broken", h);
-			if (h != (htable_base(hat, ht->ht_vaddr, level) ==
-			    ht->ht_vaddr ? h : ~0u))
-				BAD("table 0x%llx level %d: vaddr not aligned "
-				    "to its region", (unsigned long long)
-				    ht->ht_vaddr, level);
-			if (htable_mutex(ht) != &hat->hat_ctx->ctx_bucket_mtx[
-			    h & (HTABLE_NMUTEX - 1)])
-				BAD("table 0x%llx level %d is on chain %u, "
-				    "not its own", (unsigned long long)
-				    ht->ht_vaddr, level, h);
-			if (!mmu_va_ok(m, ht->ht_vaddr))
-				BAD("table vaddr 0x%llx not canonical",
-				    (unsigned long long)ht->ht_vaddr);
-			cover = level == hat->hat_max_level ? 0 :
-			    LEVEL_SIZE(m, level + 1);
-			(void) cover;
-			if (level != hat->hat_max_level &&
-			    (ht->ht_parent == NULL ||
-			    ht->ht_parent->ht_level != level + 1))
-				BAD("table 0x%llx level %d has no parent one "
-				    "level up", (unsigned long long)
-				    ht->ht_vaddr, level);
-			if (!(ht->ht_flags & (HTABLE_COPIED |
-			    HTABLE_SHARED_PFN))) {
-				int r = pfnset_add(&seen, ht->ht_pfn);
-
-				if (r < 0)
-					BAD("out of memory during audit");
-				if (r > 0)
-					BAD("frame 0x%llx used twice",
-					    (unsigned long long)ht->ht_pfn);
-				if (!(ht->ht_flags & HTABLE_IMPORTED) &&
-				    !ptable_in_pools(hat->hat_ctx, ht->ht_pfn))
-					BAD("frame 0x%llx is outside the pools",
-					    (unsigned long long)ht->ht_pfn);
-				if (ht->ht_ptr != ptable_map(hat->hat_ctx,
-				    ht->ht_pfn) && !(ht->ht_flags &
-				    HTABLE_IMPORTED))
-					BAD("cached pointer of frame 0x%llx is "
-					    "stale", (unsigned long long)
-					    ht->ht_pfn);
-			}
+			if ((err = audit_desc(hat, ht, h, &seen)) != 0)
+				goto out;
+		}
+	}
+	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
+		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
+		    ht = ht->ht_next) {
 			if ((err = audit_table(hat, ht, leaves,
 			    &nlinks)) != 0)
 				goto out;
@@ -308,16 +330,53 @@ ht_audit(ht_as_t *hat)
 		const uint64_t *w = ht->ht_ptr;
 		int r = pfnset_add(&seen, ht->ht_pfn);
 
+		ncached++;
 		if (r != 0)
 			BAD("cached frame 0x%llx also in use",
+			    (unsigned long long)ht->ht_pfn);
+		if (!ptable_in_pools(hat->hat_ctx, ht->ht_pfn))
+			BAD("cached frame 0x%llx is outside the pools",
 			    (unsigned long long)ht->ht_pfn);
 		for (unsigned i = 0; i < HT_PAGE_SIZE / 8; i++)
 			if (w[i] != 0)
 				BAD("cached table frame 0x%llx is not zero",
 				    (unsigned long long)ht->ht_pfn);
 	}
-	err = audit_locks(hat);
+	if (ncached != atomic_load(&hat->hat_num_cached))
+		BAD("%u cached tables, cache count says %u", ncached,
+		    (unsigned)atomic_load(&hat->hat_num_cached));
+	if (err == 0)
+		err = audit_locks(hat);
 out:
 	free(seen.slots);
+	return (err);
+}
+
+/*
+ * ht_audit: see htable.h.  Waits for a stealer that is on the space, then
+ * keeps stealers off it (HAT_VICTIM) while audit_hat runs.
+ */
+int
+ht_audit(ht_as_t *hat)
+{
+	ht_ctx_t *ctx;
+	int err;
+
+	if (hat == NULL)
+		return (ht__fail(HT_EINVAL, "NULL address space"));
+	ctx = hat->hat_ctx;
+	mutex_enter(&ctx->ctx_list_lock, LR_LIST);
+	while (atomic_load(&hat->hat_flags) & HAT_VICTIM)
+		cv_wait(&ctx->ctx_list_cv,
+		    &ctx->ctx_list_lock);
+	atomic_fetch_or(&hat->hat_flags, HAT_VICTIM);
+	mutex_exit(&ctx->ctx_list_lock);
+
+	err = audit_hat(hat);
+
+	mutex_enter(&ctx->ctx_list_lock, LR_LIST);
+	atomic_fetch_and(&hat->hat_flags, ~HAT_VICTIM);
+	(void) pthread_cond_broadcast(&ctx->ctx_list_cv);
+	mutex_exit(&ctx->ctx_list_lock);
 	return (err);
 }

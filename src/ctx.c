@@ -11,6 +11,7 @@
 #include "hat.h"
 #include "frame.h"
 #include "debug.h"
+#include "lock.h"
 
 int
 ht_ctx_create(const ht_config_t *cfg, ht_ctx_t **r_ctx)
@@ -81,13 +82,13 @@ ht_ctx_destroy(ht_ctx_t *ctx)
 
 	if (ctx == NULL)
 		return (0);
-	(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+	mutex_enter(&ctx->ctx_list_lock, LR_LIST);
 	if (ctx->ctx_hat_head != NULL) {
-		(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+		mutex_exit(&ctx->ctx_list_lock);
 		return (ht__fail(HT_EBUSY, "%u address spaces still exist",
 		    ctx->ctx_num_hats));
 	}
-	(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+	mutex_exit(&ctx->ctx_list_lock);
 	while ((ht = ctx->ctx_reserve) != NULL) {
 		ctx->ctx_reserve = ht->ht_next;
 		free(ht);
@@ -152,19 +153,19 @@ ht_ctx_reap(ht_ctx_t *ctx)
 static void
 ctx_foreach_hat(ht_ctx_t *ctx, void (*fn)(hat_t *, void *), void *arg)
 {
-	(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+	mutex_enter(&ctx->ctx_list_lock, LR_LIST);
 	for (hat_t *hat = ctx->ctx_hat_head; hat != NULL;
 	    hat = hat->hat_next) {
 		if (atomic_load(&hat->hat_flags) & (HAT_VICTIM | HAT_FREEING))
 			continue;
 		atomic_fetch_or(&hat->hat_flags, HAT_VICTIM);
-		(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+		mutex_exit(&ctx->ctx_list_lock);
 		fn(hat, arg);
-		(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+		mutex_enter(&ctx->ctx_list_lock, LR_LIST);
 		atomic_fetch_and(&hat->hat_flags, ~HAT_VICTIM);
 		(void) pthread_cond_broadcast(&ctx->ctx_list_cv);
 	}
-	(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+	mutex_exit(&ctx->ctx_list_lock);
 }
 
 struct dump_arg {
@@ -221,11 +222,11 @@ stats_hat(hat_t *hat, ht_stats_t *s)
 		pthread_mutex_t *mtx = &ctx->ctx_bucket_mtx[h &
 		    (HTABLE_NMUTEX - 1)];
 
-		(void) pthread_mutex_lock(mtx);
+		mutex_enter(mtx, LR_BUCKET);
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
 		    ht = ht->ht_next)
 			s->tables[ht->ht_level]++;
-		(void) pthread_mutex_unlock(mtx);
+		mutex_exit(mtx);
 	}
 }
 
@@ -241,12 +242,12 @@ ht_ctx_stats(ht_ctx_t *ctx, ht_stats_t *s)
 	memset(s, 0, sizeof (*s));
 	stats_counters(ctx, s);
 	ctx_foreach_hat(ctx, stats_one, s);
-	(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+	mutex_enter(&ctx->ctx_list_lock, LR_LIST);
 	s->address_spaces = ctx->ctx_num_hats;
-	(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
-	(void) pthread_mutex_lock(&ctx->ctx_reserve_lock);
+	mutex_exit(&ctx->ctx_list_lock);
+	mutex_enter(&ctx->ctx_reserve_lock, LR_RESERVE);
 	s->reserve_count = ctx->ctx_reserve_count;
-	(void) pthread_mutex_unlock(&ctx->ctx_reserve_lock);
+	mutex_exit(&ctx->ctx_reserve_lock);
 }
 
 void

@@ -8,6 +8,7 @@
  */
 #include "frame.h"
 #include "debug.h"
+#include "lock.h"
 
 static int
 ptable_alloc_in(ht_ctx_t *ctx, ht_pa_t lo, ht_pa_t hi, ht_pfn_t *r_pfn)
@@ -19,6 +20,7 @@ ptable_alloc_in(ht_ctx_t *ctx, ht_pa_t lo, ht_pa_t hi, ht_pfn_t *r_pfn)
 	hi &= ~(ht_pa_t)(HT_PAGE_SIZE - 1);
 	if (lo >= hi)
 		return (-HT_ENOFRAME);
+	HT_ASSERT(lock_none_held());	/* none at a provider callback */
 	err = ctx->ctx_fops->alloc(ctx->ctx_farg, lo, hi, &pfn);
 	if (err != 0)
 		return (err < 0 ? err : -HT_ENOFRAME);
@@ -48,6 +50,7 @@ ptable_alloc(ht_ctx_t *ctx, int is_root, ht_pfn_t *r_pfn)
 	 * falls back to stealing tables rather than using up the frames that
 	 * a later, more important allocation (a root) would need.
 	 */
+	HT_ASSERT(lock_none_held());	/* none at a provider callback */
 	if (ctx->ctx_cfg.throttle != 0 && ctx->ctx_fops->avail != NULL &&
 	    ctx->ctx_fops->avail(ctx->ctx_farg) <= ctx->ctx_cfg.throttle)
 		return (-HT_ENOFRAME);
@@ -84,6 +87,7 @@ ptable_free(ht_ctx_t *ctx, ht_pfn_t pfn)
 	atomic_fetch_sub_explicit(&ctx->ctx_active_ptables, 1,
 	    memory_order_relaxed);
 	HATSTAT_INC(ctx, ptable_frees);
+	HT_ASSERT(lock_none_held());	/* none at a provider callback */
 	ctx->ctx_fops->free(ctx->ctx_farg, pfn);
 }
 
@@ -94,6 +98,7 @@ ptable_map_slow(const ht_ctx_t *ctx, ht_pfn_t pfn)
 		return (NULL);
 	if (ctx->ctx_fops->map == NULL)
 		return (NULL);
+	HT_ASSERT(lock_none_held());	/* none at a provider callback */
 	return (ctx->ctx_fops->map(ctx->ctx_farg, pfn));
 }
 

@@ -30,6 +30,7 @@
 #include "frame.h"
 #include "hat.h"
 #include "debug.h"
+#include "lock.h"
 
 static _Thread_local ht_op_t *ht_cur_op;
 static _Thread_local int ht_depth;
@@ -113,6 +114,7 @@ tlb_flush(ht_op_t *op)
 	if (hat == NULL || (op->op_ntlb == 0 && !op->op_tlb_all))
 		return;
 	ctx = hat->hat_ctx;
+	HT_ASSERT(lock_none_held());	/* no library lock at the TLB hook */
 	if (op->op_tlb_all) {
 		HATSTAT_INC(ctx, tlb_calls);
 		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, 0, HT_TLB_ALL);
@@ -185,6 +187,7 @@ hat_tlb_inval(hat_t *hat, uint64_t va, uint64_t len)
 		 * invalidations, made under bucket mutexes, wait for
 		 * ht_op_end instead of coming here.)
 		 */
+		HT_ASSERT(lock_none_held());	/* none at the TLB hook */
 		HATSTAT_INC(ctx, tlb_calls);
 		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, va, len);
 		return;
@@ -309,7 +312,7 @@ hat_list_insert(hat_t *hat)
 {
 	ht_ctx_t *ctx = hat->hat_ctx;
 
-	(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+	mutex_enter(&ctx->ctx_list_lock, LR_LIST);
 	hat->hat_prev = NULL;
 	hat->hat_next = ctx->ctx_hat_head;
 	if (ctx->ctx_hat_head != NULL)
@@ -318,7 +321,7 @@ hat_list_insert(hat_t *hat)
 		ctx->ctx_hat_tail = hat;
 	ctx->ctx_hat_head = hat;
 	ctx->ctx_num_hats++;
-	(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+	mutex_exit(&ctx->ctx_list_lock);
 }
 
 /* Remove from the list (ctx_list_lock held). */
@@ -406,16 +409,17 @@ hat_destroy(hat_t *hat, int listed)
 {
 	ht_ctx_t *ctx = hat->hat_ctx;
 
-	(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+	mutex_enter(&ctx->ctx_list_lock, LR_LIST);
 	while (atomic_load(&hat->hat_flags) & HAT_VICTIM)
-		(void) pthread_cond_wait(&ctx->ctx_list_cv,
+		cv_wait(&ctx->ctx_list_cv,
 		    &ctx->ctx_list_lock);
 	atomic_fetch_or(&hat->hat_flags, HAT_FREEING);
 	if (listed)
 		hat_list_remove(hat);
-	(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+	mutex_exit(&ctx->ctx_list_lock);
 	/* No MMU may keep using the space's tables once frames go back. */
 	if (listed && ctx->ctx_cfg.tlb != NULL) {
+		HT_ASSERT(lock_none_held());	/* none at the TLB hook */
 		HATSTAT_INC(ctx, tlb_calls);
 		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, 0, HT_TLB_ALL);
 	}

@@ -24,6 +24,7 @@
 #include "hat_range.h"
 #include "frame.h"
 #include "debug.h"
+#include "lock.h"
 
 /*
  * Common checks of [va, va + len): non-zero, page aligned, canonical, not
@@ -116,11 +117,11 @@ split_large(hat_t *hat, htable_t *ht, unsigned e)
 
 		htable_acquire(ht);	/* the child's hold on its parent */
 		mtx = htable_mutex(new);
-		(void) pthread_mutex_lock(mtx);
+		mutex_enter(mtx, LR_BUCKET);
 		found = x86pte_cas(ht, e, old, mkptp(m, new->ht_pfn, level));
 		if (found == old)
 			break;
-		(void) pthread_mutex_unlock(mtx);
+		mutex_exit(mtx);
 		htable_release(ht);
 		if (!pte_is_page(found, level) ||
 		    pte_pa(m, found, level) != pte_pa(m, old, level) ||
@@ -136,7 +137,7 @@ split_large(hat_t *hat, htable_t *ht, unsigned e)
 	}
 	new->ht_parent = ht;
 	htable_hash_insert(new);
-	(void) pthread_mutex_unlock(mtx);
+	mutex_exit(mtx);
 	if (old & PT_LOCKED)
 		atomic_fetch_sub(&ht->ht_lock_cnt, 1);
 	atomic_fetch_sub(&hat->hat_pages_mapped[level], 1);

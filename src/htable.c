@@ -34,8 +34,9 @@
 #include "frame.h"
 #include "hat.h"
 #include "debug.h"
+#include "lock.h"
 
-static inline unsigned
+unsigned
 htable_hash(const hat_t *hat, uint64_t va, int level)
 {
 	/*
@@ -67,6 +68,7 @@ htable_hash_insert(htable_t *ht)
 	hat_t *hat = ht->ht_hat;
 	unsigned h = htable_hash(hat, ht->ht_vaddr, ht->ht_level);
 
+	HT_ASSERT(lock_held(htable_mutex(ht)));
 	ht->ht_flags &= (uint8_t)~HTABLE_FRESH;	/* only alloc cares */
 	ht->ht_prev = NULL;
 	ht->ht_next = hat->hat_ht_hash[h];
@@ -82,6 +84,7 @@ htable_hash_remove(htable_t *ht)
 	hat_t *hat = ht->ht_hat;
 	unsigned h = htable_hash(hat, ht->ht_vaddr, ht->ht_level);
 
+	HT_ASSERT(lock_held(htable_mutex(ht)));
 	if (ht->ht_prev != NULL)
 		ht->ht_prev->ht_next = ht->ht_next;
 	else
@@ -133,13 +136,13 @@ htable_alloc(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 	}
 	if (ht == NULL && !is_bare && !is_root &&
 	    atomic_load_explicit(&hat->hat_num_cached, memory_order_relaxed)) {
-		(void) pthread_mutex_lock(&hat->hat_mutex);
+		mutex_enter(&hat->hat_mutex, LR_HAT);
 		if ((ht = hat->hat_ht_cached) != NULL) {
 			hat->hat_ht_cached = ht->ht_next;
 			hat->hat_num_cached--;
 			HATSTAT_INC(ctx, cache_hits);
 		}
-		(void) pthread_mutex_unlock(&hat->hat_mutex);
+		mutex_exit(&hat->hat_mutex);
 	}
 	if (ht == NULL) {
 		if (use_hat_reserves()) {
@@ -242,11 +245,11 @@ htable_free_now(htable_t *ht)
 	    !(atomic_load(&hat->hat_flags) & HAT_FREEING) &&
 	    atomic_load(&hat->hat_ctx->ctx_dont_cache) == 0 &&
 	    ht->ht_level != hat->hat_max_level) {
-		(void) pthread_mutex_lock(&hat->hat_mutex);
+		mutex_enter(&hat->hat_mutex, LR_HAT);
 		ht->ht_next = hat->hat_ht_cached;
 		hat->hat_ht_cached = ht;
 		hat->hat_num_cached++;
-		(void) pthread_mutex_unlock(&hat->hat_mutex);
+		mutex_exit(&hat->hat_mutex);
 		return;
 	}
 	ctx = hat != NULL ? hat->hat_ctx : NULL;
@@ -318,6 +321,7 @@ unlink_ptp(htable_t *higher, htable_t *old, uint64_t vaddr)
 	unsigned entry = htable_va2entry(vaddr, higher);
 	x86pte_t cur, found;
 
+	HT_ASSERT(lock_held(htable_mutex(old)));
 	HT_ASSERT(BUSY(higher) > 0);
 	HT_ASSERT(atomic_load(&higher->ht_valid_cnt) > 0);
 	HT_ASSERT(atomic_load(&old->ht_valid_cnt) == 0);
@@ -358,6 +362,7 @@ link_ptp(htable_t *higher, htable_t *new, uint64_t vaddr)
 	unsigned entry = htable_va2entry(vaddr, higher);
 	x86pte_t found;
 
+	HT_ASSERT(lock_held(htable_mutex(new)));
 	HT_ASSERT(new->ht_level < higher->ht_level);
 	HT_ASSERT(BUSY(higher) > 0);
 	/* Count first, so the parent is never seen empty with a live link. */
@@ -404,13 +409,14 @@ htable_free_locked(htable_t *ht, pthread_mutex_t *mtx, htable_t **r_shared)
 {
 	htable_t *higher = ht->ht_parent;
 
+	HT_ASSERT(lock_held(mtx) && mtx == htable_mutex(ht));
 	HT_ASSERT(atomic_load(&ht->ht_lock_cnt) == 0);
 	if (ht->ht_flags & HTABLE_SHARED_PFN)
 		*r_shared = ht->ht_shares;
 	HT_VERIFY(higher != NULL);
 	unlink_ptp(higher, ht, ht->ht_vaddr);
 	htable_hash_remove(ht);
-	(void) pthread_mutex_unlock(mtx);
+	mutex_exit(mtx);
 	htable_free(ht);
 	return (higher);
 }
@@ -424,7 +430,7 @@ htable_release(htable_t *ht)
 
 		for (;;) {
 			mtx = htable_mutex(ht);
-			(void) pthread_mutex_lock(mtx);
+			mutex_enter(mtx, LR_BUCKET);
 			HT_ASSERT(BUSY(ht) > 0);
 			if (atomic_load(&ht->ht_valid_cnt) > 0 ||
 			    BUSY(ht) > 1 || htable_keep(ht))
@@ -433,7 +439,7 @@ htable_release(htable_t *ht)
 			ht = htable_free_locked(ht, mtx, &shared);
 		}
 		BUSY_ADD(ht, -1);
-		(void) pthread_mutex_unlock(mtx);
+		mutex_exit(mtx);
 		ht = shared;
 	}
 }
@@ -450,10 +456,10 @@ htable_release_if_last(htable_t *ht)
 	pthread_mutex_t *mtx = htable_mutex(ht);
 	htable_t *shared = NULL, *higher;
 
-	(void) pthread_mutex_lock(mtx);
+	mutex_enter(mtx, LR_BUCKET);
 	if (atomic_load(&ht->ht_valid_cnt) > 0 || BUSY(ht) > 1 ||
 	    htable_keep(ht)) {
-		(void) pthread_mutex_unlock(mtx);
+		mutex_exit(mtx);
 		return (0);
 	}
 	higher = htable_free_locked(ht, mtx, &shared);
@@ -472,11 +478,11 @@ htable_lookup(hat_t *hat, uint64_t vaddr, int level)
 	htable_t *ht;
 
 	HT_ASSERT(level >= 0 && level <= hat->hat_max_level);
-	(void) pthread_mutex_lock(mtx);
+	mutex_enter(mtx, LR_BUCKET);
 	ht = hash_search(hat, h, base, level);
 	if (ht != NULL)
 		BUSY_ADD(ht, 1);
-	(void) pthread_mutex_unlock(mtx);
+	mutex_exit(mtx);
 	return (ht);
 }
 
@@ -485,7 +491,7 @@ htable_acquire(htable_t *ht)
 {
 	pthread_mutex_t *mtx = htable_mutex(ht);
 
-	(void) pthread_mutex_lock(mtx);
+	mutex_enter(mtx, LR_BUCKET);
 	HT_ASSERT(BUSY(ht) > 0 || atomic_load(&ht->ht_valid_cnt) > 0);
 	if (ht_config_debug) {
 		hat_t *hat = ht->ht_hat;
@@ -494,7 +500,7 @@ htable_acquire(htable_t *ht)
 		    ht);
 	}
 	BUSY_ADD(ht, 1);
-	(void) pthread_mutex_unlock(mtx);
+	mutex_exit(mtx);
 }
 
 /*
@@ -520,7 +526,7 @@ htable_create(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 		pthread_mutex_t *mtx = bucket_mutex(hat, h);
 
 	try_again:
-		(void) pthread_mutex_lock(mtx);
+		mutex_enter(mtx, LR_BUCKET);
 		if (l == hat->hat_max_level)
 			ht = hat->hat_htable;
 		else
@@ -529,7 +535,7 @@ htable_create(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 			HT_VERIFY(!(l == level && shared != NULL &&
 			    ht->ht_shares != shared));
 			BUSY_ADD(ht, 1);
-			(void) pthread_mutex_unlock(mtx);
+			mutex_exit(mtx);
 			if (new != NULL) {
 				htable_unalloc(new);	/* lost a race */
 				new = NULL;
@@ -540,7 +546,7 @@ htable_create(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 			continue;
 		}
 		if (new == NULL) {
-			(void) pthread_mutex_unlock(mtx);
+			mutex_exit(mtx);
 			new = htable_alloc(hat, base, l, l == level ? shared :
 			    NULL, r_err);
 			if (new == NULL) {
@@ -552,7 +558,7 @@ htable_create(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 		}
 		if (higher != NULL) {
 			if (link_ptp(higher, new, base) != 0) {
-				(void) pthread_mutex_unlock(mtx);
+				mutex_exit(mtx);
 				htable_unalloc(new);
 				htable_release(higher);
 				*r_err = -HT_ELPAGE;
@@ -561,7 +567,7 @@ htable_create(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 			new->ht_parent = higher;
 		}
 		htable_hash_insert(new);
-		(void) pthread_mutex_unlock(mtx);
+		mutex_exit(mtx);
 		if (l == level && shared != NULL) {
 			/* The sharer keeps its source alive, even empty. */
 			ht = htable_lookup(shared->ht_hat, shared->ht_vaddr,
@@ -667,7 +673,10 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 		hat->hat_htable = ht;
 	else
 		BUSY_ADD(parent, 1);	/* single-threaded: hat not visible */
+	/* not needed yet (no one sees the hat), but the hash's rule holds */
+	mutex_enter(htable_mutex(ht), LR_BUCKET);
 	htable_hash_insert(ht);
+	mutex_exit(htable_mutex(ht));
 
 	err = 0;
 	n = htable_num_ptes(ht);
@@ -724,7 +733,7 @@ htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count)
 	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
 		pthread_mutex_t *mtx = bucket_mutex(hat, h);
 
-		(void) pthread_mutex_lock(mtx);
+		mutex_enter(mtx, LR_BUCKET);
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
 		    ht = ht->ht_next) {
 			if (ht->ht_flags & (HTABLE_COPIED | HTABLE_SHARED_PFN))
@@ -733,6 +742,6 @@ htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count)
 				fn(arg, hat, ht->ht_pfn, ht->ht_level);
 			(*count)++;
 		}
-		(void) pthread_mutex_unlock(mtx);
+		mutex_exit(mtx);
 	}
 }

@@ -118,6 +118,8 @@ void unlink_ptp(htable_t *higher, htable_t *old, uint64_t vaddr);
 x86pte_t link_ptp(htable_t *higher, htable_t *new, uint64_t vaddr);
 void htable_hash_insert(htable_t *ht);
 void htable_hash_remove(htable_t *ht);
+/* The hash chain of (va, level); its bucket mutex is htable_mutex's. */
+unsigned htable_hash(const hat_t *hat, uint64_t va, int level);
 pthread_mutex_t *htable_mutex(const htable_t *ht);
 void htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count);
 

@@ -36,6 +36,7 @@
 #include "hat.h"
 #include "debug.h"
 #include "hook.h"
+#include "lock.h"
 
 void
 htable_put_reserve(ht_ctx_t *ctx, htable_t *ht)
@@ -43,11 +44,11 @@ htable_put_reserve(ht_ctx_t *ctx, htable_t *ht)
 	ht->ht_hat = NULL;
 	ht->ht_pfn = HT_PFN_INVALID;
 	ht->ht_ptr = NULL;
-	(void) pthread_mutex_lock(&ctx->ctx_reserve_lock);
+	mutex_enter(&ctx->ctx_reserve_lock, LR_RESERVE);
 	ht->ht_next = ctx->ctx_reserve;
 	ctx->ctx_reserve = ht;
 	ctx->ctx_reserve_count++;
-	(void) pthread_mutex_unlock(&ctx->ctx_reserve_lock);
+	mutex_exit(&ctx->ctx_reserve_lock);
 	HATSTAT_INC(ctx, htable_rputs);
 }
 
@@ -56,13 +57,13 @@ htable_get_reserve(ht_ctx_t *ctx)
 {
 	htable_t *ht;
 
-	(void) pthread_mutex_lock(&ctx->ctx_reserve_lock);
+	mutex_enter(&ctx->ctx_reserve_lock, LR_RESERVE);
 	if ((ht = ctx->ctx_reserve) != NULL) {
 		ctx->ctx_reserve = ht->ht_next;
 		ctx->ctx_reserve_count--;
 		ht->ht_next = NULL;
 	}
-	(void) pthread_mutex_unlock(&ctx->ctx_reserve_lock);
+	mutex_exit(&ctx->ctx_reserve_lock);
 	if (ht != NULL)
 		HATSTAT_INC(ctx, htable_rgets);
 	return (ht);
@@ -141,15 +142,15 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
 		    (HTABLE_NMUTEX - 1)];
 		htable_t *ht, *higher = NULL;
 
-		(void) pthread_mutex_lock(mtx);
+		mutex_enter(mtx, LR_BUCKET);
 		for (ht = hat->hat_ht_hash[h]; ht != NULL && *stolen < cnt;
 		    ht = ht->ht_next) {
 			if (!steal_candidate(ht, 0, threshold))
 				continue;
 			BUSY_ADD(ht, 1);
-			(void) pthread_mutex_unlock(mtx);
+			mutex_exit(mtx);
 			HT_HOOK(HT_HOOK_STEAL_CLEAR, ht);
-			(void) pthread_mutex_lock(mtx);
+			mutex_enter(mtx, LR_BUCKET);
 			/* Someone looked it up, mapped or locked meanwhile. */
 			if (!steal_candidate(ht, 1, threshold)) {
 				BUSY_ADD(ht, -1);
@@ -173,7 +174,7 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
 			HATSTAT_INC(ctx, stolen);
 			break;
 		}
-		(void) pthread_mutex_unlock(mtx);
+		mutex_exit(mtx);
 		/* The stolen table's hold on its parent goes too. */
 		if (higher != NULL)
 			htable_release(higher);
@@ -226,7 +227,7 @@ htable_steal(ht_ctx_t *ctx, unsigned cnt, int reap)
 		unsigned threshold = pass * m->ptes_per_table / passes;
 		hat_t *hat;
 
-		(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+		mutex_enter(&ctx->ctx_list_lock, LR_LIST);
 		for (hat = ctx->ctx_hat_head; hat != NULL;
 		    hat = hat->hat_next) {
 			unsigned f = atomic_load(&hat->hat_flags);
@@ -235,7 +236,7 @@ htable_steal(ht_ctx_t *ctx, unsigned cnt, int reap)
 			    HAT_NOSTEAL)) || hat == self)
 				continue;
 			atomic_fetch_or(&hat->hat_flags, HAT_VICTIM);
-			(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+			mutex_exit(&ctx->ctx_list_lock);
 			/*
 			 * Work on the victim inside an operation on it: its
 			 * TLB invalidations (cleared leaves, unlinked links)
@@ -249,7 +250,7 @@ htable_steal(ht_ctx_t *ctx, unsigned cnt, int reap)
 			 */
 			ht_op_begin(&vop, hat);
 
-			(void) pthread_mutex_lock(&hat->hat_mutex);
+			mutex_enter(&hat->hat_mutex, LR_HAT);
 			while (stolen < cnt && hat->hat_ht_cached != NULL) {
 				htable_t *ht = hat->hat_ht_cached;
 
@@ -259,7 +260,7 @@ htable_steal(ht_ctx_t *ctx, unsigned cnt, int reap)
 				list = ht;
 				stolen++;
 			}
-			(void) pthread_mutex_unlock(&hat->hat_mutex);
+			mutex_exit(&hat->hat_mutex);
 			if (pass > 0 && stolen < cnt)
 				htable_steal_active(hat, cnt, threshold,
 				    &stolen, &list);
@@ -270,14 +271,14 @@ htable_steal(ht_ctx_t *ctx, unsigned cnt, int reap)
 					ht->ht_hat = NULL;
 			}
 
-			(void) pthread_mutex_lock(&ctx->ctx_list_lock);
+			mutex_enter(&ctx->ctx_list_lock, LR_LIST);
 			/* Spread the pain: the last victim goes to the end. */
 			if (stolen == cnt && pass > 0 && cnt == 1)
 				move_victim(ctx, hat);
 			atomic_fetch_and(&hat->hat_flags, ~HAT_VICTIM);
 			(void) pthread_cond_broadcast(&ctx->ctx_list_cv);
 		}
-		(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+		mutex_exit(&ctx->ctx_list_lock);
 	}
 	atomic_fetch_sub(&ctx->ctx_dont_cache, 1);
 	return (list);
@@ -337,12 +338,12 @@ htable_purge_hat(hat_t *hat)
 
 	atomic_fetch_add(&ctx->ctx_dont_cache, 1);
 	for (;;) {
-		(void) pthread_mutex_lock(&hat->hat_mutex);
+		mutex_enter(&hat->hat_mutex, LR_HAT);
 		if ((ht = hat->hat_ht_cached) != NULL) {
 			hat->hat_ht_cached = ht->ht_next;
 			hat->hat_num_cached--;
 		}
-		(void) pthread_mutex_unlock(&hat->hat_mutex);
+		mutex_exit(&hat->hat_mutex);
 		if (ht == NULL)
 			break;
 		htable_free_now(ht);

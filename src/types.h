@@ -7,6 +7,7 @@
  *   bucket mutex (at most one at a time)  ->  hat_mutex  ->  reserve_lock
  *   -> the arena's own lock (inside the provider).
  * No library lock is held while the TLB hook runs.
+ * Debug builds check this order at every lock site (src/lock.h).
  */
 #ifndef HT_TYPES_H
 #define HT_TYPES_H

@@ -245,13 +245,6 @@ snap_take(ht_as_t *as, const ht_geometry_t *g, snap_t *s)
 	int rc;
 
 	s->n = 0;
-	/*
-	 * LIBRARY BUG (reported, see api/walk_empty): a walk from VA 0 of a
-	 * space without leaves never returns.  Snapshots of empty spaces are
-	 * taken from the counters instead; walk_empty asserts the fix.
-	 */
-	if (leaf_count(as) == 0)
-		return;
 	rc = ht_walk(as, 0, va_last(g), snap_cb, s);
 	cr_assert_eq(rc, 0, "walk: %s", ht_err_name(rc));
 }
@@ -1066,11 +1059,9 @@ Test(api, names, .timeout = 30)
 }
 
 /*
- * LIBRARY BUG (reported): ht_strerror(INT_MIN) and ht_err_name(INT_MIN)
- * negate INT_MIN (undefined behaviour; in practice it stays negative) and
- * then index their tables with it: out-of-bounds read, usually SIGSEGV.
- * The header promises "never NULL" for any code.  This test asserts the
- * correct behaviour.
+ * ht_strerror(INT_MIN) and ht_err_name(INT_MIN): the code cannot be
+ * negated (an old bug indexed the tables with the still-negative result).
+ * The header promises "never NULL" for any code.
  */
 Test(api, names_int_min, .timeout = 30)
 {
@@ -2278,12 +2269,10 @@ ParameterizedTest(ht_mode_t *mode, api, steal, .timeout = 120)
 }
 
 /*
- * LIBRARY BUG (reported): ht_walk(as, 0, last, ...) on an address space
- * without any leaf never returns, in every mode.  htable_walk (walk.c)
- * jumps up the levels to the root, whose scan returns 0 ("past the top");
- * its wrap test `va < before` is false when the walk began at 0, so the
- * loop starts over at 0 forever.  This test asserts the correct answer
- * (0, no leaves) and has a short timeout.
+ * ht_walk(as, 0, last, ...) on an address space without any leaf returns
+ * 0 and no leaves, in every mode (an old bug: the walk reached the root,
+ * whose scan returns 0 for "past the top", and a wrap test that is false
+ * for a walk begun at 0 started it over forever).  Short timeout.
  */
 ParameterizedTestParameters(api, walk_empty)
 {

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "htable_int.h"
+#include "hat.h"
 
 fixture_t fx;
 
@@ -139,4 +141,14 @@ void
 fx_tlb_reset(void)
 {
 	fx.ntlb = 0;
+}
+
+void
+fx_release(struct htable *ht)
+{
+	ht_op_t op;
+
+	ht_op_begin(&op, ht->ht_hat);
+	htable_release(ht);
+	ht_op_end(&op);
 }

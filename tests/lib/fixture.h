@@ -39,5 +39,14 @@ void *fx_entry(ht_as_t *as, uint64_t va, int level);
 /* Did the TLB hook cover [va, va + len) for as since the last reset? */
 int fx_tlb_covers(ht_as_t *as, uint64_t va, uint64_t len);
 void fx_tlb_reset(void);
+/*
+ * Drop a hold on a table (an htable_t) as the library does, inside an
+ * operation on its space: a table freed by the release is unlinked under
+ * its bucket mutex, and the TLB hook must run only once that is dropped
+ * (src/lock.h), at ht_op_end.  A bare htable_release outside an operation
+ * would call the hook at once, under the mutex.
+ */
+struct htable;
+void fx_release(struct htable *ht);
 
 #endif

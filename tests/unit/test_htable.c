@@ -77,19 +77,19 @@ Test(htable, create_lookup_release_holds)
 	cr_assert_eq(ht->ht_busy, 2);
 	htable_acquire(ht);
 	cr_assert_eq(ht->ht_busy, 3);
-	htable_release(ht);
-	htable_release(ht);
+	fx_release(ht);
+	fx_release(ht);
 	cr_assert_eq(ht->ht_busy, 1);
 	cr_assert_eq(ht_audit(hat), -HT_ECORRUPT, "our hold is visible");
 	/* last release of an empty level-0 table frees it and unlinks it */
-	htable_release(ht);
+	fx_release(ht);
 	cr_assert_null(htable_lookup(hat, va, 0));
 	cr_assert_eq(x86pte_get(p, htable_va2entry(va, p)), 0);
 	/* level 1 >= max_page_level: kept although empty (illumos rule) */
 	htable_t *p2 = htable_lookup(hat, va, 1);
 	cr_assert_eq(p2, p);
 	cr_assert_eq(atomic_load(&p->ht_valid_cnt), 0);
-	htable_release(p2);
+	fx_release(p2);
 	cr_assert_eq(ht_audit(hat), 0, "%s", ht_errdetail());
 	/* the unlink was reported to the TLB hook */
 	cr_assert(fx_tlb_covers(hat, 0x7f0000200000ull, 0x200000));
@@ -103,13 +103,13 @@ Test(htable, release_cascades_when_1g_pages_allowed)
 	htable_t *ht = htable_create(hat, 0x40000000ull, 0, NULL, &err);
 
 	cr_assert_not_null(ht);
-	htable_release(ht);
+	fx_release(ht);
 	/* both the level-0 and the level-1 table went */
 	cr_assert_null(htable_lookup(hat, 0x40000000ull, 0));
 	cr_assert_null(htable_lookup(hat, 0x40000000ull, 1));
 	htable_t *l2 = htable_lookup(hat, 0x40000000ull, 2);
 	cr_assert_not_null(l2, "level 2 >= max_page_level is kept");
-	htable_release(l2);
+	fx_release(l2);
 	cr_assert_eq(ht_audit(hat), 0, "%s", ht_errdetail());
 }
 
@@ -153,7 +153,7 @@ Test(htable, concurrent_create_makes_one_table)
 			cr_assert_eq(r[i].got, r[0].got);
 		cr_assert_eq(r[0].got->ht_busy, 4);
 		for (int i = 0; i < 4; i++)
-			htable_release(r[i].got);
+			fx_release(r[i].got);
 		cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());
 	}
 }
@@ -185,7 +185,7 @@ Test(htable, walk_finds_leaves_in_order_across_the_hole)
 			break;
 	}
 	if (ht != NULL)
-		htable_release(ht);
+		fx_release(ht);
 	cr_assert_eq(i, 6);
 	cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());
 }
@@ -225,14 +225,14 @@ Test(htable, getpte_getpage)
 	htable_t *ht = htable_getpage(fx.as, 0x40001000, &e);
 	cr_assert_not_null(ht);
 	cr_assert_eq(ht->ht_level, 2);
-	htable_release(ht);
+	fx_release(ht);
 	cr_assert_null(htable_getpage(fx.as, 0x3000, &e));
 	ht = htable_getpte(fx.as, 0x3000, &e, &pte, 2);
 	cr_assert_not_null(ht);
 	cr_assert_eq(ht->ht_level, 0);
 	cr_assert_eq(e, 3);
 	cr_assert_eq(pte, 0);
-	htable_release(ht);
+	fx_release(ht);
 	cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());
 }
 
@@ -282,7 +282,7 @@ Test(x86pte, set_keeps_ref_mod_on_same_frame)
 		cr_assert_eq(fx.ntlb, 0, "never referenced: nothing cached");
 		cr_assert_eq(x86pte_get(ht, 0), 0);
 		cr_assert_eq(x86pte_inval(ht, 0, 0, NULL, 1), 0);
-		htable_release(ht);
+		fx_release(ht);
 		cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());
 		fx_teardown();
 	}
@@ -300,7 +300,7 @@ Test(x86pte, set_refuses_large_page_over_table)
 	cr_assert_eq(x86pte_set(l1, e, mkpte(m, 0x400000, 1, 0), NULL),
 	    LPAGE_ERROR);
 	cr_assert_eq(x86pte_get(l1, e), before);
-	htable_release(l0);
+	fx_release(l0);
 }
 
 /* A CPU that writes through a stale writable TLB entry during the flush. */
@@ -340,7 +340,7 @@ Test(x86pte, update_detects_stale_tlb_write)
 	cr_assert_eq(x86pte_get(ht, 1), ro | PT_MOD | PT_WRITABLE,
 	    "write permission restored, dirty bit kept");
 	(void) x86pte_inval(ht, 1, 0, NULL, 0);
-	htable_release(ht);
+	fx_release(ht);
 	cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());
 }
 
@@ -363,8 +363,8 @@ Test(x86pte, copy_and_zero)
 		x86pte_zero(b, 0, 8);
 		for (unsigned e = 0; e < 8; e++)
 			cr_assert_eq(x86pte_get(a, e), 0);
-		htable_release(a);
-		htable_release(b);
+		fx_release(a);
+		fx_release(b);
 		cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());
 		fx_teardown();
 	}

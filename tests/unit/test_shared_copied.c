@@ -43,12 +43,12 @@ Test(model_data, shared_table_borrows_the_source_frame)
 	cr_assert_eq(x.pa, 0x1003000);
 	/* hat_share would mirror the count; release frees the sharer when 0 */
 	cr_assert_eq(ht_audit(fx.as), -HT_ECORRUPT, "our hold is visible");
-	htable_release(sh);
+	fx_release(sh);
 	cr_assert_null(htable_lookup(fx.as, 0x80000000, 0));
 	cr_assert_eq(src->ht_busy, src_busy, "source hold dropped");
 	cr_assert_eq(ht_translate(fx.as, 0x80003000, &x), -HT_ENOTMAPPED);
 	cr_assert_eq(ht_translate(ism, 0x40003000, &x), 0, "source intact");
-	htable_release(src);
+	fx_release(src);
 	cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());
 	cr_assert_eq(ht_audit(ism), 0, "%s", ht_errdetail());
 	/* steal never takes from a space that exports tables */
