@@ -190,8 +190,12 @@ Test(audit, valid_count)
 
 Test(audit, not_present_entry_not_zero)
 {
-	flip(entry(A_VA + 100 * PG, 0), 0x5000000ull | PT_WRITABLE,
+	/* above level 0 no entry may hold data */
+	flip(entry(A_VA + 100 * 2 * MIB, 1), 0x5000000ull | PT_WRITABLE,
 	    "not present but not zero", NULL);
+	/* at level 0 only in a space that stores such entries (ht_set_np) */
+	flip(entry(A_VA + 100 * PG, 0), 0x5000000ull | PT_WRITABLE,
+	    "non-present data entries in a space not marked HAT_NP", NULL);
 }
 
 Test(audit, lock_count)
