@@ -249,6 +249,27 @@ typedef struct ht_config {
 	unsigned	hash_buckets;
 } ht_config_t;
 
+/*
+ * Create a context.  Every field of cfg is checked first; the first wrong
+ * one fails the call, ht_errdetail() names it ("cfg.pools[2].base 0x...
+ * beyond pa_bits 40"), and nothing is allocated.  Errors:
+ *   EINVAL	NULL cfg or r_ctx; cfg.mode unknown; cfg.pa_bits outside
+ *		32..the mode's widest; cfg.no_nx not 0 or 1; cfg.frame_ops
+ *		NULL, or without alloc, free, or both map and window;
+ *		cfg.npools > HT_MAX_POOLS; a pool of length 0, or one that
+ *		overlaps an earlier pool; cfg.reserve_amount > 65536;
+ *		cfg.steal_passes > the entries of a table; cfg.throttle
+ *		without frame_ops->avail; cfg.hash_buckets not a power of
+ *		two or > 2^20.
+ *   EPAGESIZE	cfg.pagesizes with unknown bits, sizes the mode lacks,
+ *		without 4K, or 1G without 2M.
+ *   EALIGN	a pool's base or length not a multiple of 4 KiB.
+ *   ERANGE	a pool that wraps past 2^64; in 32-bit paging a pool
+ *		entirely above 4 GiB (tables must lie below); in PAE, pools
+ *		none of which reaches below 4 GiB (the root must).
+ *   EPABITS	a pool that starts or ends beyond 2^pa_bits.
+ *   ENOMEM	no memory for the context or its reserve.
+ */
 HT_EXTERN int ht_ctx_create(const ht_config_t *cfg,
     ht_ctx_t **r_ctx) HT_MUST_CHECK;
 /* -HT_EBUSY while address spaces exist. */
