@@ -327,10 +327,32 @@ HT_EXTERN int ht_as_create(ht_ctx_t *ctx, unsigned flags,
 /*
  * Wrap tables that someone else built (illumos htable_attach): the root
  * at root_pa and every table below it, read through the provider's map.
- * The frames stay the caller's: the library never frees them.  Tables
- * that are malformed for the library's model (an entry with reserved bits,
- * a table reached twice, a table outside the provider) give
- * -HT_EBADTABLE and nothing is kept.
+ * The frames stay the caller's: the library never frees them.
+ *
+ * A table frame has one owner in a context.  While the import lives, its
+ * frames belong to it; once it is destroyed (or a table of it is emptied
+ * and freed) they are the caller's again.  Frames that the context holds
+ * cannot be imported: a table, a cached free table or a frame reserved by
+ * an operation in flight, of any space of ctx, created or imported.
+ * Sharing tables between spaces is never done through import.  The check
+ * and the claim of each frame are one step under a context lock that
+ * every table frame taken from the provider goes through as well, so an
+ * import racing with table creation in another space never shares a
+ * frame with it: whichever claims the frame first keeps it.  Contexts do
+ * not know each other: another context may import the same tables.
+ *
+ * The caller must not leave the imported frames free in the provider.  If
+ * the provider hands one out for a new table of any space of ctx, that
+ * allocation fails with -HT_EPROVIDER (the frame is given back to the
+ * provider; the call changes nothing), for as long as the import holds it.
+ *
+ * Errors (nothing is kept): EINVAL (NULL ctx or r_as, unknown flags);
+ * EALIGN (root_pa not page aligned, 32-byte aligned for PAE); EPABITS
+ * (root_pa beyond what CR3 holds); EBADTABLE (an entry with reserved
+ * bits or a leaf the CPU cannot have, a table reached twice, a table
+ * beyond the physical width or outside the provider); EBUSY (a frame the
+ * context holds: ht_errdetail() names the frame and its holder, e.g. the
+ * address space and its root); ENOMEM.
  */
 HT_EXTERN int ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags,
     ht_as_t **r_as) HT_MUST_CHECK;

@@ -4,6 +4,7 @@
  * tunables and the statistics) lives in one object per "machine", so that
  * several can coexist in a process.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,6 +194,7 @@ ht_ctx_create(const ht_config_t *cfg, ht_ctx_t **r_ctx)
 	(void) pthread_mutex_init(&ctx->ctx_list_lock, NULL);
 	(void) pthread_cond_init(&ctx->ctx_list_cv, NULL);
 	(void) pthread_mutex_init(&ctx->ctx_reserve_lock, NULL);
+	(void) pthread_mutex_init(&ctx->ctx_frame_lock, NULL);
 	if (htable_initial_reserve(ctx, ctx->ctx_reserve_amount) != 0) {
 		(void) ht_ctx_destroy(ctx);
 		return (ht__fail(HT_ENOMEM, "no memory for the reserve"));
@@ -224,6 +226,10 @@ ht_ctx_destroy(ht_ctx_t *ctx)
 	(void) pthread_mutex_destroy(&ctx->ctx_list_lock);
 	(void) pthread_cond_destroy(&ctx->ctx_list_cv);
 	(void) pthread_mutex_destroy(&ctx->ctx_reserve_lock);
+	/* Every space is gone, and with it every frame it held. */
+	HT_VERIFY(ctx->ctx_frames.n == 0);
+	pfnset_fini(&ctx->ctx_frames);
+	(void) pthread_mutex_destroy(&ctx->ctx_frame_lock);
 	free(ctx);
 	return (0);
 }
@@ -286,6 +292,75 @@ ctx_foreach_hat(ht_ctx_t *ctx, void (*fn)(hat_t *, void *), void *arg)
 		(void) pthread_cond_broadcast(&ctx->ctx_list_cv);
 	}
 	(void) pthread_mutex_unlock(&ctx->ctx_list_lock);
+}
+
+struct owner_arg {
+	ht_pfn_t	pfn;
+	char		*buf;
+	size_t		len;
+	int		found;
+};
+
+static void
+owner_one(hat_t *hat, void *arg)
+{
+	struct owner_arg *o = arg;
+	const char *how = NULL;
+	int level = -1;
+
+	if (o->found)
+		return;
+	for (unsigned h = 0; h < hat->hat_num_hash && how == NULL; h++) {
+		pthread_mutex_t *mtx = &hat->hat_ctx->ctx_bucket_mtx[h &
+		    (HTABLE_NMUTEX - 1)];
+
+		(void) pthread_mutex_lock(mtx);
+		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
+		    ht = ht->ht_next) {
+			if (ht->ht_pfn == o->pfn && !(ht->ht_flags &
+			    (HTABLE_SHARED_PFN | HTABLE_COPIED))) {
+				how = "a table";
+				level = ht->ht_level;
+				break;
+			}
+		}
+		(void) pthread_mutex_unlock(mtx);
+	}
+	if (how == NULL) {
+		(void) pthread_mutex_lock(&hat->hat_mutex);
+		for (htable_t *ht = hat->hat_ht_cached; ht != NULL;
+		    ht = ht->ht_next) {
+			if (ht->ht_pfn == o->pfn) {
+				how = "a cached free table";
+				level = ht->ht_level;
+				break;
+			}
+		}
+		(void) pthread_mutex_unlock(&hat->hat_mutex);
+	}
+	if (how == NULL)
+		return;
+	o->found = 1;
+	(void) snprintf(o->buf, o->len, "%s address space %p (root 0x%llx) "
+	    "holds it as %s of level %d",
+	    (atomic_load(&hat->hat_flags) & HAT_IMPORTED) ? "imported" :
+	    "live", (void *)hat, (unsigned long long)ht_as_root(hat), how,
+	    level);
+}
+
+/*
+ * Say who holds table frame pfn, for an error message: a space's table,
+ * a space's cached table, or (found nowhere) an operation in flight.
+ */
+void
+ctx_frame_owner(ht_ctx_t *ctx, ht_pfn_t pfn, char *buf, size_t len)
+{
+	struct owner_arg o = { pfn, buf, len, 0 };
+
+	ctx_foreach_hat(ctx, owner_one, &o);
+	if (!o.found)
+		(void) snprintf(buf, len, "an operation in flight holds it "
+		    "(preallocated, or freed and waiting for the TLB hook)");
 }
 
 struct dump_arg {
