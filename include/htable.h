@@ -341,6 +341,9 @@ HT_EXTERN int ht_as_create(ht_ctx_t *ctx, unsigned flags,
  * frame with it: whichever claims the frame first keeps it.  Contexts do
  * not know each other: another context may import the same tables.
  *
+ * Entries without the present bit are cleared by a successful import (the
+ * MMU ignores them; the library keeps nothing there).
+ *
  * The caller must not leave the imported frames free in the provider.  If
  * the provider hands one out for a new table of any space of ctx, that
  * allocation fails with -HT_EPROVIDER (the frame is given back to the

@@ -662,7 +662,8 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 
 		/*
 		 * A non-present entry may carry the owner's data (a swap
-		 * entry, say): legal, just not ours to interpret.
+		 * entry, say): legal, just not ours to interpret.  Once the
+		 * import succeeds it is cleared (htable_attach_scrub).
 		 */
 		if (!(pte & PT_VALID))
 			continue;
@@ -693,6 +694,33 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 	if (parent != NULL)
 		BUSY_ADD(ht, -1);
 	return (err);
+}
+
+/*
+ * htable_attach_scrub: clear the non-present entries of a hat that
+ * htable_attach built, once the whole import succeeded (a failed import
+ * changes nothing).  The library's tables hold nothing in non-present
+ * entries: linking a new table and filling leaves expect an empty entry to
+ * be 0, and would otherwise take the leftover for a large page in the way.
+ * No MMU reads a non-present entry, so no translation changes.  The hat is
+ * not visible to anyone yet.
+ */
+void
+htable_attach_scrub(hat_t *hat)
+{
+	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
+		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
+		    ht = ht->ht_next) {
+			unsigned n = htable_num_ptes(ht);
+
+			for (unsigned e = 0; e < n; e++) {
+				x86pte_t pte = x86pte_get(ht, e);
+
+				if (pte != 0 && !(pte & PT_VALID))
+					(void) x86pte_cas(ht, e, pte, 0);
+			}
+		}
+	}
 }
 
 /* Report every table frame of hat (illumos hat_dump). */

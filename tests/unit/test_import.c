@@ -619,3 +619,54 @@ Test(import, pfnset_matches_a_reference)
 	}
 	pfnset_fini(&s);
 }
+
+/*
+ * Found by fuzz_import: a non-present entry with data in it (legal: the
+ * MMU ignores it) where ht_map later links a new table.  The link's
+ * compare-and-swap expected 0 and took the leftover for a large page in
+ * the way, then failed its own assertion.  A successful import now clears
+ * such entries; a failed one leaves them alone.
+ */
+Test(import, non_present_entries_with_data_are_cleared)
+{
+	for (int i = 0; i < 4; i++) {
+		fx_setup_mode(modes[i], 0, 64);
+		const ht_geometry_t *g = ht_ctx_geometry(fx.ctx);
+		unsigned top = g->levels - 1;
+		ht_pa_t root = own_frame(), t = own_frame();
+		ht_as_t *imp;
+		ht_xlate_t x;
+
+		/* root entry 0 links to t; t's entry 0 holds "swap" data */
+		put_entry(root, 0, link_to(t, top));
+		put_entry(t, 0, 0xabcd0000ull);
+		put_entry(root, 1, 0x5a5a0000ull);
+		/* a failed import leaves them alone */
+		put_entry(root, 2, link_to(t, top));
+		cr_assert_eq(ht_as_import(fx.ctx, root, 0, &imp),
+		    -HT_EBADTABLE);
+		cr_assert_eq(*(uint32_t *)((uint8_t *)ht_arena_ptr(fx.arena,
+		    t)), 0xabcd0000u);
+		put_entry(root, 2, 0);
+		cr_assert_eq(ht_as_import(fx.ctx, root, 0, &imp), 0, "%s",
+		    ht_errdetail());
+		cr_assert_eq(ht_audit(imp), 0, "%s", ht_errdetail());
+		/* a page in t's entry 0 region needs a new table there */
+		cr_assert_eq(ht_map(imp, 0, 0x5000, 0x1000, HT_W, 0), 0, "%s",
+		    ht_errdetail());
+		cr_assert_eq(ht_translate(imp, 0, &x), 0);
+		cr_assert_eq(x.pa, 0x5000);
+		/* and one under the root's entry 1 */
+		uint64_t va1 = 1ull << g->level_shift[top];
+		cr_assert_eq(ht_map(imp, va1, 0x6000, 0x1000, HT_W, 0), 0, "%s",
+		    ht_errdetail());
+		cr_assert_eq(ht_audit(imp), 0, "%s", ht_errdetail());
+		cr_assert_eq(ht_unmap(imp, 0, 0x1000, 0), 0);
+		cr_assert_eq(ht_unmap(imp, va1, 0x1000, 0), 0);
+		cr_assert_eq(ht_audit(imp), 0, "%s", ht_errdetail());
+		ht_as_destroy(imp);
+		own_free(root);
+		own_free(t);
+		fx_teardown();
+	}
+}
