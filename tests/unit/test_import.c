@@ -571,8 +571,6 @@ Test(import, racing_table_creation_never_shares_a_frame, .timeout = 120)
 		(void) ht_as_purge(fx.as);
 	}
 	cr_assert_eq(pthread_join(t, NULL), 0);
-	cr_log_info("imports %d, refused %d; maps %d, refused %d", r.imported,
-	    r.busy, r.mapped, r.refused);
 	cr_assert_eq(census_unique(fx.ctx) + 1,
 	    (long)ht_arena_frames_used(fx.arena));
 	own_free(r.root);
