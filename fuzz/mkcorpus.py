@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-# mkcorpus.py - write the seed corpus of fuzz_scan (fuzz/corpus/).
+# mkcorpus.py - write the seed corpora of the fuzz targets: fuzz_scan
+# (fuzz/corpus/), fuzz_spec (fuzz/corpus_spec/), fuzz_import
+# (fuzz/corpus_import/).
 #
 # The seeds are hand-made page-table images in the target's input format,
 # [mode][cr3: 8 bytes LE][flags][image], one per situation the scanner must
@@ -72,13 +74,17 @@ class Image:
         self.put(self.ent(table, va, leaf_level), leaf)
 
 
-def seed(name, mode, cr3, flags, img):
+def write(corpus, name, data):
     here = os.path.dirname(os.path.abspath(__file__))
-    path = os.path.join(here, 'corpus', name)
-    data = bytes([mode]) + struct.pack('<Q', cr3) + bytes([flags]) + img
+    path = os.path.join(here, corpus, name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, 'wb') as f:
         f.write(data)
+
+
+def seed(name, mode, cr3, flags, img):
+    write('corpus', name,
+          bytes([mode]) + struct.pack('<Q', cr3) + bytes([flags]) + img)
 
 
 def trim(mem):
@@ -150,3 +156,105 @@ seed('4level_unbacked', MODE_4, 0x1000, 0, trim(im.mem))
 
 # a bad configuration: an unknown flag bit
 seed('bad_flags', MODE_4, 0x1000, 0xf0, bytes(16))
+
+
+# fuzz_spec: .spec texts.  Pools of at most 2 MiB are applied (built) too.
+SPECS = {
+    'spec_4level': """mode 4level
+pagesizes 4k 2m 1g
+pool 0x100000 1m   # tables
+map 0x400000 0x400000 4m w x
+map 0xffffffff80000000 0x40000000 1g page=1g g
+map 0x7fff0000 0x12340000 64k u w pat
+protect 0x400000 8k x
+unmap 0x401000 4k
+""",
+    'spec_32bit': """mode 32bit
+pool 0x10000 256k
+map 0 0 8m w
+map 0xc0000000 0x100000000 4m page=4m
+unmap 0x1000 0x2000
+protect 0 4m u
+""",
+    'spec_pae': """mode pae
+pagesizes 4k 2m
+pool 1m 1m
+map 0xc0000000 0x80000000 6m pcd pwt
+map 0x1000 0x3c00000000 4k page=4k
+""",
+    'spec_5level': """mode 5level
+pool 0x200000 512k
+pool 0x100000 512k
+map 0xff00000000000000 0x1000 12k w u x g
+map 0x100000000000000 0x200000 2m page=2m
+unmap 0xff00000000001000 4k
+""",
+    'spec_errors_overlap': "pool 1m 1m\npool 1m 4k\nmap 0 0 4k\n",
+    'spec_errors_pabits': "mode pae\npool 0x20000000000 1m\n",
+    'spec_errors_syntax': "pool 1m 1m\nmap 0x1000 0x1000\nmap zz 0 4k\n",
+    'spec_errors_nopool': "mode 5level\nmap 0 0 4k\n",
+    'spec_errors_order': "pool 1m 1m\nmode pae\n",
+    'spec_errors_apply': "pool 1m 64k\nmap 0x1001 0 4k\nmap 0 0 1t\n",
+}
+for name, text in SPECS.items():
+    write('corpus_spec', name, text.encode())
+
+# fuzz_import: [mode][cfg][nwrites] records [frame][entry lo][entry hi]
+# [value 8] (bit 7 of hi: the value's address keeps bits 12..14 only),
+# then operations [op][idx lo][idx hi][len][attr].
+MAP, UNMAP, PROTECT, LOCK, AD, WALK, XLATE = 0, 2, 3, 4, 5, 6, 7
+HT_X = 4      # HT_X in an operation's attr byte
+
+
+def rec(frame, entry, value, link=False):
+    hi = (entry >> 8) | (0x80 if link else 0)
+    return bytes([frame, entry & 0xff, hi]) + struct.pack('<Q', value)
+
+
+def op(kind, gran, idx, ln, attr, var=0):
+    return bytes([kind | (gran << 3) | (var << 6), idx & 0xff, idx >> 8,
+                  ln, attr])
+
+
+def chain(mode):
+    """A root (frame 0) linking down to a page table with a few leaves."""
+    levels = GEOM[mode][0]
+    recs = []
+    for lvl in range(levels - 1, 0, -1):
+        frame = levels - 1 - lvl
+        bits = P if mode == MODE_PAE and lvl == 2 else LINK
+        recs.append(rec(frame, 0, ((frame + 1) << 12) | bits, link=True))
+    last = levels - 1
+    for e in (0, 1, 7):
+        recs.append(rec(last, e, (0x100000 + e * 0x1000) | P | W | A | D))
+    recs.append(rec(last, 9, 0x200000 | P | W | 0x200))    # locked
+    return recs
+
+
+OPS = (op(XLATE, 0, 1, 0, 0) + op(MAP, 0, 3, 2, W) + op(LOCK, 0, 3, 0, 0) +
+       op(UNMAP, 0, 0, 15, 0) + op(UNMAP, 0, 0, 15, 0, var=1) +
+       op(MAP, 1, 2, 0x13, W | U, var=2) + op(PROTECT, 1, 2, 0x10, 0) +
+       op(AD, 0, 0, 0x1f, 0, var=1) + op(WALK, 0, 0, 0, 0) +
+       op(MAP, 2, 5, 0x20, HT_X | 0x80 | (1 << 5)) + op(UNMAP, 3, 0, 0x30, 0))
+for mode, name in ((MODE_32, 'import_32bit'), (MODE_PAE, 'import_pae'),
+                   (MODE_4, 'import_4level'), (MODE_5, 'import_5level')):
+    recs = chain(mode)
+    write('corpus_import', name,
+          bytes([mode, 0, len(recs)]) + b''.join(recs) + OPS)
+# hostile: a self-map, a shared table, reserved bits, a non-present entry
+# with garbage in it, a table beyond the physical width
+HOSTILE = {
+    'import_selfmap': [rec(0, 0, 0x1000 | LINK, True),
+                       rec(0, 510, LINK, True)],
+    'import_shared': [rec(0, 0, 0x1000 | LINK, True),
+                      rec(0, 1, 0x1000 | LINK, True)],
+    'import_reserved': [rec(0, 0, 0x1000 | LINK | PS, True)],
+    'import_notpresent': [rec(0, 0, 0x1000 | LINK, True),
+                          rec(1, 3, 0xdeadbeef000 | W | U),
+                          rec(1, 4, 0x2000 | LINK, True)],
+    'import_beyond': [rec(0, 5, (1 << 40) | LINK)],
+}
+for name, recs in HOSTILE.items():
+    write('corpus_import', name,
+          bytes([MODE_4, 3 << 2, len(recs)]) + b''.join(recs) +
+          op(MAP, 2, 0, 0, W) + op(MAP, 3, 0, 0x10, W) + op(WALK, 0, 0, 0, 0))

@@ -343,13 +343,28 @@ typedef struct ht_config {
 } ht_config_t;
 
 /*
- * A context for cfg (copied; the provider's window is read now, once).
- * HT_EINVAL: no cfg or r_ctx, frame_ops without alloc, free and one of
- * map or window, more than HT_MAX_POOLS pools, an empty or wrapping pool,
- * hash_buckets not a power of two, an unknown mode, pa_bits outside
- * 32..the mode's widest.  HT_EPAGESIZE: pagesizes has a size the mode
- * lacks, lacks HT_PS_4K, or has HT_PS_1G without HT_PS_2M.
- * Errors: HT_EINVAL, HT_EPAGESIZE, HT_ENOMEM.
+ * Create a context.  Every field of cfg is checked first; the first wrong
+ * one fails the call, ht_errdetail() names it ("cfg.pools[2].base 0x...
+ * beyond pa_bits 40"), and nothing is allocated.  The provider's window is read now, once.
+ * Codes:
+ *   EINVAL	NULL cfg or r_ctx; cfg.mode unknown; cfg.pa_bits outside
+ *		32..the mode's widest; cfg.no_nx not 0 or 1; cfg.frame_ops
+ *		NULL, or without alloc, free, or both map and window;
+ *		cfg.npools > HT_MAX_POOLS; a pool of length 0, or one that
+ *		overlaps an earlier pool; cfg.reserve_amount > 65536;
+ *		cfg.steal_passes > the entries of a table; cfg.throttle
+ *		without frame_ops->avail; cfg.hash_buckets not a power of
+ *		two or > 2^20.
+ *   EPAGESIZE	cfg.pagesizes with unknown bits, sizes the mode lacks,
+ *		without 4K, or 1G without 2M.
+ *   EALIGN	a pool's base or length not a multiple of 4 KiB.
+ *   ERANGE	a pool that wraps past 2^64; in 32-bit paging a pool
+ *		entirely above 4 GiB (tables must lie below); in PAE, pools
+ *		none of which reaches below 4 GiB (the root must).
+ *   EPABITS	a pool that starts or ends beyond 2^pa_bits.
+ *   ENOMEM	no memory for the context or its reserve.
+ * Errors: HT_EINVAL, HT_EPAGESIZE, HT_EALIGN, HT_ERANGE, HT_EPABITS,
+ * HT_ENOMEM.
  */
 HT_EXTERN int ht_ctx_create(const ht_config_t *cfg,
     ht_ctx_t **r_ctx) HT_MUST_CHECK;
@@ -445,13 +460,39 @@ HT_EXTERN int ht_as_create(ht_ctx_t *ctx, unsigned flags,
 /*
  * Wrap tables that someone else built (illumos htable_attach): the root
  * at root_pa and every table below it, read through the provider's map.
- * The frames stay the caller's: the library never frees them.  Tables
- * that are malformed for the library's model (an entry with reserved bits,
- * a table reached twice, a table outside the provider) give
- * -HT_EBADTABLE and nothing is kept.  root_pa must be page aligned (32-byte
- * aligned in PAE) else HT_EALIGN, and below what CR3 holds else
- * HT_EPABITS.
- * Errors: HT_EINVAL, HT_EALIGN, HT_EPABITS, HT_ENOMEM, HT_EBADTABLE.
+ * The frames stay the caller's: the library never frees them.
+ *
+ * A table frame has one owner in a context.  While the import lives, its
+ * frames belong to it; once it is destroyed (or a table of it is emptied
+ * and freed) they are the caller's again.  Frames that the context holds
+ * cannot be imported: a table, a cached free table or a frame reserved by
+ * an operation in flight, of any space of ctx, created or imported.
+ * Sharing tables between spaces is never done through import.  The check
+ * and the claim of each frame are one step under a context lock that
+ * every table frame taken from the provider goes through as well, so an
+ * import racing with table creation in another space never shares a
+ * frame with it: whichever claims the frame first keeps it.  Contexts do
+ * not know each other: another context may import the same tables.
+ *
+ * Non-zero entries without the present bit are the writer's data: in
+ * level-0 tables they are kept and counted as ht_set_np's entries are;
+ * above level 0, where the library keeps nothing, a successful import
+ * clears them (the MMU ignores them).
+ *
+ * The caller must not leave the imported frames free in the provider.  If
+ * the provider hands one out for a new table of any space of ctx, that
+ * allocation fails with -HT_EPROVIDER (the frame is given back to the
+ * provider; the call changes nothing), for as long as the import holds it.
+ *
+ * On failure nothing is kept: HT_EINVAL (NULL ctx or r_as, unknown flags);
+ * EALIGN (root_pa not page aligned, 32-byte aligned for PAE); EPABITS
+ * (root_pa beyond what CR3 holds); EBADTABLE (an entry with reserved
+ * bits or a leaf the CPU cannot have, a table reached twice, a table
+ * beyond the physical width or outside the provider); EBUSY (a frame the
+ * context holds: ht_errdetail() names the frame and its holder, e.g. the
+ * address space and its root); ENOMEM.
+ * Errors: HT_EINVAL, HT_EALIGN, HT_EPABITS, HT_EBADTABLE, HT_EBUSY,
+ * HT_ENOMEM.
  */
 HT_EXTERN int ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags,
     ht_as_t **r_as) HT_MUST_CHECK;

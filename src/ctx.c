@@ -4,6 +4,7 @@
  * tunables and the statistics) lives in one object per "machine", so that
  * several can coexist in a process.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,41 +14,168 @@
 #include "debug.h"
 #include "lock.h"
 
+/*
+ * Limits of the tunables: beyond them a value is a mistake, not a choice.
+ * The reserve is allocated up front (a descriptor each) and every address
+ * space allocates hash_buckets pointers.
+ */
+#define CTX_MAX_RESERVE		65536u
+#define CTX_MAX_HASH_BUCKETS	(1u << 20)
+
+/*
+ * Check one pool against the mode m (already checked) and the pools before
+ * it.  Every message names the field, so that a caller with eight pools
+ * knows which one is wrong.
+ */
+static int
+ctx_check_pool(const ht_config_t *cfg, const mmu_t *m, unsigned i)
+{
+	const ht_range_t *p = &cfg->pools[i];
+	unsigned long long base = p->base, len = p->len;
+
+	if (len == 0)
+		return (ht__fail(HT_EINVAL, "cfg.pools[%u].len is 0", i));
+	if (base & (HT_PAGE_SIZE - 1))
+		return (ht__fail(HT_EALIGN, "cfg.pools[%u].base 0x%llx is not "
+		    "4 KiB aligned", i, base));
+	if (len & (HT_PAGE_SIZE - 1))
+		return (ht__fail(HT_EALIGN, "cfg.pools[%u].len 0x%llx is not "
+		    "a multiple of 4 KiB", i, len));
+	if (base + len < base)
+		return (ht__fail(HT_ERANGE, "cfg.pools[%u] [0x%llx, +0x%llx) "
+		    "wraps past the top of the address space", i, base, len));
+	if (base >= m->pa_limit)
+		return (ht__fail(HT_EPABITS, "cfg.pools[%u].base 0x%llx beyond "
+		    "pa_bits %u", i, base, m->pa_bits));
+	if (base + len > m->pa_limit)
+		return (ht__fail(HT_EPABITS, "cfg.pools[%u] ends at 0x%llx, "
+		    "beyond pa_bits %u", i, base + len, m->pa_bits));
+	/* 32-bit entries name tables below 4 GiB only. */
+	if (base >= m->table_pa_limit)
+		return (ht__fail(HT_ERANGE, "cfg.pools[%u].base 0x%llx: %s "
+		    "tables must lie below 0x%llx, the pool has no frame "
+		    "there", i, base, ht_mode_name(m->mode),
+		    (unsigned long long)m->table_pa_limit));
+	for (unsigned j = 0; j < i; j++) {
+		const ht_range_t *q = &cfg->pools[j];
+
+		if (base < q->base + q->len && q->base < base + len)
+			return (ht__fail(HT_EINVAL, "cfg.pools[%u] [0x%llx, "
+			    "0x%llx) overlaps cfg.pools[%u] [0x%llx, 0x%llx)",
+			    i, base, base + len, j,
+			    (unsigned long long)q->base,
+			    (unsigned long long)(q->base + q->len)));
+	}
+	return (0);
+}
+
+/*
+ * Check every field of a configuration before anything is allocated; the
+ * detail message names the field ("cfg.pools[2].base ...").  The order is
+ * the order of the fields, so that the first wrong one is reported.
+ */
+static int
+ctx_check_config(const ht_config_t *cfg, mmu_t *m)
+{
+	const ht_geometry_t *g = ht_geometry(cfg->mode);
+	const ht_frame_ops_t *ops = cfg->frame_ops;
+	unsigned ps = cfg->pagesizes;
+	int err;
+
+	if (g == NULL)
+		return (ht__fail(HT_EINVAL, "cfg.mode %d is not a paging mode "
+		    "(0..3)", (int)cfg->mode));
+	if (ps & ~(unsigned)(HT_PS_4K | HT_PS_2M | HT_PS_4M | HT_PS_1G))
+		return (ht__fail(HT_EPAGESIZE, "cfg.pagesizes 0x%x has unknown "
+		    "bits 0x%x", ps, ps & ~(unsigned)(HT_PS_4K | HT_PS_2M |
+		    HT_PS_4M | HT_PS_1G)));
+	if (ps & ~g->pagesizes)
+		return (ht__fail(HT_EPAGESIZE, "cfg.pagesizes 0x%x: %s paging "
+		    "has only page sizes 0x%x", ps, ht_mode_name(cfg->mode),
+		    g->pagesizes));
+	if (ps != 0 && !(ps & HT_PS_4K))
+		return (ht__fail(HT_EPAGESIZE, "cfg.pagesizes 0x%x lacks 4 KiB "
+		    "(HT_PS_4K), which cannot be turned off", ps));
+	if ((ps & HT_PS_1G) && !(ps & HT_PS_2M))
+		return (ht__fail(HT_EPAGESIZE, "cfg.pagesizes 0x%x: 1 GiB pages "
+		    "need 2 MiB pages (every CPU with 1 GiB pages has them)",
+		    ps));
+	if (cfg->pa_bits != 0 && (cfg->pa_bits < 32 ||
+	    cfg->pa_bits > g->pa_bits_max))
+		return (ht__fail(HT_EINVAL, "cfg.pa_bits %u out of range "
+		    "32..%u for %s paging (0 = %u)", cfg->pa_bits,
+		    g->pa_bits_max, ht_mode_name(cfg->mode), g->pa_bits_max));
+	/* A flag: any other value is a caller mixing up fields. */
+	if (cfg->no_nx != 0 && cfg->no_nx != 1)
+		return (ht__fail(HT_EINVAL, "cfg.no_nx %d is not 0 or 1",
+		    cfg->no_nx));
+	if ((err = mmu_init(m, cfg->mode, ps, cfg->pa_bits, cfg->no_nx)) != 0)
+		return (err);
+	if (ops == NULL)
+		return (ht__fail(HT_EINVAL, "cfg.frame_ops is NULL"));
+	if (ops->alloc == NULL)
+		return (ht__fail(HT_EINVAL, "cfg.frame_ops->alloc is NULL"));
+	if (ops->free == NULL)
+		return (ht__fail(HT_EINVAL, "cfg.frame_ops->free is NULL"));
+	if (ops->map == NULL && ops->window == NULL)
+		return (ht__fail(HT_EINVAL, "cfg.frame_ops has neither map nor "
+		    "window: frames cannot be reached"));
+	if (cfg->npools > HT_MAX_POOLS)
+		return (ht__fail(HT_EINVAL, "cfg.npools %u, at most %d",
+		    cfg->npools, HT_MAX_POOLS));
+	for (unsigned i = 0; i < cfg->npools; i++) {
+		if ((err = ctx_check_pool(cfg, m, i)) != 0)
+			return (err);
+	}
+	/* PAE's CR3 holds 32 bits: some pool must reach below 4 GiB. */
+	if (cfg->npools != 0 && m->root_pa_limit < m->pa_limit) {
+		unsigned i;
+
+		for (i = 0; i < cfg->npools; i++) {
+			if (cfg->pools[i].base < m->root_pa_limit)
+				break;
+		}
+		if (i == cfg->npools)
+			return (ht__fail(HT_ERANGE, "cfg.pools: none reaches "
+			    "below 0x%llx, where the %s root must lie",
+			    (unsigned long long)m->root_pa_limit,
+			    ht_mode_name(cfg->mode)));
+	}
+	if (cfg->reserve_amount > CTX_MAX_RESERVE)
+		return (ht__fail(HT_EINVAL, "cfg.reserve_amount %u is above %u",
+		    cfg->reserve_amount, CTX_MAX_RESERVE));
+	/* Each pass raises the threshold; past one entry a pass it cannot. */
+	if (cfg->steal_passes > m->ptes_per_table)
+		return (ht__fail(HT_EINVAL, "cfg.steal_passes %u is above %u "
+		    "(the entries of a table)", cfg->steal_passes,
+		    m->ptes_per_table));
+	if (cfg->throttle != 0 && ops->avail == NULL)
+		return (ht__fail(HT_EINVAL, "cfg.throttle %llu needs "
+		    "cfg.frame_ops->avail", (unsigned long long)cfg->throttle));
+	if (cfg->hash_buckets != 0 && (cfg->hash_buckets &
+	    (cfg->hash_buckets - 1)) != 0)
+		return (ht__fail(HT_EINVAL, "cfg.hash_buckets %u is not a power "
+		    "of two", cfg->hash_buckets));
+	if (cfg->hash_buckets > CTX_MAX_HASH_BUCKETS)
+		return (ht__fail(HT_EINVAL, "cfg.hash_buckets %u is above %u",
+		    cfg->hash_buckets, CTX_MAX_HASH_BUCKETS));
+	return (0);
+}
+
 int
 ht_ctx_create(const ht_config_t *cfg, ht_ctx_t **r_ctx)
 {
 	ht_ctx_t *ctx;
+	mmu_t m;
 	int err;
 
 	if (cfg == NULL || r_ctx == NULL)
 		return (ht__fail(HT_EINVAL, "NULL argument"));
-	if (cfg->frame_ops == NULL || cfg->frame_ops->alloc == NULL ||
-	    cfg->frame_ops->free == NULL || (cfg->frame_ops->map == NULL &&
-	    cfg->frame_ops->window == NULL))
-		return (ht__fail(HT_EINVAL, "frame_ops needs alloc, free and "
-		    "map or window"));
-	if (cfg->npools > HT_MAX_POOLS)
-		return (ht__fail(HT_EINVAL, "%u pools, at most %d", cfg->npools,
-		    HT_MAX_POOLS));
-	for (unsigned i = 0; i < cfg->npools; i++) {
-		const ht_range_t *p = &cfg->pools[i];
-		if (p->len < HT_PAGE_SIZE || p->base + p->len < p->base)
-			return (ht__fail(HT_EINVAL, "pool %u [0x%llx, +0x%llx) "
-			    "is empty or wraps", i, (unsigned long long)p->base,
-			    (unsigned long long)p->len));
-	}
-	if (cfg->hash_buckets != 0 && (cfg->hash_buckets &
-	    (cfg->hash_buckets - 1)) != 0)
-		return (ht__fail(HT_EINVAL, "hash_buckets %u is not a power "
-		    "of two", cfg->hash_buckets));
+	if ((err = ctx_check_config(cfg, &m)) != 0)
+		return (err);
 	if ((ctx = calloc(1, sizeof (*ctx))) == NULL)
 		return (ht__fail(HT_ENOMEM, "no memory for a context"));
-	err = mmu_init(&ctx->ctx_mmu, cfg->mode, cfg->pagesizes, cfg->pa_bits,
-	    cfg->no_nx);
-	if (err != 0) {
-		free(ctx);
-		return (err);
-	}
+	ctx->ctx_mmu = m;
 	ctx->ctx_cfg = *cfg;
 	if (ctx->ctx_cfg.hash_buckets == 0)
 		ctx->ctx_cfg.hash_buckets = 1024;
@@ -67,6 +195,7 @@ ht_ctx_create(const ht_config_t *cfg, ht_ctx_t **r_ctx)
 	(void) pthread_mutex_init(&ctx->ctx_list_lock, NULL);
 	(void) pthread_cond_init(&ctx->ctx_list_cv, NULL);
 	(void) pthread_mutex_init(&ctx->ctx_reserve_lock, NULL);
+	(void) pthread_mutex_init(&ctx->ctx_frame_lock, NULL);
 	if (htable_initial_reserve(ctx, ctx->ctx_reserve_amount) != 0) {
 		(void) ht_ctx_destroy(ctx);
 		return (ht__fail(HT_ENOMEM, "no memory for the reserve"));
@@ -98,6 +227,10 @@ ht_ctx_destroy(ht_ctx_t *ctx)
 	(void) pthread_mutex_destroy(&ctx->ctx_list_lock);
 	(void) pthread_cond_destroy(&ctx->ctx_list_cv);
 	(void) pthread_mutex_destroy(&ctx->ctx_reserve_lock);
+	/* Every space is gone, and with it every frame it held. */
+	HT_VERIFY(ctx->ctx_frames.n == 0);
+	pfnset_fini(&ctx->ctx_frames);
+	(void) pthread_mutex_destroy(&ctx->ctx_frame_lock);
 	free(ctx);
 	return (0);
 }
@@ -166,6 +299,75 @@ ctx_foreach_hat(ht_ctx_t *ctx, void (*fn)(hat_t *, void *), void *arg)
 		(void) pthread_cond_broadcast(&ctx->ctx_list_cv);
 	}
 	mutex_exit(&ctx->ctx_list_lock);
+}
+
+struct owner_arg {
+	ht_pfn_t	pfn;
+	char		*buf;
+	size_t		len;
+	int		found;
+};
+
+static void
+owner_one(hat_t *hat, void *arg)
+{
+	struct owner_arg *o = arg;
+	const char *how = NULL;
+	int level = -1;
+
+	if (o->found)
+		return;
+	for (unsigned h = 0; h < hat->hat_num_hash && how == NULL; h++) {
+		pthread_mutex_t *mtx = &hat->hat_ctx->ctx_bucket_mtx[h &
+		    (HTABLE_NMUTEX - 1)];
+
+		(void) pthread_mutex_lock(mtx);
+		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
+		    ht = ht->ht_next) {
+			if (ht->ht_pfn == o->pfn && !(ht->ht_flags &
+			    (HTABLE_SHARED_PFN | HTABLE_COPIED))) {
+				how = "a table";
+				level = ht->ht_level;
+				break;
+			}
+		}
+		(void) pthread_mutex_unlock(mtx);
+	}
+	if (how == NULL) {
+		(void) pthread_mutex_lock(&hat->hat_mutex);
+		for (htable_t *ht = hat->hat_ht_cached; ht != NULL;
+		    ht = ht->ht_next) {
+			if (ht->ht_pfn == o->pfn) {
+				how = "a cached free table";
+				level = ht->ht_level;
+				break;
+			}
+		}
+		(void) pthread_mutex_unlock(&hat->hat_mutex);
+	}
+	if (how == NULL)
+		return;
+	o->found = 1;
+	(void) snprintf(o->buf, o->len, "%s address space %p (root 0x%llx) "
+	    "holds it as %s of level %d",
+	    (atomic_load(&hat->hat_flags) & HAT_IMPORTED) ? "imported" :
+	    "live", (void *)hat, (unsigned long long)ht_as_root(hat), how,
+	    level);
+}
+
+/*
+ * Say who holds table frame pfn, for an error message: a space's table,
+ * a space's cached table, or (found nowhere) an operation in flight.
+ */
+void
+ctx_frame_owner(ht_ctx_t *ctx, ht_pfn_t pfn, char *buf, size_t len)
+{
+	struct owner_arg o = { pfn, buf, len, 0 };
+
+	ctx_foreach_hat(ctx, owner_one, &o);
+	if (!o.found)
+		(void) snprintf(buf, len, "an operation in flight holds it "
+		    "(preallocated, or freed and waiting for the TLB hook)");
 }
 
 struct dump_arg {

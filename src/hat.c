@@ -465,6 +465,7 @@ ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags, ht_as_t **r_as)
 		hat_destroy(hat, 0);
 		return (err);
 	}
+	htable_attach_scrub(hat);
 	hat_list_insert(hat);
 	*r_as = hat;
 	return (0);

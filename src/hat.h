@@ -65,4 +65,10 @@ int hat_create(ht_ctx_t *ctx, unsigned hat_flags, hat_t **r_hat);
 /* Free the hash, list membership and struct of a hat (no tables). */
 void hat_free_struct(hat_t *hat);
 
+/*
+ * Describe, into buf, who in ctx holds table frame pfn (ctx.c): for the
+ * error message of an import that names a frame in use.
+ */
+void ctx_frame_owner(ht_ctx_t *ctx, ht_pfn_t pfn, char *buf, size_t len);
+
 #endif /* HT_HAT_H */

@@ -257,6 +257,8 @@ htable_free_now(htable_t *ht)
 	if (!(ht->ht_flags & (HTABLE_SHARED_PFN | HTABLE_COPIED |
 	    HTABLE_IMPORTED)) && ht->ht_pfn != HT_PFN_INVALID)
 		ptable_free(ctx, ht->ht_pfn);
+	else if (ht->ht_flags & HTABLE_IMPORTED)
+		frame_unclaim(ctx, ht->ht_pfn);	/* the caller's again */
 	ht->ht_pfn = HT_PFN_INVALID;
 	ht->ht_ptr = NULL;
 	ht->ht_flags = 0;
@@ -585,48 +587,13 @@ htable_create(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
  * every table it links, in descriptors (illumos attaches the boot loader's
  * tables this way).  The caller's tables are untrusted: a reserved bit, a
  * frame the provider cannot reach, or a frame reached twice gives
- * -HT_EBADTABLE; the caller then destroys the partly built hat.
+ * -HT_EBADTABLE; a frame that the context already holds (a table, cached
+ * or preallocated, of any space of the context, imported or not) gives
+ * -HT_EBUSY.  Each frame is claimed for the context (frame_claim) before
+ * its descriptor is hashed, so every hashed imported table owns its claim
+ * and htable_free_now gives it up; the caller destroys the partly built
+ * hat on failure, which gives up what was claimed.
  */
-/*
- * A set of frame numbers (open addressing) so that import notices a frame
- * reached twice at once: hostile tables that point every entry at the same
- * frame would otherwise make the recursion visit 512^levels entries.
- */
-int
-pfnset_add(pfnset_t *s, ht_pfn_t pfn)
-{
-	if ((s->n + 1) * 2 > s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 1024;
-		ht_pfn_t *nslots = malloc(ncap * sizeof (ht_pfn_t));
-
-		if (nslots == NULL)
-			return (-HT_ENOMEM);
-		for (size_t i = 0; i < ncap; i++)
-			nslots[i] = HT_PFN_INVALID;
-		for (size_t i = 0; i < s->cap; i++) {
-			if (s->slots[i] == HT_PFN_INVALID)
-				continue;
-			size_t j = (s->slots[i] * 0x9e3779b97f4a7c15ull) &
-			    (ncap - 1);
-			while (nslots[j] != HT_PFN_INVALID)
-				j = (j + 1) & (ncap - 1);
-			nslots[j] = s->slots[i];
-		}
-		free(s->slots);
-		s->slots = nslots;
-		s->cap = ncap;
-	}
-	size_t j = (pfn * 0x9e3779b97f4a7c15ull) & (s->cap - 1);
-	while (s->slots[j] != HT_PFN_INVALID) {
-		if (s->slots[j] == pfn)
-			return (1);
-		j = (j + 1) & (s->cap - 1);
-	}
-	s->slots[j] = pfn;
-	s->n++;
-	return (0);
-}
-
 int
 htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
     ht_pa_t pa, pfnset_t *seen)
@@ -650,9 +617,27 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 		return (ht__fail(HT_EBADTABLE, "table at pa 0x%llx is beyond "
 		    "the physical width", (unsigned long long)pfn <<
 		    HT_PAGE_SHIFT));
+	/*
+	 * One owner per frame in a context: the check and the claim are one
+	 * step under the context's frame lock, which every table frame the
+	 * context takes from its provider goes through too.
+	 */
+	err = frame_claim(ctx, pfn);
+	if (err < 0)
+		return (ht__fail(HT_ENOMEM, "no memory for the import"));
+	if (err > 0) {
+		char who[160];
+
+		ctx_frame_owner(ctx, pfn, who, sizeof (who));
+		return (ht__fail(HT_EBUSY, "level-%d table at pa 0x%llx is in "
+		    "use in this context: %s", level, (unsigned long long)pfn <<
+		    HT_PAGE_SHIFT, who));
+	}
 	ht = calloc(1, sizeof (*ht));
-	if (ht == NULL && (ht = htable_get_reserve(ctx)) == NULL)
+	if (ht == NULL && (ht = htable_get_reserve(ctx)) == NULL) {
+		frame_unclaim(ctx, pfn);
 		return (ht__fail(HT_ENOMEM, "no memory for a descriptor"));
+	}
 	ht->ht_hat = hat;
 	ht->ht_parent = parent;
 	ht->ht_vaddr = base;
@@ -664,6 +649,7 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 	if (ht->ht_ptr != NULL)		/* a PAE root is 32-byte aligned */
 		ht->ht_ptr = (uint8_t *)ht->ht_ptr + (pa & (HT_PAGE_SIZE - 1));
 	if (ht->ht_ptr == NULL) {
+		frame_unclaim(ctx, pfn);
 		free(ht);
 		return (ht__fail(HT_EBADTABLE, "level-%d table at pa 0x%llx "
 		    "is outside the provider's memory", level,
@@ -687,7 +673,9 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 		/*
 		 * A non-present entry may carry the owner's data (a swap
 		 * entry, say): legal, just not ours to interpret.  In a
-		 * level-0 table it is kept as ht_set_np's are (hat_np.c).
+		 * level-0 table it is kept as ht_set_np's are (hat_np.c);
+		 * above, where the library has no such entries, it is
+		 * cleared once the import succeeds (htable_attach_scrub).
 		 */
 		if (pte_is_np(pte, level)) {
 			atomic_fetch_add(&ht->ht_valid_cnt, 1);
@@ -724,6 +712,35 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 	if (parent != NULL)
 		BUSY_ADD(ht, -1);
 	return (err);
+}
+
+/*
+ * htable_attach_scrub: clear the non-present entries of a hat that
+ * htable_attach built, once the whole import succeeded (a failed import
+ * changes nothing).  The library's tables hold nothing in non-present
+ * entries: linking a new table and filling leaves expect an empty entry to
+ * be 0, and would otherwise take the leftover for a large page in the way.
+ * No MMU reads a non-present entry, so no translation changes.  The hat is
+ * not visible to anyone yet.
+ */
+void
+htable_attach_scrub(hat_t *hat)
+{
+	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
+		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
+		    ht = ht->ht_next) {
+			unsigned n = htable_num_ptes(ht);
+
+			for (unsigned e = 0; e < n; e++) {
+				x86pte_t pte = x86pte_get(ht, e);
+
+				/* level-0 data entries stay (counted) */
+				if (pte != 0 && !(pte & PT_VALID) &&
+				    !pte_is_np(pte, ht->ht_level))
+					(void) x86pte_cas(ht, e, pte, 0);
+			}
+		}
+	}
 }
 
 /* Report every table frame of hat (illumos hat_dump). */

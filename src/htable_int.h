@@ -105,15 +105,9 @@ htable_t *htable_create(hat_t *hat, uint64_t vaddr, int level,
     htable_t *shared, int *r_err);
 void htable_release(htable_t *ht);
 int htable_release_if_last(htable_t *ht);
-typedef struct pfnset {
-	ht_pfn_t	*slots;
-	size_t		cap;
-	size_t		n;
-} pfnset_t;
-/* 0 added, 1 already there, -HT_ENOMEM */
-int pfnset_add(pfnset_t *s, ht_pfn_t pfn);
 int htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
     ht_pa_t pa, pfnset_t *seen);
+void htable_attach_scrub(hat_t *hat);
 void unlink_ptp(htable_t *higher, htable_t *old, uint64_t vaddr);
 x86pte_t link_ptp(htable_t *higher, htable_t *new, uint64_t vaddr);
 void htable_hash_insert(htable_t *ht);

@@ -6,6 +6,7 @@
  *   ctx_list_lock  ->  (dropped before anything below is taken)
  *   bucket mutex (at most one at a time)  ->  hat_mutex  ->  reserve_lock
  *   -> the arena's own lock (inside the provider).
+ * ctx_frame_lock is a leaf: taken with any of them held, nothing inside.
  * No library lock is held while the TLB hook runs.
  * Debug builds check this order at every lock site (src/lock.h).
  */
@@ -91,6 +92,13 @@ struct ht_as {
 	hat_t		*hat_prev;
 };
 
+/* A set of frame numbers (frame.c): open addressing, linear probing. */
+typedef struct pfnset {
+	ht_pfn_t	*slots;
+	size_t		cap;
+	size_t		n;
+} pfnset_t;
+
 /* Counters: atomic, relaxed; cheap enough to keep in release builds. */
 /*
  * ht_busy is written only under the bucket mutex, but a stealer re-reads
@@ -138,6 +146,8 @@ struct ht_ctx {
 	_Atomic unsigned ctx_force_steal;
 	_Atomic unsigned ctx_force_cnt;
 	_Atomic unsigned ctx_steal_seed; /* victim bucket rotation */
+	pthread_mutex_t	ctx_frame_lock;	/* a leaf: protects ctx_frames */
+	pfnset_t	ctx_frames;	/* every table frame the context holds */
 	ht_ctr_t	ctx_stat;
 };
 

@@ -933,7 +933,7 @@ ParameterizedTest(ht_mode_t *mode, api, ctx_errors, .timeout = 120)
 	CTX_ERR(HT_EINVAL, &cfg);
 	cfg.pools[0].base = 0 - PG;
 	cfg.pools[0].len = 2 * PG;
-	CTX_ERR(HT_EINVAL, &cfg);
+	CTX_ERR(HT_ERANGE, &cfg);
 
 	/* the good ones: every valid combination works */
 	cfg = good;
@@ -1857,8 +1857,8 @@ ParameterizedTest(ht_mode_t *mode, api, pools, .timeout = 120)
 
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.npools = 2;
-	cfg.pools[0].base = ARENA_BASE + 64 * MIB + 0x800; /* not aligned */
-	cfg.pools[0].len = 16 * PG;
+	cfg.pools[0].base = ARENA_BASE + 64 * MIB;
+	cfg.pools[0].len = 15 * PG;
 	cfg.pools[1].base = ARENA_BASE + 200 * MIB;
 	cfg.pools[1].len = 32 * PG;
 	env_setup_cfg(e, *mode, &cfg);

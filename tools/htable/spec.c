@@ -141,16 +141,27 @@ int
 spec_parse(const char *path, spec_t *s, FILE *err)
 {
 	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (f == NULL) {
+		memset(s, 0, sizeof (*s));
+		fprintf(err, "%s: %s\n", path, strerror(errno));
+		return (-1);
+	}
+	rc = spec_read(f, path, s, err);
+	fclose(f);
+	return (rc);
+}
+
+int
+spec_read(FILE *f, const char *path, spec_t *s, FILE *err)
+{
 	char buf[4096];
 	int line = 0, any = 0, rc = 0;
 
 	memset(s, 0, sizeof (*s));
 	s->file = path;
 	s->mode = HT_MODE_4LEVEL;
-	if (f == NULL) {
-		fprintf(err, "%s: %s\n", path, strerror(errno));
-		return (-1);
-	}
 	while (rc == 0 && fgets(buf, sizeof (buf), f) != NULL) {
 		char *tok[MAXTOK], *p, *save;
 		int ntok = 0;
@@ -314,7 +325,6 @@ spec_parse(const char *path, spec_t *s, FILE *err)
 	s->last_line = line;
 	if (rc == 0 && ferror(f))
 		rc = bad(err, path, line, "read error");
-	fclose(f);
 	if (rc == 0 && s->npools == 0)
 		rc = bad(err, path, line, "no pool: page-table frames need "
 		    "at least one 'pool PA LEN'");

@@ -36,6 +36,8 @@ typedef struct spec {
  * "FILE:LINE: message" to err.
  */
 int spec_parse(const char *path, spec_t *s, FILE *err);
+/* The same from an open stream; path names it in messages. */
+int spec_read(FILE *f, const char *path, spec_t *s, FILE *err);
 void spec_free(spec_t *s);
 
 /*
