@@ -345,7 +345,8 @@ typedef struct ht_config {
 /*
  * Create a context.  Every field of cfg is checked first; the first wrong
  * one fails the call, ht_errdetail() names it ("cfg.pools[2].base 0x...
- * beyond pa_bits 40"), and nothing is allocated.  The provider's window is read now, once.
+ * beyond pa_bits 40"), and nothing is allocated.  The provider's window is
+ * read now, once.
  * Codes:
  *   EINVAL	NULL cfg or r_ctx; cfg.mode unknown; cfg.pa_bits outside
  *		32..the mode's widest; cfg.no_nx not 0 or 1; cfg.frame_ops

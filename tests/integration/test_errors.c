@@ -480,6 +480,8 @@ bad_arguments(env_t *e)
 	R(ht_as_import, e->ctx, 1ull << 60, 0, &nas);
 	/* a root the provider cannot reach */
 	R(ht_as_import, e->ctx, ARENA_BASE + ARENA_SIZE + 16 * PG, 0, &nas);
+	/* a live space's own tables: one owner per frame */
+	R(ht_as_import, e->ctx, ht_as_root(as), 0, &nas);
 
 	R_MAP(NULL, v, 0, PG, 0, 0);
 	R_MAP(as, v, 0, 0, 0, 0);
@@ -603,6 +605,15 @@ bad_configs(env_t *e)
 	c.npools = 1;
 	c.pools[0].base = 0;
 	c.pools[0].len = 0;
+	R(ht_ctx_create, &c, &ctx);
+	c.pools[0].base = PG / 2;		/* unaligned */
+	c.pools[0].len = 16 * PG;
+	R(ht_ctx_create, &c, &ctx);
+	c.pools[0].base = 0 - 16 * PG;		/* wraps */
+	c.pools[0].len = 32 * PG;
+	R(ht_ctx_create, &c, &ctx);
+	c.pools[0].base = 1ull << 53;		/* beyond any pa_bits */
+	c.pools[0].len = 16 * PG;
 	R(ht_ctx_create, &c, &ctx);
 	c.npools = 0;
 	c.hash_buckets = 3;

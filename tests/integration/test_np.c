@@ -502,13 +502,23 @@ Test(np, import_keeps)
 		env_init(&e, mode);
 		OK(ht_set_np(e.as, VA0, 3 * PG, 0x3000, 0x1000));
 		OK(ht_map(e.as, VA0 + 3 * PG, 0x5000, PG, HT_W, 0));
-		OK(ht_as_import(e.ctx, ht_as_root(e.as), 0, &imp));
+		/* another context: a frame has one owner in a context */
+		ht_config_t cfg;
+		ht_ctx_t *c2;
+
+		memset(&cfg, 0, sizeof (cfg));
+		cfg.mode = mode;
+		cfg.frame_ops = ht_arena_ops();
+		cfg.frame_arg = e.arena;
+		OK(ht_ctx_create(&cfg, &c2));
+		OK(ht_as_import(c2, ht_as_root(e.as), 0, &imp));
 		AUDIT(imp);
 		cr_assert_eq(all_np(&e, imp), 3);
 		expect_np(imp, VA0 + 2 * PG, 0x5000);
 		expect_not_present(&e, imp, VA0 + PG, 0x4000);
 		expect_get(imp, VA0 + 3 * PG, -HT_EEXIST);
 		ht_as_destroy(imp);
+		OK(ht_ctx_destroy(c2));
 		env_fini(&e);
 	}
 }
