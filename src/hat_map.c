@@ -2,10 +2,11 @@
  * hat_map.c - ht_map: mapping a range with the largest pages its
  * alignment allows (what hat_i86.c's load paths do with htables).
  *
- * The range is cut into runs of one page size (plan_run).  The tables each
- * run lacks are counted and reserved, the existing ones pinned (run_cost);
- * then each run finds or creates each table once and fills its entries in
- * a tight loop (fill_leaves).  Mappings already there are replaced; a
+ * The range is cut into runs of one page size (plan_run).  The tables the
+ * runs lack are counted once each, less those the edge splits create, and
+ * exactly that many frames are reserved; the existing ones are pinned
+ * (run_cost, plan_table in hat_range.c).  Then each run finds or creates
+ * each table once and fills its entries in a tight loop (fill_leaves).  Mappings already there are replaced; a
  * large leaf replacing smaller mappings first empties and frees the table
  * below it.  See hat_range.c for the steps every range operation shares.
  */
@@ -54,15 +55,14 @@ plan_run(const mmu_t *m, unsigned levels, uint64_t va, uint64_t pa,
 }
 
 /*
- * Tables a run [va, va + len) of level-L leaves needs that are missing.
- * The ones that exist are pinned for the rest of the operation: another
- * thread working next door could otherwise empty and free one of them
- * after we counted on it, and the operation would need a frame it did not
- * reserve.  Sets *r_n; 0 or -HT_ENOMEM.
+ * Add to the plan the tables a run [va, va + len) of level-L leaves needs:
+ * every table at levels L .. root - 1 that covers part of it.  Missing
+ * ones are counted once (plan_table), present ones pinned.  0 or
+ * -HT_ENOMEM.
  */
 static int
-run_cost(hat_t *hat, ht_op_t *op, uint64_t va, uint64_t len, int level,
-    uint64_t *r_n)
+run_cost(hat_t *hat, ht_op_t *op, ht_plan_t *plan, uint64_t va,
+    uint64_t len, int level)
 {
 	const mmu_t *m = hat_mmu(hat);
 
@@ -72,12 +72,9 @@ run_cost(hat_t *hat, ht_op_t *op, uint64_t va, uint64_t len, int level,
 		uint64_t last = (va + len - 1) & ~(step - 1);
 
 		for (uint64_t t = first; ; t += step) {
-			htable_t *ht = htable_lookup(hat, t, l);
-			int err;
+			int err = plan_table(hat, op, plan, l, t);
 
-			if (ht == NULL)
-				(*r_n)++;
-			else if ((err = ht_op_pin(op, ht)) != 0)
+			if (err != 0)
 				return (err);
 			if (t == last)
 				break;
@@ -272,8 +269,9 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 {
 	const mmu_t *m;
 	unsigned levels, ps;
-	uint64_t last, leaves, locked, need = 0, off;
+	uint64_t last, leaves, locked, off;
 	int err;
+	ht_plan_t plan;
 	ht_op_t op;
 
 	if (hat == NULL)
@@ -331,6 +329,13 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 		}
 	}
 	range_census(hat, va, last, 0, &leaves, &locked);
+	/* NOREPLACE never replaces, locked or not: the range is taken. */
+	if (leaves != 0 && (flags & HT_MAP_NOREPLACE)) {
+		ht_op_end(&op);
+		return (ht__fail(HT_EEXIST, "[0x%llx, 0x%llx] is already "
+		    "mapped in part", (unsigned long long)va,
+		    (unsigned long long)last));
+	}
 	if (locked != 0) {
 		ht_op_end(&op);
 		return (ht__fail(HT_ELOCKED, "%llu locked mappings in "
@@ -338,26 +343,15 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 		    (unsigned long long)locked, (unsigned long long)va,
 		    (unsigned long long)last));
 	}
-	if (leaves != 0 && (flags & HT_MAP_NOREPLACE)) {
-		ht_op_end(&op);
-		return (ht__fail(HT_EEXIST, "[0x%llx, 0x%llx] is already "
-		    "mapped in part", (unsigned long long)va,
-		    (unsigned long long)last));
-	}
 	/*
-	 * Frames: splits at the edges, plus the missing tables of every run.
-	 * Replacing never needs a table it frees: tables only go where a
-	 * larger leaf replaces their subtree.
+	 * Frames: one per distinct table the splits at the edges and the
+	 * runs create.  Replacing never needs a table it frees: tables only
+	 * go where a larger leaf replaces their subtree.
 	 */
-	need = 0;
-	if (leaves != 0) {
-		unsigned n = 0;
-
-		if ((err = edges_cost(hat, va, last, &n)) != 0) {
-			ht_op_end(&op);
-			return (err);
-		}
-		need = n;
+	plan_init(&plan);
+	if (leaves != 0 && (err = plan_edges(hat, &plan, va, last)) != 0) {
+		ht_op_end(&op);
+		return (err);
 	}
 	for (off = 0; off < len; ) {
 		uint64_t rl;
@@ -371,13 +365,13 @@ ht_map(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 			    "go above 4 GiB)", (unsigned long long)
 			    (pa + off + rl - HT_PAGE_SIZE)));
 		}
-		if ((err = run_cost(hat, &op, va + off, rl, l, &need)) != 0) {
+		if ((err = run_cost(hat, &op, &plan, va + off, rl, l)) != 0) {
 			ht_op_end(&op);
 			return (err);
 		}
 		off += rl;
 	}
-	if ((err = ht_op_prealloc(&op, (unsigned)need)) != 0) {
+	if ((err = ht_op_prealloc(&op, plan.need)) != 0) {
 		ht_op_end(&op);
 		return (err);
 	}

@@ -452,3 +452,33 @@ Test(mmu, bad_configs)
 	cr_assert_eq(m.leaf_levels, 0x3u);
 	cr_assert_eq(m.max_page_level, 1);
 }
+
+/*
+ * Frames an operation reserved and did not use (another thread made the
+ * table first) go back to the provider when it ends, not to the space's
+ * cache; a failed reservation gives back what it had got.
+ */
+Test(htable, op_leftover_frames_go_back_to_the_provider)
+{
+	fx_setup_mode(HT_MODE_4LEVEL, 0, 16);
+	uint64_t used = ht_arena_frames_used(fx.arena);
+	ht_op_t op;
+
+	ht_op_begin(&op, fx.as);
+	cr_assert_eq(ht_op_prealloc(&op, 3), 0);
+	cr_assert_eq(ht_arena_frames_used(fx.arena), used + 3);
+	ht_op_end(&op);
+	cr_assert_eq(fx.as->hat_num_cached, 0);
+	cr_assert_eq(ht_arena_frames_used(fx.arena), used);
+
+	/* a reservation that cannot be met takes nothing */
+	ht_arena_set_limit(fx.arena, used + 2);
+	ht_op_begin(&op, fx.as);
+	cr_assert_eq(ht_op_prealloc(&op, 3), -HT_ENOFRAME);
+	cr_assert_eq(ht_arena_frames_used(fx.arena), used);
+	cr_assert_eq(op.op_prealloc, NULL);
+	ht_op_end(&op);
+	cr_assert_eq(fx.as->hat_num_cached, 0);
+	cr_assert_eq(ht_arena_frames_used(fx.arena), used);
+	ht_arena_set_limit(fx.arena, 0);
+}
