@@ -10,6 +10,8 @@
  * large leaf replacing smaller mappings first empties and frees the table
  * below it.  See hat_range.c for the steps every range operation shares.
  */
+#include <sched.h>
+
 #include "iter.h"
 #include "hat.h"
 #include "hat_range.h"
@@ -93,12 +95,7 @@ leaf_remove(htable_t *ht, unsigned e)
 		(void) hat_pte_unmap(ht, e, old, 1);
 }
 
-/*
- * Map one run of level-L leaves.  Tables are found or created once per
- * table; entries are written in a tight loop.  An entry that links to a
- * lower table (old smaller mappings) is emptied first; if the lower table
- * cannot go (someone holds it) the run falls back to smaller pages.
- */
+/* Map a range as runs of the largest pages allowed (map_run falls back). */
 static int map_range(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len,
     unsigned attr, unsigned levels);
 
@@ -170,11 +167,13 @@ fill_done(htable_t *ht, int nnew, int nlock)
  * Map one run of level-L leaves.  Tables are found or created once per
  * table; entries are written by fill_leaves.  An entry that links to a
  * lower table (old smaller mappings) is emptied first; if the lower table
- * cannot go (someone holds it) that page falls back to smaller pages.
+ * cannot go (someone holds it) that page falls back to smaller pages (any
+ * size the mode has, even under a forced size; in 32-bit paging above
+ * 4 GiB, where only 4 MiB pages reach, the holder is waited out instead).
  */
 static int
 map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
-    unsigned attr, unsigned levels)
+    unsigned attr)
 {
 	const mmu_t *m = hat_mmu(hat);
 	uint64_t size = LEVEL_SIZE(m, level);
@@ -222,11 +221,24 @@ map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
 
 			HT_VERIFY(child != NULL);
 			range_clear(hat, va, va + size - 1);
+			/*
+			 * 32-bit 4 KiB entries cannot hold a pa above 4 GiB:
+			 * there the holder (a walk beside us) is waited out.
+			 */
+			while (m->pte_size == 4 && pa + size > (1ull << 32) &&
+			    !htable_release_if_last(child))
+				(void) sched_yield();
+			if (m->pte_size == 4 && pa + size > (1ull << 32))
+				continue;	/* the entry is empty now */
 			if (!htable_release_if_last(child)) {
-				/* someone else holds it: smaller pages */
+				/*
+				 * Someone else holds it: smaller pages, in
+				 * that table, so no frame is needed.  A forced
+				 * size gives way too: the mapping must be made.
+				 */
 				HATSTAT_INC(hat->hat_ctx, lpage_fallbacks);
 				err = map_range(hat, va, pa, size, attr,
-				    levels & ((1u << level) - 1));
+				    m->leaf_levels & ((1u << level) - 1));
 				htable_release(child);
 				if (err != 0)
 					break;
@@ -257,7 +269,7 @@ map_range(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, unsigned attr,
 		int l = plan_run(m, levels, va + off, pa + off, len - off, &rl);
 
 		HT_VERIFY(l >= 0);
-		err = map_run(hat, va + off, pa + off, rl, l, attr, levels);
+		err = map_run(hat, va + off, pa + off, rl, l, attr);
 		off += rl;
 	}
 	return (err);
