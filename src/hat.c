@@ -5,8 +5,11 @@
  *
  * An operation (ht_op_t, on the caller's stack, found through a
  * thread-local pointer) gives three guarantees:
- *  1. ht_op_prealloc takes every frame the operation can need before
- *     anything changes, so a failed call leaves no half-built state.
+ *  1. ht_op_prealloc takes every frame the operation will use before
+ *     anything changes, so a failed call leaves no half-built state; the
+ *     plan (hat_range.c) asks for exactly the tables it creates, and any
+ *     frame left unused goes back to the provider when the operation
+ *     ends.
  *  2. Tables freed during the operation are kept until the TLB hook has
  *     run: an MMU may still walk them through its paging-structure caches.
  *  3. TLB invalidations are merged into at most HT_OP_TLB_RANGES ranges
@@ -57,11 +60,36 @@ ht_op_begin(ht_op_t *op, hat_t *hat)
 	ht_depth++;
 }
 
+/*
+ * Give back tables taken for op that it did not use (hat_mutex not held):
+ * a frame that came from the provider goes back to it, and with `all` so
+ * does every other one.  Otherwise a table from the space's cache goes back
+ * there, so that a failed reservation leaves the space as it was.
+ */
+static void
+op_give_back(ht_op_t *op, htable_t *list, int all)
+{
+	htable_t *ht;
+
+	while ((ht = list) != NULL) {
+		ht_ctx_t *ctx = op->op_hat->hat_ctx;
+		int fresh = all || (ht->ht_flags & HTABLE_FRESH) != 0;
+
+		list = ht->ht_next;
+		ht->ht_flags &= (uint8_t)~HTABLE_FRESH;
+		if (fresh)
+			atomic_fetch_add(&ctx->ctx_dont_cache, 1);
+		htable_free_now(ht);
+		if (fresh)
+			atomic_fetch_sub(&ctx->ctx_dont_cache, 1);
+	}
+}
+
 int
-ht_op_prealloc(ht_op_t *op, unsigned n)
+ht_op_prealloc(ht_op_t *op, uint64_t n)
 {
 	htable_t *taken = NULL, *ht;
-	unsigned ntaken = 0;
+	uint64_t ntaken = 0;
 	int err = 0;
 
 	/* op_prealloc is not consulted by htable_alloc while we fill it. */
@@ -77,23 +105,13 @@ ht_op_prealloc(ht_op_t *op, unsigned n)
 	}
 	op->op_prealloc = saved;
 	if (ntaken < n) {
-		/*
-		 * A failed call changes nothing: frames that came from the
-		 * provider go back to it, cached ones back to the cache.
-		 */
-		ht_ctx_t *ctx = op->op_hat->hat_ctx;
-
-		while ((ht = taken) != NULL) {
-			int fresh = (ht->ht_flags & HTABLE_FRESH) != 0;
-
-			taken = ht->ht_next;
-			ht->ht_flags &= (uint8_t)~HTABLE_FRESH;
-			if (fresh)
-				atomic_fetch_add(&ctx->ctx_dont_cache, 1);
-			htable_free_now(ht);
-			if (fresh)
-				atomic_fetch_sub(&ctx->ctx_dont_cache, 1);
-		}
+		/* A failed call changes nothing: every frame goes back. */
+		op_give_back(op, taken, 0);
+		if (err == -HT_ENOFRAME)
+			err = ht__fail(HT_ENOFRAME, "the operation creates %llu "
+			    "tables; only %llu frames could be had (pools "
+			    "exhausted, nothing to steal)", (unsigned long long)n,
+			    (unsigned long long)ntaken);
 		return (err);
 	}
 	while ((ht = taken) != NULL) {
@@ -162,10 +180,14 @@ ht_op_end(ht_op_t *op)
 		op->op_deferred = ht->ht_next;
 		htable_free_now(ht);
 	}
-	while ((ht = op->op_prealloc) != NULL) {
-		op->op_prealloc = ht->ht_next;
-		htable_free_now(ht);
-	}
+	/*
+	 * The plan reserves exactly what the operation creates, so frames
+	 * are left over only when another thread made a table first (a split
+	 * in the same large page).  They go back to the provider: a spare
+	 * frame cached in the space would be lost to every other space.
+	 */
+	op_give_back(op, op->op_prealloc, 1);
+	op->op_prealloc = NULL;
 	ht_depth--;
 }
 

@@ -17,17 +17,21 @@ ht_op_t *ht_op_cur(void);
 void ht_op_begin(ht_op_t *op, hat_t *hat);
 /*
  * Top up op with n zeroed table frames, so that the rest of the operation
- * cannot fail for lack of memory.  0 or -HT_ENOFRAME / -HT_ENOMEM (the
- * frames already taken stay in op and are given back by ht_op_end).
+ * cannot fail for lack of memory.  0, or -HT_ENOFRAME / -HT_ENOMEM with
+ * none taken: the frames it had got go back where they came from (the
+ * provider or the space's cache).
  */
-int ht_op_prealloc(ht_op_t *op, unsigned n);
+int ht_op_prealloc(ht_op_t *op, uint64_t n);
 /*
  * Keep a hold on ht until the operation ends (ht_op_end releases it): a
  * table the operation counted on must not be freed by another thread's
  * release half way.  0 or -HT_ENOMEM (then the hold was dropped).
  */
 int ht_op_pin(ht_op_t *op, htable_t *ht);
-/* Run the batched TLB hook, then free deferred tables and leftovers. */
+/*
+ * Run the batched TLB hook, then free deferred tables; preallocated frames
+ * left unused go back to the provider.
+ */
 void ht_op_end(ht_op_t *op);
 
 /*

@@ -2,17 +2,21 @@
  * hat_map.c - ht_map: mapping a range with the largest pages its
  * alignment allows (what hat_i86.c's load paths do with htables).
  *
- * The range is cut into runs of one page size (plan_run).  The tables each
- * run lacks are counted and reserved, the existing ones pinned (run_cost);
- * then each run finds or creates each table once and fills its entries in
- * a tight loop (fill_leaves).  ht_set_np (hat_np.c) goes through the same
- * steps (map_apply) with level-0 runs whose entries are the client's
- * non-present values instead of leaves.  Mappings already there are replaced; a
+ * The range is cut into runs of one page size (plan_run).  The tables the
+ * runs lack are counted once each, less those the edge splits create, and
+ * exactly that many frames are reserved; the existing ones are pinned
+ * (run_cost, plan_table in hat_range.c).  Then each run finds or creates
+ * each table once and fills its entries in a tight loop (fill_leaves).
+ * ht_set_np (hat_np.c) goes through the same steps (map_apply) with
+ * level-0 runs whose entries are the client's non-present values instead
+ * of leaves.  Mappings already there are replaced; a
  * large leaf replacing smaller mappings first empties and frees the table
  * below it.  Every leaf removed that way, or replaced by a leaf of another
  * frame, reports its A/D bits to the caller's sink (ht_map_ad; hat.c).
  * See hat_range.c for the steps every range operation shares.
  */
+#include <sched.h>
+
 #include "iter.h"
 #include "hat.h"
 #include "hat_range.h"
@@ -60,15 +64,14 @@ plan_run(const mmu_t *m, unsigned levels, uint64_t va, uint64_t pa,
 }
 
 /*
- * Tables a run [va, va + len) of level-L leaves needs that are missing.
- * The ones that exist are pinned for the rest of the operation: another
- * thread working next door could otherwise empty and free one of them
- * after we counted on it, and the operation would need a frame it did not
- * reserve.  Sets *r_n; 0 or -HT_ENOMEM.
+ * Add to the plan the tables a run [va, va + len) of level-L leaves needs:
+ * every table at levels L .. root - 1 that covers part of it.  Missing
+ * ones are counted once (plan_table), present ones pinned.  0 or
+ * -HT_ENOMEM.
  */
 static int
-run_cost(hat_t *hat, ht_op_t *op, uint64_t va, uint64_t len, int level,
-    uint64_t *r_n)
+run_cost(hat_t *hat, ht_op_t *op, ht_plan_t *plan, uint64_t va,
+    uint64_t len, int level)
 {
 	const mmu_t *m = hat_mmu(hat);
 
@@ -78,12 +81,9 @@ run_cost(hat_t *hat, ht_op_t *op, uint64_t va, uint64_t len, int level,
 		uint64_t last = (va + len - 1) & ~(step - 1);
 
 		for (uint64_t t = first; ; t += step) {
-			htable_t *ht = htable_lookup(hat, t, l);
-			int err;
+			int err = plan_table(hat, op, plan, l, t);
 
-			if (ht == NULL)
-				(*r_n)++;
-			else if ((err = ht_op_pin(op, ht)) != 0)
+			if (err != 0)
 				return (err);
 			if (t == last)
 				break;
@@ -102,12 +102,7 @@ leaf_remove(htable_t *ht, unsigned e)
 		(void) hat_pte_unmap(ht, e, old, 1);
 }
 
-/*
- * Map one run of level-L leaves.  Tables are found or created once per
- * table; entries are written in a tight loop.  An entry that links to a
- * lower table (old smaller mappings) is emptied first; if the lower table
- * cannot go (someone holds it) the run falls back to smaller pages.
- */
+/* Map a range as runs of the largest pages allowed (map_run falls back). */
 static int map_range(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len,
     unsigned attr, unsigned levels, const np_src_t *np);
 
@@ -201,11 +196,13 @@ fill_done(htable_t *ht, const fill_cnt_t *c)
  * Map one run of level-L leaves.  Tables are found or created once per
  * table; entries are written by fill_leaves.  An entry that links to a
  * lower table (old smaller mappings) is emptied first; if the lower table
- * cannot go (someone holds it) that page falls back to smaller pages.
+ * cannot go (someone holds it) that page falls back to smaller pages (any
+ * size the mode has, even under a forced size; in 32-bit paging above
+ * 4 GiB, where only 4 MiB pages reach, the holder is waited out instead).
  */
 static int
 map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
-    unsigned attr, unsigned levels, const np_src_t *np)
+    unsigned attr, const np_src_t *np)
 {
 	const mmu_t *m = hat_mmu(hat);
 	uint64_t size = LEVEL_SIZE(m, level);
@@ -253,11 +250,24 @@ map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
 
 			HT_VERIFY(child != NULL);
 			range_clear(hat, va, va + size - 1);
+			/*
+			 * 32-bit 4 KiB entries cannot hold a pa above 4 GiB:
+			 * there the holder (a walk beside us) is waited out.
+			 */
+			while (m->pte_size == 4 && pa + size > (1ull << 32) &&
+			    !htable_release_if_last(child))
+				(void) sched_yield();
+			if (m->pte_size == 4 && pa + size > (1ull << 32))
+				continue;	/* the entry is empty now */
 			if (!htable_release_if_last(child)) {
-				/* someone else holds it: smaller pages */
+				/*
+				 * Someone else holds it: smaller pages, in
+				 * that table, so no frame is needed.  A forced
+				 * size gives way too: the mapping must be made.
+				 */
 				HATSTAT_INC(hat->hat_ctx, lpage_fallbacks);
 				err = map_range(hat, va, pa, size, attr,
-				    levels & ((1u << level) - 1), np);
+				    m->leaf_levels & ((1u << level) - 1), np);
 				htable_release(child);
 				if (err != 0)
 					break;
@@ -288,8 +298,7 @@ map_range(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, unsigned attr,
 		int l = plan_run(m, levels, va + off, pa + off, len - off, &rl);
 
 		HT_VERIFY(l >= 0);
-		err = map_run(hat, va + off, pa + off, rl, l, attr, levels,
-		    np);
+		err = map_run(hat, va + off, pa + off, rl, l, attr, np);
 		off += rl;
 	}
 	return (err);
@@ -374,7 +383,8 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     void *arg)
 {
 	const mmu_t *m = hat_mmu(hat);
-	uint64_t last = va + len - 1, leaves, locked, need = 0, off;
+	uint64_t last = va + len - 1, leaves, locked, off;
+	ht_plan_t plan;
 	int err;
 	ht_op_t op;
 
@@ -399,6 +409,13 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 		}
 	}
 	range_census(hat, va, last, 0, &leaves, &locked);
+	/* NOREPLACE never replaces, locked or not: the range is taken. */
+	if (leaves != 0 && (flags & HT_MAP_NOREPLACE)) {
+		ht_op_end(&op);
+		return (ht__fail(HT_EEXIST, "[0x%llx, 0x%llx] is already "
+		    "mapped in part", (unsigned long long)va,
+		    (unsigned long long)last));
+	}
 	if (locked != 0) {
 		ht_op_end(&op);
 		return (ht__fail(HT_ELOCKED, "%llu locked mappings in "
@@ -406,26 +423,15 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 		    (unsigned long long)locked, (unsigned long long)va,
 		    (unsigned long long)last));
 	}
-	if (leaves != 0 && (flags & HT_MAP_NOREPLACE)) {
-		ht_op_end(&op);
-		return (ht__fail(HT_EEXIST, "[0x%llx, 0x%llx] is already "
-		    "mapped in part", (unsigned long long)va,
-		    (unsigned long long)last));
-	}
 	/*
-	 * Frames: splits at the edges, plus the missing tables of every run.
-	 * Replacing never needs a table it frees: tables only go where a
-	 * larger leaf replaces their subtree.
+	 * Frames: one per distinct table the splits at the edges and the
+	 * runs create.  Replacing never needs a table it frees: tables only
+	 * go where a larger leaf replaces their subtree.
 	 */
-	need = 0;
-	if (leaves != 0) {
-		unsigned n = 0;
-
-		if ((err = edges_cost(hat, va, last, &n)) != 0) {
-			ht_op_end(&op);
-			return (err);
-		}
-		need = n;
+	plan_init(&plan);
+	if (leaves != 0 && (err = plan_edges(hat, &plan, va, last)) != 0) {
+		ht_op_end(&op);
+		return (err);
 	}
 	for (off = 0; off < len; ) {
 		uint64_t rl;
@@ -439,13 +445,13 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 			    "go above 4 GiB)", (unsigned long long)
 			    (pa + off + rl - HT_PAGE_SIZE)));
 		}
-		if ((err = run_cost(hat, &op, va + off, rl, l, &need)) != 0) {
+		if ((err = run_cost(hat, &op, &plan, va + off, rl, l)) != 0) {
 			ht_op_end(&op);
 			return (err);
 		}
 		off += rl;
 	}
-	if ((err = ht_op_prealloc(&op, (unsigned)need)) != 0) {
+	if ((err = ht_op_prealloc(&op, plan.need)) != 0) {
 		ht_op_end(&op);
 		return (err);
 	}

@@ -6,7 +6,15 @@
  * A range operation runs in three steps so that a failure changes nothing:
  *  1. check the arguments and take the census (locked leaves, leaves to
  *     replace, large pages sticking out of the range);
- *  2. take every frame the operation can need (ht_op_prealloc);
+ *  2. plan and take exactly the frames the operation needs
+ *     (ht_op_prealloc): one per distinct table, named by (level, base VA),
+ *     that it will create (ht_plan_t).  The splits at the two edges create
+ *     at most one table per level each, and fewer when both edges fall in
+ *     one large page; a map's runs add the tables they lack that no split
+ *     makes.  A table the plan finds present is pinned until the
+ *     operation ends, so no other thread can free it and make the plan
+ *     short.  Tables an operation frees are never counted: frees give
+ *     frames back, and they come back only after the operation (deferred);
  *  3. change the tables, which can no longer fail.
  * range_prepare does steps 1 and 2 and the splits.  Each table is looked
  * up once per operation: the leaf iterator (iter.h) works on whole runs of
@@ -175,13 +183,35 @@ straddle_level(hat_t *hat, uint64_t addr, ht_pa_t *r_pa)
 	return (level);
 }
 
+void
+plan_init(ht_plan_t *p)
+{
+	p->need = 0;
+	p->nsplit = 0;
+	p->seen = 0;
+}
+
+static int
+plan_has_split(const ht_plan_t *p, int level, uint64_t base)
+{
+	for (unsigned i = 0; i < p->nsplit; i++) {
+		if (p->split_level[i] == level && p->split_base[i] == base)
+			return (1);
+	}
+	return (0);
+}
+
 /*
- * Frames needed to split down to addr: one per misaligned level.  A 4 MiB
- * page above 4 GiB cannot be split in 32-bit paging (4 KiB entries hold
- * 32-bit addresses): -HT_EPABITS.
+ * The tables the split at addr creates: the large leaf that straddles
+ * addr, at level L, becomes a level-(L - 1) table at addr's level-L
+ * boundary; if addr is not aligned to the leaves of that table either, the
+ * one holding addr is split in turn, and so on down.  A table already in
+ * the plan (the other edge in the same large page) is not counted twice.
+ * A 4 MiB page above 4 GiB cannot be split in 32-bit paging (4 KiB entries
+ * hold 32-bit addresses): -HT_EPABITS.
  */
 static int
-split_cost(hat_t *hat, uint64_t addr, unsigned *r_n)
+plan_split(hat_t *hat, ht_plan_t *p, uint64_t addr)
 {
 	const mmu_t *m = hat_mmu(hat);
 	ht_pa_t pa = 0;
@@ -192,8 +222,45 @@ split_cost(hat_t *hat, uint64_t addr, unsigned *r_n)
 		return (ht__fail(HT_EPABITS, "cannot split the 4 MiB page at "
 		    "pa 0x%llx: 4 KiB pages of 32-bit paging end at 4 GiB",
 		    (unsigned long long)pa));
-	for (int l = level; l > 0 && (addr & LEVEL_OFFSET(m, l)) != 0; l--)
-		(*r_n)++;
+	for (int l = level; l > 0 && (addr & LEVEL_OFFSET(m, l)) != 0; l--) {
+		uint64_t base = addr & LEVEL_MASK(m, l);
+
+		if (plan_has_split(p, l - 1, base))
+			continue;
+		HT_VERIFY(p->nsplit < PLAN_MAX_SPLIT);
+		p->split_level[p->nsplit] = l - 1;
+		p->split_base[p->nsplit] = base;
+		p->nsplit++;
+		p->need++;
+	}
+	return (0);
+}
+
+int
+plan_edges(hat_t *hat, ht_plan_t *p, uint64_t va, uint64_t last)
+{
+	int err = plan_split(hat, p, va);
+
+	if (err == 0 && last + 1 != 0)
+		err = plan_split(hat, p, last + 1);
+	return (err);
+}
+
+int
+plan_table(hat_t *hat, ht_op_t *op, ht_plan_t *p, int level, uint64_t base)
+{
+	htable_t *ht;
+
+	/* Neighbouring runs share their tables at the boundary. */
+	if (((p->seen >> level) & 1) && p->last_base[level] == base)
+		return (0);
+	p->seen |= 1u << level;
+	p->last_base[level] = base;
+	if ((ht = htable_lookup(hat, base, level)) != NULL)
+		return (ht_op_pin(op, ht));
+	/* Missing: made by a split at an edge, or created by the run. */
+	if (!plan_has_split(p, level, base))
+		p->need++;
 	return (0);
 }
 
@@ -214,17 +281,6 @@ split_at(hat_t *hat, uint64_t addr)
 			return (err);
 	}
 	return (0);
-}
-
-/* Frames for the splits at the edges va and last + 1 of a range. */
-int
-edges_cost(hat_t *hat, uint64_t va, uint64_t last, unsigned *r_n)
-{
-	int err = split_cost(hat, va, r_n);
-
-	if (err == 0 && last + 1 != 0)
-		err = split_cost(hat, last + 1, r_n);
-	return (err);
 }
 
 int
@@ -294,7 +350,7 @@ range_prepare(hat_t *hat, ht_op_t *op, uint64_t va, uint64_t last,
     void *arg, uint64_t *r_leaves)
 {
 	uint64_t leaves, locked;
-	unsigned n = 0;
+	ht_plan_t plan;
 	int err;
 
 	range_census(hat, va, last, exact, &leaves, &locked);
@@ -303,9 +359,11 @@ range_prepare(hat_t *hat, ht_op_t *op, uint64_t va, uint64_t last,
 		return (err);
 	if (leaves == 0)
 		return (0);
-	err = edges_cost(hat, va, last, &n);
+	/* Only the splits create tables: the pass changes leaves in place. */
+	plan_init(&plan);
+	err = plan_edges(hat, &plan, va, last);
 	if (err == 0)
-		err = ht_op_prealloc(op, n);
+		err = ht_op_prealloc(op, plan.need);
 	if (err == 0)
 		err = split_edges(hat, va, last);
 	return (err);

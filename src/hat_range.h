@@ -23,8 +23,39 @@ int walk_check(const mmu_t *m, uint64_t start, uint64_t last);
 void range_census(hat_t *hat, uint64_t va, uint64_t last, int exact,
     uint64_t *r_leaves, uint64_t *r_locked);
 
-/* Frames needed for the splits at va and last + 1; 0 or -HT_EPABITS. */
-int edges_cost(hat_t *hat, uint64_t va, uint64_t last, unsigned *r_n);
+/*
+ * The plan of an operation: the distinct tables it will create, named by
+ * (level, base VA).  The splits at the edges create a few (at most one per
+ * level and edge), which are listed so that a map's runs do not count them
+ * again; the tables a map's runs lack are only counted.  `need` is the
+ * number of frames to reserve.
+ */
+#define PLAN_MAX_SPLIT	(2 * (HT_MAX_LEVELS - 1))
+typedef struct ht_plan {
+	uint64_t	need;
+	unsigned	nsplit;
+	int		split_level[PLAN_MAX_SPLIT];
+	uint64_t	split_base[PLAN_MAX_SPLIT];
+	unsigned	seen;		/* bit l: last_base[l] is set */
+	uint64_t	last_base[HT_MAX_LEVELS];
+} ht_plan_t;
+
+/* An empty plan. */
+void plan_init(ht_plan_t *p);
+/*
+ * Add the tables the splits at va and last + 1 create (none if no large
+ * page sticks out there); 0 or -HT_EPABITS (a PSE-36 page above 4 GiB
+ * cannot be split).
+ */
+int plan_edges(hat_t *hat, ht_plan_t *p, uint64_t va, uint64_t last);
+/*
+ * Count the table (level, base) that the operation needs, once: missing
+ * and not made by a split, it is one more frame; present, it is pinned for
+ * the rest of the operation (ht_op_pin).  Calls must come in ascending
+ * base order per level.  0 or -HT_ENOMEM.
+ */
+int plan_table(hat_t *hat, ht_op_t *op, ht_plan_t *p, int level,
+    uint64_t base);
 /* Split the large pages that stick out of [va, last]. */
 int split_edges(hat_t *hat, uint64_t va, uint64_t last);
 
@@ -44,8 +75,9 @@ int range_split_small(hat_t *hat, uint64_t va, uint64_t last);
 void range_clear(hat_t *hat, uint64_t va, uint64_t last);
 
 /*
- * Census, then (if `check` accepts it and anything is mapped) reserve and
- * do the edge splits.  *r_leaves: the census's leaf answer.
+ * Census, then (if `check` accepts it and anything is mapped) reserve the
+ * tables the edge splits create and do the splits.  *r_leaves: the
+ * census's leaf answer.
  */
 int range_prepare(hat_t *hat, ht_op_t *op, uint64_t va, uint64_t last,
     int exact, int (*check)(uint64_t leaves, uint64_t locked, void *arg),

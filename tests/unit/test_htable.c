@@ -452,3 +452,63 @@ Test(mmu, bad_configs)
 	cr_assert_eq(m.leaf_levels, 0x3u);
 	cr_assert_eq(m.max_page_level, 1);
 }
+
+/*
+ * Frames an operation reserved and did not use (another thread made the
+ * table first) go back to the provider when it ends, not to the space's
+ * cache; a failed reservation gives back what it had got.
+ */
+Test(htable, op_leftover_frames_go_back_to_the_provider)
+{
+	fx_setup_mode(HT_MODE_4LEVEL, 0, 16);
+	uint64_t used = ht_arena_frames_used(fx.arena);
+	ht_op_t op;
+
+	ht_op_begin(&op, fx.as);
+	cr_assert_eq(ht_op_prealloc(&op, 3), 0);
+	cr_assert_eq(ht_arena_frames_used(fx.arena), used + 3);
+	ht_op_end(&op);
+	cr_assert_eq(fx.as->hat_num_cached, 0);
+	cr_assert_eq(ht_arena_frames_used(fx.arena), used);
+
+	/* a reservation that cannot be met takes nothing */
+	ht_arena_set_limit(fx.arena, used + 2);
+	ht_op_begin(&op, fx.as);
+	cr_assert_eq(ht_op_prealloc(&op, 3), -HT_ENOFRAME);
+	cr_assert_eq(ht_arena_frames_used(fx.arena), used);
+	cr_assert_eq(op.op_prealloc, NULL);
+	ht_op_end(&op);
+	cr_assert_eq(fx.as->hat_num_cached, 0);
+	cr_assert_eq(ht_arena_frames_used(fx.arena), used);
+	ht_arena_set_limit(fx.arena, 0);
+}
+
+/*
+ * A large page that replaces smaller ones while someone else holds the
+ * table below (a walk running beside the map) falls back to smaller pages
+ * inside that table, needing no frame, even when the size was forced.
+ */
+Test(htable, forced_large_page_over_a_held_table_falls_back)
+{
+	fx_setup_mode(HT_MODE_4LEVEL, 0, 16);
+	uint64_t G = 1ull << 30;
+
+	cr_assert_eq(ht_map(fx.as, G, 0, G, HT_W, HT_MAP_SIZE(HT_PS_2M)), 0);
+	htable_t *held = htable_lookup(fx.as, G, 1);
+	cr_assert_not_null(held);
+	uint64_t used = ht_arena_frames_used(fx.arena);
+	ht_arena_set_limit(fx.arena, used);
+	cr_assert_eq(ht_map(fx.as, G, 2 * G, G, HT_W, HT_MAP_SIZE(HT_PS_1G)),
+	    0, "%s", ht_errdetail());
+	ht_arena_set_limit(fx.arena, 0);
+	ht_xlate_t x;
+	cr_assert_eq(ht_translate(fx.as, G + 0x123000, &x), 0);
+	cr_assert_eq(x.pa, 2 * G + 0x123000);
+	cr_assert_eq(x.page_size, 2u << 20, "smaller pages inside the held "
+	    "table");
+	htable_release(held);
+	cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());
+	ht_stats_t st;
+	ht_as_stats(fx.as, &st);
+	cr_assert_eq(st.lpage_fallbacks, 1);
+}
