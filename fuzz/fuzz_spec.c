@@ -167,7 +167,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const spec_stmt_t *st = &s.stmts[i];
 
 			CHECK(st->kind == ST_MAP || st->kind == ST_UNMAP ||
-			    st->kind == ST_PROTECT, NULL);
+			    st->kind == ST_PROTECT || st->kind == ST_NP, NULL);
 			CHECK(st->line >= 1 && st->line <= lines, NULL);
 			CHECK(i == 0 || st->line > s.stmts[i - 1].line, NULL);
 			CHECK((st->pagesize & (st->pagesize - 1)) == 0 &&

@@ -189,6 +189,12 @@ map 0xff00000000000000 0x1000 12k w u x g
 map 0x100000000000000 0x200000 2m page=2m
 unmap 0xff00000000001000 4k
 """,
+    'spec_np': """mode 4level
+pool 1m 256k
+map 0x400000 0x800000 2m w sw=3
+np 0x401000 8k 0x1000 0x1000
+np 0x600000 4k 0x2
+""",
     'spec_errors_overlap': "pool 1m 1m\npool 1m 4k\nmap 0 0 4k\n",
     'spec_errors_pabits': "mode pae\npool 0x20000000000 1m\n",
     'spec_errors_syntax': "pool 1m 1m\nmap 0x1000 0x1000\nmap zz 0 4k\n",
