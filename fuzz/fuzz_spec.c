@@ -98,8 +98,12 @@ apply(const spec_t *s, long lines)
 	}
 	if (hi - lo > MAX_SPAN)
 		return;
-	if (ht_arena_create(lo, hi - lo, 0, &arena) != 0)
-		abort();
+	/* pools beyond what an arena can stand for: the tool says so too */
+	if ((rc = ht_arena_create(lo, hi - lo, 0, &arena)) != 0) {
+		CHECK(rc == -HT_EPABITS || rc == -HT_EINVAL ||
+		    rc == -HT_ERANGE || rc == -HT_ENOMEM, ht_errdetail());
+		return;
+	}
 	ht_config_t cfg = { .mode = s->mode, .pagesizes = s->pagesizes,
 	    .frame_ops = ht_arena_ops(), .frame_arg = arena,
 	    .npools = (unsigned)s->npools };
