@@ -192,7 +192,7 @@ run_op(const uint8_t *o, uint64_t pa_limit)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	ht_arena_t *arena;
+	static ht_arena_t *arena;
 	ht_ctx_t *ctx;
 	ht_pfn_t pfn;
 	size_t nrec, off;
@@ -222,9 +222,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nrec = data[2];
 	off = 3;
 
-	if (ht_arena_create(0, (IMG_FRAMES + FREE_FRAMES) * 4096ull, 0,
-	    &arena) != 0)
+	/*
+	 * One arena for every input: mapping, faulting in and unmapping a
+	 * fresh one was a quarter of the time per input.  Each input starts
+	 * from an arena with no frame out (checked at the end of the last
+	 * one) and a zeroed image; the library zeroes the frames it takes.
+	 */
+	if (arena == NULL && ht_arena_create(0, (IMG_FRAMES + FREE_FRAMES) *
+	    4096ull, 0, &arena) != 0)
 		abort();
+	CHECK(ht_arena_frames_used(arena) == 0);
+	memset(ht_arena_ptr(arena, 0), 0, IMG_FRAMES * 4096);
 	/* The image's frames are the caller's: taken from the provider. */
 	for (unsigned i = 0; i < IMG_FRAMES; i++) {
 		CHECK(ht_arena_ops()->alloc(arena, (ht_pa_t)i * 4096,
@@ -282,6 +290,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(ht_ctx_destroy(ctx) == 0);
 	/* Every frame the library took went back; the image stays. */
 	CHECK(ht_arena_frames_used(arena) == IMG_FRAMES);
-	ht_arena_destroy(arena);
+	for (unsigned i = 0; i < IMG_FRAMES; i++)
+		ht_arena_ops()->free(arena, i);
 	return (0);
 }

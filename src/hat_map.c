@@ -64,32 +64,54 @@ plan_run(const mmu_t *m, unsigned levels, uint64_t va, uint64_t pa,
 }
 
 /*
+ * Add to the plan the tables at levels `level` .. l that a run needs in
+ * [lo, hi], top down: each table of level l that covers part of it, then
+ * what lies below.  Below a present table (pinned) or one an edge split
+ * makes, each table is looked at in turn; below an absent one nothing can
+ * exist, and plan_subtree counts them all at once.  0 or -HT_ENOMEM.
+ */
+static int
+plan_down(hat_t *hat, ht_op_t *op, ht_plan_t *plan, uint64_t lo,
+    uint64_t hi, int l, int level)
+{
+	const mmu_t *m = hat_mmu(hat);
+	uint64_t step = LEVEL_SIZE(m, l + 1);
+	uint64_t last = hi & ~(step - 1);
+
+	for (uint64_t t = lo & ~(step - 1); ; t += step) {
+		uint64_t a = t > lo ? t : lo, b = t + (step - 1);
+		int absent, err;
+
+		if (b > hi)
+			b = hi;
+		if ((err = plan_table(hat, op, plan, l, t, &absent)) != 0)
+			return (err);
+		if (l > level) {
+			if (absent)
+				plan_subtree(plan, m, l - 1, level, a, b);
+			else if ((err = plan_down(hat, op, plan, a, b, l - 1,
+			    level)) != 0)
+				return (err);
+		}
+		if (t == last)
+			break;
+	}
+	return (0);
+}
+
+/*
  * Add to the plan the tables a run [va, va + len) of level-L leaves needs:
  * every table at levels L .. root - 1 that covers part of it.  Missing
- * ones are counted once (plan_table), present ones pinned.  0 or
- * -HT_ENOMEM.
+ * ones are counted once, present ones pinned (plan_down).
  */
 static int
 run_cost(hat_t *hat, ht_op_t *op, ht_plan_t *plan, uint64_t va,
     uint64_t len, int level)
 {
-	const mmu_t *m = hat_mmu(hat);
-
-	for (int l = level; l < hat->hat_max_level; l++) {
-		uint64_t step = LEVEL_SIZE(m, l + 1);
-		uint64_t first = va & ~(step - 1);
-		uint64_t last = (va + len - 1) & ~(step - 1);
-
-		for (uint64_t t = first; ; t += step) {
-			int err = plan_table(hat, op, plan, l, t);
-
-			if (err != 0)
-				return (err);
-			if (t == last)
-				break;
-		}
-	}
-	return (0);
+	if (level >= hat->hat_max_level)
+		return (0);
+	return (plan_down(hat, op, plan, va, va + len - 1,
+	    hat->hat_max_level - 1, level));
 }
 
 /* Remove the leaf at entry e of ht (a large leaf inside a replaced range). */

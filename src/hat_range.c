@@ -189,6 +189,7 @@ plan_init(ht_plan_t *p)
 	p->need = 0;
 	p->nsplit = 0;
 	p->seen = 0;
+	p->absent = 0;
 }
 
 static int
@@ -247,21 +248,51 @@ plan_edges(hat_t *hat, ht_plan_t *p, uint64_t va, uint64_t last)
 }
 
 int
-plan_table(hat_t *hat, ht_op_t *op, ht_plan_t *p, int level, uint64_t base)
+plan_table(hat_t *hat, ht_op_t *op, ht_plan_t *p, int level, uint64_t base,
+    int *r_absent)
 {
 	htable_t *ht;
 
 	/* Neighbouring runs share their tables at the boundary. */
-	if (((p->seen >> level) & 1) && p->last_base[level] == base)
+	if (((p->seen >> level) & 1) && p->last_base[level] == base) {
+		*r_absent = (p->absent >> level) & 1;
 		return (0);
+	}
 	p->seen |= 1u << level;
 	p->last_base[level] = base;
+	p->absent &= ~(1u << level);
+	*r_absent = 0;
 	if ((ht = htable_lookup(hat, base, level)) != NULL)
 		return (ht_op_pin(op, ht));
-	/* Missing: made by a split at an edge, or created by the run. */
-	if (!plan_has_split(p, level, base))
+	/*
+	 * Missing: made by a split at an edge (its children may be splits
+	 * too, so the caller looks at them), or created by the run.
+	 */
+	if (!plan_has_split(p, level, base)) {
 		p->need++;
+		p->absent |= 1u << level;
+		*r_absent = 1;
+	}
 	return (0);
+}
+
+void
+plan_subtree(ht_plan_t *p, const mmu_t *m, int top, int level, uint64_t lo,
+    uint64_t hi)
+{
+	for (int l = level; l <= top; l++) {
+		uint64_t step = LEVEL_SIZE(m, l + 1);
+		uint64_t first = lo & ~(step - 1), last = hi & ~(step - 1);
+		uint64_t n = (last - first) / step + 1;
+
+		/* the first one may be the last one of the run before */
+		if (((p->seen >> l) & 1) && p->last_base[l] == first)
+			n--;
+		p->need += n;
+		p->seen |= 1u << l;
+		p->absent |= 1u << l;
+		p->last_base[l] = last;
+	}
 }
 
 /* Split until no large leaf straddles addr. */

@@ -37,6 +37,7 @@ typedef struct ht_plan {
 	int		split_level[PLAN_MAX_SPLIT];
 	uint64_t	split_base[PLAN_MAX_SPLIT];
 	unsigned	seen;		/* bit l: last_base[l] is set */
+	unsigned	absent;		/* bit l: last_base[l] is absent */
 	uint64_t	last_base[HT_MAX_LEVELS];
 } ht_plan_t;
 
@@ -50,12 +51,23 @@ void plan_init(ht_plan_t *p);
 int plan_edges(hat_t *hat, ht_plan_t *p, uint64_t va, uint64_t last);
 /*
  * Count the table (level, base) that the operation needs, once: missing
- * and not made by a split, it is one more frame; present, it is pinned for
- * the rest of the operation (ht_op_pin).  Calls must come in ascending
- * base order per level.  0 or -HT_ENOMEM.
+ * and not made by a split, it is one more frame and *r_absent is set
+ * (nothing below it exists either: see plan_subtree); present, it is
+ * pinned for the rest of the operation (ht_op_pin).  Calls must come in
+ * ascending base order per level.  0 or -HT_ENOMEM.
  */
 int plan_table(hat_t *hat, ht_op_t *op, ht_plan_t *p, int level,
-    uint64_t base);
+    uint64_t base, int *r_absent);
+/*
+ * Count, without looking, the tables at levels `level` .. `top` that cover
+ * part of [lo, hi], all of it inside one absent table of level top + 1:
+ * below a table nobody has made, no table exists, so a large map into
+ * empty space costs arithmetic per level instead of a lookup per table.
+ * The same ascending order as plan_table, with which it shares the count
+ * of a table two runs meet in.
+ */
+void plan_subtree(ht_plan_t *p, const mmu_t *m, int top, int level,
+    uint64_t lo, uint64_t hi);
 /* Split the large pages that stick out of [va, last]. */
 int split_edges(hat_t *hat, uint64_t va, uint64_t last);
 

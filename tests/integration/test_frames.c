@@ -592,6 +592,26 @@ Test(frames, counts_by_hand)
 	cr_assert_eq(one(HT_MODE_4LEVEL, SET_SMALL, OP_MAP, 1, 0, M2), 0);
 	/* test-and-clear inside a large page: no split */
 	cr_assert_eq(one(HT_MODE_4LEVEL, SET_LARGE, OP_AD, 2, G1 + P, P), 0);
+	/*
+	 * 4 KiB pages into empty space across a 1 GiB boundary (the planner
+	 * counts below an absent table without looking): three level-0
+	 * tables, two level-1 tables, one level-2 table.
+	 */
+	cr_assert_eq(one(HT_MODE_4LEVEL, SET_EMPTY, OP_MAP_4K, 2, G1 - P,
+	    M2 + 2 * P), 6);
+	/*
+	 * From a present level-1 table into an absent one: the split of
+	 * the last 2 MiB page, then the absent level-1 table and its two
+	 * level-0 tables.
+	 */
+	cr_assert_eq(one(HT_MODE_4LEVEL, SET_SMALL, OP_MAP_4K, 2, 2 * G1 - P,
+	    M2 + 2 * P), 4);
+	/*
+	 * 5-level, two pages across a 512 GiB boundary: two tables at each
+	 * of levels 0, 1 and 2, and the level-3 table.
+	 */
+	cr_assert_eq(one(HT_MODE_5LEVEL, SET_EMPTY, OP_MAP_4K, 2,
+	    (512 - 16) * G1 - P, 2 * P), 7);
 }
 
 /* ------------------------------------------------------------------ */
