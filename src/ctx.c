@@ -10,6 +10,7 @@
 
 #include "htable_int.h"
 #include "hat.h"
+#include "op.h"
 #include "frame.h"
 #include "debug.h"
 #include "lock.h"
@@ -269,12 +270,12 @@ ht_ctx_set_force_steal(ht_ctx_t *ctx, unsigned every_nth)
 long
 ht_ctx_reap(ht_ctx_t *ctx)
 {
-	ht_op_t op;
+	op_t op;
 	long n;
 
-	ht_op_begin(&op, NULL);
+	op_begin(&op, NULL);
 	n = htable_reap(ctx);
-	ht_op_end(&op);
+	op_end(&op);
 	return (n);
 }
 
@@ -351,7 +352,7 @@ owner_one(hat_t *hat, void *arg)
 	(void) snprintf(o->buf, o->len, "%s address space %p (root 0x%llx) "
 	    "holds it as %s of level %d",
 	    (atomic_load(&hat->hat_flags) & HAT_IMPORTED) ? "imported" :
-	    "live", (void *)hat, (unsigned long long)ht_as_root(hat), how,
+	    "live", (void *)hat, (unsigned long long)hat_root_pa(hat), how,
 	    level);
 }
 

@@ -3,12 +3,12 @@
  * ht_unlock and Accessed/Dirty harvesting.  Each takes the census and
  * splits the edges (hat_range.c), then makes one pass of the leaf
  * iterator, or takes the single-table fast path.  ht_unmap_ad reports the
- * A/D bits of the leaves it removes through the operation's sink (hat.c).
+ * A/D bits of the leaves it removes through the operation's sink (op.c).
  */
 #include <limits.h>
 
 #include "iter.h"
-#include "hat.h"
+#include "op.h"
 #include "hat_range.h"
 #include "frame.h"
 #include "debug.h"
@@ -48,7 +48,7 @@ ht_unmap_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags,
 	uint64_t last, leaves;
 	htable_t *ht;
 	unsigned e, n;
-	ht_op_t op;
+	op_t op;
 	int err = 0;
 
 	if (hat == NULL)
@@ -63,7 +63,7 @@ ht_unmap_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags,
 	/* Removing locked leaves forgets their stacked counts too. */
 	if ((flags & HT_UNMAP_UNLOCK) && lockmap_reserve(&hat->hat_locks, 1))
 		return (ht__fail(HT_ENOMEM, "no memory for the lock counts"));
-	ht_op_begin(&op, hat);
+	op_begin(&op, hat);
 	op.op_ad_fn = fn;
 	op.op_ad_arg = arg;
 	if ((ht = one_table(hat, va, last, 0, flags & HT_UNMAP_UNLOCK, &e,
@@ -84,7 +84,7 @@ ht_unmap_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags,
 
 		lockmap_unreserve(&hat->hat_locks, 1 - used);
 	}
-	ht_op_end(&op);
+	op_end(&op);
 	return (err);
 }
 
@@ -101,15 +101,15 @@ change_range(hat_t *hat, ht_va_t va, uint64_t len, const x86pte_t *clr,
 	htable_t *ht;
 	unsigned e, n;
 	ht_iter_t it;
-	ht_op_t op;
+	op_t op;
 	int err;
 
 	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0)
 		return (err);
-	ht_op_begin(&op, hat);
+	op_begin(&op, hat);
 	if ((ht = one_table(hat, va, last, 0, 1, &e, &n)) != NULL) {
 		table_update(ht, e, n, clr[0], set[0], 0);
-		ht_op_end(&op);
+		op_end(&op);
 		return (0);
 	}
 	err = range_prepare(hat, &op, va, last, 0, NULL, NULL, &leaves);
@@ -121,7 +121,7 @@ change_range(hat_t *hat, ht_va_t va, uint64_t len, const x86pte_t *clr,
 		}
 		ht_iter_stop(&it);
 	}
-	ht_op_end(&op);
+	op_end(&op);
 	return (err);
 }
 
@@ -235,7 +235,7 @@ lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 	lockmap_t *lm;
 	int flushing = 0;
 	ht_iter_t it;
-	ht_op_t op;
+	op_t op;
 	int err;
 
 	if (hat == NULL)
@@ -246,7 +246,7 @@ lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 	ra.va = va;
 	ra.last = last;
 	ra.flags = (unsigned)lock;
-	ht_op_begin(&op, hat);
+	op_begin(&op, hat);
 	/*
 	 * A lock adds to the map at most a run per run of leaves that were
 	 * locked already, plus the cuts at the ends of those runs, plus a
@@ -258,7 +258,7 @@ lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 		runs = locked_runs(hat, va, last);
 	room = lock ? lockmap_count(lm) + 4 * runs + 4 : 2;
 	if (lockmap_reserve(lm, room) != 0) {
-		ht_op_end(&op);
+		op_end(&op);
 		return (ht__fail(HT_ENOMEM, "no memory for the lock counts "
 		    "of [0x%llx, 0x%llx]", (unsigned long long)va,
 		    (unsigned long long)last));
@@ -299,7 +299,7 @@ lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 	}
 	HT_VERIFY(used <= room);
 	lockmap_unreserve(lm, room - used);
-	ht_op_end(&op);
+	op_end(&op);
 	return (err);
 }
 
@@ -333,7 +333,7 @@ ht_test_clear_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned bits,
 	uint64_t last, need = 0;
 	x86pte_t mask = 0;
 	ht_iter_t it;
-	ht_op_t op;
+	op_t op;
 	long n = 0;
 	int err;
 
@@ -350,7 +350,7 @@ ht_test_clear_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned bits,
 		mask |= PT_REF;
 	if (bits & HT_D)
 		mask |= PT_MOD;
-	ht_op_begin(&op, hat);
+	op_begin(&op, hat);
 	if (flags & HT_AD_SPLIT) {
 		err = range_small_cost(hat, va, last, &need);
 		if (err == 0 && need > UINT_MAX)
@@ -359,11 +359,11 @@ ht_test_clear_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned bits,
 			    (unsigned long long)va, (unsigned long long)last,
 			    (unsigned long long)need);
 		if (err == 0)
-			err = ht_op_prealloc(&op, (unsigned)need);
+			err = op_prealloc_tables(&op, (unsigned)need);
 		if (err == 0)
 			err = range_split_small(hat, va, last);
 		if (err != 0) {
-			ht_op_end(&op);
+			op_end(&op);
 			return (err);
 		}
 	}
@@ -389,6 +389,6 @@ ht_test_clear_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned bits,
 			    ((had & PT_MOD) ? HT_D : 0));
 	}
 	ht_iter_stop(&it);
-	ht_op_end(&op);
+	op_end(&op);
 	return (n);
 }

@@ -12,13 +12,13 @@
  * of leaves.  Mappings already there are replaced; a
  * large leaf replacing smaller mappings first empties and frees the table
  * below it.  Every leaf removed that way, or replaced by a leaf of another
- * frame, reports its A/D bits to the caller's sink (ht_map_ad; hat.c).
+ * frame, reports its A/D bits to the caller's sink (ht_map_ad; op.c).
  * See hat_range.c for the steps every range operation shares.
  */
 #include <sched.h>
 
 #include "iter.h"
-#include "hat.h"
+#include "op.h"
 #include "hat_range.h"
 #include "frame.h"
 #include "debug.h"
@@ -71,7 +71,7 @@ plan_run(const mmu_t *m, unsigned levels, uint64_t va, uint64_t pa,
  * exist, and plan_subtree counts them all at once.  0 or -HT_ENOMEM.
  */
 static int
-plan_down(hat_t *hat, ht_op_t *op, ht_plan_t *plan, uint64_t lo,
+plan_down(hat_t *hat, op_t *op, ht_plan_t *plan, uint64_t lo,
     uint64_t hi, int l, int level)
 {
 	const mmu_t *m = hat_mmu(hat);
@@ -105,7 +105,7 @@ plan_down(hat_t *hat, ht_op_t *op, ht_plan_t *plan, uint64_t lo,
  * ones are counted once, present ones pinned (plan_down).
  */
 static int
-run_cost(hat_t *hat, ht_op_t *op, ht_plan_t *plan, uint64_t va,
+run_cost(hat_t *hat, op_t *op, ht_plan_t *plan, uint64_t va,
     uint64_t len, int level)
 {
 	if (level >= hat->hat_max_level)
@@ -121,7 +121,7 @@ leaf_remove(htable_t *ht, unsigned e)
 	x86pte_t old = x86pte_get(ht, e);
 
 	if (pte_is_page(old, ht->ht_level))
-		(void) hat_pte_unmap(ht, e, old, 1);
+		(void) htable_pte_unmap(ht, e, old, 1);
 }
 
 /* Map a range as runs of the largest pages allowed (map_run falls back). */
@@ -191,7 +191,7 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 		 */
 		if (pte_is_page(old, level) && (old & (PT_REF | PT_MOD)) != 0 &&
 		    (np != NULL || pte_pa(m, old, level) != pa))
-			hat_ad_removed(ht, e, old);
+			op_ad_removed(ht, e, old);
 		c->valid += 1 - pte_counted(old, level);
 		c->pages += page - pte_is_page(old, level);
 		c->pins += pin - pte_pins(old, level);
@@ -408,9 +408,9 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	uint64_t last = va + len - 1, leaves, locked, off;
 	ht_plan_t plan;
 	int err;
-	ht_op_t op;
+	op_t op;
 
-	ht_op_begin(&op, hat);
+	op_begin(&op, hat);
 	op.op_ad_fn = fn;
 	op.op_ad_arg = arg;
 	if (!(flags & HT_MAP_NOREPLACE)) {
@@ -426,20 +426,20 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 
 			(void) fill_leaves(ht, e, n, va, pa, attr, np, &c);
 			fill_done(ht, &c);
-			ht_op_end(&op);
+			op_end(&op);
 			return (0);
 		}
 	}
 	range_census(hat, va, last, 0, &leaves, &locked);
 	/* NOREPLACE never replaces, locked or not: the range is taken. */
 	if (leaves != 0 && (flags & HT_MAP_NOREPLACE)) {
-		ht_op_end(&op);
+		op_end(&op);
 		return (ht__fail(HT_EEXIST, "[0x%llx, 0x%llx] is already "
 		    "mapped in part", (unsigned long long)va,
 		    (unsigned long long)last));
 	}
 	if (locked != 0) {
-		ht_op_end(&op);
+		op_end(&op);
 		return (ht__fail(HT_ELOCKED, "%llu locked mappings in "
 		    "[0x%llx, 0x%llx] would be replaced",
 		    (unsigned long long)locked, (unsigned long long)va,
@@ -452,7 +452,7 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	 */
 	plan_init(&plan);
 	if (leaves != 0 && (err = plan_edges(hat, &plan, va, last)) != 0) {
-		ht_op_end(&op);
+		op_end(&op);
 		return (err);
 	}
 	for (off = 0; off < len; ) {
@@ -461,20 +461,20 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 
 		HT_VERIFY(l >= 0);
 		if (m->pte_size == 4 && l == 0 && pa + off + rl > (1ull << 32)) {
-			ht_op_end(&op);
+			op_end(&op);
 			return (ht__fail(HT_EPABITS, "32-bit paging: 4 KiB "
 			    "pages cannot reach pa 0x%llx (only 4 MiB pages "
 			    "go above 4 GiB)", (unsigned long long)
 			    (pa + off + rl - HT_PAGE_SIZE)));
 		}
 		if ((err = run_cost(hat, &op, &plan, va + off, rl, l)) != 0) {
-			ht_op_end(&op);
+			op_end(&op);
 			return (err);
 		}
 		off += rl;
 	}
-	if ((err = ht_op_prealloc(&op, plan.need)) != 0) {
-		ht_op_end(&op);
+	if ((err = op_prealloc_tables(&op, plan.need)) != 0) {
+		op_end(&op);
 		return (err);
 	}
 	/* np entries go first, so that a large page can take their place */
@@ -484,6 +484,6 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 		err = split_edges(hat, va, last);
 	if (err == 0)
 		err = map_range(hat, va, pa, len, attr, levels, np);
-	ht_op_end(&op);
+	op_end(&op);
 	return (err);
 }

@@ -21,8 +21,9 @@
  *
  * The leaf iterator (iter.h) visits present leaves only, so protect, lock,
  * unlock, A/D harvesting, walks and the census skip np entries without a
- * test.  Removal has its own pass (np_clear), run by ht_unmap after its
- * leaf pass and by ht_map before its fill, only in spaces that ever held
+ * test.  Removal has its own pass (np_clear, in hat_range.c because map
+ * and unmap share it), run by ht_unmap after its leaf pass and by ht_map
+ * before its fill, only in spaces that ever held
  * an np entry (HAT_NP): the others pay one flag test.  The pass visits the
  * level-0 tables of the range by hash lookups level by level, skipping
  * every region whose table is missing, and reads only tables whose lock
@@ -34,83 +35,8 @@
  * need no TLB work.
  */
 #include "iter.h"
-#include "hat.h"
 #include "hat_range.h"
 #include "debug.h"
-
-typedef int (*np_table_fn)(htable_t *ht, unsigned lo, unsigned hi,
-    void *arg);
-
-/*
- * Call fn for every level-0 table that may hold np entries in [va, last]
- * (held during the call), with the entries of the range in it; stop at
- * fn's first non-zero answer and return it.
- */
-static int
-np_tables(hat_t *hat, uint64_t va, uint64_t last, np_table_fn fn, void *arg)
-{
-	const mmu_t *m = hat_mmu(hat);
-	int rc = 0;
-
-	while (rc == 0) {
-		htable_t *ht = NULL;
-		uint64_t next;
-		int l;
-
-		/* down from the root's children: the first missing table */
-		for (l = hat->hat_max_level - 1; l >= 0; l--) {
-			if ((ht = htable_lookup(hat, va, l)) == NULL)
-				break;
-			if (l > 0)
-				htable_release(ht);
-		}
-		if (l < 0) {
-			uint64_t tlast = ht->ht_vaddr + LEVEL_SIZE(m, 1) - 1;
-
-			if (atomic_load(&ht->ht_lock_cnt) != 0)
-				rc = fn(ht, htable_va2entry(va, ht),
-				    htable_va2entry(last < tlast ? last : tlast,
-				    ht), arg);
-			htable_release(ht);
-			l = 0;
-		}
-		/* the region of the missing (or visited) table is done */
-		next = mmu_next_va(m, va, l + 1);
-		if (next == 0 || next <= va || next > last)
-			break;
-		va = next;
-	}
-	return (rc);
-}
-
-static int
-clear_table(htable_t *ht, unsigned lo, unsigned hi, void *arg)
-{
-	const mmu_t *m = hat_mmu(ht->ht_hat);
-	uint8_t *base = x86pte_access_pagetable(ht, 0);
-	int n = 0;
-
-	(void) arg;
-	for (unsigned e = lo; e <= hi; e++) {
-		void *p = pte_ptr(m->pte_shift, base, e);
-
-		if (pte_is_np(pte_load(m->pte_size, p), 0)) {
-			pte_store(m->pte_size, p, 0);
-			n++;
-		}
-	}
-	if (n != 0) {
-		atomic_fetch_sub(&ht->ht_valid_cnt, n);
-		atomic_fetch_sub(&ht->ht_lock_cnt, (uint32_t)n);
-	}
-	return (0);
-}
-
-void
-np_clear(hat_t *hat, uint64_t va, uint64_t last)
-{
-	(void) np_tables(hat, va, last, clear_table, NULL);
-}
 
 int
 ht_set_np(ht_as_t *hat, ht_va_t va, uint64_t len, uint64_t value,

@@ -11,12 +11,23 @@
  * Each entry read is reported with its physical address: the table's
  * (the root's from ht_as_root, which includes the PAE root's offset in its
  * frame; below it the address the parent entry names) plus index * size.
+ *
+ * ht_access asks the reader of foreign images (reader/access.c) for the
+ * MMU's verdict, through a read function over the space's own frames
+ * with single-copy atomic loads of each entry, so that a change racing
+ * with the call gives the entry before or after, as the MMU would see
+ * it; a walk that raced with the removal of a table it used is done
+ * again (hat_gen, as in ht_translate), so its verdict never comes from a
+ * reused frame.
  */
+#include <string.h>
+
 #include "iter.h"
 #include "frame.h"
-#include "hat.h"
+#include "op.h"
 #include "hat_range.h"
 #include "debug.h"
+#include "hook.h"
 
 /*
  * The 4- and 5-level walk with everything the compiler can know made
@@ -305,7 +316,7 @@ ht_walk(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 	const mmu_t *m;
 	ht_iter_t it;
 	ht_leaf_t leaf;
-	ht_op_t op;
+	op_t op;
 	htable_t *eff_ht = NULL;
 	unsigned up = 0;
 	int rc = 0;
@@ -315,7 +326,7 @@ ht_walk(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 	m = hat_mmu(hat);
 	if ((rc = walk_check(m, start, last)) != 0)
 		return (rc);
-	ht_op_begin(&op, hat);
+	op_begin(&op, hat);
 	for (ht_iter_start(&it, hat, start, last); !it.it_done;
 	    ht_iter_next(&it)) {
 		if (it.it_ht != eff_ht) {
@@ -334,6 +345,62 @@ ht_walk(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 			break;
 	}
 	ht_iter_stop(&it);
-	ht_op_end(&op);
+	op_end(&op);
+	return (rc);
+}
+
+/* The reader over an address space's own frames (ht_access). */
+static int
+as_read(void *arg, ht_pa_t pa, void *buf, size_t len)
+{
+	const ht_ctx_t *ctx = arg;
+	const uint8_t *p = ptable_map(ctx, pa >> HT_PAGE_SHIFT);
+
+	if (p == NULL) {
+		memset(buf, 0, len);
+		return (1);
+	}
+	p += pa & (HT_PAGE_SIZE - 1);
+	/* one entry, read whole, as the MMU reads it */
+	if (len == 8)
+		*(uint64_t *)buf = __atomic_load_n((const uint64_t *)p,
+		    __ATOMIC_ACQUIRE);
+	else if (len == 4)
+		*(uint32_t *)buf = __atomic_load_n((const uint32_t *)p,
+		    __ATOMIC_ACQUIRE);
+	else
+		memcpy(buf, p, len);
+	HT_HOOK(HT_HOOK_ACCESS_READ, &pa);
+	return (0);
+}
+
+int
+ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
+    unsigned cpl, ht_access_t *r_acc)
+{
+	ht_scan_cfg_t cfg;
+	uint64_t gen;
+	int rc;
+
+	if (as == NULL)
+		return (ht__fail(HT_EINVAL, "access: no address space"));
+	memset(&cfg, 0, sizeof (cfg));
+	cfg.mode = hat_mmu(as)->mode;
+	cfg.cr3 = ht_as_root(as);
+	cfg.read = as_read;
+	cfg.read_arg = ht_as_ctx(as);
+	/*
+	 * The read side of the seqlock, as in ht_translate: a table this
+	 * walk went through may be unlinked and its frame reused (by this
+	 * space or, stolen, by another) before the walk reads it; every
+	 * unlink bumps hat_gen first, so a walk that saw it move may hold
+	 * someone else's entries and is done again.
+	 */
+	do {
+		gen = atomic_load_explicit(&as->hat_gen, memory_order_acquire);
+		rc = ht_scan_access(&cfg, cpu, va, acc, cpl, r_acc);
+		atomic_thread_fence(memory_order_acquire);
+	} while (atomic_load_explicit(&as->hat_gen, memory_order_relaxed) !=
+	    gen);
 	return (rc);
 }

@@ -7,7 +7,7 @@
  *  1. check the arguments and take the census (locked leaves, leaves to
  *     replace, large pages sticking out of the range);
  *  2. plan and take exactly the frames the operation needs
- *     (ht_op_prealloc): one per distinct table, named by (level, base VA),
+ *     (op_prealloc_tables): one per distinct table, named by (level, base VA),
  *     that it will create (ht_plan_t).  The splits at the two edges create
  *     at most one table per level each, and fewer when both edges fall in
  *     one large page; a map's runs add the tables they lack that no split
@@ -28,7 +28,7 @@
  * harvesting at 4 KiB, HT_AD_SPLIT); range_small_cost counts its tables.
  */
 #include "iter.h"
-#include "hat.h"
+#include "op.h"
 #include "hat_range.h"
 #include "frame.h"
 #include "debug.h"
@@ -152,7 +152,7 @@ split_large(hat_t *hat, htable_t *ht, unsigned e)
 	atomic_fetch_add(&hat->hat_pages_mapped[level - 1], n);
 	HATSTAT_INC(ctx, splits);
 	/* The large translation may be cached; the small ones replace it. */
-	hat_tlb_inval(hat, va, LEVEL_SIZE(m, level));
+	op_tlb_inval(hat, va, LEVEL_SIZE(m, level));
 	htable_release(new);
 	return (0);
 }
@@ -248,7 +248,7 @@ plan_edges(hat_t *hat, ht_plan_t *p, uint64_t va, uint64_t last)
 }
 
 int
-plan_table(hat_t *hat, ht_op_t *op, ht_plan_t *p, int level, uint64_t base,
+plan_table(hat_t *hat, op_t *op, ht_plan_t *p, int level, uint64_t base,
     int *r_absent)
 {
 	htable_t *ht;
@@ -263,7 +263,7 @@ plan_table(hat_t *hat, ht_op_t *op, ht_plan_t *p, int level, uint64_t base,
 	p->absent &= ~(1u << level);
 	*r_absent = 0;
 	if ((ht = htable_lookup(hat, base, level)) != NULL)
-		return (ht_op_pin(op, ht));
+		return (op_pin(op, ht));
 	/*
 	 * Missing: made by a split at an edge (its children may be splits
 	 * too, so the caller looks at them), or created by the run.
@@ -376,7 +376,7 @@ range_clear(hat_t *hat, uint64_t va, uint64_t last)
  * `check`, which returns 0 or an error that stops before any change.
  */
 int
-range_prepare(hat_t *hat, ht_op_t *op, uint64_t va, uint64_t last,
+range_prepare(hat_t *hat, op_t *op, uint64_t va, uint64_t last,
     int exact, int (*check)(uint64_t leaves, uint64_t locked, void *arg),
     void *arg, uint64_t *r_leaves)
 {
@@ -394,7 +394,7 @@ range_prepare(hat_t *hat, ht_op_t *op, uint64_t va, uint64_t last,
 	plan_init(&plan);
 	err = plan_edges(hat, &plan, va, last);
 	if (err == 0)
-		err = ht_op_prealloc(op, plan.need);
+		err = op_prealloc_tables(op, plan.need);
 	if (err == 0)
 		err = split_edges(hat, va, last);
 	return (err);
@@ -450,7 +450,7 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
 	int nvalid = 0, nlock = 0;
 	unsigned lo = ~0u, hi = 0;
 	ht_ad_sink_t sink;
-	const ht_ad_sink_t *ad = unmap ? hat_ad_sink(ht->ht_hat,
+	const ht_ad_sink_t *ad = unmap ? op_ad_sink(ht->ht_hat,
 	    htable_e2va(ht, e), ht->ht_level, &sink) : NULL;
 
 	(void) pte_range_update(m->pte_size, m->pte_shift,
@@ -464,7 +464,7 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
 	if (nlock != 0)
 		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)nlock);
 	if (lo <= hi)
-		hat_tlb_inval(ht->ht_hat, htable_e2va(ht, lo),
+		op_tlb_inval(ht->ht_hat, htable_e2va(ht, lo),
 		    (uint64_t)(hi - lo + 1) << LEVEL_SHIFT(m, ht->ht_level));
 	htable_release(ht);
 }
@@ -567,4 +567,74 @@ range_split_small(hat_t *hat, uint64_t va, uint64_t last)
 		ht_iter_stop(&it);
 	}
 	return (err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Non-present data entries (hat_np.c): finding and clearing them      */
+/* ------------------------------------------------------------------ */
+
+int
+np_tables(hat_t *hat, uint64_t va, uint64_t last, np_table_fn fn, void *arg)
+{
+	const mmu_t *m = hat_mmu(hat);
+	int rc = 0;
+
+	while (rc == 0) {
+		htable_t *ht = NULL;
+		uint64_t next;
+		int l;
+
+		/* down from the root's children: the first missing table */
+		for (l = hat->hat_max_level - 1; l >= 0; l--) {
+			if ((ht = htable_lookup(hat, va, l)) == NULL)
+				break;
+			if (l > 0)
+				htable_release(ht);
+		}
+		if (l < 0) {
+			uint64_t tlast = ht->ht_vaddr + LEVEL_SIZE(m, 1) - 1;
+
+			if (atomic_load(&ht->ht_lock_cnt) != 0)
+				rc = fn(ht, htable_va2entry(va, ht),
+				    htable_va2entry(last < tlast ? last : tlast,
+				    ht), arg);
+			htable_release(ht);
+			l = 0;
+		}
+		/* the region of the missing (or visited) table is done */
+		next = mmu_next_va(m, va, l + 1);
+		if (next == 0 || next <= va || next > last)
+			break;
+		va = next;
+	}
+	return (rc);
+}
+
+static int
+np_clear_table(htable_t *ht, unsigned lo, unsigned hi, void *arg)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+	uint8_t *base = x86pte_access_pagetable(ht, 0);
+	int n = 0;
+
+	(void) arg;
+	for (unsigned e = lo; e <= hi; e++) {
+		void *p = pte_ptr(m->pte_shift, base, e);
+
+		if (pte_is_np(pte_load(m->pte_size, p), 0)) {
+			pte_store(m->pte_size, p, 0);
+			n++;
+		}
+	}
+	if (n != 0) {
+		atomic_fetch_sub(&ht->ht_valid_cnt, n);
+		atomic_fetch_sub(&ht->ht_lock_cnt, (uint32_t)n);
+	}
+	return (0);
+}
+
+void
+np_clear(hat_t *hat, uint64_t va, uint64_t last)
+{
+	(void) np_tables(hat, va, last, np_clear_table, NULL);
 }

@@ -53,10 +53,10 @@ int plan_edges(hat_t *hat, ht_plan_t *p, uint64_t va, uint64_t last);
  * Count the table (level, base) that the operation needs, once: missing
  * and not made by a split, it is one more frame and *r_absent is set
  * (nothing below it exists either: see plan_subtree); present, it is
- * pinned for the rest of the operation (ht_op_pin).  Calls must come in
+ * pinned for the rest of the operation (op_pin).  Calls must come in
  * ascending base order per level.  0 or -HT_ENOMEM.
  */
-int plan_table(hat_t *hat, ht_op_t *op, ht_plan_t *p, int level,
+int plan_table(hat_t *hat, op_t *op, ht_plan_t *p, int level,
     uint64_t base, int *r_absent);
 /*
  * Count, without looking, the tables at levels `level` .. `top` that cover
@@ -91,7 +91,7 @@ void range_clear(hat_t *hat, uint64_t va, uint64_t last);
  * tables the edge splits create and do the splits.  *r_leaves: the
  * census's leaf answer.
  */
-int range_prepare(hat_t *hat, ht_op_t *op, uint64_t va, uint64_t last,
+int range_prepare(hat_t *hat, op_t *op, uint64_t va, uint64_t last,
     int exact, int (*check)(uint64_t leaves, uint64_t locked, void *arg),
     void *arg, uint64_t *r_leaves);
 
@@ -130,9 +130,21 @@ int map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len,
     ht_ad_fn fn, void *arg);
 
 /*
- * Remove the non-present data entries of [va, last] (hat_np.c); cannot
- * fail.  Callers test HAT_NP first: a space that never had one skips it.
+ * Remove the non-present data entries of [va, last] (hat_np.c says what
+ * they are); cannot fail.  Callers test HAT_NP first: a space that never
+ * had one skips it.
  */
 void np_clear(hat_t *hat, uint64_t va, uint64_t last);
+/*
+ * Call fn for every level-0 table that may hold np entries in [va, last]
+ * (held during the call), with the entries of the range in it; stop at
+ * fn's first non-zero answer and return it.  The tables are found by hash
+ * lookups level by level, skipping every region whose table is missing,
+ * and only tables whose lock count is non-zero are handed to fn.
+ */
+typedef int (*np_table_fn)(htable_t *ht, unsigned lo, unsigned hi,
+    void *arg);
+int np_tables(hat_t *hat, uint64_t va, uint64_t last, np_table_fn fn,
+    void *arg);
 
 #endif /* HT_HAT_RANGE_H */

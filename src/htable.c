@@ -1,8 +1,9 @@
 /*
  * htable.c - one descriptor per hardware page table, kept in a per-address-
- * space hash; lookup, create, acquire and release with the illumos
- * two-count hold scheme; linking and unlinking tables; import of tables
- * built elsewhere.
+ * space hash; lookup, acquire and release with the illumos two-count hold
+ * scheme; linking and unlinking tables; freeing them.  Getting a new
+ * table (alloc, create) is alloc.c, import of tables built elsewhere is
+ * import.c.
  *
  * Invariants (checked by audit.c):
  *  1. Every table of a hat, the root included, is on exactly one chain of
@@ -20,7 +21,7 @@
  * States of a descriptor: ALLOCATED (htable_alloc, unhashed, busy 1) ->
  * HASHED (htable_create links and inserts it) -> UNLINKED (htable_release
  * or a stealer removes it) -> CACHED on its hat / on the reserve / FREED
- * (htable_free).  During an operation frees are deferred (hat.c).
+ * (htable_free).  During an operation frees are deferred (op.c).
  *
  * Lock order: one bucket mutex at a time; a thread holding a bucket mutex
  * may take hat_mutex or the reserve lock, never another bucket mutex and
@@ -32,7 +33,7 @@
 #include "htable_int.h"
 #include "x86pte.h"
 #include "frame.h"
-#include "hat.h"
+#include "op.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -48,16 +49,10 @@ htable_hash(const hat_t *hat, uint64_t va, int level)
 	    (uint64_t)level + ((uintptr_t)hat >> 4)) & (hat->hat_num_hash - 1));
 }
 
-static inline pthread_mutex_t *
-bucket_mutex(const hat_t *hat, unsigned h)
-{
-	return (&hat->hat_ctx->ctx_bucket_mtx[h & (HTABLE_NMUTEX - 1)]);
-}
-
 pthread_mutex_t *
 htable_mutex(const htable_t *ht)
 {
-	return (bucket_mutex(ht->ht_hat,
+	return (htable_bucket_mutex(ht->ht_hat,
 	    htable_hash(ht->ht_hat, ht->ht_vaddr, ht->ht_level)));
 }
 
@@ -94,8 +89,8 @@ htable_hash_remove(htable_t *ht)
 	ht->ht_next = ht->ht_prev = NULL;
 }
 
-static htable_t *
-hash_search(hat_t *hat, unsigned h, uint64_t base, int level)
+htable_t *
+htable_hash_search(hat_t *hat, unsigned h, uint64_t base, int level)
 {
 	htable_t *ht;
 
@@ -104,128 +99,6 @@ hash_search(hat_t *hat, unsigned h, uint64_t base, int level)
 			return (ht);
 	}
 	return (NULL);
-}
-
-/*
- * htable_alloc: a descriptor for (hat, vaddr, level), busy = 1, not hashed,
- * not linked.  Sources in order: the operation's preallocated tables, the
- * hat's cache of free tables (frames already zero), a new struct and frame
- * (or a frameless struct from the reserve when the normal allocator must
- * not be re-entered), and last stealing from address spaces.  NULL with
- * *r_err = -HT_ENOFRAME or -HT_ENOMEM when all fail.
- */
-htable_t *
-htable_alloc(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
-    int *r_err)
-{
-	ht_ctx_t *ctx = hat->hat_ctx;
-	int is_root = level == hat->hat_max_level;
-	int is_copied = (atomic_load(&hat->hat_flags) & HAT_COPIED) && is_root;
-	int is_bare = is_copied || shared != NULL;
-	int need_zero = 0;
-	htable_t *ht = NULL;
-	ht_op_t *op = ht_op_cur();
-	int err = -HT_ENOFRAME;
-
-	HT_VERIFY(level >= 0 && level <= hat->hat_max_level);
-
-	if (!is_bare && !is_root && op != NULL && op->op_hat == hat &&
-	    op->op_prealloc != NULL) {
-		ht = op->op_prealloc;
-		op->op_prealloc = ht->ht_next;
-	}
-	if (ht == NULL && !is_bare && !is_root &&
-	    atomic_load_explicit(&hat->hat_num_cached, memory_order_relaxed)) {
-		mutex_enter(&hat->hat_mutex, LR_HAT);
-		if ((ht = hat->hat_ht_cached) != NULL) {
-			hat->hat_ht_cached = ht->ht_next;
-			hat->hat_num_cached--;
-			HATSTAT_INC(ctx, cache_hits);
-		}
-		mutex_exit(&hat->hat_mutex);
-	}
-	if (ht == NULL) {
-		if (use_hat_reserves()) {
-			ht = htable_get_reserve(ctx);
-		} else {
-			/*
-			 * The normal path refills the reserve: donate new
-			 * structs until it is at its target, keep the next.
-			 */
-			for (;;) {
-				ht = calloc(1, sizeof (*ht));
-				if (ht == NULL) {
-					ht = htable_get_reserve(ctx);
-					break;
-				}
-				if (ctx->ctx_reserve_count >=
-				    ctx->ctx_reserve_amount)
-					break;
-				htable_put_reserve(ctx, ht);
-			}
-		}
-		if (ht == NULL)
-			err = ht__fail(HT_ENOMEM, "no memory for a descriptor");
-		if (ht != NULL && !is_bare) {
-			ht->ht_pfn = HT_PFN_INVALID;
-			err = ptable_alloc(ctx, is_root, &ht->ht_pfn);
-			if (err != 0) {
-				if (use_hat_reserves() ||
-				    ctx->ctx_reserve_count <
-				    ctx->ctx_reserve_amount)
-					htable_put_reserve(ctx, ht);
-				else
-					free(ht);
-				ht = NULL;
-			} else {
-				ht->ht_ptr = ptable_map(ctx, ht->ht_pfn);
-				need_zero = 1;
-			}
-		}
-	}
-	if (ht == NULL && !is_root && err == -HT_ENOFRAME) {
-		/* Last resort: take a table from some address space. */
-		HATSTAT_INC(ctx, steals);
-		ht = htable_steal(ctx, 1, 0);
-		if (ht != NULL && is_bare) {
-			ptable_free(ctx, ht->ht_pfn);
-			ht->ht_pfn = HT_PFN_INVALID;
-			ht->ht_ptr = NULL;
-		}
-	}
-	if (ht == NULL) {
-		if (err == -HT_ENOFRAME)
-			(void) ht__fail(HT_ENOFRAME, "no frame for a level-%d "
-			    "table (pools exhausted, nothing to steal)", level);
-		*r_err = err;
-		return (NULL);
-	}
-
-	ht->ht_flags = 0;
-	ht->ht_shares = NULL;
-	if (shared != NULL) {
-		ht->ht_flags |= HTABLE_SHARED_PFN;
-		ht->ht_pfn = shared->ht_pfn;
-		ht->ht_ptr = shared->ht_ptr;
-		ht->ht_shares = shared;
-	} else if (is_copied) {
-		ht->ht_flags |= HTABLE_COPIED;
-		ht->ht_pfn = HT_PFN_INVALID;
-		ht->ht_ptr = NULL;
-	}
-	ht->ht_hat = hat;
-	ht->ht_parent = NULL;
-	ht->ht_vaddr = vaddr;
-	ht->ht_level = (int8_t)level;
-	BUSY_SET(ht, 1);
-	ht->ht_next = ht->ht_prev = NULL;
-	atomic_store_explicit(&ht->ht_valid_cnt, 0, memory_order_relaxed);
-	atomic_store_explicit(&ht->ht_lock_cnt, 0, memory_order_relaxed);
-	if (need_zero) {
-		ptable_zero(ht->ht_ptr);
-		ht->ht_flags |= HTABLE_FRESH;
-	}
-	return (ht);
 }
 
 /*
@@ -262,7 +135,7 @@ htable_free_now(htable_t *ht)
 	ht->ht_pfn = HT_PFN_INVALID;
 	ht->ht_ptr = NULL;
 	ht->ht_flags = 0;
-	if (use_hat_reserves() ||
+	if (op_nested() ||
 	    ctx->ctx_reserve_count < ctx->ctx_reserve_amount) {
 		htable_put_reserve(ctx, ht);
 	} else {
@@ -280,7 +153,7 @@ htable_free_now(htable_t *ht)
 void
 htable_unalloc(htable_t *ht)
 {
-	ht_op_t *op = ht_op_cur();
+	op_t *op = op_cur();
 
 	HT_ASSERT(atomic_load(&ht->ht_valid_cnt) == 0);
 	if (op != NULL && op->op_hat == ht->ht_hat && ht->ht_ptr != NULL &&
@@ -301,7 +174,7 @@ htable_unalloc(htable_t *ht)
 void
 htable_free(htable_t *ht)
 {
-	ht_op_t *op = ht_op_cur();
+	op_t *op = op_cur();
 
 	if (op != NULL && ht->ht_hat != NULL && op->op_hat == ht->ht_hat) {
 		ht->ht_next = op->op_deferred;
@@ -345,9 +218,9 @@ unlink_ptp(htable_t *higher, htable_t *old, uint64_t vaddr)
 			break;
 	}
 	if (higher->ht_flags & HTABLE_COPIED)
-		hat_tlb_inval(higher->ht_hat, 0, HT_TLB_ALL);
+		op_tlb_inval(higher->ht_hat, 0, HT_TLB_ALL);
 	else
-		hat_tlb_inval(higher->ht_hat, old->ht_vaddr,
+		op_tlb_inval(higher->ht_hat, old->ht_vaddr,
 		    LEVEL_SIZE(m, old->ht_level + 1));
 	atomic_fetch_sub(&higher->ht_valid_cnt, 1);
 }
@@ -376,7 +249,7 @@ link_ptp(htable_t *higher, htable_t *new, uint64_t vaddr)
 		return (found);
 	}
 	if (higher->ht_flags & HTABLE_COPIED)
-		hat_tlb_inval(higher->ht_hat, 0, HT_TLB_ALL);
+		op_tlb_inval(higher->ht_hat, 0, HT_TLB_ALL);
 	return (0);
 }
 
@@ -476,12 +349,12 @@ htable_lookup(hat_t *hat, uint64_t vaddr, int level)
 {
 	uint64_t base = htable_base(hat, vaddr, level);
 	unsigned h = htable_hash(hat, base, level);
-	pthread_mutex_t *mtx = bucket_mutex(hat, h);
+	pthread_mutex_t *mtx = htable_bucket_mutex(hat, h);
 	htable_t *ht;
 
 	HT_ASSERT(level >= 0 && level <= hat->hat_max_level);
 	mutex_enter(mtx, LR_BUCKET);
-	ht = hash_search(hat, h, base, level);
+	ht = htable_hash_search(hat, h, base, level);
 	if (ht != NULL)
 		BUSY_ADD(ht, 1);
 	mutex_exit(mtx);
@@ -498,249 +371,11 @@ htable_acquire(htable_t *ht)
 	if (ht_config_debug) {
 		hat_t *hat = ht->ht_hat;
 		unsigned h = htable_hash(hat, ht->ht_vaddr, ht->ht_level);
-		HT_VERIFY(hash_search(hat, h, ht->ht_vaddr, ht->ht_level) ==
+		HT_VERIFY(htable_hash_search(hat, h, ht->ht_vaddr, ht->ht_level) ==
 		    ht);
 	}
 	BUSY_ADD(ht, 1);
 	mutex_exit(mtx);
-}
-
-/*
- * htable_create: the table at (vaddr, level), held, creating every missing
- * table from the root down.  The allocation happens with the bucket mutex
- * dropped, so the search is repeated afterwards; a table that appeared
- * meanwhile wins and our spare is freed.  A newly linked table keeps the
- * hold we had on its parent; an existing one already owns such a hold, so
- * ours is released.  NULL with *r_err: -HT_ENOFRAME / -HT_ENOMEM, or
- * -HT_ELPAGE when a large leaf occupies the parent entry (nothing created
- * at or below that level).
- */
-htable_t *
-htable_create(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
-    int *r_err)
-{
-	htable_t *higher = NULL, *new = NULL, *ht;
-
-	HT_ASSERT(level >= 0 && level <= hat->hat_max_level);
-	for (int l = hat->hat_max_level; l >= level; l--) {
-		uint64_t base = htable_base(hat, vaddr, l);
-		unsigned h = htable_hash(hat, base, l);
-		pthread_mutex_t *mtx = bucket_mutex(hat, h);
-
-	try_again:
-		mutex_enter(mtx, LR_BUCKET);
-		if (l == hat->hat_max_level)
-			ht = hat->hat_htable;
-		else
-			ht = hash_search(hat, h, base, l);
-		if (ht != NULL) {
-			HT_VERIFY(!(l == level && shared != NULL &&
-			    ht->ht_shares != shared));
-			BUSY_ADD(ht, 1);
-			mutex_exit(mtx);
-			if (new != NULL) {
-				htable_unalloc(new);	/* lost a race */
-				new = NULL;
-			}
-			if (higher != NULL)
-				htable_release(higher);
-			higher = ht;
-			continue;
-		}
-		if (new == NULL) {
-			mutex_exit(mtx);
-			new = htable_alloc(hat, base, l, l == level ? shared :
-			    NULL, r_err);
-			if (new == NULL) {
-				if (higher != NULL)
-					htable_release(higher);
-				return (NULL);
-			}
-			goto try_again;
-		}
-		if (higher != NULL) {
-			if (link_ptp(higher, new, base) != 0) {
-				mutex_exit(mtx);
-				htable_unalloc(new);
-				htable_release(higher);
-				*r_err = -HT_ELPAGE;
-				return (NULL);
-			}
-			new->ht_parent = higher;
-		}
-		htable_hash_insert(new);
-		mutex_exit(mtx);
-		if (l == level && shared != NULL) {
-			/* The sharer keeps its source alive, even empty. */
-			ht = htable_lookup(shared->ht_hat, shared->ht_vaddr,
-			    shared->ht_level);
-			HT_VERIFY(ht == shared);
-		}
-		higher = new;
-		new = NULL;
-	}
-	return (higher);
-}
-
-/*
- * htable_attach: wrap the existing table in frame pfn, and recursively
- * every table it links, in descriptors (illumos attaches the boot loader's
- * tables this way).  The caller's tables are untrusted: a reserved bit, a
- * frame the provider cannot reach, or a frame reached twice gives
- * -HT_EBADTABLE; a frame that the context already holds (a table, cached
- * or preallocated, of any space of the context, imported or not) gives
- * -HT_EBUSY.  Each frame is claimed for the context (frame_claim) before
- * its descriptor is hashed, so every hashed imported table owns its claim
- * and htable_free_now gives it up; the caller destroys the partly built
- * hat on failure, which gives up what was claimed.
- */
-int
-htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
-    ht_pa_t pa, pfnset_t *seen)
-{
-	ht_pfn_t pfn = pa >> HT_PAGE_SHIFT;
-	ht_ctx_t *ctx = hat->hat_ctx;
-	const mmu_t *m = hat_mmu(hat);
-	htable_t *ht;
-	unsigned n;
-	int err;
-
-	err = pfnset_add(seen, pfn);
-	if (err < 0)
-		return (ht__fail(HT_ENOMEM, "no memory for the import"));
-	if (err > 0)
-		return (ht__fail(HT_EBADTABLE, "frame at pa 0x%llx is reached "
-		    "twice (shared or self-referencing table)",
-		    (unsigned long long)pfn << HT_PAGE_SHIFT));
-	if (level < hat->hat_max_level &&
-	    (pfn << HT_PAGE_SHIFT) >= m->table_pa_limit)
-		return (ht__fail(HT_EBADTABLE, "table at pa 0x%llx is beyond "
-		    "the physical width", (unsigned long long)pfn <<
-		    HT_PAGE_SHIFT));
-	/*
-	 * One owner per frame in a context: the check and the claim are one
-	 * step under the context's frame lock, which every table frame the
-	 * context takes from its provider goes through too.
-	 */
-	err = frame_claim(ctx, pfn);
-	if (err < 0)
-		return (ht__fail(HT_ENOMEM, "no memory for the import"));
-	if (err > 0) {
-		char who[160];
-
-		ctx_frame_owner(ctx, pfn, who, sizeof (who));
-		return (ht__fail(HT_EBUSY, "level-%d table at pa 0x%llx is in "
-		    "use in this context: %s", level, (unsigned long long)pfn <<
-		    HT_PAGE_SHIFT, who));
-	}
-	ht = calloc(1, sizeof (*ht));
-	if (ht == NULL && (ht = htable_get_reserve(ctx)) == NULL) {
-		frame_unclaim(ctx, pfn);
-		return (ht__fail(HT_ENOMEM, "no memory for a descriptor"));
-	}
-	ht->ht_hat = hat;
-	ht->ht_parent = parent;
-	ht->ht_vaddr = base;
-	ht->ht_level = (int8_t)level;
-	BUSY_SET(ht, 1);
-	ht->ht_flags = HTABLE_IMPORTED;
-	ht->ht_pfn = pfn;
-	ht->ht_ptr = ptable_map(ctx, pfn);
-	if (ht->ht_ptr != NULL)		/* a PAE root is 32-byte aligned */
-		ht->ht_ptr = (uint8_t *)ht->ht_ptr + (pa & (HT_PAGE_SIZE - 1));
-	if (ht->ht_ptr == NULL) {
-		frame_unclaim(ctx, pfn);
-		free(ht);
-		return (ht__fail(HT_EBADTABLE, "level-%d table at pa 0x%llx "
-		    "is outside the provider's memory", level,
-		    (unsigned long long)pfn << HT_PAGE_SHIFT));
-	}
-	if (parent == NULL)
-		hat->hat_htable = ht;
-	else
-		BUSY_ADD(parent, 1);	/* single-threaded: hat not visible */
-	/* not needed yet (no one sees the hat), but the hash's rule holds */
-	mutex_enter(htable_mutex(ht), LR_BUCKET);
-	htable_hash_insert(ht);
-	mutex_exit(htable_mutex(ht));
-
-	err = 0;
-	n = htable_num_ptes(ht);
-	for (unsigned e = 0; e < n && err == 0; e++) {
-		x86pte_t pte = x86pte_get(ht, e);
-		uint64_t va = htable_e2va(ht, e);
-
-		/*
-		 * A non-present entry may carry the owner's data (a swap
-		 * entry, say): legal, just not ours to interpret.  In a
-		 * level-0 table it is kept as ht_set_np's are (hat_np.c);
-		 * above, where the library has no such entries, it is
-		 * cleared once the import succeeds (htable_attach_scrub).
-		 */
-		if (pte_is_np(pte, level)) {
-			atomic_fetch_add(&ht->ht_valid_cnt, 1);
-			atomic_fetch_add(&ht->ht_lock_cnt, 1);
-			atomic_fetch_or(&hat->hat_flags, HAT_NP);
-			continue;
-		}
-		if (!(pte & PT_VALID))
-			continue;
-		if (pte_is_ptp(pte, level)) {
-			if (pte & m->rsvd_ptp[level]) {
-				err = ht__fail(HT_EBADTABLE, "level-%d entry "
-				    "%u (0x%llx) has reserved bits set", level,
-				    e, (unsigned long long)pte);
-				break;
-			}
-			atomic_fetch_add(&ht->ht_valid_cnt, 1);
-			err = htable_attach(hat, va, level - 1, ht,
-			    pte_pa(m, pte, level), seen);
-			continue;
-		}
-		if ((pte & m->rsvd_leaf[level]) || !mmu_leaf_ok(m, level)) {
-			err = ht__fail(HT_EBADTABLE, "level-%d entry %u "
-			    "(0x%llx) is a leaf this CPU cannot have", level, e,
-			    (unsigned long long)pte);
-			break;
-		}
-		atomic_fetch_add(&ht->ht_valid_cnt, 1);
-		atomic_fetch_add(&hat->hat_pages_mapped[level], 1);
-		if (pte & PT_LOCKED)
-			atomic_fetch_add(&ht->ht_lock_cnt, 1);
-	}
-	/* Tables below the root hold only the links from their children. */
-	if (parent != NULL)
-		BUSY_ADD(ht, -1);
-	return (err);
-}
-
-/*
- * htable_attach_scrub: clear the non-present entries of a hat that
- * htable_attach built, once the whole import succeeded (a failed import
- * changes nothing).  The library's tables hold nothing in non-present
- * entries: linking a new table and filling leaves expect an empty entry to
- * be 0, and would otherwise take the leftover for a large page in the way.
- * No MMU reads a non-present entry, so no translation changes.  The hat is
- * not visible to anyone yet.
- */
-void
-htable_attach_scrub(hat_t *hat)
-{
-	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
-		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
-		    ht = ht->ht_next) {
-			unsigned n = htable_num_ptes(ht);
-
-			for (unsigned e = 0; e < n; e++) {
-				x86pte_t pte = x86pte_get(ht, e);
-
-				/* level-0 data entries stay (counted) */
-				if (pte != 0 && !(pte & PT_VALID) &&
-				    !pte_is_np(pte, ht->ht_level))
-					(void) x86pte_cas(ht, e, pte, 0);
-			}
-		}
-	}
 }
 
 /* Report every table frame of hat (illumos hat_dump). */
@@ -748,7 +383,7 @@ void
 htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count)
 {
 	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
-		pthread_mutex_t *mtx = bucket_mutex(hat, h);
+		pthread_mutex_t *mtx = htable_bucket_mutex(hat, h);
 
 		mutex_enter(mtx, LR_BUCKET);
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
@@ -761,4 +396,23 @@ htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count)
 		}
 		mutex_exit(mtx);
 	}
+}
+
+x86pte_t
+htable_pte_unmap(htable_t *ht, unsigned entry, x86pte_t old, int tlb)
+{
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+	x86pte_t found;
+
+	HT_ASSERT(pte_is_page(old, ht->ht_level));
+	found = x86pte_inval(ht, entry, old, NULL, tlb);
+	if (!(found & PT_VALID) ||
+	    pte_pa(m, found, ht->ht_level) != pte_pa(m, old, ht->ht_level))
+		return (0);	/* gone, or remapped by someone else */
+	atomic_fetch_sub(&ht->ht_valid_cnt, 1);
+	atomic_fetch_sub(&ht->ht_hat->hat_pages_mapped[ht->ht_level], 1);
+	if (found & PT_LOCKED)
+		atomic_fetch_sub(&ht->ht_lock_cnt, 1);
+	op_ad_removed(ht, entry, found);
+	return (found);
 }

@@ -81,33 +81,39 @@ htable_base(const hat_t *hat, uint64_t va, int level)
 	return (va & LEVEL_MASK(hat_mmu(hat), level + 1));
 }
 
-/* Reserve pool (reserve.c) */
+/* The physical address CR3 names for hat's root (0 for a copied root). */
+static inline ht_pa_t
+hat_root_pa(const hat_t *hat)
+{
+	const htable_t *root = hat->hat_htable;
+
+	if (root->ht_flags & HTABLE_COPIED)
+		return (0);	/* per-CPU roots: the embedder's frames */
+	return (((ht_pa_t)root->ht_pfn << HT_PAGE_SHIFT) |
+	    ((uintptr_t)root->ht_ptr & (HT_PAGE_SIZE - 1)));
+}
+
+/* The mutex of hash chain h (chains share HTABLE_NMUTEX mutexes). */
+static inline pthread_mutex_t *
+htable_bucket_mutex(const hat_t *hat, unsigned h)
+{
+	return (&hat->hat_ctx->ctx_bucket_mtx[h & (HTABLE_NMUTEX - 1)]);
+}
+
+/* Reserve pool of frameless descriptors (reserve.c) */
 void htable_put_reserve(ht_ctx_t *ctx, htable_t *ht);
 htable_t *htable_get_reserve(ht_ctx_t *ctx);
 int htable_initial_reserve(ht_ctx_t *ctx, unsigned count);
 void htable_adjust_reserve(ht_ctx_t *ctx);
-int use_hat_reserves(void);
-
-/* Stealing and reaping (reserve.c) */
-htable_t *htable_steal(ht_ctx_t *ctx, unsigned cnt, int reap);
-long htable_reap(ht_ctx_t *ctx);
-long htable_purge_hat(hat_t *hat);
 
 /* Descriptors (htable.c) */
-htable_t *htable_alloc(hat_t *hat, uint64_t vaddr, int level,
-    htable_t *shared, int *r_err);
 void htable_free(htable_t *ht);
 void htable_free_now(htable_t *ht);
 void htable_unalloc(htable_t *ht);
 htable_t *htable_lookup(hat_t *hat, uint64_t vaddr, int level);
 void htable_acquire(htable_t *ht);
-htable_t *htable_create(hat_t *hat, uint64_t vaddr, int level,
-    htable_t *shared, int *r_err);
 void htable_release(htable_t *ht);
 int htable_release_if_last(htable_t *ht);
-int htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
-    ht_pa_t pa, pfnset_t *seen);
-void htable_attach_scrub(hat_t *hat);
 void unlink_ptp(htable_t *higher, htable_t *old, uint64_t vaddr);
 x86pte_t link_ptp(htable_t *higher, htable_t *new, uint64_t vaddr);
 void htable_hash_insert(htable_t *ht);
@@ -115,7 +121,32 @@ void htable_hash_remove(htable_t *ht);
 /* The hash chain of (va, level); its bucket mutex is htable_mutex's. */
 unsigned htable_hash(const hat_t *hat, uint64_t va, int level);
 pthread_mutex_t *htable_mutex(const htable_t *ht);
+/* The table (base, level) on chain h, or NULL (the chain's mutex held). */
+htable_t *htable_hash_search(hat_t *hat, unsigned h, uint64_t base,
+    int level);
 void htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count);
+/*
+ * Remove the leaf at entry of ht (steal path and unmap): clear it, count
+ * it, invalidate as needed.  Returns the old entry (0 if it was gone).
+ */
+x86pte_t htable_pte_unmap(htable_t *ht, unsigned entry, x86pte_t old,
+    int tlb);
+
+/* Stealing, reaping, purging (steal.c) */
+htable_t *htable_steal(ht_ctx_t *ctx, unsigned cnt, int reap);
+long htable_reap(ht_ctx_t *ctx);
+long htable_purge_hat(hat_t *hat);
+
+/* Getting a table (alloc.c) */
+htable_t *htable_alloc(hat_t *hat, uint64_t vaddr, int level,
+    htable_t *shared, int *r_err);
+htable_t *htable_create(hat_t *hat, uint64_t vaddr, int level,
+    htable_t *shared, int *r_err);
+
+/* Import of tables built elsewhere (import.c) */
+int htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
+    ht_pa_t pa, pfnset_t *seen);
+void htable_attach_scrub(hat_t *hat);
 
 /* Walks (walk.c) */
 x86pte_t htable_scan(htable_t *ht, uint64_t *vap, uint64_t elast);

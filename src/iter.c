@@ -3,7 +3,7 @@
  * applying a table's pending bookkeeping.  See iter.h.
  */
 #include "iter.h"
-#include "hat.h"
+#include "op.h"
 #include "debug.h"
 
 /* Apply the counts and the TLB range gathered for it_ht. */
@@ -26,7 +26,7 @@ iter_settle(ht_iter_t *it)
 	}
 	if (it->it_tlb_any) {
 		/* the length wraps to 0 only for the whole 2^64 space */
-		hat_tlb_inval(it->it_hat, it->it_tlb_lo,
+		op_tlb_inval(it->it_hat, it->it_tlb_lo,
 		    it->it_tlb_last - it->it_tlb_lo + 1);
 		it->it_tlb_any = 0;
 	}

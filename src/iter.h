@@ -26,7 +26,7 @@
 #include "htable_int.h"
 #include "x86pte.h"
 #include "hook.h"
-#include "hat.h"
+#include "op.h"
 #include "debug.h"
 
 typedef struct ht_iter {
@@ -155,7 +155,7 @@ ht_iter_cas(ht_iter_t *it, x86pte_t new, int tlb)
  * entry someone else has just emptied ("invalid means zero").
  * ad (unmap only; NULL: none, and no cost) receives the A/D bits of each
  * leaf removed, from the value its removing CAS saw: they are final, since
- * no MMU sets A/D in an entry that is not present (see hat.c).
+ * no MMU sets A/D in an entry that is not present (see op.c).
  */
 static inline unsigned
 pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
@@ -189,7 +189,7 @@ pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
 			continue;
 		if (unmap) {
 			if (HT_UNLIKELY(ad != NULL))
-				hat_ad_report(ad, ad->ad_va + ((uint64_t)(i - e)
+				op_ad_report(ad, ad->ad_va + ((uint64_t)(i - e)
 				    << ad->ad_shift), 1ull << ad->ad_shift, old);
 			(*dvalid)--;
 			*dlock -= (old & PT_LOCKED) != 0;
@@ -213,7 +213,7 @@ ht_iter_bulk(ht_iter_t *it, x86pte_t clr, x86pte_t set, int unmap)
 	int shift = LEVEL_SHIFT(hat_mmu(it->it_hat), it->it_level);
 	uint64_t left = (it->it_last - it->it_va) >> shift;
 	ht_ad_sink_t sink;
-	const ht_ad_sink_t *ad = unmap ? hat_ad_sink(it->it_hat, it->it_va,
+	const ht_ad_sink_t *ad = unmap ? op_ad_sink(it->it_hat, it->it_va,
 	    it->it_level, &sink) : NULL;
 
 	if (left < end - e)

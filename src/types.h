@@ -162,17 +162,17 @@ struct ht_ctx {
  *  - the batched TLB ranges,
  *  - the caller's A/D sink (ht_map_ad, ht_unmap_ad): every place that
  *    removes a leaf of op_hat during the operation reports the Accessed
- *    and Dirty bits the leaf had when it was cleared (hat_ad_removed,
- *    hat_ad_sink), so that a VMM learns whether an unmapped page was
+ *    and Dirty bits the leaf had when it was cleared (op_ad_removed,
+ *    op_ad_sink), so that a VMM learns whether an unmapped page was
  *    dirty.  NULL costs the removal paths one test per table.
  */
 #define HT_OP_TLB_RANGES 8
-typedef struct ht_op {
-	struct ht_op	*op_prev;	/* the operation this one nests in */
+typedef struct op_frame {
+	struct op_frame	*op_prev;	/* the operation this one nests in */
 	hat_t		*op_hat;
 	htable_t	*op_prealloc;	/* unhashed tables with zeroed frames */
 	htable_t	*op_deferred;	/* freed, waiting for the TLB hook */
-	htable_t	**op_pinned;	/* held until the end (see hat.c) */
+	htable_t	**op_pinned;	/* held until the end (op_tables.c) */
 	unsigned	op_npinned;
 	unsigned	op_maxpinned;
 	unsigned	op_ntlb;
@@ -181,11 +181,11 @@ typedef struct ht_op {
 	uint64_t	op_tlb_len[HT_OP_TLB_RANGES];
 	ht_ad_fn	op_ad_fn;	/* A/D of removed leaves, or NULL */
 	void		*op_ad_arg;
-} ht_op_t;
+} op_t;
 
 /*
  * An operation's A/D sink as a bulk loop over the entries of one table
- * uses it (hat_ad_sink fills it in): the leaf at entry e + k of the loop
+ * uses it (op_ad_sink fills it in): the leaf at entry e + k of the loop
  * starts at ad_va + (k << ad_shift).
  */
 typedef struct ht_ad_sink {

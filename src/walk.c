@@ -11,7 +11,6 @@
  */
 #include "htable_int.h"
 #include "x86pte.h"
-#include "hat.h"
 #include "debug.h"
 
 /*

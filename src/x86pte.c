@@ -11,7 +11,7 @@
  */
 #include "x86pte.h"
 #include "htable_int.h"
-#include "hat.h"
+#include "op.h"
 #include "debug.h"
 #include "hook.h"
 
@@ -49,7 +49,7 @@ x86pte_tlb(htable_t *ht, unsigned entry)
 {
 	const mmu_t *m = hat_mmu(ht->ht_hat);
 
-	hat_tlb_inval(ht->ht_hat, htable_e2va(ht, entry),
+	op_tlb_inval(ht->ht_hat, htable_e2va(ht, entry),
 	    LEVEL_SIZE(m, ht->ht_level));
 }
 

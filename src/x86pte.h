@@ -10,7 +10,7 @@
  *
  * TLB rule (illumos): a change invalidates when the old entry may be
  * cached, i.e. had REF set (set), had REF or MOD (inval), always (update);
- * invalidations go through hat_tlb_inval, which batches them per operation.
+ * invalidations go through op_tlb_inval, which batches them per operation.
  */
 #ifndef HT_X86PTE_H
 #define HT_X86PTE_H

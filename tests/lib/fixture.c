@@ -6,7 +6,7 @@
 
 #include "fixture.h"
 #include "htable_int.h"
-#include "hat.h"
+#include "op.h"
 
 fixture_t fx;
 
@@ -146,9 +146,9 @@ fx_tlb_reset(void)
 void
 fx_release(struct htable *ht)
 {
-	ht_op_t op;
+	op_t op;
 
-	ht_op_begin(&op, ht->ht_hat);
+	op_begin(&op, ht->ht_hat);
 	htable_release(ht);
-	ht_op_end(&op);
+	op_end(&op);
 }

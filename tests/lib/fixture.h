@@ -43,7 +43,7 @@ void fx_tlb_reset(void);
  * Drop a hold on a table (an htable_t) as the library does, inside an
  * operation on its space: a table freed by the release is unlinked under
  * its bucket mutex, and the TLB hook must run only once that is dropped
- * (src/lock.h), at ht_op_end.  A bare htable_release outside an operation
+ * (src/lock.h), at op_end.  A bare htable_release outside an operation
  * would call the hook at once, under the mutex.
  */
 struct htable;

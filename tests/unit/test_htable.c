@@ -10,7 +10,7 @@
 #include "fixture.h"
 #include "htable_int.h"
 #include "x86pte.h"
-#include "hat.h"
+#include "op.h"
 #include "iter.h"
 
 static const ht_mode_t modes[] = { HT_MODE_32BIT, HT_MODE_PAE,
@@ -255,7 +255,7 @@ Test(x86pte, set_keeps_ref_mod_on_same_frame)
 		const mmu_t *m = hat_mmu(fx.as);
 		htable_t *ht = leaf_table(0x400000, 0);
 		x86pte_t a = mkpte(m, 0x10000, 0, HT_W);
-		ht_op_t op;
+		op_t op;
 
 		cr_assert_eq(x86pte_set(ht, 0, a, NULL), 0);
 		/* the MMU marks it used */
@@ -275,10 +275,10 @@ Test(x86pte, set_keeps_ref_mod_on_same_frame)
 		/* inval: wrong expected frame leaves it; right one clears */
 		cr_assert_eq(x86pte_inval(ht, 0, a, NULL, 1), c);
 		cr_assert_eq(x86pte_get(ht, 0), c);
-		ht_op_begin(&op, fx.as);
+		op_begin(&op, fx.as);
 		fx_tlb_reset();
 		cr_assert_eq(x86pte_inval(ht, 0, c, NULL, 1), c);
-		ht_op_end(&op);
+		op_end(&op);
 		cr_assert_eq(fx.ntlb, 0, "never referenced: nothing cached");
 		cr_assert_eq(x86pte_get(ht, 0), 0);
 		cr_assert_eq(x86pte_inval(ht, 0, 0, NULL, 1), 0);
@@ -462,22 +462,22 @@ Test(htable, op_leftover_frames_go_back_to_the_provider)
 {
 	fx_setup_mode(HT_MODE_4LEVEL, 0, 16);
 	uint64_t used = ht_arena_frames_used(fx.arena);
-	ht_op_t op;
+	op_t op;
 
-	ht_op_begin(&op, fx.as);
-	cr_assert_eq(ht_op_prealloc(&op, 3), 0);
+	op_begin(&op, fx.as);
+	cr_assert_eq(op_prealloc_tables(&op, 3), 0);
 	cr_assert_eq(ht_arena_frames_used(fx.arena), used + 3);
-	ht_op_end(&op);
+	op_end(&op);
 	cr_assert_eq(fx.as->hat_num_cached, 0);
 	cr_assert_eq(ht_arena_frames_used(fx.arena), used);
 
 	/* a reservation that cannot be met takes nothing */
 	ht_arena_set_limit(fx.arena, used + 2);
-	ht_op_begin(&op, fx.as);
-	cr_assert_eq(ht_op_prealloc(&op, 3), -HT_ENOFRAME);
+	op_begin(&op, fx.as);
+	cr_assert_eq(op_prealloc_tables(&op, 3), -HT_ENOFRAME);
 	cr_assert_eq(ht_arena_frames_used(fx.arena), used);
 	cr_assert_eq(op.op_prealloc, NULL);
-	ht_op_end(&op);
+	op_end(&op);
 	cr_assert_eq(fx.as->hat_num_cached, 0);
 	cr_assert_eq(ht_arena_frames_used(fx.arena), used);
 	ht_arena_set_limit(fx.arena, 0);

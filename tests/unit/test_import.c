@@ -11,7 +11,7 @@
 #include "fixture.h"
 #include "htable_int.h"
 #include "x86pte.h"
-#include "hat.h"
+#include "op.h"
 #include "frame.h"
 
 static const ht_mode_t modes[] = { HT_MODE_32BIT, HT_MODE_PAE,
@@ -416,13 +416,13 @@ Test(import, cached_and_preallocated_frames_are_refused)
 	cr_assert_not_null(strstr(ht_errdetail(), who));
 
 	/* a frame that an operation preallocated */
-	ht_op_t op;
-	ht_op_begin(&op, fx.as);
-	cr_assert_eq(ht_op_prealloc(&op, 1), 0);
+	op_t op;
+	op_begin(&op, fx.as);
+	cr_assert_eq(op_prealloc_tables(&op, 1), 0);
 	ht_pa_t pre = op.op_prealloc->ht_pfn << 12;
 	put_entry(t2, 0, link_to(pre, 1));
 	expect_busy(fx.ctx, root, pre, "operation in flight", __LINE__);
-	ht_op_end(&op);
+	op_end(&op);
 
 	put_entry(t2, 0, 0);
 	cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());

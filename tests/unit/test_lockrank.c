@@ -10,7 +10,7 @@
 #include "fixture.h"
 #include "htable_int.h"
 #include "frame.h"
-#include "hat.h"
+#include "op.h"
 #include "lock.h"
 
 TestSuite(lockrank, .fini = fx_teardown, .timeout = 30);
@@ -102,7 +102,7 @@ Test(lockrank, no_lock_at_the_tlb_hook, .signal = SIGABRT)
 {
 	fx_setup_mode(HT_MODE_4LEVEL, 0, 16);
 	mutex_enter(bucket(5), LR_BUCKET);
-	hat_tlb_inval(fx.as, 0x400000, 0x1000);	/* no operation: at once */
+	op_tlb_inval(fx.as, 0x400000, 0x1000);	/* no operation: at once */
 }
 
 Test(lockrank, no_lock_at_a_provider_callback, .signal = SIGABRT)

@@ -26,21 +26,16 @@
  * The I/D bit of the error code is set for a fetch only when the CPU can
  * tell fetches apart: with SMEP, or with PAE-style entries and NXE.
  *
- * Images are read through the ht_scan_cfg_t read function; an address
- * space of ours through its frame provider (ht_access), with single-copy
- * atomic loads of each entry, so that a change racing with the call gives
- * the entry before or after, as the MMU would see it; a walk that raced
- * with the removal of a table it used is done again (hat_gen, as in
- * ht_translate), so its verdict never comes from a reused frame.
+ * Images are read through the ht_scan_cfg_t read function.  An address
+ * space of ours is read the same way, through a reader over its frames
+ * (ht_access, in hat_query.c, which also retries a walk that raced with
+ * the removal of a table it used).
  */
 #include <string.h>
 
 #include "htable.h"
 #include "debug.h"
 #include "mmu.h"
-#include "frame.h"
-#include "htable_int.h"
-#include "hook.h"
 
 #define CPU_FLAGS	(HT_CPU_WP | HT_CPU_NXE | HT_CPU_SMEP | HT_CPU_SMAP | \
 			HT_CPU_AC | HT_CPU_PKE | HT_CPU_NO1G)
@@ -212,60 +207,4 @@ ht_scan_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 	}
 	HT_ASSERT(0);	/* level 0 always ends the walk */
 	return (ht__fail(HT_EINVAL, "access: walk fell through"));
-}
-
-/* The reader over an address space's own frames (ht_access). */
-static int
-as_read(void *arg, ht_pa_t pa, void *buf, size_t len)
-{
-	const ht_ctx_t *ctx = arg;
-	const uint8_t *p = ptable_map(ctx, pa >> HT_PAGE_SHIFT);
-
-	if (p == NULL) {
-		memset(buf, 0, len);
-		return (1);
-	}
-	p += pa & (HT_PAGE_SIZE - 1);
-	/* one entry, read whole, as the MMU reads it */
-	if (len == 8)
-		*(uint64_t *)buf = __atomic_load_n((const uint64_t *)p,
-		    __ATOMIC_ACQUIRE);
-	else if (len == 4)
-		*(uint32_t *)buf = __atomic_load_n((const uint32_t *)p,
-		    __ATOMIC_ACQUIRE);
-	else
-		memcpy(buf, p, len);
-	HT_HOOK(HT_HOOK_ACCESS_READ, &pa);
-	return (0);
-}
-
-int
-ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
-    unsigned cpl, ht_access_t *r_acc)
-{
-	ht_scan_cfg_t cfg;
-	uint64_t gen;
-	int rc;
-
-	if (as == NULL)
-		return (ht__fail(HT_EINVAL, "access: no address space"));
-	memset(&cfg, 0, sizeof (cfg));
-	cfg.mode = hat_mmu(as)->mode;
-	cfg.cr3 = ht_as_root(as);
-	cfg.read = as_read;
-	cfg.read_arg = ht_as_ctx(as);
-	/*
-	 * The read side of the seqlock, as in ht_translate: a table this
-	 * walk went through may be unlinked and its frame reused (by this
-	 * space or, stolen, by another) before the walk reads it; every
-	 * unlink bumps hat_gen first, so a walk that saw it move may hold
-	 * someone else's entries and is done again.
-	 */
-	do {
-		gen = atomic_load_explicit(&as->hat_gen, memory_order_acquire);
-		rc = ht_scan_access(&cfg, cpu, va, acc, cpl, r_acc);
-		atomic_thread_fence(memory_order_acquire);
-	} while (atomic_load_explicit(&as->hat_gen, memory_order_relaxed) !=
-	    gen);
-	return (rc);
 }

@@ -1,0 +1,179 @@
+/*
+ * import.c - wrapping tables built elsewhere in descriptors (ht_as_import;
+ * illumos attaches the boot loader's tables this way).  The tables are
+ * untrusted: every frame is claimed for the context before its
+ * descriptor is hashed, every entry is checked against the reserved-bit
+ * masks, and a refusal names the entry and, for a frame in use, its
+ * holder (ctx_frame_owner).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "htable_int.h"
+#include "x86pte.h"
+#include "frame.h"
+#include "hat.h"
+#include "debug.h"
+#include "lock.h"
+
+/*
+ * htable_attach: wrap the existing table in frame pfn, and recursively
+ * every table it links, in descriptors (illumos attaches the boot loader's
+ * tables this way).  The caller's tables are untrusted: a reserved bit, a
+ * frame the provider cannot reach, or a frame reached twice gives
+ * -HT_EBADTABLE; a frame that the context already holds (a table, cached
+ * or preallocated, of any space of the context, imported or not) gives
+ * -HT_EBUSY.  Each frame is claimed for the context (frame_claim) before
+ * its descriptor is hashed, so every hashed imported table owns its claim
+ * and htable_free_now gives it up; the caller destroys the partly built
+ * hat on failure, which gives up what was claimed.
+ */
+int
+htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
+    ht_pa_t pa, pfnset_t *seen)
+{
+	ht_pfn_t pfn = pa >> HT_PAGE_SHIFT;
+	ht_ctx_t *ctx = hat->hat_ctx;
+	const mmu_t *m = hat_mmu(hat);
+	htable_t *ht;
+	unsigned n;
+	int err;
+
+	err = pfnset_add(seen, pfn);
+	if (err < 0)
+		return (ht__fail(HT_ENOMEM, "no memory for the import"));
+	if (err > 0)
+		return (ht__fail(HT_EBADTABLE, "frame at pa 0x%llx is reached "
+		    "twice (shared or self-referencing table)",
+		    (unsigned long long)pfn << HT_PAGE_SHIFT));
+	if (level < hat->hat_max_level &&
+	    (pfn << HT_PAGE_SHIFT) >= m->table_pa_limit)
+		return (ht__fail(HT_EBADTABLE, "table at pa 0x%llx is beyond "
+		    "the physical width", (unsigned long long)pfn <<
+		    HT_PAGE_SHIFT));
+	/*
+	 * One owner per frame in a context: the check and the claim are one
+	 * step under the context's frame lock, which every table frame the
+	 * context takes from its provider goes through too.
+	 */
+	err = frame_claim(ctx, pfn);
+	if (err < 0)
+		return (ht__fail(HT_ENOMEM, "no memory for the import"));
+	if (err > 0) {
+		char who[160];
+
+		ctx_frame_owner(ctx, pfn, who, sizeof (who));
+		return (ht__fail(HT_EBUSY, "level-%d table at pa 0x%llx is in "
+		    "use in this context: %s", level, (unsigned long long)pfn <<
+		    HT_PAGE_SHIFT, who));
+	}
+	ht = calloc(1, sizeof (*ht));
+	if (ht == NULL && (ht = htable_get_reserve(ctx)) == NULL) {
+		frame_unclaim(ctx, pfn);
+		return (ht__fail(HT_ENOMEM, "no memory for a descriptor"));
+	}
+	ht->ht_hat = hat;
+	ht->ht_parent = parent;
+	ht->ht_vaddr = base;
+	ht->ht_level = (int8_t)level;
+	BUSY_SET(ht, 1);
+	ht->ht_flags = HTABLE_IMPORTED;
+	ht->ht_pfn = pfn;
+	ht->ht_ptr = ptable_map(ctx, pfn);
+	if (ht->ht_ptr != NULL)		/* a PAE root is 32-byte aligned */
+		ht->ht_ptr = (uint8_t *)ht->ht_ptr + (pa & (HT_PAGE_SIZE - 1));
+	if (ht->ht_ptr == NULL) {
+		frame_unclaim(ctx, pfn);
+		free(ht);
+		return (ht__fail(HT_EBADTABLE, "level-%d table at pa 0x%llx "
+		    "is outside the provider's memory", level,
+		    (unsigned long long)pfn << HT_PAGE_SHIFT));
+	}
+	if (parent == NULL)
+		hat->hat_htable = ht;
+	else
+		BUSY_ADD(parent, 1);	/* single-threaded: hat not visible */
+	/* not needed yet (no one sees the hat), but the hash's rule holds */
+	mutex_enter(htable_mutex(ht), LR_BUCKET);
+	htable_hash_insert(ht);
+	mutex_exit(htable_mutex(ht));
+
+	err = 0;
+	n = htable_num_ptes(ht);
+	for (unsigned e = 0; e < n && err == 0; e++) {
+		x86pte_t pte = x86pte_get(ht, e);
+		uint64_t va = htable_e2va(ht, e);
+
+		/*
+		 * A non-present entry may carry the owner's data (a swap
+		 * entry, say): legal, just not ours to interpret.  In a
+		 * level-0 table it is kept as ht_set_np's are (hat_np.c);
+		 * above, where the library has no such entries, it is
+		 * cleared once the import succeeds (htable_attach_scrub).
+		 */
+		if (pte_is_np(pte, level)) {
+			atomic_fetch_add(&ht->ht_valid_cnt, 1);
+			atomic_fetch_add(&ht->ht_lock_cnt, 1);
+			atomic_fetch_or(&hat->hat_flags, HAT_NP);
+			continue;
+		}
+		if (!(pte & PT_VALID))
+			continue;
+		if (pte_is_ptp(pte, level)) {
+			if (pte & m->rsvd_ptp[level]) {
+				err = ht__fail(HT_EBADTABLE, "level-%d entry "
+				    "%u (0x%llx) has reserved bits set", level,
+				    e, (unsigned long long)pte);
+				break;
+			}
+			atomic_fetch_add(&ht->ht_valid_cnt, 1);
+			err = htable_attach(hat, va, level - 1, ht,
+			    pte_pa(m, pte, level), seen);
+			continue;
+		}
+		if ((pte & m->rsvd_leaf[level]) || !mmu_leaf_ok(m, level)) {
+			err = ht__fail(HT_EBADTABLE, "level-%d entry %u "
+			    "(0x%llx) is a leaf this CPU cannot have", level, e,
+			    (unsigned long long)pte);
+			break;
+		}
+		atomic_fetch_add(&ht->ht_valid_cnt, 1);
+		atomic_fetch_add(&hat->hat_pages_mapped[level], 1);
+		if (pte & PT_LOCKED)
+			atomic_fetch_add(&ht->ht_lock_cnt, 1);
+	}
+	/* Tables below the root hold only the links from their children. */
+	if (parent != NULL)
+		BUSY_ADD(ht, -1);
+	return (err);
+}
+
+/*
+ * htable_attach_scrub: clear the non-present entries of a hat that
+ * htable_attach built, once the whole import succeeded (a failed import
+ * changes nothing).  The library's tables hold nothing in non-present
+ * entries: linking a new table and filling leaves expect an empty entry to
+ * be 0, and would otherwise take the leftover for a large page in the way.
+ * No MMU reads a non-present entry, so no translation changes.  The hat is
+ * not visible to anyone yet.
+ */
+void
+htable_attach_scrub(hat_t *hat)
+{
+	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
+		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
+		    ht = ht->ht_next) {
+			unsigned n = htable_num_ptes(ht);
+
+			for (unsigned e = 0; e < n; e++) {
+				x86pte_t pte = x86pte_get(ht, e);
+
+				/* level-0 data entries stay (counted) */
+				if (pte != 0 && !(pte & PT_VALID) &&
+				    !pte_is_np(pte, ht->ht_level))
+					(void) x86pte_cas(ht, e, pte, 0);
+			}
+		}
+	}
+}

@@ -1,0 +1,81 @@
+/*
+ * op.h - the operation frame (op.c) and the tables it holds (op_tables.c,
+ * alloc.c): the internal interface every layer from x86pte.c up uses.
+ */
+#ifndef HT_OP_H
+#define HT_OP_H
+
+#include "types.h"
+
+/* The operation this thread is running, or NULL. */
+op_t *op_cur(void);
+/*
+ * Is this thread inside a nested operation (a provider callback that
+ * re-entered the library)?  Then allocations use the reserve.
+ */
+int op_nested(void);
+/*
+ * Begin an operation on hat (hat may be NULL for context-wide work):
+ * becomes the thread's current operation.  Nested library calls (from a
+ * provider callback) see a depth > 1 and use the reserves.
+ */
+void op_begin(op_t *op, hat_t *hat);
+/*
+ * Stop being the thread's current operation and deliver the batched TLB
+ * invalidations (no library lock may be held).  Part of op_end.
+ */
+void op_unwind(op_t *op);
+/* Leave the nesting depth; the last step of op_end. */
+void op_close(op_t *op);
+
+/*
+ * Entries of [va, va + len) of hat may be cached by an MMU: batch the
+ * invalidation into the current operation on this hat, or call the hook
+ * now.  len HT_TLB_ALL: everything.  Nothing for a FREEING hat.
+ */
+void op_tlb_inval(hat_t *hat, uint64_t va, uint64_t len);
+
+/*
+ * The leaf at entry of ht, whose value when it was cleared or replaced was
+ * old, is gone: report its A/D bits (if any) to the sink of this thread's
+ * operation on ht's hat, if it has one.
+ */
+void op_ad_removed(htable_t *ht, unsigned entry, x86pte_t old);
+/*
+ * For a bulk loop removing leaves of level `level` from va on: fill *s and
+ * return it if this thread's operation on hat has an A/D sink, else NULL.
+ */
+ht_ad_sink_t *op_ad_sink(hat_t *hat, uint64_t va, int level,
+    ht_ad_sink_t *s);
+/* Report old's A/D bits, if any, for the leaf [va, va + size). */
+void op_ad_report(const ht_ad_sink_t *s, uint64_t va, uint64_t size,
+    x86pte_t old);
+
+/*
+ * Top up op with n zeroed table frames (alloc.c), so that the rest of the
+ * operation cannot fail for lack of memory.  0, or -HT_ENOFRAME /
+ * -HT_ENOMEM with none taken: the frames it had got go back where they
+ * came from (the provider or the space's cache).
+ */
+int op_prealloc_tables(op_t *op, uint64_t n);
+/*
+ * Keep a hold on ht until the operation ends (op_end releases it): a
+ * table the operation counted on must not be freed by another thread's
+ * release half way.  0 or -HT_ENOMEM (then the hold was dropped).
+ */
+int op_pin(op_t *op, htable_t *ht);
+/*
+ * Give back tables taken for op that it did not use (hat_mutex not held):
+ * a frame that came from the provider goes back to it, and with `all` so
+ * does every other one.  Otherwise a table from the space's cache goes
+ * back there, so that a failed reservation leaves the space as it was.
+ */
+void op_give_back(op_t *op, htable_t *list, int all);
+/*
+ * End the operation: release the pins, deliver the TLB batch, free the
+ * deferred tables; preallocated frames left unused go back to the
+ * provider.
+ */
+void op_end(op_t *op);
+
+#endif /* HT_OP_H */
