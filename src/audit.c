@@ -108,7 +108,7 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 		if (pte_is_ptp(pte, level)) {
 			htable_t *c = find(hat, va, level - 1);
 
-			if (pte & m->rsvd_ptp[level])
+			if (pte_reserved(m, pte, level))
 				BAD("link 0x%llx at level %d has reserved "
 				    "bits", (unsigned long long)pte, level);
 			if (c == NULL)
@@ -144,7 +144,7 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 		 * The reserved bits include every address bit at or above
 		 * the physical width: a leaf without them maps below it.
 		 */
-		if (pte & m->rsvd_leaf[level])
+		if (pte_reserved(m, pte, level))
 			BAD("leaf 0x%llx at va 0x%llx has reserved bits",
 			    (unsigned long long)pte, (unsigned long long)va);
 		if (pte & PT_LOCKED)

@@ -203,14 +203,7 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 static void
 fill_done(htable_t *ht, const fill_cnt_t *c)
 {
-	/* each is a locked instruction: skip the ones with nothing to add */
-	if (c->valid != 0)
-		atomic_fetch_add(&ht->ht_valid_cnt, c->valid);
-	if (c->pages != 0)
-		atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],
-		    (uint64_t)(int64_t)c->pages);
-	if (c->pins != 0)
-		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)c->pins);
+	htable_apply(ht, c->valid, c->pages, c->pins, 0, 0, 0);
 	htable_release(ht);
 }
 
@@ -395,6 +388,93 @@ ht_map_ad(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 }
 
 /*
+ * The fast path of a map: the range is one run that lies inside one
+ * existing table, with nothing in the way (one_table).  Fills it and
+ * returns 1; 0 when the general path must run.
+ */
+static int
+map_fast(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+    unsigned levels, const np_src_t *np)
+{
+	const mmu_t *m = hat_mmu(hat);
+	uint64_t rl;
+	int l = plan_run(m, levels, va, pa, len, &rl);
+	htable_t *ht;
+	unsigned e, n;
+	fill_cnt_t c = { 0, 0, 0 };
+
+	if (rl != len || (m->pte_size == 4 && l == 0 && pa + len >
+	    (1ull << 32)) || (ht = one_table(hat, va, va + len - 1, l, 0, &e,
+	    &n)) == NULL)
+		return (0);
+	(void) fill_leaves(ht, e, n, va, pa, attr, np, &c);
+	fill_done(ht, &c);
+	return (1);
+}
+
+/*
+ * What is in the way of mapping [va, last]: with NOREPLACE any leaf gives
+ * -HT_EEXIST (nothing is ever replaced, locked or not: the range is
+ * taken), otherwise a locked leaf gives -HT_ELOCKED.  0 with the number
+ * of leaves there ("none" or "some", range_census) in *r_leaves.
+ */
+static int
+map_check(hat_t *hat, uint64_t va, uint64_t last, unsigned flags,
+    uint64_t *r_leaves)
+{
+	uint64_t locked;
+
+	range_census(hat, va, last, 0, r_leaves, &locked);
+	if (*r_leaves != 0 && (flags & HT_MAP_NOREPLACE))
+		return (ht__fail(HT_EEXIST, "[0x%llx, 0x%llx] is already "
+		    "mapped in part", (unsigned long long)va,
+		    (unsigned long long)last));
+	if (locked != 0)
+		return (ht__fail(HT_ELOCKED, "%llu locked mappings in "
+		    "[0x%llx, 0x%llx] would be replaced",
+		    (unsigned long long)locked, (unsigned long long)va,
+		    (unsigned long long)last));
+	return (0);
+}
+
+/*
+ * The plan of a map: one frame per distinct table the splits at the edges
+ * (only where something is mapped: `leaves`) and the runs create.
+ * Replacing never needs a table it frees: tables only go where a larger
+ * leaf replaces their subtree.  0, -HT_EPABITS (a split or a 4 KiB run
+ * that 32-bit paging cannot reach) or -HT_ENOMEM (pinning).
+ */
+static int
+map_plan(hat_t *hat, op_t *op, ht_plan_t *plan, uint64_t va, ht_pa_t pa,
+    uint64_t len, unsigned levels, uint64_t leaves)
+{
+	const mmu_t *m = hat_mmu(hat);
+	int err;
+
+	plan_init(plan);
+	if (leaves != 0) {
+		err = plan_edges(hat, plan, va, va + len - 1);
+		if (err != 0)
+			return (err);
+	}
+	for (uint64_t off = 0; off < len; ) {
+		uint64_t rl;
+		int l = plan_run(m, levels, va + off, pa + off, len - off, &rl);
+
+		HT_VERIFY(l >= 0);
+		if (m->pte_size == 4 && l == 0 && pa + off + rl > (1ull << 32))
+			return (ht__fail(HT_EPABITS, "32-bit paging: 4 KiB "
+			    "pages cannot reach pa 0x%llx (only 4 MiB pages "
+			    "go above 4 GiB)", (unsigned long long)
+			    (pa + off + rl - HT_PAGE_SIZE)));
+		if ((err = run_cost(hat, op, plan, va + off, rl, l)) != 0)
+			return (err);
+		off += rl;
+	}
+	return (0);
+}
+
+/*
  * ht_map once its arguments are checked, and ht_set_np (np != NULL: pa is
  * 0, levels is level 0 only, flags 0): census, reservation, splits, fill;
  * the leaves removed report their A/D bits to fn (ht_map_ad).
@@ -404,86 +484,31 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned levels, unsigned flags, const np_src_t *np, ht_ad_fn fn,
     void *arg)
 {
-	const mmu_t *m = hat_mmu(hat);
-	uint64_t last = va + len - 1, leaves, locked, off;
+	uint64_t last = va + len - 1, leaves;
 	ht_plan_t plan;
-	int err;
+	int err = 0;
 	op_t op;
 
 	op_begin(&op, hat);
 	op.op_ad_fn = fn;
 	op.op_ad_arg = arg;
-	if (!(flags & HT_MAP_NOREPLACE)) {
-		uint64_t rl;
-		int l = plan_run(m, levels, va, pa, len, &rl);
-		htable_t *ht;
-		unsigned e, n;
-
-		if (rl == len && !(m->pte_size == 4 && l == 0 && pa + len >
-		    (1ull << 32)) && (ht = one_table(hat, va, last, l, 0, &e,
-		    &n)) != NULL) {
-			fill_cnt_t c = { 0, 0, 0 };
-
-			(void) fill_leaves(ht, e, n, va, pa, attr, np, &c);
-			fill_done(ht, &c);
-			op_end(&op);
-			return (0);
-		}
+	if (((flags & HT_MAP_NOREPLACE) || !map_fast(hat, va, pa, len, attr,
+	    levels, np)) &&
+	    (err = map_check(hat, va, last, flags, &leaves)) == 0 &&
+	    (err = map_plan(hat, &op, &plan, va, pa, len, levels,
+	    leaves)) == 0 &&
+	    (err = op_prealloc_tables(&op, plan.need)) == 0) {
+		/*
+		 * np entries go first, so that a large page can take their
+		 * place.
+		 */
+		if (np == NULL && (atomic_load(&hat->hat_flags) & HAT_NP))
+			np_clear(hat, va, last);
+		if (leaves != 0)
+			err = split_edges(hat, va, last);
+		if (err == 0)
+			err = map_range(hat, va, pa, len, attr, levels, np);
 	}
-	range_census(hat, va, last, 0, &leaves, &locked);
-	/* NOREPLACE never replaces, locked or not: the range is taken. */
-	if (leaves != 0 && (flags & HT_MAP_NOREPLACE)) {
-		op_end(&op);
-		return (ht__fail(HT_EEXIST, "[0x%llx, 0x%llx] is already "
-		    "mapped in part", (unsigned long long)va,
-		    (unsigned long long)last));
-	}
-	if (locked != 0) {
-		op_end(&op);
-		return (ht__fail(HT_ELOCKED, "%llu locked mappings in "
-		    "[0x%llx, 0x%llx] would be replaced",
-		    (unsigned long long)locked, (unsigned long long)va,
-		    (unsigned long long)last));
-	}
-	/*
-	 * Frames: one per distinct table the splits at the edges and the
-	 * runs create.  Replacing never needs a table it frees: tables only
-	 * go where a larger leaf replaces their subtree.
-	 */
-	plan_init(&plan);
-	if (leaves != 0 && (err = plan_edges(hat, &plan, va, last)) != 0) {
-		op_end(&op);
-		return (err);
-	}
-	for (off = 0; off < len; ) {
-		uint64_t rl;
-		int l = plan_run(m, levels, va + off, pa + off, len - off, &rl);
-
-		HT_VERIFY(l >= 0);
-		if (m->pte_size == 4 && l == 0 && pa + off + rl > (1ull << 32)) {
-			op_end(&op);
-			return (ht__fail(HT_EPABITS, "32-bit paging: 4 KiB "
-			    "pages cannot reach pa 0x%llx (only 4 MiB pages "
-			    "go above 4 GiB)", (unsigned long long)
-			    (pa + off + rl - HT_PAGE_SIZE)));
-		}
-		if ((err = run_cost(hat, &op, &plan, va + off, rl, l)) != 0) {
-			op_end(&op);
-			return (err);
-		}
-		off += rl;
-	}
-	if ((err = op_prealloc_tables(&op, plan.need)) != 0) {
-		op_end(&op);
-		return (err);
-	}
-	/* np entries go first, so that a large page can take their place */
-	if (np == NULL && (atomic_load(&hat->hat_flags) & HAT_NP))
-		np_clear(hat, va, last);
-	if (leaves != 0)
-		err = split_edges(hat, va, last);
-	if (err == 0)
-		err = map_range(hat, va, pa, len, attr, levels, np);
 	op_end(&op);
 	return (err);
 }

@@ -131,11 +131,9 @@ translate_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
 static int translate_once(ht_as_t *hat, ht_va_t va, ht_xlate_t *x);
 
 /*
- * ht_translate: a lock-free walk, like the MMU's.  A table can be unlinked
- * and its frame reused (freed after an operation, or stolen for another
- * space) while we read it; every unlink first bumps hat_gen, so a walk
- * that saw the generation move may have read someone else's entries and
- * is done again (a seqlock read side).
+ * ht_translate: a lock-free walk, like the MMU's, inside the read side of
+ * the space's seqlock (hat_read_begin): a table it used may be unlinked
+ * and its frame reused while it reads.
  */
 int
 ht_translate(ht_as_t *hat, ht_va_t va, ht_xlate_t *x)
@@ -146,11 +144,9 @@ ht_translate(ht_as_t *hat, ht_va_t va, ht_xlate_t *x)
 	if (HT_UNLIKELY(hat == NULL || x == NULL))
 		return (ht__fail(HT_EINVAL, "NULL argument"));
 	do {
-		gen = atomic_load_explicit(&hat->hat_gen, memory_order_acquire);
+		gen = hat_read_begin(hat);
 		rc = translate_once(hat, va, x);
-		atomic_thread_fence(memory_order_acquire);
-	} while (HT_UNLIKELY(atomic_load_explicit(&hat->hat_gen,
-	    memory_order_relaxed) != gen));
+	} while (hat_read_retry(hat, gen));
 	return (rc);
 }
 
@@ -266,15 +262,12 @@ ht_va2pa(ht_as_t *hat, ht_va_t va, ht_pa_t *r_pa)
 		int level = 0;
 
 		do {	/* the seqlock read side, as in ht_translate */
-			gen = atomic_load_explicit(&hat->hat_gen,
-			    memory_order_acquire);
+			gen = hat_read_begin(hat);
 			done = m->num_level == 4 ?
 			    walk_long(hat, m, 4, va, NULL, NULL, &pte, &level,
 			    &w, &nx) : walk_long(hat, m, 5, va, NULL, NULL, &pte,
 			    &level, &w, &nx);
-			atomic_thread_fence(memory_order_acquire);
-		} while (HT_UNLIKELY(atomic_load_explicit(&hat->hat_gen,
-		    memory_order_relaxed) != gen));
+		} while (hat_read_retry(hat, gen));
 		if (HT_LIKELY(done == 1)) {
 			*r_pa = long_pa(m, pte, level, va);
 			return (0);
@@ -389,18 +382,10 @@ ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
 	cfg.cr3 = ht_as_root(as);
 	cfg.read = as_read;
 	cfg.read_arg = ht_as_ctx(as);
-	/*
-	 * The read side of the seqlock, as in ht_translate: a table this
-	 * walk went through may be unlinked and its frame reused (by this
-	 * space or, stolen, by another) before the walk reads it; every
-	 * unlink bumps hat_gen first, so a walk that saw it move may hold
-	 * someone else's entries and is done again.
-	 */
+	/* the seqlock read side, as in ht_translate */
 	do {
-		gen = atomic_load_explicit(&as->hat_gen, memory_order_acquire);
+		gen = hat_read_begin(as);
 		rc = ht_scan_access(&cfg, cpu, va, acc, cpl, r_acc);
-		atomic_thread_fence(memory_order_acquire);
-	} while (atomic_load_explicit(&as->hat_gen, memory_order_relaxed) !=
-	    gen);
+	} while (hat_read_retry(as, gen));
 	return (rc);
 }

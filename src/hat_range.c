@@ -447,7 +447,7 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
     x86pte_t set, int unmap)
 {
 	const mmu_t *m = hat_mmu(ht->ht_hat);
-	int nvalid = 0, nlock = 0;
+	int nvalid = 0, nlock = 0, tlb;
 	unsigned lo = ~0u, hi = 0;
 	ht_ad_sink_t sink;
 	const ht_ad_sink_t *ad = unmap ? op_ad_sink(ht->ht_hat,
@@ -456,16 +456,10 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
 	(void) pte_range_update(m->pte_size, m->pte_shift,
 	    x86pte_access_pagetable(ht, 0), ht->ht_level, e, e + n - 1, clr,
 	    set, unmap, ad, &nvalid, &nlock, &lo, &hi);
-	if (nvalid != 0) {
-		atomic_fetch_add(&ht->ht_valid_cnt, nvalid);
-		atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],
-		    (uint64_t)(int64_t)nvalid);
-	}
-	if (nlock != 0)
-		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)nlock);
-	if (lo <= hi)
-		op_tlb_inval(ht->ht_hat, htable_e2va(ht, lo),
-		    (uint64_t)(hi - lo + 1) << LEVEL_SHIFT(m, ht->ht_level));
+	tlb = lo <= hi;
+	htable_apply(ht, nvalid, nvalid, nlock, tlb,
+	    tlb ? htable_e2va(ht, lo) : 0,
+	    tlb ? (uint64_t)(hi - lo + 1) << LEVEL_SHIFT(m, ht->ht_level) : 0);
 	htable_release(ht);
 }
 

@@ -19,6 +19,7 @@
 #define HT_HTABLE_INT_H
 
 #include "types.h"
+#include "debug.h"
 
 /* Internal error: a large leaf sits where a table is needed (illumos LPAGE). */
 #define HT_ELPAGE	(HT__NERR + 1)
@@ -81,6 +82,29 @@ htable_base(const hat_t *hat, uint64_t va, int level)
 	return (va & LEVEL_MASK(hat_mmu(hat), level + 1));
 }
 
+/*
+ * The read side of a space's seqlock (hat_gen, as Linux's read_seqbegin /
+ * read_seqretry): a lock-free walk may read a table that is unlinked and
+ * its frame reused (freed after an operation, or stolen for another space)
+ * while it reads; every unlink bumps hat_gen first, so a walk that saw
+ * the generation move may hold someone else's entries and is done again:
+ *	do { gen = hat_read_begin(hat); ...walk... }
+ *	while (hat_read_retry(hat, gen));
+ */
+static inline uint64_t
+hat_read_begin(hat_t *hat)
+{
+	return (atomic_load_explicit(&hat->hat_gen, memory_order_acquire));
+}
+
+static inline int
+hat_read_retry(hat_t *hat, uint64_t gen)
+{
+	atomic_thread_fence(memory_order_acquire);
+	return (HT_UNLIKELY(atomic_load_explicit(&hat->hat_gen,
+	    memory_order_relaxed) != gen));
+}
+
 /* The physical address CR3 names for hat's root (0 for a copied root). */
 static inline ht_pa_t
 hat_root_pa(const hat_t *hat)
@@ -125,6 +149,16 @@ pthread_mutex_t *htable_mutex(const htable_t *ht);
 htable_t *htable_hash_search(hat_t *hat, unsigned h, uint64_t base,
     int level);
 void htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count);
+/*
+ * Apply at once what a pass over the entries of ht (held) changed: dvalid
+ * to its valid count, dpages to the space's pages mapped at its level (as
+ * dvalid, but np entries count as valid and map no page), dlock to its
+ * lock count; with tlb, invalidate [tlb_va, tlb_va + tlb_len) (tlb_len 0:
+ * all 2^64 bytes).  The iterator, the bulk entry loop and the map fill
+ * loop gather their changes per table and settle them here.
+ */
+void htable_apply(htable_t *ht, int dvalid, int64_t dpages, int dlock,
+    int tlb, uint64_t tlb_va, uint64_t tlb_len);
 /*
  * Remove the leaf at entry of ht (steal path and unmap): clear it, count
  * it, invalidate as needed.  Returns the old entry (0 if it was gone).

@@ -121,7 +121,7 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 		if (!(pte & PT_VALID))
 			continue;
 		if (pte_is_ptp(pte, level)) {
-			if (pte & m->rsvd_ptp[level]) {
+			if (pte_reserved(m, pte, level)) {
 				err = ht__fail(HT_EBADTABLE, "level-%d entry "
 				    "%u (0x%llx) has reserved bits set", level,
 				    e, (unsigned long long)pte);
@@ -132,7 +132,7 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 			    pte_pa(m, pte, level), seen);
 			continue;
 		}
-		if ((pte & m->rsvd_leaf[level]) || !mmu_leaf_ok(m, level)) {
+		if (pte_reserved(m, pte, level)) {
 			err = ht__fail(HT_EBADTABLE, "level-%d entry %u "
 			    "(0x%llx) is a leaf this CPU cannot have", level, e,
 			    (unsigned long long)pte);

@@ -14,22 +14,11 @@ iter_settle(ht_iter_t *it)
 
 	if (ht == NULL)
 		return;
-	if (it->it_dvalid != 0) {
-		atomic_fetch_add(&ht->ht_valid_cnt, it->it_dvalid);
-		atomic_fetch_add(&it->it_hat->hat_pages_mapped[it->it_level],
-		    (uint64_t)(int64_t)it->it_dvalid);
-		it->it_dvalid = 0;
-	}
-	if (it->it_dlock != 0) {
-		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)it->it_dlock);
-		it->it_dlock = 0;
-	}
-	if (it->it_tlb_any) {
-		/* the length wraps to 0 only for the whole 2^64 space */
-		op_tlb_inval(it->it_hat, it->it_tlb_lo,
-		    it->it_tlb_last - it->it_tlb_lo + 1);
-		it->it_tlb_any = 0;
-	}
+	/* the TLB length wraps to 0 only for the whole 2^64 space */
+	htable_apply(ht, it->it_dvalid, it->it_dvalid, it->it_dlock,
+	    it->it_tlb_any, it->it_tlb_lo, it->it_tlb_last - it->it_tlb_lo + 1);
+	it->it_dvalid = it->it_dlock = 0;
+	it->it_tlb_any = 0;
 }
 
 static void
