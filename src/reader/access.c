@@ -7,7 +7,8 @@
  * Theory of operation
  *
  * One walk, root first, one entry per level, as the page-miss handler
- * does it.  At each entry, in this order:
+ * does it (rd_walk in fwalk.c, the walk ht_scan_translate takes too).  At
+ * each entry, in this order:
  *   1. P clear: a not-present #PF (error code without P).
  *   2. a reserved bit set: a #PF with P and RSVD.  Which bits are reserved
  *      depends on the CPU, not on the tables: MAXPHYADDR, EFER.NXE (bit 63
@@ -33,9 +34,8 @@
  */
 #include <string.h>
 
-#include "htable.h"
+#include "reader.h"
 #include "debug.h"
-#include "mmu.h"
 
 #define CPU_FLAGS	(HT_CPU_WP | HT_CPU_NXE | HT_CPU_SMEP | HT_CPU_SMAP | \
 			HT_CPU_AC | HT_CPU_PKE | HT_CPU_NO1G)
@@ -144,67 +144,40 @@ ht_scan_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 	}
 
 	uint32_t ec = access_bits(m, cpu, acc, cpl);
-	ht_pa_t table = mmu_cr3_root(m, cfg->cr3);
-	unsigned eff = HT_W | HT_U | HT_X;
+	rd_walk_t w;
+	int ok;
 
-	for (int level = m->max_level; level >= 0; level--) {
-		unsigned i = (unsigned)(va >> LEVEL_SHIFT(m, level)) &
-		    m->idx_mask[level];
-		ht_scan_step_t *st = &r->step[r->nsteps++];
-		uint64_t pte = 0;
-		int leaf;
-
-		st->addr = table + ((ht_pa_t)i << m->pte_shift);
-		st->level = (unsigned)level;
-		st->index = i;
-		rc = cfg->read(cfg->read_arg, st->addr, &pte,
-		    (size_t)m->pte_size);
-		if (rc < 0)
-			return (rc);
-		st->unbacked = rc == 1;
-		st->pte = pte;
-		if (!(pte & PT_VALID)) {
-			r->fault = HT_FAULT_PF;
-			r->error_code = ec;
-			r->set_a = 0;	/* only a completed access is promised */
-			return (0);
-		}
-		if (pte_reserved(m, pte, level)) {
-			r->fault = HT_FAULT_PF;
-			r->error_code = ec | HT_PF_P | HT_PF_RSVD;
-			r->set_a = 0;
-			return (0);
-		}
-		eff = pte_eff(m, eff, pte, level);
-		leaf = level == 0 || (pte & PT_PAGESIZE);
-		/* PAE PDPTEs have no A bit: bit 5 is reserved there */
-		if (!(m->mode == HT_MODE_PAE && level == 2))
-			r->set_a |= 1u << level;
-		if (leaf) {
-			int ok = rights_ok(cpu, acc, cpl, eff);
-
-			if ((cpu->flags & HT_CPU_PKE) && m->pte_size == 8 &&
-			    m->mode != HT_MODE_PAE && (eff & HT_U) &&
-			    acc != HT_ACC_FETCH && pkey_denies(cpu, acc, cpl,
-			    (unsigned)(pte >> 59) & 0xf)) {
-				ec |= HT_PF_PK;
-				ok = 0;
-			}
-			if (!ok) {
-				r->fault = HT_FAULT_PF;
-				r->error_code = ec | HT_PF_P;
-				r->set_a = 0;
-				return (0);
-			}
-			r->page_size = LEVEL_SIZE(m, level);
-			r->pa = pte_pa(m, pte, level) +
-			    (va & LEVEL_OFFSET(m, level));
-			r->set_d = acc == HT_ACC_WRITE;
-			return (0);
-		}
-		table = m->pte_size == 4 ? pte & 0xfffff000ull :
-		    pte & m->paddr_mask;
+	rc = rd_walk(m, cfg, 0, 0, mmu_cr3_root(m, cfg->cr3), va, r->step,
+	    &r->nsteps, &w);
+	if (rc != 0)
+		return (rc);
+	if (w.stop != HT_STOP_MAPPED) {
+		/* only a completed access is promised A/D: set_a stays 0 */
+		r->fault = HT_FAULT_PF;
+		r->error_code = w.stop == HT_STOP_RESERVED ?
+		    ec | HT_PF_P | HT_PF_RSVD : ec;
+		return (0);
 	}
-	HT_ASSERT(0);	/* level 0 always ends the walk */
-	return (ht__fail(HT_EINVAL, "access: walk fell through"));
+	ok = rights_ok(cpu, acc, cpl, w.eff);
+	if ((cpu->flags & HT_CPU_PKE) && m->pte_size == 8 &&
+	    m->mode != HT_MODE_PAE && (w.eff & HT_U) && acc != HT_ACC_FETCH &&
+	    pkey_denies(cpu, acc, cpl, (unsigned)(w.pte >> 59) & 0xf)) {
+		ec |= HT_PF_PK;
+		ok = 0;
+	}
+	if (!ok) {
+		r->fault = HT_FAULT_PF;
+		r->error_code = ec | HT_PF_P;
+		return (0);
+	}
+	/* every entry read was present: A is set in each that has one */
+	for (unsigned k = 0; k < r->nsteps; k++) {
+		/* PAE PDPTEs have no A bit: bit 5 is reserved there */
+		if (!(m->mode == HT_MODE_PAE && r->step[k].level == 2))
+			r->set_a |= 1u << r->step[k].level;
+	}
+	r->page_size = LEVEL_SIZE(m, w.level);
+	r->pa = pte_pa(m, w.pte, w.level) + (va & LEVEL_OFFSET(m, w.level));
+	r->set_d = acc == HT_ACC_WRITE;
+	return (0);
 }

@@ -40,12 +40,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "htable.h"
+#include "reader.h"
 #include "debug.h"
-#include "mmu.h"
 
 #define SCAN_MAX_ENTRIES	1024	/* 32-bit tables */
-#define QEMU_ADDR_MASK		0x3fffffffff000ull
 #define MEMO_MIN		64
 
 /* One visited table: its key and which entries lead to leaves. */
@@ -70,24 +68,6 @@ typedef struct scan {
 /* Reading the image                                                   */
 /* ------------------------------------------------------------------ */
 
-/*
- * Read len bytes at pa into buf.  0, 1 if some were unbacked (zeros), or
- * a negative error.  A misbehaving reader that returns something else is
- * taken as an error rather than trusted.
- */
-static int
-phys_read(scan_t *s, ht_pa_t pa, void *buf, size_t len)
-{
-	int rc = s->cfg->read(s->cfg->read_arg, pa, buf, len);
-
-	if (rc == 0 || rc == 1)
-		return (rc);
-	if (rc < 0)
-		return (rc);
-	return (ht__fail(HT_EPROVIDER, "image reader returned %d at pa "
-	    "0x%llx", rc, (unsigned long long)pa));
-}
-
 static uint64_t
 entry_at(const scan_t *s, const void *table, unsigned i)
 {
@@ -103,35 +83,6 @@ root_pa(const scan_t *s)
 	if (s->qemu && s->m.pte_size == 8 && s->m.mode != HT_MODE_PAE)
 		return (s->cfg->cr3 & QEMU_ADDR_MASK);
 	return (mmu_cr3_root(&s->m, s->cfg->cr3));
-}
-
-/*
- * How an entry at `level` reads: 0 not present, 1 a link (*r_next the
- * table it names), 2 a leaf, -1 reserved bits (a fault).
- */
-static int
-classify(const scan_t *s, uint64_t pte, int level, ht_pa_t *r_next)
-{
-	const mmu_t *m = &s->m;
-	int leaf;
-
-	if (!(pte & PT_VALID))
-		return (0);
-	if (s->qemu) {
-		/* PS counts in PDEs, and in PDPTEs of 4/5-level paging */
-		leaf = level == 0 || ((pte & PT_PAGESIZE) && (level == 1 ||
-		    (level == 2 && m->num_level >= 4)));
-		if (!leaf)
-			*r_next = pte & (m->pte_size == 4 ? 0xfffff000ull :
-			    QEMU_ADDR_MASK);
-		return (leaf ? 2 : 1);
-	}
-	leaf = level == 0 || (pte & PT_PAGESIZE);
-	if (pte_reserved(m, pte, level))
-		return (-1);
-	if (!leaf)
-		*r_next = pte & m->paddr_mask;
-	return (leaf ? 2 : 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -253,7 +204,7 @@ visit_entry(scan_t *s, uint64_t pte, int level, unsigned i, uint64_t va,
     unsigned eff, int *r_live)
 {
 	ht_pa_t next = 0;
-	int kind = classify(s, pte, level, &next);
+	int kind = rd_classify(&s->m, s->qemu, pte, level, &next);
 
 	*r_live = 0;
 	va += (uint64_t)i << LEVEL_SHIFT(&s->m, level);
@@ -295,7 +246,7 @@ visit(scan_t *s, ht_pa_t pa, int level, uint64_t va, unsigned eff,
 				unsigned i = w * 64 + (unsigned)__builtin_ctzll(b);
 				uint64_t pte = 0;
 
-				rc = phys_read(s, pa + ((ht_pa_t)i <<
+				rc = rd_read(s->cfg, 1, pa + ((ht_pa_t)i <<
 				    m->pte_shift), &pte, (size_t)m->pte_size);
 				if (rc < 0)
 					return (rc);
@@ -313,7 +264,7 @@ visit(scan_t *s, ht_pa_t pa, int level, uint64_t va, unsigned eff,
 	uint64_t *bits = calloc((n + 63) / 64, sizeof (uint64_t));
 	if (bits == NULL)
 		return (ht__fail(HT_ENOMEM, "scan: no memory"));
-	rc = phys_read(s, pa, table, (size_t)n << m->pte_shift);
+	rc = rd_read(s->cfg, 1, pa, table, (size_t)n << m->pte_shift);
 	if (rc < 0) {
 		free(bits);
 		return (rc);
@@ -396,46 +347,20 @@ ht_scan_translate(const ht_scan_cfg_t *cfg, ht_va_t va, ht_scan_xlate_t *r_x)
 		return (0);
 	}
 
-	ht_pa_t table = root_pa(&s);
-	unsigned eff = HT_W | HT_U | HT_X;
-	for (int level = m->max_level; level >= 0; level--) {
-		unsigned i = (unsigned)(va >> LEVEL_SHIFT(m, level)) &
-		    (mmu_entries(m, level) - 1);
-		ht_scan_step_t *st = &r_x->step[r_x->nsteps++];
-		uint64_t pte = 0;
-		ht_pa_t next = 0;
+	rd_walk_t w;
 
-		st->addr = table + ((ht_pa_t)i << m->pte_shift);
-		st->level = (unsigned)level;
-		st->index = i;
-		rc = phys_read(&s, st->addr, &pte, (size_t)m->pte_size);
-		if (rc < 0)
-			return (rc);
-		st->unbacked = rc == 1;
-		st->pte = pte;
-		switch (classify(&s, pte, level, &next)) {
-		case 0:
-			r_x->stop = HT_STOP_NOTPRESENT;
-			return (0);
-		case -1:
-			r_x->stop = HT_STOP_RESERVED;
-			return (0);
-		case 1:
-			eff = pte_eff(m, eff, pte, level);
-			table = next;
-			continue;
-		default:
-			eff = pte_eff(m, eff, pte, level);
-			r_x->stop = HT_STOP_MAPPED;
-			r_x->level = (unsigned)level;
-			r_x->page_size = LEVEL_SIZE(m, level);
-			r_x->pa = pte_pa(m, pte, level) +
-			    (va & LEVEL_OFFSET(m, level));
-			r_x->attr = scan_attr(m, pte, level);
-			r_x->eff = eff;
-			return (0);
-		}
+	rc = rd_walk(m, cfg, 1, s.qemu, root_pa(&s), va, r_x->step,
+	    &r_x->nsteps, &w);
+	if (rc != 0)
+		return (rc);
+	r_x->stop = w.stop;
+	if (w.stop == HT_STOP_MAPPED) {
+		r_x->level = (unsigned)w.level;
+		r_x->page_size = LEVEL_SIZE(m, w.level);
+		r_x->pa = pte_pa(m, w.pte, w.level) +
+		    (va & LEVEL_OFFSET(m, w.level));
+		r_x->attr = scan_attr(m, w.pte, w.level);
+		r_x->eff = w.eff;
 	}
-	HT_ASSERT(0);	/* level 0 entries are leaves or not present */
-	return (ht__fail(HT_EINVAL, "scan: walk fell through"));
+	return (0);
 }
