@@ -209,7 +209,7 @@ audit_locks(hat_t *hat)
 	for (size_t i = 0; i < c.n; i++) {
 		const lockrun_t *r = &c.r[i];
 		uint64_t next = r->lr_va;
-		ht_iter_t it;
+		iter_t it;
 
 		if (r->lr_extra == 0 || r->lr_last < r->lr_va)
 			BAD("lock map run [0x%llx, 0x%llx] count %llu is empty",
@@ -221,8 +221,8 @@ audit_locks(hat_t *hat)
 		    c.r[i - 1].lr_extra == r->lr_extra)))
 			BAD("lock map runs at 0x%llx overlap or are unmerged",
 			    (unsigned long long)r->lr_va);
-		for (ht_iter_start(&it, hat, r->lr_va, r->lr_last);
-		    !it.it_done && err == 0; ht_iter_next(&it)) {
+		for (iter_start(&it, hat, r->lr_va, r->lr_last);
+		    !it.it_done && err == 0; iter_next(&it)) {
 			if (it.it_va != next || !(it.it_pte & PT_LOCKED) ||
 			    it.it_va + (it.it_size - 1) > r->lr_last)
 				err = ht__fail(HT_ECORRUPT, "lock count at "
@@ -233,7 +233,7 @@ audit_locks(hat_t *hat)
 				    (unsigned long long)r->lr_last);
 			next = it.it_va + it.it_size;
 		}
-		ht_iter_stop(&it);
+		iter_stop(&it);
 		if (err != 0)
 			goto out;
 		if (next != r->lr_last + 1)

@@ -397,7 +397,7 @@ ht_ctx_dump_frames(ht_ctx_t *ctx, ht_frame_fn fn, void *arg)
 static void
 stats_counters(ht_ctx_t *ctx, ht_stats_t *s)
 {
-	ht_ctr_t *c = &ctx->ctx_stat;
+	ctr_t *c = &ctx->ctx_stat;
 
 	s->ptable_allocs = atomic_load(&c->ptable_allocs);
 	s->ptable_frees = atomic_load(&c->ptable_frees);

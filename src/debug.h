@@ -47,13 +47,13 @@ HT_NORETURN void ht__assfail3(const char *expr, uint64_t a, uint64_t b,
 #define HT_ASSERT3U(a, op, b)	HT_VERIFY3_IMPL(a, op, b, uint64_t)
 #define HT_ASSERT3S(a, op, b)	HT_VERIFY3_IMPL(a, op, b, int64_t)
 #define HT_ASSERT3P(a, op, b)	HT_VERIFY3_IMPL(a, op, b, uintptr_t)
-static const int ht_config_debug = 1;
+static const int config_debug = 1;
 #else
 #define HT_ASSERT(x)		((void)sizeof (!(x)))
 #define HT_ASSERT3U(a, op, b)	((void)sizeof ((a) op (b)))
 #define HT_ASSERT3S(a, op, b)	((void)sizeof ((a) op (b)))
 #define HT_ASSERT3P(a, op, b)	((void)sizeof ((a) op (b)))
-static const int ht_config_debug = 0;
+static const int config_debug = 0;
 #endif
 #define HT_IMPLY(a, b)	HT_ASSERT(!(a) || (b))
 #define HT_EQUIV(a, b)	HT_ASSERT(!(a) == !(b))

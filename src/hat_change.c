@@ -100,7 +100,7 @@ change_range(hat_t *hat, ht_va_t va, uint64_t len, const x86pte_t *clr,
 	uint64_t last, leaves;
 	htable_t *ht;
 	unsigned e, n;
-	ht_iter_t it;
+	iter_t it;
 	op_t op;
 	int err;
 
@@ -114,12 +114,12 @@ change_range(hat_t *hat, ht_va_t va, uint64_t len, const x86pte_t *clr,
 	}
 	err = range_prepare(hat, &op, va, last, 0, NULL, NULL, &leaves);
 	if (leaves != 0 && err == 0) {
-		for (ht_iter_start(&it, hat, va, last); !it.it_done;
-		    ht_iter_next(&it)) {
-			(void) ht_iter_bulk(&it, clr[it.it_level],
+		for (iter_start(&it, hat, va, last); !it.it_done;
+		    iter_next(&it)) {
+			(void) iter_bulk(&it, clr[it.it_level],
 			    set[it.it_level], 0);
 		}
-		ht_iter_stop(&it);
+		iter_stop(&it);
 	}
 	op_end(&op);
 	return (err);
@@ -203,10 +203,10 @@ locked_runs(hat_t *hat, uint64_t va, uint64_t last)
 {
 	uint64_t runs = 0, next = 0;
 	int open = 0;
-	ht_iter_t it;
+	iter_t it;
 
-	for (ht_iter_start(&it, hat, va, last); !it.it_done;
-	    ht_iter_next(&it)) {
+	for (iter_start(&it, hat, va, last); !it.it_done;
+	    iter_next(&it)) {
 		int locked = (it.it_pte & PT_LOCKED) != 0;
 
 		if (locked && (!open || it.it_va != next))
@@ -214,7 +214,7 @@ locked_runs(hat_t *hat, uint64_t va, uint64_t last)
 		open = locked;
 		next = it.it_va + it.it_size;
 	}
-	ht_iter_stop(&it);
+	iter_stop(&it);
 	return (runs);
 }
 
@@ -234,7 +234,7 @@ lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 	size_t room, used = 0;
 	lockmap_t *lm;
 	int flushing = 0;
-	ht_iter_t it;
+	iter_t it;
 	op_t op;
 	int err;
 
@@ -266,8 +266,8 @@ lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 	/* A lock covers whole leaves: what sticks out is split. */
 	err = range_prepare(hat, &op, va, last, 1, unlock_check, &ra, &leaves);
 	if (leaves != 0 && err == 0) {
-		for (ht_iter_start(&it, hat, va, last); !it.it_done;
-		    ht_iter_next(&it)) {
+		for (iter_start(&it, hat, va, last); !it.it_done;
+		    iter_next(&it)) {
 			uint64_t end = it.it_va + (it.it_size - 1);
 
 			if (lock && (it.it_pte & PT_LOCKED)) {
@@ -287,11 +287,11 @@ lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
 			if (!lock && lockmap_extra(lm, it.it_va) != 0)
 				continue;	/* the map's -1 below */
 			/* < 0: an overlapping unmap took the leaf first */
-			while (ht_iter_cas(&it, lock ? it.it_pte | PT_LOCKED :
+			while (iter_cas(&it, lock ? it.it_pte | PT_LOCKED :
 			    it.it_pte & ~PT_LOCKED, 0) == 0)
 				;
 		}
-		ht_iter_stop(&it);
+		iter_stop(&it);
 		if (flushing)
 			used += lockmap_add(lm, flush_va, flush_last, 1);
 		if (!lock)
@@ -332,7 +332,7 @@ ht_test_clear_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned bits,
 {
 	uint64_t last, need = 0;
 	x86pte_t mask = 0;
-	ht_iter_t it;
+	iter_t it;
 	op_t op;
 	long n = 0;
 	int err;
@@ -367,8 +367,8 @@ ht_test_clear_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned bits,
 			return (err);
 		}
 	}
-	for (ht_iter_start(&it, hat, va, last); !it.it_done;
-	    ht_iter_next(&it)) {
+	for (iter_start(&it, hat, va, last); !it.it_done;
+	    iter_next(&it)) {
 		x86pte_t had = it.it_pte & mask;
 		int clear = (flags & HT_AD_CLEAR) && it.it_va >= va &&
 		    it.it_va + (it.it_size - 1) <= last;
@@ -380,7 +380,7 @@ ht_test_clear_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned bits,
 		 * the MMU access (or dirty) the page without setting the bit.
 		 */
 		while (clear && (it.it_pte & mask) != 0 &&
-		    ht_iter_cas(&it, it.it_pte & ~mask, 1) == 0)
+		    iter_cas(&it, it.it_pte & ~mask, 1) == 0)
 			had |= it.it_pte & mask;
 		n++;
 		if (fn != NULL)
@@ -388,7 +388,7 @@ ht_test_clear_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned bits,
 			    ((had & PT_REF) ? HT_A : 0) |
 			    ((had & PT_MOD) ? HT_D : 0));
 	}
-	ht_iter_stop(&it);
+	iter_stop(&it);
 	op_end(&op);
 	return (n);
 }

@@ -71,7 +71,7 @@ plan_run(const mmu_t *m, unsigned levels, uint64_t va, uint64_t pa,
  * exist, and plan_subtree counts them all at once.  0 or -HT_ENOMEM.
  */
 static int
-plan_down(hat_t *hat, op_t *op, ht_plan_t *plan, uint64_t lo,
+plan_down(hat_t *hat, op_t *op, plan_t *plan, uint64_t lo,
     uint64_t hi, int l, int level)
 {
 	const mmu_t *m = hat_mmu(hat);
@@ -105,7 +105,7 @@ plan_down(hat_t *hat, op_t *op, ht_plan_t *plan, uint64_t lo,
  * ones are counted once, present ones pinned (plan_down).
  */
 static int
-run_cost(hat_t *hat, op_t *op, ht_plan_t *plan, uint64_t va,
+run_cost(hat_t *hat, op_t *op, plan_t *plan, uint64_t va,
     uint64_t len, int level)
 {
 	if (level >= hat->hat_max_level)
@@ -445,7 +445,7 @@ map_check(hat_t *hat, uint64_t va, uint64_t last, unsigned flags,
  * that 32-bit paging cannot reach) or -HT_ENOMEM (pinning).
  */
 static int
-map_plan(hat_t *hat, op_t *op, ht_plan_t *plan, uint64_t va, ht_pa_t pa,
+map_plan(hat_t *hat, op_t *op, plan_t *plan, uint64_t va, ht_pa_t pa,
     uint64_t len, unsigned levels, uint64_t leaves)
 {
 	const mmu_t *m = hat_mmu(hat);
@@ -485,7 +485,7 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     void *arg)
 {
 	uint64_t last = va + len - 1, leaves;
-	ht_plan_t plan;
+	plan_t plan;
 	int err = 0;
 	op_t op;
 

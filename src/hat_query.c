@@ -41,7 +41,7 @@
  * *r_w is the AND and *r_nx the OR of the entries read.
  */
 static inline __attribute__((always_inline)) int
-walk_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
+descend_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
     uint64_t *ents, ht_pa_t *epa, x86pte_t *r_pte, int *r_level,
     x86pte_t *r_w, x86pte_t *r_nx)
 {
@@ -108,7 +108,7 @@ translate_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
 {
 	x86pte_t pte = 0, w = 0, nx = 0;
 	int level = 0;
-	int st = walk_long(hat, m, nlev, va, x->entries, x->entry_pa, &pte,
+	int st = descend_long(hat, m, nlev, va, x->entries, x->entry_pa, &pte,
 	    &level, &w, &nx);
 
 	if (st == 0)
@@ -264,8 +264,8 @@ ht_va2pa(ht_as_t *hat, ht_va_t va, ht_pa_t *r_pa)
 		do {	/* the seqlock read side, as in ht_translate */
 			gen = hat_read_begin(hat);
 			done = m->num_level == 4 ?
-			    walk_long(hat, m, 4, va, NULL, NULL, &pte, &level,
-			    &w, &nx) : walk_long(hat, m, 5, va, NULL, NULL, &pte,
+			    descend_long(hat, m, 4, va, NULL, NULL, &pte, &level,
+			    &w, &nx) : descend_long(hat, m, 5, va, NULL, NULL, &pte,
 			    &level, &w, &nx);
 		} while (hat_read_retry(hat, gen));
 		if (HT_LIKELY(done == 1)) {
@@ -307,7 +307,7 @@ int
 ht_walk(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 {
 	const mmu_t *m;
-	ht_iter_t it;
+	iter_t it;
 	ht_leaf_t leaf;
 	op_t op;
 	htable_t *eff_ht = NULL;
@@ -320,8 +320,8 @@ ht_walk(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 	if ((rc = walk_check(m, start, last)) != 0)
 		return (rc);
 	op_begin(&op, hat);
-	for (ht_iter_start(&it, hat, start, last); !it.it_done;
-	    ht_iter_next(&it)) {
+	for (iter_start(&it, hat, start, last); !it.it_done;
+	    iter_next(&it)) {
 		if (it.it_ht != eff_ht) {
 			eff_ht = it.it_ht;
 			up = links_eff(eff_ht);
@@ -337,7 +337,7 @@ ht_walk(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 		if ((rc = fn(arg, &leaf)) != 0)
 			break;
 	}
-	ht_iter_stop(&it);
+	iter_stop(&it);
 	op_end(&op);
 	return (rc);
 }

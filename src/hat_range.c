@@ -8,7 +8,7 @@
  *     replace, large pages sticking out of the range);
  *  2. plan and take exactly the frames the operation needs
  *     (op_prealloc_tables): one per distinct table, named by (level, base VA),
- *     that it will create (ht_plan_t).  The splits at the two edges create
+ *     that it will create (plan_t).  The splits at the two edges create
  *     at most one table per level each, and fewer when both edges fall in
  *     one large page; a map's runs add the tables they lack that no split
  *     makes.  A table the plan finds present is pinned until the
@@ -184,7 +184,7 @@ straddle_level(hat_t *hat, uint64_t addr, ht_pa_t *r_pa)
 }
 
 void
-plan_init(ht_plan_t *p)
+plan_init(plan_t *p)
 {
 	p->need = 0;
 	p->nsplit = 0;
@@ -193,7 +193,7 @@ plan_init(ht_plan_t *p)
 }
 
 static int
-plan_has_split(const ht_plan_t *p, int level, uint64_t base)
+plan_has_split(const plan_t *p, int level, uint64_t base)
 {
 	for (unsigned i = 0; i < p->nsplit; i++) {
 		if (p->split_level[i] == level && p->split_base[i] == base)
@@ -212,7 +212,7 @@ plan_has_split(const ht_plan_t *p, int level, uint64_t base)
  * hold 32-bit addresses): -HT_EPABITS.
  */
 static int
-plan_split(hat_t *hat, ht_plan_t *p, uint64_t addr)
+plan_split(hat_t *hat, plan_t *p, uint64_t addr)
 {
 	const mmu_t *m = hat_mmu(hat);
 	ht_pa_t pa = 0;
@@ -238,7 +238,7 @@ plan_split(hat_t *hat, ht_plan_t *p, uint64_t addr)
 }
 
 int
-plan_edges(hat_t *hat, ht_plan_t *p, uint64_t va, uint64_t last)
+plan_edges(hat_t *hat, plan_t *p, uint64_t va, uint64_t last)
 {
 	int err = plan_split(hat, p, va);
 
@@ -248,7 +248,7 @@ plan_edges(hat_t *hat, ht_plan_t *p, uint64_t va, uint64_t last)
 }
 
 int
-plan_table(hat_t *hat, op_t *op, ht_plan_t *p, int level, uint64_t base,
+plan_table(hat_t *hat, op_t *op, plan_t *p, int level, uint64_t base,
     int *r_absent)
 {
 	htable_t *ht;
@@ -277,7 +277,7 @@ plan_table(hat_t *hat, op_t *op, ht_plan_t *p, int level, uint64_t base,
 }
 
 void
-plan_subtree(ht_plan_t *p, const mmu_t *m, int top, int level, uint64_t lo,
+plan_subtree(plan_t *p, const mmu_t *m, int top, int level, uint64_t lo,
     uint64_t hi)
 {
 	for (int l = level; l <= top; l++) {
@@ -340,32 +340,32 @@ void
 range_census(hat_t *hat, uint64_t va, uint64_t last, int exact,
     uint64_t *r_leaves, uint64_t *r_locked)
 {
-	ht_iter_t it;
+	iter_t it;
 
 	*r_leaves = *r_locked = 0;
-	for (ht_iter_start(&it, hat, va, last); !it.it_done;
-	    ht_iter_next(&it)) {
+	for (iter_start(&it, hat, va, last); !it.it_done;
+	    iter_next(&it)) {
 		(*r_leaves)++;
 		if (it.it_pte & PT_LOCKED)
 			(*r_locked)++;
 		if (!exact && it.it_level == 0 &&
 		    atomic_load_explicit(&it.it_ht->ht_lock_cnt,
 		    memory_order_relaxed) == 0)
-			ht_iter_skip_table(&it);
+			iter_skip_table(&it);
 	}
-	ht_iter_stop(&it);
+	iter_stop(&it);
 }
 
 /* Remove every leaf in [va, last]; the edges are already split. */
 void
 range_clear(hat_t *hat, uint64_t va, uint64_t last)
 {
-	ht_iter_t it;
+	iter_t it;
 
-	for (ht_iter_start(&it, hat, va, last); !it.it_done;
-	    ht_iter_next(&it))
-		(void) ht_iter_bulk(&it, 0, 0, 1);
-	ht_iter_stop(&it);
+	for (iter_start(&it, hat, va, last); !it.it_done;
+	    iter_next(&it))
+		(void) iter_bulk(&it, 0, 0, 1);
+	iter_stop(&it);
 }
 
 /*
@@ -381,7 +381,7 @@ range_prepare(hat_t *hat, op_t *op, uint64_t va, uint64_t last,
     void *arg, uint64_t *r_leaves)
 {
 	uint64_t leaves, locked;
-	ht_plan_t plan;
+	plan_t plan;
 	int err;
 
 	range_census(hat, va, last, exact, &leaves, &locked);
@@ -449,8 +449,8 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
 	const mmu_t *m = hat_mmu(ht->ht_hat);
 	int nvalid = 0, nlock = 0, tlb;
 	unsigned lo = ~0u, hi = 0;
-	ht_ad_sink_t sink;
-	const ht_ad_sink_t *ad = unmap ? op_ad_sink(ht->ht_hat,
+	ad_sink_t sink;
+	const ad_sink_t *ad = unmap ? op_ad_sink(ht->ht_hat,
 	    htable_e2va(ht, e), ht->ht_level, &sink) : NULL;
 
 	(void) pte_range_update(m->pte_size, m->pte_shift,
@@ -506,16 +506,16 @@ int
 range_small_cost(hat_t *hat, uint64_t va, uint64_t last, uint64_t *r_n)
 {
 	const mmu_t *m = hat_mmu(hat);
-	ht_iter_t it;
+	iter_t it;
 	int err = 0;
 
 	*r_n = 0;
-	for (ht_iter_start(&it, hat, va, last); !it.it_done;
-	    ht_iter_next(&it)) {
+	for (iter_start(&it, hat, va, last); !it.it_done;
+	    iter_next(&it)) {
 		ht_pa_t pa = pte_pa(m, it.it_pte, it.it_level);
 
 		if (it.it_level == 0) {
-			ht_iter_skip_table(&it);	/* all 4 KiB here */
+			iter_skip_table(&it);	/* all 4 KiB here */
 			continue;
 		}
 		if (m->pte_size == 4 && pa + it.it_size > (1ull << 32)) {
@@ -528,7 +528,7 @@ range_small_cost(hat_t *hat, uint64_t va, uint64_t last, uint64_t *r_n)
 		}
 		*r_n += small_cost(m, it.it_level, it.it_va, va, last);
 	}
-	ht_iter_stop(&it);
+	iter_stop(&it);
 	return (err);
 }
 
@@ -545,20 +545,20 @@ int
 range_split_small(hat_t *hat, uint64_t va, uint64_t last)
 {
 	uint64_t from = va;
-	ht_iter_t it;
+	iter_t it;
 	int err = 0;
 
 	while (err == 0) {
-		ht_iter_start(&it, hat, from, last);
+		iter_start(&it, hat, from, last);
 		while (!it.it_done && it.it_level == 0) {
-			ht_iter_skip_table(&it);
-			ht_iter_next(&it);
+			iter_skip_table(&it);
+			iter_next(&it);
 		}
 		if (it.it_done)
 			break;
 		from = it.it_va > va ? it.it_va : va;
 		err = split_large(hat, it.it_ht, it.it_entry);
-		ht_iter_stop(&it);
+		iter_stop(&it);
 	}
 	return (err);
 }

@@ -31,7 +31,7 @@ void range_census(hat_t *hat, uint64_t va, uint64_t last, int exact,
  * number of frames to reserve.
  */
 #define PLAN_MAX_SPLIT	(2 * (HT_MAX_LEVELS - 1))
-typedef struct ht_plan {
+typedef struct plan {
 	uint64_t	need;
 	unsigned	nsplit;
 	int		split_level[PLAN_MAX_SPLIT];
@@ -39,16 +39,16 @@ typedef struct ht_plan {
 	unsigned	seen;		/* bit l: last_base[l] is set */
 	unsigned	absent;		/* bit l: last_base[l] is absent */
 	uint64_t	last_base[HT_MAX_LEVELS];
-} ht_plan_t;
+} plan_t;
 
 /* An empty plan. */
-void plan_init(ht_plan_t *p);
+void plan_init(plan_t *p);
 /*
  * Add the tables the splits at va and last + 1 create (none if no large
  * page sticks out there); 0 or -HT_EPABITS (a PSE-36 page above 4 GiB
  * cannot be split).
  */
-int plan_edges(hat_t *hat, ht_plan_t *p, uint64_t va, uint64_t last);
+int plan_edges(hat_t *hat, plan_t *p, uint64_t va, uint64_t last);
 /*
  * Count the table (level, base) that the operation needs, once: missing
  * and not made by a split, it is one more frame and *r_absent is set
@@ -56,7 +56,7 @@ int plan_edges(hat_t *hat, ht_plan_t *p, uint64_t va, uint64_t last);
  * pinned for the rest of the operation (op_pin).  Calls must come in
  * ascending base order per level.  0 or -HT_ENOMEM.
  */
-int plan_table(hat_t *hat, op_t *op, ht_plan_t *p, int level,
+int plan_table(hat_t *hat, op_t *op, plan_t *p, int level,
     uint64_t base, int *r_absent);
 /*
  * Count, without looking, the tables at levels `level` .. `top` that cover
@@ -66,7 +66,7 @@ int plan_table(hat_t *hat, op_t *op, ht_plan_t *p, int level,
  * The same ascending order as plan_table, with which it shares the count
  * of a table two runs meet in.
  */
-void plan_subtree(ht_plan_t *p, const mmu_t *m, int top, int level,
+void plan_subtree(plan_t *p, const mmu_t *m, int top, int level,
     uint64_t lo, uint64_t hi);
 /* Split the large pages that stick out of [va, last]. */
 int split_edges(hat_t *hat, uint64_t va, uint64_t last);

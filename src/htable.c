@@ -21,7 +21,7 @@
  * States of a descriptor: ALLOCATED (htable_alloc, unhashed, busy 1) ->
  * HASHED (htable_create links and inserts it) -> UNLINKED (htable_release
  * or a stealer removes it) -> CACHED on its hat / on the reserve / FREED
- * (htable_free).  During an operation frees are deferred (op.c).
+ * (htable_retire).  During an operation frees are deferred (op.c).
  *
  * Lock order: one bucket mutex at a time; a thread holding a bucket mutex
  * may take hat_mutex or the reserve lock, never another bucket mutex and
@@ -102,12 +102,12 @@ htable_hash_search(hat_t *hat, unsigned h, uint64_t base, int level)
 }
 
 /*
- * htable_free_now: where a table goes when nobody uses it any more.  It
+ * htable_retire_now: where a table goes when nobody uses it any more.  It
  * stays cached on its hat with its (all-zero) frame unless the hat is being
  * destroyed, a steal/reap/purge is running, or the frame is not ours.
  */
 void
-htable_free_now(htable_t *ht)
+htable_retire_now(htable_t *ht)
 {
 	hat_t *hat = ht->ht_hat;
 	ht_ctx_t *ctx;
@@ -163,16 +163,16 @@ htable_unalloc(htable_t *ht)
 		op->op_prealloc = ht;
 		return;
 	}
-	htable_free_now(ht);
+	htable_retire_now(ht);
 }
 
 /*
- * htable_free: like htable_free_now, but a table freed inside an operation
+ * htable_retire: like htable_retire_now, but a table freed inside an operation
  * on its own hat waits until the operation has run the TLB hook: an MMU may
  * still hold the old link in its paging-structure caches.
  */
 void
-htable_free(htable_t *ht)
+htable_retire(htable_t *ht)
 {
 	op_t *op = op_cur();
 
@@ -181,7 +181,7 @@ htable_free(htable_t *ht)
 		op->op_deferred = ht;
 		return;
 	}
-	htable_free_now(ht);
+	htable_retire_now(ht);
 }
 
 /*
@@ -292,7 +292,7 @@ htable_free_locked(htable_t *ht, pthread_mutex_t *mtx, htable_t **r_shared)
 	unlink_ptp(higher, ht, ht->ht_vaddr);
 	htable_hash_remove(ht);
 	mutex_exit(mtx);
-	htable_free(ht);
+	htable_retire(ht);
 	return (higher);
 }
 
@@ -368,7 +368,7 @@ htable_acquire(htable_t *ht)
 
 	mutex_enter(mtx, LR_BUCKET);
 	HT_ASSERT(BUSY(ht) > 0 || atomic_load(&ht->ht_valid_cnt) > 0);
-	if (ht_config_debug) {
+	if (config_debug) {
 		hat_t *hat = ht->ht_hat;
 		unsigned h = htable_hash(hat, ht->ht_vaddr, ht->ht_level);
 		HT_VERIFY(htable_hash_search(hat, h, ht->ht_vaddr, ht->ht_level) ==

@@ -3,7 +3,7 @@
  *
  * THE HOLD CONTRACT: one htable_release per successful htable_lookup,
  * htable_create, htable_acquire, htable_getpte, htable_getpage, and per
- * table that htable_walk hands back.  A table is never freed while held.
+ * table that htable_next_leaf hands back.  A table is never freed while held.
  *
  * Verbs keep illumos's meanings:
  *   lookup   find the table at (va, level) and hold it; NULL if none.
@@ -131,8 +131,8 @@ int htable_initial_reserve(ht_ctx_t *ctx, unsigned count);
 void htable_adjust_reserve(ht_ctx_t *ctx);
 
 /* Descriptors (htable.c) */
-void htable_free(htable_t *ht);
-void htable_free_now(htable_t *ht);
+void htable_retire(htable_t *ht);
+void htable_retire_now(htable_t *ht);
 void htable_unalloc(htable_t *ht);
 htable_t *htable_lookup(hat_t *hat, uint64_t vaddr, int level);
 void htable_acquire(htable_t *ht);
@@ -183,8 +183,8 @@ int htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 void htable_attach_scrub(hat_t *hat);
 
 /* Walks (walk.c) */
-x86pte_t htable_scan(htable_t *ht, uint64_t *vap, uint64_t elast);
-x86pte_t htable_walk(hat_t *hat, htable_t **htp, uint64_t *vap,
+x86pte_t htable_next_valid(htable_t *ht, uint64_t *vap, uint64_t elast);
+x86pte_t htable_next_leaf(hat_t *hat, htable_t **htp, uint64_t *vap,
     uint64_t elast);
 htable_t *htable_getpte(hat_t *hat, uint64_t vaddr, unsigned *r_entry,
     x86pte_t *r_pte, int level);

@@ -26,7 +26,7 @@
  * or preallocated, of any space of the context, imported or not) gives
  * -HT_EBUSY.  Each frame is claimed for the context (frame_claim) before
  * its descriptor is hashed, so every hashed imported table owns its claim
- * and htable_free_now gives it up; the caller destroys the partly built
+ * and htable_retire_now gives it up; the caller destroys the partly built
  * hat on failure, which gives up what was claimed.
  */
 int

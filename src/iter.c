@@ -8,7 +8,7 @@
 
 /* Apply the counts and the TLB range gathered for it_ht. */
 static void
-iter_settle(ht_iter_t *it)
+iter_settle(iter_t *it)
 {
 	htable_t *ht = it->it_ht;
 
@@ -22,7 +22,7 @@ iter_settle(ht_iter_t *it)
 }
 
 static void
-iter_load(ht_iter_t *it, htable_t *ht, uint64_t va, x86pte_t pte)
+iter_load(iter_t *it, htable_t *ht, uint64_t va, x86pte_t pte)
 {
 	const mmu_t *m = hat_mmu(it->it_hat);
 
@@ -39,7 +39,7 @@ iter_load(ht_iter_t *it, htable_t *ht, uint64_t va, x86pte_t pte)
 }
 
 void
-ht_iter_start(ht_iter_t *it, hat_t *hat, uint64_t va, uint64_t last)
+iter_start(iter_t *it, hat_t *hat, uint64_t va, uint64_t last)
 {
 	it->it_hat = hat;
 	it->it_last = last;
@@ -54,11 +54,11 @@ ht_iter_start(ht_iter_t *it, hat_t *hat, uint64_t va, uint64_t last)
 		return;
 	}
 	/* Pretend a previous leaf ended at va. */
-	ht_iter_next_table(it);
+	iter_next_table(it);
 }
 
 void
-ht_iter_next_table(ht_iter_t *it)
+iter_next_table(iter_t *it)
 {
 	htable_t *ht = it->it_ht;
 	uint64_t va = it->it_va + it->it_size;
@@ -66,15 +66,15 @@ ht_iter_next_table(ht_iter_t *it)
 
 	iter_settle(it);
 	if (it->it_size != 0 && va <= it->it_va) {	/* wrapped */
-		ht_iter_stop(it);
+		iter_stop(it);
 		return;
 	}
 	if (va > it->it_last) {
-		ht_iter_stop(it);
+		iter_stop(it);
 		return;
 	}
 	it->it_ht = NULL;
-	pte = htable_walk(it->it_hat, &ht, &va, it->it_last);
+	pte = htable_next_leaf(it->it_hat, &ht, &va, it->it_last);
 	if (ht == NULL) {
 		it->it_done = 1;
 		return;
@@ -83,7 +83,7 @@ ht_iter_next_table(ht_iter_t *it)
 }
 
 void
-ht_iter_stop(ht_iter_t *it)
+iter_stop(iter_t *it)
 {
 	iter_settle(it);
 	if (it->it_ht != NULL)

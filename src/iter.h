@@ -2,23 +2,23 @@
  * iter.h - the one iterator over the leaves of a range (STYLE: every walk
  * goes through it; compare KVM's tdp_iter).
  *
- * ht_iter_t visits, in ascending VA order, every valid leaf in [va, last]
+ * iter_t visits, in ascending VA order, every valid leaf in [va, last]
  * of a hat.  Inside one table it scans entries directly; between tables it
- * calls htable_walk, which skips empty subtrees.  It holds the current
+ * calls htable_next_leaf, which skips empty subtrees.  It holds the current
  * table (illumos hold rules) and releases it when it moves on or stops.
  *
- * Writers change leaves with ht_iter_cas (the current one) or ht_iter_bulk
+ * Writers change leaves with iter_cas (the current one) or iter_bulk
  * (from the current one to the end of the table, the range, or the next
  * link) and record nothing else: the iterator accumulates the valid, lock
  * and page count changes and the TLB range of the current table, and
  * applies them once when it leaves the table, before it releases its hold
  * (so an emptied table is freed by that release).
  *
- *	ht_iter_t it;
- *	for (ht_iter_start(&it, hat, va, last); !it.it_done;
- *	    ht_iter_next(&it))
+ *	iter_t it;
+ *	for (iter_start(&it, hat, va, last); !it.it_done;
+ *	    iter_next(&it))
  *		... it.it_va, it.it_level, it.it_pte ...
- *	ht_iter_stop(&it);	(also after breaking out early)
+ *	iter_stop(&it);	(also after breaking out early)
  */
 #ifndef HT_ITER_H
 #define HT_ITER_H
@@ -29,7 +29,7 @@
 #include "op.h"
 #include "debug.h"
 
-typedef struct ht_iter {
+typedef struct iter {
 	hat_t		*it_hat;
 	uint64_t	it_last;	/* inclusive end of the range */
 	htable_t	*it_ht;		/* held table of the current leaf */
@@ -49,21 +49,21 @@ typedef struct ht_iter {
 	int		it_tlb_any;	/* a TLB range is pending */
 	uint64_t	it_tlb_lo;
 	uint64_t	it_tlb_last;	/* inclusive: the space's top page */
-} ht_iter_t;
+} iter_t;
 
-void ht_iter_start(ht_iter_t *it, hat_t *hat, uint64_t va, uint64_t last);
-void ht_iter_next_table(ht_iter_t *it);
-void ht_iter_stop(ht_iter_t *it);
+void iter_start(iter_t *it, hat_t *hat, uint64_t va, uint64_t last);
+void iter_next_table(iter_t *it);
+void iter_stop(iter_t *it);
 
 static inline void *
-ht_iter_ptr(const ht_iter_t *it)
+iter_ptr(const iter_t *it)
 {
 	return (it->it_base + ((size_t)it->it_entry << it->it_shift));
 }
 
 /* Advance to the next leaf; stays inside the table while it can. */
 static inline void
-ht_iter_next(ht_iter_t *it)
+iter_next(iter_t *it)
 {
 	unsigned e = it->it_entry + 1;
 	uint64_t va = it->it_va + it->it_size;
@@ -76,25 +76,25 @@ ht_iter_next(ht_iter_t *it)
 			continue;
 		x86pte_t pte = pte_load(it->it_sz, p);
 		if (!pte_is_page(pte, it->it_level))
-			break;	/* a link: let htable_walk descend */
+			break;	/* a link: let htable_next_leaf descend */
 		it->it_entry = e;
 		it->it_va = va;
 		it->it_pte = pte;
 		return;
 	}
-	ht_iter_next_table(it);
+	iter_next_table(it);
 }
 
-/* Leave the rest of the current table: the next ht_iter_next moves on. */
+/* Leave the rest of the current table: the next iter_next moves on. */
 static inline void
-ht_iter_skip_table(ht_iter_t *it)
+iter_skip_table(iter_t *it)
 {
 	it->it_va += (uint64_t)(it->it_n - 1 - it->it_entry) * it->it_size;
 	it->it_entry = it->it_n - 1;
 }
 
 static inline void
-ht_iter_tlb(ht_iter_t *it)
+iter_tlb(iter_t *it)
 {
 	uint64_t last = it->it_va + (it->it_size - 1);
 
@@ -120,12 +120,12 @@ ht_iter_tlb(ht_iter_t *it)
  * tlb: the change must be invalidated.
  */
 static inline int
-ht_iter_cas(ht_iter_t *it, x86pte_t new, int tlb)
+iter_cas(iter_t *it, x86pte_t new, int tlb)
 {
 	x86pte_t found;
 
 	HT_HOOK(HT_HOOK_ITER_CAS, it);
-	found = pte_cas_raw(it->it_sz, ht_iter_ptr(it), it->it_pte, new);
+	found = pte_cas_raw(it->it_sz, iter_ptr(it), it->it_pte, new);
 	if (found != it->it_pte) {
 		it->it_pte = found;
 		return (pte_is_page(found, it->it_level) ? 0 : -1);
@@ -133,7 +133,7 @@ ht_iter_cas(ht_iter_t *it, x86pte_t new, int tlb)
 	it->it_dlock += (int)((new & PT_LOCKED) != 0) -
 	    (int)((found & PT_LOCKED) != 0);
 	if (tlb)
-		ht_iter_tlb(it);
+		iter_tlb(it);
 	it->it_pte = new;
 	return (1);
 }
@@ -160,7 +160,7 @@ ht_iter_cas(ht_iter_t *it, x86pte_t new, int tlb)
 static inline unsigned
 pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
     unsigned end, x86pte_t clr, x86pte_t set, int unmap,
-    const ht_ad_sink_t *ad, int *dvalid, int *dlock, unsigned *lo,
+    const ad_sink_t *ad, int *dvalid, int *dlock, unsigned *lo,
     unsigned *hi)
 {
 	for (unsigned i = e; i <= end; i++) {
@@ -203,17 +203,17 @@ pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
 /*
  * At a leaf: change every leaf from here to the end of the table or of
  * the range, or up to the next link to a lower table, in one pass (see
- * pte_range_update); record the bookkeeping as ht_iter_cas does, and move to the last entry handled, so that
- * ht_iter_next goes on with the link or the next table.  Returns 1.
+ * pte_range_update); record the bookkeeping as iter_cas does, and move to the last entry handled, so that
+ * iter_next goes on with the link or the next table.  Returns 1.
  */
 static inline int
-ht_iter_bulk(ht_iter_t *it, x86pte_t clr, x86pte_t set, int unmap)
+iter_bulk(iter_t *it, x86pte_t clr, x86pte_t set, int unmap)
 {
 	unsigned e = it->it_entry, end = it->it_n - 1, lo = ~0u, hi = 0;
 	int shift = LEVEL_SHIFT(hat_mmu(it->it_hat), it->it_level);
 	uint64_t left = (it->it_last - it->it_va) >> shift;
-	ht_ad_sink_t sink;
-	const ht_ad_sink_t *ad = unmap ? op_ad_sink(it->it_hat, it->it_va,
+	ad_sink_t sink;
+	const ad_sink_t *ad = unmap ? op_ad_sink(it->it_hat, it->it_va,
 	    it->it_level, &sink) : NULL;
 
 	if (left < end - e)
@@ -224,11 +224,11 @@ ht_iter_bulk(ht_iter_t *it, x86pte_t clr, x86pte_t set, int unmap)
 	if (lo <= hi) {
 		uint64_t va = it->it_va;
 
-		/* ht_iter_tlb records the leaf at it_va: the two ends */
+		/* iter_tlb records the leaf at it_va: the two ends */
 		it->it_va = va + ((uint64_t)(lo - e) << shift);
-		ht_iter_tlb(it);
+		iter_tlb(it);
 		it->it_va = va + ((uint64_t)(hi - e) << shift);
-		ht_iter_tlb(it);
+		iter_tlb(it);
 		it->it_va = va;
 	}
 	it->it_va += (uint64_t)(end - e) << shift;

@@ -168,7 +168,7 @@ op_tlb_inval(hat_t *hat, uint64_t va, uint64_t len)
 }
 
 void
-op_ad_report(const ht_ad_sink_t *s, uint64_t va, uint64_t size,
+op_ad_report(const ad_sink_t *s, uint64_t va, uint64_t size,
     x86pte_t old)
 {
 	unsigned bits = ((old & PT_REF) ? HT_A : 0) |
@@ -178,8 +178,8 @@ op_ad_report(const ht_ad_sink_t *s, uint64_t va, uint64_t size,
 		s->ad_fn(s->ad_arg, va, size, bits);
 }
 
-ht_ad_sink_t *
-op_ad_sink(hat_t *hat, uint64_t va, int level, ht_ad_sink_t *s)
+ad_sink_t *
+op_ad_sink(hat_t *hat, uint64_t va, int level, ad_sink_t *s)
 {
 	op_t *op = cur_op;
 
@@ -196,7 +196,7 @@ op_ad_sink(hat_t *hat, uint64_t va, int level, ht_ad_sink_t *s)
 void
 op_ad_removed(htable_t *ht, unsigned entry, x86pte_t old)
 {
-	ht_ad_sink_t s;
+	ad_sink_t s;
 
 	if ((old & (PT_REF | PT_MOD)) != 0 && op_ad_sink(ht->ht_hat,
 	    htable_e2va(ht, entry), ht->ht_level, &s) != NULL)

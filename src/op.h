@@ -45,10 +45,10 @@ void op_ad_removed(htable_t *ht, unsigned entry, x86pte_t old);
  * For a bulk loop removing leaves of level `level` from va on: fill *s and
  * return it if this thread's operation on hat has an A/D sink, else NULL.
  */
-ht_ad_sink_t *op_ad_sink(hat_t *hat, uint64_t va, int level,
-    ht_ad_sink_t *s);
+ad_sink_t *op_ad_sink(hat_t *hat, uint64_t va, int level,
+    ad_sink_t *s);
 /* Report old's A/D bits, if any, for the leaf [va, va + size). */
-void op_ad_report(const ht_ad_sink_t *s, uint64_t va, uint64_t size,
+void op_ad_report(const ad_sink_t *s, uint64_t va, uint64_t size,
     x86pte_t old);
 
 /*

@@ -25,7 +25,7 @@ op_give_back(op_t *op, htable_t *list, int all)
 		ht->ht_flags &= (uint8_t)~HTABLE_FRESH;
 		if (fresh)
 			atomic_fetch_add(&ctx->ctx_dont_cache, 1);
-		htable_free_now(ht);
+		htable_retire_now(ht);
 		if (fresh)
 			atomic_fetch_sub(&ctx->ctx_dont_cache, 1);
 	}
@@ -63,7 +63,7 @@ op_end(op_t *op)
 	/* Only now may the frames of unlinked tables be reused. */
 	while ((ht = op->op_deferred) != NULL) {
 		op->op_deferred = ht->ht_next;
-		htable_free_now(ht);
+		htable_retire_now(ht);
 	}
 	/*
 	 * The plan reserves exactly what the operation creates, so frames

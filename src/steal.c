@@ -283,7 +283,7 @@ htable_purge_hat(hat_t *hat)
 		mutex_exit(&hat->hat_mutex);
 		if (ht == NULL)
 			break;
-		htable_free_now(ht);
+		htable_retire_now(ht);
 		n++;
 	}
 	atomic_fetch_sub(&ctx->ctx_dont_cache, 1);
@@ -296,7 +296,7 @@ htable_purge_hat(hat_t *hat)
 			/* the frame is garbage now; nothing counts any more */
 			atomic_store(&ht->ht_valid_cnt, 0);
 			atomic_store(&ht->ht_lock_cnt, 0);
-			htable_free_now(ht);
+			htable_retire_now(ht);
 			n++;
 		}
 	}

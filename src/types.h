@@ -111,11 +111,11 @@ typedef struct pfnset {
 #define BUSY_SET(ht, n)	atomic_store_explicit(&(ht)->ht_busy, (n), \
 	memory_order_relaxed)
 
-typedef struct ht_ctr {
+typedef struct ctr {
 	_Atomic uint64_t ptable_allocs, ptable_frees, htable_rgets,
 	    htable_rputs, reap_attempts, reaped, steals, stolen, cache_hits,
 	    splits, lpage_fallbacks, tlb_calls;
-} ht_ctr_t;
+} ctr_t;
 
 #define HATSTAT_INC(ctx, f) \
 	atomic_fetch_add_explicit(&(ctx)->ctx_stat.f, 1, memory_order_relaxed)
@@ -141,14 +141,14 @@ struct ht_ctx {
 	_Atomic unsigned ctx_reserve_count; /* changed under reserve_lock */
 	unsigned	ctx_reserve_amount;
 	unsigned	ctx_steal_passes;
-	_Atomic unsigned ctx_dont_cache; /* >0: htable_free never caches */
+	_Atomic unsigned ctx_dont_cache; /* >0: htable_retire never caches */
 	_Atomic long	ctx_active_ptables;
 	_Atomic unsigned ctx_force_steal;
 	_Atomic unsigned ctx_force_cnt;
 	_Atomic unsigned ctx_steal_seed; /* victim bucket rotation */
 	pthread_mutex_t	ctx_frame_lock;	/* a leaf: protects ctx_frames */
 	pfnset_t	ctx_frames;	/* every table frame the context holds */
-	ht_ctr_t	ctx_stat;
+	ctr_t	ctx_stat;
 };
 
 /*
@@ -188,11 +188,11 @@ typedef struct op_frame {
  * uses it (op_ad_sink fills it in): the leaf at entry e + k of the loop
  * starts at ad_va + (k << ad_shift).
  */
-typedef struct ht_ad_sink {
+typedef struct ad_sink {
 	ht_ad_fn	ad_fn;
 	void		*ad_arg;
 	uint64_t	ad_va;		/* VA of the loop's first entry */
 	int		ad_shift;	/* log2 of the leaves' size */
-} ht_ad_sink_t;
+} ad_sink_t;
 
 #endif /* HT_TYPES_H */

@@ -1,8 +1,8 @@
 /*
- * walk.c - finding leaves: htable_scan inside one table, htable_walk across
+ * walk.c - finding leaves: htable_next_valid inside one table, htable_next_leaf across
  * a range, and the point queries htable_getpte / htable_getpage.
  *
- * htable_walk skips empty subtrees without reading them: when no table
+ * htable_next_leaf skips empty subtrees without reading them: when no table
  * exists at level l for va and no leaf can exist above max_mapped_level
  * (the highest level with a non-zero leaf count), the whole level-(l+1)
  * region around va is empty, so va jumps past it.  All ranges here are
@@ -14,13 +14,13 @@
 #include "debug.h"
 
 /*
- * htable_scan: the first valid entry of ht at or after *vap (rounded down
+ * htable_next_valid: the first valid entry of ht at or after *vap (rounded down
  * to the table's page size) whose VA is <= elast.  Returns it with *vap set
  * to its VA, or 0 with *vap set to the first VA after the table (0 if that
  * wraps) or past elast.
  */
 x86pte_t
-htable_scan(htable_t *ht, uint64_t *vap, uint64_t elast)
+htable_next_valid(htable_t *ht, uint64_t *vap, uint64_t elast)
 {
 	const mmu_t *m = hat_mmu(ht->ht_hat);
 	unsigned level = (unsigned)ht->ht_level;
@@ -65,13 +65,13 @@ max_mapped_level(hat_t *hat)
 }
 
 /*
- * htable_walk: the next leaf at or after *vap and <= elast.  *htp may carry
+ * htable_next_leaf: the next leaf at or after *vap and <= elast.  *htp may carry
  * a held table from the previous call; it is reused or released.  Returns
  * the leaf with *vap its VA and *htp its table (held), or 0 with *vap = 0
  * and *htp = NULL (nothing held).
  */
 x86pte_t
-htable_walk(hat_t *hat, htable_t **htp, uint64_t *vap, uint64_t elast)
+htable_next_leaf(hat_t *hat, htable_t **htp, uint64_t *vap, uint64_t elast)
 {
 	const mmu_t *m = hat_mmu(hat);
 	htable_t *ht = *htp;
@@ -83,7 +83,7 @@ htable_walk(hat_t *hat, htable_t **htp, uint64_t *vap, uint64_t elast)
 	if (ht != NULL) {
 		/* Fast path: the next leaf is often in the same table. */
 		if (va >= ht->ht_vaddr && va <= htable_last_page(ht)) {
-			pte = htable_scan(ht, &va, elast);
+			pte = htable_next_valid(ht, &va, elast);
 			if (pte_is_page(pte, ht->ht_level)) {
 				*vap = va;
 				*htp = ht;
@@ -109,7 +109,7 @@ htable_walk(hat_t *hat, htable_t **htp, uint64_t *vap, uint64_t elast)
 		for (l = 0; l <= hat->hat_max_level; l++) {
 			ht = htable_lookup(hat, va, l);
 			if (ht != NULL) {
-				pte = htable_scan(ht, &va, elast);
+				pte = htable_next_valid(ht, &va, elast);
 				if (pte_is_page(pte, l)) {
 					HT_ASSERT(!mmu_in_hole(m, va));
 					*vap = va;

@@ -16,7 +16,7 @@
 #include "hook.h"
 
 #ifdef HT_DEBUG
-ht_hook_fn_t *_Atomic ht_debug_hook;
+hook_fn_t *_Atomic debug_hook;
 #endif
 
 static inline int

@@ -174,7 +174,7 @@ Test(htable, walk_finds_leaves_in_order_across_the_hole)
 	uint64_t va = 0;
 	int i = 0;
 	x86pte_t pte;
-	while ((pte = htable_walk(fx.as, &ht, &va, ~0ull)) != 0) {
+	while ((pte = htable_next_leaf(fx.as, &ht, &va, ~0ull)) != 0) {
 		cr_assert(i < 6);
 		cr_assert_eq(va, vas[i], "leaf %d at 0x%llx", i,
 		    (unsigned long long)va);
@@ -196,19 +196,19 @@ Test(htable, walk_respects_the_end)
 	cr_assert_eq(ht_map(fx.as, 0x400000, 0, 0x800000, 0, 0), 0);
 	htable_t *ht = NULL;
 	uint64_t va = 0;
-	x86pte_t pte = htable_walk(fx.as, &ht, &va, 0x3fffff);
+	x86pte_t pte = htable_next_leaf(fx.as, &ht, &va, 0x3fffff);
 	cr_assert_eq(pte, 0);
 	cr_assert_null(ht);
 	/* inside a large leaf: that leaf, whole (illumos rounds down) */
 	va = 0x500000;
-	pte = htable_walk(fx.as, &ht, &va, 0xffffffff);
+	pte = htable_next_leaf(fx.as, &ht, &va, 0xffffffff);
 	cr_assert_eq(va, 0x400000);
 	cr_assert_eq(ht->ht_level, 1);
 	va += 0x400000;
-	pte = htable_walk(fx.as, &ht, &va, 0xffffffff);
+	pte = htable_next_leaf(fx.as, &ht, &va, 0xffffffff);
 	cr_assert_eq(va, 0x800000);
 	va += 0x400000;
-	pte = htable_walk(fx.as, &ht, &va, 0xffffffff);
+	pte = htable_next_leaf(fx.as, &ht, &va, 0xffffffff);
 	cr_assert_eq(pte, 0);
 	cr_assert_null(ht);
 }

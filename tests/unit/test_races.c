@@ -122,7 +122,7 @@ stop_once(int r, unsigned ev)
 }
 
 static void
-test_hook(ht_hook_point_t pt, const void *arg)
+test_hook(hook_point_t pt, const void *arg)
 {
 	switch (role) {
 	case R_STEALER:
@@ -233,13 +233,13 @@ world_setup(ht_mode_t mode)
 	cr_assert_not_null(t, "no level-0 table at VA_A");
 	W.target = t;
 	htable_release(t);
-	atomic_store(&ht_debug_hook, test_hook);
+	atomic_store(&debug_hook, test_hook);
 }
 
 static void
 world_teardown(void)
 {
-	atomic_store(&ht_debug_hook, NULL);
+	atomic_store(&debug_hook, NULL);
 	W.tlb_check = 0;
 	ht_arena_set_limit(W.arena, 0);
 	ht_as_destroy(W.v);
@@ -443,7 +443,7 @@ ParameterizedTest(ht_mode_t *mode, races, unmap_vs_steal, .timeout = 60)
 	actor_start(&u, R_UNMAP, OP_UNMAP_A, EV_A_DONE);
 	actor_join(&s);
 	actor_join(&u);
-	atomic_store(&ht_debug_hook, NULL);
+	atomic_store(&debug_hook, NULL);
 	ht_arena_set_limit(W.arena, 0);
 	cr_assert_eq(u.rc, 0, "unmap: %d", u.rc);
 	expect_unmapped(W.v, VA_A, "A was unmapped");
@@ -488,7 +488,7 @@ ParameterizedTest(ht_mode_t *mode, races, lock_vs_steal, .timeout = 60)
 	cr_assert_eq(ht_lock(W.v, VA_A, PG), 0, "%s", ht_errdetail());
 	post(EV_MAIN_DONE);
 	actor_join(&s);
-	atomic_store(&ht_debug_hook, NULL);
+	atomic_store(&debug_hook, NULL);
 	ht_arena_set_limit(W.arena, 0);
 	expect_pa(W.v, VA_A, PA_A, "a locked mapping was stolen");
 	cr_assert(raw_entry(W.v, VA_A) & PT_LOCKED, "A lost its lock");
