@@ -164,7 +164,7 @@ run_op(const uint8_t *o, uint64_t pa_limit)
 		CHECK(rc <= 0);
 		break;
 	case 5:
-		(void) ht_test_clear_ad(F.as, va, len, HT_A | HT_D, var & 1,
+		(void) ht_harvest_ad(F.as, va, len, HT_A | HT_D, var & 1,
 		    NULL, NULL);
 		break;
 	case 6:

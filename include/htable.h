@@ -554,7 +554,7 @@ HT_EXTERN long ht_as_purge(ht_as_t *as);
 #define HT_SW_BIT9	0x2000000u
 
 /*
- * Reports of Accessed/Dirty bits (ht_test_clear_ad, ht_map_ad,
+ * Reports of Accessed/Dirty bits (ht_harvest_ad, ht_map_ad,
  * ht_unmap_ad): the leaf [va, va + size) had `bits` (HT_A, HT_D).  The
  * callback runs inside the call and must not change this address space.
  */
@@ -687,13 +687,13 @@ HT_EXTERN int ht_lock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
  */
 HT_EXTERN int ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
 
-/* ht_test_clear_ad flags */
+/* ht_harvest_ad flags */
 #define HT_AD_CLEAR	0x1u	/* clear the bits found (was `clear` = 1) */
 #define HT_AD_SPLIT	0x2u	/* first split large pages to 4 KiB */
 
 /*
- * Test and optionally clear (HT_AD_CLEAR) HT_A and/or HT_D (`bits`) on
- * the leaves in [va, va + len).  fn (optional) is called for each leaf
+ * Harvest Accessed/Dirty bits: test and optionally clear (HT_AD_CLEAR)
+ * HT_A and/or HT_D (`bits`) on the leaves in [va, va + len).  fn (optional) is called for each leaf
  * that had any of them, with the leaf's own va and size and the bits it
  * had; it must not change this address space.  Clearing calls the TLB
  * hook for what was cleared (a cached translation would let the MMU skip
@@ -722,8 +722,13 @@ HT_EXTERN int ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
  * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
  * HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc codes.
  */
-HT_EXTERN long ht_test_clear_ad(ht_as_t *as, ht_va_t va, uint64_t len,
+HT_EXTERN long ht_harvest_ad(ht_as_t *as, ht_va_t va, uint64_t len,
     unsigned bits, unsigned flags, ht_ad_fn fn, void *arg);
+/*
+ * ht_harvest_ad's first name (it read like a test hook; it is the
+ * production A/D harvest), kept for source compatibility.
+ */
+#define ht_test_clear_ad	ht_harvest_ad
 
 /* One translation, as the MMU would do it. */
 typedef struct ht_xlate {

@@ -369,8 +369,9 @@ out:
  * keeps stealers off it (HAT_VICTIM) while audit_hat runs.
  */
 int
-ht_audit(ht_as_t *hat)
+ht_audit(ht_as_t *as)
 {
+	hat_t *hat = as;
 	ht_ctx_t *ctx;
 	int err;
 

@@ -41,9 +41,10 @@ ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags)
 }
 
 int
-ht_unmap_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned flags,
+ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags,
     ht_ad_fn fn, void *arg)
 {
+	hat_t *hat = as;
 	struct range_arg ra;
 	uint64_t last, leaves;
 	htable_t *ht;
@@ -137,8 +138,9 @@ attr_bits(const mmu_t *m, int level, unsigned attr)
 }
 
 int
-ht_protect(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned attr)
+ht_protect(ht_as_t *as, ht_va_t va, uint64_t len, unsigned attr)
 {
+	hat_t *hat = as;
 	x86pte_t clr[HT_MAX_LEVELS], set[HT_MAX_LEVELS];
 	const mmu_t *m;
 
@@ -156,9 +158,10 @@ ht_protect(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned attr)
 }
 
 int
-ht_chattr(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned clear,
+ht_chattr(ht_as_t *as, ht_va_t va, uint64_t len, unsigned clear,
     unsigned set)
 {
+	hat_t *hat = as;
 	x86pte_t c[HT_MAX_LEVELS], s[HT_MAX_LEVELS];
 	const mmu_t *m;
 
@@ -227,7 +230,7 @@ locked_runs(hat_t *hat, uint64_t va, uint64_t last)
  * anything changes, so the pass cannot fail.
  */
 static int
-lock_range(ht_as_t *hat, ht_va_t va, uint64_t len, int lock)
+lock_range(hat_t *hat, ht_va_t va, uint64_t len, int lock)
 {
 	struct range_arg ra;
 	uint64_t last, leaves, runs = 0, flush_va = 0, flush_last = 0;
@@ -327,9 +330,10 @@ ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len)
  * so a failure changes nothing.
  */
 long
-ht_test_clear_ad(ht_as_t *hat, ht_va_t va, uint64_t len, unsigned bits,
+ht_harvest_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned bits,
     unsigned flags, ht_ad_fn fn, void *arg)
 {
+	hat_t *hat = as;
 	uint64_t last, need = 0;
 	x86pte_t mask = 0;
 	iter_t it;

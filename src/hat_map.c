@@ -339,9 +339,10 @@ ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 }
 
 int
-ht_map_ad(ht_as_t *hat, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned flags, ht_ad_fn fn, void *arg)
 {
+	hat_t *hat = as;
 	const mmu_t *m;
 	unsigned levels, ps;
 	uint64_t last;

@@ -39,9 +39,10 @@
 #include "debug.h"
 
 int
-ht_set_np(ht_as_t *hat, ht_va_t va, uint64_t len, uint64_t value,
+ht_set_np(ht_as_t *as, ht_va_t va, uint64_t len, uint64_t value,
     uint64_t incr)
 {
+	hat_t *hat = as;
 	const mmu_t *m;
 	uint64_t last, n, max;
 	np_src_t np;
@@ -78,8 +79,9 @@ ht_set_np(ht_as_t *hat, ht_va_t va, uint64_t len, uint64_t value,
 }
 
 int
-ht_get_np(ht_as_t *hat, ht_va_t va, uint64_t *r_value)
+ht_get_np(ht_as_t *as, ht_va_t va, uint64_t *r_value)
 {
+	hat_t *hat = as;
 	const mmu_t *m;
 	htable_t *ht;
 	x86pte_t pte = 0;
@@ -135,9 +137,10 @@ walk_table(htable_t *ht, unsigned lo, unsigned hi, void *arg)
 }
 
 int
-ht_walk_np(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_np_fn fn,
+ht_walk_np(ht_as_t *as, ht_va_t start, ht_va_t last, ht_np_fn fn,
     void *arg)
 {
+	hat_t *hat = as;
 	const mmu_t *m;
 	struct walk_np w;
 	int rc;

@@ -128,7 +128,7 @@ translate_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
 	return (1);
 }
 
-static int translate_once(ht_as_t *hat, ht_va_t va, ht_xlate_t *x);
+static int translate_once(hat_t *hat, ht_va_t va, ht_xlate_t *x);
 
 /*
  * ht_translate: a lock-free walk, like the MMU's, inside the read side of
@@ -136,8 +136,9 @@ static int translate_once(ht_as_t *hat, ht_va_t va, ht_xlate_t *x);
  * and its frame reused while it reads.
  */
 int
-ht_translate(ht_as_t *hat, ht_va_t va, ht_xlate_t *x)
+ht_translate(ht_as_t *as, ht_va_t va, ht_xlate_t *x)
 {
+	hat_t *hat = as;
 	uint64_t gen;
 	int rc;
 
@@ -151,7 +152,7 @@ ht_translate(ht_as_t *hat, ht_va_t va, ht_xlate_t *x)
 }
 
 static int
-translate_once(ht_as_t *hat, ht_va_t va, ht_xlate_t *x)
+translate_once(hat_t *hat, ht_va_t va, ht_xlate_t *x)
 {
 	const mmu_t *m;
 	const htable_t *root;
@@ -245,8 +246,9 @@ translate_once(ht_as_t *hat, ht_va_t va, ht_xlate_t *x)
 }
 
 int
-ht_va2pa(ht_as_t *hat, ht_va_t va, ht_pa_t *r_pa)
+ht_va2pa(ht_as_t *as, ht_va_t va, ht_pa_t *r_pa)
 {
+	hat_t *hat = as;
 	const mmu_t *m;
 	uint64_t gen;
 	ht_xlate_t x;
@@ -304,8 +306,9 @@ links_eff(htable_t *ht)
 }
 
 int
-ht_walk(ht_as_t *hat, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
+ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 {
+	hat_t *hat = as;
 	const mmu_t *m;
 	iter_t it;
 	ht_leaf_t leaf;

@@ -1,7 +1,7 @@
 /*
  * test_ad.c - Accessed/Dirty bits of the mappings a call removes
  * (ht_unmap_ad, ht_map_ad) and the contract of a harvest that covers only
- * part of a large page (ht_test_clear_ad, HT_AD_SPLIT).
+ * part of a large page (ht_harvest_ad, HT_AD_SPLIT).
  *
  * Public header only.  The test plays the MMU: it sets A and D in the raw
  * leaf entries, found by following the entries ht_translate read down to
@@ -618,18 +618,18 @@ partial_harvest_at(unsigned l)
 
 	mmu_sets(v + 5 * PG, AD);	/* the page really written */
 	rep_reset();
-	cr_assert_eq(ht_test_clear_ad(T.as, v + PG, PG, HT_D,
+	cr_assert_eq(ht_harvest_ad(T.as, v + PG, PG, HT_D,
 	    HT_AD_CLEAR, record, &T.rep), 1);
 	REPORTS({ v, s, HT_D });
 	cr_assert_eq(ad_of(v, &sz), AD, "a partial harvest cleared");
 	cr_assert_eq(sz, s, "a partial harvest split");
 	rep_reset();
-	cr_assert_eq(ht_test_clear_ad(T.as, v + 5 * PG, PG, AD,
+	cr_assert_eq(ht_harvest_ad(T.as, v + 5 * PG, PG, AD,
 	    HT_AD_CLEAR, record, &T.rep), 1);
 	REPORTS({ v, s, AD });
 	/* the whole leaf: cleared */
 	rep_reset();
-	cr_assert_eq(ht_test_clear_ad(T.as, v, s, AD, HT_AD_CLEAR,
+	cr_assert_eq(ht_harvest_ad(T.as, v, s, AD, HT_AD_CLEAR,
 	    record, &T.rep), 1);
 	REPORTS({ v, s, AD });
 	cr_assert_eq(ad_of(v, NULL), 0);
@@ -678,7 +678,7 @@ split_harvest_at(unsigned l)
 
 	/* one page: reported with the inherited bit, at 4 KiB */
 	rep_reset();
-	cr_assert_eq(ht_test_clear_ad(T.as, p + PG, PG, HT_D,
+	cr_assert_eq(ht_harvest_ad(T.as, p + PG, PG, HT_D,
 	    HT_AD_CLEAR | HT_AD_SPLIT, record, &T.rep), 1);
 	REPORTS({ p + PG, PG, HT_D });
 	cr_assert_eq(ad_of(p + PG, &sz), 0);
@@ -693,21 +693,21 @@ split_harvest_at(unsigned l)
 
 	/* the whole part: every other page reports the inherited bit */
 	rep_reset();
-	cr_assert_eq(ht_test_clear_ad(T.as, p, c, HT_D,
+	cr_assert_eq(ht_harvest_ad(T.as, p, c, HT_D,
 	    HT_AD_CLEAR | HT_AD_SPLIT, record, &T.rep),
 	    (long)(c / PG) - 1);
 	all_small(p, p + c - 1, 0, __LINE__);
 	/* the guest writes one page: only that page is seen */
 	mmu_sets(w, HT_D);
 	rep_reset();
-	cr_assert_eq(ht_test_clear_ad(T.as, p, c, HT_D, HT_AD_CLEAR,
+	cr_assert_eq(ht_harvest_ad(T.as, p, c, HT_D, HT_AD_CLEAR,
 	    record, &T.rep), 1);
 	REPORTS({ w, PG, HT_D });
-	cr_assert_eq(ht_test_clear_ad(T.as, p + PG, PG, HT_D,
+	cr_assert_eq(ht_harvest_ad(T.as, p + PG, PG, HT_D,
 	    HT_AD_CLEAR, never, NULL), 0);
 	/* without clearing: test only, nothing changes */
 	mmu_sets(w, HT_D);
-	cr_assert_eq(ht_test_clear_ad(T.as, w, PG, HT_D, HT_AD_SPLIT,
+	cr_assert_eq(ht_harvest_ad(T.as, w, PG, HT_D, HT_AD_SPLIT,
 	    NULL, NULL), 1);
 	cr_assert_eq(ad_of(w, NULL), HT_D);
 	AUDIT();
@@ -737,7 +737,7 @@ split_frames(ht_va_t va, uint64_t len, uint64_t need, ht_va_t wlo,
 	if (need > 0) {
 		before = leaves_of(wlo, wlast);
 		ht_arena_set_limit(T.arena, used + need - 1);
-		rc = ht_test_clear_ad(T.as, va, len, AD,
+		rc = ht_harvest_ad(T.as, va, len, AD,
 		    HT_AD_CLEAR | HT_AD_SPLIT, never, NULL);
 		cr_assert_eq(rc, -HT_ENOFRAME, "%s with %llu frames",
 		    rc < 0 ? ht_err_name((int)rc) : "success",
@@ -748,7 +748,7 @@ split_frames(ht_va_t va, uint64_t len, uint64_t need, ht_va_t wlo,
 		AUDIT();
 	}
 	ht_arena_set_limit(T.arena, used + need);
-	CHECK(ht_test_clear_ad(T.as, va, len, AD, HT_AD_CLEAR | HT_AD_SPLIT,
+	CHECK(ht_harvest_ad(T.as, va, len, AD, HT_AD_CLEAR | HT_AD_SPLIT,
 	    never, NULL));
 	cr_assert_eq(ht_arena_frames_used(T.arena), used + need);
 	ht_arena_set_limit(T.arena, 0);
@@ -804,27 +804,36 @@ ParameterizedTest(ht_mode_t *mode, ad, errors, .timeout = 60)
 	s1 = lsz(1);
 	CHECK(ht_map(T.as, v, GIB, s1, HT_W, HT_MAP_SIZE(ps_of(1))));
 	mmu_sets(v, HT_D);
-	cr_assert_eq(ht_test_clear_ad(T.as, v, PG, HT_D, 0x4, never, NULL),
+	cr_assert_eq(ht_harvest_ad(T.as, v, PG, HT_D, 0x4, never, NULL),
 	    -HT_EINVAL);
-	cr_assert_eq(ht_test_clear_ad(T.as, v, PG, HT_D, ~0u, never, NULL),
+	cr_assert_eq(ht_harvest_ad(T.as, v, PG, HT_D, ~0u, never, NULL),
 	    -HT_EINVAL);
 	cr_assert_eq(ht_unmap_ad(T.as, v, PG, 0x2, never, NULL), -HT_EINVAL);
 	cr_assert_eq(ht_map_ad(T.as, v, 0, PG, HT_W, 0x80000, never, NULL),
 	    -HT_EINVAL);
-	cr_assert_eq(ht_test_clear_ad(NULL, v, PG, HT_D, HT_AD_SPLIT, never,
+	cr_assert_eq(ht_harvest_ad(NULL, v, PG, HT_D, HT_AD_SPLIT, never,
 	    NULL), -HT_EINVAL);
-	cr_assert_eq(ht_test_clear_ad(T.as, v + 1, PG, HT_D, HT_AD_SPLIT,
+	cr_assert_eq(ht_harvest_ad(T.as, v + 1, PG, HT_D, HT_AD_SPLIT,
 	    never, NULL), -HT_EALIGN);
 	cr_assert_eq(ad_of(v, NULL), HT_D);
 	if (T.g->pte_size == 4 && ht_ctx_pa_bits(T.ctx) > 32) {
 		/* PSE-36: a 4 MiB page above 4 GiB cannot be split */
 		CHECK(ht_map(T.as, v + s1, 4 * GIB, s1, HT_W, 0));
 		before = leaves_of(v, v + 2 * s1 - 1);
-		cr_assert_eq(ht_test_clear_ad(T.as, v, 2 * s1, HT_D,
+		cr_assert_eq(ht_harvest_ad(T.as, v, 2 * s1, HT_D,
 		    HT_AD_CLEAR | HT_AD_SPLIT, never, NULL), -HT_EPABITS);
 		after = leaves_of(v, v + 2 * s1 - 1);
 		leaves_same(&before, &after);
 	}
 	AUDIT();
 	teardown();
+}
+
+/* The harvest's first name still compiles, and is the same function. */
+Test(ad, old_name_is_an_alias)
+{
+	long (*f)(ht_as_t *, ht_va_t, uint64_t, unsigned, unsigned, ht_ad_fn,
+	    void *) = ht_test_clear_ad;
+
+	cr_assert(f == ht_harvest_ad);
 }

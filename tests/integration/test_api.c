@@ -580,9 +580,9 @@ ParameterizedTest(mode_pab_t *p, api, errors, .timeout = 120)
 	EXPECT_ERR(e, HT_EINVAL, ht_lock(e->as, v0, 0));
 	EXPECT_ERR(e, HT_EINVAL, ht_unlock(NULL, vlock, PG));
 	EXPECT_ERR(e, HT_EINVAL, ht_unlock(e->as, vlock, 0));
-	EXPECT_ERR(e, HT_EINVAL, ht_test_clear_ad(NULL, v0, PG, HT_A, 1,
+	EXPECT_ERR(e, HT_EINVAL, ht_harvest_ad(NULL, v0, PG, HT_A, 1,
 	    NULL, NULL));
-	EXPECT_ERR(e, HT_EINVAL, ht_test_clear_ad(e->as, v0, 0, HT_A, 1,
+	EXPECT_ERR(e, HT_EINVAL, ht_harvest_ad(e->as, v0, 0, HT_A, 1,
 	    NULL, NULL));
 	EXPECT_ERR(e, HT_EINVAL, ht_translate(NULL, v0, &x));
 	EXPECT_ERR(e, HT_EINVAL, ht_translate(e->as, v0, NULL));
@@ -604,9 +604,9 @@ ParameterizedTest(mode_pab_t *p, api, errors, .timeout = 120)
 	EXPECT_ERR(e, HT_EALIGN, ht_lock(e->as, v0, 3 * PG / 2));
 	EXPECT_ERR(e, HT_EALIGN, ht_unlock(e->as, vlock + 4, PG));
 	EXPECT_ERR(e, HT_EALIGN, ht_unlock(e->as, vlock, 2));
-	EXPECT_ERR(e, HT_EALIGN, ht_test_clear_ad(e->as, v0 + 1, PG, HT_A, 0,
+	EXPECT_ERR(e, HT_EALIGN, ht_harvest_ad(e->as, v0 + 1, PG, HT_A, 0,
 	    NULL, NULL));
-	EXPECT_ERR(e, HT_EALIGN, ht_test_clear_ad(e->as, v0, PG - 1, HT_A, 0,
+	EXPECT_ERR(e, HT_EALIGN, ht_harvest_ad(e->as, v0, PG - 1, HT_A, 0,
 	    NULL, NULL));
 	/* forced page sizes: va, pa and length aligned to the forced size */
 	for (unsigned l = 1; l < g->levels; l++) {
@@ -642,7 +642,7 @@ ParameterizedTest(mode_pab_t *p, api, errors, .timeout = 120)
 		EXPECT_ERR(e, HT_ERANGE, ht_protect(e->as, v0, big, 0));
 		EXPECT_ERR(e, HT_ERANGE, ht_lock(e->as, big, PG));
 		EXPECT_ERR(e, HT_ERANGE, ht_unlock(e->as, big - PG, 2 * PG));
-		EXPECT_ERR(e, HT_ERANGE, ht_test_clear_ad(e->as, big, PG,
+		EXPECT_ERR(e, HT_ERANGE, ht_harvest_ad(e->as, big, PG,
 		    HT_A, 0, NULL, NULL));
 		EXPECT_ERR(e, HT_ERANGE, ht_translate(e->as, big, &x));
 		EXPECT_ERR(e, HT_ERANGE, ht_walk(e->as, 0, big, count_cb, &n));
@@ -681,9 +681,9 @@ ParameterizedTest(mode_pab_t *p, api, errors, .timeout = 120)
 		EXPECT_ERR(e, HT_ENONCANON, ht_lock(e->as, he + 1 - PG, PG));
 		EXPECT_ERR(e, HT_ENONCANON, ht_lock(e->as, hs - PG, 2 * PG));
 		EXPECT_ERR(e, HT_ENONCANON, ht_unlock(e->as, hs, PG));
-		EXPECT_ERR(e, HT_ENONCANON, ht_test_clear_ad(e->as, hs, PG,
+		EXPECT_ERR(e, HT_ENONCANON, ht_harvest_ad(e->as, hs, PG,
 		    HT_A, 0, NULL, NULL));
-		EXPECT_ERR(e, HT_ENONCANON, ht_test_clear_ad(e->as, hs - PG,
+		EXPECT_ERR(e, HT_ENONCANON, ht_harvest_ad(e->as, hs - PG,
 		    2 * PG, HT_A | HT_D, 1, NULL, NULL));
 		EXPECT_ERR(e, HT_ENONCANON, ht_translate(e->as, hs, &x));
 		EXPECT_ERR(e, HT_ENONCANON, ht_translate(e->as, he, &x));
@@ -780,11 +780,11 @@ ParameterizedTest(mode_pab_t *p, api, errors, .timeout = 120)
 	EXPECT_ERR(e, HT_EINVAL, ht_protect(e->as, v0, PG, HT_G));
 	EXPECT_ERR(e, HT_EINVAL, ht_protect(e->as, v0, PG, HT_PAT | HT_W));
 	EXPECT_ERR(e, HT_EINVAL, ht_protect(e->as, v0, PG, 0x1000));
-	EXPECT_ERR(e, HT_EINVAL, ht_test_clear_ad(e->as, v0, PG, 0, 1, NULL,
+	EXPECT_ERR(e, HT_EINVAL, ht_harvest_ad(e->as, v0, PG, 0, 1, NULL,
 	    NULL));
-	EXPECT_ERR(e, HT_EINVAL, ht_test_clear_ad(e->as, v0, PG, HT_W, 1,
+	EXPECT_ERR(e, HT_EINVAL, ht_harvest_ad(e->as, v0, PG, HT_W, 1,
 	    NULL, NULL));
-	EXPECT_ERR(e, HT_EINVAL, ht_test_clear_ad(e->as, v0, PG,
+	EXPECT_ERR(e, HT_EINVAL, ht_harvest_ad(e->as, v0, PG,
 	    HT_A | 0x1000, 1, NULL, NULL));
 
 	/* --- NOREPLACE, locks --- */
@@ -1635,7 +1635,7 @@ ParameterizedTest(ht_mode_t *mode, api, accessed_dirty, .timeout = 120)
 	OK(ht_map(e->as, lv, 8 * s1, s1, HT_W, 0));
 	/* nothing set yet */
 	memset(&r, 0, sizeof (r));
-	n = ht_test_clear_ad(e->as, v, 8 * s1, HT_A | HT_D, 1, ad_cb, &r);
+	n = ht_harvest_ad(e->as, v, 8 * s1, HT_A | HT_D, 1, ad_cb, &r);
 	cr_assert_eq(n, 0);
 	cr_assert_eq(r.n, 0);
 	/* the MMU accesses page 0, dirties 1, both on 2 and the large page */
@@ -1653,7 +1653,7 @@ ParameterizedTest(ht_mode_t *mode, api, accessed_dirty, .timeout = 120)
 	/* test only */
 	memset(&r, 0, sizeof (r));
 	tlb_reset(e);
-	n = ht_test_clear_ad(e->as, v, 8 * s1, HT_A | HT_D, 0, ad_cb, &r);
+	n = ht_harvest_ad(e->as, v, 8 * s1, HT_A | HT_D, 0, ad_cb, &r);
 	cr_assert_eq(n, 4);
 	cr_assert_eq(r.n, 4);
 	cr_assert_eq(ad_bits_of(&r, v), HT_A);
@@ -1665,13 +1665,13 @@ ParameterizedTest(ht_mode_t *mode, api, accessed_dirty, .timeout = 120)
 	cr_assert_eq(e->ntlb_total, 0, "testing without clearing flushed");
 	cr_assert_eq(xattr(e->as, v + 2 * PG) & (HT_A | HT_D), HT_A | HT_D);
 	/* no callback */
-	cr_assert_eq(ht_test_clear_ad(e->as, v, 8 * s1, HT_A, 0, NULL, NULL),
+	cr_assert_eq(ht_harvest_ad(e->as, v, 8 * s1, HT_A, 0, NULL, NULL),
 	    3);
-	cr_assert_eq(ht_test_clear_ad(e->as, v, 8 * s1, HT_D, 0, NULL, NULL),
+	cr_assert_eq(ht_harvest_ad(e->as, v, 8 * s1, HT_D, 0, NULL, NULL),
 	    3);
 	/* part of the large page: reported whole */
 	memset(&r, 0, sizeof (r));
-	cr_assert_eq(ht_test_clear_ad(e->as, lv + 3 * PG, PG, HT_A, 0, ad_cb,
+	cr_assert_eq(ht_harvest_ad(e->as, lv + 3 * PG, PG, HT_A, 0, ad_cb,
 	    &r), 1);
 	cr_assert_eq(r.va[0], lv);
 	cr_assert_eq(r.size[0], s1);
@@ -1679,7 +1679,7 @@ ParameterizedTest(ht_mode_t *mode, api, accessed_dirty, .timeout = 120)
 	/* clear D only */
 	memset(&r, 0, sizeof (r));
 	tlb_reset(e);
-	n = ht_test_clear_ad(e->as, v, 8 * s1, HT_D, 1, ad_cb, &r);
+	n = ht_harvest_ad(e->as, v, 8 * s1, HT_D, 1, ad_cb, &r);
 	cr_assert_eq(n, 3);
 	cr_assert_eq(ad_bits_of(&r, v), 0);
 	cr_assert_eq(ad_bits_of(&r, v + PG), HT_D);
@@ -1695,13 +1695,13 @@ ParameterizedTest(ht_mode_t *mode, api, accessed_dirty, .timeout = 120)
 	/* other attributes untouched */
 	XLATE(e->as, v + 2 * PG, 0x1002000, PG, eff(e, HT_W, 0));
 	XLATE(e->as, lv + PG, 8 * s1 + PG, s1, eff(e, HT_W, 0));
-	cr_assert_eq(ht_test_clear_ad(e->as, v, 8 * s1, HT_D, 1, NULL, NULL),
+	cr_assert_eq(ht_harvest_ad(e->as, v, 8 * s1, HT_D, 1, NULL, NULL),
 	    0);
 
 	/* clear A */
 	memset(&r, 0, sizeof (r));
 	tlb_reset(e);
-	n = ht_test_clear_ad(e->as, v, 8 * s1, HT_A | HT_D, 1, ad_cb, &r);
+	n = ht_harvest_ad(e->as, v, 8 * s1, HT_A | HT_D, 1, ad_cb, &r);
 	cr_assert_eq(n, 3);
 	cr_assert_eq(ad_bits_of(&r, v), HT_A);
 	cr_assert_eq(ad_bits_of(&r, v + 2 * PG), HT_A);
@@ -1709,7 +1709,7 @@ ParameterizedTest(ht_mode_t *mode, api, accessed_dirty, .timeout = 120)
 	cr_assert(tlb_covers(e, e->as, v, PG));
 	cr_assert(tlb_covers(e, e->as, v + 2 * PG, PG));
 	cr_assert(tlb_covers(e, e->as, lv, s1));
-	cr_assert_eq(ht_test_clear_ad(e->as, v, 8 * s1, HT_A | HT_D, 0, NULL,
+	cr_assert_eq(ht_harvest_ad(e->as, v, 8 * s1, HT_A | HT_D, 0, NULL,
 	    NULL), 0);
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(xattr(e->as, v + i * PG) & (HT_A | HT_D), 0);
@@ -1720,7 +1720,7 @@ ParameterizedTest(ht_mode_t *mode, api, accessed_dirty, .timeout = 120)
 	OK(ht_protect(e->as, lv + PG, PG, HT_W | HT_U));
 	cr_assert_eq(xattr(e->as, lv) & (HT_A | HT_D), HT_A | HT_D);
 	cr_assert_eq(xattr(e->as, lv + PG) & (HT_A | HT_D), HT_A | HT_D);
-	cr_assert_eq(ht_test_clear_ad(e->as, lv, s1, HT_D, 0, NULL, NULL),
+	cr_assert_eq(ht_harvest_ad(e->as, lv, s1, HT_D, 0, NULL, NULL),
 	    (long)(s1 / PG));
 	AUDIT(e->as);
 	env_teardown(e);

@@ -2,7 +2,7 @@
  * test_contracts.c - promises of the header that other tests do not pin
  * down: ht_xlate_t.entry_pa names where each entry was read, and ht_map
  * takes HT_A / HT_D (preset Accessed / Dirty), which translate and walk
- * report and ht_test_clear_ad harvests.  Every mode, every page size.
+ * report and ht_harvest_ad harvests.  Every mode, every page size.
  */
 #include <criterion/criterion.h>
 
@@ -186,13 +186,13 @@ Test(contracts, map_presets_accessed_and_dirty)
 				cr_assert_eq(ht_walk(s.as, va, va, leaf_attr_cb,
 				    &wattr), 0);
 				cr_assert_eq(wattr & (HT_A | HT_D), ad[k]);
-				cr_assert_eq(ht_test_clear_ad(s.as, va, sz,
+				cr_assert_eq(ht_harvest_ad(s.as, va, sz,
 				    HT_A | HT_D, 1, harvest_cb, &h), 1);
 				cr_assert_eq(h.bits, ad[k]);
 				cr_assert_eq(h.size, sz);
 				cr_assert_eq(ht_translate(s.as, va, &x), 0);
 				cr_assert_eq(x.attr & (HT_A | HT_D), 0);
-				cr_assert_eq(ht_test_clear_ad(s.as, va, sz,
+				cr_assert_eq(ht_harvest_ad(s.as, va, sz,
 				    HT_A | HT_D, 0, NULL, NULL), 0);
 			}
 		}

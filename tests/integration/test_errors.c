@@ -272,7 +272,7 @@ ad_note(void *arg, ht_va_t va, uint64_t size, unsigned bits)
 		R(ht_unmap_ad, as, va, len, fl, ad_note, NULL);		\
 	/* a harvest splits locked leaves: only where splitting failed */ \
 	if (un_rc_ < 0 && un_rc_ != -HT_EINVAL && un_rc_ != -HT_ELOCKED) \
-		cr_assert_lt(R(ht_test_clear_ad, as, va, len, HT_A,	\
+		cr_assert_lt(R(ht_harvest_ad, as, va, len, HT_A,	\
 		    HT_AD_SPLIT, NULL, NULL), 0, "line %d", __LINE__);	\
 	/* not where only unmap's flags were wrong: it would replace */	\
 	if (un_rc_ < 0 && un_rc_ != -HT_EINVAL)				\
@@ -509,7 +509,7 @@ bad_arguments(env_t *e)
 	R(ht_chattr, as, v, PG, 0, HT_LOCKED);
 	R(ht_map_ad, as, v, 0, PG, HT_LOCKED, 0, ad_note, NULL);
 	R(ht_unmap_ad, as, v, PG, 0x80, ad_note, NULL);
-	R(ht_test_clear_ad, as, v, PG, HT_A, 0x80, NULL, NULL);
+	R(ht_harvest_ad, as, v, PG, HT_A, 0x80, NULL, NULL);
 	R(ht_set_np, NULL, v, PG, 2, 0);
 	R(ht_set_np, as, v, PG, 3, 0);
 	R(ht_set_np, as, v, 0, 2, 0);
@@ -536,11 +536,11 @@ bad_arguments(env_t *e)
 	R(ht_unlock, as, v, PG - 1);
 	R(ht_unlock, as, v, PG);	/* not locked */
 
-	R(ht_test_clear_ad, NULL, v, PG, HT_A, 0, NULL, NULL);
-	R(ht_test_clear_ad, as, v, PG, 0, 0, NULL, NULL);
-	R(ht_test_clear_ad, as, v, PG, HT_W, 0, NULL, NULL);
-	R(ht_test_clear_ad, as, v + PG / 2, PG, HT_A, 0, NULL, NULL);
-	OK(ht_test_clear_ad, as, v, PG, HT_A | HT_D, 1, NULL, NULL);
+	R(ht_harvest_ad, NULL, v, PG, HT_A, 0, NULL, NULL);
+	R(ht_harvest_ad, as, v, PG, 0, 0, NULL, NULL);
+	R(ht_harvest_ad, as, v, PG, HT_W, 0, NULL, NULL);
+	R(ht_harvest_ad, as, v + PG / 2, PG, HT_A, 0, NULL, NULL);
+	OK(ht_harvest_ad, as, v, PG, HT_A | HT_D, 1, NULL, NULL);
 
 	R(ht_translate, NULL, v, &x);
 	R(ht_get_np, NULL, v, &npv);
@@ -651,7 +651,7 @@ bad_ranges(env_t *e)
 		R_PROT(as, b, PG, 0);
 		R(ht_lock, as, b, PG);
 		R(ht_unlock, as, b, PG);
-		R(ht_test_clear_ad, as, b, PG, HT_A, 0, NULL, NULL);
+		R(ht_harvest_ad, as, b, PG, HT_A, 0, NULL, NULL);
 		R(ht_translate, as, b, &x);
 		R(ht_get_np, as, b, &npv);
 		R(ht_va2pa, as, b, &pa);
@@ -672,8 +672,8 @@ bad_ranges(env_t *e)
 	R(ht_lock, as, 0 - PG, 2 * PG);
 	R(ht_unlock, as, h, PG);
 	R(ht_unlock, as, 0 - PG, 2 * PG);
-	R(ht_test_clear_ad, as, h, PG, HT_A, 0, NULL, NULL);
-	R(ht_test_clear_ad, as, 0 - PG, 2 * PG, HT_A, 0, NULL, NULL);
+	R(ht_harvest_ad, as, h, PG, HT_A, 0, NULL, NULL);
+	R(ht_harvest_ad, as, 0 - PG, 2 * PG, HT_A, 0, NULL, NULL);
 	R(ht_translate, as, h, &x);
 	R(ht_get_np, as, h, &npv);
 	R(ht_va2pa, as, h, &pa);

@@ -15,7 +15,7 @@
  * and the audit.  After a successful call no spare frame may stay cached
  * in the space: a purge finds exactly the tables the call freed.
  *
- * ht_test_clear_ad never splits (it reports and clears whole large
+ * ht_harvest_ad never splits (it reports and clears whole large
  * leaves); its cases show that it creates nothing and succeeds with no
  * free frame even when the range lies inside a large page.
  */
@@ -215,7 +215,7 @@ enum op {
 	OP_PROTECT,
 	OP_LOCK,
 	OP_UNLOCK,
-	OP_AD		/* ht_test_clear_ad, clearing A and D */
+	OP_AD		/* ht_harvest_ad, clearing A and D */
 };
 
 /*
@@ -374,7 +374,7 @@ do_op(env_t *e, const ccase_t *c, const where_t *w)
 	case OP_UNLOCK:
 		return (ht_unlock(e->as, w->va, w->len));
 	case OP_AD:
-		return (ht_test_clear_ad(e->as, w->va, w->len, HT_A | HT_D, 1,
+		return (ht_harvest_ad(e->as, w->va, w->len, HT_A | HT_D, 1,
 		    NULL, NULL));
 	}
 	return (-1);

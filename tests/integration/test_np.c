@@ -383,7 +383,7 @@ Test(np, changes_skip)
 		OK(ht_translate(e.as, VA0 + 4 * PG, &x));
 		cr_assert(x.attr & HT_LOCKED);
 		OK(ht_unlock(e.as, VA0, 8 * PG));
-		n = ht_test_clear_ad(e.as, VA0, 8 * PG, HT_A | HT_D, 1, NULL,
+		n = ht_harvest_ad(e.as, VA0, 8 * PG, HT_A | HT_D, 1, NULL,
 		    NULL);
 		cr_assert_eq(n, 0, "%ld leaves with A/D", n);
 		cr_assert_eq(all_np(&e, e.as), 4);

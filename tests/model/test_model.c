@@ -2,7 +2,7 @@
  * test_model.c - model-based randomized test of libhtable.
  *
  * For each paging mode a long random sequence of ht_map / ht_unmap /
- * ht_protect / ht_lock / ht_unlock / ht_test_clear_ad (plus purges, reaps,
+ * ht_protect / ht_lock / ht_unlock / ht_harvest_ad (plus purges, reaps,
  * simulated A/D updates by "the MMU" and deliberately invalid calls) runs
  * against the library and against tests/lib/refmodel, an interval map that
  * knows nothing about page tables.  After every operation:
@@ -1204,15 +1204,15 @@ op_ad(run_t *r, uint64_t va, uint64_t len)
 		    wlast, ht_errdetail());
 	hist(r, "test_clear_ad va 0x%" PRIx64 " len 0x%" PRIx64
 	    " bits 0x%x clear %d", va, len, bits, clear);
-	long n = ht_test_clear_ad(r->as, va, len, bits,
+	long n = ht_harvest_ad(r->as, va, len, bits,
 	    clear ? HT_AD_CLEAR : 0, ad_cb, &pre);
 	if (n < 0)
-		fail(r, "ht_test_clear_ad: %s (%s)", errname((int)n),
+		fail(r, "ht_harvest_ad: %s (%s)", errname((int)n),
 		    ht_errdetail());
 	if (pre.bad)
-		fail(r, "ht_test_clear_ad: %s", pre.msg);
+		fail(r, "ht_harvest_ad: %s", pre.msg);
 	if ((size_t)n != pre.ncb)
-		fail(r, "ht_test_clear_ad returned %ld after %zu callbacks", n,
+		fail(r, "ht_harvest_ad returned %ld after %zu callbacks", n,
 		    pre.ncb);
 	r->nok[OP_AD]++;
 	r->n_ad_found += (unsigned long)n;
@@ -1222,7 +1222,7 @@ op_ad(run_t *r, uint64_t va, uint64_t len)
 		const adleaf_t *l = &pre.l[i];
 		if ((l->ad & bits) && !l->seen && inside(l->va, l->size, va,
 		    last))
-			fail(r, "ht_test_clear_ad skipped leaf va 0x%" PRIx64
+			fail(r, "ht_harvest_ad skipped leaf va 0x%" PRIx64
 			    " size 0x%" PRIx64 " with bits 0x%x", l->va,
 			    l->size, l->ad);
 	}
@@ -1232,7 +1232,7 @@ op_ad(run_t *r, uint64_t va, uint64_t len)
 		const adleaf_t *l = &post.l[i];
 		const adleaf_t *p = ad_find(&pre, l->va);
 		if (p == NULL || p->size != l->size)
-			fail(r, "ht_test_clear_ad changed the leaves: va 0x%"
+			fail(r, "ht_harvest_ad changed the leaves: va 0x%"
 			    PRIx64 " size 0x%" PRIx64 " is new", l->va,
 			    l->size);
 		unsigned want = p->ad;
@@ -1240,7 +1240,7 @@ op_ad(run_t *r, uint64_t va, uint64_t len)
 		if (clear && p->seen && inside(p->va, p->size, va, last))
 			want &= ~bits;
 		if (l->ad != want)
-			fail(r, "after ht_test_clear_ad(clear=%d) leaf va 0x%"
+			fail(r, "after ht_harvest_ad(clear=%d) leaf va 0x%"
 			    PRIx64 " has A/D 0x%x, had 0x%x, expected 0x%x",
 			    clear, l->va, l->ad, p->ad, want);
 	}

@@ -309,7 +309,7 @@ worker_main(void *arg)
 			long n;
 
 			what = "test_clear_ad";
-			n = ht_test_clear_ad(k->as, va, len, HT_A | HT_D, 1,
+			n = ht_harvest_ad(k->as, va, len, HT_A | HT_D, 1,
 			    NULL, NULL);
 			rc = n < 0 ? (int)n : 0;
 			if (n > 0) {

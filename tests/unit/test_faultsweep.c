@@ -581,7 +581,7 @@ run_op(sweep_t *s, const wop_t *o, allowed_t *a)
 		return (0);
 	case OP_HARVEST:
 		allow(a, 0);
-		n = ht_test_clear_ad(as, o->va, o->len, HT_A | HT_D, 1, NULL,
+		n = ht_harvest_ad(as, o->va, o->len, HT_A | HT_D, 1, NULL,
 		    NULL);
 		return (n < 0 ? (int)n : 0);
 	case OP_PURGE:
