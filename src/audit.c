@@ -63,9 +63,9 @@ static int
 audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 {
 	const mmu_t *m = hat_mmu(hat);
-	unsigned n = htable_num_ptes(ht), valid = 0, locked = 0, children = 0;
-	unsigned np = 0;
+	unsigned valid = 0, locked = 0, children = 0, np = 0;
 	int level = ht->ht_level;
+	entry_iter_t ei;
 	int err = 0;
 
 	if (ht->ht_flags & HTABLE_SHARED_PFN) {
@@ -76,22 +76,11 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 			    "source", (unsigned long long)ht->ht_vaddr, level);
 		return (0);
 	}
-	/*
-	 * One pointer for the whole table (a copied root's entries are 8
-	 * bytes in every mode), and empty entries, most of them, dismissed
-	 * first: the audit runs after every operation in the fuzz targets
-	 * and the model tests, where it is most of the time.
-	 */
-	const uint8_t *base = x86pte_access_pagetable(ht, 0);
-	int sz = (ht->ht_flags & HTABLE_COPIED) ? 8 : m->pte_size;
+	for_each_entry(&ei, ht) {
+		x86pte_t pte = ei.pte;
+		unsigned e = ei.e;
+		uint64_t va = htable_e2va(ht, e);
 
-	for (unsigned e = 0; e < n; e++) {
-		x86pte_t pte = pte_load(sz, base + (size_t)e * (size_t)sz);
-		uint64_t va;
-
-		if (pte == 0)
-			continue;
-		va = htable_e2va(ht, e);
 		if (pte_is_np(pte, level)) {
 			np++;
 			continue;
@@ -221,16 +210,17 @@ audit_locks(hat_t *hat)
 		    c.r[i - 1].lr_extra == r->lr_extra)))
 			BAD("lock map runs at 0x%llx overlap or are unmerged",
 			    (unsigned long long)r->lr_va);
-		for (iter_start(&it, hat, r->lr_va, r->lr_last);
-		    !it.it_done && err == 0; iter_next(&it)) {
+		for_each_leaf(&it, hat, r->lr_va, r->lr_last) {
 			if (it.it_va != next || !(it.it_pte & PT_LOCKED) ||
-			    it.it_va + (it.it_size - 1) > r->lr_last)
+			    it.it_va + (it.it_size - 1) > r->lr_last) {
 				err = ht__fail(HT_ECORRUPT, "lock count at "
 				    "0x%llx: the leaf there is missing, "
 				    "unlocked or sticks out of the run "
 				    "[0x%llx, 0x%llx]", (unsigned long long)
 				    next, (unsigned long long)r->lr_va,
 				    (unsigned long long)r->lr_last);
+				break;
+			}
 			next = it.it_va + it.it_size;
 		}
 		iter_stop(&it);

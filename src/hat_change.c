@@ -115,8 +115,7 @@ change_range(hat_t *hat, ht_va_t va, uint64_t len, const x86pte_t *clr,
 	}
 	err = range_prepare(hat, &op, va, last, 0, NULL, NULL, &leaves);
 	if (leaves != 0 && err == 0) {
-		for (iter_start(&it, hat, va, last); !it.it_done;
-		    iter_next(&it)) {
+		for_each_leaf(&it, hat, va, last) {
 			(void) iter_bulk(&it, clr[it.it_level],
 			    set[it.it_level], 0);
 		}
@@ -208,8 +207,7 @@ locked_runs(hat_t *hat, uint64_t va, uint64_t last)
 	int open = 0;
 	iter_t it;
 
-	for (iter_start(&it, hat, va, last); !it.it_done;
-	    iter_next(&it)) {
+	for_each_leaf(&it, hat, va, last) {
 		int locked = (it.it_pte & PT_LOCKED) != 0;
 
 		if (locked && (!open || it.it_va != next))
@@ -269,8 +267,7 @@ lock_range(hat_t *hat, ht_va_t va, uint64_t len, int lock)
 	/* A lock covers whole leaves: what sticks out is split. */
 	err = range_prepare(hat, &op, va, last, 1, unlock_check, &ra, &leaves);
 	if (leaves != 0 && err == 0) {
-		for (iter_start(&it, hat, va, last); !it.it_done;
-		    iter_next(&it)) {
+		for_each_leaf(&it, hat, va, last) {
 			uint64_t end = it.it_va + (it.it_size - 1);
 
 			if (lock && (it.it_pte & PT_LOCKED)) {
@@ -371,8 +368,7 @@ ht_harvest_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned bits,
 			return (err);
 		}
 	}
-	for (iter_start(&it, hat, va, last); !it.it_done;
-	    iter_next(&it)) {
+	for_each_leaf(&it, hat, va, last) {
 		x86pte_t had = it.it_pte & mask;
 		int clear = (flags & HT_AD_CLEAR) && it.it_va >= va &&
 		    it.it_va + (it.it_size - 1) <= last;

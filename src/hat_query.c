@@ -323,8 +323,7 @@ ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 	if ((rc = walk_check(m, start, last)) != 0)
 		return (rc);
 	op_begin(&op, hat);
-	for (iter_start(&it, hat, start, last); !it.it_done;
-	    iter_next(&it)) {
+	for_each_leaf(&it, hat, start, last) {
 		if (it.it_ht != eff_ht) {
 			eff_ht = it.it_ht;
 			up = links_eff(eff_ht);

@@ -343,8 +343,7 @@ range_census(hat_t *hat, uint64_t va, uint64_t last, int exact,
 	iter_t it;
 
 	*r_leaves = *r_locked = 0;
-	for (iter_start(&it, hat, va, last); !it.it_done;
-	    iter_next(&it)) {
+	for_each_leaf(&it, hat, va, last) {
 		(*r_leaves)++;
 		if (it.it_pte & PT_LOCKED)
 			(*r_locked)++;
@@ -362,8 +361,7 @@ range_clear(hat_t *hat, uint64_t va, uint64_t last)
 {
 	iter_t it;
 
-	for (iter_start(&it, hat, va, last); !it.it_done;
-	    iter_next(&it))
+	for_each_leaf(&it, hat, va, last)
 		(void) iter_bulk(&it, 0, 0, 1);
 	iter_stop(&it);
 }
@@ -510,8 +508,7 @@ range_small_cost(hat_t *hat, uint64_t va, uint64_t last, uint64_t *r_n)
 	int err = 0;
 
 	*r_n = 0;
-	for (iter_start(&it, hat, va, last); !it.it_done;
-	    iter_next(&it)) {
+	for_each_leaf(&it, hat, va, last) {
 		ht_pa_t pa = pte_pa(m, it.it_pte, it.it_level);
 
 		if (it.it_level == 0) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "htable_int.h"
+#include "iter.h"
 #include "x86pte.h"
 #include "frame.h"
 #include "hat.h"
@@ -36,8 +37,8 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 	ht_pfn_t pfn = pa >> HT_PAGE_SHIFT;
 	ht_ctx_t *ctx = hat->hat_ctx;
 	const mmu_t *m = hat_mmu(hat);
+	entry_iter_t ei;
 	htable_t *ht;
-	unsigned n;
 	int err;
 
 	err = pfnset_add(seen, pfn);
@@ -100,9 +101,9 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 	mutex_exit(htable_mutex(ht));
 
 	err = 0;
-	n = htable_num_ptes(ht);
-	for (unsigned e = 0; e < n && err == 0; e++) {
-		x86pte_t pte = x86pte_get(ht, e);
+	for_each_entry(&ei, ht) {
+		x86pte_t pte = ei.pte;
+		unsigned e = ei.e;
 		uint64_t va = htable_e2va(ht, e);
 
 		/*
@@ -130,6 +131,8 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 			atomic_fetch_add(&ht->ht_valid_cnt, 1);
 			err = htable_attach(hat, va, level - 1, ht,
 			    pte_pa(m, pte, level), seen);
+			if (err != 0)
+				break;
 			continue;
 		}
 		if (pte_reserved(m, pte, level)) {
@@ -164,15 +167,13 @@ htable_attach_scrub(hat_t *hat)
 	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
 		    ht = ht->ht_next) {
-			unsigned n = htable_num_ptes(ht);
+			entry_iter_t ei;
 
-			for (unsigned e = 0; e < n; e++) {
-				x86pte_t pte = x86pte_get(ht, e);
-
+			for_each_entry(&ei, ht) {
 				/* level-0 data entries stay (counted) */
-				if (pte != 0 && !(pte & PT_VALID) &&
-				    !pte_is_np(pte, ht->ht_level))
-					(void) x86pte_cas(ht, e, pte, 0);
+				if (!(ei.pte & PT_VALID) &&
+				    !pte_is_np(ei.pte, ht->ht_level))
+					(void) x86pte_cas(ht, ei.e, ei.pte, 0);
 			}
 		}
 	}

@@ -52,6 +52,63 @@ typedef struct iter {
 } iter_t;
 
 void iter_start(iter_t *it, hat_t *hat, uint64_t va, uint64_t last);
+
+/*
+ * Every entry of one table that is not zero: links, leaves and np
+ * entries alike (the leaf iterator passes over links and np entries).
+ * For the code that must look at everything a table holds, audit and
+ * import; ht is held or not yet visible, so entries are read once each
+ * with the usual single-copy loads.
+ *	entry_iter_t ei;
+ *	for_each_entry(&ei, ht) { ... ei.e, ei.pte ... }
+ */
+typedef struct entry_iter {
+	const uint8_t	*ei_base;
+	unsigned	ei_n;
+	int		ei_sz;
+	unsigned	e;		/* the entry */
+	x86pte_t	pte;		/* its value as read */
+} entry_iter_t;
+
+static inline void
+entry_iter_start(entry_iter_t *ei, htable_t *ht)
+{
+	ei->ei_base = x86pte_access_pagetable(ht, 0);
+	ei->ei_n = htable_num_ptes(ht);
+	/* a copied root's entries are 8 bytes in every mode */
+	ei->ei_sz = (ht->ht_flags & HTABLE_COPIED) ? 8 :
+	    hat_mmu(ht->ht_hat)->pte_size;
+	ei->e = ~0u;
+}
+
+static inline int
+entry_iter_next(entry_iter_t *ei)
+{
+	while (++ei->e < ei->ei_n) {
+		ei->pte = pte_load(ei->ei_sz, ei->ei_base + (size_t)ei->e *
+		    (size_t)ei->ei_sz);
+		if (ei->pte != 0)
+			return (1);
+	}
+	return (0);
+}
+
+#define for_each_entry(ei, ht)						\
+	for (entry_iter_start((ei), (ht)); entry_iter_next(ei); )
+
+/*
+ * The one loop over the leaves of [va, last] (KVM's for_each_tdp_pte):
+ *	iter_t it;
+ *	for_each_leaf(&it, hat, va, last) {
+ *		... it.it_va, it.it_pte; iter_cas, iter_bulk, iter_skip_table
+ *	}
+ *	iter_stop(&it);
+ * The body may break out; iter_stop settles the table's counts and TLB
+ * range and drops the hold either way.
+ */
+#define for_each_leaf(it, hat, va, last)				\
+	for (iter_start((it), (hat), (va), (last)); !(it)->it_done;	\
+	    iter_next(it))
 void iter_next_table(iter_t *it);
 void iter_stop(iter_t *it);
 
