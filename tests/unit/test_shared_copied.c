@@ -13,9 +13,9 @@
 #include "x86pte.h"
 #include "hat.h"
 
-TestSuite(model_data, .fini = fx_teardown, .timeout = 60);
+TestSuite(shared_copied, .fini = fx_teardown, .timeout = 60);
 
-Test(model_data, shared_table_borrows_the_source_frame)
+Test(shared_copied, shared_table_borrows_the_source_frame)
 {
 	fx_setup_mode(HT_MODE_4LEVEL, 0, 16);
 	hat_t *ism;
@@ -55,7 +55,7 @@ Test(model_data, shared_table_borrows_the_source_frame)
 	ht_as_destroy(ism);
 }
 
-Test(model_data, copied_root_keeps_entries_in_an_array)
+Test(shared_copied, copied_root_keeps_entries_in_an_array)
 {
 	for (int mode = 0; mode < 4; mode++) {
 		fx_setup_mode((ht_mode_t)mode, 0, 16);

@@ -1,0 +1,94 @@
+/*
+ * test_mmu.c - unit tests of the geometry and the entry encodings
+ * (mmu.c): the geometry of every mode, mode names, an entry's PA and
+ * attributes at every level (PSE-36 included) and demotion, and the page
+ * size and physical width combinations mmu_init refuses.
+ */
+#include <criterion/criterion.h>
+
+#include "htable.h"
+#include "mmu.h"
+
+static const ht_mode_t modes[] = { HT_MODE_32BIT, HT_MODE_PAE,
+    HT_MODE_4LEVEL, HT_MODE_5LEVEL };
+
+Test(mmu, geometry_of_every_mode)
+{
+	const ht_geometry_t *g = ht_geometry(HT_MODE_32BIT);
+	cr_assert_eq(g->levels, 2);
+	cr_assert_eq(g->pte_size, 4);
+	cr_assert_eq(g->ptes_per_table, 1024);
+	g = ht_geometry(HT_MODE_PAE);
+	cr_assert_eq(g->top_level_count, 4);
+	cr_assert_eq(g->pagesizes, HT_PS_4K | HT_PS_2M);
+	g = ht_geometry(HT_MODE_5LEVEL);
+	cr_assert_eq(g->level_shift[4], 48);
+	cr_assert_eq(g->hole_start, 1ull << 56);
+	cr_assert_eq(g->hole_end, 0xfeffffffffffffffull);
+	cr_assert_null(ht_geometry((ht_mode_t)7));
+	ht_mode_t mm;
+	cr_assert_eq(ht_mode_parse("pae", &mm), 0);
+	cr_assert_eq(mm, HT_MODE_PAE);
+	cr_assert_eq(ht_mode_parse("6level", &mm), -HT_EINVAL);
+}
+
+Test(mmu, pte_roundtrip_every_level_and_pse36)
+{
+	for (int i = 0; i < 4; i++) {
+		mmu_t m;
+		cr_assert_eq(mmu_init(&m, modes[i], 0, 0, 0), 0);
+		for (int l = 0; l <= m.max_page_level; l++) {
+			if (!mmu_leaf_ok(&m, l))
+				continue;
+			ht_pa_t pa = (m.pa_limit - LEVEL_SIZE(&m, l)) &
+			    LEVEL_MASK(&m, l);
+			/* 4 KiB entries of 32-bit paging stop at 4 GiB */
+			if (m.pte_size == 4)
+				pa = 0xffffffffull & LEVEL_MASK(&m, l);
+			x86pte_t pte = mkpte(&m, pa, l, HT_W | HT_U | HT_PAT |
+			    HT_G);
+			cr_assert_eq(pte_pa(&m, pte, l), pa, "mode %d level "
+			    "%d: 0x%llx", i, l, (unsigned long long)pte);
+			cr_assert_eq(pte & m.rsvd_leaf[l], 0);
+			unsigned a = pte_attr(&m, pte, l);
+			cr_assert_eq(a & (HT_W | HT_U | HT_PAT | HT_G),
+			    HT_W | HT_U | HT_PAT | HT_G);
+			cr_assert_eq(!!(a & HT_X), !m.pt_nx);
+			if (l > 0) {
+				x86pte_t d = pte_demote(&m, pte, l, pa +
+				    LEVEL_SIZE(&m, l - 1));
+				cr_assert_eq(pte_pa(&m, d, l - 1), pa +
+				    LEVEL_SIZE(&m, l - 1));
+				cr_assert_eq(pte_attr(&m, d, l - 1), a);
+			}
+		}
+	}
+	/* PSE-36: a 4 MiB page at 0xff_ffc0_0000 puts bits 32..39 in 13..20 */
+	mmu_t m32;
+	cr_assert_eq(mmu_init(&m32, HT_MODE_32BIT, 0, 40, 0), 0);
+	x86pte_t p = mkpte(&m32, 0xffffc00000ull, 1, 0);
+	cr_assert_eq(p & 0x1fe000, 0x1fe000);
+	cr_assert_eq(p >> 32, 0);
+	cr_assert_eq(pte_pa(&m32, p, 1), 0xffffc00000ull);
+}
+
+Test(mmu, bad_configs)
+{
+	mmu_t m;
+	cr_assert_eq(mmu_init(&m, HT_MODE_PAE, HT_PS_1G, 0, 0), -HT_EPAGESIZE);
+	cr_assert_eq(mmu_init(&m, HT_MODE_4LEVEL, HT_PS_2M, 0, 0),
+	    -HT_EPAGESIZE);
+	cr_assert_eq(mmu_init(&m, HT_MODE_32BIT, 0, 41, 0), -HT_EINVAL);
+	cr_assert_eq(mmu_init(&m, HT_MODE_4LEVEL, 0, 31, 0), -HT_EINVAL);
+	/* 1 GiB pages split into 2 MiB ones: the set must have both */
+	cr_assert_eq(mmu_init(&m, HT_MODE_4LEVEL, HT_PS_4K | HT_PS_1G, 0, 0),
+	    -HT_EPAGESIZE);
+	cr_assert_eq(mmu_init(&m, HT_MODE_4LEVEL, HT_PS_4K | HT_PS_2M |
+	    HT_PS_1G, 0, 0), 0);
+	cr_assert_eq(m.leaf_levels, 0x7u);
+	cr_assert_eq(m.max_page_level, 2);
+	cr_assert_eq(mmu_init(&m, HT_MODE_4LEVEL, HT_PS_4K | HT_PS_2M, 0, 0),
+	    0);
+	cr_assert_eq(m.leaf_levels, 0x3u);
+	cr_assert_eq(m.max_page_level, 1);
+}
