@@ -1,0 +1,169 @@
+/*
+ * test_hat_change.c - integration tests of the calls that change existing
+ * mappings (hat_change.c): ht_harvest_ad reports Accessed and Dirty bits
+ * the MMU set (small and large pages, part of a large page reported
+ * whole), tests without clearing and without a TLB call, clears A or D
+ * with the TLB told, and leaves every other bit alone; A/D survive a
+ * split and a protect.
+ *
+ * Only htable.h is used; the environment (arena, context, space, TLB
+ * record) and the checks (EXPECT_ERR: a failing call changed nothing and
+ * set a fresh ht_errdetail(); XLATE; AUDIT) are tests/lib/api_env.h.
+ * Every test runs in every paging mode and ends with every space
+ * destroyed and no frame left allocated in the arena.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include "../lib/api_env.h"
+
+/* ------------------------------------------------------------------ */
+/* Accessed and Dirty                                                  */
+/* ------------------------------------------------------------------ */
+
+typedef struct ad_rec {
+	int		n;
+	ht_va_t		va[16];
+	uint64_t	size[16];
+	unsigned	bits[16];
+} ad_rec_t;
+
+static void
+ad_cb(void *arg, ht_va_t va, uint64_t size, unsigned bits)
+{
+	ad_rec_t *r = arg;
+
+	cr_assert(r->n < 16);
+	r->va[r->n] = va;
+	r->size[r->n] = size;
+	r->bits[r->n] = bits;
+	r->n++;
+}
+
+static unsigned
+ad_bits_of(const ad_rec_t *r, ht_va_t va)
+{
+	for (int i = 0; i < r->n; i++)
+		if (r->va[i] == va)
+			return (r->bits[i]);
+	return (0);
+}
+
+static unsigned
+xattr(ht_as_t *as, ht_va_t va)
+{
+	ht_xlate_t x;
+
+	OK(ht_translate(as, va, &x));
+	return (x.attr);
+}
+
+MODE_PARAMS(hat_change, accessed_dirty)
+
+ParameterizedTest(ht_mode_t *mode, hat_change, accessed_dirty, .timeout = 120)
+{
+	env_t *e = &E;
+	const ht_geometry_t *g;
+	uint64_t s1;
+	ht_va_t v = 64 * MIB, lv;
+	ad_rec_t r;
+	long n;
+
+	env_setup(e, *mode);
+	g = e->g;
+	s1 = lsize(g, 1);
+	lv = v + 4 * s1;
+	OK(ht_map(e->as, v, 0x1000000, 4 * PG, HT_W, 0));
+	OK(ht_map(e->as, lv, 8 * s1, s1, HT_W, 0));
+	/* nothing set yet */
+	memset(&r, 0, sizeof (r));
+	n = ht_harvest_ad(e->as, v, 8 * s1, HT_A | HT_D, 1, ad_cb, &r);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(r.n, 0);
+	/* the MMU accesses page 0, dirties 1, both on 2 and the large page */
+	raw_touch(e, e->as, v, PG, E_A);
+	raw_touch(e, e->as, v + PG, PG, E_D);
+	raw_touch(e, e->as, v + 2 * PG, PG, E_A | E_D);
+	raw_touch(e, e->as, lv, s1, E_A | E_D);
+	cr_assert_eq(xattr(e->as, v) & (HT_A | HT_D), HT_A);
+	cr_assert_eq(xattr(e->as, v + PG) & (HT_A | HT_D), HT_D);
+	cr_assert_eq(xattr(e->as, v + 2 * PG) & (HT_A | HT_D), HT_A | HT_D);
+	cr_assert_eq(xattr(e->as, v + 3 * PG) & (HT_A | HT_D), 0);
+	cr_assert_eq(xattr(e->as, lv + 7 * PG) & (HT_A | HT_D), HT_A | HT_D);
+	AUDIT(e->as);
+
+	/* test only */
+	memset(&r, 0, sizeof (r));
+	tlb_reset(e);
+	n = ht_harvest_ad(e->as, v, 8 * s1, HT_A | HT_D, 0, ad_cb, &r);
+	cr_assert_eq(n, 4);
+	cr_assert_eq(r.n, 4);
+	cr_assert_eq(ad_bits_of(&r, v), HT_A);
+	cr_assert_eq(ad_bits_of(&r, v + PG), HT_D);
+	cr_assert_eq(ad_bits_of(&r, v + 2 * PG), HT_A | HT_D);
+	cr_assert_eq(ad_bits_of(&r, lv), HT_A | HT_D);
+	for (int i = 0; i < r.n; i++)
+		cr_assert_eq(r.size[i], r.va[i] == lv ? s1 : PG);
+	cr_assert_eq(e->ntlb_total, 0, "testing without clearing flushed");
+	cr_assert_eq(xattr(e->as, v + 2 * PG) & (HT_A | HT_D), HT_A | HT_D);
+	/* no callback */
+	cr_assert_eq(ht_harvest_ad(e->as, v, 8 * s1, HT_A, 0, NULL, NULL),
+	    3);
+	cr_assert_eq(ht_harvest_ad(e->as, v, 8 * s1, HT_D, 0, NULL, NULL),
+	    3);
+	/* part of the large page: reported whole */
+	memset(&r, 0, sizeof (r));
+	cr_assert_eq(ht_harvest_ad(e->as, lv + 3 * PG, PG, HT_A, 0, ad_cb,
+	    &r), 1);
+	cr_assert_eq(r.va[0], lv);
+	cr_assert_eq(r.size[0], s1);
+
+	/* clear D only */
+	memset(&r, 0, sizeof (r));
+	tlb_reset(e);
+	n = ht_harvest_ad(e->as, v, 8 * s1, HT_D, 1, ad_cb, &r);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(ad_bits_of(&r, v), 0);
+	cr_assert_eq(ad_bits_of(&r, v + PG), HT_D);
+	cr_assert_eq(ad_bits_of(&r, v + 2 * PG), HT_D);
+	cr_assert_eq(ad_bits_of(&r, lv), HT_D);
+	cr_assert(e->ntlb_total >= 1);
+	cr_assert(tlb_covers(e, e->as, v + PG, 2 * PG));
+	cr_assert(tlb_covers(e, e->as, lv, s1));
+	cr_assert_eq(xattr(e->as, v) & (HT_A | HT_D), HT_A);
+	cr_assert_eq(xattr(e->as, v + PG) & (HT_A | HT_D), 0);
+	cr_assert_eq(xattr(e->as, v + 2 * PG) & (HT_A | HT_D), HT_A);
+	cr_assert_eq(xattr(e->as, lv) & (HT_A | HT_D), HT_A);
+	/* other attributes untouched */
+	XLATE(e->as, v + 2 * PG, 0x1002000, PG, eff(e, HT_W, 0));
+	XLATE(e->as, lv + PG, 8 * s1 + PG, s1, eff(e, HT_W, 0));
+	cr_assert_eq(ht_harvest_ad(e->as, v, 8 * s1, HT_D, 1, NULL, NULL),
+	    0);
+
+	/* clear A */
+	memset(&r, 0, sizeof (r));
+	tlb_reset(e);
+	n = ht_harvest_ad(e->as, v, 8 * s1, HT_A | HT_D, 1, ad_cb, &r);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(ad_bits_of(&r, v), HT_A);
+	cr_assert_eq(ad_bits_of(&r, v + 2 * PG), HT_A);
+	cr_assert_eq(ad_bits_of(&r, lv), HT_A);
+	cr_assert(tlb_covers(e, e->as, v, PG));
+	cr_assert(tlb_covers(e, e->as, v + 2 * PG, PG));
+	cr_assert(tlb_covers(e, e->as, lv, s1));
+	cr_assert_eq(ht_harvest_ad(e->as, v, 8 * s1, HT_A | HT_D, 0, NULL,
+	    NULL), 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(xattr(e->as, v + i * PG) & (HT_A | HT_D), 0);
+	AUDIT(e->as);
+
+	/* A/D survive a split and a protect */
+	raw_touch(e, e->as, lv, s1, E_A | E_D);
+	OK(ht_protect(e->as, lv + PG, PG, HT_W | HT_U));
+	cr_assert_eq(xattr(e->as, lv) & (HT_A | HT_D), HT_A | HT_D);
+	cr_assert_eq(xattr(e->as, lv + PG) & (HT_A | HT_D), HT_A | HT_D);
+	cr_assert_eq(ht_harvest_ad(e->as, lv, s1, HT_D, 0, NULL, NULL),
+	    (long)(s1 / PG));
+	AUDIT(e->as);
+	env_teardown(e);
+}
