@@ -4,7 +4,11 @@
  * the MMU set (small and large pages, part of a large page reported
  * whole), tests without clearing and without a TLB call, clears A or D
  * with the TLB told, and leaves every other bit alone; A/D survive a
- * split and a protect.
+ * split and a protect.  ht_protect sets exactly W, U and X and keeps the
+ * rest, on small and large pages, over holes too; with no_nx (and in
+ * 32-bit paging, which has no NX bit) X stays effective.  (Unmap, lock
+ * and unlock are in test_hat_range.c's errors and splits, chattr in
+ * tests/unit/test_semantics.c.)
  *
  * Only htable.h is used; the environment (arena, context, space, TLB
  * record) and the checks (EXPECT_ERR: a failing call changed nothing and
@@ -166,4 +170,78 @@ ParameterizedTest(ht_mode_t *mode, hat_change, accessed_dirty, .timeout = 120)
 	    (long)(s1 / PG));
 	AUDIT(e->as);
 	env_teardown(e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Protect                                                             */
+/* ------------------------------------------------------------------ */
+
+MODE_PARAMS(hat_change, protect)
+
+ParameterizedTest(ht_mode_t *mode, hat_change, protect, .timeout = 120)
+{
+	env_t *e = &E;
+	const ht_geometry_t *g;
+	uint64_t s1;
+	ht_va_t v = 16 * MIB;
+	const unsigned keep = HT_G | HT_PWT | HT_PCD | HT_PAT;
+
+	env_setup(e, *mode);
+	g = e->g;
+	s1 = lsize(g, 1);
+
+	/* protect: exactly W/U/X, the rest kept; small and large pages */
+	for (int large = 0; large < 2; large++) {
+		uint64_t len = large ? s1 : 2 * PG;
+		uint64_t ps = large ? s1 : PG;
+
+		OK(ht_map(e->as, v, 0x4000000, len, HT_W | HT_U | HT_X | keep,
+		    0));
+		for (unsigned prot = 0; prot < 8; prot++) {
+			OK(ht_protect(e->as, v, len, prot));
+			XLATE(e->as, v, 0x4000000, ps, eff(e, prot | keep, 0));
+			XLATE(e->as, v + len - PG, 0x4000000 + len - PG, ps,
+			    eff(e, prot | keep, 0));
+		}
+		/* holes are fine */
+		OK(ht_protect(e->as, v - 64 * PG, len + 128 * PG, HT_W));
+		XLATE(e->as, v, 0x4000000, ps, eff(e, HT_W | keep, 0));
+		UNMAPPED(e->as, v - PG);
+		OK(ht_protect(e->as, 512 * MIB, PG, HT_W));
+		AUDIT(e->as);
+		OK(ht_unmap(e->as, v, len, 0));
+	}
+	env_teardown(e);
+
+	/* no_nx: X always effective in the 64-bit-entry modes too */
+	if (g->has_nx) {
+		ht_config_t cfg;
+		ht_xlate_t x;
+
+		memset(&cfg, 0, sizeof (cfg));
+		cfg.no_nx = 1;
+		env_setup_cfg(e, *mode, &cfg);
+		OK(ht_map(e->as, v, 0x4000000, PG, HT_W, 0));
+		OK(ht_translate(e->as, v, &x));
+		cr_assert(x.attr & HT_X);
+		cr_assert_eq(x.entries[x.nlevels - 1] >> 63, 0);
+		OK(ht_protect(e->as, v, PG, 0));
+		OK(ht_translate(e->as, v, &x));
+		cr_assert(x.attr & HT_X);
+		OK(ht_unmap(e->as, v, PG, 0));
+		env_teardown(e);
+	} else {
+		/* 32-bit: no NX bit at all */
+		ht_xlate_t x;
+
+		env_setup(e, *mode);
+		OK(ht_map(e->as, v, 0x4000000, PG, HT_W, 0));
+		OK(ht_translate(e->as, v, &x));
+		cr_assert(x.attr & HT_X);
+		cr_assert_eq(x.entries[x.nlevels - 1] >> 32, 0);
+		OK(ht_protect(e->as, v, PG, HT_W));
+		OK(ht_translate(e->as, v, &x));
+		cr_assert(x.attr & HT_X);
+		env_teardown(e);
+	}
 }

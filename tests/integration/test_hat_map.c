@@ -5,7 +5,7 @@
  * restricted to fewer page sizes), a map that fails for lack of frames at
  * every point leaving no half-built state, and remapping (new PA and
  * attributes, small pages replaced by a large one and back, one page
- * replaced inside a large one), with protect over what it made.
+ * replaced inside a large one).
  *
  * Only htable.h is used; the environment (arena, context, space, TLB
  * record) and the checks (EXPECT_ERR: a failing call changed nothing and
@@ -248,18 +248,17 @@ ParameterizedTest(ht_mode_t *mode, hat_map, pagesize_choice, .timeout = 120)
 }
 
 /* ------------------------------------------------------------------ */
-/* Remap, protect                                                      */
+/* Remap                                                               */
 /* ------------------------------------------------------------------ */
 
-MODE_PARAMS(hat_map, remap_protect)
+MODE_PARAMS(hat_map, remap)
 
-ParameterizedTest(ht_mode_t *mode, hat_map, remap_protect, .timeout = 120)
+ParameterizedTest(ht_mode_t *mode, hat_map, remap, .timeout = 120)
 {
 	env_t *e = &E;
 	const ht_geometry_t *g;
 	uint64_t s1;
 	ht_va_t v = 16 * MIB;
-	const unsigned keep = HT_G | HT_PWT | HT_PCD | HT_PAT;
 
 	env_setup(e, *mode);
 	g = e->g;
@@ -290,59 +289,5 @@ ParameterizedTest(ht_mode_t *mode, hat_map, remap_protect, .timeout = 120)
 	XLATE(e->as, v + 6 * PG, 0x4006000, PG, eff(e, HT_W, 0));
 	AUDIT(e->as);
 	OK(ht_unmap(e->as, v, s1, 0));
-
-	/* protect: exactly W/U/X, the rest kept; small and large pages */
-	for (int large = 0; large < 2; large++) {
-		uint64_t len = large ? s1 : 2 * PG;
-		uint64_t ps = large ? s1 : PG;
-
-		OK(ht_map(e->as, v, 0x4000000, len, HT_W | HT_U | HT_X | keep,
-		    0));
-		for (unsigned prot = 0; prot < 8; prot++) {
-			OK(ht_protect(e->as, v, len, prot));
-			XLATE(e->as, v, 0x4000000, ps, eff(e, prot | keep, 0));
-			XLATE(e->as, v + len - PG, 0x4000000 + len - PG, ps,
-			    eff(e, prot | keep, 0));
-		}
-		/* holes are fine */
-		OK(ht_protect(e->as, v - 64 * PG, len + 128 * PG, HT_W));
-		XLATE(e->as, v, 0x4000000, ps, eff(e, HT_W | keep, 0));
-		UNMAPPED(e->as, v - PG);
-		OK(ht_protect(e->as, 512 * MIB, PG, HT_W));
-		AUDIT(e->as);
-		OK(ht_unmap(e->as, v, len, 0));
-	}
 	env_teardown(e);
-
-	/* no_nx: X always effective in the 64-bit-entry modes too */
-	if (g->has_nx) {
-		ht_config_t cfg;
-		ht_xlate_t x;
-
-		memset(&cfg, 0, sizeof (cfg));
-		cfg.no_nx = 1;
-		env_setup_cfg(e, *mode, &cfg);
-		OK(ht_map(e->as, v, 0x4000000, PG, HT_W, 0));
-		OK(ht_translate(e->as, v, &x));
-		cr_assert(x.attr & HT_X);
-		cr_assert_eq(x.entries[x.nlevels - 1] >> 63, 0);
-		OK(ht_protect(e->as, v, PG, 0));
-		OK(ht_translate(e->as, v, &x));
-		cr_assert(x.attr & HT_X);
-		OK(ht_unmap(e->as, v, PG, 0));
-		env_teardown(e);
-	} else {
-		/* 32-bit: no NX bit at all */
-		ht_xlate_t x;
-
-		env_setup(e, *mode);
-		OK(ht_map(e->as, v, 0x4000000, PG, HT_W, 0));
-		OK(ht_translate(e->as, v, &x));
-		cr_assert(x.attr & HT_X);
-		cr_assert_eq(x.entries[x.nlevels - 1] >> 32, 0);
-		OK(ht_protect(e->as, v, PG, HT_W));
-		OK(ht_translate(e->as, v, &x));
-		cr_assert(x.attr & HT_X);
-		env_teardown(e);
-	}
 }

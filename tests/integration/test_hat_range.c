@@ -29,19 +29,22 @@ typedef struct mode_pab {
 	unsigned	pa_bits;
 } mode_pab_t;
 
-ParameterizedTestParameters(hat_range, errors)
-{
-	static mode_pab_t p[] = {
-		{ HT_MODE_32BIT, 0 }, { HT_MODE_32BIT, 36 },
-		{ HT_MODE_32BIT, 40 }, { HT_MODE_32BIT, 32 },
-		{ HT_MODE_PAE, 0 }, { HT_MODE_PAE, 36 }, { HT_MODE_PAE, 40 },
-		{ HT_MODE_4LEVEL, 0 }, { HT_MODE_4LEVEL, 36 },
-		{ HT_MODE_4LEVEL, 40 },
-		{ HT_MODE_5LEVEL, 0 }, { HT_MODE_5LEVEL, 36 },
-		{ HT_MODE_5LEVEL, 40 },
-	};
+static mode_pab_t pab_params[] = {
+	{ HT_MODE_32BIT, 0 }, { HT_MODE_32BIT, 36 },
+	{ HT_MODE_32BIT, 40 }, { HT_MODE_32BIT, 32 },
+	{ HT_MODE_PAE, 0 }, { HT_MODE_PAE, 36 }, { HT_MODE_PAE, 40 },
+	{ HT_MODE_4LEVEL, 0 }, { HT_MODE_4LEVEL, 36 },
+	{ HT_MODE_4LEVEL, 40 },
+	{ HT_MODE_5LEVEL, 0 }, { HT_MODE_5LEVEL, 36 },
+	{ HT_MODE_5LEVEL, 40 },
+};
 
-	return (cr_make_param_array(mode_pab_t, p, sizeof (p) / sizeof (p[0])));
+/* Every mode with several physical widths. */
+#define PAB_PARAMS(name)						\
+ParameterizedTestParameters(hat_range, name)				\
+{									\
+	return (cr_make_param_array(mode_pab_t, pab_params,		\
+	    sizeof (pab_params) / sizeof (pab_params[0])));		\
 }
 
 /* ------------------------------------------------------------------ */
@@ -50,9 +53,20 @@ ParameterizedTestParameters(hat_range, errors)
 
 /*
  * Every error of the range-taking calls, with some mappings in place: a
- * large page, small pages, a locked small page.
+ * large page, small pages, a locked small page.  One test per kind of
+ * error; each starts from the same mappings (errors_setup) and ends by
+ * checking that they still work (errors_end).
  */
-ParameterizedTest(mode_pab_t *p, hat_range, errors, .timeout = 120)
+typedef struct errs {
+	const ht_geometry_t *g;
+	unsigned	ps, pab;
+	uint64_t	s1, plim;
+	ht_va_t		v0, vsmall, vlock;
+	ht_va_t		fr;		/* free VA */
+} errs_t;
+
+static void
+errors_setup(const mode_pab_t *p, errs_t *c)
 {
 	ht_config_t cfg;
 	env_t *e = &E;
@@ -60,8 +74,6 @@ ParameterizedTest(mode_pab_t *p, hat_range, errors, .timeout = 120)
 	unsigned ps, pab, l1;
 	uint64_t s1, plim;
 	ht_va_t v0, vsmall, vlock;
-	ht_xlate_t x;
-	int n;
 
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.pa_bits = p->pa_bits;
@@ -90,8 +102,57 @@ ParameterizedTest(mode_pab_t *p, hat_range, errors, .timeout = 120)
 		cr_assert(lx.attr & HT_LOCKED);
 	}
 
+	c->g = g;
+	c->ps = ps;
+	c->pab = pab;
+	c->s1 = s1;
+	c->plim = plim;
+	c->v0 = v0;
+	c->vsmall = vsmall;
+	c->vlock = vlock;
+	c->fr = 2 * GIB + 64 * MIB;
+}
+
+/* Everything still works; then the teardown. */
+static void
+errors_end(const errs_t *c)
+{
+	env_t *e = &E;
+	uint64_t s1 = c->s1;
+	ht_va_t v0 = c->v0, vsmall = c->vsmall, vlock = c->vlock, fr = c->fr;
+
+	XLATE(e->as, v0, 2 * s1, s1, eff(e, HT_W | HT_G, 0));
+	XLATE(e->as, vsmall + 3 * PG, 0x5003000, PG, eff(e, HT_U | HT_X, 0));
+	OK(ht_unlock(e->as, vlock, PG));
+	OK(ht_unmap(e->as, vlock, PG, 0));
+	OK(ht_map(e->as, vlock, 0x6000000, PG, HT_W, HT_MAP_LOCK));
+	OK(ht_unmap(e->as, vlock, PG, HT_UNMAP_UNLOCK));
+	UNMAPPED(e->as, vlock);
+	OK(ht_map(e->as, fr, 0x8000000, PG, 0, HT_MAP_NOREPLACE));
+	XLATE(e->as, fr, 0x8000000, PG, eff(e, 0, 0));
+	AUDIT(e->as);
+	env_teardown(e);
+}
+
+PAB_PARAMS(errors_null_and_zero_length)
+
+ParameterizedTest(mode_pab_t *p, hat_range, errors_null_and_zero_length,
+    .timeout = 120)
+{
+	env_t *e = &E;
+	errs_t c;
+	const ht_geometry_t *g;
+	ht_va_t v0, vlock, fr;
+	ht_xlate_t x;
+	int n = 0;
+
+	errors_setup(p, &c);
+	g = c.g;
+	v0 = c.v0;
+	vlock = c.vlock;
+	fr = c.fr;
+
 	/* --- NULL and zero length --- */
-	ht_va_t fr = 2 * GIB + 64 * MIB;	/* free VA */
 	EXPECT_ERR(e, HT_EINVAL, ht_map(NULL, fr, 0, PG, 0, 0));
 	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, 0, 0, 0));
 	EXPECT_ERR(e, HT_EINVAL, ht_unmap(NULL, v0, PG, 0));
@@ -111,6 +172,27 @@ ParameterizedTest(mode_pab_t *p, hat_range, errors, .timeout = 120)
 	n = 0;
 	EXPECT_ERR(e, HT_EINVAL, ht_walk(NULL, 0, va_last(g), count_cb, &n));
 	EXPECT_ERR(e, HT_EINVAL, ht_walk(e->as, 0, va_last(g), NULL, &n));
+
+	errors_end(&c);
+}
+
+PAB_PARAMS(errors_alignment)
+
+ParameterizedTest(mode_pab_t *p, hat_range, errors_alignment,
+    .timeout = 120)
+{
+	env_t *e = &E;
+	errs_t c;
+	const ht_geometry_t *g;
+	unsigned ps;
+	ht_va_t v0, vlock, fr;
+
+	errors_setup(p, &c);
+	g = c.g;
+	ps = c.ps;
+	v0 = c.v0;
+	vlock = c.vlock;
+	fr = c.fr;
 
 	/* --- alignment --- */
 	EXPECT_ERR(e, HT_EALIGN, ht_map(e->as, fr + 0x800, 0, PG, 0, 0));
@@ -149,6 +231,25 @@ ParameterizedTest(mode_pab_t *p, hat_range, errors, .timeout = 120)
 		EXPECT_ERR(e, HT_EALIGN, ht_map(e->as, fv, 0, s / 2, 0,
 		    HT_MAP_SIZE(lps)));
 	}
+
+	errors_end(&c);
+}
+
+PAB_PARAMS(errors_outside_the_mode)
+
+ParameterizedTest(mode_pab_t *p, hat_range, errors_outside_the_mode,
+    .timeout = 120)
+{
+	env_t *e = &E;
+	errs_t c;
+	const ht_geometry_t *g;
+	ht_va_t v0;
+	ht_xlate_t x;
+	int n = 0;
+
+	errors_setup(p, &c);
+	g = c.g;
+	v0 = c.v0;
 
 	/* --- addresses outside the mode --- */
 	if (g->va_bits == 32) {
@@ -231,6 +332,27 @@ ParameterizedTest(mode_pab_t *p, hat_range, errors, .timeout = 120)
 	}
 	EXPECT_ERR(e, HT_ERANGE, ht_walk(e->as, 2 * PG, PG, count_cb, &n));
 
+	errors_end(&c);
+}
+
+PAB_PARAMS(errors_physical_width)
+
+ParameterizedTest(mode_pab_t *p, hat_range, errors_physical_width,
+    .timeout = 120)
+{
+	env_t *e = &E;
+	errs_t c;
+	const ht_geometry_t *g;
+	unsigned pab;
+	uint64_t plim;
+	ht_va_t fr;
+
+	errors_setup(p, &c);
+	g = c.g;
+	pab = c.pab;
+	plim = c.plim;
+	fr = c.fr;
+
 	/* --- physical width --- */
 	EXPECT_ERR(e, HT_EPABITS, ht_map(e->as, fr, plim, PG, 0, 0));
 	EXPECT_ERR(e, HT_EPABITS, ht_map(e->as, fr, plim - PG, 2 * PG, 0, 0));
@@ -272,6 +394,23 @@ ParameterizedTest(mode_pab_t *p, hat_range, errors, .timeout = 120)
 		OK(ht_unmap(e->as, fr, PG, 0));
 	}
 
+	errors_end(&c);
+}
+
+PAB_PARAMS(errors_page_sizes)
+
+ParameterizedTest(mode_pab_t *p, hat_range, errors_page_sizes,
+    .timeout = 120)
+{
+	env_t *e = &E;
+	errs_t c;
+	const ht_geometry_t *g;
+	unsigned ps;
+
+	errors_setup(p, &c);
+	g = c.g;
+	ps = c.ps;
+
 	/* --- page sizes --- */
 	{
 		static const unsigned all_ps[4] = { HT_PS_4K, HT_PS_2M,
@@ -288,6 +427,22 @@ ParameterizedTest(mode_pab_t *p, hat_range, errors, .timeout = 120)
 		EXPECT_ERR(e, HT_EPAGESIZE, ht_map(e->as, 0, 0, GIB, 0,
 		    HT_MAP_SIZE(0x3)));
 	}
+
+	errors_end(&c);
+}
+
+PAB_PARAMS(errors_unknown_attributes_and_flags)
+
+ParameterizedTest(mode_pab_t *p, hat_range, errors_unknown_attributes_and_flags,
+    .timeout = 120)
+{
+	env_t *e = &E;
+	errs_t c;
+	ht_va_t v0, fr;
+
+	errors_setup(p, &c);
+	v0 = c.v0;
+	fr = c.fr;
 
 	/* --- unknown attributes and flags --- */
 	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG, 0x80, 0));
@@ -308,6 +463,29 @@ ParameterizedTest(mode_pab_t *p, hat_range, errors, .timeout = 120)
 	    NULL, NULL));
 	EXPECT_ERR(e, HT_EINVAL, ht_harvest_ad(e->as, v0, PG,
 	    HT_A | 0x1000, 1, NULL, NULL));
+
+	errors_end(&c);
+}
+
+PAB_PARAMS(errors_noreplace_and_locks)
+
+ParameterizedTest(mode_pab_t *p, hat_range, errors_noreplace_and_locks,
+    .timeout = 120)
+{
+	env_t *e = &E;
+	errs_t c;
+	const ht_geometry_t *g;
+	uint64_t s1;
+	ht_va_t v0, vsmall, vlock, fr;
+	ht_xlate_t x;
+
+	errors_setup(p, &c);
+	g = c.g;
+	s1 = c.s1;
+	v0 = c.v0;
+	vsmall = c.vsmall;
+	vlock = c.vlock;
+	fr = c.fr;
 
 	/* --- NOREPLACE, locks --- */
 	EXPECT_ERR(e, HT_EEXIST, ht_map(e->as, v0, 0, PG, 0,
@@ -331,18 +509,7 @@ ParameterizedTest(mode_pab_t *p, hat_range, errors, .timeout = 120)
 	cr_assert_eq(ht_translate(e->as, fr, &x), -HT_ENOTMAPPED);
 	cr_assert(x.nlevels >= 1 && x.nlevels <= g->levels);
 
-	/* --- everything still works --- */
-	XLATE(e->as, v0, 2 * s1, s1, eff(e, HT_W | HT_G, 0));
-	XLATE(e->as, vsmall + 3 * PG, 0x5003000, PG, eff(e, HT_U | HT_X, 0));
-	OK(ht_unlock(e->as, vlock, PG));
-	OK(ht_unmap(e->as, vlock, PG, 0));
-	OK(ht_map(e->as, vlock, 0x6000000, PG, HT_W, HT_MAP_LOCK));
-	OK(ht_unmap(e->as, vlock, PG, HT_UNMAP_UNLOCK));
-	UNMAPPED(e->as, vlock);
-	OK(ht_map(e->as, fr, 0x8000000, PG, 0, HT_MAP_NOREPLACE));
-	XLATE(e->as, fr, 0x8000000, PG, eff(e, 0, 0));
-	AUDIT(e->as);
-	env_teardown(e);
+	errors_end(&c);
 }
 
 /* ------------------------------------------------------------------ */
