@@ -836,7 +836,7 @@ job_check(engine_job_t *job)
 	    job->slot_pa % 8 != 0 || job->slot_pa + 8 > job->ram_size ||
 	    !canonical(job->slot_va) || job->slot_va % span != 0 ||
 	    (job->slot_size != 0 && job->slot_size != span) ||
-	    (job->cr3 & ~0xfffull & ((1ull << 52) - 1)) >= job->ram_size) {
+	    (job->cr3 & ht_geometry(job->mode)->root_mask) >= job->ram_size) {
 		note(job, "bad job: RAM, guest area, root or slot out of "
 		    "place");
 		return (ENGINE_FAILED);
@@ -867,7 +867,8 @@ job_check(engine_job_t *job)
 static int
 path_check(engine_job_t *job)
 {
-	uint64_t table = job->cr3 & 0x000ffffffffff000ull;
+	const ht_geometry_t *g = ht_geometry(job->mode);
+	uint64_t table = job->cr3 & g->root_mask;
 
 	for (int l = 3; l > job->slot_level; l--) {
 		uint64_t e = 0;
@@ -876,14 +877,14 @@ path_check(engine_job_t *job)
 
 		(void) image_read((void *)job->img, table + i * 8, &e, 8);
 		if ((e & (PTE_P | PTE_W | PTE_U)) != (PTE_P | PTE_W | PTE_U) ||
-		    (e & 0x80) != 0 || ((job->cpu->flags & HT_CPU_NXE) &&
+		    (e & g->ps_bit) != 0 || ((job->cpu->flags & HT_CPU_NXE) &&
 		    (e >> 63) != 0)) {
 			note(job, "the level-%d entry above the borrowed slot "
 			    "(0x%" PRIx64 ") does not allow the engine's code "
 			    "and stacks (needs P, W, U, no NX)", l, e);
 			return (ENGINE_CANNOT);
 		}
-		table = e & 0x000ffffffffff000ull;
+		table = e & g->link_mask;
 	}
 	return (ENGINE_OK);
 }

@@ -340,10 +340,8 @@ entry_set(qctx_t *c, uint64_t table, unsigned idx, uint64_t v)
 static uint64_t
 entry_table(const qctx_t *c, uint64_t e)
 {
-	uint64_t mask = c->pte_size == 4 ? 0xfffff000ull :
-	    0x000ffffffffff000ull;
-
-	return ((e & mask) - c->job->guest_pa);
+	return ((e & ht_geometry(c->job->mode)->link_mask) -
+	    c->job->guest_pa);
 }
 
 /*
@@ -939,7 +937,8 @@ save_mem_after(qctx_t *c)
 	 * at the CR3 load).  Leave memory as QEMU left it, but say so.
 	 */
 	if (job->mode == HT_MODE_PAE) {
-		uint64_t root = job->cr3 & 0xffffffe0ull, i, n = 0;
+		uint64_t root = job->cr3 & ht_geometry(job->mode)->root_mask;
+		uint64_t i, n = 0;
 
 		for (i = 0; i < 4 && root + 8 * i + 8 <= inram; i++) {
 			uint64_t was;

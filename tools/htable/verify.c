@@ -430,9 +430,10 @@ find_slot(const plan_t *pl, ht_pa_t table, int level, uint64_t va0,
 				job->slot_size = size;
 				return (0);
 			}
-			if (pass == 1 && (e & 1) && !(e & 0x80) &&
-			    find_slot(pl, g->pte_size == 4 ? e & 0xfffff000ull :
-			    e & 0x000ffffffffff000ull, level - 1, va, job) == 0)
+			/* a link: present (bit 0) and not a leaf */
+			if (pass == 1 && (e & 1) && !(e & g->ps_bit) &&
+			    find_slot(pl, e & g->link_mask, level - 1, va,
+			    job) == 0)
 				return (0);
 		}
 	}
@@ -768,7 +769,7 @@ run_engine(plan_t *pl, verify_engine_t e, engine_job_t *job, counts_t *c,
 		 * before the harvest (the import would refuse the tables),
 		 * and say so.
 		 */
-		uint64_t root = pl->cfg.cr3 & 0xffffffe0ull;
+		uint64_t root = pl->cfg.cr3 & pl->g->root_mask;
 		unsigned n = 0;
 
 		for (unsigned k = 0; k < 4; k++) {
@@ -890,13 +891,9 @@ verify_image(const char *path, const verify_opts_t *o, FILE *out)
 	job.cr3 = o->cr3;
 	job.img = &im;
 	{
-		ht_pa_t root = o->mode == HT_MODE_PAE ? o->cr3 & 0xfffff000ull :
-		    o->mode == HT_MODE_32BIT ? o->cr3 & 0xfffff000ull :
-		    o->cr3 & 0x000ffffffffff000ull;
-
 		/* PAE: the 4-entry root sits at cr3 & ~0x1f in its frame */
-		if (o->mode == HT_MODE_PAE)
-			root = o->cr3 & 0xffffffe0ull;
+		ht_pa_t root = o->cr3 & pl.g->root_mask;
+
 		if (find_slot(&pl, root, (int)pl.g->levels - 1, 0, &job) != 0) {
 			fprintf(stderr, "htable verify: no empty entry of at "
 			    "least 2 MiB in the tables that no probe needs: "
