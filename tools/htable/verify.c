@@ -862,7 +862,7 @@ verify_image(const char *path, const verify_opts_t *o, FILE *out)
 
 	memset(&pl, 0, sizeof (pl));
 	memset(&job, 0, sizeof (job));
-	if (image_open(path, &im) != 0)
+	if (cli_image_open(path, &im) != 0)
 		return (EXIT_IO);
 	pl.o = o;
 	pl.im = &im;
