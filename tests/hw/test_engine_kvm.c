@@ -1,5 +1,5 @@
 /*
- * test_engine_kvm.c - the KVM engine (tools/htable/engine_kvm.c) against
+ * test_engine_kvm.c - the KVM engine (tools/verify/engine_kvm.c) against
  * outcomes known in advance, on the real MMU of a KVM vCPU.
  *
  * The library builds 4-level tables with known mappings (4 KiB and 2 MiB

@@ -8,10 +8,14 @@
 
 #include "htable.h"
 #include "image.h"
+#include "verify.h"
 
 #define EXIT_OK		0
 #define EXIT_IO		1	/* a runtime failure (I/O) */
 #define EXIT_INPUT	2	/* bad usage or bad input */
+#define EXIT_DISAGREE	3	/* verify: the MMU and the library disagree */
+#define EXIT_NOENGINE	4	/* verify: no engine could run: nothing
+				   verified */
 
 int cmd_build(int argc, char **argv);
 void usage_build(FILE *f);
@@ -21,6 +25,16 @@ int cmd_translate(int argc, char **argv);
 void usage_translate(FILE *f);
 int cmd_verify(int argc, char **argv);
 void usage_verify(FILE *f);
+/*
+ * Verify the image at path (tools/verify/) on engine e (NULL: the
+ * automatic choice) with the probes of file probes (NULL: generated) and
+ * print the report: each disagreement (each probe with verbose), the
+ * quirks, the summary on stdout; problems on stderr.  Returns the exit
+ * status: EXIT_OK only when every probe agrees, EXIT_DISAGREE,
+ * EXIT_NOENGINE, EXIT_IO or EXIT_INPUT.  `verify` and `build --verify`.
+ */
+int cli_verify(const char *path, const verify_opts_t *o, const engine_ops_t *e,
+    const char *probes, int verbose);
 
 /* The options of a command that reads tables from an image. */
 typedef struct image_opts {

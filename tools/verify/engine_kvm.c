@@ -1020,3 +1020,41 @@ out:
 	kvm_teardown(&k);
 	return (rc);
 }
+
+/*
+ * The CPU a prediction for this KVM must assume: no 1 GiB pages (its
+ * guest CPUID lacks PDPE1GB) and a guest MAXPHYADDR of 48 at most (it
+ * can be lowered).
+ */
+static void
+kvm_cpu(const ht_geometry_t *g, const ht_cpu_t *asked, ht_cpu_t *r_cpu)
+{
+	(void) g;
+	*r_cpu = *asked;
+	r_cpu->flags |= HT_CPU_NO1G;
+	if (r_cpu->pa_bits == 0 || r_cpu->pa_bits > 48)
+		r_cpu->pa_bits = 48;
+}
+
+/*
+ * kvm_pvm: every CPL-3 access to PML4 slot 256 (0xffff800000000000 ...
+ * 0xffff807fffffffff) faults, as not-present or as P|RSVD depending on the
+ * process, whatever the tables say.  A quirk of that KVM, listed apart.
+ */
+static const char *
+kvm_quirk(const probe_t *p, const ht_access_t *want,
+    const probe_result_t *got)
+{
+	if (p->cpl == 3 && (p->va >> 39) == 0x1ffff00ull &&
+	    want->fault != HT_FAULT_GP && got->outcome == PROBE_PF)
+		return ("kvm_pvm: CPL 3 in PML4 slot 256 always faults");
+	return (NULL);
+}
+
+const engine_ops_t engine_kvm_ops = {
+	.name = "kvm",
+	.modes = ENGINE_MODE(HT_MODE_4LEVEL),
+	.run = engine_kvm,
+	.cpu = kvm_cpu,
+	.quirk = kvm_quirk,
+};
