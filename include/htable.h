@@ -192,6 +192,17 @@ typedef struct ht_geometry {
 	int		has_nx;		/* entries have an NX bit */
 	ht_va_t		hole_start;	/* first non-canonical VA, 0 if no hole */
 	ht_va_t		hole_end;	/* last non-canonical VA (inclusive) */
+	/*
+	 * Reading entries without the library (a tool walking an image by
+	 * hand): the bits that hold the address of the table an entry links
+	 * (at the mode's widest physical address), the bits of CR3 that hold
+	 * the root's address (PAE: a 32-byte aligned 4-entry root), and PS,
+	 * which makes an entry above level 0 a leaf (at level 0 the same bit
+	 * is PAT).
+	 */
+	uint64_t	link_mask;
+	uint64_t	root_mask;
+	uint64_t	ps_bit;
 } ht_geometry_t;
 
 /*

@@ -18,12 +18,16 @@ static const ht_geometry_t geometries[4] = {
 		.ptes_per_table = 1024, .top_level_count = 1024,
 		.level_shift = { 12, 22 }, .va_bits = 32, .pa_bits_max = 40,
 		.pagesizes = HT_PS_4K | HT_PS_4M, .has_nx = 0,
+		.link_mask = 0xfffff000ull, .root_mask = 0xfffff000ull,
+		.ps_bit = PT_PAGESIZE,
 	},
 	[HT_MODE_PAE] = {
 		.mode = HT_MODE_PAE, .levels = 3, .pte_size = 8,
 		.ptes_per_table = 512, .top_level_count = 4,
 		.level_shift = { 12, 21, 30 }, .va_bits = 32, .pa_bits_max = 52,
 		.pagesizes = HT_PS_4K | HT_PS_2M, .has_nx = 1,
+		.link_mask = 0x000ffffffffff000ull, .root_mask = 0xffffffe0ull,
+		.ps_bit = PT_PAGESIZE,
 	},
 	[HT_MODE_4LEVEL] = {
 		.mode = HT_MODE_4LEVEL, .levels = 4, .pte_size = 8,
@@ -32,6 +36,8 @@ static const ht_geometry_t geometries[4] = {
 		.pa_bits_max = 52, .pagesizes = HT_PS_4K | HT_PS_2M | HT_PS_1G,
 		.has_nx = 1, .hole_start = 1ull << 47,
 		.hole_end = ~0ull - (1ull << 47),
+		.link_mask = 0x000ffffffffff000ull,
+		.root_mask = 0x000ffffffffff000ull, .ps_bit = PT_PAGESIZE,
 	},
 	[HT_MODE_5LEVEL] = {
 		.mode = HT_MODE_5LEVEL, .levels = 5, .pte_size = 8,
@@ -40,6 +46,8 @@ static const ht_geometry_t geometries[4] = {
 		.pa_bits_max = 52, .pagesizes = HT_PS_4K | HT_PS_2M | HT_PS_1G,
 		.has_nx = 1, .hole_start = 1ull << 56,
 		.hole_end = ~0ull - (1ull << 56),
+		.link_mask = 0x000ffffffffff000ull,
+		.root_mask = 0x000ffffffffff000ull, .ps_bit = PT_PAGESIZE,
 	},
 };
 

@@ -64,8 +64,11 @@ main(int argc, char **argv)
 	memset(&job, 0, sizeof (job));
 	memset(&cpu, 0, sizeof (cpu));
 	memset(&img, 0, sizeof (img));
-	if (image_open(argv[1], &img) != 0)
+	if ((rc = image_open(argv[1], &img)) != 0) {
+		fprintf(stderr, "htable: %s: %s\n", argv[1],
+		    image_strerror(rc));
 		return (1);
+	}
 	if (ht_mode_parse(argv[2], &job.mode) != 0) {
 		fprintf(stderr, "qemu_probe: bad mode %s\n", argv[2]);
 		return (2);

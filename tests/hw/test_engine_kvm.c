@@ -1,5 +1,5 @@
 /*
- * test_engine_kvm.c - the KVM engine (tools/htable/engine_kvm.c) against
+ * test_engine_kvm.c - the KVM engine (tools/verify/engine_kvm.c) against
  * outcomes known in advance, on the real MMU of a KVM vCPU.
  *
  * The library builds 4-level tables with known mappings (4 KiB and 2 MiB
@@ -157,7 +157,7 @@ fixture_build(fixture_t *f)
 {
 	ht_config_t cfg;
 	uint64_t *root;
-	int fd;
+	int fd, err;
 
 	memset(f, 0, sizeof (*f));
 	if (ht_arena_create(0, RAM_SIZE, 0, &f->arena) != 0)
@@ -203,8 +203,10 @@ fixture_build(fixture_t *f)
 	}
 	(void) close(fd);
 	(void) ht_ctx_dump_frames(f->ctx, write_frame, f);
-	if (image_open(f->path, &f->img) != 0)
+	if ((err = image_open(f->path, &f->img)) != 0) {
+		printf("%s: %s\n", f->path, image_strerror(err));
 		exit(1);
+	}
 }
 
 /* Close the image, remove its file, free the library's objects. */

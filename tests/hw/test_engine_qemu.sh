@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The QEMU engine of `htable verify` (tools/htable/engine_qemu.c) against
+# The QEMU engine of `htable verify` (tools/verify/engine_qemu.c) against
 # outcomes written by hand from the SDM, in every paging mode: for each
 # case, build an image with `htable build` from a layout (4 KiB and large
 # pages, w/u/x variants, a hole, supervisor-only ranges, a mapping near

@@ -17,7 +17,6 @@
 
 #include "cli.h"
 #include "spec.h"
-#include "verify.h"
 
 struct img {
 	ht_arena_t	*arena;
@@ -200,10 +199,10 @@ cmd_build(int argc, char **argv)
 	if (verify) {
 		/* the image as written, on a real MMU, against the library */
 		verify_opts_t vo = { .mode = s.mode, .cr3 = ht_as_root(as),
-		    .cpu.flags = HT_CPU_WP | HT_CPU_NXE, .engine = ENG_AUTO };
+		    .cpu.flags = HT_CPU_WP | HT_CPU_NXE };
 
 		(void) fflush(stdout);
-		rc = verify_image(out, &vo, stdout);
+		rc = cli_verify(out, &vo, NULL, NULL, 0);
 	}
 out:
 	free(tmp);

@@ -118,7 +118,7 @@ cmd_dump(int argc, char **argv)
 	}
 	if (image_opts_done(&o, "dump") != 0)
 		return (EXIT_INPUT);
-	if (image_open(argv[optind], &im) != 0)
+	if (cli_image_open(argv[optind], &im) != 0)
 		return (EXIT_IO);
 
 	o.cfg.flags = fmt->scan_flags;

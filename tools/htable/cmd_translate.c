@@ -134,7 +134,7 @@ cmd_translate(int argc, char **argv)
 			return (EXIT_INPUT);
 		}
 	}
-	if (image_open(argv[optind], &im) != 0)
+	if (cli_image_open(argv[optind], &im) != 0)
 		return (EXIT_IO);
 	o.cfg.read_arg = &im;
 	for (int i = optind + 1; i < argc && rc == EXIT_OK; i++) {

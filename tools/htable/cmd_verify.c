@@ -2,15 +2,25 @@
  * cmd_verify.c - `htable verify IMAGE --cr3 X --mode M [--probes FILE]
  * [--engine kvm|qemu|auto] [--cpu FLAGS] [--verbose]`: run probes through
  * an image's tables on a real MMU and compare each outcome with the
- * library's prediction (verify.c does the work).
+ * library's prediction.  The verification library (tools/verify/) does
+ * the work and returns a report; this file parses the arguments and the
+ * probe file, and words the report: one line per disagreement (and per
+ * probe with --verbose), the engine's quirks apart, then the summary
+ * "probes=N agree=N disagree=N".
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "image.h"
-#include "verify.h"
+#include "spec.h"
+
+/* A probe's kind in probe files and in messages: u is CPL 3. */
+static const char *const op_names[] = { "r", "w", "x", "ur", "uw", "ux" };
+
+#define OP_NAME(p)	(op_names[(p)->op + 3 * ((p)->cpl == 3)])
 
 void
 usage_verify(FILE *f)
@@ -37,6 +47,314 @@ usage_verify(FILE *f)
 	    "3 disagreement, 4 no engine could run (nothing verified).\n");
 }
 
+/*
+ * Parse "wp,nxe,smep,smap,ac,pke,pkru=N,no1g,pa-bits=N" (or "none") into
+ * *cpu.  0, or -1 for a flag it does not know or out of memory.
+ */
+static int
+parse_cpu(const char *s, ht_cpu_t *cpu)
+{
+	char *dup = strdup(s), *tok, *save = NULL;
+	int rc = 0;
+
+	if (dup == NULL)
+		return (-1);
+	memset(cpu, 0, sizeof (*cpu));
+	for (tok = strtok_r(dup, ",", &save); tok != NULL && rc == 0;
+	    tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+
+		if (strcmp(tok, "wp") == 0)
+			cpu->flags |= HT_CPU_WP;
+		else if (strcmp(tok, "nxe") == 0)
+			cpu->flags |= HT_CPU_NXE;
+		else if (strcmp(tok, "smep") == 0)
+			cpu->flags |= HT_CPU_SMEP;
+		else if (strcmp(tok, "smap") == 0)
+			cpu->flags |= HT_CPU_SMAP;
+		else if (strcmp(tok, "ac") == 0)
+			cpu->flags |= HT_CPU_AC;
+		else if (strcmp(tok, "pke") == 0)
+			cpu->flags |= HT_CPU_PKE;
+		else if (strcmp(tok, "no1g") == 0)
+			cpu->flags |= HT_CPU_NO1G;
+		else if (strncmp(tok, "pkru=", 5) == 0 &&
+		    spec_number(tok + 5, &v) == 0 && v <= 0xffffffffull)
+			cpu->pkru = (uint32_t)v;
+		else if (strncmp(tok, "pa-bits=", 8) == 0 &&
+		    spec_number(tok + 8, &v) == 0 && v >= 32 && v <= 52)
+			cpu->pa_bits = (unsigned)v;
+		else if (strcmp(tok, "none") != 0)
+			rc = -1;
+	}
+	free(dup);
+	return (rc);
+}
+
+/*
+ * Read "VA OP" lines into the session's plan.  0, or -1 after a message
+ * (FILE:LINE for a bad line; none when out of memory, as before the
+ * library: the status is still 2).
+ */
+static int
+read_probes(verify_t *v, ht_mode_t mode, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+	int ln = 0;
+
+	if (f == NULL) {
+		fprintf(stderr, "htable verify: %s: %m\n", path);
+		return (-1);
+	}
+	while (fgets(line, sizeof (line), f) != NULL) {
+		char va_s[128], op_s[16], extra[2];
+		uint64_t va;
+		unsigned k;
+		int n;
+
+		ln++;
+		line[strcspn(line, "#\n")] = '\0';
+		n = sscanf(line, "%127s %15s %1s", va_s, op_s, extra);
+		if (n <= 0)
+			continue;
+		for (k = 0; k < 6 && (n < 2 || strcmp(op_s, op_names[k]) != 0);
+		    k++)
+			;
+		if (n != 2 || spec_number(va_s, &va) != 0 || k == 6) {
+			fprintf(stderr, "%s:%d: expected 'VA OP' with OP one "
+			    "of r w x ur uw ux\n", path, ln);
+			(void) fclose(f);
+			return (-1);
+		}
+		if ((va & 7) != 0 || (ht_geometry(mode)->va_bits == 32 &&
+		    va > 0xffffffffull)) {
+			fprintf(stderr, "%s:%d: VA 0x%" PRIx64 " is not an "
+			    "8-byte-aligned address of %s paging\n", path, ln,
+			    va, ht_mode_name(mode));
+			(void) fclose(f);
+			return (-1);
+		}
+		if (verify_add_probe(v, va, (probe_op_t)(k % 3),
+		    k < 3 ? 0 : 3) != 0) {
+			(void) fclose(f);
+			return (-1);
+		}
+	}
+	(void) fclose(f);
+	return (0);
+}
+
+/* An outcome in words: "completes", "#PF ec=0x5 P U", "#GP", ... */
+static void
+describe(char *buf, size_t len, probe_outcome_t o, uint32_t ec, uint64_t x)
+{
+	switch (o) {
+	case PROBE_OK:
+		snprintf(buf, len, "completes");
+		break;
+	case PROBE_PF:
+		snprintf(buf, len, "#PF ec=0x%x%s%s%s%s%s%s", ec,
+		    ec & HT_PF_P ? " P" : "", ec & HT_PF_W ? " W" : "",
+		    ec & HT_PF_U ? " U" : "", ec & HT_PF_RSVD ? " RSVD" : "",
+		    ec & HT_PF_I ? " I" : "", ec & HT_PF_PK ? " PK" : "");
+		break;
+	case PROBE_GP:
+		snprintf(buf, len, "#GP");
+		break;
+	case PROBE_OTHER:
+		snprintf(buf, len, "exception %" PRIu64, x);
+		break;
+	default:
+		snprintf(buf, len, "not run");
+		break;
+	}
+}
+
+/*
+ * Say why a step before the run failed; the exit status.  Out of memory
+ * while planning exits 2 without a word, as it did before the library.
+ */
+static int
+say_error(const char *path, const verify_error_t *err)
+{
+	switch (err->code) {
+	case VERIFY_EIMAGE:
+		fprintf(stderr, "htable: %s: %s\n", path,
+		    image_strerror(err->sys));
+		return (EXIT_IO);
+	case VERIFY_ESCAN:
+		fprintf(stderr, "htable verify: %s: %s\n", path, err->detail);
+		return (EXIT_INPUT);
+	case VERIFY_ENOSLOT:
+		fprintf(stderr, "htable verify: no empty entry of at least "
+		    "2 MiB in the tables that no probe needs: nowhere to put "
+		    "the probing code\n");
+		return (EXIT_INPUT);
+	case VERIFY_ENORAM:
+		fprintf(stderr, "htable verify: no free 2 MiB of RAM below "
+		    "4 GiB for the probing code\n");
+		return (EXIT_INPUT);
+	default:
+		return (EXIT_INPUT);
+	}
+}
+
+/* One line per probe that disagrees (every probe with verbose). */
+static void
+print_probes(const verify_report_t *r, int verbose, FILE *out)
+{
+	size_t quirks = 0;
+
+	for (size_t k = 0; k < r->n; k++) {
+		const probe_t *p = &r->probe[k];
+		const probe_result_t *got = &r->got[k];
+		const verify_check_t *c = &r->check[k];
+		char got_s[96], want_s[96], extra[96] = "";
+
+		describe(got_s, sizeof (got_s), got->outcome, got->error_code,
+		    got->vector);
+		describe(want_s, sizeof (want_s), c->expect,
+		    c->want.error_code, 0);
+		switch (c->verdict) {
+		case VERDICT_AGREE:
+			if (verbose)
+				fprintf(out, "agree 0x%016" PRIx64 " %-2s: "
+				    "%s\n", p->va, OP_NAME(p), got_s);
+			break;
+		case VERDICT_QUIRK:
+			/* the first five, so that they do not hide the rest */
+			if (verbose || ++quirks <= 5)
+				fprintf(out, "QUIRK 0x%016" PRIx64 " %-2s: mmu "
+				    "%s; library %s (%s)\n", p->va, OP_NAME(p),
+				    got_s, want_s, c->quirk);
+			break;
+		case VERDICT_DISAGREE:
+			if (c->wrong_pa)
+				snprintf(extra, sizeof (extra), " (read pa 0x%"
+				    PRIx64 ", library says 0x%" PRIx64 ")",
+				    c->read_pa, c->want.pa);
+			fprintf(out, "DISAGREE 0x%016" PRIx64 " %-2s: mmu "
+			    "%s%s; library %s%s\n", p->va, OP_NAME(p), got_s,
+			    got->outcome == PROBE_PF && got->cr2 != p->va ?
+			    " (cr2 differs)" : "", want_s, extra);
+			break;
+		}
+	}
+}
+
+/* The A/D part of the report. */
+static void
+print_ad(const verify_report_t *r, FILE *out)
+{
+	if (r->pdpte_bit5 != 0)
+		fprintf(out, "quirk: the engine set bit 5 (reserved in PAE) "
+		    "in %u PDPTE(s); cleared before the A/D check\n",
+		    r->pdpte_bit5);
+	if (r->ad_state == VERIFY_AD_REFUSED)
+		fprintf(out, "a/d: not checked: the library's import refuses "
+		    "these tables (%s)\n", r->ad_detail);
+	for (size_t i = 0; i < r->nad; i++) {
+		const verify_ad_t *a = &r->ad[i];
+
+		fprintf(out, "DISAGREE a/d of the leaf at 0x%016" PRIx64 ": "
+		    "the run set %s%s, the library predicts %s%s\n", a->leaf,
+		    a->got & HT_A ? "A" : "-", a->got & HT_D ? "D" : "-",
+		    a->want & HT_A ? "A" : "-", a->want & HT_D ? "D" : "-");
+	}
+}
+
+/* Word a report on out (problems on stderr); the exit status. */
+static int
+print_report(const verify_report_t *r, int verbose, FILE *out)
+{
+	const verify_try_t *last;
+
+	if (r->ntried == 0) {
+		/* no engine runs the mode (the library knows every mode) */
+		fprintf(out, "probes=0 agree=0 disagree=0 (nothing "
+		    "verified)\n");
+		return (EXIT_NOENGINE);
+	}
+	last = &r->tried[r->ntried - 1];
+	/* the engines tried before the last were absent */
+	for (int i = 0; i + 1 < r->ntried; i++)
+		fprintf(out, "engine: %s skipped: %s\n",
+		    r->tried[i].engine->name, r->tried[i].note);
+	switch (r->status) {
+	case VERIFY_BADINPUT:
+		fprintf(stderr, "htable verify: 0x%" PRIx64 ": %s\n",
+		    r->err.va, r->err.detail);
+		return (EXIT_INPUT);
+	case VERIFY_FAILED:
+	case VERIFY_NOENGINE:
+		if (r->err.code == VERIFY_ENOMEM)
+			fprintf(stderr, "htable verify: out of memory\n");
+		fprintf(out, "engine: %s %s: %s\n", last->engine->name,
+		    r->status == VERIFY_FAILED ? "failed" : "skipped",
+		    last->note);
+		fprintf(out, "probes=0 agree=0 disagree=0 (nothing "
+		    "verified)\n");
+		return (r->status == VERIFY_FAILED ? EXIT_IO : EXIT_NOENGINE);
+	default:
+		break;
+	}
+	fprintf(out, "engine: %s\n", last->name);
+	print_probes(r, verbose, out);
+	print_ad(r, out);
+	fprintf(out, "probes=%zu agree=%zu disagree=%zu", r->n, r->agree,
+	    r->disagree + r->nad);
+	if (r->quirk)
+		fprintf(out, " quirk=%zu", r->quirk);
+	if (r->skipped)
+		fprintf(out, " skipped=%zu", r->skipped);
+	fputc('\n', out);
+	return (r->status == VERIFY_DISAGREE ? EXIT_DISAGREE : EXIT_OK);
+}
+
+int
+cli_verify(const char *path, const verify_opts_t *o, const engine_ops_t *e,
+    const char *probes, int verbose)
+{
+	verify_t *v;
+	verify_error_t err;
+	verify_report_t r;
+	int rc;
+
+	if (verify_open(path, o, &v, &err) != 0)
+		return (say_error(path, &err));
+	if (probes != NULL && read_probes(v, o->mode, probes) != 0) {
+		verify_close(v);
+		return (EXIT_INPUT);
+	}
+	if (verify_plan(v, probes == NULL, &err) != 0) {
+		verify_close(v);
+		return (say_error(path, &err));
+	}
+	(void) verify_run(v, e, &r);
+	rc = print_report(&r, verbose, stdout);
+	verify_report_free(&r);
+	verify_close(v);
+	return (rc);
+}
+
+/* --engine NAME: an engine of engine_list, or auto (NULL); 0 or -1. */
+static int
+parse_engine(const char *name, const engine_ops_t **r_e)
+{
+	if (strcmp(name, "auto") == 0) {
+		*r_e = NULL;
+		return (0);
+	}
+	if ((*r_e = engine_find(name)) != NULL)
+		return (0);
+	fprintf(stderr, "htable verify: --engine '%s': not one of ", name);
+	for (size_t i = 0; engine_list[i] != NULL; i++)
+		fprintf(stderr, "%s, ", engine_list[i]->name);
+	fprintf(stderr, "auto\n");
+	return (-1);
+}
+
 int
 cmd_verify(int argc, char **argv)
 {
@@ -52,7 +370,9 @@ cmd_verify(int argc, char **argv)
 	};
 	image_opts_t io = { 0 };
 	verify_opts_t o;
-	int c;
+	const engine_ops_t *e = NULL;
+	const char *probes = NULL;
+	int c, verbose = 0;
 
 	memset(&o, 0, sizeof (o));
 	o.cpu.flags = HT_CPU_WP | HT_CPU_NXE;
@@ -66,23 +386,14 @@ cmd_verify(int argc, char **argv)
 		}
 		switch (c) {
 		case 'P':
-			o.probes = optarg;
+			probes = optarg;
 			break;
 		case 'e':
-			if (strcmp(optarg, "kvm") == 0)
-				o.engine = ENG_KVM;
-			else if (strcmp(optarg, "qemu") == 0)
-				o.engine = ENG_QEMU;
-			else if (strcmp(optarg, "auto") == 0)
-				o.engine = ENG_AUTO;
-			else {
-				fprintf(stderr, "htable verify: --engine '%s': "
-				    "not one of kvm, qemu, auto\n", optarg);
+			if (parse_engine(optarg, &e) != 0)
 				return (EXIT_INPUT);
-			}
 			break;
 		case 'u':
-			if (verify_parse_cpu(optarg, &o.cpu) != 0) {
+			if (parse_cpu(optarg, &o.cpu) != 0) {
 				fprintf(stderr, "htable verify: --cpu '%s': "
 				    "flags are wp nxe smep smap ac pke pkru=N "
 				    "pa-bits=N none\n", optarg);
@@ -90,7 +401,7 @@ cmd_verify(int argc, char **argv)
 			}
 			break;
 		case 'v':
-			o.verbose = 1;
+			verbose = 1;
 			break;
 		case 'h':
 			usage_verify(stdout);
@@ -108,5 +419,5 @@ cmd_verify(int argc, char **argv)
 		return (EXIT_INPUT);
 	o.mode = io.cfg.mode;
 	o.cr3 = io.cfg.cr3;
-	return (verify_image(argv[optind], &o, stdout));
+	return (cli_verify(argv[optind], &o, e, probes, verbose));
 }

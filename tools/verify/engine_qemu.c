@@ -1,7 +1,7 @@
 /*
- * engine_qemu.c - the QEMU engine of `htable verify`: run an image's
- * probes on QEMU's TCG MMU (qemu-system-x86_64 -accel tcg -cpu max), in
- * any of the four paging modes.
+ * engine_qemu.c - the QEMU engine of the verification library: run an
+ * image's probes on QEMU's TCG MMU (qemu-system-x86_64 -accel tcg -cpu
+ * max), in any of the four paging modes.
  *
  * Guest RAM is a file: QEMU's main memory is a shared memory-backend-file
  * that we fill before the run (image data pages, markers everywhere else,
@@ -340,10 +340,8 @@ entry_set(qctx_t *c, uint64_t table, unsigned idx, uint64_t v)
 static uint64_t
 entry_table(const qctx_t *c, uint64_t e)
 {
-	uint64_t mask = c->pte_size == 4 ? 0xfffff000ull :
-	    0x000ffffffffff000ull;
-
-	return ((e & mask) - c->job->guest_pa);
+	return ((e & ht_geometry(c->job->mode)->link_mask) -
+	    c->job->guest_pa);
 }
 
 /*
@@ -647,26 +645,19 @@ fault_ip_ok(const qctx_t *c, const probe_t *pr, uint64_t ip)
 }
 
 /*
- * Run probes [first, first + n) in one QEMU run on the RAM file (which
- * holds the state the earlier batches left) and fill their results.
- * ENGINE_OK, or ENGINE_FAILED/ENGINE_CANNOT with a note.
+ * Put probes [first, first + n), an empty result area at area offset
+ * results and a fresh parameter block into the area, and write the area
+ * into the RAM file; the rest of RAM keeps what the earlier batches left
+ * (their A/D bits).  ENGINE_OK, or ENGINE_FAILED with a note.
  */
 static int
-run_batch(qctx_t *c, size_t first, size_t n)
+batch_load(qctx_t *c, size_t first, size_t n, uint64_t results)
 {
 	engine_job_t *job = c->job;
-	uint64_t results = (QA_PROBES + n * QA_PROBE_SIZE + 63) & ~63ull;
-	char size_arg[64], mem_arg[PATH_MAX + 128], bios[PATH_MAX];
-	char *argv[32];
-	char line[200], cpu_arg[64];
-	unsigned flags = job->cpu != NULL ? job->cpu->flags : 0;
-	size_t i;
-	int fd, st, ac = 0;
-	ssize_t got;
+	int fd;
 
-	/* The probe list, the results zeroed, the run's counters. */
 	memset(c->area + QA_PROBES, 0, QA_TABLES - QA_PROBES);
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const probe_t *pr = &job->probes[first + i];
 		uint8_t *p = c->area + QA_PROBES + i * QA_PROBE_SIZE;
 		uint32_t op = (uint32_t)pr->op, cpl = pr->cpl;
@@ -690,21 +681,40 @@ run_batch(qctx_t *c, size_t first, size_t n)
 		return (ENGINE_FAILED);
 	}
 	(void) close(fd);
+	return (ENGINE_OK);
+}
 
-	(void) snprintf(size_arg, sizeof (size_arg), "%" PRIu64 "M",
+/* A QEMU command line and the strings it points to. */
+typedef struct qargs {
+	char	*argv[32];
+	char	size[64];
+	char	mem[PATH_MAX + 128];
+	char	bios[PATH_MAX];
+	char	cpu[64];
+} qargs_t;
+
+/* The command line of one run (why each option: the top of the file). */
+static void
+qemu_args(const qctx_t *c, qargs_t *a)
+{
+	const engine_job_t *job = c->job;
+	unsigned flags = job->cpu != NULL ? job->cpu->flags : 0;
+	int ac = 0;
+
+	(void) snprintf(a->size, sizeof (a->size), "%" PRIu64 "M",
 	    job->ram_size >> 20);
-	(void) snprintf(mem_arg, sizeof (mem_arg),
+	(void) snprintf(a->mem, sizeof (a->mem),
 	    "memory-backend-file,id=htram,size=%s,mem-path=%s,share=on",
-	    size_arg, c->ram);
-	(void) snprintf(bios, sizeof (bios), "%s", c->rom);
+	    a->size, c->ram);
+	(void) snprintf(a->bios, sizeof (a->bios), "%s", c->rom);
 	/*
 	 * MAXPHYADDR decides which entry bits are reserved: give QEMU the
 	 * job's (the mode's widest when the job leaves it open), and take
 	 * 1 GiB pages away when the job's CPU lacks them.
 	 */
-	(void) snprintf(cpu_arg, sizeof (cpu_arg), "max,phys-bits=%u%s",
+	(void) snprintf(a->cpu, sizeof (a->cpu), "max,phys-bits=%u%s",
 	    c->pa_bits, (flags & HT_CPU_NO1G) ? ",pdpe1gb=off" : "");
-	argv[ac++] = c->qemu;
+	a->argv[ac++] = (char *)c->qemu;
 	/*
 	 * Two vCPUs and multi-threaded TCG: only then does TCG translate a
 	 * locked instruction into a true atomic operation, which asks the
@@ -713,50 +723,55 @@ run_batch(qctx_t *c, size_t first, size_t n)
 	 * the load, without W in the error code.  The second vCPU never
 	 * leaves wait-for-SIPI.
 	 */
-	argv[ac++] = (char *)"-accel";
-	argv[ac++] = (char *)"tcg,thread=multi";
-	argv[ac++] = (char *)"-smp";
-	argv[ac++] = (char *)"2";
-	argv[ac++] = (char *)"-cpu";
-	argv[ac++] = cpu_arg;
-	argv[ac++] = (char *)"-machine";
-	argv[ac++] = (char *)"pc,memory-backend=htram";
-	argv[ac++] = (char *)"-object";
-	argv[ac++] = mem_arg;
-	argv[ac++] = (char *)"-m";
-	argv[ac++] = size_arg;
-	argv[ac++] = (char *)"-nodefaults";
-	argv[ac++] = (char *)"-no-user-config";
-	argv[ac++] = (char *)"-display";
-	argv[ac++] = (char *)"none";
-	argv[ac++] = (char *)"-no-reboot";
-	argv[ac++] = (char *)"-bios";
-	argv[ac++] = bios;
-	argv[ac++] = (char *)"-device";
-	argv[ac++] = (char *)"isa-debug-exit,iobase=0xf4,iosize=0x04";
+	a->argv[ac++] = (char *)"-accel";
+	a->argv[ac++] = (char *)"tcg,thread=multi";
+	a->argv[ac++] = (char *)"-smp";
+	a->argv[ac++] = (char *)"2";
+	a->argv[ac++] = (char *)"-cpu";
+	a->argv[ac++] = a->cpu;
+	a->argv[ac++] = (char *)"-machine";
+	a->argv[ac++] = (char *)"pc,memory-backend=htram";
+	a->argv[ac++] = (char *)"-object";
+	a->argv[ac++] = a->mem;
+	a->argv[ac++] = (char *)"-m";
+	a->argv[ac++] = a->size;
+	a->argv[ac++] = (char *)"-nodefaults";
+	a->argv[ac++] = (char *)"-no-user-config";
+	a->argv[ac++] = (char *)"-display";
+	a->argv[ac++] = (char *)"none";
+	a->argv[ac++] = (char *)"-no-reboot";
+	a->argv[ac++] = (char *)"-bios";
+	a->argv[ac++] = a->bios;
+	a->argv[ac++] = (char *)"-device";
+	a->argv[ac++] = (char *)"isa-debug-exit,iobase=0xf4,iosize=0x04";
 	/*
 	 * HTABLE_QEMU_TRACE=FILE: QEMU logs every interrupt and CPU reset
 	 * there (for debugging the guest; costs speed).
 	 */
 	if (getenv("HTABLE_QEMU_TRACE") != NULL) {
-		argv[ac++] = (char *)"-d";
-		argv[ac++] = (char *)"int,cpu_reset";
-		argv[ac++] = (char *)"-D";
-		argv[ac++] = getenv("HTABLE_QEMU_TRACE");
+		a->argv[ac++] = (char *)"-d";
+		a->argv[ac++] = (char *)"int,cpu_reset";
+		a->argv[ac++] = (char *)"-D";
+		a->argv[ac++] = getenv("HTABLE_QEMU_TRACE");
 	}
-	argv[ac] = NULL;
+	a->argv[ac] = NULL;
+}
 
-	/* Generous: QEMU starts in well under a second, probes take µs. */
-	st = run_bounded(argv, c->log, 30000 + (long)n * 5);
-	if (st == -2) {
-		note(job, "qemu: the guest did not finish within %ld s",
-		    (30000 + (long)n * 5) / 1000);
-		return (ENGINE_FAILED);
-	}
-	if (st == -1) {
-		note(job, "qemu: cannot run %s: %s", c->qemu, strerror(errno));
-		return (ENGINE_FAILED);
-	}
+/*
+ * After a run of n probes that exited with status st: read back what the
+ * guest wrote (parameters and results) and tell how the run ended.
+ * ENGINE_OK when the guest got through every probe; ENGINE_CANNOT when
+ * it never reached the probes (the job does not fit the image: the note
+ * says what to check); ENGINE_FAILED when the RAM file cannot be read
+ * or the guest stopped halfway (with a note).
+ */
+static int
+batch_ended(qctx_t *c, size_t n, int st)
+{
+	engine_job_t *job = c->job;
+	char line[200];
+	ssize_t got;
+	int fd;
 
 	if ((fd = open(c->ram, O_RDONLY)) < 0)
 		return (ENGINE_FAILED);
@@ -769,7 +784,7 @@ run_batch(qctx_t *c, size_t first, size_t n)
 	}
 	switch (get32(c->area + QP_DONE)) {
 	case QG_DONE:
-		break;
+		return (ENGINE_OK);
 	case QG_SETUP:
 		note(job, "qemu: the guest faulted while moving onto the "
 		    "image's tables (vector %" PRIu64 " at %#" PRIx64 "): is "
@@ -779,26 +794,39 @@ run_batch(qctx_t *c, size_t first, size_t n)
 		    ht_mode_name(job->mode));
 		return (ENGINE_CANNOT);
 	default:
-		first_line(c->log, line, sizeof (line));
-		if (get64(c->area + QP_PHASE) == 0) {
-			/*
-			 * No IDT of ours was in reach: a fault while moving
-			 * onto the image's tables resets the CPU (exit 0).
-			 */
-			note(job, "qemu: the guest reset before probing began "
-			    "(exit status %d%s%s): do the image's entries "
-			    "above the slot let the engine's pages at %#"
-			    PRIx64 " be reached and executed?", st,
-			    line[0] != '\0' ? ": " : "", line, job->slot_va);
-			return (ENGINE_CANNOT);
-		}
-		note(job, "qemu: the guest stopped after %" PRIu64 " of %zu "
-		    "probes (exit status %d%s%s)", get64(c->area + QP_NEXT), n,
-		    st, line[0] != '\0' ? ": " : "", line);
-		return (ENGINE_FAILED);
+		break;
 	}
+	first_line(c->log, line, sizeof (line));
+	if (get64(c->area + QP_PHASE) == 0) {
+		/*
+		 * No IDT of ours was in reach: a fault while moving onto the
+		 * image's tables resets the CPU (exit 0).
+		 */
+		note(job, "qemu: the guest reset before probing began (exit "
+		    "status %d%s%s): do the image's entries above the slot "
+		    "let the engine's pages at %#" PRIx64 " be reached and "
+		    "executed?", st, line[0] != '\0' ? ": " : "", line,
+		    job->slot_va);
+		return (ENGINE_CANNOT);
+	}
+	note(job, "qemu: the guest stopped after %" PRIu64 " of %zu probes "
+	    "(exit status %d%s%s)", get64(c->area + QP_NEXT), n, st,
+	    line[0] != '\0' ? ": " : "", line);
+	return (ENGINE_FAILED);
+}
 
-	for (i = 0; i < n; i++) {
+/*
+ * Turn the guest's result records (at area offset results) into the
+ * results of probes [first, first + n).  A probe the guest never started,
+ * or one that faulted anywhere but at its own access, is PROBE_NOTRUN
+ * (the first such fault is noted).
+ */
+static void
+batch_results(qctx_t *c, size_t first, size_t n, uint64_t results)
+{
+	engine_job_t *job = c->job;
+
+	for (size_t i = 0; i < n; i++) {
 		const probe_t *pr = &job->probes[first + i];
 		const uint8_t *r = c->area + results + i * QR_SIZE;
 		probe_result_t *res = &job->results[first + i];
@@ -841,6 +869,40 @@ run_batch(qctx_t *c, size_t first, size_t n)
 			res->outcome = PROBE_NOTRUN;
 		}
 	}
+}
+
+/*
+ * Run probes [first, first + n) in one QEMU run on the RAM file (which
+ * holds the state the earlier batches left) and fill their results:
+ * load the batch, start QEMU with a deadline, see how the guest ended,
+ * decode.  ENGINE_OK, or ENGINE_FAILED/ENGINE_CANNOT with a note.
+ */
+static int
+run_batch(qctx_t *c, size_t first, size_t n)
+{
+	uint64_t results = (QA_PROBES + n * QA_PROBE_SIZE + 63) & ~63ull;
+	/* Generous: QEMU starts in well under a second, probes take µs. */
+	long ms = 30000 + (long)n * 5;
+	qargs_t a;
+	int rc, st;
+
+	if ((rc = batch_load(c, first, n, results)) != ENGINE_OK)
+		return (rc);
+	qemu_args(c, &a);
+	st = run_bounded(a.argv, c->log, ms);
+	if (st == -2) {
+		note(c->job, "qemu: the guest did not finish within %ld s",
+		    ms / 1000);
+		return (ENGINE_FAILED);
+	}
+	if (st == -1) {
+		note(c->job, "qemu: cannot run %s: %s", c->qemu,
+		    strerror(errno));
+		return (ENGINE_FAILED);
+	}
+	if ((rc = batch_ended(c, n, st)) != ENGINE_OK)
+		return (rc);
+	batch_results(c, first, n, results);
 	return (ENGINE_OK);
 }
 
@@ -939,7 +1001,8 @@ save_mem_after(qctx_t *c)
 	 * at the CR3 load).  Leave memory as QEMU left it, but say so.
 	 */
 	if (job->mode == HT_MODE_PAE) {
-		uint64_t root = job->cr3 & 0xffffffe0ull, i, n = 0;
+		uint64_t root = job->cr3 & ht_geometry(job->mode)->root_mask;
+		uint64_t i, n = 0;
 
 		for (i = 0; i < 4 && root + 8 * i + 8 <= inram; i++) {
 			uint64_t was;
@@ -1064,3 +1127,42 @@ out:
 	free(c);
 	return (rc);
 }
+
+/*
+ * The CPU a prediction for QEMU's TCG must assume: the one asked for;
+ * TCG takes any phys-bits, by default the widest the mode names.
+ */
+static void
+qemu_cpu(const ht_geometry_t *g, const ht_cpu_t *asked, ht_cpu_t *r_cpu)
+{
+	*r_cpu = *asked;
+	if (r_cpu->pa_bits == 0)
+		r_cpu->pa_bits = g->pa_bits_max;
+}
+
+/*
+ * QEMU 7.2's TCG reports a reserved-bit page fault without the P bit,
+ * though the SDM (4.7) says RSVD can be set only with P.  A quirk of that
+ * QEMU, listed apart: the rest of the error code and CR2 must still
+ * agree.
+ */
+static const char *
+qemu_quirk(const probe_t *p, const ht_access_t *want,
+    const probe_result_t *got)
+{
+	if (want->fault == HT_FAULT_PF && (want->error_code & HT_PF_RSVD) &&
+	    got->outcome == PROBE_PF &&
+	    (got->error_code & 0x3f) == (want->error_code & ~HT_PF_P) &&
+	    got->cr2 == p->va)
+		return ("QEMU 7.2: no P with RSVD, against SDM 4.7");
+	return (NULL);
+}
+
+const engine_ops_t engine_qemu_ops = {
+	.name = "qemu",
+	.modes = ENGINE_MODE(HT_MODE_32BIT) | ENGINE_MODE(HT_MODE_PAE) |
+	    ENGINE_MODE(HT_MODE_4LEVEL) | ENGINE_MODE(HT_MODE_5LEVEL),
+	.run = engine_qemu,
+	.cpu = qemu_cpu,
+	.quirk = qemu_quirk,
+};

@@ -2,7 +2,9 @@
  * image.c - reading a raw physical-memory image: the file is mapped
  * read-only and every read is bounds-checked against its size, so tables
  * that name frames beyond the image read as zeros (as unassigned memory
- * reads on a PC) instead of touching anything else.
+ * reads on a PC) instead of touching anything else.  The extents that
+ * hold data (SEEK_DATA/SEEK_HOLE) are listed once at open, so that an
+ * engine can tell the image's pages from the holes it fills with markers.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* SEEK_DATA, SEEK_HOLE */
@@ -17,7 +19,6 @@
 #include <unistd.h>
 
 #include "image.h"
-#include "spec.h"
 
 /*
  * Find the written ranges of fd (size bytes) with SEEK_DATA/SEEK_HOLE; a
@@ -78,20 +79,20 @@ int
 image_open(const char *path, image_t *im)
 {
 	struct stat sb;
-	int fd;
+	int fd, err;
 
 	memset(im, 0, sizeof (*im));
 	im->path = path;
-	if ((fd = open(path, O_RDONLY)) < 0 || fstat(fd, &sb) != 0) {
-		fprintf(stderr, "htable: %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			(void) close(fd);
-		return (-1);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return (errno);
+	if (fstat(fd, &sb) != 0) {
+		err = errno;
+		(void) close(fd);
+		return (err);
 	}
 	if (!S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode)) {
-		fprintf(stderr, "htable: %s: not a regular file\n", path);
 		(void) close(fd);
-		return (-1);
+		return (IMAGE_ENOTREG);
 	}
 	im->size = (uint64_t)sb.st_size;
 	if (im->size != 0) {
@@ -99,17 +100,17 @@ image_open(const char *path, image_t *im)
 		    fd, 0);
 
 		if (p == MAP_FAILED) {
-			fprintf(stderr, "htable: %s: %s\n", path,
-			    strerror(errno));
+			err = errno;
 			(void) close(fd);
-			return (-1);
+			im->size = 0;
+			return (err);
 		}
 		im->base = p;
 		if (find_extents(im, fd) != 0) {
-			fprintf(stderr, "htable: %s: out of memory\n", path);
 			(void) close(fd);
 			image_close(im);
-			return (-1);
+			im->size = 0;
+			return (IMAGE_ENOMEM);
 		}
 	}
 	(void) close(fd);
@@ -143,58 +144,15 @@ image_read(void *arg, ht_pa_t pa, void *buf, size_t len)
 	return (1);
 }
 
-int
-image_opt(image_opts_t *o, int c, const char *arg)
+const char *
+image_strerror(int err)
 {
-	uint64_t v;
-
-	switch (c) {
-	case 'c':
-		if (spec_number(arg, &v) != 0) {
-			fprintf(stderr, "htable: --cr3 '%s': not a number\n",
-			    arg);
-			return (-1);
-		}
-		o->cfg.cr3 = v;
-		o->have_cr3 = 1;
-		return (1);
-	case 'm':
-		if (ht_mode_parse(arg, &o->cfg.mode) != 0) {
-			fprintf(stderr, "htable: --mode '%s': not one of "
-			    "32bit, pae, 4level, 5level\n", arg);
-			return (-1);
-		}
-		o->have_mode = 1;
-		return (1);
-	case 'p':
-		if (spec_number(arg, &v) != 0 || v < 32 || v > 52) {
-			fprintf(stderr, "htable: --pa-bits '%s': not a "
-			    "physical width 32..52\n", arg);
-			return (-1);
-		}
-		o->cfg.pa_bits = (unsigned)v;
-		return (1);
+	switch (err) {
+	case IMAGE_ENOTREG:
+		return ("not a regular file");
+	case IMAGE_ENOMEM:
+		return ("out of memory");
 	default:
-		return (0);
+		return (strerror(err));
 	}
-}
-
-int
-image_opts_done(image_opts_t *o, const char *cmd)
-{
-	if (!o->have_cr3 || !o->have_mode) {
-		fprintf(stderr, "htable %s: --cr3 and --mode are required\n",
-		    cmd);
-		return (-1);
-	}
-	if (o->cfg.pa_bits != 0 &&
-	    o->cfg.pa_bits > ht_geometry(o->cfg.mode)->pa_bits_max) {
-		fprintf(stderr, "htable %s: --pa-bits %u: %s paging names at "
-		    "most %u bits\n", cmd, o->cfg.pa_bits,
-		    ht_mode_name(o->cfg.mode),
-		    ht_geometry(o->cfg.mode)->pa_bits_max);
-		return (-1);
-	}
-	o->cfg.read = image_read;
-	return (0);
 }

@@ -836,7 +836,7 @@ job_check(engine_job_t *job)
 	    job->slot_pa % 8 != 0 || job->slot_pa + 8 > job->ram_size ||
 	    !canonical(job->slot_va) || job->slot_va % span != 0 ||
 	    (job->slot_size != 0 && job->slot_size != span) ||
-	    (job->cr3 & ~0xfffull & ((1ull << 52) - 1)) >= job->ram_size) {
+	    (job->cr3 & ht_geometry(job->mode)->root_mask) >= job->ram_size) {
 		note(job, "bad job: RAM, guest area, root or slot out of "
 		    "place");
 		return (ENGINE_FAILED);
@@ -867,7 +867,8 @@ job_check(engine_job_t *job)
 static int
 path_check(engine_job_t *job)
 {
-	uint64_t table = job->cr3 & 0x000ffffffffff000ull;
+	const ht_geometry_t *g = ht_geometry(job->mode);
+	uint64_t table = job->cr3 & g->root_mask;
 
 	for (int l = 3; l > job->slot_level; l--) {
 		uint64_t e = 0;
@@ -876,14 +877,14 @@ path_check(engine_job_t *job)
 
 		(void) image_read((void *)job->img, table + i * 8, &e, 8);
 		if ((e & (PTE_P | PTE_W | PTE_U)) != (PTE_P | PTE_W | PTE_U) ||
-		    (e & 0x80) != 0 || ((job->cpu->flags & HT_CPU_NXE) &&
+		    (e & g->ps_bit) != 0 || ((job->cpu->flags & HT_CPU_NXE) &&
 		    (e >> 63) != 0)) {
 			note(job, "the level-%d entry above the borrowed slot "
 			    "(0x%" PRIx64 ") does not allow the engine's code "
 			    "and stacks (needs P, W, U, no NX)", l, e);
 			return (ENGINE_CANNOT);
 		}
-		table = e & 0x000ffffffffff000ull;
+		table = e & g->link_mask;
 	}
 	return (ENGINE_OK);
 }
@@ -1019,3 +1020,41 @@ out:
 	kvm_teardown(&k);
 	return (rc);
 }
+
+/*
+ * The CPU a prediction for this KVM must assume: no 1 GiB pages (its
+ * guest CPUID lacks PDPE1GB) and a guest MAXPHYADDR of 48 at most (it
+ * can be lowered).
+ */
+static void
+kvm_cpu(const ht_geometry_t *g, const ht_cpu_t *asked, ht_cpu_t *r_cpu)
+{
+	(void) g;
+	*r_cpu = *asked;
+	r_cpu->flags |= HT_CPU_NO1G;
+	if (r_cpu->pa_bits == 0 || r_cpu->pa_bits > 48)
+		r_cpu->pa_bits = 48;
+}
+
+/*
+ * kvm_pvm: every CPL-3 access to PML4 slot 256 (0xffff800000000000 ...
+ * 0xffff807fffffffff) faults, as not-present or as P|RSVD depending on the
+ * process, whatever the tables say.  A quirk of that KVM, listed apart.
+ */
+static const char *
+kvm_quirk(const probe_t *p, const ht_access_t *want,
+    const probe_result_t *got)
+{
+	if (p->cpl == 3 && (p->va >> 39) == 0x1ffff00ull &&
+	    want->fault != HT_FAULT_GP && got->outcome == PROBE_PF)
+		return ("kvm_pvm: CPL 3 in PML4 slot 256 always faults");
+	return (NULL);
+}
+
+const engine_ops_t engine_kvm_ops = {
+	.name = "kvm",
+	.modes = ENGINE_MODE(HT_MODE_4LEVEL),
+	.run = engine_kvm,
+	.cpu = kvm_cpu,
+	.quirk = kvm_quirk,
+};

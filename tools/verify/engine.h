@@ -1,10 +1,12 @@
 /*
- * engine.h - running probes through an image's page tables on a real MMU
- * implementation, for `htable verify`: KVM (engine_kvm.c, /dev/kvm,
+ * engine.h - the interface of an engine: something that runs probes
+ * through an image's page tables on a real MMU implementation, for the
+ * verification library (verify.h).  KVM (engine_kvm.c, /dev/kvm,
  * 4-level paging only on these machines) and QEMU's TCG (engine_qemu.c,
- * every mode).  The caller (verify.c) predicts each outcome with the
- * library's ht_scan_access() and compares; an engine only runs and
- * reports, it never predicts.
+ * every mode) are the engines today; another is one more file that
+ * defines an engine_ops_t and one line in engine_list (engine.c).  The
+ * library predicts each outcome with ht_scan_access() and compares; an
+ * engine only runs and reports, it never predicts.
  *
  * Guest physical memory during a run:
  *  - [0, ram_size) is RAM.  Every 4 KiB page of it that is data in the
@@ -105,9 +107,50 @@ typedef struct engine_job {
 
 /*
  * Run every probe of job through the MMU the engine drives; fill
- * job->results, job->mem_after, job->engine.  Never prints.
+ * job->results, job->mem_after, job->engine, job->note.  Never prints.
+ * Returns ENGINE_OK, or ENGINE_ABSENT, ENGINE_CANNOT or ENGINE_FAILED
+ * with the reason in job->note.  These two are the engines' run
+ * functions, public for the hardware tests, which drive them directly.
+ * Errors: ENGINE_ABSENT, ENGINE_CANNOT, ENGINE_FAILED.
  */
 int engine_kvm(engine_job_t *job);
 int engine_qemu(engine_job_t *job);
+
+/*
+ * An engine as the library sees it.
+ *  name:  its word for --engine and in messages ("kvm", "qemu").
+ *  modes: bit m set: an automatic choice may give it mode m (ht_mode_t).
+ *  run:   the function above.
+ *  cpu:   the CPU the prediction must assume when the user asked for
+ *         *asked on an image of geometry g: what the engine really is
+ *         (e.g. no 1 GiB pages, a narrower MAXPHYADDR).
+ *  quirk: optional; for a probe whose outcome got differs from the
+ *         prediction want, the engine's known deviation from the SDM
+ *         that explains it, in words for the user, or NULL.
+ */
+typedef struct engine_ops {
+	const char	*name;
+	unsigned	modes;
+	int		(*run)(engine_job_t *job);
+	void		(*cpu)(const ht_geometry_t *g, const ht_cpu_t *asked,
+			    ht_cpu_t *r_cpu);
+	const char	*(*quirk)(const probe_t *p, const ht_access_t *want,
+			    const probe_result_t *got);
+} engine_ops_t;
+
+#define ENGINE_MODE(m)	(1u << (m))
+
+extern const engine_ops_t engine_kvm_ops;
+extern const engine_ops_t engine_qemu_ops;
+
+/*
+ * Every engine, in the order an automatic choice tries them (the first
+ * that runs the mode, then the next while one is absent or cannot take
+ * the job); NULL ends it.  Defined in engine.c.
+ */
+extern const engine_ops_t *const engine_list[];
+
+/* The engine called name, or NULL.  Errors: none. */
+const engine_ops_t *engine_find(const char *name);
 
 #endif

@@ -1,0 +1,191 @@
+/*
+ * verify.h - the verification library: run probes through an image's
+ * page tables on a real MMU (an engine, engine.h) and compare every
+ * outcome with the library's prediction (ht_scan_access).  The htable
+ * command (`htable verify`, `htable build --verify`) and the hardware
+ * tests use it; it never prints: what happened is in a report, and the
+ * caller words it.
+ *
+ * A session, step by step:
+ *
+ *	verify_open		map the image, coalesce its leaves into ranges
+ *	verify_add_probe	(optional) the caller's own probes
+ *	verify_plan		the generated probes (unless the caller gave
+ *				its own), in VA order; a place for the engine
+ *	verify_run		predict, run on an engine, compare, check A/D:
+ *				fills a verify_report_t
+ *	verify_report_free, verify_close
+ *
+ * Build: a static library (libhtverify), only where its engines can be
+ * built (Linux on x86: /dev/kvm, and QEMU's guest assembled by the host
+ * compiler).
+ */
+#ifndef HTABLE_VERIFY_H
+#define HTABLE_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "htable.h"
+#include "engine.h"
+
+/* What one session verifies. */
+typedef struct verify_opts {
+	ht_mode_t	mode;
+	uint64_t	cr3;
+	ht_cpu_t	cpu;		/* what the user asked for; each engine
+					   adds what it really is (engine.h) */
+} verify_opts_t;
+
+/* Why a step could not be taken. */
+typedef enum verify_errcode {
+	VERIFY_OK = 0,
+	VERIFY_EIMAGE,		/* the image cannot be opened: sys */
+	VERIFY_ESCAN,		/* ht_scan refused the tables: detail */
+	VERIFY_ENOMEM,		/* out of memory */
+	VERIFY_ENOSLOT,		/* no empty entry of at least GUEST_AREA that
+				   no probe needs, to link the engine from */
+	VERIFY_ENORAM,		/* no free GUEST_AREA of RAM below 4 GiB */
+	VERIFY_EPREDICT		/* ht_scan_access refused probe va: detail */
+} verify_errcode_t;
+
+typedef struct verify_error {
+	verify_errcode_t code;
+	int		sys;		/* VERIFY_EIMAGE: image_open's answer,
+					   for image_strerror() */
+	uint64_t	va;		/* VERIFY_EPREDICT */
+	char		detail[256];	/* ht_errdetail() when it failed */
+} verify_error_t;
+
+/* How a run ended. */
+typedef enum verify_status {
+	VERIFY_AGREE = 0,	/* every probe and every A/D bit agrees */
+	VERIFY_FAILED,		/* the engine broke down, or out of memory */
+	VERIFY_BADINPUT,	/* a probe the prediction refuses (err) */
+	VERIFY_DISAGREE,	/* at least one disagreement */
+	VERIFY_NOENGINE		/* no engine could run: nothing verified */
+} verify_status_t;
+
+/* One probe that ran: the engine's answer against the library's. */
+typedef enum verify_verdict {
+	VERDICT_AGREE,		/* the MMU did what the library predicts */
+	VERDICT_QUIRK,		/* it did not, as the engine is known not to
+				   (check.quirk says how) */
+	VERDICT_DISAGREE
+} verify_verdict_t;
+
+typedef struct verify_check {
+	ht_access_t	want;		/* the library's prediction */
+	probe_outcome_t	expect;		/* want, as an engine reports it */
+	verify_verdict_t verdict;
+	const char	*quirk;		/* VERDICT_QUIRK: the engine's words */
+	int		wrong_pa;	/* a completed read hit read_pa, not */
+	uint64_t	read_pa;	/*   want.pa (the marker it read) */
+} verify_check_t;
+
+/* A leaf whose Accessed/Dirty bits the run set otherwise than predicted. */
+typedef struct verify_ad {
+	uint64_t	leaf;		/* its VA */
+	unsigned	got;		/* HT_A | HT_D the run set */
+	unsigned	want;		/* those the completed probes predict */
+} verify_ad_t;
+
+/* One engine tried (verify_run tries the next only if one is absent). */
+typedef struct verify_try {
+	const engine_ops_t *engine;
+	int		rc;		/* ENGINE_OK, _ABSENT, _CANNOT, _FAILED
+					   (also when the library could not
+					   start it: report.err says why) */
+	char		name[64];	/* ENGINE_OK: what ran, e.g. "qemu 7.2
+					   tcg, pae" */
+	char		note[256];	/* why it could not run / quirks seen */
+} verify_try_t;
+
+#define VERIFY_MAX_TRIES	8
+
+/* The A/D check after a run. */
+typedef enum verify_ad_state {
+	VERIFY_AD_NONE,		/* not made (the run left no memory) */
+	VERIFY_AD_REFUSED,	/* the library's import refuses the tables:
+				   ad_detail says why; nothing compared */
+	VERIFY_AD_CHECKED
+} verify_ad_state_t;
+
+typedef struct verify_report {
+	verify_status_t	status;
+	verify_error_t	err;		/* VERIFY_FAILED, VERIFY_BADINPUT */
+	verify_try_t	tried[VERIFY_MAX_TRIES];	/* in order; the
+					   last one is the run reported */
+	int		ntried;
+	/* the probes that ran, in VA order, and how each went */
+	size_t		n;
+	probe_t		*probe;
+	probe_result_t	*got;
+	verify_check_t	*check;
+	/* counts over them */
+	size_t		agree, disagree, quirk;
+	size_t		skipped;	/* fetches not run: they would have
+					   executed table bytes or the
+					   engine's own pages */
+	/* Accessed and Dirty bits */
+	unsigned	pdpte_bit5;	/* PAE PDPTEs in which the engine set
+					   bit 5 (reserved): cleared before
+					   the A/D check */
+	verify_ad_state_t ad_state;
+	char		ad_detail[256];
+	verify_ad_t	*ad;		/* disagreeing leaves, in probe order */
+	size_t		nad;
+} verify_report_t;
+
+typedef struct verify verify_t;
+
+/*
+ * Open the image at path for verification with *o, and read its leaves
+ * (ht_scan) into VA/PA-contiguous ranges.  0 with *r_v set, or -1 with
+ * *r_err filled and *r_v NULL.
+ * Errors: VERIFY_EIMAGE, VERIFY_ESCAN, VERIFY_ENOMEM.
+ */
+int verify_open(const char *path, const verify_opts_t *o, verify_t **r_v,
+    verify_error_t *r_err);
+
+/*
+ * Add a probe of the caller's: an access (PROBE_READ, _WRITE, _FETCH) at
+ * CPL cpl (0 or 3) to the 8-byte word at va.  Not checked here: the
+ * caller validates, the prediction refuses what it cannot take.
+ * 0, or -1 when out of memory.
+ * Errors: VERIFY_ENOMEM.
+ */
+int verify_add_probe(verify_t *v, uint64_t va, probe_op_t op, unsigned cpl);
+
+/*
+ * Finish the plan.  With generate, add the default probes: the first,
+ * middle and last page of every range and of every run of pages whose
+ * entries hold data without being present, and the pages just outside
+ * each range, with all six access kinds (r w x at CPL 0 and 3), at most
+ * about 2^20; generated repeats are dropped.  Then order the probes by
+ * VA and place the engine: a not-present entry of the tables to borrow
+ * (one whose VA range holds no probe) and a free GUEST_AREA of RAM.
+ * 0, or -1 with *r_err filled.
+ * Errors: VERIFY_ENOMEM, VERIFY_ENOSLOT, VERIFY_ENORAM.
+ */
+int verify_plan(verify_t *v, int generate, verify_error_t *r_err);
+
+/*
+ * Run the plan on engine e, or with e NULL on the first engine of
+ * engine_list that runs the mode, then the next while each is absent or
+ * cannot run the job.  For each probe: the library's prediction for the
+ * CPU the engine really is, the engine's outcome, the verdict; then the
+ * A/D bits the run set against those predicted.  Fills *r (free it with
+ * verify_report_free, whatever the answer) and returns r->status.
+ * Errors (in r->err): VERIFY_ENOMEM (VERIFY_FAILED), VERIFY_EPREDICT
+ * (VERIFY_BADINPUT).
+ */
+verify_status_t verify_run(verify_t *v, const engine_ops_t *e,
+    verify_report_t *r);
+
+/* Free what a report holds (not the report).  Errors: none. */
+void verify_report_free(verify_report_t *r);
+/* Close the image and free the session; NULL is ignored.  Errors: none. */
+void verify_close(verify_t *v);
+
+#endif
