@@ -1,5 +1,5 @@
 # Thin wrapper around the two README commands and the benchmarks.
-.PHONY: all demo check bench model-long clean
+.PHONY: all demo check bench model-long fuzz-long clean
 
 all: demo
 
@@ -41,6 +41,11 @@ bench:
 # JOBS=), release build with the debug checks on; never part of check.
 model-long:
 	@bash scripts/model-long.sh
+
+# The libFuzzer targets at 10^7 executions each (TARGETS=, RUNS=, JOBS=,
+# WORK=), clang with ASan; never part of check.
+fuzz-long:
+	@bash scripts/fuzz-long.sh
 
 clean:
 	rm -rf build build-gcc build-clang build-asan build-tsan build-release build-long build-*.log
