@@ -68,7 +68,7 @@ bits(unsigned lo, unsigned hi)
 
 /* A configuration reading im in mode from cr3. */
 static ht_scan_cfg_t
-mkcfg(image_t *im, ht_mode_t mode, uint64_t cr3)
+mkcfg(scan_image_t *im, ht_mode_t mode, uint64_t cr3)
 {
 	ht_scan_cfg_t cfg;
 
@@ -440,7 +440,7 @@ rights(const chain_t *c, unsigned l, int w, int u, int nx)
 
 /* Write c's entries as c->base | c->bits. */
 static void
-chain_write(image_t *im, const chain_t *c)
+chain_write(scan_image_t *im, const chain_t *c)
 {
 	for (unsigned l = c->leaf; l <= c->top; l++)
 		put(im, c->esize, c->addr[l], c->base[l] | c->bits[l]);
@@ -452,7 +452,7 @@ chain_write(image_t *im, const chain_t *c)
  * is at a physical address that needs 36 bits, 32 for a 32-bit 4 KiB one.
  */
 static void
-chain_init(image_t *im, chain_t *c, ht_mode_t mode, unsigned leaf)
+chain_init(scan_image_t *im, chain_t *c, ht_mode_t mode, unsigned leaf)
 {
 	const refmode_t *rm = &refmodes[mode];
 	ht_pa_t table = IMG_ROOT;
@@ -521,7 +521,7 @@ expect(int line, const ht_access_t *g, ht_fault_t fault, uint32_t ec,
 
 /* Check one access against the reference and return the library's. */
 static ht_access_t
-one(image_t *im, ht_mode_t mode, unsigned flags, uint32_t pkru,
+one(scan_image_t *im, ht_mode_t mode, unsigned flags, uint32_t pkru,
     unsigned pa_bits, ht_va_t va, unsigned acc, unsigned cpl)
 {
 	ht_scan_cfg_t cfg = mkcfg(im, mode, IMG_ROOT);
@@ -532,7 +532,7 @@ one(image_t *im, ht_mode_t mode, unsigned flags, uint32_t pkru,
 
 Test(access, exact_4level, .timeout = 30)
 {
-	image_t im;
+	scan_image_t im;
 	chain_t c;
 	ht_access_t g;
 	const ht_mode_t m = HT_MODE_4LEVEL;
@@ -655,7 +655,7 @@ Test(access, exact_4level, .timeout = 30)
 
 Test(access, exact_large_pages, .timeout = 30)
 {
-	image_t im;
+	scan_image_t im;
 	chain_t c;
 	ht_access_t g;
 
@@ -743,7 +743,7 @@ Test(access, exact_large_pages, .timeout = 30)
 
 Test(access, exact_32bit, .timeout = 30)
 {
-	image_t im;
+	scan_image_t im;
 	chain_t c;
 	ht_access_t g;
 	const ht_mode_t m = HT_MODE_32BIT;
@@ -795,7 +795,7 @@ Test(access, exact_32bit, .timeout = 30)
 
 Test(access, exact_pkeys, .timeout = 30)
 {
-	image_t im;
+	scan_image_t im;
 	chain_t c;
 	ht_access_t g;
 	const ht_mode_t m = HT_MODE_5LEVEL;
@@ -868,7 +868,7 @@ Test(access, noncanonical, .timeout = 30)
 		{ HT_MODE_5LEVEL, 0x8000000000000000ull | 0x1234 },
 		{ HT_MODE_5LEVEL, 0xfeffffffffffffffull },
 	};
-	image_t im;
+	scan_image_t im;
 	chain_t c;
 
 	img_init(&im, IMG_SIZE, IMG_FREE);
@@ -898,7 +898,7 @@ Test(access, noncanonical, .timeout = 30)
 
 Test(access, range_32, .timeout = 30)
 {
-	image_t im;
+	scan_image_t im;
 	chain_t c;
 	ht_access_t g;
 
@@ -923,7 +923,7 @@ Test(access, range_32, .timeout = 30)
 
 Test(access, bad_arguments, .timeout = 30)
 {
-	image_t im;
+	scan_image_t im;
 	chain_t c;
 	ht_scan_cfg_t cfg;
 	ht_cpu_t cpu = mkcpu(0, 0, 0), bad;
@@ -988,7 +988,7 @@ Test(access, read_error, .timeout = 30)
 /* Entries beyond the image read as zeros: not present, unbacked. */
 Test(access, unbacked, .timeout = 30)
 {
-	image_t im;
+	scan_image_t im;
 	chain_t c;
 	ht_access_t g;
 
@@ -1024,7 +1024,7 @@ rights_bits(const chain_t *c, unsigned l)
  * Returns the number of completed accesses.
  */
 static uint64_t
-rights_all(image_t *im, chain_t *c, unsigned cpu_mask, uint32_t pkru)
+rights_all(scan_image_t *im, chain_t *c, unsigned cpu_mask, uint32_t pkru)
 {
 	ht_scan_cfg_t cfg = mkcfg(im, c->mode, IMG_ROOT);
 	unsigned nbits = 0, shift[HT_MAX_LEVELS];
@@ -1072,7 +1072,7 @@ rights_mode(ht_mode_t mode)
 	    HT_CPU_SMAP | HT_CPU_AC;
 
 	for (unsigned leaf = 0; leaf < refmodes[mode].levels; leaf++) {
-		image_t im;
+		scan_image_t im;
 		chain_t c;
 		uint64_t done;
 
@@ -1163,7 +1163,7 @@ static void
 bits_mode(ht_mode_t mode)
 {
 	for (unsigned leaf = 0; leaf < refmodes[mode].levels; leaf++) {
-		image_t im;
+		scan_image_t im;
 		chain_t c;
 		ht_scan_cfg_t cfg;
 		uint64_t done = 0, rsvd = 0;
@@ -1218,7 +1218,7 @@ Test(access, bits_5level, .timeout = 120)
  * read then has error code 0.
  */
 static void
-maxphy_one(image_t *im, chain_t *c, unsigned l, unsigned pa_bits)
+maxphy_one(scan_image_t *im, chain_t *c, unsigned l, unsigned pa_bits)
 {
 	for (unsigned b = 36; b < 63; b++) {
 		ht_access_t g;
@@ -1248,7 +1248,7 @@ Test(access, maxphyaddr, .timeout = 60)
 
 	for (int m = HT_MODE_PAE; m <= HT_MODE_5LEVEL; m++) {
 		for (unsigned leaf = 0; leaf < 3; leaf++) {
-			image_t im;
+			scan_image_t im;
 			chain_t c;
 
 			if (!leaf_ok((ht_mode_t)m, leaf))
@@ -1272,7 +1272,7 @@ Test(access, maxphyaddr, .timeout = 60)
 Test(access, pa_bits_wide_32bit, .timeout = 30)
 {
 	static const unsigned wide[] = { 41, 46, 48, 52 };
-	image_t im;
+	scan_image_t im;
 	chain_t c;
 
 	img_init(&im, IMG_SIZE, IMG_FREE);
@@ -1341,7 +1341,7 @@ pkeys_mode(ht_mode_t mode)
 	uint64_t s = 0x243f6a8885a308d3ull ^ mode;
 
 	for (unsigned leaf = 0; leaf < 3; leaf++) {
-		image_t im;
+		scan_image_t im;
 		chain_t c;
 		ht_scan_cfg_t cfg;
 		uint64_t pk = 0;

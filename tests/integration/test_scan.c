@@ -60,7 +60,7 @@ static const ht_mode_t all_modes[4] = {
 
 /* Read back an entry of the mode's size at pa. */
 static uint64_t
-get(const image_t *im, const ht_geometry_t *g, ht_pa_t pa)
+get(const scan_image_t *im, const ht_geometry_t *g, ht_pa_t pa)
 {
 	uint32_t w;
 	uint64_t v;
@@ -149,7 +149,7 @@ link_bits(const ht_geometry_t *g, unsigned level)
  * table and takes these bits.
  */
 static void
-build(image_t *im, ht_mode_t mode, ht_pa_t root, ht_va_t va,
+build(scan_image_t *im, ht_mode_t mode, ht_pa_t root, ht_va_t va,
     unsigned leaf_level, uint64_t leaf, const uint64_t *link)
 {
 	const ht_geometry_t *g = ht_geometry(mode);
@@ -211,7 +211,7 @@ leaves_free(leaves_t *lv)
 
 /* A configuration reading im in mode from cr3, everything else 0. */
 static ht_scan_cfg_t
-mkcfg(image_t *im, ht_mode_t mode, uint64_t cr3)
+mkcfg(scan_image_t *im, ht_mode_t mode, uint64_t cr3)
 {
 	ht_scan_cfg_t cfg;
 
@@ -363,7 +363,7 @@ expect_step(int line, const ht_scan_xlate_t *x, unsigned i, ht_pa_t addr,
  * address is va's entry in the table the previous step named.
  */
 static void
-expect_path(const image_t *im, const ht_geometry_t *g, const ht_scan_xlate_t *x,
+expect_path(const scan_image_t *im, const ht_geometry_t *g, const ht_scan_xlate_t *x,
     ht_pa_t root)
 {
 	ht_pa_t table = root;
@@ -414,7 +414,7 @@ Test(scan, chains, .timeout = 60)
 		ht_scan_cfg_t cfg;
 		ht_scan_stats_t st;
 		leaves_t lv = { 0 };
-		image_t im;
+		scan_image_t im;
 		unsigned ntables = 1 + 2 * (g->levels - 1);
 
 		img_init(&im, IMG_SIZE, IMG_FREE);
@@ -467,7 +467,7 @@ Test(scan, page_sizes, .timeout = 60)
 		ht_scan_cfg_t cfg;
 		ht_scan_stats_t st;
 		leaves_t lv = { 0 };
-		image_t im;
+		scan_image_t im;
 		uint64_t a, b, c;
 
 		img_init(&im, IMG_SIZE, IMG_FREE);
@@ -556,7 +556,7 @@ Test(scan, eff_4level, .timeout = 30)
 	ht_scan_cfg_t cfg;
 	ht_scan_stats_t st;
 	leaves_t lv = { 0 };
-	image_t im;
+	scan_image_t im;
 
 	img_init(&im, IMG_SIZE, IMG_FREE);
 	build(&im, mode, 0x1000, 0, 0, 0xa000 | full, NULL);
@@ -608,7 +608,7 @@ Test(scan, eff_pae, .timeout = 30)
 	ht_scan_cfg_t cfg;
 	ht_scan_stats_t st;
 	leaves_t lv = { 0 };
-	image_t im;
+	scan_image_t im;
 	uint64_t big = 0x40000000ull | E_PS | E_P | E_U | E_NX;
 
 	img_init(&im, IMG_SIZE, IMG_FREE);
@@ -645,7 +645,7 @@ Test(scan, eff_32bit, .timeout = 30)
 	ht_scan_cfg_t cfg;
 	ht_scan_stats_t st;
 	leaves_t lv = { 0 };
-	image_t im;
+	scan_image_t im;
 	uint64_t big = 0x00c00000ull | E_PS | E_P;
 
 	img_init(&im, IMG_SIZE, IMG_FREE);
@@ -691,7 +691,7 @@ self_map(ht_mode_t mode)
 	ht_scan_cfg_t cfg;
 	ht_scan_stats_t st;
 	leaves_t lv = { 0 };
-	image_t im;
+	scan_image_t im;
 	ht_va_t va;
 
 	img_init(&im, IMG_SIZE, IMG_FREE);
@@ -763,7 +763,7 @@ Test(scan, self_map_4level_vas, .timeout = 30)
 	ht_scan_cfg_t cfg;
 	ht_scan_stats_t st;
 	leaves_t lv = { 0 };
-	image_t im;
+	scan_image_t im;
 
 	img_init(&im, IMG_SIZE, IMG_FREE);
 	build(&im, HT_MODE_4LEVEL, 0x1000, 0, 0, 0x7000000 | LINK, NULL);
@@ -788,7 +788,7 @@ Test(scan, self_map_4level_vas, .timeout = 30)
  * -> T at frames 0x1000.., in 4- or 5-level paging.  Returns the PT.
  */
 static ht_pa_t
-share_all(image_t *im, ht_mode_t mode)
+share_all(scan_image_t *im, ht_mode_t mode)
 {
 	const ht_geometry_t *g = ht_geometry(mode);
 
@@ -814,7 +814,7 @@ Test(scan, sharing_empty, .timeout = 30)
 		ht_scan_cfg_t cfg;
 		ht_scan_stats_t st;
 		leaves_t lv = { 0 };
-		image_t im;
+		scan_image_t im;
 
 		img_init(&im, IMG_SIZE, IMG_FREE);
 		(void) share_all(&im, mode);
@@ -850,7 +850,7 @@ Test(scan, sharing_bomb, .timeout = 60)
 	ht_scan_cfg_t cfg;
 	ht_scan_stats_t st;
 	leaves_t lv = { 0 };
-	image_t im;
+	scan_image_t im;
 	ht_pa_t pt;
 	int rc;
 
@@ -904,7 +904,7 @@ Test(scan, sharing_permissions, .timeout = 30)
 	ht_scan_cfg_t cfg;
 	ht_scan_stats_t st;
 	leaves_t lv = { 0 };
-	image_t im;
+	scan_image_t im;
 	ht_pa_t pdpt, pd;
 
 	img_init(&im, IMG_SIZE, IMG_FREE);
@@ -950,7 +950,7 @@ Test(scan, unbacked, .timeout = 30)
 	ht_scan_cfg_t cfg;
 	ht_scan_stats_t st;
 	leaves_t lv = { 0 };
-	image_t im;
+	scan_image_t im;
 
 	img_init(&im, 64 * 1024, IMG_FREE);
 	im.next = 0x2000;
@@ -998,7 +998,7 @@ Test(scan, unbacked_partly, .timeout = 30)
 	ht_scan_cfg_t cfg;
 	ht_scan_stats_t st;
 	leaves_t lv = { 0 };
-	image_t im;
+	scan_image_t im;
 
 	img_init(&im, 0x3800, IMG_FREE);
 	im.next = 0x2000;	/* PD 0x2000, PT 0x3000 (half of it) */
@@ -1040,7 +1040,7 @@ Test(scan, reserved_pde, .timeout = 30)
 	ht_scan_cfg_t cfg;
 	ht_scan_stats_t st;
 	leaves_t lv = { 0 };
-	image_t im;
+	scan_image_t im;
 	ht_pa_t pde;
 	uint64_t v;
 
@@ -1124,7 +1124,7 @@ Test(scan, reserved_more, .timeout = 30)
 		ht_scan_cfg_t cfg;
 		ht_scan_stats_t st;
 		leaves_t lv = { 0 };
-		image_t im;
+		scan_image_t im;
 
 		img_init(&im, IMG_SIZE, IMG_FREE);
 		build(&im, c[k].mode, 0x1000, 0, c[k].leaf_level, leaf, NULL);
@@ -1179,7 +1179,7 @@ Test(scan, cr3_bits, .timeout = 30)
 		ht_scan_cfg_t cfg;
 		ht_scan_stats_t st;
 		leaves_t lv = { 0 };
-		image_t im;
+		scan_image_t im;
 
 		if (g->levels >= 4)
 			extra[3] = 0xabc;	/* a PCID */
@@ -1219,7 +1219,7 @@ Test(scan, cr3_pae_32byte, .timeout = 30)
 	ht_scan_cfg_t cfg;
 	ht_scan_stats_t st;
 	leaves_t lv = { 0 };
-	image_t im;
+	scan_image_t im;
 
 	img_init(&im, IMG_SIZE, IMG_FREE);
 	/* a decoy PDPT at 0x1000 mapping VA 0 */
@@ -1263,7 +1263,7 @@ Test(scan, pse36, .timeout = 30)
 	ht_scan_cfg_t cfg;
 	ht_scan_stats_t st;
 	leaves_t lv = { 0 };
-	image_t im;
+	scan_image_t im;
 
 	img_init(&im, IMG_SIZE, IMG_FREE);
 	build(&im, mode, 0x1000, 0x80400000, 1, pde, NULL);
@@ -1313,7 +1313,7 @@ Test(scan, translate_mapped, .timeout = 30)
 		uint64_t lleaf = (g->pte_size == 4 ? 0x00c00000ull :
 		    0x7fe00000ull) | E_PS | E_P | E_U | E_A;
 		ht_scan_cfg_t cfg;
-		image_t im;
+		scan_image_t im;
 
 		img_init(&im, IMG_SIZE, IMG_FREE);
 		build(&im, mode, 0x1000, va_lo[mi], 0, leaf, NULL);
@@ -1362,7 +1362,7 @@ Test(scan, translate_notpresent, .timeout = 30)
 			ht_scan_cfg_t cfg;
 			ht_scan_stats_t st;
 			leaves_t lv = { 0 };
-			image_t im;
+			scan_image_t im;
 
 			img_init(&im, IMG_SIZE, IMG_FREE);
 			build(&im, mode, 0x1000, va, 0, 0x4000 | E_P, NULL);
@@ -1416,7 +1416,7 @@ Test(scan, translate_noncanon, .timeout = 30)
 		{ HT_MODE_PAE, 0xfffffffff0000000ull, 1 },
 		{ HT_MODE_PAE, 0xffffffffull, 0 },
 	};
-	image_t im;
+	scan_image_t im;
 
 	img_init(&im, IMG_SIZE, IMG_FREE);
 	for (size_t k = 0; k < sizeof (c) / sizeof (c[0]); k++) {
@@ -1525,7 +1525,7 @@ Test(scan, read_errors, .timeout = 30)
 	ht_scan_stats_t st;
 	ht_scan_xlate_t x;
 	leaves_t lv = { 0 };
-	image_t im;
+	scan_image_t im;
 	int rc;
 
 	img_init(&im, IMG_SIZE, IMG_FREE);

@@ -14,7 +14,7 @@
 #include <criterion/criterion.h>
 #include "htable.h"
 
-typedef struct image {
+typedef struct scan_image {
 	uint8_t		*mem;
 	uint64_t	size;
 	ht_pa_t		next;		/* next free frame for the builders */
@@ -22,11 +22,11 @@ typedef struct image {
 	uint64_t	bytes;		/* bytes asked for */
 	uint64_t	hi;		/* 1 + highest byte asked for */
 	int		rc;		/* != 0: return it, no reading */
-} image_t;
+} scan_image_t;
 
 /* A zeroed image of size bytes whose builders take frames from next. */
 static inline void
-img_init(image_t *im, uint64_t size, ht_pa_t next)
+img_init(scan_image_t *im, uint64_t size, ht_pa_t next)
 {
 	memset(im, 0, sizeof (*im));
 	im->mem = calloc(1, (size_t)size);
@@ -36,7 +36,7 @@ img_init(image_t *im, uint64_t size, ht_pa_t next)
 }
 
 static inline void
-img_free(image_t *im)
+img_free(scan_image_t *im)
 {
 	free(im->mem);
 	im->mem = NULL;
@@ -44,7 +44,7 @@ img_free(image_t *im)
 
 /* Forget the recorded requests. */
 static inline void
-img_clear_counts(image_t *im)
+img_clear_counts(scan_image_t *im)
 {
 	im->nreads = im->bytes = im->hi = 0;
 }
@@ -56,7 +56,7 @@ img_clear_counts(image_t *im)
 static inline int
 img_read(void *arg, ht_pa_t pa, void *buf, size_t len)
 {
-	image_t *im = arg;
+	scan_image_t *im = arg;
 	uint64_t end = pa + len < pa ? UINT64_MAX : pa + len;
 	uint64_t n;
 
@@ -76,7 +76,7 @@ img_read(void *arg, ht_pa_t pa, void *buf, size_t len)
 
 /* Write an entry of esize (4 or 8) bytes at pa, inside the image. */
 static inline void
-put(image_t *im, unsigned esize, ht_pa_t pa, uint64_t v)
+put(scan_image_t *im, unsigned esize, ht_pa_t pa, uint64_t v)
 {
 	cr_assert(pa + esize <= im->size, "put at 0x%llx outside",
 	    (unsigned long long)pa);
