@@ -1042,8 +1042,10 @@ typedef struct ht_access {
  * keys.  ht_access reads an address space of ours, ht_scan_access an
  * image.  0 with the answer in *r_acc (a non-canonical va is a #GP
  * answer, not an error), or -HT_EINVAL (NULL argument, acc or cpl out of
- * range, unknown cpu flags, cpu->pa_bits outside 32..the mode's widest),
- * -HT_ERANGE for a VA beyond 4 GiB in 32-bit and PAE paging.
+ * range, unknown cpu flags, cpu->pa_bits outside 32..52), -HT_ERANGE for
+ * a VA beyond 4 GiB in 32-bit and PAE paging.  cpu->pa_bits is the CPU's
+ * MAXPHYADDR, not the mode's: 32-bit paging names min(MAXPHYADDR, 40)
+ * bits (SDM 4.3), so a 52-bit CPU is a valid question in that mode.
  * Errors: HT_EINVAL, HT_ERANGE.
  */
 HT_EXTERN int ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va,

@@ -16,7 +16,7 @@
  *     (engine_ops_t.quirk) is a quirk, counted apart, neither agreement
  *     nor disagreement.
  *  5. A/D: import the image before and after the run as address spaces
- *     and harvest both with ht_test_clear_ad; what the run set must be
+ *     and harvest both with ht_harvest_ad; what the run set must be
  *     exactly what the completed probes predict (A on each leaf used, D
  *     on each leaf written).  Images the import refuses (shared tables)
  *     are not compared, and the report says why.
@@ -199,7 +199,7 @@ ad_free(adset_t *s)
 	free(s->bits);
 }
 
-/* ht_test_clear_ad callback: record a leaf's bits. */
+/* ht_harvest_ad callback: record a leaf's bits. */
 static void
 ad_fn(void *arg, ht_va_t va, uint64_t size, unsigned bits)
 {
@@ -214,7 +214,7 @@ harvest_as(ht_as_t *as, const verify_t *v, void *arg)
 	int rc = 0;
 
 	for (size_t i = 0; i < v->nr && rc >= 0; i++)
-		rc = (int)ht_test_clear_ad(as, v->r[i].va,
+		rc = (int)ht_harvest_ad(as, v->r[i].va,
 		    v->r[i].last - v->r[i].va + 1, HT_A | HT_D, 0, ad_fn,
 		    arg);
 	return (rc < 0 ? rc : 0);
