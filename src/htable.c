@@ -416,19 +416,3 @@ htable_pte_unmap(htable_t *ht, unsigned entry, x86pte_t old, int tlb)
 	op_ad_removed(ht, entry, found);
 	return (found);
 }
-
-void
-htable_apply(htable_t *ht, int dvalid, int64_t dpages, int dlock, int tlb,
-    uint64_t tlb_va, uint64_t tlb_len)
-{
-	/* each is a locked instruction: skip the ones with nothing to add */
-	if (dvalid != 0)
-		atomic_fetch_add(&ht->ht_valid_cnt, dvalid);
-	if (dpages != 0)
-		atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],
-		    (uint64_t)dpages);
-	if (dlock != 0)
-		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)dlock);
-	if (tlb)
-		op_tlb_inval(ht->ht_hat, tlb_va, tlb_len);
-}

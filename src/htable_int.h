@@ -20,6 +20,7 @@
 
 #include "types.h"
 #include "debug.h"
+#include "op.h"
 
 /* Internal error: a large leaf sits where a table is needed (illumos LPAGE). */
 #define HT_ELPAGE	(HT__NERR + 1)
@@ -157,8 +158,21 @@ void htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count);
  * all 2^64 bytes).  The iterator, the bulk entry loop and the map fill
  * loop gather their changes per table and settle them here.
  */
-void htable_apply(htable_t *ht, int dvalid, int64_t dpages, int dlock,
-    int tlb, uint64_t tlb_va, uint64_t tlb_len);
+static inline void
+htable_apply(htable_t *ht, int dvalid, int64_t dpages, int dlock, int tlb,
+    uint64_t tlb_va, uint64_t tlb_len)
+{
+	/* each is a locked instruction: skip the ones with nothing to add */
+	if (dvalid != 0)
+		atomic_fetch_add(&ht->ht_valid_cnt, dvalid);
+	if (dpages != 0)
+		atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],
+		    (uint64_t)dpages);
+	if (dlock != 0)
+		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)dlock);
+	if (tlb)
+		op_tlb_inval(ht->ht_hat, tlb_va, tlb_len);
+}
 /*
  * Remove the leaf at entry of ht (steal path and unmap): clear it, count
  * it, invalidate as needed.  Returns the old entry (0 if it was gone).

@@ -48,42 +48,16 @@
 #include "debug.h"
 #include "lock.h"
 
-static _Thread_local op_t *cur_op;
-static _Thread_local int op_depth;
-
-op_t *
-op_cur(void)
-{
-	return (cur_op);
-}
-
-int
-op_nested(void)
-{
-	return (op_depth > 1);
-}
+/* The thread's current operation and nesting depth (op.h reads them). */
+_Thread_local op_t *op__cur;
+_Thread_local int op__depth;
 
 void
-op_begin(op_t *op, hat_t *hat)
-{
-	memset(op, 0, sizeof (*op));
-	op->op_hat = hat;
-	op->op_prev = cur_op;
-	cur_op = op;
-	op_depth++;
-}
-
-void
-op_unwind(op_t *op)
+op_deliver(op_t *op)
 {
 	hat_t *hat = op->op_hat;
-	ht_ctx_t *ctx;
+	ht_ctx_t *ctx = hat->hat_ctx;
 
-	HT_VERIFY(cur_op == op);
-	cur_op = op->op_prev;
-	if (hat == NULL || (op->op_ntlb == 0 && !op->op_tlb_all))
-		return;
-	ctx = hat->hat_ctx;
 	HT_ASSERT(lock_none_held());	/* no library lock at the TLB hook */
 	if (op->op_tlb_all) {
 		HATSTAT_INC(ctx, tlb_calls);
@@ -98,18 +72,10 @@ op_unwind(op_t *op)
 }
 
 void
-op_close(op_t *op)
-{
-	(void) op;
-	HT_VERIFY(op_depth > 0);
-	op_depth--;
-}
-
-void
 op_tlb_inval(hat_t *hat, uint64_t va, uint64_t len)
 {
 	ht_ctx_t *ctx = hat->hat_ctx;
-	op_t *op = cur_op;
+	op_t *op = op__cur;
 
 	if (ctx->ctx_cfg.tlb == NULL ||
 	    (atomic_load(&hat->hat_flags) & HAT_FREEING))
@@ -181,7 +147,7 @@ op_ad_report(const ad_sink_t *s, uint64_t va, uint64_t size,
 ad_sink_t *
 op_ad_sink(hat_t *hat, uint64_t va, int level, ad_sink_t *s)
 {
-	op_t *op = cur_op;
+	op_t *op = op__cur;
 
 	/* Only the operation's own space: a stealer's victim is not ours. */
 	if (op == NULL || op->op_hat != hat || op->op_ad_fn == NULL)

@@ -5,28 +5,75 @@
 #ifndef HT_OP_H
 #define HT_OP_H
 
+#include <string.h>
+
 #include "types.h"
+#include "debug.h"
+
+/*
+ * The thread's current operation and nesting depth: op.c's, read here so
+ * that the calls every operation makes (begin, current, nested, unwind,
+ * close) cost no call across files.
+ */
+extern _Thread_local op_t *op__cur HT_INTERNAL;
+extern _Thread_local int op__depth HT_INTERNAL;
+
+/* Deliver op's batched TLB invalidations (op_unwind's slow half). */
+void op_deliver(op_t *op);
 
 /* The operation this thread is running, or NULL. */
-op_t *op_cur(void);
+static inline op_t *
+op_cur(void)
+{
+	return (op__cur);
+}
+
 /*
  * Is this thread inside a nested operation (a provider callback that
  * re-entered the library)?  Then allocations use the reserve.
  */
-int op_nested(void);
+static inline int
+op_nested(void)
+{
+	return (op__depth > 1);
+}
+
 /*
  * Begin an operation on hat (hat may be NULL for context-wide work):
  * becomes the thread's current operation.  Nested library calls (from a
  * provider callback) see a depth > 1 and use the reserves.
  */
-void op_begin(op_t *op, hat_t *hat);
+static inline void
+op_begin(op_t *op, hat_t *hat)
+{
+	memset(op, 0, sizeof (*op));
+	op->op_hat = hat;
+	op->op_prev = op__cur;
+	op__cur = op;
+	op__depth++;
+}
+
 /*
  * Stop being the thread's current operation and deliver the batched TLB
  * invalidations (no library lock may be held).  Part of op_end.
  */
-void op_unwind(op_t *op);
+static inline void
+op_unwind(op_t *op)
+{
+	HT_VERIFY(op__cur == op);
+	op__cur = op->op_prev;
+	if (op->op_hat != NULL && (op->op_ntlb != 0 || op->op_tlb_all))
+		op_deliver(op);
+}
+
 /* Leave the nesting depth; the last step of op_end. */
-void op_close(op_t *op);
+static inline void
+op_close(op_t *op)
+{
+	(void) op;
+	HT_VERIFY(op__depth > 0);
+	op__depth--;
+}
 
 /*
  * Entries of [va, va + len) of hat may be cached by an MMU: batch the
