@@ -122,7 +122,8 @@ typedef struct ht_arena ht_arena_t;
 	XX(EBADTABLE, "page table contents are invalid")		\
 	XX(ECORRUPT, "audit found an inconsistency")			\
 	XX(EBUSY, "object is in use")					\
-	XX(ENOTSUP, "operation not supported")
+	XX(ENOTSUP, "operation not supported")				\
+	XX(ESHARED, "range is shared from another address space")
 
 enum {
 	HT_OK = 0,
@@ -319,6 +320,11 @@ typedef struct ht_range {
  * (INVLPG) must not loop over a large len: beyond a few dozen pages it
  * should flush the whole TLB instead (a CR3 reload; CR4.PGE as well if
  * global pages may be in the range), as kernels do.
+ *
+ * A change in a space that shares tables out (ht_share) is also told to
+ * every sharer of the changed range: `as` names the sharer and the range
+ * is in its addresses.  A hook must not share, unshare or destroy a
+ * space.
  */
 typedef void (*ht_tlb_fn)(void *arg, ht_as_t *as, ht_va_t va, uint64_t len);
 
@@ -441,7 +447,10 @@ typedef struct ht_stats {
 	uint64_t	lpage_fallbacks; /* large page refused: table below */
 	uint64_t	tlb_calls;	/* calls of the TLB hook */
 	uint64_t	tables[HT_MAX_LEVELS]; /* live tables per level,
-						  [0] = 4 KiB-entry tables */
+						  [0] = 4 KiB-entry tables;
+						  a source's table shared
+						  into others counts once,
+						  in the source */
 	uint64_t	leaves[HT_MAX_LEVELS]; /* live leaves per level,
 						  [0] = 4 KiB pages */
 	uint64_t	reserve_count;	/* descriptors now on the reserve */
@@ -594,8 +603,10 @@ typedef void (*ht_ad_fn)(void *arg, ht_va_t va, uint64_t size,
  * HT_EEXIST: something is mapped there and HT_MAP_NOREPLACE.  HT_ELOCKED:
  * a locked mapping would be replaced.  HT_ENOFRAME / HT_ENOMEM /
  * HT_EPROVIDER: no table frame, no host memory, a provider error.
- * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
- * HT_EPAGESIZE, HT_EEXIST, HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM,
+ * HT_ESHARED: the range overlaps a region shared into the space
+ * (ht_share).
+ * Errors: HT_EINVAL, HT_ESHARED, HT_EALIGN, HT_ENONCANON, HT_ERANGE,
+ * HT_EPABITS, HT_EPAGESIZE, HT_EEXIST, HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM,
  * HT_EPROVIDER, and the provider's alloc codes.
  */
 HT_EXTERN int ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len,
@@ -611,8 +622,10 @@ HT_EXTERN int ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len,
  * outside keep the bits).  fn runs after the entry was cleared, so the
  * bits are final: no MMU can set one in an entry that is gone.  It is not
  * called when the call fails (nothing was removed).
- * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
- * HT_EPAGESIZE, HT_EEXIST, HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM,
+ * HT_ESHARED: the range overlaps a region shared into the space
+ * (ht_share).
+ * Errors: HT_EINVAL, HT_ESHARED, HT_EALIGN, HT_ENONCANON, HT_ERANGE,
+ * HT_EPABITS, HT_EPAGESIZE, HT_EEXIST, HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM,
  * HT_EPROVIDER, and the provider's alloc codes.
  */
 HT_EXTERN int ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len,
@@ -628,9 +641,11 @@ HT_EXTERN int ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len,
  * cannot be split: HT_EPABITS).  Holes are fine.  HT_ELOCKED if a locked
  * mapping is in the range without HT_UNMAP_UNLOCK.  On failure nothing
  * changed.  Range errors as ht_map.
- * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
- * HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's
- * alloc codes.
+ * HT_ESHARED: the range overlaps a region shared into the space
+ * (ht_share).
+ * Errors: HT_EINVAL, HT_ESHARED, HT_EALIGN, HT_ENONCANON, HT_ERANGE,
+ * HT_EPABITS, HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the
+ * provider's alloc codes.
  */
 HT_EXTERN int ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len,
     unsigned flags) HT_MUST_CHECK;
@@ -643,9 +658,11 @@ HT_EXTERN int ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len,
  * be sent again).  A large page that sticks out is split first; the
  * removed part is then made of smaller leaves that inherited the large
  * leaf's bits, and those are reported.  Not called when the call fails.
- * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
- * HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's
- * alloc codes.
+ * HT_ESHARED: the range overlaps a region shared into the space
+ * (ht_share).
+ * Errors: HT_EINVAL, HT_ESHARED, HT_EALIGN, HT_ENONCANON, HT_ERANGE,
+ * HT_EPABITS, HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the
+ * provider's alloc codes.
  */
 HT_EXTERN int ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len,
     unsigned flags, ht_ad_fn fn, void *arg) HT_MUST_CHECK;
@@ -655,8 +672,11 @@ HT_EXTERN int ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len,
  * to exactly those in attr (other attributes are kept); large pages that
  * stick out are split (errors of splits and ranges as ht_unmap).
  * HT_EINVAL also for attr bits other than HT_W, HT_U, HT_X.
- * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
- * HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc codes.
+ * HT_ESHARED: the range overlaps a region shared into the space
+ * (ht_share).
+ * Errors: HT_EINVAL, HT_ESHARED, HT_EALIGN, HT_ENONCANON, HT_ERANGE,
+ * HT_EPABITS, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc
+ * codes.
  */
 HT_EXTERN int ht_protect(ht_as_t *as, ht_va_t va, uint64_t len,
     unsigned attr) HT_MUST_CHECK;
@@ -671,8 +691,11 @@ HT_EXTERN int ht_protect(ht_as_t *as, ht_va_t va, uint64_t len,
  * change needs the flush as much as a permission change).
  * ht_protect(as, va, len, a) is ht_chattr(as, va, len,
  * (HT_W | HT_U | HT_X) & ~a, a).
- * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
- * HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc codes.
+ * HT_ESHARED: the range overlaps a region shared into the space
+ * (ht_share).
+ * Errors: HT_EINVAL, HT_ESHARED, HT_EALIGN, HT_ENONCANON, HT_ERANGE,
+ * HT_EPABITS, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc
+ * codes.
  */
 HT_EXTERN int ht_chattr(ht_as_t *as, ht_va_t va, uint64_t len,
     unsigned clear, unsigned set) HT_MUST_CHECK;
@@ -684,17 +707,22 @@ HT_EXTERN int ht_chattr(ht_as_t *as, ht_va_t va, uint64_t len,
  * times (two users may pin one page); HT_UNMAP_UNLOCK drops every count.
  * Large pages that stick out are split, so a count always covers whole
  * leaves (errors of splits and ranges as ht_unmap); holes are fine.
- * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
- * HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc codes.
+ * HT_ESHARED: the range overlaps a region shared into the space
+ * (ht_share).
+ * Errors: HT_EINVAL, HT_ESHARED, HT_EALIGN, HT_ENONCANON, HT_ERANGE,
+ * HT_EPABITS, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc
+ * codes.
  */
 HT_EXTERN int ht_lock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
 /*
  * Unlock the mappings of a range: take one lock away from each (the
  * last one unlocks it); HT_ENOTLOCKED (nothing changed) if one of them is
  * not locked.  Otherwise as ht_lock.
- * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
- * HT_ENOTLOCKED, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's
- * alloc codes.
+ * HT_ESHARED: the range overlaps a region shared into the space
+ * (ht_share).
+ * Errors: HT_EINVAL, HT_ESHARED, HT_EALIGN, HT_ENONCANON, HT_ERANGE,
+ * HT_EPABITS, HT_ENOTLOCKED, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the
+ * provider's alloc codes.
  */
 HT_EXTERN int ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
 
@@ -704,8 +732,8 @@ HT_EXTERN int ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
 
 /*
  * Harvest Accessed/Dirty bits: test and optionally clear (HT_AD_CLEAR)
- * HT_A and/or HT_D (`bits`) on the leaves in [va, va + len).  fn (optional) is called for each leaf
- * that had any of them, with the leaf's own va and size and the bits it
+ * HT_A and/or HT_D (`bits`) on the leaves in [va, va + len).  fn
+ * (optional) is called for each leaf that had any of them, with the leaf's own va and size and the bits it
  * had; it must not change this address space.  Clearing calls the TLB
  * hook for what was cleared (a cached translation would let the MMU skip
  * setting the bits again).  Returns the number of such leaves.
@@ -730,8 +758,11 @@ HT_EXTERN int ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len) HT_MUST_CHECK;
  * not HT_A/HT_D, unknown flags.  With HT_AD_SPLIT also HT_ENOFRAME,
  * HT_ENOMEM, HT_EPROVIDER (the split frames cannot be had) and HT_EPABITS
  * (32-bit paging: a 4 MiB page above 4 GiB has no 4 KiB equivalent).
- * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
- * HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc codes.
+ * HT_ESHARED: the range overlaps a region shared into the space
+ * (ht_share) and flags ask for a change.
+ * Errors: HT_EINVAL, HT_ESHARED, HT_EALIGN, HT_ENONCANON, HT_ERANGE,
+ * HT_EPABITS, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc
+ * codes.
  */
 HT_EXTERN long ht_harvest_ad(ht_as_t *as, ht_va_t va, uint64_t len,
     unsigned bits, unsigned flags, ht_ad_fn fn, void *arg);
@@ -827,9 +858,11 @@ HT_EXTERN int ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last,
  * HT_ELOCKED: locked mappings in the range; HT_EPABITS: in 32-bit paging
  * a 4 MiB page above 4 GiB that sticks out cannot be split; the rest as
  * ht_map.
- * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EPABITS,
- * HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's
- * alloc codes.
+ * HT_ESHARED: the range overlaps a region shared into the space
+ * (ht_share).
+ * Errors: HT_EINVAL, HT_ESHARED, HT_EALIGN, HT_ENONCANON, HT_ERANGE,
+ * HT_EPABITS, HT_ELOCKED, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the
+ * provider's alloc codes.
  */
 HT_EXTERN int ht_set_np(ht_as_t *as, ht_va_t va, uint64_t len,
     uint64_t value, uint64_t incr) HT_MUST_CHECK;
@@ -864,6 +897,76 @@ HT_EXTERN int ht_walk_np(ht_as_t *as, ht_va_t start, ht_va_t last,
  * Errors: HT_EINVAL, HT_ECORRUPT.
  */
 HT_EXTERN int ht_audit(ht_as_t *as);
+
+/* ------------------------------------------------------------------ */
+/* Shared page tables (illumos ISM: hat_share / hat_unshare)           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A region is built once in a source space and shared by many: the
+ * sharers' entries one level up point at the source's own table frames,
+ * so a change the source makes there is seen at once through every
+ * sharer, and the TLB hook is called for every sharer of the changed
+ * table (its `as` argument names the sharer, its range is in the sharer's
+ * addresses).  Translations, walks, access checks and the audit of a
+ * sharer read through the shared tables; every call that would write
+ * them through the sharer (map, unmap, protect, chattr, lock, unlock,
+ * set_np, and harvest_ad with HT_AD_CLEAR or HT_AD_SPLIT) is refused over
+ * a shared region with -HT_ESHARED, until ht_unshare.  The sharer's
+ * statistics count only its own leaves and tables, and the source's
+ * non-present data entries (ht_set_np) are not seen through it.
+ */
+typedef struct ht_share_info {
+	uint64_t	tables;		/* source tables linked into the sharer */
+	uint64_t	table_bytes;	/* the VA they span */
+	uint64_t	copied;		/* leaves copied into the sharer */
+	uint64_t	copied_bytes;	/* the VA they map */
+} ht_share_info_t;
+
+/*
+ * Make [va, va + len) of as show what [src_va, src_va + len) of src
+ * maps.  Where va and src_va are both aligned to the span of a table
+ * below the root (2 MiB for a level-0 table, 4 MiB in 32-bit paging;
+ * 1 GiB for level 1; 512 GiB for level 2; ...) and the rest of the range
+ * covers that span, the largest such table of src is shared: a table
+ * that src lacks there is made, empty, so that what src maps there later
+ * is shared too.  Elsewhere (unaligned edges, large pages of src that
+ * cover a whole span) the leaves src has now are copied into as, locked
+ * (never stolen), and later changes in src are not seen there.  What was
+ * done is counted in *r_info (may be NULL).
+ *
+ * The range of as must be empty; src is not changed except for tables
+ * made for sharing.  A space that shares out cannot share in and the
+ * other way round.  The source's tables are never stolen while shared.
+ * Destroying a sharer drops its shares; destroying a source first
+ * unshares the region from every sharer (their TLB hooks are called and
+ * they read it as unmapped), so neither order leaves a dangling table.
+ * A TLB hook must not share, unshare or destroy a space.
+ *
+ * On failure no mapping of either space changed (empty tables made for
+ * the share may remain, as after an unmap).  HT_EINVAL: NULL space,
+ * zero length, as == src, spaces of different contexts, as shares out
+ * or src shares in.  HT_EALIGN / HT_ENONCANON / HT_ERANGE: either range
+ * is not 4 KiB aligned / not canonical / wraps or leaves the space.
+ * HT_EEXIST: the range of as maps something or overlaps a shared
+ * region.  HT_ENOFRAME / HT_ENOMEM / HT_EPROVIDER: no table frame, no
+ * host memory, a provider error.
+ * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EEXIST,
+ * HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc codes.
+ */
+HT_EXTERN int ht_share(ht_as_t *as, ht_va_t va, ht_as_t *src, ht_va_t src_va,
+    uint64_t len, ht_share_info_t *r_info) HT_MUST_CHECK;
+/*
+ * End every shared region of as inside [va, va + len): the links to the
+ * source's tables and the copied leaves go (the source's frames never
+ * do); the TLB hook is called for as.  Returns the number of regions
+ * ended (0 if there were none).  HT_EINVAL: NULL as, zero length, or a
+ * region that the range cuts (regions end whole).  HT_EALIGN /
+ * HT_ENONCANON / HT_ERANGE as for ht_unmap.  It needs no memory: a
+ * region ends whole, so nothing is split.
+ * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE.
+ */
+HT_EXTERN int ht_unshare(ht_as_t *as, ht_va_t va, uint64_t len);
 
 /* ------------------------------------------------------------------ */
 /* Scanning tables in a memory image (untrusted input)                 */

@@ -148,9 +148,13 @@ htable_alloc(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
  * dropped, so the search is repeated afterwards; a table that appeared
  * meanwhile wins and our spare is freed.  A newly linked table keeps the
  * hold we had on its parent; an existing one already owns such a hold, so
- * ours is released.  NULL with *r_err: -HT_ENOFRAME / -HT_ENOMEM, or
- * -HT_ELPAGE when a large leaf occupies the parent entry (nothing created
- * at or below that level).
+ * ours is released.  With `shared` (the source's table, which the caller
+ * holds), the table at `level` is a new HTABLE_SHARED_PFN descriptor
+ * borrowing its frame, with a hold and an ht_nsharers count on it.  NULL
+ * with *r_err: -HT_ENOFRAME / -HT_ENOMEM; -HT_ELPAGE when a large leaf
+ * occupies the parent entry (nothing created at or below that level);
+ * -HT_EEXIST when `shared` is given and a table is at (vaddr, level)
+ * already (tables above it may have been made).
  */
 htable_t *
 htable_create(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
@@ -170,9 +174,18 @@ htable_create(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 			ht = hat->hat_htable;
 		else
 			ht = htable_hash_search(hat, h, base, l);
+		if (ht != NULL && l == level && shared != NULL) {
+			/* the sharer has a table of its own there */
+			mutex_exit(mtx);
+			if (new != NULL)
+				htable_unalloc(new);
+			if (higher != NULL)
+				htable_release(higher);
+			*r_err = ht__fail(HT_EEXIST, "a table of the space's own "
+			    "is where a shared one would go");
+			return (NULL);
+		}
 		if (ht != NULL) {
-			HT_VERIFY(!(l == level && shared != NULL &&
-			    ht->ht_shares != shared));
 			BUSY_ADD(ht, 1);
 			mutex_exit(mtx);
 			if (new != NULL) {
@@ -212,6 +225,7 @@ htable_create(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 			ht = htable_lookup(shared->ht_hat, shared->ht_vaddr,
 			    shared->ht_level);
 			HT_VERIFY(ht == shared);
+			atomic_fetch_add(&shared->ht_nsharers, 1);
 		}
 		higher = new;
 		new = NULL;

@@ -22,13 +22,17 @@
  *  - links: no reserved bits, the frame of the table at (e2va, level - 1)
  *    whose ht_parent is this table, in the form link_ptp writes; every
  *    non-root table is linked exactly once (tables == links + 1);
- *  - holds: ht_busy == children + (root ? 1 : 0): no hold left behind;
+ *  - holds: ht_busy == children + (root ? 1 : 0) + sharers: no hold left
+ *    behind; sharers only in a space that shares out;
  *  - leaves: only at levels the CPU allows, no reserved bits (they include
  *    every address bit at or above the physical width, so no leaf maps
  *    beyond it); leaf counts per level match hat_pages_mapped;
  *  - frames: none used twice (tables and cached tables), all in the
  *    pools, the cached host pointer current;
- *  - shared tables: the source's frame, the source named, no hold;
+ *  - shared tables (a sharer's descriptor of a source's table): the
+ *    source's frame and pointer, its level and alignment in another
+ *    space that shares out and counts it; no entries counted, and only
+ *    the region's hold;
  *  - cache: cached tables are zero, and hat_num_cached counts them;
  *  - np entries: non-present data entries (hat_np.c) only at level 0 of a
  *    space marked HAT_NP, counted in ht_valid_cnt and ht_lock_cnt;
@@ -70,10 +74,29 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 
 	if (ht->ht_flags & HTABLE_SHARED_PFN) {
 		/* the entries are the source's; only the borrowing is ours */
-		if (ht->ht_shares == NULL || ht->ht_pfn !=
-		    ht->ht_shares->ht_pfn || BUSY(ht) != 0)
-			BAD("shared table 0x%llx level %d does not mirror its "
-			    "source", (unsigned long long)ht->ht_vaddr, level);
+		const htable_t *src = ht->ht_shares;
+
+		if (src == NULL || src->ht_hat == hat ||
+		    ht->ht_pfn != src->ht_pfn || ht->ht_ptr != src->ht_ptr ||
+		    src->ht_level != level ||
+		    (src->ht_flags & HTABLE_SHARED_PFN) ||
+		    ((src->ht_vaddr ^ ht->ht_vaddr) &
+		    (LEVEL_SIZE(m, level + 1) - 1)) != 0)
+			BAD("shared table 0x%llx level %d does not borrow a "
+			    "source's table of its level and alignment",
+			    (unsigned long long)ht->ht_vaddr, level);
+		if (atomic_load(&src->ht_nsharers) < 1 ||
+		    !(atomic_load(&src->ht_hat->hat_flags) & HAT_SHARED))
+			BAD("shared table 0x%llx level %d: its source does not "
+			    "count it", (unsigned long long)ht->ht_vaddr, level);
+		if (atomic_load(&ht->ht_valid_cnt) != 0 ||
+		    atomic_load(&ht->ht_lock_cnt) != 0 || BUSY(ht) != 1)
+			BAD("shared table 0x%llx level %d: valid %d, lock %u, "
+			    "busy %d (expected 0, 0 and the region's hold)",
+			    (unsigned long long)ht->ht_vaddr, level,
+			    (int)atomic_load(&ht->ht_valid_cnt),
+			    (unsigned)atomic_load(&ht->ht_lock_cnt),
+			    (int)BUSY(ht));
 		return (0);
 	}
 	for_each_entry(&ei, ht) {
@@ -155,12 +178,18 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 		    "and %u non-present data entries", level,
 		    (unsigned long long)ht->ht_vaddr,
 		    (unsigned)atomic_load(&ht->ht_lock_cnt), locked, np);
-	if ((unsigned)BUSY(ht) != children +
-	    (ht == hat->hat_htable ? 1u : 0u))
+	unsigned expect = children + (ht == hat->hat_htable ? 1u : 0u) +
+	    (unsigned)atomic_load(&ht->ht_nsharers);
+	if ((unsigned)BUSY(ht) != expect)
 		BAD("level-%d table 0x%llx: busy %d, expected %u (a hold "
 		    "was leaked or lost)", level,
 		    (unsigned long long)ht->ht_vaddr, (int)ht->ht_busy,
-		    children + (ht == hat->hat_htable ? 1u : 0u));
+		    expect);
+	if (atomic_load(&ht->ht_nsharers) != 0 &&
+	    !(atomic_load(&hat->hat_flags) & HAT_SHARED))
+		BAD("level-%d table 0x%llx: %d sharers in a space that does "
+		    "not share out", level, (unsigned long long)ht->ht_vaddr,
+		    (int)atomic_load(&ht->ht_nsharers));
 out:
 	return (err);
 }

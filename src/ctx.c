@@ -12,6 +12,7 @@
 #include "hat.h"
 #include "op.h"
 #include "frame.h"
+#include "share.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -196,6 +197,7 @@ ht_ctx_create(const ht_config_t *cfg, ht_ctx_t **r_ctx)
 	(void) pthread_mutex_init(&ctx->ctx_list_lock, NULL);
 	(void) pthread_cond_init(&ctx->ctx_list_cv, NULL);
 	(void) pthread_mutex_init(&ctx->ctx_reserve_lock, NULL);
+	share_init(ctx);
 	(void) pthread_mutex_init(&ctx->ctx_frame_lock, NULL);
 	if (htable_initial_reserve(ctx, ctx->ctx_reserve_amount) != 0) {
 		(void) ht_ctx_destroy(ctx);
@@ -228,6 +230,7 @@ ht_ctx_destroy(ht_ctx_t *ctx)
 	(void) pthread_mutex_destroy(&ctx->ctx_list_lock);
 	(void) pthread_cond_destroy(&ctx->ctx_list_cv);
 	(void) pthread_mutex_destroy(&ctx->ctx_reserve_lock);
+	share_fini(ctx);
 	/* Every space is gone, and with it every frame it held. */
 	HT_VERIFY(ctx->ctx_frames.n == 0);
 	pfnset_fini(&ctx->ctx_frames);
@@ -428,7 +431,8 @@ stats_hat(hat_t *hat, ht_stats_t *s)
 		mutex_enter(mtx, LR_BUCKET);
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
 		    ht = ht->ht_next)
-			s->tables[ht->ht_level]++;
+			if (!(ht->ht_flags & HTABLE_SHARED_PFN))
+				s->tables[ht->ht_level]++;
 		mutex_exit(mtx);
 	}
 }

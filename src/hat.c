@@ -133,7 +133,7 @@ ht_as_create(ht_ctx_t *ctx, unsigned flags, ht_as_t **r_as)
 }
 
 /* Tear down: everything goes at once (illumos hat_free_start/end). */
-static void
+void
 hat_destroy(hat_t *hat, int listed)
 {
 	ht_ctx_t *ctx = hat->hat_ctx;
@@ -154,14 +154,6 @@ hat_destroy(hat_t *hat, int listed)
 	}
 	(void) htable_purge_hat(hat);
 	hat_free_struct(hat);
-}
-
-void
-ht_as_destroy(ht_as_t *as)
-{
-	if (as == NULL)
-		return;
-	hat_destroy(as, 1);
 }
 
 int

@@ -11,6 +11,13 @@
 /* A new address space with HAT_* flags (HAT_COPIED, HAT_NOSTEAL). */
 int hat_create(ht_ctx_t *ctx, unsigned hat_flags, hat_t **r_hat);
 
+/*
+ * Destroy hat: every table and the struct (illumos hat_free_start/end);
+ * listed: it is on the context's list.  Its shares are ended before
+ * (ht_as_destroy, hat_share.c).
+ */
+void hat_destroy(hat_t *hat, int listed);
+
 /* Free the hash, list membership and struct of a hat (no tables). */
 void hat_free_struct(hat_t *hat);
 

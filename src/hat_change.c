@@ -10,6 +10,7 @@
 #include "iter.h"
 #include "op.h"
 #include "hat_range.h"
+#include "share.h"
 #include "frame.h"
 #include "debug.h"
 
@@ -45,19 +46,30 @@ ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags,
     ht_ad_fn fn, void *arg)
 {
 	hat_t *hat = as;
-	struct range_arg ra;
-	uint64_t last, leaves;
-	htable_t *ht;
-	unsigned e, n;
-	op_t op;
-	int err = 0;
+	uint64_t last;
+	int err;
 
 	if (hat == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
 	if (flags & ~HT_UNMAP_UNLOCK)
 		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
-	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0)
+	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0 ||
+	    (err = share_refuse(hat, va, last)) != 0)
 		return (err);
+	return (unmap_apply(hat, va, last, flags, fn, arg));
+}
+
+int
+unmap_apply(hat_t *hat, uint64_t va, uint64_t last, unsigned flags,
+    ht_ad_fn fn, void *arg)
+{
+	struct range_arg ra;
+	uint64_t leaves;
+	htable_t *ht;
+	unsigned e, n;
+	op_t op;
+	int err = 0;
+
 	ra.va = va;
 	ra.last = last;
 	ra.flags = flags;
@@ -105,7 +117,8 @@ change_range(hat_t *hat, ht_va_t va, uint64_t len, const x86pte_t *clr,
 	op_t op;
 	int err;
 
-	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0)
+	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0 ||
+	    (err = share_refuse(hat, va, last)) != 0)
 		return (err);
 	op_begin(&op, hat);
 	if ((ht = one_table(hat, va, last, 0, 1, &e, &n)) != NULL) {
@@ -241,7 +254,8 @@ lock_range(hat_t *hat, ht_va_t va, uint64_t len, int lock)
 
 	if (hat == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
-	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0)
+	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0 ||
+	    (err = share_refuse(hat, va, last)) != 0)
 		return (err);
 	lm = &hat->hat_locks;
 	ra.va = va;
@@ -347,6 +361,9 @@ ht_harvest_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned bits,
 		    bits));
 	if (flags & ~(HT_AD_CLEAR | HT_AD_SPLIT))
 		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
+	/* reporting reads through a shared region; changing it may not */
+	if (flags != 0 && (err = share_refuse(hat, va, last)) != 0)
+		return (err);
 	if (bits & HT_A)
 		mask |= PT_REF;
 	if (bits & HT_D)

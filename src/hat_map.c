@@ -20,6 +20,7 @@
 #include "iter.h"
 #include "op.h"
 #include "hat_range.h"
+#include "share.h"
 #include "frame.h"
 #include "debug.h"
 
@@ -384,6 +385,8 @@ ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	}
 	if (flags & HT_MAP_LOCK)
 		attr |= HT_LOCKED;
+	if ((err = share_refuse(hat, va, last)) != 0)
+		return (err);
 	return (map_apply(hat, va, pa, len, attr, levels, flags, NULL, fn,
 	    arg));
 }

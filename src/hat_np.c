@@ -36,6 +36,7 @@
  */
 #include "iter.h"
 #include "hat_range.h"
+#include "share.h"
 #include "debug.h"
 
 int
@@ -69,6 +70,8 @@ ht_set_np(ht_as_t *as, ht_va_t va, uint64_t len, uint64_t value,
 		    "%llu pages do not fit %d-bit entries",
 		    (unsigned long long)value, (unsigned long long)incr,
 		    (unsigned long long)n, m->pte_size * 8));
+	if ((err = share_refuse(hat, va, last)) != 0)
+		return (err);
 	np.va = va;
 	np.value = value;
 	np.incr = incr;

@@ -130,6 +130,14 @@ int map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len,
     ht_ad_fn fn, void *arg);
 
 /*
+ * ht_unmap_ad after its argument checks (hat_change.c): remove the leaves
+ * of [va, last] (flags HT_UNMAP_UNLOCK: locked ones too), reporting their
+ * A/D bits to fn (may be NULL).  Runs its own operation.
+ */
+int unmap_apply(hat_t *hat, uint64_t va, uint64_t last, unsigned flags,
+    ht_ad_fn fn, void *arg);
+
+/*
  * Remove the non-present data entries of [va, last] (hat_np.c says what
  * they are); cannot fail.  Callers test HAT_NP first: a space that never
  * had one skips it.

@@ -17,6 +17,10 @@
  *  5. link_ptp raises the parent's valid count before the PTP appears;
  *     unlink_ptp lowers it after the PTP is gone: the parent can never be
  *     freed while a link to a live child exists.
+ *  6. A table shared out (share.c) has one hold and one ht_nsharers count
+ *     per HTABLE_SHARED_PFN descriptor that borrows its frame; such a
+ *     descriptor counts no entries, is never written through, and holds
+ *     one hold of its region until ht_unshare.
  *
  * States of a descriptor: ALLOCATED (htable_alloc, unhashed, busy 1) ->
  * HASHED (htable_create links and inserts it) -> UNLINKED (htable_release
@@ -24,8 +28,9 @@
  * (htable_retire).  During an operation frees are deferred (op.c).
  *
  * Lock order: one bucket mutex at a time; a thread holding a bucket mutex
- * may take hat_mutex or the reserve lock, never another bucket mutex and
- * never the context's list lock.
+ * may take the shared regions' lock (unlink_ptp in a source), hat_mutex
+ * or the reserve lock, never another bucket mutex and never the
+ * context's list lock.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +39,7 @@
 #include "x86pte.h"
 #include "frame.h"
 #include "op.h"
+#include "share.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -167,16 +173,19 @@ htable_unalloc(htable_t *ht)
 }
 
 /*
- * htable_retire: like htable_retire_now, but a table freed inside an operation
- * on its own hat waits until the operation has run the TLB hook: an MMU may
- * still hold the old link in its paging-structure caches.
+ * htable_retire: like htable_retire_now, but a table freed inside an
+ * operation that holds back its hat's TLB invalidations (an operation on
+ * its own hat, or one that changed it on the way) waits until the
+ * operation has run the TLB hook: an MMU may still hold the old link in
+ * its paging-structure caches.
  */
 void
 htable_retire(htable_t *ht)
 {
 	op_t *op = op_cur();
 
-	if (op != NULL && ht->ht_hat != NULL && op->op_hat == ht->ht_hat) {
+	if (op != NULL && ht->ht_hat != NULL && (op->op_hat == ht->ht_hat ||
+	    op_holds_tlb(op, ht->ht_hat))) {
 		ht->ht_next = op->op_deferred;
 		op->op_deferred = ht;
 		return;
@@ -205,6 +214,9 @@ unlink_ptp(htable_t *higher, htable_t *old, uint64_t vaddr)
 	 * their walk: once it moved, a table they walked may be reused.
 	 */
 	atomic_fetch_add(&higher->ht_hat->hat_gen, 1);
+	/* and so do those of the spaces that walk our tables as theirs */
+	if (atomic_load(&higher->ht_hat->hat_flags) & HAT_SHARED)
+		share_bump_gens(higher->ht_hat);
 	/*
 	 * Our own links carry REF, so no MMU changes them; an imported link
 	 * may lack it and get REF set under us, hence the loop.  Anything
@@ -259,8 +271,10 @@ link_ptp(htable_t *higher, htable_t *new, uint64_t vaddr)
  * its parent, and so on upward.  Kept even when empty: tables of a hat
  * being destroyed (freed in bulk later) and tables at or above the highest
  * large-page level (as illumos: that avoids churn where large pages go, and
- * keeps the root).  Shared tables are always freed when empty, and then
- * release their hold on the source.
+ * keeps the root).  A shared table's descriptor in a sharer never counts
+ * entries (they are its source's) and carries the region's hold while the
+ * region lives: it goes when ht_unshare drops that hold, whatever level it
+ * is, and then releases its hold on the source.
  */
 /* Is ht kept although empty and unused?  (Retention rules above.) */
 static int
@@ -286,8 +300,10 @@ htable_free_locked(htable_t *ht, pthread_mutex_t *mtx, htable_t **r_shared)
 
 	HT_ASSERT(lock_held(mtx) && mtx == htable_mutex(ht));
 	HT_ASSERT(atomic_load(&ht->ht_lock_cnt) == 0);
-	if (ht->ht_flags & HTABLE_SHARED_PFN)
+	if (ht->ht_flags & HTABLE_SHARED_PFN) {
 		*r_shared = ht->ht_shares;
+		atomic_fetch_sub(&ht->ht_shares->ht_nsharers, 1);
+	}
 	HT_VERIFY(higher != NULL);
 	unlink_ptp(higher, ht, ht->ht_vaddr);
 	htable_hash_remove(ht);

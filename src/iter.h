@@ -168,6 +168,18 @@ iter_tlb(iter_t *it)
 }
 
 /*
+ * May the current table be written?  Not when it is a source's, reached
+ * through a sharer's region (walk.c): writes through a sharer are refused
+ * before they start (share.c), so a writer never gets there.
+ */
+static inline int
+iter_writable(const iter_t *it)
+{
+	return (it->it_ht->ht_hat == it->it_hat &&
+	    !(it->it_ht->ht_flags & HTABLE_SHARED_PFN));
+}
+
+/*
  * Replace the current leaf if it still equals it_pte.  Returns 1 on
  * success; 0 with it_pte refreshed when the leaf changed meanwhile (an
  * MMU set A/D, or an overlapping call changed it): the caller recomputes
@@ -181,6 +193,7 @@ iter_cas(iter_t *it, x86pte_t new, int tlb)
 {
 	x86pte_t found;
 
+	HT_ASSERT(iter_writable(it));
 	HT_HOOK(HT_HOOK_ITER_CAS, it);
 	found = pte_cas_raw(it->it_sz, iter_ptr(it), it->it_pte, new);
 	if (found != it->it_pte) {
@@ -260,8 +273,9 @@ pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
 /*
  * At a leaf: change every leaf from here to the end of the table or of
  * the range, or up to the next link to a lower table, in one pass (see
- * pte_range_update); record the bookkeeping as iter_cas does, and move to the last entry handled, so that
- * iter_next goes on with the link or the next table.  Returns 1.
+ * pte_range_update); record the bookkeeping as iter_cas does, and move
+ * to the last entry handled, so that iter_next goes on with the link or
+ * the next table.  Returns 1.
  */
 static inline int
 iter_bulk(iter_t *it, x86pte_t clr, x86pte_t set, int unmap)
@@ -273,6 +287,7 @@ iter_bulk(iter_t *it, x86pte_t clr, x86pte_t set, int unmap)
 	const ad_sink_t *ad = unmap ? op_ad_sink(it->it_hat, it->it_va,
 	    it->it_level, &sink) : NULL;
 
+	HT_ASSERT(iter_writable(it));
 	if (left < end - e)
 		end = e + (unsigned)left;
 	end = pte_range_update(it->it_sz, it->it_shift, it->it_base,

@@ -3,8 +3,8 @@
  * lock order in debug builds.
  *
  * The order (types.h): ctx_list_lock is dropped before anything else is
- * taken; then at most one bucket mutex, then a space's hat_mutex, then the
- * reserve lock, then the provider's own lock (not ours: not tracked).  No
+ * taken; then at most one bucket mutex, then the shared regions' lock,
+ * then a space's hat_mutex, then the reserve lock, then the provider's own lock (not ours: not tracked).  No
  * library lock is held while the TLB hook or a provider callback runs.
  *
  * Debug builds (HT_DEBUG) keep a per-thread record of the library mutexes
@@ -28,6 +28,7 @@
 typedef enum lock_rank {
 	LR_LIST = 1,	/* ctx_list_lock: nothing else is taken under it */
 	LR_BUCKET,	/* one hashed bucket mutex, at most one at a time */
+	LR_SHARE,	/* ctx_share_lock: the shared regions */
 	LR_HAT,		/* a space's hat_mutex (its table cache) */
 	LR_RESERVE	/* the context's reserve lock */
 } lock_rank_t;

@@ -22,6 +22,8 @@
  *    tells the allocator to use the reserve (illumos's hat depth);
  *  - TLB batching: invalidations are merged into at most HT_OP_TLB_RANGES
  *    ranges and delivered once, by op_unwind, with no library lock held;
+ *    a space that shares tables out has each range forwarded to its
+ *    sharers (share.c), in their addresses;
  *  - the caller's A/D sink (ht_map_ad, ht_unmap_ad).  Every path that
  *    removes a leaf of the operation's space reports there the bits the
  *    leaf had when it was cleared: the value the clearing exchange or CAS
@@ -45,6 +47,7 @@
 
 #include "htable_int.h"
 #include "op.h"
+#include "share.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -52,23 +55,39 @@
 _Thread_local op_t *op__cur;
 _Thread_local int op__depth;
 
+/* One call of the hook for hat, and its sharers' (no lock held). */
+static void
+tlb_call(hat_t *hat, uint64_t va, uint64_t len)
+{
+	ht_ctx_t *ctx = hat->hat_ctx;
+
+	HT_ASSERT(lock_none_held());	/* none at the TLB hook */
+	HATSTAT_INC(ctx, tlb_calls);
+	ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, va, len);
+	if (atomic_load(&hat->hat_flags) & HAT_SHARED)
+		share_forward(hat, va, len);
+}
+
 void
 op_deliver(op_t *op)
 {
 	hat_t *hat = op->op_hat;
-	ht_ctx_t *ctx = hat->hat_ctx;
 
 	HT_ASSERT(lock_none_held());	/* no library lock at the TLB hook */
+	for (unsigned i = 0; i < op->op_nx; i++) {
+		uint64_t len = op->op_xlast[i] - op->op_xlo[i] + 1;
+
+		tlb_call(op->op_xhat[i], op->op_xlo[i], len == 0 ?
+		    HT_TLB_ALL : len);
+	}
+	if (hat == NULL || (op->op_ntlb == 0 && !op->op_tlb_all))
+		return;
 	if (op->op_tlb_all) {
-		HATSTAT_INC(ctx, tlb_calls);
-		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, 0, HT_TLB_ALL);
+		tlb_call(hat, 0, HT_TLB_ALL);
 		return;
 	}
-	for (unsigned i = 0; i < op->op_ntlb; i++) {
-		HATSTAT_INC(ctx, tlb_calls);
-		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, op->op_tlb_va[i],
-		    op->op_tlb_len[i]);
-	}
+	for (unsigned i = 0; i < op->op_ntlb; i++)
+		tlb_call(hat, op->op_tlb_va[i], op->op_tlb_len[i]);
 }
 
 void
@@ -82,16 +101,39 @@ op_tlb_inval(hat_t *hat, uint64_t va, uint64_t len)
 		return;
 	if (len == 0)		/* 2^64 bytes: the whole space */
 		len = HT_TLB_ALL;
-	if (op == NULL || op->op_hat != hat) {
+	if (op != NULL && op->op_hat != hat) {
 		/*
-		 * No operation on this space: tell it now.  (A stealer works
-		 * on its victim inside an operation of its own, so that its
-		 * invalidations, made under bucket mutexes, wait for
-		 * op_end instead of coming here.)
+		 * Another space's tables, changed on the way (a share reads
+		 * and makes its source's): one covering range per space, for
+		 * op_end.  (A stealer works on its victim inside an operation
+		 * of its own.)
 		 */
-		HT_ASSERT(lock_none_held());	/* none at the TLB hook */
-		HATSTAT_INC(ctx, tlb_calls);
-		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, va, len);
+		uint64_t last = len == HT_TLB_ALL ? ~0ull : va + (len - 1);
+		unsigned i;
+
+		if (len == HT_TLB_ALL)
+			va = 0;
+		for (i = 0; i < op->op_nx && op->op_xhat[i] != hat; i++)
+			continue;
+		if (i < op->op_nx) {
+			if (va < op->op_xlo[i])
+				op->op_xlo[i] = va;
+			if (last > op->op_xlast[i])
+				op->op_xlast[i] = last;
+			return;
+		}
+		if (op->op_nx < HT_OP_XHATS) {
+			op->op_xhat[i] = hat;
+			op->op_xlo[i] = va;
+			op->op_xlast[i] = last;
+			op->op_nx++;
+			return;
+		}
+		op = NULL;	/* more spaces than any path touches: now */
+	}
+	if (op == NULL) {
+		/* No operation: tell it now. */
+		tlb_call(hat, va, len);
 		return;
 	}
 	if (op->op_tlb_all)

@@ -5,8 +5,6 @@
 #ifndef HT_OP_H
 #define HT_OP_H
 
-#include <string.h>
-
 #include "types.h"
 #include "debug.h"
 
@@ -46,8 +44,16 @@ op_nested(void)
 static inline void
 op_begin(op_t *op, hat_t *hat)
 {
-	memset(op, 0, sizeof (*op));
+	/* not a memset: the TLB arrays are read only up to their counts */
 	op->op_hat = hat;
+	op->op_prealloc = op->op_deferred = NULL;
+	op->op_pinned = NULL;
+	op->op_npinned = op->op_maxpinned = 0;
+	op->op_ntlb = 0;
+	op->op_tlb_all = 0;
+	op->op_ad_fn = NULL;
+	op->op_ad_arg = NULL;
+	op->op_nx = 0;
 	op->op_prev = op__cur;
 	op__cur = op;
 	op__depth++;
@@ -62,8 +68,22 @@ op_unwind(op_t *op)
 {
 	HT_VERIFY(op__cur == op);
 	op__cur = op->op_prev;
-	if (op->op_hat != NULL && (op->op_ntlb != 0 || op->op_tlb_all))
+	if ((op->op_hat != NULL && (op->op_ntlb != 0 || op->op_tlb_all)) ||
+	    op->op_nx != 0)
 		op_deliver(op);
+}
+
+/*
+ * Does op hold back a TLB invalidation of hat, another space (so that a
+ * table of hat freed now must wait for op_end too)?
+ */
+static inline int
+op_holds_tlb(const op_t *op, const hat_t *hat)
+{
+	for (unsigned i = 0; i < op->op_nx; i++)
+		if (op->op_xhat[i] == hat)
+			return (1);
+	return (0);
 }
 
 /* Leave the nesting depth; the last step of op_end. */
@@ -77,8 +97,9 @@ op_close(op_t *op)
 
 /*
  * Entries of [va, va + len) of hat may be cached by an MMU: batch the
- * invalidation into the current operation on this hat, or call the hook
- * now.  len HT_TLB_ALL: everything.  Nothing for a FREEING hat.
+ * invalidation into the current operation (another space's goes into
+ * its list of other spaces), or call the hook now when no operation
+ * runs.  len HT_TLB_ALL: everything.  Nothing for a FREEING hat.
  */
 void op_tlb_inval(hat_t *hat, uint64_t va, uint64_t len);
 

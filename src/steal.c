@@ -292,12 +292,21 @@ htable_purge_hat(hat_t *hat)
 
 	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
 		while ((ht = hat->hat_ht_hash[h]) != NULL) {
+			htable_t *src = (ht->ht_flags & HTABLE_SHARED_PFN) ?
+			    ht->ht_shares : NULL;
+
 			hat->hat_ht_hash[h] = ht->ht_next;
 			/* the frame is garbage now; nothing counts any more */
 			atomic_store(&ht->ht_valid_cnt, 0);
 			atomic_store(&ht->ht_lock_cnt, 0);
 			htable_retire_now(ht);
-			n++;
+			if (src != NULL) {
+				/* a borrowed frame: give the source its hold */
+				atomic_fetch_sub(&src->ht_nsharers, 1);
+				htable_release(src);
+			} else {
+				n++;
+			}
 		}
 	}
 	hat->hat_htable = NULL;

@@ -62,6 +62,8 @@ struct htable {
 	void		*ht_ptr;	/* host pointer to the entries */
 	htable_t	*ht_parent;	/* table holding our PTP */
 	htable_t	*ht_shares;	/* SHARED_PFN: the source */
+	_Atomic int32_t	ht_nsharers;	/* SHARED_PFN tables borrowing this
+					   frame; each holds us once */
 };
 
 /* hat_flags */
@@ -88,9 +90,40 @@ struct ht_as {
 	_Atomic uint64_t hat_pages_mapped[HT_MAX_LEVELS]; /* leaves per level */
 	_Atomic uint64_t hat_gen;	/* bumped before any table is unlinked */
 	lockmap_t	hat_locks;	/* locks beyond the first (lockmap.h) */
+	_Atomic unsigned hat_nshared_in; /* regions others share into us */
+	_Atomic unsigned hat_nshared_out; /* regions we share out (HAT_SHARED) */
 	hat_t		*hat_next;	/* ctx list; ctx_list_lock */
 	hat_t		*hat_prev;
 };
+
+/*
+ * One shared region (share.c, hat_share.c): [sr_va, sr_va + sr_len) of
+ * sr_sharer shows [sr_src_va, sr_src_va + sr_len) of sr_src, through the
+ * source's own tables where whole tables fit and as copied leaves
+ * elsewhere.  Fixed once on the context's list, except sr_state.
+ */
+typedef enum share_state {
+	SR_MAKING,	/* ht_share is building it */
+	SR_LIVE,	/* built, in use */
+	SR_GOING	/* claimed by an unshare, a revoke or a destroy */
+} share_state_t;
+
+typedef struct share_rec {
+	struct share_rec * _Atomic sr_next;	/* ctx_shares */
+	hat_t		*sr_sharer;
+	hat_t		*sr_src;
+	uint64_t	sr_va;
+	uint64_t	sr_src_va;
+	uint64_t	sr_len;
+	share_state_t	sr_state;	/* ctx_share_lock */
+	ht_share_info_t	sr_info;	/* what the share made */
+	/* the tables it links, by offset and level (its maker's, then its
+	   ender's: one thread at a time) */
+	uint64_t	*sr_toff;
+	int8_t		*sr_tlevel;
+	size_t		sr_ntables;
+	size_t		sr_tcap;
+} share_rec_t;
 
 /* A set of frame numbers (frame.c): open addressing, linear probing. */
 typedef struct pfnset {
@@ -146,6 +179,10 @@ struct ht_ctx {
 	_Atomic unsigned ctx_force_steal;
 	_Atomic unsigned ctx_force_cnt;
 	_Atomic unsigned ctx_steal_seed; /* victim bucket rotation */
+	pthread_mutex_t	ctx_share_lock;	/* the shared regions (share.c) */
+	pthread_cond_t	ctx_share_cv;	/* a region or a delivery ended */
+	share_rec_t * _Atomic ctx_shares; /* every shared region */
+	unsigned	ctx_share_readers; /* forwarding walks in flight */
 	pthread_mutex_t	ctx_frame_lock;	/* a leaf: protects ctx_frames */
 	pfnset_t	ctx_frames;	/* every table frame the context holds */
 	ctr_t	ctx_stat;
@@ -167,6 +204,7 @@ struct ht_ctx {
  *    dirty.  NULL costs the removal paths one test per table.
  */
 #define HT_OP_TLB_RANGES 8
+#define HT_OP_XHATS	4
 typedef struct op_frame {
 	struct op_frame	*op_prev;	/* the operation this one nests in */
 	hat_t		*op_hat;
@@ -181,6 +219,15 @@ typedef struct op_frame {
 	uint64_t	op_tlb_len[HT_OP_TLB_RANGES];
 	ht_ad_fn	op_ad_fn;	/* A/D of removed leaves, or NULL */
 	void		*op_ad_arg;
+	/*
+	 * Other spaces whose tables this operation changed (a share reads
+	 * and makes its source's tables): one covering range each, delivered
+	 * with the operation's own, before the deferred frees.
+	 */
+	unsigned	op_nx;
+	hat_t		*op_xhat[HT_OP_XHATS];
+	uint64_t	op_xlo[HT_OP_XHATS];
+	uint64_t	op_xlast[HT_OP_XHATS];	/* inclusive */
 } op_t;
 
 /*

@@ -2,6 +2,12 @@
  * walk.c - finding leaves: htable_next_valid inside one table, htable_next_leaf across
  * a range, and the point queries htable_getpte / htable_getpage.
  *
+ * Below a table that a sharer borrows from its source (HTABLE_SHARED_PFN)
+ * the sharer has no descriptors: the walk goes on in the source's tables
+ * (next_leaf_shared), and hands back the source's table with the leaf's
+ * VA in the sharer's addresses.  Only readers get there: every call that
+ * writes is refused over a shared region (share.c).
+ *
  * htable_next_leaf skips empty subtrees without reading them: when no table
  * exists at level l for va and no leaf can exist above max_mapped_level
  * (the highest level with a non-zero leaf count), the whole level-(l+1)
@@ -54,6 +60,12 @@ max_mapped_level(hat_t *hat)
 {
 	const mmu_t *m = hat_mmu(hat);
 
+	/*
+	 * A sharer counts none of the leaves of its regions, and finds no
+	 * descriptor below a shared link: no level may be skipped for it.
+	 */
+	if (atomic_load_explicit(&hat->hat_nshared_in, memory_order_relaxed))
+		return (hat->hat_max_level);
 	if (atomic_load(&hat->hat_flags) & HAT_SHARED)
 		return (m->max_page_level);
 	for (int l = m->max_page_level; l > 0; l--) {
@@ -61,6 +73,39 @@ max_mapped_level(hat_t *hat)
 		    memory_order_relaxed) != 0)
 			return (l);
 	}
+	return (0);
+}
+
+/*
+ * The next leaf at or after *vap and <= elast below the links of sh, a
+ * sharer's descriptor of a source's table (held, released here): the
+ * walk goes on in the source's tables, whose addresses are ours moved by
+ * the table's offset, and is bounded by the table's span.  Returns the
+ * leaf with *vap its VA (ours) and *htp its table (the source's, held);
+ * or 0 with *vap the first VA after the span (0 if that wraps).
+ */
+static x86pte_t
+next_leaf_shared(htable_t *sh, htable_t **htp, uint64_t *vap, uint64_t elast)
+{
+	htable_t *src = sh->ht_shares;
+	uint64_t off = src->ht_vaddr - sh->ht_vaddr;	/* mod 2^64 */
+	uint64_t last = htable_last_page(sh);
+	uint64_t sva = *vap + off, next = last + HT_PAGE_SIZE;
+	htable_t *ht = NULL;
+	x86pte_t pte;
+
+	/* a sharer shares in and never out: this never nests (share.c) */
+	HT_ASSERT(!(src->ht_flags & HTABLE_SHARED_PFN));
+	htable_release(sh);
+	if (elast < last)
+		last = elast;
+	pte = htable_next_leaf(src->ht_hat, &ht, &sva, last + off);
+	if (pte != 0) {
+		*vap = sva - off;
+		*htp = ht;
+		return (pte);
+	}
+	*vap = next;
 	return (0);
 }
 
@@ -81,8 +126,12 @@ htable_next_leaf(hat_t *hat, htable_t **htp, uint64_t *vap, uint64_t elast)
 
 	*htp = NULL;
 	if (ht != NULL) {
-		/* Fast path: the next leaf is often in the same table. */
-		if (va >= ht->ht_vaddr && va <= htable_last_page(ht)) {
+		/*
+		 * Fast path: the next leaf is often in the same table (not
+		 * when it is a source's, whose addresses are not ours).
+		 */
+		if (ht->ht_hat == hat && va >= ht->ht_vaddr &&
+		    va <= htable_last_page(ht)) {
 			pte = htable_next_valid(ht, &va, elast);
 			if (pte_is_page(pte, ht->ht_level)) {
 				*vap = va;
@@ -115,6 +164,21 @@ htable_next_leaf(hat_t *hat, htable_t **htp, uint64_t *vap, uint64_t elast)
 					*vap = va;
 					*htp = ht;
 					return (pte);
+				}
+				if (pte != 0 &&
+				    (ht->ht_flags & HTABLE_SHARED_PFN)) {
+					/* below a shared table: the source's */
+					if (va < before)
+						va = before;
+					pte = next_leaf_shared(ht, htp, &va,
+					    elast);
+					if (pte != 0) {
+						*vap = va;
+						return (pte);
+					}
+					if (va == 0)
+						goto done;
+					break;
 				}
 				htable_release(ht);
 				/*

@@ -722,15 +722,113 @@ table_needers(ht_as_t *as, env_t *e)
 	R(ht_unlock, as, e->lk + PG, PG);
 }
 
+/*
+ * A share that needs tables of the sharer (copies of the large pages at
+ * e->big) and one that links a table of src (the 4 KiB pages at e->pg)
+ * into a sharer that lacks the tables above it, while tables cannot be
+ * had.  The sharer is made before the shortage.
+ */
+static void
+share_needers(ht_as_t *src, ht_as_t *sharer, env_t *e)
+{
+	R(ht_share, sharer, e->big, src, e->big, 2 * e->l1, NULL);
+	R(ht_share, sharer, e->big + 64 * e->l1, src, e->pg, e->l1, NULL);
+}
+
 /* The arena runs dry: ENOFRAME (nothing to steal: one space). */
 static void
 no_frames(env_t *e)
 {
+	ht_as_t *sh;
+
+	OK(ht_as_create, e->ctx, HT_AS_NOSTEAL, &sh);
 	OK(ht_as_purge, e->as);
 	ht_arena_set_limit(e->arena, ht_arena_frames_used(e->arena));
 	table_needers(e->as, e);
+	share_needers(e->as, sh, e);
 	ht_arena_set_limit(e->arena, 0);
 	OK(ht_audit, e->as);
+	OK(ht_audit, sh);
+	ht_as_destroy(sh);
+}
+
+/*
+ * Shared regions: bad arguments of ht_share and ht_unshare, and every
+ * call that would write through a sharer refused over its region.
+ */
+static void
+shares(env_t *e)
+{
+	ht_as_t *as = e->as, *sh, *sh2, *other;
+	ht_ctx_t *octx;
+	ht_config_t cfg = cfg_for(e->mode, ht_arena_ops(), e->arena);
+	ht_share_info_t info;
+	ht_va_t r = e->big + 64 * e->l1;	/* the sharer's region */
+
+	OK(ht_as_create, e->ctx, 0, &sh);
+	OK(ht_as_create, e->ctx, 0, &sh2);
+	OK(ht_ctx_create, &cfg, &octx);
+	OK(ht_as_create, octx, 0, &other);
+
+	R(ht_share, NULL, r, as, e->pg, e->l1, &info);
+	R(ht_share, sh, r, NULL, e->pg, e->l1, &info);
+	R(ht_share, sh, r, sh, e->pg, e->l1, &info);
+	R(ht_share, other, r, as, e->pg, e->l1, &info);
+	R(ht_share, sh, r, as, e->pg, 0, &info);
+	R(ht_share, sh, r + 1, as, e->pg, e->l1, &info);
+	R(ht_share, sh, r, as, e->pg + 1, e->l1, &info);
+	R(ht_share, sh, r, as, e->pg, e->l1 - 1, &info);
+	if (e->g->va_bits > 32) {
+		R(ht_share, sh, 1ull << (e->g->va_bits - 1), as, e->pg, e->l1,
+		    &info);
+		R(ht_share, sh, r, as, 1ull << (e->g->va_bits - 1), e->l1,
+		    &info);
+	} else {
+		R(ht_share, sh, 4 * GIB, as, e->pg, e->l1, &info);
+	}
+	R(ht_share, sh, 0 - PG, as, e->pg, 2 * PG, &info);
+	/* not empty */
+	OK(ht_map, sh, r + PG, 0, PG, 0, 0);
+	R(ht_share, sh, r, as, e->pg, e->l1, &info);
+	OK(ht_unmap, sh, r + PG, PG, 0);
+
+	OK(ht_share, sh, r, as, e->pg, e->l1, &info);
+	cr_assert_eq(info.tables, 1);
+	cr_assert_eq(info.copied, 0);
+	/* overlapping, and one level deep only */
+	R(ht_share, sh, r, as, e->pg, e->l1, &info);
+	R(ht_share, as, e->big + 96 * e->l1, sh2, e->big, e->l1, &info);
+	R(ht_share, sh2, e->big, sh, e->big, e->l1, &info);
+
+	/* nothing writes through the sharer */
+	R_MAP(sh, r, 0, PG, 0, 0);
+	R_UNMAP(sh, r, PG, 0);
+	R_PROT(sh, r, PG, HT_W);
+	R(ht_lock, sh, r, PG);
+	R(ht_unlock, sh, r, PG);
+	R(ht_harvest_ad, sh, r, PG, HT_A, HT_AD_CLEAR, NULL, NULL);
+	OK(ht_harvest_ad, sh, r, PG, HT_A, 0, NULL, NULL);
+
+	R(ht_unshare, NULL, r, e->l1);
+	R(ht_unshare, sh, r, 0);
+	R(ht_unshare, sh, r + PG, e->l1);	/* cuts the region */
+	R(ht_unshare, sh, r + 1, e->l1);
+	R(ht_unshare, sh, r, e->l1 + 1);
+	if (e->g->va_bits > 32)
+		R(ht_unshare, sh, 1ull << (e->g->va_bits - 1), e->l1);
+	else
+		R(ht_unshare, sh, 4 * GIB, e->l1);
+	R(ht_unshare, sh, 0 - PG, 2 * PG);
+	OK(ht_audit, sh);
+	OK(ht_audit, as);
+	OK(ht_unshare, sh, r, e->l1);
+	OK(ht_audit, sh);
+	OK(ht_audit, as);
+
+	ht_as_destroy(other);
+	OK(ht_ctx_destroy, octx);
+	ht_as_destroy(sh2);
+	ht_as_destroy(sh);
 }
 
 /* A provider that fails with its own code, gives bad frames, forgets. */
@@ -740,6 +838,7 @@ bad_provider(env_t *e)
 	prov_t p = { e->arena, 0, 0, 0 };
 	ht_config_t c = cfg_for(e->mode, &prov_ops, &p);
 	env_t pe = *e;
+	ht_as_t *sh;
 	ht_xlate_t x;
 	ht_pa_t pa;
 
@@ -749,14 +848,19 @@ bad_provider(env_t *e)
 	OK(ht_map, pe.as, e->lk, 2 * GIB, e->l1, HT_W, HT_MAP_LOCK);
 	OK(ht_map, pe.as, e->pg, 3 * GIB, 2 * PG, HT_W, 0);
 
+	OK(ht_as_create, pe.ctx, HT_AS_NOSTEAL, &sh);
 	p.inject = 1;
 	injecting = PASS_ALLOC;
 	table_needers(pe.as, &pe);
+	share_needers(pe.as, sh, &pe);
 	injecting = 0;
 	p.inject = 0;
 	p.bad = 1;
 	table_needers(pe.as, &pe);
+	share_needers(pe.as, sh, &pe);
 	p.bad = 0;
+	OK(ht_audit, sh);
+	ht_as_destroy(sh);
 	/* the tables below the root are reached through map only */
 	p.map_null = 1;
 	R(ht_translate, pe.as, e->pg, &x);
@@ -874,7 +978,7 @@ no_memory_child(env_t *e, int fd)
 	reader_t rd = { e->arena, 0, 0 };
 	ht_scan_cfg_t sc;
 	ht_ctx_t *ctx, *small;
-	ht_as_t *as, *nas;
+	ht_as_t *as, *nas, *shr;
 	unsigned long pages = 0;
 	struct rlimit rl;
 	FILE *f;
@@ -885,6 +989,7 @@ no_memory_child(env_t *e, int fd)
 	OK(ht_as_create, small, 0, &as);
 	OK(ht_map, as, e->big, 2 * GIB, 2 * e->l1, HT_W, 0);
 	OK(ht_map, as, e->lk, 2 * GIB, 2 * e->l1, HT_W, HT_MAP_LOCK);
+	OK(ht_as_create, small, 0, &shr);
 	memset(&sc, 0, sizeof (sc));
 	sc.mode = e->mode;
 	sc.cr3 = ht_as_root(e->as);
@@ -910,6 +1015,7 @@ no_memory_child(env_t *e, int fd)
 	R_PROT(as, e->big + e->l1 - PG, 2 * PG, 0);
 	R(ht_lock, as, e->big + e->l1 - PG, 2 * PG);
 	R(ht_unlock, as, e->lk + e->l1 - PG, 2 * PG);
+	R(ht_share, shr, e->big, as, e->big, 2 * e->l1, NULL);
 	R(ht_scan, &sc, leaf_go, NULL, NULL);
 	if (write(fd, fns, sizeof (fns)) != (ssize_t)sizeof (fns) ||
 	    write(fd, &nviol, sizeof (nviol)) != (ssize_t)sizeof (nviol))
@@ -981,6 +1087,7 @@ barrage(ht_mode_t mode)
 	unsplittable(&e);
 	no_frames(&e);
 	bad_provider(&e);
+	shares(&e);
 	corrupt(&e);
 	images(&e);
 	no_memory(&e);

@@ -501,17 +501,37 @@ Test(audit, shared_table_mirrors_its_source)
 	cr_assert_not_null(src);
 	sh = htable_create(hat, 0xc0000000, 0, src, &err);
 	cr_assert_not_null(sh, "%s", ht_errdetail());
-	/* the sharer's count is mirrored by hat_share: no hold of ours */
-	BUSY_ADD(sh, -1);
+	/* our hold from htable_create stands for the region's (ht_share) */
 	clean();
 	sh->ht_shares = NULL;
-	corrupt("does not mirror its source", NULL);
+	corrupt("does not borrow a source's table", NULL);
 	sh->ht_shares = src;
 	clean();
 	BUSY_ADD(sh, 1);
-	corrupt("does not mirror its source", NULL);
+	corrupt("shared table 0xc0000000 level 0", "the region's hold");
+	BUSY_ADD(sh, -1);
+	atomic_fetch_add(&sh->ht_valid_cnt, 1);
+	corrupt("shared table 0xc0000000 level 0", "valid 1");
+	atomic_fetch_sub(&sh->ht_valid_cnt, 1);
+	clean();
+	/* the source counts its sharers, in its holds too */
+	atomic_fetch_sub(&src->ht_nsharers, 1);
+	corrupt("its source does not count it", NULL);
+	atomic_fetch_add(&src->ht_nsharers, 1);
+	clean();
 	htable_release(sh);
+	cr_assert_eq(atomic_load(&src->ht_nsharers), 0);
 	htable_release(src);
 	clean();
+	cr_assert_eq(ht_audit(ism), 0, "%s", ht_errdetail());
+	/* a source's table holds one hold per sharer, and no more */
+	src = htable_lookup(ism, 0x80000000, 0);
+	atomic_fetch_add(&src->ht_nsharers, 1);
+	htable_release(src);
+	cr_assert_eq(ht_audit(ism), -HT_ECORRUPT);
+	cr_assert(strstr(ht_errdetail(), "a hold was leaked") != NULL, "%s",
+	    ht_errdetail());
+	atomic_fetch_sub(&src->ht_nsharers, 1);
+	cr_assert_eq(ht_audit(ism), 0, "%s", ht_errdetail());
 	ht_as_destroy(ism);
 }
