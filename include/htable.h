@@ -485,10 +485,16 @@ HT_EXTERN int ht_as_create(ht_ctx_t *ctx, unsigned flags,
  *
  * A table frame has one owner in a context.  While the import lives, its
  * frames belong to it; once it is destroyed (or a table of it is emptied
- * and freed) they are the caller's again.  Frames that the context holds
- * cannot be imported: a table, a cached free table or a frame reserved by
- * an operation in flight, of any space of ctx, created or imported.
- * Sharing tables between spaces is never done through import.  The check
+ * and freed) they are the caller's again.  A link to a table that another
+ * space of ctx has at the same level, below its root, is sharing, not a
+ * second owner: the new space shares that table as ht_share would (one
+ * region per such table; the other space becomes a source, and what it
+ * changes there is seen through the new space, whose TLB hook is told;
+ * ht_unshare and ht_as_destroy end it).  Any other frame that the context
+ * holds cannot be imported: a root, a table at another level, a cached
+ * free table or a frame reserved by an operation in flight, of any space
+ * of ctx, created or imported, or a table of a space that shares in
+ * itself (sharing is one level deep).  The check
  * and the claim of each frame are one step under a context lock that
  * every table frame taken from the provider goes through as well, so an
  * import racing with table creation in another space never shares a

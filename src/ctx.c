@@ -374,6 +374,89 @@ ctx_frame_owner(ht_ctx_t *ctx, ht_pfn_t pfn, char *buf, size_t len)
 		    "(preallocated, or freed and waiting for the TLB hook)");
 }
 
+struct share_find {
+	hat_t		*sharer;
+	ht_pfn_t	pfn;
+	int		level;
+	uint64_t	va;		/* where the sharer links it */
+	htable_t	*found;		/* held */
+	int		err;
+};
+
+static void
+share_find_one(hat_t *hat, void *arg)
+{
+	struct share_find *f = arg;
+	const mmu_t *m = hat_mmu(hat);
+	share_rec_t *rec;
+	htable_t *ht = NULL;
+
+	if (f->found != NULL || f->err != 0 || hat == f->sharer)
+		return;
+	for (unsigned h = 0; h < hat->hat_num_hash && ht == NULL; h++) {
+		pthread_mutex_t *mtx = htable_bucket_mutex(hat, h);
+
+		mutex_enter(mtx, LR_BUCKET);
+		for (htable_t *t = hat->hat_ht_hash[h]; t != NULL;
+		    t = t->ht_next) {
+			if (t->ht_pfn == f->pfn && !(t->ht_flags &
+			    (HTABLE_SHARED_PFN | HTABLE_COPIED))) {
+				if (t->ht_level == f->level &&
+				    t->ht_level < hat->hat_max_level) {
+					BUSY_ADD(t, 1);
+					ht = t;
+				}
+				break;
+			}
+		}
+		mutex_exit(mtx);
+	}
+	if (ht == NULL)
+		return;
+	/* The space is ours while we look (VICTIM): register the share. */
+	if ((rec = calloc(1, sizeof (*rec))) == NULL ||
+	    (rec->sr_toff = malloc(sizeof (*rec->sr_toff))) == NULL ||
+	    (rec->sr_tlevel = malloc(sizeof (*rec->sr_tlevel))) == NULL) {
+		if (rec != NULL) {
+			free(rec->sr_toff);
+			free(rec);
+		}
+		htable_release(ht);
+		f->err = ht__fail(HT_ENOMEM, "no memory for a shared region");
+		return;
+	}
+	rec->sr_sharer = f->sharer;
+	rec->sr_src = hat;
+	rec->sr_va = f->va;
+	rec->sr_src_va = ht->ht_vaddr;
+	rec->sr_len = LEVEL_SIZE(m, f->level + 1);
+	rec->sr_toff[0] = 0;
+	rec->sr_tlevel[0] = (int8_t)f->level;
+	rec->sr_ntables = 1;
+	rec->sr_info.tables = 1;
+	rec->sr_info.table_bytes = rec->sr_len;
+	if (share_insert(rec) != 0) {
+		/* its space shares in: one level deep, so not this way */
+		free(rec->sr_toff);
+		free(rec->sr_tlevel);
+		free(rec);
+		htable_release(ht);
+		return;
+	}
+	f->found = ht;
+}
+
+htable_t *
+ctx_share_table(ht_ctx_t *ctx, hat_t *sharer, ht_pfn_t pfn, int level,
+    uint64_t va, int *r_err)
+{
+	struct share_find f = { sharer, pfn, level, va, NULL, 0 };
+
+	ctx_foreach_hat(ctx, share_find_one, &f);
+	*r_err = f.err;
+	return (f.found);
+}
+
 struct dump_arg {
 	ht_frame_fn	fn;
 	void		*arg;

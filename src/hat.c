@@ -12,6 +12,7 @@
 #include "frame.h"
 #include "hat.h"
 #include "op.h"
+#include "share.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -137,6 +138,7 @@ void
 hat_destroy(hat_t *hat, int listed)
 {
 	ht_ctx_t *ctx = hat->hat_ctx;
+	op_t op;
 
 	mutex_enter(&ctx->ctx_list_lock, LR_LIST);
 	while (atomic_load(&hat->hat_flags) & HAT_VICTIM)
@@ -152,7 +154,15 @@ hat_destroy(hat_t *hat, int listed)
 		HATSTAT_INC(ctx, tlb_calls);
 		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, 0, HT_TLB_ALL);
 	}
+	/*
+	 * In an operation: a shared descriptor (a failed import's) lets go
+	 * of its source's table, whose release may free it there.
+	 */
+	op_begin(&op, hat);
 	(void) htable_purge_hat(hat);
+	op_end(&op);
+	/* a failed import's shared regions (their holds are dropped now) */
+	share_drop_making(hat);
 	hat_free_struct(hat);
 }
 
@@ -162,6 +172,7 @@ ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags, ht_as_t **r_as)
 	const mmu_t *m;
 	pfnset_t seen = { NULL, 0, 0 };
 	hat_t *hat;
+	op_t op;
 	int err;
 
 	if (ctx == NULL || r_as == NULL)
@@ -180,13 +191,17 @@ ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags, ht_as_t **r_as)
 	    ((flags & HT_AS_NOSTEAL) ? HAT_NOSTEAL : 0));
 	if (hat == NULL)
 		return (ht__fail(HT_ENOMEM, "no memory for an address space"));
+	/* an operation: the other spaces whose tables it shares */
+	op_begin(&op, hat);
 	err = htable_attach(hat, 0, hat->hat_max_level, NULL, root_pa, &seen);
+	op_end(&op);
 	free(seen.slots);
 	if (err != 0) {
 		hat_destroy(hat, 0);
 		return (err);
 	}
 	htable_attach_scrub(hat);
+	share_publish_all(hat);
 	hat_list_insert(hat);
 	*r_as = hat;
 	return (0);

@@ -27,4 +27,14 @@ void hat_free_struct(hat_t *hat);
  */
 void ctx_frame_owner(ht_ctx_t *ctx, ht_pfn_t pfn, char *buf, size_t len);
 
+/*
+ * Import meets frame pfn, held by the context, as a level-`level` table
+ * that the importing space `sharer` links at va: if it is a table of that
+ * level below the root of another space that may share out, hold it and
+ * register the share (SR_MAKING, share.c) and return it; else NULL (the
+ * frame stays refused).  *r_err: 0, or -HT_ENOMEM.
+ */
+htable_t *ctx_share_table(ht_ctx_t *ctx, hat_t *sharer, ht_pfn_t pfn,
+    int level, uint64_t va, int *r_err);
+
 #endif /* HT_HAT_H */

@@ -4,7 +4,10 @@
  * untrusted: every frame is claimed for the context before its
  * descriptor is hashed, every entry is checked against the reserved-bit
  * masks, and a refusal names the entry and, for a frame in use, its
- * holder (ctx_frame_owner).
+ * holder (ctx_frame_owner).  A link to a table that another space of the
+ * context has at that level (below its root) is sharing, not a second
+ * owner: the import gets a shared descriptor of it and a shared region,
+ * as ht_share would make (attach_shared).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,40 @@
 #include "hat.h"
 #include "debug.h"
 #include "lock.h"
+
+/*
+ * A table of another space (src, held, its share registered) reached
+ * through a link of the import: the space gets a shared descriptor of it
+ * (HTABLE_SHARED_PFN, as ht_share makes), held by its region, and nothing
+ * below it is walked: the tables below are src's.
+ */
+static int
+attach_shared(hat_t *hat, uint64_t base, int level, htable_t *parent,
+    htable_t *src)
+{
+	htable_t *ht = calloc(1, sizeof (*ht));
+
+	if (ht == NULL && (ht = htable_get_reserve(hat->hat_ctx)) == NULL) {
+		/* the region, still SR_MAKING, goes with the failed import */
+		htable_release(src);
+		return (ht__fail(HT_ENOMEM, "no memory for a descriptor"));
+	}
+	ht->ht_hat = hat;
+	ht->ht_parent = parent;
+	ht->ht_vaddr = base;
+	ht->ht_level = (int8_t)level;
+	BUSY_SET(ht, 1);	/* the region's hold */
+	ht->ht_flags = HTABLE_SHARED_PFN;
+	ht->ht_pfn = src->ht_pfn;
+	ht->ht_ptr = src->ht_ptr;
+	ht->ht_shares = src;	/* with our hold on it */
+	atomic_fetch_add(&src->ht_nsharers, 1);
+	BUSY_ADD(parent, 1);
+	mutex_enter(htable_mutex(ht), LR_BUCKET);
+	htable_hash_insert(ht);
+	mutex_exit(htable_mutex(ht));
+	return (0);
+}
 
 /*
  * htable_attach: wrap the existing table in frame pfn, and recursively
@@ -61,6 +98,17 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 	err = frame_claim(ctx, pfn);
 	if (err < 0)
 		return (ht__fail(HT_ENOMEM, "no memory for the import"));
+	if (err > 0 && level < hat->hat_max_level) {
+		/* another space's table at this level: shared, not owned */
+		htable_t *src = ctx_share_table(ctx, hat, pfn, level, base,
+		    &err);
+
+		if (src != NULL)
+			return (attach_shared(hat, base, level, parent, src));
+		if (err != 0)
+			return (err);
+		err = 1;
+	}
 	if (err > 0) {
 		char who[160];
 
@@ -168,6 +216,9 @@ htable_attach_scrub(hat_t *hat)
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
 		    ht = ht->ht_next) {
 			entry_iter_t ei;
+
+			if (ht->ht_flags & HTABLE_SHARED_PFN)
+				continue;	/* its source's entries */
 
 			for_each_entry(&ei, ht) {
 				/* level-0 data entries stay (counted) */

@@ -198,6 +198,46 @@ share_publish(share_rec_t *rec)
 	mutex_exit(&ctx->ctx_share_lock);
 }
 
+/* The first region of sharer in state st, or NULL (lock held). */
+static share_rec_t *
+share_find_state(ht_ctx_t *ctx, hat_t *sharer, share_state_t st)
+{
+	for (share_rec_t *r = atomic_load(&ctx->ctx_shares); r != NULL;
+	    r = atomic_load(&r->sr_next))
+		if (r->sr_sharer == sharer && r->sr_state == st)
+			return (r);
+	return (NULL);
+}
+
+void
+share_publish_all(hat_t *sharer)
+{
+	ht_ctx_t *ctx = sharer->hat_ctx;
+	share_rec_t *r;
+
+	mutex_enter(&ctx->ctx_share_lock, LR_SHARE);
+	while ((r = share_find_state(ctx, sharer, SR_MAKING)) != NULL)
+		r->sr_state = SR_LIVE;
+	(void) pthread_cond_broadcast(&ctx->ctx_share_cv);
+	mutex_exit(&ctx->ctx_share_lock);
+}
+
+void
+share_drop_making(hat_t *sharer)
+{
+	ht_ctx_t *ctx = sharer->hat_ctx;
+	share_rec_t *r;
+
+	for (;;) {
+		mutex_enter(&ctx->ctx_share_lock, LR_SHARE);
+		r = share_find_state(ctx, sharer, SR_MAKING);
+		mutex_exit(&ctx->ctx_share_lock);
+		if (r == NULL)
+			return;
+		share_remove(r);
+	}
+}
+
 static int
 share_matches(const share_rec_t *r, const share_match_t *sm)
 {

@@ -50,6 +50,15 @@ int share_insert(share_rec_t *rec);
 /* The maker is done: others may claim rec (share_claim). */
 void share_publish(share_rec_t *rec);
 
+/*
+ * An import (import.c) makes its space's regions as it meets shared
+ * tables; they all become live when it succeeds (share_publish_all) and
+ * go with the space when it fails (share_drop_making, from hat_destroy,
+ * once the space's descriptors have let go of the source's tables).
+ */
+void share_publish_all(hat_t *sharer);
+void share_drop_making(hat_t *sharer);
+
 /* Which regions share_claim takes: NULL / the whole range for "any". */
 typedef struct share_match {
 	hat_t		*sm_sharer;

@@ -326,15 +326,36 @@ Test(import, root_of_a_live_space_is_refused)
 	}
 }
 
-Test(import, inner_table_of_a_live_space_is_refused)
+/* VA of entry idx of a root (the upper half sign-extended). */
+static uint64_t
+root_va(const ht_geometry_t *g, unsigned idx)
+{
+	unsigned top = g->levels - 1;
+	uint64_t va = (uint64_t)idx << g->level_shift[top];
+
+	if (g->va_bits > 32 && (va >> (g->va_bits - 1)) & 1)
+		va |= ~0ull << g->va_bits;
+	return (va);
+}
+
+/*
+ * A link of an import to a table that a live space has at that level is
+ * sharing (the import reads it through the space, sees its changes, may
+ * not write it); at another level, or a root, it is refused.
+ */
+Test(import, inner_table_of_a_live_space_is_shared)
 {
 	for (int i = 0; i < 4; i++) {
 		const ht_geometry_t *g;
+		ht_as_t *imp;
+		ht_xlate_t x;
 		char who[32];
 
 		fx_setup_mode(modes[i], 0, 64);
 		g = ht_ctx_geometry(fx.ctx);
 		unsigned top = g->levels - 1;
+		uint64_t v = root_va(g, 1) + 0x400000 % (1ull <<
+		    g->level_shift[top]);
 		cr_assert_eq(ht_map(fx.as, 0x400000, 0x800000, 0x1000, HT_W,
 		    0), 0);
 		as_name(fx.as, who, sizeof (who));
@@ -343,26 +364,54 @@ Test(import, inner_table_of_a_live_space_is_refused)
 
 		/* a root of the caller's that links to the space's table */
 		put_entry(root, 1, link_to(mine, top));
-		expect_busy(fx.ctx, root, mine, who, __LINE__);
-		/* deeper: root -> a table of the caller's -> the space's */
+		cr_assert_eq(ht_as_import(fx.ctx, root, 0, &imp), 0, "%s",
+		    ht_errdetail());
+		cr_assert_eq(ht_translate(imp, v, &x), 0, "%s", ht_errdetail());
+		cr_assert_eq(x.pa, 0x800000);
+		cr_assert_eq(ht_audit(imp), 0, "%s", ht_errdetail());
+		cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());
+		/* the space's changes are seen; the import may not write */
+		cr_assert_eq(ht_map(fx.as, 0x401000, 0x900000, 0x1000, HT_W,
+		    0), 0);
+		cr_assert_eq(ht_translate(imp, v + 0x1000, &x), 0);
+		cr_assert_eq(x.pa, 0x900000);
+		cr_assert_eq(ht_unmap(imp, v, 0x1000, 0), -HT_ESHARED);
+		ht_as_destroy(imp);
+		cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());
+		cr_assert_eq(ht_translate(fx.as, 0x401000, &x), 0);
+		/* the space's root is never shared */
+		put_entry(root, 1, 0);
+		expect_busy(fx.ctx, ht_as_root(fx.as), ht_as_root(fx.as), who,
+		    __LINE__);
 		if (top >= 2) {
 			ht_pa_t t = own_frame();
 			ht_pa_t low = table_below(fx.as, 0x400000, (int)top - 1);
 
+			/* a table of the space at another level: refused */
+			put_entry(root, 1, link_to(low, top));
+			expect_busy(fx.ctx, root, low, who, __LINE__);
+			/* deeper, at its own level: shared */
 			put_entry(root, 1, link_to(t, top));
 			put_entry(t, 0, link_to(low, top - 1));
-			expect_busy(fx.ctx, root, low, who, __LINE__);
-			put_entry(t, 0, 0);
-			/* the failed import gave back what it had claimed */
-			ht_as_t *imp;
-			cr_assert_eq(ht_as_import(fx.ctx, root, 0, &imp), 0, "%s",
+			cr_assert_eq(ht_as_import(fx.ctx, root, 0, &imp), 0,
+			    "%s", ht_errdetail());
+			cr_assert_eq(ht_translate(imp, root_va(g, 1) + 0x400000 %
+			    (1ull << g->level_shift[top - 1]), &x), 0, "%s",
 			    ht_errdetail());
+			cr_assert_eq(x.pa, 0x800000);
+			cr_assert_eq(ht_audit(imp), 0, "%s", ht_errdetail());
+			/* the source's destroy ends the share first */
+			ht_as_t *src = fx.as;
+			fx.as = NULL;
+			ht_as_destroy(src);
+			cr_assert_eq(ht_translate(imp, root_va(g, 1), &x),
+			    -HT_ENOTMAPPED);
 			cr_assert_eq(ht_audit(imp), 0, "%s", ht_errdetail());
 			ht_as_destroy(imp);
+			put_entry(root, 1, 0);
+			put_entry(t, 0, 0);
 			own_free(t);
 		}
-		put_entry(root, 1, 0);
-		cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());
 		own_free(root);
 		fx_teardown();
 	}
