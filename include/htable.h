@@ -490,7 +490,8 @@ HT_EXTERN int ht_as_create(ht_ctx_t *ctx, unsigned flags,
  * second owner: the new space shares that table as ht_share would (one
  * region per such table; the other space becomes a source, and what it
  * changes there is seen through the new space, whose TLB hook is told;
- * ht_unshare and ht_as_destroy end it).  Any other frame that the context
+ * ht_unshare and ht_as_destroy end it; the hook may name the new space
+ * while the import still runs).  Any other frame that the context
  * holds cannot be imported: a root, a table at another level, a cached
  * free table or a frame reserved by an operation in flight, of any space
  * of ctx, created or imported, or a table of a space that shares in
