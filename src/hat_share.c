@@ -369,8 +369,12 @@ ht_share(ht_as_t *as, ht_va_t va, ht_as_t *src, ht_va_t src_va, uint64_t len,
 		free(rec);
 		return (err);
 	}
-	if ((err = range_empty(hat, va, last)) == 0 &&
-	    (err = plan_share(&plan, rec)) == 0) {
+	if ((err = range_empty(hat, va, last)) != 0) {
+		/* nothing made: the sharer's mappings there stay */
+		share_remove(rec);
+		return (err);
+	}
+	if ((err = plan_share(&plan, rec)) == 0) {
 		err = link_share(&plan, rec);
 		if (err == 0)
 			err = copy_share(&plan, rec);
@@ -378,6 +382,7 @@ ht_share(ht_as_t *as, ht_va_t va, ht_as_t *src, ht_va_t src_va, uint64_t len,
 	free(plan.steps);
 	free(plan.runs);
 	if (err != 0) {
+		/* the range was empty: what is in it now, we made */
 		region_end(rec);
 		return (err);
 	}

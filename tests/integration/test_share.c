@@ -76,6 +76,13 @@ ParameterizedTest(ht_mode_t *mode, share, tables_follow_the_source,
 	/* the sharer's own pages around the region */
 	OK(ht_map(sh, vd - PG, 0, PG, HT_W, 0));
 	OK(ht_map(sh, vd + 2 * s1, PG, PG, HT_W, 0));
+	/* a range that is not empty is refused, and left as it was */
+	OK(ht_map(sh, vd + s1, 3 * PG, PG, HT_W, 0));
+	cr_assert_eq(ht_share(sh, vd, src, vs, 2 * s1, &info), -HT_EEXIST);
+	XLATE(sh, vd + s1, 3 * PG, PG, HT_W);
+	OK(ht_unmap(sh, vd + s1, PG, 0));
+	AUDIT(sh);
+	AUDIT(src);
 	before = frames_used(e);
 
 	OK(ht_share(sh, vd, src, vs, 2 * s1, &info));
