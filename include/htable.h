@@ -11,6 +11,8 @@
  *               tunables, reserve pool, the list of address spaces and the
  *               statistics.  Several contexts may live in one process.
  *   ht_as_t     one address space: a root table and every table below it.
+ *   ht_cpu_root_t one CPU's own top-level table (two with KPTI), into which
+ *               ht_switch copies the running space's top-level entries.
  *   ht_arena_t  the default frame provider: one anonymous mapping that stands
  *               for guest-physical memory starting at a base address.
  *
@@ -99,6 +101,7 @@ typedef uint64_t ht_pfn_t;	/* physical frame number = pa >> 12 */
 typedef struct ht_ctx ht_ctx_t;
 typedef struct ht_as ht_as_t;
 typedef struct ht_arena ht_arena_t;
+typedef struct ht_cpu_root ht_cpu_root_t;
 
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */
@@ -321,12 +324,38 @@ typedef struct ht_range {
  * should flush the whole TLB instead (a CR3 reload; CR4.PGE as well if
  * global pages may be in the range), as kernels do.
  *
+ * In PAE paging the CPU holds the four root entries (PDPTEs) in registers
+ * that only a CR3 load refills: a change of a root entry comes as
+ * HT_TLB_ALL, which a PAE hook must answer with a CR3 load.
+ *
  * A change in a space that shares tables out (ht_share) is also told to
  * every sharer of the changed range: `as` names the sharer and the range
  * is in its addresses.  A hook must not share, unshare or destroy a
  * space.
  */
 typedef void (*ht_tlb_fn)(void *arg, ht_as_t *as, ht_va_t va, uint64_t len);
+
+/*
+ * The same call with what a VMM or kernel with CPU roots (ht_switch)
+ * needs to aim it: config.tlb_info instead of config.tlb.  cpus lists
+ * the ids of the CPU roots that ran `as` when the call was made (the
+ * copies of its top-level entries in them are already refreshed); a CPU
+ * root that switched to `as` after the change needs nothing: its switch
+ * said whether to flush (ht_switch_t.flush).  With HT_TLBI_ALLCPUS the
+ * list did not fit in memory: every CPU root must act.  pcid is as's
+ * (ht_as_set_pcid); with KPTI the user root's copies carry pcid | 0x800.
+ */
+#define HT_TLBI_ALLCPUS	0x1u
+typedef struct ht_tlb_info {
+	ht_as_t		*as;
+	ht_va_t		va;
+	uint64_t	len;		/* HT_TLB_ALL as for ht_tlb_fn */
+	unsigned	pcid;
+	unsigned	flags;		/* HT_TLBI_* */
+	unsigned	ncpus;
+	const unsigned	*cpus;		/* ids of the CPU roots running as */
+} ht_tlb_info_t;
+typedef void (*ht_tlb_info_fn)(void *arg, const ht_tlb_info_t *ti);
 
 #define HT_MAX_POOLS 8
 
@@ -342,7 +371,12 @@ typedef struct ht_config {
 	ht_range_t	pools[HT_MAX_POOLS]; /* page-table frames only from these */
 	unsigned	npools;		/* 0 = anywhere the mode can address */
 	ht_tlb_fn	tlb;		/* optional */
+	ht_tlb_info_fn	tlb_info;	/* optional, instead of tlb */
 	void		*tlb_arg;
+	int		kpti;		/* 1: CPU roots come in KPTI pairs and
+					   no mapping is global (HT_G is
+					   dropped: a kernel page must not
+					   outlive the switch to user mode) */
 	/*
 	 * Tunables, 0 = the default.  reserve_amount: frameless descriptors
 	 * kept for allocation under pressure (200, as illumos).
@@ -372,7 +406,7 @@ typedef struct ht_config {
  *		overlaps an earlier pool; cfg.reserve_amount > 65536;
  *		cfg.steal_passes > the entries of a table; cfg.throttle
  *		without frame_ops->avail; cfg.hash_buckets not a power of
- *		two or > 2^20.
+ *		two or > 2^20; both tlb and tlb_info; cfg.kpti not 0 or 1.
  *   EPAGESIZE	cfg.pagesizes with unknown bits, sizes the mode lacks,
  *		without 4K, or 1G without 2M.
  *   EALIGN	a pool's base or length not a multiple of 4 KiB.
@@ -387,7 +421,8 @@ typedef struct ht_config {
 HT_EXTERN int ht_ctx_create(const ht_config_t *cfg,
     ht_ctx_t **r_ctx) HT_MUST_CHECK;
 /*
- * Free a context that has no address space left (NULL is fine).
+ * Free a context that has no address space and no CPU root left (NULL is
+ * fine).
  * Errors: HT_EBUSY.
  */
 HT_EXTERN int ht_ctx_destroy(ht_ctx_t *ctx);
@@ -425,7 +460,9 @@ HT_EXTERN long ht_ctx_reap(ht_ctx_t *ctx);
 /*
  * Call fn for every frame that holds a page table of any address space of
  * the context (illumos hat_dump), with the table's level (0 = a table of
- * 4 KiB entries).  Returns the number of frames.
+ * 4 KiB entries), and for the frames of the CPU roots (as NULL, the root
+ * level).  Returns the number of frames.  fn must not create or destroy
+ * CPU roots.
  * Errors: none.
  */
 typedef void (*ht_frame_fn)(void *arg, const ht_as_t *as, ht_pfn_t pfn,
@@ -469,6 +506,15 @@ HT_EXTERN void ht_ctx_stats(ht_ctx_t *ctx, ht_stats_t *r_stats);
 
 /* ht_as_create flags */
 #define HT_AS_NOSTEAL	0x1u	/* never steal this space's tables */
+/*
+ * HT_AS_COPIED: the space runs on CPU roots (ht_switch) and has no root
+ * frame of its own (illumos HAT_COPIED): its top-level entries live in
+ * the descriptor and every change of one is copied into each CPU root
+ * that runs it before the TLB hook is called.  ht_as_root() gives 0.  In
+ * 32-bit paging it has no 4 MiB pages: they would be root entries, and
+ * the MMU would set their Accessed and Dirty bits in the copies.
+ */
+#define HT_AS_COPIED	0x2u
 
 /*
  * A new, empty address space: its root table comes from the provider now
@@ -530,7 +576,9 @@ HT_EXTERN int ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags,
  */
 HT_EXTERN void ht_as_destroy(ht_as_t *as);
 /*
- * The value for CR3: the root table's physical address.
+ * The value for CR3: the root table's physical address (without the
+ * PCID); 0 for an HT_AS_COPIED space, which has no root frame (ht_switch
+ * gives the CR3 of a CPU root that runs it).
  * Errors: none.
  */
 HT_EXTERN ht_pa_t ht_as_root(const ht_as_t *as);
@@ -974,6 +1022,137 @@ HT_EXTERN int ht_share(ht_as_t *as, ht_va_t va, ht_as_t *src, ht_va_t src_va,
  * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE.
  */
 HT_EXTERN int ht_unshare(ht_as_t *as, ht_va_t va, uint64_t len);
+
+/* ------------------------------------------------------------------ */
+/* Per-CPU roots (illumos hat_switch, hat_pcp_update, KPTI)            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A CPU root is one CPU's (or vCPU's) own top-level table, a frame from
+ * the provider.  Its first user_entries entries (the user half) are
+ * copies of the top-level entries of the space the CPU runs; the rest
+ * (the kernel half) are copies of the top-level entries of a kernel
+ * space, the same for every CPU.  ht_switch makes the copies and gives
+ * the CR3 value; from then on every change of a top-level entry of the
+ * running space or of the kernel space is copied into the CPU root
+ * before the TLB hook is called, and the hook (config.tlb_info) names
+ * the CPU roots that run the changed space.
+ *
+ * With config.kpti each CPU root is a pair: the kernel root as above and
+ * a user root, whose user half is the same copies and whose kernel half
+ * comes from a second space that maps only what user mode must see of
+ * the kernel (entry code, GDT/IDT, TSS, entry stacks); those pages must
+ * be mapped at the same addresses to the same frames in the kernel space
+ * too, as the entry code runs on both roots (ht_cpu_root_create checks
+ * it).  No mapping of a KPTI context is global.
+ *
+ * Only the top level is per CPU: every table below it belongs to its
+ * space, so a CPU root costs one frame (two with KPTI) and a switch
+ * copies user_entries entries.  A space may run on any number of CPU
+ * roots at once; its changes are seen on all of them.
+ */
+typedef struct ht_cpu_root_cfg {
+	unsigned	id;		/* the caller's CPU number, unique in
+					   the context: the hook names it */
+	unsigned	user_entries;	/* top-level entries [0, n) that come
+					   from the running space; 0 = the
+					   lower half in 4/5-level paging and
+					   3/4 in 32-bit and PAE paging with
+					   a kernel space, all without one */
+	ht_as_t		*kernel;	/* the rest of the kernel root; NULL:
+					   empty */
+	ht_as_t		*kpti_user;	/* config.kpti: the rest of the user
+					   root (required); else NULL */
+} ht_cpu_root_cfg_t;
+
+/*
+ * A new CPU root running no space: its user half is empty, its kernel
+ * half the kernel space's.  The kernel spaces must be ordinary (not
+ * HT_AS_COPIED) spaces of ctx; ht_as_destroy of one empties that half in
+ * every CPU root that uses it.  In 32-bit paging they may have no 4 MiB
+ * page in the kernel half, and get none there later (see HT_AS_COPIED).
+ * HT_EINVAL: NULL ctx, cfg or r_cr; user_entries larger than the root;
+ * a kernel space of another context or HT_AS_COPIED, or with a 4 MiB
+ * page in its kernel half in 32-bit paging; kpti_user missing with
+ * config.kpti or given without it; a page that kpti_user maps in its
+ * kernel half that the kernel space does not map at the same address to
+ * the same frame; a kernel space given with user_entries covering the
+ * whole root.  HT_EEXIST: the id is taken.  HT_ENOMEM, HT_ENOFRAME,
+ * HT_EPROVIDER and the provider's codes: no memory, no frame.
+ * Errors: HT_EINVAL, HT_EEXIST, HT_ENOMEM, HT_ENOFRAME, HT_EPROVIDER, and
+ * the provider's alloc codes.
+ */
+HT_EXTERN int ht_cpu_root_create(ht_ctx_t *ctx, const ht_cpu_root_cfg_t *cfg,
+    ht_cpu_root_t **r_cr) HT_MUST_CHECK;
+/*
+ * Free a CPU root and its frames (NULL is fine).  No CPU may still run
+ * on it.
+ * Errors: none.
+ */
+HT_EXTERN void ht_cpu_root_destroy(ht_cpu_root_t *cr);
+
+/* What ht_switch gives. */
+typedef struct ht_switch {
+	uint64_t	cr3;		/* load this: the CPU root (or, for
+					   an ordinary space, its own root),
+					   PCID in bits 0..11 */
+	uint64_t	user_cr3;	/* KPTI: the user root, PCID | 0x800;
+					   else equal to cr3 */
+	int		flush;		/* 1: the TLB may hold stale entries
+					   under this PCID (the space changed
+					   since this CPU root last ran it, or
+					   the PCID served another space, or
+					   there is no TLB hook): do not set
+					   CR3 bit 63 (no-flush) */
+} ht_switch_t;
+
+/*
+ * Make cr run as (NULL: nothing; the user half is emptied): an
+ * HT_AS_COPIED space's top-level entries are copied into the user half
+ * of cr (both roots with KPTI) and cr3 names cr; an ordinary space is
+ * loaded through its own root (its kernel half is its own business) and
+ * cr's user half is emptied.  Either way cr is recorded as running as
+ * until the next switch, and the TLB hook names it for as.  Switches of
+ * different CPU roots run concurrently; a CPU switches its own root.
+ * HT_EINVAL: NULL cr or r_sw; as of another context; an ordinary space
+ * on a KPTI pair (KPTI needs HT_AS_COPIED spaces, as illumos makes every
+ * process under KPTI).
+ * Errors: HT_EINVAL.
+ */
+HT_EXTERN int ht_switch(ht_cpu_root_t *cr, ht_as_t *as, ht_switch_t *r_sw);
+/*
+ * The space cr runs (NULL if none).
+ * Errors: none.
+ */
+HT_EXTERN ht_as_t *ht_cpu_root_running(const ht_cpu_root_t *cr);
+/*
+ * cr's id (ht_cpu_root_cfg_t.id).
+ * Errors: none.
+ */
+HT_EXTERN unsigned ht_cpu_root_id(const ht_cpu_root_t *cr);
+/*
+ * The physical address of cr's kernel root (user = 0) or of its KPTI
+ * user root (user = 1; 0 without KPTI), without PCID.
+ * Errors: none.
+ */
+HT_EXTERN ht_pa_t ht_cpu_root_pa(const ht_cpu_root_t *cr, int user);
+/*
+ * Give as a PCID (0..4095, below 0x800 with KPTI; 0 = none) for the CR3
+ * values of its switches and for the TLB hook.  The next switch uses it.
+ * HT_EINVAL: NULL as, a PCID out of range, or 32-bit or PAE paging
+ * (they have no PCIDs).
+ * Errors: HT_EINVAL.
+ */
+HT_EXTERN int ht_as_set_pcid(ht_as_t *as, unsigned pcid);
+/*
+ * Check cr against its spaces: every entry of its user half equals the
+ * running space's top-level entry (zero for none or an ordinary space),
+ * every entry of its kernel half the kernel space's (zero for none), in
+ * both roots with KPTI.  0, or -HT_ECORRUPT naming the first entry that
+ * differs.  The spaces must not change meanwhile.
+ * Errors: HT_EINVAL, HT_ECORRUPT.
+ */
+HT_EXTERN int ht_cpu_root_audit(ht_cpu_root_t *cr);
 
 /* ------------------------------------------------------------------ */
 /* Scanning tables in a memory image (untrusted input)                 */

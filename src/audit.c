@@ -38,7 +38,10 @@
  *    space marked HAT_NP, counted in ht_valid_cnt and ht_lock_cnt;
  *  - the lock map (lockmap.h): runs sorted, disjoint, counts >= 1, touching
  *    runs of equal count merged, and every page of a run mapped by locked
- *    leaves that lie wholly inside it.
+ *    leaves that lie wholly inside it;
+ *  - CPU roots (cpuroot.c): every copy of a top-level entry of the space,
+ *    in each CPU root that runs it or copies it as a kernel half, equals
+ *    the entry; 32-bit paging: no 4 MiB page in such a root.
  */
 #include <stdlib.h>
 
@@ -46,6 +49,7 @@
 #include "iter.h"
 #include "x86pte.h"
 #include "frame.h"
+#include "cpuroot.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -405,6 +409,8 @@ ht_audit(ht_as_t *as)
 	mutex_exit(&ctx->ctx_list_lock);
 
 	err = audit_hat(hat);
+	if (err == 0)
+		err = cpu_audit_copies(hat);
 
 	mutex_enter(&ctx->ctx_list_lock, LR_LIST);
 	atomic_fetch_and(&hat->hat_flags, ~HAT_VICTIM);

@@ -161,6 +161,12 @@ ctx_check_config(const ht_config_t *cfg, mmu_t *m)
 	if (cfg->hash_buckets > CTX_MAX_HASH_BUCKETS)
 		return (ht__fail(HT_EINVAL, "cfg.hash_buckets %u is above %u",
 		    cfg->hash_buckets, CTX_MAX_HASH_BUCKETS));
+	if (cfg->tlb != NULL && cfg->tlb_info != NULL)
+		return (ht__fail(HT_EINVAL, "cfg.tlb and cfg.tlb_info are both "
+		    "set (one hook or the other)"));
+	if (cfg->kpti != 0 && cfg->kpti != 1)
+		return (ht__fail(HT_EINVAL, "cfg.kpti %d is not 0 or 1",
+		    cfg->kpti));
 	return (0);
 }
 
@@ -178,7 +184,10 @@ ht_ctx_create(const ht_config_t *cfg, ht_ctx_t **r_ctx)
 	if ((ctx = calloc(1, sizeof (*ctx))) == NULL)
 		return (ht__fail(HT_ENOMEM, "no memory for a context"));
 	ctx->ctx_mmu = m;
+	if (cfg->kpti)
+		ctx->ctx_mmu.pt_global = 0;
 	ctx->ctx_cfg = *cfg;
+	ctx->ctx_tlb_on = cfg->tlb != NULL || cfg->tlb_info != NULL;
 	if (ctx->ctx_cfg.hash_buckets == 0)
 		ctx->ctx_cfg.hash_buckets = 1024;
 	ctx->ctx_fops = cfg->frame_ops;
@@ -199,6 +208,7 @@ ht_ctx_create(const ht_config_t *cfg, ht_ctx_t **r_ctx)
 	(void) pthread_mutex_init(&ctx->ctx_reserve_lock, NULL);
 	share_init(ctx);
 	(void) pthread_mutex_init(&ctx->ctx_frame_lock, NULL);
+	(void) pthread_mutex_init(&ctx->ctx_cpu_lock, NULL);
 	if (htable_initial_reserve(ctx, ctx->ctx_reserve_amount) != 0) {
 		(void) ht_ctx_destroy(ctx);
 		return (ht__fail(HT_ENOMEM, "no memory for the reserve"));
@@ -221,6 +231,9 @@ ht_ctx_destroy(ht_ctx_t *ctx)
 		    ctx->ctx_num_hats));
 	}
 	mutex_exit(&ctx->ctx_list_lock);
+	if (ctx->ctx_cpus != NULL)
+		return (ht__fail(HT_EBUSY, "CPU roots still exist (id %u)",
+		    ctx->ctx_cpus->cr_id));
 	while ((ht = ctx->ctx_reserve) != NULL) {
 		ctx->ctx_reserve = ht->ht_next;
 		free(ht);
@@ -235,6 +248,7 @@ ht_ctx_destroy(ht_ctx_t *ctx)
 	HT_VERIFY(ctx->ctx_frames.n == 0);
 	pfnset_fini(&ctx->ctx_frames);
 	(void) pthread_mutex_destroy(&ctx->ctx_frame_lock);
+	(void) pthread_mutex_destroy(&ctx->ctx_cpu_lock);
 	free(ctx);
 	return (0);
 }
@@ -477,6 +491,17 @@ ht_ctx_dump_frames(ht_ctx_t *ctx, ht_frame_fn fn, void *arg)
 	struct dump_arg d = { fn, arg, 0 };
 
 	ctx_foreach_hat(ctx, dump_one, &d);
+	/* the CPU roots' own frames belong to no space */
+	mutex_enter(&ctx->ctx_cpu_lock, LR_CPUS);
+	for (cpu_root_t *cr = ctx->ctx_cpus; cr != NULL; cr = cr->cr_next) {
+		for (int i = 0; i < 1 + cr->cr_kpti; i++) {
+			if (fn != NULL)
+				fn(arg, NULL, cr->cr_pfn[i],
+				    ctx->ctx_mmu.max_level);
+			d.count++;
+		}
+	}
+	mutex_exit(&ctx->ctx_cpu_lock);
 	return (d.count);
 }
 

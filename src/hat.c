@@ -13,6 +13,7 @@
 #include "hat.h"
 #include "op.h"
 #include "share.h"
+#include "cpuroot.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -33,6 +34,8 @@ hat_alloc_struct(ht_ctx_t *ctx, unsigned flags)
 	hat->hat_max_level = ctx->ctx_mmu.max_level;
 	atomic_store(&hat->hat_flags, flags);
 	(void) pthread_mutex_init(&hat->hat_mutex, NULL);
+	(void) pthread_mutex_init(&hat->hat_cpu_lock, NULL);
+	hat->hat_id = atomic_fetch_add(&ctx->ctx_next_hat_id, 1) + 1;
 	lockmap_init(&hat->hat_locks);
 	return (hat);
 }
@@ -75,6 +78,7 @@ void
 hat_free_struct(hat_t *hat)
 {
 	(void) pthread_mutex_destroy(&hat->hat_mutex);
+	(void) pthread_mutex_destroy(&hat->hat_cpu_lock);
 	lockmap_fini(&hat->hat_locks);
 	free(hat->hat_ht_hash);
 	free(hat->hat_copied_ptes);
@@ -84,8 +88,8 @@ hat_free_struct(hat_t *hat)
 /*
  * hat_create: a new address space with HAT_* flags.  HAT_COPIED makes the
  * root a frameless HTABLE_COPIED table whose entries live in
- * hat_copied_ptes (illumos's per-CPU page tables: an embedder copies them
- * into each CPU's own root when the TLB hook asks for "all").
+ * hat_copied_ptes (illumos's per-CPU page tables: ht_switch copies them
+ * into CPU roots, and cpuroot.c keeps the copies equal).
  */
 int
 hat_create(ht_ctx_t *ctx, unsigned hat_flags, hat_t **r_hat)
@@ -127,9 +131,12 @@ ht_as_create(ht_ctx_t *ctx, unsigned flags, ht_as_t **r_as)
 {
 	if (ctx == NULL || r_as == NULL)
 		return (ht__fail(HT_EINVAL, "NULL argument"));
-	if (flags & ~HT_AS_NOSTEAL)
+	if (flags & ~(HT_AS_NOSTEAL | HT_AS_COPIED))
 		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
-	return (hat_create(ctx, (flags & HT_AS_NOSTEAL) ? HAT_NOSTEAL : 0,
+	/* 4 MiB pages of 32-bit paging would be root entries: copies */
+	return (hat_create(ctx, ((flags & HT_AS_NOSTEAL) ? HAT_NOSTEAL : 0) |
+	    ((flags & HT_AS_COPIED) ? HAT_COPIED |
+	    (ctx->ctx_mmu.mode == HT_MODE_32BIT ? HAT_NOROOTLEAF : 0) : 0),
 	    r_as));
 }
 
@@ -148,12 +155,12 @@ hat_destroy(hat_t *hat, int listed)
 	if (listed)
 		hat_list_remove(hat);
 	mutex_exit(&ctx->ctx_list_lock);
-	/* No MMU may keep using the space's tables once frames go back. */
-	if (listed && ctx->ctx_cfg.tlb != NULL) {
-		HT_ASSERT(lock_none_held());	/* none at the TLB hook */
-		HATSTAT_INC(ctx, tlb_calls);
-		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, 0, HT_TLB_ALL);
-	}
+	/*
+	 * No MMU may keep using the space's tables once frames go back:
+	 * the CPU roots that run it or copy it as their kernel half let go
+	 * (they are named to the hook as they were), then the hook.
+	 */
+	cpu_detach_hat(hat, listed && ctx->ctx_tlb_on);
 	/*
 	 * In an operation: a shared descriptor (a failed import's) lets go
 	 * of its source's table, whose release may free it there.

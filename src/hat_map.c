@@ -382,6 +382,11 @@ ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 			    "size", (unsigned long long)va,
 			    (unsigned long long)pa, (unsigned long long)len));
 		levels = 1u << l;
+		if (l == hat->hat_max_level &&
+		    (atomic_load(&hat->hat_flags) & HAT_NOROOTLEAF))
+			return (ht__fail(HT_EPAGESIZE, "no 4 MiB pages in this "
+			    "space: its root entries are copied into CPU "
+			    "roots"));
 	}
 	if (flags & HT_MAP_LOCK)
 		attr |= HT_LOCKED;
@@ -493,6 +498,9 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	int err = 0;
 	op_t op;
 
+	/* root entries copied into CPU roots are never leaves (cpuroot.c) */
+	if (atomic_load(&hat->hat_flags) & HAT_NOROOTLEAF)
+		levels &= ~(1u << hat->hat_max_level);
 	op_begin(&op, hat);
 	op.op_ad_fn = fn;
 	op.op_ad_arg = arg;

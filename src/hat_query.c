@@ -344,12 +344,38 @@ ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 	return (rc);
 }
 
-/* The reader over an address space's own frames (ht_access). */
+/*
+ * The reader over an address space's own frames (ht_access).  A copied
+ * root has no frame: the first read of a walk is its root entry, which
+ * comes from the descriptor (the walk reads one entry per level).
+ */
+struct as_reader {
+	const hat_t	*hat;
+	int		nread;
+};
+
 static int
 as_read(void *arg, ht_pa_t pa, void *buf, size_t len)
 {
-	const ht_ctx_t *ctx = arg;
-	const uint8_t *p = ptable_map(ctx, pa >> HT_PAGE_SHIFT);
+	struct as_reader *ar = arg;
+	const ht_ctx_t *ctx = ar->hat->hat_ctx;
+	const uint8_t *p;
+
+	if (ar->nread++ == 0 && (ar->hat->hat_htable->ht_flags &
+	    HTABLE_COPIED)) {
+		const mmu_t *m = &ctx->ctx_mmu;
+		x86pte_t e = atomic_load_explicit((_Atomic uint64_t *)
+		    &ar->hat->hat_copied_ptes[pa >> m->pte_shift],
+		    memory_order_acquire);
+
+		HT_ASSERT(len == (size_t)m->pte_size);
+		if (len == 8)
+			*(uint64_t *)buf = e;
+		else
+			*(uint32_t *)buf = (uint32_t)e;
+		return (0);
+	}
+	p = ptable_map(ctx, pa >> HT_PAGE_SHIFT);
 
 	if (p == NULL) {
 		memset(buf, 0, len);
@@ -374,6 +400,7 @@ ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
     unsigned cpl, ht_access_t *r_acc)
 {
 	ht_scan_cfg_t cfg;
+	struct as_reader ar;
 	uint64_t gen;
 	int rc;
 
@@ -383,10 +410,12 @@ ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
 	cfg.mode = hat_mmu(as)->mode;
 	cfg.cr3 = ht_as_root(as);
 	cfg.read = as_read;
-	cfg.read_arg = ht_as_ctx(as);
+	cfg.read_arg = &ar;
+	ar.hat = as;
 	/* the seqlock read side, as in ht_translate */
 	do {
 		gen = hat_read_begin(as);
+		ar.nread = 0;
 		rc = ht_scan_access(&cfg, cpu, va, acc, cpl, r_acc);
 	} while (hat_read_retry(as, gen));
 	return (rc);

@@ -40,6 +40,7 @@
 #include "frame.h"
 #include "op.h"
 #include "share.h"
+#include "cpuroot.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -229,11 +230,18 @@ unlink_ptp(htable_t *higher, htable_t *old, uint64_t vaddr)
 		if (found == cur)
 			break;
 	}
-	if (higher->ht_flags & HTABLE_COPIED)
-		op_tlb_inval(higher->ht_hat, 0, HT_TLB_ALL);
-	else
-		op_tlb_inval(higher->ht_hat, old->ht_vaddr,
-		    LEVEL_SIZE(m, old->ht_level + 1));
+	/*
+	 * The CPU roots that copy this root entry drop the link too, before
+	 * the hook hears of it (a PAE CPU reloads its PDPTEs only from CR3:
+	 * the hook gets "all", which means a CR3 load there).
+	 */
+	if (higher->ht_level == higher->ht_hat->hat_max_level) {
+		cpu_refresh(higher->ht_hat, entry);
+		if (m->mode == HT_MODE_PAE)
+			op_tlb_inval(higher->ht_hat, 0, HT_TLB_ALL);
+	}
+	op_tlb_inval(higher->ht_hat, old->ht_vaddr,
+	    LEVEL_SIZE(m, old->ht_level + 1));
 	atomic_fetch_sub(&higher->ht_valid_cnt, 1);
 }
 
@@ -260,8 +268,16 @@ link_ptp(htable_t *higher, htable_t *new, uint64_t vaddr)
 		atomic_fetch_sub(&higher->ht_valid_cnt, 1);
 		return (found);
 	}
-	if (higher->ht_flags & HTABLE_COPIED)
-		op_tlb_inval(higher->ht_hat, 0, HT_TLB_ALL);
+	/*
+	 * A new root entry: copy it into the CPU roots that copy this root.
+	 * A CPU caches no empty entry, except PAE's PDPTE registers, which
+	 * only a CR3 load refills (the hook's "all").
+	 */
+	if (higher->ht_level == higher->ht_hat->hat_max_level) {
+		cpu_refresh(higher->ht_hat, entry);
+		if (m->mode == HT_MODE_PAE)
+			op_tlb_inval(higher->ht_hat, 0, HT_TLB_ALL);
+	}
 	return (0);
 }
 

@@ -30,7 +30,11 @@ typedef enum lock_rank {
 	LR_BUCKET,	/* one hashed bucket mutex, at most one at a time */
 	LR_SHARE,	/* ctx_share_lock: the shared regions */
 	LR_HAT,		/* a space's hat_mutex (its table cache) */
-	LR_RESERVE	/* the context's reserve lock */
+	LR_RESERVE,	/* the context's reserve lock */
+	LR_CPUS,	/* the context's list of CPU roots */
+	LR_CROOT,	/* a CPU root's cr_lock (one switch at a time) */
+	LR_CPU		/* a space's hat_cpu_lock: nothing under it but
+			   the frame lock */
 } lock_rank_t;
 
 /* Debug builds only (lock.c); in release builds only inside sizeof. */

@@ -193,6 +193,7 @@ mmu_init(mmu_t *m, ht_mode_t mode, unsigned pagesizes, unsigned pa_bits,
 	m->hole_start = g->hole_start;
 	m->hole_end = g->hole_end;
 	m->pt_nx = (g->has_nx && !no_nx) ? PT_NX : 0;
+	m->pt_global = PT_GLOBAL;	/* the context drops it for KPTI */
 	m->pa_limit = 1ull << pa_bits;
 	m->sw_attr = HT_SW(0) | HT_SW(1);
 	if (mode == HT_MODE_4LEVEL || mode == HT_MODE_5LEVEL)
@@ -264,7 +265,7 @@ mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
 	if (attr & HT_PCD)
 		pte |= PT_NOCACHE;
 	if (attr & HT_G)
-		pte |= PT_GLOBAL;
+		pte |= m->pt_global;
 	if (attr & HT_A)
 		pte |= PT_REF;
 	if (attr & HT_D)

@@ -69,6 +69,7 @@ typedef struct mmu {
 	uint64_t	hole_start;
 	uint64_t	hole_end;		/* inclusive */
 	uint64_t	pt_nx;			/* PT_NX or 0 */
+	uint64_t	pt_global;		/* PT_GLOBAL, 0 with KPTI */
 	x86pte_t	ptp_bits[HT_MAX_LEVELS]; /* PTP in a level-l table */
 	x86pte_t	paddr_mask;		/* address of 4K leaf / PTP */
 	x86pte_t	lgpg_mask;		/* address of a large leaf */

@@ -48,6 +48,7 @@
 #include "htable_int.h"
 #include "op.h"
 #include "share.h"
+#include "cpuroot.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -59,11 +60,7 @@ _Thread_local int op__depth;
 static void
 tlb_call(hat_t *hat, uint64_t va, uint64_t len)
 {
-	ht_ctx_t *ctx = hat->hat_ctx;
-
-	HT_ASSERT(lock_none_held());	/* none at the TLB hook */
-	HATSTAT_INC(ctx, tlb_calls);
-	ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, va, len);
+	cpu_tlb_call(hat, va, len);
 	if (atomic_load(&hat->hat_flags) & HAT_SHARED)
 		share_forward(hat, va, len);
 }
@@ -96,7 +93,7 @@ op_tlb_inval(hat_t *hat, uint64_t va, uint64_t len)
 	ht_ctx_t *ctx = hat->hat_ctx;
 	op_t *op = op__cur;
 
-	if (ctx->ctx_cfg.tlb == NULL ||
+	if (!ctx->ctx_tlb_on ||
 	    (atomic_load(&hat->hat_flags) & HAT_FREEING))
 		return;
 	if (len == 0)		/* 2^64 bytes: the whole space */

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 
 #include "share.h"
+#include "cpuroot.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -82,7 +83,7 @@ share_forward(hat_t *src, uint64_t va, uint64_t len)
 	uint64_t last = len == HT_TLB_ALL ? ~0ull : va + (len - 1);
 
 	HT_ASSERT(lock_none_held());	/* none at the TLB hook */
-	if (ctx->ctx_cfg.tlb == NULL)
+	if (!ctx->ctx_tlb_on)
 		return;
 	mutex_enter(&ctx->ctx_share_lock, LR_SHARE);
 	while (ctx->ctx_share_readers >= SHARE_WAITER)
@@ -97,9 +98,8 @@ share_forward(hat_t *src, uint64_t va, uint64_t len)
 		if (r->sr_src != src || !overlap(va, last, r->sr_src_va,
 		    r->sr_src_va + (r->sr_len - 1), &lo, &hi))
 			continue;
-		HATSTAT_INC(ctx, tlb_calls);
-		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, r->sr_sharer,
-		    lo - r->sr_src_va + r->sr_va, hi - lo + 1);
+		cpu_tlb_call(r->sr_sharer, lo - r->sr_src_va + r->sr_va,
+		    hi - lo + 1);
 	}
 
 	mutex_enter(&ctx->ctx_share_lock, LR_SHARE);

@@ -74,6 +74,10 @@ struct htable {
 #define HAT_NOSTEAL	0x40	/* caller asked: never steal (like HAT_PCP) */
 #define HAT_IMPORTED	0x80	/* built from someone else's tables */
 #define HAT_NP		0x100	/* has held non-present data entries */
+#define HAT_NOROOTLEAF	0x200	/* 32-bit paging: no 4 MiB pages (its root
+				   entries are copied into CPU roots) */
+
+typedef struct ht_cpu_root cpu_root_t;
 
 struct ht_as {
 	ht_ctx_t	*hat_ctx;
@@ -94,6 +98,52 @@ struct ht_as {
 	_Atomic unsigned hat_nshared_out; /* regions we share out (HAT_SHARED) */
 	hat_t		*hat_next;	/* ctx list; ctx_list_lock */
 	hat_t		*hat_prev;
+	/*
+	 * The CPU roots that copy our top-level entries (cpuroot.c), under
+	 * hat_cpu_lock: those running us, those whose kernel root's kernel
+	 * half we fill, those whose KPTI user root's kernel half we fill.
+	 */
+	pthread_mutex_t	hat_cpu_lock;
+	cpu_root_t	*hat_cpus;
+	cpu_root_t	*hat_kcpus;
+	cpu_root_t	*hat_ukcpus;
+	_Atomic unsigned hat_pcid;	/* ht_as_set_pcid */
+	uint64_t	hat_id;		/* unique in the context, never reused */
+	_Atomic uint64_t hat_tlb_gen;	/* bumped by every TLB hook call */
+};
+
+/*
+ * One CPU's own top-level table (two with KPTI): its user half copies
+ * the running space's top-level entries, its kernel half a kernel
+ * space's (cpuroot.c keeps them so).  Fixed at creation except where
+ * said.
+ */
+#define CR_SEEN		8	/* PCIDs whose TLB state a root remembers */
+#define CR_KERN		0	/* cr_pfn[] / cr_ptr[]: the kernel root */
+#define CR_USER		1	/* the KPTI user root */
+struct ht_cpu_root {
+	ht_ctx_t	*cr_ctx;
+	unsigned	cr_id;
+	unsigned	cr_nuser;	/* entries [0, cr_nuser): user half */
+	int		cr_kpti;
+	ht_pfn_t	cr_pfn[2];
+	void		*cr_ptr[2];
+	hat_t		*cr_kernel;	/* NULL once destroyed (its lock) */
+	hat_t		*cr_ukernel;
+	pthread_mutex_t	cr_lock;	/* one switch at a time; cr_seen */
+	hat_t * _Atomic	cr_running;	/* written under cr_lock and the
+					   running space's hat_cpu_lock */
+	cpu_root_t	*cr_run_next;	/* lists of the spaces above */
+	cpu_root_t	*cr_kern_next;
+	cpu_root_t	*cr_ukern_next;
+	cpu_root_t	*cr_next;	/* ctx_cpus; ctx_cpu_lock */
+	struct {
+		uint64_t	hat_id;	/* 0: none */
+		uint64_t	gen;
+		unsigned	pcid;
+	} cr_seen[CR_SEEN];
+	unsigned	cr_seen_next;	/* the slot to reuse next */
+	unsigned	cr_run_pcid;	/* the PCID cr_running runs under */
 };
 
 /*
@@ -183,6 +233,10 @@ struct ht_ctx {
 	pthread_cond_t	ctx_share_cv;	/* a region or a delivery ended */
 	share_rec_t * _Atomic ctx_shares; /* every shared region */
 	unsigned	ctx_share_readers; /* forwarding walks in flight */
+	pthread_mutex_t	ctx_cpu_lock;	/* the CPU roots (cpuroot.c) */
+	cpu_root_t	*ctx_cpus;
+	_Atomic uint64_t ctx_next_hat_id;
+	int		ctx_tlb_on;	/* a TLB hook of either kind */
 	pthread_mutex_t	ctx_frame_lock;	/* a leaf: protects ctx_frames */
 	pfnset_t	ctx_frames;	/* every table frame the context holds */
 	ctr_t	ctx_stat;

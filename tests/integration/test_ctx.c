@@ -160,7 +160,7 @@ ParameterizedTest(ht_mode_t *mode, ctx, errors, .timeout = 120)
 	/* busy contexts */
 	OK(ht_ctx_create(&good, &ctx));
 	arm_detail();
-	cr_assert_eq(ht_as_create(ctx, 0x2, &as), -HT_EINVAL);
+	cr_assert_eq(ht_as_create(ctx, 0x80, &as), -HT_EINVAL);
 	check_detail(__LINE__, "as_create flags");
 	cr_assert_eq(ht_as_create(NULL, 0, &as), -HT_EINVAL);
 	cr_assert_eq(ht_as_create(ctx, 0, NULL), -HT_EINVAL);

@@ -704,6 +704,17 @@ unsplittable(env_t *e)
 	OK(ht_unmap, e->as, v, e->l1, HT_UNMAP_UNLOCK);
 }
 
+/* A CPU root, which needs a frame (gone again if it was made). */
+static void
+croot_needer(ht_ctx_t *ctx)
+{
+	ht_cpu_root_cfg_t rc = { 77, 0, NULL, NULL };
+	ht_cpu_root_t *cr;
+
+	if (R(ht_cpu_root_create, ctx, &rc, &cr) == 0)
+		ht_cpu_root_destroy(cr);
+}
+
 /*
  * Every call that may need a new table, while tables cannot be had.
  * split_va: a 4 KiB page inside the level-1 page at e->big.
@@ -715,6 +726,7 @@ table_needers(ht_as_t *as, env_t *e)
 	ht_as_t *nas;
 
 	R(ht_as_create, ht_as_ctx(as), 0, &nas);
+	croot_needer(ht_as_ctx(as));
 	R_MAP(as, e->big + 32 * e->l1, 0, PG, 0, 0);
 	R_UNMAP(as, s, PG, 0);
 	R_PROT(as, s, PG, HT_W);
@@ -829,6 +841,146 @@ shares(env_t *e)
 	OK(ht_ctx_destroy, octx);
 	ht_as_destroy(sh2);
 	ht_as_destroy(sh);
+}
+
+static void
+tlb_nop(void *arg, ht_as_t *as, ht_va_t va, uint64_t len)
+{
+	(void) arg; (void) as; (void) va; (void) len;
+}
+
+static void
+tlbi_nop(void *arg, const ht_tlb_info_t *ti)
+{
+	(void) arg; (void) ti;
+}
+
+/*
+ * CPU roots: bad configurations, kernel spaces that cannot be copied,
+ * KPTI's rules, switches, PCIDs, and an audit that finds a wrong copy.
+ */
+static void
+cpu_roots(env_t *e)
+{
+	ht_config_t c = cfg_for(e->mode, ht_arena_ops(), e->arena);
+	unsigned n = e->g->top_level_count;
+	/* the first VA of the default kernel half */
+	ht_va_t kva = e->g->va_bits > 32 ? 0 - (1ull << (e->g->va_bits - 1)) :
+	    3 * GIB;
+	ht_cpu_root_cfg_t rc;
+	ht_cpu_root_t *cr, *cr2;
+	ht_ctx_t *octx, *kctx;
+	ht_as_t *cp, *k, *other, *kk, *ku, *kc;
+	ht_switch_t sw;
+	uint8_t *p;
+	uint64_t saved = 0;
+
+	c.tlb = tlb_nop;
+	c.tlb_info = tlbi_nop;
+	R(ht_ctx_create, &c, &octx);
+	c.tlb = NULL;
+	c.kpti = 2;
+	R(ht_ctx_create, &c, &octx);
+	c.kpti = 0;
+	OK(ht_ctx_create, &c, &octx);
+	OK(ht_as_create, octx, 0, &other);
+
+	OK(ht_as_create, e->ctx, HT_AS_COPIED, &cp);
+	OK(ht_as_create, e->ctx, 0, &k);
+	if (e->g->pte_size == 4) {
+		/* a copied space of 32-bit paging has no 4 MiB page */
+		R_MAP(cp, 0, 0, e->l1, 0, HT_MAP_SIZE(HT_PS_4M));
+		OK(ht_map, cp, 0, 0, e->l1, 0, 0);
+		OK(ht_unmap, cp, 0, e->l1, 0);
+	}
+	memset(&rc, 0, sizeof (rc));
+	rc.id = 1;
+	R(ht_cpu_root_create, NULL, &rc, &cr);
+	R(ht_cpu_root_create, e->ctx, NULL, &cr);
+	R(ht_cpu_root_create, e->ctx, &rc, NULL);
+	rc.user_entries = n + 1;
+	R(ht_cpu_root_create, e->ctx, &rc, &cr);
+	rc.user_entries = n;
+	rc.kernel = k;
+	R(ht_cpu_root_create, e->ctx, &rc, &cr);	/* no kernel half */
+	rc.user_entries = 0;
+	rc.kernel = cp;
+	R(ht_cpu_root_create, e->ctx, &rc, &cr);	/* copied */
+	rc.kernel = other;
+	R(ht_cpu_root_create, e->ctx, &rc, &cr);	/* other context */
+	rc.kernel = k;
+	rc.kpti_user = k;
+	R(ht_cpu_root_create, e->ctx, &rc, &cr);	/* no config.kpti */
+	rc.kpti_user = NULL;
+	if (e->g->pte_size == 4) {
+		/* a 4 MiB page in the kernel half would be copied */
+		OK(ht_map, k, kva, 0, e->l1, 0, 0);
+		R(ht_cpu_root_create, e->ctx, &rc, &cr);
+		OK(ht_unmap, k, kva, e->l1, 0);
+	}
+	OK(ht_cpu_root_create, e->ctx, &rc, &cr);
+	R(ht_cpu_root_create, e->ctx, &rc, &cr2);	/* id taken */
+	R(ht_ctx_destroy, e->ctx);			/* a CPU root is left */
+
+	R(ht_switch, NULL, cp, &sw);
+	R(ht_switch, cr, cp, NULL);
+	R(ht_switch, cr, other, &sw);
+	OK(ht_switch, cr, cp, &sw);
+	R(ht_as_set_pcid, NULL, 1);
+	if (e->g->levels >= 4) {
+		R(ht_as_set_pcid, cp, 4096);
+		OK(ht_as_set_pcid, cp, 5);
+	} else {
+		R(ht_as_set_pcid, cp, 1);
+	}
+	R(ht_cpu_root_audit, NULL);
+	OK(ht_cpu_root_audit, cr);
+	/* an entry of the user half that cp does not have */
+	p = ht_arena_ptr(e->arena, ht_cpu_root_pa(cr, 0) + e->g->pte_size);
+	cr_assert_not_null(p);
+	memcpy(&saved, p, e->g->pte_size);
+	cr_assert_eq(saved, 0);
+	p[0] = 0x01;
+	R(ht_cpu_root_audit, cr);
+	cr_assert_eq(ht_audit(cp), -HT_ECORRUPT, "the space's audit too");
+	memcpy(p, &saved, e->g->pte_size);
+	OK(ht_cpu_root_audit, cr);
+	ht_cpu_root_destroy(cr);
+	ht_as_destroy(cp);
+
+	/* KPTI: pairs, a user root's kernel pages, copied spaces only */
+	c.kpti = 1;
+	OK(ht_ctx_create, &c, &kctx);
+	OK(ht_as_create, kctx, 0, &kk);
+	OK(ht_as_create, kctx, 0, &ku);
+	OK(ht_as_create, kctx, HT_AS_COPIED, &kc);
+	memset(&rc, 0, sizeof (rc));
+	rc.id = 2;
+	rc.kernel = kk;
+	R(ht_cpu_root_create, kctx, &rc, &cr);		/* no kpti_user */
+	rc.kpti_user = ku;
+	OK(ht_map, ku, kva, 0x5000, PG, 0, 0);
+	R(ht_cpu_root_create, kctx, &rc, &cr);		/* kernel lacks it */
+	OK(ht_map, kk, kva, 0x6000, PG, 0, 0);
+	R(ht_cpu_root_create, kctx, &rc, &cr);		/* another frame */
+	OK(ht_map, kk, kva, 0x5000, PG, HT_W, 0);
+	rc.kernel = NULL;
+	R(ht_cpu_root_create, kctx, &rc, &cr);		/* no kernel */
+	rc.kernel = kk;
+	OK(ht_cpu_root_create, kctx, &rc, &cr);
+	R(ht_switch, cr, kk, &sw);			/* not copied */
+	OK(ht_switch, cr, kc, &sw);
+	if (e->g->levels >= 4)
+		R(ht_as_set_pcid, kc, 0x800);
+	ht_cpu_root_destroy(cr);
+	ht_as_destroy(kc);
+	ht_as_destroy(ku);
+	ht_as_destroy(kk);
+	OK(ht_ctx_destroy, kctx);
+
+	ht_as_destroy(k);
+	ht_as_destroy(other);
+	OK(ht_ctx_destroy, octx);
 }
 
 /* A provider that fails with its own code, gives bad frames, forgets. */
@@ -1016,6 +1168,7 @@ no_memory_child(env_t *e, int fd)
 	R(ht_lock, as, e->big + e->l1 - PG, 2 * PG);
 	R(ht_unlock, as, e->lk + e->l1 - PG, 2 * PG);
 	R(ht_share, shr, e->big, as, e->big, 2 * e->l1, NULL);
+	croot_needer(small);
 	R(ht_scan, &sc, leaf_go, NULL, NULL);
 	if (write(fd, fns, sizeof (fns)) != (ssize_t)sizeof (fns) ||
 	    write(fd, &nviol, sizeof (nviol)) != (ssize_t)sizeof (nviol))
@@ -1088,6 +1241,7 @@ barrage(ht_mode_t mode)
 	no_frames(&e);
 	bad_provider(&e);
 	shares(&e);
+	cpu_roots(&e);
 	corrupt(&e);
 	images(&e);
 	no_memory(&e);

@@ -18,7 +18,11 @@ static htable_t *
 leaf_table(uint64_t va, int level)
 {
 	int err;
+	op_t op;
+	/* in an operation: a PAE root link calls the TLB hook (no lock) */
+	op_begin(&op, fx.as);
 	htable_t *ht = htable_create(fx.as, va, level, NULL, &err);
+	op_end(&op);
 
 	cr_assert_not_null(ht, "%s", ht_errdetail());
 	return (ht);
@@ -110,8 +114,10 @@ Test(x86pte, update_detects_stale_tlb_write)
 	cr_assert_eq(x86pte_update(ht, 1, ro, rw), ro);
 	stale_ht = ht;
 	fx.ctx->ctx_cfg.tlb = stale_writer;
+	fx.ctx->ctx_tlb_on = 1;
 	x86pte_t got = x86pte_update(ht, 1, rw, ro);
 	fx.ctx->ctx_cfg.tlb = NULL;
+	fx.ctx->ctx_tlb_on = 0;
 	cr_assert_neq(got, rw, "the caller must see a failed update");
 	cr_assert_eq(x86pte_get(ht, 1), ro | PT_MOD | PT_WRITABLE,
 	    "write permission restored, dirty bit kept");
