@@ -80,6 +80,11 @@ __attribute__((format(printf, 1, 2)))
 #endif
 _Noreturn void bench_die(const char *fmt, ...);
 int bench_env_int(const char *name, int dflt, int lo);
+/* A line printed under the table (a figure that is not ns per unit). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+void bench_note(const char *fmt, ...);
 void bench_stats(const double *v, int n, bench_stats_t *r_st);
 void *bench_alloc(size_t size);
 void *bench_map_huge(size_t size);

@@ -341,6 +341,23 @@ print_summary(void)
 	}
 }
 
+/* The benchmarks' notes, printed under the table. */
+#define MAXNOTES	16
+static char notes[MAXNOTES][256];
+static int nnotes;
+
+void
+bench_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (nnotes == MAXNOTES)
+		return;
+	va_start(ap, fmt);
+	(void) vsnprintf(notes[nnotes++], sizeof (notes[0]), fmt, ap);
+	va_end(ap);
+}
+
 static void
 print_peer_note(void)
 {
@@ -448,6 +465,8 @@ main(int argc, char **argv)
 	    "peer", "x peer");
 	print_table();
 	print_peer_note();
+	for (int k = 0; k < nnotes; k++)
+		(void) printf("%snote: %s\n", k == 0 ? "\n" : "", notes[k]);
 	print_summary();
 	free(want);
 	return (0);

@@ -373,6 +373,10 @@ typedef struct ht_config {
 	ht_tlb_fn	tlb;		/* optional */
 	ht_tlb_info_fn	tlb_info;	/* optional, instead of tlb */
 	void		*tlb_arg;
+	int		rmap;		/* 1: keep a reverse map, frame to
+					   mappings (ht_page_*); it costs
+					   memory (ht_stats_t.rmap_bytes) and
+					   a context lock per changed table */
 	int		kpti;		/* 1: CPU roots come in KPTI pairs and
 					   no mapping is global (HT_G is
 					   dropped: a kernel page must not
@@ -406,7 +410,8 @@ typedef struct ht_config {
  *		overlaps an earlier pool; cfg.reserve_amount > 65536;
  *		cfg.steal_passes > the entries of a table; cfg.throttle
  *		without frame_ops->avail; cfg.hash_buckets not a power of
- *		two or > 2^20; both tlb and tlb_info; cfg.kpti not 0 or 1.
+ *		two or > 2^20; both tlb and tlb_info; cfg.kpti or cfg.rmap
+ *		not 0 or 1.
  *   EPAGESIZE	cfg.pagesizes with unknown bits, sizes the mode lacks,
  *		without 4K, or 1G without 2M.
  *   EALIGN	a pool's base or length not a multiple of 4 KiB.
@@ -492,6 +497,12 @@ typedef struct ht_stats {
 						  [0] = 4 KiB pages */
 	uint64_t	reserve_count;	/* descriptors now on the reserve */
 	uint64_t	address_spaces;
+	uint64_t	rmap_extents;	/* config.rmap: the reverse map's
+					   extents (a run of pages mapped
+					   in one VA and PA order is one),
+					   context only */
+	uint64_t	rmap_bytes;	/* the memory they (and the spares
+					   kept for stealers) take */
 } ht_stats_t;
 
 /*
@@ -1022,6 +1033,85 @@ HT_EXTERN int ht_share(ht_as_t *as, ht_va_t va, ht_as_t *src, ht_va_t src_va,
  * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE.
  */
 HT_EXTERN int ht_unshare(ht_as_t *as, ht_va_t va, uint64_t len);
+
+/* ------------------------------------------------------------------ */
+/* The reverse map (illumos hment): from a frame to its mappings       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * With config.rmap the context keeps, for every physical frame, where it
+ * is mapped: in which space, at which VA, by which leaf.  Every call that
+ * adds or removes a leaf keeps it exact (map, unmap, set_np, share's
+ * copies, import, stealing, destroy; splits, protect and harvest change
+ * no mapping), and ht_audit checks it against the leaves.  It is kept as
+ * extents: a run of pages mapped in VA and PA order is one, however many
+ * leaves and page sizes it takes (ht_stats_t.rmap_extents, rmap_bytes).
+ *
+ * The calls below take the 4 KiB frame that holds pa.  A large page that
+ * maps it is one mapping, reported and acted on whole (as illumos's
+ * hat_pageunload: split it first, with ht_unmap of the 4 KiB page, when
+ * the rest of it must stay).  A leaf that a space reads through a table
+ * shared from a source (ht_share) is the source's: ht_page_mappings
+ * reports it for the source and again for each sharer (shared = 1); the
+ * other calls change the source's leaf, which every sharer sees.  No space
+ * of the context may be destroyed during these calls, and none may change
+ * the mappings of pa meanwhile (as for overlapping ranges, htable.h's
+ * threads rule).
+ */
+typedef struct ht_mapping {
+	ht_as_t		*as;
+	ht_va_t		va;		/* where pa's 4 KiB page is mapped */
+	ht_va_t		leaf_va;	/* the leaf that maps it */
+	uint64_t	size;		/* its page size */
+	unsigned	level;		/* its level (0 = 4 KiB) */
+	unsigned	attr;		/* as ht_translate reports them */
+	unsigned	ad;		/* its HT_A / HT_D (ht_page_unload:
+					   when it was removed; ht_page_sync:
+					   before clearing) */
+	int		shared;		/* seen through a source's table */
+} ht_mapping_t;
+/* Return non-zero to stop (ht_page_mappings only; the others go on). */
+typedef int (*ht_mapping_fn)(void *arg, const ht_mapping_t *m);
+
+/*
+ * Call fn for every mapping of pa's frame in every space of ctx; returns
+ * the number reported.  HT_EINVAL: NULL ctx, or config.rmap off.
+ * HT_EPABITS: pa beyond the physical width.  HT_ENOMEM: no memory for
+ * the list.
+ * Errors: HT_EINVAL, HT_EPABITS, HT_ENOMEM.
+ */
+HT_EXTERN long ht_page_mappings(ht_ctx_t *ctx, ht_pa_t pa, ht_mapping_fn fn,
+    void *arg) HT_MUST_CHECK;
+/*
+ * Unmap pa's frame from every space (balloon, page migration, KSM): every
+ * leaf that maps it goes, whole; fn (may be NULL) is told each, with the
+ * A/D bits it had when it was removed.  Returns the number of leaves
+ * removed.  flags: HT_UNMAP_UNLOCK removes locked leaves too (a locked
+ * one is HT_ELOCKED otherwise, as are ht_share's copies, which are
+ * locked).  All or nothing: on failure no mapping changed.  HT_EINVAL:
+ * NULL ctx, config.rmap off, unknown flags.  HT_EPABITS as above.
+ * HT_ENOMEM: no memory for the list or the reverse map's extents.
+ * Errors: HT_EINVAL, HT_EPABITS, HT_ELOCKED, HT_ENOMEM.
+ */
+HT_EXTERN long ht_page_unload(ht_ctx_t *ctx, ht_pa_t pa, unsigned flags,
+    ht_mapping_fn fn, void *arg) HT_MUST_CHECK;
+/*
+ * Write-protect every mapping of pa's frame (copy on write, dirty
+ * tracking): HT_W goes from each leaf that maps it, whole, and the TLB
+ * hook is told.  Returns the number of leaves changed.
+ * Errors: HT_EINVAL, HT_EPABITS, HT_ENOMEM.
+ */
+HT_EXTERN long ht_page_clear_write(ht_ctx_t *ctx, ht_pa_t pa) HT_MUST_CHECK;
+/*
+ * The Accessed and Dirty bits of pa's frame over all its mappings
+ * (illumos hat_pagesync): returns HT_A | HT_D as any leaf that maps it
+ * has them; fn (may be NULL) is told each leaf and its bits; with
+ * HT_AD_CLEAR they are cleared (the TLB hook is told).  A large page's
+ * bits are the whole page's.  HT_EINVAL: unknown flags, as above.
+ * Errors: HT_EINVAL, HT_EPABITS, HT_ENOMEM.
+ */
+HT_EXTERN long ht_page_sync(ht_ctx_t *ctx, ht_pa_t pa, unsigned flags,
+    ht_mapping_fn fn, void *arg) HT_MUST_CHECK;
 
 /* ------------------------------------------------------------------ */
 /* Per-CPU roots (illumos hat_switch, hat_pcp_update, KPTI)            */

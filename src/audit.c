@@ -39,6 +39,9 @@
  *  - the lock map (lockmap.h): runs sorted, disjoint, counts >= 1, touching
  *    runs of equal count merged, and every page of a run mapped by locked
  *    leaves that lie wholly inside it;
+ *  - the reverse map (rmap.c), when the context keeps one: the space's
+ *    extents are well formed, disjoint, counted, in the context's PA
+ *    index, and cover exactly its own leaves, each at its frame;
  *  - CPU roots (cpuroot.c): every copy of a top-level entry of the space,
  *    in each CPU root that runs it or copies it as a kernel half, equals
  *    the entry; 32-bit paging: no 4 MiB page in such a root.
@@ -50,6 +53,7 @@
 #include "x86pte.h"
 #include "frame.h"
 #include "cpuroot.h"
+#include "rmap.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -212,6 +216,33 @@ copy_run(void *arg, const lockrun_t *r)
 		return (1);
 	c->r[c->n++] = *r;
 	return (0);
+}
+
+/*
+ * The reverse map against the leaves: the space's extents describe its
+ * own leaves exactly (those it reads through a source's tables are the
+ * source's).
+ */
+static int
+audit_rmap(hat_t *hat)
+{
+	const mmu_t *m = hat_mmu(hat);
+	rmap_audit_t ra;
+	iter_t it;
+	int err;
+
+	if ((err = rmap_audit_begin(hat, &ra)) != 0)
+		return (err);
+	for_each_leaf(&it, hat, 0, mmu_va_last(m)) {
+		if (it.it_ht->ht_hat != hat ||
+		    (it.it_ht->ht_flags & HTABLE_SHARED_PFN))
+			continue;
+		if (rmap_audit_leaf(&ra, it.it_va, pte_pa(m, it.it_pte,
+		    it.it_level), it.it_size) != 0)
+			break;
+	}
+	iter_stop(&it);
+	return (rmap_audit_end(&ra));
 }
 
 /* The lock map against the leaves (see the list at the top). */
@@ -382,6 +413,8 @@ audit_hat(hat_t *hat)
 		    (unsigned)atomic_load(&hat->hat_num_cached));
 	if (err == 0)
 		err = audit_locks(hat);
+	if (err == 0 && rmap_on(hat->hat_ctx))
+		err = audit_rmap(hat);
 out:
 	free(seen.slots);
 	return (err);

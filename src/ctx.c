@@ -13,6 +13,7 @@
 #include "op.h"
 #include "frame.h"
 #include "share.h"
+#include "rmap.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -164,6 +165,9 @@ ctx_check_config(const ht_config_t *cfg, mmu_t *m)
 	if (cfg->tlb != NULL && cfg->tlb_info != NULL)
 		return (ht__fail(HT_EINVAL, "cfg.tlb and cfg.tlb_info are both "
 		    "set (one hook or the other)"));
+	if (cfg->rmap != 0 && cfg->rmap != 1)
+		return (ht__fail(HT_EINVAL, "cfg.rmap %d is not 0 or 1",
+		    cfg->rmap));
 	if (cfg->kpti != 0 && cfg->kpti != 1)
 		return (ht__fail(HT_EINVAL, "cfg.kpti %d is not 0 or 1",
 		    cfg->kpti));
@@ -209,6 +213,7 @@ ht_ctx_create(const ht_config_t *cfg, ht_ctx_t **r_ctx)
 	share_init(ctx);
 	(void) pthread_mutex_init(&ctx->ctx_frame_lock, NULL);
 	(void) pthread_mutex_init(&ctx->ctx_cpu_lock, NULL);
+	rmap_init(ctx);
 	if (htable_initial_reserve(ctx, ctx->ctx_reserve_amount) != 0) {
 		(void) ht_ctx_destroy(ctx);
 		return (ht__fail(HT_ENOMEM, "no memory for the reserve"));
@@ -249,6 +254,7 @@ ht_ctx_destroy(ht_ctx_t *ctx)
 	pfnset_fini(&ctx->ctx_frames);
 	(void) pthread_mutex_destroy(&ctx->ctx_frame_lock);
 	(void) pthread_mutex_destroy(&ctx->ctx_cpu_lock);
+	rmap_fini(ctx);
 	free(ctx);
 	return (0);
 }
@@ -563,6 +569,8 @@ ht_ctx_stats(ht_ctx_t *ctx, ht_stats_t *s)
 	mutex_enter(&ctx->ctx_reserve_lock, LR_RESERVE);
 	s->reserve_count = ctx->ctx_reserve_count;
 	mutex_exit(&ctx->ctx_reserve_lock);
+	if (rmap_on(ctx))
+		rmap_usage(ctx, &s->rmap_extents, &s->rmap_bytes);
 }
 
 void

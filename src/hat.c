@@ -14,6 +14,7 @@
 #include "op.h"
 #include "share.h"
 #include "cpuroot.h"
+#include "rmap.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -165,6 +166,7 @@ hat_destroy(hat_t *hat, int listed)
 	 * In an operation: a shared descriptor (a failed import's) lets go
 	 * of its source's table, whose release may free it there.
 	 */
+	rmap_drop_hat(hat);
 	op_begin(&op, hat);
 	(void) htable_purge_hat(hat);
 	op_end(&op);
@@ -178,6 +180,7 @@ ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags, ht_as_t **r_as)
 {
 	const mmu_t *m;
 	pfnset_t seen = { NULL, 0, 0 };
+	rmap_prep_t rp;
 	hat_t *hat;
 	op_t op;
 	int err;
@@ -199,9 +202,12 @@ ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags, ht_as_t **r_as)
 	if (hat == NULL)
 		return (ht__fail(HT_ENOMEM, "no memory for an address space"));
 	/* an operation: the other spaces whose tables it shares */
+	memset(&rp, 0, sizeof (rp));
 	op_begin(&op, hat);
+	op.op_rmap = &rp;
 	err = htable_attach(hat, 0, hat->hat_max_level, NULL, root_pa, &seen);
 	op_end(&op);
+	rmap_unprep(ctx, &rp);
 	free(seen.slots);
 	if (err != 0) {
 		hat_destroy(hat, 0);

@@ -11,6 +11,7 @@
 #include "op.h"
 #include "hat_range.h"
 #include "share.h"
+#include "rmap.h"
 #include "frame.h"
 #include "debug.h"
 
@@ -63,6 +64,25 @@ int
 unmap_apply(hat_t *hat, uint64_t va, uint64_t last, unsigned flags,
     ht_ad_fn fn, void *arg)
 {
+	rmap_prep_t rp;
+	int err;
+
+	/* Removing locked leaves forgets their stacked counts too. */
+	if ((flags & HT_UNMAP_UNLOCK) && lockmap_reserve(&hat->hat_locks, 1))
+		return (ht__fail(HT_ENOMEM, "no memory for the lock counts"));
+	if (rmap_on(hat->hat_ctx) && (err = rmap_prep(hat->hat_ctx, &rp)) != 0) {
+		if (flags & HT_UNMAP_UNLOCK)
+			lockmap_unreserve(&hat->hat_locks, 1);
+		return (err);
+	}
+	return (unmap_apply_held(hat, va, last, flags, fn, arg,
+	    rmap_on(hat->hat_ctx) ? &rp : NULL));
+}
+
+int
+unmap_apply_held(hat_t *hat, uint64_t va, uint64_t last, unsigned flags,
+    ht_ad_fn fn, void *arg, rmap_prep_t *rp)
+{
 	struct range_arg ra;
 	uint64_t leaves;
 	htable_t *ht;
@@ -73,12 +93,10 @@ unmap_apply(hat_t *hat, uint64_t va, uint64_t last, unsigned flags,
 	ra.va = va;
 	ra.last = last;
 	ra.flags = flags;
-	/* Removing locked leaves forgets their stacked counts too. */
-	if ((flags & HT_UNMAP_UNLOCK) && lockmap_reserve(&hat->hat_locks, 1))
-		return (ht__fail(HT_ENOMEM, "no memory for the lock counts"));
 	op_begin(&op, hat);
 	op.op_ad_fn = fn;
 	op.op_ad_arg = arg;
+	op.op_rmap = rp;
 	if ((ht = one_table(hat, va, last, 0, flags & HT_UNMAP_UNLOCK, &e,
 	    &n)) != NULL) {
 		table_update(ht, e, n, 0, 0, 1);
@@ -98,6 +116,8 @@ unmap_apply(hat_t *hat, uint64_t va, uint64_t last, unsigned flags,
 		lockmap_unreserve(&hat->hat_locks, 1 - used);
 	}
 	op_end(&op);
+	if (rp != NULL)
+		rmap_unprep(hat->hat_ctx, rp);
 	return (err);
 }
 

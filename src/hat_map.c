@@ -21,6 +21,7 @@
 #include "op.h"
 #include "hat_range.h"
 #include "share.h"
+#include "rmap.h"
 #include "frame.h"
 #include "debug.h"
 
@@ -120,9 +121,13 @@ static void
 leaf_remove(htable_t *ht, unsigned e)
 {
 	x86pte_t old = x86pte_get(ht, e);
+	uint64_t va = htable_e2va(ht, e);
 
-	if (pte_is_page(old, ht->ht_level))
+	if (pte_is_page(old, ht->ht_level)) {
 		(void) htable_pte_unmap(ht, e, old, 1);
+		rmap_op_set(ht->ht_hat, va, va + (LEVEL_SIZE(hat_mmu(
+		    ht->ht_hat), ht->ht_level) - 1), RMAP_NONE);
+	}
 }
 
 /* Map a range as runs of the largest pages allowed (map_run falls back). */
@@ -251,6 +256,10 @@ map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
 			uint64_t done = fill_leaves(ht, e, left, va, pa, attr,
 			    np, &c);
 
+			/* while we hold ht: see rmap.c */
+			if (done != 0)
+				rmap_op_set(hat, va, va + (done * size - 1),
+				    np == NULL ? pa : RMAP_NONE);
 			left -= done;
 			va += done * size;
 			pa += done * size;
@@ -417,6 +426,7 @@ map_fast(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	    &n)) == NULL)
 		return (0);
 	(void) fill_leaves(ht, e, n, va, pa, attr, np, &c);
+	rmap_op_set(hat, va, va + (len - 1), np == NULL ? pa : RMAP_NONE);
 	fill_done(ht, &c);
 	return (1);
 }
@@ -498,12 +508,18 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	int err = 0;
 	op_t op;
 
+	rmap_prep_t rp;
+
 	/* root entries copied into CPU roots are never leaves (cpuroot.c) */
 	if (atomic_load(&hat->hat_flags) & HAT_NOROOTLEAF)
 		levels &= ~(1u << hat->hat_max_level);
+	if (rmap_on(hat->hat_ctx) && (err = rmap_prep(hat->hat_ctx, &rp)) != 0)
+		return (err);
 	op_begin(&op, hat);
 	op.op_ad_fn = fn;
 	op.op_ad_arg = arg;
+	if (rmap_on(hat->hat_ctx))
+		op.op_rmap = &rp;
 	if (((flags & HT_MAP_NOREPLACE) || !map_fast(hat, va, pa, len, attr,
 	    levels, np)) &&
 	    (err = map_check(hat, va, last, flags, &leaves)) == 0 &&
@@ -522,5 +538,7 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 			err = map_range(hat, va, pa, len, attr, levels, np);
 	}
 	op_end(&op);
+	if (op.op_rmap != NULL)
+		rmap_unprep(hat->hat_ctx, &rp);
 	return (err);
 }

@@ -30,6 +30,7 @@
 #include "iter.h"
 #include "op.h"
 #include "hat_range.h"
+#include "rmap.h"
 #include "frame.h"
 #include "debug.h"
 #include "lock.h"
@@ -361,8 +362,13 @@ range_clear(hat_t *hat, uint64_t va, uint64_t last)
 {
 	iter_t it;
 
-	for_each_leaf(&it, hat, va, last)
+	for_each_leaf(&it, hat, va, last) {
+		uint64_t from = it.it_va;
+
 		(void) iter_bulk(&it, 0, 0, 1);
+		/* while the iterator holds the table: see rmap.c */
+		rmap_op_set(hat, from, it.it_va + (it.it_size - 1), RMAP_NONE);
+	}
 	iter_stop(&it);
 }
 
@@ -455,6 +461,10 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
 	    x86pte_access_pagetable(ht, 0), ht->ht_level, e, e + n - 1, clr,
 	    set, unmap, ad, &nvalid, &nlock, &lo, &hi);
 	tlb = lo <= hi;
+	if (unmap)
+		rmap_op_set(ht->ht_hat, htable_e2va(ht, e), htable_e2va(ht, e) +
+		    (((uint64_t)n << LEVEL_SHIFT(m, ht->ht_level)) - 1),
+		    RMAP_NONE);
 	htable_apply(ht, nvalid, nvalid, nlock, tlb,
 	    tlb ? htable_e2va(ht, lo) : 0,
 	    tlb ? (uint64_t)(hi - lo + 1) << LEVEL_SHIFT(m, ht->ht_level) : 0);

@@ -136,6 +136,15 @@ int map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len,
  */
 int unmap_apply(hat_t *hat, uint64_t va, uint64_t last, unsigned flags,
     ht_ad_fn fn, void *arg);
+/*
+ * unmap_apply with its memory in hand (ht_page_unload, which must not
+ * fail half way across spaces): rp (the reverse map's extents, or NULL
+ * when the context keeps none) and, with HT_UNMAP_UNLOCK, one lock-map
+ * reservation already made (lockmap_reserve).  Both are used or given
+ * back.  Fails only as unmap_apply does before changing anything.
+ */
+int unmap_apply_held(hat_t *hat, uint64_t va, uint64_t last,
+    unsigned flags, ht_ad_fn fn, void *arg, rmap_prep_t *rp);
 
 /*
  * Remove the non-present data entries of [va, last] (hat_np.c says what

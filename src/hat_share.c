@@ -48,6 +48,7 @@
 #include "hat.h"
 #include "hat_range.h"
 #include "share.h"
+#include "rmap.h"
 #include "debug.h"
 
 /* One step of a share: a table to share, or a stretch to copy. */
@@ -292,6 +293,7 @@ region_end(share_rec_t *rec)
 	op_t op;
 
 	op_begin(&op, hat);
+	op.op_rmap = &rec->sr_rmap;
 	for (size_t i = 0; i < rec->sr_ntables; i++) {
 		htable_t *ht = htable_lookup(hat, rec->sr_va + rec->sr_toff[i],
 		    rec->sr_tlevel[i]);
@@ -360,12 +362,19 @@ ht_share(ht_as_t *as, ht_va_t va, ht_as_t *src, ht_va_t src_va, uint64_t len,
 		return (err);
 	if ((rec = calloc(1, sizeof (*rec))) == NULL)
 		return (ht__fail(HT_ENOMEM, "no memory for a shared region"));
+	/* the extents its end may need, so that the end cannot fail */
+	if (rmap_on(hat->hat_ctx) && (err = rmap_prep(hat->hat_ctx,
+	    &rec->sr_rmap)) != 0) {
+		free(rec);
+		return (err);
+	}
 	rec->sr_sharer = hat;
 	rec->sr_src = src;
 	rec->sr_va = va;
 	rec->sr_src_va = src_va;
 	rec->sr_len = len;
 	if ((err = share_insert(rec)) != 0) {
+		rmap_unprep(hat->hat_ctx, &rec->sr_rmap);
 		free(rec);
 		return (err);
 	}

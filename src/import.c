@@ -17,6 +17,7 @@
 #include "iter.h"
 #include "x86pte.h"
 #include "frame.h"
+#include "rmap.h"
 #include "hat.h"
 #include "debug.h"
 #include "lock.h"
@@ -188,6 +189,13 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 			    "(0x%llx) is a leaf this CPU cannot have", level, e,
 			    (unsigned long long)pte);
 			break;
+		}
+		/* the reverse map learns the leaf (the import's extents) */
+		if (rmap_on(ctx)) {
+			if ((err = rmap_refill(ctx, op__cur->op_rmap)) != 0)
+				break;
+			rmap_op_set(hat, va, va + (LEVEL_SIZE(m, level) - 1),
+			    pte_pa(m, pte, level));
 		}
 		atomic_fetch_add(&ht->ht_valid_cnt, 1);
 		atomic_fetch_add(&hat->hat_pages_mapped[level], 1);

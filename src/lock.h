@@ -33,8 +33,9 @@ typedef enum lock_rank {
 	LR_RESERVE,	/* the context's reserve lock */
 	LR_CPUS,	/* the context's list of CPU roots */
 	LR_CROOT,	/* a CPU root's cr_lock (one switch at a time) */
-	LR_CPU		/* a space's hat_cpu_lock: nothing under it but
+	LR_CPU,		/* a space's hat_cpu_lock: nothing under it but
 			   the frame lock */
+	LR_RMAP		/* the reverse map's lock: nothing under it */
 } lock_rank_t;
 
 /* Debug builds only (lock.c); in release builds only inside sizeof. */

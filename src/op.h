@@ -53,6 +53,7 @@ op_begin(op_t *op, hat_t *hat)
 	op->op_tlb_all = 0;
 	op->op_ad_fn = NULL;
 	op->op_ad_arg = NULL;
+	op->op_rmap = NULL;
 	op->op_nx = 0;
 	op->op_prev = op__cur;
 	op__cur = op;

@@ -41,6 +41,7 @@
 
 #include "share.h"
 #include "cpuroot.h"
+#include "rmap.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -303,6 +304,36 @@ share_cuts(hat_t *sharer, uint64_t va, uint64_t last, uint64_t *r_va,
 	return (cut);
 }
 
+long
+share_views(hat_t *src, uint64_t va, share_view_fn fn, void *arg)
+{
+	ht_ctx_t *ctx = src->hat_ctx;
+	const mmu_t *m = &ctx->ctx_mmu;
+	long n = 0;
+
+	mutex_enter(&ctx->ctx_share_lock, LR_SHARE);
+	for (share_rec_t *r = atomic_load(&ctx->ctx_shares); r != NULL;
+	    r = atomic_load(&r->sr_next)) {
+		uint64_t off;
+
+		if (r->sr_src != src || r->sr_state != SR_LIVE ||
+		    va - r->sr_src_va >= r->sr_len || va < r->sr_src_va)
+			continue;
+		off = va - r->sr_src_va;
+		for (size_t i = 0; i < r->sr_ntables; i++) {
+			uint64_t span = LEVEL_SIZE(m, r->sr_tlevel[i] + 1);
+
+			if (off - r->sr_toff[i] < span && off >= r->sr_toff[i]) {
+				fn(arg, r->sr_sharer, r->sr_va + off);
+				n++;
+				break;
+			}
+		}
+	}
+	mutex_exit(&ctx->ctx_share_lock);
+	return (n);
+}
+
 void
 share_remove(share_rec_t *rec)
 {
@@ -325,6 +356,7 @@ share_remove(share_rec_t *rec)
 	ctx->ctx_share_readers -= SHARE_WAITER;
 	(void) pthread_cond_broadcast(&ctx->ctx_share_cv);
 	mutex_exit(&ctx->ctx_share_lock);
+	rmap_unprep(ctx, &rec->sr_rmap);
 	free(rec->sr_toff);
 	free(rec->sr_tlevel);
 	free(rec);

@@ -82,6 +82,14 @@ int share_cuts(hat_t *sharer, uint64_t va, uint64_t last, uint64_t *r_va,
     uint64_t *r_len);
 
 /*
+ * Every live region of src whose shared tables cover va (a sharer sees
+ * src's leaf there): fn(arg, sharer, the VA in the sharer).  Under the
+ * regions' lock: fn must not call the library.  Returns the count.
+ */
+typedef void (*share_view_fn)(void *arg, hat_t *sharer, uint64_t va);
+long share_views(hat_t *src, uint64_t va, share_view_fn fn, void *arg);
+
+/*
  * Take a region its caller made or claimed off the list and free it,
  * once no forwarding walk can still be reading it.
  */

@@ -30,6 +30,7 @@
 #include "x86pte.h"
 #include "frame.h"
 #include "op.h"
+#include "rmap.h"
 #include "debug.h"
 #include "hook.h"
 #include "lock.h"
@@ -78,6 +79,7 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
 		pthread_mutex_t *mtx = &ctx->ctx_bucket_mtx[h &
 		    (HTABLE_NMUTEX - 1)];
 		htable_t *ht, *higher = NULL;
+		rmap_prep_t rp = { { NULL, NULL } };
 
 		mutex_enter(mtx, LR_BUCKET);
 		for (ht = hat->hat_ht_hash[h]; ht != NULL && *stolen < cnt;
@@ -93,6 +95,12 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
 				BUSY_ADD(ht, -1);
 				continue;	/* still hashed: ht_next holds */
 			}
+			/* the reverse map may need an extent: none, no steal */
+			if (rmap_on(ctx) && atomic_load(&ht->ht_valid_cnt) > 0 &&
+			    !rmap_steal_begin(ctx, &rp)) {
+				BUSY_ADD(ht, -1);
+				continue;
+			}
 			for (unsigned e = 0; e < htable_num_ptes(ht) &&
 			    atomic_load(&ht->ht_valid_cnt) > 0; e++) {
 				x86pte_t pte = x86pte_get(ht, e);
@@ -102,6 +110,10 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
 					(void) htable_pte_unmap(ht, e, pte, 1);
 			}
 			HT_VERIFY(atomic_load(&ht->ht_valid_cnt) == 0);
+			if (rmap_on(ctx) && rp.rp_ext[0] != NULL)
+				rmap_steal_done(hat, ht->ht_vaddr, ht->ht_vaddr +
+				    (LEVEL_SIZE(hat_mmu(hat), 1) - 1), &rp);
+			rp.rp_ext[0] = NULL;
 			higher = ht->ht_parent;
 			unlink_ptp(higher, ht, ht->ht_vaddr);
 			htable_hash_remove(ht);

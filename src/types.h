@@ -79,6 +79,29 @@ struct htable {
 
 typedef struct ht_cpu_root cpu_root_t;
 
+/*
+ * One extent of the reverse map (rmap.c): [re_va, re_va + re_len) of
+ * re_hat maps [re_pa, re_pa + re_len).  It sits in two treaps: its
+ * space's, by VA (a space's extents never overlap), and its context's,
+ * by (PA, address), with the highest PA end of each subtree.
+ */
+typedef struct rmap_ext {
+	struct ht_as	*re_hat;
+	uint64_t	re_va;
+	uint64_t	re_pa;
+	uint64_t	re_len;
+	struct rmap_ext	*re_vl, *re_vr;	/* the space's treap */
+	struct rmap_ext	*re_pl, *re_pr;	/* the context's treap */
+	uint64_t	re_pmax;	/* highest PA (inclusive) below here */
+	uint32_t	re_prio;	/* heap order, both treaps */
+} rmap_ext_t;
+
+/* The extents an operation has in hand (rmap_prep). */
+#define RMAP_PREP	2
+typedef struct rmap_prep {
+	rmap_ext_t	*rp_ext[RMAP_PREP];
+} rmap_prep_t;
+
 struct ht_as {
 	ht_ctx_t	*hat_ctx;
 	htable_t	**hat_ht_hash;	/* bucket heads; bucket mutexes */
@@ -110,6 +133,8 @@ struct ht_as {
 	_Atomic unsigned hat_pcid;	/* ht_as_set_pcid */
 	uint64_t	hat_id;		/* unique in the context, never reused */
 	_Atomic uint64_t hat_tlb_gen;	/* bumped by every TLB hook call */
+	rmap_ext_t	*hat_rmap;	/* its reverse-map extents; ctx_rmap_lock */
+	uint64_t	hat_rmap_n;
 };
 
 /*
@@ -173,6 +198,7 @@ typedef struct share_rec {
 	int8_t		*sr_tlevel;
 	size_t		sr_ntables;
 	size_t		sr_tcap;
+	rmap_prep_t	sr_rmap;	/* for removing its copies (rmap.h) */
 } share_rec_t;
 
 /* A set of frame numbers (frame.c): open addressing, linear probing. */
@@ -237,6 +263,12 @@ struct ht_ctx {
 	cpu_root_t	*ctx_cpus;
 	_Atomic uint64_t ctx_next_hat_id;
 	int		ctx_tlb_on;	/* a TLB hook of either kind */
+	pthread_mutex_t	ctx_rmap_lock;	/* the reverse map (rmap.c) */
+	rmap_ext_t	*ctx_rmap;	/* every extent, by PA */
+	rmap_ext_t	*ctx_rmap_spare; /* for stealers, via re_vr */
+	unsigned	ctx_rmap_nspare;
+	uint64_t	ctx_rmap_n;	/* extents */
+	uint64_t	ctx_rmap_seed;	/* treap priorities */
 	pthread_mutex_t	ctx_frame_lock;	/* a leaf: protects ctx_frames */
 	pfnset_t	ctx_frames;	/* every table frame the context holds */
 	ctr_t	ctx_stat;
@@ -273,6 +305,7 @@ typedef struct op_frame {
 	uint64_t	op_tlb_len[HT_OP_TLB_RANGES];
 	ht_ad_fn	op_ad_fn;	/* A/D of removed leaves, or NULL */
 	void		*op_ad_arg;
+	rmap_prep_t	*op_rmap;	/* extents for the reverse map, or NULL */
 	/*
 	 * Other spaces whose tables this operation changed (a share reads
 	 * and makes its source's tables): one covering range each, delivered

@@ -983,6 +983,52 @@ cpu_roots(env_t *e)
 	OK(ht_ctx_destroy, octx);
 }
 
+static int
+mapping_go(void *arg, const ht_mapping_t *m)
+{
+	(void) arg; (void) m;
+	return (0);
+}
+
+/* The reverse map's calls: no map kept, bad addresses, locked leaves. */
+static void
+rmaps(env_t *e)
+{
+	ht_config_t c = cfg_for(e->mode, ht_arena_ops(), e->arena);
+	ht_pa_t far = 1ull << e->g->pa_bits_max;
+	ht_ctx_t *rctx;
+	ht_as_t *as;
+
+	R(ht_page_mappings, NULL, 0, mapping_go, NULL);
+	R(ht_page_mappings, e->ctx, 0, mapping_go, NULL);	/* no rmap */
+	R(ht_page_unload, e->ctx, 0, 0, mapping_go, NULL);
+	R(ht_page_clear_write, e->ctx, 0);
+	R(ht_page_sync, e->ctx, 0, 0, mapping_go, NULL);
+	c.rmap = 2;
+	R(ht_ctx_create, &c, &rctx);
+	c.rmap = 1;
+	OK(ht_ctx_create, &c, &rctx);
+	OK(ht_as_create, rctx, 0, &as);
+	OK(ht_map, as, e->pg, 2 * GIB, PG, HT_W, 0);
+	OK(ht_map, as, e->pg + PG, 2 * GIB + PG, PG, HT_W, HT_MAP_LOCK);
+	R(ht_page_mappings, rctx, far, mapping_go, NULL);
+	R(ht_page_unload, rctx, far, 0, mapping_go, NULL);
+	R(ht_page_clear_write, rctx, far);
+	R(ht_page_sync, rctx, far, 0, mapping_go, NULL);
+	R(ht_page_unload, rctx, 2 * GIB, 0x80, mapping_go, NULL);
+	R(ht_page_sync, rctx, 2 * GIB, 0x80, mapping_go, NULL);
+	OK(ht_page_mappings, rctx, 2 * GIB, mapping_go, NULL);
+	OK(ht_page_clear_write, rctx, 2 * GIB);
+	OK(ht_page_sync, rctx, 2 * GIB, HT_AD_CLEAR, mapping_go, NULL);
+	R(ht_page_unload, rctx, 2 * GIB + PG, 0, mapping_go, NULL); /* locked */
+	OK(ht_page_unload, rctx, 2 * GIB + PG, HT_UNMAP_UNLOCK, mapping_go,
+	    NULL);
+	OK(ht_page_unload, rctx, 2 * GIB, 0, NULL, NULL);
+	OK(ht_audit, as);
+	ht_as_destroy(as);
+	OK(ht_ctx_destroy, rctx);
+}
+
 /* A provider that fails with its own code, gives bad frames, forgets. */
 static void
 bad_provider(env_t *e)
@@ -1129,8 +1175,8 @@ no_memory_child(env_t *e, int fd)
 	ht_config_t c = cfg_for(e->mode, ht_arena_ops(), e->arena);
 	reader_t rd = { e->arena, 0, 0 };
 	ht_scan_cfg_t sc;
-	ht_ctx_t *ctx, *small;
-	ht_as_t *as, *nas, *shr;
+	ht_ctx_t *ctx, *small, *rsmall;
+	ht_as_t *as, *nas, *shr, *ras;
 	unsigned long pages = 0;
 	struct rlimit rl;
 	FILE *f;
@@ -1142,6 +1188,12 @@ no_memory_child(env_t *e, int fd)
 	OK(ht_map, as, e->big, 2 * GIB, 2 * e->l1, HT_W, 0);
 	OK(ht_map, as, e->lk, 2 * GIB, 2 * e->l1, HT_W, HT_MAP_LOCK);
 	OK(ht_as_create, small, 0, &shr);
+	/* a reverse map with one page mapped: its calls need a list */
+	c.rmap = 1;
+	OK(ht_ctx_create, &c, &rsmall);
+	c.rmap = 0;
+	OK(ht_as_create, rsmall, 0, &ras);
+	OK(ht_map, ras, e->pg, 2 * GIB, PG, HT_W, 0);
 	memset(&sc, 0, sizeof (sc));
 	sc.mode = e->mode;
 	sc.cr3 = ht_as_root(e->as);
@@ -1169,6 +1221,10 @@ no_memory_child(env_t *e, int fd)
 	R(ht_unlock, as, e->lk + e->l1 - PG, 2 * PG);
 	R(ht_share, shr, e->big, as, e->big, 2 * e->l1, NULL);
 	croot_needer(small);
+	R(ht_page_mappings, rsmall, 2 * GIB, mapping_go, NULL);
+	R(ht_page_unload, rsmall, 2 * GIB, 0, mapping_go, NULL);
+	R(ht_page_clear_write, rsmall, 2 * GIB);
+	R(ht_page_sync, rsmall, 2 * GIB, 0, mapping_go, NULL);
 	R(ht_scan, &sc, leaf_go, NULL, NULL);
 	if (write(fd, fns, sizeof (fns)) != (ssize_t)sizeof (fns) ||
 	    write(fd, &nviol, sizeof (nviol)) != (ssize_t)sizeof (nviol))
@@ -1242,6 +1298,7 @@ barrage(ht_mode_t mode)
 	bad_provider(&e);
 	shares(&e);
 	cpu_roots(&e);
+	rmaps(&e);
 	corrupt(&e);
 	images(&e);
 	no_memory(&e);

@@ -14,7 +14,10 @@
  *   - every sampled page whose translation changed or lost a permission
  *     must have been covered by a TLB callback of that operation.
  * Every few hundred operations, and at the end, a full ht_walk() of the
- * space is compared with the model leaf by leaf.
+ * space is compared with the model leaf by leaf.  The context keeps a
+ * reverse map: the audit checks it against the leaves, and for each
+ * sampled mapped page ht_page_mappings must name that page once and only
+ * pages that the model maps to the same frame.
  *
  * The "_lowmem" test of each mode throttles the arena (frame limit and
  * forced steals) so that allocations fail: a call that returns
@@ -511,6 +514,52 @@ model_expect(const run_t *r, uint64_t va, expect_t *e)
 	e->attr = (attr & ATTRS) | (e->mapped ? r->xkeep : 0);
 }
 
+/* ht_page_mappings of the sampled page: each must be what the model says */
+struct rmap_check {
+	run_t		*r;
+	uint64_t	va;		/* the sampled page */
+	uint64_t	frame;
+	int		found;
+};
+
+static int
+rmap_cb(void *arg, const ht_mapping_t *m)
+{
+	struct rmap_check *c = arg;
+	uint64_t pa = 0;
+	unsigned attr;
+	int locked;
+
+	if (m->as != c->r->as)
+		fail(c->r, "page_mappings 0x%" PRIx64 ": a space not ours",
+		    c->frame);
+	if (!rm_lookup(&c->r->rm, m->va, &pa, &attr, &locked) ||
+	    (pa & ~(PG - 1)) != c->frame)
+		fail(c->r, "page_mappings 0x%" PRIx64 ": va 0x%" PRIx64 " is "
+		    "not mapped there in the model", c->frame, m->va);
+	if (m->va == c->va)
+		c->found++;
+	return (0);
+}
+
+/*
+ * The reverse map agrees with the model for the frame that the sampled
+ * page maps: it names this page once, and only pages the model maps there.
+ */
+static void
+check_rmap(run_t *r, uint64_t va, const expect_t *e)
+{
+	struct rmap_check c = { r, va & ~(PG - 1), e->pa & ~(PG - 1), 0 };
+	long n = ht_page_mappings(r->ctx, e->pa, rmap_cb, &c);
+
+	if (n < 0)
+		fail(r, "page_mappings 0x%" PRIx64 ": %s (%s)", e->pa,
+		    errname((int)n), ht_errdetail());
+	if (c.found != 1)
+		fail(r, "page_mappings 0x%" PRIx64 ": va 0x%" PRIx64 " found "
+		    "%d times", e->pa, c.va, c.found);
+}
+
 static void
 check_addr(run_t *r, uint64_t va, const expect_t *e)
 {
@@ -565,6 +614,7 @@ check_addr(run_t *r, uint64_t va, const expect_t *e)
 	if (x.nlevels != h.n)
 		fail(r, "translate 0x%" PRIx64 ": library read %u entries, "
 		    "MMU %u", va, x.nlevels, h.n);
+	check_rmap(r, va, e);
 	for (unsigned i = 0; i < h.n; i++) {
 		if (x.entries[i] != h.ent[i])
 			fail(r, "translate 0x%" PRIx64 ": entry %u library "
@@ -1545,6 +1595,7 @@ setup(run_t *r, ht_mode_t mode, int lowmem)
 	cfg.frame_arg = r->arena;
 	cfg.tlb = tlb_cb;
 	cfg.tlb_arg = r;
+	cfg.rmap = 1;		/* kept, audited and queried at every step */
 	rc = ht_ctx_create(&cfg, &r->ctx);
 	cr_assert_eq(rc, 0, "ht_ctx_create: %s (%s)", errname(rc),
 	    ht_errdetail());

@@ -14,7 +14,9 @@
  *    private spaces: a private thread only checks that a translation is
  *    its model's value or unmapped.
  *  - one thread calls ht_ctx_reap, ht_ctx_stats and ht_ctx_dump_frames in
- *    a loop; NREAD threads translate and walk everywhere.
+ *    a loop, and in 32-bit and 4-level paging, where the context keeps a
+ *    reverse map, ht_page_mappings and ht_page_sync; NREAD threads
+ *    translate and walk everywhere.
  * At the end every space is audited and checked, then destroyed, and the
  * arena must have no frame left.
  *
@@ -73,6 +75,7 @@ typedef struct page {
 
 typedef struct world {
 	ht_mode_t		mode;
+	int			rmap;	/* the context keeps a reverse map */
 	const ht_geometry_t	*g;
 	ht_arena_t		*arena;
 	ht_ctx_t		*ctx;
@@ -467,6 +470,18 @@ reaper_main(void *arg)
 			tfail(w, "dump_frames failed");
 			break;
 		}
+		/* the reverse map, looked up while the mappings change */
+		for (int k = 0; w->rmap && k < 8; k++) {
+			ht_pa_t pa = ((atomic_load(&w->reaps) * 7919 + (unsigned)k *
+			    104729) % 65536) << 12;
+			long n = ht_page_mappings(w->ctx, pa, NULL, NULL);
+
+			if (n < 0 || ht_page_sync(w->ctx, pa, 0, NULL, NULL) < 0) {
+				tfail(w, "page_mappings 0x%llx: %ld",
+				    (unsigned long long)pa, n);
+				break;
+			}
+		}
 		atomic_fetch_add(&w->reaps, 1);
 		{
 			struct timespec ts = { 0, 200000 };
@@ -512,6 +527,8 @@ ParameterizedTest(ht_mode_t *mode, stress, threads, .timeout = 120)
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = w->arena;
 	cfg.reserve_amount = 16;
+	/* the reverse map in half the modes: kept under stealing, audited */
+	w->rmap = cfg.rmap = *mode == HT_MODE_32BIT || *mode == HT_MODE_4LEVEL;
 	cr_assert_eq(ht_ctx_create(&cfg, &w->ctx), 0, "%s", ht_errdetail());
 	cr_assert_eq(ht_as_create(w->ctx, HT_AS_NOSTEAL, &w->shared), 0);
 	for (int i = 0; i < NPRIV; i++)
