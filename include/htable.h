@@ -492,7 +492,10 @@ typedef struct ht_stats {
 						  [0] = 4 KiB-entry tables;
 						  a source's table shared
 						  into others counts once,
-						  in the source */
+						  in the source; an
+						  HT_AS_COPIED space's root
+						  has no frame and does not
+						  count */
 	uint64_t	leaves[HT_MAX_LEVELS]; /* live leaves per level,
 						  [0] = 4 KiB pages */
 	uint64_t	reserve_count;	/* descriptors now on the reserve */
@@ -1148,7 +1151,8 @@ typedef struct ht_cpu_root_cfg {
 					   from the running space; 0 = the
 					   lower half in 4/5-level paging and
 					   3/4 in 32-bit and PAE paging with
-					   a kernel space, all without one */
+					   a kernel or kpti_user space, all
+					   with neither */
 	ht_as_t		*kernel;	/* the rest of the kernel root; NULL:
 					   empty */
 	ht_as_t		*kpti_user;	/* config.kpti: the rest of the user

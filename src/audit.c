@@ -60,19 +60,25 @@
 #define BAD(...)	do { err = ht__fail(HT_ECORRUPT, __VA_ARGS__); \
 	goto out; } while (0)
 
+/*
+ * The descriptor of (va, level), on the chain the hash names: the pass
+ * over the descriptors (audit_desc) has checked that every one is on
+ * its own chain, so a link's child is found in one chain, not the whole
+ * hash (which made the audit quadratic in the tables).
+ */
 static htable_t *
 find(hat_t *hat, uint64_t va, int level)
 {
-	for (unsigned h = 0; h < hat->hat_num_hash; h++)
-		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
-		    ht = ht->ht_next)
-			if (ht->ht_vaddr == va && ht->ht_level == level)
-				return (ht);
+	for (htable_t *ht = hat->hat_ht_hash[htable_hash(hat, va, level)];
+	    ht != NULL; ht = ht->ht_next)
+		if (ht->ht_vaddr == va && ht->ht_level == level)
+			return (ht);
 	return (NULL);
 }
 
 static int
-audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
+audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to,
+    rmap_audit_t *ra)
 {
 	const mmu_t *m = hat_mmu(hat);
 	unsigned valid = 0, locked = 0, children = 0, np = 0;
@@ -170,6 +176,11 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to)
 		if (pte & PT_LOCKED)
 			locked++;
 		leaves[level]++;
+		if (ra != NULL && rmap_audit_leaf(ra, va, pte_pa(m, pte,
+		    level), LEVEL_SIZE(m, level)) != 0) {
+			err = ra->ra_err;
+			goto out;
+		}
 	}
 	if (np != 0 && !(atomic_load(&hat->hat_flags) & HAT_NP))
 		BAD("level-0 table 0x%llx: %u non-present data entries in a "
@@ -216,33 +227,6 @@ copy_run(void *arg, const lockrun_t *r)
 		return (1);
 	c->r[c->n++] = *r;
 	return (0);
-}
-
-/*
- * The reverse map against the leaves: the space's extents describe its
- * own leaves exactly (those it reads through a source's tables are the
- * source's).
- */
-static int
-audit_rmap(hat_t *hat)
-{
-	const mmu_t *m = hat_mmu(hat);
-	rmap_audit_t ra;
-	iter_t it;
-	int err;
-
-	if ((err = rmap_audit_begin(hat, &ra)) != 0)
-		return (err);
-	for_each_leaf(&it, hat, 0, mmu_va_last(m)) {
-		if (it.it_ht->ht_hat != hat ||
-		    (it.it_ht->ht_flags & HTABLE_SHARED_PFN))
-			continue;
-		if (rmap_audit_leaf(&ra, it.it_va, pte_pa(m, it.it_pte,
-		    it.it_level), it.it_size) != 0)
-			break;
-	}
-	iter_stop(&it);
-	return (rmap_audit_end(&ra));
 }
 
 /* The lock map against the leaves (see the list at the top). */
@@ -360,6 +344,7 @@ audit_hat(hat_t *hat)
 	uint64_t leaves[HT_MAX_LEVELS] = { 0 };
 	unsigned ntables = 0, nlinks = 0, ncached = 0;
 	pfnset_t seen = { NULL, 0, 0 };
+	rmap_audit_t ra, *rap = NULL;
 	int err = 0;
 
 	if (hat->hat_htable == NULL || hat->hat_htable->ht_level !=
@@ -367,6 +352,12 @@ audit_hat(hat_t *hat)
 	    hat->hat_htable->ht_parent != NULL ||
 	    find(hat, 0, hat->hat_max_level) != hat->hat_htable)
 		BAD("root descriptor is wrong or not hashed");
+	/* the reverse map, checked leaf by leaf in the pass below */
+	if (rmap_on(hat->hat_ctx)) {
+		if ((err = rmap_audit_begin(hat, &ra)) != 0)
+			goto out;
+		rap = &ra;
+	}
 	/* descriptors first, then every table's entries */
 	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
@@ -380,7 +371,7 @@ audit_hat(hat_t *hat)
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
 		    ht = ht->ht_next) {
 			if ((err = audit_table(hat, ht, leaves,
-			    &nlinks)) != 0)
+			    &nlinks, rap)) != 0)
 				goto out;
 		}
 	}
@@ -413,9 +404,13 @@ audit_hat(hat_t *hat)
 		    (unsigned)atomic_load(&hat->hat_num_cached));
 	if (err == 0)
 		err = audit_locks(hat);
-	if (err == 0 && rmap_on(hat->hat_ctx))
-		err = audit_rmap(hat);
 out:
+	if (rap != NULL) {
+		int rerr = rmap_audit_end(rap);
+
+		if (err == 0)
+			err = rerr;
+	}
 	free(seen.slots);
 	return (err);
 }

@@ -82,13 +82,57 @@ cpu_root_entry(const cpu_root_t *cr, int which, unsigned e)
 	    e)));
 }
 
-/* Copy entries [lo, hi) of hat (NULL: zeros) into root `which` of cr. */
+/*
+ * Copy entries [lo, hi) of hat (NULL: zeros) into root `which` of cr: a
+ * switch's work, so the loop is plain (the source found once, and only
+ * entries that differ written: two spaces' unused entries cost a load).
+ */
 static void
 cr_copy(cpu_root_t *cr, int which, const hat_t *hat, unsigned lo,
     unsigned hi)
 {
-	for (unsigned e = lo; e < hi; e++)
-		cr_store(cr, which, e, hat != NULL ? hat_top_entry(hat, e) : 0);
+	const mmu_t *m = &cr->cr_ctx->ctx_mmu;
+	uint8_t *dst = cr->cr_ptr[which];
+	const htable_t *root = hat != NULL ? hat->hat_htable : NULL;
+	int sz = m->pte_size, shift = m->pte_shift;
+
+	if (root != NULL && (root->ht_flags & HTABLE_COPIED) && sz == 8) {
+		/* the common case, 8-byte entries both sides: a tight loop */
+		_Atomic uint64_t *s8 = (_Atomic uint64_t *)hat->hat_copied_ptes;
+		_Atomic uint64_t *d8 = (_Atomic uint64_t *)(void *)dst;
+
+		for (unsigned e = lo; e < hi; e++) {
+			uint64_t v = atomic_load_explicit(&s8[e],
+			    memory_order_acquire);
+
+			if (atomic_load_explicit(&d8[e], memory_order_relaxed) !=
+			    v)
+				atomic_store_explicit(&d8[e], v,
+				    memory_order_release);
+		}
+		return;
+	}
+	if (root != NULL && (root->ht_flags & HTABLE_COPIED)) {
+		const x86pte_t *src = hat->hat_copied_ptes;
+
+		for (unsigned e = lo; e < hi; e++) {
+			x86pte_t v = atomic_load_explicit((_Atomic uint64_t *)
+			    &src[e], memory_order_acquire);
+			void *p = pte_ptr(shift, dst, e);
+
+			if (pte_load(sz, p) != v)
+				pte_store(sz, p, v);
+		}
+		return;
+	}
+	for (unsigned e = lo; e < hi; e++) {
+		x86pte_t v = root != NULL ? pte_load(sz, pte_ptr(shift,
+		    root->ht_ptr, e)) : 0;
+		void *p = pte_ptr(shift, dst, e);
+
+		if (pte_load(sz, p) != v)
+			pte_store(sz, p, v);
+	}
 }
 
 static void

@@ -545,7 +545,9 @@ stats_hat(hat_t *hat, ht_stats_t *s)
 		mutex_enter(mtx, LR_BUCKET);
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
 		    ht = ht->ht_next)
-			if (!(ht->ht_flags & HTABLE_SHARED_PFN))
+			/* a borrowed frame, or a copied root's none */
+			if (!(ht->ht_flags & (HTABLE_SHARED_PFN |
+			    HTABLE_COPIED)))
 				s->tables[ht->ht_level]++;
 		mutex_exit(mtx);
 	}

@@ -280,8 +280,23 @@ map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
 			 * there the holder (a walk beside us) is waited out.
 			 */
 			while (m->pte_size == 4 && pa + size > (1ull << 32) &&
-			    !htable_release_if_last(child))
+			    !htable_release_if_last(child)) {
+				/*
+				 * A table shared out stays (its sharers hold
+				 * it): map_apply refuses that up front, so
+				 * only a share made meanwhile gets here.
+				 */
+				if (atomic_load(&child->ht_nsharers) > 0) {
+					htable_release(child);
+					err = ht__fail(HT_EPABITS, "the table at "
+					    "0x%llx was shared out meanwhile",
+					    (unsigned long long)va);
+					break;
+				}
 				(void) sched_yield();
+			}
+			if (err != 0)
+				break;
 			if (m->pte_size == 4 && pa + size > (1ull << 32))
 				continue;	/* the entry is empty now */
 			if (!htable_release_if_last(child)) {
@@ -503,6 +518,7 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned levels, unsigned flags, const np_src_t *np, ht_ad_fn fn,
     void *arg)
 {
+	const mmu_t *m = hat_mmu(hat);
 	uint64_t last = va + len - 1, leaves;
 	plan_t plan;
 	int err = 0;
@@ -513,6 +529,18 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	/* root entries copied into CPU roots are never leaves (cpuroot.c) */
 	if (atomic_load(&hat->hat_flags) & HAT_NOROOTLEAF)
 		levels &= ~(1u << hat->hat_max_level);
+	/*
+	 * 32-bit paging: above 4 GiB only 4 MiB pages reach, and one cannot
+	 * replace a table that other spaces share (ht_share).
+	 */
+	if (m->pte_size == 4 && np == NULL && pa + len > (1ull << 32) &&
+	    (atomic_load(&hat->hat_flags) & HAT_SHARED) &&
+	    share_tables_in(hat, va, last))
+		return (ht__fail(HT_EPABITS, "pa 0x%llx is above 4 GiB, where "
+		    "only 4 MiB pages reach, and [0x%llx, 0x%llx] holds a "
+		    "table shared out (ht_share), which no 4 MiB page may "
+		    "replace", (unsigned long long)pa, (unsigned long long)va,
+		    (unsigned long long)last));
 	if (rmap_on(hat->hat_ctx) && (err = rmap_prep(hat->hat_ctx, &rp)) != 0)
 		return (err);
 	op_begin(&op, hat);

@@ -669,19 +669,26 @@ rmap_audit_leaf(rmap_audit_t *ra, uint64_t va, uint64_t pa, uint64_t size)
 {
 	rmap_ext_t **v = ra->ra_ext;
 	uint64_t off = 0;
+	size_t lo = 0, hi = ra->ra_n;
 
 	if (ra->ra_err != 0)
 		return (ra->ra_err);
 	ra->ra_bytes += size;
-	while (off < size) {
-		uint64_t at = va + off;
-		const rmap_ext_t *x;
-		uint64_t in, n;
+	/* the last extent that starts at or below va (any leaf order) */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
 
-		while (ra->ra_i < ra->ra_n && v[ra->ra_i]->re_va +
-		    (v[ra->ra_i]->re_len - 1) < at)
-			ra->ra_i++;
-		if (ra->ra_i == ra->ra_n || (x = v[ra->ra_i])->re_va > at)
+		if (v[mid]->re_va <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo == 0 ? ra->ra_n : lo - 1; off < size; i++) {
+		uint64_t at = va + off, in, n;
+		const rmap_ext_t *x = i < ra->ra_n ? v[i] : NULL;
+
+		if (x == NULL || x->re_va > at || x->re_va + (x->re_len - 1) <
+		    at)
 			return (ra->ra_err = ht__fail(HT_ECORRUPT, "reverse "
 			    "map: the leaf at va 0x%llx (pa 0x%llx) is in no "
 			    "extent", (unsigned long long)at,

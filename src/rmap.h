@@ -79,14 +79,13 @@ long rmap_lookup(ht_ctx_t *ctx, uint64_t pa_lo, uint64_t pa_hi, rmap_fn fn,
 
 /*
  * The audit's check: hat's extents describe exactly its own leaves
- * (walked by the caller, in ascending VA, through rmap_audit_leaf), and
+ * (each given by the caller, in any order, to rmap_audit_leaf), and
  * each is in the context's PA index.  begin: 0 or -HT_ENOMEM; leaf and
  * end: 0 or -HT_ECORRUPT.
  */
 typedef struct rmap_audit {
 	void		*ra_ext;	/* the extents in VA order */
 	size_t		ra_n;
-	size_t		ra_i;		/* the one the next leaf starts in */
 	uint64_t	ra_bytes;	/* leaf bytes seen */
 	uint64_t	ra_ext_bytes;
 	int		ra_err;

@@ -304,6 +304,31 @@ share_cuts(hat_t *sharer, uint64_t va, uint64_t last, uint64_t *r_va,
 	return (cut);
 }
 
+int
+share_tables_in(hat_t *src, uint64_t va, uint64_t last)
+{
+	ht_ctx_t *ctx = src->hat_ctx;
+	const mmu_t *m = &ctx->ctx_mmu;
+	int found = 0;
+
+	mutex_enter(&ctx->ctx_share_lock, LR_SHARE);
+	for (share_rec_t *r = atomic_load(&ctx->ctx_shares); r != NULL &&
+	    !found; r = atomic_load(&r->sr_next)) {
+		/* the table lists of regions being made or ended move */
+		if (r->sr_src != src || r->sr_state != SR_LIVE)
+			continue;
+		for (size_t i = 0; i < r->sr_ntables && !found; i++) {
+			uint64_t lo = r->sr_src_va + r->sr_toff[i];
+			uint64_t hi = lo + (LEVEL_SIZE(m, r->sr_tlevel[i] + 1) -
+			    1);
+
+			found = lo <= last && hi >= va;
+		}
+	}
+	mutex_exit(&ctx->ctx_share_lock);
+	return (found);
+}
+
 long
 share_views(hat_t *src, uint64_t va, share_view_fn fn, void *arg)
 {

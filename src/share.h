@@ -89,6 +89,9 @@ int share_cuts(hat_t *sharer, uint64_t va, uint64_t last, uint64_t *r_va,
 typedef void (*share_view_fn)(void *arg, hat_t *sharer, uint64_t va);
 long share_views(hat_t *src, uint64_t va, share_view_fn fn, void *arg);
 
+/* Does [va, last] of src hold a table that a region links? */
+int share_tables_in(hat_t *src, uint64_t va, uint64_t last);
+
 /*
  * Take a region its caller made or claimed off the list and free it,
  * once no forwarding walk can still be reading it.

@@ -129,6 +129,113 @@ sw_case pae 0x1 8000000000006403
 sw_case 4level 0x1ff 87f0000000006c03
 sw_case 5level 0x4 8010000000006003
 
+# --- spaces, shares and CPU roots: the summary names every root ---
+# the layout: tests/cli/multi.spec (the man page's example)
+cp "$(dirname "$0")/multi.spec" "$work/multi.spec"
+cat >"$work/want" <<'GOLD'
+space kern: tables per level (root first): L3=1 L2=2 L1=2 L0=1; leaves: 1 x 4k 1 x 2m 0 x 1g
+space kuser: tables per level (root first): L3=1 L2=1 L1=1 L0=1; leaves: 1 x 4k 0 x 2m 0 x 1g
+space shm: tables per level (root first): L3=1 L2=1 L1=1 L0=1; leaves: 3 x 4k 0 x 2m 0 x 1g
+space proc (copied, pcid 3): tables per level (root first): L3=0 L2=3 L1=3 L0=2; leaves: 5 x 4k 0 x 2m 0 x 1g
+  shares [0x7f0000000000, +0x200000) from shm 0x40000000: 1 table linked (0x200000 bytes), 0 leaves copied (0x0 bytes)
+cpu 0: kernel kern, kpti kuser; runs proc after 1 switch (flush=1)
+frames: 24 in [0x100000, 0x200000)
+root kern cr3=0x100000
+root kuser cr3=0x106000
+root shm cr3=0x10a000
+root cpu0 cr3=0x113003
+root cpu0.user cr3=0x114803
+mode=4level roots=5
+GOLD
+"$htable" build "$work/multi.spec" -o "$work/multi.img" >"$work/got" 2>"$work/err"
+rc=$?
+[ $rc -eq 0 ] && [ ! -s "$work/err" ] && ok || bad "multi: exit $rc, '$(cat "$work/err")'"
+cmp -s "$work/want" "$work/got" && ok || bad "multi summary: $(diff "$work/want" "$work/got" | head -8)"
+# every root's top table is in the image: a CPU root's frames too
+for cr3 in 0x100000 0x106000 0x10a000 0x113000 0x114000; do
+	nz=$(od -An -tx1 -j $((cr3)) -N 4096 "$work/multi.img" | tr -d ' \n0')
+	[ -n "$nz" ] && ok || bad "multi: root table at $cr3 is empty in the image"
+done
+json=$("$htable" build "$work/multi.spec" -o "$work/multi.json.img" --json)
+[[ $json == '{"mode":"4level","kpti":true,"spaces":[{"name":"kern","copied":false,"cr3":"0x100000",'* ]] && ok || bad "multi json head '$json'"
+[[ $json == *'{"name":"proc","copied":true,"pcid":3,"cr3":null,'*'"shares":[{"va":"0x7f0000000000","len":"0x200000","from":"shm","src_va":"0x40000000","tables":1,"table_bytes":"0x200000","copied":0,"copied_bytes":"0x0","live":true}]}'* ]] && ok || bad "multi json space '$json'"
+[[ $json == *'"cpus":[{"id":0,"kernel":"kern","kpti":"kuser","runs":"proc","switches":1,"flush":true,"cr3":"0x113003","user_cr3":"0x114803"}],"roots":[{"name":"kern","cr3":"0x100000"},'*'{"name":"cpu0.user","cr3":"0x114803"}],"frames":24,'* ]] && ok || bad "multi json cpus '$json'"
+[ "$(printf '%s\n' "$json" | wc -l)" -eq 1 ] && ok || bad "multi json not one line"
+cmp -s "$work/multi.img" "$work/multi.json.img" && ok || bad "multi: rebuild differs"
+# the default space takes what comes before the first `space`; a spec
+# whose only spaces are default and CPU roots is multi-root too
+printf '%s\n' "$P" "map 0x400000 0x5000 4k" "space b" "share 0x600000 from default 0x400000 4k" \
+    "cpu 7" "switch 7 b" >"$work/def.spec"
+"$htable" build "$work/def.spec" -o "$work/def.img" >"$work/got" 2>"$work/err" && ok || bad "default space: $(cat "$work/err")"
+grep -q '^space default: ' "$work/got" && grep -q '^root default cr3=0x100000$' "$work/got" &&
+    grep -q '^root b cr3=0x' "$work/got" && grep -q '^root cpu7 cr3=0x' "$work/got" &&
+    grep -q '^cpu 7: kernel none; runs b after 1 switch' "$work/got" &&
+    grep -q '^  shares \[0x600000, +0x1000) from default 0x400000: 0 tables linked (0x0 bytes), 1 leaf copied (0x1000 bytes)$' "$work/got" &&
+    [ "$(tail -n 1 "$work/got")" = "mode=4level roots=3" ] && ok || bad "default space: $(cat "$work/got")"
+# an ordinary space on a CPU root: the switch gives the space's own root
+printf '%s\n' "$P" "space k" "map 0xffff800000000000 0x5000 4k" "space o pcid=9" "map 0 0x6000 4k" \
+    "cpu 1 kernel k" "switch 1 o" "cpu 2 kernel k user=1" >"$work/ord.spec"
+"$htable" build "$work/ord.spec" -o "$work/ord.img" >"$work/got" 2>"$work/err" && ok || bad "ordinary: $(cat "$work/err")"
+o=$(sed -n 's/^root o cr3=//p' "$work/got")
+[ -n "$o" ] && [ $((o & 0xfff)) -eq 9 ] && grep -qx "root cpu1 cr3=$o" "$work/got" &&
+    grep -q '^cpu 2: kernel k; never switched$' "$work/got" && ok || bad "ordinary: $(cat "$work/got")"
+# unshare ends a region
+printf '%s\n' "$P" "space a" "map 0x40000000 0x5000 8k" "space b" "share 0x40000000 from a 0x40000000 2m" \
+    "unshare 0x40000000 2m" "map 0x40000000 0x9000 4k" >"$work/un.spec"
+"$htable" build "$work/un.spec" -o "$work/un.img" >"$work/got" 2>"$work/err" &&
+    grep -q '; ended by unshare$' "$work/got" && ok || bad "unshare: $(cat "$work/got" "$work/err")"
+# --engine and --cpu belong to --verify
+"$htable" build "$work/multi.spec" -o "$work/x.img" --engine qemu >/dev/null 2>"$work/err"
+[ $? -eq 2 ] && grep -q 'go with --verify' "$work/err" && [ ! -e "$work/x.img" ] && ok || bad "--engine without --verify"
+"$htable" build "$work/multi.spec" -o "$work/x.img" --verify --engine bochs >/dev/null 2>"$work/err"
+[ $? -eq 2 ] && grep -q "build: --engine 'bochs'" "$work/err" && ok || bad "build --engine bochs"
+
+# --- input errors of spaces, shares and CPU roots ---
+err_case "share of a later space" 3 "share: space 'b' is defined later, at line 4" "$P" "space a" "share 0 from b 0 4k" "space b"
+err_case "share of no space" 3 "share: no space 'zz'" "$P" "space a" "share 0 from zz 0 4k"
+err_case "share from itself" 3 "space 'a' cannot share from itself" "$P" "space a" "share 0 from a 0 4k"
+err_case "share syntax" 4 "expected 'share VA from NAME SRC_VA LEN'" "$P" "space a" "space b" "share 0 of a 0 4k"
+err_case "share missing field" 4 "share: missing field" "$P" "space a" "space b" "share 0 from a 0"
+err_case "share bad number" 4 "bad number '0xq'" "$P" "space a" "space b" "share 0 from a 0xq 4k"
+err_case "share misaligned" 4 "not 4 KiB aligned" "$P" "space a" "space b" "share 0x1001 from a 0 4k"
+err_case "share into a mapped range" 5 "already mapped" "$P" "space a" "space b" "map 0 0 4k" "share 0 from a 0 4k"
+err_case "map over a shared range" 5 "shared from another space" "$P" "space a" "space b" "share 0 from a 0 2m" "map 0x1000 0 4k"
+err_case "share one level deep" 6 "sharing is one level deep" "$P" "space a" "space b" "share 0 from a 0 2m" "space c" "share 0 from b 0 4k"
+err_case "bad space name" 2 "space: bad name '9a'" "$P" "space 9a"
+err_case "space none" 2 "the name 'none' is reserved" "$P" "space none"
+err_case "space cpuN" 2 "the name 'cpu3' is reserved" "$P" "space cpu3"
+err_case "space option twice" 2 "unknown or repeated option 'copied'" "$P" "space a copied copied"
+err_case "space unknown option" 2 "unknown or repeated option 'big'" "$P" "space a big"
+err_case "space bad pcid" 2 "pcid=4096: expected a PCID 0..4095" "$P" "space a pcid=4096"
+err_case "space options on reopening" 4 "space a: its options go where it is first named (line 2)" "$P" "space a" "space b" "space a copied"
+err_case "pcid in pae" 3 "no PCIDs in PAE paging" "mode pae" "$P" "space a pcid=1"
+err_case "space too many fields" 2 "space: too many fields" "$P" "space a copied pcid=1 x"
+err_case "cpu of a later space" 2 "cpu 0: kernel: space 'k' is defined later, at line 3" "$P" "cpu 0 kernel k" "space k"
+err_case "cpu twice" 3 "cpu 0 is already defined at line 2" "$P" "cpu 0" "cpu 0"
+err_case "cpu bad id" 2 "cpu: bad id 'x'" "$P" "cpu x"
+err_case "cpu copied kernel" 3 "kernel space 'k' is copied" "$P" "space k copied" "cpu 0 kernel k"
+err_case "cpu kernel without name" 3 "'kernel' needs the name of a space" "$P" "space k" "cpu 0 kernel"
+err_case "cpu kernel twice" 3 "'kernel' given twice" "$P" "space k" "cpu 0 kernel k kernel k"
+err_case "cpu user=0" 3 "user=0: expected the number" "$P" "space k" "cpu 0 user=0"
+err_case "cpu user too many" 2 "user_entries 600 is more than the root's 512" "$P" "cpu 0 user=600"
+err_case "cpu unknown option" 3 "unknown or repeated option 'fast'" "$P" "space k" "cpu 0 fast"
+err_case "cpu kpti without kpti" 3 "'kpti k' needs the 'kpti' statement" "$P" "space k" "cpu 0 kernel k kpti k"
+err_case "kpti cpu without kpti space" 4 "with kpti every CPU root is a pair" "$P" "kpti" "space k" "cpu 0 kernel k"
+err_case "kpti page not in the kernel" 8 "which cfg.kernel does not map the same" "$P" "kpti" "space k" \
+    "space u" "map 0xffff800000000000 0x1000 4k" "space p copied" "space k" "cpu 0 kernel k kpti u"
+err_case "kpti runs an ordinary space" 7 "a KPTI CPU root runs only HT_AS_COPIED spaces" "$P" "kpti" "space k" \
+    "space u" "space p" "cpu 0 kernel k kpti u" "switch 0 p"
+err_case "kpti with arguments" 2 "kpti: too many fields" "$P" "kpti on"
+err_case "switch to a later cpu" 2 "switch: cpu 0 is defined later, at line 3" "$P" "switch 0 a" "cpu 0"
+err_case "switch no cpu" 2 "switch: no cpu 1" "$P" "switch 1 a"
+err_case "switch no space" 4 "switch: no space 'b'" "$P" "space a" "cpu 0" "switch 0 b"
+err_case "switch missing field" 4 "switch: missing field" "$P" "space a" "cpu 0" "switch 0"
+err_case "unshare nothing" 3 "unshare: no shared region of space 'a' inside \[0x0, +0x1000)" "$P" "space a" "unshare 0 4k"
+err_case "unshare cuts a region" 5 "cuts the shared" "$P" "space a" "space b" "share 0 from a 0 2m" "unshare 0 4k"
+err_case "32-bit copied 4m page" 4 "no 4 MiB pages in this space" "mode 32bit" "$P" "space a copied" "map 0 0 4m page=4m"
+err_case "32-bit kernel 4m page" 5 "maps a 4 MiB page at 0xc0000000" "mode 32bit" "$P" "space k" "map 0xc0000000 0 4m" "cpu 0 kernel k"
+err_case "cpu without frame" 3 "pools are too small" "pool 0x100000 4k" "space a" "cpu 0"
+
 # --- I/O failure: exit 1, nothing written ---
 "$htable" build "$examples/pae.spec" -o "$work/no/such/dir/x.img" >/dev/null 2>&1
 [ $? -eq 1 ] && ok || bad "unwritable image: exit status"

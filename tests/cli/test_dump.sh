@@ -237,6 +237,149 @@ grep -qx '0000000000801000-0000000000801fff 0000000012345000 4k r-x u --- pat0' 
 "$htable" dump "$img" --cr3 0x1000 --mode 32bit --format qemu-tlb >"$work/got"
 grep -qx '0000000000400000: 0000000000400000 --P-----W' "$work/got" && ok || bad "32-bit qemu-tlb 4m: $(cat "$work/got")"
 
+# --- several roots: spaces, a share, a KPTI CPU root (test_build.sh
+# checks the summary of the same spec) ---
+# the layout: tests/cli/multi.spec (the man page's example)
+cp "$(dirname "$0")/multi.spec" "$work/multi.spec"
+"$htable" build "$work/multi.spec" -o "$work/multi.img" >"$work/multi.sum" || bad "multi: build"
+M=("$work/multi.img" --roots "$work/multi.sum")
+# each root after its header, in the order build listed them
+"$htable" dump "${M[@]}" >"$work/got" 2>"$work/err" && [ ! -s "$work/err" ] && ok || bad "multi dump: $(cat "$work/err")"
+[ "$(grep '^root ' "$work/got")" = "$(grep '^root ' "$work/multi.sum")" ] && ok || bad "multi dump headers: $(grep '^root ' "$work/got")"
+cat >"$work/want" <<'GOLD'
+root kern cr3=0x100000
+ffff888000000000-ffff8880001fffff 0000000001000000 2m rw- s --- pat0
+fffffe0000000000-fffffe0000000fff 0000000002000000 4k r-x s --- pat0
+root kuser cr3=0x106000
+fffffe0000000000-fffffe0000000fff 0000000002000000 4k r-x s --- pat0
+root shm cr3=0x10a000
+0000000040000000-0000000040001fff 0000000003000000 4k rw- u --- pat0
+0000000040002000-0000000040002fff 0000000003100000 4k rw- u --- pat0
+root cpu0 cr3=0x113003
+0000000000400000-0000000000403fff 0000000004000000 4k r-x u --- pat0
+0000000008000000-0000000008000fff 0000000005000000 4k rw- u --- pat0
+00007f0000000000-00007f0000001fff 0000000003000000 4k rw- u --- pat0
+00007f0000002000-00007f0000002fff 0000000003100000 4k rw- u --- pat0
+ffff888000000000-ffff8880001fffff 0000000001000000 2m rw- s --- pat0
+fffffe0000000000-fffffe0000000fff 0000000002000000 4k r-x s --- pat0
+root cpu0.user cr3=0x114803
+0000000000400000-0000000000403fff 0000000004000000 4k r-x u --- pat0
+0000000008000000-0000000008000fff 0000000005000000 4k rw- u --- pat0
+00007f0000000000-00007f0000001fff 0000000003000000 4k rw- u --- pat0
+00007f0000002000-00007f0000002fff 0000000003100000 4k rw- u --- pat0
+fffffe0000000000-fffffe0000000fff 0000000002000000 4k r-x s --- pat0
+GOLD
+sed -i 's/^0000000008000000-0000000008000fff/0000008000000000-0000008000000fff/' "$work/want"
+cmp -s "$work/want" "$work/got" && ok || bad "multi dump: $(diff "$work/want" "$work/got" | head -8)"
+# the tables: the source's table under the sharer's CPU root pair, a
+# CPU root sharing every table below its top with its spaces
+cat >"$work/want" <<'GOLD'
+root kern cr3=0x100000
+L3 0000000000100000 0000000000000000-ffffffffffffffff 2 entries
+  L2 0000000000101000 ffff888000000000-ffff88ffffffffff 1 entry  also: cpu0
+    L1 0000000000102000 ffff888000000000-ffff88803fffffff 1 entry  also: cpu0
+  L2 0000000000103000 fffffe0000000000-fffffe7fffffffff 1 entry  also: cpu0
+    L1 0000000000104000 fffffe0000000000-fffffe003fffffff 1 entry  also: cpu0
+      L0 0000000000105000 fffffe0000000000-fffffe00001fffff 1 entry  also: cpu0
+root kuser cr3=0x106000
+L3 0000000000106000 0000000000000000-ffffffffffffffff 1 entry
+  L2 0000000000107000 fffffe0000000000-fffffe7fffffffff 1 entry  also: cpu0.user
+    L1 0000000000108000 fffffe0000000000-fffffe003fffffff 1 entry  also: cpu0.user
+      L0 0000000000109000 fffffe0000000000-fffffe00001fffff 1 entry  also: cpu0.user
+root shm cr3=0x10a000
+L3 000000000010a000 0000000000000000-ffffffffffffffff 1 entry
+  L2 000000000010b000 0000000000000000-0000007fffffffff 1 entry
+    L1 000000000010c000 0000000040000000-000000007fffffff 1 entry
+      L0 000000000010d000 0000000040000000-00000000401fffff 3 entries  also: cpu0@0x7f0000000000 cpu0.user@0x7f0000000000
+root cpu0 cr3=0x113003
+L3 0000000000113000 0000000000000000-ffffffffffffffff 5 entries
+  L2 000000000010e000 0000000000000000-0000007fffffffff 1 entry  also: cpu0.user
+    L1 000000000010f000 0000000000000000-000000003fffffff 1 entry  also: cpu0.user
+      L0 0000000000110000 0000000000400000-00000000005fffff 4 entries  also: cpu0.user
+  L2 0000000000115000 0000008000000000-000000ffffffffff 1 entry  also: cpu0.user
+    L1 0000000000116000 0000008000000000-000000803fffffff 1 entry  also: cpu0.user
+      L0 0000000000117000 0000008000000000-00000080001fffff 1 entry  also: cpu0.user
+  L2 0000000000111000 00007f0000000000-00007f7fffffffff 1 entry  also: cpu0.user
+    L1 0000000000112000 00007f0000000000-00007f003fffffff 1 entry  also: cpu0.user
+      L0 000000000010d000 00007f0000000000-00007f00001fffff 3 entries  also: shm@0x40000000 cpu0.user
+  L2 0000000000101000 ffff888000000000-ffff88ffffffffff 1 entry  also: kern
+    L1 0000000000102000 ffff888000000000-ffff88803fffffff 1 entry  also: kern
+  L2 0000000000103000 fffffe0000000000-fffffe7fffffffff 1 entry  also: kern
+    L1 0000000000104000 fffffe0000000000-fffffe003fffffff 1 entry  also: kern
+      L0 0000000000105000 fffffe0000000000-fffffe00001fffff 1 entry  also: kern
+root cpu0.user cr3=0x114803
+L3 0000000000114000 0000000000000000-ffffffffffffffff 4 entries
+  L2 000000000010e000 0000000000000000-0000007fffffffff 1 entry  also: cpu0
+    L1 000000000010f000 0000000000000000-000000003fffffff 1 entry  also: cpu0
+      L0 0000000000110000 0000000000400000-00000000005fffff 4 entries  also: cpu0
+  L2 0000000000115000 0000008000000000-000000ffffffffff 1 entry  also: cpu0
+    L1 0000000000116000 0000008000000000-000000803fffffff 1 entry  also: cpu0
+      L0 0000000000117000 0000008000000000-00000080001fffff 1 entry  also: cpu0
+  L2 0000000000111000 00007f0000000000-00007f7fffffffff 1 entry  also: cpu0
+    L1 0000000000112000 00007f0000000000-00007f003fffffff 1 entry  also: cpu0
+      L0 000000000010d000 00007f0000000000-00007f00001fffff 3 entries  also: shm@0x40000000 cpu0
+  L2 0000000000107000 fffffe0000000000-fffffe7fffffffff 1 entry  also: kuser
+    L1 0000000000108000 fffffe0000000000-fffffe003fffffff 1 entry  also: kuser
+      L0 0000000000109000 fffffe0000000000-fffffe00001fffff 1 entry  also: kuser
+GOLD
+"$htable" dump "${M[@]}" --format tables >"$work/got" 2>"$work/err"
+cmp -s "$work/want" "$work/got" && [ ! -s "$work/err" ] && ok || bad "multi tables: $(diff "$work/want" "$work/got" | head -8)"
+# one root, no header: the 4-level example's tables
+"$htable" dump "${K[@]}" --format tables >"$work/got"
+[ "$(head -n 1 "$work/got")" = "L3 0000000000100000 0000000000000000-ffffffffffffffff 4 entries" ] &&
+    [ "$(grep -c 'L0 ' "$work/got")" -eq 3 ] && ! grep -q 'also:\|^root' "$work/got" && ok ||
+    bad "tables of one root: $(head -3 "$work/got")"
+# --cr3 repeated, named or not; qemu-tlb and json per root
+"$htable" dump "$work/multi.img" --mode 4level --cr3 k=0x100000 --cr3 0x10a000 --format qemu-tlb >"$work/got"
+cat >"$work/want" <<'GOLD'
+root k cr3=0x100000
+ffff888000000000: 0000000001000000 X-P-----W
+fffffe0000000000: 0000000002000000 ---------
+root cr3=0x10a000
+0000000040000000: 0000000003000000 X------UW
+0000000040001000: 0000000003001000 X------UW
+0000000040002000: 0000000003100000 X------UW
+GOLD
+cmp -s "$work/want" "$work/got" && ok || bad "--cr3 twice: $(diff "$work/want" "$work/got" | head -8)"
+"$htable" dump "${M[@]}" --format json >"$work/got"
+[ "$(head -n 1 "$work/got")" = "[" ] && [ "$(tail -n 1 "$work/got")" = "]" ] &&
+    [ "$(grep -c '^{"root":"[a-z0-9.]*","cr3":"0x[0-9a-f]*","ranges":\[$' "$work/got")" -eq 5 ] &&
+    [ "$(grep -c '^},$' "$work/got")" -eq 4 ] && [ "$(grep -c '^}$' "$work/got")" -eq 1 ] && ok ||
+    bad "json of several roots: $(head -5 "$work/got")"
+# the summary of a one-space spec is a --roots file too (no header then)
+"$htable" build "$examples/kernel-4level.spec" -o "$work/k2.img" >"$work/k2.sum" || bad "build kernel again"
+"$htable" dump "$work/k2.img" --roots "$work/k2.sum" >"$work/got2"
+"$htable" dump "${K[@]}" >"$work/got"
+cmp -s "$work/got" "$work/got2" && ok || bad "--roots of a one-space summary"
+# a root listed twice (build --verify repeats them) is read once
+printf 'root a cr3=0x100000\nroot a cr3=0x100000\nmode=4level roots=1\n' >"$work/dup.roots"
+[ "$("$htable" dump "$work/multi.img" --roots "$work/dup.roots" | grep -c '^root ')" -eq 1 ] && ok || bad "--roots duplicates"
+# translate under every root: the sharer's CPU roots see what the source
+# changed after the share, at the same PA as the source
+"$htable" translate "${M[@]}" 0x7f0000002000 >"$work/got"
+[ "$(grep -c '^va 0x7f0000002000: pa 0x3100000, 4k page, rw- u' "$work/got")" -eq 2 ] &&
+    [ "$(grep -c '^root ' "$work/got")" -eq 5 ] && ok || bad "translate --roots: $(cat "$work/got")"
+"$htable" translate "$work/multi.img" --roots "$work/multi.sum" 0x40002000 | grep -q '^va 0x40002000: pa 0x3100000,' && ok ||
+    bad "translate of the source"
+# the KPTI user root: the entry code, not the kernel's direct map
+u=$(sed -n 's/^root cpu0.user cr3=//p' "$work/multi.sum")
+"$htable" translate "$work/multi.img" --mode 4level --cr3 "$u" 0xffff888000000000 0xfffffe0000000000 >"$work/got"
+grep -q '^va 0xffff888000000000: not mapped: the PML4E (level 3) is not present' "$work/got" &&
+    grep -q '^va 0xfffffe0000000000: pa 0x2000000, 4k page, r-x s' "$work/got" && ok || bad "KPTI user root: $(cat "$work/got")"
+# --roots errors
+expect "--roots missing file" 2 "--roots .*none.roots: No such file" "$htable" dump "$work/multi.img" --roots "$work/none.roots"
+expect "--roots of a spec" 2 "no 'root NAME cr3=X' or 'mode=M cr3=X' line" "$htable" dump "$work/multi.img" --roots "$work/multi.spec"
+expect "--roots and another mode" 2 "--mode pae, but --roots names 4level paging" "$htable" dump "${M[@]}" --mode pae
+expect "--cr3 without a name" 2 "--cr3 '=0x1'" "$htable" dump "$work/multi.img" --mode 4level --cr3 =0x1
+expect "verify --roots missing file" 2 "--roots" "$htable" verify "$work/multi.img" --roots "$work/none.roots"
+expect "translate --roots bad VA" 2 "VA 'zz'" "$htable" translate "${M[@]}" zz
+# a sharing bomb: the tables are listed once each, with their count
+"$htable" dump "$work/bomb.img" --cr3 0x1000 --mode 4level --format tables >"$work/got" 2>"$work/err"
+[ $? -eq 0 ] && [ "$(wc -l <"$work/got")" -eq 4 ] &&
+    grep -q '^      L0 0000000000004000 0000000000000000-00000000001fffff 1 entry, reached 512 times$' "$work/got" &&
+    ok || bad "tables of the bomb: $(cat "$work/got" "$work/err")"
+expect "tables past --max-leaves" 2 "more tables under one root" "$htable" dump "$work/bomb.img" --cr3 0x1000 --mode 4level --format tables --max-leaves 2
+
 echo "[====] Synthesis: Tested: $((pass + fail)) | Passing: $pass | Failing: $fail | Crashing: 0" >&2
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

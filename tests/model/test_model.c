@@ -19,6 +19,18 @@
  * sampled mapped page ht_page_mappings must name that page once and only
  * pages that the model maps to the same frame.
  *
+ * Many parties.  Without lowmem (and outside 32-bit paging, where a
+ * copied space has no 4 MiB pages) the space is HT_AS_COPIED: it has no
+ * root frame and runs on two CPU roots.  The MMU walk above goes through
+ * the first one's CR3, so every sampled translation checks the copies
+ * of the top-level entries against the model; the second switches
+ * between the space, another one and nothing, reads the same as the
+ * first while it runs the space, and both pass ht_cpu_root_audit after
+ * every step.  A sharer shares one level-0 table's span of the space now
+ * and then (ht_share, ht_unshare): through a linked table it must see
+ * what the model says of the space, its view must be in the reverse map,
+ * and the space's TLB calls are forwarded to it.
+ *
  * The "_lowmem" test of each mode throttles the arena (frame limit and
  * forced steals) so that allocations fail: a call that returns
  * -HT_ENOFRAME must have changed nothing, which the unchanged model and the
@@ -96,13 +108,15 @@
 
 enum {
 	OP_MAP, OP_UNMAP, OP_PROTECT, OP_LOCK, OP_UNLOCK, OP_AD, OP_TOUCH,
-	OP_PURGE, OP_BAD, OP_RESET, NOPTYPES
+	OP_PURGE, OP_BAD, OP_RESET, OP_SWITCH, OP_SHARE, NOPTYPES
 };
 
 static const char *const op_names[NOPTYPES] = {
 	"map", "unmap", "protect", "lock", "unlock", "test_clear_ad",
-	"touch", "purge", "bad", "reset"
+	"touch", "purge", "bad", "reset", "switch", "share/unshare"
 };
+
+#define SH_TABLES	64	/* the sharer's region starts 64 tables up */
 
 typedef struct region {
 	uint64_t	first;
@@ -149,6 +163,22 @@ typedef struct run {
 	ht_ctx_t	*ctx;
 	ht_as_t		*as;
 	refmodel_t	rm;
+
+	/*
+	 * Many parties.  Without lowmem the space is HT_AS_COPIED and runs
+	 * on two CPU roots: cr[0] always (the MMU walk below reads through
+	 * it), cr[1] switches between it, `other` and nothing.  A sharer
+	 * shares one level-0 table's span of the space now and then.
+	 */
+	int		copied;
+	ht_cpu_root_t	*cr[2];
+	ht_as_t		*other;
+	ht_as_t		*sh;
+	int		shared;		/* a region of sh shows the space */
+	int		sh_linked;	/* through the space's own table */
+	uint64_t	sh_src;		/* its start in the space */
+	uint64_t	sh_dst;		/* and in sh */
+	uint64_t	sh_span;
 
 	unsigned	ps;		/* page sizes in force */
 	uint64_t	lpg[3];		/* large page sizes in force */
@@ -379,8 +409,12 @@ tlb_cb(void *arg, ht_as_t *as, ht_va_t va, uint64_t len)
 	run_t *r = arg;
 
 	r->tlb_calls++;
-	if (as != r->as)
-		r->tlb_bad_as = 1;
+	if (as != r->as) {
+		/* the space's changes forwarded to its sharer, or other's */
+		if (as != r->sh && as != r->other)
+			r->tlb_bad_as = 1;
+		return;
+	}
 	if (len == HT_TLB_ALL) {
 		r->tlb_all = 1;
 		return;
@@ -438,10 +472,10 @@ read_pte(const run_t *r, void *p)
 }
 
 static int
-hw_walk(run_t *r, uint64_t va, hwx_t *x)
+hw_walk_at(run_t *r, uint64_t root, uint64_t va, hwx_t *x)
 {
 	const ht_geometry_t *g = r->g;
-	uint64_t tpa = ht_as_root(r->as);
+	uint64_t tpa = root;
 	int w = 1, u = 1, nx = 0;
 
 	memset(x, 0, sizeof (*x));
@@ -500,6 +534,17 @@ hw_walk(run_t *r, uint64_t va, hwx_t *x)
 	return (0);
 }
 
+/*
+ * The MMU's walk of the space: through its root, or for a copied space
+ * (no root frame) through the CPU root that always runs it.
+ */
+static int
+hw_walk(run_t *r, uint64_t va, hwx_t *x)
+{
+	return (hw_walk_at(r, r->copied ? ht_cpu_root_pa(r->cr[0], 0) :
+	    ht_as_root(r->as), va, x));
+}
+
 /* ------------------------------------------------------------------ */
 /* Comparing the library with the model                                */
 /* ------------------------------------------------------------------ */
@@ -530,10 +575,29 @@ rmap_cb(void *arg, const ht_mapping_t *m)
 	unsigned attr;
 	int locked;
 
-	if (m->as != c->r->as)
+	uint64_t va = m->va;
+
+	if (m->as == c->r->other) {
+		/* the space the second CPU root switches to: one page */
+		if (m->va != 0 || c->frame != 0x7000)
+			fail(c->r, "page_mappings 0x%" PRIx64 ": other's va 0x%"
+			    PRIx64, c->frame, m->va);
+		return (0);
+	}
+	if (m->as == c->r->sh && c->r->shared) {
+		if (va - c->r->sh_dst >= c->r->sh_span || va < c->r->sh_dst)
+			fail(c->r, "page_mappings 0x%" PRIx64 ": sharer va 0x%"
+			    PRIx64 " outside its region", c->frame, va);
+		/* a copy made at share time: the audit checks it */
+		if (!m->shared)
+			return (0);
+		/* the sharer's view of the space's leaf */
+		va = va - c->r->sh_dst + c->r->sh_src;
+	} else if (m->as != c->r->as || m->shared) {
 		fail(c->r, "page_mappings 0x%" PRIx64 ": a space not ours",
 		    c->frame);
-	if (!rm_lookup(&c->r->rm, m->va, &pa, &attr, &locked) ||
+	}
+	if (!rm_lookup(&c->r->rm, va, &pa, &attr, &locked) ||
 	    (pa & ~(PG - 1)) != c->frame)
 		fail(c->r, "page_mappings 0x%" PRIx64 ": va 0x%" PRIx64 " is "
 		    "not mapped there in the model", c->frame, m->va);
@@ -1055,6 +1119,11 @@ op_map(run_t *r, uint64_t va, uint64_t len)
 		allow(&a, -HT_EEXIST);
 	if (splits_high(r, va, last))
 		allow(&a, -HT_EPABITS);
+	/* 32-bit: no 4 MiB page above 4 GiB over a table shared out */
+	if (r->shared && r->sh_linked && r->g->pte_size == 4 &&
+	    pa + len > (1ull << 32) && va <= r->sh_src + (r->sh_span - 1) &&
+	    last >= r->sh_src)
+		allow(&a, -HT_EPABITS);
 	if (a.n == 0)
 		allow(&a, 0);
 	if (r->lowmem)
@@ -1331,6 +1400,120 @@ op_purge(run_t *r)
 	r->nok[OP_PURGE]++;
 }
 
+/* A CPU root switches; the copies must follow (checked after each step). */
+static void
+op_switch(run_t *r)
+{
+	ht_switch_t sw;
+	int k = (int)rnd(r, 4);
+	ht_as_t *to = k == 0 ? NULL : k == 1 ? r->other : r->as;
+
+	if (!r->copied)
+		return;
+	if (chance(r, 20)) {
+		/* cr[0] away and back: a fresh copy */
+		hist(r, "switch cr0 away and back");
+		if (ht_switch(r->cr[0], NULL, &sw) != 0 ||
+		    ht_switch(r->cr[0], r->as, &sw) != 0)
+			fail(r, "switch cr0: %s", ht_errdetail());
+		if (sw.cr3 != ht_cpu_root_pa(r->cr[0], 0))
+			fail(r, "switch cr0: cr3 0x%" PRIx64, sw.cr3);
+	} else {
+		hist(r, "switch cr1 to %s", k == 0 ? "nothing" : k == 1 ?
+		    "other" : "the space");
+		if (ht_switch(r->cr[1], to, &sw) != 0)
+			fail(r, "switch cr1: %s", ht_errdetail());
+		if (ht_cpu_root_running(r->cr[1]) != to)
+			fail(r, "switch cr1: runs another space");
+	}
+	r->nok[OP_SWITCH]++;
+}
+
+/* Share a level-0 table's span of the space into sh, or end the share. */
+static void
+op_share(run_t *r)
+{
+	allowed_t a = { .n = 0 };
+	ht_share_info_t info;
+	int rc;
+
+	if (r->shared) {
+		hist(r, "unshare sh 0x%" PRIx64, r->sh_dst);
+		rc = ht_unshare(r->sh, r->sh_dst, r->sh_span);
+		if (rc != 1)
+			fail(r, "unshare: %s (%s)", errname(rc),
+			    ht_errdetail());
+		r->shared = 0;
+		r->nok[OP_SHARE]++;
+		return;
+	}
+	const cluster_t *c = &r->cl[rnd(r, (uint64_t)r->ncl)];
+	uint64_t src = c->hot[rnd(r, NHOT)] & ~(r->sh_span - 1);
+
+	if (src < c->base)
+		src += r->sh_span;
+	hist(r, "share 0x%" PRIx64 " of the space into sh", src);
+	allow(&a, 0);
+	if (r->lowmem)
+		allow(&a, -HT_ENOFRAME);
+	rc = ht_share(r->sh, r->sh_dst, r->as, src, r->sh_span, &info);
+	check_rc(r, "ht_share", rc, &a);
+	if (rc != 0)
+		return;
+	r->shared = 1;
+	r->sh_src = src;
+	r->sh_linked = info.tables == 1 && info.copied == 0;
+	r->nok[OP_SHARE]++;
+}
+
+/*
+ * After each step: every CPU root's copies equal the space's entries,
+ * cr[1] reads what cr[0] reads while it runs the space, and the sharer
+ * sees through a linked table what the model says of the space.
+ */
+static void
+check_many(run_t *r, const uint64_t *s, unsigned ns)
+{
+	uint64_t extra[4];
+
+	for (int i = 0; r->copied && i < 2; i++)
+		if (ht_cpu_root_audit(r->cr[i]) != 0)
+			fail(r, "CPU root %d: %s", i, ht_errdetail());
+	for (unsigned i = 0; r->copied && i < ns; i++) {
+		hwx_t a, b;
+
+		if (ht_cpu_root_running(r->cr[1]) != r->as)
+			break;
+		if (hw_walk(r, s[i], &a) != hw_walk_at(r,
+		    ht_cpu_root_pa(r->cr[1], 0), s[i], &b) ||
+		    (a.mapped && (a.pa != b.pa || a.attr != b.attr)))
+			fail(r, "va 0x%" PRIx64 ": the two CPU roots differ",
+			    s[i]);
+	}
+	if (!r->shared || !r->sh_linked)
+		return;
+	for (int i = 0; i < 4; i++)
+		extra[i] = r->sh_src + rnd(r, r->sh_span / PG) * PG;
+	for (unsigned i = 0; i < ns + 4; i++) {
+		uint64_t va = i < ns ? s[i] : extra[i - ns];
+		ht_xlate_t x;
+		expect_t e;
+		int rc;
+
+		if (va - r->sh_src >= r->sh_span || va < r->sh_src)
+			continue;
+		model_expect(r, va, &e);
+		rc = ht_translate(r->sh, va - r->sh_src + r->sh_dst, &x);
+		if (!e.mapped ? rc != -HT_ENOTMAPPED : rc != 0 ||
+		    x.pa != e.pa || (x.attr & ATTRS) != e.attr)
+			fail(r, "sharer at 0x%" PRIx64 " (space 0x%" PRIx64 "): "
+			    "%s pa 0x%" PRIx64 " attr 0x%x, model %d pa 0x%"
+			    PRIx64 " attr 0x%x", va - r->sh_src + r->sh_dst, va,
+			    errname(rc), x.pa, x.attr & ATTRS, e.mapped, e.pa,
+			    e.attr);
+	}
+}
+
 /* Invalid requests with one thing wrong each: exact error, no change. */
 static void
 op_bad(run_t *r, uint64_t va, uint64_t len)
@@ -1467,7 +1650,7 @@ step(run_t *r)
 		[OP_MAP] = 340, [OP_UNMAP] = 220, [OP_PROTECT] = 150,
 		[OP_LOCK] = 50, [OP_UNLOCK] = 80, [OP_AD] = 50,
 		[OP_TOUCH] = 60, [OP_PURGE] = 10, [OP_BAD] = 25,
-		[OP_RESET] = 3,
+		[OP_RESET] = 3, [OP_SWITCH] = 10, [OP_SHARE] = 4,
 	};
 	unsigned total = 0, k;
 	int op = 0;
@@ -1480,7 +1663,8 @@ step(run_t *r)
 
 	uint64_t va, len;
 	gen_range(r, &va, &len);
-	int have_range = op != OP_TOUCH && op != OP_PURGE && op != OP_RESET;
+	int have_range = op != OP_TOUCH && op != OP_PURGE && op != OP_RESET &&
+	    op != OP_SWITCH && op != OP_SHARE;
 
 	uint64_t s[NSAMPLE];
 	expect_t pre[NSAMPLE], post;
@@ -1527,6 +1711,12 @@ step(run_t *r)
 	case OP_BAD:
 		op_bad(r, va, len);
 		break;
+	case OP_SWITCH:
+		op_switch(r);
+		break;
+	case OP_SHARE:
+		op_share(r);
+		break;
 	default:
 		op_reset(r);
 		break;
@@ -1536,6 +1726,7 @@ step(run_t *r)
 		audit(r);
 	if (r->tlb_bad_as)
 		fail(r, "TLB callback got a different address space");
+	check_many(r, s, ns);
 	for (unsigned i = 0; i < ns; i++) {
 		model_expect(r, s[i], &post);
 		check_addr(r, s[i], &post);
@@ -1599,9 +1790,28 @@ setup(run_t *r, ht_mode_t mode, int lowmem)
 	rc = ht_ctx_create(&cfg, &r->ctx);
 	cr_assert_eq(rc, 0, "ht_ctx_create: %s (%s)", errname(rc),
 	    ht_errdetail());
-	rc = ht_as_create(r->ctx, lowmem ? HT_AS_NOSTEAL : 0, &r->as);
+	/*
+	 * Copied in 32-bit paging too would take away the 4 MiB pages this
+	 * model leans on (PAs above 4 GiB): test_cpu_root covers that.
+	 */
+	r->copied = !lowmem && mode != HT_MODE_32BIT;
+	rc = ht_as_create(r->ctx, lowmem ? HT_AS_NOSTEAL : r->copied ?
+	    HT_AS_COPIED : 0, &r->as);
 	cr_assert_eq(rc, 0, "ht_as_create: %s (%s)", errname(rc),
 	    ht_errdetail());
+	cr_assert_eq(ht_as_create(r->ctx, HT_AS_COPIED, &r->other), 0);
+	cr_assert_eq(ht_map(r->other, 0, 0x7000, PG, HT_W, 0), 0);
+	cr_assert_eq(ht_as_create(r->ctx, 0, &r->sh), 0);
+	r->sh_span = 1ull << r->g->level_shift[1];
+	r->sh_dst = SH_TABLES * r->sh_span;
+	for (int i = 0; r->copied && i < 2; i++) {
+		ht_cpu_root_cfg_t rc_cfg = { (unsigned)i, 0, NULL, NULL };
+		ht_switch_t sw;
+
+		cr_assert_eq(ht_cpu_root_create(r->ctx, &rc_cfg, &r->cr[i]), 0,
+		    "%s", ht_errdetail());
+		cr_assert_eq(ht_switch(r->cr[i], r->as, &sw), 0);
+	}
 
 	r->ps = ht_ctx_pagesizes(r->ctx);
 	r->pa_limit = 1ull << ht_ctx_pa_bits(r->ctx);
@@ -1700,6 +1910,9 @@ teardown(run_t *r)
 			int avail = (sz == 2 * MIB && (r->ps & HT_PS_2M)) ||
 			    (sz == 4 * MIB && (r->ps & HT_PS_4M)) ||
 			    (sz == GIB && (r->ps & HT_PS_1G));
+			/* a copied 32-bit space has no 4 MiB pages */
+			if (r->copied && l + 1 == r->g->levels)
+				continue;
 			if (avail && !r->lowmem && r->leaves_seen[l] == 0)
 				fail(r, "no level-%u (0x%" PRIx64 ") leaf was "
 				    "ever seen: large pages are not used", l,
@@ -1711,6 +1924,12 @@ teardown(run_t *r)
 			fail(r, "no operation ever failed with ELOCKED");
 	}
 
+	if (r->shared && ht_unshare(r->sh, r->sh_dst, r->sh_span) != 1)
+		fail(r, "unshare at the end: %s", ht_errdetail());
+	ht_as_destroy(r->sh);
+	for (int i = 0; r->copied && i < 2; i++)
+		ht_cpu_root_destroy(r->cr[i]);
+	ht_as_destroy(r->other);
 	ht_as_destroy(r->as);
 	r->as = NULL;
 	uint64_t used = ht_arena_frames_used(r->arena);

@@ -6,7 +6,12 @@
 # firmware that loads CR3/CR4/EFER and turns paging on, capture the
 # monitor's `info tlb` and `info mem` with qmp_info, and compare them byte
 # for byte with `htable dump --format qemu-tlb` and `--format qemu-mem` of
-# the same memory.
+# the same memory.  Besides one-space layouts, for every mode a layout of
+# several spaces and a KPTI CPU root (roots_spec below) is booted with
+# the CPU root's CR3 and with its user root's, after the root was
+# switched and the running space and the source of a shared region
+# changed: QEMU's monitor must see through each exactly what `htable
+# dump` of that root prints.
 #
 # The guest's MMU sets the accessed bit of the entries it walks to fetch
 # the stub's code, so the tables are saved back from guest RAM (pmemsave)
@@ -104,8 +109,39 @@ mode_pte() { [ "$1" = 32bit ] && echo 4 || echo 8; }
 qemu64=$(command -v qemu-system-x86_64 || true)
 qemu32=$(command -v qemu-system-i386 || true)
 
-# --- the cases: NAME MODE SOURCE QEMU; SOURCE is a layout file to build
-# or raw:SEED for tablegen ---
+# roots_spec MODE: a KPTI CPU root running a copied space that shares a
+# source's table; the running space and the source change after the
+# switch and the share.  The stub's page is mapped where both roots of
+# the pair show it: in the kernel half (both kernel spaces) in 32-bit and
+# PAE paging, in the running space's user half in 4- and 5-level paging.
+roots_spec() {
+	local k tr u dst span new pcid="" stub_k="" stub_u=""
+	case $1 in
+	32bit)	k=0xc0000000; tr=0xff800000; u=0x400000; dst=0x80000000
+		span=4m; new=0x10000000; stub_k=$stub_map ;;
+	pae)	k=0xc0000000; tr=0xff800000; u=0x400000; dst=0x40000000
+		span=2m; new=0x80000000; stub_k=$stub_map ;;
+	4level)	k=0xffff888000000000; tr=0xfffffe0000000000; u=0x400000
+		dst=0x7f0000000000; span=2m; new=0x8000000000
+		pcid=" pcid=5"; stub_u=$stub_map ;;
+	5level)	k=0xff11000000000000; tr=0xfffffe0000000000; u=0x400000
+		dst=0x00007f0000000000; span=2m; new=0x0001000000000000
+		pcid=" pcid=5"; stub_u=$stub_map ;;
+	esac
+	printf '%s\n' "mode $1" "pool $pool_pa 2m" "kpti" \
+	    "space k" "map $k 0x2000000 64k w" "map $tr 0x2100000 4k x" "$stub_k" \
+	    "space ku" "map $tr 0x2100000 4k x" "$stub_k" \
+	    "space shm" "map 0x40000000 0x3000000 8k w u" \
+	    "space p copied$pcid" "map $u 0x4000000 16k u x" "$stub_u" \
+	    "share $dst from shm 0x40000000 $span" \
+	    "cpu 0 kernel k kpti ku" "switch 0 p" \
+	    "map $new 0x5000000 4k u w" \
+	    "space shm" "map 0x40002000 0x3100000 4k w u"
+}
+
+# --- the cases: NAME MODE SOURCE QEMU; SOURCE is a layout file to build,
+# raw:SEED for tablegen, or roots:ROOT:FILE for the root called ROOT of
+# a layout file with spaces and CPU roots ---
 cases=()
 add_cases() {	# name mode source
 	cases+=("$1 $2 $3 $qemu64")
@@ -137,6 +173,11 @@ for mode in 32bit pae 4level 5level; do
 			continue
 		fi
 		add_cases "random-5level-low-$s" 5level "$f"
+	done
+	f="$work/specs/roots-$mode.spec"
+	roots_spec "$mode" > "$f"
+	for r in cpu0 cpu0.user; do
+		add_cases "roots-$mode-$r" "$mode" "roots:$r:$f"
 	done
 done
 planned=2			# the two qmp_info checks below
@@ -284,6 +325,7 @@ la57_cross() {
 run_case() {
 	local name=$1 mode=$2 src=$3 qemu=$4
 	local d="$work/$name" nchk=4 last cr3 cr4 efer esz loaders=() pools=()
+	local root=""
 	[ "$mode" = 5level ] && nchk=3
 	mkdir -p "$d"
 	cr4=$(mode_cr4 "$mode"); efer=$(mode_efer "$mode"); esz=$(mode_pte "$mode")
@@ -297,18 +339,30 @@ run_case() {
 		fi
 		cp "$d/spec" "$d/build.out"
 	else
-		{ cat "$src"; echo "$stub_map"; } > "$d/spec"
+		if [[ $src == roots:* ]]; then
+			root=${src#roots:}; root=${root%%:*}
+			cp "${src#roots:*:}" "$d/spec"
+		else
+			{ cat "$src"; echo "$stub_map"; } > "$d/spec"
+		fi
 		if ! "$htable" build "$d/spec" -o "$d/built.img" > "$d/build.out" 2>&1; then
 			bad "$name: htable build failed: $(cat "$d/build.out")"
 			fail=$((fail + nchk - 1)); return
 		fi
 	fi
 	last=$(tail -n 1 "$d/build.out")
-	if ! [[ $last =~ ^mode=${mode}\ cr3=(0x[0-9a-f]+)$ ]]; then
+	if [ -n "$root" ]; then
+		cr3=$(sed -n "s/^root $root cr3=\(0x[0-9a-f]*\)$/\1/p" "$d/build.out")
+		if [ -z "$cr3" ] || ! [[ $last =~ ^mode=${mode}\ roots=[0-9]+$ ]]; then
+			bad "$name: no root $root in the summary, or its last line '$last'"
+			fail=$((fail + nchk - 1)); return
+		fi
+	elif ! [[ $last =~ ^mode=${mode}\ cr3=(0x[0-9a-f]+)$ ]]; then
 		bad "$name: summary's last line '$last'"
 		fail=$((fail + nchk - 1)); return
+	else
+		cr3=${BASH_REMATCH[1]}
 	fi
-	cr3=${BASH_REMATCH[1]}
 
 	# the pools go to guest RAM, each from its own slice of the image
 	local i=0 pa len

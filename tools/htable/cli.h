@@ -17,6 +17,30 @@
 #define EXIT_NOENGINE	4	/* verify: no engine could run: nothing
 				   verified */
 
+/*
+ * A root to read an image from: a CR3 value, its name in the outputs,
+ * and (build --verify) the spec's account of what it shows.
+ */
+#define CLI_ROOT_NAME	64
+typedef struct cli_root {
+	char		name[CLI_ROOT_NAME];	/* "" = unnamed */
+	uint64_t	cr3;
+	verify_model_fn	model;		/* NULL: none */
+	void		*model_arg;
+} cli_root_t;
+
+/* The options of a command that reads tables from an image. */
+typedef struct image_opts {
+	int		have_cr3, have_mode;
+	ht_scan_cfg_t	cfg;		/* cr3: the first root's */
+	cli_root_t	*roots;		/* every --cr3 and --roots root */
+	int		nroots;
+	int		named;		/* a root has a name: the outputs
+					   print a header per root */
+	int		have_file_mode;	/* --roots named a mode */
+	ht_mode_t	file_mode;
+} image_opts_t;
+
 int cmd_build(int argc, char **argv);
 void usage_build(FILE *f);
 int cmd_dump(int argc, char **argv);
@@ -35,28 +59,61 @@ void usage_verify(FILE *f);
  */
 int cli_verify(const char *path, const verify_opts_t *o, const engine_ops_t *e,
     const char *probes, int verbose);
-
-/* The options of a command that reads tables from an image. */
-typedef struct image_opts {
-	int		have_cr3, have_mode;
-	ht_scan_cfg_t	cfg;
-} image_opts_t;
+/*
+ * The same for every root of roots: each is probed where any of them
+ * maps something, each with its model if it has one; a header before
+ * each report, and a last line "roots=N probes=N agree=N disagree=N"
+ * over them all.  The exit status is the worst of the roots':
+ * EXIT_DISAGREE, then EXIT_IO, EXIT_INPUT, EXIT_NOENGINE, EXIT_OK.
+ */
+int cli_verify_roots(const char *path, const verify_opts_t *o,
+    const cli_root_t *roots, int nroots, const engine_ops_t *e,
+    const char *probes, int verbose);
+/*
+ * --cpu FLAGS: "wp,nxe,smep,smap,ac,pke,pkru=N,no1g,pa-bits=N" (or
+ * "none") into *cpu.  0, or -1 for a flag it does not know or out of
+ * memory (no message).
+ */
+int cli_parse_cpu(const char *s, ht_cpu_t *cpu);
+/*
+ * --engine NAME of command cmd: an engine of engine_list, or auto (*r_e
+ * NULL).  0, or -1 after a message.
+ */
+int cli_parse_engine(const char *cmd, const char *name,
+    const engine_ops_t **r_e);
+/* dump --format tables (tables.c): 0, or an exit status after a message */
+int dump_tables(const char *path, image_opts_t *o, FILE *out);
 
 /*
- * Take option c (with optarg) if it is one of --cr3 (c == 'c'), --mode
- * ('m') or --pa-bits ('p').  1 taken, 0 not ours, -1 bad value (a message
- * has been printed).
+ * Take option c (with optarg) if it is one of --cr3 (c == 'c': a CR3
+ * value, or NAME=VALUE; repeatable), --roots ('R': the roots and mode
+ * that `htable build` printed), --mode ('m') or --pa-bits ('p').  1
+ * taken, 0 not ours, -1 bad value (a message has been printed).
  */
 int image_opt(image_opts_t *o, int c, const char *arg);
 /*
- * After option parsing: both --cr3 and --mode given, --pa-bits within the
- * mode?  Sets the image reader.  0, or -1 + message.
+ * After option parsing: a root and a mode given (by --cr3 and --mode or
+ * by --roots), --pa-bits within the mode?  Sets the image reader and
+ * cfg.cr3 to the first root.  0, or -1 + message.
  */
 int image_opts_done(image_opts_t *o, const char *cmd);
+/* Free what the options hold. */
+void image_opts_free(image_opts_t *o);
+/* Do the outputs name each root (several, or a named one)? */
+int image_opts_multi(const image_opts_t *o);
+/*
+ * The name of root r in the outputs: its own, or its CR3 in hex.
+ * Returns buf.
+ */
+const char *cli_root_name(const cli_root_t *r, char *buf, size_t len);
+/* The header line of root r: "root NAME cr3=0xHEX" (no NAME unnamed). */
+void cli_root_header(FILE *f, const cli_root_t *r);
 /*
  * image_open, saying "htable: PATH: reason" on stderr when it fails.
  * 0 or -1.
  */
 int cli_image_open(const char *path, image_t *im);
+/* dump's warnings after a scan of the image at path (cmd_dump.c). */
+void scan_warnings(const char *path, const ht_scan_stats_t *st);
 
 #endif

@@ -1,9 +1,20 @@
 /*
- * cmd_build.c - `htable build SPEC -o IMAGE [--json]`: build the page
- * tables a layout file describes and write them as a raw physical image
- * (byte offset = physical address; unwritten ranges are holes).  The image
- * is written to a temporary file and renamed, so that no image exists
- * after any error.
+ * cmd_build.c - `htable build SPEC -o IMAGE [--json] [--verify [--engine
+ * E] [--cpu FLAGS]]`: build the page tables a layout file describes and
+ * write them as a raw physical image (byte offset = physical address;
+ * unwritten ranges are holes).  The image is written to a temporary file
+ * and renamed, so that no image exists after any error.
+ *
+ * A spec of one space (no `space` or `cpu` statement) prints the summary
+ * it always printed, ending "mode=MODE cr3=0xHEX".  A spec with spaces
+ * or CPU roots prints one part per space (its tables and leaves, and the
+ * regions it shares in), one line per CPU root (what it runs after its
+ * last switch), the frames, then one line "root NAME cr3=0xHEX" per root
+ * a CPU could load (world.c: each space with a root frame of its own,
+ * each CPU root's cr3 and, with KPTI, its user root as "cpuN.user"),
+ * and last "mode=MODE roots=N".  Those lines are what `dump`,
+ * `translate` and `verify --roots` read.  --verify then verifies every
+ * root, each held to the spec's model of what it shows (world.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +36,17 @@ struct img {
 	uint64_t	frames;
 };
 
+
+/* The pools as the JSON summaries end: "pools":[...]} and a newline. */
+static void
+print_pools_json(const spec_t *s)
+{
+	printf("\"pools\":[");
+	for (int i = 0; i < s->npools; i++)
+		printf("%s{\"base\":\"0x%" PRIx64 "\",\"len\":\"0x%" PRIx64
+		    "\"}", i ? "," : "", s->pools[i].base, s->pools[i].len);
+	printf("]}\n");
+}
 static void
 write_frame(void *arg, const ht_as_t *as, ht_pfn_t pfn, int level)
 {
@@ -81,12 +103,8 @@ summary(const spec_t *s, ht_ctx_t *ctx, ht_as_t *as, uint64_t frames,
 				printf("%s\"%s\":%" PRIu64, n++ ? "," : "",
 				    nm, st.leaves[l]);
 		}
-		printf("},\"frames\":%" PRIu64 ",\"pools\":[", frames);
-		for (int i = 0; i < s->npools; i++)
-			printf("%s{\"base\":\"0x%" PRIx64 "\",\"len\":\"0x%"
-			    PRIx64 "\"}", i ? "," : "", s->pools[i].base,
-			    s->pools[i].len);
-		printf("]}\n");
+		printf("},\"frames\":%" PRIu64 ",", frames);
+		print_pools_json(s);
 		return;
 	}
 	printf("tables per level (root first):");
@@ -107,6 +125,269 @@ summary(const spec_t *s, ht_ctx_t *ctx, ht_as_t *as, uint64_t frames,
 	    ht_as_root(as));
 }
 
+/* The "L3=1 L2=2 ..." and leaves parts of a space's counts. */
+static void
+counts_text(const ht_geometry_t *g, const ht_stats_t *st)
+{
+	printf("tables per level (root first):");
+	for (int l = (int)g->levels - 1; l >= 0; l--)
+		printf(" L%d=%" PRIu64, l, st->tables[l]);
+	printf("; leaves:");
+	for (unsigned l = 0; l < g->levels; l++) {
+		const char *nm;
+
+		if (g->pagesizes & ps_of(g->level_shift[l], &nm))
+			printf(" %" PRIu64 " x %s", st->leaves[l], nm);
+	}
+}
+
+static void
+counts_json(const ht_geometry_t *g, const ht_stats_t *st)
+{
+	printf("\"tables\":{");
+	for (unsigned l = 0; l < g->levels; l++)
+		printf("%s\"%u\":%" PRIu64, l ? "," : "", l, st->tables[l]);
+	printf("},\"leaves\":{");
+	for (unsigned l = 0, n = 0; l < g->levels; l++) {
+		const char *nm;
+
+		if (g->pagesizes & ps_of(g->level_shift[l], &nm))
+			printf("%s\"%s\":%" PRIu64, n++ ? "," : "", nm,
+			    st->leaves[l]);
+	}
+	printf("}");
+}
+
+/* The name of space i, or of none (-1). */
+static const char *
+space_name(const spec_t *s, int i)
+{
+	return (i >= 0 ? s->spaces[i].name : "none");
+}
+
+/* A JSON string of space i's name, or null. */
+static void
+json_space(const spec_t *s, int i)
+{
+	if (i >= 0)
+		printf("\"%s\"", s->spaces[i].name);
+	else
+		printf("null");
+}
+
+/*
+ * The summary of a spec with spaces or CPU roots (the file's comment
+ * says what it holds).
+ */
+static void
+summary_multi(const spec_t *s, const spec_world_t *w, const spec_root_t *roots,
+    int nroots, uint64_t frames, int json)
+{
+	const ht_geometry_t *g = ht_ctx_geometry(w->ctx);
+
+	if (json)
+		printf("{\"mode\":\"%s\",\"kpti\":%s,\"spaces\":[",
+		    ht_mode_name(s->mode), s->kpti ? "true" : "false");
+	for (int i = 0; i < s->nspaces; i++) {
+		const spec_space_t *sp = &s->spaces[i];
+		ht_stats_t st;
+		int nr = 0;
+
+		ht_as_stats(w->as[i], &st);
+		if (json) {
+			printf("%s{\"name\":\"%s\",\"copied\":%s,", i ? "," :
+			    "", sp->name, sp->copied ? "true" : "false");
+			if (sp->pcid >= 0)
+				printf("\"pcid\":%d,", sp->pcid);
+			if (sp->copied)
+				printf("\"cr3\":null,");
+			else
+				printf("\"cr3\":\"0x%" PRIx64 "\",",
+				    ht_as_root(w->as[i]) | (sp->pcid > 0 ?
+				    (uint64_t)sp->pcid : 0));
+			counts_json(g, &st);
+			printf(",\"shares\":[");
+		} else {
+			printf("space %s", sp->name);
+			if (sp->copied || sp->pcid >= 0)
+				printf(" (%s%s", sp->copied ? "copied" : "",
+				    sp->copied && sp->pcid >= 0 ? ", " : "");
+			if (sp->pcid >= 0)
+				printf("pcid %d", sp->pcid);
+			printf("%s: ", sp->copied || sp->pcid >= 0 ? ")" : "");
+			counts_text(g, &st);
+			putchar('\n');
+		}
+		for (int k = 0; k < w->nregions; k++) {
+			const spec_region_t *r = &w->regions[k];
+
+			if (r->space != i)
+				continue;
+			if (json) {
+				printf("%s{\"va\":\"0x%" PRIx64 "\",\"len\":"
+				    "\"0x%" PRIx64 "\",\"from\":\"%s\","
+				    "\"src_va\":\"0x%" PRIx64 "\",\"tables\":"
+				    "%" PRIu64 ",\"table_bytes\":\"0x%" PRIx64
+				    "\",\"copied\":%" PRIu64 ",\"copied_bytes"
+				    "\":\"0x%" PRIx64 "\",\"live\":%s}",
+				    nr ? "," : "", r->va, r->len,
+				    s->spaces[r->src].name, r->src_va,
+				    r->info.tables, r->info.table_bytes,
+				    r->info.copied, r->info.copied_bytes,
+				    r->live ? "true" : "false");
+			} else {
+				printf("  shares [0x%" PRIx64 ", +0x%" PRIx64
+				    ") from %s 0x%" PRIx64 ": %" PRIu64
+				    " table%s linked (0x%" PRIx64 " bytes), %"
+				    PRIu64 " lea%s copied (0x%" PRIx64
+				    " bytes)%s\n", r->va, r->len,
+				    s->spaces[r->src].name, r->src_va,
+				    r->info.tables,
+				    r->info.tables == 1 ? "" : "s",
+				    r->info.table_bytes, r->info.copied,
+				    r->info.copied == 1 ? "f" : "ves",
+				    r->info.copied_bytes,
+				    r->live ? "" : "; ended by unshare");
+			}
+			nr++;
+		}
+		if (json)
+			printf("]}");
+	}
+	if (json)
+		printf("],\"cpus\":[");
+	for (int i = 0; i < s->ncpus; i++) {
+		const spec_cpu_t *c = &s->cpus[i];
+
+		if (json) {
+			printf("%s{\"id\":%u,\"kernel\":", i ? "," : "",
+			    c->id);
+			json_space(s, c->kernel);
+			printf(",\"kpti\":");
+			json_space(s, c->kpti);
+			printf(",\"runs\":");
+			json_space(s, w->runs[i]);
+			printf(",\"switches\":%d,\"flush\":%s,\"cr3\":\"0x%"
+			    PRIx64 "\",\"user_cr3\":\"0x%" PRIx64 "\"}",
+			    w->nswitch[i], w->sw[i].flush ? "true" : "false",
+			    w->sw[i].cr3, w->sw[i].user_cr3);
+			continue;
+		}
+		printf("cpu %u: kernel %s", c->id, space_name(s, c->kernel));
+		if (s->kpti)
+			printf(", kpti %s", space_name(s, c->kpti));
+		if (w->nswitch[i] == 0)
+			printf("; never switched\n");
+		else
+			printf("; runs %s after %d switch%s (flush=%d)\n",
+			    space_name(s, w->runs[i]), w->nswitch[i],
+			    w->nswitch[i] == 1 ? "" : "es", w->sw[i].flush);
+	}
+	if (json) {
+		printf("],\"roots\":[");
+		for (int i = 0; i < nroots; i++)
+			printf("%s{\"name\":\"%s\",\"cr3\":\"0x%" PRIx64
+			    "\"}", i ? "," : "", roots[i].name, roots[i].cr3);
+		printf("],\"frames\":%" PRIu64 ",", frames);
+		print_pools_json(s);
+		return;
+	}
+	printf("frames: %" PRIu64 " in", frames);
+	for (int i = 0; i < s->npools; i++)
+		printf(" [0x%" PRIx64 ", 0x%" PRIx64 ")", s->pools[i].base,
+		    s->pools[i].base + s->pools[i].len);
+	putchar('\n');
+	for (int i = 0; i < nroots; i++)
+		printf("root %s cr3=0x%" PRIx64 "\n", roots[i].name,
+		    roots[i].cr3);
+	printf("mode=%s roots=%d\n", ht_mode_name(s->mode), nroots);
+}
+
+/* What the model of one root needs. */
+typedef struct model_arg {
+	const spec_t	*s;
+	const spec_world_t *w;
+	const spec_root_t *root;
+} model_arg_t;
+
+/* verify_model_fn over spec_model. */
+static int
+build_model(void *arg, const ht_cpu_t *cpu, const probe_t *p,
+    ht_access_t *r_acc, const char **r_what, uint64_t *r_va)
+{
+	const model_arg_t *m = arg;
+	int rc = spec_model(m->s, m->w, m->root, cpu, p->va, (unsigned)p->op,
+	    p->cpl, r_acc, r_what, r_va);
+
+	if (rc < 0)
+		return (rc);
+	return (rc == SPEC_MODEL_ACCESS ? VERIFY_MODEL_ACCESS :
+	    VERIFY_MODEL_UNMAPPED);
+}
+
+/*
+ * The library's own checks of what it built: every space (ht_audit) and
+ * every CPU root (ht_cpu_root_audit).  0, or EXIT_DISAGREE after saying
+ * which failed.
+ */
+static int
+audit_world(const spec_t *s, const spec_world_t *w)
+{
+	int rc = EXIT_OK;
+
+	for (int i = 0; i < s->nspaces; i++) {
+		if (ht_audit(w->as[i]) != 0) {
+			printf("DISAGREE audit of space %s: %s\n",
+			    s->spaces[i].name, ht_errdetail());
+			rc = EXIT_DISAGREE;
+		}
+	}
+	for (int i = 0; i < s->ncpus; i++) {
+		if (ht_cpu_root_audit(w->cr[i]) != 0) {
+			printf("DISAGREE audit of cpu %u: %s\n", s->cpus[i].id,
+			    ht_errdetail());
+			rc = EXIT_DISAGREE;
+		}
+	}
+	return (rc);
+}
+
+/*
+ * build --verify of a spec with spaces or CPU roots: the library's
+ * audits, then every root on a real MMU, each held to its model.
+ */
+static int
+verify_world(const char *out, const spec_t *s, const spec_world_t *w,
+    const spec_root_t *roots, int nroots, const verify_opts_t *vo,
+    const engine_ops_t *e)
+{
+	cli_root_t *cr = calloc((size_t)nroots + 1, sizeof (*cr));
+	model_arg_t *ma = calloc((size_t)nroots + 1, sizeof (*ma));
+	int rc, arc;
+
+	if (cr == NULL || ma == NULL) {
+		free(cr);
+		free(ma);
+		fprintf(stderr, "htable build: out of memory\n");
+		return (EXIT_IO);
+	}
+	for (int i = 0; i < nroots; i++) {
+		(void) snprintf(cr[i].name, sizeof (cr[i].name), "%s",
+		    roots[i].name);
+		cr[i].cr3 = roots[i].cr3;
+		ma[i].s = s;
+		ma[i].w = w;
+		ma[i].root = &roots[i];
+		cr[i].model = build_model;
+		cr[i].model_arg = &ma[i];
+	}
+	arc = audit_world(s, w);
+	rc = cli_verify_roots(out, vo, cr, nroots, e, NULL, 0);
+	free(cr);
+	free(ma);
+	return (arc != EXIT_OK && rc != EXIT_DISAGREE ? arc : rc);
+}
+
 int
 cmd_build(int argc, char **argv)
 {
@@ -114,15 +395,20 @@ cmd_build(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verify", no_argument, NULL, 'V' },
+		{ "engine", required_argument, NULL, 'e' },
+		{ "cpu", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL;
-	int json = 0, verify = 0, c, rc = EXIT_INPUT;
+	int json = 0, verify = 0, vopt = 0, c, rc = EXIT_INPUT, nroots = 0;
+	const engine_ops_t *engine = NULL;
+	ht_cpu_t cpu = { HT_CPU_WP | HT_CPU_NXE, 0, 0 };
 	spec_t s;
+	spec_world_t w;
+	spec_root_t *roots = NULL;
 	ht_arena_t *arena = NULL;
 	ht_ctx_t *ctx = NULL;
-	ht_as_t *as = NULL;
 	char *tmp = NULL;
 	struct img im = { 0 };
 
@@ -132,6 +418,20 @@ cmd_build(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'j': json = 1; break;
 		case 'V': verify = 1; break;
+		case 'e':
+			if (cli_parse_engine("build", optarg, &engine) != 0)
+				return (EXIT_INPUT);
+			vopt = 1;
+			break;
+		case 'u':
+			if (cli_parse_cpu(optarg, &cpu) != 0) {
+				fprintf(stderr, "htable build: --cpu '%s': "
+				    "flags are wp nxe smep smap ac pke pkru=N "
+				    "pa-bits=N none\n", optarg);
+				return (EXIT_INPUT);
+			}
+			vopt = 1;
+			break;
 		case 'h': usage_build(stdout); return (EXIT_OK);
 		default: usage_build(stderr); return (EXIT_INPUT);
 		}
@@ -140,8 +440,14 @@ cmd_build(int argc, char **argv)
 		usage_build(stderr);
 		return (EXIT_INPUT);
 	}
+	if (vopt && !verify) {
+		fprintf(stderr, "htable build: --engine and --cpu go with "
+		    "--verify\n");
+		return (EXIT_INPUT);
+	}
 	if (spec_parse(argv[optind], &s, stderr) != 0)
 		return (EXIT_INPUT);
+	memset(&w, 0, sizeof (w));
 
 	/* One arena covers every pool: the "physical memory" of the image. */
 	ht_pa_t lo = ~0ull, hi = 0;
@@ -158,20 +464,20 @@ cmd_build(int argc, char **argv)
 	}
 	ht_config_t cfg = { .mode = s.mode, .pagesizes = s.pagesizes,
 	    .frame_ops = ht_arena_ops(), .frame_arg = arena,
-	    .npools = (unsigned)s.npools };
+	    .npools = (unsigned)s.npools, .kpti = s.kpti };
 	memcpy(cfg.pools, s.pools, sizeof (s.pools));
 	if (ht_ctx_create(&cfg, &ctx) != 0) {
 		fprintf(stderr, "%s:%d: %s\n", s.file, s.pagesizes_line ?
 		    s.pagesizes_line : 1, ht_errdetail());
 		goto out;
 	}
-	if (ht_as_create(ctx, 0, &as) != 0) {
-		fprintf(stderr, "%s:%d: no frame for the root table in the "
-		    "pools (%s)\n", s.file, s.last_line, ht_errdetail());
+	if (spec_run(&s, ctx, NULL, &w, stderr) != 0)
+		goto out;
+	if (s.multi && spec_roots(&s, &w, &roots, &nroots) != 0) {
+		fprintf(stderr, "htable build: out of memory\n");
+		rc = EXIT_IO;
 		goto out;
 	}
-	if (spec_apply(&s, as, stderr) != 0)
-		goto out;
 
 	rc = EXIT_IO;
 	if (asprintf(&tmp, "%s.tmpXXXXXX", out) < 0 ||
@@ -194,20 +500,28 @@ cmd_build(int argc, char **argv)
 		(void) unlink(tmp);
 		goto out;
 	}
-	summary(&s, ctx, as, im.frames, json);
+	if (s.multi)
+		summary_multi(&s, &w, roots, nroots, im.frames, json);
+	else
+		summary(&s, ctx, w.as[0], im.frames, json);
 	rc = EXIT_OK;
 	if (verify) {
 		/* the image as written, on a real MMU, against the library */
-		verify_opts_t vo = { .mode = s.mode, .cr3 = ht_as_root(as),
-		    .cpu.flags = HT_CPU_WP | HT_CPU_NXE };
+		verify_opts_t vo = { .mode = s.mode, .cpu = cpu };
 
 		(void) fflush(stdout);
-		rc = cli_verify(out, &vo, NULL, NULL, 0);
+		if (s.multi) {
+			rc = verify_world(out, &s, &w, roots, nroots, &vo,
+			    engine);
+		} else {
+			vo.cr3 = ht_as_root(w.as[0]);
+			rc = cli_verify(out, &vo, engine, NULL, 0);
+		}
 	}
 out:
 	free(tmp);
-	if (as != NULL)
-		ht_as_destroy(as);
+	free(roots);
+	spec_world_free(&w);
 	if (ctx != NULL)
 		(void) ht_ctx_destroy(ctx);
 	ht_arena_destroy(arena);

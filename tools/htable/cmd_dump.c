@@ -1,9 +1,12 @@
 /*
- * cmd_dump.c - `htable dump IMAGE --cr3 X --mode M [--format F]
- * [--max-leaves N] [--pa-bits N]`: list the mappings that the page tables
- * in a raw physical image describe.  The image may come from anywhere (a
- * guest's memory saved by QEMU's pmemsave, a crash dump), so it is read
- * through ht_scan, which trusts nothing in it.
+ * cmd_dump.c - `htable dump IMAGE --cr3 X|--roots FILE --mode M
+ * [--format F] [--max-leaves N] [--pa-bits N]`: list the mappings that
+ * the page tables in a raw physical image describe, under one root or
+ * under each of several (--cr3 repeated, or every root that `htable
+ * build` printed), or the tables themselves with those that several
+ * roots share (--format tables, tables.c).  The image may come from
+ * anywhere (a guest's memory saved by QEMU's pmemsave, a crash dump), so
+ * it is read through ht_scan, which trusts nothing in it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,21 +24,32 @@
 void
 usage_dump(FILE *f)
 {
-	fprintf(f, "usage: htable dump IMAGE --cr3 X --mode M [--format F] "
-	    "[--max-leaves N] [--pa-bits N]\n"
+	fprintf(f, "usage: htable dump IMAGE --cr3 [NAME=]X... --mode M "
+	    "[--format F]\n"
+	    "       [--max-leaves N] [--pa-bits N]\n"
+	    "       htable dump IMAGE --roots FILE [--format F] ...\n"
 	    "  List the mappings the page tables in IMAGE (a raw physical\n"
 	    "  image: offset = physical address) describe, from the root\n"
 	    "  that CR3 value X names, in paging mode M (32bit, pae, 4level,\n"
 	    "  5level).  Table frames beyond the image read as zeros, with a\n"
 	    "  warning; shared and self-referencing tables are read as the\n"
 	    "  MMU reads them.\n"
+	    "  --cr3 [NAME=]X     a root; repeat it for several: each one's\n"
+	    "                     list follows a line 'root NAME cr3=0xX'\n"
+	    "  --roots FILE       every root (and the mode) that htable\n"
+	    "                     build printed into FILE\n"
 	    "  --format text      one line per coalesced range (default):\n"
 	    "                     START-LAST PA SIZE PERM U/S GAD patN\n"
 	    "  --format json      the same ranges as a JSON array\n"
 	    "  --format qemu-tlb  what QEMU 7.2's `info tlb` prints\n"
 	    "  --format qemu-mem  what QEMU's `info mem` prints\n"
-	    "  --max-leaves N     stop with an error past N leaves "
-	    "(default %llu)\n"
+	    "  --format tables    the table frames, one line each, indented\n"
+	    "                     by level: LEVEL PA FIRST-LAST ENTRIES, and\n"
+	    "                     the other roots that reach the same table\n"
+	    "                     ('also: NAME[@VA] ...')\n"
+	    "  --max-leaves N     stop with an error past N leaves (tables\n"
+	    "                     per root for --format tables; default "
+	    "%llu)\n"
 	    "  --pa-bits N        MAXPHYADDR for the reserved-bit checks\n"
 	    "                     (default: the widest the mode has)\n"
 	    "Exit status: 0 success, 1 I/O failure, 2 bad usage or input.\n",
@@ -61,11 +75,60 @@ scan_warnings(const char *path, const ht_scan_stats_t *st)
 		    st->reserved == 1 ? "y" : "ies");
 }
 
+/*
+ * List the mappings under each root of o in format fmt on stdout.  0,
+ * or an exit status after a message.
+ */
+static int
+dump_roots(const char *path, image_opts_t *o, const fmt_t *fmt,
+    image_t *im)
+{
+	int multi = image_opts_multi(o), json = strcmp(fmt->name, "json") == 0;
+	int rc = 0;
+
+	o->cfg.flags = fmt->scan_flags;
+	o->cfg.read_arg = im;
+	if (multi && json)
+		fputs("[\n", stdout);
+	for (int k = 0; k < o->nroots && rc == 0; k++) {
+		fmt_state_t fs = { .out = stdout };
+		ht_scan_stats_t st;
+		char name[CLI_ROOT_NAME];
+
+		o->cfg.cr3 = o->roots[k].cr3;
+		fs.g = ht_geometry(o->cfg.mode);
+		if (multi && json)
+			printf("{\"root\":\"%s\",\"cr3\":\"0x%" PRIx64
+			    "\",\"ranges\":", cli_root_name(&o->roots[k],
+			    name, sizeof (name)), o->roots[k].cr3);
+		else if (multi)
+			cli_root_header(stdout, &o->roots[k]);
+		if (fmt->begin != NULL)
+			fmt->begin(&fs);
+		rc = ht_scan(&o->cfg, fmt->leaf, &fs, &st);
+		if (rc == 0 && fmt->finish != NULL)
+			fmt->finish(&fs);
+		if (rc == 0 && multi && json)
+			printf("}%s\n", k + 1 < o->nroots ? "," : "");
+		scan_warnings(im->path, &st);
+	}
+	if (rc == 0 && multi && json)
+		fputs("]\n", stdout);
+	if (rc != 0) {
+		(void) fflush(stdout);
+		fprintf(stderr, "htable dump: %s: %s\n", path,
+		    ht_errdetail());
+		return (rc == -HT_ERANGE ? EXIT_INPUT : EXIT_IO);
+	}
+	return (0);
+}
+
 int
 cmd_dump(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "cr3", required_argument, NULL, 'c' },
+		{ "roots", required_argument, NULL, 'R' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "pa-bits", required_argument, NULL, 'p' },
 		{ "format", required_argument, NULL, 'f' },
@@ -75,25 +138,24 @@ cmd_dump(int argc, char **argv)
 	};
 	image_opts_t o = { .cfg.max_leaves = DEFAULT_MAX_LEAVES };
 	const fmt_t *fmt = fmt_lookup("text");
-	fmt_state_t fs = { .out = stdout };
-	ht_scan_stats_t st;
+	int tables = 0, c, rc = EXIT_INPUT;
 	image_t im;
-	int c, rc;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:m:p:f:n:h", opts, NULL)) != -1) {
 		switch (image_opt(&o, c, optarg)) {
 		case 1: continue;
-		case -1: return (EXIT_INPUT);
+		case -1: goto out;
 		default: break;
 		}
 		switch (c) {
 		case 'f':
-			if ((fmt = fmt_lookup(optarg)) == NULL) {
+			tables = strcmp(optarg, "tables") == 0;
+			if (!tables && (fmt = fmt_lookup(optarg)) == NULL) {
 				fprintf(stderr, "htable dump: --format '%s': "
 				    "not one of text, json, qemu-tlb, "
-				    "qemu-mem\n", optarg);
-				return (EXIT_INPUT);
+				    "qemu-mem, tables\n", optarg);
+				goto out;
 			}
 			break;
 		case 'n':
@@ -101,46 +163,38 @@ cmd_dump(int argc, char **argv)
 			    o.cfg.max_leaves == 0) {
 				fprintf(stderr, "htable dump: --max-leaves "
 				    "'%s': not a positive number\n", optarg);
-				return (EXIT_INPUT);
+				goto out;
 			}
 			break;
 		case 'h':
 			usage_dump(stdout);
-			return (EXIT_OK);
+			rc = EXIT_OK;
+			goto out;
 		default:
 			usage_dump(stderr);
-			return (EXIT_INPUT);
+			goto out;
 		}
 	}
 	if (optind != argc - 1) {
 		usage_dump(stderr);
-		return (EXIT_INPUT);
+		goto out;
 	}
 	if (image_opts_done(&o, "dump") != 0)
-		return (EXIT_INPUT);
-	if (cli_image_open(argv[optind], &im) != 0)
-		return (EXIT_IO);
-
-	o.cfg.flags = fmt->scan_flags;
-	o.cfg.read_arg = &im;
-	fs.g = ht_geometry(o.cfg.mode);
-	if (fmt->begin != NULL)
-		fmt->begin(&fs);
-	rc = ht_scan(&o.cfg, fmt->leaf, &fs, &st);
-	if (rc == 0 && fmt->finish != NULL)
-		fmt->finish(&fs);
-	scan_warnings(im.path, &st);
-	image_close(&im);
-	if (rc != 0) {
-		(void) fflush(stdout);
-		fprintf(stderr, "htable dump: %s: %s\n", argv[optind],
-		    ht_errdetail());
-		return (rc == -HT_ERANGE ? EXIT_INPUT : EXIT_IO);
+		goto out;
+	if (cli_image_open(argv[optind], &im) != 0) {
+		rc = EXIT_IO;
+		goto out;
 	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
+	o.cfg.read_arg = &im;
+	rc = tables ? dump_tables(argv[optind], &o, stdout) :
+	    dump_roots(argv[optind], &o, fmt, &im);
+	image_close(&im);
+	if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
 		fprintf(stderr, "htable dump: writing the output: %s\n",
 		    strerror(errno));
-		return (EXIT_IO);
+		rc = EXIT_IO;
 	}
-	return (EXIT_OK);
+out:
+	image_opts_free(&o);
+	return (rc);
 }

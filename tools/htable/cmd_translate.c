@@ -2,8 +2,9 @@
  * cmd_translate.c - `htable translate IMAGE --cr3 X --mode M VA...`: walk
  * the tables of a raw physical image for each VA as the MMU would and
  * print the result with every entry read, or where and why the walk
- * stopped.  An unmapped VA is an answer, not an error: the exit status
- * is 0 unless the arguments or the image are bad.
+ * stopped; under each of several roots (--cr3 repeated, --roots) after
+ * that root's header line.  An unmapped VA is an answer, not an error:
+ * the exit status is 0 unless the arguments or the image are bad.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -18,14 +19,19 @@
 void
 usage_translate(FILE *f)
 {
-	fprintf(f, "usage: htable translate IMAGE --cr3 X --mode M "
+	fprintf(f, "usage: htable translate IMAGE --cr3 [NAME=]X... --mode M "
 	    "[--pa-bits N] VA...\n"
+	    "       htable translate IMAGE --roots FILE [--pa-bits N] VA...\n"
 	    "  Translate each VA through the page tables in IMAGE (a raw\n"
 	    "  physical image) from the root that CR3 value X names, in\n"
 	    "  paging mode M (32bit, pae, 4level, 5level).  Prints the PA,\n"
 	    "  page size, effective permissions and the entry read at every\n"
 	    "  level, or the level where the walk stopped and why.\n"
-	    "  --pa-bits N  MAXPHYADDR for the reserved-bit checks\n"
+	    "  --cr3 [NAME=]X  a root; repeat it for several (each after a\n"
+	    "                  line 'root NAME cr3=0xX')\n"
+	    "  --roots FILE    every root (and the mode) that htable build\n"
+	    "                  printed into FILE\n"
+	    "  --pa-bits N     MAXPHYADDR for the reserved-bit checks\n"
 	    "Exit status: 0 success (mapped or not), 1 I/O failure,\n"
 	    "2 bad usage or input.\n");
 }
@@ -90,11 +96,40 @@ print_xlate(const ht_scan_cfg_t *cfg, const ht_scan_xlate_t *x)
 	}
 }
 
+/* Translate argv[first..argc) under the root in o->cfg; an exit status. */
+static int
+translate_root(image_opts_t *o, image_t *im, int argc, char **argv,
+    int first)
+{
+	for (int i = first; i < argc; i++) {
+		ht_scan_xlate_t x;
+		uint64_t va = 0;
+
+		(void) spec_number(argv[i], &va);
+		if (ht_scan_translate(&o->cfg, va, &x) != 0) {
+			fprintf(stderr, "htable translate: %s: %s\n",
+			    argv[first - 1], ht_errdetail());
+			return (EXIT_IO);
+		}
+		print_xlate(&o->cfg, &x);
+		for (unsigned k = 0; k < x.nsteps; k++)
+			if (x.step[k].unbacked)
+				fprintf(stderr, "htable: warning: %s: the "
+				    "table at pa 0x%" PRIx64 " lies beyond "
+				    "the image and reads as zeros\n",
+				    im->path, x.step[k].addr -
+				    (ht_pa_t)x.step[k].index *
+				    ht_geometry(o->cfg.mode)->pte_size);
+	}
+	return (EXIT_OK);
+}
+
 int
 cmd_translate(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "cr3", required_argument, NULL, 'c' },
+		{ "roots", required_argument, NULL, 'R' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "pa-bits", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -102,28 +137,29 @@ cmd_translate(int argc, char **argv)
 	};
 	image_opts_t o = { 0 };
 	image_t im;
-	int c, rc = EXIT_OK;
+	int c, rc = EXIT_INPUT;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:m:p:h", opts, NULL)) != -1) {
 		switch (image_opt(&o, c, optarg)) {
 		case 1: continue;
-		case -1: return (EXIT_INPUT);
+		case -1: goto out;
 		default: break;
 		}
 		if (c == 'h') {
 			usage_translate(stdout);
-			return (EXIT_OK);
+			rc = EXIT_OK;
+			goto out;
 		}
 		usage_translate(stderr);
-		return (EXIT_INPUT);
+		goto out;
 	}
 	if (argc - optind < 2) {
 		usage_translate(stderr);
-		return (EXIT_INPUT);
+		goto out;
 	}
 	if (image_opts_done(&o, "translate") != 0)
-		return (EXIT_INPUT);
+		goto out;
 	/* Every VA is checked before anything is printed. */
 	for (int i = optind + 1; i < argc; i++) {
 		uint64_t va;
@@ -131,35 +167,25 @@ cmd_translate(int argc, char **argv)
 		if (spec_number(argv[i], &va) != 0) {
 			fprintf(stderr, "htable translate: VA '%s': not a "
 			    "number\n", argv[i]);
-			return (EXIT_INPUT);
+			goto out;
 		}
 	}
-	if (cli_image_open(argv[optind], &im) != 0)
-		return (EXIT_IO);
+	if (cli_image_open(argv[optind], &im) != 0) {
+		rc = EXIT_IO;
+		goto out;
+	}
 	o.cfg.read_arg = &im;
-	for (int i = optind + 1; i < argc && rc == EXIT_OK; i++) {
-		ht_scan_xlate_t x;
-		uint64_t va = 0;
-
-		(void) spec_number(argv[i], &va);
-		if (ht_scan_translate(&o.cfg, va, &x) != 0) {
-			fprintf(stderr, "htable translate: %s: %s\n",
-			    argv[optind], ht_errdetail());
-			rc = EXIT_IO;
-			break;
-		}
-		print_xlate(&o.cfg, &x);
-		for (unsigned k = 0; k < x.nsteps; k++)
-			if (x.step[k].unbacked)
-				fprintf(stderr, "htable: warning: %s: the "
-				    "table at pa 0x%" PRIx64 " lies beyond "
-				    "the image and reads as zeros\n",
-				    im.path, x.step[k].addr -
-				    (ht_pa_t)x.step[k].index *
-				    ht_geometry(o.cfg.mode)->pte_size);
+	rc = EXIT_OK;
+	for (int k = 0; k < o.nroots && rc == EXIT_OK; k++) {
+		o.cfg.cr3 = o.roots[k].cr3;
+		if (image_opts_multi(&o))
+			cli_root_header(stdout, &o.roots[k]);
+		rc = translate_root(&o, &im, argc, argv, optind + 1);
 	}
 	image_close(&im);
 	if (fflush(stdout) != 0 && rc == EXIT_OK)
 		rc = EXIT_IO;
+out:
+	image_opts_free(&o);
 	return (rc);
 }

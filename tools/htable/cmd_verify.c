@@ -2,11 +2,20 @@
  * cmd_verify.c - `htable verify IMAGE --cr3 X --mode M [--probes FILE]
  * [--engine kvm|qemu|auto] [--cpu FLAGS] [--verbose]`: run probes through
  * an image's tables on a real MMU and compare each outcome with the
- * library's prediction.  The verification library (tools/verify/) does
- * the work and returns a report; this file parses the arguments and the
- * probe file, and words the report: one line per disagreement (and per
- * probe with --verbose), the engine's quirks apart, then the summary
- * "probes=N agree=N disagree=N".
+ * library's prediction, under one root or under each of several (--cr3
+ * repeated, or --roots: every root `htable build` printed; each is then
+ * probed wherever any of them maps something).  The verification
+ * library (tools/verify/) does the work and returns a report; this file
+ * parses the arguments and the probe file, and words the report: one
+ * line per disagreement (and per probe with --verbose), the engine's
+ * quirks apart, then the summary "probes=N agree=N disagree=N"; with
+ * several roots a header line before each report and a last line
+ * "roots=N probes=N agree=N disagree=N" over them all.
+ *
+ * `htable build --verify` comes here too, with the spec's model of each
+ * root (world.c): a probe whose prediction the model contradicts is a
+ * disagreement, printed with what the model says, and the summary ends
+ * with "model=N", the probes the model judged.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -25,13 +34,19 @@ static const char *const op_names[] = { "r", "w", "x", "ur", "uw", "ux" };
 void
 usage_verify(FILE *f)
 {
-	fprintf(f, "usage: htable verify IMAGE --cr3 X --mode M [--probes FILE]"
-	    "\n       [--engine kvm|qemu|auto] [--cpu FLAGS] [--verbose]\n"
+	fprintf(f, "usage: htable verify IMAGE --cr3 [NAME=]X... --mode M "
+	    "[--probes FILE]\n"
+	    "       [--engine kvm|qemu|auto] [--cpu FLAGS] [--verbose]\n"
+	    "       htable verify IMAGE --roots FILE ...\n"
 	    "  Run probes through the page tables in IMAGE on a real MMU\n"
 	    "  (KVM for 4-level paging, QEMU's TCG for every mode) and\n"
 	    "  compare each outcome with the library's prediction:\n"
 	    "  completion and the PA reached, or the fault and its error\n"
 	    "  code, and the Accessed/Dirty bits the run sets.\n"
+	    "  --cr3 [NAME=]X  a root; repeat it for several: each is\n"
+	    "                 verified, probed wherever any of them maps\n"
+	    "  --roots FILE   every root (and the mode) that htable build\n"
+	    "                 printed into FILE\n"
 	    "  --probes FILE  'VA OP' per line, OP one of r w x ur uw ux\n"
 	    "                 (u: at CPL 3); default: the first, middle and\n"
 	    "                 last page of every mapped range and the pages\n"
@@ -42,17 +57,14 @@ usage_verify(FILE *f)
 	    "                 pkru=N pa-bits=N (default: wp,nxe); 'none'\n"
 	    "                 for none\n"
 	    "  --verbose      print every probe, not only disagreements\n"
-	    "Prints each disagreement and 'probes=N agree=N disagree=N'.\n"
+	    "Prints each disagreement and 'probes=N agree=N disagree=N'\n"
+	    "(per root, then 'roots=N probes=N agree=N disagree=N').\n"
 	    "Exit status: 0 all agree, 1 failure, 2 bad usage or input,\n"
 	    "3 disagreement, 4 no engine could run (nothing verified).\n");
 }
 
-/*
- * Parse "wp,nxe,smep,smap,ac,pke,pkru=N,no1g,pa-bits=N" (or "none") into
- * *cpu.  0, or -1 for a flag it does not know or out of memory.
- */
-static int
-parse_cpu(const char *s, ht_cpu_t *cpu)
+int
+cli_parse_cpu(const char *s, ht_cpu_t *cpu)
 {
 	char *dup = strdup(s), *tok, *save = NULL;
 	int rc = 0;
@@ -200,6 +212,37 @@ say_error(const char *path, const verify_error_t *err)
 	}
 }
 
+/*
+ * A probe whose prediction the model contradicts: what the MMU did, what
+ * the library reads in the tables, what the model says, and of which
+ * space at which address.
+ */
+static void
+print_model(const probe_t *p, const verify_check_t *c, const char *got_s,
+    FILE *out)
+{
+	char lib[128], mod[128];
+
+	describe(lib, sizeof (lib), c->expect, c->want.error_code, 0);
+	if (c->expect == PROBE_OK)
+		snprintf(lib + strlen(lib), sizeof (lib) - strlen(lib),
+		    " at pa 0x%" PRIx64, c->want.pa);
+	if (c->model == VERIFY_MODEL_UNMAPPED) {
+		snprintf(mod, sizeof (mod), "not mapped (a not-present "
+		    "fault)");
+	} else {
+		describe(mod, sizeof (mod), c->model_fault == HT_FAULT_NONE ?
+		    PROBE_OK : c->model_fault == HT_FAULT_GP ? PROBE_GP :
+		    PROBE_PF, c->model_ec, 0);
+		if (c->model_fault == HT_FAULT_NONE)
+			snprintf(mod + strlen(mod), sizeof (mod) - strlen(mod),
+			    " at pa 0x%" PRIx64, c->model_pa);
+	}
+	fprintf(out, "DISAGREE 0x%016" PRIx64 " %-2s: mmu %s; library %s; "
+	    "model (space %s at 0x%" PRIx64 ") %s\n", p->va, OP_NAME(p), got_s,
+	    lib, c->model_what, c->model_va, mod);
+}
+
 /* One line per probe that disagrees (every probe with verbose). */
 static void
 print_probes(const verify_report_t *r, int verbose, FILE *out)
@@ -230,6 +273,10 @@ print_probes(const verify_report_t *r, int verbose, FILE *out)
 				    got_s, want_s, c->quirk);
 			break;
 		case VERDICT_DISAGREE:
+			if (c->model_differs) {
+				print_model(p, c, got_s, out);
+				break;
+			}
 			if (c->wrong_pa)
 				snprintf(extra, sizeof (extra), " (read pa 0x%"
 				    PRIx64 ", library says 0x%" PRIx64 ")",
@@ -264,9 +311,12 @@ print_ad(const verify_report_t *r, FILE *out)
 	}
 }
 
-/* Word a report on out (problems on stderr); the exit status. */
+/*
+ * Word a report on out (problems on stderr); the exit status.  model:
+ * the session had one (the summary then says how many probes it judged).
+ */
 static int
-print_report(const verify_report_t *r, int verbose, FILE *out)
+print_report(const verify_report_t *r, int verbose, int model, FILE *out)
 {
 	const verify_try_t *last;
 
@@ -308,13 +358,26 @@ print_report(const verify_report_t *r, int verbose, FILE *out)
 		fprintf(out, " quirk=%zu", r->quirk);
 	if (r->skipped)
 		fprintf(out, " skipped=%zu", r->skipped);
+	if (model)
+		fprintf(out, " model=%zu", r->model_checked);
 	fputc('\n', out);
 	return (r->status == VERIFY_DISAGREE ? EXIT_DISAGREE : EXIT_OK);
 }
 
-int
-cli_verify(const char *path, const verify_opts_t *o, const engine_ops_t *e,
-    const char *probes, int verbose)
+/* What several roots' reports add up to. */
+typedef struct vtotal {
+	size_t		probes, agree, disagree, quirk, model;
+} vtotal_t;
+
+/*
+ * One session: the root o->cr3, probed (without a probe file) also where
+ * each of roots maps something; the report printed; the exit status.
+ * Adds the report's counts to *t (may be NULL).
+ */
+static int
+verify_one(const char *path, const verify_opts_t *o, const cli_root_t *roots,
+    int nroots, const engine_ops_t *e, const char *probes, int verbose,
+    vtotal_t *t)
 {
 	verify_t *v;
 	verify_error_t err;
@@ -327,20 +390,90 @@ cli_verify(const char *path, const verify_opts_t *o, const engine_ops_t *e,
 		verify_close(v);
 		return (EXIT_INPUT);
 	}
+	for (int k = 0; probes == NULL && k < nroots; k++) {
+		if (roots[k].cr3 != o->cr3 &&
+		    verify_add_root_probes(v, roots[k].cr3, &err) != 0) {
+			verify_close(v);
+			return (say_error(path, &err));
+		}
+	}
 	if (verify_plan(v, probes == NULL, &err) != 0) {
 		verify_close(v);
 		return (say_error(path, &err));
 	}
 	(void) verify_run(v, e, &r);
-	rc = print_report(&r, verbose, stdout);
+	rc = print_report(&r, verbose, o->model != NULL, stdout);
+	if (t != NULL && r.ntried > 0 && r.status != VERIFY_FAILED &&
+	    r.status != VERIFY_NOENGINE && r.status != VERIFY_BADINPUT) {
+		t->probes += r.n;
+		t->agree += r.agree;
+		t->disagree += r.disagree + r.nad;
+		t->quirk += r.quirk;
+		t->model += r.model_checked;
+	}
 	verify_report_free(&r);
 	verify_close(v);
 	return (rc);
 }
 
-/* --engine NAME: an engine of engine_list, or auto (NULL); 0 or -1. */
+int
+cli_verify(const char *path, const verify_opts_t *o, const engine_ops_t *e,
+    const char *probes, int verbose)
+{
+	return (verify_one(path, o, NULL, 0, e, probes, verbose, NULL));
+}
+
+/* The rank of an exit status among several roots': the worst wins. */
 static int
-parse_engine(const char *name, const engine_ops_t **r_e)
+severity(int rc)
+{
+	switch (rc) {
+	case EXIT_DISAGREE: return (4);
+	case EXIT_IO: return (3);
+	case EXIT_INPUT: return (2);
+	case EXIT_NOENGINE: return (1);
+	default: return (0);
+	}
+}
+
+int
+cli_verify_roots(const char *path, const verify_opts_t *o,
+    const cli_root_t *roots, int nroots, const engine_ops_t *e,
+    const char *probes, int verbose)
+{
+	vtotal_t t = { 0, 0, 0, 0, 0 };
+	int rc = EXIT_OK, model = 0;
+
+	for (int k = 0; k < nroots; k++) {
+		verify_opts_t ov = *o;
+		int r;
+
+		ov.cr3 = roots[k].cr3;
+		ov.model = roots[k].model;
+		ov.model_arg = roots[k].model_arg;
+		model |= ov.model != NULL;
+		cli_root_header(stdout, &roots[k]);
+		(void) fflush(stdout);
+		r = verify_one(path, &ov, roots, nroots, e, probes, verbose,
+		    &t);
+		if (severity(r) > severity(rc))
+			rc = r;
+		(void) fflush(stdout);
+	}
+	printf("roots=%d probes=%zu agree=%zu disagree=%zu", nroots, t.probes,
+	    t.agree, t.disagree);
+	if (t.quirk)
+		printf(" quirk=%zu", t.quirk);
+	if (model)
+		printf(" model=%zu", t.model);
+	if (rc == EXIT_NOENGINE)
+		printf(" (nothing verified)");
+	putchar('\n');
+	return (rc);
+}
+
+int
+cli_parse_engine(const char *cmd, const char *name, const engine_ops_t **r_e)
 {
 	if (strcmp(name, "auto") == 0) {
 		*r_e = NULL;
@@ -348,7 +481,7 @@ parse_engine(const char *name, const engine_ops_t **r_e)
 	}
 	if ((*r_e = engine_find(name)) != NULL)
 		return (0);
-	fprintf(stderr, "htable verify: --engine '%s': not one of ", name);
+	fprintf(stderr, "htable %s: --engine '%s': not one of ", cmd, name);
 	for (size_t i = 0; engine_list[i] != NULL; i++)
 		fprintf(stderr, "%s, ", engine_list[i]->name);
 	fprintf(stderr, "auto\n");
@@ -360,6 +493,7 @@ cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "cr3", required_argument, NULL, 'c' },
+		{ "roots", required_argument, NULL, 'R' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "probes", required_argument, NULL, 'P' },
 		{ "engine", required_argument, NULL, 'e' },
@@ -372,16 +506,16 @@ cmd_verify(int argc, char **argv)
 	verify_opts_t o;
 	const engine_ops_t *e = NULL;
 	const char *probes = NULL;
-	int c, verbose = 0;
+	int c, verbose = 0, rc = EXIT_INPUT;
 
 	memset(&o, 0, sizeof (o));
 	o.cpu.flags = HT_CPU_WP | HT_CPU_NXE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:m:P:e:u:vh", opts, NULL)) !=
 	    -1) {
-		if (c == 'c' || c == 'm') {
+		if (c == 'c' || c == 'm' || c == 'R') {
 			if (image_opt(&io, c, optarg) != 1)
-				return (EXIT_INPUT);
+				goto out;
 			continue;
 		}
 		switch (c) {
@@ -389,15 +523,15 @@ cmd_verify(int argc, char **argv)
 			probes = optarg;
 			break;
 		case 'e':
-			if (parse_engine(optarg, &e) != 0)
-				return (EXIT_INPUT);
+			if (cli_parse_engine("verify", optarg, &e) != 0)
+				goto out;
 			break;
 		case 'u':
-			if (parse_cpu(optarg, &o.cpu) != 0) {
+			if (cli_parse_cpu(optarg, &o.cpu) != 0) {
 				fprintf(stderr, "htable verify: --cpu '%s': "
 				    "flags are wp nxe smep smap ac pke pkru=N "
 				    "pa-bits=N none\n", optarg);
-				return (EXIT_INPUT);
+				goto out;
 			}
 			break;
 		case 'v':
@@ -405,19 +539,27 @@ cmd_verify(int argc, char **argv)
 			break;
 		case 'h':
 			usage_verify(stdout);
-			return (EXIT_OK);
+			rc = EXIT_OK;
+			goto out;
 		default:
 			usage_verify(stderr);
-			return (EXIT_INPUT);
+			goto out;
 		}
 	}
 	if (optind != argc - 1) {
 		usage_verify(stderr);
-		return (EXIT_INPUT);
+		goto out;
 	}
 	if (image_opts_done(&io, "verify") != 0)
-		return (EXIT_INPUT);
+		goto out;
 	o.mode = io.cfg.mode;
 	o.cr3 = io.cfg.cr3;
-	return (cli_verify(argv[optind], &o, e, probes, verbose));
+	if (image_opts_multi(&io))
+		rc = cli_verify_roots(argv[optind], &o, io.roots, io.nroots, e,
+		    probes, verbose);
+	else
+		rc = cli_verify(argv[optind], &o, e, probes, verbose);
+out:
+	image_opts_free(&io);
+	return (rc);
 }

@@ -31,6 +31,34 @@ cli_verify(const char *path, const verify_opts_t *o, const engine_ops_t *e,
 }
 
 int
+cli_verify_roots(const char *path, const verify_opts_t *o,
+    const cli_root_t *roots, int nroots, const engine_ops_t *e,
+    const char *probes, int verbose)
+{
+	(void) roots;
+	(void) nroots;
+	return (cli_verify(path, o, e, probes, verbose));
+}
+
+int
+cli_parse_cpu(const char *s, ht_cpu_t *cpu)
+{
+	(void) s;
+	memset(cpu, 0, sizeof (*cpu));
+	return (0);
+}
+
+int
+cli_parse_engine(const char *cmd, const char *name,
+    const engine_ops_t **r_e)
+{
+	(void) cmd;
+	(void) name;
+	*r_e = NULL;
+	return (0);
+}
+
+int
 cmd_verify(int argc, char **argv)
 {
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||

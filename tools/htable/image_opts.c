@@ -1,13 +1,156 @@
 /*
  * image_opts.c - what every subcommand that reads an image shares: the
- * options --cr3, --mode and --pa-bits, and opening the image with the
- * message the command prints when that fails.  The reading itself is
- * tools/image/ (it never prints); the words are the command's.
+ * options --cr3, --roots, --mode and --pa-bits, the names of the roots
+ * in the outputs, and opening the image with the message the command
+ * prints when that fails.  The reading itself is tools/image/ (it never
+ * prints); the words are the command's.
+ *
+ * Roots.  --cr3 takes a CR3 value or NAME=VALUE and may be repeated;
+ * --roots FILE takes every root that `htable build` printed: the lines
+ * "root NAME cr3=0xHEX" of a spec with spaces or CPUs, or the last line
+ * "mode=MODE cr3=0xHEX" of any other, and the mode from "mode=MODE"
+ * (a root listed twice, as build --verify does, is read once).
+ * With one unnamed root the outputs are what they always were; with
+ * several, or a named one, each root's part begins with its header line,
+ * "root NAME cr3=0xHEX", the very line build printed.
  */
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "spec.h"
+
+/* Append a root; 0, or -1 (out of memory, said). */
+static int
+add_root(image_opts_t *o, const char *name, size_t namelen, uint64_t cr3)
+{
+	cli_root_t *r = realloc(o->roots, (size_t)(o->nroots + 1) *
+	    sizeof (*r));
+
+	if (r == NULL) {
+		fprintf(stderr, "htable: out of memory\n");
+		return (-1);
+	}
+	o->roots = r;
+	r += o->nroots++;
+	memset(r, 0, sizeof (*r));
+	if (namelen >= sizeof (r->name))
+		namelen = sizeof (r->name) - 1;
+	memcpy(r->name, name, namelen);
+	r->name[namelen] = '\0';
+	r->cr3 = cr3;
+	if (namelen > 0)
+		o->named = 1;
+	o->have_cr3 = 1;
+	return (0);
+}
+
+/*
+ * A name of a root: letters, digits, '_', '-' and '.' (a space's name,
+ * "cpuN", "cpuN.user"), so that every output can print it as it is.
+ */
+static int
+root_name_ok(const char *name, size_t len)
+{
+	if (len == 0 || len >= CLI_ROOT_NAME)
+		return (0);
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_' &&
+		    name[i] != '-' && name[i] != '.')
+			return (0);
+	return (1);
+}
+
+/* Is the root (name, cr3) in the list already? */
+static int
+have_root(const image_opts_t *o, const char *name, uint64_t cr3)
+{
+	for (int i = 0; i < o->nroots; i++)
+		if (o->roots[i].cr3 == cr3 && strcmp(o->roots[i].name, name) ==
+		    0)
+			return (1);
+	return (0);
+}
+
+/* --cr3 [NAME=]VALUE */
+static int
+cr3_opt(image_opts_t *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	const char *num = eq != NULL ? eq + 1 : arg;
+	uint64_t v;
+
+	if ((eq != NULL && !root_name_ok(arg, (size_t)(eq - arg))) ||
+	    spec_number(num, &v) != 0) {
+		fprintf(stderr, "htable: --cr3 '%s': not a number (or "
+		    "NAME=NUMBER, NAME of letters, digits, '_', '-', '.')\n",
+		    arg);
+		return (-1);
+	}
+	return (add_root(o, arg, eq != NULL ? (size_t)(eq - arg) : 0, v));
+}
+
+/* "mode=MODE" at the start of a token: the mode, 0; else -1. */
+static int
+file_mode(const char *tok, ht_mode_t *m)
+{
+	char buf[16];
+	size_t n;
+
+	if (strncmp(tok, "mode=", 5) != 0)
+		return (-1);
+	n = strcspn(tok + 5, " \t\n");
+	if (n >= sizeof (buf))
+		return (-1);
+	memcpy(buf, tok + 5, n);
+	buf[n] = '\0';
+	return (ht_mode_parse(buf, m));
+}
+
+/* --roots FILE: what build printed.  0, or -1 + message. */
+static int
+roots_opt(image_opts_t *o, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	int before = o->nroots, rc = 0;
+
+	if (f == NULL) {
+		fprintf(stderr, "htable: --roots %s: %m\n", path);
+		return (-1);
+	}
+	while (rc == 0 && fgets(line, sizeof (line), f) != NULL) {
+		char name[CLI_ROOT_NAME], hex[32];
+		unsigned long long v;
+		const char *c;
+		ht_mode_t m;
+
+		if (sscanf(line, "root %63s cr3=%31s", name, hex) == 2 &&
+		    root_name_ok(name, strlen(name)) &&
+		    sscanf(hex, "%llx", &v) == 1) {
+			/* build --verify repeats each root before its report */
+			if (!have_root(o, name, v))
+				rc = add_root(o, name, strlen(name), v);
+		} else if (file_mode(line, &m) == 0) {
+			o->have_file_mode = 1;
+			o->file_mode = m;
+			/* the single root of a summary without spaces */
+			if ((c = strstr(line, " cr3=0x")) != NULL &&
+			    sscanf(c + 5, "%llx", &v) == 1)
+				rc = add_root(o, "", 0, v);
+		}
+	}
+	(void) fclose(f);
+	if (rc == 0 && o->nroots == before) {
+		fprintf(stderr, "htable: --roots %s: no 'root NAME cr3=X' or "
+		    "'mode=M cr3=X' line: not what htable build printed\n",
+		    path);
+		rc = -1;
+	}
+	return (rc);
+}
 
 int
 image_opt(image_opts_t *o, int c, const char *arg)
@@ -16,14 +159,9 @@ image_opt(image_opts_t *o, int c, const char *arg)
 
 	switch (c) {
 	case 'c':
-		if (spec_number(arg, &v) != 0) {
-			fprintf(stderr, "htable: --cr3 '%s': not a number\n",
-			    arg);
-			return (-1);
-		}
-		o->cfg.cr3 = v;
-		o->have_cr3 = 1;
-		return (1);
+		return (cr3_opt(o, arg) == 0 ? 1 : -1);
+	case 'R':
+		return (roots_opt(o, arg) == 0 ? 1 : -1);
 	case 'm':
 		if (ht_mode_parse(arg, &o->cfg.mode) != 0) {
 			fprintf(stderr, "htable: --mode '%s': not one of "
@@ -48,9 +186,20 @@ image_opt(image_opts_t *o, int c, const char *arg)
 int
 image_opts_done(image_opts_t *o, const char *cmd)
 {
+	if (o->have_file_mode && o->have_mode &&
+	    o->file_mode != o->cfg.mode) {
+		fprintf(stderr, "htable %s: --mode %s, but --roots names "
+		    "%s paging\n", cmd, ht_mode_name(o->cfg.mode),
+		    ht_mode_name(o->file_mode));
+		return (-1);
+	}
+	if (o->have_file_mode && !o->have_mode) {
+		o->cfg.mode = o->file_mode;
+		o->have_mode = 1;
+	}
 	if (!o->have_cr3 || !o->have_mode) {
-		fprintf(stderr, "htable %s: --cr3 and --mode are required\n",
-		    cmd);
+		fprintf(stderr, "htable %s: --cr3 and --mode are required "
+		    "(or --roots FILE)\n", cmd);
 		return (-1);
 	}
 	if (o->cfg.pa_bits != 0 &&
@@ -61,8 +210,44 @@ image_opts_done(image_opts_t *o, const char *cmd)
 		    ht_geometry(o->cfg.mode)->pa_bits_max);
 		return (-1);
 	}
+	o->cfg.cr3 = o->roots[0].cr3;
 	o->cfg.read = image_read;
 	return (0);
+}
+
+void
+image_opts_free(image_opts_t *o)
+{
+	free(o->roots);
+	o->roots = NULL;
+	o->nroots = 0;
+}
+
+int
+image_opts_multi(const image_opts_t *o)
+{
+	return (o->nroots > 1 || o->named);
+}
+
+const char *
+cli_root_name(const cli_root_t *r, char *buf, size_t len)
+{
+	if (r->name[0] != '\0')
+		(void) snprintf(buf, len, "%s", r->name);
+	else
+		(void) snprintf(buf, len, "0x%llx",
+		    (unsigned long long)r->cr3);
+	return (buf);
+}
+
+void
+cli_root_header(FILE *f, const cli_root_t *r)
+{
+	if (r->name[0] != '\0')
+		fprintf(f, "root %s cr3=0x%llx\n", r->name,
+		    (unsigned long long)r->cr3);
+	else
+		fprintf(f, "root cr3=0x%llx\n", (unsigned long long)r->cr3);
 }
 
 int

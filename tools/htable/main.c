@@ -28,16 +28,23 @@ static const struct cmd {
 void
 usage_build(FILE *f)
 {
-	fprintf(f, "usage: htable build SPEC -o IMAGE [--json] [--verify]\n"
+	fprintf(f, "usage: htable build SPEC -o IMAGE [--json]\n"
+	    "       [--verify [--engine kvm|qemu|auto] [--cpu FLAGS]]\n"
 	    "  Build the page tables SPEC describes; write them to IMAGE as a\n"
 	    "  raw physical image (offset = physical address, sparse), and\n"
-	    "  print a summary whose last line is 'mode=MODE cr3=0xHEX'.\n"
+	    "  print a summary whose last line is 'mode=MODE cr3=0xHEX'; for\n"
+	    "  a SPEC with spaces or CPU roots, a line 'root NAME cr3=0xHEX'\n"
+	    "  per root (what dump --roots reads), then 'mode=MODE roots=N'.\n"
 	    "  -o, --output IMAGE  the image to write\n"
 	    "  --json              print the summary as one JSON object\n"
 	    "  --verify            then run the tables on a real MMU and\n"
-	    "                      compare with the library (htable verify)\n"
+	    "                      compare with the library (htable verify),\n"
+	    "                      every root, each also against the spaces\n"
+	    "                      the SPEC says it shows\n"
+	    "  --engine, --cpu     for --verify, as htable verify takes them\n"
 	    "Exit status: 0 success, 1 I/O failure, 2 bad usage or input\n"
-	    "(reported as FILE:LINE: message; no image is written).\n");
+	    "(reported as FILE:LINE: message; no image is written); with\n"
+	    "--verify, 3 disagreement, 4 no engine could run.\n");
 }
 
 static void

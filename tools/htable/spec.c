@@ -5,14 +5,36 @@
  *	mode 32bit|pae|4level|5level	(first statement if present)
  *	pagesizes 4k 2m ...		(what the target CPU supports)
  *	pool PA LEN			(page-table frames; at least one)
+ *	kpti				(CPU roots come in KPTI pairs)
  *	map VA PA LEN [w x u g pwt pcd pat page=4k|2m|4m|1g sw=N]
  *	unmap VA LEN
  *	np VA LEN VALUE [INCR]		(non-present entries with data)
  *	protect VA LEN [w] [x] [u]
+ *	space NAME [copied] [pcid=N]	(select a space; make it if new)
+ *	share VA from NAME SRC_VA LEN	(ht_share from an earlier space)
+ *	unshare VA LEN
+ *	cpu ID [kernel NAME] [kpti NAME] [user=N]	(a CPU root)
+ *	switch ID NAME|none		(ht_switch)
+ *
+ * Theory of operation.  The mapping statements (map, unmap, np, protect)
+ * and share/unshare act on the current space: the one the last `space`
+ * statement named, or before any `space`, a space called "default" that
+ * the first of them makes (a spec without `space` statements is one
+ * space, as the language always was).  A name must be defined before a
+ * statement uses it, so a space can share only from an earlier one and
+ * a CPU root's kernel spaces exist when it is made; to tell "defined
+ * later" from "never defined" the parser first reads the whole file and
+ * notes where each space and CPU is defined.
+ *
+ * Statements are applied in order (spec_run): a space is made at its
+ * first `space` statement (the default space first of all), a CPU root
+ * at its `cpu` statement, so a map after a switch is a change to the
+ * running space, seen through the CPU root at once.
  *
  * Everything the library can check (alignment, canonical addresses,
- * physical width, page sizes) is checked by it when the statement is
- * applied; the parser checks the syntax.
+ * physical width, page sizes, what a share or a CPU root may be) is
+ * checked by it when the statement is applied; the parser checks the
+ * syntax and the names.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -137,6 +159,646 @@ add_stmt(spec_t *s, const spec_stmt_t *st)
 	return (0);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                             */
+/* ------------------------------------------------------------------ */
+
+#define LINE_BYTES	4096	/* a longer line is read as several */
+
+/* Where the file defines a space (name) or a CPU (id): the look-ahead. */
+typedef struct defn {
+	char		name[SPEC_NAME_MAX + 1];	/* "" for a CPU */
+	unsigned	id;
+	int		line;
+} defn_t;
+
+typedef struct pstate {
+	spec_t		*s;
+	FILE		*err;
+	const char	*path;
+	int		line;
+	int		cur;		/* the current space, -1 before any */
+	defn_t		*defs;		/* every `space` and `cpu` line */
+	int		ndefs;
+} pstate_t;
+
+/*
+ * Cut the comment off buf and split it at blanks into tok.  The number
+ * of tokens, or -1 when there are more than MAXTOK.
+ */
+static int
+tokenize(char *buf, char **tok)
+{
+	char *p, *save;
+	int ntok = 0;
+
+	if ((p = strchr(buf, '#')) != NULL)
+		*p = '\0';
+	for (p = strtok_r(buf, " \t\r\n", &save); p != NULL;
+	    p = strtok_r(NULL, " \t\r\n", &save)) {
+		if (ntok == MAXTOK)
+			return (-1);
+		tok[ntok++] = p;
+	}
+	return (ntok);
+}
+
+/* A name of a space: a letter or '_', then letters, digits, '_', '-'. */
+static int
+name_ok(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n == 0 || n > SPEC_NAME_MAX ||
+	    !(isalpha((unsigned char)t[0]) || t[0] == '_'))
+		return (0);
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char)t[i]) && t[i] != '_' && t[i] != '-')
+			return (0);
+	return (1);
+}
+
+/*
+ * Names no space may have: "none" (`switch ID none` runs nothing) and
+ * "cpuN", the name of CPU root N in every output.
+ */
+static const char *
+name_reserved(const char *t)
+{
+	if (strcmp(t, "none") == 0)
+		return ("'switch ID none' runs no space");
+	if (strncmp(t, "cpu", 3) == 0 && t[3] != '\0' &&
+	    strspn(t + 3, "0123456789") == strlen(t + 3))
+		return ("CPU roots are called cpuN");
+	return (NULL);
+}
+
+static int
+find_space(const spec_t *s, const char *name)
+{
+	for (int i = 0; i < s->nspaces; i++)
+		if (strcmp(s->spaces[i].name, name) == 0)
+			return (i);
+	return (-1);
+}
+
+static int
+find_cpu(const spec_t *s, unsigned id)
+{
+	for (int i = 0; i < s->ncpus; i++)
+		if (s->cpus[i].id == id)
+			return (i);
+	return (-1);
+}
+
+/* Grow an array of n elements of size sz by one; the new one zeroed. */
+static void *
+grow(void *a, int n, size_t sz)
+{
+	char *p = realloc(a, (size_t)(n + 1) * sz);
+
+	if (p != NULL)
+		memset(p + (size_t)n * sz, 0, sz);
+	return (p);
+}
+
+/* Note where each space and CPU is first defined (for messages). */
+static int
+lookahead(pstate_t *ps, char **lines, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char buf[LINE_BYTES], *tok[MAXTOK];
+		uint64_t v;
+		defn_t *d;
+		int ntok;
+
+		(void) snprintf(buf, sizeof (buf), "%s", lines[i]);
+		if ((ntok = tokenize(buf, tok)) < 2)
+			continue;
+		if (!(strcmp(tok[0], "space") == 0 && name_ok(tok[1])) &&
+		    !(strcmp(tok[0], "cpu") == 0 &&
+		    spec_number(tok[1], &v) == 0 && v <= 0xffffffffull))
+			continue;
+		if ((d = grow(ps->defs, ps->ndefs, sizeof (*d))) == NULL)
+			return (-1);
+		ps->defs = d;
+		d += ps->ndefs++;
+		d->line = i + 1;
+		if (tok[0][0] == 's')
+			(void) snprintf(d->name, sizeof (d->name), "%s",
+			    tok[1]);
+		else
+			d->id = (unsigned)v;
+	}
+	return (0);
+}
+
+/* The first line after the current one that defines name or CPU id. */
+static int
+defined_later(const pstate_t *ps, const char *name, unsigned id)
+{
+	for (int i = 0; i < ps->ndefs; i++) {
+		const defn_t *d = &ps->defs[i];
+
+		if (d->line > ps->line && (name != NULL ?
+		    strcmp(d->name, name) == 0 :
+		    d->name[0] == '\0' && d->id == id))
+			return (d->line);
+	}
+	return (0);
+}
+
+/* The space a statement names (what: for the message); 0 or -1. */
+static int
+use_space(pstate_t *ps, const char *what, const char *name, int *r)
+{
+	int at;
+
+	if ((*r = find_space(ps->s, name)) >= 0)
+		return (0);
+	if ((at = defined_later(ps, name, 0)) != 0)
+		return (bad(ps->err, ps->path, ps->line, "%s: space '%s' is "
+		    "defined later, at line %d: a statement can name only a "
+		    "space defined before it", what, name, at));
+	return (bad(ps->err, ps->path, ps->line, "%s: no space '%s'", what,
+	    name));
+}
+
+static int
+add_space(spec_t *s, const spec_space_t *sp)
+{
+	spec_space_t *n = grow(s->spaces, s->nspaces, sizeof (*n));
+
+	if (n == NULL)
+		return (-1);
+	s->spaces = n;
+	s->spaces[s->nspaces++] = *sp;
+	return (0);
+}
+
+static int
+add_ctl(pstate_t *ps, const spec_ctl_t *c)
+{
+	spec_ctl_t *n = grow(ps->s->ctl, ps->s->nctl, sizeof (*n));
+
+	if (n == NULL)
+		return (bad(ps->err, ps->path, ps->line, "out of memory"));
+	ps->s->ctl = n;
+	n[ps->s->nctl] = *c;
+	n[ps->s->nctl++].line = ps->line;
+	return (0);
+}
+
+/*
+ * The space a mapping statement goes to: the current one, or before any
+ * `space` statement the default space, made here.  0 or -1.
+ */
+static int
+current(pstate_t *ps)
+{
+	spec_space_t sp;
+
+	if (ps->cur >= 0)
+		return (0);
+	memset(&sp, 0, sizeof (sp));
+	(void) snprintf(sp.name, sizeof (sp.name), "default");
+	sp.line = ps->line;
+	sp.implicit = 1;
+	sp.pcid = -1;
+	if (add_space(ps->s, &sp) != 0)
+		return (bad(ps->err, ps->path, ps->line, "out of memory"));
+	ps->cur = ps->s->nspaces - 1;
+	return (0);
+}
+
+/* space NAME [copied] [pcid=N] */
+static int
+st_space(pstate_t *ps, char **tok, int ntok)
+{
+	spec_t *s = ps->s;
+	spec_space_t sp;
+	spec_ctl_t c;
+	const char *why;
+	uint64_t v;
+	int rc, i;
+
+	if ((rc = need(ps->err, ps->path, ps->line, "space", ntok, 2, 4)))
+		return (rc);
+	if (!name_ok(tok[1]))
+		return (bad(ps->err, ps->path, ps->line, "space: bad name "
+		    "'%s' (a letter or '_', then letters, digits, '_' or '-'; "
+		    "at most %d)", tok[1], SPEC_NAME_MAX));
+	if ((why = name_reserved(tok[1])) != NULL)
+		return (bad(ps->err, ps->path, ps->line, "space: the name '%s' "
+		    "is reserved (%s)", tok[1], why));
+	s->multi = 1;
+	if ((i = find_space(s, tok[1])) >= 0) {
+		if (ntok > 2)
+			return (bad(ps->err, ps->path, ps->line, "space %s: "
+			    "its options go where it is first named (line %d)",
+			    tok[1], s->spaces[i].line));
+		ps->cur = i;
+		return (0);
+	}
+	memset(&sp, 0, sizeof (sp));
+	(void) snprintf(sp.name, sizeof (sp.name), "%s", tok[1]);
+	sp.line = ps->line;
+	sp.pcid = -1;
+	for (int k = 2; k < ntok; k++) {
+		if (strcmp(tok[k], "copied") == 0 && !sp.copied) {
+			sp.copied = 1;
+		} else if (strncmp(tok[k], "pcid=", 5) == 0 && sp.pcid < 0) {
+			if (spec_number(tok[k] + 5, &v) != 0 || v > 4095)
+				return (bad(ps->err, ps->path, ps->line,
+				    "space %s: %s: expected a PCID 0..4095",
+				    sp.name, tok[k]));
+			sp.pcid = (int)v;
+		} else {
+			return (bad(ps->err, ps->path, ps->line, "space %s: "
+			    "unknown or repeated option '%s' (copied, pcid=N)",
+			    sp.name, tok[k]));
+		}
+	}
+	if (add_space(s, &sp) != 0)
+		return (bad(ps->err, ps->path, ps->line, "out of memory"));
+	ps->cur = s->nspaces - 1;
+	memset(&c, 0, sizeof (c));
+	c.kind = CT_SPACE;
+	c.space = ps->cur;
+	return (add_ctl(ps, &c));
+}
+
+/* share VA from NAME SRC_VA LEN */
+static int
+st_share(pstate_t *ps, char **tok, int ntok)
+{
+	spec_ctl_t c;
+	int rc;
+
+	if ((rc = need(ps->err, ps->path, ps->line, "share", ntok, 6, 6)))
+		return (rc);
+	if (strcmp(tok[2], "from") != 0)
+		return (bad(ps->err, ps->path, ps->line, "share: expected "
+		    "'share VA from NAME SRC_VA LEN'"));
+	memset(&c, 0, sizeof (c));
+	c.kind = CT_SHARE;
+	{
+		const char *t[3] = { tok[1], tok[4], tok[5] };
+		uint64_t *v[3] = { &c.va, &c.src_va, &c.len };
+
+		for (int i = 0; i < 3; i++)
+			if (spec_number(t[i], v[i]) != 0)
+				return (bad(ps->err, ps->path, ps->line,
+				    "bad number '%s'", t[i]));
+	}
+	if ((rc = use_space(ps, "share", tok[3], &c.src)) != 0 ||
+	    (rc = current(ps)) != 0)
+		return (rc);
+	if (c.src == ps->cur)
+		return (bad(ps->err, ps->path, ps->line, "share: space '%s' "
+		    "cannot share from itself", tok[3]));
+	c.space = ps->cur;
+	return (add_ctl(ps, &c));
+}
+
+/* unshare VA LEN */
+static int
+st_unshare(pstate_t *ps, char **tok, int ntok)
+{
+	spec_ctl_t c;
+	uint64_t v[2];
+	int rc;
+
+	if ((rc = need(ps->err, ps->path, ps->line, "unshare", ntok, 3, 3)) ||
+	    (rc = nums(ps->err, ps->path, ps->line, tok, 2, v)) ||
+	    (rc = current(ps)))
+		return (rc);
+	memset(&c, 0, sizeof (c));
+	c.kind = CT_UNSHARE;
+	c.space = ps->cur;
+	c.va = v[0];
+	c.len = v[1];
+	return (add_ctl(ps, &c));
+}
+
+/* The half space of `cpu ID kernel|kpti NAME` into *r; 0 or -1. */
+static int
+cpu_half(pstate_t *ps, unsigned id, const char *opt, const char *name,
+    int *r)
+{
+	char what[64];
+	int rc;
+
+	if (*r >= 0)
+		return (bad(ps->err, ps->path, ps->line, "cpu %u: '%s' given "
+		    "twice", id, opt));
+	if (name == NULL)
+		return (bad(ps->err, ps->path, ps->line, "cpu %u: '%s' needs "
+		    "the name of a space", id, opt));
+	(void) snprintf(what, sizeof (what), "cpu %u: %s", id, opt);
+	if ((rc = use_space(ps, what, name, r)) != 0)
+		return (rc);
+	if (ps->s->spaces[*r].copied)
+		return (bad(ps->err, ps->path, ps->line, "cpu %u: %s space "
+		    "'%s' is copied: the halves of a CPU root come from "
+		    "ordinary spaces", id, opt, name));
+	return (0);
+}
+
+/* cpu ID [kernel NAME] [kpti NAME] [user=N] */
+static int
+st_cpu(pstate_t *ps, char **tok, int ntok)
+{
+	spec_t *s = ps->s;
+	spec_cpu_t cp, *n;
+	spec_ctl_t c;
+	uint64_t v;
+	int rc, k, user = 0;
+
+	if ((rc = need(ps->err, ps->path, ps->line, "cpu", ntok, 2, 7)))
+		return (rc);
+	if (spec_number(tok[1], &v) != 0 || v > 0xffffffffull)
+		return (bad(ps->err, ps->path, ps->line, "cpu: bad id '%s' "
+		    "(a number below 2^32)", tok[1]));
+	memset(&cp, 0, sizeof (cp));
+	cp.id = (unsigned)v;
+	cp.line = ps->line;
+	cp.kernel = cp.kpti = -1;
+	if ((k = find_cpu(s, cp.id)) >= 0)
+		return (bad(ps->err, ps->path, ps->line, "cpu %u is already "
+		    "defined at line %d", cp.id, s->cpus[k].line));
+	for (k = 2; k < ntok; k++) {
+		const char *next = k + 1 < ntok ? tok[k + 1] : NULL;
+
+		if (strcmp(tok[k], "kernel") == 0) {
+			if ((rc = cpu_half(ps, cp.id, "kernel", next,
+			    &cp.kernel)) != 0)
+				return (rc);
+			k++;
+		} else if (strcmp(tok[k], "kpti") == 0) {
+			if ((rc = cpu_half(ps, cp.id, "kpti", next,
+			    &cp.kpti)) != 0)
+				return (rc);
+			k++;
+		} else if (strncmp(tok[k], "user=", 5) == 0 && !user) {
+			if (spec_number(tok[k] + 5, &v) != 0 || v == 0 ||
+			    v > 4096)
+				return (bad(ps->err, ps->path, ps->line,
+				    "cpu %u: %s: expected the number of "
+				    "top-level entries of the user half, "
+				    "1..4096", cp.id, tok[k]));
+			cp.user_entries = (unsigned)v;
+			user = 1;
+		} else {
+			return (bad(ps->err, ps->path, ps->line, "cpu %u: "
+			    "unknown or repeated option '%s' (kernel NAME, "
+			    "kpti NAME, user=N)", cp.id, tok[k]));
+		}
+	}
+	if ((n = grow(s->cpus, s->ncpus, sizeof (*n))) == NULL)
+		return (bad(ps->err, ps->path, ps->line, "out of memory"));
+	s->cpus = n;
+	s->cpus[s->ncpus++] = cp;
+	s->multi = 1;
+	memset(&c, 0, sizeof (c));
+	c.kind = CT_CPU;
+	c.cpu = s->ncpus - 1;
+	return (add_ctl(ps, &c));
+}
+
+/* switch ID NAME|none */
+static int
+st_switch(pstate_t *ps, char **tok, int ntok)
+{
+	spec_ctl_t c;
+	uint64_t v;
+	int rc, at;
+
+	if ((rc = need(ps->err, ps->path, ps->line, "switch", ntok, 3, 3)))
+		return (rc);
+	if (spec_number(tok[1], &v) != 0 || v > 0xffffffffull)
+		return (bad(ps->err, ps->path, ps->line, "switch: bad cpu id "
+		    "'%s'", tok[1]));
+	memset(&c, 0, sizeof (c));
+	c.kind = CT_SWITCH;
+	if ((c.cpu = find_cpu(ps->s, (unsigned)v)) < 0) {
+		if ((at = defined_later(ps, NULL, (unsigned)v)) != 0)
+			return (bad(ps->err, ps->path, ps->line, "switch: cpu "
+			    "%u is defined later, at line %d: a statement can "
+			    "name only a cpu defined before it", (unsigned)v,
+			    at));
+		return (bad(ps->err, ps->path, ps->line, "switch: no cpu %u",
+		    (unsigned)v));
+	}
+	c.space = -1;
+	if (strcmp(tok[2], "none") != 0 &&
+	    (rc = use_space(ps, "switch", tok[2], &c.space)) != 0)
+		return (rc);
+	return (add_ctl(ps, &c));
+}
+
+/* One statement of the old language: mode pagesizes pool map unmap np
+   protect.  0 or -1. */
+static int
+st_classic(pstate_t *ps, char **tok, int ntok, int any)
+{
+	spec_t *s = ps->s;
+	FILE *err = ps->err;
+	const char *path = ps->path;
+	int line = ps->line, rc = 0;
+	spec_stmt_t st;
+
+	memset(&st, 0, sizeof (st));
+	st.line = line;
+	if (strcmp(tok[0], "mode") == 0) {
+		if ((rc = need(err, path, line, "mode", ntok, 2, 2)))
+			return (rc);
+		if (any)
+			return (bad(err, path, line, "mode must be the first "
+			    "statement"));
+		if (ht_mode_parse(tok[1], &s->mode) != 0)
+			rc = bad(err, path, line, "unknown mode '%s' (32bit, "
+			    "pae, 4level or 5level)", tok[1]);
+		return (rc);
+	}
+	if (strcmp(tok[0], "pagesizes") == 0) {
+		if ((rc = need(err, path, line, "pagesizes", ntok, 2, -1)))
+			return (rc);
+		s->pagesizes = 0;
+		s->pagesizes_line = line;
+		for (int i = 1; i < ntok && rc == 0; i++) {
+			unsigned ps_;
+
+			if (pagesize(tok[i], &ps_) != 0)
+				rc = bad(err, path, line, "unknown page size "
+				    "'%s'", tok[i]);
+			else
+				s->pagesizes |= ps_;
+		}
+		return (rc);
+	}
+	if (strcmp(tok[0], "pool") == 0) {
+		uint64_t v[2];
+
+		if ((rc = need(err, path, line, "pool", ntok, 3, 3)) ||
+		    (rc = nums(err, path, line, tok, 2, v)))
+			return (rc);
+		if (s->npools == HT_MAX_POOLS)
+			return (bad(err, path, line, "at most %d pools",
+			    HT_MAX_POOLS));
+		if (v[1] == 0 || ((v[0] | v[1]) & 0xfff))
+			return (bad(err, path, line, "pool 0x%llx +0x%llx "
+			    "must be non-empty and 4 KiB aligned",
+			    (unsigned long long)v[0],
+			    (unsigned long long)v[1]));
+		s->pools[s->npools].base = v[0];
+		s->pools[s->npools].len = v[1];
+		s->npools++;
+		return (0);
+	}
+	if (strcmp(tok[0], "map") == 0) {
+		uint64_t v[3];
+
+		if ((rc = need(err, path, line, "map", ntok, 4, -1)) ||
+		    (rc = nums(err, path, line, tok, 3, v)))
+			return (rc);
+		st.kind = ST_MAP;
+		st.va = v[0];
+		st.pa = v[1];
+		st.len = v[2];
+		for (int i = 4; i < ntok && rc == 0; i++) {
+			const char *t = tok[i];
+
+			if (strcmp(t, "w") == 0)
+				st.attr |= HT_W;
+			else if (strcmp(t, "x") == 0)
+				st.attr |= HT_X;
+			else if (strcmp(t, "u") == 0)
+				st.attr |= HT_U;
+			else if (strcmp(t, "g") == 0)
+				st.attr |= HT_G;
+			else if (strcmp(t, "pwt") == 0)
+				st.attr |= HT_PWT;
+			else if (strcmp(t, "pcd") == 0)
+				st.attr |= HT_PCD;
+			else if (strcmp(t, "pat") == 0)
+				st.attr |= HT_PAT;
+			else if (strncmp(t, "sw=", 3) == 0)
+				rc = sw_flag(err, path, line, t + 3, &st.attr);
+			else if (strncmp(t, "page=", 5) == 0) {
+				if (pagesize(t + 5, &st.pagesize) != 0)
+					rc = bad(err, path, line, "unknown "
+					    "page size '%s'", t + 5);
+			} else
+				rc = bad(err, path, line, "unknown flag '%s'",
+				    t);
+		}
+	} else if (strcmp(tok[0], "unmap") == 0) {
+		uint64_t v[2];
+
+		if ((rc = need(err, path, line, "unmap", ntok, 3, 3)) ||
+		    (rc = nums(err, path, line, tok, 2, v)))
+			return (rc);
+		st.kind = ST_UNMAP;
+		st.va = v[0];
+		st.len = v[1];
+	} else if (strcmp(tok[0], "np") == 0) {
+		uint64_t v[4] = { 0, 0, 0, 0 };
+
+		if ((rc = need(err, path, line, "np", ntok, 4, 5)) ||
+		    (rc = nums(err, path, line, tok, ntok - 1, v)))
+			return (rc);
+		st.kind = ST_NP;
+		st.va = v[0];
+		st.len = v[1];
+		st.pa = v[2];
+		st.incr = v[3];
+	} else if (strcmp(tok[0], "protect") == 0) {
+		uint64_t v[2];
+
+		if ((rc = need(err, path, line, "protect", ntok, 3, 6)) ||
+		    (rc = nums(err, path, line, tok, 2, v)))
+			return (rc);
+		st.kind = ST_PROTECT;
+		st.va = v[0];
+		st.len = v[1];
+		for (int i = 3; i < ntok && rc == 0; i++) {
+			if (strcmp(tok[i], "w") == 0)
+				st.attr |= HT_W;
+			else if (strcmp(tok[i], "x") == 0)
+				st.attr |= HT_X;
+			else if (strcmp(tok[i], "u") == 0)
+				st.attr |= HT_U;
+			else
+				rc = bad(err, path, line, "unknown permission "
+				    "'%s' (w, x, u)", tok[i]);
+		}
+	} else {
+		return (bad(err, path, line, "unknown statement '%s'",
+		    tok[0]));
+	}
+	if (rc != 0 || (rc = current(ps)) != 0)
+		return (rc);
+	st.space = ps->cur;
+	if (add_stmt(s, &st) != 0)
+		rc = bad(err, path, line, "out of memory");
+	return (rc);
+}
+
+/* One statement (tok[0] is its keyword); 0 or -1. */
+static int
+statement(pstate_t *ps, char **tok, int ntok, int any)
+{
+	if (strcmp(tok[0], "space") == 0)
+		return (st_space(ps, tok, ntok));
+	if (strcmp(tok[0], "share") == 0)
+		return (st_share(ps, tok, ntok));
+	if (strcmp(tok[0], "unshare") == 0)
+		return (st_unshare(ps, tok, ntok));
+	if (strcmp(tok[0], "cpu") == 0)
+		return (st_cpu(ps, tok, ntok));
+	if (strcmp(tok[0], "switch") == 0)
+		return (st_switch(ps, tok, ntok));
+	if (strcmp(tok[0], "kpti") == 0) {
+		int rc = need(ps->err, ps->path, ps->line, "kpti", ntok, 1, 1);
+
+		if (rc == 0)
+			ps->s->kpti = 1;
+		return (rc);
+	}
+	return (st_classic(ps, tok, ntok, any));
+}
+
+/*
+ * After the last line: the default space of a spec without mapping or
+ * `space` statements, and KPTI on every CPU or on none.  0 or -1.
+ */
+static int
+finish(pstate_t *ps)
+{
+	spec_t *s = ps->s;
+
+	if (s->nspaces == 0) {
+		ps->line = s->last_line;
+		if (current(ps) != 0)
+			return (-1);
+	}
+	for (int i = 0; i < s->ncpus; i++) {
+		const spec_cpu_t *c = &s->cpus[i];
+
+		if (s->kpti && c->kpti < 0)
+			return (bad(ps->err, ps->path, c->line, "cpu %u: with "
+			    "kpti every CPU root is a pair: 'kpti NAME' names "
+			    "the space of the user root's kernel half", c->id));
+		if (!s->kpti && c->kpti >= 0)
+			return (bad(ps->err, ps->path, c->line, "cpu %u: 'kpti "
+			    "%s' needs the 'kpti' statement", c->id,
+			    s->spaces[c->kpti].name));
+	}
+	return (0);
+}
+
 int
 spec_parse(const char *path, spec_t *s, FILE *err)
 {
@@ -156,178 +818,60 @@ spec_parse(const char *path, spec_t *s, FILE *err)
 int
 spec_read(FILE *f, const char *path, spec_t *s, FILE *err)
 {
-	char buf[4096];
-	int line = 0, any = 0, rc = 0;
+	char buf[LINE_BYTES], **lines = NULL;
+	int nlines = 0, any = 0, rc = 0;
+	pstate_t ps;
 
 	memset(s, 0, sizeof (*s));
 	s->file = path;
 	s->mode = HT_MODE_4LEVEL;
+	memset(&ps, 0, sizeof (ps));
+	ps.s = s;
+	ps.err = err;
+	ps.path = path;
+	ps.cur = -1;
+	/* the whole file first, for the look-ahead */
 	while (rc == 0 && fgets(buf, sizeof (buf), f) != NULL) {
-		char *tok[MAXTOK], *p, *save;
-		int ntok = 0;
-		spec_stmt_t st;
+		char **n = realloc(lines, (size_t)(nlines + 1) *
+		    sizeof (*n));
 
-		line++;
-		if ((p = strchr(buf, '#')) != NULL)
-			*p = '\0';
-		for (p = strtok_r(buf, " \t\r\n", &save); p != NULL;
-		    p = strtok_r(NULL, " \t\r\n", &save)) {
-			if (ntok == MAXTOK) {
-				rc = bad(err, path, line, "too many fields");
-				break;
-			}
-			tok[ntok++] = p;
+		if (n == NULL || (n[nlines] = strdup(buf)) == NULL) {
+			if (n != NULL)
+				lines = n;
+			rc = bad(err, path, nlines + 1, "out of memory");
+			break;
 		}
-		if (rc != 0 || ntok == 0)
+		lines = n;
+		nlines++;
+	}
+	if (rc == 0 && lookahead(&ps, lines, nlines) != 0)
+		rc = bad(err, path, 1, "out of memory");
+	for (int i = 0; rc == 0 && i < nlines; i++) {
+		char *tok[MAXTOK];
+		int ntok;
+
+		ps.line = i + 1;
+		if ((ntok = tokenize(lines[i], tok)) < 0) {
+			rc = bad(err, path, ps.line, "too many fields");
+			break;
+		}
+		if (ntok == 0)
 			continue;
-		memset(&st, 0, sizeof (st));
-		st.line = line;
-		if (strcmp(tok[0], "mode") == 0) {
-			if ((rc = need(err, path, line, "mode", ntok, 2, 2)))
-				break;
-			if (any) {
-				rc = bad(err, path, line, "mode must be the "
-				    "first statement");
-				break;
-			}
-			if (ht_mode_parse(tok[1], &s->mode) != 0)
-				rc = bad(err, path, line, "unknown mode '%s' "
-				    "(32bit, pae, 4level or 5level)", tok[1]);
-		} else if (strcmp(tok[0], "pagesizes") == 0) {
-			if ((rc = need(err, path, line, "pagesizes", ntok, 2,
-			    -1)))
-				break;
-			s->pagesizes = 0;
-			s->pagesizes_line = line;
-			for (int i = 1; i < ntok && rc == 0; i++) {
-				unsigned ps;
-
-				if (pagesize(tok[i], &ps) != 0)
-					rc = bad(err, path, line, "unknown page "
-					    "size '%s'", tok[i]);
-				else
-					s->pagesizes |= ps;
-			}
-		} else if (strcmp(tok[0], "pool") == 0) {
-			uint64_t v[2];
-
-			if ((rc = need(err, path, line, "pool", ntok, 3, 3)) ||
-			    (rc = nums(err, path, line, tok, 2, v)))
-				break;
-			if (s->npools == HT_MAX_POOLS) {
-				rc = bad(err, path, line, "at most %d pools",
-				    HT_MAX_POOLS);
-				break;
-			}
-			if (v[1] == 0 || ((v[0] | v[1]) & 0xfff)) {
-				rc = bad(err, path, line, "pool 0x%llx +0x%llx "
-				    "must be non-empty and 4 KiB aligned",
-				    (unsigned long long)v[0],
-				    (unsigned long long)v[1]);
-				break;
-			}
-			s->pools[s->npools].base = v[0];
-			s->pools[s->npools].len = v[1];
-			s->npools++;
-		} else if (strcmp(tok[0], "map") == 0) {
-			uint64_t v[3];
-
-			if ((rc = need(err, path, line, "map", ntok, 4, -1)) ||
-			    (rc = nums(err, path, line, tok, 3, v)))
-				break;
-			st.kind = ST_MAP;
-			st.va = v[0];
-			st.pa = v[1];
-			st.len = v[2];
-			for (int i = 4; i < ntok && rc == 0; i++) {
-				const char *t = tok[i];
-
-				if (strcmp(t, "w") == 0)
-					st.attr |= HT_W;
-				else if (strcmp(t, "x") == 0)
-					st.attr |= HT_X;
-				else if (strcmp(t, "u") == 0)
-					st.attr |= HT_U;
-				else if (strcmp(t, "g") == 0)
-					st.attr |= HT_G;
-				else if (strcmp(t, "pwt") == 0)
-					st.attr |= HT_PWT;
-				else if (strcmp(t, "pcd") == 0)
-					st.attr |= HT_PCD;
-				else if (strcmp(t, "pat") == 0)
-					st.attr |= HT_PAT;
-				else if (strncmp(t, "sw=", 3) == 0)
-					rc = sw_flag(err, path, line, t + 3,
-					    &st.attr);
-				else if (strncmp(t, "page=", 5) == 0) {
-					if (pagesize(t + 5, &st.pagesize) != 0)
-						rc = bad(err, path, line,
-						    "unknown page size '%s'",
-						    t + 5);
-				} else
-					rc = bad(err, path, line, "unknown flag "
-					    "'%s'", t);
-			}
-			if (rc == 0 && add_stmt(s, &st) != 0)
-				rc = bad(err, path, line, "out of memory");
-		} else if (strcmp(tok[0], "unmap") == 0) {
-			uint64_t v[2];
-
-			if ((rc = need(err, path, line, "unmap", ntok, 3, 3)) ||
-			    (rc = nums(err, path, line, tok, 2, v)))
-				break;
-			st.kind = ST_UNMAP;
-			st.va = v[0];
-			st.len = v[1];
-			if (add_stmt(s, &st) != 0)
-				rc = bad(err, path, line, "out of memory");
-		} else if (strcmp(tok[0], "np") == 0) {
-			uint64_t v[4] = { 0, 0, 0, 0 };
-
-			if ((rc = need(err, path, line, "np", ntok, 4, 5)) ||
-			    (rc = nums(err, path, line, tok, ntok - 1, v)))
-				break;
-			st.kind = ST_NP;
-			st.va = v[0];
-			st.len = v[1];
-			st.pa = v[2];
-			st.incr = v[3];
-			if (add_stmt(s, &st) != 0)
-				rc = bad(err, path, line, "out of memory");
-		} else if (strcmp(tok[0], "protect") == 0) {
-			uint64_t v[2];
-
-			if ((rc = need(err, path, line, "protect", ntok, 3,
-			    6)) || (rc = nums(err, path, line, tok, 2, v)))
-				break;
-			st.kind = ST_PROTECT;
-			st.va = v[0];
-			st.len = v[1];
-			for (int i = 3; i < ntok && rc == 0; i++) {
-				if (strcmp(tok[i], "w") == 0)
-					st.attr |= HT_W;
-				else if (strcmp(tok[i], "x") == 0)
-					st.attr |= HT_X;
-				else if (strcmp(tok[i], "u") == 0)
-					st.attr |= HT_U;
-				else
-					rc = bad(err, path, line, "unknown "
-					    "permission '%s' (w, x, u)", tok[i]);
-			}
-			if (rc == 0 && add_stmt(s, &st) != 0)
-				rc = bad(err, path, line, "out of memory");
-		} else {
-			rc = bad(err, path, line, "unknown statement '%s'",
-			    tok[0]);
-		}
+		rc = statement(&ps, tok, ntok, any);
 		any = 1;
 	}
-	s->last_line = line;
+	s->last_line = nlines;
 	if (rc == 0 && ferror(f))
-		rc = bad(err, path, line, "read error");
+		rc = bad(err, path, nlines, "read error");
 	if (rc == 0 && s->npools == 0)
-		rc = bad(err, path, line, "no pool: page-table frames need "
+		rc = bad(err, path, nlines, "no pool: page-table frames need "
 		    "at least one 'pool PA LEN'");
+	if (rc == 0)
+		rc = finish(&ps);
+	for (int i = 0; i < nlines; i++)
+		free(lines[i]);
+	free(lines);
+	free(ps.defs);
 	if (rc != 0)
 		spec_free(s);
 	return (rc);
@@ -337,44 +881,259 @@ void
 spec_free(spec_t *s)
 {
 	free(s->stmts);
+	free(s->spaces);
+	free(s->cpus);
+	free(s->ctl);
 	s->stmts = NULL;
-	s->nstmts = 0;
+	s->spaces = NULL;
+	s->cpus = NULL;
+	s->ctl = NULL;
+	s->nstmts = s->nspaces = s->ncpus = s->nctl = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Applying                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A call of the library failed with rc at line: say so; -1. */
+static int
+lib_error(const spec_t *s, int line, int rc, FILE *err)
+{
+	const char *d = ht_errdetail();
+
+	if (rc == -HT_ENOFRAME)
+		d = "the pools are too small for the tables";
+	return (bad(err, s->file, line, "%s: %s", ht_strerror(rc), d));
+}
+
+/* Make space i at line (its first `space`; the default space first). */
+static int
+make_space(const spec_t *s, spec_world_t *w, int i, int line, FILE *err)
+{
+	const spec_space_t *sp = &s->spaces[i];
+	ht_as_t *as;
+	int rc;
+
+	if (i == 0 && w->first != NULL && !sp->copied) {
+		as = w->first;
+	} else if ((rc = ht_as_create(w->ctx, sp->copied ? HT_AS_COPIED : 0,
+	    &as)) != 0) {
+		if (rc != -HT_ENOFRAME)
+			return (lib_error(s, line, rc, err));
+		if (sp->implicit)
+			return (bad(err, s->file, s->last_line, "no frame for "
+			    "the root table in the pools (%s)",
+			    ht_errdetail()));
+		return (bad(err, s->file, line, "space %s: no frame for its "
+		    "root table in the pools (%s)", sp->name, ht_errdetail()));
+	}
+	w->as[i] = as;
+	if (sp->pcid >= 0 && (rc = ht_as_set_pcid(as, (unsigned)sp->pcid)) !=
+	    0)
+		return (lib_error(s, line, rc, err));
+	return (0);
+}
+
+/* A mapping statement, on its space. */
+static int
+apply_stmt(const spec_t *s, spec_world_t *w, const spec_stmt_t *st,
+    FILE *err)
+{
+	ht_as_t *as = w->as[st->space];
+	unsigned attr = st->attr;
+	int rc;
+
+	/* 32-bit paging has no NX: every page is executable */
+	if (s->mode == HT_MODE_32BIT)
+		attr |= HT_X;
+	switch (st->kind) {
+	case ST_MAP:
+		rc = ht_map(as, st->va, st->pa, st->len, attr,
+		    HT_MAP_SIZE(st->pagesize));
+		break;
+	case ST_UNMAP:
+		rc = ht_unmap(as, st->va, st->len, 0);
+		break;
+	case ST_NP:
+		rc = ht_set_np(as, st->va, st->len, st->pa, st->incr);
+		break;
+	default:
+		rc = ht_protect(as, st->va, st->len, attr);
+		break;
+	}
+	return (rc != 0 ? lib_error(s, st->line, rc, err) : 0);
+}
+
+/* share: the region is recorded for the outputs and the model. */
+static int
+apply_share(const spec_t *s, spec_world_t *w, const spec_ctl_t *c,
+    FILE *err)
+{
+	spec_region_t *r;
+	ht_share_info_t info;
+	int rc;
+
+	if ((rc = ht_share(w->as[c->space], c->va, w->as[c->src], c->src_va,
+	    c->len, &info)) != 0)
+		return (lib_error(s, c->line, rc, err));
+	if ((r = grow(w->regions, w->nregions, sizeof (*r))) == NULL)
+		return (bad(err, s->file, c->line, "out of memory"));
+	w->regions = r;
+	r += w->nregions++;
+	r->space = c->space;
+	r->src = c->src;
+	r->va = c->va;
+	r->src_va = c->src_va;
+	r->len = c->len;
+	r->info = info;
+	r->line = c->line;
+	r->live = 1;
+	return (0);
+}
+
+/* unshare: every region inside the range ends (the library's rule). */
+static int
+apply_unshare(const spec_t *s, spec_world_t *w, const spec_ctl_t *c,
+    FILE *err)
+{
+	int rc = ht_unshare(w->as[c->space], c->va, c->len);
+
+	if (rc < 0)
+		return (lib_error(s, c->line, rc, err));
+	if (rc == 0)
+		return (bad(err, s->file, c->line, "unshare: no shared region "
+		    "of space '%s' inside [0x%llx, +0x%llx)",
+		    s->spaces[c->space].name, (unsigned long long)c->va,
+		    (unsigned long long)c->len));
+	for (int i = 0; i < w->nregions; i++) {
+		spec_region_t *r = &w->regions[i];
+
+		if (r->live && r->space == c->space && r->va >= c->va &&
+		    r->va - c->va + r->len <= c->len)
+			r->live = 0;
+	}
+	return (0);
+}
+
+/* cpu: a CPU root; before any switch its CR3 values are its frames. */
+static int
+apply_cpu(const spec_t *s, spec_world_t *w, const spec_ctl_t *c,
+    FILE *err)
+{
+	const spec_cpu_t *cp = &s->cpus[c->cpu];
+	ht_cpu_root_cfg_t cfg;
+	ht_cpu_root_t *cr;
+	int rc;
+
+	memset(&cfg, 0, sizeof (cfg));
+	cfg.id = cp->id;
+	cfg.user_entries = cp->user_entries;
+	cfg.kernel = cp->kernel >= 0 ? w->as[cp->kernel] : NULL;
+	cfg.kpti_user = cp->kpti >= 0 ? w->as[cp->kpti] : NULL;
+	if ((rc = ht_cpu_root_create(w->ctx, &cfg, &cr)) != 0)
+		return (lib_error(s, c->line, rc, err));
+	w->cr[c->cpu] = cr;
+	w->sw[c->cpu].cr3 = ht_cpu_root_pa(cr, 0);
+	w->sw[c->cpu].user_cr3 = cfg.kpti_user != NULL ?
+	    ht_cpu_root_pa(cr, 1) : w->sw[c->cpu].cr3;
+	w->sw[c->cpu].flush = 0;
+	return (0);
+}
+
+static int
+apply_switch(const spec_t *s, spec_world_t *w, const spec_ctl_t *c,
+    FILE *err)
+{
+	ht_switch_t sw;
+	int rc;
+
+	if ((rc = ht_switch(w->cr[c->cpu], c->space >= 0 ? w->as[c->space] :
+	    NULL, &sw)) != 0)
+		return (lib_error(s, c->line, rc, err));
+	w->sw[c->cpu] = sw;
+	w->runs[c->cpu] = c->space;
+	w->nswitch[c->cpu]++;
+	return (0);
+}
+
+static int
+apply_ctl(const spec_t *s, spec_world_t *w, const spec_ctl_t *c, FILE *err)
+{
+	switch (c->kind) {
+	case CT_SPACE:
+		return (w->as[c->space] == NULL ?
+		    make_space(s, w, c->space, c->line, err) : 0);
+	case CT_SHARE:
+		return (apply_share(s, w, c, err));
+	case CT_UNSHARE:
+		return (apply_unshare(s, w, c, err));
+	case CT_CPU:
+		return (apply_cpu(s, w, c, err));
+	default:
+		return (apply_switch(s, w, c, err));
+	}
+}
+
+int
+spec_run(const spec_t *s, ht_ctx_t *ctx, ht_as_t *first, spec_world_t *w,
+    FILE *err)
+{
+	size_t ns = s->nspaces > 0 ? (size_t)s->nspaces : 1;
+	size_t nc = s->ncpus > 0 ? (size_t)s->ncpus : 1;
+	int i = 0, k = 0, rc = 0;
+
+	memset(w, 0, sizeof (*w));
+	w->ctx = ctx;
+	w->first = first;
+	w->as = calloc(ns, sizeof (*w->as));
+	w->cr = calloc(nc, sizeof (*w->cr));
+	w->sw = calloc(nc, sizeof (*w->sw));
+	w->runs = calloc(nc, sizeof (*w->runs));
+	w->nswitch = calloc(nc, sizeof (*w->nswitch));
+	if (w->as == NULL || w->cr == NULL || w->sw == NULL ||
+	    w->runs == NULL || w->nswitch == NULL)
+		return (bad(err, s->file, s->last_line, "out of memory"));
+	w->nspaces = s->nspaces;
+	w->ncpus = s->ncpus;
+	for (int c = 0; c < s->ncpus; c++)
+		w->runs[c] = -1;
+	if (s->nspaces > 0 && s->spaces[0].implicit &&
+	    (rc = make_space(s, w, 0, s->spaces[0].line, err)) != 0)
+		return (rc);
+	/* both lists are in line order: merge them */
+	while (rc == 0 && (i < s->nstmts || k < s->nctl)) {
+		if (k < s->nctl && (i == s->nstmts ||
+		    s->ctl[k].line < s->stmts[i].line))
+			rc = apply_ctl(s, w, &s->ctl[k++], err);
+		else
+			rc = apply_stmt(s, w, &s->stmts[i++], err);
+	}
+	return (rc);
+}
+
+void
+spec_world_free(spec_world_t *w)
+{
+	for (int i = 0; w->cr != NULL && i < w->ncpus; i++)
+		ht_cpu_root_destroy(w->cr[i]);
+	for (int i = w->nspaces; w->as != NULL && i-- > 0;)
+		if (w->as[i] != NULL && w->as[i] != w->first)
+			ht_as_destroy(w->as[i]);
+	free(w->as);
+	free(w->cr);
+	free(w->sw);
+	free(w->runs);
+	free(w->nswitch);
+	free(w->regions);
+	memset(w, 0, sizeof (*w));
 }
 
 int
 spec_apply(const spec_t *s, ht_as_t *as, FILE *err)
 {
-	for (int i = 0; i < s->nstmts; i++) {
-		const spec_stmt_t *st = &s->stmts[i];
-		unsigned attr = st->attr;
-		int rc;
+	spec_world_t w;
+	int rc = spec_run(s, ht_as_ctx(as), as, &w, err);
 
-		/* 32-bit paging has no NX: every page is executable */
-		if (s->mode == HT_MODE_32BIT)
-			attr |= HT_X;
-		switch (st->kind) {
-		case ST_MAP:
-			rc = ht_map(as, st->va, st->pa, st->len, attr,
-			    HT_MAP_SIZE(st->pagesize));
-			break;
-		case ST_UNMAP:
-			rc = ht_unmap(as, st->va, st->len, 0);
-			break;
-		case ST_NP:
-			rc = ht_set_np(as, st->va, st->len, st->pa, st->incr);
-			break;
-		default:
-			rc = ht_protect(as, st->va, st->len, attr);
-			break;
-		}
-		if (rc != 0) {
-			const char *d = ht_errdetail();
-
-			if (rc == -HT_ENOFRAME)
-				d = "the pools are too small for the tables";
-			return (bad(err, s->file, st->line, "%s: %s",
-			    ht_strerror(rc), d));
-		}
-	}
-	return (0);
+	spec_world_free(&w);
+	return (rc);
 }

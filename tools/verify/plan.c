@@ -10,7 +10,10 @@
  *     level-0 entries hold data without being present (found by importing
  *     the tables: ht_walk_np), with all six access kinds (r w x at CPL 0
  *     and 3), unless the caller names its own.  A generated probe's VA
- *     tells its kind: the kinds of one page sit 8 bytes apart.
+ *     tells its kind: the kinds of one page sit 8 bytes apart.  The
+ *     caller may add the same probes for the ranges of other roots of
+ *     the image (verify_add_root_probes), so that a root is also probed
+ *     where only another one maps something.
  *  2. Place the engine.  Its own pages need a 2 MiB area of RAM that no
  *     table frame and no leaf touches (guest_pa), and a not-present entry
  *     of the image's tables whose VA range holds no probe, to link them
@@ -431,6 +434,30 @@ int
 verify_add_probe(verify_t *v, uint64_t va, probe_op_t op, unsigned cpl)
 {
 	return (add_probe(v, va, (unsigned)op, cpl));
+}
+
+int
+verify_add_root_probes(verify_t *v, uint64_t cr3, verify_error_t *r_err)
+{
+	/* a session over the same image and plan, with the other root */
+	verify_t o = *v;
+	ht_scan_stats_t st;
+	int rc = 0;
+
+	memset(r_err, 0, sizeof (*r_err));
+	o.cfg.cr3 = cr3;
+	o.r = NULL;
+	o.nr = o.cap = 0;
+	if (ht_scan(&o.cfg, range_leaf, &o, &st) != 0)
+		rc = fail(r_err, VERIFY_ESCAN);
+	else if (generate(&o) != 0)
+		rc = fail(r_err, VERIFY_ENOMEM);
+	/* the probes are the plan's, wherever realloc put them */
+	v->p = o.p;
+	v->np = o.np;
+	v->pcap = o.pcap;
+	free(o.r);
+	return (rc);
 }
 
 int

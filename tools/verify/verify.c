@@ -9,12 +9,19 @@
  *     and MAXPHYADDR 48).  A fetch that would complete somewhere other
  *     than marker memory is not run: it would execute table bytes or
  *     device memory.
+ *     With a model (verify_opts_t.model: the caller's own account of
+ *     what the root shows, such as the spaces and CPU roots a layout
+ *     file built), each prediction is also held to the model's answer:
+ *     the same fault, error code and PA.  The prediction reads the
+ *     image as the MMU does, so this asks whether the tables are what
+ *     their builder says they are.
  *  4. Run the probes on the engine and compare: the fault and its error
  *     code and CR2, or completion; a completed read must have hit the PA
  *     the library says (the marker it read names it).  An outcome that
  *     differs as the engine is known to differ from the SDM
  *     (engine_ops_t.quirk) is a quirk, counted apart, neither agreement
- *     nor disagreement.
+ *     nor disagreement.  A probe whose prediction the model contradicts
+ *     disagrees, whatever the MMU did.
  *  5. A/D: import the image before and after the run as address spaces
  *     and harvest both with ht_harvest_ad; what the run set must be
  *     exactly what the completed probes predict (A on each leaf used, D
@@ -51,6 +58,51 @@ expected(const ht_access_t *a)
 {
 	return (a->fault == HT_FAULT_NONE ? PROBE_OK :
 	    a->fault == HT_FAULT_GP ? PROBE_GP : PROBE_PF);
+}
+
+/*
+ * Ask the model about probe p and hold the prediction c->want to its
+ * answer: the same fault, error code and PA; "unmapped" is a fault
+ * without P (not present) or RSVD.  0, or -1 with r->err set
+ * (VERIFY_EPREDICT: the model refused the probe).
+ */
+static int
+model_check(const verify_t *v, const ht_cpu_t *cpu, const probe_t *p,
+    verify_check_t *c, verify_report_t *r)
+{
+	const ht_access_t *w = &c->want;
+	ht_access_t m;
+	int rc;
+
+	c->model_what = "";
+	rc = v->o.model(v->o.model_arg, cpu, p, &m, &c->model_what,
+	    &c->model_va);
+	if (rc < 0) {
+		r->err.code = VERIFY_EPREDICT;
+		r->err.va = p->va;
+		(void) snprintf(r->err.detail, sizeof (r->err.detail),
+		    "the model: %s", ht_errdetail());
+		return (-1);
+	}
+	c->model = rc;
+	switch (rc) {
+	case VERIFY_MODEL_ACCESS:
+		c->model_fault = m.fault;
+		c->model_ec = m.error_code;
+		c->model_pa = m.pa;
+		c->model_differs = w->fault != m.fault ||
+		    (m.fault == HT_FAULT_PF && w->error_code != m.error_code) ||
+		    (m.fault == HT_FAULT_NONE && w->pa != m.pa);
+		break;
+	case VERIFY_MODEL_UNMAPPED:
+		c->model_differs = w->fault != HT_FAULT_PF ||
+		    (w->error_code & (HT_PF_P | HT_PF_RSVD)) != 0;
+		break;
+	default:
+		return (0);
+	}
+	r->model_checked++;
+	return (0);
 }
 
 /*
@@ -92,6 +144,8 @@ predict(verify_t *v, const ht_cpu_t *cpu, verify_report_t *r)
 			continue;
 		}
 		c->expect = expected(&c->want);
+		if (v->o.model != NULL && model_check(v, cpu, p, c, r) != 0)
+			return (-1);
 		r->probe[r->n++] = *p;
 	}
 	return (0);
@@ -123,7 +177,12 @@ compare(const verify_t *v, const engine_ops_t *e, verify_report_t *r)
 			c->wrong_pa = 1;
 			c->read_pa = MARKER_PA(got->value);
 		}
-		if (same) {
+		if (c->model_differs) {
+			/* the tables are not what the model says */
+			c->verdict = VERDICT_DISAGREE;
+			r->disagree++;
+			r->model_disagree++;
+		} else if (same) {
 			c->verdict = VERDICT_AGREE;
 			r->agree++;
 		} else if (e->quirk != NULL &&
@@ -332,6 +391,7 @@ report_clear(verify_report_t *r)
 	r->check = NULL;
 	r->ad = NULL;
 	r->n = r->agree = r->disagree = r->quirk = r->skipped = 0;
+	r->model_checked = r->model_disagree = 0;
 	r->nad = 0;
 	r->pdpte_bit5 = 0;
 	r->ad_state = VERIFY_AD_NONE;

@@ -29,12 +29,33 @@
 #include "htable.h"
 #include "engine.h"
 
+/*
+ * A model: the caller's own account of what an access through the root
+ * under test does (the htable command's is the spaces and CPU roots a
+ * layout file built), to hold the library's reading of the image to.
+ * Called once per probe that runs, with the CPU the prediction assumes.
+ * Returns VERIFY_MODEL_ACCESS with *r_acc filled (fault, error_code and
+ * pa are compared), VERIFY_MODEL_UNMAPPED (the access must fault as not
+ * present), VERIFY_MODEL_NONE (no claim), or a negative HT_E* code (the
+ * probe is then refused as bad input).  *r_what (a string that lives as
+ * long as the session) and *r_va name what the model asked, for the
+ * report.
+ */
+#define VERIFY_MODEL_NONE	0
+#define VERIFY_MODEL_ACCESS	1
+#define VERIFY_MODEL_UNMAPPED	2
+typedef int (*verify_model_fn)(void *arg, const ht_cpu_t *cpu,
+    const probe_t *p, ht_access_t *r_acc, const char **r_what,
+    uint64_t *r_va);
+
 /* What one session verifies. */
 typedef struct verify_opts {
 	ht_mode_t	mode;
 	uint64_t	cr3;
 	ht_cpu_t	cpu;		/* what the user asked for; each engine
 					   adds what it really is (engine.h) */
+	verify_model_fn	model;		/* optional */
+	void		*model_arg;
 } verify_opts_t;
 
 /* Why a step could not be taken. */
@@ -81,6 +102,14 @@ typedef struct verify_check {
 	const char	*quirk;		/* VERDICT_QUIRK: the engine's words */
 	int		wrong_pa;	/* a completed read hit read_pa, not */
 	uint64_t	read_pa;	/*   want.pa (the marker it read) */
+	/* the model's answer (verify_opts_t.model), if it has one */
+	int		model;		/* VERIFY_MODEL_* */
+	int		model_differs;	/* it is not want: a disagreement */
+	ht_fault_t	model_fault;	/* VERIFY_MODEL_ACCESS: its fault, */
+	uint32_t	model_ec;	/*   error code */
+	ht_pa_t		model_pa;	/*   and PA */
+	const char	*model_what;	/* what it asked, and where */
+	uint64_t	model_va;
 } verify_check_t;
 
 /* A leaf whose Accessed/Dirty bits the run set otherwise than predicted. */
@@ -122,8 +151,10 @@ typedef struct verify_report {
 	probe_t		*probe;
 	probe_result_t	*got;
 	verify_check_t	*check;
-	/* counts over them */
+	/* counts over them (a probe the model contradicts disagrees) */
 	size_t		agree, disagree, quirk;
+	size_t		model_checked;	/* probes the model judged */
+	size_t		model_disagree;	/* of them, contradicted */
 	size_t		skipped;	/* fetches not run: they would have
 					   executed table bytes or the
 					   engine's own pages */
@@ -156,6 +187,19 @@ int verify_open(const char *path, const verify_opts_t *o, verify_t **r_v,
  * Errors: VERIFY_ENOMEM.
  */
 int verify_add_probe(verify_t *v, uint64_t va, probe_op_t op, unsigned cpl);
+
+/*
+ * Add the probes verify_plan would generate for the tables under another
+ * root of the same image (cr3): the first, middle and last page of each
+ * of its ranges and of its runs of non-present data entries, and the
+ * pages around each range, all six kinds.  So a root is probed where
+ * another root maps something too (a KPTI user root where only the
+ * kernel root maps a page, a CPU root where the space it ran before
+ * maps).  For verify_plan with generate (its dedup drops repeats).
+ * 0, or -1 with *r_err filled.
+ * Errors: VERIFY_ESCAN, VERIFY_ENOMEM.
+ */
+int verify_add_root_probes(verify_t *v, uint64_t cr3, verify_error_t *r_err);
 
 /*
  * Finish the plan.  With generate, add the default probes: the first,
