@@ -668,7 +668,10 @@ typedef void (*ht_ad_fn)(void *arg, ht_va_t va, uint64_t size,
  * not aligned to 4 KiB (or to the forced size).  HT_ENONCANON / HT_ERANGE:
  * the range is not canonical / wraps or leaves the 32-bit space.
  * HT_EPABITS: pa beyond the physical width (or a 32-bit split that cannot
- * be expressed).  HT_EPAGESIZE: the forced size is not in force.
+ * be expressed, or, in 32-bit paging, a 4 MiB page above 4 GiB where a
+ * table that other spaces share (ht_share) would have to go).
+ * HT_EPAGESIZE: the forced size is not in force (or a 4 MiB page in an
+ * HT_AS_COPIED space or a CPU root's kernel space of 32-bit paging).
  * HT_EEXIST: something is mapped there and HT_MAP_NOREPLACE.  HT_ELOCKED:
  * a locked mapping would be replaced.  HT_ENOFRAME / HT_ENOMEM /
  * HT_EPROVIDER: no table frame, no host memory, a provider error.
