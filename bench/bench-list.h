@@ -50,6 +50,15 @@ BENCH_DECLARE(va2pa_rand_2m)
 BENCH_DECLARE(va2pa_dep_2m)
 BENCH_DECLARE(walk_2m)
 BENCH_DECLARE(scan_2m)
+BENCH_DECLARE(map_1page_rand_4k)
+BENCH_DECLARE(unmap_1page_rand_4k)
+BENCH_DECLARE(protect_1page_4k)
+BENCH_DECLARE(map_1page_2m)
+BENCH_DECLARE(unmap_1page_2m)
+BENCH_DECLARE(protect_1page_2m)
+BENCH_DECLARE(map_1page_rand_t1)
+BENCH_DECLARE(map_1page_rand_t2_one)
+BENCH_DECLARE(map_1page_rand_t2_two)
 BENCH_DECLARE(switch)
 BENCH_DECLARE(switch_kpti)
 BENCH_DECLARE(map_1page_rmap)
@@ -119,6 +128,27 @@ BENCH_LIST_START
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 0)
 	BENCH_ENTRY(scan_2m, "leaf", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 0)
+
+	/* one page per call, as a fault handler calls (bench_calls.c) */
+	BENCH_ENTRY(map_1page_rand_4k, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 2.74)
+	BENCH_ENTRY(unmap_1page_rand_4k, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.81)
+	BENCH_ENTRY(protect_1page_4k, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.80)
+	BENCH_ENTRY(map_1page_2m, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 2.70)
+	BENCH_ENTRY(unmap_1page_2m, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.39)
+	BENCH_ENTRY(protect_1page_2m, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.55)
+	/* threads: ns per call over all threads (perfect scaling halves) */
+	BENCH_ENTRY(map_1page_rand_t1, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(map_1page_rand_t2_one, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(map_1page_rand_t2_two, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 
 	/* many parties (bench_many.c): no peer has them */
 	BENCH_ENTRY(switch, "switch", BENCH_FLOOR_NONE,

@@ -97,7 +97,7 @@ unmap_apply_held(hat_t *hat, uint64_t va, uint64_t last, unsigned flags,
 	op.op_ad_fn = fn;
 	op.op_ad_arg = arg;
 	op.op_rmap = rp;
-	if ((ht = one_table(hat, va, last, 0, flags & HT_UNMAP_UNLOCK, &e,
+	if ((ht = one_table_any(hat, va, last, flags & HT_UNMAP_UNLOCK, &e,
 	    &n)) != NULL) {
 		table_update(ht, e, n, 0, 0, 1);
 	} else {
@@ -141,8 +141,9 @@ change_range(hat_t *hat, ht_va_t va, uint64_t len, const x86pte_t *clr,
 	    (err = share_refuse(hat, va, last)) != 0)
 		return (err);
 	op_begin(&op, hat);
-	if ((ht = one_table(hat, va, last, 0, 1, &e, &n)) != NULL) {
-		table_update(ht, e, n, clr[0], set[0], 0);
+	if ((ht = one_table_any(hat, va, last, 1, &e, &n)) != NULL) {
+		table_update(ht, e, n, clr[ht->ht_level], set[ht->ht_level],
+		    0);
 		op_end(&op);
 		return (0);
 	}

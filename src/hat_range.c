@@ -441,6 +441,23 @@ one_table(hat_t *hat, uint64_t va, uint64_t last, int level, int locked_ok,
 	return (ht);
 }
 
+htable_t *
+one_table_any(hat_t *hat, uint64_t va, uint64_t last, int locked_ok,
+    unsigned *r_e, unsigned *r_n)
+{
+	const mmu_t *m = hat_mmu(hat);
+	htable_t *ht = one_table(hat, va, last, 0, locked_ok, r_e, r_n);
+
+	/* a range of whole large pages: the table that holds them */
+	for (int l = 1; ht == NULL && l <= m->max_page_level; l++) {
+		if (!mmu_leaf_ok(m, l) || ((va | (last + 1)) &
+		    LEVEL_OFFSET(m, l)) != 0)
+			break;
+		ht = one_table(hat, va, last, l, locked_ok, r_e, r_n);
+	}
+	return (ht);
+}
+
 /*
  * Change the leaves of entries [e, e + n) of ht (held) to f(old): 0
  * removes.  The counts and the TLB range are applied once; the hold is

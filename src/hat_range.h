@@ -103,6 +103,13 @@ int range_prepare(hat_t *hat, op_t *op, uint64_t va, uint64_t last,
 htable_t *one_table(hat_t *hat, uint64_t va, uint64_t last, int level,
     int locked_ok, unsigned *r_e, unsigned *r_n);
 /*
+ * one_table at level 0, then, for a range of whole large pages, at the
+ * level of each page size it is aligned to (a one-page unmap or protect
+ * of a 2 MiB leaf touches one table).
+ */
+htable_t *one_table_any(hat_t *hat, uint64_t va, uint64_t last,
+    int locked_ok, unsigned *r_e, unsigned *r_n);
+/*
  * Entries [e, e + n) of ht: remove the leaves (unmap) or set them to
  * (old & ~clr) | set; apply the counts and the TLB range; release ht.
  */

@@ -53,8 +53,8 @@
 #include "lock.h"
 
 /* The thread's current operation and nesting depth (op.h reads them). */
-_Thread_local op_t *op__cur;
-_Thread_local int op__depth;
+_Thread_local op_t *op__cur HT_TLS_IE;
+_Thread_local int op__depth HT_TLS_IE;
 
 /* One call of the hook for hat, and its sharers' (no lock held). */
 static void

@@ -1,0 +1,287 @@
+/*
+ * bench_calls.c - one page per call, as a fault handler calls (issue 13):
+ * map, unmap and protect of single 4 KiB pages in random order over
+ * 1 GiB, and of single 2 MiB pages; and the same random 4 KiB maps from
+ * one and two threads, into disjoint 1 GiB ranges of one space or of two
+ * spaces of one context.
+ *
+ * Figures are ns per call.  For the threaded lines a sample is the wall
+ * time of all threads' calls divided by the number of calls, so two
+ * threads that scale perfectly show half the one-thread figure.  Setting
+ * up is never timed; every return value is checked.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <htable.h>
+
+#include "bench.h"
+#include "bench-list.h"
+
+#define ARENA_BASE	((ht_pa_t)1 << 30)
+#define ARENA_SIZE	((uint64_t)128 << 20)
+#define PA_BASE		((ht_pa_t)0x10000000000ull)	/* 1 TiB, untouched */
+#define VA_BASE		((ht_va_t)0x100000000000ull)	/* 16 TiB */
+#define GIB		((uint64_t)1 << 30)
+#define NPAGES		262144u		/* 4 KiB pages in 1 GiB */
+#define NLARGE		512u		/* 2 MiB pages in 1 GiB */
+#define LREPEAT		64u		/* 2 MiB passes per sample */
+
+#define CHECK(call) do {						\
+	long rc_ = (long)(call);					\
+	if (rc_ < 0)							\
+		bench_die("%s: %s (%s), line %d", #call,		\
+		    ht_err_name((int)rc_), ht_errdetail(), __LINE__);	\
+} while (0)
+
+typedef struct env {
+	ht_arena_t	*arena;
+	ht_ctx_t	*ctx;
+} env_t;
+
+static void
+env_init(env_t *e)
+{
+	ht_config_t cfg;
+
+	memset(&cfg, 0, sizeof (cfg));
+	CHECK(ht_arena_create(ARENA_BASE, ARENA_SIZE, 0, &e->arena));
+	cfg.mode = HT_MODE_4LEVEL;
+	cfg.frame_ops = ht_arena_ops();
+	cfg.frame_arg = e->arena;
+	CHECK(ht_ctx_create(&cfg, &e->ctx));
+}
+
+static void
+env_fini(env_t *e)
+{
+	CHECK(ht_ctx_destroy(e->ctx));
+	ht_arena_destroy(e->arena);
+}
+
+/* The pages of 1 GiB in a fixed random order. */
+static uint32_t *
+shuffled(uint32_t n, uint64_t seed)
+{
+	uint32_t *p = bench_alloc(sizeof (uint32_t) * n);
+
+	for (uint32_t i = 0; i < n; i++)
+		p[i] = i;
+	bench_shuffle(p, n, &seed);
+	return (p);
+}
+
+typedef enum { W_MAP, W_UNMAP, W_PROTECT } work_t;
+
+/*
+ * One sample of `what` over the n pages of `size` at va, in the order
+ * perm (NULL: ascending): the range is mapped (or emptied) first, untimed,
+ * as the work needs.  Returns ns for all calls.
+ */
+static uint64_t
+sample(ht_as_t *as, ht_va_t va, uint64_t size, uint32_t n,
+    const uint32_t *perm, work_t what, unsigned round)
+{
+	unsigned ps = size == 4096 ? HT_PS_4K : HT_PS_2M;
+	uint64_t t0;
+
+	if (what == W_MAP)
+		CHECK(ht_unmap(as, va, (uint64_t)n * size, 0));
+	else
+		CHECK(ht_map(as, va, PA_BASE, (uint64_t)n * size, HT_W,
+		    HT_MAP_SIZE(ps)));
+	t0 = bench_now();
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t off = (uint64_t)(perm != NULL ? perm[i] : i) * size;
+
+		switch (what) {
+		case W_MAP:
+			CHECK(ht_map(as, va + off, PA_BASE + off, size, HT_W,
+			    HT_MAP_SIZE(ps)));
+			break;
+		case W_UNMAP:
+			CHECK(ht_unmap(as, va + off, size, 0));
+			break;
+		default:
+			CHECK(ht_protect(as, va + off, size, round & 1 ? HT_W :
+			    0));
+			break;
+		}
+	}
+	return (bench_now() - t0);
+}
+
+static int
+run_calls(bench_run_t *r, uint64_t size, int random, work_t what)
+{
+	uint32_t n = size == 4096 ? NPAGES : NLARGE;
+	unsigned passes = size == 4096 ? 1 : LREPEAT;
+	uint32_t *perm = random ? shuffled(n, 7) : NULL;
+	env_t e;
+	ht_as_t *as;
+	int s;
+
+	env_init(&e);
+	CHECK(ht_as_create(e.ctx, 0, &as));
+	r->ops = (uint64_t)n * passes;
+	for (s = -r->warmup; s < r->reps; s++) {
+		uint64_t ns = 0;
+
+		for (unsigned p = 0; p < passes; p++)
+			ns += sample(as, VA_BASE, size, n, perm, what,
+			    (unsigned)(s + r->warmup) * passes + p);
+		if (s >= 0)
+			r->ns[s] = (double)ns / (double)r->ops;
+	}
+	ht_as_destroy(as);
+	env_fini(&e);
+	free(perm);
+	return (0);
+}
+
+int
+bench_map_1page_rand_4k(bench_run_t *r)
+{
+	return (run_calls(r, 4096, 1, W_MAP));
+}
+
+int
+bench_unmap_1page_rand_4k(bench_run_t *r)
+{
+	return (run_calls(r, 4096, 1, W_UNMAP));
+}
+
+int
+bench_protect_1page_4k(bench_run_t *r)
+{
+	return (run_calls(r, 4096, 0, W_PROTECT));
+}
+
+int
+bench_map_1page_2m(bench_run_t *r)
+{
+	return (run_calls(r, 2 << 20, 0, W_MAP));
+}
+
+int
+bench_unmap_1page_2m(bench_run_t *r)
+{
+	return (run_calls(r, 2 << 20, 0, W_UNMAP));
+}
+
+int
+bench_protect_1page_2m(bench_run_t *r)
+{
+	return (run_calls(r, 2 << 20, 0, W_PROTECT));
+}
+
+/* ------------------------------------------------------------------ */
+/* Threads                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct worker {
+	ht_as_t			*as;
+	ht_va_t			va;	/* its own 1 GiB */
+	const uint32_t		*perm;
+	pthread_barrier_t	*start;
+	int			cpu;
+} worker_t;
+
+static void *
+worker_main(void *arg)
+{
+	worker_t *w = arg;
+	cpu_set_t set;
+
+	if (w->cpu >= 0) {
+		CPU_ZERO(&set);
+		CPU_SET(w->cpu, &set);
+		(void) pthread_setaffinity_np(pthread_self(), sizeof (set),
+		    &set);
+	}
+	(void) pthread_barrier_wait(w->start);
+	for (uint32_t i = 0; i < NPAGES; i++) {
+		uint64_t off = (uint64_t)w->perm[i] * 4096;
+
+		CHECK(ht_map(w->as, w->va + off, PA_BASE + off, 4096, HT_W, 0));
+	}
+	(void) pthread_barrier_wait(w->start);
+	return (NULL);
+}
+
+/* nthreads threads map random pages of their own 1 GiB; spaces: 1 or n. */
+static int
+run_threads(bench_run_t *r, unsigned nthreads, int own_space)
+{
+	uint32_t *perm = shuffled(NPAGES, 11);
+	pthread_barrier_t start;
+	pthread_t tid[2];
+	worker_t w[2];
+	ht_as_t *as[2];
+	env_t e;
+	int s;
+
+	env_init(&e);
+	r->ops = (uint64_t)NPAGES * nthreads;
+	for (s = -r->warmup; s < r->reps; s++) {
+		uint64_t t0;
+
+		CHECK(pthread_barrier_init(&start, NULL, nthreads + 1) == 0 ?
+		    0 : -HT_ENOMEM);
+		for (unsigned i = 0; i < nthreads; i++) {
+			if (i == 0 || own_space)
+				CHECK(ht_as_create(e.ctx, 0, &as[i]));
+			else
+				as[i] = as[0];
+			w[i].as = as[i];
+			w[i].va = VA_BASE + (uint64_t)i * GIB;
+			w[i].perm = perm;
+			w[i].start = &start;
+			w[i].cpu = nthreads > 1 ? (int)i : -1;
+			if (pthread_create(&tid[i], NULL, worker_main,
+			    &w[i]) != 0)
+				bench_die("pthread_create");
+		}
+		(void) pthread_barrier_wait(&start);
+		t0 = bench_now();
+		(void) pthread_barrier_wait(&start);
+		if (s >= 0)
+			r->ns[s] = (double)(bench_now() - t0) / (double)r->ops;
+		for (unsigned i = 0; i < nthreads; i++)
+			(void) pthread_join(tid[i], NULL);
+		(void) pthread_barrier_destroy(&start);
+		for (unsigned i = 0; i < nthreads; i++)
+			if (i == 0 || own_space)
+				ht_as_destroy(as[i]);
+	}
+	env_fini(&e);
+	free(perm);
+	return (0);
+}
+
+int
+bench_map_1page_rand_t1(bench_run_t *r)
+{
+	return (run_threads(r, 1, 0));
+}
+
+int
+bench_map_1page_rand_t2_one(bench_run_t *r)
+{
+	return (run_threads(r, 2, 0));
+}
+
+int
+bench_map_1page_rand_t2_two(bench_run_t *r)
+{
+	return (run_threads(r, 2, 1));
+}
