@@ -26,7 +26,7 @@
  *    behind; sharers only in a space that shares out;
  *  - leaves: only at levels the CPU allows, no reserved bits (they include
  *    every address bit at or above the physical width, so no leaf maps
- *    beyond it); leaf counts per level match hat_pages_mapped;
+ *    beyond it); leaf counts per level match the shards of hat_pm;
  *  - frames: none used twice (tables and cached tables), all in the
  *    pools, the cached host pointer current;
  *  - shared tables (a sharer's descriptor of a source's table): the
@@ -379,10 +379,10 @@ audit_hat(hat_t *hat)
 		BAD("%u tables but %u links: a table is unreachable", ntables,
 		    nlinks);
 	for (int l = 0; l < m->num_level; l++)
-		if (leaves[l] != atomic_load(&hat->hat_pages_mapped[l]))
+		if (leaves[l] != hat_pm_get(hat, l))
 			BAD("level %d: %llu leaves, page count says %llu", l,
 			    (unsigned long long)leaves[l], (unsigned long long)
-			    atomic_load(&hat->hat_pages_mapped[l]));
+			    hat_pm_get(hat, l));
 	for (htable_t *ht = hat->hat_ht_cached; ht != NULL; ht = ht->ht_next) {
 		const uint64_t *w = ht->ht_ptr;
 		int r = pfnset_add(&seen, ht->ht_pfn);

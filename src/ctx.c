@@ -185,8 +185,11 @@ ht_ctx_create(const ht_config_t *cfg, ht_ctx_t **r_ctx)
 		return (ht__fail(HT_EINVAL, "NULL argument"));
 	if ((err = ctx_check_config(cfg, &m)) != 0)
 		return (err);
-	if ((ctx = calloc(1, sizeof (*ctx))) == NULL)
+	/* aligned: each bucket mutex has a cache line of its own */
+	if ((ctx = aligned_alloc(64, (sizeof (*ctx) + 63) & ~(size_t)63)) ==
+	    NULL)
 		return (ht__fail(HT_ENOMEM, "no memory for a context"));
+	memset(ctx, 0, sizeof (*ctx));
 	ctx->ctx_mmu = m;
 	if (cfg->kpti)
 		ctx->ctx_mmu.pt_global = 0;
@@ -206,7 +209,7 @@ ht_ctx_create(const ht_config_t *cfg, ht_ctx_t **r_ctx)
 	ctx->ctx_steal_passes = cfg->steal_passes ? cfg->steal_passes : 8;
 	atomic_store(&ctx->ctx_force_steal, cfg->force_steal);
 	for (int i = 0; i < HTABLE_NMUTEX; i++)
-		(void) pthread_mutex_init(&ctx->ctx_bucket_mtx[i], NULL);
+		(void) pthread_mutex_init(&ctx->ctx_bucket[i].bm_mtx, NULL);
 	(void) pthread_mutex_init(&ctx->ctx_list_lock, NULL);
 	(void) pthread_cond_init(&ctx->ctx_list_cv, NULL);
 	(void) pthread_mutex_init(&ctx->ctx_reserve_lock, NULL);
@@ -244,7 +247,7 @@ ht_ctx_destroy(ht_ctx_t *ctx)
 		free(ht);
 	}
 	for (int i = 0; i < HTABLE_NMUTEX; i++)
-		(void) pthread_mutex_destroy(&ctx->ctx_bucket_mtx[i]);
+		(void) pthread_mutex_destroy(&ctx->ctx_bucket[i].bm_mtx);
 	(void) pthread_mutex_destroy(&ctx->ctx_list_lock);
 	(void) pthread_cond_destroy(&ctx->ctx_list_cv);
 	(void) pthread_mutex_destroy(&ctx->ctx_reserve_lock);
@@ -342,8 +345,8 @@ owner_one(hat_t *hat, void *arg)
 	if (o->found)
 		return;
 	for (unsigned h = 0; h < hat->hat_num_hash && how == NULL; h++) {
-		pthread_mutex_t *mtx = &hat->hat_ctx->ctx_bucket_mtx[h &
-		    (HTABLE_NMUTEX - 1)];
+		pthread_mutex_t *mtx = &hat->hat_ctx->ctx_bucket[h &
+		    (HTABLE_NMUTEX - 1)].bm_mtx;
 
 		(void) pthread_mutex_lock(mtx);
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
@@ -537,10 +540,10 @@ stats_hat(hat_t *hat, ht_stats_t *s)
 	ht_ctx_t *ctx = hat->hat_ctx;
 
 	for (int l = 0; l < HT_MAX_LEVELS; l++)
-		s->leaves[l] += atomic_load(&hat->hat_pages_mapped[l]);
+		s->leaves[l] += hat_pm_get(hat, l);
 	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
-		pthread_mutex_t *mtx = &ctx->ctx_bucket_mtx[h &
-		    (HTABLE_NMUTEX - 1)];
+		pthread_mutex_t *mtx = &ctx->ctx_bucket[h &
+		    (HTABLE_NMUTEX - 1)].bm_mtx;
 
 		mutex_enter(mtx, LR_BUCKET);
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;

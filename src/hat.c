@@ -28,10 +28,14 @@ hat_alloc_struct(ht_ctx_t *ctx, unsigned flags)
 	hat->hat_ctx = ctx;
 	hat->hat_num_hash = ctx->ctx_cfg.hash_buckets;
 	hat->hat_ht_hash = calloc(hat->hat_num_hash, sizeof (htable_t *));
-	if (hat->hat_ht_hash == NULL) {
+	hat->hat_pm = aligned_alloc(64, HAT_SHARDS * sizeof (hat_pm_t));
+	if (hat->hat_ht_hash == NULL || hat->hat_pm == NULL) {
+		free(hat->hat_ht_hash);
+		free(hat->hat_pm);
 		free(hat);
 		return (NULL);
 	}
+	memset(hat->hat_pm, 0, HAT_SHARDS * sizeof (hat_pm_t));
 	hat->hat_max_level = ctx->ctx_mmu.max_level;
 	atomic_store(&hat->hat_flags, flags);
 	(void) pthread_mutex_init(&hat->hat_mutex, NULL);
@@ -82,6 +86,7 @@ hat_free_struct(hat_t *hat)
 	(void) pthread_mutex_destroy(&hat->hat_cpu_lock);
 	lockmap_fini(&hat->hat_locks);
 	free(hat->hat_ht_hash);
+	free(hat->hat_pm);
 	free(hat->hat_copied_ptes);
 	free(hat);
 }

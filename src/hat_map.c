@@ -137,7 +137,7 @@ static int map_range(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len,
 /* What fill_leaves changed, applied to the counts once (fill_done). */
 typedef struct fill_cnt {
 	int	valid;		/* ht_valid_cnt */
-	int	pages;		/* hat_pages_mapped */
+	int	pages;		/* the space's leaf count (hat_pm) */
 	int	pins;		/* ht_lock_cnt: locked leaves, np entries */
 } fill_cnt_t;
 

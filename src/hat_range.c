@@ -149,8 +149,8 @@ split_large(hat_t *hat, htable_t *ht, unsigned e)
 	mutex_exit(mtx);
 	if (old & PT_LOCKED)
 		atomic_fetch_sub(&ht->ht_lock_cnt, 1);
-	atomic_fetch_sub(&hat->hat_pages_mapped[level], 1);
-	atomic_fetch_add(&hat->hat_pages_mapped[level - 1], n);
+	hat_pm_add(hat, level, -1);
+	hat_pm_add(hat, level - 1, n);
 	HATSTAT_INC(ctx, splits);
 	/* The large translation may be cached; the small ones replace it. */
 	op_tlb_inval(hat, va, LEVEL_SIZE(m, level));

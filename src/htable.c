@@ -442,7 +442,7 @@ htable_pte_unmap(htable_t *ht, unsigned entry, x86pte_t old, int tlb)
 	    pte_pa(m, found, ht->ht_level) != pte_pa(m, old, ht->ht_level))
 		return (0);	/* gone, or remapped by someone else */
 	atomic_fetch_sub(&ht->ht_valid_cnt, 1);
-	atomic_fetch_sub(&ht->ht_hat->hat_pages_mapped[ht->ht_level], 1);
+	hat_pm_add(ht->ht_hat, ht->ht_level, -1);
 	if (found & PT_LOCKED)
 		atomic_fetch_sub(&ht->ht_lock_cnt, 1);
 	op_ad_removed(ht, entry, found);

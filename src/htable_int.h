@@ -122,7 +122,7 @@ hat_root_pa(const hat_t *hat)
 static inline pthread_mutex_t *
 htable_bucket_mutex(const hat_t *hat, unsigned h)
 {
-	return (&hat->hat_ctx->ctx_bucket_mtx[h & (HTABLE_NMUTEX - 1)]);
+	return (&hat->hat_ctx->ctx_bucket[h & (HTABLE_NMUTEX - 1)].bm_mtx);
 }
 
 /* Reserve pool of frameless descriptors (reserve.c) */
@@ -166,8 +166,7 @@ htable_apply(htable_t *ht, int dvalid, int64_t dpages, int dlock, int tlb,
 	if (dvalid != 0)
 		atomic_fetch_add(&ht->ht_valid_cnt, dvalid);
 	if (dpages != 0)
-		atomic_fetch_add(&ht->ht_hat->hat_pages_mapped[ht->ht_level],
-		    (uint64_t)dpages);
+		hat_pm_add(ht->ht_hat, ht->ht_level, dpages);
 	if (dlock != 0)
 		atomic_fetch_add(&ht->ht_lock_cnt, (uint32_t)dlock);
 	if (tlb)

@@ -198,7 +198,7 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 			    pte_pa(m, pte, level));
 		}
 		atomic_fetch_add(&ht->ht_valid_cnt, 1);
-		atomic_fetch_add(&hat->hat_pages_mapped[level], 1);
+		hat_pm_add(hat, level, 1);
 		if (pte & PT_LOCKED)
 			atomic_fetch_add(&ht->ht_lock_cnt, 1);
 	}

@@ -55,6 +55,19 @@
 /* The thread's current operation and nesting depth (op.h reads them). */
 _Thread_local op_t *op__cur HT_TLS_IE;
 _Thread_local int op__depth HT_TLS_IE;
+_Thread_local unsigned op__shard HT_TLS_IE;
+
+/* Threads take the shards in turn (never 0: that means "not yet"). */
+static _Atomic unsigned op_next_shard;
+
+unsigned
+op_shard_assign(void)
+{
+	unsigned s = atomic_fetch_add(&op_next_shard, 1) % HAT_SHARDS + 1;
+
+	op__shard = s;
+	return (s);
+}
 
 /* One call of the hook for hat, and its sharers' (no lock held). */
 static void

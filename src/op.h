@@ -22,6 +22,40 @@
 #define HT_TLS_IE	__attribute__((tls_model("initial-exec")))
 extern _Thread_local op_t *op__cur HT_INTERNAL HT_TLS_IE;
 extern _Thread_local int op__depth HT_INTERNAL HT_TLS_IE;
+extern _Thread_local unsigned op__shard HT_INTERNAL HT_TLS_IE;
+
+/* The thread's counter shard (types.h, hat_pm_t): 1.. once assigned. */
+unsigned op_shard_assign(void);
+
+static inline unsigned
+op_shard(void)
+{
+	unsigned s = op__shard;
+
+	if (HT_UNLIKELY(s == 0))
+		s = op_shard_assign();
+	return (s & (HAT_SHARDS - 1));
+}
+
+/* Add delta to hat's leaf count at level (this thread's shard). */
+static inline void
+hat_pm_add(hat_t *hat, int level, int64_t delta)
+{
+	atomic_fetch_add_explicit(&hat->hat_pm[op_shard()].pm[level],
+	    (uint64_t)delta, memory_order_relaxed);
+}
+
+/* hat's leaf count at level: the sum of the shards. */
+static inline uint64_t
+hat_pm_get(const hat_t *hat, int level)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < HAT_SHARDS; i++)
+		n += atomic_load_explicit(&hat->hat_pm[i].pm[level],
+		    memory_order_relaxed);
+	return (n);
+}
 
 /* Deliver op's batched TLB invalidations (op_unwind's slow half). */
 void op_deliver(op_t *op);

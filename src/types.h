@@ -26,6 +26,15 @@ typedef struct ht_as hat_t;
 
 #define HTABLE_NMUTEX	128	/* hashed bucket mutexes per context */
 
+/*
+ * A bucket mutex on a cache line of its own: two threads working on
+ * tables whose mutexes were neighbours would otherwise fight over one
+ * line (the context is allocated 64-byte aligned, ctx.c).
+ */
+typedef struct bucket_mtx {
+	pthread_mutex_t	bm_mtx;
+} __attribute__((aligned(64))) bucket_mtx_t;
+
 /* ht_flags */
 #define HTABLE_COPIED		0x01	/* root whose entries live in hat_copied_ptes */
 #define HTABLE_SHARED_PFN	0x02	/* borrows ht_shares's frame */
@@ -80,6 +89,22 @@ struct htable {
 typedef struct ht_cpu_root cpu_root_t;
 
 /*
+ * A space's leaf counts per level, in cache-line shards: every map and
+ * unmap adds to them, and threads working in one space would fight over
+ * one line (issue 13: two threads ran slower than one).  A thread adds
+ * to its own shard (op.h, op_shard); a reader sums them (hat_pm_get),
+ * which is exact whenever nobody is changing the space.  A shard may
+ * hold a negative count (another shard has the leaf): the sum is taken
+ * modulo 2^64.
+ */
+#define HAT_SHARDS	8
+typedef struct hat_pm {
+	_Atomic uint64_t pm[HT_MAX_LEVELS];
+	char		pm_pad[64 - 8 * HT_MAX_LEVELS];
+} hat_pm_t;
+_Static_assert(sizeof (hat_pm_t) == 64, "a shard is one cache line");
+
+/*
  * One extent of the reverse map (rmap.c): [re_va, re_va + re_len) of
  * re_hat maps [re_pa, re_pa + re_len).  It sits in two treaps: its
  * space's, by VA (a space's extents never overlap), and its context's,
@@ -114,7 +139,7 @@ struct ht_as {
 	_Atomic unsigned hat_num_cached; /* changed under hat_mutex */
 	unsigned	hat_num_copied;
 	x86pte_t	*hat_copied_ptes;
-	_Atomic uint64_t hat_pages_mapped[HT_MAX_LEVELS]; /* leaves per level */
+	hat_pm_t	*hat_pm;	/* leaves per level, in shards */
 	_Atomic uint64_t hat_gen;	/* bumped before any table is unlinked */
 	lockmap_t	hat_locks;	/* locks beyond the first (lockmap.h) */
 	_Atomic unsigned hat_nshared_in; /* regions others share into us */
@@ -239,7 +264,7 @@ struct ht_ctx {
 	uint8_t		*ctx_win;	/* provider's linear window, or NULL */
 	ht_pa_t		ctx_win_base;
 	uint64_t	ctx_win_len;
-	pthread_mutex_t	ctx_bucket_mtx[HTABLE_NMUTEX];
+	bucket_mtx_t	ctx_bucket[HTABLE_NMUTEX];	/* own lines each */
 	pthread_mutex_t	ctx_list_lock;	/* the hat list, VICTIM, FREEING */
 	pthread_cond_t	ctx_list_cv;
 	hat_t		*ctx_hat_head;	/* newest first */

@@ -69,8 +69,7 @@ max_mapped_level(hat_t *hat)
 	if (atomic_load(&hat->hat_flags) & HAT_SHARED)
 		return (m->max_page_level);
 	for (int l = m->max_page_level; l > 0; l--) {
-		if (atomic_load_explicit(&hat->hat_pages_mapped[l],
-		    memory_order_relaxed) != 0)
+		if (hat_pm_get(hat, l) != 0)
 			return (l);
 	}
 	return (0);

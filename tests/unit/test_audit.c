@@ -209,12 +209,12 @@ Test(audit, lock_count)
 
 Test(audit, page_count)
 {
-	atomic_fetch_add(&hat->hat_pages_mapped[0], 1);
+	hat_pm_add(hat, 0, 1);
 	corrupt("page count says", NULL);
-	atomic_fetch_sub(&hat->hat_pages_mapped[0], 1);
-	atomic_fetch_sub(&hat->hat_pages_mapped[1], 1);
+	hat_pm_add(hat, 0, -1);
+	hat_pm_add(hat, 1, -1);
 	corrupt("page count says", "level 1");
-	atomic_fetch_add(&hat->hat_pages_mapped[1], 1);
+	hat_pm_add(hat, 1, 1);
 	clean();
 }
 

@@ -8,7 +8,7 @@
  *    every mode;
  *  - iter_skip_table leaves the rest of the current table;
  *  - iter_bulk and iter_cas record and do not apply: a table's valid
- *    count, lock count and the space's leaves per level (hat_pages_mapped)
+ *    count, lock count and the space's leaves per level (hat_pm)
  *    change once, when the iterator leaves the table, by the sum of its
  *    changes (checked on the tables' counts, on ht_as_stats and by
  *    ht_audit);
@@ -198,7 +198,7 @@ Test(iter, skip_table_leaves_the_rest_of_the_table)
 static uint64_t
 pages_mapped(int level)
 {
-	return (atomic_load(&fx.as->hat_pages_mapped[level]));
+	return (hat_pm_get(fx.as, level));
 }
 
 static uint64_t

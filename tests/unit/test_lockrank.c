@@ -18,7 +18,7 @@ TestSuite(lockrank, .fini = fx_teardown, .timeout = 30);
 static pthread_mutex_t *
 bucket(unsigned i)
 {
-	return (&fx.ctx->ctx_bucket_mtx[i % HTABLE_NMUTEX]);
+	return (&fx.ctx->ctx_bucket[i % HTABLE_NMUTEX].bm_mtx);
 }
 
 Test(lockrank, the_order_is_allowed_and_recorded)

@@ -165,7 +165,7 @@ library_locked(void)
 	int n = 0, held = 0;
 
 	for (int i = 0; i < HTABLE_NMUTEX; i++)
-		m[n++] = &ctx->ctx_bucket_mtx[i];
+		m[n++] = &ctx->ctx_bucket[i].bm_mtx;
 	m[n++] = &ctx->ctx_list_lock;
 	m[n++] = &ctx->ctx_reserve_lock;
 	m[n++] = &W.v->hat_mutex;
