@@ -25,8 +25,13 @@ if [ ! -f "$peer_src/Cargo.toml" ]; then
 	echo "peer.sh: no peer harness at $peer_src (set PEER_SRC)" >&2
 	exit 2
 fi
-CARGO_TARGET_DIR=$peer_target cargo build --offline --release --quiet \
-    --manifest-path "$peer_src/Cargo.toml"
+# the vendored crates' lint warnings are not ours: shown only on failure
+if ! log=$(CARGO_TARGET_DIR=$peer_target cargo build --offline --release \
+    --quiet --manifest-path "$peer_src/Cargo.toml" 2>&1); then
+	printf '%s\n' "$log" >&2
+	echo "peer.sh: building the peer failed" >&2
+	exit 2
+fi
 [ -d build-release ] || meson setup build-release --buildtype=release \
     >/dev/null
 meson compile -C build-release bench_htable >/dev/null
