@@ -59,6 +59,9 @@ BENCH_DECLARE(protect_1page_2m)
 BENCH_DECLARE(map_1page_rand_t1)
 BENCH_DECLARE(map_1page_rand_t2_one)
 BENCH_DECLARE(map_1page_rand_t2_two)
+BENCH_DECLARE(map_1page_steady_t1)
+BENCH_DECLARE(map_1page_steady_t2_one)
+BENCH_DECLARE(map_1page_steady_t2_two)
 BENCH_DECLARE(switch)
 BENCH_DECLARE(switch_kpti)
 BENCH_DECLARE(map_1page_rmap)
@@ -148,6 +151,12 @@ BENCH_LIST_START
 	BENCH_ENTRY(map_1page_rand_t2_one, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 	BENCH_ENTRY(map_1page_rand_t2_two, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(map_1page_steady_t1, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(map_1page_steady_t2_one, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(map_1page_steady_t2_two, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 
 	/* many parties (bench_many.c): no peer has them */

@@ -5,6 +5,11 @@
  * one and two threads, into disjoint 1 GiB ranges of one space or of two
  * spaces of one context.
  *
+ * The threaded lines come twice: into fresh spaces (every table made on
+ * the way, as first faults make them: the provider's lock and the
+ * context's frame lock are shared) and into spaces whose tables exist
+ * (`_steady`: the fault path of a space that ran before).
+ *
  * Figures are ns per call.  For the threaded lines a sample is the wall
  * time of all threads' calls divided by the number of calls, so two
  * threads that scale perfectly show half the one-thread figure.  Setting
@@ -218,9 +223,12 @@ worker_main(void *arg)
 	return (NULL);
 }
 
-/* nthreads threads map random pages of their own 1 GiB; spaces: 1 or n. */
+/*
+ * nthreads threads map random pages of their own 1 GiB; spaces: 1 or n;
+ * steady: the tables are made first (a map and an unmap, untimed).
+ */
 static int
-run_threads(bench_run_t *r, unsigned nthreads, int own_space)
+run_threads(bench_run_t *r, unsigned nthreads, int own_space, int steady)
 {
 	uint32_t *perm = shuffled(NPAGES, 11);
 	pthread_barrier_t start;
@@ -244,6 +252,11 @@ run_threads(bench_run_t *r, unsigned nthreads, int own_space)
 				as[i] = as[0];
 			w[i].as = as[i];
 			w[i].va = VA_BASE + (uint64_t)i * GIB;
+			if (steady) {
+				CHECK(ht_map(as[i], w[i].va, PA_BASE, GIB, HT_W,
+				    HT_MAP_SIZE(HT_PS_4K)));
+				CHECK(ht_unmap(as[i], w[i].va, GIB, 0));
+			}
 			w[i].perm = perm;
 			w[i].start = &start;
 			w[i].cpu = nthreads > 1 ? (int)i : -1;
@@ -271,17 +284,35 @@ run_threads(bench_run_t *r, unsigned nthreads, int own_space)
 int
 bench_map_1page_rand_t1(bench_run_t *r)
 {
-	return (run_threads(r, 1, 0));
+	return (run_threads(r, 1, 0, 0));
 }
 
 int
 bench_map_1page_rand_t2_one(bench_run_t *r)
 {
-	return (run_threads(r, 2, 0));
+	return (run_threads(r, 2, 0, 0));
 }
 
 int
 bench_map_1page_rand_t2_two(bench_run_t *r)
 {
-	return (run_threads(r, 2, 1));
+	return (run_threads(r, 2, 1, 0));
+}
+
+int
+bench_map_1page_steady_t1(bench_run_t *r)
+{
+	return (run_threads(r, 1, 0, 1));
+}
+
+int
+bench_map_1page_steady_t2_one(bench_run_t *r)
+{
+	return (run_threads(r, 2, 0, 1));
+}
+
+int
+bench_map_1page_steady_t2_two(bench_run_t *r)
+{
+	return (run_threads(r, 2, 1, 1));
 }
