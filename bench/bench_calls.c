@@ -31,6 +31,7 @@
 
 #include "bench.h"
 #include "bench-list.h"
+#include "bench_env.h"
 
 #define ARENA_BASE	((ht_pa_t)1 << 30)
 #define ARENA_SIZE	((uint64_t)128 << 20)
@@ -41,36 +42,10 @@
 #define NLARGE		512u		/* 2 MiB pages in 1 GiB */
 #define LREPEAT		64u		/* 2 MiB passes per sample */
 
-#define CHECK(call) do {						\
-	long rc_ = (long)(call);					\
-	if (rc_ < 0)							\
-		bench_die("%s: %s (%s), line %d", #call,		\
-		    ht_err_name((int)rc_), ht_errdetail(), __LINE__);	\
-} while (0)
-
-typedef struct env {
-	ht_arena_t	*arena;
-	ht_ctx_t	*ctx;
-} env_t;
-
 static void
 env_init(env_t *e)
 {
-	ht_config_t cfg;
-
-	memset(&cfg, 0, sizeof (cfg));
-	CHECK(ht_arena_create(ARENA_BASE, ARENA_SIZE, 0, &e->arena));
-	cfg.mode = HT_MODE_4LEVEL;
-	cfg.frame_ops = ht_arena_ops();
-	cfg.frame_arg = e->arena;
-	CHECK(ht_ctx_create(&cfg, &e->ctx));
-}
-
-static void
-env_fini(env_t *e)
-{
-	CHECK(ht_ctx_destroy(e->ctx));
-	ht_arena_destroy(e->arena);
+	env_init_cfg(e, ARENA_BASE, ARENA_SIZE, NULL);
 }
 
 /* The pages of 1 GiB in a fixed random order. */

@@ -24,6 +24,7 @@
 
 #include "bench.h"
 #include "bench-list.h"
+#include "bench_env.h"
 
 #define ARENA_BASE	((ht_pa_t)1 << 30)
 #define ARENA_SIZE	((uint64_t)256 << 20)
@@ -32,18 +33,6 @@
 #define SWITCHES	100000u
 #define RMAP_PAGES	65536u
 #define UNLOAD_PAGES	512u		/* one level-0 table of the source */
-
-#define CHECK(call) do {						\
-	long rc_ = (long)(call);					\
-	if (rc_ < 0)							\
-		bench_die("%s: %s (%s), line %d", #call,		\
-		    ht_err_name((int)rc_), ht_errdetail(), __LINE__);	\
-} while (0)
-
-typedef struct env {
-	ht_arena_t	*arena;
-	ht_ctx_t	*ctx;
-} env_t;
 
 /* A TLB hook that only counts, as a VMM's would queue its flushes. */
 static uint64_t tlb_calls;
@@ -61,21 +50,10 @@ env_init(env_t *e, int rmap, int kpti)
 	ht_config_t cfg;
 
 	memset(&cfg, 0, sizeof (cfg));
-	CHECK(ht_arena_create(ARENA_BASE, ARENA_SIZE, 0, &e->arena));
-	cfg.mode = HT_MODE_4LEVEL;
-	cfg.frame_ops = ht_arena_ops();
-	cfg.frame_arg = e->arena;
 	cfg.rmap = rmap;
 	cfg.kpti = kpti;
 	cfg.tlb = tlb_count;
-	CHECK(ht_ctx_create(&cfg, &e->ctx));
-}
-
-static void
-env_fini(env_t *e)
-{
-	CHECK(ht_ctx_destroy(e->ctx));
-	ht_arena_destroy(e->arena);
+	env_init_cfg(e, ARENA_BASE, ARENA_SIZE, &cfg);
 }
 
 /*

@@ -112,22 +112,8 @@ cr_copy(cpu_root_t *cr, int which, const hat_t *hat, unsigned lo,
 		}
 		return;
 	}
-	if (root != NULL && (root->ht_flags & HTABLE_COPIED)) {
-		const x86pte_t *src = hat->hat_copied_ptes;
-
-		for (unsigned e = lo; e < hi; e++) {
-			x86pte_t v = atomic_load_explicit((_Atomic uint64_t *)
-			    &src[e], memory_order_acquire);
-			void *p = pte_ptr(shift, dst, e);
-
-			if (pte_load(sz, p) != v)
-				pte_store(sz, p, v);
-		}
-		return;
-	}
 	for (unsigned e = lo; e < hi; e++) {
-		x86pte_t v = root != NULL ? pte_load(sz, pte_ptr(shift,
-		    root->ht_ptr, e)) : 0;
+		x86pte_t v = hat != NULL ? hat_top_entry(hat, e) : 0;
 		void *p = pte_ptr(shift, dst, e);
 
 		if (pte_load(sz, p) != v)

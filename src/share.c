@@ -304,27 +304,38 @@ share_cuts(hat_t *sharer, uint64_t va, uint64_t last, uint64_t *r_va,
 	return (cut);
 }
 
+/*
+ * Does a table that live region r links overlap [va, last] of its
+ * source?  (Only a live region's table list holds still.)  Under
+ * ctx_share_lock.
+ */
+static int
+region_links(const share_rec_t *r, const mmu_t *m, uint64_t va,
+    uint64_t last)
+{
+	if (r->sr_state != SR_LIVE)
+		return (0);
+	for (size_t i = 0; i < r->sr_ntables; i++) {
+		uint64_t lo = r->sr_src_va + r->sr_toff[i];
+		uint64_t hi = lo + (LEVEL_SIZE(m, r->sr_tlevel[i] + 1) - 1);
+
+		if (lo <= last && hi >= va)
+			return (1);
+	}
+	return (0);
+}
+
 int
 share_tables_in(hat_t *src, uint64_t va, uint64_t last)
 {
 	ht_ctx_t *ctx = src->hat_ctx;
-	const mmu_t *m = &ctx->ctx_mmu;
 	int found = 0;
 
 	mutex_enter(&ctx->ctx_share_lock, LR_SHARE);
 	for (share_rec_t *r = atomic_load(&ctx->ctx_shares); r != NULL &&
-	    !found; r = atomic_load(&r->sr_next)) {
-		/* the table lists of regions being made or ended move */
-		if (r->sr_src != src || r->sr_state != SR_LIVE)
-			continue;
-		for (size_t i = 0; i < r->sr_ntables && !found; i++) {
-			uint64_t lo = r->sr_src_va + r->sr_toff[i];
-			uint64_t hi = lo + (LEVEL_SIZE(m, r->sr_tlevel[i] + 1) -
-			    1);
-
-			found = lo <= last && hi >= va;
-		}
-	}
+	    !found; r = atomic_load(&r->sr_next))
+		found = r->sr_src == src && region_links(r, &ctx->ctx_mmu, va,
+		    last);
 	mutex_exit(&ctx->ctx_share_lock);
 	return (found);
 }
@@ -333,26 +344,15 @@ long
 share_views(hat_t *src, uint64_t va, share_view_fn fn, void *arg)
 {
 	ht_ctx_t *ctx = src->hat_ctx;
-	const mmu_t *m = &ctx->ctx_mmu;
 	long n = 0;
 
 	mutex_enter(&ctx->ctx_share_lock, LR_SHARE);
 	for (share_rec_t *r = atomic_load(&ctx->ctx_shares); r != NULL;
 	    r = atomic_load(&r->sr_next)) {
-		uint64_t off;
-
-		if (r->sr_src != src || r->sr_state != SR_LIVE ||
-		    va - r->sr_src_va >= r->sr_len || va < r->sr_src_va)
-			continue;
-		off = va - r->sr_src_va;
-		for (size_t i = 0; i < r->sr_ntables; i++) {
-			uint64_t span = LEVEL_SIZE(m, r->sr_tlevel[i] + 1);
-
-			if (off - r->sr_toff[i] < span && off >= r->sr_toff[i]) {
-				fn(arg, r->sr_sharer, r->sr_va + off);
-				n++;
-				break;
-			}
+		if (r->sr_src == src && region_links(r, &ctx->ctx_mmu, va,
+		    va)) {
+			fn(arg, r->sr_sharer, va - r->sr_src_va + r->sr_va);
+			n++;
 		}
 	}
 	mutex_exit(&ctx->ctx_share_lock);
