@@ -21,7 +21,11 @@
  * Adding a function: use R(name, args...) for its calls in barrage().
  * Adding a code: one more R() call that provokes it.
  */
+#ifdef HT_STANDALONE
+#include "standalone.h"	/* under ASan: see that file */
+#else
 #include <criterion/criterion.h>
+#endif
 
 #include <ctype.h>
 #include <stdint.h>
