@@ -166,7 +166,7 @@ htable_create(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 	for (int l = hat->hat_max_level; l >= level; l--) {
 		uint64_t base = htable_base(hat, vaddr, l);
 		unsigned h = htable_hash(hat, base, l);
-		pthread_mutex_t *mtx = htable_bucket_mutex(hat, h);
+		bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
 
 	try_again:
 		mutex_enter(mtx, LR_BUCKET);

@@ -209,7 +209,7 @@ ht_ctx_create(const ht_config_t *cfg, ht_ctx_t **r_ctx)
 	ctx->ctx_steal_passes = cfg->steal_passes ? cfg->steal_passes : 8;
 	atomic_store(&ctx->ctx_force_steal, cfg->force_steal);
 	for (int i = 0; i < HTABLE_NMUTEX; i++)
-		(void) pthread_mutex_init(&ctx->ctx_bucket[i].bm_mtx, NULL);
+		atomic_init(&ctx->ctx_bucket[i].bm_mtx.bl_word, 0);
 	(void) pthread_mutex_init(&ctx->ctx_list_lock, NULL);
 	(void) pthread_cond_init(&ctx->ctx_list_cv, NULL);
 	(void) pthread_mutex_init(&ctx->ctx_reserve_lock, NULL);
@@ -247,7 +247,8 @@ ht_ctx_destroy(ht_ctx_t *ctx)
 		free(ht);
 	}
 	for (int i = 0; i < HTABLE_NMUTEX; i++)
-		(void) pthread_mutex_destroy(&ctx->ctx_bucket[i].bm_mtx);
+		HT_ASSERT(atomic_load(&ctx->ctx_bucket[i].bm_mtx.bl_word) ==
+		    0);
 	(void) pthread_mutex_destroy(&ctx->ctx_list_lock);
 	(void) pthread_cond_destroy(&ctx->ctx_list_cv);
 	(void) pthread_mutex_destroy(&ctx->ctx_reserve_lock);
@@ -345,10 +346,10 @@ owner_one(hat_t *hat, void *arg)
 	if (o->found)
 		return;
 	for (unsigned h = 0; h < hat->hat_num_hash && how == NULL; h++) {
-		pthread_mutex_t *mtx = &hat->hat_ctx->ctx_bucket[h &
+		bucket_lock_t *mtx = &hat->hat_ctx->ctx_bucket[h &
 		    (HTABLE_NMUTEX - 1)].bm_mtx;
 
-		(void) pthread_mutex_lock(mtx);
+		bucket_lock_raw(mtx);
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
 		    ht = ht->ht_next) {
 			if (ht->ht_pfn == o->pfn && !(ht->ht_flags &
@@ -358,7 +359,7 @@ owner_one(hat_t *hat, void *arg)
 				break;
 			}
 		}
-		(void) pthread_mutex_unlock(mtx);
+		bucket_unlock_raw(mtx);
 	}
 	if (how == NULL) {
 		(void) pthread_mutex_lock(&hat->hat_mutex);
@@ -417,7 +418,7 @@ share_find_one(hat_t *hat, void *arg)
 	if (f->found != NULL || f->err != 0 || hat == f->sharer)
 		return;
 	for (unsigned h = 0; h < hat->hat_num_hash && ht == NULL; h++) {
-		pthread_mutex_t *mtx = htable_bucket_mutex(hat, h);
+		bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
 
 		mutex_enter(mtx, LR_BUCKET);
 		for (htable_t *t = hat->hat_ht_hash[h]; t != NULL;
@@ -542,7 +543,7 @@ stats_hat(hat_t *hat, ht_stats_t *s)
 	for (int l = 0; l < HT_MAX_LEVELS; l++)
 		s->leaves[l] += hat_pm_get(hat, l);
 	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
-		pthread_mutex_t *mtx = &ctx->ctx_bucket[h &
+		bucket_lock_t *mtx = &ctx->ctx_bucket[h &
 		    (HTABLE_NMUTEX - 1)].bm_mtx;
 
 		mutex_enter(mtx, LR_BUCKET);

@@ -67,6 +67,8 @@ unmap_apply(hat_t *hat, uint64_t va, uint64_t last, unsigned flags,
 	rmap_prep_t rp;
 	int err;
 
+	if (flags == 0 && one_unmap(hat, va, last - va + 1, fn, arg))
+		return (0);
 	/* Removing locked leaves forgets their stacked counts too. */
 	if ((flags & HT_UNMAP_UNLOCK) && lockmap_reserve(&hat->hat_locks, 1))
 		return (ht__fail(HT_ENOMEM, "no memory for the lock counts"));
@@ -140,6 +142,8 @@ change_range(hat_t *hat, ht_va_t va, uint64_t len, const x86pte_t *clr,
 	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0 ||
 	    (err = share_refuse(hat, va, last)) != 0)
 		return (err);
+	if (one_change(hat, va, len, clr, set))
+		return (0);
 	op_begin(&op, hat);
 	if ((ht = one_table_any(hat, va, last, 1, &e, &n)) != NULL) {
 		table_update(ht, e, n, clr[ht->ht_level], set[ht->ht_level],

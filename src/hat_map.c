@@ -541,6 +541,9 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 		    "table shared out (ht_share), which no 4 MiB page may "
 		    "replace", (unsigned long long)pa, (unsigned long long)va,
 		    (unsigned long long)last));
+	/* one page into an existing table: no frame, no hold (hat_one.c) */
+	if (np == NULL && one_map(hat, va, pa, len, attr, levels))
+		return (0);
 	if (rmap_on(hat->hat_ctx) && (err = rmap_prep(hat->hat_ctx, &rp)) != 0)
 		return (err);
 	op_begin(&op, hat);

@@ -103,7 +103,7 @@ split_large(hat_t *hat, htable_t *ht, unsigned e)
 	uint64_t va = htable_e2va(ht, e);
 	x86pte_t old = x86pte_get(ht, e), found;
 	htable_t *new;
-	pthread_mutex_t *mtx;
+	bucket_lock_t *mtx;
 	unsigned n;
 	int err = 0;
 

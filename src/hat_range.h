@@ -110,6 +110,21 @@ htable_t *one_table(hat_t *hat, uint64_t va, uint64_t last, int level,
 htable_t *one_table_any(hat_t *hat, uint64_t va, uint64_t last,
     int locked_ok, unsigned *r_e, unsigned *r_n);
 /*
+ * The one-entry path (hat_one.c): [va, va + len) is one entry of an
+ * existing table; do the call there under the table's bucket mutex.
+ * 1: done (nothing can fail there); 0: nothing changed, take the general
+ * path.  one_map maps into an empty entry only (attr without HT_LOCKED,
+ * `levels` the allowed leaf levels); one_unmap removes an unlocked leaf
+ * that is not its table's last (fn: the caller's A/D sink, or NULL);
+ * one_change sets a present leaf of level l to (old & ~clr[l]) | set[l].
+ */
+int one_map(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+    unsigned levels);
+int one_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg);
+int one_change(hat_t *hat, uint64_t va, uint64_t len, const x86pte_t *clr,
+    const x86pte_t *set);
+
+/*
  * Entries [e, e + n) of ht: remove the leaves (unmap) or set them to
  * (old & ~clr) | set; apply the counts and the TLB range; release ht.
  */

@@ -56,7 +56,7 @@ htable_hash(const hat_t *hat, uint64_t va, int level)
 	    (uint64_t)level + ((uintptr_t)hat >> 4)) & (hat->hat_num_hash - 1));
 }
 
-pthread_mutex_t *
+bucket_lock_t *
 htable_mutex(const htable_t *ht)
 {
 	return (htable_bucket_mutex(ht->ht_hat,
@@ -310,7 +310,7 @@ htable_keep(const htable_t *ht)
  * whose hold the caller must release too.
  */
 static htable_t *
-htable_free_locked(htable_t *ht, pthread_mutex_t *mtx, htable_t **r_shared)
+htable_free_locked(htable_t *ht, bucket_lock_t *mtx, htable_t **r_shared)
 {
 	htable_t *higher = ht->ht_parent;
 
@@ -333,7 +333,7 @@ htable_release(htable_t *ht)
 {
 	while (ht != NULL) {
 		htable_t *shared = NULL;
-		pthread_mutex_t *mtx;
+		bucket_lock_t *mtx;
 
 		for (;;) {
 			mtx = htable_mutex(ht);
@@ -360,7 +360,7 @@ htable_release(htable_t *ht)
 int
 htable_release_if_last(htable_t *ht)
 {
-	pthread_mutex_t *mtx = htable_mutex(ht);
+	bucket_lock_t *mtx = htable_mutex(ht);
 	htable_t *shared = NULL, *higher;
 
 	mutex_enter(mtx, LR_BUCKET);
@@ -381,7 +381,7 @@ htable_lookup(hat_t *hat, uint64_t vaddr, int level)
 {
 	uint64_t base = htable_base(hat, vaddr, level);
 	unsigned h = htable_hash(hat, base, level);
-	pthread_mutex_t *mtx = htable_bucket_mutex(hat, h);
+	bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
 	htable_t *ht;
 
 	HT_ASSERT(level >= 0 && level <= hat->hat_max_level);
@@ -396,7 +396,7 @@ htable_lookup(hat_t *hat, uint64_t vaddr, int level)
 void
 htable_acquire(htable_t *ht)
 {
-	pthread_mutex_t *mtx = htable_mutex(ht);
+	bucket_lock_t *mtx = htable_mutex(ht);
 
 	mutex_enter(mtx, LR_BUCKET);
 	HT_ASSERT(BUSY(ht) > 0 || atomic_load(&ht->ht_valid_cnt) > 0);
@@ -415,7 +415,7 @@ void
 htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count)
 {
 	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
-		pthread_mutex_t *mtx = htable_bucket_mutex(hat, h);
+		bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
 
 		mutex_enter(mtx, LR_BUCKET);
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;

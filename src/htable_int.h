@@ -119,7 +119,7 @@ hat_root_pa(const hat_t *hat)
 }
 
 /* The mutex of hash chain h (chains share HTABLE_NMUTEX mutexes). */
-static inline pthread_mutex_t *
+static inline bucket_lock_t *
 htable_bucket_mutex(const hat_t *hat, unsigned h)
 {
 	return (&hat->hat_ctx->ctx_bucket[h & (HTABLE_NMUTEX - 1)].bm_mtx);
@@ -145,7 +145,7 @@ void htable_hash_insert(htable_t *ht);
 void htable_hash_remove(htable_t *ht);
 /* The hash chain of (va, level); its bucket mutex is htable_mutex's. */
 unsigned htable_hash(const hat_t *hat, uint64_t va, int level);
-pthread_mutex_t *htable_mutex(const htable_t *ht);
+bucket_lock_t *htable_mutex(const htable_t *ht);
 /* The table (base, level) on chain h, or NULL (the chain's mutex held). */
 htable_t *htable_hash_search(hat_t *hat, unsigned h, uint64_t base,
     int level);

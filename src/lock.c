@@ -2,14 +2,58 @@
  * lock.c - the per-thread record of library mutexes held, for the lock
  * order checks of debug builds (see lock.h).  Empty in release builds.
  */
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "lock.h"
+
+/*
+ * The bucket lock's slow halves (lock.h).  A contender spins a little
+ * first: the sections are a few dozen instructions, and a sleep costs a
+ * system call on each side.  Then it marks the word 2 ("maybe waited
+ * for") with an exchange, which also takes the lock if it was free, and
+ * sleeps while the word stays 2.  A thread that got the lock this way
+ * leaves the word at 2, so its unlock wakes the next sleeper (perhaps
+ * for nothing: a spurious wake only costs a system call).
+ */
+#define BUCKET_SPINS	64
+
+void
+bucket_lock_slow(bucket_lock_t *bl)
+{
+	for (int i = 0; i < BUCKET_SPINS; i++) {
+		uint32_t zero = 0;
+
+		if (atomic_load_explicit(&bl->bl_word,
+		    memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_weak_explicit(&bl->bl_word, &zero,
+		    1, memory_order_acquire, memory_order_relaxed))
+			return;
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+	while (atomic_exchange_explicit(&bl->bl_word, 2,
+	    memory_order_acquire) != 0)
+		(void) syscall(SYS_futex, &bl->bl_word, FUTEX_WAIT_PRIVATE, 2,
+		    NULL, NULL, 0);
+}
+
+void
+bucket_unlock_wake(bucket_lock_t *bl)
+{
+	(void) syscall(SYS_futex, &bl->bl_word, FUTEX_WAKE_PRIVATE, 1, NULL,
+	    NULL, 0);
+}
 
 #ifdef HT_DEBUG
 
 #define LOCK_MAX_HELD	8	/* the order allows four at once */
 
 typedef struct held {
-	const pthread_mutex_t	*h_mtx;
+	const void		*h_mtx;
 	lock_rank_t		h_rank;
 } held_t;
 
@@ -17,7 +61,7 @@ static _Thread_local held_t lk_held[LOCK_MAX_HELD];
 static _Thread_local unsigned lk_nheld;
 
 int
-lock_held(const pthread_mutex_t *mtx)
+lock_held(const void *mtx)
 {
 	for (unsigned i = 0; i < lk_nheld; i++)
 		if (lk_held[i].h_mtx == mtx)
@@ -36,7 +80,7 @@ lock_none_held(void)
  * deadlock): every lock held ranks below it, and none is the list lock.
  */
 void
-lock_note_enter(const pthread_mutex_t *mtx, lock_rank_t rank)
+lock_note_enter(const void *mtx, lock_rank_t rank)
 {
 	HT_VERIFY(!lock_held(mtx) && "a library mutex taken twice");
 	for (unsigned i = 0; i < lk_nheld; i++) {
@@ -49,7 +93,7 @@ lock_note_enter(const pthread_mutex_t *mtx, lock_rank_t rank)
 }
 
 void
-lock_note_entered(const pthread_mutex_t *mtx, lock_rank_t rank)
+lock_note_entered(const void *mtx, lock_rank_t rank)
 {
 	lk_held[lk_nheld].h_mtx = mtx;
 	lk_held[lk_nheld].h_rank = rank;
@@ -57,7 +101,7 @@ lock_note_entered(const pthread_mutex_t *mtx, lock_rank_t rank)
 }
 
 void
-lock_note_exit(const pthread_mutex_t *mtx)
+lock_note_exit(const void *mtx)
 {
 	unsigned i = lk_nheld;
 

@@ -22,6 +22,8 @@
 #define HT_LOCK_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 
 #include "debug.h"
 
@@ -39,14 +41,73 @@ typedef enum lock_rank {
 } lock_rank_t;
 
 /* Debug builds only (lock.c); in release builds only inside sizeof. */
-int lock_held(const pthread_mutex_t *mtx);
+int lock_held(const void *mtx);
 int lock_none_held(void);
-void lock_note_enter(const pthread_mutex_t *mtx, lock_rank_t rank);
-void lock_note_entered(const pthread_mutex_t *mtx, lock_rank_t rank);
-void lock_note_exit(const pthread_mutex_t *mtx);
+void lock_note_enter(const void *mtx, lock_rank_t rank);
+void lock_note_entered(const void *mtx, lock_rank_t rank);
+void lock_note_exit(const void *mtx);
+
+/*
+ * A bucket lock: the hashed locks that guard the tables' hash chains and
+ * the free decision (types.h, ctx_bucket).  Every table operation takes
+ * one, the one-entry path (hat_one.c) holds one for the whole call, so it
+ * is a word of our own rather than a pthread mutex, whose pair costs ~85
+ * instructions in glibc against ~10 here: 0 free, 1 held, 2 held and
+ * maybe waited for.  Taking it is one CAS; a contender spins briefly
+ * (the sections are short) and then sleeps on a futex.  Letting go is one
+ * exchange, which tells whether someone may sleep (then one wake).  Its
+ * acquire/release atomics give the same ordering as a mutex, and TSan
+ * sees them.
+ */
+typedef struct bucket_lock {
+	_Atomic uint32_t bl_word;
+} bucket_lock_t;
+
+void bucket_lock_slow(bucket_lock_t *bl);
+void bucket_unlock_wake(bucket_lock_t *bl);
 
 static inline void
-mutex_enter(pthread_mutex_t *mtx, lock_rank_t rank)
+bucket_lock_raw(bucket_lock_t *bl)
+{
+	uint32_t zero = 0;
+
+	if (HT_UNLIKELY(!atomic_compare_exchange_strong_explicit(&bl->bl_word,
+	    &zero, 1, memory_order_acquire, memory_order_relaxed)))
+		bucket_lock_slow(bl);
+}
+
+static inline void
+bucket_unlock_raw(bucket_lock_t *bl)
+{
+	if (HT_UNLIKELY(atomic_exchange_explicit(&bl->bl_word, 0,
+	    memory_order_release) == 2))
+		bucket_unlock_wake(bl);
+}
+
+static inline void
+bucket_enter(bucket_lock_t *bl, lock_rank_t rank)
+{
+#ifdef HT_DEBUG
+	lock_note_enter(bl, rank);
+#endif
+	(void) rank;
+	bucket_lock_raw(bl);
+#ifdef HT_DEBUG
+	lock_note_entered(bl, rank);
+#endif
+}
+
+static inline void
+bucket_exit(bucket_lock_t *bl)
+{
+#ifdef HT_DEBUG
+	lock_note_exit(bl);
+#endif
+	bucket_unlock_raw(bl);
+}
+
+static inline void
+pmutex_enter(pthread_mutex_t *mtx, lock_rank_t rank)
 {
 #ifdef HT_DEBUG
 	lock_note_enter(mtx, rank);
@@ -59,13 +120,21 @@ mutex_enter(pthread_mutex_t *mtx, lock_rank_t rank)
 }
 
 static inline void
-mutex_exit(pthread_mutex_t *mtx)
+pmutex_exit(pthread_mutex_t *mtx)
 {
 #ifdef HT_DEBUG
 	lock_note_exit(mtx);
 #endif
 	(void) pthread_mutex_unlock(mtx);
 }
+
+/* Either kind of library lock, with the order checks. */
+#define mutex_enter(m, rank) _Generic((m),				\
+	bucket_lock_t *: bucket_enter,					\
+	default: pmutex_enter)((m), (rank))
+#define mutex_exit(m) _Generic((m),					\
+	bucket_lock_t *: bucket_exit,					\
+	default: pmutex_exit)(m)
 
 /* Wait on cv; mtx is held before and after (the record does not change). */
 static inline void

@@ -24,25 +24,32 @@ extern _Thread_local op_t *op__cur HT_INTERNAL HT_TLS_IE;
 extern _Thread_local int op__depth HT_INTERNAL HT_TLS_IE;
 extern _Thread_local unsigned op__shard HT_INTERNAL HT_TLS_IE;
 
-/* The thread's counter shard (types.h, hat_pm_t): 1.. once assigned. */
+/*
+ * The thread's counter shard (types.h, hat_pm_t): 0 until assigned, then
+ * 1..HAT_SHARDS-1 for a shard of its own, or OP_SHARD_SHARED.
+ */
+#define OP_SHARD_SHARED	HAT_SHARDS
 unsigned op_shard_assign(void);
-
-static inline unsigned
-op_shard(void)
-{
-	unsigned s = op__shard;
-
-	if (HT_UNLIKELY(s == 0))
-		s = op_shard_assign();
-	return (s & (HAT_SHARDS - 1));
-}
 
 /* Add delta to hat's leaf count at level (this thread's shard). */
 static inline void
 hat_pm_add(hat_t *hat, int level, int64_t delta)
 {
-	atomic_fetch_add_explicit(&hat->hat_pm[op_shard()].pm[level],
-	    (uint64_t)delta, memory_order_relaxed);
+	unsigned s = op__shard;
+
+	if (HT_UNLIKELY(s == 0))
+		s = op_shard_assign();
+	if (HT_LIKELY(s < HAT_SHARDS)) {
+		/* ours alone: no other thread writes it (op.c) */
+		_Atomic uint64_t *c = &hat->hat_pm[s].pm[level];
+
+		atomic_store_explicit(c, atomic_load_explicit(c,
+		    memory_order_relaxed) + (uint64_t)delta,
+		    memory_order_relaxed);
+		return;
+	}
+	atomic_fetch_add_explicit(&hat->hat_pm[0].pm[level], (uint64_t)delta,
+	    memory_order_relaxed);
 }
 
 /* hat's leaf count at level: the sum of the shards. */

@@ -76,7 +76,7 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
 
 	start = h = atomic_fetch_add(&ctx->ctx_steal_seed, 1) & (nh - 1);
 	do {
-		pthread_mutex_t *mtx = &ctx->ctx_bucket[h &
+		bucket_lock_t *mtx = &ctx->ctx_bucket[h &
 		    (HTABLE_NMUTEX - 1)].bm_mtx;
 		htable_t *ht, *higher = NULL;
 		rmap_prep_t rp = { { NULL, NULL } };

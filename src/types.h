@@ -4,7 +4,7 @@
  *
  * Lock order (never take them the other way round):
  *   ctx_list_lock  ->  (dropped before anything below is taken)
- *   bucket mutex (at most one at a time)  ->  hat_mutex  ->  reserve_lock
+ *   bucket lock (lock.h, at most one at a time)  ->  hat_mutex  ->  reserve_lock
  *   -> the arena's own lock (inside the provider).
  * ctx_frame_lock is a leaf: taken with any of them held, nothing inside.
  * No library lock is held while the TLB hook runs.
@@ -20,6 +20,7 @@
 #include "htable.h"
 #include "mmu.h"
 #include "lockmap.h"
+#include "lock.h"
 
 typedef struct htable htable_t;
 typedef struct ht_as hat_t;
@@ -32,7 +33,7 @@ typedef struct ht_as hat_t;
  * line (the context is allocated 64-byte aligned, ctx.c).
  */
 typedef struct bucket_mtx {
-	pthread_mutex_t	bm_mtx;
+	bucket_lock_t	bm_mtx;		/* lock.h */
 } __attribute__((aligned(64))) bucket_mtx_t;
 
 /* ht_flags */
@@ -91,13 +92,15 @@ typedef struct ht_cpu_root cpu_root_t;
 /*
  * A space's leaf counts per level, in cache-line shards: every map and
  * unmap adds to them, and threads working in one space would fight over
- * one line (issue 13: two threads ran slower than one).  A thread adds
- * to its own shard (op.h, op_shard); a reader sums them (hat_pm_get),
- * which is exact whenever nobody is changing the space.  A shard may
- * hold a negative count (another shard has the leaf): the sum is taken
- * modulo 2^64.
+ * one line (issue 13: two threads ran slower than one).  Shards 1.. are
+ * each owned by one thread at a time (op.c hands them out and takes them
+ * back when the thread exits), so their owner adds with a plain load and
+ * store, no locked instruction; threads beyond them share shard 0 with
+ * atomic adds.  A reader sums the shards (hat_pm_get), which is exact
+ * whenever nobody is changing the space.  A shard may hold a negative
+ * count (another shard has the leaf): the sum is taken modulo 2^64.
  */
-#define HAT_SHARDS	8
+#define HAT_SHARDS	16
 typedef struct hat_pm {
 	_Atomic uint64_t pm[HT_MAX_LEVELS];
 	char		pm_pad[64 - 8 * HT_MAX_LEVELS];

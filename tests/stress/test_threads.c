@@ -240,6 +240,10 @@ pick_range(worker_t *k, unsigned *ra, unsigned *rb)
 		case 1:		/* a long run */
 			n = 1 + rnd_below(&k->rng, k->npages);
 			break;
+		case 2:		/* one page: the one-entry path (hat_one.c) */
+		case 3:
+			n = 1;
+			break;
 		default:
 			n = 1 + rnd_below(&k->rng, 16);
 			break;

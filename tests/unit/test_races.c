@@ -161,11 +161,13 @@ static int
 library_locked(void)
 {
 	ht_ctx_t *ctx = W.ctx;
-	pthread_mutex_t *m[HTABLE_NMUTEX + 4];
+	pthread_mutex_t *m[4];
 	int n = 0, held = 0;
 
+	/* a bucket lock is a word: non-zero while held (src/lock.h) */
 	for (int i = 0; i < HTABLE_NMUTEX; i++)
-		m[n++] = &ctx->ctx_bucket[i].bm_mtx;
+		if (atomic_load(&ctx->ctx_bucket[i].bm_mtx.bl_word) != 0)
+			held = 1;
 	m[n++] = &ctx->ctx_list_lock;
 	m[n++] = &ctx->ctx_reserve_lock;
 	m[n++] = &W.v->hat_mutex;

@@ -1,0 +1,235 @@
+/*
+ * hat_one.c - the one-entry path: ht_map, ht_unmap and ht_protect of a
+ * range that is exactly one entry of a table that exists (a VMM's EPT
+ * violation, an emulator's or a kernel's page fault: one page per call).
+ *
+ * Theory of operation.  The general path holds the table (htable_lookup,
+ * a bucket mutex pair), opens an operation frame, changes the entry,
+ * applies the counts and releases the hold (a second mutex pair); the
+ * frame delivers the TLB invalidation at the end.  For one entry all of
+ * that collapses: the work is done while holding the table's bucket
+ * mutex, which is exactly what keeps a table alive without a hold:
+ *  - a table is freed or stolen only under its bucket mutex (htable.c
+ *    invariant 4, steal.c), so while we hold it the table, its frame and
+ *    its descriptor stay;
+ *  - the counts (valid, and the space's leaves per level) are applied
+ *    before the mutex is let go, so a releaser or a stealer that takes
+ *    the mutex next sees them exact, as it would after a holder's
+ *    htable_apply;
+ *  - holders on the general path change other entries of the same table
+ *    meanwhile (they do not take the mutex): every change of ours is a
+ *    CAS or an exchange, and the counts are atomic adds, as theirs are.
+ * What the mutex cannot cover goes to the general path before anything
+ * changes (the return value 0): a call nested in a provider callback (its
+ * TLB work belongs to the outer operation), the reverse map (it takes
+ * its extents before the change, under a lock of its own), a debug hook set
+ * (the hook points promise that no library lock is held), a table that
+ * would become empty (freeing is the release path's business), a
+ * replaced or locked leaf, a link where a leaf was expected, shared and
+ * copied tables, and the top level (CPU roots copy its entries).
+ * After the mutex is dropped, with no library lock held, the A/D sink and
+ * the TLB hook are called directly: there is no operation to batch into.
+ *
+ * Lock order: one bucket mutex, nothing under it.  No callback runs under
+ * it.
+ */
+#include "htable_int.h"
+#include "x86pte.h"
+#include "op.h"
+#include "rmap.h"
+#include "hat_range.h"
+#include "hook.h"
+#include "lock.h"
+
+/*
+ * Can the one-entry path run for hat at all?  Not nested (op_cur), not
+ * with the reverse map, not while a test's debug hook is set.
+ */
+static inline int
+one_ok(const hat_t *hat)
+{
+#ifdef HT_DEBUG
+	if (atomic_load_explicit(&debug_hook, memory_order_relaxed) != NULL)
+		return (0);
+#endif
+	return (op_cur() == NULL && !rmap_on(hat->hat_ctx));
+}
+
+/*
+ * The level whose single entry is [va, va + len), or -1.  `levels`: the
+ * leaf levels allowed (bit l), already filtered by the caller.
+ */
+static inline int
+one_level(const mmu_t *m, uint64_t va, uint64_t len, unsigned levels)
+{
+	if (len == HT_PAGE_SIZE)
+		return ((levels & 1) ? 0 : -1);
+	for (int l = 1; l <= m->max_page_level; l++) {
+		if (len == LEVEL_SIZE(m, l))
+			return ((levels & (1u << l)) && mmu_leaf_ok(m, l) &&
+			    (va & LEVEL_OFFSET(m, l)) == 0 ? l : -1);
+	}
+	return (-1);
+}
+
+/*
+ * Find the level-`level` table holding va and lock its bucket lock.
+ * Returns a pointer to va's entry with *r_ht and *r_mtx set and the lock
+ * held, or NULL with nothing locked (no such table, or one the path must
+ * leave alone: shared and copied tables, the top level).
+ */
+static inline void *
+one_find(hat_t *hat, uint64_t va, int level, htable_t **r_ht,
+    bucket_lock_t **r_mtx)
+{
+	uint64_t base = htable_base(hat, va, level);
+	unsigned h = htable_hash(hat, base, level);
+	bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
+	htable_t *ht;
+
+	if (level >= hat->hat_max_level)
+		return (NULL);
+	mutex_enter(mtx, LR_BUCKET);
+	ht = htable_hash_search(hat, h, base, level);
+	if (ht == NULL || (ht->ht_flags & (HTABLE_SHARED_PFN |
+	    HTABLE_COPIED))) {
+		mutex_exit(mtx);
+		return (NULL);
+	}
+	*r_ht = ht;
+	*r_mtx = mtx;
+	return (pte_ptr(hat_mmu(hat)->pte_shift,
+	    x86pte_access_pagetable(ht, 0), htable_va2entry(va, ht)));
+}
+
+/*
+ * For unmap and change: the present leaf that is exactly [va, va + len),
+ * with its table's lock held: returns its entry, with *r_ht, *r_mtx, *r_l
+ * (its level) and *r_old (its value) set; NULL with nothing locked when
+ * the path cannot run or something else is there (nothing, a link, np
+ * data: the general path knows what to do with those).
+ */
+static inline void *
+one_leaf(hat_t *hat, uint64_t va, uint64_t len, htable_t **r_ht,
+    bucket_lock_t **r_mtx, int *r_l, x86pte_t *r_old)
+{
+	const mmu_t *m = hat_mmu(hat);
+	void *p;
+	int l;
+
+	if (!one_ok(hat) || (l = one_level(m, va, len, m->leaf_levels)) < 0 ||
+	    (p = one_find(hat, va, l, r_ht, r_mtx)) == NULL)
+		return (NULL);
+	*r_old = pte_load(m->pte_size, p);
+	if (!pte_is_page(*r_old, l)) {
+		mutex_exit(*r_mtx);
+		return (NULL);
+	}
+	*r_l = l;
+	return (p);
+}
+
+int
+one_map(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+    unsigned levels)
+{
+	const mmu_t *m = hat_mmu(hat);
+	bucket_lock_t *mtx;
+	htable_t *ht;
+	x86pte_t new;
+	void *p;
+	int l;
+
+	if (!one_ok(hat) || (attr & HT_LOCKED) ||
+	    (l = one_level(m, va, len, levels)) < 0 ||
+	    (pa & LEVEL_OFFSET(m, l)) != 0 ||
+	    (m->pte_size == 4 && l == 0 && pa + len > (1ull << 32)))
+		return (0);
+	new = mkpte(m, pa, l, attr);
+	if ((p = one_find(hat, va, l, &ht, &mtx)) == NULL)
+		return (0);
+	/*
+	 * Count first, so that the table is never seen empty with a leaf
+	 * (only the general path can see it: it does not take the lock).
+	 * The CAS, not a plain store: a holder on the general path may be
+	 * filling the same entry (overlapping calls keep the counts right).
+	 */
+	atomic_fetch_add(&ht->ht_valid_cnt, 1);
+	if (pte_cas_raw(m->pte_size, p, 0, new) != 0) {
+		atomic_fetch_sub(&ht->ht_valid_cnt, 1);
+		mutex_exit(mtx);
+		return (0);	/* something is there: replace on the general path */
+	}
+	mutex_exit(mtx);
+	/* an empty entry is in no TLB: nothing to invalidate */
+	hat_pm_add(hat, l, 1);
+	return (1);
+}
+
+int
+one_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
+{
+	const mmu_t *m = hat_mmu(hat);
+	bucket_lock_t *mtx;
+	htable_t *ht;
+	x86pte_t old;
+	void *p;
+	int l;
+
+	if ((p = one_leaf(hat, va, len, &ht, &mtx, &l, &old)) == NULL)
+		return (0);
+	/*
+	 * Only an unlocked leaf, and not the table's last entry when an
+	 * empty table would be freed (htable.c, htable_keep).
+	 */
+	if ((old & PT_LOCKED) ||
+	    (atomic_load(&ht->ht_valid_cnt) <= 1 && l < m->max_page_level)) {
+		mutex_exit(mtx);
+		return (0);
+	}
+	/* The exchange returns the final A/D bits (x86pte.h). */
+	old = pte_swap(m->pte_size, p, 0);
+	atomic_fetch_sub(&ht->ht_valid_cnt, 1);
+	mutex_exit(mtx);
+	hat_pm_add(hat, l, -1);
+	if (fn != NULL && (old & (PT_REF | PT_MOD)) != 0)
+		fn(arg, va, len, ((old & PT_REF) ? HT_A : 0) |
+		    ((old & PT_MOD) ? HT_D : 0));
+	/* only a referenced entry can be in a TLB (x86pte_inval) */
+	if (old & (PT_REF | PT_MOD))
+		op_tlb_inval(hat, va, len);
+	return (1);
+}
+
+int
+one_change(hat_t *hat, uint64_t va, uint64_t len, const x86pte_t *clr,
+    const x86pte_t *set)
+{
+	const mmu_t *m = hat_mmu(hat);
+	bucket_lock_t *mtx;
+	htable_t *ht;
+	x86pte_t old, new, found;
+	void *p;
+	int l;
+
+	if ((p = one_leaf(hat, va, len, &ht, &mtx, &l, &old)) == NULL)
+		return (0);
+	/* as pte_range_update: again while an MMU sets A/D under us */
+	for (;;) {
+		new = (old & ~clr[l]) | set[l];
+		if (new == old)
+			break;
+		found = pte_cas_raw(m->pte_size, p, old, new);
+		if (found == old)
+			break;
+		if (!pte_is_page(found, l)) {
+			new = old;	/* gone under an overlapping call */
+			break;
+		}
+		old = found;
+	}
+	mutex_exit(mtx);
+	if (new != old)
+		op_tlb_inval(hat, va, len);
+	return (1);
+}
