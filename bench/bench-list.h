@@ -29,6 +29,9 @@ BENCH_DECLARE(floor_cas)
 BENCH_DECLARE(map_4k)
 BENCH_DECLARE(unmap_4k)
 BENCH_DECLARE(protect_4k)
+BENCH_DECLARE(map_4k_nommu)
+BENCH_DECLARE(unmap_4k_nommu)
+BENCH_DECLARE(protect_4k_nommu)
 BENCH_DECLARE(xlate_seq_4k)
 BENCH_DECLARE(xlate_rand_4k)
 BENCH_DECLARE(xlate_dep_4k)
@@ -42,6 +45,9 @@ BENCH_DECLARE(unmap_1page_4k)
 BENCH_DECLARE(map_2m)
 BENCH_DECLARE(unmap_2m)
 BENCH_DECLARE(protect_2m)
+BENCH_DECLARE(map_2m_nommu)
+BENCH_DECLARE(unmap_2m_nommu)
+BENCH_DECLARE(protect_2m_nommu)
 BENCH_DECLARE(xlate_seq_2m)
 BENCH_DECLARE(xlate_rand_2m)
 BENCH_DECLARE(xlate_dep_2m)
@@ -56,6 +62,11 @@ BENCH_DECLARE(protect_1page_4k)
 BENCH_DECLARE(map_1page_2m)
 BENCH_DECLARE(unmap_1page_2m)
 BENCH_DECLARE(protect_1page_2m)
+BENCH_DECLARE(map_1page_rand_4k_nommu)
+BENCH_DECLARE(unmap_1page_rand_4k_nommu)
+BENCH_DECLARE(protect_1page_4k_nommu)
+BENCH_DECLARE(unmap_1page_2m_nommu)
+BENCH_DECLARE(protect_1page_2m_nommu)
 BENCH_DECLARE(map_1page_rand_t1)
 BENCH_DECLARE(map_1page_rand_t2_one)
 BENCH_DECLARE(map_1page_rand_t2_two)
@@ -84,6 +95,13 @@ BENCH_LIST_START
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.81)
 	BENCH_ENTRY(protect_4k, "page", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.80)
+	/* HT_AS_NOMMU: no MMU walks the space, plain stores (floor: store) */
+	BENCH_ENTRY(map_4k_nommu, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_ZERO, 2.74)
+	BENCH_ENTRY(unmap_4k_nommu, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.81)
+	BENCH_ENTRY(protect_4k_nommu, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.80)
 	BENCH_ENTRY(xlate_seq_4k, "page", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 1.84)
 	BENCH_ENTRY(xlate_rand_4k, "page", BENCH_FLOOR_NONE,
@@ -114,6 +132,12 @@ BENCH_LIST_START
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.34)
 	BENCH_ENTRY(protect_2m, "page", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.35)
+	BENCH_ENTRY(map_2m_nommu, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_ZERO, 2.13)
+	BENCH_ENTRY(unmap_2m_nommu, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.34)
+	BENCH_ENTRY(protect_2m_nommu, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.35)
 	BENCH_ENTRY(xlate_seq_2m, "page", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 2.08)
 	BENCH_ENTRY(xlate_rand_2m, "page", BENCH_FLOOR_NONE,
@@ -145,6 +169,17 @@ BENCH_LIST_START
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.39)
 	BENCH_ENTRY(protect_1page_2m, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.55)
+	/* the same calls in an HT_AS_NOMMU space */
+	BENCH_ENTRY(map_1page_rand_4k_nommu, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 2.74)
+	BENCH_ENTRY(unmap_1page_rand_4k_nommu, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.81)
+	BENCH_ENTRY(protect_1page_4k_nommu, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.80)
+	BENCH_ENTRY(unmap_1page_2m_nommu, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.39)
+	BENCH_ENTRY(protect_1page_2m_nommu, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.55)
 	/* threads: ns per call over all threads (perfect scaling halves) */
 	BENCH_ENTRY(map_1page_rand_t1, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)

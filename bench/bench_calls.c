@@ -13,7 +13,8 @@
  * Figures are ns per call.  For the threaded lines a sample is the wall
  * time of all threads' calls divided by the number of calls, so two
  * threads that scale perfectly show half the one-thread figure.  Setting
- * up is never timed; every return value is checked.
+ * up is never timed; every return value is checked.  The `_nommu` lines
+ * do the same calls in a space made HT_AS_NOMMU (no MMU walks it yet).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -101,7 +102,8 @@ sample(ht_as_t *as, ht_va_t va, uint64_t size, uint32_t n,
 }
 
 static int
-run_calls(bench_run_t *r, uint64_t size, int random, work_t what)
+run_calls_as(bench_run_t *r, uint64_t size, int random, work_t what,
+    unsigned flags)
 {
 	uint32_t n = size == 4096 ? NPAGES : NLARGE;
 	unsigned passes = size == 4096 ? 1 : LREPEAT;
@@ -111,7 +113,7 @@ run_calls(bench_run_t *r, uint64_t size, int random, work_t what)
 	int s;
 
 	env_init(&e);
-	CHECK(ht_as_create(e.ctx, 0, &as));
+	CHECK(ht_as_create(e.ctx, flags, &as));
 	r->ops = (uint64_t)n * passes;
 	for (s = -r->warmup; s < r->reps; s++) {
 		uint64_t ns = 0;
@@ -126,6 +128,12 @@ run_calls(bench_run_t *r, uint64_t size, int random, work_t what)
 	env_fini(&e);
 	free(perm);
 	return (0);
+}
+
+static int
+run_calls(bench_run_t *r, uint64_t size, int random, work_t what)
+{
+	return (run_calls_as(r, size, random, what, 0));
 }
 
 int
@@ -162,6 +170,36 @@ int
 bench_protect_1page_2m(bench_run_t *r)
 {
 	return (run_calls(r, 2 << 20, 0, W_PROTECT));
+}
+
+int
+bench_map_1page_rand_4k_nommu(bench_run_t *r)
+{
+	return (run_calls_as(r, 4096, 1, W_MAP, HT_AS_NOMMU));
+}
+
+int
+bench_unmap_1page_rand_4k_nommu(bench_run_t *r)
+{
+	return (run_calls_as(r, 4096, 1, W_UNMAP, HT_AS_NOMMU));
+}
+
+int
+bench_protect_1page_4k_nommu(bench_run_t *r)
+{
+	return (run_calls_as(r, 4096, 0, W_PROTECT, HT_AS_NOMMU));
+}
+
+int
+bench_unmap_1page_2m_nommu(bench_run_t *r)
+{
+	return (run_calls_as(r, 2 << 20, 0, W_UNMAP, HT_AS_NOMMU));
+}
+
+int
+bench_protect_1page_2m_nommu(bench_run_t *r)
+{
+	return (run_calls_as(r, 2 << 20, 0, W_PROTECT, HT_AS_NOMMU));
 }
 
 /* ------------------------------------------------------------------ */

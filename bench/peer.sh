@@ -57,7 +57,15 @@ BEGIN {
 	    "protect_1page_2m:protect_2m " \
 	    "xlate_seq_2m:xlate_seq_2m xlate_rand_2m:xlate_rand_2m " \
 	    "xlate_dep_2m:xlate_dep_2m va2pa_seq_2m:xlate_seq_2m " \
-	    "va2pa_rand_2m:xlate_rand_2m va2pa_dep_2m:xlate_dep_2m", p, " ")
+	    "va2pa_rand_2m:xlate_rand_2m va2pa_dep_2m:xlate_dep_2m " \
+	    "map_4k_nommu:map_4k unmap_4k_nommu:unmap_4k " \
+	    "protect_4k_nommu:protect_4k map_2m_nommu:map_2m " \
+	    "unmap_2m_nommu:unmap_2m protect_2m_nommu:protect_2m " \
+	    "map_1page_rand_4k_nommu:map_4k " \
+	    "unmap_1page_rand_4k_nommu:unmap_4k " \
+	    "protect_1page_4k_nommu:protect_4k " \
+	    "unmap_1page_2m_nommu:unmap_2m " \
+	    "protect_1page_2m_nommu:protect_2m", p, " ")
 	for (i in p) {
 		split(p[i], kv, ":")
 		order[i] = kv[1]

@@ -529,6 +529,23 @@ HT_EXTERN void ht_ctx_stats(ht_ctx_t *ctx, ht_stats_t *r_stats);
  * the MMU would set their Accessed and Dirty bits in the copies.
  */
 #define HT_AS_COPIED	0x2u
+/*
+ * HT_AS_NOMMU: no MMU walks or caches the space's tables yet (tables
+ * built before the first CR3 load, an image being prepared).  While so,
+ * the calls that change it write entries with plain stores instead of
+ * locked read-modify-writes (no MMU can set Accessed or Dirty under
+ * them), call no TLB hook for it, and run one at a time in the space
+ * (a per-space lock, taken once per call; lookups, translations and
+ * walks stay lock-free and never see a torn entry).  ht_as_set_mmu
+ * turns the space live (ht_switch and ht_cpu_root_create do it for the
+ * spaces they run), and back.  A live space never shows the tables of a
+ * no-MMU one: sharing from a no-MMU source into a live sharer is refused
+ * (HT_EBUSY).  A frame provider or TLB hook that calls into the library
+ * while a call of a no-MMU space runs may change that space from the
+ * same thread (the lock is held by its call), but must not wait for
+ * another thread that changes it.
+ */
+#define HT_AS_NOMMU	0x4u
 
 /*
  * A new, empty address space: its root table comes from the provider now
@@ -539,9 +556,35 @@ HT_EXTERN void ht_ctx_stats(ht_ctx_t *ctx, ht_stats_t *r_stats);
 HT_EXTERN int ht_as_create(ht_ctx_t *ctx, unsigned flags,
     ht_as_t **r_as) HT_MUST_CHECK;
 /*
+ * Say whether an MMU may walk as's tables (live != 0) or not (0; see
+ * HT_AS_NOMMU).  Turning live waits for the calls changing the space to
+ * finish and publishes every entry (a release: a CPU that loads CR3
+ * after this returns, ordered after it by the caller, sees them all);
+ * the next calls use atomics and call the TLB hook.  Nothing was cached,
+ * so the hook is not called.  Turning back to no-MMU is the caller's
+ * promise that no MMU uses the tables any more (every CPU that ran the
+ * space has switched away and flushed its TLB) and that no other call
+ * changes the space meanwhile, as for ht_as_destroy.  Either way an
+ * unchanged state is no error.
+ * HT_EINVAL: NULL as.  HT_EBUSY: turning live, as shares in from a
+ * space that is not live; turning back, a CPU root runs as or copies it
+ * as its kernel half, or a live space shares in from as; either way,
+ * the calling thread is inside a call that changes as (a provider
+ * callback or TLB hook of it).  On failure nothing changed.
+ * Errors: HT_EINVAL, HT_EBUSY.
+ */
+HT_EXTERN int ht_as_set_mmu(ht_as_t *as, int live);
+/*
+ * 1 when an MMU may walk as's tables, 0 while HT_AS_NOMMU holds (see
+ * ht_as_set_mmu).
+ * Errors: none.
+ */
+HT_EXTERN int ht_as_mmu(const ht_as_t *as);
+/*
  * Wrap tables that someone else built (illumos htable_attach): the root
  * at root_pa and every table below it, read through the provider's map.
- * The frames stay the caller's: the library never frees them.
+ * The frames stay the caller's: the library never frees them.  flags:
+ * HT_AS_NOSTEAL, HT_AS_NOMMU (as for ht_as_create).
  *
  * A table frame has one owner in a context.  While the import lives, its
  * frames belong to it; once it is destroyed (or a table of it is emptied
@@ -578,7 +621,8 @@ HT_EXTERN int ht_as_create(ht_ctx_t *ctx, unsigned flags,
  * bits or a leaf the CPU cannot have, a table reached twice, a table
  * beyond the physical width or outside the provider); EBUSY (a frame the
  * context holds: ht_errdetail() names the frame and its holder, e.g. the
- * address space and its root); ENOMEM.
+ * address space and its root; or, for a live import, a table shared
+ * from a space that is not live, see HT_AS_NOMMU); ENOMEM.
  * Errors: HT_EINVAL, HT_EALIGN, HT_EPABITS, HT_EBADTABLE, HT_EBUSY,
  * HT_ENOMEM.
  */
@@ -1021,10 +1065,12 @@ typedef struct ht_share_info {
  * or src shares in.  HT_EALIGN / HT_ENONCANON / HT_ERANGE: either range
  * is not 4 KiB aligned / not canonical / wraps or leaves the space.
  * HT_EEXIST: the range of as maps something or overlaps a shared
- * region.  HT_ENOFRAME / HT_ENOMEM / HT_EPROVIDER: no table frame, no
- * host memory, a provider error.
+ * region.  HT_EBUSY: as is live and src is not (HT_AS_NOMMU: an MMU
+ * would walk tables written without atomics).  HT_ENOFRAME / HT_ENOMEM
+ * / HT_EPROVIDER: no table frame, no host memory, a provider error.
  * Errors: HT_EINVAL, HT_EALIGN, HT_ENONCANON, HT_ERANGE, HT_EEXIST,
- * HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's alloc codes.
+ * HT_EBUSY, HT_ENOFRAME, HT_ENOMEM, HT_EPROVIDER, and the provider's
+ * alloc codes.
  */
 HT_EXTERN int ht_share(ht_as_t *as, ht_va_t va, ht_as_t *src, ht_va_t src_va,
     uint64_t len, ht_share_info_t *r_info) HT_MUST_CHECK;
@@ -1174,10 +1220,14 @@ typedef struct ht_cpu_root_cfg {
  * config.kpti or given without it; a page that kpti_user maps in its
  * kernel half that the kernel space does not map at the same address to
  * the same frame; a kernel space given with user_entries covering the
- * whole root.  HT_EEXIST: the id is taken.  HT_ENOMEM, HT_ENOFRAME,
- * HT_EPROVIDER and the provider's codes: no memory, no frame.
- * Errors: HT_EINVAL, HT_EEXIST, HT_ENOMEM, HT_ENOFRAME, HT_EPROVIDER, and
- * the provider's alloc codes.
+ * whole root.  HT_EEXIST: the id is taken.  A kernel space that is not
+ * live (HT_AS_NOMMU) is turned live first, as ht_as_set_mmu(k, 1) does:
+ * its entries are copied into a root that an MMU walks; HT_EBUSY when
+ * that fails (then nothing changed, unless the other kernel space
+ * turned live).  HT_ENOMEM, HT_ENOFRAME, HT_EPROVIDER and the provider's
+ * codes: no memory, no frame.
+ * Errors: HT_EINVAL, HT_EEXIST, HT_EBUSY, HT_ENOMEM, HT_ENOFRAME,
+ * HT_EPROVIDER, and the provider's alloc codes.
  */
 HT_EXTERN int ht_cpu_root_create(ht_ctx_t *ctx, const ht_cpu_root_cfg_t *cfg,
     ht_cpu_root_t **r_cr) HT_MUST_CHECK;
@@ -1213,8 +1263,10 @@ typedef struct ht_switch {
  * different CPU roots run concurrently; a CPU switches its own root.
  * HT_EINVAL: NULL cr or r_sw; as of another context; an ordinary space
  * on a KPTI pair (KPTI needs HT_AS_COPIED spaces, as illumos makes every
- * process under KPTI).
- * Errors: HT_EINVAL.
+ * process under KPTI).  A space that is not live (HT_AS_NOMMU) is turned
+ * live first, as ht_as_set_mmu(as, 1) does, since the CR3 this gives is
+ * what an MMU will walk; HT_EBUSY when that fails (nothing changed).
+ * Errors: HT_EINVAL, HT_EBUSY.
  */
 HT_EXTERN int ht_switch(ht_cpu_root_t *cr, ht_as_t *as, ht_switch_t *r_sw);
 /*

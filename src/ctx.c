@@ -460,7 +460,10 @@ share_find_one(hat_t *hat, void *arg)
 	rec->sr_info.tables = 1;
 	rec->sr_info.table_bytes = rec->sr_len;
 	if (share_insert(rec) != 0) {
-		/* its space shares in: one level deep, so not this way */
+		/*
+		 * its space shares in (one level deep), or it has no MMU
+		 * and the import is live (share_insert): not this way
+		 */
 		free(rec->sr_toff);
 		free(rec->sr_tlevel);
 		free(rec);

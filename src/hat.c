@@ -40,6 +40,7 @@ hat_alloc_struct(ht_ctx_t *ctx, unsigned flags)
 	atomic_store(&hat->hat_flags, flags);
 	(void) pthread_mutex_init(&hat->hat_mutex, NULL);
 	(void) pthread_mutex_init(&hat->hat_cpu_lock, NULL);
+	(void) pthread_mutex_init(&hat->hat_nm_lock, NULL);
 	hat->hat_id = atomic_fetch_add(&ctx->ctx_next_hat_id, 1) + 1;
 	lockmap_init(&hat->hat_locks);
 	return (hat);
@@ -84,6 +85,7 @@ hat_free_struct(hat_t *hat)
 {
 	(void) pthread_mutex_destroy(&hat->hat_mutex);
 	(void) pthread_mutex_destroy(&hat->hat_cpu_lock);
+	(void) pthread_mutex_destroy(&hat->hat_nm_lock);
 	lockmap_fini(&hat->hat_locks);
 	free(hat->hat_ht_hash);
 	free(hat->hat_pm);
@@ -137,10 +139,11 @@ ht_as_create(ht_ctx_t *ctx, unsigned flags, ht_as_t **r_as)
 {
 	if (ctx == NULL || r_as == NULL)
 		return (ht__fail(HT_EINVAL, "NULL argument"));
-	if (flags & ~(HT_AS_NOSTEAL | HT_AS_COPIED))
+	if (flags & ~(HT_AS_NOSTEAL | HT_AS_COPIED | HT_AS_NOMMU))
 		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
 	/* 4 MiB pages of 32-bit paging would be root entries: copies */
 	return (hat_create(ctx, ((flags & HT_AS_NOSTEAL) ? HAT_NOSTEAL : 0) |
+	    ((flags & HT_AS_NOMMU) ? HAT_NOMMU : 0) |
 	    ((flags & HT_AS_COPIED) ? HAT_COPIED |
 	    (ctx->ctx_mmu.mode == HT_MODE_32BIT ? HAT_NOROOTLEAF : 0) : 0),
 	    r_as));
@@ -166,7 +169,8 @@ hat_destroy(hat_t *hat, int listed)
 	 * the CPU roots that run it or copy it as their kernel half let go
 	 * (they are named to the hook as they were), then the hook.
 	 */
-	cpu_detach_hat(hat, listed && ctx->ctx_tlb_on);
+	cpu_detach_hat(hat, listed && ctx->ctx_tlb_on &&
+	    !(atomic_load(&hat->hat_flags) & HAT_NOMMU));
 	/*
 	 * In an operation: a shared descriptor (a failed import's) lets go
 	 * of its source's table, whose release may free it there.
@@ -193,7 +197,7 @@ ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags, ht_as_t **r_as)
 	if (ctx == NULL || r_as == NULL)
 		return (ht__fail(HT_EINVAL, "NULL argument"));
 	m = &ctx->ctx_mmu;
-	if (flags & ~HT_AS_NOSTEAL)
+	if (flags & ~(HT_AS_NOSTEAL | HT_AS_NOMMU))
 		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
 	if (root_pa & (m->mode == HT_MODE_PAE ? 0x1f : 0xfff))
 		return (ht__fail(HT_EALIGN, "root 0x%llx is not %s aligned",
@@ -203,7 +207,8 @@ ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags, ht_as_t **r_as)
 		return (ht__fail(HT_EPABITS, "root 0x%llx is beyond what CR3 "
 		    "can hold", (unsigned long long)root_pa));
 	hat = hat_alloc_struct(ctx, HAT_IMPORTED |
-	    ((flags & HT_AS_NOSTEAL) ? HAT_NOSTEAL : 0));
+	    ((flags & HT_AS_NOSTEAL) ? HAT_NOSTEAL : 0) |
+	    ((flags & HT_AS_NOMMU) ? HAT_NOMMU : 0));
 	if (hat == NULL)
 		return (ht__fail(HT_ENOMEM, "no memory for an address space"));
 	/* an operation: the other spaces whose tables it shares */

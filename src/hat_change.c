@@ -10,6 +10,7 @@
 #include "iter.h"
 #include "op.h"
 #include "hat_range.h"
+#include "nommu.h"
 #include "share.h"
 #include "rmap.h"
 #include "frame.h"
@@ -48,6 +49,7 @@ ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags,
 {
 	hat_t *hat = as;
 	uint64_t last;
+	nm_hold_t nh;
 	int err;
 
 	if (hat == NULL)
@@ -57,7 +59,10 @@ ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags,
 	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0 ||
 	    (err = share_refuse(hat, va, last)) != 0)
 		return (err);
-	return (unmap_apply(hat, va, last, flags, fn, arg));
+	nm_enter(hat, &nh);
+	err = unmap_apply(hat, va, last, flags, fn, arg);
+	nm_exit(&nh);
+	return (err);
 }
 
 int
@@ -180,6 +185,8 @@ ht_protect(ht_as_t *as, ht_va_t va, uint64_t len, unsigned attr)
 	hat_t *hat = as;
 	x86pte_t clr[HT_MAX_LEVELS], set[HT_MAX_LEVELS];
 	const mmu_t *m;
+	nm_hold_t nh;
+	int err;
 
 	if (hat == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
@@ -191,7 +198,10 @@ ht_protect(ht_as_t *as, ht_va_t va, uint64_t len, unsigned attr)
 		clr[l] = PT_WRITABLE | PT_USER | m->pt_nx;
 		set[l] = attr_bits(m, l, attr) | ((attr & HT_X) ? 0 : m->pt_nx);
 	}
-	return (change_range(hat, va, len, clr, set));
+	nm_enter(hat, &nh);
+	err = change_range(hat, va, len, clr, set);
+	nm_exit(&nh);
+	return (err);
 }
 
 int
@@ -201,6 +211,8 @@ ht_chattr(ht_as_t *as, ht_va_t va, uint64_t len, unsigned clear,
 	hat_t *hat = as;
 	x86pte_t c[HT_MAX_LEVELS], s[HT_MAX_LEVELS];
 	const mmu_t *m;
+	nm_hold_t nh;
+	int err;
 
 	if (hat == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
@@ -217,7 +229,10 @@ ht_chattr(ht_as_t *as, ht_va_t va, uint64_t len, unsigned clear,
 		c[l] = attr_bits(m, l, clear) | ((set & HT_X) ? m->pt_nx : 0);
 		s[l] = attr_bits(m, l, set) | ((clear & HT_X) ? m->pt_nx : 0);
 	}
-	return (change_range(hat, va, len, c, s));
+	nm_enter(hat, &nh);
+	err = change_range(hat, va, len, c, s);
+	nm_exit(&nh);
+	return (err);
 }
 
 static int
@@ -342,16 +357,31 @@ lock_range(hat_t *hat, ht_va_t va, uint64_t len, int lock)
 	return (err);
 }
 
+/* lock_range with the no-MMU write lock (nommu.c) around it */
+static int
+lock_range_nm(hat_t *hat, ht_va_t va, uint64_t len, int lock)
+{
+	nm_hold_t nh;
+	int err;
+
+	if (hat == NULL)
+		return (ht__fail(HT_EINVAL, "NULL address space"));
+	nm_enter(hat, &nh);
+	err = lock_range(hat, va, len, lock);
+	nm_exit(&nh);
+	return (err);
+}
+
 int
 ht_lock(ht_as_t *as, ht_va_t va, uint64_t len)
 {
-	return (lock_range(as, va, len, 1));
+	return (lock_range_nm(as, va, len, 1));
 }
 
 int
 ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len)
 {
-	return (lock_range(as, va, len, 0));
+	return (lock_range_nm(as, va, len, 0));
 }
 
 /*
@@ -365,8 +395,8 @@ ht_unlock(ht_as_t *as, ht_va_t va, uint64_t len)
  * the large leaf's bits.  Its frames are reserved first (range_small_cost),
  * so a failure changes nothing.
  */
-long
-ht_harvest_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned bits,
+static long
+harvest_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned bits,
     unsigned flags, ht_ad_fn fn, void *arg)
 {
 	hat_t *hat = as;
@@ -432,5 +462,21 @@ ht_harvest_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned bits,
 	}
 	iter_stop(&it);
 	op_end(&op);
+	return (n);
+}
+
+long
+ht_harvest_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned bits,
+    unsigned flags, ht_ad_fn fn, void *arg)
+{
+	nm_hold_t nh;
+	long n;
+
+	/* only clearing and splitting change entries (nommu.c) */
+	if (as == NULL || flags == 0)
+		return (harvest_ad(as, va, len, bits, flags, fn, arg));
+	nm_enter(as, &nh);
+	n = harvest_ad(as, va, len, bits, flags, fn, arg);
+	nm_exit(&nh);
 	return (n);
 }

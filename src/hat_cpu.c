@@ -16,6 +16,7 @@
 #include "x86pte.h"
 #include "frame.h"
 #include "cpuroot.h"
+#include "nommu.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -144,6 +145,11 @@ ht_cpu_root_create(ht_ctx_t *ctx, const ht_cpu_root_cfg_t *cfg,
 		if (err < 0)
 			return (err);
 	}
+	/* their entries are copied into roots that MMUs walk (nommu.c) */
+	if ((cfg->kernel != NULL && (err = nm_set_mmu(cfg->kernel, 1)) != 0) ||
+	    (cfg->kpti_user != NULL &&
+	    (err = nm_set_mmu(cfg->kpti_user, 1)) != 0))
+		return (err);
 	if ((cr = calloc(1, sizeof (*cr))) == NULL)
 		return (ht__fail(HT_ENOMEM, "no memory for a CPU root"));
 	cr->cr_ctx = ctx;
@@ -235,7 +241,7 @@ ht_switch(ht_cpu_root_t *cr, ht_as_t *as, ht_switch_t *r_sw)
 	hat_t *hat = as;
 	unsigned pcid = 0;
 	uint64_t root;
-	int fresh;
+	int fresh, err;
 
 	if (cr == NULL || r_sw == NULL)
 		return (ht__fail(HT_EINVAL, "NULL argument"));
@@ -245,6 +251,9 @@ ht_switch(ht_cpu_root_t *cr, ht_as_t *as, ht_switch_t *r_sw)
 	    !(hat->hat_htable->ht_flags & HTABLE_COPIED))
 		return (ht__fail(HT_EINVAL, "a KPTI CPU root runs only "
 		    "HT_AS_COPIED spaces"));
+	/* the CR3 we give is what an MMU walks next: live (nommu.c) */
+	if (hat != NULL && (err = nm_set_mmu(hat, 1)) != 0)
+		return (err);
 	if (hat != NULL)
 		pcid = atomic_load(&hat->hat_pcid);
 	mutex_enter(&cr->cr_lock, LR_CROOT);

@@ -20,6 +20,7 @@
 #include "iter.h"
 #include "op.h"
 #include "hat_range.h"
+#include "nommu.h"
 #include "share.h"
 #include "rmap.h"
 #include "frame.h"
@@ -371,6 +372,7 @@ ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	const mmu_t *m;
 	unsigned levels, ps;
 	uint64_t last;
+	nm_hold_t nh;
 	int err;
 
 	if (hat == NULL)
@@ -416,8 +418,10 @@ ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 		attr |= HT_LOCKED;
 	if ((err = share_refuse(hat, va, last)) != 0)
 		return (err);
-	return (map_apply(hat, va, pa, len, attr, levels, flags, NULL, fn,
-	    arg));
+	nm_enter(hat, &nh);
+	err = map_apply(hat, va, pa, len, attr, levels, flags, NULL, fn, arg);
+	nm_exit(&nh);
+	return (err);
 }
 
 /*

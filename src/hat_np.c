@@ -36,6 +36,7 @@
  */
 #include "iter.h"
 #include "hat_range.h"
+#include "nommu.h"
 #include "share.h"
 #include "debug.h"
 
@@ -47,6 +48,7 @@ ht_set_np(ht_as_t *as, ht_va_t va, uint64_t len, uint64_t value,
 	const mmu_t *m;
 	uint64_t last, n, max;
 	np_src_t np;
+	nm_hold_t nh;
 	int err;
 
 	if (hat == NULL)
@@ -75,7 +77,9 @@ ht_set_np(ht_as_t *as, ht_va_t va, uint64_t len, uint64_t value,
 	np.va = va;
 	np.value = value;
 	np.incr = incr;
+	nm_enter(hat, &nh);
 	err = map_apply(hat, va, 0, len, 0, 1u, 0, &np, NULL, NULL);
+	nm_exit(&nh);
 	if (err == 0)
 		atomic_fetch_or(&hat->hat_flags, HAT_NP);
 	return (err);

@@ -17,6 +17,7 @@
 
 #include "htable_int.h"
 #include "hat_range.h"
+#include "nommu.h"
 #include "rmap.h"
 #include "share.h"
 #include "lockmap.h"
@@ -213,6 +214,7 @@ ht_page_unload(ht_ctx_t *ctx, ht_pa_t pa, unsigned flags, ht_mapping_fn fn,
 		goto out;
 	for (i = 0; i < l.n; i++) {
 		ht_mapping_t *x = &l.m[i];
+		nm_hold_t nh;
 		int rc;
 
 		/*
@@ -220,8 +222,10 @@ ht_page_unload(ht_ctx_t *ctx, ht_pa_t pa, unsigned flags, ht_mapping_fn fn,
 		 * call broke the rule above and changed it meanwhile.
 		 */
 		x->ad = 0;
+		nm_enter(x->as, &nh);
 		rc = unmap_apply_held(x->as, x->leaf_va, x->leaf_va +
 		    (x->size - 1), flags, unload_ad, x, &rps[i]);
+		nm_exit(&nh);
 		if (rc != 0) {
 			if (err == 0)
 				err = rc;

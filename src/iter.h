@@ -195,7 +195,14 @@ iter_cas(iter_t *it, x86pte_t new, int tlb)
 
 	HT_ASSERT(iter_writable(it));
 	HT_HOOK(HT_HOOK_ITER_CAS, it);
-	found = pte_cas_raw(it->it_sz, iter_ptr(it), it->it_pte, new);
+	if (nm_plain(it->it_hat)) {
+		/* no MMU, no other writer: the CAS, without the lock prefix */
+		found = pte_load(it->it_sz, iter_ptr(it));
+		if (found == it->it_pte)
+			pte_store(it->it_sz, iter_ptr(it), new);
+	} else {
+		found = pte_cas_raw(it->it_sz, iter_ptr(it), it->it_pte, new);
+	}
 	if (found != it->it_pte) {
 		it->it_pte = found;
 		return (pte_is_page(found, it->it_level) ? 0 : -1);
@@ -226,13 +233,67 @@ iter_cas(iter_t *it, x86pte_t new, int tlb)
  * ad (unmap only; NULL: none, and no cost) receives the A/D bits of each
  * leaf removed, from the value its removing CAS saw: they are final, since
  * no MMU sets A/D in an entry that is not present (see op.c).
+ *
+ * plain (nm_plain: this thread holds the no-MMU space's write lock): no
+ * MMU and no other writer can change an entry between the load and the
+ * write, so the write is a release store, and what the CAS would have
+ * found is the value loaded (nommu.c).
  */
+/*
+ * pte_range_update's loop for a thread that may write plainly (nommu.c)
+ * with no A/D sink: sz is a constant at each call, so the compiler makes
+ * one tight loop per entry size.  The same results, no lock prefix.
+ */
+static inline __attribute__((always_inline)) unsigned
+pte_range_plain(const int sz, uint8_t *base, int level, unsigned e,
+    unsigned end, x86pte_t clr, x86pte_t set, int unmap, int *dvalid,
+    int *dlock, unsigned *lo, unsigned *hi)
+{
+	unsigned first = ~0u, last = 0;
+	int dv = 0, dl = 0;
+
+	for (unsigned i = e; i <= end; i++) {
+		void *p = base + (size_t)i * (size_t)sz;
+		x86pte_t old = pte_load(sz, p), new;
+
+		if (pte_is_ptp(old, level)) {
+			end = i - 1;	/* i > e: the iterator sits on a leaf */
+			break;
+		}
+		if (!(old & PT_VALID))
+			continue;
+		HT_HOOK(HT_HOOK_PTE_LOADED, p);
+		new = unmap ? 0 : (old & ~clr) | set;
+		if (new == old)
+			continue;
+		pte_store(sz, p, new);
+		if (unmap) {
+			dv--;
+			dl -= (old & PT_LOCKED) != 0;
+		}
+		first = first == ~0u ? i : first;
+		last = i;
+	}
+	*dvalid += dv;
+	*dlock += dl;
+	if (first != ~0u) {
+		*lo = first < *lo ? first : *lo;
+		*hi = last > *hi ? last : *hi;
+	}
+	return (end);
+}
+
 static inline unsigned
 pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
-    unsigned end, x86pte_t clr, x86pte_t set, int unmap,
+    unsigned end, x86pte_t clr, x86pte_t set, int unmap, int plain,
     const ad_sink_t *ad, int *dvalid, int *dlock, unsigned *lo,
     unsigned *hi)
 {
+	if (plain && ad == NULL)
+		return (sz == 8 ? pte_range_plain(8, base, level, e, end, clr,
+		    set, unmap, dvalid, dlock, lo, hi) : pte_range_plain(4,
+		    base, level, e, end, clr, set, unmap, dvalid, dlock, lo,
+		    hi));
 	for (unsigned i = e; i <= end; i++) {
 		void *p = base + ((size_t)i << shift);
 		x86pte_t old = pte_load(sz, p), new, found;
@@ -246,6 +307,10 @@ pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
 			new = unmap ? 0 : (old & ~clr) | set;
 			if (new == old)
 				break;
+			if (plain) {
+				pte_store(sz, p, new);
+				break;
+			}
 			found = pte_cas_raw(sz, p, old, new);
 			if (found == old)
 				break;
@@ -291,8 +356,8 @@ iter_bulk(iter_t *it, x86pte_t clr, x86pte_t set, int unmap)
 	if (left < end - e)
 		end = e + (unsigned)left;
 	end = pte_range_update(it->it_sz, it->it_shift, it->it_base,
-	    it->it_level, e, end, clr, set, unmap, ad, &it->it_dvalid,
-	    &it->it_dlock, &lo, &hi);
+	    it->it_level, e, end, clr, set, unmap, nm_plain(it->it_hat), ad,
+	    &it->it_dvalid, &it->it_dlock, &lo, &hi);
 	if (lo <= hi) {
 		uint64_t va = it->it_va;
 

@@ -58,6 +58,7 @@
 _Thread_local op_t *op__cur HT_TLS_IE;
 _Thread_local int op__depth HT_TLS_IE;
 _Thread_local unsigned op__shard HT_TLS_IE;
+_Thread_local hat_t *op__nm HT_TLS_IE;
 
 /*
  * The counter shards a thread may own (types.h, hat_pm_t): bit s of
@@ -159,8 +160,13 @@ op_tlb_inval(hat_t *hat, uint64_t va, uint64_t len)
 	ht_ctx_t *ctx = hat->hat_ctx;
 	op_t *op = op__cur;
 
+	/*
+	 * A no-MMU space: nothing is cached.  The flag is read after the
+	 * entry was written, so a space turned live meanwhile was turned
+	 * after the write, before any MMU could load it (nommu.c).
+	 */
 	if (!ctx->ctx_tlb_on ||
-	    (atomic_load(&hat->hat_flags) & HAT_FREEING))
+	    (atomic_load(&hat->hat_flags) & (HAT_FREEING | HAT_NOMMU)))
 		return;
 	if (len == 0)		/* 2^64 bytes: the whole space */
 		len = HT_TLB_ALL;

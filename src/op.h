@@ -16,13 +16,29 @@
  * initial-exec: in a shared library the default TLS model calls
  * __tls_get_addr at every access (8-17% of a one-page map in
  * libhtable.so); initial-exec reads the variable at a fixed offset from
- * the thread pointer.  Its 16 bytes come from the static TLS surplus
+ * the thread pointer.  Its 24 bytes come from the static TLS surplus
  * glibc keeps for libraries loaded later with dlopen (as jemalloc does).
  */
 #define HT_TLS_IE	__attribute__((tls_model("initial-exec")))
 extern _Thread_local op_t *op__cur HT_INTERNAL HT_TLS_IE;
 extern _Thread_local int op__depth HT_INTERNAL HT_TLS_IE;
 extern _Thread_local unsigned op__shard HT_INTERNAL HT_TLS_IE;
+/* The no-MMU space whose hat_nm_lock this thread holds, or NULL (nommu.c) */
+extern _Thread_local hat_t *op__nm HT_INTERNAL HT_TLS_IE;
+
+/*
+ * May this thread write hat's leaves with plain stores?  Only while it
+ * holds hat's no-MMU write lock (nommu.c): then no MMU can set A/D under
+ * the store and no other writer of the space runs.  Every other writer
+ * (a stealer, a share) uses atomics, as in a live space.  One
+ * thread-local load and a compare, so the entry primitives and the bulk
+ * loops ask it per call or per table.
+ */
+static inline int
+nm_plain(const hat_t *hat)
+{
+	return (op__nm == hat);
+}
 
 /*
  * The thread's counter shard (types.h, hat_pm_t): 0 until assigned, then
@@ -148,7 +164,8 @@ op_close(op_t *op)
  * Entries of [va, va + len) of hat may be cached by an MMU: batch the
  * invalidation into the current operation (another space's goes into
  * its list of other spaces), or call the hook now when no operation
- * runs.  len HT_TLB_ALL: everything.  Nothing for a FREEING hat.
+ * runs.  len HT_TLB_ALL: everything.  Nothing for a FREEING hat, nor for
+ * one no MMU walks (HAT_NOMMU: nothing is cached).
  */
 void op_tlb_inval(hat_t *hat, uint64_t va, uint64_t len);
 

@@ -28,6 +28,10 @@
  *  - A space either shares out (hat_nshared_out > 0, HAT_SHARED) or in
  *    (hat_nshared_in > 0), never both: sharing is one level deep, so a
  *    walk delegated from a sharer to its source never delegates again.
+ *  - A live space never shares in from a no-MMU one (HAT_NOMMU,
+ *    nommu.c): share_insert refuses it and share_set_mmu, the only
+ *    writer of that flag after creation, refuses the flips that would
+ *    make it so; both under ctx_share_lock, so they never cross.
  *  - A region is made by one thread (SR_MAKING, ht_share) and ended by
  *    the one thread that claimed it (SR_GOING): its sharer's unshare or
  *    destroy, or its source's destroy.  Whoever else wants it waits on
@@ -99,6 +103,9 @@ share_forward(hat_t *src, uint64_t va, uint64_t len)
 		if (r->sr_src != src || !overlap(va, last, r->sr_src_va,
 		    r->sr_src_va + (r->sr_len - 1), &lo, &hi))
 			continue;
+		/* no MMU caches a no-MMU sharer's view (HT_AS_NOMMU) */
+		if (atomic_load(&r->sr_sharer->hat_flags) & HAT_NOMMU)
+			continue;
 		cpu_tlb_call(r->sr_sharer, lo - r->sr_src_va + r->sr_va,
 		    hi - lo + 1);
 	}
@@ -164,6 +171,15 @@ share_insert(share_rec_t *rec)
 		    "another: sharing is one level deep");
 		goto out;
 	}
+	/* the flags change only under this lock too (share_set_mmu) */
+	if ((atomic_load(&rec->sr_src->hat_flags) & HAT_NOMMU) &&
+	    !(atomic_load(&rec->sr_sharer->hat_flags) & HAT_NOMMU)) {
+		err = ht__fail(HT_EBUSY, "the source has no MMU yet "
+		    "(HT_AS_NOMMU) and the sharer is live: an MMU would walk "
+		    "tables written without atomics; turn the source live "
+		    "first (ht_as_set_mmu)");
+		goto out;
+	}
 	for (share_rec_t *r = atomic_load(&ctx->ctx_shares); r != NULL;
 	    r = atomic_load(&r->sr_next)) {
 		uint64_t lo, hi;
@@ -183,6 +199,38 @@ share_insert(share_rec_t *rec)
 	atomic_store(&rec->sr_next, atomic_load(&ctx->ctx_shares));
 	atomic_store(&ctx->ctx_shares, rec);
 out:
+	mutex_exit(&ctx->ctx_share_lock);
+	return (err);
+}
+
+int
+share_set_mmu(hat_t *hat, int live)
+{
+	ht_ctx_t *ctx = hat->hat_ctx;
+	int err = 0;
+
+	mutex_enter(&ctx->ctx_share_lock, LR_SHARE);
+	for (share_rec_t *r = atomic_load(&ctx->ctx_shares); r != NULL;
+	    r = atomic_load(&r->sr_next)) {
+		if (live && r->sr_sharer == hat &&
+		    (atomic_load(&r->sr_src->hat_flags) & HAT_NOMMU)) {
+			err = ht__fail(HT_EBUSY, "the space shares in from a "
+			    "space with no MMU yet (at 0x%llx): turn that one "
+			    "live first", (unsigned long long)r->sr_va);
+			break;
+		}
+		if (!live && r->sr_src == hat &&
+		    !(atomic_load(&r->sr_sharer->hat_flags) & HAT_NOMMU)) {
+			err = ht__fail(HT_EBUSY, "a live space shares in from "
+			    "this one (its region at 0x%llx): its MMU walks "
+			    "these tables", (unsigned long long)r->sr_va);
+			break;
+		}
+	}
+	if (err == 0 && live)
+		atomic_fetch_and(&hat->hat_flags, ~(unsigned)HAT_NOMMU);
+	else if (err == 0)
+		atomic_fetch_or(&hat->hat_flags, HAT_NOMMU);
 	mutex_exit(&ctx->ctx_share_lock);
 	return (err);
 }

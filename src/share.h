@@ -43,9 +43,19 @@ share_refuse(hat_t *hat, uint64_t va, uint64_t last)
  * range and forwards its source's TLB calls from now on, and nobody but
  * its maker may end it.  0, or -HT_EINVAL
  * when the sharer shares out or the source shares in, -HT_EEXIST when
- * the sharer's range overlaps one of its regions.
+ * the sharer's range overlaps one of its regions, -HT_EBUSY when the
+ * sharer is live and the source has no MMU (HAT_NOMMU).
  */
 int share_insert(share_rec_t *rec);
+
+/*
+ * Turn hat live (clear HAT_NOMMU) or back (set it) under the register's
+ * lock, so that no region ever has a live sharer and a no-MMU source
+ * (nommu.c; hat's hat_nm_lock held).  0, or -HT_EBUSY: going live, hat
+ * shares in from a no-MMU space; going back, a live space shares in
+ * from hat.
+ */
+int share_set_mmu(hat_t *hat, int live);
 
 /* The maker is done: others may claim rec (share_claim). */
 void share_publish(share_rec_t *rec);

@@ -3,6 +3,9 @@
  * page-table descriptor (htable), with the lock that protects each field.
  *
  * Lock order (never take them the other way round):
+ *   a no-MMU space's hat_nm_lock (outermost: one per call, nommu.c; held
+ *   across provider callbacks and TLB hooks like a caller's own lock, so
+ *   not in the debug record)  ->
  *   ctx_list_lock  ->  (dropped before anything below is taken)
  *   bucket lock (lock.h, at most one at a time)  ->  hat_mutex  ->  reserve_lock
  *   -> the arena's own lock (inside the provider).
@@ -86,6 +89,8 @@ struct htable {
 #define HAT_NP		0x100	/* has held non-present data entries */
 #define HAT_NOROOTLEAF	0x200	/* 32-bit paging: no 4 MiB pages (its root
 				   entries are copied into CPU roots) */
+#define HAT_NOMMU	0x400	/* no MMU walks it (HT_AS_NOMMU): changed
+				   under hat_nm_lock and ctx_share_lock */
 
 typedef struct ht_cpu_root cpu_root_t;
 
@@ -163,6 +168,11 @@ struct ht_as {
 	_Atomic uint64_t hat_tlb_gen;	/* bumped by every TLB hook call */
 	rmap_ext_t	*hat_rmap;	/* its reverse-map extents; ctx_rmap_lock */
 	uint64_t	hat_rmap_n;
+	/*
+	 * While HAT_NOMMU: held by the one call at a time that changes the
+	 * space, whose entries it then writes with plain stores (nommu.c).
+	 */
+	pthread_mutex_t	hat_nm_lock;
 };
 
 /*

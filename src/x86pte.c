@@ -8,6 +8,11 @@
  * Entries of an HTABLE_COPIED root live in the hat's hat_copied_ptes array
  * (8-byte entries, whatever the mode); every other table is in its frame.
  * Shared tables (HTABLE_SHARED_PFN) are never written through the sharer.
+ *
+ * A thread that holds a no-MMU space's write lock (nm_plain, nommu.c)
+ * writes that space's leaves with release stores instead: no MMU sets
+ * A/D under it and no other writer is in the entry, so the value it
+ * read is still there.  The results are the same as the CAS's.
  */
 #include "x86pte.h"
 #include "htable_int.h"
@@ -18,31 +23,6 @@
 #ifdef HT_DEBUG
 hook_fn_t *_Atomic debug_hook;
 #endif
-
-static inline int
-pte_sz(const htable_t *ht)
-{
-	return ((ht->ht_flags & HTABLE_COPIED) ? 8 :
-	    hat_mmu(ht->ht_hat)->pte_size);
-}
-
-void *
-x86pte_access_pagetable(htable_t *ht, unsigned entry)
-{
-	HT_ASSERT3U(entry, <, htable_num_ptes(ht));
-	if (ht->ht_flags & HTABLE_COPIED) {
-		HT_ASSERT3U(entry, <, ht->ht_hat->hat_num_copied);
-		return (&ht->ht_hat->hat_copied_ptes[entry]);
-	}
-	HT_ASSERT(ht->ht_ptr != NULL);
-	return (pte_ptr(hat_mmu(ht->ht_hat)->pte_shift, ht->ht_ptr, entry));
-}
-
-x86pte_t
-x86pte_get(htable_t *ht, unsigned entry)
-{
-	return (pte_load(pte_sz(ht), x86pte_access_pagetable(ht, entry)));
-}
 
 static void
 x86pte_tlb(htable_t *ht, unsigned entry)
@@ -81,6 +61,10 @@ x86pte_set(htable_t *ht, unsigned entry, x86pte_t new, void *ptr)
 		/* A large leaf must never overwrite a link to a table. */
 		if (ht->ht_level > 0 && pte_is_ptp(prev, ht->ht_level))
 			return (LPAGE_ERROR);
+		if (nm_plain(ht->ht_hat)) {
+			pte_store(sz, ptr, n);
+			break;
+		}
 		found = pte_cas_raw(sz, ptr, prev, n);
 		if (found == prev)
 			break;
@@ -123,6 +107,10 @@ x86pte_inval(htable_t *ht, unsigned entry, x86pte_t expect, void *ptr,
 			return (old);
 		if (old == 0)
 			return (0);
+		if (nm_plain(ht->ht_hat)) {
+			pte_store(sz, ptr, 0);
+			break;
+		}
 		/* Retry when the MMU set REF or MOD meanwhile. */
 		found = pte_cas_raw(sz, ptr, old, 0);
 		if (found == old)
@@ -142,6 +130,13 @@ x86pte_update(htable_t *ht, unsigned entry, x86pte_t expect, x86pte_t new)
 
 	HT_ASSERT(!(ht->ht_flags & HTABLE_SHARED_PFN));
 	HT_ASSERT(new != 0 && (new & PT_VALID) && (expect & PT_VALID));
+	if (nm_plain(ht->ht_hat)) {
+		/* no MMU: nothing cached, no write through a stale TLB */
+		found = pte_load(sz, ptr);
+		if (found == expect)
+			pte_store(sz, ptr, new);
+		return (found);
+	}
 	found = pte_cas_raw(sz, ptr, expect, new);
 	if (found != expect)
 		return (found);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "types.h"
+#include "htable_int.h"
 
 #if !defined(__GNUC__) && !defined(__clang__)
 #error "x86pte.h needs a compiler with lock-free 32/64-bit C11 atomics"
@@ -138,8 +139,36 @@ pte_ptr(int shift, void *base, unsigned index)
 
 /* --- operations on an htable's entries --- */
 
-void *x86pte_access_pagetable(htable_t *ht, unsigned entry);
-x86pte_t x86pte_get(htable_t *ht, unsigned entry);
+/* The size of ht's entries: a copied root's are 8 bytes in every mode. */
+static inline int
+pte_sz(const htable_t *ht)
+{
+	return ((ht->ht_flags & HTABLE_COPIED) ? 8 :
+	    hat_mmu(ht->ht_hat)->pte_size);
+}
+
+/*
+ * Where entry `entry` of ht lives.  Inline with x86pte_get: the loops
+ * that test entries one by one (one_table's scan of a range) would
+ * otherwise pay a call per entry, more than the entry's change costs.
+ */
+static inline void *
+x86pte_access_pagetable(htable_t *ht, unsigned entry)
+{
+	HT_ASSERT3U(entry, <, htable_num_ptes(ht));
+	if (ht->ht_flags & HTABLE_COPIED) {
+		HT_ASSERT3U(entry, <, ht->ht_hat->hat_num_copied);
+		return (&ht->ht_hat->hat_copied_ptes[entry]);
+	}
+	HT_ASSERT(ht->ht_ptr != NULL);
+	return (pte_ptr(hat_mmu(ht->ht_hat)->pte_shift, ht->ht_ptr, entry));
+}
+
+static inline x86pte_t
+x86pte_get(htable_t *ht, unsigned entry)
+{
+	return (pte_load(pte_sz(ht), x86pte_access_pagetable(ht, entry)));
+}
 /* Install a non-zero leaf; LPAGE_ERROR when a large leaf would cover a PTP. */
 x86pte_t x86pte_set(htable_t *ht, unsigned entry, x86pte_t new, void *ptr);
 /* Raw CAS, no TLB work (PTP links are made with REF preset). */

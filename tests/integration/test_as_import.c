@@ -227,7 +227,7 @@ ParameterizedTest(ht_mode_t *mode, as_import, import, .timeout = 120)
 		cr_assert_eq(ht_as_import(ctx2, root + (g->mode ==
 		    HT_MODE_PAE ? 0x10 : 0x100), 0, &imp), -HT_EALIGN);
 		check_detail(__LINE__, "import align");
-		cr_assert_eq(ht_as_import(ctx2, root, 0x4, &imp), -HT_EINVAL);
+		cr_assert_eq(ht_as_import(ctx2, root, 0x8, &imp), -HT_EINVAL);
 		cr_assert_eq(ht_as_import(NULL, root, 0, &imp), -HT_EINVAL);
 		cr_assert_eq(ht_as_import(ctx2, root, 0, NULL), -HT_EINVAL);
 		arm_detail();

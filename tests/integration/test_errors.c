@@ -994,6 +994,58 @@ mapping_go(void *arg, const ht_mapping_t *m)
 	return (0);
 }
 
+/*
+ * No-MMU spaces (HT_AS_NOMMU): a live space never shows a no-MMU one's
+ * tables, a space a CPU root uses stays live, and the state's calls.
+ */
+static void
+nommu(env_t *e)
+{
+	ht_as_t *src, *sh, *lv;
+	ht_cpu_root_t *cr;
+	ht_cpu_root_cfg_t rc;
+	ht_share_info_t info;
+	ht_switch_t sw;
+	ht_va_t r = e->big + 64 * e->l1;	/* the sharer's region */
+
+	R(ht_as_create, e->ctx, HT_AS_NOMMU | 0x80, &src);
+	OK(ht_as_create, e->ctx, HT_AS_NOMMU, &src);
+	OK(ht_as_create, e->ctx, HT_AS_NOMMU, &sh);
+	OK(ht_as_create, e->ctx, 0, &lv);
+	cr_assert_eq(ht_as_mmu(src), 0);
+	cr_assert_eq(ht_as_mmu(lv), 1);
+	OK(ht_map, src, e->pg, 0x7000, PG, HT_W, 0);
+	OK(ht_share, sh, r, src, e->pg, e->l1, &info);
+	/* a live sharer of a no-MMU source, either way round */
+	R(ht_share, lv, r, src, e->pg, e->l1, &info);
+	R(ht_as_set_mmu, sh, 1);
+	memset(&rc, 0, sizeof (rc));
+	rc.id = 7;
+	rc.kernel = sh;
+	R(ht_cpu_root_create, e->ctx, &rc, &cr);
+	rc.kernel = NULL;
+	OK(ht_cpu_root_create, e->ctx, &rc, &cr);
+	R(ht_switch, cr, sh, &sw);
+	cr_assert_eq(ht_as_mmu(sh), 0, "a failed switch changed nothing");
+	R(ht_as_set_mmu, NULL, 1);
+	OK(ht_as_set_mmu, src, 1);
+	OK(ht_as_set_mmu, src, 1);		/* no change: no error */
+	OK(ht_switch, cr, sh, &sw);		/* turns it live */
+	cr_assert_eq(ht_as_mmu(sh), 1);
+	R(ht_as_set_mmu, src, 0);		/* sh, live, shares in */
+	R(ht_as_set_mmu, sh, 0);		/* cr runs it */
+	OK(ht_switch, cr, NULL, &sw);
+	OK(ht_as_set_mmu, sh, 0);
+	OK(ht_as_set_mmu, src, 0);
+	OK(ht_audit, src);
+	OK(ht_audit, sh);
+	ht_cpu_root_destroy(cr);
+	OK(ht_unshare, sh, r, e->l1);
+	ht_as_destroy(lv);
+	ht_as_destroy(sh);
+	ht_as_destroy(src);
+}
+
 /* The reverse map's calls: no map kept, bad addresses, locked leaves. */
 static void
 rmaps(env_t *e)
@@ -1302,6 +1354,7 @@ barrage(ht_mode_t mode)
 	bad_provider(&e);
 	shares(&e);
 	cpu_roots(&e);
+	nommu(&e);
 	rmaps(&e);
 	corrupt(&e);
 	images(&e);
