@@ -21,10 +21,13 @@
 static hat_t *
 hat_alloc_struct(ht_ctx_t *ctx, unsigned flags)
 {
-	hat_t *hat = calloc(1, sizeof (*hat));
+	/* 64-byte aligned: hat_qd and hat_gen share one line (types.h) */
+	size_t sz = (sizeof (hat_t) + 63) & ~(size_t)63;
+	hat_t *hat = aligned_alloc(64, sz);
 
 	if (hat == NULL)
 		return (NULL);
+	memset(hat, 0, sz);
 	hat->hat_ctx = ctx;
 	hat->hat_num_hash = ctx->ctx_cfg.hash_buckets;
 	hat->hat_ht_hash = calloc(hat->hat_num_hash, sizeof (htable_t *));
@@ -129,6 +132,7 @@ hat_create(ht_ctx_t *ctx, unsigned hat_flags, hat_t **r_hat)
 	}
 	/* The root's hold is never released. */
 	hat->hat_htable = root;
+	hat_qd_init(hat);
 	hat_list_insert(hat);
 	*r_hat = hat;
 	return (0);
@@ -224,6 +228,7 @@ ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags, ht_as_t **r_as)
 		return (err);
 	}
 	htable_attach_scrub(hat);
+	hat_qd_init(hat);
 	share_publish_all(hat);
 	hat_list_insert(hat);
 	*r_as = hat;

@@ -30,31 +30,41 @@
 #include "hook.h"
 
 /*
+ * The fast walk (issue 13).  ht_va2pa and ht_translate are an emulator's
+ * hot queries, so each is a small function that does only the 4/5-level
+ * walk through the provider's window, with everything it needs in the
+ * space's first cache line (hat_qd and hat_gen, types.h): no frame, few
+ * saved registers, no pointer chase to the context, the mmu_t or the root
+ * descriptor.  Anything else (NULL arguments, a copied root, 32-bit and
+ * PAE, an address in the hole, a table outside the window) goes to the
+ * general walk, a separate cold function, which gives the same answers
+ * and the error details.
+ */
+
+/* qd_walk's answers */
+#define QD_SLOW		0	/* a table outside the window */
+#define QD_LEAF		1	/* the leaf in *r_pte at *r_level */
+#define QD_NONE		2	/* not present at *r_level */
+
+/*
  * The 4- and 5-level walk with everything the compiler can know made
- * constant (9 index bits a level, 8-byte entries, no PAE root): straight
- * code, about a third of the instructions of the general walk, so that
- * independent lookups overlap in the CPU.  ents (may be NULL, then the
- * stores vanish) receives the entries read, and epa their physical
- * addresses (with ents only).  Returns 1 with the leaf in
- * *r_pte at *r_level, 2 when the entry at *r_level is not present, 0 when
- * a table lies outside the provider's window (the general walk decides).
- * *r_w is the AND and *r_nx the OR of the entries read.
+ * constant (nlev, 9 index bits a level, 8-byte entries): unrolled into
+ * straight code, so that independent lookups overlap in the CPU.  ents
+ * (may be NULL, then the stores vanish) receives the entries read, and
+ * epa their physical addresses (with ents only).  *r_off is the leaf's
+ * page offset mask, *r_w the AND and *r_nx the OR of the entries read;
+ * with a constant level at each exit the caller's arithmetic on them is
+ * folded.  Inside the read side of the seqlock (hat_read_begin).
  */
 static inline __attribute__((always_inline)) int
-descend_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
-    uint64_t *ents, ht_pa_t *epa, x86pte_t *r_pte, int *r_level,
+qd_walk(const hat_qd_t *q, const int nlev, ht_va_t va, uint64_t *ents,
+    ht_pa_t *epa, x86pte_t *r_pte, int *r_level, uint64_t *r_off,
     x86pte_t *r_w, x86pte_t *r_nx)
 {
-	const ht_ctx_t *ctx = hat->hat_ctx;
-	const uint8_t *win = ctx->ctx_win;
-	const ht_pa_t wbase = ctx->ctx_win_base;
-	const uint64_t wlen = ctx->ctx_win_len;
-	const x86pte_t amask = m->paddr_mask;
-	const uint64_t *tbl = hat->hat_htable->ht_ptr;
-	ht_pa_t tpa = (ht_pa_t)hat->hat_htable->ht_pfn << HT_PAGE_SHIFT;
+	const uint64_t *tbl = (const uint64_t *)q->qd_root;
+	ht_pa_t tpa = q->qd_root_pa;
 	x86pte_t w = ~0ull, nx = 0;
 
-	/* nlev is a constant: the compiler unrolls this into straight code */
 #pragma GCC unroll 5
 	for (int level = nlev - 1; level >= 0; level--) {
 		/*
@@ -73,62 +83,110 @@ descend_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
 		}
 		*r_level = level;
 		if (HT_UNLIKELY(!(pte & PT_VALID)))
-			return (2);
+			return (QD_NONE);
 		w &= pte;
 		nx |= pte;
 		if (level == 0 || (pte & PT_PAGESIZE)) {
 			*r_pte = pte;
+			*r_off = (1ull << (12 + 9 * level)) - 1;
 			*r_w = w;
 			*r_nx = nx;
-			return (1);
+			return (QD_LEAF);
 		}
-		tpa = pte & amask;
-		next = tpa - wbase;
-		if (HT_UNLIKELY(next >= wlen))
-			return (0);
-		tbl = (const uint64_t *)(win + next);
+		/*
+		 * One unsigned compare (below the base wraps to huge), off
+		 * the dependent chain: the next table's address is the
+		 * link's PA plus a constant, one AND and one ADD after the
+		 * load, and the index add folds into the next load.
+		 */
+		tpa = pte & q->qd_amask;
+		next = tpa - q->qd_wbase;
+		if (HT_UNLIKELY(next >= q->qd_wlen))
+			return (QD_SLOW);
+		tbl = (const uint64_t *)(q->qd_wadj + tpa);
 	}
-	return (0);
+	return (QD_SLOW);	/* not reached: level 0 is a leaf */
 }
 
-/* The physical address a leaf at `level` gives va (4/5-level walk). */
-static inline ht_pa_t
-long_pa(const mmu_t *m, x86pte_t pte, int level, ht_va_t va)
+/* Is va canonical for 12 + 9 * nlev address bits (the hole check)? */
+static inline int
+qd_canonical(const int nlev, ht_va_t va)
 {
-	uint64_t off = (1ull << (12 + 9 * level)) - 1;
+	const int vab = 12 + 9 * nlev;
 
-	return (((pte & (level == 0 ? m->paddr_mask : m->lgpg_mask)) & ~off) +
-	    (va & off));
+	return (((va + (1ull << (vab - 1))) >> vab) == 0);
 }
 
-/* translate_once's 4/5-level case; 1 when decided (*r_rc). */
-static inline __attribute__((always_inline)) int
-translate_long(hat_t *hat, const mmu_t *m, const int nlev, ht_va_t va,
-    ht_xlate_t *x, int *r_rc)
-{
-	x86pte_t pte = 0, w = 0, nx = 0;
-	int level = 0;
-	int st = descend_long(hat, m, nlev, va, x->entries, x->entry_pa, &pte,
-	    &level, &w, &nx);
-
-	if (st == 0)
-		return (0);
-	x->nlevels = (unsigned)(nlev - level);
-	if (st == 2) {
-		*r_rc = -HT_ENOTMAPPED;
-		return (1);
-	}
-	x->level = (unsigned)level;
-	x->page_size = 1ull << (12 + 9 * level);
-	x->pa = long_pa(m, pte, level, va);
-	x->attr = (pte_attr(m, pte, level) & ~(HT_W | HT_U | HT_X)) |
-	    (unsigned)((w >> 1) & (HT_W | HT_U)) |
-	    ((nx & m->pt_nx) ? 0 : HT_X);
-	*r_rc = 0;
-	return (1);
-}
+/*
+ * fast(hat, nlev, va, out) with nlev a constant, so that each of the two
+ * depths gets its own straight code; 1 (the general walk) for a space
+ * with no fast walk.
+ */
+#define QD_FAST(fast, hat, va, out)					\
+	(HT_LIKELY((hat)->hat_qd.qd_nlev == 4) ? fast((hat), 4, (va), (out)) : \
+	(hat)->hat_qd.qd_nlev == 5 ? fast((hat), 5, (va), (out)) : 1)
 
 static int translate_once(hat_t *hat, ht_va_t va, ht_xlate_t *x);
+
+/*
+ * The general walk of ht_translate and ht_va2pa, out of the hot
+ * functions' way: every mode, the checks with their error details, and
+ * the provider's map for tables outside its window.
+ */
+static __attribute__((noinline, cold)) int
+translate_slow(hat_t *hat, ht_va_t va, ht_xlate_t *x)
+{
+	uint64_t gen;
+	int rc;
+
+	if (hat == NULL || x == NULL)
+		return (ht__fail(HT_EINVAL, "NULL argument"));
+	do {
+		gen = hat_read_begin(hat);
+		rc = translate_once(hat, va, x);
+	} while (hat_read_retry(hat, gen));
+	return (rc);
+}
+
+/* ht_translate's fast walk: 0 or -HT_ENOTMAPPED, 1 for the general one. */
+static inline __attribute__((always_inline)) int
+translate_fast(hat_t *hat, const int nlev, ht_va_t va, ht_xlate_t *x)
+{
+	const hat_qd_t *q = &hat->hat_qd;
+	x86pte_t pte = 0, w = 0, nx = 0;
+	uint64_t gen, off = 0;
+	int level = 0, st;
+
+	if (HT_UNLIKELY(!qd_canonical(nlev, va)))
+		return (1);
+	/*
+	 * The seqlock's read side (hat_read_begin).  A walk that raced
+	 * with an unlink is redone by the general walk: no loop here, so
+	 * the compiler has no reason to hoist the index arithmetic out of
+	 * one and keep it in saved registers.
+	 */
+	gen = hat_read_begin(hat);
+	st = qd_walk(q, nlev, va, x->entries, x->entry_pa, &pte, &level,
+	    &off, &w, &nx);
+	if (HT_UNLIKELY(hat_read_retry(hat, gen)))
+		return (1);
+	if (HT_UNLIKELY(st != QD_LEAF)) {
+		if (st == QD_SLOW)
+			return (1);
+		x->va = va;
+		x->nlevels = (unsigned)(nlev - level);
+		return (-HT_ENOTMAPPED);	/* quiet: a normal answer */
+	}
+	x->va = va;
+	x->nlevels = (unsigned)(nlev - level);
+	x->level = (unsigned)level;
+	x->page_size = off + 1;
+	x->pa = (pte & q->qd_amask & ~off) | (va & off);
+	x->attr = (pte_attr(hat_mmu(hat), pte, level) &
+	    ~(HT_W | HT_U | HT_X)) | (unsigned)((w >> 1) & (HT_W | HT_U)) |
+	    ((nx & PT_NX) ? 0 : HT_X);
+	return (0);
+}
 
 /*
  * ht_translate: a lock-free walk, like the MMU's, inside the read side of
@@ -138,17 +196,12 @@ static int translate_once(hat_t *hat, ht_va_t va, ht_xlate_t *x);
 int
 ht_translate(ht_as_t *as, ht_va_t va, ht_xlate_t *x)
 {
-	hat_t *hat = as;
-	uint64_t gen;
 	int rc;
 
-	if (HT_UNLIKELY(hat == NULL || x == NULL))
-		return (ht__fail(HT_EINVAL, "NULL argument"));
-	do {
-		gen = hat_read_begin(hat);
-		rc = translate_once(hat, va, x);
-	} while (hat_read_retry(hat, gen));
-	return (rc);
+	if (HT_LIKELY(as != NULL && x != NULL) &&
+	    HT_LIKELY((rc = QD_FAST(translate_fast, as, va, x)) <= 0))
+		return (rc);
+	return (translate_slow(as, va, x));
 }
 
 static int
@@ -171,15 +224,6 @@ translate_once(hat_t *hat, ht_va_t va, ht_xlate_t *x)
 		    (unsigned long long)va, ht_mode_name(m->mode)));
 	}
 	root = hat->hat_htable;
-	if (HT_LIKELY(!(root->ht_flags & HTABLE_COPIED) && m->pte_size == 8 &&
-	    m->mode != HT_MODE_PAE)) {
-		int rc;
-
-		if (m->num_level == 4 && translate_long(hat, m, 4, va, x, &rc))
-			return (rc);
-		if (m->num_level == 5 && translate_long(hat, m, 5, va, x, &rc))
-			return (rc);
-	}
 	if (HT_UNLIKELY(root->ht_flags & HTABLE_COPIED)) {
 		tbl = (const uint8_t *)hat->hat_copied_ptes;
 		sz = 8;
@@ -190,9 +234,9 @@ translate_once(hat_t *hat, ht_va_t va, ht_xlate_t *x)
 		shift = m->pte_shift;
 	}
 	/*
-	 * The walk keeps everything in registers and does the least work per
-	 * level (index, load, permission AND/OR, leaf test, window
-	 * arithmetic): consecutive translations then overlap in the CPU.
+	 * Every mode, one entry per level: the geometry comes from the
+	 * mmu_t, and a table outside the provider's window is reached
+	 * through its map.
 	 */
 	const uint8_t *win = hat->hat_ctx->ctx_win;
 	const ht_pa_t wbase = hat->hat_ctx->ctx_win_base;
@@ -245,41 +289,53 @@ translate_once(hat_t *hat, ht_va_t va, ht_xlate_t *x)
 	return (0);
 }
 
+/* ht_va2pa's general walk: the report of ht_translate, kept to the PA. */
+static __attribute__((noinline, cold)) int
+va2pa_slow(hat_t *hat, ht_va_t va, ht_pa_t *r_pa)
+{
+	ht_xlate_t x;
+	int rc;
+
+	if (r_pa == NULL)
+		return (ht__fail(HT_EINVAL, "NULL argument"));
+	if ((rc = translate_slow(hat, va, &x)) == 0)
+		*r_pa = x.pa;
+	return (rc);
+}
+
+/* ht_va2pa's fast walk: 0 or -HT_ENOTMAPPED, 1 for the general one. */
+static inline __attribute__((always_inline)) int
+va2pa_fast(hat_t *hat, const int nlev, ht_va_t va, ht_pa_t *r_pa)
+{
+	const hat_qd_t *q = &hat->hat_qd;
+	x86pte_t pte = 0, w, nx;
+	uint64_t gen, off = 0;
+	int level, st;
+
+	if (HT_UNLIKELY(!qd_canonical(nlev, va)))
+		return (1);
+	/* the seqlock's read side, as in translate_fast */
+	gen = hat_read_begin(hat);
+	st = qd_walk(q, nlev, va, NULL, NULL, &pte, &level, &off, &w, &nx);
+	if (HT_UNLIKELY(hat_read_retry(hat, gen)))
+		return (1);
+	if (HT_LIKELY(st == QD_LEAF)) {
+		/* a large leaf's PAT bit (12) lies inside off */
+		*r_pa = (pte & q->qd_amask & ~off) | (va & off);
+		return (0);
+	}
+	return (st == QD_NONE ? -HT_ENOTMAPPED : 1);
+}
+
 int
 ht_va2pa(ht_as_t *as, ht_va_t va, ht_pa_t *r_pa)
 {
-	hat_t *hat = as;
-	const mmu_t *m;
-	uint64_t gen;
-	ht_xlate_t x;
-	int rc, done;
+	int rc;
 
-	if (HT_UNLIKELY(hat == NULL || r_pa == NULL))
-		return (ht__fail(HT_EINVAL, "NULL argument"));
-	m = hat_mmu(hat);
-	if (HT_LIKELY(m->pte_size == 8 && m->mode != HT_MODE_PAE &&
-	    !(hat->hat_htable->ht_flags & HTABLE_COPIED) && m->has_hole &&
-	    !mmu_in_hole(m, va))) {
-		x86pte_t pte = 0, w, nx;
-		int level = 0;
-
-		do {	/* the seqlock read side, as in ht_translate */
-			gen = hat_read_begin(hat);
-			done = m->num_level == 4 ?
-			    descend_long(hat, m, 4, va, NULL, NULL, &pte, &level,
-			    &w, &nx) : descend_long(hat, m, 5, va, NULL, NULL, &pte,
-			    &level, &w, &nx);
-		} while (hat_read_retry(hat, gen));
-		if (HT_LIKELY(done == 1)) {
-			*r_pa = long_pa(m, pte, level, va);
-			return (0);
-		}
-		if (done == 2)
-			return (-HT_ENOTMAPPED);
-	}
-	if ((rc = ht_translate(hat, va, &x)) == 0)
-		*r_pa = x.pa;
-	return (rc);
+	if (HT_LIKELY(as != NULL && r_pa != NULL) &&
+	    HT_LIKELY((rc = QD_FAST(va2pa_fast, as, va, r_pa)) <= 0))
+		return (rc);
+	return (va2pa_slow(as, va, r_pa));
 }
 
 /*
@@ -305,13 +361,81 @@ links_eff(htable_t *ht)
 	return (eff);
 }
 
+/*
+ * ht_walk's loop over the leaves of one table, from the iterator's leaf
+ * to the end of the table or of the range, or up to a link: one load and
+ * one present test per entry, the per-table values (level, size, base,
+ * the links' rights) in registers, attr and eff recomputed only when a
+ * leaf's non-address bits differ from the previous one's, and the
+ * iterator told only where the loop stopped (iter_seek).  sz is a
+ * constant (4 or 8), so each entry size gets its own loop.  Returns fn's
+ * non-zero answer, or 0.
+ */
+static inline __attribute__((always_inline)) int
+walk_run(iter_t *it, const mmu_t *m, unsigned up, ht_walk_fn fn, void *arg,
+    const int sz)
+{
+	const uint8_t *base = it->it_base;
+	const int level = it->it_level;
+	const uint64_t size = it->it_size;
+	const x86pte_t kmask = PTE_LEAF_KEY(level);
+	unsigned e = it->it_entry, end = iter_run_end(it), attr, eff;
+	uint64_t va = it->it_va;
+	x86pte_t pte = it->it_pte, key;
+	ht_leaf_t leaf;
+	int rc = 0;
+
+	key = pte & kmask;
+	attr = pte_attr(m, pte, level);
+	eff = pte_eff(m, up, pte, level);
+	for (;;) {
+		if (HT_UNLIKELY((pte & kmask) != key)) {
+			key = pte & kmask;
+			attr = pte_attr(m, pte, level);
+			eff = pte_eff(m, up, pte, level);
+		}
+		/* a large leaf may begin before start: report it whole */
+		leaf.va = va;
+		leaf.size = size;
+		leaf.level = (unsigned)level;
+		leaf.pte = pte;
+		leaf.pa = pte_pa(m, pte, level);
+		leaf.attr = attr;
+		leaf.eff = eff;
+		if (HT_UNLIKELY((rc = fn(arg, &leaf)) != 0))
+			break;
+		/* the next present entry; stop before a link */
+		x86pte_t next = 0;
+		unsigned f = e;
+
+		while (++f <= end) {
+			next = pte_load(sz, base + (size_t)f * (size_t)sz);
+			if (next & PT_VALID)
+				break;
+		}
+		if (f > end) {
+			/* the rest is empty: the iterator moves on from end */
+			va += (uint64_t)(end - e) * size;
+			e = end;
+			pte = 0;
+			break;
+		}
+		if (HT_UNLIKELY(!pte_is_page(next, level)))
+			break;		/* a link: iter_next descends it */
+		va += (uint64_t)(f - e) * size;
+		e = f;
+		pte = next;
+	}
+	iter_seek(it, e, va, pte);
+	return (rc);
+}
+
 int
 ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 {
 	hat_t *hat = as;
 	const mmu_t *m;
 	iter_t it;
-	ht_leaf_t leaf;
 	op_t op;
 	htable_t *eff_ht = NULL;
 	unsigned up = 0;
@@ -328,15 +452,9 @@ ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 			eff_ht = it.it_ht;
 			up = links_eff(eff_ht);
 		}
-		/* a large leaf may begin before start: report it whole */
-		leaf.va = it.it_va;
-		leaf.size = it.it_size;
-		leaf.level = (unsigned)it.it_level;
-		leaf.pte = it.it_pte;
-		leaf.pa = pte_pa(m, it.it_pte, it.it_level);
-		leaf.attr = pte_attr(m, it.it_pte, it.it_level);
-		leaf.eff = pte_eff(m, up, it.it_pte, it.it_level);
-		if ((rc = fn(arg, &leaf)) != 0)
+		rc = it.it_sz == 8 ? walk_run(&it, m, up, fn, arg, 8) :
+		    walk_run(&it, m, up, fn, arg, 4);
+		if (rc != 0)
 			break;
 	}
 	iter_stop(&it);

@@ -118,6 +118,42 @@ hat_root_pa(const hat_t *hat)
 	    ((uintptr_t)root->ht_ptr & (HT_PAGE_SIZE - 1)));
 }
 
+/*
+ * Fill hat->hat_qd (types.h) once the root exists, before the space is
+ * seen by anyone.  The fast walk of hat_query.c hard-codes the 4/5-level
+ * geometry (9 index bits a level from bit 12, 8-byte entries, the hole
+ * above bit va_bits - 1); rather than assume that of a mode, this checks
+ * it against the mode's geometry (mmu.c) and leaves qd_nlev 0, the
+ * general walk, for anything else.
+ */
+static inline void
+hat_qd_init(hat_t *hat)
+{
+	const mmu_t *m = hat_mmu(hat);
+	const htable_t *root = hat->hat_htable;
+	const ht_ctx_t *ctx = hat->hat_ctx;
+	hat_qd_t *q = &hat->hat_qd;
+
+	q->qd_nlev = 0;
+	if ((root->ht_flags & HTABLE_COPIED) || m->pte_size != 8 ||
+	    (m->num_level != 4 && m->num_level != 5) || !m->has_hole ||
+	    m->va_bits != 12 + 9 * (unsigned)m->num_level ||
+	    m->lgpg_mask != (m->paddr_mask & ~PT_PAT_LARGE))
+		return;
+	for (int l = 0; l < m->num_level; l++) {
+		if (m->level_shift[l] != 12 + 9 * (unsigned)l ||
+		    m->idx_mask[l] != 511)
+			return;
+	}
+	q->qd_root = root->ht_ptr;
+	q->qd_root_pa = hat_root_pa(hat);
+	q->qd_wadj = (uintptr_t)ctx->ctx_win - (uintptr_t)ctx->ctx_win_base;
+	q->qd_wbase = ctx->ctx_win_base;
+	q->qd_wlen = ctx->ctx_win == NULL ? 0 : ctx->ctx_win_len;
+	q->qd_amask = m->paddr_mask;
+	q->qd_nlev = (unsigned)m->num_level;
+}
+
 /* The mutex of hash chain h (chains share HTABLE_NMUTEX mutexes). */
 static inline bucket_lock_t *
 htable_bucket_mutex(const hat_t *hat, unsigned h)

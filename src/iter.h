@@ -142,6 +142,36 @@ iter_next(iter_t *it)
 	iter_next_table(it);
 }
 
+/*
+ * For readers that take the leaves of a table in one loop of their own
+ * (ht_walk): the last entry of the current table inside the range, and
+ * iter_seek, which puts the iterator on entry e (VA va, value pte) that
+ * the loop handled last.  Entries between the iterator's position and e
+ * must have been passed over as iter_next would (not present, or leaves
+ * the loop handled); the next iter_next goes on after e, so a link the
+ * loop stopped before is descended as usual.
+ */
+static inline unsigned
+iter_run_end(const iter_t *it)
+{
+	unsigned end = it->it_n - 1;
+	uint64_t left = (it->it_last - it->it_va) >>
+	    LEVEL_SHIFT(hat_mmu(it->it_hat), it->it_level);
+
+	/* it_va <= it_last: entries past `left` lie beyond the range */
+	return (left < end - it->it_entry ? it->it_entry + (unsigned)left :
+	    end);
+}
+
+static inline void
+iter_seek(iter_t *it, unsigned e, uint64_t va, x86pte_t pte)
+{
+	HT_ASSERT(e >= it->it_entry && e < it->it_n && va <= it->it_last);
+	it->it_entry = e;
+	it->it_va = va;
+	it->it_pte = pte;
+}
+
 /* Leave the rest of the current table: the next iter_next moves on. */
 static inline void
 iter_skip_table(iter_t *it)

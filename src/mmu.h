@@ -333,5 +333,16 @@ pte_attr(const mmu_t *m, x86pte_t pte, int level)
 	return (a);
 }
 
+/*
+ * The bits of a leaf at `level` that its attributes and its effective
+ * rights depend on (pte_attr, pte_eff, and the scan's bit 9): all but
+ * the address (bit 12 is PAT in a large leaf, an address bit at level
+ * 0).  Loops over many leaves (ht_walk, ht_scan) recompute attr and eff
+ * only when these bits differ from the previous leaf's; most runs of
+ * leaves agree on them.
+ */
+#define PTE_LEAF_KEY(level)	((level) == 0 ? 0xfff0000000000fffull : \
+	0xfff0000000001fffull)
+
 #endif /* HT_MMU_H */
 

@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "htable.h"
@@ -135,7 +136,32 @@ typedef struct rmap_prep {
 	rmap_ext_t	*rp_ext[RMAP_PREP];
 } rmap_prep_t;
 
+/*
+ * What a lock-free walk of a 4- or 5-level space needs (hat_query.c:
+ * ht_va2pa, ht_translate), copied out of the context, its mmu_t and the
+ * root descriptor once the root exists (hat_qd_init), so that the hot
+ * path reads this line and hat_gen instead of chasing hat -> ctx -> mmu
+ * and hat -> root on every call.  Fixed for the life of the space.
+ */
+typedef struct hat_qd {
+	const uint8_t	*qd_root;	/* the root's entries */
+	uintptr_t	qd_wadj;	/* ctx_win - ctx_win_base: a link's
+					   table is at qd_wadj + its PA */
+	ht_pa_t		qd_wbase;	/* PA of its first byte */
+	uint64_t	qd_wlen;	/* its length; 0: no window */
+	x86pte_t	qd_amask;	/* address bits of a link or leaf */
+	ht_pa_t		qd_root_pa;	/* the root's PA (entry_pa) */
+	unsigned	qd_nlev;	/* 4 or 5; 0: no fast walk (copied
+					   root, 32-bit, PAE) */
+} hat_qd_t;
+
 struct ht_as {
+	/*
+	 * First, and the space 64-byte aligned (hat.c): a lock-free walk
+	 * reads the descriptor and the generation, one cache line.
+	 */
+	hat_qd_t	hat_qd;		/* set once the root exists */
+	_Atomic uint64_t hat_gen;	/* bumped before any table is unlinked */
 	ht_ctx_t	*hat_ctx;
 	htable_t	**hat_ht_hash;	/* bucket heads; bucket mutexes */
 	unsigned	hat_num_hash;	/* power of two */
@@ -148,7 +174,6 @@ struct ht_as {
 	unsigned	hat_num_copied;
 	x86pte_t	*hat_copied_ptes;
 	hat_pm_t	*hat_pm;	/* leaves per level, in shards */
-	_Atomic uint64_t hat_gen;	/* bumped before any table is unlinked */
 	lockmap_t	hat_locks;	/* locks beyond the first (lockmap.h) */
 	_Atomic unsigned hat_nshared_in; /* regions others share into us */
 	_Atomic unsigned hat_nshared_out; /* regions we share out (HAT_SHARED) */
@@ -174,6 +199,8 @@ struct ht_as {
 	 */
 	pthread_mutex_t	hat_nm_lock;
 };
+_Static_assert(offsetof(struct ht_as, hat_gen) + sizeof (uint64_t) <= 64,
+    "a lock-free walk reads one cache line of the space");
 
 /*
  * One CPU's own top-level table (two with KPTI): its user half copies

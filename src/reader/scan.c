@@ -223,6 +223,83 @@ visit_entry(scan_t *s, uint64_t pte, int level, unsigned i, uint64_t va,
 }
 
 /*
+ * The first visit's loop over a table read whole (the MMU's reading; the
+ * QEMU reading goes through visit_entry): what visit_entry and
+ * rd_classify decide for each entry, with the level's reserved-bit masks
+ * in registers, one present test per entry, and a leaf's attr and eff
+ * recomputed only when its non-address bits differ from the previous
+ * leaf's (PTE_LEAF_KEY).  sz is a constant (4 or 8).  Sets the live
+ * bits; 0, or the first error or non-zero answer of fn.
+ */
+static inline __attribute__((always_inline)) int
+visit_table(scan_t *s, const void *table, unsigned n, int level, uint64_t va,
+    unsigned eff, uint64_t *bits, int *r_live, const int sz)
+{
+	const mmu_t *m = &s->m;
+	const unsigned shift = LEVEL_SHIFT(m, level);
+	const x86pte_t rl = m->rsvd_leaf[level], rp = m->rsvd_ptp[level];
+	const x86pte_t kmask = PTE_LEAF_KEY(level);
+	const uint64_t maxl = s->cfg->max_leaves;
+	/* a leaf where the CPU has no such page size reads as reserved */
+	const int leaf_ok = level == 0 || mmu_leaf_ok(m, level);
+	x86pte_t key = 0;
+	unsigned attr = 0, leff = 0;
+	int have = 0, rc, live;
+	ht_leaf_t leaf;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t pte = sz == 8 ? ((const uint64_t *)table)[i] :
+		    ((const uint32_t *)table)[i];
+
+		if (!(pte & PT_VALID))
+			continue;
+		if (level == 0 || (pte & PT_PAGESIZE)) {
+			if (HT_UNLIKELY(!leaf_ok || (pte & rl) != 0)) {
+				s->st.reserved++;
+				continue;
+			}
+			if (HT_UNLIKELY(!have || (pte & kmask) != key)) {
+				key = pte & kmask;
+				attr = scan_attr(m, pte, level);
+				leff = pte_eff(m, eff, pte, level);
+				have = 1;
+			}
+			if (HT_UNLIKELY(maxl != 0 && s->st.leaves >= maxl))
+				return (ht__fail(HT_ERANGE, "more than %llu "
+				    "leaves (shared tables multiply them): "
+				    "raise the limit",
+				    (unsigned long long)maxl));
+			s->st.leaves++;
+			leaf.va = mmu_sext(m, va + ((uint64_t)i << shift));
+			leaf.pa = pte_pa(m, pte, level);
+			leaf.size = LEVEL_SIZE(m, level);
+			leaf.level = (unsigned)level;
+			leaf.attr = attr;
+			leaf.eff = leff;
+			leaf.pte = pte;
+			bits[i / 64] |= 1ull << (i % 64);
+			*r_live = 1;
+			if (HT_UNLIKELY((rc = s->fn(s->arg, &leaf)) != 0))
+				return (rc);
+			continue;
+		}
+		if (HT_UNLIKELY((pte & rp) != 0)) {
+			s->st.reserved++;
+			continue;
+		}
+		rc = visit(s, pte & m->paddr_mask, level - 1, va +
+		    ((uint64_t)i << shift), pte_eff(m, eff, pte, level), &live);
+		if (rc != 0)
+			return (rc);
+		if (live) {
+			bits[i / 64] |= 1ull << (i % 64);
+			*r_live = 1;
+		}
+	}
+	return (0);
+}
+
+/*
  * Visit the level-`level` table at pa, first VA va, effective permissions
  * eff so far.  *r_live: did it yield any leaf.
  */
@@ -278,6 +355,10 @@ visit(scan_t *s, ht_pa_t pa, int level, uint64_t va, unsigned eff,
 		free(bits);
 		return (rc);
 	}
+	if (!s->qemu)
+		return (m->pte_size == 8 ?
+		    visit_table(s, table, n, level, va, eff, bits, r_live, 8) :
+		    visit_table(s, table, n, level, va, eff, bits, r_live, 4));
 	for (unsigned i = 0; i < n; i++) {
 		rc = visit_entry(s, entry_at(s, table, i), level, i, va, eff,
 		    &live);
