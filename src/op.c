@@ -49,6 +49,7 @@
 #include "op.h"
 #include "share.h"
 #include "cpuroot.h"
+#include "stlb.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -106,7 +107,8 @@ op_tlb_inval(hat_t *hat, uint64_t va, uint64_t len)
 	ht_ctx_t *ctx = hat->hat_ctx;
 	op_t *op = op__cur;
 
-	if (!ctx->ctx_tlb_on ||
+	/* a hook, or a soft TLB in the context (stlb.c, invariant 2) */
+	if (!ctx_inval_on(ctx) ||
 	    (atomic_load(&hat->hat_flags) & HAT_FREEING))
 		return;
 	if (len == 0)		/* 2^64 bytes: the whole space */

@@ -41,6 +41,7 @@
 
 #include "share.h"
 #include "cpuroot.h"
+#include "stlb.h"
 #include "rmap.h"
 #include "debug.h"
 #include "lock.h"
@@ -84,7 +85,7 @@ share_forward(hat_t *src, uint64_t va, uint64_t len)
 	uint64_t last = len == HT_TLB_ALL ? ~0ull : va + (len - 1);
 
 	HT_ASSERT(lock_none_held());	/* none at the TLB hook */
-	if (!ctx->ctx_tlb_on)
+	if (!ctx_inval_on(ctx))		/* no hook, no soft TLB */
 		return;
 	mutex_enter(&ctx->ctx_share_lock, LR_SHARE);
 	while (ctx->ctx_share_readers >= SHARE_WAITER)

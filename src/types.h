@@ -7,7 +7,9 @@
  *   bucket mutex (at most one at a time)  ->  hat_mutex  ->  reserve_lock
  *   -> the arena's own lock (inside the provider).
  * ctx_frame_lock is a leaf: taken with any of them held, nothing inside.
- * No library lock is held while the TLB hook runs.
+ * No library lock is held while the TLB hook runs.  A space's
+ * hat_stlb_lock (its soft TLBs, stlb.c) is taken with no library lock
+ * held, where the hook would run, and nothing is taken under it.
  * Debug builds check this order at every lock site (src/lock.h).
  */
 #ifndef HT_TYPES_H
@@ -160,6 +162,14 @@ struct ht_as {
 	_Atomic uint64_t hat_tlb_gen;	/* bumped by every TLB hook call */
 	rmap_ext_t	*hat_rmap;	/* its reverse-map extents; ctx_rmap_lock */
 	uint64_t	hat_rmap_n;
+	/*
+	 * The soft TLBs attached to us (stlb.c): changed under
+	 * hat_stlb_lock, which every invalidation holds while it empties
+	 * them; the head is atomic so that a space with none costs an
+	 * invalidation one load and no lock.
+	 */
+	pthread_mutex_t	hat_stlb_lock;
+	struct stlb * _Atomic hat_stlbs;
 };
 
 /*
@@ -288,6 +298,9 @@ struct ht_ctx {
 	cpu_root_t	*ctx_cpus;
 	_Atomic uint64_t ctx_next_hat_id;
 	int		ctx_tlb_on;	/* a TLB hook of either kind */
+	_Atomic unsigned ctx_nstlb;	/* soft TLBs attached to its spaces:
+					   while any, TLB ranges are batched
+					   and delivered even with no hook */
 	pthread_mutex_t	ctx_rmap_lock;	/* the reverse map (rmap.c) */
 	rmap_ext_t	*ctx_rmap;	/* every extent, by PA */
 	rmap_ext_t	*ctx_rmap_spare; /* for stealers, via re_vr */
