@@ -38,6 +38,9 @@ BENCH_DECLARE(xlate_dep_4k)
 BENCH_DECLARE(va2pa_seq_4k)
 BENCH_DECLARE(va2pa_rand_4k)
 BENCH_DECLARE(va2pa_dep_4k)
+BENCH_DECLARE(stlb_hit_seq_4k)
+BENCH_DECLARE(stlb_hit_rand_4k)
+BENCH_DECLARE(stlb_miss_fill_4k)
 BENCH_DECLARE(walk_4k)
 BENCH_DECLARE(scan_4k)
 BENCH_DECLARE(map_1page_4k)
@@ -115,6 +118,13 @@ BENCH_LIST_START
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 4.29)
 	BENCH_ENTRY(va2pa_dep_4k, "page", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 16.7)
+	/* the soft TLB: hits inline, a miss walks and fills (bench_ops.c) */
+	BENCH_ENTRY(stlb_hit_seq_4k, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(stlb_hit_rand_4k, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(stlb_miss_fill_4k, "page", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 	BENCH_ENTRY(walk_4k, "leaf", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 0)
 	/* ht_scan: the same leaves read as an untrusted image */

@@ -452,6 +452,104 @@ run_xlate(bench_run_t *r, const psize_t *p, xorder_t how, int pa_only)
 	return (0);
 }
 
+/*
+ * The soft TLB (ht_stlb_*): an emulator's working set of 4096 pages (16
+ * MiB of a space whose frames are shuffled) and a cache of as many
+ * entries (64 KiB, L2-resident), looked up read at CPL 0, 64 passes a
+ * sample.  STLB_HIT_*: every lookup hits (the inline path of htable.h);
+ * STLB_FILL: a one-entry cache, so each page misses and is filled (the
+ * walk and the store; A is set already, by the warm-up).
+ */
+static const psize_t ps_stlb = {
+	HT_PS_4K, (uint64_t)4096, 4096, 1, 1, 64, 0
+};
+
+typedef enum sorder {
+	STLB_HIT_SEQ,
+	STLB_HIT_RAND,
+	STLB_FILL
+} sorder_t;
+
+static int
+run_stlb(bench_run_t *r, const psize_t *p, sorder_t how)
+{
+	env_t e;
+	ht_as_t *as;
+	ht_stlb_t *t;
+	ht_cpu_t cpu = { HT_CPU_NXE, 0, 0 };	/* the leaves have NX */
+	ht_access_t a;
+	uint32_t *idx;
+	uint64_t t0, n, k, acc = 0, seed = 0x5eed0003ull;
+	ht_pa_t pa;
+	int s;
+
+	env_init(&e);
+	as = chain_space(&e, p);
+	if (ht_stlb_create(as, how == STLB_FILL ? 1 : p->npages, &cpu,
+	    &t) != 0)
+		bench_die("ht_stlb_create: %s", ht_errdetail());
+	n = (uint64_t)p->npages * p->npasses;
+	r->ops = n;
+	/* the order of every pass, fresh shuffles (as run_xlate's) */
+	idx = bench_alloc(sizeof (uint32_t) * n);
+	for (k = 0; k < n; k += p->npages) {
+		for (uint32_t i = 0; i < p->npages; i++)
+			idx[k + i] = i;
+		if (how == STLB_HIT_RAND)
+			bench_shuffle(idx + k, p->npages, &seed);
+	}
+	for (uint32_t i = 0; i < p->npages; i++)
+		if (ht_stlb_fill(t, VA_BASE + (uint64_t)i * p->size,
+		    HT_ACC_READ, 0, &a) != 0 || a.fault != HT_FAULT_NONE)
+			bench_die("stlb fill of page %u failed: %s fault %d "
+			    "ec 0x%x", i, ht_errdetail(), (int)a.fault,
+			    a.error_code);
+	for (s = -r->warmup; s < r->reps; s++) {
+		t0 = bench_now();
+		for (k = 0; k < n; k++) {
+			/* in VA order without the index array, as run_xlate */
+			ht_va_t va = VA_BASE + (how == STLB_HIT_SEQ ?
+			    (k % p->npages) : idx[k]) * p->size;
+
+			if (ht_stlb_lookup(t, va, HT_ACC_READ, 0, &pa)) {
+				acc += pa;
+				continue;
+			}
+			if (how != STLB_FILL)
+				bench_die("stlb miss at 0x%" PRIx64, va);
+			if (ht_stlb_fill(t, va, HT_ACC_READ, 0, &a) != 0)
+				bench_die("stlb fill 0x%" PRIx64 " failed", va);
+			acc += a.pa;
+		}
+		if (s >= 0)
+			r->ns[s] = (double)(bench_now() - t0) / (double)n;
+	}
+	bench_sink = acc;
+	free(idx);
+	ht_stlb_destroy(t);
+	ht_as_destroy(as);
+	env_fini(&e);
+	return (0);
+}
+
+int
+bench_stlb_hit_seq_4k(bench_run_t *r)
+{
+	return (run_stlb(r, &ps_stlb, STLB_HIT_SEQ));
+}
+
+int
+bench_stlb_hit_rand_4k(bench_run_t *r)
+{
+	return (run_stlb(r, &ps_stlb, STLB_HIT_RAND));
+}
+
+int
+bench_stlb_miss_fill_4k(bench_run_t *r)
+{
+	return (run_stlb(r, &ps_stlb, STLB_FILL));
+}
+
 /* The trivial walk callback: count, so that the count can be checked. */
 static int
 walk_count(void *arg, const ht_leaf_t *leaf)

@@ -629,7 +629,9 @@ HT_EXTERN int ht_as_mmu(const ht_as_t *as);
 HT_EXTERN int ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags,
     ht_as_t **r_as) HT_MUST_CHECK;
 /*
- * Unmap everything, free every table frame, free the space.
+ * Unmap everything, free every table frame, free the space.  Soft TLBs
+ * still attached to it (ht_stlb_create) are detached first: emptied, and
+ * their fills fail from then on; ht_stlb_destroy still frees them.
  * Errors: none.
  */
 HT_EXTERN void ht_as_destroy(ht_as_t *as);
@@ -1497,6 +1499,178 @@ HT_EXTERN int ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va,
  */
 HT_EXTERN int ht_scan_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu,
     ht_va_t va, unsigned acc, unsigned cpl, ht_access_t *r_acc);
+
+/* ------------------------------------------------------------------ */
+/* The translation cache: a soft TLB for emulators                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A soft TLB caches 4 KiB translations of one address space for one
+ * emulator thread (a vCPU, an interpreter): the thread looks an access up
+ * with ht_stlb_lookup, inline, and on a miss calls ht_stlb_fill, which
+ * decides the access as ht_access does, sets Accessed and Dirty as the MMU
+ * would, and caches the answer.
+ *
+ * It never returns a stale translation.  Every change that the TLB hook
+ * reports for the space empties the entries it covers before the changing
+ * call returns, whether or not the context has a hook, and so do the
+ * changes of a source forwarded to a space that shares its tables
+ * (ht_share).  So once ht_map, ht_unmap, ht_protect, ht_harvest_ad, ... has
+ * returned, no lookup on any thread returns what it replaced; a lookup
+ * that runs beside such a call returns the translation of before or after
+ * it, as a hardware TLB may until its shootdown completes.  A fill that
+ * races with a change keeps nothing it cannot prove current.
+ *
+ * Like a hardware TLB:
+ *  - an entry records which accesses (read, write, fetch, each at CPL 3
+ *    and below) the translation allows on the CPU given at creation (WP,
+ *    SMEP, SMAP and AC, NXE, PKE and PKRU), and a lookup hits only for an
+ *    allowed access;
+ *  - a write hits only if the leaf was Dirty when the entry was filled:
+ *    otherwise it misses, and the fill sets D, as an MMU does on the
+ *    first write through a clean TLB entry;
+ *  - nothing negative is cached: a fault is never remembered, and a right
+ *    granted later (a protect that adds W) shows at the next miss;
+ *  - one entry per 4 KiB page, also inside a large page.
+ * Direct-mapped by virtual page number: entry (va >> 12) & (n - 1).
+ *
+ * ABI: ht_stlb_t's two public fields and ht_stlb_ent_t are the one struct
+ * layout of this library that callers compile against, because a hit
+ * must cost no call (an index, the tag's load and compare, the address's
+ * load: about a nanosecond; `make bench`, stlb_hit_*).  The library
+ * allocates the object and its entries (64-byte aligned, four entries a
+ * cache line; the counters that invalidating threads write are on lines
+ * of their own), so the caller never needs its size.
+ *
+ * Threads: ht_stlb_lookup, ht_stlb_fill, ht_stlb_flush and
+ * ht_stlb_set_cpu are the owner's (one thread at a time, in practice the
+ * vCPU's); invalidations come from any thread at any time.  A space may
+ * have any number of soft TLBs.  ht_as_destroy detaches those still
+ * attached: they are emptied and their fills fail with HT_EINVAL; they
+ * must still be freed with ht_stlb_destroy.  As with every call on a
+ * space, none of these may run beside the destroy of its space.
+ *
+ * The provider's map callback (ht_frame_ops_t) must not change the space
+ * that a fill reads through it: a change waits for fills of the space
+ * in flight (as a TLB shootdown waits for the other CPUs' walks).
+ */
+
+/* An entry: the tag says which page and which accesses; 0 = empty. */
+typedef struct ht_stlb_ent {
+	uint64_t	se_tag;		/* (va & ~0xfff) | HT_STLB_BIT()s;
+					   loaded and stored atomically */
+	uint64_t	se_pa;		/* PA of the 4 KiB page */
+} ht_stlb_ent_t;
+
+typedef struct ht_stlb {
+	ht_stlb_ent_t	*st_ent;	/* st_mask + 1 entries */
+	uint64_t	st_mask;	/* entries - 1 (a power of two) */
+	/* private below this line: the library's object continues */
+} ht_stlb_t;
+
+/*
+ * The tag bit that allows access acc (HT_ACC_*) at CPL cpl; bit 11 (never
+ * set in a tag) for values out of range, so that they always miss.
+ */
+#define HT_STLB_BIT(acc, cpl)						\
+	((uint64_t)1 << ((acc) <= HT_ACC_FETCH && (cpl) <= 3 ?		\
+	    (acc) + ((cpl) == 3 ? 3u : 0u) : 11u))
+
+/*
+ * The hit path: 1 with *r_pa = the physical address of va when the cache
+ * holds va's page with access acc (HT_ACC_*) at CPL cpl allowed (and, for
+ * a write, the page Dirty); 0 otherwise (call ht_stlb_fill).  Out-of-range
+ * acc or cpl, a non-canonical va, or a detached cache: 0.  Owner thread
+ * only.
+ * Errors: none.
+ */
+static inline int
+ht_stlb_lookup(const ht_stlb_t *stlb, ht_va_t va, unsigned acc,
+    unsigned cpl, ht_pa_t *r_pa)
+{
+	const ht_stlb_ent_t *e = &stlb->st_ent[(va >> HT_PAGE_SHIFT) &
+	    stlb->st_mask];
+	uint64_t need = HT_STLB_BIT(acc, cpl);
+	/* relaxed: only invalidations race, and they only empty tags */
+	uint64_t tag = __atomic_load_n(&e->se_tag, __ATOMIC_RELAXED);
+
+	/* the page and the right in one compare */
+	if ((tag & (~(uint64_t)0xfff | need)) !=
+	    ((va & ~(uint64_t)0xfff) | need))
+		return (0);
+	*r_pa = e->se_pa | (va & 0xfff);
+	return (1);
+}
+
+/*
+ * Make a soft TLB of `entries` entries (a power of two, 1 .. 2^24) for
+ * `as`, deciding accesses as `cpu` does (copied), attached from now on:
+ * every change of `as` reported after this call returns empties it.
+ * Codes: EINVAL (NULL as, cpu or r_stlb; entries 0, not a power of two or
+ * above 2^24; cpu as ht_access refuses it: unknown flags, pa_bits outside
+ * 32..52); ENOMEM.  On failure nothing is made.
+ * Errors: HT_EINVAL, HT_ENOMEM.
+ */
+HT_EXTERN int ht_stlb_create(ht_as_t *as, unsigned entries,
+    const ht_cpu_t *cpu, ht_stlb_t **r_stlb) HT_MUST_CHECK;
+/*
+ * Detach stlb from its space (waiting for an invalidation in progress in
+ * it) and free it.  NULL: nothing.  Not beside a call on stlb.
+ * Errors: none.
+ */
+HT_EXTERN void ht_stlb_destroy(ht_stlb_t *stlb);
+/*
+ * The miss path: decide access acc (HT_ACC_*) at CPL cpl to va exactly as
+ * ht_access(as, cpu, ...) does, with r_acc the same answer.  When the
+ * access completes, set the bits the MMU sets (r_acc->set_a, set_d) that
+ * are not set yet, each with a compare-and-swap from the value the walk
+ * read (a change in between makes the walk run again, as the MMU's does),
+ * and cache the page: its PA and every access the translation allows (a
+ * write only if the leaf is now Dirty).  A fault is not cached.  0 with
+ * *r_acc, or:
+ *   EINVAL	NULL stlb or r_acc; acc or cpl out of range; stlb detached
+ *		(its space was destroyed).
+ *   ERANGE	va beyond 4 GiB in 32-bit and PAE paging.
+ * A table that the provider's map no longer reaches reads as not present
+ * (ht_access's reading).  Owner thread only.
+ * Errors: HT_EINVAL, HT_ERANGE.
+ */
+HT_EXTERN int ht_stlb_fill(ht_stlb_t *stlb, ht_va_t va, unsigned acc,
+    unsigned cpl, ht_access_t *r_acc) HT_MUST_CHECK;
+/*
+ * Empty stlb (a CR3 load of a TLB, without the space changing).  NULL:
+ * nothing.  Owner thread only.
+ * Errors: none.
+ */
+HT_EXTERN void ht_stlb_flush(ht_stlb_t *stlb);
+/*
+ * Decide later accesses as cpu does (CR0.WP, CR4, EFER.NXE, EFLAGS.AC or
+ * PKRU changed) and empty stlb.  Codes: EINVAL (NULL argument, stlb
+ * detached, cpu as ht_stlb_create refuses it); on failure nothing
+ * changes.  Owner thread only.
+ * Errors: HT_EINVAL.
+ */
+HT_EXTERN int ht_stlb_set_cpu(ht_stlb_t *stlb, const ht_cpu_t *cpu);
+/*
+ * The space stlb is attached to, NULL once detached (by the destroy of
+ * the space) or for a NULL stlb.
+ * Errors: none.
+ */
+HT_EXTERN ht_as_t *ht_stlb_as(const ht_stlb_t *stlb);
+
+typedef struct ht_stlb_stats {
+	uint64_t	fills;		/* entries ht_stlb_fill cached */
+	uint64_t	races;		/* of those, emptied again at once: a
+					   change was reported during the fill */
+	uint64_t	invals;		/* invalidations received (one per
+					   range reported for the space) */
+	unsigned	entries;	/* non-empty entries now */
+} ht_stlb_stats_t;
+/*
+ * Counts since creation (entries: now).  EINVAL: NULL argument.
+ * Errors: HT_EINVAL.
+ */
+HT_EXTERN int ht_stlb_stats(const ht_stlb_t *stlb, ht_stlb_stats_t *r_st);
 
 #ifdef __cplusplus
 }

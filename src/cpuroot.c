@@ -21,6 +21,10 @@
  * runs before the writer's TLB batch is delivered: the hook never names
  * a CPU root whose copy is older than the change it reports.
  *
+ * Every call of the hook first empties the space's soft TLBs
+ * (stlb_inval, stlb.c), and reaches them even when the context has no
+ * hook (then it does only that).
+ *
  * The TLB hook (cpu_tlb_call, for op.c, share.c and hat.c) names the
  * CPU roots that run the space or copy it as a kernel half, and bumps
  * the space's hat_tlb_gen, in one step under hat_cpu_lock (with
@@ -45,6 +49,7 @@
 #include <string.h>
 
 #include "cpuroot.h"
+#include "stlb.h"
 #include "frame.h"
 #include "x86pte.h"
 #include "debug.h"
@@ -300,6 +305,12 @@ tlb_call_to(hat_t *hat, uint64_t va, uint64_t len, const unsigned *ids,
 	ht_tlb_info_t ti;
 
 	HT_ASSERT(lock_none_held());	/* none at the TLB hook */
+	/* the soft TLBs first: they are emptied whether or not a hook is */
+	stlb_inval(hat, va, len);
+	/* no MMU caches a no-MMU space's entries: no hook (nommu.c) */
+	if (!ctx->ctx_tlb_on ||
+	    (atomic_load(&hat->hat_flags) & HAT_NOMMU))
+		return;
 	HATSTAT_INC(ctx, tlb_calls);
 	if (ctx->ctx_cfg.tlb != NULL) {
 		ctx->ctx_cfg.tlb(ctx->ctx_cfg.tlb_arg, hat, va, len);

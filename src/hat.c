@@ -14,6 +14,7 @@
 #include "op.h"
 #include "share.h"
 #include "cpuroot.h"
+#include "stlb.h"
 #include "rmap.h"
 #include "debug.h"
 #include "lock.h"
@@ -44,6 +45,7 @@ hat_alloc_struct(ht_ctx_t *ctx, unsigned flags)
 	(void) pthread_mutex_init(&hat->hat_mutex, NULL);
 	(void) pthread_mutex_init(&hat->hat_cpu_lock, NULL);
 	(void) pthread_mutex_init(&hat->hat_nm_lock, NULL);
+	(void) pthread_mutex_init(&hat->hat_stlb_lock, NULL);
 	hat->hat_id = atomic_fetch_add(&ctx->ctx_next_hat_id, 1) + 1;
 	lockmap_init(&hat->hat_locks);
 	return (hat);
@@ -89,6 +91,7 @@ hat_free_struct(hat_t *hat)
 	(void) pthread_mutex_destroy(&hat->hat_mutex);
 	(void) pthread_mutex_destroy(&hat->hat_cpu_lock);
 	(void) pthread_mutex_destroy(&hat->hat_nm_lock);
+	(void) pthread_mutex_destroy(&hat->hat_stlb_lock);
 	lockmap_fini(&hat->hat_locks);
 	free(hat->hat_ht_hash);
 	free(hat->hat_pm);
@@ -173,6 +176,8 @@ hat_destroy(hat_t *hat, int listed)
 	 * the CPU roots that run it or copy it as their kernel half let go
 	 * (they are named to the hook as they were), then the hook.
 	 */
+	/* its soft TLBs let go: from here on no change is told to them */
+	stlb_detach_all(hat);
 	cpu_detach_hat(hat, listed && ctx->ctx_tlb_on &&
 	    !(atomic_load(&hat->hat_flags) & HAT_NOMMU));
 	/*

@@ -28,6 +28,8 @@
 #include "hat_range.h"
 #include "debug.h"
 #include "hook.h"
+#include "stlb.h"
+#include "reader/reader.h"
 
 /*
  * The fast walk (issue 13).  ht_va2pa and ht_translate are an emulator's
@@ -517,6 +519,13 @@ int
 ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
     unsigned cpl, ht_access_t *r_acc)
 {
+	return (hat_access(as, cpu, va, acc, cpl, r_acc, NULL));
+}
+
+int
+hat_access(hat_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
+    unsigned cpl, ht_access_t *r_acc, unsigned *r_rights)
+{
 	ht_scan_cfg_t cfg;
 	struct as_reader ar;
 	uint64_t gen;
@@ -534,7 +543,7 @@ ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
 	do {
 		gen = hat_read_begin(as);
 		ar.nread = 0;
-		rc = ht_scan_access(&cfg, cpu, va, acc, cpl, r_acc);
+		rc = rd_access(&cfg, cpu, va, acc, cpl, r_acc, r_rights);
 	} while (hat_read_retry(as, gen));
 	return (rc);
 }

@@ -37,7 +37,9 @@ typedef enum lock_rank {
 	LR_CROOT,	/* a CPU root's cr_lock (one switch at a time) */
 	LR_CPU,		/* a space's hat_cpu_lock: nothing under it but
 			   the frame lock */
-	LR_RMAP		/* the reverse map's lock: nothing under it */
+	LR_RMAP,	/* the reverse map's lock: nothing under it */
+	LR_STLB		/* a space's hat_stlb_lock: taken with no other
+			   library lock held, nothing under it */
 } lock_rank_t;
 
 /* Debug builds only (lock.c); in release builds only inside sizeof. */

@@ -51,6 +51,7 @@
 #include "op.h"
 #include "share.h"
 #include "cpuroot.h"
+#include "stlb.h"
 #include "debug.h"
 #include "lock.h"
 
@@ -160,13 +161,19 @@ op_tlb_inval(hat_t *hat, uint64_t va, uint64_t len)
 	ht_ctx_t *ctx = hat->hat_ctx;
 	op_t *op = op__cur;
 
+	unsigned hflags = atomic_load(&hat->hat_flags);
+
+	/* a hook, or a soft TLB in the context (stlb.c, invariant 2) */
+	if (!ctx_inval_on(ctx) || (hflags & HAT_FREEING))
+		return;
 	/*
-	 * A no-MMU space: nothing is cached.  The flag is read after the
+	 * A no-MMU space: no MMU caches anything, but its soft TLBs read
+	 * the tables whatever the mode, so they still hear of the change
+	 * (tlb_call_to skips the hook for it).  The flag is read after the
 	 * entry was written, so a space turned live meanwhile was turned
 	 * after the write, before any MMU could load it (nommu.c).
 	 */
-	if (!ctx->ctx_tlb_on ||
-	    (atomic_load(&hat->hat_flags) & (HAT_FREEING | HAT_NOMMU)))
+	if ((hflags & HAT_NOMMU) && atomic_load(&hat->hat_stlbs) == NULL)
 		return;
 	if (len == 0)		/* 2^64 bytes: the whole space */
 		len = HT_TLB_ALL;

@@ -45,6 +45,7 @@
 
 #include "share.h"
 #include "cpuroot.h"
+#include "stlb.h"
 #include "rmap.h"
 #include "debug.h"
 #include "lock.h"
@@ -88,7 +89,7 @@ share_forward(hat_t *src, uint64_t va, uint64_t len)
 	uint64_t last = len == HT_TLB_ALL ? ~0ull : va + (len - 1);
 
 	HT_ASSERT(lock_none_held());	/* none at the TLB hook */
-	if (!ctx->ctx_tlb_on)
+	if (!ctx_inval_on(ctx))		/* no hook, no soft TLB */
 		return;
 	mutex_enter(&ctx->ctx_share_lock, LR_SHARE);
 	while (ctx->ctx_share_readers >= SHARE_WAITER)
@@ -103,9 +104,7 @@ share_forward(hat_t *src, uint64_t va, uint64_t len)
 		if (r->sr_src != src || !overlap(va, last, r->sr_src_va,
 		    r->sr_src_va + (r->sr_len - 1), &lo, &hi))
 			continue;
-		/* no MMU caches a no-MMU sharer's view (HT_AS_NOMMU) */
-		if (atomic_load(&r->sr_sharer->hat_flags) & HAT_NOMMU)
-			continue;
+		/* a no-MMU sharer: its soft TLBs only (tlb_call_to) */
 		cpu_tlb_call(r->sr_sharer, lo - r->sr_src_va + r->sr_va,
 		    hi - lo + 1);
 	}

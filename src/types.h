@@ -10,7 +10,9 @@
  *   bucket lock (lock.h, at most one at a time)  ->  hat_mutex  ->  reserve_lock
  *   -> the arena's own lock (inside the provider).
  * ctx_frame_lock is a leaf: taken with any of them held, nothing inside.
- * No library lock is held while the TLB hook runs.
+ * No library lock is held while the TLB hook runs.  A space's
+ * hat_stlb_lock (its soft TLBs, stlb.c) is taken with no library lock
+ * held, where the hook would run, and nothing is taken under it.
  * Debug builds check this order at every lock site (src/lock.h).
  */
 #ifndef HT_TYPES_H
@@ -198,6 +200,14 @@ struct ht_as {
 	 * space, whose entries it then writes with plain stores (nommu.c).
 	 */
 	pthread_mutex_t	hat_nm_lock;
+	/*
+	 * The soft TLBs attached to us (stlb.c): changed under
+	 * hat_stlb_lock, which every invalidation holds while it empties
+	 * them; the head is atomic so that a space with none costs an
+	 * invalidation one load and no lock.
+	 */
+	pthread_mutex_t	hat_stlb_lock;
+	struct stlb * _Atomic hat_stlbs;
 };
 _Static_assert(offsetof(struct ht_as, hat_gen) + sizeof (uint64_t) <= 64,
     "a lock-free walk reads one cache line of the space");
@@ -328,6 +338,9 @@ struct ht_ctx {
 	cpu_root_t	*ctx_cpus;
 	_Atomic uint64_t ctx_next_hat_id;
 	int		ctx_tlb_on;	/* a TLB hook of either kind */
+	_Atomic unsigned ctx_nstlb;	/* soft TLBs attached to its spaces:
+					   while any, TLB ranges are batched
+					   and delivered even with no hook */
 	pthread_mutex_t	ctx_rmap_lock;	/* the reverse map (rmap.c) */
 	rmap_ext_t	*ctx_rmap;	/* every extent, by PA */
 	rmap_ext_t	*ctx_rmap_spare; /* for stealers, via re_vr */

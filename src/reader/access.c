@@ -102,9 +102,37 @@ pkey_denies(const ht_cpu_t *cpu, unsigned acc, unsigned cpl, unsigned k)
 	    (cpl == 3 || (cpu->flags & HT_CPU_WP)));
 }
 
+/*
+ * May an access acc at cpl complete on a leaf reached with eff (HT_W/U/X)
+ * whose entry is pte: the rights (4.6), then the protection keys of
+ * user-mode addresses (4.6.2).  *r_pk: PKRU forbids it.
+ */
+static int
+allowed(const mmu_t *m, const ht_cpu_t *cpu, unsigned acc, unsigned cpl,
+    unsigned eff, uint64_t pte, int *r_pk)
+{
+	int ok = rights_ok(cpu, acc, cpl, eff);
+
+	*r_pk = 0;
+	if ((cpu->flags & HT_CPU_PKE) && m->pte_size == 8 &&
+	    m->mode != HT_MODE_PAE && (eff & HT_U) && acc != HT_ACC_FETCH &&
+	    pkey_denies(cpu, acc, cpl, (unsigned)(pte >> 59) & 0xf)) {
+		*r_pk = 1;
+		ok = 0;
+	}
+	return (ok);
+}
+
 int
 ht_scan_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
     unsigned acc, unsigned cpl, ht_access_t *r)
+{
+	return (rd_access(cfg, cpu, va, acc, cpl, r, NULL));
+}
+
+int
+rd_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
+    unsigned acc, unsigned cpl, ht_access_t *r, unsigned *r_rights)
 {
 	mmu_t mm, *m = &mm;
 	unsigned pagesizes;
@@ -145,8 +173,10 @@ ht_scan_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 
 	uint32_t ec = access_bits(m, cpu, acc, cpl);
 	rd_walk_t w;
-	int ok;
+	int ok, pk;
 
+	if (r_rights != NULL)
+		*r_rights = 0;
 	rc = rd_walk(m, cfg, 0, 0, mmu_cr3_root(m, cfg->cr3), va, r->step,
 	    &r->nsteps, &w);
 	if (rc != 0)
@@ -158,13 +188,9 @@ ht_scan_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 		    ec | HT_PF_P | HT_PF_RSVD : ec;
 		return (0);
 	}
-	ok = rights_ok(cpu, acc, cpl, w.eff);
-	if ((cpu->flags & HT_CPU_PKE) && m->pte_size == 8 &&
-	    m->mode != HT_MODE_PAE && (w.eff & HT_U) && acc != HT_ACC_FETCH &&
-	    pkey_denies(cpu, acc, cpl, (unsigned)(w.pte >> 59) & 0xf)) {
+	ok = allowed(m, cpu, acc, cpl, w.eff, w.pte, &pk);
+	if (pk)
 		ec |= HT_PF_PK;
-		ok = 0;
-	}
 	if (!ok) {
 		r->fault = HT_FAULT_PF;
 		r->error_code = ec | HT_PF_P;
@@ -179,5 +205,14 @@ ht_scan_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 	r->page_size = LEVEL_SIZE(m, w.level);
 	r->pa = pte_pa(m, w.pte, w.level) + (va & LEVEL_OFFSET(m, w.level));
 	r->set_d = acc == HT_ACC_WRITE;
+	/* the same leaf, every other access: a soft TLB's entry (stlb.c) */
+	if (r_rights != NULL) {
+		for (unsigned a = HT_ACC_READ; a <= HT_ACC_FETCH; a++) {
+			if (allowed(m, cpu, a, 0, w.eff, w.pte, &pk))
+				*r_rights |= 1u << a;
+			if (allowed(m, cpu, a, 3, w.eff, w.pte, &pk))
+				*r_rights |= 1u << (a + 3);
+		}
+	}
 	return (0);
 }

@@ -52,4 +52,12 @@ int rd_walk(const mmu_t *m, const ht_scan_cfg_t *cfg, int strict, int qemu,
     ht_pa_t root, ht_va_t va, ht_scan_step_t *steps, unsigned *r_nsteps,
     rd_walk_t *r);
 
+/*
+ * ht_scan_access, and when the access completes, in *r_rights (may be
+ * NULL) every access the same leaf allows: bit acc for acc at CPL 0-2,
+ * bit acc + 3 at CPL 3 (HT_STLB_BIT's layout), for a soft TLB's entry.
+ */
+int rd_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
+    unsigned acc, unsigned cpl, ht_access_t *r, unsigned *r_rights);
+
 #endif /* HT_READER_H */

@@ -1282,6 +1282,12 @@ no_memory_child(env_t *e, int fd)
 	R(ht_page_clear_write, rsmall, 2 * GIB);
 	R(ht_page_sync, rsmall, 2 * GIB, 0, mapping_go, NULL);
 	R(ht_scan, &sc, leaf_go, NULL, NULL);
+	{
+		ht_cpu_t cpu = { 0, 0, 0 };
+		ht_stlb_t *t;
+
+		R(ht_stlb_create, as, 1u << 22, &cpu, &t);
+	}
 	if (write(fd, fns, sizeof (fns)) != (ssize_t)sizeof (fns) ||
 	    write(fd, &nviol, sizeof (nviol)) != (ssize_t)sizeof (nviol))
 		_exit(3);
@@ -1340,6 +1346,55 @@ no_memory(env_t *e)
 	nviol += cviol;
 }
 
+/* Soft TLBs: bad arguments, an address beyond 4 GiB, a detached one. */
+static void
+stlbs(env_t *e)
+{
+	ht_cpu_t cpu = { 0, 0, 0 }, bad = { 0x8000, 0, 0 };
+	ht_stlb_stats_t st;
+	ht_access_t acc;
+	ht_stlb_t *t;
+	ht_as_t *as;
+
+	R(ht_stlb_create, NULL, 64, &cpu, &t);
+	R(ht_stlb_create, e->as, 64, NULL, &t);
+	R(ht_stlb_create, e->as, 64, &cpu, NULL);
+	R(ht_stlb_create, e->as, 0, &cpu, &t);
+	R(ht_stlb_create, e->as, 48, &cpu, &t);
+	R(ht_stlb_create, e->as, 1u << 25, &cpu, &t);
+	R(ht_stlb_create, e->as, 64, &bad, &t);
+	bad.flags = 0;
+	bad.pa_bits = 20;
+	R(ht_stlb_create, e->as, 64, &bad, &t);
+	OK(ht_stlb_create, e->as, 64, &cpu, &t);
+
+	R(ht_stlb_fill, NULL, e->pg, HT_ACC_READ, 0, &acc);
+	R(ht_stlb_fill, t, e->pg, HT_ACC_READ, 0, NULL);
+	R(ht_stlb_fill, t, e->pg, 3, 0, &acc);
+	R(ht_stlb_fill, t, e->pg, HT_ACC_READ, 4, &acc);
+	if (e->g->va_bits == 32)
+		R(ht_stlb_fill, t, 1ull << 32, HT_ACC_READ, 0, &acc);
+	OK(ht_stlb_fill, t, e->pg, HT_ACC_WRITE, 0, &acc);
+
+	R(ht_stlb_set_cpu, NULL, &cpu);
+	R(ht_stlb_set_cpu, t, NULL);
+	R(ht_stlb_set_cpu, t, &bad);
+	OK(ht_stlb_set_cpu, t, &cpu);
+	R(ht_stlb_stats, NULL, &st);
+	R(ht_stlb_stats, t, NULL);
+	OK(ht_stlb_stats, t, &st);
+	ht_stlb_flush(t);
+	ht_stlb_destroy(t);
+
+	/* detached by the destroy of its space */
+	OK(ht_as_create, e->ctx, 0, &as);
+	OK(ht_stlb_create, as, 4, &cpu, &t);
+	ht_as_destroy(as);
+	R(ht_stlb_fill, t, e->pg, HT_ACC_READ, 0, &acc);
+	R(ht_stlb_set_cpu, t, &cpu);
+	ht_stlb_destroy(t);
+}
+
 static void
 barrage(ht_mode_t mode)
 {
@@ -1349,6 +1404,7 @@ barrage(ht_mode_t mode)
 	bad_arguments(&e);
 	bad_configs(&e);
 	bad_ranges(&e);
+	stlbs(&e);
 	unsplittable(&e);
 	no_frames(&e);
 	bad_provider(&e);

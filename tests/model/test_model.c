@@ -13,6 +13,14 @@
  *     hardware format, not only through the library's own reader);
  *   - every sampled page whose translation changed or lost a permission
  *     must have been covered by a TLB callback of that operation.
+ *   - a soft TLB (ht_stlb_*) on the space, and one on the sharer below,
+ *     are filled at the sampled addresses before each operation (so the
+ *     addresses the operation changes are cached), and after it every
+ *     sampled address and a few random ones are looked up for each
+ *     access (read, write, fetch at CPL 0 and 3): a hit must be what the
+ *     model says now (the frame, and the access allowed), so no stale
+ *     translation is ever returned; each fill's verdict must be the
+ *     model's, and a fill that completes must make the next lookup hit.
  * Every few hundred operations, and at the end, a full ht_walk() of the
  * space is compared with the model leaf by leaf.  The context keeps a
  * reverse map: the audit checks it against the leaves, and for each
@@ -179,6 +187,10 @@ typedef struct run {
 	uint64_t	sh_src;		/* its start in the space */
 	uint64_t	sh_dst;		/* and in sh */
 	uint64_t	sh_span;
+	/* soft TLBs: on the space and on the sharer (small: collisions) */
+	ht_stlb_t	*stlb;
+	ht_stlb_t	*sh_stlb;
+	unsigned long	stlb_hits, stlb_fills;
 
 	unsigned	ps;		/* page sizes in force */
 	uint64_t	lpg[3];		/* large page sizes in force */
@@ -1514,6 +1526,154 @@ check_many(run_t *r, const uint64_t *s, unsigned ns)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* Soft TLBs against the model                                         */
+/* ------------------------------------------------------------------ */
+
+/* Does the model let access acc at cpl through at e (WP on, no SMEP/SMAP)? */
+static int
+stlb_allows(const expect_t *e, unsigned acc, unsigned cpl)
+{
+	if (!e->mapped || (cpl == 3 && !(e->attr & HT_U)))
+		return (0);
+	if (acc == HT_ACC_WRITE)
+		return ((e->attr & HT_W) != 0);
+	if (acc == HT_ACC_FETCH)
+		return ((e->attr & HT_X) != 0);
+	return (1);
+}
+
+/*
+ * What the model says of sva in the soft TLB's space: the space itself,
+ * or for the sharer the space's page it shows through a linked table.  0
+ * when the model cannot tell (the sharer's copied leaves).
+ */
+static int
+stlb_expect(run_t *r, int sharer, uint64_t sva, expect_t *e)
+{
+	if (!sharer) {
+		model_expect(r, sva, e);
+		return (1);
+	}
+	memset(e, 0, sizeof (*e));
+	if (sva < r->sh_dst || sva - r->sh_dst >= r->sh_span)
+		return (1);		/* the sharer maps nothing else */
+	if (!r->shared)
+		return (1);
+	if (!r->sh_linked)
+		return (0);
+	model_expect(r, sva - r->sh_dst + r->sh_src, e);
+	return (1);
+}
+
+/* Fill sva for (acc, cpl) and hold the verdict to the model. */
+static void
+stlb_fill_check(run_t *r, int sharer, uint64_t sva, unsigned acc,
+    unsigned cpl)
+{
+	ht_stlb_t *t = sharer ? r->sh_stlb : r->stlb;
+	ht_access_t a;
+	expect_t e;
+	ht_pa_t pa;
+	int rc;
+
+	if (!stlb_expect(r, sharer, sva, &e))
+		return;
+	rc = ht_stlb_fill(t, sva, acc, cpl, &a);
+	if (rc != 0) {
+		fail(r, "stlb fill %s0x%" PRIx64 ": %s (%s)", sharer ? "sh " :
+		    "", sva, errname(rc), ht_errdetail());
+		return;
+	}
+	r->stlb_fills++;
+	if (stlb_allows(&e, acc, cpl) != (a.fault == HT_FAULT_NONE) ||
+	    (a.fault == HT_FAULT_NONE && a.pa != e.pa))
+		fail(r, "stlb fill %s0x%" PRIx64 " acc %u cpl %u: fault %d pa "
+		    "0x%" PRIx64 "; model mapped %d pa 0x%" PRIx64 " attr 0x%x",
+		    sharer ? "sh " : "", sva, acc, cpl, (int)a.fault, a.pa,
+		    e.mapped, e.pa, e.attr);
+	else if (a.fault == HT_FAULT_NONE && (!ht_stlb_lookup(t, sva, acc, cpl,
+	    &pa) || pa != e.pa))
+		fail(r, "stlb %s0x%" PRIx64 " acc %u cpl %u: no hit right "
+		    "after its fill", sharer ? "sh " : "", sva, acc, cpl);
+}
+
+/* Every access to sva that hits must be what the model says now. */
+static void
+stlb_lookup_check(run_t *r, int sharer, uint64_t sva)
+{
+	ht_stlb_t *t = sharer ? r->sh_stlb : r->stlb;
+	expect_t e;
+
+	if (!stlb_expect(r, sharer, sva, &e))
+		return;
+	for (unsigned k = 0; k < 6; k++) {
+		unsigned acc = k % 3, cpl = k < 3 ? 0 : 3;
+		ht_pa_t pa;
+
+		if (!ht_stlb_lookup(t, sva, acc, cpl, &pa))
+			continue;
+		r->stlb_hits++;
+		if (!stlb_allows(&e, acc, cpl) || pa != e.pa)
+			fail(r, "stale soft TLB hit %s0x%" PRIx64 " acc %u cpl "
+			    "%u: pa 0x%" PRIx64 "; model mapped %d pa 0x%"
+			    PRIx64 " attr 0x%x", sharer ? "sh " : "", sva, acc,
+			    cpl, pa, e.mapped, e.pa, e.attr);
+	}
+}
+
+/* The sharer's address for the space's va, if it is in the region. */
+static int
+sh_addr(const run_t *r, uint64_t va, uint64_t *r_sva)
+{
+	if (!r->shared || va < r->sh_src || va - r->sh_src >= r->sh_span)
+		return (0);
+	*r_sva = va - r->sh_src + r->sh_dst;
+	return (1);
+}
+
+/* Before an operation: cache the sampled addresses, each some way. */
+static void
+stlb_prefill(run_t *r, const uint64_t *s, unsigned ns)
+{
+	uint64_t sva;
+
+	for (unsigned i = 0; i < ns; i++) {
+		unsigned acc = (unsigned)rnd(r, 3);
+		unsigned cpl = chance(r, 50) ? 3 : 0;
+
+		stlb_fill_check(r, 0, s[i], acc, cpl);
+		if (chance(r, 50))	/* and a read, the common case */
+			stlb_fill_check(r, 0, s[i], HT_ACC_READ, 3);
+		if (sh_addr(r, s[i], &sva))
+			stlb_fill_check(r, 1, sva, acc, cpl);
+	}
+}
+
+/*
+ * After it: the sampled addresses (the operation's own range among them)
+ * and a few others, in the space and in the sharer's region.
+ */
+static void
+stlb_check(run_t *r, const uint64_t *s, unsigned ns)
+{
+	uint64_t sva;
+
+	for (unsigned i = 0; i < ns + 4; i++) {
+		uint64_t va = i < ns ? s[i] : random_mapped_va(r);
+
+		if (!va_ok(r, va))
+			continue;
+		stlb_lookup_check(r, 0, va);
+		if (sh_addr(r, va, &sva))
+			stlb_lookup_check(r, 1, sva);
+	}
+	/* the sharer's region after an unshare: nothing may hit */
+	for (int i = 0; i < 2; i++)
+		stlb_lookup_check(r, 1, r->sh_dst + rnd(r, r->sh_span / PG) *
+		    PG);
+}
+
 /* Invalid requests with one thing wrong each: exact error, no change. */
 static void
 op_bad(run_t *r, uint64_t va, uint64_t len)
@@ -1671,6 +1831,8 @@ step(run_t *r)
 	int cached[NSAMPLE];
 	uint64_t pre_size[NSAMPLE];
 	unsigned ns = pick_samples(r, have_range, va, va + (len - 1), s);
+	/* first, so that the A bits the fills set count for `cached` */
+	stlb_prefill(r, s, ns);
 	for (unsigned i = 0; i < ns; i++) {
 		hwx_t h;
 		model_expect(r, s[i], &pre[i]);
@@ -1727,6 +1889,7 @@ step(run_t *r)
 	if (r->tlb_bad_as)
 		fail(r, "TLB callback got a different address space");
 	check_many(r, s, ns);
+	stlb_check(r, s, ns);
 	for (unsigned i = 0; i < ns; i++) {
 		model_expect(r, s[i], &post);
 		check_addr(r, s[i], &post);
@@ -1802,6 +1965,14 @@ setup(run_t *r, ht_mode_t mode, int lowmem)
 	cr_assert_eq(ht_as_create(r->ctx, HT_AS_COPIED, &r->other), 0);
 	cr_assert_eq(ht_map(r->other, 0, 0x7000, PG, HT_W, 0), 0);
 	cr_assert_eq(ht_as_create(r->ctx, 0, &r->sh), 0);
+	{
+		ht_cpu_t cpu = { HT_CPU_WP, 0, 0 };
+
+		if (r->g->has_nx)
+			cpu.flags |= HT_CPU_NXE;
+		cr_assert_eq(ht_stlb_create(r->as, 64, &cpu, &r->stlb), 0);
+		cr_assert_eq(ht_stlb_create(r->sh, 16, &cpu, &r->sh_stlb), 0);
+	}
 	r->sh_span = 1ull << r->g->level_shift[1];
 	r->sh_dst = SH_TABLES * r->sh_span;
 	for (int i = 0; r->copied && i < 2; i++) {
@@ -1892,6 +2063,8 @@ teardown(run_t *r)
 		for (int i = 0; i < NOPTYPES; i++)
 			(void) fprintf(stderr, "  %-14s %8lu ok %8lu\n",
 			    op_names[i], r->nop[i], r->nok[i]);
+		(void) fprintf(stderr, "  soft TLB: %lu fills, %lu hits "
+		    "checked\n", r->stlb_fills, r->stlb_hits);
 		(void) fprintf(stderr, "  ELOCKED %lu EEXIST %lu ENOFRAME %lu "
 		    "ENOTMAPPED %lu ENOTLOCKED %lu, A/D leaves found %lu\n",
 		    r->n_elocked, r->n_eexist, r->n_enoframe, r->n_enotmapped,
@@ -1926,7 +2099,12 @@ teardown(run_t *r)
 
 	if (r->shared && ht_unshare(r->sh, r->sh_dst, r->sh_span) != 1)
 		fail(r, "unshare at the end: %s", ht_errdetail());
+	/* the sharer's goes with its space (detached), the other before */
+	ht_stlb_destroy(r->stlb);
 	ht_as_destroy(r->sh);
+	if (ht_stlb_as(r->sh_stlb) != NULL)
+		fail(r, "the sharer's soft TLB is still attached");
+	ht_stlb_destroy(r->sh_stlb);
 	for (int i = 0; r->copied && i < 2; i++)
 		ht_cpu_root_destroy(r->cr[i]);
 	ht_as_destroy(r->other);
