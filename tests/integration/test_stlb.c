@@ -253,6 +253,29 @@ ParameterizedTest(ht_mode_t *mode, stlb, invalidation, .timeout = 120)
 	env_teardown(e);
 }
 
+/*
+ * A context of its own with `hook` (NULL: none), one space (flags) with
+ * four pages mapped, and a soft TLB of 512 entries on it.
+ */
+static ht_as_t *
+own_space(env_t *e, ht_mode_t mode, ht_tlb_fn hook, unsigned flags,
+    ht_ctx_t **r_ctx, ht_stlb_t **r_t)
+{
+	ht_cpu_t cpu = cpu_of(mode);
+	ht_config_t cfg;
+	ht_as_t *as;
+
+	env_setup(e, mode);
+	cfg = base_cfg(e, mode);
+	cfg.tlb = hook;
+	cfg.tlb_info = NULL;
+	OK(ht_ctx_create(&cfg, r_ctx));
+	OK(ht_as_create(*r_ctx, flags, &as));
+	OK(ht_map(as, VA, PA, 4 * PG, HT_W | HT_U, 0));
+	OK(ht_stlb_create(as, 512, &cpu, r_t));
+	return (as);
+}
+
 MODE_PARAMS(stlb, no_hook)
 
 /* A context without a TLB hook still empties its soft TLBs. */
@@ -260,19 +283,10 @@ ParameterizedTest(ht_mode_t *mode, stlb, no_hook, .timeout = 120)
 {
 	env_t *e = &E;
 	ht_cpu_t cpu = cpu_of(*mode);
-	ht_config_t cfg;
 	ht_ctx_t *ctx;
-	ht_as_t *as;
 	ht_stlb_t *t, *t2;
+	ht_as_t *as = own_space(e, *mode, NULL, 0, &ctx, &t);
 
-	env_setup(e, *mode);
-	cfg = base_cfg(e, *mode);
-	cfg.tlb = NULL;
-	cfg.tlb_info = NULL;
-	OK(ht_ctx_create(&cfg, &ctx));
-	OK(ht_as_create(ctx, 0, &as));
-	OK(ht_map(as, VA, PA, 4 * PG, HT_W | HT_U, 0));
-	OK(ht_stlb_create(as, 512, &cpu, &t));
 	OK(ht_stlb_create(as, 2, &cpu, &t2));	/* two on one space */
 	changes(e, as, t);
 	OK(ht_map(as, VA, PA, PG, HT_W | HT_U, 0));
@@ -307,20 +321,10 @@ nommu_hook(void *arg, ht_as_t *as, ht_va_t va, uint64_t len)
 ParameterizedTest(ht_mode_t *mode, stlb, nommu, .timeout = 120)
 {
 	env_t *e = &E;
-	ht_cpu_t cpu = cpu_of(*mode);
-	ht_config_t cfg;
 	ht_ctx_t *ctx;
-	ht_as_t *as;
 	ht_stlb_t *t;
+	ht_as_t *as = own_space(e, *mode, nommu_hook, HT_AS_NOMMU, &ctx, &t);
 
-	env_setup(e, *mode);
-	cfg = base_cfg(e, *mode);
-	cfg.tlb = nommu_hook;
-	cfg.tlb_info = NULL;
-	OK(ht_ctx_create(&cfg, &ctx));
-	OK(ht_as_create(ctx, HT_AS_NOMMU, &as));
-	OK(ht_map(as, VA, PA, 4 * PG, HT_W | HT_U, 0));
-	OK(ht_stlb_create(as, 512, &cpu, &t));
 	nommu_hook_calls = 0;
 	changes(e, as, t);
 	cr_assert_eq(nommu_hook_calls, 0, "no hook for a no-MMU space");
