@@ -208,8 +208,6 @@ ht_ctx_create(const ht_config_t *cfg, ht_ctx_t **r_ctx)
 	    200;
 	ctx->ctx_steal_passes = cfg->steal_passes ? cfg->steal_passes : 8;
 	atomic_store(&ctx->ctx_force_steal, cfg->force_steal);
-	for (int i = 0; i < HTABLE_NMUTEX; i++)
-		atomic_init(&ctx->ctx_bucket[i].bm_mtx.bl_word, 0);
 	(void) pthread_mutex_init(&ctx->ctx_list_lock, NULL);
 	(void) pthread_cond_init(&ctx->ctx_list_cv, NULL);
 	(void) pthread_mutex_init(&ctx->ctx_reserve_lock, NULL);
@@ -246,9 +244,6 @@ ht_ctx_destroy(ht_ctx_t *ctx)
 		ctx->ctx_reserve = ht->ht_next;
 		free(ht);
 	}
-	for (int i = 0; i < HTABLE_NMUTEX; i++)
-		HT_ASSERT(atomic_load(&ctx->ctx_bucket[i].bm_mtx.bl_word) ==
-		    0);
 	(void) pthread_mutex_destroy(&ctx->ctx_list_lock);
 	(void) pthread_cond_destroy(&ctx->ctx_list_cv);
 	(void) pthread_mutex_destroy(&ctx->ctx_reserve_lock);
@@ -346,8 +341,7 @@ owner_one(hat_t *hat, void *arg)
 	if (o->found)
 		return;
 	for (unsigned h = 0; h < hat->hat_num_hash && how == NULL; h++) {
-		bucket_lock_t *mtx = &hat->hat_ctx->ctx_bucket[h &
-		    (HTABLE_NMUTEX - 1)].bm_mtx;
+		bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
 
 		bucket_lock_raw(mtx);
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
@@ -541,13 +535,11 @@ stats_counters(ht_ctx_t *ctx, ht_stats_t *s)
 static void
 stats_hat(hat_t *hat, ht_stats_t *s)
 {
-	ht_ctx_t *ctx = hat->hat_ctx;
 
 	for (int l = 0; l < HT_MAX_LEVELS; l++)
 		s->leaves[l] += hat_pm_get(hat, l);
 	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
-		bucket_lock_t *mtx = &ctx->ctx_bucket[h &
-		    (HTABLE_NMUTEX - 1)].bm_mtx;
+		bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
 
 		mutex_enter(mtx, LR_BUCKET);
 		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;

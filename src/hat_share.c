@@ -178,7 +178,15 @@ plan_share(share_plan_t *p, share_rec_t *rec)
 				unsigned e;
 				htable_t *lp = htable_getpage(src, sva, &e);
 
-				if (lp != NULL) {
+				if (lp != NULL && lp->ht_level <= l) {
+					/*
+					 * Not a large leaf: the source made
+					 * the table since we looked (a map on
+					 * another thread).  Look again.
+					 */
+					htable_release(lp);
+					continue;
+				} else if (lp != NULL) {
 					/* a large leaf covers the span */
 					htable_release(lp);
 					st.level = -1;

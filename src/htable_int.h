@@ -154,11 +154,11 @@ hat_qd_init(hat_t *hat)
 	q->qd_nlev = (unsigned)m->num_level;
 }
 
-/* The mutex of hash chain h (chains share HTABLE_NMUTEX mutexes). */
+/* The lock of hash chain h (types.h, hat_bucket). */
 static inline bucket_lock_t *
 htable_bucket_mutex(const hat_t *hat, unsigned h)
 {
-	return (&hat->hat_ctx->ctx_bucket[h & (HTABLE_NMUTEX - 1)].bm_mtx);
+	return (&hat->hat_bucket[h]);
 }
 
 /* Reserve pool of frameless descriptors (reserve.c) */

@@ -76,8 +76,7 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
 
 	start = h = atomic_fetch_add(&ctx->ctx_steal_seed, 1) & (nh - 1);
 	do {
-		bucket_lock_t *mtx = &ctx->ctx_bucket[h &
-		    (HTABLE_NMUTEX - 1)].bm_mtx;
+		bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
 		htable_t *ht, *higher = NULL;
 		rmap_prep_t rp = { { NULL, NULL } };
 

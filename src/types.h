@@ -31,16 +31,15 @@
 typedef struct htable htable_t;
 typedef struct ht_as hat_t;
 
-#define HTABLE_NMUTEX	128	/* hashed bucket mutexes per context */
-
 /*
- * A bucket mutex on a cache line of its own: two threads working on
- * tables whose mutexes were neighbours would otherwise fight over one
- * line (the context is allocated 64-byte aligned, ctx.c).
+ * Bucket locks (lock.h): one per hash chain of a space (hat_bucket[h]
+ * guards hat_ht_hash[h]).  Once there were 128 per context, shared by
+ * every space: threads working on disjoint ranges, or in different
+ * spaces, kept taking the same few lock words and bounced their cache
+ * lines between CPUs (two threads ran slower than one, issue 13).  With
+ * a lock per chain, 16 to a cache line, tables in different regions use
+ * different lines.
  */
-typedef struct bucket_mtx {
-	bucket_lock_t	bm_mtx;		/* lock.h */
-} __attribute__((aligned(64))) bucket_mtx_t;
 
 /* ht_flags */
 #define HTABLE_COPIED		0x01	/* root whose entries live in hat_copied_ptes */
@@ -165,7 +164,8 @@ struct ht_as {
 	hat_qd_t	hat_qd;		/* set once the root exists */
 	_Atomic uint64_t hat_gen;	/* bumped before any table is unlinked */
 	ht_ctx_t	*hat_ctx;
-	htable_t	**hat_ht_hash;	/* bucket heads; bucket mutexes */
+	htable_t	**hat_ht_hash;	/* bucket heads */
+	bucket_lock_t	*hat_bucket;	/* one lock per bucket (lock.h) */
 	unsigned	hat_num_hash;	/* power of two */
 	int		hat_max_level;
 	htable_t	*hat_htable;	/* root, permanently held */
@@ -314,7 +314,6 @@ struct ht_ctx {
 	uint8_t		*ctx_win;	/* provider's linear window, or NULL */
 	ht_pa_t		ctx_win_base;
 	uint64_t	ctx_win_len;
-	bucket_mtx_t	ctx_bucket[HTABLE_NMUTEX];	/* own lines each */
 	pthread_mutex_t	ctx_list_lock;	/* the hat list, VICTIM, FREEING */
 	pthread_cond_t	ctx_list_cv;
 	hat_t		*ctx_hat_head;	/* newest first */

@@ -18,7 +18,7 @@ TestSuite(lockrank, .fini = fx_teardown, .timeout = 30);
 static bucket_lock_t *
 bucket(unsigned i)
 {
-	return (&fx.ctx->ctx_bucket[i % HTABLE_NMUTEX].bm_mtx);
+	return (&fx.as->hat_bucket[i % fx.as->hat_num_hash]);
 }
 
 Test(lockrank, the_order_is_allowed_and_recorded)

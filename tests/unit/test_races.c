@@ -165,8 +165,11 @@ library_locked(void)
 	int n = 0, held = 0;
 
 	/* a bucket lock is a word: non-zero while held (src/lock.h) */
-	for (int i = 0; i < HTABLE_NMUTEX; i++)
-		if (atomic_load(&ctx->ctx_bucket[i].bm_mtx.bl_word) != 0)
+	for (unsigned i = 0; i < W.v->hat_num_hash; i++)
+		if (atomic_load(&W.v->hat_bucket[i].bl_word) != 0)
+			held = 1;
+	for (unsigned i = 0; i < W.x->hat_num_hash; i++)
+		if (atomic_load(&W.x->hat_bucket[i].bl_word) != 0)
 			held = 1;
 	m[n++] = &ctx->ctx_list_lock;
 	m[n++] = &ctx->ctx_reserve_lock;
