@@ -194,9 +194,14 @@ ht_protect(ht_as_t *as, ht_va_t va, uint64_t len, unsigned attr)
 	if (attr & ~ATTR_PROT)
 		return (ht__fail(HT_EINVAL, "protect takes only HT_W, HT_U, "
 		    "HT_X (0x%x)", attr));
+	/*
+	 * The bits differ only between 4 KiB leaves and large ones (PAT
+	 * moves); every large level has the same: two encodings, copied.
+	 */
 	for (int l = 0; l < HT_MAX_LEVELS; l++) {
 		clr[l] = PT_WRITABLE | PT_USER | m->pt_nx;
-		set[l] = attr_bits(m, l, attr) | ((attr & HT_X) ? 0 : m->pt_nx);
+		set[l] = l > 1 ? set[1] : attr_bits(m, l, attr) |
+		    ((attr & HT_X) ? 0 : m->pt_nx);
 	}
 	nm_enter(hat, &nh);
 	err = change_range(hat, va, len, clr, set);
@@ -225,6 +230,11 @@ ht_chattr(ht_as_t *as, ht_va_t va, uint64_t len, unsigned clear,
 		return (ht__fail(HT_EINVAL, "attributes 0x%x both cleared "
 		    "and set", clear & set));
 	for (int l = 0; l < HT_MAX_LEVELS; l++) {
+		if (l > 1) {	/* as ht_protect: large levels alike */
+			c[l] = c[1];
+			s[l] = s[1];
+			continue;
+		}
 		/* X is the absence of NX */
 		c[l] = attr_bits(m, l, clear) | ((set & HT_X) ? m->pt_nx : 0);
 		s[l] = attr_bits(m, l, set) | ((clear & HT_X) ? m->pt_nx : 0);
