@@ -25,6 +25,7 @@
 #include "rmap.h"
 #include "frame.h"
 #include "debug.h"
+#include "lock.h"
 
 /* A and D may be preset: an OS loader or a VMM spares the MMU a locked write */
 #define ATTR_ALL	(HT_W | HT_U | HT_X | HT_G | HT_PWT | HT_PCD | HT_PAT | \
@@ -147,6 +148,15 @@ typedef struct fill_cnt {
  * into entries e, e + 1, ... of ht (held), at most `count`.  Stops early
  * at an entry that links to a lower table, which the caller must handle.
  * Returns the number of entries done and adds the count changes to *c.
+ *
+ * An empty level-0 entry is written with a plain store: no MMU writes an
+ * empty entry, and the table's bucket lock, held for the loop, keeps out
+ * every other writer that could fill one (another fill on an overlapping
+ * range, the one-entry path, a stealer), so each empty entry is counted
+ * once even when calls overlap.  One lock pair per table run costs
+ * nothing beside its up to 512 entries.  Above level 0 an empty entry may
+ * become a link under a child's lock (link_ptp), so it is filled by CAS.
+ * The caller's A/D sink is called with the lock let go.
  */
 static unsigned
 fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
@@ -166,6 +176,7 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 	 * 4 MiB leaves, whose address bits above 4 GiB sit elsewhere.
 	 */
 	int incr = m->pte_size == 8 || level == 0;
+	bucket_lock_t *mtx = htable_mutex(ht);
 
 	if (np != NULL) {
 		new = np->value + ((va - np->va) >> HT_PAGE_SHIFT) * np->incr;
@@ -173,6 +184,7 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 	} else {
 		new = mkpte(m, pa, level, attr) | lock;
 	}
+	mutex_enter(mtx, LR_BUCKET);
 	for (; e < n && done < count; e++, done++, va += size, pa += size) {
 		void *p = pte_ptr(m->pte_shift, base, e);
 		x86pte_t old = pte_load(m->pte_size, p);
@@ -180,9 +192,10 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 		if (done > 0)
 			new = incr ? new + step : mkpte(m, pa, level, attr) |
 			    lock;
-		if (HT_LIKELY(old == 0)) {
-			/* No MMU writes an empty entry: a plain store. */
-			pte_store(m->pte_size, p, new);
+		if (HT_LIKELY(old == 0) && (level == 0 ||
+		    (old = pte_cas_raw(m->pte_size, p, 0, new)) == 0)) {
+			if (level == 0)
+				pte_store(m->pte_size, p, new);
 			c->valid++;
 			c->pages += page;
 			c->pins += pin;
@@ -197,12 +210,16 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 		 * (x86pte_set), so that leaf was not removed.
 		 */
 		if (pte_is_page(old, level) && (old & (PT_REF | PT_MOD)) != 0 &&
-		    (np != NULL || pte_pa(m, old, level) != pa))
+		    (np != NULL || pte_pa(m, old, level) != pa)) {
+			mutex_exit(mtx);	/* no callback under a lock */
 			op_ad_removed(ht, e, old);
+			mutex_enter(mtx, LR_BUCKET);
+		}
 		c->valid += 1 - pte_counted(old, level);
 		c->pages += page - pte_is_page(old, level);
 		c->pins += pin - pte_pins(old, level);
 	}
+	mutex_exit(mtx);
 	return (done);
 }
 
@@ -245,11 +262,16 @@ map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
 			if (err != -HT_ELPAGE)
 				return (err);
 			err = 0;
-			/* A large leaf inside the range blocks the table. */
+			/*
+			 * A large leaf inside the range blocks the table.  An
+			 * overlapping call may have removed it, or made the
+			 * table, since: then simply try again.
+			 */
 			p = htable_getpage(hat, va, &pe);
-			HT_VERIFY(p != NULL && p->ht_level > level);
-			leaf_remove(p, pe);
-			htable_release(p);
+			if (p != NULL && p->ht_level > level)
+				leaf_remove(p, pe);
+			if (p != NULL)
+				htable_release(p);
 			continue;
 		}
 		e = htable_va2entry(va, ht);
@@ -274,7 +296,13 @@ map_run(hat_t *hat, uint64_t va, uint64_t pa, uint64_t len, int level,
 			 */
 			htable_t *child = htable_lookup(hat, va, level - 1);
 
-			HT_VERIFY(child != NULL);
+			/*
+			 * Gone already (an overlapping unmap freed it: it was
+			 * unlinked before it left the hash), so the entry is
+			 * empty or someone else's now: fill_leaves looks again.
+			 */
+			if (child == NULL)
+				continue;
 			range_clear(hat, va, va + size - 1);
 			/*
 			 * 32-bit 4 KiB entries cannot hold a pa above 4 GiB:

@@ -187,8 +187,24 @@ one_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 		mutex_exit(mtx);
 		return (0);
 	}
-	/* The exchange returns the final A/D bits (x86pte.h). */
-	old = pte_swap(m->pte_size, p, 0);
+	/*
+	 * A CAS, not an exchange: above level 0 an overlapping call may
+	 * split the leaf meanwhile (its link is made under the new table's
+	 * lock, not ours), and a link must never be cleared here.  Again
+	 * while an MMU sets A/D; the value it clears is final (x86pte.h).
+	 */
+	for (;;) {
+		x86pte_t found = pte_cas_raw(m->pte_size, p, old, 0);
+
+		if (found == old)
+			break;
+		if (!pte_is_page(found, l) || (found & PT_LOCKED) ||
+		    pte_pa(m, found, l) != pte_pa(m, old, l)) {
+			mutex_exit(mtx);
+			return (0);	/* changed under us: general path */
+		}
+		old = found;
+	}
 	atomic_fetch_sub(&ht->ht_valid_cnt, 1);
 	mutex_exit(mtx);
 	hat_pm_add(hat, l, -1);

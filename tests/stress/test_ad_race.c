@@ -12,12 +12,7 @@
  * be lost.  Rounds alternate between the single-table fast path and the
  * bulk path over two tables, in every paging mode.
  */
-#ifdef HT_STANDALONE
-#include "standalone.h"	/* for ThreadSanitizer: see that file */
-#else
-#include <criterion/criterion.h>
-#include <criterion/parameterized.h>
-#endif
+#include "stress.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -28,7 +23,6 @@
 #include "htable.h"
 #include "../lib/leaf_entry.h"
 
-#define PG		4096ull
 #define NPG		96
 #define ROUNDS		100
 #define RAW_P		0x01ull

@@ -46,12 +46,7 @@
  * asserted 0.  Every paging mode; built also as a plain program for
  * ThreadSanitizer (standalone.h).
  */
-#ifdef HT_STANDALONE
-#include "standalone.h"	/* for ThreadSanitizer: see that file */
-#else
-#include <criterion/criterion.h>
-#include <criterion/parameterized.h>
-#endif
+#include "stress.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -63,8 +58,6 @@
 
 #include "htable.h"
 
-#define PG		4096ull
-#define MIB		(1024ull * 1024)
 #define NOPA		(~(ht_pa_t)0)	/* unmapped */
 #define BADPA		(~(ht_pa_t)1)	/* reserved bits, a read error */
 #define NSPACE		3		/* HT_AS_COPIED spaces */

@@ -22,12 +22,7 @@
  * frame is left in the arena.  Every paging mode; built also as a plain
  * program for ThreadSanitizer (standalone.h).
  */
-#ifdef HT_STANDALONE
-#include "standalone.h"	/* for ThreadSanitizer: see that file */
-#else
-#include <criterion/criterion.h>
-#include <criterion/parameterized.h>
-#endif
+#include "stress.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -38,9 +33,6 @@
 
 #include "htable.h"
 
-#define PG		4096ull
-#define MIB		(1024ull * 1024)
-#define GIB		(1024ull * MIB)
 #define ARENA_BASE	(1 * MIB)
 #define ARENA_SIZE	(128 * MIB)
 #define WIN		(1 * GIB)	/* the window's base */

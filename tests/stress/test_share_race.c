@@ -13,12 +13,7 @@
  * the arena.  Every paging mode; built also as a plain program for
  * ThreadSanitizer (standalone.h).
  */
-#ifdef HT_STANDALONE
-#include "standalone.h"	/* for ThreadSanitizer: see that file */
-#else
-#include <criterion/criterion.h>
-#include <criterion/parameterized.h>
-#endif
+#include "stress.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,9 +22,6 @@
 
 #include "htable.h"
 
-#define PG		4096ull
-#define MIB		(1024ull * 1024)
-#define GIB		(1024ull * MIB)
 #define SRC_PA		(512 * MIB)
 #define ROUNDS		2000
 

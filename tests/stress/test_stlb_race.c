@@ -26,12 +26,7 @@
  * Every paging mode, with and without a TLB hook; built also as a plain
  * program for ThreadSanitizer (standalone.h).
  */
-#ifdef HT_STANDALONE
-#include "standalone.h"	/* for ThreadSanitizer: see that file */
-#else
-#include <criterion/criterion.h>
-#include <criterion/parameterized.h>
-#endif
+#include "stress.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -42,7 +37,6 @@
 
 #include "htable.h"
 
-#define PG		4096ull
 #define NWRITER		2
 #define NREADER		2
 #define NSLOT		16		/* slot i belongs to writer i % NWRITER */

@@ -29,12 +29,7 @@
  * failure is recorded and the main thread reports it.  HT_STRESS_MS sets
  * the run time per test (default 1500 ms); HT_SEED fixes the seed.
  */
-#ifdef HT_STANDALONE
-#include "standalone.h"	/* for ThreadSanitizer: see that file */
-#else
-#include <criterion/criterion.h>
-#include <criterion/parameterized.h>
-#endif
+#include "stress.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -47,9 +42,6 @@
 
 #include "htable.h"
 
-#define PG		4096ull
-#define MIB		(1024ull * 1024)
-#define GIB		(1024ull * MIB)
 
 #define NSHARED		4
 #define NPRIV		3

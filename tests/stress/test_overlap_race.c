@@ -1,0 +1,145 @@
+/*
+ * test_overlap_race.c - calls on OVERLAPPING ranges of one live space.
+ *
+ * The concurrency contract (htable.h) leaves it to the caller to order
+ * such calls, but promises that the library's own structures stay
+ * consistent: which call wins is unspecified, the counts are not.  Four
+ * threads map, unmap and protect random runs of 4 KiB pages and whole
+ * large pages inside one window of two large pages, so that they keep
+ * filling the same empty entries at once (the bulk fill, the one-entry
+ * path), removing what another just made, and replacing large pages by
+ * tables and back.  Every mapping is va -> va + PA_OFF, so any translation
+ * a reader sees must be exactly that or nothing.  At the end ht_audit must
+ * pass (every table's valid count equals its valid entries, the leaf
+ * counts match), everything is unmapped and no frame is left.  Every
+ * paging mode; built also as a plain program for ThreadSanitizer.
+ */
+#include "stress.h"
+
+#define WIN		(1 * GIB)
+#define PA_OFF		(1 * GIB)
+#define NTHREADS	4
+#define OPS		4000
+
+typedef struct world {
+	ht_as_t		*as;
+	uint64_t	l1;		/* the level-1 page size */
+	_Atomic long	bad;
+	_Atomic int	stop;
+} world_t;
+
+typedef struct worker {
+	world_t		*w;
+	uint64_t	rng;
+} worker_t;
+
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
+	return (*s >> 33);
+}
+
+static void *
+writer(void *arg)
+{
+	worker_t *k = arg;
+	world_t *w = k->w;
+	uint64_t pages = 2 * w->l1 / PG;
+
+	for (int i = 0; i < OPS; i++) {
+		uint64_t r = rnd(&k->rng), va, len;
+		int rc;
+
+		if (r % 8 == 0) {		/* a whole large page */
+			va = WIN + (r / 8 % 2) * w->l1;
+			len = w->l1;
+		} else {			/* a short run, often one page */
+			uint64_t n = r % 3 == 0 ? 1 + r / 3 % 8 : 1;
+			uint64_t a = r / 24 % pages;
+
+			if (a + n > pages)
+				n = pages - a;
+			va = WIN + a * PG;
+			len = n * PG;
+		}
+		switch (rnd(&k->rng) % 4) {
+		case 0:
+		case 1:
+			rc = ht_map(w->as, va, va + PA_OFF, len, HT_W, 0);
+			break;
+		case 2:
+			rc = ht_unmap(w->as, va, len, 0);
+			break;
+		default:
+			rc = ht_protect(w->as, va, len, (r & 1) ? HT_W : 0);
+			break;
+		}
+		if (rc != 0)
+			atomic_fetch_add(&w->bad, 1);
+	}
+	return (NULL);
+}
+
+static void *
+reader(void *arg)
+{
+	world_t *w = arg;
+	uint64_t s = 99;
+
+	while (!atomic_load(&w->stop)) {
+		ht_va_t va = WIN + rnd(&s) % (2 * w->l1 / PG) * PG + 8;
+		ht_pa_t pa;
+		int rc = ht_va2pa(w->as, va, &pa);
+
+		if ((rc == 0 && pa != va + PA_OFF) ||
+		    (rc != 0 && rc != -HT_ENOTMAPPED))
+			atomic_fetch_add(&w->bad, 1);
+	}
+	return (NULL);
+}
+
+STRESS_MODES(overlap, race)
+
+ParameterizedTest(ht_mode_t *mode, overlap, race, .timeout = 300)
+{
+	static world_t w;
+	worker_t k[NTHREADS];
+	pthread_t t[NTHREADS], rt;
+	ht_arena_t *arena;
+	ht_config_t cfg;
+	ht_ctx_t *ctx;
+	ht_stats_t st;
+
+	memset(&w, 0, sizeof (w));
+	cr_assert_eq(ht_arena_create(1 * MIB, 64 * MIB, 0, &arena), 0);
+	memset(&cfg, 0, sizeof (cfg));
+	cfg.mode = *mode;
+	cfg.frame_ops = ht_arena_ops();
+	cfg.frame_arg = arena;
+	cr_assert_eq(ht_ctx_create(&cfg, &ctx), 0);
+	cr_assert_eq(ht_as_create(ctx, HT_AS_NOSTEAL, &w.as), 0);
+	w.l1 = 1ull << ht_geometry(*mode)->level_shift[1];
+	cr_assert_eq(pthread_create(&rt, NULL, reader, &w), 0);
+	for (int i = 0; i < NTHREADS; i++) {
+		k[i].w = &w;
+		k[i].rng = 0x1234567ull * (uint64_t)(i + 1);
+		cr_assert_eq(pthread_create(&t[i], NULL, writer, &k[i]), 0);
+	}
+	for (int i = 0; i < NTHREADS; i++)
+		cr_assert_eq(pthread_join(t[i], NULL), 0);
+	atomic_store(&w.stop, 1);
+	cr_assert_eq(pthread_join(rt, NULL), 0);
+	cr_assert_eq(atomic_load(&w.bad), 0, "%ld calls failed or read "
+	    "wrong", atomic_load(&w.bad));
+	cr_assert_eq(ht_audit(w.as), 0, "%s: audit after overlapping calls: "
+	    "%s", ht_mode_name(*mode), ht_errdetail());
+	cr_assert_eq(ht_unmap(w.as, WIN, 2 * w.l1, 0), 0);
+	cr_assert_eq(ht_audit(w.as), 0, "audit when empty: %s",
+	    ht_errdetail());
+	ht_as_destroy(w.as);
+	ht_ctx_stats(ctx, &st);
+	cr_assert_eq(st.tables[0] + st.tables[1], 0, "tables left");
+	cr_assert_eq(ht_ctx_destroy(ctx), 0);
+	ht_arena_destroy(arena);
+}
