@@ -82,13 +82,16 @@ static inline void *
 one_find(hat_t *hat, uint64_t va, int level, htable_t **r_ht,
     bucket_lock_t **r_mtx)
 {
-	uint64_t base = htable_base(hat, va, level);
-	unsigned h = htable_hash(hat, base, level);
-	bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
+	uint64_t base;
+	unsigned h;
+	bucket_lock_t *mtx;
 	htable_t *ht;
 
 	if (level >= hat->hat_max_level)
 		return (NULL);
+	base = htable_base(hat, va, level);
+	h = htable_hash(hat, base, level);
+	mtx = htable_bucket_mutex(hat, h);
 	mutex_enter(mtx, LR_BUCKET);
 	ht = htable_hash_search(hat, h, base, level);
 	if (ht == NULL || (ht->ht_flags & (HTABLE_SHARED_PFN |

@@ -127,13 +127,7 @@ one_round(race_t *r, ht_va_t va)
 	cr_assert_eq(ht_audit(r->as), 0, "audit: %s", ht_errdetail());
 }
 
-ParameterizedTestParameters(ad_race, unmap)
-{
-	static ht_mode_t m[] = { HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL,
-	    HT_MODE_5LEVEL };
-
-	return (cr_make_param_array(ht_mode_t, m, 4));
-}
+STRESS_MODES(ad_race, unmap)
 
 ParameterizedTest(ht_mode_t *mode, ad_race, unmap, .timeout = 300)
 {

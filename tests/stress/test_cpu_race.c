@@ -816,13 +816,7 @@ race_run(ht_mode_t mode)
 	ht_arena_destroy(r.arena);
 }
 
-ParameterizedTestParameters(cpu_race, switch_walk_map)
-{
-	static ht_mode_t m[] = { HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL,
-	    HT_MODE_5LEVEL };
-
-	return (cr_make_param_array(ht_mode_t, m, 4));
-}
+STRESS_MODES(cpu_race, switch_walk_map)
 
 ParameterizedTest(ht_mode_t *mode, cpu_race, switch_walk_map, .timeout = 300)
 {

@@ -242,12 +242,7 @@ set_mmu(world_t *w, int live)
 		atomic_store(&w->may_tlb, 0);
 }
 
-ParameterizedTestParameters(nommu, race)
-{
-	static ht_mode_t m[4] = { HT_MODE_32BIT, HT_MODE_PAE,
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL };
-	return (cr_make_param_array(ht_mode_t, m, 4));
-}
+STRESS_MODES(nommu, race)
 
 ParameterizedTest(ht_mode_t *mode, nommu, race, .timeout = 300)
 {

@@ -154,13 +154,7 @@ race_run(ht_mode_t mode)
 	ht_arena_destroy(r.arena);
 }
 
-ParameterizedTestParameters(share_race, share_unshare)
-{
-	static ht_mode_t m[] = { HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL,
-	    HT_MODE_5LEVEL };
-
-	return (cr_make_param_array(ht_mode_t, m, 4));
-}
+STRESS_MODES(share_race, share_unshare)
 
 ParameterizedTest(ht_mode_t *mode, share_race, share_unshare, .timeout = 300)
 {

@@ -283,13 +283,7 @@ run(ht_mode_t mode, int hook)
 	ht_arena_destroy(r.arena);
 }
 
-ParameterizedTestParameters(stlb_race, no_stale)
-{
-	static ht_mode_t m[] = { HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL,
-	    HT_MODE_5LEVEL };
-
-	return (cr_make_param_array(ht_mode_t, m, 4));
-}
+STRESS_MODES(stlb_race, no_stale)
 
 ParameterizedTest(ht_mode_t *mode, stlb_race, no_stale, .timeout = 600)
 {

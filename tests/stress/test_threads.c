@@ -496,12 +496,7 @@ env_u64(const char *name, uint64_t dflt)
 	return (s != NULL && *s != '\0' ? strtoull(s, NULL, 0) : dflt);
 }
 
-ParameterizedTestParameters(stress, threads)
-{
-	static ht_mode_t m[4] = { HT_MODE_32BIT, HT_MODE_PAE,
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL };
-	return (cr_make_param_array(ht_mode_t, m, 4));
-}
+STRESS_MODES(stress, threads)
 
 ParameterizedTest(ht_mode_t *mode, stress, threads, .timeout = 120)
 {
@@ -694,12 +689,7 @@ churn_watch(void *arg)
 	return (NULL);
 }
 
-ParameterizedTestParameters(stress, churn)
-{
-	static ht_mode_t m[4] = { HT_MODE_32BIT, HT_MODE_PAE,
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL };
-	return (cr_make_param_array(ht_mode_t, m, 4));
-}
+STRESS_MODES(stress, churn)
 
 ParameterizedTest(ht_mode_t *mode, stress, churn, .timeout = 120)
 {
