@@ -613,7 +613,12 @@ rmap_cb(void *arg, const ht_mapping_t *m)
 	    (pa & ~(PG - 1)) != c->frame)
 		fail(c->r, "page_mappings 0x%" PRIx64 ": va 0x%" PRIx64 " is "
 		    "not mapped there in the model", c->frame, m->va);
-	if (m->va == c->va)
+	/*
+	 * Only the space's own entry counts: the sharer's region may hold
+	 * the sampled address too, and show there a leaf of the space that
+	 * maps the same frame at another address.
+	 */
+	if (m->as == c->r->as && m->va == c->va)
 		c->found++;
 	return (0);
 }
