@@ -70,12 +70,24 @@ BENCH_DECLARE(unmap_1page_rand_4k_nommu)
 BENCH_DECLARE(protect_1page_4k_nommu)
 BENCH_DECLARE(unmap_1page_2m_nommu)
 BENCH_DECLARE(protect_1page_2m_nommu)
+BENCH_DECLARE(map_1page_4k_serial)
+BENCH_DECLARE(unmap_1page_4k_serial)
+BENCH_DECLARE(protect_1page_4k_serial)
+BENCH_DECLARE(map_1page_rand_4k_serial)
+BENCH_DECLARE(map_1page_2m_serial)
+BENCH_DECLARE(unmap_1page_2m_serial)
+BENCH_DECLARE(protect_1page_2m_serial)
+BENCH_DECLARE(map_1page_4k_serial_nommu)
+BENCH_DECLARE(unmap_1page_4k_serial_nommu)
+BENCH_DECLARE(protect_1page_4k_serial_nommu)
 BENCH_DECLARE(map_1page_rand_t1)
 BENCH_DECLARE(map_1page_rand_t2_one)
 BENCH_DECLARE(map_1page_rand_t2_two)
 BENCH_DECLARE(map_1page_steady_t1)
 BENCH_DECLARE(map_1page_steady_t2_one)
 BENCH_DECLARE(map_1page_steady_t2_two)
+BENCH_DECLARE(map_1page_steady_t1_serial)
+BENCH_DECLARE(map_1page_steady_t2_two_serial)
 BENCH_DECLARE(switch)
 BENCH_DECLARE(switch_kpti)
 BENCH_DECLARE(map_1page_rmap)
@@ -190,6 +202,30 @@ BENCH_LIST_START
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.39)
 	BENCH_ENTRY(protect_1page_2m_nommu, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.55)
+	/*
+	 * in an HT_AS_SERIAL space (the caller serializes: no lock), live
+	 * and with no MMU
+	 */
+	BENCH_ENTRY(map_1page_4k_serial, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 2.74)
+	BENCH_ENTRY(unmap_1page_4k_serial, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.81)
+	BENCH_ENTRY(protect_1page_4k_serial, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.80)
+	BENCH_ENTRY(map_1page_rand_4k_serial, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 2.74)
+	BENCH_ENTRY(map_1page_2m_serial, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 2.70)
+	BENCH_ENTRY(unmap_1page_2m_serial, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.39)
+	BENCH_ENTRY(protect_1page_2m_serial, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_CAS, 1.55)
+	BENCH_ENTRY(map_1page_4k_serial_nommu, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 2.74)
+	BENCH_ENTRY(unmap_1page_4k_serial_nommu, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.81)
+	BENCH_ENTRY(protect_1page_4k_serial_nommu, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.80)
 	/* threads: ns per call over all threads (perfect scaling halves) */
 	BENCH_ENTRY(map_1page_rand_t1, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
@@ -202,6 +238,10 @@ BENCH_LIST_START
 	BENCH_ENTRY(map_1page_steady_t2_one, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 	BENCH_ENTRY(map_1page_steady_t2_two, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(map_1page_steady_t1_serial, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(map_1page_steady_t2_two_serial, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 
 	/* many parties (bench_many.c): no peer has them */

@@ -14,7 +14,10 @@
  * time of all threads' calls divided by the number of calls, so two
  * threads that scale perfectly show half the one-thread figure.  Setting
  * up is never timed; every return value is checked.  The `_nommu` lines
- * do the same calls in a space made HT_AS_NOMMU (no MMU walks it yet).
+ * do the same calls in a space made HT_AS_NOMMU (no MMU walks it yet),
+ * the `_serial` lines in an HT_AS_SERIAL one (the caller serializes its
+ * calls, so a one-entry call takes no lock), live or with no MMU; the
+ * `_serial` thread lines give each thread a serial space of its own.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -202,6 +205,66 @@ bench_protect_1page_2m_nommu(bench_run_t *r)
 	return (run_calls_as(r, 2 << 20, 0, W_PROTECT, HT_AS_NOMMU));
 }
 
+int
+bench_map_1page_4k_serial(bench_run_t *r)
+{
+	return (run_calls_as(r, 4096, 0, W_MAP, HT_AS_SERIAL));
+}
+
+int
+bench_unmap_1page_4k_serial(bench_run_t *r)
+{
+	return (run_calls_as(r, 4096, 0, W_UNMAP, HT_AS_SERIAL));
+}
+
+int
+bench_protect_1page_4k_serial(bench_run_t *r)
+{
+	return (run_calls_as(r, 4096, 0, W_PROTECT, HT_AS_SERIAL));
+}
+
+int
+bench_map_1page_rand_4k_serial(bench_run_t *r)
+{
+	return (run_calls_as(r, 4096, 1, W_MAP, HT_AS_SERIAL));
+}
+
+int
+bench_map_1page_2m_serial(bench_run_t *r)
+{
+	return (run_calls_as(r, 2 << 20, 0, W_MAP, HT_AS_SERIAL));
+}
+
+int
+bench_unmap_1page_2m_serial(bench_run_t *r)
+{
+	return (run_calls_as(r, 2 << 20, 0, W_UNMAP, HT_AS_SERIAL));
+}
+
+int
+bench_protect_1page_2m_serial(bench_run_t *r)
+{
+	return (run_calls_as(r, 2 << 20, 0, W_PROTECT, HT_AS_SERIAL));
+}
+
+int
+bench_map_1page_4k_serial_nommu(bench_run_t *r)
+{
+	return (run_calls_as(r, 4096, 0, W_MAP, HT_AS_SERIAL | HT_AS_NOMMU));
+}
+
+int
+bench_unmap_1page_4k_serial_nommu(bench_run_t *r)
+{
+	return (run_calls_as(r, 4096, 0, W_UNMAP, HT_AS_SERIAL | HT_AS_NOMMU));
+}
+
+int
+bench_protect_1page_4k_serial_nommu(bench_run_t *r)
+{
+	return (run_calls_as(r, 4096, 0, W_PROTECT, HT_AS_SERIAL | HT_AS_NOMMU));
+}
+
 /* ------------------------------------------------------------------ */
 /* Threads                                                             */
 /* ------------------------------------------------------------------ */
@@ -241,7 +304,8 @@ worker_main(void *arg)
  * steady: the tables are made first (a map and an unmap, untimed).
  */
 static int
-run_threads(bench_run_t *r, unsigned nthreads, int own_space, int steady)
+run_threads(bench_run_t *r, unsigned nthreads, int own_space, int steady,
+    unsigned flags)
 {
 	uint32_t *perm = shuffled(NPAGES, 11);
 	pthread_barrier_t start;
@@ -260,7 +324,7 @@ run_threads(bench_run_t *r, unsigned nthreads, int own_space, int steady)
 		    0 : -HT_ENOMEM);
 		for (unsigned i = 0; i < nthreads; i++) {
 			if (i == 0 || own_space)
-				CHECK(ht_as_create(e.ctx, 0, &as[i]));
+				CHECK(ht_as_create(e.ctx, flags, &as[i]));
 			else
 				as[i] = as[0];
 			w[i].as = as[i];
@@ -297,35 +361,48 @@ run_threads(bench_run_t *r, unsigned nthreads, int own_space, int steady)
 int
 bench_map_1page_rand_t1(bench_run_t *r)
 {
-	return (run_threads(r, 1, 0, 0));
+	return (run_threads(r, 1, 0, 0, 0));
 }
 
 int
 bench_map_1page_rand_t2_one(bench_run_t *r)
 {
-	return (run_threads(r, 2, 0, 0));
+	return (run_threads(r, 2, 0, 0, 0));
 }
 
 int
 bench_map_1page_rand_t2_two(bench_run_t *r)
 {
-	return (run_threads(r, 2, 1, 0));
+	return (run_threads(r, 2, 1, 0, 0));
 }
 
 int
 bench_map_1page_steady_t1(bench_run_t *r)
 {
-	return (run_threads(r, 1, 0, 1));
+	return (run_threads(r, 1, 0, 1, 0));
 }
 
 int
 bench_map_1page_steady_t2_one(bench_run_t *r)
 {
-	return (run_threads(r, 2, 0, 1));
+	return (run_threads(r, 2, 0, 1, 0));
 }
 
 int
 bench_map_1page_steady_t2_two(bench_run_t *r)
 {
-	return (run_threads(r, 2, 1, 1));
+	return (run_threads(r, 2, 1, 1, 0));
+}
+
+/* each thread owns its space: HT_AS_SERIAL, no lock on the path */
+int
+bench_map_1page_steady_t1_serial(bench_run_t *r)
+{
+	return (run_threads(r, 1, 0, 1, HT_AS_SERIAL));
+}
+
+int
+bench_map_1page_steady_t2_two_serial(bench_run_t *r)
+{
+	return (run_threads(r, 2, 1, 1, HT_AS_SERIAL));
 }

@@ -33,6 +33,7 @@ if ! log=$(CARGO_TARGET_DIR=$peer_target cargo build --offline --release \
 	exit 2
 fi
 [ -d build-release ] || meson setup build-release --buildtype=release \
+    -Ddebug_checks=false -Dtests=false \
     >/dev/null
 meson compile -C build-release bench_htable >/dev/null
 
@@ -65,7 +66,14 @@ BEGIN {
 	    "unmap_1page_rand_4k_nommu:unmap_4k " \
 	    "protect_1page_4k_nommu:protect_4k " \
 	    "unmap_1page_2m_nommu:unmap_2m " \
-	    "protect_1page_2m_nommu:protect_2m", p, " ")
+	    "protect_1page_2m_nommu:protect_2m " \
+	    "map_1page_4k_serial:map_4k unmap_1page_4k_serial:unmap_4k " \
+	    "protect_1page_4k_serial:protect_4k " \
+	    "map_1page_2m_serial:map_2m unmap_1page_2m_serial:unmap_2m " \
+	    "protect_1page_2m_serial:protect_2m " \
+	    "map_1page_4k_serial_nommu:map_4k " \
+	    "unmap_1page_4k_serial_nommu:unmap_4k " \
+	    "protect_1page_4k_serial_nommu:protect_4k", p, " ")
 	for (i in p) {
 		split(p[i], kv, ":")
 		order[i] = kv[1]

@@ -546,6 +546,22 @@ HT_EXTERN void ht_ctx_stats(ht_ctx_t *ctx, ht_stats_t *r_stats);
  * another thread that changes it.
  */
 #define HT_AS_NOMMU	0x4u
+/*
+ * HT_AS_SERIAL: the caller makes the calls that name the space one at a
+ * time (one owning thread, or a lock of its own around them, as Rust's
+ * `&mut` or SQLite's multi-thread mode), ht_walk and ht_audit included.
+ * Only the lookups that take no lock may run from other threads
+ * meanwhile: ht_translate, ht_va2pa, ht_access, the soft TLB calls, and
+ * ht_switch.  In return a call that maps, unmaps or protects one entry
+ * of an existing table takes no lock and no locked instruction but the
+ * entry's own update where an MMU may set Accessed or Dirty (none at all
+ * with HT_AS_NOMMU, whose per-space lock it also skips).  Other spaces
+ * never take its tables (it implies HT_AS_NOSTEAL), and it neither
+ * shares nor is shared (ht_share, and an import that would share with
+ * it, give HT_EINVAL): their calls would change its tables from other
+ * threads.
+ */
+#define HT_AS_SERIAL	0x8u
 
 /*
  * A new, empty address space: its root table comes from the provider now
@@ -584,7 +600,7 @@ HT_EXTERN int ht_as_mmu(const ht_as_t *as);
  * Wrap tables that someone else built (illumos htable_attach): the root
  * at root_pa and every table below it, read through the provider's map.
  * The frames stay the caller's: the library never frees them.  flags:
- * HT_AS_NOSTEAL, HT_AS_NOMMU (as for ht_as_create).
+ * HT_AS_NOSTEAL, HT_AS_NOMMU, HT_AS_SERIAL (as for ht_as_create).
  *
  * A table frame has one owner in a context.  While the import lives, its
  * frames belong to it; once it is destroyed (or a table of it is emptied
@@ -621,7 +637,8 @@ HT_EXTERN int ht_as_mmu(const ht_as_t *as);
  * bits or a leaf the CPU cannot have, a table reached twice, a table
  * beyond the physical width or outside the provider); EBUSY (a frame the
  * context holds: ht_errdetail() names the frame and its holder, e.g. the
- * address space and its root; or, for a live import, a table shared
+ * address space and its root; a table of another space when either
+ * is serial, see HT_AS_SERIAL; or, for a live import, a table shared
  * from a space that is not live, see HT_AS_NOMMU); ENOMEM.
  * Errors: HT_EINVAL, HT_EALIGN, HT_EPABITS, HT_EBADTABLE, HT_EBUSY,
  * HT_ENOMEM.
@@ -1064,7 +1081,7 @@ typedef struct ht_share_info {
  * On failure no mapping of either space changed (empty tables made for
  * the share may remain, as after an unmap).  HT_EINVAL: NULL space,
  * zero length, as == src, spaces of different contexts, as shares out
- * or src shares in.  HT_EALIGN / HT_ENONCANON / HT_ERANGE: either range
+ * or src shares in, either is serial (HT_AS_SERIAL).  HT_EALIGN / HT_ENONCANON / HT_ERANGE: either range
  * is not 4 KiB aligned / not canonical / wraps or leaves the space.
  * HT_EEXIST: the range of as maps something or overlaps a shared
  * region.  HT_EBUSY: as is live and src is not (HT_AS_NOMMU: an MMU

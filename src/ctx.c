@@ -193,6 +193,7 @@ ht_ctx_create(const ht_config_t *cfg, ht_ctx_t **r_ctx)
 	ctx->ctx_mmu = m;
 	if (cfg->kpti)
 		ctx->ctx_mmu.pt_global = 0;
+	mmu_tables(&ctx->ctx_mmu);
 	ctx->ctx_cfg = *cfg;
 	ctx->ctx_tlb_on = cfg->tlb != NULL || cfg->tlb_info != NULL;
 	if (ctx->ctx_cfg.hash_buckets == 0)
@@ -410,6 +411,14 @@ share_find_one(hat_t *hat, void *arg)
 	htable_t *ht = NULL;
 
 	if (f->found != NULL || f->err != 0 || hat == f->sharer)
+		return;
+	/*
+	 * A serial space neither shares nor is shared (HT_AS_SERIAL): its
+	 * hash is not ours to search from this thread, and the frame stays
+	 * one that the context holds (HT_EBUSY for the import).
+	 */
+	if ((atomic_load(&hat->hat_flags) |
+	    atomic_load(&f->sharer->hat_flags)) & HAT_SERIAL)
 		return;
 	for (unsigned h = 0; h < hat->hat_num_hash && ht == NULL; h++) {
 		bucket_lock_t *mtx = htable_bucket_mutex(hat, h);

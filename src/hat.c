@@ -149,16 +149,28 @@ hat_create(ht_ctx_t *ctx, unsigned hat_flags, hat_t **r_hat)
 	return (0);
 }
 
+/*
+ * The hat_flags that ht_as_create's and ht_as_import's common flags ask
+ * for (a serial space is never stolen from: hat_one.c).
+ */
+static unsigned
+hat_user_flags(unsigned flags)
+{
+	return (((flags & (HT_AS_NOSTEAL | HT_AS_SERIAL)) ? HAT_NOSTEAL : 0) |
+	    ((flags & HT_AS_NOMMU) ? HAT_NOMMU : 0) |
+	    ((flags & HT_AS_SERIAL) ? HAT_SERIAL : 0));
+}
+
 int
 ht_as_create(ht_ctx_t *ctx, unsigned flags, ht_as_t **r_as)
 {
 	if (ctx == NULL || r_as == NULL)
 		return (ht__fail(HT_EINVAL, "NULL argument"));
-	if (flags & ~(HT_AS_NOSTEAL | HT_AS_COPIED | HT_AS_NOMMU))
+	if (flags & ~(HT_AS_NOSTEAL | HT_AS_COPIED | HT_AS_NOMMU |
+	    HT_AS_SERIAL))
 		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
 	/* 4 MiB pages of 32-bit paging would be root entries: copies */
-	return (hat_create(ctx, ((flags & HT_AS_NOSTEAL) ? HAT_NOSTEAL : 0) |
-	    ((flags & HT_AS_NOMMU) ? HAT_NOMMU : 0) |
+	return (hat_create(ctx, hat_user_flags(flags) |
 	    ((flags & HT_AS_COPIED) ? HAT_COPIED |
 	    (ctx->ctx_mmu.mode == HT_MODE_32BIT ? HAT_NOROOTLEAF : 0) : 0),
 	    r_as));
@@ -214,7 +226,7 @@ ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags, ht_as_t **r_as)
 	if (ctx == NULL || r_as == NULL)
 		return (ht__fail(HT_EINVAL, "NULL argument"));
 	m = &ctx->ctx_mmu;
-	if (flags & ~(HT_AS_NOSTEAL | HT_AS_NOMMU))
+	if (flags & ~(HT_AS_NOSTEAL | HT_AS_NOMMU | HT_AS_SERIAL))
 		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
 	if (root_pa & (m->mode == HT_MODE_PAE ? 0x1f : 0xfff))
 		return (ht__fail(HT_EALIGN, "root 0x%llx is not %s aligned",
@@ -223,9 +235,7 @@ ht_as_import(ht_ctx_t *ctx, ht_pa_t root_pa, unsigned flags, ht_as_t **r_as)
 	if (root_pa >= m->root_pa_limit)
 		return (ht__fail(HT_EPABITS, "root 0x%llx is beyond what CR3 "
 		    "can hold", (unsigned long long)root_pa));
-	hat = hat_alloc_struct(ctx, HAT_IMPORTED |
-	    ((flags & HT_AS_NOSTEAL) ? HAT_NOSTEAL : 0) |
-	    ((flags & HT_AS_NOMMU) ? HAT_NOMMU : 0));
+	hat = hat_alloc_struct(ctx, HAT_IMPORTED | hat_user_flags(flags));
 	if (hat == NULL)
 		return (ht__fail(HT_ENOMEM, "no memory for an address space"));
 	/* an operation: the other spaces whose tables it shares */

@@ -56,7 +56,7 @@ ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags,
 		return (ht__fail(HT_EINVAL, "NULL address space"));
 	if (flags & ~HT_UNMAP_UNLOCK)
 		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
-	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0 ||
+	if ((err = range_check_quick(hat_mmu(hat), va, len, &last)) != 0 ||
 	    (err = share_refuse(hat, va, last)) != 0)
 		return (err);
 	nm_enter(hat, &nh);
@@ -144,7 +144,7 @@ change_range(hat_t *hat, ht_va_t va, uint64_t len, const x86pte_t *clr,
 	op_t op;
 	int err;
 
-	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0 ||
+	if ((err = range_check_quick(hat_mmu(hat), va, len, &last)) != 0 ||
 	    (err = share_refuse(hat, va, last)) != 0)
 		return (err);
 	if (one_change(hat, va, len, clr, set))
@@ -183,7 +183,6 @@ int
 ht_protect(ht_as_t *as, ht_va_t va, uint64_t len, unsigned attr)
 {
 	hat_t *hat = as;
-	x86pte_t clr[HT_MAX_LEVELS], set[HT_MAX_LEVELS];
 	const mmu_t *m;
 	nm_hold_t nh;
 	int err;
@@ -194,17 +193,11 @@ ht_protect(ht_as_t *as, ht_va_t va, uint64_t len, unsigned attr)
 	if (attr & ~ATTR_PROT)
 		return (ht__fail(HT_EINVAL, "protect takes only HT_W, HT_U, "
 		    "HT_X (0x%x)", attr));
-	/*
-	 * The bits differ only between 4 KiB leaves and large ones (PAT
-	 * moves); every large level has the same: two encodings, copied.
-	 */
-	for (int l = 0; l < HT_MAX_LEVELS; l++) {
-		clr[l] = PT_WRITABLE | PT_USER | m->pt_nx;
-		set[l] = l > 1 ? set[1] : attr_bits(m, l, attr) |
-		    ((attr & HT_X) ? 0 : m->pt_nx);
-	}
+	/* the masks per level, made once per context (mmu_tables) */
+	_Static_assert(HT_W == 1 && HT_U == 2 && HT_X == 4,
+	    "prot_set is indexed by W|U|X");
 	nm_enter(hat, &nh);
-	err = change_range(hat, va, len, clr, set);
+	err = change_range(hat, va, len, m->prot_clr, m->prot_set[attr]);
 	nm_exit(&nh);
 	return (err);
 }

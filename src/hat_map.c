@@ -392,6 +392,30 @@ ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	return (ht_map_ad(as, va, pa, len, attr, flags, NULL, NULL));
 }
 
+/*
+ * The attributes the quick single-entry test lets through: no lock, A/D
+ * presets or software bits (their checks stay on the full path).
+ */
+#define FAST_ATTR	(HT_W | HT_U | HT_X | HT_G | HT_PWT | HT_PCD | HT_PAT)
+
+/* The bytes of page size ps (one HT_PS_* bit), 0 for anything else. */
+static inline uint64_t
+ps_size(unsigned ps)
+{
+	switch (ps) {
+	case HT_PS_4K:
+		return (1ull << 12);
+	case HT_PS_2M:
+		return (1ull << 21);
+	case HT_PS_4M:
+		return (1ull << 22);
+	case HT_PS_1G:
+		return (1ull << 30);
+	default:
+		return (0);
+	}
+}
+
 int
 ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned flags, ht_ad_fn fn, void *arg)
@@ -406,6 +430,26 @@ ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	if (hat == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
 	m = hat_mmu(hat);
+	/*
+	 * One page of a size in force (flags naming it or none), plain
+	 * attributes, nothing shared in: every check below passes, so go
+	 * straight to the one-entry path; anything it leaves goes on below
+	 * (the fault path of a VMM or a kernel, hat_one.c).
+	 */
+	if ((attr & ~FAST_ATTR) == 0 && (flags == 0 ||
+	    (flags == HT_MAP_SIZE((flags >> 8) & 0xf) &&
+	    ps_size((flags >> 8) & 0xf) == len)) &&
+	    ((pa | len) & (HT_PAGE_SIZE - 1)) == 0 &&
+	    pa + len - 1 < m->pa_limit && pa + len - 1 >= pa &&
+	    range_one_ok(m, va, len) &&
+	    atomic_load_explicit(&hat->hat_nshared_in,
+	    memory_order_relaxed) == 0) {
+		nm_enter(hat, &nh);
+		err = one_map(hat, va, pa, len, attr, m->leaf_levels);
+		nm_exit(&nh);
+		if (err)
+			return (0);
+	}
 	if ((err = range_check(m, va, len, &last)) != 0)
 		return (err);
 	if (attr & ~(ATTR_ALL | HT_SW_MASK))

@@ -17,8 +17,10 @@
  *    the mutex next sees them exact, as it would after a holder's
  *    htable_apply;
  *  - holders on the general path change other entries of the same table
- *    meanwhile (they do not take the mutex): every change of ours is a
- *    CAS or an exchange, and the counts are atomic adds, as theirs are.
+ *    meanwhile (they do not take the mutex): every change of ours to a
+ *    present entry is a CAS, and the counts are atomic adds, as theirs
+ *    are; an empty level-0 entry is filled only under the mutex (by us
+ *    and by fill_leaves), so there a plain store is enough.
  * What the mutex cannot cover goes to the general path before anything
  * changes (the return value 0): a call nested in a provider callback (its
  * TLB work belongs to the outer operation), the reverse map (it takes
@@ -29,6 +31,19 @@
  * copied tables, and the top level (CPU roots copy its entries).
  * After the mutex is dropped, with no library lock held, the A/D sink and
  * the TLB hook are called directly: there is no operation to batch into.
+ *
+ * A serial space (HT_AS_SERIAL) takes no mutex at all.  Everything the
+ * mutex keeps out is kept out by the caller's promise or by the space's
+ * flags: the calls that change the space, walk it (a walker's release
+ * may free a table) or audit it come one at a time; no stealer or reaper
+ * visits it (it is HAT_NOSTEAL); no other space shares with it
+ * (share_insert), so no other space's release frees its tables.  So its
+ * hash chains, tables and counts change only in the call running now,
+ * and the valid count is a load and a store.  What remains is the MMU:
+ * a present entry still changes by CAS where one may set A/D, and with
+ * no MMU (nm_plain: in a serial space the no-MMU lock is skipped too,
+ * nommu.c) by a plain store.  The lookups that may run meanwhile take
+ * no lock and read entries that are written whole.
  *
  * Lock order: one bucket mutex, nothing under it.  No callback runs under
  * it.
@@ -53,6 +68,41 @@ one_ok(const hat_t *hat)
 		return (0);
 #endif
 	return (op_cur() == NULL && !rmap_on(hat->hat_ctx));
+}
+
+/*
+ * Does the caller serialize the calls that change hat (HT_AS_SERIAL)?
+ * Then no other writer and no stealer is in its tables while we are, and
+ * the path takes no lock: the caller's ordering of its calls is the lock.
+ */
+static inline int
+one_serial(const hat_t *hat)
+{
+	return ((atomic_load_explicit(&hat->hat_flags, memory_order_relaxed) &
+	    HAT_SERIAL) != 0);
+}
+
+/* Let go of what one_find took (nothing in a serial space). */
+static inline void
+one_exit(bucket_lock_t *mtx)
+{
+	if (mtx != NULL)
+		mutex_exit(mtx);
+}
+
+/*
+ * Add d to ht's valid count: an atomic add, or, with no lock taken
+ * (serial: nobody else writes the count meanwhile), a load and a store.
+ */
+static inline void
+one_valid_add(htable_t *ht, const bucket_lock_t *mtx, int d)
+{
+	if (mtx != NULL)
+		atomic_fetch_add(&ht->ht_valid_cnt, d);
+	else
+		atomic_store_explicit(&ht->ht_valid_cnt, atomic_load_explicit(
+		    &ht->ht_valid_cnt, memory_order_relaxed) + d,
+		    memory_order_relaxed);
 }
 
 /*
@@ -91,12 +141,15 @@ one_find(hat_t *hat, uint64_t va, int level, htable_t **r_ht,
 		return (NULL);
 	base = htable_base(hat, va, level);
 	h = htable_hash(hat, base, level);
-	mtx = htable_bucket_mutex(hat, h);
-	mutex_enter(mtx, LR_BUCKET);
+	mtx = NULL;
+	if (!one_serial(hat)) {
+		mtx = htable_bucket_mutex(hat, h);
+		mutex_enter(mtx, LR_BUCKET);
+	}
 	ht = htable_hash_search(hat, h, base, level);
 	if (ht == NULL || (ht->ht_flags & (HTABLE_SHARED_PFN |
 	    HTABLE_COPIED))) {
-		mutex_exit(mtx);
+		one_exit(mtx);
 		return (NULL);
 	}
 	*r_ht = ht;
@@ -125,7 +178,7 @@ one_leaf(hat_t *hat, uint64_t va, uint64_t len, htable_t **r_ht,
 		return (NULL);
 	*r_old = pte_load(m->pte_size, p);
 	if (!pte_is_page(*r_old, l)) {
-		mutex_exit(*r_mtx);
+		one_exit(*r_mtx);
 		return (NULL);
 	}
 	*r_l = l;
@@ -154,16 +207,29 @@ one_map(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	/*
 	 * Count first, so that the table is never seen empty with a leaf
 	 * (only the general path can see it: it does not take the lock).
-	 * The CAS, not a plain store: a holder on the general path may be
-	 * filling the same entry (overlapping calls keep the counts right).
 	 */
-	atomic_fetch_add(&ht->ht_valid_cnt, 1);
-	if (pte_cas_raw(m->pte_size, p, 0, new) != 0) {
-		atomic_fetch_sub(&ht->ht_valid_cnt, 1);
-		mutex_exit(mtx);
-		return (0);	/* something is there: replace on the general path */
+	one_valid_add(ht, mtx, 1);
+	if (l == 0) {
+		/*
+		 * A plain store: at level 0 an empty entry becomes non-zero
+		 * only under this lock (here and in fill_leaves; new tables
+		 * are filled before they are linked), and no MMU writes an
+		 * empty entry.  Unlike a `lock cmpxchg`, the store does not
+		 * wait for the table's line when it is not in the cache.
+		 */
+		if (pte_load(m->pte_size, p) == 0) {
+			pte_store(m->pte_size, p, new);
+			goto done;
+		}
+	} else if (pte_cas_raw(m->pte_size, p, 0, new) == 0) {
+		/* above level 0 a split may put a link here meanwhile */
+		goto done;
 	}
-	mutex_exit(mtx);
+	one_valid_add(ht, mtx, -1);
+	one_exit(mtx);
+	return (0);	/* something is there: replace on the general path */
+done:
+	one_exit(mtx);
 	/* an empty entry is in no TLB: nothing to invalidate */
 	hat_pm_add(hat, l, 1);
 	return (1);
@@ -187,7 +253,7 @@ one_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 	 */
 	if ((old & PT_LOCKED) ||
 	    (atomic_load(&ht->ht_valid_cnt) <= 1 && l < m->max_page_level)) {
-		mutex_exit(mtx);
+		one_exit(mtx);
 		return (0);
 	}
 	/*
@@ -195,21 +261,24 @@ one_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 	 * split the leaf meanwhile (its link is made under the new table's
 	 * lock, not ours), and a link must never be cleared here.  Again
 	 * while an MMU sets A/D; the value it clears is final (x86pte.h).
+	 * With no MMU and no other writer (nm_plain), a plain store.
 	 */
-	for (;;) {
+	if (nm_plain(hat))
+		pte_store(m->pte_size, p, 0);
+	else for (;;) {
 		x86pte_t found = pte_cas_raw(m->pte_size, p, old, 0);
 
 		if (found == old)
 			break;
 		if (!pte_is_page(found, l) || (found & PT_LOCKED) ||
 		    pte_pa(m, found, l) != pte_pa(m, old, l)) {
-			mutex_exit(mtx);
+			one_exit(mtx);
 			return (0);	/* changed under us: general path */
 		}
 		old = found;
 	}
-	atomic_fetch_sub(&ht->ht_valid_cnt, 1);
-	mutex_exit(mtx);
+	one_valid_add(ht, mtx, -1);
+	one_exit(mtx);
 	hat_pm_add(hat, l, -1);
 	if (fn != NULL && (old & (PT_REF | PT_MOD)) != 0)
 		fn(arg, va, len, ((old & PT_REF) ? HT_A : 0) |
@@ -238,6 +307,11 @@ one_change(hat_t *hat, uint64_t va, uint64_t len, const x86pte_t *clr,
 		new = (old & ~clr[l]) | set[l];
 		if (new == old)
 			break;
+		if (nm_plain(hat)) {
+			/* no MMU, no other writer (nommu.c) */
+			pte_store(m->pte_size, p, new);
+			break;
+		}
 		found = pte_cas_raw(m->pte_size, p, old, new);
 		if (found == old)
 			break;
@@ -247,7 +321,7 @@ one_change(hat_t *hat, uint64_t va, uint64_t len, const x86pte_t *clr,
 		}
 		old = found;
 	}
-	mutex_exit(mtx);
+	one_exit(mtx);
 	if (new != old)
 		op_tlb_inval(hat, va, len);
 	return (1);

@@ -12,6 +12,32 @@
  * not crossing the hole.  0 (with *r_last) or a negative error.
  */
 int range_check(const mmu_t *m, uint64_t va, uint64_t len, uint64_t *r_last);
+/*
+ * A quick yes for the common single-entry call: [va, va + len) is one
+ * naturally aligned block of a page size that range_check would accept
+ * (len a power of two from 4 KiB up, va aligned to it, both ends valid
+ * addresses: an aligned block cannot straddle the hole).  0 means "ask
+ * range_check", never "bad".
+ */
+static inline int
+range_one_ok(const mmu_t *m, uint64_t va, uint64_t len)
+{
+	return (len >= HT_PAGE_SIZE && (len & (len - 1)) == 0 &&
+	    (va & (len - 1)) == 0 && va + len - 1 > va &&
+	    mmu_va_ok(m, va) && mmu_va_ok(m, va + len - 1));
+}
+
+/* range_check, with range_one_ok's quick yes first (no call). */
+static inline int
+range_check_quick(const mmu_t *m, uint64_t va, uint64_t len,
+    uint64_t *r_last)
+{
+	if (range_one_ok(m, va, len)) {
+		*r_last = va + len - 1;
+		return (0);
+	}
+	return (range_check(m, va, len, r_last));
+}
 
 /* A walk's inclusive range [start, last]: 0 or -HT_ERANGE. */
 int walk_check(const mmu_t *m, uint64_t start, uint64_t last);

@@ -365,6 +365,11 @@ ht_share(ht_as_t *as, ht_va_t va, ht_as_t *src, ht_va_t src_va, uint64_t len,
 	if (hat->hat_ctx != src->hat_ctx)
 		return (ht__fail(HT_EINVAL, "the spaces belong to different "
 		    "contexts"));
+	/* share_insert says so too; here before anything is made */
+	if ((atomic_load(&hat->hat_flags) | atomic_load(&src->hat_flags)) &
+	    HAT_SERIAL)
+		return (ht__fail(HT_EINVAL, "a serial space (HT_AS_SERIAL) "
+		    "neither shares nor is shared"));
 	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0 ||
 	    (err = range_check(hat_mmu(hat), src_va, len, &slast)) != 0)
 		return (err);

@@ -44,18 +44,6 @@
 #include "debug.h"
 #include "lock.h"
 
-unsigned
-htable_hash(const hat_t *hat, uint64_t va, int level)
-{
-	/*
-	 * va >> 28 mixes high bits in so that tables at the same offset of
-	 * different 1 GiB regions spread; the hat pointer term makes the
-	 * mutex differ between address spaces.
-	 */
-	return ((unsigned)((va >> LEVEL_SHIFT(hat_mmu(hat), 1)) + (va >> 28) +
-	    (uint64_t)level + ((uintptr_t)hat >> 4)) & (hat->hat_num_hash - 1));
-}
-
 bucket_lock_t *
 htable_mutex(const htable_t *ht)
 {
@@ -94,18 +82,6 @@ htable_hash_remove(htable_t *ht)
 	if (ht->ht_next != NULL)
 		ht->ht_next->ht_prev = ht->ht_prev;
 	ht->ht_next = ht->ht_prev = NULL;
-}
-
-htable_t *
-htable_hash_search(hat_t *hat, unsigned h, uint64_t base, int level)
-{
-	htable_t *ht;
-
-	for (ht = hat->hat_ht_hash[h]; ht != NULL; ht = ht->ht_next) {
-		if (ht->ht_vaddr == base && ht->ht_level == level)
-			return (ht);
-	}
-	return (NULL);
 }
 
 /*

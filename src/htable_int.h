@@ -179,12 +179,32 @@ void unlink_ptp(htable_t *higher, htable_t *old, uint64_t vaddr);
 x86pte_t link_ptp(htable_t *higher, htable_t *new, uint64_t vaddr);
 void htable_hash_insert(htable_t *ht);
 void htable_hash_remove(htable_t *ht);
-/* The hash chain of (va, level); its bucket mutex is htable_mutex's. */
-unsigned htable_hash(const hat_t *hat, uint64_t va, int level);
+/*
+ * The hash chain of (va, level); its bucket mutex is htable_mutex's.
+ * Inline: every lookup of the one-entry path starts here.  va >> 28
+ * mixes high bits in so that tables at the same offset of different
+ * 1 GiB regions spread; the hat pointer term makes the chains of
+ * different spaces start apart.
+ */
+static inline unsigned
+htable_hash(const hat_t *hat, uint64_t va, int level)
+{
+	return ((unsigned)((va >> LEVEL_SHIFT(hat_mmu(hat), 1)) + (va >> 28) +
+	    (uint64_t)level + ((uintptr_t)hat >> 4)) & (hat->hat_num_hash - 1));
+}
 bucket_lock_t *htable_mutex(const htable_t *ht);
 /* The table (base, level) on chain h, or NULL (the chain's mutex held). */
-htable_t *htable_hash_search(hat_t *hat, unsigned h, uint64_t base,
-    int level);
+static inline htable_t *
+htable_hash_search(hat_t *hat, unsigned h, uint64_t base, int level)
+{
+	htable_t *ht;
+
+	for (ht = hat->hat_ht_hash[h]; ht != NULL; ht = ht->ht_next) {
+		if (ht->ht_vaddr == base && ht->ht_level == level)
+			return (ht);
+	}
+	return (NULL);
+}
 void htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count);
 /*
  * Apply at once what a pass over the entries of ht (held) changed: dvalid

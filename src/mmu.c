@@ -122,9 +122,48 @@ bits(unsigned hi, unsigned lo)
 	return ((~0ull >> (63 - hi)) & ~((1ull << lo) - 1));
 }
 
+static int mmu_init_modes(mmu_t *m, ht_mode_t mode, unsigned pagesizes,
+    unsigned pa_bits, int no_nx);
+
 int
 mmu_init(mmu_t *m, ht_mode_t mode, unsigned pagesizes, unsigned pa_bits,
     int no_nx)
+{
+	/*
+	 * Not the attribute tables (mmu_tables): an mmu_t for reading
+	 * (ht_access builds one per call) never builds entries, and making
+	 * them costs ~300 mkpte_slow calls.
+	 */
+	return (mmu_init_modes(m, mode, pagesizes, pa_bits, no_nx));
+}
+
+void
+mmu_tables(mmu_t *m)
+{
+	/*
+	 * The large form without PS (mkpte adds it with the address); in a
+	 * 4 KiB leaf the same bit 7 is PAT, which stays.
+	 */
+	for (unsigned a = 0; a < 128; a++) {
+		m->enc[0][a] = mkpte_slow(m, 0, 0, a);
+		m->enc[1][a] = mkpte_slow(m, 0, 1, a) & ~(x86pte_t)PT_PAGESIZE;
+	}
+	/* protect: W, U and NX replaced; X is NX clear */
+	for (unsigned a = 0; a < 8; a++) {
+		unsigned attr = ((a & 1) ? HT_W : 0) | ((a & 2) ? HT_U : 0) |
+		    ((a & 4) ? HT_X : 0);
+
+		for (int l = 0; l < HT_MAX_LEVELS; l++) {
+			m->prot_clr[l] = PT_WRITABLE | PT_USER | m->pt_nx;
+			m->prot_set[a][l] = m->enc[l != 0][attr] &
+			    m->prot_clr[l];
+		}
+	}
+}
+
+static int
+mmu_init_modes(mmu_t *m, ht_mode_t mode, unsigned pagesizes,
+    unsigned pa_bits, int no_nx)
 {
 	const ht_geometry_t *g = ht_geometry(mode);
 
@@ -241,7 +280,7 @@ mmu_init(mmu_t *m, ht_mode_t mode, unsigned pagesizes, unsigned pa_bits,
 }
 
 x86pte_t
-mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
+mkpte_slow(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
 {
 	x86pte_t pte = PT_VALID;
 

@@ -83,6 +83,15 @@ typedef struct mmu {
 	 */
 	x86pte_t	rsvd_leaf[HT_MAX_LEVELS];
 	x86pte_t	rsvd_ptp[HT_MAX_LEVELS];
+	/*
+	 * For the one-entry write paths (mmu_init fills them from
+	 * mkpte_slow): enc[c][a] is the entry bits of attributes a (bits 0-6:
+	 * W U X G PWT PCD PAT) in a 4 KiB leaf (c 0) or a large one (c 1);
+	 * ht_protect's masks per level, prot_set indexed by W|U|X.
+	 */
+	x86pte_t	enc[2][128];
+	x86pte_t	prot_clr[HT_MAX_LEVELS];
+	x86pte_t	prot_set[8][HT_MAX_LEVELS];
 	/* for the translate hot path */
 	unsigned	idx_mask[HT_MAX_LEVELS]; /* entries at level l, minus 1 */
 	x86pte_t	noperm[HT_MAX_LEVELS];	/* W/U bits level l cannot clear */
@@ -96,6 +105,11 @@ typedef struct mmu {
  */
 int mmu_init(mmu_t *m, ht_mode_t mode, unsigned pagesizes, unsigned pa_bits,
     int no_nx);
+/*
+ * Fill m's attribute tables (enc, prot_*), which mkpte and ht_protect
+ * use: a context's mmu_t, once its pt_global is settled (KPTI).
+ */
+void mmu_tables(mmu_t *m);
 
 /* Page-size bit (HT_PS_*) of a leaf at level l. */
 unsigned mmu_level_ps(const mmu_t *m, int level);
@@ -305,8 +319,31 @@ sw_pte(const mmu_t *m, unsigned attr)
 	return (((sw >> 6) & PT_SW_LO) | ((sw << 34) & PT_SW_HI));
 }
 
-/* Build a leaf at `level` for pa with HT_* attributes. */
-x86pte_t mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr);
+/* Build a leaf at `level` for pa with HT_* attributes, bit by bit. */
+x86pte_t mkpte_slow(const mmu_t *m, ht_pa_t pa, int level, unsigned attr);
+
+/*
+ * The same leaf, with the attribute bits from the table mmu_tables made
+ * (m->enc, which must have been made): one load instead of a dozen
+ * tests, on the map path of every call.
+ */
+static inline x86pte_t
+mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
+{
+	x86pte_t pte = m->enc[level != 0][attr & 0x7f];
+
+	if (level == 0) {
+		pte |= pa & m->paddr_mask;
+	} else {
+		pte |= PT_PAGESIZE | (pa & m->lgpg_mask & m->level_mask[level]);
+		if (m->pte_size == 4)
+			pte |= ((pa >> 32) & 0xffull) << 13;
+	}
+	if (__builtin_expect((attr & ~0x7fu) != 0, 0))
+		pte |= ((attr & HT_A) ? PT_REF : 0) |
+		    ((attr & HT_D) ? PT_MOD : 0) | sw_pte(m, attr);
+	return (pte);
+}
 /* Turn a large leaf at level l into the equivalent leaf at l - 1, pa. */
 x86pte_t pte_demote(const mmu_t *m, x86pte_t large, int level, ht_pa_t pa);
 

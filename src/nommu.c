@@ -54,6 +54,10 @@
  * nothing here could wait for it, and making every live call count
  * itself would cost the live fast path a locked instruction.
  *
+ * A serial space (HT_AS_SERIAL) skips hat_nm_lock: its caller already
+ * makes the calls one at a time, which is all the lock is for; the
+ * thread still records itself in op__nm, so nm_plain says the same.
+ *
  * Lock order: hat_nm_lock is outermost: taken at a public entry point
  * with no library lock held, before anything else.  It stays held while
  * the provider and the TLB hook (of other spaces) run, as a caller's
@@ -74,6 +78,14 @@ nm_enter_slow(hat_t *hat, nm_hold_t *h)
 {
 	if (op__nm == hat)
 		return;		/* a callback of this thread's own call */
+	if (atomic_load(&hat->hat_flags) & HAT_SERIAL) {
+		/* the caller serializes the calls: it is the lock */
+		h->nh_hat = hat;
+		h->nh_prev = op__nm;
+		h->nh_locked = 0;
+		op__nm = hat;
+		return;
+	}
 	(void) pthread_mutex_lock(&hat->hat_nm_lock);
 	if (!(atomic_load(&hat->hat_flags) & HAT_NOMMU)) {
 		/* turned live while we waited: an ordinary live call */
@@ -82,6 +94,7 @@ nm_enter_slow(hat_t *hat, nm_hold_t *h)
 	}
 	h->nh_hat = hat;
 	h->nh_prev = op__nm;
+	h->nh_locked = 1;
 	op__nm = hat;
 }
 
@@ -90,7 +103,8 @@ nm_exit_slow(nm_hold_t *h)
 {
 	HT_VERIFY(op__nm == h->nh_hat);
 	op__nm = h->nh_prev;
-	(void) pthread_mutex_unlock(&h->nh_hat->hat_nm_lock);
+	if (h->nh_locked)
+		(void) pthread_mutex_unlock(&h->nh_hat->hat_nm_lock);
 }
 
 int

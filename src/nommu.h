@@ -17,6 +17,8 @@ typedef struct nm_hold {
 	hat_t	*nh_hat;	/* the space whose lock we took, or NULL */
 	hat_t	*nh_prev;	/* op__nm before (a call nested in another's
 				   callback) */
+	int	nh_locked;	/* hat_nm_lock taken (not in a serial space,
+				   HAT_SERIAL, whose caller is the lock) */
 } nm_hold_t;
 
 void nm_enter_slow(hat_t *hat, nm_hold_t *h);

@@ -93,6 +93,9 @@ struct htable {
 				   entries are copied into CPU roots) */
 #define HAT_NOMMU	0x400	/* no MMU walks it (HT_AS_NOMMU): changed
 				   under hat_nm_lock and ctx_share_lock */
+#define HAT_SERIAL	0x800	/* the caller serializes its calls
+				   (HT_AS_SERIAL): the one-entry path takes
+				   no lock (hat_one.c) */
 
 typedef struct ht_cpu_root cpu_root_t;
 

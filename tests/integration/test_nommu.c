@@ -16,33 +16,6 @@
 
 #include "../lib/api_env.h"
 
-/* TLB calls recorded for as */
-static uint64_t
-tlb_for(const env_t *e, ht_as_t *as)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < e->ntlb; i++)
-		n += e->tlb[i].as == as;
-	return (n);
-}
-
-static void
-same(ht_as_t *a, ht_as_t *b, int line)
-{
-	snap_t sa = { 0 }, sb = { 0 };
-
-	cr_assert_eq(ht_audit(a), 0, "line %d: audit: %s", line,
-	    ht_errdetail());
-	cr_assert_eq(ht_audit(b), 0, "line %d: audit: %s", line,
-	    ht_errdetail());
-	snap_take(a, E.g, &sa);
-	snap_take(b, E.g, &sb);
-	snap_eq(&sa, &sb, line);
-	snap_free(&sa);
-	snap_free(&sb);
-}
-
 static long
 ad_count(ht_as_t *as, ht_va_t va, uint64_t len)
 {
@@ -100,17 +73,17 @@ ParameterizedTest(ht_mode_t *mode, nommu, same_results, .timeout = 120)
 	cr_assert_eq(ht_as_mmu(e->as), 1);
 	tlb_reset(e);
 	cr_assert_eq(apply(e->as, e->g), apply(nm, e->g));
-	same(e->as, nm, __LINE__);
-	cr_assert_eq(tlb_for(e, nm), 0, "%llu TLB calls for a no-MMU space",
-	    (unsigned long long)tlb_for(e, nm));
+	same_leaves(e->as, nm, E.g, __LINE__);
+	cr_assert_eq(tlb_count_for(e, nm), 0, "%llu TLB calls for a no-MMU space",
+	    (unsigned long long)tlb_count_for(e, nm));
 	/* the same again once live, from where they are */
 	OK(ht_as_set_mmu(nm, 1));
-	cr_assert_eq(tlb_for(e, nm), 0, "turning live calls no hook");
+	cr_assert_eq(tlb_count_for(e, nm), 0, "turning live calls no hook");
 	OK(ht_protect(e->as, GIB, 8 * lsize(e->g, 1), HT_W));
 	OK(ht_protect(nm, GIB, 8 * lsize(e->g, 1), HT_W));
 	OK(ht_unmap(e->as, GIB + PG, 3 * PG, 0));
 	OK(ht_unmap(nm, GIB + PG, 3 * PG, 0));
-	same(e->as, nm, __LINE__);
+	same_leaves(e->as, nm, E.g, __LINE__);
 	ht_as_destroy(nm);
 	env_teardown(e);
 }
@@ -178,7 +151,7 @@ ParameterizedTest(ht_mode_t *mode, nommu, sharing, .timeout = 120)
 	tlb_reset(e);
 	OK(ht_unmap(e->as, GIB, 4 * PG, 0));
 	cr_assert(tlb_covers(e, e->as, GIB, 4 * PG));
-	cr_assert_eq(tlb_for(e, sh), 0, "forwarded to a no-MMU sharer");
+	cr_assert_eq(tlb_count_for(e, sh), 0, "forwarded to a no-MMU sharer");
 	UNMAPPED(sh, r);
 	/* a no-MMU source may not be shown by a live sharer */
 	OK(ht_as_set_mmu(e->as, 0));

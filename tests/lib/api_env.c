@@ -374,6 +374,61 @@ tlb_covers(const env_t *e, ht_as_t *as, ht_va_t va, uint64_t len)
 	return (1);
 }
 
+/* The TLB calls recorded for as. */
+uint64_t
+tlb_count_for(const env_t *e, ht_as_t *as)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < e->ntlb; i++)
+		n += e->tlb[i].as == as;
+	return (n);
+}
+
+/* Both spaces pass ht_audit and hold the same leaves. */
+void
+same_leaves(ht_as_t *a, ht_as_t *b, const ht_geometry_t *g, int line)
+{
+	snap_t sa = { 0 }, sb = { 0 };
+
+	cr_assert_eq(ht_audit(a), 0, "line %d: audit: %s", line,
+	    ht_errdetail());
+	cr_assert_eq(ht_audit(b), 0, "line %d: audit: %s", line,
+	    ht_errdetail());
+	snap_take(a, g, &sa);
+	snap_take(b, g, &sb);
+	snap_eq(&sa, &sb, line);
+	snap_free(&sa);
+	snap_free(&sb);
+}
+
+/* Write entry idx of a raw table frame (4 or 8 bytes, as the mode). */
+void
+raw_put(env_t *e, ht_pa_t table, unsigned idx, uint64_t v)
+{
+	uint8_t *p = ht_arena_ptr(e->arena, table);
+
+	cr_assert_not_null(p);
+	if (e->g->pte_size == 4)
+		*(uint32_t *)(void *)(p + idx * 4) = (uint32_t)v;
+	else
+		*(uint64_t *)(void *)(p + idx * 8) = v;
+}
+
+/* A zeroed frame from the arena, outside any context's accounting. */
+ht_pa_t
+raw_frame(env_t *e)
+{
+	ht_pfn_t pfn;
+	ht_pa_t pa;
+
+	cr_assert_eq(ht_arena_ops()->alloc(e->arena, ARENA_BASE,
+	    ARENA_BASE + 64 * MIB, &pfn), 0);
+	pa = pfn << 12;
+	memset(ht_arena_ptr(e->arena, pa), 0, PG);
+	return (pa);
+}
+
 /* An ht_walk callback that counts the leaves. */
 int
 count_cb(void *arg, const ht_leaf_t *l)

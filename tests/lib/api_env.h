@@ -169,6 +169,14 @@ void raw_touch(env_t *e, ht_as_t *as, ht_va_t va, uint64_t len,
     uint64_t bits);
 /* Is [va, va + len) covered by the recorded TLB calls for as? */
 int tlb_covers(const env_t *e, ht_as_t *as, ht_va_t va, uint64_t len);
+/* The TLB calls recorded for as. */
+uint64_t tlb_count_for(const env_t *e, ht_as_t *as);
+/* Both spaces pass ht_audit and hold the same leaves (line: the caller's). */
+void same_leaves(ht_as_t *a, ht_as_t *b, const ht_geometry_t *g, int line);
+/* Write entry idx of a raw table frame (4 or 8 bytes, as the mode). */
+void raw_put(env_t *e, ht_pa_t table, unsigned idx, uint64_t v);
+/* A zeroed frame from the arena, outside any context's accounting. */
+ht_pa_t raw_frame(env_t *e);
 
 /* ------------------------------------------------------------------ */
 /* Parameters                                                          */

@@ -164,6 +164,7 @@ typedef struct run {
 	uint64_t	seed;
 	uint64_t	rng[4];
 	int		lowmem;
+	int		serial;		/* HT_AS_SERIAL, no reverse map */
 	unsigned long	nops;
 	unsigned long	audit_every;	/* ht_audit after every k-th step */
 
@@ -695,7 +696,8 @@ check_addr(run_t *r, uint64_t va, const expect_t *e)
 	if (x.nlevels != h.n)
 		fail(r, "translate 0x%" PRIx64 ": library read %u entries, "
 		    "MMU %u", va, x.nlevels, h.n);
-	check_rmap(r, va, e);
+	if (!r->serial)
+		check_rmap(r, va, e);
 	for (unsigned i = 0; i < h.n; i++) {
 		if (x.entries[i] != h.ent[i])
 			fail(r, "translate 0x%" PRIx64 ": entry %u library "
@@ -951,7 +953,14 @@ gen_range(run_t *r, uint64_t *r_va, uint64_t *r_len)
 	unsigned k = (unsigned)rnd(r, 100);
 	uint64_t va, len;
 
-	if (k < 62) {
+	if (r->serial && chance(r, 30)) {
+		/* exactly one entry: the one-entry path (hat_one.c) */
+		uint64_t s = r->nlpg > 0 && chance(r, 30) ?
+		    r->lpg[rnd(r, r->nlpg)] : PG;
+
+		va = c->base + rnd(r, r->window / s) * s;
+		len = s;
+	} else if (k < 62) {
 		/* small, around a hot spot, crossing large-page lines */
 		va = c->hot[rnd(r, NHOT)] + rnd(r, 2 * r->spread / PG) * PG -
 		    r->spread;
@@ -1470,9 +1479,13 @@ op_share(run_t *r)
 	if (src < c->base)
 		src += r->sh_span;
 	hist(r, "share 0x%" PRIx64 " of the space into sh", src);
-	allow(&a, 0);
-	if (r->lowmem)
-		allow(&a, -HT_ENOFRAME);
+	if (r->serial) {
+		allow(&a, -HT_EINVAL);	/* a serial space is never shared */
+	} else {
+		allow(&a, 0);
+		if (r->lowmem)
+			allow(&a, -HT_ENOFRAME);
+	}
 	rc = ht_share(r->sh, r->sh_dst, r->as, src, r->sh_span, &info);
 	check_rc(r, "ht_share", rc, &a);
 	if (rc != 0)
@@ -1922,7 +1935,7 @@ step(run_t *r)
 /* ------------------------------------------------------------------ */
 
 static void
-setup(run_t *r, ht_mode_t mode, int lowmem)
+setup(run_t *r, ht_mode_t mode, int lowmem, int serial)
 {
 	uint64_t s;
 
@@ -1931,13 +1944,15 @@ setup(run_t *r, ht_mode_t mode, int lowmem)
 	r->mname = ht_mode_name(mode);
 	r->g = ht_geometry(mode);
 	r->lowmem = lowmem;
+	r->serial = serial;
 	r->seed = base_seed();
 	r->nops = env_count("HT_MODEL_OPS", DEFAULT_OPS);
 	if (lowmem && getenv("HT_MODEL_OPS") == NULL)
 		r->nops /= 2;	/* every step is a smaller space: fewer do */
 	r->audit_every = env_count("HT_MODEL_AUDIT_EVERY", 1);
 	/* each test has its own stream, all from the one printed seed */
-	s = r->seed ^ ((uint64_t)mode << 56) ^ ((uint64_t)lowmem << 48);
+	s = r->seed ^ ((uint64_t)mode << 56) ^ ((uint64_t)lowmem << 48) ^
+	    ((uint64_t)serial << 40);
 	for (int i = 0; i < 4; i++)
 		r->rng[i] = splitmix(&s);
 	rm_init(&r->rm);
@@ -1954,7 +1969,11 @@ setup(run_t *r, ht_mode_t mode, int lowmem)
 	cfg.frame_arg = r->arena;
 	cfg.tlb = tlb_cb;
 	cfg.tlb_arg = r;
-	cfg.rmap = 1;		/* kept, audited and queried at every step */
+	/*
+	 * Kept, audited and queried at every step; not in the serial test,
+	 * whose one-entry calls would take the general path with it.
+	 */
+	cfg.rmap = !serial;
 	rc = ht_ctx_create(&cfg, &r->ctx);
 	cr_assert_eq(rc, 0, "ht_ctx_create: %s (%s)", errname(rc),
 	    ht_errdetail());
@@ -1963,8 +1982,8 @@ setup(run_t *r, ht_mode_t mode, int lowmem)
 	 * model leans on (PAs above 4 GiB): test_cpu_root covers that.
 	 */
 	r->copied = !lowmem && mode != HT_MODE_32BIT;
-	rc = ht_as_create(r->ctx, lowmem ? HT_AS_NOSTEAL : r->copied ?
-	    HT_AS_COPIED : 0, &r->as);
+	rc = ht_as_create(r->ctx, (lowmem ? HT_AS_NOSTEAL : r->copied ?
+	    HT_AS_COPIED : 0) | (serial ? HT_AS_SERIAL : 0), &r->as);
 	cr_assert_eq(rc, 0, "ht_as_create: %s (%s)", errname(rc),
 	    ht_errdetail());
 	cr_assert_eq(ht_as_create(r->ctx, HT_AS_COPIED, &r->other), 0);
@@ -2127,12 +2146,12 @@ teardown(run_t *r)
 }
 
 static void
-run_model(ht_mode_t mode, int lowmem)
+run_model(ht_mode_t mode, int lowmem, int serial)
 {
 	run_t *r = calloc(1, sizeof (*r));
 
 	cr_assert_not_null(r);
-	setup(r, mode, lowmem);
+	setup(r, mode, lowmem, serial);
 	audit(r);
 	for (r->opno = 1; r->opno <= r->nops; r->opno++) {
 		if (lowmem && r->opno % 100 == 1)
@@ -2151,40 +2170,56 @@ run_model(ht_mode_t mode, int lowmem)
 
 Test(model, 32bit, .timeout = MODEL_TIMEOUT)
 {
-	run_model(HT_MODE_32BIT, 0);
+	run_model(HT_MODE_32BIT, 0, 0);
 }
 
 Test(model, 32bit_lowmem, .timeout = MODEL_TIMEOUT)
 {
-	run_model(HT_MODE_32BIT, 1);
+	run_model(HT_MODE_32BIT, 1, 0);
 }
 
 Test(model, pae, .timeout = MODEL_TIMEOUT)
 {
-	run_model(HT_MODE_PAE, 0);
+	run_model(HT_MODE_PAE, 0, 0);
 }
 
 Test(model, pae_lowmem, .timeout = MODEL_TIMEOUT)
 {
-	run_model(HT_MODE_PAE, 1);
+	run_model(HT_MODE_PAE, 1, 0);
 }
 
 Test(model, 4level, .timeout = MODEL_TIMEOUT)
 {
-	run_model(HT_MODE_4LEVEL, 0);
+	run_model(HT_MODE_4LEVEL, 0, 0);
 }
 
 Test(model, 4level_lowmem, .timeout = MODEL_TIMEOUT)
 {
-	run_model(HT_MODE_4LEVEL, 1);
+	run_model(HT_MODE_4LEVEL, 1, 0);
 }
 
 Test(model, 5level, .timeout = MODEL_TIMEOUT)
 {
-	run_model(HT_MODE_5LEVEL, 0);
+	run_model(HT_MODE_5LEVEL, 0, 0);
 }
 
 Test(model, 5level_lowmem, .timeout = MODEL_TIMEOUT)
 {
-	run_model(HT_MODE_5LEVEL, 1);
+	run_model(HT_MODE_5LEVEL, 1, 0);
+}
+
+/*
+ * A serial space (HT_AS_SERIAL) without the reverse map: its one-entry
+ * calls take no lock (hat_one.c); a third of the ranges are one entry.
+ * It neither shares nor is shared, so the share step only checks that
+ * ht_share says so.
+ */
+Test(model, 32bit_serial, .timeout = MODEL_TIMEOUT)
+{
+	run_model(HT_MODE_32BIT, 0, 1);
+}
+
+Test(model, 4level_serial, .timeout = MODEL_TIMEOUT)
+{
+	run_model(HT_MODE_4LEVEL, 0, 1);
 }

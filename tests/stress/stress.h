@@ -24,6 +24,20 @@
 #define MIB		(1024ull * 1024)
 #define GIB		(1024ull * MIB)
 
+/*
+ * For tests whose every mapping is va -> va + pa_off: does a lookup of
+ * va read anything else (or fail other than "not mapped")?
+ */
+static inline int
+xlate_wrong(ht_as_t *as, ht_va_t va, uint64_t pa_off)
+{
+	ht_pa_t pa;
+	int rc = ht_va2pa(as, va, &pa);
+
+	return ((rc == 0 && pa != va + pa_off) ||
+	    (rc != 0 && rc != -HT_ENOTMAPPED));
+}
+
 /* The four paging modes, as a Criterion parameter array. */
 #define STRESS_MODES(suite, name)					\
 ParameterizedTestParameters(suite, name)				\

@@ -89,11 +89,8 @@ reader(void *arg)
 
 	while (!atomic_load(&w->stop)) {
 		ht_va_t va = WIN + rnd(&s) % (2 * w->l1 / PG) * PG + 8;
-		ht_pa_t pa;
-		int rc = ht_va2pa(w->as, va, &pa);
 
-		if ((rc == 0 && pa != va + PA_OFF) ||
-		    (rc != 0 && rc != -HT_ENOTMAPPED))
+		if (xlate_wrong(w->as, va, PA_OFF))
 			atomic_fetch_add(&w->bad, 1);
 	}
 	return (NULL);

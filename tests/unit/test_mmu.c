@@ -2,7 +2,8 @@
  * test_mmu.c - unit tests of the geometry and the entry encodings
  * (mmu.c): the geometry of every mode, mode names, an entry's PA and
  * attributes at every level (PSE-36 included) and demotion, and the page
- * size and physical width combinations mmu_init refuses.
+ * size and physical width combinations mmu_init refuses, and the
+ * table-driven mkpte against the bit-by-bit one.
  */
 #include <criterion/criterion.h>
 
@@ -37,6 +38,7 @@ Test(mmu, pte_roundtrip_every_level_and_pse36)
 	for (int i = 0; i < 4; i++) {
 		mmu_t m;
 		cr_assert_eq(mmu_init(&m, modes[i], 0, 0, 0), 0);
+		mmu_tables(&m);
 		for (int l = 0; l <= m.max_page_level; l++) {
 			if (!mmu_leaf_ok(&m, l))
 				continue;
@@ -66,6 +68,7 @@ Test(mmu, pte_roundtrip_every_level_and_pse36)
 	/* PSE-36: a 4 MiB page at 0xff_ffc0_0000 puts bits 32..39 in 13..20 */
 	mmu_t m32;
 	cr_assert_eq(mmu_init(&m32, HT_MODE_32BIT, 0, 40, 0), 0);
+	mmu_tables(&m32);
 	x86pte_t p = mkpte(&m32, 0xffffc00000ull, 1, 0);
 	cr_assert_eq(p & 0x1fe000, 0x1fe000);
 	cr_assert_eq(p >> 32, 0);
@@ -91,4 +94,48 @@ Test(mmu, bad_configs)
 	    0);
 	cr_assert_eq(m.leaf_levels, 0x3u);
 	cr_assert_eq(m.max_page_level, 1);
+}
+
+/*
+ * The table-driven mkpte (m->enc, mmu_tables) builds exactly what the
+ * bit-by-bit mkpte_slow builds: every attribute combination of the low
+ * byte, with A, D and software bits, at every leaf level of every mode,
+ * without NX and with KPTI's global bit dropped (the tables made again).
+ */
+Test(mmu, mkpte_table_matches_slow)
+{
+	static const unsigned extra[] = { 0, HT_A, HT_D, HT_A | HT_D,
+	    HT_SW(1), HT_SW(3) | HT_A, HT_SW(8) | HT_D };
+
+	for (int i = 0; i < 4; i++) {
+		for (int v = 0; v < 3; v++) {
+			mmu_t m;
+
+			cr_assert_eq(mmu_init(&m, modes[i], 0, 0, v == 1), 0);
+			if (v == 2)
+				m.pt_global = 0;
+			mmu_tables(&m);
+			for (int l = 0; l <= m.max_page_level; l++) {
+				ht_pa_t pa = LEVEL_SIZE(&m, l) * 3;
+
+				if (!mmu_leaf_ok(&m, l))
+					continue;
+				for (unsigned a = 0; a < 128; a++) {
+					for (size_t k = 0; k < sizeof (extra) /
+					    sizeof (extra[0]); k++) {
+						unsigned at = a | extra[k];
+
+						cr_assert_eq(mkpte(&m, pa, l,
+						    at), mkpte_slow(&m, pa, l,
+						    at), "mode %d level %d "
+						    "attr 0x%x", i, l, at);
+					}
+				}
+			}
+			/* protect's masks: the W/U/NX part of the encoding */
+			for (unsigned a = 0; a < 8; a++)
+				cr_assert_eq(m.prot_set[a][1], mkpte_slow(&m, 0,
+				    1, a) & (PT_WRITABLE | PT_USER | m.pt_nx));
+		}
+	}
 }
