@@ -228,32 +228,53 @@ visit_entry(scan_t *s, uint64_t pte, int level, unsigned i, uint64_t va,
  * rd_classify decide for each entry, with the level's reserved-bit masks
  * in registers, one present test per entry, and a leaf's attr and eff
  * recomputed only when its non-address bits differ from the previous
- * leaf's (PTE_LEAF_KEY).  sz is a constant (4 or 8).  Sets the live
- * bits; 0, or the first error or non-zero answer of fn.
+ * leaf's (PTE_LEAF_KEY).  sz is a constant (4 or 8); so is lvl, 0 for a
+ * level-0 table (most of any scan: its shift, page size and address mask
+ * are then constants) or -1 for any level.  Sets the live bits; 0, or the
+ * first error or non-zero answer of fn.
+ *
+ * What the loop writes for every leaf stays in registers until it
+ * returns or goes down a link: the leaves counted (nl, added to
+ * s->st.leaves, which fn could see through no pointer it has but which
+ * the compiler must otherwise store around every call), and the live
+ * bits of the current 64 entries (lw, or-ed into bits when i leaves
+ * them).
  */
 static inline __attribute__((always_inline)) int
 visit_table(scan_t *s, const void *table, unsigned n, int level, uint64_t va,
-    unsigned eff, uint64_t *bits, int *r_live, const int sz)
+    unsigned eff, uint64_t *bits, int *r_live, const int sz, const int lvl)
 {
 	const mmu_t *m = &s->m;
-	const unsigned shift = LEVEL_SHIFT(m, level);
+	const unsigned shift = lvl == 0 ? HT_PAGE_SHIFT : LEVEL_SHIFT(m, level);
+	const uint64_t size = lvl == 0 ? HT_PAGE_SIZE : LEVEL_SIZE(m, level);
 	const x86pte_t rl = m->rsvd_leaf[level], rp = m->rsvd_ptp[level];
-	const x86pte_t kmask = PTE_LEAF_KEY(level);
+	const x86pte_t kmask = PTE_LEAF_KEY(lvl == 0 ? 0 : level);
+	const x86pte_t amask = m->paddr_mask;
 	const uint64_t maxl = s->cfg->max_leaves;
 	/* a leaf where the CPU has no such page size reads as reserved */
-	const int leaf_ok = level == 0 || mmu_leaf_ok(m, level);
+	const int leaf_ok = lvl == 0 || level == 0 || mmu_leaf_ok(m, level);
+	/* leaves fn may still be given: maxl - s->st.leaves (<= maxl) */
+	uint64_t room = maxl == 0 ? ~0ull : maxl - s->st.leaves, nl = 0;
+	uint64_t lw = 0;
 	x86pte_t key = 0;
 	unsigned attr = 0, leff = 0;
-	int have = 0, rc, live;
+	int have = 0, rc = 0, live, any = 0;
 	ht_leaf_t leaf;
 
-	for (unsigned i = 0; i < n; i++) {
+	unsigned i;
+
+	HT_ASSERT(lvl != 0 || level == 0);
+	for (i = 0; i < n; i++) {
 		uint64_t pte = sz == 8 ? ((const uint64_t *)table)[i] :
 		    ((const uint32_t *)table)[i];
 
+		if (HT_UNLIKELY(i % 64 == 0 && lw != 0)) {
+			bits[i / 64 - 1] |= lw;
+			lw = 0;
+		}
 		if (!(pte & PT_VALID))
 			continue;
-		if (level == 0 || (pte & PT_PAGESIZE)) {
+		if (lvl == 0 || level == 0 || (pte & PT_PAGESIZE)) {
 			if (HT_UNLIKELY(!leaf_ok || (pte & rl) != 0)) {
 				s->st.reserved++;
 				continue;
@@ -264,39 +285,51 @@ visit_table(scan_t *s, const void *table, unsigned n, int level, uint64_t va,
 				leff = pte_eff(m, eff, pte, level);
 				have = 1;
 			}
-			if (HT_UNLIKELY(maxl != 0 && s->st.leaves >= maxl))
-				return (ht__fail(HT_ERANGE, "more than %llu "
+			if (HT_UNLIKELY(nl >= room)) {
+				rc = ht__fail(HT_ERANGE, "more than %llu "
 				    "leaves (shared tables multiply them): "
 				    "raise the limit",
-				    (unsigned long long)maxl));
-			s->st.leaves++;
+				    (unsigned long long)maxl);
+				break;
+			}
+			nl++;
 			leaf.va = mmu_sext(m, va + ((uint64_t)i << shift));
-			leaf.pa = pte_pa(m, pte, level);
-			leaf.size = LEVEL_SIZE(m, level);
+			leaf.pa = lvl == 0 ? pte & amask : pte_pa(m, pte, level);
+			leaf.size = size;
 			leaf.level = (unsigned)level;
 			leaf.attr = attr;
 			leaf.eff = leff;
 			leaf.pte = pte;
-			bits[i / 64] |= 1ull << (i % 64);
-			*r_live = 1;
+			lw |= 1ull << (i % 64);
+			any = 1;
 			if (HT_UNLIKELY((rc = s->fn(s->arg, &leaf)) != 0))
-				return (rc);
+				break;
 			continue;
 		}
 		if (HT_UNLIKELY((pte & rp) != 0)) {
 			s->st.reserved++;
 			continue;
 		}
-		rc = visit(s, pte & m->paddr_mask, level - 1, va +
-		    ((uint64_t)i << shift), pte_eff(m, eff, pte, level), &live);
+		/* the subtree counts its own leaves against the limit */
+		s->st.leaves += nl;
+		room -= nl;
+		nl = 0;
+		rc = visit(s, pte & amask, level - 1, va + ((uint64_t)i <<
+		    shift), pte_eff(m, eff, pte, level), &live);
+		room = maxl == 0 ? ~0ull : maxl - s->st.leaves;
 		if (rc != 0)
-			return (rc);
+			break;
 		if (live) {
-			bits[i / 64] |= 1ull << (i % 64);
-			*r_live = 1;
+			lw |= 1ull << (i % 64);
+			any = 1;
 		}
 	}
-	return (0);
+	s->st.leaves += nl;
+	if (lw != 0)	/* the word of the last entry looked at */
+		bits[(i < n ? i : n - 1) / 64] |= lw;
+	if (any)
+		*r_live = 1;
+	return (rc);
 }
 
 /*
@@ -356,9 +389,12 @@ visit(scan_t *s, ht_pa_t pa, int level, uint64_t va, unsigned eff,
 		return (rc);
 	}
 	if (!s->qemu)
-		return (m->pte_size == 8 ?
-		    visit_table(s, table, n, level, va, eff, bits, r_live, 8) :
-		    visit_table(s, table, n, level, va, eff, bits, r_live, 4));
+		return (m->pte_size == 8 ? (level == 0 ?
+		    visit_table(s, table, n, 0, va, eff, bits, r_live, 8, 0) :
+		    visit_table(s, table, n, level, va, eff, bits, r_live, 8,
+		    -1)) :
+		    visit_table(s, table, n, level, va, eff, bits, r_live, 4,
+		    -1));
 	for (unsigned i = 0; i < n; i++) {
 		rc = visit_entry(s, entry_at(s, table, i), level, i, va, eff,
 		    &live);
