@@ -398,20 +398,25 @@ links_eff(htable_t *ht)
  * leaf's non-address bits differ from the previous one's, and the
  * iterator told only where the loop stopped (iter_seek).  sz is a
  * constant (4 or 8), so each entry size gets its own loop; so is lvl,
- * 0 for a table of 4 KiB leaves (most of any walk: its size, level and
- * address mask are then constants, not values that the call to fn makes
- * the compiler save and restore around every leaf) or -1 for any level.
- * Returns fn's non-zero answer, or 0.
+ * the level when it is 0 or (8-byte entries) 1, where most leaves are
+ * (their size, level and address mask are then constants, not values
+ * that the call to fn makes the compiler save and restore around every
+ * leaf), or -1 for any level.  Returns fn's non-zero answer, or 0.
  */
 static inline __attribute__((always_inline)) int
 walk_run(iter_t *it, const mmu_t *m, unsigned up, ht_walk_fn fn, void *arg,
     const int sz, const int lvl)
 {
 	const uint8_t *base = it->it_base;
-	const int level = lvl == 0 ? 0 : it->it_level;
-	const uint64_t size = lvl == 0 ? HT_PAGE_SIZE : it->it_size;
+	const int level = lvl >= 0 ? lvl : it->it_level;
+	const uint64_t size = lvl >= 0 ? 1ull << (HT_PAGE_SHIFT + 9 * lvl) :
+	    it->it_size;
 	const x86pte_t kmask = PTE_LEAF_KEY(level);
+	const x86pte_t amask = lvl == 0 ? m->paddr_mask : lvl > 0 ?
+	    m->lgpg_mask & ~(size - 1) : 0;
 	unsigned e = it->it_entry, end = iter_run_end(it), attr, eff;
+	/* entry f's VA is va0 + f * size: no running sum to keep */
+	const uint64_t va0 = it->it_va - (uint64_t)e * size;
 	uint64_t va = it->it_va;
 	x86pte_t pte = it->it_pte, key;
 	ht_leaf_t leaf;
@@ -431,7 +436,7 @@ walk_run(iter_t *it, const mmu_t *m, unsigned up, ht_walk_fn fn, void *arg,
 		leaf.size = size;
 		leaf.level = (unsigned)level;
 		leaf.pte = pte;
-		leaf.pa = pte_pa(m, pte, level);
+		leaf.pa = lvl >= 0 ? pte & amask : pte_pa(m, pte, level);
 		leaf.attr = attr;
 		leaf.eff = eff;
 		if (HT_UNLIKELY((rc = fn(arg, &leaf)) != 0))
@@ -447,14 +452,14 @@ walk_run(iter_t *it, const mmu_t *m, unsigned up, ht_walk_fn fn, void *arg,
 		}
 		if (f > end) {
 			/* the rest is empty: the iterator moves on from end */
-			va += (uint64_t)(end - e) * size;
+			va = va0 + (uint64_t)end * size;
 			e = end;
 			pte = 0;
 			break;
 		}
 		if (HT_UNLIKELY(!pte_is_page(next, level)))
 			break;		/* a link: iter_next descends it */
-		va += (uint64_t)(f - e) * size;
+		va = va0 + (uint64_t)f * size;
 		e = f;
 		pte = next;
 	}
@@ -484,12 +489,16 @@ ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 			eff_ht = it.it_ht;
 			up = links_eff(eff_ht);
 		}
-		if (HT_LIKELY(it.it_sz == 8 && it.it_level == 0))
+		if (it.it_sz == 4)
+			rc = it.it_level == 0 ?
+			    walk_run(&it, m, up, fn, arg, 4, 0) :
+			    walk_run(&it, m, up, fn, arg, 4, -1);
+		else if (HT_LIKELY(it.it_level == 0))
 			rc = walk_run(&it, m, up, fn, arg, 8, 0);
-		else if (it.it_sz == 8)
-			rc = walk_run(&it, m, up, fn, arg, 8, -1);
+		else if (it.it_level == 1)
+			rc = walk_run(&it, m, up, fn, arg, 8, 1);
 		else
-			rc = walk_run(&it, m, up, fn, arg, 4, -1);
+			rc = walk_run(&it, m, up, fn, arg, 8, -1);
 		if (rc != 0)
 			break;
 	}
