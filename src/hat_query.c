@@ -79,6 +79,25 @@ qd_report(const hat_qd_t *q, const int nlev, const int level, ht_va_t va,
 }
 
 /*
+ * qd_report of a large leaf, out of line: with one inlined tail per page
+ * size the compiler merged them into one that tests the level and needs
+ * five saved registers; the 4 KiB tail, the common one, stays inline.
+ */
+static __attribute__((noinline)) void
+qd_report_large(const hat_qd_t *q, int nlev, int level, ht_va_t va,
+    x86pte_t pte, x86pte_t w, x86pte_t nx, ht_xlate_t *x)
+{
+	if (level == 1)
+		qd_report(q, nlev, 1, va, pte, w, nx, x);
+	else if (level == 2)
+		qd_report(q, nlev, 2, va, pte, w, nx, x);
+	else if (level == 3)
+		qd_report(q, nlev, 3, va, pte, w, nx, x);
+	else
+		qd_report(q, nlev, 4, va, pte, w, nx, x);
+}
+
+/*
  * The 4- and 5-level walk with everything the compiler can know made
  * constant (nlev, 9 index bits a level, 8-byte entries): unrolled into
  * straight code, so that independent lookups overlap in the CPU.  With x
@@ -136,8 +155,11 @@ qd_walk(const hat_qd_t *q, const int nlev, ht_va_t va, ht_xlate_t *x,
 		w &= pte;
 		nx |= pte;
 		if (level == 0 || (pte & PT_PAGESIZE)) {
-			if (x != NULL)
-				qd_report(q, nlev, level, va, pte, w, nx, x);
+			if (x != NULL && level == 0)
+				qd_report(q, nlev, 0, va, pte, w, nx, x);
+			else if (x != NULL)
+				qd_report_large(q, nlev, level, va, pte, w,
+				    nx, x);
 			else
 				*r_pa = (pte & q->qd_amask & ~QD_OFF(level)) |
 				    (va & QD_OFF(level));
