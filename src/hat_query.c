@@ -45,67 +45,132 @@
 
 /* qd_walk's answers */
 #define QD_SLOW		0	/* a table outside the window */
-#define QD_LEAF		1	/* the leaf in *r_pte at *r_level */
-#define QD_NONE		2	/* not present at *r_level */
+#define QD_LEAF		1	/* a leaf: the report is made */
+#define QD_NONE		2	/* not present */
+
+/* The page offset mask of a leaf at level (a constant where it is). */
+#define QD_OFF(level)	((1ull << (12 + 9 * (level))) - 1)
+
+/*
+ * ht_translate's report of the leaf pte at level, w the AND and nx the
+ * OR of the entries read (the rights: W and U ANDed, X lost to any NX).
+ * The attributes are pte_attr's for the modes of the fast walk (all nine
+ * HT_SW bits, NX honoured: hat_qd_init), with W, U and X the effective
+ * ones.  Called with a constant level, so each page size gets its own
+ * straight tail instead of one tail that tests the level.
+ */
+static inline __attribute__((always_inline)) void
+qd_report(const hat_qd_t *q, const int nlev, const int level, ht_va_t va,
+    x86pte_t pte, x86pte_t w, x86pte_t nx, ht_xlate_t *x)
+{
+	const uint64_t off = QD_OFF(level);
+
+	x->va = va;
+	x->nlevels = (unsigned)(nlev - level);
+	x->level = (unsigned)level;
+	x->page_size = off + 1;
+	/* a large leaf's PAT bit (12) lies inside off */
+	x->pa = (pte & q->qd_amask & ~off) | (va & off);
+	x->attr = pte_attr_lo[(unsigned)(pte >> 3) & PTE_ATTR_LO_IDX(level)] |
+	    (level != 0 ? (unsigned)(pte >> 6) & HT_PAT : 0) |
+	    ((unsigned)(pte >> 34) & (HT_SW_MASK & ~(HT_SW(0) | HT_SW(1)))) |
+	    ((unsigned)(w >> 1) & (HT_W | HT_U)) |
+	    ((unsigned)(~nx >> 63) << 2);
+}
+
+/*
+ * qd_report of a large leaf, out of line: with one inlined tail per page
+ * size the compiler merged them into one that tests the level and needs
+ * five saved registers; the 4 KiB tail, the common one, stays inline.
+ */
+static __attribute__((noinline)) void
+qd_report_large(const hat_qd_t *q, int nlev, int level, ht_va_t va,
+    x86pte_t pte, x86pte_t w, x86pte_t nx, ht_xlate_t *x)
+{
+	if (level == 1)
+		qd_report(q, nlev, 1, va, pte, w, nx, x);
+	else if (level == 2)
+		qd_report(q, nlev, 2, va, pte, w, nx, x);
+	else if (level == 3)
+		qd_report(q, nlev, 3, va, pte, w, nx, x);
+	else
+		qd_report(q, nlev, 4, va, pte, w, nx, x);
+}
 
 /*
  * The 4- and 5-level walk with everything the compiler can know made
  * constant (nlev, 9 index bits a level, 8-byte entries): unrolled into
- * straight code, so that independent lookups overlap in the CPU.  ents
- * (may be NULL, then the stores vanish) receives the entries read, and
- * epa their physical addresses (with ents only).  *r_off is the leaf's
- * page offset mask, *r_w the AND and *r_nx the OR of the entries read;
- * with a constant level at each exit the caller's arithmetic on them is
- * folded.  Inside the read side of the seqlock (hat_read_begin).
+ * straight code, so that independent lookups overlap in the CPU.  With x
+ * (ht_translate) it fills the report: the entries read and where, and at
+ * a leaf the rest (qd_report), at a non-present entry va and nlevels.
+ * Without x (ht_va2pa) only *r_pa, at a leaf.  Inside the read side of
+ * the seqlock (hat_read_begin): the caller drops what it made if the
+ * walk raced with an unlink (the general walk then makes it again).
+ *
+ * From one level to the next the dependent chain is the entry's load,
+ * one AND (the address bits) and the next load: the window's offset
+ * (qd_wadj) is added to the index, which is known from va before the
+ * walk starts, not to the link's address.  The window check is off the
+ * chain.  The descriptor's fields are read where they are used: after
+ * each acquire load the compiler reads them again, as operands of the
+ * instructions that use them (no extra instruction), which leaves the
+ * registers to the walk and saves no callee-saved register.
  */
 static inline __attribute__((always_inline)) int
-qd_walk(const hat_qd_t *q, const int nlev, ht_va_t va, uint64_t *ents,
-    ht_pa_t *epa, x86pte_t *r_pte, int *r_level, uint64_t *r_off,
-    x86pte_t *r_w, x86pte_t *r_nx)
+qd_walk(const hat_qd_t *q, const int nlev, ht_va_t va, ht_xlate_t *x,
+    ht_pa_t *r_pa)
 {
-	const uint64_t *tbl = (const uint64_t *)q->qd_root;
+	uintptr_t base = (uintptr_t)q->qd_root, adj = 0;
 	ht_pa_t tpa = q->qd_root_pa;
 	x86pte_t w = ~0ull, nx = 0;
 
 #pragma GCC unroll 5
 	for (int level = nlev - 1; level >= 0; level--) {
-		/*
-		 * Acquire: a link is published by link_ptp's CAS after the
-		 * child's frame was zeroed or filled; this load orders the
-		 * reads of the child after it (a plain load on x86).
-		 */
-		unsigned idx = (unsigned)(va >> (12 + 9 * level)) & 511;
-		x86pte_t pte = atomic_load_explicit((_Atomic uint64_t *)
-		    &tbl[idx], memory_order_acquire);
-		ht_pa_t next;
+		uintptr_t off = (uintptr_t)(va >> (9 + 9 * level)) & 0xff8;
+		uintptr_t offw = off + adj;
 
-		if (ents != NULL) {
-			ents[nlev - 1 - level] = pte;
-			epa[nlev - 1 - level] = tpa + ((ht_pa_t)idx << 3);
+		/*
+		 * An empty asm keeps offw whole, so that the load is
+		 * [base + offw] and not the sum regrouped onto the chain.
+		 * Acquire: a link is published by link_ptp's CAS after
+		 * the child's frame was zeroed or filled; this load
+		 * orders the reads of the child after it (a plain load on
+		 * x86).
+		 */
+		__asm__("" : "+r" (offw));
+		x86pte_t pte = atomic_load_explicit((_Atomic uint64_t *)
+		    (base + offw), memory_order_acquire);
+
+		if (x != NULL) {
+			x->entries[nlev - 1 - level] = pte;
+			x->entry_pa[nlev - 1 - level] = tpa + off;
 		}
-		*r_level = level;
-		if (HT_UNLIKELY(!(pte & PT_VALID)))
+		if (HT_UNLIKELY(!(pte & PT_VALID))) {
+			if (x != NULL) {
+				x->va = va;
+				x->nlevels = (unsigned)(nlev - level);
+			}
 			return (QD_NONE);
+		}
 		w &= pte;
 		nx |= pte;
 		if (level == 0 || (pte & PT_PAGESIZE)) {
-			*r_pte = pte;
-			*r_off = (1ull << (12 + 9 * level)) - 1;
-			*r_w = w;
-			*r_nx = nx;
+			if (x != NULL && level == 0)
+				qd_report(q, nlev, 0, va, pte, w, nx, x);
+			else if (x != NULL)
+				qd_report_large(q, nlev, level, va, pte, w,
+				    nx, x);
+			else
+				*r_pa = (pte & q->qd_amask & ~QD_OFF(level)) |
+				    (va & QD_OFF(level));
 			return (QD_LEAF);
 		}
-		/*
-		 * One unsigned compare (below the base wraps to huge), off
-		 * the dependent chain: the next table's address is the
-		 * link's PA plus a constant, one AND and one ADD after the
-		 * load, and the index add folds into the next load.
-		 */
+		/* one unsigned compare: below the base wraps to huge */
 		tpa = pte & q->qd_amask;
-		next = tpa - q->qd_wbase;
-		if (HT_UNLIKELY(next >= q->qd_wlen))
+		if (HT_UNLIKELY(tpa - q->qd_wbase >= q->qd_wlen))
 			return (QD_SLOW);
-		tbl = (const uint64_t *)(q->qd_wadj + tpa);
+		base = (uintptr_t)tpa;
+		adj = q->qd_wadj;
 	}
 	return (QD_SLOW);	/* not reached: level 0 is a leaf */
 }
@@ -154,40 +219,25 @@ translate_slow(hat_t *hat, ht_va_t va, ht_xlate_t *x)
 static inline __attribute__((always_inline)) int
 translate_fast(hat_t *hat, const int nlev, ht_va_t va, ht_xlate_t *x)
 {
-	const hat_qd_t *q = &hat->hat_qd;
-	x86pte_t pte = 0, w = 0, nx = 0;
-	uint64_t gen, off = 0;
-	int level = 0, st;
+	uint64_t gen;
+	int st;
 
 	if (HT_UNLIKELY(!qd_canonical(nlev, va)))
 		return (1);
 	/*
 	 * The seqlock's read side (hat_read_begin).  A walk that raced
-	 * with an unlink is redone by the general walk: no loop here, so
-	 * the compiler has no reason to hoist the index arithmetic out of
-	 * one and keep it in saved registers.
+	 * with an unlink is redone by the general walk, which makes the
+	 * report again: no loop here, so the compiler has no reason to
+	 * hoist the index arithmetic out of one and keep it in saved
+	 * registers.
 	 */
 	gen = hat_read_begin(hat);
-	st = qd_walk(q, nlev, va, x->entries, x->entry_pa, &pte, &level,
-	    &off, &w, &nx);
+	st = qd_walk(&hat->hat_qd, nlev, va, x, NULL);
 	if (HT_UNLIKELY(hat_read_retry(hat, gen)))
 		return (1);
-	if (HT_UNLIKELY(st != QD_LEAF)) {
-		if (st == QD_SLOW)
-			return (1);
-		x->va = va;
-		x->nlevels = (unsigned)(nlev - level);
-		return (-HT_ENOTMAPPED);	/* quiet: a normal answer */
-	}
-	x->va = va;
-	x->nlevels = (unsigned)(nlev - level);
-	x->level = (unsigned)level;
-	x->page_size = off + 1;
-	x->pa = (pte & q->qd_amask & ~off) | (va & off);
-	x->attr = (pte_attr(hat_mmu(hat), pte, level) &
-	    ~(HT_W | HT_U | HT_X)) | (unsigned)((w >> 1) & (HT_W | HT_U)) |
-	    ((nx & PT_NX) ? 0 : HT_X);
-	return (0);
+	if (HT_LIKELY(st == QD_LEAF))
+		return (0);
+	return (st == QD_NONE ? -HT_ENOTMAPPED : 1);	/* quiet: normal */
 }
 
 /*
@@ -309,21 +359,20 @@ va2pa_slow(hat_t *hat, ht_va_t va, ht_pa_t *r_pa)
 static inline __attribute__((always_inline)) int
 va2pa_fast(hat_t *hat, const int nlev, ht_va_t va, ht_pa_t *r_pa)
 {
-	const hat_qd_t *q = &hat->hat_qd;
-	x86pte_t pte = 0, w, nx;
-	uint64_t gen, off = 0;
-	int level, st;
+	ht_pa_t pa = 0;
+	uint64_t gen;
+	int st;
 
 	if (HT_UNLIKELY(!qd_canonical(nlev, va)))
 		return (1);
 	/* the seqlock's read side, as in translate_fast */
 	gen = hat_read_begin(hat);
-	st = qd_walk(q, nlev, va, NULL, NULL, &pte, &level, &off, &w, &nx);
+	st = qd_walk(&hat->hat_qd, nlev, va, NULL, &pa);
 	if (HT_UNLIKELY(hat_read_retry(hat, gen)))
 		return (1);
 	if (HT_LIKELY(st == QD_LEAF)) {
-		/* a large leaf's PAT bit (12) lies inside off */
-		*r_pa = (pte & q->qd_amask & ~off) | (va & off);
+		/* only now: a failed call leaves *r_pa as it was */
+		*r_pa = pa;
 		return (0);
 	}
 	return (st == QD_NONE ? -HT_ENOTMAPPED : 1);
@@ -370,18 +419,26 @@ links_eff(htable_t *ht)
  * the links' rights) in registers, attr and eff recomputed only when a
  * leaf's non-address bits differ from the previous one's, and the
  * iterator told only where the loop stopped (iter_seek).  sz is a
- * constant (4 or 8), so each entry size gets its own loop.  Returns fn's
- * non-zero answer, or 0.
+ * constant (4 or 8), so each entry size gets its own loop; so is lvl,
+ * the level when it is 0 or (8-byte entries) 1, where most leaves are
+ * (their size, level and address mask are then constants, not values
+ * that the call to fn makes the compiler save and restore around every
+ * leaf), or -1 for any level.  Returns fn's non-zero answer, or 0.
  */
 static inline __attribute__((always_inline)) int
 walk_run(iter_t *it, const mmu_t *m, unsigned up, ht_walk_fn fn, void *arg,
-    const int sz)
+    const int sz, const int lvl)
 {
 	const uint8_t *base = it->it_base;
-	const int level = it->it_level;
-	const uint64_t size = it->it_size;
+	const int level = lvl >= 0 ? lvl : it->it_level;
+	const uint64_t size = lvl >= 0 ? 1ull << (HT_PAGE_SHIFT + 9 * lvl) :
+	    it->it_size;
 	const x86pte_t kmask = PTE_LEAF_KEY(level);
+	const x86pte_t amask = lvl == 0 ? m->paddr_mask : lvl > 0 ?
+	    m->lgpg_mask & ~(size - 1) : 0;
 	unsigned e = it->it_entry, end = iter_run_end(it), attr, eff;
+	/* entry f's VA is va0 + f * size: no running sum to keep */
+	const uint64_t va0 = it->it_va - (uint64_t)e * size;
 	uint64_t va = it->it_va;
 	x86pte_t pte = it->it_pte, key;
 	ht_leaf_t leaf;
@@ -401,7 +458,7 @@ walk_run(iter_t *it, const mmu_t *m, unsigned up, ht_walk_fn fn, void *arg,
 		leaf.size = size;
 		leaf.level = (unsigned)level;
 		leaf.pte = pte;
-		leaf.pa = pte_pa(m, pte, level);
+		leaf.pa = lvl >= 0 ? pte & amask : pte_pa(m, pte, level);
 		leaf.attr = attr;
 		leaf.eff = eff;
 		if (HT_UNLIKELY((rc = fn(arg, &leaf)) != 0))
@@ -417,14 +474,14 @@ walk_run(iter_t *it, const mmu_t *m, unsigned up, ht_walk_fn fn, void *arg,
 		}
 		if (f > end) {
 			/* the rest is empty: the iterator moves on from end */
-			va += (uint64_t)(end - e) * size;
+			va = va0 + (uint64_t)end * size;
 			e = end;
 			pte = 0;
 			break;
 		}
 		if (HT_UNLIKELY(!pte_is_page(next, level)))
 			break;		/* a link: iter_next descends it */
-		va += (uint64_t)(f - e) * size;
+		va = va0 + (uint64_t)f * size;
 		e = f;
 		pte = next;
 	}
@@ -454,8 +511,16 @@ ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last, ht_walk_fn fn, void *arg)
 			eff_ht = it.it_ht;
 			up = links_eff(eff_ht);
 		}
-		rc = it.it_sz == 8 ? walk_run(&it, m, up, fn, arg, 8) :
-		    walk_run(&it, m, up, fn, arg, 4);
+		if (it.it_sz == 4)
+			rc = it.it_level == 0 ?
+			    walk_run(&it, m, up, fn, arg, 4, 0) :
+			    walk_run(&it, m, up, fn, arg, 4, -1);
+		else if (HT_LIKELY(it.it_level == 0))
+			rc = walk_run(&it, m, up, fn, arg, 8, 0);
+		else if (it.it_level == 1)
+			rc = walk_run(&it, m, up, fn, arg, 8, 1);
+		else
+			rc = walk_run(&it, m, up, fn, arg, 8, -1);
 		if (rc != 0)
 			break;
 	}

@@ -124,7 +124,10 @@ hat_root_pa(const hat_t *hat)
  * geometry (9 index bits a level from bit 12, 8-byte entries, the hole
  * above bit va_bits - 1); rather than assume that of a mode, this checks
  * it against the mode's geometry (mmu.c) and leaves qd_nlev 0, the
- * general walk, for anything else.
+ * general walk, for anything else.  The fast walk's rights and attributes
+ * are those of a mode whose every level has W, U and NX (ht_config_t's
+ * no_nx clears NX) and whose leaves have all nine HT_SW bits; the same
+ * check sends any other to the general walk.
  */
 static inline void
 hat_qd_init(hat_t *hat)
@@ -138,11 +141,13 @@ hat_qd_init(hat_t *hat)
 	if ((root->ht_flags & HTABLE_COPIED) || m->pte_size != 8 ||
 	    (m->num_level != 4 && m->num_level != 5) || !m->has_hole ||
 	    m->va_bits != 12 + 9 * (unsigned)m->num_level ||
-	    m->lgpg_mask != (m->paddr_mask & ~PT_PAT_LARGE))
+	    m->lgpg_mask != (m->paddr_mask & ~PT_PAT_LARGE) ||
+	    m->pt_nx != PT_NX || m->sw_attr != HT_SW_MASK)
 		return;
 	for (int l = 0; l < m->num_level; l++) {
 		if (m->level_shift[l] != 12 + 9 * (unsigned)l ||
-		    m->idx_mask[l] != 511)
+		    m->idx_mask[l] != 511 || m->noperm[l] != 0 ||
+		    m->nx_bit[l] != PT_NX)
 			return;
 	}
 	q->qd_root = root->ht_ptr;

@@ -12,6 +12,28 @@
 #include "mmu.h"
 #include "debug.h"
 
+/*
+ * pte_attr_lo (mmu.h): entry i holds the attributes of a leaf whose bits
+ * 3..11 are i, each bit moved to its HT_* place: PWT 3 -> 0x10, PCD 4 ->
+ * 0x20, A 5 -> 0x100, D 6 -> 0x200, PAT 7 -> 0x40, G 8 -> 0x8, LOCKED 9
+ * -> 0x400, SW 10, 11 -> 0x10000, 0x20000.
+ */
+#define ATTR_LO(i)	((((i) & 0x03u) << 4) | (((i) & 0x0cu) << 6) |	\
+	(((i) & 0x10u) << 2) | (((i) & 0x20u) >> 2) | (((i) & 0x40u) << 4) | \
+	(((i) & 0x180u) << 9))
+#define ATTR_LO4(i)	ATTR_LO(i), ATTR_LO((i) + 1), ATTR_LO((i) + 2),	\
+	ATTR_LO((i) + 3)
+#define ATTR_LO16(i)	ATTR_LO4(i), ATTR_LO4((i) + 4), ATTR_LO4((i) + 8), \
+	ATTR_LO4((i) + 12)
+#define ATTR_LO64(i)	ATTR_LO16(i), ATTR_LO16((i) + 16),		\
+	ATTR_LO16((i) + 32), ATTR_LO16((i) + 48)
+#define ATTR_LO256(i)	ATTR_LO64(i), ATTR_LO64((i) + 64),		\
+	ATTR_LO64((i) + 128), ATTR_LO64((i) + 192)
+
+const uint32_t pte_attr_lo[512] = { ATTR_LO256(0u), ATTR_LO256(256u) };
+_Static_assert(ATTR_LO(0x1ffu) == (HT_PWT | HT_PCD | HT_A | HT_D | HT_PAT |
+    HT_G | HT_LOCKED | HT_SW(0) | HT_SW(1)), "pte_attr_lo's bit moves");
+
 static const ht_geometry_t geometries[4] = {
 	[HT_MODE_32BIT] = {
 		.mode = HT_MODE_32BIT, .levels = 2, .pte_size = 4,

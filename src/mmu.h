@@ -348,23 +348,34 @@ mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
 x86pte_t pte_demote(const mmu_t *m, x86pte_t large, int level, ht_pa_t pa);
 
 /*
- * The HT_* attributes of a leaf entry (its own, not effective), by bit
- * moves instead of tests: it is on the translate and walk hot paths.
+ * The HT_* attributes that a leaf's bits 3..11 give, indexed by
+ * (pte >> 3) & 511: PWT, PCD, A, D, bit 7 as PAT (level 0 only: above it
+ * bit 7 is PS, and pte_attr masks it out of the index), G, LOCKED, SW(0)
+ * and SW(1).  One load in place of six shift-and-mask pairs on the
+ * translate and walk hot paths; 2 KiB, of which a run of leaves with the
+ * same attributes touches one line.  Built at compile time (mmu.c).
+ */
+extern const uint32_t pte_attr_lo[512];
+
+/* pte_attr_lo's index mask at `level`: bit 7 (index bit 4) is PS above 0 */
+#define PTE_ATTR_LO_IDX(level)	((level) == 0 ? 0x1ffu : 0x1efu)
+
+/*
+ * The HT_* attributes of a leaf entry (its own, not effective): the
+ * table for bits 3..11, bit moves for the rest.
  */
 static inline unsigned
 pte_attr(const mmu_t *m, x86pte_t pte, int level)
 {
 	unsigned a;
 
-	a = (unsigned)(pte >> 1) & (HT_W | HT_U);		/* bits 1, 2 */
-	a |= (unsigned)(pte << 1) & (HT_PWT | HT_PCD);		/* bits 3, 4 */
-	a |= (unsigned)(pte >> 5) & HT_G;			/* bit 8 */
-	a |= (unsigned)(pte << 3) & (HT_A | HT_D);		/* bits 5, 6 */
-	a |= (unsigned)(pte << 1) & HT_LOCKED;			/* bit 9 */
-	a |= (unsigned)(pte >> (level == 0 ? 1 : 6)) & HT_PAT;	/* 7 or 12 */
-	a |= (((unsigned)(pte << 6) & (HT_SW(0) | HT_SW(1))) |	/* 10, 11 */
-	    ((unsigned)(pte >> 34) & (HT_SW_MASK & ~(HT_SW(0) |
-	    HT_SW(1))))) & m->sw_attr;				/* 52..58 */
+	a = pte_attr_lo[(unsigned)(pte >> 3) & PTE_ATTR_LO_IDX(level)];
+	a |= (unsigned)(pte >> 1) & (HT_W | HT_U);		/* bits 1, 2 */
+	if (level != 0)
+		a |= (unsigned)(pte >> 6) & HT_PAT;		/* bit 12 */
+	a |= (unsigned)(pte >> 34) & (HT_SW_MASK & ~(HT_SW(0) |	/* 52..58 */
+	    HT_SW(1)));
+	a &= m->sw_attr | ~HT_SW_MASK;
 	if (!(pte & m->pt_nx))
 		a |= HT_X;
 	return (a);

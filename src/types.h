@@ -156,7 +156,7 @@ typedef struct hat_qd {
 	x86pte_t	qd_amask;	/* address bits of a link or leaf */
 	ht_pa_t		qd_root_pa;	/* the root's PA (entry_pa) */
 	unsigned	qd_nlev;	/* 4 or 5; 0: no fast walk (copied
-					   root, 32-bit, PAE) */
+					   root, 32-bit, PAE, no_nx) */
 } hat_qd_t;
 
 struct ht_as {

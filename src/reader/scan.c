@@ -228,75 +228,146 @@ visit_entry(scan_t *s, uint64_t pte, int level, unsigned i, uint64_t va,
  * rd_classify decide for each entry, with the level's reserved-bit masks
  * in registers, one present test per entry, and a leaf's attr and eff
  * recomputed only when its non-address bits differ from the previous
- * leaf's (PTE_LEAF_KEY).  sz is a constant (4 or 8).  Sets the live
- * bits; 0, or the first error or non-zero answer of fn.
+ * leaf's (PTE_LEAF_KEY).  sz is a constant (4 or 8); so is lvl, the
+ * level when it is 0 (any entry size) or 1 (8-byte entries), where the
+ * leaves of most scans are (their shift, page size and address masks are
+ * then constants), or -1 for any level.  Sets the live bits; 0, or the
+ * first error or non-zero answer of fn.
+ *
+ * What the loop writes for every leaf stays in registers until it
+ * returns or goes down a link: the leaves it may still report before
+ * cfg->max_leaves (left, counted down; what it used is added to
+ * s->st.leaves, which fn could see through no pointer it has but which
+ * the compiler must otherwise store around every call), and the live
+ * bits of the current 64 entries (lw, or-ed into bits when i leaves
+ * them).  Few values live across the call to fn, so that they fit the
+ * callee-saved registers instead of being stored and loaded around it.
  */
 static inline __attribute__((always_inline)) int
 visit_table(scan_t *s, const void *table, unsigned n, int level, uint64_t va,
-    unsigned eff, uint64_t *bits, int *r_live, const int sz)
+    unsigned eff, uint64_t *bits, int *r_live, const int sz, const int lvl)
 {
 	const mmu_t *m = &s->m;
-	const unsigned shift = LEVEL_SHIFT(m, level);
-	const x86pte_t rl = m->rsvd_leaf[level], rp = m->rsvd_ptp[level];
-	const x86pte_t kmask = PTE_LEAF_KEY(level);
+	const unsigned shift = lvl >= 0 ? HT_PAGE_SHIFT + 9 * (unsigned)lvl :
+	    LEVEL_SHIFT(m, level);
+	const uint64_t size = lvl >= 0 ? 1ull << shift : LEVEL_SIZE(m, level);
+	/*
+	 * A leaf where the CPU has no such page size reads as reserved:
+	 * every bit reserved, so that one test decides both (a present
+	 * entry has bit 0).
+	 */
+	const x86pte_t rl = lvl == 0 || level == 0 || mmu_leaf_ok(m, level) ?
+	    m->rsvd_leaf[level] : ~0ull;
+	const x86pte_t rp = m->rsvd_ptp[level];
+	const x86pte_t kmask = PTE_LEAF_KEY(lvl >= 0 ? lvl : level);
+	/*
+	 * Below the root a table's entries share the sign bit of their
+	 * addresses (it spans at most half the space), so the canonical
+	 * form of each is its first one's plus its offset; the root's
+	 * entries are each made canonical.  lvl >= 0 is never the root.
+	 */
+	const int below = lvl >= 0 || level < m->max_level;
+	const uint64_t vbase = mmu_sext(m, va);
+	const x86pte_t amask = m->paddr_mask;
+	/* a large leaf's address: bit 12 is PAT (pte_pa) */
+	const x86pte_t lgmask = m->lgpg_mask & ~(size - 1);
 	const uint64_t maxl = s->cfg->max_leaves;
-	/* a leaf where the CPU has no such page size reads as reserved */
-	const int leaf_ok = level == 0 || mmu_leaf_ok(m, level);
-	x86pte_t key = 0;
+	/* leaves fn may still be given: maxl - s->st.leaves (<= maxl) */
+	uint64_t room = maxl == 0 ? ~0ull : maxl - s->st.leaves, left = room;
+	uint64_t lw = 0, any = 0;
+	/* no leaf's key (PTE_LEAF_KEY clears the address bits) */
+	x86pte_t key = ~0ull;
 	unsigned attr = 0, leff = 0;
-	int have = 0, rc, live;
+	int rc = 0, live;
 	ht_leaf_t leaf;
 
-	for (unsigned i = 0; i < n; i++) {
+	unsigned i;
+
+	HT_ASSERT(lvl < 0 || (level == lvl && (lvl == 0 || sz == 8)));
+	HT_ASSERT(lvl < 0 || level < m->max_level);
+	for (i = 0; i < n; i++) {
 		uint64_t pte = sz == 8 ? ((const uint64_t *)table)[i] :
 		    ((const uint32_t *)table)[i];
 
+		if (HT_UNLIKELY(i % 64 == 0 && lw != 0)) {
+			bits[i / 64 - 1] |= lw;
+			any = lw;
+			lw = 0;
+		}
 		if (!(pte & PT_VALID))
 			continue;
-		if (level == 0 || (pte & PT_PAGESIZE)) {
-			if (HT_UNLIKELY(!leaf_ok || (pte & rl) != 0)) {
+		if (lvl == 0 || level == 0 || (pte & PT_PAGESIZE)) {
+			if (HT_UNLIKELY((pte & rl) != 0)) {
 				s->st.reserved++;
 				continue;
 			}
-			if (HT_UNLIKELY(!have || (pte & kmask) != key)) {
+			if (HT_UNLIKELY((pte & kmask) != key)) {
 				key = pte & kmask;
 				attr = scan_attr(m, pte, level);
 				leff = pte_eff(m, eff, pte, level);
-				have = 1;
 			}
-			if (HT_UNLIKELY(maxl != 0 && s->st.leaves >= maxl))
-				return (ht__fail(HT_ERANGE, "more than %llu "
+			if (HT_UNLIKELY(left == 0)) {
+				rc = ht__fail(HT_ERANGE, "more than %llu "
 				    "leaves (shared tables multiply them): "
 				    "raise the limit",
-				    (unsigned long long)maxl));
-			s->st.leaves++;
-			leaf.va = mmu_sext(m, va + ((uint64_t)i << shift));
-			leaf.pa = pte_pa(m, pte, level);
-			leaf.size = LEVEL_SIZE(m, level);
+				    (unsigned long long)maxl);
+				break;
+			}
+			left--;
+			leaf.va = below ? vbase + ((uint64_t)i << shift) :
+			    mmu_sext(m, va + ((uint64_t)i << shift));
+			leaf.pa = lvl == 0 ? pte & amask : lvl > 0 ?
+			    pte & lgmask : pte_pa(m, pte, level);
+			leaf.size = size;
 			leaf.level = (unsigned)level;
 			leaf.attr = attr;
 			leaf.eff = leff;
 			leaf.pte = pte;
-			bits[i / 64] |= 1ull << (i % 64);
-			*r_live = 1;
+			lw |= 1ull << (i % 64);
 			if (HT_UNLIKELY((rc = s->fn(s->arg, &leaf)) != 0))
-				return (rc);
+				break;
 			continue;
 		}
 		if (HT_UNLIKELY((pte & rp) != 0)) {
 			s->st.reserved++;
 			continue;
 		}
-		rc = visit(s, pte & m->paddr_mask, level - 1, va +
-		    ((uint64_t)i << shift), pte_eff(m, eff, pte, level), &live);
+		/* the subtree counts its own leaves against the limit */
+		s->st.leaves += room - left;
+		rc = visit(s, pte & amask, level - 1, va + ((uint64_t)i <<
+		    shift), pte_eff(m, eff, pte, level), &live);
+		room = left = maxl == 0 ? ~0ull : maxl - s->st.leaves;
 		if (rc != 0)
-			return (rc);
-		if (live) {
-			bits[i / 64] |= 1ull << (i % 64);
-			*r_live = 1;
-		}
+			break;
+		if (live)
+			lw |= 1ull << (i % 64);
 	}
-	return (0);
+	s->st.leaves += room - left;
+	if (lw != 0)	/* the word of the last entry looked at */
+		bits[(i < n ? i : n - 1) / 64] |= lw;
+	if ((any | lw) != 0)
+		*r_live = 1;
+	return (rc);
+}
+
+/* visit_table with its constants: the entry size, and level 0 or 1 */
+static int
+scan_table(scan_t *s, const void *table, unsigned n, int level, uint64_t va,
+    unsigned eff, uint64_t *bits, int *r_live)
+{
+	if (s->m.pte_size == 4)
+		return (level == 0 ?
+		    visit_table(s, table, n, 0, va, eff, bits, r_live, 4, 0) :
+		    visit_table(s, table, n, level, va, eff, bits, r_live, 4,
+		    -1));
+	if (level == 0)
+		return (visit_table(s, table, n, 0, va, eff, bits, r_live, 8,
+		    0));
+	if (level == 1)
+		return (visit_table(s, table, n, 1, va, eff, bits, r_live, 8,
+		    1));
+	return (visit_table(s, table, n, level, va, eff, bits, r_live, 8,
+	    -1));
 }
 
 /*
@@ -356,9 +427,7 @@ visit(scan_t *s, ht_pa_t pa, int level, uint64_t va, unsigned eff,
 		return (rc);
 	}
 	if (!s->qemu)
-		return (m->pte_size == 8 ?
-		    visit_table(s, table, n, level, va, eff, bits, r_live, 8) :
-		    visit_table(s, table, n, level, va, eff, bits, r_live, 4));
+		return (scan_table(s, table, n, level, va, eff, bits, r_live));
 	for (unsigned i = 0; i < n; i++) {
 		rc = visit_entry(s, entry_at(s, table, i), level, i, va, eff,
 		    &live);

@@ -1,9 +1,10 @@
 /*
  * test_mmu.c - unit tests of the geometry and the entry encodings
  * (mmu.c): the geometry of every mode, mode names, an entry's PA and
- * attributes at every level (PSE-36 included) and demotion, and the page
- * size and physical width combinations mmu_init refuses, and the
- * table-driven mkpte against the bit-by-bit one.
+ * attributes at every level (PSE-36 included) and demotion, pte_attr's
+ * table against a bit-by-bit decoding, the page size and physical width
+ * combinations mmu_init refuses, and the table-driven mkpte against the
+ * bit-by-bit one.
  */
 #include <criterion/criterion.h>
 
@@ -73,6 +74,60 @@ Test(mmu, pte_roundtrip_every_level_and_pse36)
 	cr_assert_eq(p & 0x1fe000, 0x1fe000);
 	cr_assert_eq(p >> 32, 0);
 	cr_assert_eq(pte_pa(&m32, p, 1), 0xffffc00000ull);
+}
+
+/* pte_attr as the SDM's bit list reads, one test per bit (the reference) */
+static unsigned
+attr_by_bits(const mmu_t *m, x86pte_t pte, int level)
+{
+	static const struct { x86pte_t bit; unsigned attr; } b[] = {
+		{ PT_WRITABLE, HT_W }, { PT_USER, HT_U },
+		{ PT_WRITETHRU, HT_PWT }, { PT_NOCACHE, HT_PCD },
+		{ PT_REF, HT_A }, { PT_MOD, HT_D }, { PT_GLOBAL, HT_G },
+		{ PT_LOCKED, HT_LOCKED },
+	};
+	unsigned a = 0;
+
+	for (size_t i = 0; i < sizeof (b) / sizeof (b[0]); i++)
+		if (pte & b[i].bit)
+			a |= b[i].attr;
+	if (pte & (level == 0 ? PT_PAT_4K : PT_PAT_LARGE))
+		a |= HT_PAT;
+	for (int n = 0; n < 9; n++) {
+		int bit = n < 2 ? 10 + n : 52 + n - 2;
+
+		if ((pte >> bit) & 1)
+			a |= HT_SW(n) & m->sw_attr;
+	}
+	if (!(pte & m->pt_nx))
+		a |= HT_X;
+	return (a);
+}
+
+Test(mmu, attr_table_matches_bits)
+{
+	for (int i = 0; i < 4; i++) {
+		for (int no_nx = 0; no_nx < 2; no_nx++) {
+			mmu_t m;
+
+			cr_assert_eq(mmu_init(&m, modes[i], 0, 0, no_nx), 0);
+			/* every low 13 bits, with and without the high ones */
+			for (x86pte_t lo = 0; lo < 0x2000; lo++) {
+				for (int hi = 0; hi < 3; hi++) {
+					x86pte_t pte = lo | (hi == 1 ? PT_NX |
+					    PT_SW_HI : hi == 2 ?
+					    0x0150000000000000ull : 0);
+
+					for (int l = 0; l < 3; l++)
+						cr_assert_eq(pte_attr(&m, pte,
+						    l), attr_by_bits(&m, pte,
+						    l), "mode %d level %d pte "
+						    "0x%llx", i, l,
+						    (unsigned long long)pte);
+				}
+			}
+		}
+	}
 }
 
 Test(mmu, bad_configs)
