@@ -7,6 +7,7 @@
  * the physical width (MAXPHYADDR) and EFER.NXE.  The reserved-bit masks are
  * derived here once so that audit and import test them with one AND.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "mmu.h"
@@ -216,7 +217,7 @@ mmu_init_modes(mmu_t *m, ht_mode_t mode, unsigned pagesizes,
 		    "32..%u for %s paging", pa_bits, g->pa_bits_max,
 		    mode_names[mode]));
 
-	memset(m, 0, sizeof (*m));
+	memset(m, 0, offsetof(mmu_t, enc));	/* the tables: mmu_tables */
 	m->mode = mode;
 	m->num_level = (int)g->levels;
 	m->max_level = m->num_level - 1;

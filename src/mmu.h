@@ -83,20 +83,22 @@ typedef struct mmu {
 	 */
 	x86pte_t	rsvd_leaf[HT_MAX_LEVELS];
 	x86pte_t	rsvd_ptp[HT_MAX_LEVELS];
-	/*
-	 * For the one-entry write paths (mmu_init fills them from
-	 * mkpte_slow): enc[c][a] is the entry bits of attributes a (bits 0-6:
-	 * W U X G PWT PCD PAT) in a 4 KiB leaf (c 0) or a large one (c 1);
-	 * ht_protect's masks per level, prot_set indexed by W|U|X.
-	 */
-	x86pte_t	enc[2][128];
-	x86pte_t	prot_clr[HT_MAX_LEVELS];
-	x86pte_t	prot_set[8][HT_MAX_LEVELS];
 	/* for the translate hot path */
 	unsigned	idx_mask[HT_MAX_LEVELS]; /* entries at level l, minus 1 */
 	x86pte_t	noperm[HT_MAX_LEVELS];	/* W/U bits level l cannot clear */
 	x86pte_t	nx_bit[HT_MAX_LEVELS];	/* NX as level l holds it */
 	unsigned	sw_attr;		/* HT_SW bits the mode has */
+	/*
+	 * Last, and left alone by mmu_init (a reader's mmu_t, made per
+	 * ht_access call, never builds entries): the tables of the write
+	 * paths, made by mmu_tables from mkpte_slow.  enc[c][a]: the entry
+	 * bits of attributes a (bits 0-6: W U X G PWT PCD PAT) in a 4 KiB
+	 * leaf (c 0) or a large one (c 1); ht_protect's masks per level,
+	 * prot_set indexed by W|U|X.
+	 */
+	x86pte_t	enc[2][128];
+	x86pte_t	prot_clr[HT_MAX_LEVELS];
+	x86pte_t	prot_set[8][HT_MAX_LEVELS];
 } mmu_t;
 
 /*
