@@ -398,24 +398,6 @@ ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
  */
 #define FAST_ATTR	(HT_W | HT_U | HT_X | HT_G | HT_PWT | HT_PCD | HT_PAT)
 
-/* The bytes of page size ps (one HT_PS_* bit), 0 for anything else. */
-static inline uint64_t
-ps_size(unsigned ps)
-{
-	switch (ps) {
-	case HT_PS_4K:
-		return (1ull << 12);
-	case HT_PS_2M:
-		return (1ull << 21);
-	case HT_PS_4M:
-		return (1ull << 22);
-	case HT_PS_1G:
-		return (1ull << 30);
-	default:
-		return (0);
-	}
-}
-
 int
 ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned flags, ht_ad_fn fn, void *arg)
@@ -425,6 +407,7 @@ ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	unsigned levels, ps;
 	uint64_t last;
 	nm_hold_t nh;
+	int one_tried = 0;
 	int err;
 
 	if (hat == NULL)
@@ -438,17 +421,18 @@ ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	 */
 	if ((attr & ~FAST_ATTR) == 0 && (flags == 0 ||
 	    (flags == HT_MAP_SIZE((flags >> 8) & 0xf) &&
-	    ps_size((flags >> 8) & 0xf) == len)) &&
+	    mmu_ps_bytes((flags >> 8) & 0xf) == len)) &&
 	    ((pa | len) & (HT_PAGE_SIZE - 1)) == 0 &&
 	    pa + len - 1 < m->pa_limit && pa + len - 1 >= pa &&
 	    range_one_ok(m, va, len) &&
 	    atomic_load_explicit(&hat->hat_nshared_in,
 	    memory_order_relaxed) == 0) {
 		nm_enter(hat, &nh);
-		err = one_map(hat, va, pa, len, attr, m->leaf_levels);
+		one_tried = one_map(hat, va, pa, len, attr, m->leaf_levels);
 		nm_exit(&nh);
-		if (err)
+		if (one_tried)
 			return (0);
+		one_tried = 1;
 	}
 	if ((err = range_check(m, va, len, &last)) != 0)
 		return (err);
@@ -491,7 +475,8 @@ ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	if ((err = share_refuse(hat, va, last)) != 0)
 		return (err);
 	nm_enter(hat, &nh);
-	err = map_apply(hat, va, pa, len, attr, levels, flags, NULL, fn, arg);
+	err = map_apply(hat, va, pa, len, attr, levels, flags, NULL, one_tried,
+	    fn, arg);
 	nm_exit(&nh);
 	return (err);
 }
@@ -591,8 +576,8 @@ map_plan(hat_t *hat, op_t *op, plan_t *plan, uint64_t va, ht_pa_t pa,
  */
 int
 map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
-    unsigned levels, unsigned flags, const np_src_t *np, ht_ad_fn fn,
-    void *arg)
+    unsigned levels, unsigned flags, const np_src_t *np, int one_tried,
+    ht_ad_fn fn, void *arg)
 {
 	const mmu_t *m = hat_mmu(hat);
 	uint64_t last = va + len - 1, leaves;
@@ -618,7 +603,7 @@ map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 		    "replace", (unsigned long long)pa, (unsigned long long)va,
 		    (unsigned long long)last));
 	/* one page into an existing table: no frame, no hold (hat_one.c) */
-	if (np == NULL && one_map(hat, va, pa, len, attr, levels))
+	if (np == NULL && !one_tried && one_map(hat, va, pa, len, attr, levels))
 		return (0);
 	if (rmap_on(hat->hat_ctx) && (err = rmap_prep(hat->hat_ctx, &rp)) != 0)
 		return (err);

@@ -78,7 +78,7 @@ ht_set_np(ht_as_t *as, ht_va_t va, uint64_t len, uint64_t value,
 	np.value = value;
 	np.incr = incr;
 	nm_enter(hat, &nh);
-	err = map_apply(hat, va, 0, len, 0, 1u, 0, &np, NULL, NULL);
+	err = map_apply(hat, va, 0, len, 0, 1u, 0, &np, 0, NULL, NULL);
 	nm_exit(&nh);
 	if (err == 0)
 		atomic_fetch_or(&hat->hat_flags, HAT_NP);

@@ -171,11 +171,13 @@ typedef struct np_src {
  * ht_map after its argument checks (hat_map.c): census, reservation,
  * splits and fill of [va, va + len) with leaves at `levels`, or with np's
  * entries (levels = level 0, pa 0).  fn (may be NULL) receives the A/D
- * bits of the leaves removed (ht_map_ad).  0 or a negative error.
+ * bits of the leaves removed (ht_map_ad).  one_tried: the caller tried
+ * the one-entry path already (ht_map's quick test), so it is not tried
+ * again.  0 or a negative error.
  */
 int map_apply(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len,
     unsigned attr, unsigned levels, unsigned flags, const np_src_t *np,
-    ht_ad_fn fn, void *arg);
+    int one_tried, ht_ad_fn fn, void *arg);
 
 /*
  * ht_unmap_ad after its argument checks (hat_change.c): remove the leaves

@@ -283,7 +283,7 @@ copy_share(const share_plan_t *p, share_rec_t *rec)
 
 		err = map_apply(hat, rec->sr_va + r->off, r->pa, r->len,
 		    r->attr, hat_mmu(hat)->leaf_levels,
-		    HT_MAP_LOCK | HT_MAP_NOREPLACE, NULL, NULL, NULL);
+		    HT_MAP_LOCK | HT_MAP_NOREPLACE, NULL, 0, NULL, NULL);
 	}
 	return (err);
 }
@@ -365,7 +365,7 @@ ht_share(ht_as_t *as, ht_va_t va, ht_as_t *src, ht_va_t src_va, uint64_t len,
 	if (hat->hat_ctx != src->hat_ctx)
 		return (ht__fail(HT_EINVAL, "the spaces belong to different "
 		    "contexts"));
-	/* share_insert says so too; here before anything is made */
+	/* before anything is made; share_insert asserts it */
 	if ((atomic_load(&hat->hat_flags) | atomic_load(&src->hat_flags)) &
 	    HAT_SERIAL)
 		return (ht__fail(HT_EINVAL, "a serial space (HT_AS_SERIAL) "

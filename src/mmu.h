@@ -115,6 +115,27 @@ void mmu_tables(mmu_t *m);
 
 /* Page-size bit (HT_PS_*) of a leaf at level l. */
 unsigned mmu_level_ps(const mmu_t *m, int level);
+/*
+ * The bytes of page size ps (one HT_PS_* bit), 0 for anything else:
+ * mmu_level_ps backwards, without a walk over the levels (ht_map's quick
+ * test of a one-page call).
+ */
+static inline uint64_t
+mmu_ps_bytes(unsigned ps)
+{
+	switch (ps) {
+	case HT_PS_4K:
+		return (1ull << 12);
+	case HT_PS_2M:
+		return (1ull << 21);
+	case HT_PS_4M:
+		return (1ull << 22);
+	case HT_PS_1G:
+		return (1ull << 30);
+	default:
+		return (0);
+	}
+}
 /* Level whose leaves have page-size bit ps, -1 if none. */
 int mmu_ps_level(const mmu_t *m, unsigned ps);
 

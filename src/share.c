@@ -160,13 +160,9 @@ share_insert(share_rec_t *rec)
 	int err = 0;
 
 	mutex_enter(&ctx->ctx_share_lock, LR_SHARE);
-	if ((atomic_load(&rec->sr_sharer->hat_flags) |
-	    atomic_load(&rec->sr_src->hat_flags)) & HAT_SERIAL) {
-		err = ht__fail(HT_EINVAL, "a serial space (HT_AS_SERIAL) "
-		    "neither shares nor is shared: the other space's calls "
-		    "would change its tables from other threads");
-		goto out;
-	}
+	/* refused before: ht_share at once, an import never looks (ctx.c) */
+	HT_ASSERT(!((atomic_load(&rec->sr_sharer->hat_flags) |
+	    atomic_load(&rec->sr_src->hat_flags)) & HAT_SERIAL));
 	if (atomic_load(&rec->sr_sharer->hat_nshared_out) != 0) {
 		err = ht__fail(HT_EINVAL, "the sharing space shares out "
 		    "itself: sharing is one level deep");
