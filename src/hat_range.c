@@ -405,6 +405,55 @@ range_prepare(hat_t *hat, op_t *op, uint64_t va, uint64_t last,
 }
 
 /*
+ * The part of a present entry of a level-`level` table that keeps it out
+ * of a run (one_table): a link (valid, above level 0, no PS) or, with lk
+ * PT_LOCKED, a locked leaf; 0 for an empty entry or a leaf that may join.
+ * -(pte & PT_VALID) is all ones for a valid entry, 0 otherwise.
+ */
+static inline x86pte_t
+run_bad(x86pte_t pte, int level, x86pte_t lk)
+{
+	return (-(pte & PT_VALID) &
+	    ((level > 0 ? ~pte & PT_PAGESIZE : 0) | (pte & lk)));
+}
+
+/*
+ * Are entries [e, e + n) of ht, held, one run that a single change may
+ * take whole: no link and, unless locked_ok, no locked leaf?  Each entry
+ * is read once and the answer branches once, at the end (a bulk unmap or
+ * protect of a whole table reads the table twice: this pass, and the
+ * update's).  No level-0 entry is a link, so at level 0 there is nothing
+ * to read with locked_ok, or while the table counts no locked leaf: its
+ * lock count changes with its entries' PT_LOCKED, and a lock racing with
+ * this call (an overlapping call, whose order the caller owns) may land
+ * before or after the check either way, as with the read below.
+ */
+static int
+run_plain(const htable_t *ht, unsigned e, unsigned n, int locked_ok)
+{
+	const int level = ht->ht_level;
+	const x86pte_t lk = locked_ok ? 0 : PT_LOCKED;
+	const void *p = x86pte_access_pagetable((htable_t *)ht, e);
+	x86pte_t bad = 0;
+
+	if (level == 0 && (locked_ok || atomic_load_explicit(&ht->ht_lock_cnt,
+	    memory_order_relaxed) == 0))
+		return (1);
+	if (pte_sz(ht) == 8) {
+		for (unsigned i = 0; i < n; i++)
+			bad |= run_bad(atomic_load_explicit(
+			    (const _Atomic uint64_t *)p + i,
+			    memory_order_relaxed), level, lk);
+	} else {
+		for (unsigned i = 0; i < n; i++)
+			bad |= run_bad(atomic_load_explicit(
+			    (const _Atomic uint32_t *)p + i,
+			    memory_order_relaxed), level, lk);
+	}
+	return (bad == 0);
+}
+
+/*
  * The single-table fast path (a VMM's fault path maps and unmaps a page at
  * a time): when [va, last] lies inside one existing level-`level` table
  * and every entry there is empty or a leaf of that level (not a link, not
@@ -427,14 +476,9 @@ one_table(hat_t *hat, uint64_t va, uint64_t last, int level, int locked_ok,
 		return (NULL);
 	e = htable_va2entry(va, ht);
 	n = (unsigned)((last - va) >> LEVEL_SHIFT(m, level)) + 1;
-	for (unsigned i = e; i < e + n; i++) {
-		x86pte_t pte = x86pte_get(ht, i);
-
-		if (pte_is_ptp(pte, level) ||
-		    ((pte & PT_VALID) && (pte & PT_LOCKED) && !locked_ok)) {
-			htable_release(ht);
-			return (NULL);
-		}
+	if (!run_plain(ht, e, n, locked_ok)) {
+		htable_release(ht);
+		return (NULL);
 	}
 	*r_e = e;
 	*r_n = n;

@@ -246,6 +246,83 @@ iter_cas(iter_t *it, x86pte_t new, int tlb)
 }
 
 /*
+ * Change the present leaf at p, loaded as *r_old, to 0 (unmap) or to
+ * (old & ~clr) | set: plain, by a release store; else by CAS, again while
+ * an MMU sets A/D.  1 with *r_old the value replaced; 0 when nothing
+ * changed (already so, or the leaf went or became a link meanwhile: not
+ * ours).
+ */
+static inline __attribute__((always_inline)) int
+pte_change_leaf(const int sz, const int plain, void *p, int level,
+    x86pte_t *r_old, x86pte_t clr, x86pte_t set, int unmap)
+{
+	x86pte_t old = *r_old, new, found;
+
+	for (;;) {
+		new = unmap ? 0 : (old & ~clr) | set;
+		if (new == old)
+			return (0);
+		if (plain) {
+			pte_store(sz, p, new);
+			break;
+		}
+		found = pte_cas_raw(sz, p, old, new);
+		if (found == old)
+			break;
+		if (!pte_is_page(found, level))
+			return (0);	/* gone, or a link: not ours */
+		old = found;		/* A/D set, or changed: again */
+	}
+	*r_old = old;
+	return (1);
+}
+
+/*
+ * pte_range_update's loop with no A/D sink: sz (4 or 8) and plain are
+ * constants at each call, so the compiler makes one tight loop per entry
+ * size and way of writing, with the counts and the changed span in
+ * registers (the general loop below keeps them behind the caller's
+ * pointers, which the A/D sink's call may not alias).  The same results.
+ */
+static inline __attribute__((always_inline)) unsigned
+pte_range_run(const int sz, const int plain, uint8_t *base, int level,
+    unsigned e, unsigned end, x86pte_t clr, x86pte_t set, int unmap,
+    int *dvalid, int *dlock, unsigned *lo, unsigned *hi)
+{
+	unsigned first = ~0u, last = 0;
+	int dv = 0, dl = 0;
+
+	for (unsigned i = e; i <= end; i++) {
+		void *p = base + (size_t)i * (size_t)sz;
+		x86pte_t old = pte_load(sz, p);
+
+		if (pte_is_ptp(old, level)) {
+			end = i - 1;	/* i > e: the iterator sits on a leaf */
+			break;
+		}
+		if (!(old & PT_VALID))
+			continue;
+		HT_HOOK(HT_HOOK_PTE_LOADED, p);
+		if (!pte_change_leaf(sz, plain, p, level, &old, clr, set,
+		    unmap))
+			continue;
+		if (unmap) {
+			dv--;
+			dl -= (old & PT_LOCKED) != 0;
+		}
+		first = first == ~0u ? i : first;
+		last = i;
+	}
+	*dvalid += dv;
+	*dlock += dl;
+	if (first != ~0u) {
+		*lo = first < *lo ? first : *lo;
+		*hi = last > *hi ? last : *hi;
+	}
+	return (end);
+}
+
+/*
  * The tight loop under every bulk change of one table's leaves: entries
  * [e, end] of the table at `base` become 0 (unmap) or (old & ~clr) | set.
  * It stops before the first link to a lower table and returns the last
@@ -269,93 +346,35 @@ iter_cas(iter_t *it, x86pte_t new, int tlb)
  * write, so the write is a release store, and what the CAS would have
  * found is the value loaded (nommu.c).
  */
-/*
- * pte_range_update's loop for a thread that may write plainly (nommu.c)
- * with no A/D sink: sz is a constant at each call, so the compiler makes
- * one tight loop per entry size.  The same results, no lock prefix.
- */
-static inline __attribute__((always_inline)) unsigned
-pte_range_plain(const int sz, uint8_t *base, int level, unsigned e,
-    unsigned end, x86pte_t clr, x86pte_t set, int unmap, int *dvalid,
-    int *dlock, unsigned *lo, unsigned *hi)
-{
-	unsigned first = ~0u, last = 0;
-	int dv = 0, dl = 0;
-
-	for (unsigned i = e; i <= end; i++) {
-		void *p = base + (size_t)i * (size_t)sz;
-		x86pte_t old = pte_load(sz, p), new;
-
-		if (pte_is_ptp(old, level)) {
-			end = i - 1;	/* i > e: the iterator sits on a leaf */
-			break;
-		}
-		if (!(old & PT_VALID))
-			continue;
-		HT_HOOK(HT_HOOK_PTE_LOADED, p);
-		new = unmap ? 0 : (old & ~clr) | set;
-		if (new == old)
-			continue;
-		pte_store(sz, p, new);
-		if (unmap) {
-			dv--;
-			dl -= (old & PT_LOCKED) != 0;
-		}
-		first = first == ~0u ? i : first;
-		last = i;
-	}
-	*dvalid += dv;
-	*dlock += dl;
-	if (first != ~0u) {
-		*lo = first < *lo ? first : *lo;
-		*hi = last > *hi ? last : *hi;
-	}
-	return (end);
-}
-
 static inline unsigned
 pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
     unsigned end, x86pte_t clr, x86pte_t set, int unmap, int plain,
     const ad_sink_t *ad, int *dvalid, int *dlock, unsigned *lo,
     unsigned *hi)
 {
-	if (plain && ad == NULL)
-		return (sz == 8 ? pte_range_plain(8, base, level, e, end, clr,
-		    set, unmap, dvalid, dlock, lo, hi) : pte_range_plain(4,
-		    base, level, e, end, clr, set, unmap, dvalid, dlock, lo,
-		    hi));
+#define	PTE_RUN(sz, plain)	pte_range_run(sz, plain, base, level, e, \
+	end, clr, set, unmap, dvalid, dlock, lo, hi)
+	if (ad == NULL) {
+		if (sz == 8)
+			return (plain ? PTE_RUN(8, 1) : PTE_RUN(8, 0));
+		return (plain ? PTE_RUN(4, 1) : PTE_RUN(4, 0));
+	}
+#undef PTE_RUN
 	for (unsigned i = e; i <= end; i++) {
 		void *p = base + ((size_t)i << shift);
-		x86pte_t old = pte_load(sz, p), new, found;
+		x86pte_t old = pte_load(sz, p);
 
 		if (pte_is_ptp(old, level))
 			return (i - 1);	/* i > e: the iterator sits on a leaf */
 		if (!(old & PT_VALID))
 			continue;
 		HT_HOOK(HT_HOOK_PTE_LOADED, p);
-		for (;;) {
-			new = unmap ? 0 : (old & ~clr) | set;
-			if (new == old)
-				break;
-			if (plain) {
-				pte_store(sz, p, new);
-				break;
-			}
-			found = pte_cas_raw(sz, p, old, new);
-			if (found == old)
-				break;
-			if (!pte_is_page(found, level)) {
-				new = old;	/* gone, or a link: not ours */
-				break;
-			}
-			old = found;	/* A/D set, or changed: again */
-		}
-		if (new == old)
+		if (!pte_change_leaf(sz, plain, p, level, &old, clr, set,
+		    unmap))
 			continue;
 		if (unmap) {
-			if (HT_UNLIKELY(ad != NULL))
-				op_ad_report(ad, ad->ad_va + ((uint64_t)(i - e)
-				    << ad->ad_shift), 1ull << ad->ad_shift, old);
+			op_ad_report(ad, ad->ad_va + ((uint64_t)(i - e)
+			    << ad->ad_shift), 1ull << ad->ad_shift, old);
 			(*dvalid)--;
 			*dlock -= (old & PT_LOCKED) != 0;
 		}
