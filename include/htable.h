@@ -552,14 +552,16 @@ HT_EXTERN void ht_ctx_stats(ht_ctx_t *ctx, ht_stats_t *r_stats);
  * `&mut` or SQLite's multi-thread mode), ht_walk and ht_audit included.
  * Only the lookups that take no lock may run from other threads
  * meanwhile: ht_translate, ht_va2pa, ht_access, the soft TLB calls, and
- * ht_switch.  In return a call that maps, unmaps or protects one entry
- * of an existing table takes no lock and no locked instruction but the
- * entry's own update where an MMU may set Accessed or Dirty (none at all
- * with HT_AS_NOMMU, whose per-space lock it also skips).  Other spaces
- * never take its tables (it implies HT_AS_NOSTEAL), and it neither
- * shares nor is shared (ht_share, and an import that would share with
- * it, give HT_EINVAL): their calls would change its tables from other
- * threads.
+ * ht_switch of a live space (turning a no-MMU space live, by ht_switch
+ * or ht_as_set_mmu, is a call that changes it).  In return a call that
+ * maps, unmaps or protects one entry of an existing table takes no lock
+ * and no locked instruction but the entry's own update where an MMU may
+ * set Accessed or Dirty (none at all with HT_AS_NOMMU, whose per-space
+ * lock it also skips), and one in the same table as the call before it
+ * goes to the entry without a search.  Other spaces never take its
+ * tables (it implies HT_AS_NOSTEAL), and it neither shares nor is shared
+ * (ht_share, and an import that would share with it, give HT_EINVAL):
+ * their calls would change its tables from other threads.
  */
 #define HT_AS_SERIAL	0x8u
 

@@ -29,6 +29,8 @@ hat_alloc_struct(ht_ctx_t *ctx, unsigned flags)
 	if (hat == NULL)
 		return (NULL);
 	memset(hat, 0, sz);
+	for (int l = 0; l < WC_LEVELS; l++)
+		hat->hat_wc[l].wc_tag = WC_NONE;
 	hat->hat_ctx = ctx;
 	hat->hat_num_hash = ctx->ctx_cfg.hash_buckets;
 	bsz = ((size_t)hat->hat_num_hash * sizeof (bucket_lock_t) + 63) &

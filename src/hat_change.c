@@ -10,6 +10,7 @@
 #include "iter.h"
 #include "op.h"
 #include "hat_range.h"
+#include "hat_one.h"
 #include "nommu.h"
 #include "share.h"
 #include "rmap.h"
@@ -40,6 +41,10 @@ unmap_check(uint64_t leaves, uint64_t locked, void *arg)
 int
 ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags)
 {
+	/* the serial cursor first, with no frame to set up (hat_one.h) */
+	if (HT_LIKELY(as != NULL) && flags == 0 &&
+	    wc_unmap(as, va, len, NULL, NULL))
+		return (0);
 	return (ht_unmap_ad(as, va, len, flags, NULL, NULL));
 }
 
@@ -54,6 +59,8 @@ ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags,
 
 	if (hat == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
+	if (flags == 0 && wc_unmap(hat, va, len, fn, arg))
+		return (0);	/* a serial space's cursor (hat_one.h) */
 	if (flags & ~HT_UNMAP_UNLOCK)
 		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
 	if ((err = range_check_quick(hat_mmu(hat), va, len, &last)) != 0 ||
@@ -196,6 +203,8 @@ ht_protect(ht_as_t *as, ht_va_t va, uint64_t len, unsigned attr)
 	/* the masks per level, made once per context (mmu_tables) */
 	_Static_assert(HT_W == 1 && HT_U == 2 && HT_X == 4,
 	    "prot_set is indexed by W|U|X");
+	if (wc_change(hat, va, len, m->prot_clr, m->prot_set[attr]))
+		return (0);	/* a serial space's cursor (hat_one.h) */
 	nm_enter(hat, &nh);
 	err = change_range(hat, va, len, m->prot_clr, m->prot_set[attr]);
 	nm_exit(&nh);

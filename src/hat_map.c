@@ -20,6 +20,7 @@
 #include "iter.h"
 #include "op.h"
 #include "hat_range.h"
+#include "hat_one.h"
 #include "nommu.h"
 #include "share.h"
 #include "rmap.h"
@@ -385,18 +386,45 @@ sw_refuse(const mmu_t *m, unsigned attr)
 	    50 + n, ht_mode_name(m->mode), m->sw_attr));
 }
 
-int
-ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
-    unsigned flags)
-{
-	return (ht_map_ad(as, va, pa, len, attr, flags, NULL, NULL));
-}
-
 /*
  * The attributes the quick single-entry test lets through: no lock, A/D
  * presets or software bits (their checks stay on the full path).
  */
 #define FAST_ATTR	(HT_W | HT_U | HT_X | HT_G | HT_PWT | HT_PCD | HT_PAT)
+
+/*
+ * The arguments the serial cursor takes: plain attributes, and no flags
+ * but the size of the one page (wc_map checks the rest).
+ */
+static inline int
+wc_map_args(uint64_t len, unsigned attr, unsigned flags)
+{
+	return ((attr & ~FAST_ATTR) == 0 && (flags & ~HT_MAP_SIZE(0xf)) == 0 &&
+	    (flags == 0 || mmu_ps_bytes(flags >> 8) == len));
+}
+
+/*
+ * ht_map's way on when the cursor does not take the call: out of line and
+ * with six arguments, so that ht_map reaches it by a jump and its fast
+ * path saves no register.
+ */
+static __attribute__((noinline)) int
+map_noad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+    unsigned flags)
+{
+	return (ht_map_ad(as, va, pa, len, attr, flags, NULL, NULL));
+}
+
+int
+ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+    unsigned flags)
+{
+	/* the serial cursor first, with no frame to set up (hat_one.h) */
+	if (HT_LIKELY(as != NULL) && wc_map_args(len, attr, flags) &&
+	    wc_map(as, va, pa, len, attr))
+		return (0);
+	return (map_noad(as, va, pa, len, attr, flags));
+}
 
 int
 ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
@@ -412,6 +440,9 @@ ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 
 	if (hat == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
+	/* one page in the table a serial space's last call used (hat_one.h) */
+	if (wc_map_args(len, attr, flags) && wc_map(hat, va, pa, len, attr))
+		return (0);
 	m = hat_mmu(hat);
 	/*
 	 * One page of a size in force (flags naming it or none), plain

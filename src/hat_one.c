@@ -43,7 +43,9 @@
  * a present entry still changes by CAS where one may set A/D, and with
  * no MMU (nm_plain: in a serial space the no-MMU lock is skipped too,
  * nommu.c) by a plain store.  The lookups that may run meanwhile take
- * no lock and read entries that are written whole.
+ * no lock and read entries that are written whole.  one_find also makes
+ * the table it found at level 0 or 1 the space's write cursor, so that
+ * the next call in that table goes straight to its entry (hat_one.h).
  *
  * Lock order: one bucket mutex, nothing under it.  No callback runs under
  * it.
@@ -53,6 +55,7 @@
 #include "op.h"
 #include "rmap.h"
 #include "hat_range.h"
+#include "hat_one.h"
 #include "hook.h"
 #include "lock.h"
 
@@ -154,6 +157,14 @@ one_find(hat_t *hat, uint64_t va, int level, htable_t **r_ht,
 	}
 	*r_ht = ht;
 	*r_mtx = mtx;
+	if (mtx == NULL && level < WC_LEVELS) {
+		/* serial: the next call in this table skips the hash */
+		hat_wc_t *wc = &hat->hat_wc[level];
+
+		wc->wc_tag = va >> LEVEL_SHIFT(hat_mmu(hat), level + 1);
+		wc->wc_ptes = x86pte_access_pagetable(ht, 0);
+		wc->wc_ht = ht;
+	}
 	return (pte_ptr(hat_mmu(hat)->pte_shift,
 	    x86pte_access_pagetable(ht, 0), htable_va2entry(va, ht)));
 }
@@ -280,12 +291,7 @@ one_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 	one_valid_add(ht, mtx, -1);
 	one_exit(mtx);
 	hat_pm_add(hat, l, -1);
-	if (fn != NULL && (old & (PT_REF | PT_MOD)) != 0)
-		fn(arg, va, len, ((old & PT_REF) ? HT_A : 0) |
-		    ((old & PT_MOD) ? HT_D : 0));
-	/* only a referenced entry can be in a TLB (x86pte_inval) */
-	if (old & (PT_REF | PT_MOD))
-		op_tlb_inval(hat, va, len);
+	one_unmapped(hat, va, len, old, fn, arg);
 	return (1);
 }
 
@@ -323,6 +329,6 @@ one_change(hat_t *hat, uint64_t va, uint64_t len, const x86pte_t *clr,
 	}
 	one_exit(mtx);
 	if (new != old)
-		op_tlb_inval(hat, va, len);
+		one_tlb_inval(hat, va, len);
 	return (1);
 }

@@ -75,6 +75,9 @@ htable_hash_remove(htable_t *ht)
 	unsigned h = htable_hash(hat, ht->ht_vaddr, ht->ht_level);
 
 	HT_ASSERT(lock_held(htable_mutex(ht)));
+	/* a serial space's cursor must not outlive its table (types.h) */
+	if (ht->ht_level < WC_LEVELS && hat->hat_wc[ht->ht_level].wc_ht == ht)
+		hat->hat_wc[ht->ht_level].wc_tag = WC_NONE;
 	if (ht->ht_prev != NULL)
 		ht->ht_prev->ht_next = ht->ht_next;
 	else

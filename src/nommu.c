@@ -57,6 +57,9 @@
  * A serial space (HT_AS_SERIAL) skips hat_nm_lock: its caller already
  * makes the calls one at a time, which is all the lock is for; the
  * thread still records itself in op__nm, so nm_plain says the same.
+ * Turning it live is one of those calls (the header says so of
+ * ht_switch and ht_as_set_mmu there), so no plain store is in flight
+ * when the flag flips.
  *
  * Lock order: hat_nm_lock is outermost: taken at a public entry point
  * with no library lock held, before anything else.  It stays held while

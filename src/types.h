@@ -159,6 +159,23 @@ typedef struct hat_qd {
 					   root, 32-bit, PAE, no_nx) */
 } hat_qd_t;
 
+/*
+ * A serial space's write cursor (hat_one.h), one per level below 2: the
+ * level-l table that its last one-entry call found by hashing, so that
+ * the next call in the same table goes straight to the entry.  Set only
+ * in a serial space without a reverse map (one_find), by the one thread
+ * that changes the space at a time; emptied when its table leaves the
+ * hash (htable_hash_remove), which in a serial space happens only in that
+ * thread's own calls (no stealer, no sharer: hat_one.c).
+ */
+#define WC_LEVELS	2
+#define WC_NONE		UINT64_MAX	/* matches no va >> shift */
+typedef struct hat_wc {
+	uint64_t	wc_tag;		/* the table's va >> LEVEL_SHIFT(l + 1) */
+	uint8_t		*wc_ptes;	/* its entries */
+	htable_t	*wc_ht;
+} hat_wc_t;
+
 struct ht_as {
 	/*
 	 * First, and the space 64-byte aligned (hat.c): a lock-free walk
@@ -173,6 +190,7 @@ struct ht_as {
 	int		hat_max_level;
 	htable_t	*hat_htable;	/* root, permanently held */
 	_Atomic unsigned hat_flags;	/* VICTIM/FREEING: ctx_list_lock */
+	hat_wc_t	hat_wc[WC_LEVELS]; /* serial spaces only (above) */
 	pthread_mutex_t	hat_mutex;	/* protects hat_ht_cached */
 	htable_t	*hat_ht_cached;	/* free tables with zeroed frames */
 	_Atomic unsigned hat_num_cached; /* changed under hat_mutex */

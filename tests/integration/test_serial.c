@@ -122,6 +122,84 @@ ParameterizedTest(ht_mode_t *mode, serial, same_results, .timeout = 120)
 	env_teardown(e);
 }
 
+/*
+ * The write cursor (hat_one.h) never outlives its table.  Each sequence
+ * points the cursor at a table (a second one-entry call in it), empties
+ * the table so that the general path frees it, makes another table that
+ * may take over the freed descriptor and frame, and maps into the first
+ * range again: a stale cursor would write into the other table.  Level 0
+ * with pages, level 1 with large pages; a large page over a table with
+ * the cursor on it too.  The results must be a plain space's.
+ */
+static void
+cursor_seq(env_t *e, ht_as_t *as)
+{
+	uint64_t s1 = lsize(e->g, 1);
+	const ht_va_t v = GIB, w = GIB + 8 * s1;
+	const ht_va_t b = 2 * GIB, w2 = 3 * GIB;
+
+	/* level 0: freed by its last unmap */
+	OK(ht_map(as, v, 0x100000, PG, HT_W, 0));
+	OK(ht_map(as, v + PG, 0x101000, PG, HT_W, 0));
+	OK(ht_map(as, v + 2 * PG, 0x102000, PG, HT_U, 0));
+	OK(ht_protect(as, v + 2 * PG, PG, HT_W));
+	OK(ht_unmap(as, v + PG, PG, 0));
+	OK(ht_unmap(as, v + 2 * PG, PG, 0));
+	OK(ht_unmap(as, v, PG, 0));
+	OK(ht_map(as, w, 0x200000, PG, HT_W, 0));
+	OK(ht_map(as, v + 3 * PG, 0x103000, PG, HT_W, 0));
+	OK(ht_map(as, v + 4 * PG, 0x104000, PG, HT_W, 0));
+	/* level 0: replaced by a large page, then split again */
+	OK(ht_map(as, w + PG, 0x201000, PG, HT_W, 0));
+	OK(ht_map(as, w, 0x400000 + 8 * s1, s1, HT_W, 0));
+	OK(ht_map(as, w + 9 * PG, 0x209000, PG, HT_X, 0));
+	OK(ht_map(as, w + s1, 0x300000, PG, HT_W, 0));
+	OK(ht_map(as, w + 10 * PG, 0x20a000, PG, HT_W, 0));
+	OK(ht_unmap(as, w + 11 * PG, PG, 0));
+	/* level 1: the same with large pages */
+	OK(ht_map(as, b, 16 * s1, s1, HT_W, 0));
+	OK(ht_map(as, b + s1, 17 * s1, s1, HT_W, 0));
+	OK(ht_protect(as, b + s1, s1, HT_U));
+	OK(ht_unmap(as, b + s1, s1, 0));
+	OK(ht_unmap(as, b, s1, 0));
+	OK(ht_map(as, w2, 20 * s1, s1, HT_W, 0));
+	OK(ht_map(as, b + 2 * s1, 18 * s1, s1, HT_W, 0));
+	OK(ht_map(as, b + 3 * s1, 19 * s1, s1, HT_W, 0));
+	AUDIT(as);
+}
+
+MODE_PARAMS(serial, cursor_follows_tables)
+
+ParameterizedTest(ht_mode_t *mode, serial, cursor_follows_tables,
+    .timeout = 120)
+{
+	env_t *e = &E;
+	ht_as_t *se, *sn;
+	ht_stats_t s0, s1, s2;
+
+	env_setup(e, *mode);
+	OK(ht_as_create(e->ctx, HT_AS_SERIAL, &se));
+	OK(ht_as_create(e->ctx, HT_AS_SERIAL | HT_AS_NOMMU, &sn));
+	cursor_seq(e, e->as);
+	cursor_seq(e, se);
+	cursor_seq(e, sn);
+	same_leaves(e->as, se, e->g, __LINE__);
+	same_leaves(e->as, sn, e->g, __LINE__);
+	XLATE(se, GIB + 3 * PG, 0x103000, PG, HT_W);
+	XLATE(sn, 2 * GIB + 2 * lsize(e->g, 1), 18 * lsize(e->g, 1),
+	    lsize(e->g, 1), HT_W);
+	UNMAPPED(se, GIB + PG);
+	UNMAPPED(sn, GIB + 8 * lsize(e->g, 1) + 11 * PG);
+	ht_as_stats(e->as, &s0);
+	ht_as_stats(se, &s1);
+	ht_as_stats(sn, &s2);
+	cr_assert_eq(memcmp(s0.leaves, s1.leaves, sizeof (s0.leaves)), 0);
+	cr_assert_eq(memcmp(s0.leaves, s2.leaves, sizeof (s0.leaves)), 0);
+	ht_as_destroy(se);
+	ht_as_destroy(sn);
+	env_teardown(e);
+}
+
 /* It neither shares nor is shared; the flag sits with the others. */
 MODE_PARAMS(serial, refusals)
 
