@@ -73,10 +73,10 @@ typedef enum { W_MAP, W_UNMAP, W_PROTECT } work_t;
  */
 static uint64_t
 sample(ht_as_t *as, ht_va_t va, uint64_t size, uint32_t n,
-    const uint32_t *perm, work_t what, unsigned round)
+    const uint32_t *perm, work_t what)
 {
 	unsigned ps = size == 4096 ? HT_PS_4K : HT_PS_2M;
-	uint64_t t0;
+	uint64_t t0, ns;
 
 	if (what == W_MAP)
 		CHECK(ht_unmap(as, va, (uint64_t)n * size, 0));
@@ -96,12 +96,20 @@ sample(ht_as_t *as, ht_va_t va, uint64_t size, uint32_t n,
 			CHECK(ht_unmap(as, va + off, size, 0));
 			break;
 		default:
-			CHECK(ht_protect(as, va + off, size, round & 1 ? HT_W :
-			    0));
+			/* mapped HT_W above: every call takes W away */
+			CHECK(ht_protect(as, va + off, size, 0));
 			break;
 		}
 	}
-	return (bench_now() - t0);
+	ns = bench_now() - t0;
+	if (what == W_PROTECT) {
+		ht_xlate_t x;
+
+		CHECK(ht_translate(as, va, &x));
+		if (x.attr & HT_W)
+			bench_die("ht_protect left 0x%" PRIx64 " writable", va);
+	}
+	return (ns);
 }
 
 static int
@@ -122,8 +130,7 @@ run_calls_as(bench_run_t *r, uint64_t size, int random, work_t what,
 		uint64_t ns = 0;
 
 		for (unsigned p = 0; p < passes; p++)
-			ns += sample(as, VA_BASE, size, n, perm, what,
-			    (unsigned)(s + r->warmup) * passes + p);
+			ns += sample(as, VA_BASE, size, n, perm, what);
 		if (s >= 0)
 			r->ns[s] = (double)ns / (double)r->ops;
 	}
