@@ -11,6 +11,7 @@
 #include "x86pte.h"
 #include "frame.h"
 #include "hat.h"
+#include "hat_one.h"
 #include "op.h"
 #include "share.h"
 #include "cpuroot.h"
@@ -29,8 +30,6 @@ hat_alloc_struct(ht_ctx_t *ctx, unsigned flags)
 	if (hat == NULL)
 		return (NULL);
 	memset(hat, 0, sz);
-	for (int l = 0; l < WC_LEVELS; l++)
-		hat->hat_wc[l].wc_tag = WC_NONE;
 	hat->hat_ctx = ctx;
 	hat->hat_num_hash = ctx->ctx_cfg.hash_buckets;
 	bsz = ((size_t)hat->hat_num_hash * sizeof (bucket_lock_t) + 63) &
@@ -50,6 +49,7 @@ hat_alloc_struct(ht_ctx_t *ctx, unsigned flags)
 	/* all zero: every bucket lock free (lock.h) */
 	memset(hat->hat_bucket, 0, bsz);
 	hat->hat_max_level = ctx->ctx_mmu.max_level;
+	wc_init(hat, &ctx->ctx_mmu);
 	atomic_store(&hat->hat_flags, flags);
 	(void) pthread_mutex_init(&hat->hat_mutex, NULL);
 	(void) pthread_mutex_init(&hat->hat_cpu_lock, NULL);

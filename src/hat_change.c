@@ -38,29 +38,20 @@ unmap_check(uint64_t leaves, uint64_t locked, void *arg)
 	return (0);
 }
 
-int
-ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags)
-{
-	/* the serial cursor first, with no frame to set up (hat_one.h) */
-	if (HT_LIKELY(as != NULL) && flags == 0 &&
-	    wc_unmap(as, va, len, NULL, NULL))
-		return (0);
-	return (ht_unmap_ad(as, va, len, flags, NULL, NULL));
-}
-
-int
-ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags,
+/*
+ * ht_unmap_ad after the cursor: the checks, the one-entry path, the
+ * general one.  Inline into both entry points.
+ */
+static inline __attribute__((always_inline)) int
+unmap_call(hat_t *hat, ht_va_t va, uint64_t len, unsigned flags,
     ht_ad_fn fn, void *arg)
 {
-	hat_t *hat = as;
 	uint64_t last;
 	nm_hold_t nh;
 	int err;
 
 	if (hat == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
-	if (flags == 0 && wc_unmap(hat, va, len, fn, arg))
-		return (0);	/* a serial space's cursor (hat_one.h) */
 	if (flags & ~HT_UNMAP_UNLOCK)
 		return (ht__fail(HT_EINVAL, "unknown flags 0x%x", flags));
 	if ((err = range_check_quick(hat_mmu(hat), va, len, &last)) != 0 ||
@@ -70,6 +61,44 @@ ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags,
 	err = unmap_apply(hat, va, last, flags, fn, arg);
 	nm_exit(&nh);
 	return (err);
+}
+
+/* ht_unmap's way on when the cursor does not take the call (a jump). */
+static __attribute__((noinline)) int
+unmap_noad(hat_t *hat, ht_va_t va, uint64_t len, unsigned flags)
+{
+	return (unmap_call(hat, va, len, flags, NULL, NULL));
+}
+
+/*
+ * ht_unmap with va in the table of a serial space's cursor, out of line
+ * (as map_wc: ht_unmap itself then saves no register).
+ */
+static __attribute__((noinline)) int
+unmap_wc(hat_t *hat, ht_va_t va, uint64_t len, unsigned flags)
+{
+	if (flags == 0 && wc_unmap(hat, va, len, NULL, NULL))
+		return (0);
+	return (unmap_noad(hat, va, len, flags));
+}
+
+int
+ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags)
+{
+	/* the serial cursor first, with no frame to set up (hat_one.h) */
+	if (HT_LIKELY(as != NULL) && wc_on(as, va, len))
+		return (unmap_wc(as, va, len, flags));
+	return (unmap_noad(as, va, len, flags));
+}
+
+int
+ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags,
+    ht_ad_fn fn, void *arg)
+{
+	if (HT_LIKELY(as != NULL) && flags == 0 && wc_on(as, va, len) &&
+	    wc_unmap(as, va, len, fn, arg))
+		return (0);	/* a serial space's cursor (hat_one.h) */
+	return (unmap_call(as, va, len, flags, fn, arg));
 }
 
 int
@@ -186,29 +215,46 @@ attr_bits(const mmu_t *m, int level, unsigned attr)
 	return (mkpte(m, 0, level, attr | HT_X) & keep);
 }
 
-int
-ht_protect(ht_as_t *as, ht_va_t va, uint64_t len, unsigned attr)
+/* ht_protect after the cursor (attr checked): the range's change. */
+static __attribute__((noinline)) int
+protect_call(hat_t *hat, ht_va_t va, uint64_t len, unsigned attr)
 {
-	hat_t *hat = as;
-	const mmu_t *m;
+	const mmu_t *m = hat_mmu(hat);
 	nm_hold_t nh;
 	int err;
 
-	if (hat == NULL)
+	nm_enter(hat, &nh);
+	err = change_range(hat, va, len, m->prot_clr, m->prot_set[attr]);
+	nm_exit(&nh);
+	return (err);
+}
+
+/* ht_protect in the table of a serial space's cursor, out of line. */
+static __attribute__((noinline)) int
+protect_wc(hat_t *hat, ht_va_t va, uint64_t len, unsigned attr)
+{
+	const mmu_t *m = hat_mmu(hat);
+
+	if (wc_change(hat, va, len, m->prot_clr, m->prot_set[attr]))
+		return (0);
+	return (protect_call(hat, va, len, attr));
+}
+
+int
+ht_protect(ht_as_t *as, ht_va_t va, uint64_t len, unsigned attr)
+{
+	if (as == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
-	m = hat_mmu(hat);
 	if (attr & ~ATTR_PROT)
 		return (ht__fail(HT_EINVAL, "protect takes only HT_W, HT_U, "
 		    "HT_X (0x%x)", attr));
 	/* the masks per level, made once per context (mmu_tables) */
 	_Static_assert(HT_W == 1 && HT_U == 2 && HT_X == 4,
 	    "prot_set is indexed by W|U|X");
-	if (wc_change(hat, va, len, m->prot_clr, m->prot_set[attr]))
-		return (0);	/* a serial space's cursor (hat_one.h) */
-	nm_enter(hat, &nh);
-	err = change_range(hat, va, len, m->prot_clr, m->prot_set[attr]);
-	nm_exit(&nh);
-	return (err);
+	/* the serial cursor first (hat_one.h) */
+	if (wc_on(as, va, len))
+		return (protect_wc(as, va, len, attr));
+	return (protect_call(as, va, len, attr));
 }
 
 int

@@ -391,6 +391,7 @@ sw_refuse(const mmu_t *m, unsigned attr)
  * presets or software bits (their checks stay on the full path).
  */
 #define FAST_ATTR	(HT_W | HT_U | HT_X | HT_G | HT_PWT | HT_PCD | HT_PAT)
+_Static_assert(FAST_ATTR < 128, "mmu_t enc[] and wc_map index by them");
 
 /*
  * The arguments the serial cursor takes: plain attributes, and no flags
@@ -403,6 +404,10 @@ wc_map_args(uint64_t len, unsigned attr, unsigned flags)
 	    (flags == 0 || mmu_ps_bytes(flags >> 8) == len));
 }
 
+static inline __attribute__((always_inline)) int map_call(ht_as_t *as,
+    ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr, unsigned flags,
+    ht_ad_fn fn, void *arg);
+
 /*
  * ht_map's way on when the cursor does not take the call: out of line and
  * with six arguments, so that ht_map reaches it by a jump and its fast
@@ -412,7 +417,21 @@ static __attribute__((noinline)) int
 map_noad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned flags)
 {
-	return (ht_map_ad(as, va, pa, len, attr, flags, NULL, NULL));
+	return (map_call(as, va, pa, len, attr, flags, NULL, NULL));
+}
+
+/*
+ * ht_map with va in the table of a serial space's cursor: out of line, so
+ * that ht_map itself needs no register saved and a call elsewhere (every
+ * call of a space with no cursor) passes through in a few instructions.
+ */
+static __attribute__((noinline)) int
+map_wc(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+    unsigned flags)
+{
+	if (wc_map_args(len, attr, flags) && wc_map(as, va, pa, len, attr))
+		return (0);
+	return (map_noad(as, va, pa, len, attr, flags));
 }
 
 int
@@ -420,14 +439,29 @@ ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned flags)
 {
 	/* the serial cursor first, with no frame to set up (hat_one.h) */
-	if (HT_LIKELY(as != NULL) && wc_map_args(len, attr, flags) &&
-	    wc_map(as, va, pa, len, attr))
-		return (0);
+	if (HT_LIKELY(as != NULL) && wc_on(as, va, len))
+		return (map_wc(as, va, pa, len, attr, flags));
 	return (map_noad(as, va, pa, len, attr, flags));
 }
 
 int
 ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+    unsigned flags, ht_ad_fn fn, void *arg)
+{
+	/* one page in the table a serial space's last call used (hat_one.h) */
+	if (HT_LIKELY(as != NULL) && wc_on(as, va, len) &&
+	    wc_map_args(len, attr, flags) && wc_map(as, va, pa, len, attr))
+		return (0);
+	return (map_call(as, va, pa, len, attr, flags, fn, arg));
+}
+
+/*
+ * ht_map_ad after the cursor: every check, the one-entry path, the
+ * general one.  Inline into ht_map_ad and map_noad both, so that neither
+ * way pays a call more.
+ */
+static inline __attribute__((always_inline)) int
+map_call(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned flags, ht_ad_fn fn, void *arg)
 {
 	hat_t *hat = as;
@@ -440,9 +474,6 @@ ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 
 	if (hat == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
-	/* one page in the table a serial space's last call used (hat_one.h) */
-	if (wc_map_args(len, attr, flags) && wc_map(hat, va, pa, len, attr))
-		return (0);
 	m = hat_mmu(hat);
 	/*
 	 * One page of a size in force (flags naming it or none), plain

@@ -139,6 +139,7 @@ one_find(hat_t *hat, uint64_t va, int level, htable_t **r_ht,
 	unsigned h;
 	bucket_lock_t *mtx;
 	htable_t *ht;
+	void *ptes;
 
 	if (level >= hat->hat_max_level)
 		return (NULL);
@@ -157,16 +158,11 @@ one_find(hat_t *hat, uint64_t va, int level, htable_t **r_ht,
 	}
 	*r_ht = ht;
 	*r_mtx = mtx;
-	if (mtx == NULL && level < WC_LEVELS) {
-		/* serial: the next call in this table skips the hash */
-		hat_wc_t *wc = &hat->hat_wc[level];
-
-		wc->wc_tag = va >> LEVEL_SHIFT(hat_mmu(hat), level + 1);
-		wc->wc_ptes = x86pte_access_pagetable(ht, 0);
-		wc->wc_ht = ht;
-	}
-	return (pte_ptr(hat_mmu(hat)->pte_shift,
-	    x86pte_access_pagetable(ht, 0), htable_va2entry(va, ht)));
+	ptes = x86pte_access_pagetable(ht, 0);
+	if (mtx == NULL && level < WC_LEVELS)
+		wc_set(hat, ht, ptes);	/* serial: the next call skips the hash */
+	return (pte_ptr(hat_mmu(hat)->pte_shift, ptes,
+	    htable_va2entry(va, ht)));
 }
 
 /*

@@ -42,27 +42,85 @@
 #include "hook.h"
 
 /*
- * The entry of the cursor's table for [va, va + len), with *r_l its
- * level, or NULL: no cursor there, not exactly one entry, or a call the
+ * Fill in what hat's cursors need of the geometry, once, when the space
+ * is made (hat.c): for each level, how a leaf there is made and bounded
+ * (mkpte's simple form, which holds for every leaf whose last byte lies
+ * below wc_pal).  The cursors stay empty (wc_span 0).
+ */
+static inline void
+wc_init(hat_t *hat, const mmu_t *m)
+{
+	for (int l = 0; l < WC_LEVELS; l++) {
+		hat_wc_t *wc = &hat->hat_wc[l];
+
+		wc->wc_span = 0;
+		wc->wc_tspan = LEVEL_SIZE(m, l + 1);
+		wc->wc_enc = m->enc[l != 0];
+		wc->wc_amask = l == 0 ? m->paddr_mask : m->lgpg_mask &
+		    m->level_mask[l];
+		wc->wc_ps = l == 0 ? 0 : PT_PAGESIZE;
+		/*
+		 * 4-byte entries hold PA bits above 31 only in a large
+		 * leaf, in bits 13..20 (mkpte): such leaves take the
+		 * ordinary path.
+		 */
+		wc->wc_pal = !mmu_leaf_ok(m, l) ? 0 : m->pte_size == 4 &&
+		    m->pa_limit > (1ull << 32) ? 1ull << 32 : m->pa_limit;
+		wc->wc_shift = (uint8_t)LEVEL_SHIFT(m, l);
+		wc->wc_pte_shift = (uint8_t)m->pte_shift;
+	}
+}
+
+/*
+ * Point hat's cursor of ht's level (below WC_LEVELS) at ht, a table of
+ * ours that one_find just found, whose entries are at ptes.
+ */
+static inline void
+wc_set(hat_t *hat, htable_t *ht, void *ptes)
+{
+	hat_wc_t *wc = &hat->hat_wc[ht->ht_level];
+
+	wc->wc_base = ht->ht_vaddr;
+	wc->wc_span = wc->wc_tspan;
+	wc->wc_ptes = ptes;
+	wc->wc_ht = ht;
+}
+
+/*
+ * Does va fall in the table of len's cursor?  The first test, so that a
+ * call elsewhere (a random page; every call of a space that has no
+ * cursor, which is every space but a serial one) pays two loads and a
+ * branch before going on.
+ */
+static inline int
+wc_on(const hat_t *hat, uint64_t va, uint64_t len)
+{
+	const hat_wc_t *wc = &hat->hat_wc[len != HT_PAGE_SIZE];
+
+	return (va - wc->wc_base < wc->wc_span);
+}
+
+/*
+ * The cursor for a one-entry call of [va, va + len), with *r_p its entry,
+ * or NULL: no cursor there, not exactly one entry, or a call the
  * one-entry path leaves alone.
  */
-static inline uint8_t *
-wc_find(hat_t *hat, const mmu_t *m, uint64_t va, uint64_t len, int *r_l)
+static inline const hat_wc_t *
+wc_find(hat_t *hat, uint64_t va, uint64_t len, uint8_t **r_p)
 {
-	int l = len == HT_PAGE_SIZE ? 0 : 1;
-	const hat_wc_t *wc = &hat->hat_wc[l];
+	const hat_wc_t *wc = &hat->hat_wc[len != HT_PAGE_SIZE];
+	uint64_t off = va - wc->wc_base;
 
-	if ((va >> LEVEL_SHIFT(m, l + 1)) != wc->wc_tag ||
-	    len != LEVEL_SIZE(m, l) || (va & (len - 1)) != 0 ||
-	    op_cur() != NULL)
+	/* off below an empty cursor's span of 0: never */
+	if (off >= wc->wc_span || len != 1ull << wc->wc_shift ||
+	    (off & (len - 1)) != 0 || op_cur() != NULL)
 		return (NULL);
 #ifdef HT_DEBUG
 	if (atomic_load_explicit(&debug_hook, memory_order_relaxed) != NULL)
 		return (NULL);
 #endif
-	*r_l = l;
-	return (wc->wc_ptes + ((size_t)((va >> LEVEL_SHIFT(m, l)) &
-	    (m->ptes_per_table - 1)) << m->pte_shift));
+	*r_p = wc->wc_ptes + ((off >> wc->wc_shift) << wc->wc_pte_shift);
+	return (wc);
 }
 
 /*
@@ -125,20 +183,29 @@ one_unmapped(hat_t *hat, uint64_t va, uint64_t len, x86pte_t old,
 static inline int
 wc_map(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr)
 {
-	const mmu_t *m = hat_mmu(hat);
+	const hat_wc_t *wc;
 	uint8_t *p;
-	int l;
 
-	if ((p = wc_find(hat, m, va, len, &l)) == NULL || !mmu_leaf_ok(m, l) ||
-	    (pa & (len - 1)) != 0 || pa + (len - 1) >= m->pa_limit ||
-	    (m->pte_size == 4 && l == 0 && pa + len > (1ull << 32)) ||
-	    pte_load(m->pte_size, p) != 0)
+	/* pa aligned: its last byte does not wrap */
+	if ((wc = wc_find(hat, va, len, &p)) == NULL ||
+	    (pa & (len - 1)) != 0 || pa + (len - 1) >= wc->wc_pal)
 		return (0);
-	/* count first, as one_map: never empty with a leaf */
-	wc_valid_add(hat->hat_wc[l].wc_ht, 1);
-	pte_store(m->pte_size, p, mkpte(m, pa, l, attr));
+	if (wc->wc_pte_shift == 3) {
+		if (pte_load(8, p) != 0)
+			return (0);
+		/* count first, as one_map: never empty with a leaf */
+		wc_valid_add(wc->wc_ht, 1);
+		pte_store(8, p, wc->wc_enc[attr] | wc->wc_ps |
+		    (pa & wc->wc_amask));
+	} else {
+		if (pte_load(4, p) != 0)
+			return (0);
+		wc_valid_add(wc->wc_ht, 1);
+		pte_store(4, p, wc->wc_enc[attr] | wc->wc_ps |
+		    (pa & wc->wc_amask));
+	}
 	/* an empty entry is in no TLB: nothing to invalidate */
-	wc_pm_add(hat, l, 1);
+	wc_pm_add(hat, len != HT_PAGE_SIZE, 1);
 	return (1);
 }
 
@@ -146,28 +213,28 @@ wc_map(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr)
 static inline int
 wc_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 {
-	const mmu_t *m = hat_mmu(hat);
-	htable_t *ht;
+	const hat_wc_t *wc;
+	const int l = len != HT_PAGE_SIZE;
 	x86pte_t old, found;
 	uint8_t *p;
-	int l;
+	int sz;
 
-	if ((p = wc_find(hat, m, va, len, &l)) == NULL)
+	if ((wc = wc_find(hat, va, len, &p)) == NULL)
 		return (0);
-	ht = hat->hat_wc[l].wc_ht;
-	old = pte_load(m->pte_size, p);
+	sz = 1 << wc->wc_pte_shift;
+	old = pte_load(sz, p);
 	/* the table's last entry: freeing it is the release path's (one_unmap) */
 	if (!pte_is_page(old, l) || (old & PT_LOCKED) ||
-	    (atomic_load_explicit(&ht->ht_valid_cnt, memory_order_relaxed) <=
-	    1 && l < m->max_page_level))
+	    (atomic_load_explicit(&wc->wc_ht->ht_valid_cnt,
+	    memory_order_relaxed) <= 1 && l < hat_mmu(hat)->max_page_level))
 		return (0);
 	if (atomic_load_explicit(&hat->hat_flags, memory_order_relaxed) &
 	    HAT_NOMMU)
-		pte_store(m->pte_size, p, 0);
+		pte_store(sz, p, 0);
 	else	/* only an MMU (or ht_access) sets A/D meanwhile */
-		while ((found = pte_cas_raw(m->pte_size, p, old, 0)) != old)
+		while ((found = pte_cas_raw(sz, p, old, 0)) != old)
 			old = found;
-	wc_valid_add(ht, -1);
+	wc_valid_add(wc->wc_ht, -1);
 	wc_pm_add(hat, l, -1);
 	one_unmapped(hat, va, len, old, fn, arg);
 	return (1);
@@ -181,13 +248,16 @@ static inline int
 wc_change(hat_t *hat, uint64_t va, uint64_t len, const x86pte_t *clr,
     const x86pte_t *set)
 {
-	const mmu_t *m = hat_mmu(hat);
+	const int l = len != HT_PAGE_SIZE;
+	const hat_wc_t *wc;
 	x86pte_t old, new, found;
 	uint8_t *p;
-	int l;
+	int sz;
 
-	if ((p = wc_find(hat, m, va, len, &l)) == NULL ||
-	    !pte_is_page(old = pte_load(m->pte_size, p), l))
+	if ((wc = wc_find(hat, va, len, &p)) == NULL)
+		return (0);
+	sz = 1 << wc->wc_pte_shift;
+	if (!pte_is_page(old = pte_load(sz, p), l))
 		return (0);
 	for (;;) {
 		new = (old & ~clr[l]) | set[l];
@@ -195,10 +265,10 @@ wc_change(hat_t *hat, uint64_t va, uint64_t len, const x86pte_t *clr,
 			return (1);
 		if (atomic_load_explicit(&hat->hat_flags,
 		    memory_order_relaxed) & HAT_NOMMU) {
-			pte_store(m->pte_size, p, new);
+			pte_store(sz, p, new);
 			break;
 		}
-		if ((found = pte_cas_raw(m->pte_size, p, old, new)) == old)
+		if ((found = pte_cas_raw(sz, p, old, new)) == old)
 			break;
 		old = found;	/* A/D set meanwhile: still a leaf */
 	}

@@ -77,7 +77,7 @@ htable_hash_remove(htable_t *ht)
 	HT_ASSERT(lock_held(htable_mutex(ht)));
 	/* a serial space's cursor must not outlive its table (types.h) */
 	if (ht->ht_level < WC_LEVELS && hat->hat_wc[ht->ht_level].wc_ht == ht)
-		hat->hat_wc[ht->ht_level].wc_tag = WC_NONE;
+		hat->hat_wc[ht->ht_level].wc_span = 0;
 	if (ht->ht_prev != NULL)
 		ht->ht_prev->ht_next = ht->ht_next;
 	else

@@ -162,18 +162,27 @@ typedef struct hat_qd {
 /*
  * A serial space's write cursor (hat_one.h), one per level below 2: the
  * level-l table that its last one-entry call found by hashing, so that
- * the next call in the same table goes straight to the entry.  Set only
+ * the next call in the same table goes straight to the entry, with what
+ * that call needs of the geometry copied in (one line to read).  Set only
  * in a serial space without a reverse map (one_find), by the one thread
  * that changes the space at a time; emptied when its table leaves the
  * hash (htable_hash_remove), which in a serial space happens only in that
  * thread's own calls (no stealer, no sharer: hat_one.c).
  */
 #define WC_LEVELS	2
-#define WC_NONE		UINT64_MAX	/* matches no va >> shift */
 typedef struct hat_wc {
-	uint64_t	wc_tag;		/* the table's va >> LEVEL_SHIFT(l + 1) */
+	uint64_t	wc_base;	/* va of the table's entry 0 */
+	uint64_t	wc_span;	/* bytes the table maps; 0: empty */
+	uint64_t	wc_tspan;	/* what a table of the level maps */
 	uint8_t		*wc_ptes;	/* its entries */
 	htable_t	*wc_ht;
+	const x86pte_t	*wc_enc;	/* mmu_t enc[] of a leaf here */
+	x86pte_t	wc_amask;	/* address bits of a leaf here */
+	x86pte_t	wc_ps;		/* PT_PAGESIZE above level 0 */
+	ht_pa_t		wc_pal;		/* a leaf's last byte below this;
+					   0: no leaf of this size */
+	uint8_t		wc_shift;	/* LEVEL_SHIFT of the level */
+	uint8_t		wc_pte_shift;	/* 3 or 2 */
 } hat_wc_t;
 
 struct ht_as {
