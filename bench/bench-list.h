@@ -80,6 +80,8 @@ BENCH_DECLARE(protect_1page_2m_serial)
 BENCH_DECLARE(map_1page_4k_serial_nommu)
 BENCH_DECLARE(unmap_1page_4k_serial_nommu)
 BENCH_DECLARE(protect_1page_4k_serial_nommu)
+BENCH_DECLARE(unmap_1page_2m_serial_nommu)
+BENCH_DECLARE(protect_1page_2m_serial_nommu)
 BENCH_DECLARE(map_1page_rand_t1)
 BENCH_DECLARE(map_1page_rand_t2_one)
 BENCH_DECLARE(map_1page_rand_t2_two)
@@ -226,6 +228,10 @@ BENCH_LIST_START
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.81)
 	BENCH_ENTRY(protect_1page_4k_serial_nommu, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.80)
+	BENCH_ENTRY(unmap_1page_2m_serial_nommu, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.39)
+	BENCH_ENTRY(protect_1page_2m_serial_nommu, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_STORE, BENCH_FLOOR_NONE, 1.55)
 	/* threads: ns per call over all threads (perfect scaling halves) */
 	BENCH_ENTRY(map_1page_rand_t1, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)

@@ -272,6 +272,20 @@ bench_protect_1page_4k_serial_nommu(bench_run_t *r)
 	return (run_calls_as(r, 4096, 0, W_PROTECT, HT_AS_SERIAL | HT_AS_NOMMU));
 }
 
+int
+bench_unmap_1page_2m_serial_nommu(bench_run_t *r)
+{
+	return (run_calls_as(r, 2 << 20, 0, W_UNMAP, HT_AS_SERIAL |
+	    HT_AS_NOMMU));
+}
+
+int
+bench_protect_1page_2m_serial_nommu(bench_run_t *r)
+{
+	return (run_calls_as(r, 2 << 20, 0, W_PROTECT, HT_AS_SERIAL |
+	    HT_AS_NOMMU));
+}
+
 /* ------------------------------------------------------------------ */
 /* Threads                                                             */
 /* ------------------------------------------------------------------ */

@@ -73,7 +73,9 @@ BEGIN {
 	    "protect_1page_2m_serial:protect_2m " \
 	    "map_1page_4k_serial_nommu:map_4k " \
 	    "unmap_1page_4k_serial_nommu:unmap_4k " \
-	    "protect_1page_4k_serial_nommu:protect_4k", p, " ")
+	    "protect_1page_4k_serial_nommu:protect_4k " \
+	    "unmap_1page_2m_serial_nommu:unmap_2m " \
+	    "protect_1page_2m_serial_nommu:protect_2m", p, " ")
 	for (i in p) {
 		split(p[i], kv, ":")
 		order[i] = kv[1]

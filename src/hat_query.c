@@ -79,17 +79,17 @@ qd_report(const hat_qd_t *q, const int nlev, const int level, ht_va_t va,
 }
 
 /*
- * qd_report of a large leaf, out of line: with one inlined tail per page
- * size the compiler merged them into one that tests the level and needs
- * five saved registers; the 4 KiB tail, the common one, stays inline.
+ * qd_report of a leaf above level 1 (1 GiB), out of line: with one
+ * inlined tail per page size the compiler merged them into one that tests
+ * the level and needs five saved registers.  The 4 KiB and 2 MiB tails,
+ * the common ones, stay inline (two tails still leave the walk two saved
+ * registers; the 2 MiB one saves 20 of 134 instructions a call).
  */
 static __attribute__((noinline)) void
 qd_report_large(const hat_qd_t *q, int nlev, int level, ht_va_t va,
     x86pte_t pte, x86pte_t w, x86pte_t nx, ht_xlate_t *x)
 {
-	if (level == 1)
-		qd_report(q, nlev, 1, va, pte, w, nx, x);
-	else if (level == 2)
+	if (level == 2)
 		qd_report(q, nlev, 2, va, pte, w, nx, x);
 	else if (level == 3)
 		qd_report(q, nlev, 3, va, pte, w, nx, x);
@@ -157,6 +157,8 @@ qd_walk(const hat_qd_t *q, const int nlev, ht_va_t va, ht_xlate_t *x,
 		if (level == 0 || (pte & PT_PAGESIZE)) {
 			if (x != NULL && level == 0)
 				qd_report(q, nlev, 0, va, pte, w, nx, x);
+			else if (x != NULL && level == 1)
+				qd_report(q, nlev, 1, va, pte, w, nx, x);
 			else if (x != NULL)
 				qd_report_large(q, nlev, level, va, pte, w,
 				    nx, x);
