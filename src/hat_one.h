@@ -1,7 +1,8 @@
 /*
  * hat_one.h - the front of the one-entry path in a serial space: its
- * write cursor (types.h, hat_wc_t), inlined into ht_map_ad, ht_unmap_ad
- * and ht_protect ahead of everything else.
+ * write cursor (types.h, hat_wc_t).  The entry points (ht_map, ht_unmap,
+ * ht_protect and the _ad ones) ask wc_on first and, when va falls in a
+ * cursor's table, take wc_map / wc_unmap / wc_change before anything else.
  *
  * Theory of operation.  A serial space's changing calls come one at a
  * time (HT_AS_SERIAL), so the level-l table that the last one-entry call
@@ -9,12 +10,12 @@
  * unless a call in between took it out of the hash, which empties the
  * cursor (htable_hash_remove).  A call for one entry of that table goes
  * from the entry point straight to the entry:
- *  - the range checks are proved by the table itself: a va whose
- *    va >> LEVEL_SHIFT(l + 1) is the table's is canonical, inside the
- *    space and outside its hole, and a va aligned to the entry's size
- *    with len that size is exactly one entry;
- *  - the hash is not searched: the cursor holds the table's entries and
- *    its descriptor (for the valid count);
+ *  - the range checks are proved by the table itself: a va inside its
+ *    span is canonical, inside the space and outside its hole, and a va
+ *    aligned to the entry's size with len that size is exactly one entry;
+ *  - the hash is not searched and the mmu_t not read: the cursor holds
+ *    the table's entries, its descriptor (for the valid count) and what
+ *    a leaf of its level needs of the geometry (wc_init);
  *  - what the one-entry path refuses is refused here too: a call nested
  *    in a provider callback (op_cur), the reverse map (the cursor is
  *    never set with one), a debug hook, a map onto anything but an empty
