@@ -9,7 +9,8 @@
 # bench_htable, runs both pinned to the same CPU ($BENCH_CPU, default 1),
 # one after the other, and prints each htable figure beside the peer's
 # figure for the same work, with the ratio (htable / peer: below 1 is
-# ahead).  Never part of the test command: figures need a quiet machine.
+# ahead), and the run's floor_cas and floor_store.  Never part of the
+# test command: figures need a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps=${1:-11}
@@ -101,4 +102,8 @@ END {
 		printf "%-18s %10.3f %10.3f %8.2f\n", name, h[name],
 		    q[pair[name]], h[name] / q[pair[name]]
 	}
+	# the floors of this run, for the lines measured against them
+	if ("floor_cas" in h && "floor_store" in h)
+		printf "floors in this run: floor_cas %.3f ns, floor_store " \
+		    "%.3f ns an entry\n", h["floor_cas"], h["floor_store"]
 }' "$out"
