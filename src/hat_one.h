@@ -46,7 +46,8 @@
  * Fill in what hat's cursors need of the geometry, once, when the space
  * is made (hat.c): for each level, how a leaf there is made and bounded
  * (mkpte's simple form, which holds for every leaf whose last byte lies
- * below wc_pal).  The cursors stay empty (wc_span 0).
+ * below wc_pal).  The cursors stay empty (wc_span 0, as the space was
+ * zeroed).
  */
 static inline void
 wc_init(hat_t *hat, const mmu_t *m)
@@ -54,7 +55,6 @@ wc_init(hat_t *hat, const mmu_t *m)
 	for (int l = 0; l < WC_LEVELS; l++) {
 		hat_wc_t *wc = &hat->hat_wc[l];
 
-		wc->wc_span = 0;
 		wc->wc_tspan = LEVEL_SIZE(m, l + 1);
 		wc->wc_enc = m->enc[l != 0];
 		wc->wc_amask = l == 0 ? m->paddr_mask : m->lgpg_mask &
@@ -103,8 +103,8 @@ wc_on(const hat_t *hat, uint64_t va, uint64_t len)
 
 /*
  * The cursor for a one-entry call of [va, va + len), with *r_p its entry,
- * or NULL: no cursor there, not exactly one entry, or a call the
- * one-entry path leaves alone.
+ * or NULL: not exactly one entry, or a call the one-entry path leaves
+ * alone.  The caller has asked wc_on: va falls in the cursor's table.
  */
 static inline const hat_wc_t *
 wc_find(hat_t *hat, uint64_t va, uint64_t len, uint8_t **r_p)
@@ -112,9 +112,9 @@ wc_find(hat_t *hat, uint64_t va, uint64_t len, uint8_t **r_p)
 	const hat_wc_t *wc = &hat->hat_wc[len != HT_PAGE_SIZE];
 	uint64_t off = va - wc->wc_base;
 
-	/* off below an empty cursor's span of 0: never */
-	if (off >= wc->wc_span || len != 1ull << wc->wc_shift ||
-	    (off & (len - 1)) != 0 || op_cur() != NULL)
+	HT_ASSERT(off < wc->wc_span);
+	if (len != 1ull << wc->wc_shift || (off & (len - 1)) != 0 ||
+	    op_cur() != NULL)
 		return (NULL);
 #ifdef HT_DEBUG
 	if (atomic_load_explicit(&debug_hook, memory_order_relaxed) != NULL)

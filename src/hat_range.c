@@ -518,9 +518,9 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
 	const ad_sink_t *ad = unmap ? op_ad_sink(ht->ht_hat,
 	    htable_e2va(ht, e), ht->ht_level, &sink) : NULL;
 
-	(void) pte_range_update(m->pte_size, m->pte_shift,
-	    x86pte_access_pagetable(ht, 0), ht->ht_level, e, e + n - 1, clr,
-	    set, unmap, nm_plain(ht->ht_hat), ad, &nvalid, &nlock, &lo, &hi);
+	(void) pte_range_update(m->pte_size, x86pte_access_pagetable(ht, 0),
+	    ht->ht_level, e, e + n - 1, clr, set, unmap, nm_plain(ht->ht_hat),
+	    ad, &nvalid, &nlock, &lo, &hi);
 	tlb = lo <= hi;
 	if (unmap)
 		rmap_op_set(ht->ht_hat, htable_e2va(ht, e), htable_e2va(ht, e) +

@@ -278,16 +278,17 @@ pte_change_leaf(const int sz, const int plain, void *p, int level,
 }
 
 /*
- * pte_range_update's loop with no A/D sink: sz (4 or 8) and plain are
- * constants at each call, so the compiler makes one tight loop per entry
- * size and way of writing, with the counts and the changed span in
- * registers (the general loop below keeps them behind the caller's
- * pointers, which the A/D sink's call may not alias).  The same results.
+ * pte_range_update's loop, with the counts and the changed span in
+ * registers until the end.  Where sz (4 or 8), plain and ad (NULL) are
+ * constants at the call, the compiler makes one tight loop per entry
+ * size and way of writing, with no sink test; a call with an A/D sink
+ * takes one general copy.
  */
 static inline __attribute__((always_inline)) unsigned
 pte_range_run(const int sz, const int plain, uint8_t *base, int level,
     unsigned e, unsigned end, x86pte_t clr, x86pte_t set, int unmap,
-    int *dvalid, int *dlock, unsigned *lo, unsigned *hi)
+    const ad_sink_t *ad, int *dvalid, int *dlock, unsigned *lo,
+    unsigned *hi)
 {
 	unsigned first = ~0u, last = 0;
 	int dv = 0, dl = 0;
@@ -307,6 +308,9 @@ pte_range_run(const int sz, const int plain, uint8_t *base, int level,
 		    unmap))
 			continue;
 		if (unmap) {
+			if (ad != NULL)
+				op_ad_report(ad, ad->ad_va + ((uint64_t)(i - e)
+				    << ad->ad_shift), 1ull << ad->ad_shift, old);
 			dv--;
 			dl -= (old & PT_LOCKED) != 0;
 		}
@@ -347,41 +351,21 @@ pte_range_run(const int sz, const int plain, uint8_t *base, int level,
  * found is the value loaded (nommu.c).
  */
 static inline unsigned
-pte_range_update(int sz, int shift, uint8_t *base, int level, unsigned e,
-    unsigned end, x86pte_t clr, x86pte_t set, int unmap, int plain,
-    const ad_sink_t *ad, int *dvalid, int *dlock, unsigned *lo,
-    unsigned *hi)
+pte_range_update(int sz, uint8_t *base, int level, unsigned e, unsigned end,
+    x86pte_t clr, x86pte_t set, int unmap, int plain, const ad_sink_t *ad,
+    int *dvalid, int *dlock, unsigned *lo, unsigned *hi)
 {
-#define	PTE_RUN(sz, plain)	pte_range_run(sz, plain, base, level, e, \
-	end, clr, set, unmap, dvalid, dlock, lo, hi)
+#define	PTE_RUN(sz, plain, ad)	pte_range_run(sz, plain, base, level, e, \
+	end, clr, set, unmap, ad, dvalid, dlock, lo, hi)
+	/* no sink, the common case: one specialised loop per size and way */
 	if (ad == NULL) {
 		if (sz == 8)
-			return (plain ? PTE_RUN(8, 1) : PTE_RUN(8, 0));
-		return (plain ? PTE_RUN(4, 1) : PTE_RUN(4, 0));
+			return (plain ? PTE_RUN(8, 1, NULL) :
+			    PTE_RUN(8, 0, NULL));
+		return (plain ? PTE_RUN(4, 1, NULL) : PTE_RUN(4, 0, NULL));
 	}
+	return (PTE_RUN(sz, plain, ad));
 #undef PTE_RUN
-	for (unsigned i = e; i <= end; i++) {
-		void *p = base + ((size_t)i << shift);
-		x86pte_t old = pte_load(sz, p);
-
-		if (pte_is_ptp(old, level))
-			return (i - 1);	/* i > e: the iterator sits on a leaf */
-		if (!(old & PT_VALID))
-			continue;
-		HT_HOOK(HT_HOOK_PTE_LOADED, p);
-		if (!pte_change_leaf(sz, plain, p, level, &old, clr, set,
-		    unmap))
-			continue;
-		if (unmap) {
-			op_ad_report(ad, ad->ad_va + ((uint64_t)(i - e)
-			    << ad->ad_shift), 1ull << ad->ad_shift, old);
-			(*dvalid)--;
-			*dlock -= (old & PT_LOCKED) != 0;
-		}
-		*lo = i < *lo ? i : *lo;
-		*hi = i > *hi ? i : *hi;
-	}
-	return (end);
 }
 
 /*
@@ -404,9 +388,9 @@ iter_bulk(iter_t *it, x86pte_t clr, x86pte_t set, int unmap)
 	HT_ASSERT(iter_writable(it));
 	if (left < end - e)
 		end = e + (unsigned)left;
-	end = pte_range_update(it->it_sz, it->it_shift, it->it_base,
-	    it->it_level, e, end, clr, set, unmap, nm_plain(it->it_hat), ad,
-	    &it->it_dvalid, &it->it_dlock, &lo, &hi);
+	end = pte_range_update(it->it_sz, it->it_base, it->it_level, e, end,
+	    clr, set, unmap, nm_plain(it->it_hat), ad, &it->it_dvalid,
+	    &it->it_dlock, &lo, &hi);
 	if (lo <= hi) {
 		uint64_t va = it->it_va;
 

@@ -259,13 +259,7 @@ ParameterizedTest(ht_mode_t *mode, serial, never_stolen, .timeout = 120)
 		OK(ht_map(e->as, GIB + (ht_va_t)i * s1 + 5 * PG,
 		    0x100000 + (ht_pa_t)i * PG, PG, HT_W, 0));
 	}
-	ht_ctx_stats(e->ctx, &st0);
-	ht_ctx_set_force_steal(e->ctx, 2);
-	for (int i = 0; i < N; i++)
-		OK(ht_map(thief, vt + (ht_va_t)i * s1, 0x400000, PG, HT_W, 0));
-	ht_ctx_set_force_steal(e->ctx, 0);
-	ht_ctx_stats(e->ctx, &st1);
-	cr_assert(st1.stolen > st0.stolen, "nothing stolen");
+	steal_by_maps(e, thief, vt, s1, N, &st0, &st1);
 	for (int i = 0; i < N; i++) {
 		ht_xlate_t x;
 

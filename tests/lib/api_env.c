@@ -429,6 +429,20 @@ raw_frame(env_t *e)
 	return (pa);
 }
 
+void
+steal_by_maps(env_t *e, ht_as_t *thief, ht_va_t va, uint64_t step, int n,
+    ht_stats_t *r0, ht_stats_t *r1)
+{
+	ht_ctx_stats(e->ctx, r0);
+	ht_ctx_set_force_steal(e->ctx, 2);
+	for (int i = 0; i < n; i++)
+		OK(ht_map(thief, va + (ht_va_t)i * step, 0x400000, PG, HT_W,
+		    0));
+	ht_ctx_set_force_steal(e->ctx, 0);
+	ht_ctx_stats(e->ctx, r1);
+	cr_assert(r1->stolen > r0->stolen, "nothing stolen");
+}
+
 /* An ht_walk callback that counts the leaves. */
 int
 count_cb(void *arg, const ht_leaf_t *l)

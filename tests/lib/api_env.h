@@ -177,6 +177,13 @@ void same_leaves(ht_as_t *a, ht_as_t *b, const ht_geometry_t *g, int line);
 void raw_put(env_t *e, ht_pa_t table, unsigned idx, uint64_t v);
 /* A zeroed frame from the arena, outside any context's accounting. */
 ht_pa_t raw_frame(env_t *e);
+/*
+ * Map n pages into thief, one every step bytes from va, with stealing
+ * forced: the context's stats before and after in *r0 and *r1.  Asserts
+ * that something was stolen.
+ */
+void steal_by_maps(env_t *e, ht_as_t *thief, ht_va_t va, uint64_t step,
+    int n, ht_stats_t *r0, ht_stats_t *r1);
 
 /* ------------------------------------------------------------------ */
 /* Parameters                                                          */
