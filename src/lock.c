@@ -1,29 +1,35 @@
 /*
- * lock.c - the per-thread record of library mutexes held, for the lock
- * order checks of debug builds (see lock.h).  Empty in release builds.
+ * lock.c - the bucket lock's slow half, and the per-thread record of
+ * library mutexes held, for the lock order checks of debug builds (see
+ * lock.h; the record is empty in release builds).
  */
-#include <linux/futex.h>
 #include <sched.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "lock.h"
 
 /*
- * The bucket lock's slow halves (lock.h).  A contender spins a little
- * first: the sections are a few dozen instructions, and a sleep costs a
- * system call on each side.  Then it marks the word 2 ("maybe waited
- * for") with an exchange, which also takes the lock if it was free, and
- * sleeps while the word stays 2.  A thread that got the lock this way
- * leaves the word at 2, so its unlock wakes the next sleeper (perhaps
- * for nothing: a spurious wake only costs a system call).
+ * The bucket lock's slow half (lock.h): the lock was held when we came.
+ * Its unlock is a store that wakes nobody, so we ask again, more and more
+ * patiently: spinning first (a holder that runs lets go within a few
+ * dozen instructions), then yielding the CPU (a holder preempted on our
+ * CPU runs), then napping from 1 us, doubling up to 256 us (a holder that
+ * waits for a lock ranked above, or one that a real-time contender of
+ * higher priority would never let run: a yield does not help it, a nap
+ * does).  Each ask reads the word first and tries the CAS only when it
+ * is free, so contenders share the line without writing it.
  */
 #define BUCKET_SPINS	64
+#define BUCKET_YIELDS	16
+#define BUCKET_NAP_MIN	1000L		/* ns */
+#define BUCKET_NAP_MAX	256000L
 
 void
 bucket_lock_slow(bucket_lock_t *bl)
 {
-	for (int i = 0; i < BUCKET_SPINS; i++) {
+	long nap = BUCKET_NAP_MIN;
+
+	for (unsigned i = 0;; i++) {
 		uint32_t zero = 0;
 
 		if (atomic_load_explicit(&bl->bl_word,
@@ -31,21 +37,20 @@ bucket_lock_slow(bucket_lock_t *bl)
 		    atomic_compare_exchange_weak_explicit(&bl->bl_word, &zero,
 		    1, memory_order_acquire, memory_order_relaxed))
 			return;
+		if (i < BUCKET_SPINS) {
 #if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
+			__builtin_ia32_pause();
 #endif
-	}
-	while (atomic_exchange_explicit(&bl->bl_word, 2,
-	    memory_order_acquire) != 0)
-		(void) syscall(SYS_futex, &bl->bl_word, FUTEX_WAIT_PRIVATE, 2,
-		    NULL, NULL, 0);
-}
+		} else if (i < BUCKET_SPINS + BUCKET_YIELDS) {
+			(void) sched_yield();
+		} else {
+			struct timespec ts = { 0, nap };
 
-void
-bucket_unlock_wake(bucket_lock_t *bl)
-{
-	(void) syscall(SYS_futex, &bl->bl_word, FUTEX_WAKE_PRIVATE, 1, NULL,
-	    NULL, 0);
+			(void) nanosleep(&ts, NULL);
+			if (nap < BUCKET_NAP_MAX)
+				nap *= 2;
+		}
+	}
 }
 
 #ifdef HT_DEBUG

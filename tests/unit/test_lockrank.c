@@ -116,8 +116,8 @@ Test(lockrank, no_lock_at_a_provider_callback, .signal = SIGABRT)
 
 /*
  * The bucket lock itself (lock.h): more threads than CPUs add to a plain
- * counter under one lock, so that contenders spin, sleep on the futex and
- * are woken; not one increment may be lost.
+ * counter under one lock, so that contenders spin, yield and nap while
+ * a preempted holder keeps it; not one increment may be lost.
  */
 #define BL_THREADS	4
 #define BL_ROUNDS	200000
