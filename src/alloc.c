@@ -133,7 +133,7 @@ htable_alloc(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 	ht->ht_level = (int8_t)level;
 	BUSY_SET(ht, 1);
 	ht->ht_next = ht->ht_prev = NULL;
-	atomic_store_explicit(&ht->ht_valid_cnt, 0, memory_order_relaxed);
+	ht_valid_set(ht, 0);
 	atomic_store_explicit(&ht->ht_lock_cnt, 0, memory_order_relaxed);
 	if (need_zero) {
 		ptable_zero(ht->ht_ptr);

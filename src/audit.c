@@ -103,12 +103,12 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to,
 		    !(atomic_load(&src->ht_hat->hat_flags) & HAT_SHARED))
 			BAD("shared table 0x%llx level %d: its source does not "
 			    "count it", (unsigned long long)ht->ht_vaddr, level);
-		if (atomic_load(&ht->ht_valid_cnt) != 0 ||
+		if (ht_valid(ht) != 0 ||
 		    atomic_load(&ht->ht_lock_cnt) != 0 || BUSY(ht) != 1)
 			BAD("shared table 0x%llx level %d: valid %d, lock %u, "
 			    "busy %d (expected 0, 0 and the region's hold)",
 			    (unsigned long long)ht->ht_vaddr, level,
-			    (int)atomic_load(&ht->ht_valid_cnt),
+			    (int)ht_valid(ht),
 			    (unsigned)atomic_load(&ht->ht_lock_cnt),
 			    (int)BUSY(ht));
 		return (0);
@@ -186,12 +186,12 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to,
 		BAD("level-0 table 0x%llx: %u non-present data entries in a "
 		    "space not marked HAT_NP", (unsigned long long)ht->ht_vaddr,
 		    np);
-	if ((unsigned)atomic_load(&ht->ht_valid_cnt) != valid + np &&
+	if ((unsigned)ht_valid(ht) != valid + np &&
 	    !(ht->ht_flags & HTABLE_SHARED_PFN))
 		BAD("level-%d table 0x%llx: valid count %d, %u valid entries "
 		    "and %u non-present data entries", level,
 		    (unsigned long long)ht->ht_vaddr,
-		    (int)atomic_load(&ht->ht_valid_cnt), valid, np);
+		    (int)ht_valid(ht), valid, np);
 	if (atomic_load(&ht->ht_lock_cnt) != locked + np)
 		BAD("level-%d table 0x%llx: lock count %u, %u locked leaves "
 		    "and %u non-present data entries", level,

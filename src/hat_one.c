@@ -18,9 +18,14 @@
  *    htable_apply;
  *  - holders on the general path change other entries of the same table
  *    meanwhile (they do not take the mutex): every change of ours to a
- *    present entry is a CAS, and the counts are atomic adds, as theirs
- *    are; an empty level-0 entry is filled only under the mutex (by us
- *    and by fill_leaves), so there a plain store is enough.
+ *    present entry is a CAS; the valid count has a part of ours
+ *    (ht_valid_lk, types.h) that only callers under the mutex change, by
+ *    a load and a store, beside theirs, which they change by atomic adds;
+ *    an empty level-0 entry is filled only under the mutex (by us and by
+ *    fill_leaves), so there a plain store is enough.  The bucket lock's
+ *    CAS is then the call's one locked instruction on a map (lock.h: it
+ *    lets go by a store), and the entry's CAS the second on an unmap or
+ *    a protect where an MMU may set A/D.
  * What the mutex cannot cover goes to the general path before anything
  * changes (the return value 0): a call nested in a provider callback (its
  * TLB work belongs to the outer operation), the reverse map (it takes
@@ -38,8 +43,7 @@
  * may free a table) or audit it come one at a time; no stealer or reaper
  * visits it (it is HAT_NOSTEAL); no other space shares with it
  * (share_insert), so no other space's release frees its tables.  So its
- * hash chains, tables and counts change only in the call running now,
- * and the valid count is a load and a store.  What remains is the MMU:
+ * hash chains, tables and counts change only in the call running now.  What remains is the MMU:
  * a present entry still changes by CAS where one may set A/D, and with
  * no MMU (nm_plain: in a serial space the no-MMU lock is skipped too,
  * nommu.c) by a plain store.  The lookups that may run meanwhile take
@@ -91,21 +95,6 @@ one_exit(bucket_lock_t *mtx)
 {
 	if (mtx != NULL)
 		mutex_exit(mtx);
-}
-
-/*
- * Add d to ht's valid count: an atomic add, or, with no lock taken
- * (serial: nobody else writes the count meanwhile), a load and a store.
- */
-static inline void
-one_valid_add(htable_t *ht, const bucket_lock_t *mtx, int d)
-{
-	if (mtx != NULL)
-		atomic_fetch_add(&ht->ht_valid_cnt, d);
-	else
-		atomic_store_explicit(&ht->ht_valid_cnt, atomic_load_explicit(
-		    &ht->ht_valid_cnt, memory_order_relaxed) + d,
-		    memory_order_relaxed);
 }
 
 /*
@@ -215,7 +204,7 @@ one_map(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	 * Count first, so that the table is never seen empty with a leaf
 	 * (only the general path can see it: it does not take the lock).
 	 */
-	one_valid_add(ht, mtx, 1);
+	ht_valid_lk_add(ht, 1);
 	if (l == 0) {
 		/*
 		 * A plain store: at level 0 an empty entry becomes non-zero
@@ -232,7 +221,7 @@ one_map(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 		/* above level 0 a split may put a link here meanwhile */
 		goto done;
 	}
-	one_valid_add(ht, mtx, -1);
+	ht_valid_lk_add(ht, -1);
 	one_exit(mtx);
 	return (0);	/* something is there: replace on the general path */
 done:
@@ -259,7 +248,7 @@ one_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 	 * empty table would be freed (htable.c, htable_keep).
 	 */
 	if ((old & PT_LOCKED) ||
-	    (atomic_load(&ht->ht_valid_cnt) <= 1 && l < m->max_page_level)) {
+	    (ht_valid(ht) <= 1 && l < m->max_page_level)) {
 		one_exit(mtx);
 		return (0);
 	}
@@ -284,7 +273,7 @@ one_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 		}
 		old = found;
 	}
-	one_valid_add(ht, mtx, -1);
+	ht_valid_lk_add(ht, -1);
 	one_exit(mtx);
 	hat_pm_add(hat, l, -1);
 	one_unmapped(hat, va, len, old, fn, arg);

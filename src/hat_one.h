@@ -139,15 +139,6 @@ wc_pm_add(hat_t *hat, int l, int d)
 	    (uint64_t)(int64_t)d, memory_order_relaxed);
 }
 
-/* Add d to ht's valid count: only this thread changes it (above). */
-static inline void
-wc_valid_add(htable_t *ht, int d)
-{
-	atomic_store_explicit(&ht->ht_valid_cnt, atomic_load_explicit(
-	    &ht->ht_valid_cnt, memory_order_relaxed) + d,
-	    memory_order_relaxed);
-}
-
 /*
  * Tell the TLBs that [va, va + len) changed: op_tlb_inval, whose first
  * test, inline, spares a no-MMU space with no soft TLB the call (the same
@@ -195,13 +186,13 @@ wc_map(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr)
 		if (pte_load(8, p) != 0)
 			return (0);
 		/* count first, as one_map: never empty with a leaf */
-		wc_valid_add(wc->wc_ht, 1);
+		ht_valid_lk_add(wc->wc_ht, 1);
 		pte_store(8, p, wc->wc_enc[attr] | wc->wc_ps |
 		    (pa & wc->wc_amask));
 	} else {
 		if (pte_load(4, p) != 0)
 			return (0);
-		wc_valid_add(wc->wc_ht, 1);
+		ht_valid_lk_add(wc->wc_ht, 1);
 		pte_store(4, p, wc->wc_enc[attr] | wc->wc_ps |
 		    (pa & wc->wc_amask));
 	}
@@ -226,8 +217,7 @@ wc_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 	old = pte_load(sz, p);
 	/* the table's last entry: freeing it is the release path's (one_unmap) */
 	if (!pte_is_page(old, l) || (old & PT_LOCKED) ||
-	    (atomic_load_explicit(&wc->wc_ht->ht_valid_cnt,
-	    memory_order_relaxed) <= 1 && l < hat_mmu(hat)->max_page_level))
+	    (ht_valid(wc->wc_ht) <= 1 && l < hat_mmu(hat)->max_page_level))
 		return (0);
 	if (atomic_load_explicit(&hat->hat_flags, memory_order_relaxed) &
 	    HAT_NOMMU)
@@ -235,7 +225,7 @@ wc_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 	else	/* only an MMU (or ht_access) sets A/D meanwhile */
 		while ((found = pte_cas_raw(sz, p, old, 0)) != old)
 			old = found;
-	wc_valid_add(wc->wc_ht, -1);
+	ht_valid_lk_add(wc->wc_ht, -1);
 	wc_pm_add(hat, l, -1);
 	one_unmapped(hat, va, len, old, fn, arg);
 	return (1);

@@ -121,7 +121,7 @@ split_large(hat_t *hat, htable_t *ht, unsigned e)
 		for (unsigned i = 0; i < n; i++)
 			pte_store(m->pte_size, pte_ptr(m->pte_shift, base, i),
 			    pte_demote(m, old, level, pa + i * step));
-		atomic_store(&new->ht_valid_cnt, (int32_t)n);
+		ht_valid_set(new, (int32_t)n);
 		atomic_store(&new->ht_lock_cnt, (old & PT_LOCKED) ? n : 0);
 
 		htable_acquire(ht);	/* the child's hold on its parent */
@@ -136,7 +136,7 @@ split_large(hat_t *hat, htable_t *ht, unsigned e)
 		    pte_pa(m, found, level) != pte_pa(m, old, level) ||
 		    ((found ^ old) & ~(PT_REF | PT_MOD)) != 0) {
 			/* someone else changed it: give up, caller re-looks */
-			atomic_store(&new->ht_valid_cnt, 0);
+			ht_valid_set(new, 0);
 			atomic_store(&new->ht_lock_cnt, 0);
 			ptable_zero(new->ht_ptr);
 			htable_unalloc(new);

@@ -98,7 +98,7 @@ htable_retire_now(htable_t *ht)
 	hat_t *hat = ht->ht_hat;
 	ht_ctx_t *ctx;
 
-	HT_ASSERT(atomic_load(&ht->ht_valid_cnt) == 0);
+	HT_ASSERT(ht_valid(ht) == 0);
 	if (hat != NULL && !(ht->ht_flags & (HTABLE_SHARED_PFN |
 	    HTABLE_COPIED | HTABLE_IMPORTED)) &&
 	    !(atomic_load(&hat->hat_flags) & HAT_FREEING) &&
@@ -141,7 +141,7 @@ htable_unalloc(htable_t *ht)
 {
 	op_t *op = op_cur();
 
-	HT_ASSERT(atomic_load(&ht->ht_valid_cnt) == 0);
+	HT_ASSERT(ht_valid(ht) == 0);
 	if (op != NULL && op->op_hat == ht->ht_hat && ht->ht_ptr != NULL &&
 	    !(ht->ht_flags & (HTABLE_SHARED_PFN | HTABLE_COPIED)) &&
 	    ht->ht_level != ht->ht_hat->hat_max_level) {
@@ -187,8 +187,8 @@ unlink_ptp(htable_t *higher, htable_t *old, uint64_t vaddr)
 
 	HT_ASSERT(lock_held(htable_mutex(old)));
 	HT_ASSERT(BUSY(higher) > 0);
-	HT_ASSERT(atomic_load(&higher->ht_valid_cnt) > 0);
-	HT_ASSERT(atomic_load(&old->ht_valid_cnt) == 0);
+	HT_ASSERT(ht_valid(higher) > 0);
+	HT_ASSERT(ht_valid(old) == 0);
 	/*
 	 * Lock-free readers (ht_translate) check this generation around
 	 * their walk: once it moved, a table they walked may be reused.
@@ -307,6 +307,17 @@ htable_free_locked(htable_t *ht, bucket_lock_t *mtx, htable_t **r_shared)
 	return (higher);
 }
 
+/*
+ * ht_valid_lk_add's fold: add v, the one-entry path's part as it is to
+ * be, to the holders' part and return the new value of ours, 0.
+ */
+__attribute__((noinline, cold)) int32_t
+ht_valid_fold(htable_t *ht, int32_t v)
+{
+	atomic_fetch_add(&ht->ht_valid_cnt, v);
+	return (0);
+}
+
 void
 htable_release(htable_t *ht)
 {
@@ -318,7 +329,7 @@ htable_release(htable_t *ht)
 			mtx = htable_mutex(ht);
 			mutex_enter(mtx, LR_BUCKET);
 			HT_ASSERT(BUSY(ht) > 0);
-			if (atomic_load(&ht->ht_valid_cnt) > 0 ||
+			if (ht_valid(ht) > 0 ||
 			    BUSY(ht) > 1 || htable_keep(ht))
 				break;
 			/* The freed child's hold on its parent is ours now. */
@@ -343,7 +354,7 @@ htable_release_if_last(htable_t *ht)
 	htable_t *shared = NULL, *higher;
 
 	mutex_enter(mtx, LR_BUCKET);
-	if (atomic_load(&ht->ht_valid_cnt) > 0 || BUSY(ht) > 1 ||
+	if (ht_valid(ht) > 0 || BUSY(ht) > 1 ||
 	    htable_keep(ht)) {
 		mutex_exit(mtx);
 		return (0);
@@ -378,7 +389,7 @@ htable_acquire(htable_t *ht)
 	bucket_lock_t *mtx = htable_mutex(ht);
 
 	mutex_enter(mtx, LR_BUCKET);
-	HT_ASSERT(BUSY(ht) > 0 || atomic_load(&ht->ht_valid_cnt) > 0);
+	HT_ASSERT(BUSY(ht) > 0 || ht_valid(ht) > 0);
 	if (config_debug) {
 		hat_t *hat = ht->ht_hat;
 		unsigned h = htable_hash(hat, ht->ht_vaddr, ht->ht_level);

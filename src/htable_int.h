@@ -212,6 +212,59 @@ htable_hash_search(hat_t *hat, unsigned h, uint64_t base, int level)
 }
 void htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count);
 /*
+ * ht's valid count: the sum of its two parts (types.h).  Exact under
+ * ht's bucket mutex with no holder changing entries, or in a serial
+ * space between calls; elsewhere as fresh as the loads.
+ */
+static inline int32_t
+ht_valid(const htable_t *ht)
+{
+	return (atomic_load(&ht->ht_valid_cnt) +
+	    atomic_load_explicit(&ht->ht_valid_lk, memory_order_relaxed));
+}
+
+/*
+ * Beyond this the one-entry path's part is folded into the holders' one,
+ * so that neither part can overflow however long the two kinds of calls
+ * take turns counting the same leaves in and out.
+ */
+#define HT_VALID_LK_FOLD	(1 << 20)
+
+/*
+ * Add d to ht's valid count by the one-entry path's part: a load and a
+ * store, under ht's bucket mutex or in a serial space (its only writers).
+ * A fold (htable.c, out of line: the hot callers keep their registers)
+ * adds to the holders' part first and then clears ours, so a reader
+ * without the mutex may see the count too high for a moment, never too
+ * low.
+ */
+int32_t ht_valid_fold(htable_t *ht, int32_t v);
+
+static inline void
+ht_valid_lk_add(htable_t *ht, int d)
+{
+	int32_t v = atomic_load_explicit(&ht->ht_valid_lk,
+	    memory_order_relaxed) + d;
+
+	/* |v| > HT_VALID_LK_FOLD, in one compare */
+	if (HT_UNLIKELY((uint32_t)v + HT_VALID_LK_FOLD >
+	    2u * HT_VALID_LK_FOLD))
+		v = ht_valid_fold(ht, v);
+	atomic_store_explicit(&ht->ht_valid_lk, v, memory_order_relaxed);
+}
+
+/*
+ * Set ht's valid count to n: a table nobody else can see yet, or one
+ * being emptied with nobody else in it.
+ */
+static inline void
+ht_valid_set(htable_t *ht, int32_t n)
+{
+	atomic_store_explicit(&ht->ht_valid_cnt, n, memory_order_relaxed);
+	atomic_store_explicit(&ht->ht_valid_lk, 0, memory_order_relaxed);
+}
+
+/*
  * Apply at once what a pass over the entries of ht (held) changed: dvalid
  * to its valid count, dpages to the space's pages mapped at its level (as
  * dvalid, but np entries count as valid and map no page), dlock to its

@@ -47,7 +47,7 @@ steal_candidate(const htable_t *ht, int holds, unsigned threshold)
 {
 	return (BUSY(ht) == holds && ht->ht_level == 0 &&
 	    !(ht->ht_flags & (HTABLE_SHARED_PFN | HTABLE_IMPORTED)) &&
-	    (unsigned)atomic_load(&ht->ht_valid_cnt) <= threshold &&
+	    (unsigned)ht_valid(ht) <= threshold &&
 	    atomic_load(&ht->ht_lock_cnt) == 0);
 }
 
@@ -95,20 +95,20 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
 				continue;	/* still hashed: ht_next holds */
 			}
 			/* the reverse map may need an extent: none, no steal */
-			if (rmap_on(ctx) && atomic_load(&ht->ht_valid_cnt) > 0 &&
+			if (rmap_on(ctx) && ht_valid(ht) > 0 &&
 			    !rmap_steal_begin(ctx, &rp)) {
 				BUSY_ADD(ht, -1);
 				continue;
 			}
 			for (unsigned e = 0; e < htable_num_ptes(ht) &&
-			    atomic_load(&ht->ht_valid_cnt) > 0; e++) {
+			    ht_valid(ht) > 0; e++) {
 				x86pte_t pte = x86pte_get(ht, e);
 
 				HT_ASSERT(!(pte & PT_LOCKED));
 				if (pte_is_page(pte, 0))
 					(void) htable_pte_unmap(ht, e, pte, 1);
 			}
-			HT_VERIFY(atomic_load(&ht->ht_valid_cnt) == 0);
+			HT_VERIFY(ht_valid(ht) == 0);
 			if (rmap_on(ctx) && rp.rp_ext[0] != NULL)
 				rmap_steal_done(hat, ht->ht_vaddr, ht->ht_vaddr +
 				    (LEVEL_SIZE(hat_mmu(hat), 1) - 1), &rp);
@@ -308,7 +308,7 @@ htable_purge_hat(hat_t *hat)
 
 			hat->hat_ht_hash[h] = ht->ht_next;
 			/* the frame is garbage now; nothing counts any more */
-			atomic_store(&ht->ht_valid_cnt, 0);
+			ht_valid_set(ht, 0);
 			atomic_store(&ht->ht_lock_cnt, 0);
 			htable_retire_now(ht);
 			if (src != NULL) {

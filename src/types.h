@@ -55,12 +55,24 @@ typedef struct ht_as hat_t;
  *  ht_busy	holds on the pointer: callers' lookup/create/acquire holds,
  *		plus one per child table, plus permanent holds (the root).
  *		Changed only under the table's bucket mutex.
- *  ht_valid_cnt valid entries (and non-present data entries, mmu.h);
- *		changed atomically by a thread that holds the table (or, for
- *		a link, its new child).
- * A table is freed exactly when its releaser sees busy == 1 and
- * valid_cnt == 0 under the bucket mutex: anyone who could add an entry
- * would own a hold, so valid_cnt cannot grow once busy == 1 is seen.
+ *  valid	valid entries (and non-present data entries, mmu.h), in
+ *		two parts that only their sum means (ht_valid):
+ *		ht_valid_cnt, changed atomically by a thread that holds the
+ *		table (or, for a link, its new child), and ht_valid_lk,
+ *		changed by a load and a store by the one-entry path
+ *		(hat_one.c), which holds the table's bucket mutex instead
+ *		of a hold, or runs in a serial space.  Two parts, because
+ *		a holder's add and the one-entry path's may run at once:
+ *		one part would need a locked add on both sides, and the
+ *		one-entry path, one locked instruction in all with its
+ *		lock, would pay a second (~5 ns, a fifth of the call).
+ *		Either part alone may go negative (a leaf that one path
+ *		counted and the other removed); ht_valid_lk_add folds its
+ *		part into the other before it grows large.
+ * A table is freed exactly when its releaser sees busy == 1 and a valid
+ * count of 0 under the bucket mutex: anyone who could add an entry
+ * would own a hold or that mutex, so the count cannot grow once
+ * busy == 1 is seen.
  */
 struct htable {
 	htable_t	*ht_next;	/* hash chain; also cache/reserve lists */
@@ -70,15 +82,16 @@ struct htable {
 	uint8_t		ht_flags;
 	_Atomic int32_t	ht_busy;	/* changed under the bucket mutex */
 	htable_t	*ht_prev;	/* hash chain, NULL at the head */
-	_Atomic int32_t	ht_valid_cnt;
-	_Atomic uint32_t ht_lock_cnt;	/* locked leaves in this table, and
-					   non-present data entries (mmu.h) */
+	_Atomic int32_t	ht_valid_cnt;	/* the valid count's holders' part */
+	_Atomic int32_t	ht_valid_lk;	/* its one-entry path's part */
 	ht_pfn_t	ht_pfn;		/* HT_PFN_INVALID when bare */
 	void		*ht_ptr;	/* host pointer to the entries */
 	htable_t	*ht_parent;	/* table holding our PTP */
 	htable_t	*ht_shares;	/* SHARED_PFN: the source */
 	_Atomic int32_t	ht_nsharers;	/* SHARED_PFN tables borrowing this
 					   frame; each holds us once */
+	_Atomic uint32_t ht_lock_cnt;	/* locked leaves in this table, and
+					   non-present data entries (mmu.h) */
 };
 
 /* hat_flags */

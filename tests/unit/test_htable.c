@@ -72,7 +72,7 @@ Test(htable, create_lookup_release_holds)
 	x86pte_t pte = x86pte_get(p, htable_va2entry(va, p));
 	cr_assert(pte_is_ptp(pte, 1));
 	cr_assert_eq(pte_pfn(hat_mmu(hat), pte, 1), ht->ht_pfn);
-	cr_assert_eq(atomic_load(&p->ht_valid_cnt), 1);
+	cr_assert_eq(ht_valid(p), 1);
 
 	htable_t *again = htable_lookup(hat, va + 0x1000, 0);
 	cr_assert_eq(again, ht);
@@ -90,11 +90,64 @@ Test(htable, create_lookup_release_holds)
 	/* level 1 >= max_page_level: kept although empty (illumos rule) */
 	htable_t *p2 = htable_lookup(hat, va, 1);
 	cr_assert_eq(p2, p);
-	cr_assert_eq(atomic_load(&p->ht_valid_cnt), 0);
+	cr_assert_eq(ht_valid(p), 0);
 	fx_release(p2);
 	cr_assert_eq(ht_audit(hat), 0, "%s", ht_errdetail());
 	/* the unlink was reported to the TLB hook */
 	cr_assert(fx_tlb_covers(hat, 0x7f0000200000ull, 0x200000));
+}
+
+/*
+ * The valid count's two parts (types.h): the one-entry path (one page
+ * per call) counts in ht_valid_lk, holders on the general path (several
+ * pages per call) in ht_valid_cnt, and only the sum means anything.
+ * Leaves counted in by one and out by the other leave the parts apart;
+ * the audit agrees with the sum, the last leaf's removal frees the
+ * table, a reused descriptor starts at zero, and a part that grows too
+ * large is folded into the other with the sum unchanged.
+ */
+Test(htable, valid_count_parts)
+{
+	fx_setup_mode(HT_MODE_4LEVEL, HT_PS_4K | HT_PS_2M, 16);
+	hat_t *hat = fx.as;
+	const uint64_t va = 0x7f0000200000ull, pa = 0x40000000ull;
+	htable_t *ht;
+
+	cr_assert_eq(ht_map(hat, va, pa, 0x2000, HT_W, 0), 0);
+	cr_assert_not_null(ht = htable_lookup(hat, va, 0));
+	fx_release(ht);		/* it stays: it has leaves */
+	cr_assert_eq(ht_map(hat, va + 0x2000, pa, 0x1000, HT_W, 0), 0);
+	cr_assert_eq(ht_map(hat, va + 0x3000, pa, 0x1000, HT_W, 0), 0);
+	cr_assert_eq(atomic_load(&ht->ht_valid_cnt), 2);
+	cr_assert_eq(atomic_load(&ht->ht_valid_lk), 2, "one page a call");
+	cr_assert_eq(ht_unmap(hat, va + 0x2000, 0x2000, 0), 0);
+	cr_assert_eq(atomic_load(&ht->ht_valid_cnt), 0);
+	cr_assert_eq(ht_valid(ht), 2);
+	cr_assert_eq(ht_unmap(hat, va, 0x1000, 0), 0);
+	cr_assert_eq(atomic_load(&ht->ht_valid_cnt), 0);
+	cr_assert_eq(atomic_load(&ht->ht_valid_lk), 1);
+	cr_assert_eq(ht_audit(hat), 0, "%s", ht_errdetail());
+	/* the last leaf: the general path frees the table */
+	cr_assert_eq(ht_unmap(hat, va + 0x1000, 0x1000, 0), 0);
+	cr_assert_null(htable_lookup(hat, va, 0));
+	cr_assert_eq(ht_audit(hat), 0, "%s", ht_errdetail());
+
+	cr_assert_eq(ht_map(hat, va, pa, 0x2000, HT_W, 0), 0);
+	cr_assert_not_null(ht = htable_lookup(hat, va, 0));
+	fx_release(ht);
+	cr_assert_eq(atomic_load(&ht->ht_valid_lk), 0, "a new table's part");
+	cr_assert_eq(ht_valid(ht), 2);
+	bucket_lock_t *mtx = htable_mutex(ht);
+	mutex_enter(mtx, LR_BUCKET);
+	atomic_store(&ht->ht_valid_lk, HT_VALID_LK_FOLD);
+	atomic_store(&ht->ht_valid_cnt, 2 - HT_VALID_LK_FOLD);
+	ht_valid_lk_add(ht, 1);
+	cr_assert_eq(atomic_load(&ht->ht_valid_lk), 0, "folded");
+	cr_assert_eq(ht_valid(ht), 3);
+	ht_valid_lk_add(ht, -1);
+	mutex_exit(mtx);
+	cr_assert_eq(ht_valid(ht), 2);
+	cr_assert_eq(ht_audit(hat), 0, "%s", ht_errdetail());
 }
 
 Test(htable, release_cascades_when_1g_pages_allowed)

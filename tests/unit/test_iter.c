@@ -224,8 +224,8 @@ Test(iter, bulk_and_cas_settle_the_counts_once_per_table)
 	htable_t *b = htable_lookup(fx.as, B, 0);
 	cr_assert_not_null(a);
 	cr_assert_not_null(b);
-	cr_assert_eq(atomic_load(&a->ht_valid_cnt), 8);
-	cr_assert_eq(atomic_load(&b->ht_valid_cnt), 8);
+	cr_assert_eq(ht_valid(a), 8);
+	cr_assert_eq(ht_valid(b), 8);
 	cr_assert_eq(pages_mapped(0), 16);
 	cr_assert_eq(stats_leaves(0), 16);
 
@@ -237,7 +237,7 @@ Test(iter, bulk_and_cas_settle_the_counts_once_per_table)
 			cr_assert_eq(iter_bulk(&it, 0, 0, 1), 1);
 			cr_assert_eq(it.it_entry, it.it_n - 1);
 			cr_assert_eq(it.it_dvalid, -8);
-			cr_assert_eq(atomic_load(&a->ht_valid_cnt), 8,
+			cr_assert_eq(ht_valid(a), 8,
 			    "applied only when the iterator leaves A");
 			cr_assert_eq(pages_mapped(0), 16);
 			for (unsigned e = 0; e < 8; e++)
@@ -247,7 +247,7 @@ Test(iter, bulk_and_cas_settle_the_counts_once_per_table)
 		cr_assert_eq(it.it_ht, b);
 		if (in_b++ == 0) {
 			/* A was settled on the way out, before its release */
-			cr_assert_eq(atomic_load(&a->ht_valid_cnt), 0);
+			cr_assert_eq(ht_valid(a), 0);
 			cr_assert_eq(pages_mapped(0), 8);
 			cr_assert_eq(stats_leaves(0), 8);
 		}
@@ -264,8 +264,8 @@ Test(iter, bulk_and_cas_settle_the_counts_once_per_table)
 	op_end(&op);
 	cr_assert_eq(in_a, 1);
 	cr_assert_eq(in_b, 8);
-	cr_assert_eq(atomic_load(&a->ht_valid_cnt), 0);
-	cr_assert_eq(atomic_load(&b->ht_valid_cnt), 8);
+	cr_assert_eq(ht_valid(a), 0);
+	cr_assert_eq(ht_valid(b), 8);
 	cr_assert_eq(atomic_load(&b->ht_lock_cnt), 8);
 	cr_assert_eq(pages_mapped(0), 8);
 	cr_assert_eq(stats_leaves(0), 8);
@@ -449,7 +449,7 @@ Test(iter, for_each_entry_visits_links_leaves_and_np_entries)
 		}
 		cr_assert_eq(n, 3);
 		check_entries(np, 3);
-		cr_assert_eq(atomic_load(&np->ht_valid_cnt), 3,
+		cr_assert_eq(ht_valid(np), 3,
 		    "np entries count in the table too");
 		/* the leaf iterator passes over the np entries */
 		seen_t s;

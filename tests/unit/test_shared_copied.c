@@ -48,7 +48,7 @@ Test(shared_copied, shared_table_borrows_the_source_frame)
 	 * counts no entry.  Dropping it frees the table.
 	 */
 	cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());
-	cr_assert_eq(atomic_load(&sh->ht_valid_cnt), 0);
+	cr_assert_eq(ht_valid(sh), 0);
 	htable_t *again = htable_lookup(fx.as, 0x80000000, 0);
 	cr_assert_eq(again, sh);
 	fx_release(again);
