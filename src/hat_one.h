@@ -55,7 +55,7 @@ wc_init(hat_t *hat, const mmu_t *m)
 	for (int l = 0; l < WC_LEVELS; l++) {
 		hat_wc_t *wc = &hat->hat_wc[l];
 
-		wc->wc_tspan = LEVEL_SIZE(m, l + 1);
+		wc->wc_pm = &hat->hat_pm[0].pm[l];
 		wc->wc_enc = m->enc[l != 0];
 		wc->wc_amask = l == 0 ? m->paddr_mask : m->lgpg_mask &
 		    m->level_mask[l];
@@ -82,7 +82,10 @@ wc_set(hat_t *hat, htable_t *ht, void *ptes)
 	hat_wc_t *wc = &hat->hat_wc[ht->ht_level];
 
 	wc->wc_base = ht->ht_vaddr;
-	wc->wc_span = wc->wc_tspan;
+	/* a whole table (levels 0 and 1 have one in every mode) */
+	wc->wc_span = (uint64_t)(HT_PAGE_SIZE >> wc->wc_pte_shift) <<
+	    wc->wc_shift;
+	HT_ASSERT(wc->wc_span == LEVEL_SIZE(hat_mmu(hat), ht->ht_level + 1));
 	wc->wc_ptes = ptes;
 	wc->wc_ht = ht;
 }
@@ -113,8 +116,10 @@ wc_find(hat_t *hat, uint64_t va, uint64_t len, uint8_t **r_p)
 	uint64_t off = va - wc->wc_base;
 
 	HT_ASSERT(off < wc->wc_span);
-	if (len != 1ull << wc->wc_shift || (off & (len - 1)) != 0 ||
-	    op_cur() != NULL)
+	/* a 4 KiB len picked level 0, whose entries map 4 KiB */
+	HT_ASSERT(len != HT_PAGE_SIZE || wc->wc_shift == HT_PAGE_SHIFT);
+	if ((len != HT_PAGE_SIZE && len != 1ull << wc->wc_shift) ||
+	    (off & (len - 1)) != 0 || op_cur() != NULL)
 		return (NULL);
 #ifdef HT_DEBUG
 	if (atomic_load_explicit(&debug_hook, memory_order_relaxed) != NULL)
@@ -125,15 +130,15 @@ wc_find(hat_t *hat, uint64_t va, uint64_t len, uint8_t **r_p)
 }
 
 /*
- * Add d to the space's leaves at level l: shard 0's count, by a load and
- * a store.  Shard 0 is also where threads beyond the owned shards add
+ * Add d to the space's leaves at wc's level: shard 0's count (wc_pm, set
+ * by wc_init), by a load and a store.  Shard 0 is also where threads beyond the owned shards add
  * atomically (op.h), but only calls that change this space add to its
  * counts, and those come one at a time.
  */
 static inline void
-wc_pm_add(hat_t *hat, int l, int d)
+wc_pm_add(const hat_wc_t *wc, int d)
 {
-	_Atomic uint64_t *c = &hat->hat_pm[0].pm[l];
+	_Atomic uint64_t *c = wc->wc_pm;
 
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) +
 	    (uint64_t)(int64_t)d, memory_order_relaxed);
@@ -197,7 +202,7 @@ wc_map(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr)
 		    (pa & wc->wc_amask));
 	}
 	/* an empty entry is in no TLB: nothing to invalidate */
-	wc_pm_add(hat, len != HT_PAGE_SIZE, 1);
+	wc_pm_add(wc, 1);
 	return (1);
 }
 
@@ -208,6 +213,7 @@ wc_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 	const hat_wc_t *wc;
 	const int l = len != HT_PAGE_SIZE;
 	x86pte_t old, found;
+	htable_t *ht;
 	uint8_t *p;
 	int sz;
 
@@ -215,9 +221,10 @@ wc_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 		return (0);
 	sz = 1 << wc->wc_pte_shift;
 	old = pte_load(sz, p);
+	ht = wc->wc_ht;
 	/* the table's last entry: freeing it is the release path's (one_unmap) */
 	if (!pte_is_page(old, l) || (old & PT_LOCKED) ||
-	    (ht_valid(wc->wc_ht) <= 1 && l < hat_mmu(hat)->max_page_level))
+	    (ht_valid(ht) <= 1 && l < hat_mmu(hat)->max_page_level))
 		return (0);
 	if (atomic_load_explicit(&hat->hat_flags, memory_order_relaxed) &
 	    HAT_NOMMU)
@@ -225,8 +232,8 @@ wc_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 	else	/* only an MMU (or ht_access) sets A/D meanwhile */
 		while ((found = pte_cas_raw(sz, p, old, 0)) != old)
 			old = found;
-	ht_valid_lk_add(wc->wc_ht, -1);
-	wc_pm_add(hat, l, -1);
+	ht_valid_lk_add(ht, -1);
+	wc_pm_add(wc, -1);
 	one_unmapped(hat, va, len, old, fn, arg);
 	return (1);
 }

@@ -307,17 +307,6 @@ htable_free_locked(htable_t *ht, bucket_lock_t *mtx, htable_t **r_shared)
 	return (higher);
 }
 
-/*
- * ht_valid_lk_add's fold: add v, the one-entry path's part as it is to
- * be, to the holders' part and return the new value of ours, 0.
- */
-__attribute__((noinline, cold)) int32_t
-ht_valid_fold(htable_t *ht, int32_t v)
-{
-	atomic_fetch_add(&ht->ht_valid_cnt, v);
-	return (0);
-}
-
 void
 htable_release(htable_t *ht)
 {

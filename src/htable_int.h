@@ -211,6 +211,7 @@ htable_hash_search(hat_t *hat, unsigned h, uint64_t base, int level)
 	return (NULL);
 }
 void htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count);
+
 /*
  * ht's valid count: the sum of its two parts (types.h).  Exact under
  * ht's bucket mutex with no holder changing entries, or in a serial
@@ -233,12 +234,11 @@ ht_valid(const htable_t *ht)
 /*
  * Add d to ht's valid count by the one-entry path's part: a load and a
  * store, under ht's bucket mutex or in a serial space (its only writers).
- * A fold (htable.c, out of line: the hot callers keep their registers)
- * adds to the holders' part first and then clears ours, so a reader
- * without the mutex may see the count too high for a moment, never too
- * low.
+ * A fold adds to the holders' part first and then clears ours, so a
+ * reader without the mutex may see the count too high for a moment,
+ * never too low.  (Inline: a call, even a cold one, would keep the hot
+ * callers' values in saved registers.)
  */
-int32_t ht_valid_fold(htable_t *ht, int32_t v);
 
 static inline void
 ht_valid_lk_add(htable_t *ht, int d)
@@ -248,8 +248,10 @@ ht_valid_lk_add(htable_t *ht, int d)
 
 	/* |v| > HT_VALID_LK_FOLD, in one compare */
 	if (HT_UNLIKELY((uint32_t)v + HT_VALID_LK_FOLD >
-	    2u * HT_VALID_LK_FOLD))
-		v = ht_valid_fold(ht, v);
+	    2u * HT_VALID_LK_FOLD)) {
+		atomic_fetch_add(&ht->ht_valid_cnt, v);
+		v = 0;
+	}
 	atomic_store_explicit(&ht->ht_valid_lk, v, memory_order_relaxed);
 }
 

@@ -186,9 +186,9 @@ typedef struct hat_qd {
 typedef struct hat_wc {
 	uint64_t	wc_base;	/* va of the table's entry 0 */
 	uint64_t	wc_span;	/* bytes the table maps; 0: empty */
-	uint64_t	wc_tspan;	/* what a table of the level maps */
 	uint8_t		*wc_ptes;	/* its entries */
 	htable_t	*wc_ht;
+	_Atomic uint64_t *wc_pm;	/* the space's leaves here, shard 0 */
 	const x86pte_t	*wc_enc;	/* mmu_t enc[] of a leaf here */
 	x86pte_t	wc_amask;	/* address bits of a leaf here */
 	x86pte_t	wc_ps;		/* PT_PAGESIZE above level 0 */
