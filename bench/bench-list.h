@@ -88,6 +88,7 @@ BENCH_DECLARE(map_1page_rand_t2_two)
 BENCH_DECLARE(map_1page_steady_t1)
 BENCH_DECLARE(map_1page_steady_t2_one)
 BENCH_DECLARE(map_1page_steady_t2_two)
+BENCH_DECLARE(map_1page_steady_t2_one_far)
 BENCH_DECLARE(map_1page_steady_t1_serial)
 BENCH_DECLARE(map_1page_steady_t2_two_serial)
 BENCH_DECLARE(switch)
@@ -244,6 +245,8 @@ BENCH_LIST_START
 	BENCH_ENTRY(map_1page_steady_t2_one, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 	BENCH_ENTRY(map_1page_steady_t2_two, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(map_1page_steady_t2_one_far, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 	BENCH_ENTRY(map_1page_steady_t1_serial, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)

@@ -321,12 +321,13 @@ worker_main(void *arg)
 }
 
 /*
- * nthreads threads map random pages of their own 1 GiB; spaces: 1 or n;
- * steady: the tables are made first (a map and an unmap, untimed).
+ * nthreads threads map random pages of their own 1 GiB, `apart` bytes
+ * from one another; spaces: 1 or n; steady: the tables are made first (a
+ * map and an unmap, untimed).
  */
 static int
 run_threads(bench_run_t *r, unsigned nthreads, int own_space, int steady,
-    unsigned flags)
+    unsigned flags, uint64_t apart)
 {
 	uint32_t *perm = shuffled(NPAGES, 11);
 	pthread_barrier_t start;
@@ -349,7 +350,7 @@ run_threads(bench_run_t *r, unsigned nthreads, int own_space, int steady,
 			else
 				as[i] = as[0];
 			w[i].as = as[i];
-			w[i].va = VA_BASE + (uint64_t)i * GIB;
+			w[i].va = VA_BASE + (uint64_t)i * apart;
 			if (steady) {
 				CHECK(ht_map(as[i], w[i].va, PA_BASE, GIB, HT_W,
 				    HT_MAP_SIZE(HT_PS_4K)));
@@ -382,48 +383,59 @@ run_threads(bench_run_t *r, unsigned nthreads, int own_space, int steady,
 int
 bench_map_1page_rand_t1(bench_run_t *r)
 {
-	return (run_threads(r, 1, 0, 0, 0));
+	return (run_threads(r, 1, 0, 0, 0, GIB));
 }
 
 int
 bench_map_1page_rand_t2_one(bench_run_t *r)
 {
-	return (run_threads(r, 2, 0, 0, 0));
+	return (run_threads(r, 2, 0, 0, 0, GIB));
 }
 
 int
 bench_map_1page_rand_t2_two(bench_run_t *r)
 {
-	return (run_threads(r, 2, 1, 0, 0));
+	return (run_threads(r, 2, 1, 0, 0, GIB));
 }
 
 int
 bench_map_1page_steady_t1(bench_run_t *r)
 {
-	return (run_threads(r, 1, 0, 1, 0));
+	return (run_threads(r, 1, 0, 1, 0, GIB));
 }
 
 int
 bench_map_1page_steady_t2_one(bench_run_t *r)
 {
-	return (run_threads(r, 2, 0, 1, 0));
+	return (run_threads(r, 2, 0, 1, 0, GIB));
 }
 
 int
 bench_map_1page_steady_t2_two(bench_run_t *r)
 {
-	return (run_threads(r, 2, 1, 1, 0));
+	return (run_threads(r, 2, 1, 1, 0, GIB));
+}
+
+/*
+ * Two threads 512 GiB apart in one space: regions a power of two apart
+ * (a guest's RAM banks, a kernel's and a user's halves) must not share
+ * bucket locks (htable_hash).
+ */
+int
+bench_map_1page_steady_t2_one_far(bench_run_t *r)
+{
+	return (run_threads(r, 2, 0, 1, 0, 512 * GIB));
 }
 
 /* each thread owns its space: HT_AS_SERIAL, no lock on the path */
 int
 bench_map_1page_steady_t1_serial(bench_run_t *r)
 {
-	return (run_threads(r, 1, 0, 1, HT_AS_SERIAL));
+	return (run_threads(r, 1, 0, 1, HT_AS_SERIAL, GIB));
 }
 
 int
 bench_map_1page_steady_t2_two_serial(bench_run_t *r)
 {
-	return (run_threads(r, 2, 1, 1, HT_AS_SERIAL));
+	return (run_threads(r, 2, 1, 1, HT_AS_SERIAL, GIB));
 }

@@ -186,16 +186,31 @@ void htable_hash_insert(htable_t *ht);
 void htable_hash_remove(htable_t *ht);
 /*
  * The hash chain of (va, level); its bucket mutex is htable_mutex's.
- * Inline: every lookup of the one-entry path starts here.  va >> 28
- * mixes high bits in so that tables at the same offset of different
- * 1 GiB regions spread; the hat pointer term makes the chains of
- * different spaces start apart.
+ * Inline: every lookup of the one-entry path starts here.
+ *  - Inside a 2 GiB window, level-0 tables one after another take chains
+ *    one after another (va >> 21), so a thread working in one region
+ *    keeps to a few lines of bucket locks, and threads in different
+ *    parts of a window keep to different lines.
+ *  - va >> 28 spreads the tables above level 0, whose bases are 1 GiB
+ *    or more apart.
+ *  - Each window starts at an offset that a multiplicative hash of its
+ *    number picks.  With the shifts alone, regions a power of two apart
+ *    (guest RAM banks 512 GiB apart, a kernel's half and a user's, two
+ *    threads 2 GiB apart) fell on the same chains, and two threads in
+ *    one space took the same bucket locks at every call
+ *    (map_1page_steady_t2_one_far: 54-62 ns a call; with the offsets
+ *    33-36, as the windows' chains now overlap in part).
+ *  - The hat pointer term makes the chains of different spaces start
+ *    apart.
  */
 static inline unsigned
 htable_hash(const hat_t *hat, uint64_t va, int level)
 {
+	uint64_t win = (va >> 31) * 0x9e3779b97f4a7c15ull;
+
 	return ((unsigned)((va >> LEVEL_SHIFT(hat_mmu(hat), 1)) + (va >> 28) +
-	    (uint64_t)level + ((uintptr_t)hat >> 4)) & (hat->hat_num_hash - 1));
+	    (win >> 40) + (uint64_t)level + ((uintptr_t)hat >> 4)) &
+	    (hat->hat_num_hash - 1));
 }
 bucket_lock_t *htable_mutex(const htable_t *ht);
 /* The table (base, level) on chain h, or NULL (the chain's mutex held). */
