@@ -43,13 +43,14 @@
  * may free a table) or audit it come one at a time; no stealer or reaper
  * visits it (it is HAT_NOSTEAL); no other space shares with it
  * (share_insert), so no other space's release frees its tables.  So its
- * hash chains, tables and counts change only in the call running now.  What remains is the MMU:
- * a present entry still changes by CAS where one may set A/D, and with
- * no MMU (nm_plain: in a serial space the no-MMU lock is skipped too,
- * nommu.c) by a plain store.  The lookups that may run meanwhile take
- * no lock and read entries that are written whole.  one_find also makes
- * the table it found at level 0 or 1 the space's write cursor, so that
- * the next call in that table goes straight to its entry (hat_one.h).
+ * hash chains, tables and counts change only in the call running now.
+ * What remains is the MMU: a present entry still changes by CAS where
+ * one may set A/D, and with no MMU (nm_plain: in a serial space the
+ * no-MMU lock is skipped too, nommu.c) by a plain store.  The lookups
+ * that may run meanwhile take no lock and read entries that are written
+ * whole.  one_find also makes the table it found at level 0 or 1 the
+ * space's write cursor, so that the next call in that table goes
+ * straight to its entry (hat_one.h).
  *
  * Lock order: one bucket mutex, nothing under it.  No callback runs under
  * it.

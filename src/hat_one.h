@@ -29,8 +29,8 @@
  * (HT_AS_NOMMU: a release store, no writer but us), so the lookups that
  * other threads may run meanwhile read every entry whole.  The counts
  * are the one-entry path's, by a load and a store: only the one call in
- * the space changes the table's valid count and the space's leaves (in
- * shard 0, wc_pm_add).
+ * the space changes the table's valid count (its part, ht_valid_lk) and
+ * the space's leaves (in shard 0, wc_pm_add).
  *
  * Locks: none.  The A/D sink and the TLB hook are called with none held.
  */
@@ -131,9 +131,9 @@ wc_find(hat_t *hat, uint64_t va, uint64_t len, uint8_t **r_p)
 
 /*
  * Add d to the space's leaves at wc's level: shard 0's count (wc_pm, set
- * by wc_init), by a load and a store.  Shard 0 is also where threads beyond the owned shards add
- * atomically (op.h), but only calls that change this space add to its
- * counts, and those come one at a time.
+ * by wc_init), by a load and a store.  Shard 0 is also where threads
+ * beyond the owned shards add atomically (op.h), but only calls that
+ * change this space add to its counts, and those come one at a time.
  */
 static inline void
 wc_pm_add(const hat_wc_t *wc, int d)

@@ -4,8 +4,9 @@
  *
  * The order (types.h): ctx_list_lock is dropped before anything else is
  * taken; then at most one bucket mutex, then the shared regions' lock,
- * then a space's hat_mutex, then the reserve lock, then the provider's own lock (not ours: not tracked).  No
- * library lock is held while the TLB hook or a provider callback runs.
+ * then a space's hat_mutex, then the reserve lock, then the provider's
+ * own lock (not ours: not tracked).  No library lock is held while the
+ * TLB hook or a provider callback runs.
  *
  * Debug builds (HT_DEBUG) keep a per-thread record of the library mutexes
  * the thread holds.  mutex_enter() VERIFYs, before it blocks, that the
