@@ -244,12 +244,8 @@ one_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 
 	if ((p = one_leaf(hat, va, len, &ht, &mtx, &l, &old)) == NULL)
 		return (0);
-	/*
-	 * Only an unlocked leaf, and not the table's last entry when an
-	 * empty table would be freed (htable.c, htable_keep).
-	 */
-	if ((old & PT_LOCKED) ||
-	    (ht_valid(ht) <= 1 && l < m->max_page_level)) {
+	/* only an unlocked leaf, and not the one that would free its table */
+	if ((old & PT_LOCKED) || one_last_leaf(hat, ht, l)) {
 		one_exit(mtx);
 		return (0);
 	}

@@ -174,6 +174,18 @@ one_unmapped(hat_t *hat, uint64_t va, uint64_t len, x86pte_t old,
 }
 
 /*
+ * Is the leaf at level l the last entry of its table ht, whose removal
+ * would free the table (htable.c, htable_keep: tables below the largest
+ * page level go when empty)?  Freeing is the release path's business,
+ * so the one-entry path and the cursor leave such an unmap to it.
+ */
+static inline int
+one_last_leaf(const hat_t *hat, const htable_t *ht, int l)
+{
+	return (ht_valid(ht) <= 1 && l < hat_mmu(hat)->max_page_level);
+}
+
+/*
  * ht_map of one page of plain attributes (no HT_LOCKED, A/D or software
  * bits), flags 0: 1 when mapped, 0 when nothing changed.
  */
@@ -222,9 +234,8 @@ wc_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 	sz = 1 << wc->wc_pte_shift;
 	old = pte_load(sz, p);
 	ht = wc->wc_ht;
-	/* the table's last entry: freeing it is the release path's (one_unmap) */
 	if (!pte_is_page(old, l) || (old & PT_LOCKED) ||
-	    (ht_valid(ht) <= 1 && l < hat_mmu(hat)->max_page_level))
+	    one_last_leaf(hat, ht, l))
 		return (0);
 	if (atomic_load_explicit(&hat->hat_flags, memory_order_relaxed) &
 	    HAT_NOMMU)
