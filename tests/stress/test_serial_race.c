@@ -17,6 +17,8 @@
  * space, and stealing must have happened.  Every paging mode; built
  * also as a plain program for ThreadSanitizer.
  */
+#include <sched.h>
+
 #include "stress.h"
 
 #define WIN		(1 * GIB)
@@ -31,8 +33,22 @@ typedef struct world {
 	ht_as_t		*plain;
 	uint64_t	l1;		/* the level-1 page size */
 	_Atomic long	bad;
+	_Atomic long	thefts;		/* the thief's rounds so far */
 	_Atomic int	stop;
 } world_t;
+
+/*
+ * Wait until the thief has made n rounds: its steals must overlap the
+ * owners' calls however the scheduler runs the threads (on a loaded
+ * machine the owners could finish before the thief ran at all, and the
+ * check that something was stolen failed).
+ */
+static void
+wait_thefts(world_t *w, long n)
+{
+	while (atomic_load(&w->thefts) < n)
+		(void) sched_yield();
+}
 
 typedef struct owner {
 	world_t		*w;
@@ -135,6 +151,7 @@ thief(void *arg)
 		if (rnd(&s) % 4 == 0 &&
 		    ht_unmap(w->plain, WIN, 512 * w->l1, 0) != 0)
 			atomic_fetch_add(&w->bad, 1);
+		atomic_fetch_add(&w->thefts, 1);
 	}
 	return (NULL);
 }
@@ -214,6 +231,7 @@ ParameterizedTest(ht_mode_t *mode, serial, race, .timeout = 300)
 	ht_ctx_set_force_steal(w.ctx, 1);
 	cr_assert_eq(pthread_create(&rt, NULL, reader, &w), 0);
 	cr_assert_eq(pthread_create(&tt, NULL, thief, &w), 0);
+	wait_thefts(&w, 1);
 	for (int i = 0; i < NOWNERS; i++) {
 		o[i].w = &w;
 		o[i].as = w.own[i];
@@ -222,6 +240,7 @@ ParameterizedTest(ht_mode_t *mode, serial, race, .timeout = 300)
 	}
 	for (int i = 0; i < NOWNERS; i++)
 		cr_assert_eq(pthread_join(t[i], NULL), 0);
+	wait_thefts(&w, 64);
 	atomic_store(&w.stop, 1);
 	cr_assert_eq(pthread_join(rt, NULL), 0);
 	cr_assert_eq(pthread_join(tt, NULL), 0);
