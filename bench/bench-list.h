@@ -85,9 +85,13 @@ BENCH_DECLARE(protect_1page_2m_serial_nommu)
 BENCH_DECLARE(map_1page_rand_t1)
 BENCH_DECLARE(map_1page_rand_t2_one)
 BENCH_DECLARE(map_1page_rand_t2_two)
+BENCH_DECLARE(map_1page_cached_t1)
+BENCH_DECLARE(map_1page_cached_t2_one)
+BENCH_DECLARE(map_1page_cached_t2_two)
 BENCH_DECLARE(map_1page_steady_t1)
 BENCH_DECLARE(map_1page_steady_t2_one)
 BENCH_DECLARE(map_1page_steady_t2_two)
+BENCH_DECLARE(map_1page_steady_t2_one_2g)
 BENCH_DECLARE(map_1page_steady_t2_one_far)
 BENCH_DECLARE(map_1page_steady_t1_serial)
 BENCH_DECLARE(map_1page_steady_t2_two_serial)
@@ -240,11 +244,19 @@ BENCH_LIST_START
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 	BENCH_ENTRY(map_1page_rand_t2_two, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(map_1page_cached_t1, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(map_1page_cached_t2_one, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(map_1page_cached_t2_two, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 	BENCH_ENTRY(map_1page_steady_t1, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 	BENCH_ENTRY(map_1page_steady_t2_one, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 	BENCH_ENTRY(map_1page_steady_t2_two, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(map_1page_steady_t2_one_2g, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 	BENCH_ENTRY(map_1page_steady_t2_one_far, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)

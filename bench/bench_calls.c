@@ -5,10 +5,14 @@
  * one and two threads, into disjoint 1 GiB ranges of one space or of two
  * spaces of one context.
  *
- * The threaded lines come twice: into fresh spaces (every table made on
- * the way, as first faults make them: the provider's lock and the
- * context's frame lock are shared) and into spaces whose tables exist
- * (`_steady`: the fault path of a space that ran before).
+ * The threaded lines come three times: into fresh spaces (`_rand`: every
+ * table made on the way, as first faults make them: the provider's lock
+ * and the context's frame lock are shared); into spaces whose tables
+ * were emptied before (`_cached`: each table comes back from the space's
+ * cache of free tables, the fault path after a large unmap); and into
+ * spaces whose tables exist (`_steady`: one page of each level-0 table
+ * stays mapped, and the threads map the other 511, so no table is made
+ * or freed: the fault path of a space that runs).
  *
  * Figures are ns per call.  For the threaded lines a sample is the wall
  * time of all threads' calls divided by the number of calls, so two
@@ -296,7 +300,11 @@ typedef struct worker {
 	const uint32_t		*perm;
 	pthread_barrier_t	*start;
 	int			cpu;
+	int			keep;	/* skip each table's page 0 */
 } worker_t;
+
+/* How the threads find the space (the file's head comment). */
+typedef enum { T_FRESH, T_CACHED, T_STEADY } tables_t;
 
 static void *
 worker_main(void *arg)
@@ -314,6 +322,8 @@ worker_main(void *arg)
 	for (uint32_t i = 0; i < NPAGES; i++) {
 		uint64_t off = (uint64_t)w->perm[i] * 4096;
 
+		if (w->keep && (w->perm[i] & 511) == 0)
+			continue;	/* mapped: it keeps the table */
 		CHECK(ht_map(w->as, w->va + off, PA_BASE + off, 4096, HT_W, 0));
 	}
 	(void) pthread_barrier_wait(w->start);
@@ -322,11 +332,11 @@ worker_main(void *arg)
 
 /*
  * nthreads threads map random pages of their own 1 GiB, `apart` bytes
- * from one another; spaces: 1 or n; steady: the tables are made first (a
- * map and an unmap, untimed).
+ * from one another; spaces: 1 or n; tables: as the file's head comment
+ * says (made and emptied, or kept, untimed).
  */
 static int
-run_threads(bench_run_t *r, unsigned nthreads, int own_space, int steady,
+run_threads(bench_run_t *r, unsigned nthreads, int own_space, tables_t tab,
     unsigned flags, uint64_t apart)
 {
 	uint32_t *perm = shuffled(NPAGES, 11);
@@ -338,7 +348,8 @@ run_threads(bench_run_t *r, unsigned nthreads, int own_space, int steady,
 	int s;
 
 	env_init(&e);
-	r->ops = (uint64_t)NPAGES * nthreads;
+	r->ops = (uint64_t)(tab == T_STEADY ? NPAGES - NPAGES / 512 : NPAGES) *
+	    nthreads;
 	for (s = -r->warmup; s < r->reps; s++) {
 		uint64_t t0;
 
@@ -351,11 +362,16 @@ run_threads(bench_run_t *r, unsigned nthreads, int own_space, int steady,
 				as[i] = as[0];
 			w[i].as = as[i];
 			w[i].va = VA_BASE + (uint64_t)i * apart;
-			if (steady) {
+			if (tab != T_FRESH) {
 				CHECK(ht_map(as[i], w[i].va, PA_BASE, GIB, HT_W,
 				    HT_MAP_SIZE(HT_PS_4K)));
 				CHECK(ht_unmap(as[i], w[i].va, GIB, 0));
 			}
+			for (uint64_t o = 0; tab == T_STEADY && o < GIB;
+			    o += 2 << 20)
+				CHECK(ht_map(as[i], w[i].va + o, PA_BASE + o,
+				    4096, HT_W, 0));
+			w[i].keep = tab == T_STEADY;
 			w[i].perm = perm;
 			w[i].start = &start;
 			w[i].cpu = nthreads > 1 ? (int)i : -1;
@@ -383,59 +399,84 @@ run_threads(bench_run_t *r, unsigned nthreads, int own_space, int steady,
 int
 bench_map_1page_rand_t1(bench_run_t *r)
 {
-	return (run_threads(r, 1, 0, 0, 0, GIB));
+	return (run_threads(r, 1, 0, T_FRESH, 0, GIB));
 }
 
 int
 bench_map_1page_rand_t2_one(bench_run_t *r)
 {
-	return (run_threads(r, 2, 0, 0, 0, GIB));
+	return (run_threads(r, 2, 0, T_FRESH, 0, GIB));
 }
 
 int
 bench_map_1page_rand_t2_two(bench_run_t *r)
 {
-	return (run_threads(r, 2, 1, 0, 0, GIB));
+	return (run_threads(r, 2, 1, T_FRESH, 0, GIB));
+}
+
+int
+bench_map_1page_cached_t1(bench_run_t *r)
+{
+	return (run_threads(r, 1, 0, T_CACHED, 0, GIB));
+}
+
+int
+bench_map_1page_cached_t2_one(bench_run_t *r)
+{
+	return (run_threads(r, 2, 0, T_CACHED, 0, GIB));
+}
+
+int
+bench_map_1page_cached_t2_two(bench_run_t *r)
+{
+	return (run_threads(r, 2, 1, T_CACHED, 0, GIB));
 }
 
 int
 bench_map_1page_steady_t1(bench_run_t *r)
 {
-	return (run_threads(r, 1, 0, 1, 0, GIB));
+	return (run_threads(r, 1, 0, T_STEADY, 0, GIB));
 }
 
 int
 bench_map_1page_steady_t2_one(bench_run_t *r)
 {
-	return (run_threads(r, 2, 0, 1, 0, GIB));
+	return (run_threads(r, 2, 0, T_STEADY, 0, GIB));
 }
 
 int
 bench_map_1page_steady_t2_two(bench_run_t *r)
 {
-	return (run_threads(r, 2, 1, 1, 0, GIB));
+	return (run_threads(r, 2, 1, T_STEADY, 0, GIB));
 }
 
 /*
- * Two threads 512 GiB apart in one space: regions a power of two apart
- * (a guest's RAM banks, a kernel's and a user's halves) must not share
- * bucket locks (htable_hash).
+ * Two threads 2 GiB and 512 GiB apart in one space: regions in different
+ * 2 GiB windows of the hash (htable_hash), the second a power of two
+ * apart (a guest's RAM banks, a kernel's and a user's halves), must not
+ * share chains and their locks.
  */
+int
+bench_map_1page_steady_t2_one_2g(bench_run_t *r)
+{
+	return (run_threads(r, 2, 0, T_STEADY, 0, 2 * GIB));
+}
+
 int
 bench_map_1page_steady_t2_one_far(bench_run_t *r)
 {
-	return (run_threads(r, 2, 0, 1, 0, 512 * GIB));
+	return (run_threads(r, 2, 0, T_STEADY, 0, 512 * GIB));
 }
 
 /* each thread owns its space: HT_AS_SERIAL, no lock on the path */
 int
 bench_map_1page_steady_t1_serial(bench_run_t *r)
 {
-	return (run_threads(r, 1, 0, 1, HT_AS_SERIAL, GIB));
+	return (run_threads(r, 1, 0, T_STEADY, HT_AS_SERIAL, GIB));
 }
 
 int
 bench_map_1page_steady_t2_two_serial(bench_run_t *r)
 {
-	return (run_threads(r, 2, 1, 1, HT_AS_SERIAL, GIB));
+	return (run_threads(r, 2, 1, T_STEADY, HT_AS_SERIAL, GIB));
 }

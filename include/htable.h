@@ -388,7 +388,9 @@ typedef struct ht_config {
 	 * (8).  throttle: frames left in the provider at which allocation
 	 * stops and stealing starts (needs ops->avail).  force_steal: make
 	 * every Nth frame allocation fail, to exercise stealing (tests).
-	 * hash_buckets: per-address-space hash size, a power of two (1024).
+	 * hash_buckets: the size a space's table hash starts at, a power of
+	 * two (1024); it grows 4x whenever the space holds more tables than
+	 * an eighth of its chains, up to 2^20 (ht_stats_t.hash_chains).
 	 */
 	unsigned	reserve_amount;
 	unsigned	steal_passes;
@@ -506,6 +508,13 @@ typedef struct ht_stats {
 					   context only */
 	uint64_t	rmap_bytes;	/* the memory they (and the spares
 					   kept for stealers) take */
+	uint64_t	hash_chains;	/* chains of the spaces' table
+					   hashes: each starts at
+					   cfg.hash_buckets and grows 4x
+					   whenever the space holds more
+					   tables than an eighth of
+					   its chains
+					   (16 bytes a chain) */
 } ht_stats_t;
 
 /*

@@ -155,25 +155,36 @@ htable_alloc(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
  * occupies the parent entry (nothing created at or below that level);
  * -HT_EEXIST when `shared` is given and a table is at (vaddr, level)
  * already (tables above it may have been made).
+ *
+ * The descent starts at the parent when the parent exists (the usual
+ * case: a new level-0 table under a level-1 table that is there): the
+ * tables above it, which every thread in the region shares (the root,
+ * the 512 GiB table), are then neither locked nor held.  Two threads
+ * making tables in disjoint ranges of one space took turns with the
+ * root's and the upper tables' lines at every table (map_1page_cached_*).
  */
 htable_t *
 htable_create(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
     int *r_err)
 {
 	htable_t *higher = NULL, *new = NULL, *ht;
+	int top = hat->hat_max_level;
 
 	HT_ASSERT(level >= 0 && level <= hat->hat_max_level);
-	for (int l = hat->hat_max_level; l >= level; l--) {
+	if (level + 1 < top &&
+	    (higher = htable_lookup(hat, vaddr, level + 1)) != NULL)
+		top = level;	/* held: the loop starts below it */
+	for (int l = top; l >= level; l--) {
 		uint64_t base = htable_base(hat, vaddr, l);
-		unsigned h = htable_hash(hat, base, l);
-		bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
+		bucket_lock_t *mtx;
+		htable_t **slot;
 
 	try_again:
-		mutex_enter(mtx, LR_BUCKET);
+		mtx = htable_chain_enter(hat, base, l, &slot);
 		if (l == hat->hat_max_level)
 			ht = hat->hat_htable;
 		else
-			ht = htable_hash_search(hat, h, base, l);
+			ht = htable_hash_search(*slot, base, l);
 		if (ht != NULL && l == level && shared != NULL) {
 			/* the sharer has a table of its own there */
 			mutex_exit(mtx);

@@ -69,7 +69,9 @@
 static htable_t *
 find(hat_t *hat, uint64_t va, int level)
 {
-	for (htable_t *ht = hat->hat_ht_hash[htable_hash(hat, va, level)];
+	ht_hash_t *t = htable_hash_cur(hat);
+
+	for (htable_t *ht = *htable_head(t, htable_hash(hat, t, va, level));
 	    ht != NULL; ht = ht->ht_next)
 		if (ht->ht_vaddr == va && ht->ht_level == level)
 			return (ht);
@@ -301,12 +303,13 @@ audit_desc(hat_t *hat, htable_t *ht, unsigned h, pfnset_t *seen)
 	if (level < 0 || level > hat->hat_max_level)
 		BAD("table with level %d", level);
 	if ((ht->ht_next != NULL && ht->ht_next->ht_prev != ht) ||
-	    (ht == hat->hat_ht_hash[h] && ht->ht_prev != NULL))
+	    (ht == *htable_head(htable_hash_cur(hat), h) &&
+	    ht->ht_prev != NULL))
 		BAD("hash chain %u is broken", h);
 	if (htable_base(hat, ht->ht_vaddr, level) != ht->ht_vaddr)
 		BAD("table 0x%llx level %d: vaddr not aligned to its region",
 		    (unsigned long long)ht->ht_vaddr, level);
-	if (htable_hash(hat, ht->ht_vaddr, level) != h)
+	if (htable_hash(hat, htable_hash_cur(hat), ht->ht_vaddr, level) != h)
 		BAD("table 0x%llx level %d is on hash chain %u, not its own",
 		    (unsigned long long)ht->ht_vaddr, level, h);
 	if (!mmu_va_ok(m, ht->ht_vaddr))
@@ -345,8 +348,11 @@ audit_hat(hat_t *hat)
 	unsigned ntables = 0, nlinks = 0, ncached = 0;
 	pfnset_t seen = { NULL, 0, 0 };
 	rmap_audit_t ra, *rap = NULL;
+	ht_hash_t *hash = htable_hash_cur(hat);
 	int err = 0;
 
+	if (hash->hh_n == 0 || (hash->hh_n & (hash->hh_n - 1)) != 0)
+		BAD("the hash has %u chains, not a power of two", hash->hh_n);
 	if (hat->hat_htable == NULL || hat->hat_htable->ht_level !=
 	    hat->hat_max_level || hat->hat_htable->ht_vaddr != 0 ||
 	    hat->hat_htable->ht_parent != NULL ||
@@ -359,16 +365,19 @@ audit_hat(hat_t *hat)
 		rap = &ra;
 	}
 	/* descriptors first, then every table's entries */
-	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
-		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
+	for (unsigned h = 0; h < hash->hh_n; h++) {
+		for (htable_t *ht = *htable_head(hash, h); ht != NULL;
 		    ht = ht->ht_next) {
 			ntables++;
 			if ((err = audit_desc(hat, ht, h, &seen)) != 0)
 				goto out;
 		}
 	}
-	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
-		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
+	if (ntables != atomic_load(&hat->hat_ntables))
+		BAD("%u tables on the hash, but its count says %u", ntables,
+		    atomic_load(&hat->hat_ntables));
+	for (unsigned h = 0; h < hash->hh_n; h++) {
+		for (htable_t *ht = *htable_head(hash, h); ht != NULL;
 		    ht = ht->ht_next) {
 			if ((err = audit_table(hat, ht, leaves,
 			    &nlinks, rap)) != 0)

@@ -338,14 +338,16 @@ owner_one(hat_t *hat, void *arg)
 	struct owner_arg *o = arg;
 	const char *how = NULL;
 	int level = -1;
+	ht_hash_t *t;
 
 	if (o->found)
 		return;
-	for (unsigned h = 0; h < hat->hat_num_hash && how == NULL; h++) {
-		bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
+	t = htable_hash_pin(hat);
+	for (unsigned h = 0; h < t->hh_n && how == NULL; h++) {
+		bucket_lock_t *mtx = htable_chain_lock(t, h);
 
 		bucket_lock_raw(mtx);
-		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
+		for (htable_t *ht = *htable_head(t, h); ht != NULL;
 		    ht = ht->ht_next) {
 			if (ht->ht_pfn == o->pfn && !(ht->ht_flags &
 			    (HTABLE_SHARED_PFN | HTABLE_COPIED))) {
@@ -356,6 +358,7 @@ owner_one(hat_t *hat, void *arg)
 		}
 		bucket_unlock_raw(mtx);
 	}
+	htable_hash_unpin(hat);
 	if (how == NULL) {
 		(void) pthread_mutex_lock(&hat->hat_mutex);
 		for (htable_t *ht = hat->hat_ht_cached; ht != NULL;
@@ -409,6 +412,7 @@ share_find_one(hat_t *hat, void *arg)
 	const mmu_t *m = hat_mmu(hat);
 	share_rec_t *rec;
 	htable_t *ht = NULL;
+	ht_hash_t *hash;
 
 	if (f->found != NULL || f->err != 0 || hat == f->sharer)
 		return;
@@ -420,11 +424,12 @@ share_find_one(hat_t *hat, void *arg)
 	if ((atomic_load(&hat->hat_flags) |
 	    atomic_load(&f->sharer->hat_flags)) & HAT_SERIAL)
 		return;
-	for (unsigned h = 0; h < hat->hat_num_hash && ht == NULL; h++) {
-		bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
+	hash = htable_hash_pin(hat);
+	for (unsigned h = 0; h < hash->hh_n && ht == NULL; h++) {
+		bucket_lock_t *mtx = htable_chain_lock(hash, h);
 
 		mutex_enter(mtx, LR_BUCKET);
-		for (htable_t *t = hat->hat_ht_hash[h]; t != NULL;
+		for (htable_t *t = *htable_head(hash, h); t != NULL;
 		    t = t->ht_next) {
 			if (t->ht_pfn == f->pfn && !(t->ht_flags &
 			    (HTABLE_SHARED_PFN | HTABLE_COPIED))) {
@@ -438,6 +443,7 @@ share_find_one(hat_t *hat, void *arg)
 		}
 		mutex_exit(mtx);
 	}
+	htable_hash_unpin(hat);
 	if (ht == NULL)
 		return;
 	/* The space is ours while we look (VICTIM): register the share. */
@@ -544,21 +550,23 @@ stats_counters(ht_ctx_t *ctx, ht_stats_t *s)
 static void
 stats_hat(hat_t *hat, ht_stats_t *s)
 {
+	ht_hash_t *t;
 
 	for (int l = 0; l < HT_MAX_LEVELS; l++)
 		s->leaves[l] += hat_pm_get(hat, l);
-	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
-		bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
-
-		mutex_enter(mtx, LR_BUCKET);
-		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
+	t = htable_hash_pin(hat);
+	s->hash_chains += t->hh_n;
+	for (unsigned h = 0; h < t->hh_n; h++) {
+		mutex_enter(htable_chain_lock(t, h), LR_BUCKET);
+		for (htable_t *ht = *htable_head(t, h); ht != NULL;
 		    ht = ht->ht_next)
 			/* a borrowed frame, or a copied root's none */
 			if (!(ht->ht_flags & (HTABLE_SHARED_PFN |
 			    HTABLE_COPIED)))
 				s->tables[ht->ht_level]++;
-		mutex_exit(mtx);
+		mutex_exit(htable_chain_lock(t, h));
 	}
+	htable_hash_unpin(hat);
 }
 
 static void

@@ -24,30 +24,25 @@ static hat_t *
 hat_alloc_struct(ht_ctx_t *ctx, unsigned flags)
 {
 	/* 64-byte aligned: hat_qd and hat_gen share one line (types.h) */
-	size_t sz = (sizeof (hat_t) + 63) & ~(size_t)63, bsz;
+	size_t sz = (sizeof (hat_t) + 63) & ~(size_t)63;
 	hat_t *hat = aligned_alloc(64, sz);
+	ht_hash_t *t;
 
 	if (hat == NULL)
 		return (NULL);
 	memset(hat, 0, sz);
 	hat->hat_ctx = ctx;
-	hat->hat_num_hash = ctx->ctx_cfg.hash_buckets;
-	bsz = ((size_t)hat->hat_num_hash * sizeof (bucket_lock_t) + 63) &
-	    ~(size_t)63;
-	hat->hat_ht_hash = calloc(hat->hat_num_hash, sizeof (htable_t *));
+	t = htable_hash_alloc(ctx->ctx_cfg.hash_buckets);
 	hat->hat_pm = aligned_alloc(64, HAT_SHARDS * sizeof (hat_pm_t));
-	hat->hat_bucket = aligned_alloc(64, bsz);
-	if (hat->hat_ht_hash == NULL || hat->hat_pm == NULL ||
-	    hat->hat_bucket == NULL) {
-		free(hat->hat_ht_hash);
+	if (t == NULL || hat->hat_pm == NULL) {
+		free(t);
 		free(hat->hat_pm);
-		free(hat->hat_bucket);
 		free(hat);
 		return (NULL);
 	}
+	atomic_store(&hat->hat_hash, t);
+	atomic_store(&hat->hat_hash_mask, t->hh_mask);
 	memset(hat->hat_pm, 0, HAT_SHARDS * sizeof (hat_pm_t));
-	/* all zero: every bucket lock free (lock.h) */
-	memset(hat->hat_bucket, 0, bsz);
 	hat->hat_max_level = ctx->ctx_mmu.max_level;
 	wc_init(hat, &ctx->ctx_mmu);
 	atomic_store(&hat->hat_flags, flags);
@@ -102,8 +97,10 @@ hat_free_struct(hat_t *hat)
 	(void) pthread_mutex_destroy(&hat->hat_nm_lock);
 	(void) pthread_mutex_destroy(&hat->hat_stlb_lock);
 	lockmap_fini(&hat->hat_locks);
-	free(hat->hat_bucket);
-	free(hat->hat_ht_hash);
+	for (ht_hash_t *t = htable_hash_cur(hat), *old; t != NULL; t = old) {
+		old = t->hh_old;
+		free(t);
+	}
 	free(hat->hat_pm);
 	free(hat->hat_copied_ptes);
 	free(hat);

@@ -177,7 +177,7 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 	 * 4 MiB leaves, whose address bits above 4 GiB sit elsewhere.
 	 */
 	int incr = m->pte_size == 8 || level == 0;
-	bucket_lock_t *mtx = htable_mutex(ht);
+	bucket_lock_t *mtx;
 
 	if (np != NULL) {
 		new = np->value + ((va - np->va) >> HT_PAGE_SHIFT) * np->incr;
@@ -185,7 +185,7 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 	} else {
 		new = mkpte(m, pa, level, attr) | lock;
 	}
-	mutex_enter(mtx, LR_BUCKET);
+	mtx = htable_lock(ht);
 	for (; e < n && done < count; e++, done++, va += size, pa += size) {
 		void *p = pte_ptr(m->pte_shift, base, e);
 		x86pte_t old = pte_load(m->pte_size, p);

@@ -126,21 +126,23 @@ one_find(hat_t *hat, uint64_t va, int level, htable_t **r_ht,
     bucket_lock_t **r_mtx)
 {
 	uint64_t base;
-	unsigned h;
 	bucket_lock_t *mtx;
+	htable_t **slot;
 	htable_t *ht;
 	void *ptes;
 
 	if (level >= hat->hat_max_level)
 		return (NULL);
 	base = htable_base(hat, va, level);
-	h = htable_hash(hat, base, level);
-	mtx = NULL;
 	if (!one_serial(hat)) {
-		mtx = htable_bucket_mutex(hat, h);
-		mutex_enter(mtx, LR_BUCKET);
+		mtx = htable_chain_enter(hat, base, level, &slot);
+	} else {
+		/* only this thread grows a serial space's hash */
+		mtx = NULL;
+		slot = htable_head(htable_hash_cur(hat), htable_hash(hat,
+		    htable_hash_cur(hat), base, level));
 	}
-	ht = htable_hash_search(hat, h, base, level);
+	ht = htable_hash_search(*slot, base, level);
 	if (ht == NULL || (ht->ht_flags & (HTABLE_SHARED_PFN |
 	    HTABLE_COPIED))) {
 		one_exit(mtx);

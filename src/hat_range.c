@@ -125,8 +125,7 @@ split_large(hat_t *hat, htable_t *ht, unsigned e)
 		atomic_store(&new->ht_lock_cnt, (old & PT_LOCKED) ? n : 0);
 
 		htable_acquire(ht);	/* the child's hold on its parent */
-		mtx = htable_mutex(new);
-		mutex_enter(mtx, LR_BUCKET);
+		mtx = htable_lock(new);
 		found = x86pte_cas(ht, e, old, mkptp(m, new->ht_pfn, level));
 		if (found == old)
 			break;

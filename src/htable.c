@@ -32,6 +32,7 @@
  * or the reserve lock, never another bucket mutex and never the
  * context's list lock.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,10 +46,53 @@
 #include "lock.h"
 
 bucket_lock_t *
+htable_lock(const htable_t *ht)
+{
+	htable_t **slot;
+
+	return (htable_chain_enter(ht->ht_hat, ht->ht_vaddr, ht->ht_level,
+	    &slot));
+}
+
+/*
+ * htable_chain_enter's way after the hash grew under it: the hash's own
+ * mask (a load more, after the hash's), and the hash alone to check.
+ */
+bucket_lock_t *
+htable_chain_enter_again(hat_t *hat, uint64_t base, int level,
+    htable_t ***r_slot)
+{
+	for (;;) {
+		ht_hash_t *t = htable_hash_cur(hat);
+		ht_chain_t *c = &t->hh_chain[htable_hash(hat, t, base, level)];
+
+		mutex_enter(&c->hc_lock, LR_BUCKET);
+		if (htable_hash_cur(hat) == t) {
+			*r_slot = &c->hc_head;
+			return (&c->hc_lock);
+		}
+		mutex_exit(&c->hc_lock);
+	}
+}
+
+bucket_lock_t *
 htable_mutex(const htable_t *ht)
 {
-	return (htable_bucket_mutex(ht->ht_hat,
-	    htable_hash(ht->ht_hat, ht->ht_vaddr, ht->ht_level)));
+	ht_hash_t *t = htable_hash_cur(ht->ht_hat);
+
+	return (htable_chain_lock(t, htable_hash(ht->ht_hat, t, ht->ht_vaddr,
+	    ht->ht_level)));
+}
+
+/* Put ht at the head of chain h of t. */
+static void
+chain_push(ht_hash_t *t, unsigned h, htable_t *ht)
+{
+	ht->ht_prev = NULL;
+	ht->ht_next = *htable_head(t, h);
+	if (ht->ht_next != NULL)
+		ht->ht_next->ht_prev = ht;
+	*htable_head(t, h) = ht;
 }
 
 /* Caller holds the bucket mutex. */
@@ -56,15 +100,12 @@ void
 htable_hash_insert(htable_t *ht)
 {
 	hat_t *hat = ht->ht_hat;
-	unsigned h = htable_hash(hat, ht->ht_vaddr, ht->ht_level);
+	ht_hash_t *t = htable_hash_cur(hat);
 
 	HT_ASSERT(lock_held(htable_mutex(ht)));
 	ht->ht_flags &= (uint8_t)~HTABLE_FRESH;	/* only alloc cares */
-	ht->ht_prev = NULL;
-	ht->ht_next = hat->hat_ht_hash[h];
-	if (ht->ht_next != NULL)
-		ht->ht_next->ht_prev = ht;
-	hat->hat_ht_hash[h] = ht;
+	chain_push(t, htable_hash(hat, t, ht->ht_vaddr, ht->ht_level), ht);
+	atomic_fetch_add_explicit(&hat->hat_ntables, 1, memory_order_relaxed);
 }
 
 /* Caller holds the bucket mutex. */
@@ -72,7 +113,7 @@ void
 htable_hash_remove(htable_t *ht)
 {
 	hat_t *hat = ht->ht_hat;
-	unsigned h = htable_hash(hat, ht->ht_vaddr, ht->ht_level);
+	ht_hash_t *t = htable_hash_cur(hat);
 
 	HT_ASSERT(lock_held(htable_mutex(ht)));
 	/* a serial space's cursor must not outlive its table (types.h) */
@@ -81,10 +122,142 @@ htable_hash_remove(htable_t *ht)
 	if (ht->ht_prev != NULL)
 		ht->ht_prev->ht_next = ht->ht_next;
 	else
-		hat->hat_ht_hash[h] = ht->ht_next;
+		*htable_head(t, htable_hash(hat, t, ht->ht_vaddr,
+		    ht->ht_level)) = ht->ht_next;
 	if (ht->ht_next != NULL)
 		ht->ht_next->ht_prev = ht->ht_prev;
 	ht->ht_next = ht->ht_prev = NULL;
+	atomic_fetch_sub_explicit(&hat->hat_ntables, 1, memory_order_relaxed);
+}
+
+/*
+ * The largest hash a space grows to: 2^20 chains, 16 MiB, for 2^19
+ * tables (1 TiB mapped in 4 KiB pages); the chains grow longer beyond.
+ */
+#define HASH_MAX	(1u << 20)
+
+ht_hash_t *
+htable_hash_alloc(unsigned n)
+{
+	size_t sz;
+	ht_hash_t *t;
+
+	/*
+	 * calloc, not aligned_alloc and memset: a large hash comes zeroed
+	 * from the system, and only the pages of the chains in use are
+	 * ever touched (a chain is 16 bytes, and calloc's 16-byte
+	 * alignment keeps each in one cache line).
+	 */
+	sz = sizeof (ht_hash_t) + (size_t)n * sizeof (ht_chain_t);
+	if ((t = calloc(1, sz)) == NULL)
+		return (NULL);
+	t->hh_n = n;
+	t->hh_mask = n - 1;
+	return (t);
+}
+
+/*
+ * htable_hash_grow: replace hat's hash with one four times as large once
+ * the space holds more tables than an eighth of its chains
+ * (htable_hash_check,
+ * at the end of an operation).  Why it grows: with as many tables as
+ * chains, two threads' regions share chains and lines of bucket locks
+ * wherever they are (map_1page_steady_t2_one at 2 GiB apart: 53-67 ns a
+ * call, against 29 with the chains to spare), and a chain's search grows
+ * with the space.
+ *
+ * How, while other threads look tables up: one grower at a time, and
+ * none while a walker of every chain has pinned the hash (hat_hash_use:
+ * the grower does not wait, it leaves the growth to a later operation's
+ * end); it takes every lock of the old hash in turn, so that
+ * no chain is in use, moves every descriptor to the new hash, publishes
+ * it and lets go of the old locks.  A thread that was waiting for an old
+ * lock gets it, sees the new hash and goes there (htable_chain_enter).
+ * The old hash stays allocated, for such a waiter, until the space is
+ * destroyed: the sizes grow by 4, so all of them take less than a third
+ * more than the last.  No memory for the new hash: the space goes on
+ * with the old one, and tries again at the next operation's end.
+ *
+ * Called with no library lock held: a thread holding a bucket lock may
+ * wait for the shared regions' lock, hat_mutex or the reserve lock
+ * (htable.c's lock order), so a grower holding one of those would
+ * deadlock with it.  The grower's own locks are taken raw (lock.h): the
+ * debug record keeps one bucket lock at a time.
+ */
+void
+htable_hash_grow(hat_t *hat)
+{
+	ht_hash_t *t, *nt;
+	htable_t *ht;
+	unsigned n;
+
+	HT_ASSERT(lock_none_held());
+	if (atomic_load(&hat->hat_flags) & HAT_FREEING)
+		return;
+	if (!atomic_compare_exchange_strong_explicit(&hat->hat_hash_use,
+	    &(unsigned){ 0 }, HASH_GROWING, memory_order_acquire,
+	    memory_order_relaxed))
+		return;		/* pinned, or another thread is at it */
+	t = htable_hash_cur(hat);
+	n = t->hh_n;
+	while (n < HASH_MAX && atomic_load_explicit(&hat->hat_ntables,
+	    memory_order_relaxed) > n >> HASH_LOAD_SHIFT)
+		n = n * 4 < HASH_MAX ? n * 4 : HASH_MAX;
+	if (n == t->hh_n || (nt = htable_hash_alloc(n)) == NULL) {
+		atomic_store_explicit(&hat->hat_hash_use, 0,
+		    memory_order_release);
+		return;
+	}
+	for (unsigned h = 0; h < t->hh_n; h++)
+		bucket_lock_raw(htable_chain_lock(t, h));
+	for (unsigned h = 0; h < t->hh_n; h++) {
+		while ((ht = *htable_head(t, h)) != NULL) {
+			*htable_head(t, h) = ht->ht_next;
+			chain_push(nt, htable_hash(hat, nt, ht->ht_vaddr,
+			    ht->ht_level), ht);
+		}
+	}
+	nt->hh_old = t;
+	atomic_store_explicit(&hat->hat_hash, nt, memory_order_release);
+	atomic_store_explicit(&hat->hat_hash_mask, nt->hh_mask,
+	    memory_order_release);
+	for (unsigned h = 0; h < t->hh_n; h++)
+		bucket_unlock_raw(htable_chain_lock(t, h));
+	atomic_store_explicit(&hat->hat_hash_use, 0, memory_order_release);
+}
+
+ht_hash_t *
+htable_hash_pin(hat_t *hat)
+{
+	unsigned v = atomic_load_explicit(&hat->hat_hash_use,
+	    memory_order_relaxed);
+
+	HT_ASSERT(!lock_rank_held(LR_BUCKET));
+	for (unsigned i = 0;; i++) {
+		if (v & HASH_GROWING) {
+			/* it waits for bucket locks only: not for us */
+			if (i < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+				__builtin_ia32_pause();
+#endif
+			} else {
+				(void) sched_yield();
+			}
+			v = atomic_load_explicit(&hat->hat_hash_use,
+			    memory_order_relaxed);
+			continue;
+		}
+		if (atomic_compare_exchange_weak_explicit(&hat->hat_hash_use,
+		    &v, v + 1, memory_order_acquire, memory_order_relaxed))
+			return (htable_hash_cur(hat));
+	}
+}
+
+void
+htable_hash_unpin(hat_t *hat)
+{
+	atomic_fetch_sub_explicit(&hat->hat_hash_use, 1,
+	    memory_order_release);
 }
 
 /*
@@ -315,8 +488,7 @@ htable_release(htable_t *ht)
 		bucket_lock_t *mtx;
 
 		for (;;) {
-			mtx = htable_mutex(ht);
-			mutex_enter(mtx, LR_BUCKET);
+			mtx = htable_lock(ht);
 			HT_ASSERT(BUSY(ht) > 0);
 			if (ht_valid(ht) > 0 ||
 			    BUSY(ht) > 1 || htable_keep(ht))
@@ -339,10 +511,9 @@ htable_release(htable_t *ht)
 int
 htable_release_if_last(htable_t *ht)
 {
-	bucket_lock_t *mtx = htable_mutex(ht);
+	bucket_lock_t *mtx = htable_lock(ht);
 	htable_t *shared = NULL, *higher;
 
-	mutex_enter(mtx, LR_BUCKET);
 	if (ht_valid(ht) > 0 || BUSY(ht) > 1 ||
 	    htable_keep(ht)) {
 		mutex_exit(mtx);
@@ -359,13 +530,13 @@ htable_t *
 htable_lookup(hat_t *hat, uint64_t vaddr, int level)
 {
 	uint64_t base = htable_base(hat, vaddr, level);
-	unsigned h = htable_hash(hat, base, level);
-	bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
+	bucket_lock_t *mtx;
+	htable_t **slot;
 	htable_t *ht;
 
 	HT_ASSERT(level >= 0 && level <= hat->hat_max_level);
-	mutex_enter(mtx, LR_BUCKET);
-	ht = htable_hash_search(hat, h, base, level);
+	mtx = htable_chain_enter(hat, base, level, &slot);
+	ht = htable_hash_search(*slot, base, level);
 	if (ht != NULL)
 		BUSY_ADD(ht, 1);
 	mutex_exit(mtx);
@@ -375,16 +546,14 @@ htable_lookup(hat_t *hat, uint64_t vaddr, int level)
 void
 htable_acquire(htable_t *ht)
 {
-	bucket_lock_t *mtx = htable_mutex(ht);
+	htable_t **slot;
+	bucket_lock_t *mtx = htable_chain_enter(ht->ht_hat, ht->ht_vaddr,
+	    ht->ht_level, &slot);
 
-	mutex_enter(mtx, LR_BUCKET);
 	HT_ASSERT(BUSY(ht) > 0 || ht_valid(ht) > 0);
-	if (config_debug) {
-		hat_t *hat = ht->ht_hat;
-		unsigned h = htable_hash(hat, ht->ht_vaddr, ht->ht_level);
-		HT_VERIFY(htable_hash_search(hat, h, ht->ht_vaddr, ht->ht_level) ==
-		    ht);
-	}
+	if (config_debug)
+		HT_VERIFY(htable_hash_search(*slot, ht->ht_vaddr,
+		    ht->ht_level) == ht);
 	BUSY_ADD(ht, 1);
 	mutex_exit(mtx);
 }
@@ -393,11 +562,11 @@ htable_acquire(htable_t *ht)
 void
 htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count)
 {
-	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
-		bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
+	ht_hash_t *t = htable_hash_pin(hat);
 
-		mutex_enter(mtx, LR_BUCKET);
-		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
+	for (unsigned h = 0; h < t->hh_n; h++) {
+		mutex_enter(htable_chain_lock(t, h), LR_BUCKET);
+		for (htable_t *ht = *htable_head(t, h); ht != NULL;
 		    ht = ht->ht_next) {
 			if (ht->ht_flags & (HTABLE_COPIED | HTABLE_SHARED_PFN))
 				continue;
@@ -405,8 +574,9 @@ htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count)
 				fn(arg, hat, ht->ht_pfn, ht->ht_level);
 			(*count)++;
 		}
-		mutex_exit(mtx);
+		mutex_exit(htable_chain_lock(t, h));
 	}
+	htable_hash_unpin(hat);
 }
 
 x86pte_t

@@ -159,13 +159,6 @@ hat_qd_init(hat_t *hat)
 	q->qd_nlev = (unsigned)m->num_level;
 }
 
-/* The lock of hash chain h (types.h, hat_bucket). */
-static inline bucket_lock_t *
-htable_bucket_mutex(const hat_t *hat, unsigned h)
-{
-	return (&hat->hat_bucket[h]);
-}
-
 /* Reserve pool of frameless descriptors (reserve.c) */
 void htable_put_reserve(ht_ctx_t *ctx, htable_t *ht);
 htable_t *htable_get_reserve(ht_ctx_t *ctx);
@@ -185,45 +178,161 @@ x86pte_t link_ptp(htable_t *higher, htable_t *new, uint64_t vaddr);
 void htable_hash_insert(htable_t *ht);
 void htable_hash_remove(htable_t *ht);
 /*
- * The hash chain of (va, level); its bucket mutex is htable_mutex's.
- * Inline: every lookup of the one-entry path starts here.
+ * The key of (va, level) in a space's hash (types.h, ht_hash_t): its
+ * chain is the key's low bits.  Inline: every lookup of the one-entry
+ * path starts here.
  *  - Inside a 2 GiB window, level-0 tables one after another take chains
  *    one after another (va >> 21), so a thread working in one region
- *    keeps to a few lines of bucket locks, and threads in different
- *    parts of a window keep to different lines.
- *  - va >> 28 spreads the tables above level 0, whose bases are 1 GiB
- *    or more apart.
+ *    keeps to a few lines of chains and their locks.
+ *  - Each GiB adds 4 chains more (va >> 30 << 2): a line that no
+ *    level-0 table takes, so that threads in neighbouring GiB never
+ *    write the same line; it also spreads the tables above level 0,
+ *    whose bases are 1 GiB or more apart.
  *  - Each window starts at an offset that a multiplicative hash of its
  *    number picks.  With the shifts alone, regions a power of two apart
  *    (guest RAM banks 512 GiB apart, a kernel's half and a user's, two
  *    threads 2 GiB apart) fell on the same chains, and two threads in
- *    one space took the same bucket locks at every call
- *    (map_1page_steady_t2_one_far: 54-62 ns a call; with the offsets
- *    33-36, as the windows' chains now overlap in part).
+ *    one space took the same bucket locks at every call.  The offsets
+ *    of two windows differ by about the same amount wherever the two
+ *    are (the product is linear), so the multiplier decides which
+ *    distances collide: with the golden ratio's, 512 GiB apart put the
+ *    second region 442 chains after the first in every size of hash.
+ *    This one was picked from 3000 random odd numbers as the one whose
+ *    regions 2^k GiB apart (k = 1..21) keep at least 1100 chains apart
+ *    in hashes of 16384 and 65536 chains (at 4096, 512 GiB apart and
+ *    two longer distances still overlap).  Windows at other distances
+ *    share chains as random ones would: the fewer, the larger the hash
+ *    is against the tables (htable_hash_grow).
  *  - The hat pointer term makes the chains of different spaces start
  *    apart.
+ * The key does not depend on the hash's size, so a lookup computes it
+ * before it reads which hash is current.
  */
-static inline unsigned
-htable_hash(const hat_t *hat, uint64_t va, int level)
+static inline uint64_t
+hash_key(const hat_t *hat, uint64_t va, int level)
 {
-	uint64_t win = (va >> 31) * 0x9e3779b97f4a7c15ull;
-
-	return ((unsigned)((va >> LEVEL_SHIFT(hat_mmu(hat), 1)) + (va >> 28) +
-	    (win >> 40) + (uint64_t)level + ((uintptr_t)hat >> 4)) &
-	    (hat->hat_num_hash - 1));
+	return ((va >> LEVEL_SHIFT(hat_mmu(hat), 1)) + ((va >> 30) << 2) +
+	    (((va >> 31) * 0x68514aa49945d723ull) >> 40) + (uint64_t)level +
+	    ((uintptr_t)hat >> 4));
 }
+
+static inline unsigned
+htable_hash(const hat_t *hat, const ht_hash_t *t, uint64_t va, int level)
+{
+	return ((unsigned)hash_key(hat, va, level) & t->hh_mask);
+}
+
+/* The lock of chain h of t, and its head. */
+static inline bucket_lock_t *
+htable_chain_lock(ht_hash_t *t, unsigned h)
+{
+	return (&t->hh_chain[h].hc_lock);
+}
+
+static inline htable_t **
+htable_head(ht_hash_t *t, unsigned h)
+{
+	return (&t->hh_chain[h].hc_head);
+}
+
+/*
+ * hat's hash now.  It stays hat's while the caller holds one of its
+ * locks (the grower takes them all), or in a serial space, where only
+ * the caller's own thread grows it.
+ */
+static inline ht_hash_t *
+htable_hash_cur(const hat_t *hat)
+{
+	return (atomic_load_explicit(&((hat_t *)hat)->hat_hash,
+	    memory_order_acquire));
+}
+
+/*
+ * Lock the chain that (base, level) hashes to in hat's hash and return
+ * its lock, with *r_slot set to the chain's head.  The hot path of every
+ * lookup: the key does not depend on the hash; the mask and the hash are
+ * two loads side by side (one line), and two more after the lock check
+ * that the mask is still the space's and is the hash's own
+ * (htable_hash_grow stores the new hash, then its mask, while it holds
+ * every lock of the old hash):
+ *  - the mask is read first: a new mask comes with the new hash;
+ *  - an old mask with the old hash: if the hash grew before we got the
+ *    old lock, we see the new mask after it;
+ *  - an old mask with the new hash (read between the grower's two
+ *    stores) names a chain that exists in it, as the hash only grows,
+ *    but maybe not the right one: the new hash's own mask differs.
+ */
+bucket_lock_t *htable_chain_enter_again(hat_t *hat, uint64_t base, int level,
+    htable_t ***r_slot);
+static inline bucket_lock_t *
+htable_chain_enter(hat_t *hat, uint64_t base, int level, htable_t ***r_slot)
+{
+	unsigned key = (unsigned)hash_key(hat, base, level);
+	unsigned mask = atomic_load_explicit(&hat->hat_hash_mask,
+	    memory_order_acquire);
+	ht_hash_t *t = atomic_load_explicit(&hat->hat_hash,
+	    memory_order_relaxed);
+	ht_chain_t *c = &t->hh_chain[key & mask];
+
+	mutex_enter(&c->hc_lock, LR_BUCKET);
+	if (HT_LIKELY(atomic_load_explicit(&hat->hat_hash_mask,
+	    memory_order_relaxed) == mask && t->hh_mask == mask)) {
+		*r_slot = &c->hc_head;
+		return (&c->hc_lock);
+	}
+	/* grown meanwhile: out of line, so that no loop is kept here */
+	mutex_exit(&c->hc_lock);
+	return (htable_chain_enter_again(hat, base, level, r_slot));
+}
+
+/* Lock ht's chain; returns its lock (htable_chain_enter). */
+bucket_lock_t *htable_lock(const htable_t *ht);
+/*
+ * ht's chain lock in its space's hash now: for assertions by a caller
+ * that holds it (the hash cannot grow meanwhile).
+ */
 bucket_lock_t *htable_mutex(const htable_t *ht);
-/* The table (base, level) on chain h, or NULL (the chain's mutex held). */
+
+/* The table (base, level) on the chain that starts at head, or NULL. */
 static inline htable_t *
-htable_hash_search(hat_t *hat, unsigned h, uint64_t base, int level)
+htable_hash_search(htable_t *head, uint64_t base, int level)
 {
 	htable_t *ht;
 
-	for (ht = hat->hat_ht_hash[h]; ht != NULL; ht = ht->ht_next) {
+	for (ht = head; ht != NULL; ht = ht->ht_next) {
 		if (ht->ht_vaddr == base && ht->ht_level == level)
 			return (ht);
 	}
 	return (NULL);
+}
+
+/*
+ * The hash of hat: a new one of n chains (NULL: no memory), and its
+ * growth (htable.c).  Grow when the space has more tables than an eighth
+ * of its chains: two threads' regions (runs of chains) then overlap
+ * seldom (two regions of 512 tables, in windows whose offsets fall at
+ * random: one time in 8 at a fourth, one in 16 at an eighth), and a
+ * chain holds one table or two.  A chain is 16 bytes, and the pages of
+ * the chains no table uses are never touched (calloc).
+ */
+#define HASH_LOAD_SHIFT	3
+ht_hash_t *htable_hash_alloc(unsigned n);
+void htable_hash_grow(hat_t *hat);
+/*
+ * Keep hat's hash from growing while the caller walks every chain (a
+ * stealer, the statistics, a dump): returns the hash, which stays hat's
+ * until htable_hash_unpin.  Waits while a grower runs; not with a bucket
+ * lock held (the grower waits for those).
+ */
+ht_hash_t *htable_hash_pin(hat_t *hat);
+void htable_hash_unpin(hat_t *hat);
+static inline void
+htable_hash_check(hat_t *hat)
+{
+	if (HT_UNLIKELY(atomic_load_explicit(&hat->hat_ntables,
+	    memory_order_relaxed) > htable_hash_cur(hat)->hh_n >>
+	    HASH_LOAD_SHIFT))
+		htable_hash_grow(hat);
 }
 void htable_dump(hat_t *hat, ht_frame_fn fn, void *arg, long *count);
 

@@ -33,6 +33,7 @@ attach_shared(hat_t *hat, uint64_t base, int level, htable_t *parent,
     htable_t *src)
 {
 	htable_t *ht = calloc(1, sizeof (*ht));
+	bucket_lock_t *mtx;
 
 	if (ht == NULL && (ht = htable_get_reserve(hat->hat_ctx)) == NULL) {
 		/* the region, still SR_MAKING, goes with the failed import */
@@ -50,9 +51,9 @@ attach_shared(hat_t *hat, uint64_t base, int level, htable_t *parent,
 	ht->ht_shares = src;	/* with our hold on it */
 	atomic_fetch_add(&src->ht_nsharers, 1);
 	BUSY_ADD(parent, 1);
-	mutex_enter(htable_mutex(ht), LR_BUCKET);
+	mtx = htable_lock(ht);
 	htable_hash_insert(ht);
-	mutex_exit(htable_mutex(ht));
+	mutex_exit(mtx);
 	return (0);
 }
 
@@ -75,6 +76,7 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 	ht_pfn_t pfn = pa >> HT_PAGE_SHIFT;
 	ht_ctx_t *ctx = hat->hat_ctx;
 	const mmu_t *m = hat_mmu(hat);
+	bucket_lock_t *mtx;
 	entry_iter_t ei;
 	htable_t *ht;
 	int err;
@@ -145,9 +147,9 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 	else
 		BUSY_ADD(parent, 1);	/* single-threaded: hat not visible */
 	/* not needed yet (no one sees the hat), but the hash's rule holds */
-	mutex_enter(htable_mutex(ht), LR_BUCKET);
+	mtx = htable_lock(ht);
 	htable_hash_insert(ht);
-	mutex_exit(htable_mutex(ht));
+	mutex_exit(mtx);
 
 	err = 0;
 	for_each_entry(&ei, ht) {
@@ -220,8 +222,10 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 void
 htable_attach_scrub(hat_t *hat)
 {
-	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
-		for (htable_t *ht = hat->hat_ht_hash[h]; ht != NULL;
+	ht_hash_t *t = htable_hash_cur(hat);	/* nobody else sees hat */
+
+	for (unsigned h = 0; h < t->hh_n; h++) {
+		for (htable_t *ht = *htable_head(t, h); ht != NULL;
 		    ht = ht->ht_next) {
 			entry_iter_t ei;
 

@@ -75,6 +75,15 @@ lock_held(const void *mtx)
 }
 
 int
+lock_rank_held(lock_rank_t rank)
+{
+	for (unsigned i = 0; i < lk_nheld; i++)
+		if (lk_held[i].h_rank == rank)
+			return (1);
+	return (0);
+}
+
+int
 lock_none_held(void)
 {
 	return (lk_nheld == 0);

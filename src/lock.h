@@ -46,6 +46,7 @@ typedef enum lock_rank {
 /* Debug builds only (lock.c); in release builds only inside sizeof. */
 int lock_held(const void *mtx);
 int lock_none_held(void);
+int lock_rank_held(lock_rank_t rank);
 void lock_note_enter(const void *mtx, lock_rank_t rank);
 void lock_note_entered(const void *mtx, lock_rank_t rank);
 void lock_note_exit(const void *mtx);

@@ -74,4 +74,11 @@ op_end(op_t *op)
 	op_give_back(op, op->op_prealloc, 1);
 	op->op_prealloc = NULL;
 	op_close(op);
+	/*
+	 * The outermost operation's end holds no library lock: where the
+	 * space's hash may grow (htable_hash_grow), if the tables the
+	 * operation made call for it.
+	 */
+	if (op__depth == 0 && op->op_hat != NULL)
+		htable_hash_check(op->op_hat);
 }

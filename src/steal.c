@@ -71,17 +71,19 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
     unsigned *stolen, htable_t **list)
 {
 	ht_ctx_t *ctx = hat->hat_ctx;
-	unsigned nh = hat->hat_num_hash;
+	/* the chains stay where they are while we let go of their locks */
+	ht_hash_t *t = htable_hash_pin(hat);
+	unsigned nh = t->hh_n;
 	unsigned h, start;
 
 	start = h = atomic_fetch_add(&ctx->ctx_steal_seed, 1) & (nh - 1);
 	do {
-		bucket_lock_t *mtx = htable_bucket_mutex(hat, h);
+		bucket_lock_t *mtx = htable_chain_lock(t, h);
 		htable_t *ht, *higher = NULL;
 		rmap_prep_t rp = { { NULL, NULL } };
 
 		mutex_enter(mtx, LR_BUCKET);
-		for (ht = hat->hat_ht_hash[h]; ht != NULL && *stolen < cnt;
+		for (ht = *htable_head(t, h); ht != NULL && *stolen < cnt;
 		    ht = ht->ht_next) {
 			if (!steal_candidate(ht, 0, threshold))
 				continue;
@@ -128,6 +130,7 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
 			htable_release(higher);
 		h = (h + 1) & (nh - 1);
 	} while (*stolen < cnt && h != start);
+	htable_hash_unpin(hat);
 }
 
 /* Move a victim to the tail of the list (ctx_list_lock held). */
@@ -282,6 +285,7 @@ htable_purge_hat(hat_t *hat)
 {
 	ht_ctx_t *ctx = hat->hat_ctx;
 	long n = 0;
+	ht_hash_t *t;
 	htable_t *ht;
 
 	atomic_fetch_add(&ctx->ctx_dont_cache, 1);
@@ -301,12 +305,13 @@ htable_purge_hat(hat_t *hat)
 	if (!(atomic_load(&hat->hat_flags) & HAT_FREEING))
 		return (n);
 
-	for (unsigned h = 0; h < hat->hat_num_hash; h++) {
-		while ((ht = hat->hat_ht_hash[h]) != NULL) {
+	t = htable_hash_cur(hat);	/* FREEING: it grows no more */
+	for (unsigned h = 0; h < t->hh_n; h++) {
+		while ((ht = *htable_head(t, h)) != NULL) {
 			htable_t *src = (ht->ht_flags & HTABLE_SHARED_PFN) ?
 			    ht->ht_shares : NULL;
 
-			hat->hat_ht_hash[h] = ht->ht_next;
+			*htable_head(t, h) = ht->ht_next;
 			/* the frame is garbage now; nothing counts any more */
 			ht_valid_set(ht, 0);
 			atomic_store(&ht->ht_lock_cnt, 0);

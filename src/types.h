@@ -32,14 +32,35 @@ typedef struct htable htable_t;
 typedef struct ht_as hat_t;
 
 /*
- * Bucket locks (lock.h): one per hash chain of a space (hat_bucket[h]
- * guards hat_ht_hash[h]).  Once there were 128 per context, shared by
- * every space: threads working on disjoint ranges, or in different
- * spaces, kept taking the same few lock words and bounced their cache
- * lines between CPUs (two threads ran slower than one, issue 13).  With
- * a lock per chain, 16 to a cache line, tables in different regions use
- * different lines.
+ * The hash of a space's tables (htable.c): hh_n chains, each a head and
+ * the bucket lock (lock.h) that guards it, side by side, so that a
+ * lookup touches one line for both.  Once there were 128 locks per
+ * context, shared by every space: threads working on disjoint ranges,
+ * or in different spaces, kept taking the same few lock words and
+ * bounced their cache lines between CPUs (two threads ran slower than
+ * one, issue 13).  With a lock per chain, tables in different regions
+ * use different lines, as long as the regions' chains do not overlap:
+ * so the hash grows with the space (htable_hash_grow).  A grown
+ * hash replaces this one whole; the old one stays allocated (hh_old)
+ * until the space is destroyed, because a thread may still be waiting
+ * on one of its locks, which it then finds stale (htable_chain_enter).
+ * hh_n never changes; nor does anything but the chains and the locks.
  */
+typedef struct ht_chain {
+	bucket_lock_t	hc_lock;
+	uint32_t	hc_pad;
+	htable_t	*hc_head;
+} ht_chain_t;
+typedef struct ht_hash {
+	unsigned	hh_n;		/* chains: a power of two */
+	unsigned	hh_mask;	/* hh_n - 1 */
+	struct ht_hash	*hh_old;	/* the hash this one replaced */
+	char		hh_pad[64 - 16];
+	ht_chain_t	hh_chain[];
+} ht_hash_t;
+_Static_assert(sizeof (ht_hash_t) == 64, "the chains start a cache line");
+_Static_assert(sizeof (ht_chain_t) == 16, "four chains to a cache line");
+#define HASH_GROWING	0x80000000u	/* hat_hash_use: growing */
 
 /* ht_flags */
 #define HTABLE_COPIED		0x01	/* root whose entries live in hat_copied_ptes */
@@ -206,9 +227,14 @@ struct ht_as {
 	hat_qd_t	hat_qd;		/* set once the root exists */
 	_Atomic uint64_t hat_gen;	/* bumped before any table is unlinked */
 	ht_ctx_t	*hat_ctx;
-	htable_t	**hat_ht_hash;	/* bucket heads */
-	bucket_lock_t	*hat_bucket;	/* one lock per bucket (lock.h) */
-	unsigned	hat_num_hash;	/* power of two */
+	/*
+	 * The tables (above), and hh_mask of that hash, where a lookup
+	 * reads it without a dependent load.  The grower stores the hash,
+	 * then the mask: a lookup that reads the mask first never pairs a
+	 * new mask with an old, smaller hash (htable_chain_enter).
+	 */
+	ht_hash_t * _Atomic hat_hash;
+	_Atomic unsigned hat_hash_mask;
 	int		hat_max_level;
 	htable_t	*hat_htable;	/* root, permanently held */
 	_Atomic unsigned hat_flags;	/* VICTIM/FREEING: ctx_list_lock */
@@ -216,6 +242,9 @@ struct ht_as {
 	pthread_mutex_t	hat_mutex;	/* protects hat_ht_cached */
 	htable_t	*hat_ht_cached;	/* free tables with zeroed frames */
 	_Atomic unsigned hat_num_cached; /* changed under hat_mutex */
+	_Atomic unsigned hat_ntables;	/* tables on the hash */
+	_Atomic unsigned hat_hash_use;	/* HASH_GROWING, or the pins of
+					   htable_hash_pin */
 	unsigned	hat_num_copied;
 	x86pte_t	*hat_copied_ptes;
 	hat_pm_t	*hat_pm;	/* leaves per level, in shards */

@@ -157,17 +157,19 @@ reframe(htable_t *t, ht_pfn_t pfn, void *ptr, const char *what,
 static void
 rechain(htable_t *ht, unsigned from, unsigned to)
 {
+	ht_hash_t *t = htable_hash_cur(hat);
+
 	if (ht->ht_prev != NULL)
 		ht->ht_prev->ht_next = ht->ht_next;
 	else
-		hat->hat_ht_hash[from] = ht->ht_next;
+		*htable_head(t, from) = ht->ht_next;
 	if (ht->ht_next != NULL)
 		ht->ht_next->ht_prev = ht->ht_prev;
 	ht->ht_prev = NULL;
-	ht->ht_next = hat->hat_ht_hash[to];
+	ht->ht_next = *htable_head(t, to);
 	if (ht->ht_next != NULL)
 		ht->ht_next->ht_prev = ht;
-	hat->hat_ht_hash[to] = ht;
+	*htable_head(t, to) = ht;
 }
 
 /* ------------------------------------------------------------------ */
@@ -343,9 +345,9 @@ Test(audit, root_descriptor)
 Test(audit, table_on_the_wrong_chain)
 {
 	htable_t *a = table(A_VA, 0);
-	unsigned h = htable_hash(hat, a->ht_vaddr, 0);
+	unsigned h = htable_hash(hat, htable_hash_cur(hat), a->ht_vaddr, 0);
 	/* the next chain (each has its own lock): only the chain is wrong */
-	unsigned other = (h + 1) & (hat->hat_num_hash - 1);
+	unsigned other = (h + 1) & (htable_hash_cur(hat)->hh_n - 1);
 
 	rechain(a, h, other);
 	corrupt("not its own", NULL);
@@ -356,7 +358,8 @@ Test(audit, table_on_the_wrong_chain)
 Test(audit, hash_chain_broken)
 {
 	htable_t *a = table(A_VA, 0);
-	htable_t *head = hat->hat_ht_hash[htable_hash(hat, a->ht_vaddr, 0)];
+	ht_hash_t *t = htable_hash_cur(hat);
+	htable_t *head = *htable_head(t, htable_hash(hat, t, a->ht_vaddr, 0));
 
 	head->ht_prev = a == head ? table(B_VA, 0) : a;
 	corrupt("hash chain", "is broken");
@@ -400,9 +403,10 @@ Test(audit, vaddr_not_aligned)
 Test(audit, vaddr_not_canonical)
 {
 	htable_t *a = table(A_VA, 0);
-	unsigned h = htable_hash(hat, a->ht_vaddr, 0);
+	ht_hash_t *t = htable_hash_cur(hat);
+	unsigned h = htable_hash(hat, t, a->ht_vaddr, 0);
 	uint64_t bad = 0x0000900000400000ull;	/* in the hole, aligned */
-	unsigned hb = htable_hash(hat, bad, 0);
+	unsigned hb = htable_hash(hat, t, bad, 0);
 
 	/* on the chain its new vaddr hashes to: only the hole is wrong */
 	a->ht_vaddr = bad;

@@ -76,8 +76,9 @@ Test(frame, tables_come_only_from_the_pools)
 	cr_assert_eq(ht_as_create(fx.ctx, 0, &fx.as), 0);
 	cr_assert_eq(ht_map(fx.as, 0, 0, 8 << 20, 0, HT_MAP_SIZE(HT_PS_4K)),
 	    0);
-	for (unsigned h = 0; h < fx.as->hat_num_hash; h++)
-		for (htable_t *ht = fx.as->hat_ht_hash[h]; ht; ht = ht->ht_next)
+	for (unsigned h = 0; h < htable_hash_cur(fx.as)->hh_n; h++)
+		for (htable_t *ht = *htable_head(htable_hash_cur(fx.as), h); ht;
+		    ht = ht->ht_next)
 			cr_assert(ptable_in_pools(fx.ctx, ht->ht_pfn));
 	/* 16 frames: root + 2 + 4 used, 9 left; 10 more tables fail */
 	cr_assert_eq(ht_map(fx.as, 1ull << 30, 0, 20 << 20, 0,

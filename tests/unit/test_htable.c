@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "htable_int.h"
@@ -241,4 +242,162 @@ Test(htable, forced_large_page_over_a_held_table_falls_back)
 	ht_stats_t st;
 	ht_as_stats(fx.as, &st);
 	cr_assert_eq(st.lpage_fallbacks, 1);
+}
+
+/* Make the fixture's context again with a hash of n chains to start. */
+static void
+fx_small_hash(unsigned n)
+{
+	ht_as_destroy(fx.as);
+	fx.as = NULL;
+	cr_assert_eq(ht_ctx_destroy(fx.ctx), 0);
+	fx.cfg.hash_buckets = n;
+	cr_assert_eq(ht_ctx_create(&fx.cfg, &fx.ctx), 0, "%s", ht_errdetail());
+	cr_assert_eq(ht_as_create(fx.ctx, 0, &fx.as), 0);
+}
+
+static unsigned
+old_hashes(const hat_t *hat)
+{
+	unsigned n = 0;
+
+	for (ht_hash_t *t = htable_hash_cur(hat)->hh_old; t != NULL;
+	    t = t->hh_old)
+		n++;
+	return (n);
+}
+
+#define GROW_VA		0x7f0000000000ull	/* 512 GiB aligned */
+#define GROW_PA		0x40000000ull
+
+/* one page in each of tables [from, to): a level-0 table each */
+static void
+map_tables(hat_t *hat, unsigned from, unsigned to)
+{
+	for (unsigned i = from; i < to; i++)
+		cr_assert_eq(ht_map(hat, GROW_VA + (uint64_t)i * 0x200000,
+		    GROW_PA + (uint64_t)i * 0x1000, 0x1000, HT_W, 0), 0,
+		    "%s", ht_errdetail());
+}
+
+/*
+ * The hash grows 4x at the end of any operation that leaves more tables
+ * than an eighth of its chains; a pinned hash does not grow until it is
+ * unpinned; every table stays where lookups find it; the hash never
+ * shrinks; the statistics report its size.
+ */
+Test(htable, hash_grows_with_the_space)
+{
+	fx_setup_mode(HT_MODE_4LEVEL, HT_PS_4K | HT_PS_2M, 64);
+	fx_small_hash(2);
+	hat_t *hat = fx.as;
+	ht_stats_t st;
+	ht_hash_t *t;
+
+	cr_assert_eq(htable_hash_cur(hat)->hh_n, 8, "the root made it grow");
+	for (unsigned i = 0; i < 300; i++) {
+		map_tables(hat, i, i + 1);
+		t = htable_hash_cur(hat);
+		cr_assert_leq(atomic_load(&hat->hat_ntables), t->hh_n >>
+		    HASH_LOAD_SHIFT,
+		    "%u tables, %u chains", atomic_load(&hat->hat_ntables),
+		    t->hh_n);
+	}
+	/* 300 level-0 tables and 3 above: 8, 32, ..., 8192 */
+	cr_assert_eq(atomic_load(&hat->hat_ntables), 303);
+	cr_assert_eq(htable_hash_cur(hat)->hh_n, 8192);
+	cr_assert_eq(old_hashes(hat), 6, "from 2 chains");
+	cr_assert_eq(ht_audit(hat), 0, "%s", ht_errdetail());
+	for (unsigned i = 0; i < 300; i++) {
+		ht_pa_t pa;
+
+		cr_assert_eq(ht_va2pa(hat, GROW_VA + (uint64_t)i * 0x200000,
+		    &pa), 0);
+		cr_assert_eq(pa, GROW_PA + (uint64_t)i * 0x1000);
+	}
+
+	t = htable_hash_pin(hat);
+	map_tables(hat, 300, 1100);
+	cr_assert_eq(htable_hash_cur(hat), t, "grown while pinned");
+	htable_hash_unpin(hat);
+	cr_assert_eq(ht_audit(hat), 0, "%s", ht_errdetail());
+	map_tables(hat, 1100, 1101);	/* the next operation's end */
+	cr_assert_eq(htable_hash_cur(hat)->hh_n, 32768);
+	ht_as_stats(hat, &st);
+	cr_assert_eq(st.hash_chains, 32768);
+	cr_assert_eq(st.tables[0], 1101);
+	cr_assert_eq(ht_audit(hat), 0, "%s", ht_errdetail());
+
+	/* emptied level-0 tables go; the ones above stay (htable_keep) */
+	cr_assert_eq(ht_unmap(hat, GROW_VA, 1101ull * 0x200000, 0), 0);
+	ht_as_stats(hat, &st);
+	cr_assert_eq(st.tables[0], 0);
+	cr_assert_eq(atomic_load(&hat->hat_ntables), st.tables[1] +
+	    st.tables[2] + st.tables[3]);
+	cr_assert_eq(htable_hash_cur(hat)->hh_n, 32768, "it never shrinks");
+	cr_assert_eq(ht_audit(hat), 0, "%s", ht_errdetail());
+}
+
+struct grow_race {
+	hat_t		*hat;
+	uint64_t	va;
+	htable_t	*got;
+};
+
+static void *
+grow_lookup(void *arg)
+{
+	struct grow_race *g = arg;
+
+	g->got = htable_lookup(g->hat, g->va, 0);
+	return (NULL);
+}
+
+static void *
+grow_grow(void *arg)
+{
+	htable_hash_grow(arg);
+	return (NULL);
+}
+
+/*
+ * A lookup that waits for a chain's lock while the hash grows: whichever
+ * gets the lock first, the lookup finds its table, in the old hash
+ * before the move or in the new one after it (htable_chain_enter looks
+ * again when the hash it read is no longer the space's).  The test holds
+ * the lock until both the lookup and the grower wait for it.
+ */
+Test(htable, hash_grow_under_a_waiting_lookup)
+{
+	fx_setup_mode(HT_MODE_4LEVEL, HT_PS_4K | HT_PS_2M, 64);
+
+	for (unsigned round = 0; round < 60; round++) {
+		struct grow_race g;
+		pthread_t tl, tg;
+		bucket_lock_t *mtx;
+		htable_t *ht;
+		ht_hash_t *t;
+
+		fx_small_hash(2);
+		t = htable_hash_pin(fx.as);	/* the growth waits */
+		map_tables(fx.as, 0, 40);
+		htable_hash_unpin(fx.as);
+		cr_assert_eq(htable_hash_cur(fx.as), t);
+		g.hat = fx.as;
+		g.va = GROW_VA + (uint64_t)(round % 40) * 0x200000;
+		cr_assert_not_null(ht = htable_lookup(fx.as, g.va, 0));
+		mtx = htable_lock(ht);
+		cr_assert_eq(pthread_create(&tl, NULL, grow_lookup, &g), 0);
+		cr_assert_eq(pthread_create(&tg, NULL, grow_grow, fx.as), 0);
+		usleep(2000);
+		mutex_exit(mtx);
+		cr_assert_eq(pthread_join(tl, NULL), 0);
+		cr_assert_eq(pthread_join(tg, NULL), 0);
+		cr_assert_eq(g.got, ht, "round %u: the lookup found %p", round,
+		    (void *)g.got);
+		cr_assert_neq(htable_hash_cur(fx.as), t, "it grew");
+		fx_release(g.got);
+		fx_release(ht);
+		cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());
+	}
 }

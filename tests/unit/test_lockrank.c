@@ -18,7 +18,9 @@ TestSuite(lockrank, .fini = fx_teardown, .timeout = 30);
 static bucket_lock_t *
 bucket(unsigned i)
 {
-	return (&fx.as->hat_bucket[i % fx.as->hat_num_hash]);
+	ht_hash_t *t = htable_hash_cur(fx.as);
+
+	return (htable_chain_lock(t, i % t->hh_n));
 }
 
 Test(lockrank, the_order_is_allowed_and_recorded)

@@ -165,12 +165,13 @@ library_locked(void)
 	int n = 0, held = 0;
 
 	/* a bucket lock is a word: non-zero while held (src/lock.h) */
-	for (unsigned i = 0; i < W.v->hat_num_hash; i++)
-		if (atomic_load(&W.v->hat_bucket[i].bl_word) != 0)
-			held = 1;
-	for (unsigned i = 0; i < W.x->hat_num_hash; i++)
-		if (atomic_load(&W.x->hat_bucket[i].bl_word) != 0)
-			held = 1;
+	for (int s = 0; s < 2; s++) {
+		ht_hash_t *t = htable_hash_cur(s == 0 ? W.v : W.x);
+
+		for (unsigned i = 0; i < t->hh_n; i++)
+			if (atomic_load(&htable_chain_lock(t, i)->bl_word) != 0)
+				held = 1;
+	}
 	m[n++] = &ctx->ctx_list_lock;
 	m[n++] = &ctx->ctx_reserve_lock;
 	m[n++] = &W.v->hat_mutex;
