@@ -14,6 +14,7 @@
 #endif
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -36,6 +37,61 @@ xlate_wrong(ht_as_t *as, ht_va_t va, uint64_t pa_off)
 
 	return ((rc == 0 && pa != va + pa_off) ||
 	    (rc != 0 && rc != -HT_ENOTMAPPED));
+}
+
+/*
+ * A thief, for tests that want stealers walking the other spaces of a
+ * context: it maps single pages at base + i * step (i < n) of its own
+ * space, va -> va + pa_off, and now and then empties the range, until
+ * *stop; its context has stealing forced (ht_ctx_set_force_steal), so
+ * its allocations steal from the other spaces.  A full arena may refuse
+ * a map (-HT_ENOFRAME): no error here; any other failure adds to *bad.
+ * `thefts` counts its rounds.
+ */
+typedef struct stress_thief {
+	ht_as_t		*as;
+	ht_va_t		base;
+	uint64_t	step;
+	unsigned	n;
+	uint64_t	pa_off;
+	_Atomic int	*stop;
+	_Atomic long	*bad;
+	_Atomic long	thefts;
+} stress_thief_t;
+
+static inline uint64_t
+stress_rnd(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
+	return (*s >> 33);
+}
+
+static inline void *
+stress_thief(void *arg)
+{
+	stress_thief_t *t = arg;
+	uint64_t s = 7;
+
+	while (!atomic_load(t->stop)) {
+		ht_va_t va = t->base + stress_rnd(&s) % t->n * t->step;
+		int rc = ht_map(t->as, va, va + t->pa_off, 4096, HT_W, 0);
+
+		if (rc != 0 && rc != -HT_ENOFRAME)
+			atomic_fetch_add(t->bad, 1);
+		if (stress_rnd(&s) % 4 == 0 &&
+		    ht_unmap(t->as, t->base, t->n * t->step, 0) != 0)
+			atomic_fetch_add(t->bad, 1);
+		atomic_fetch_add(&t->thefts, 1);
+	}
+	return (NULL);
+}
+
+/* Wait until the thief has made n rounds. */
+static inline void
+stress_wait_thefts(stress_thief_t *t, long n)
+{
+	while (atomic_load(&t->thefts) < n)
+		(void) sched_yield();
 }
 
 /* The four paging modes, as a Criterion parameter array. */

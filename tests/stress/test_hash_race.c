@@ -18,7 +18,7 @@
  *    (pinned too) and take their tables, while the writers take the
  *    thief's.
  * A space is made anew for each of several rounds, so that every round
- * grows a hash from 2 chains.  Every mapping is va -> va + PA_OFF, so a
+ * grows a hash from 8 chains.  Every mapping is va -> va + PA_OFF, so a
  * translation must be exactly that or nothing.  After each round: a page
  * a writer left unmapped is unmapped, one it left mapped is mapped
  * exactly or was stolen, the audit passes (every table on the chain its
@@ -45,7 +45,7 @@ typedef struct world {
 	uint64_t	l1;		/* the level-1 page size */
 	uint64_t	apart;		/* between the writers' regions */
 	_Atomic long	bad;
-	_Atomic long	thefts;
+	stress_thief_t	thief;
 	_Atomic long	counts;		/* the counter's rounds */
 	_Atomic int	stop;		/* the thief and the counter */
 	_Atomic int	round_done;	/* the reader */
@@ -120,28 +120,6 @@ writer(void *arg)
 		 */
 		if (rc != 0 && rc != -HT_ENOFRAME)
 			atomic_fetch_add(&w->bad, 1);
-	}
-	return (NULL);
-}
-
-/* maps and unmaps with stealing forced: stealers visit every space */
-static void *
-thief(void *arg)
-{
-	world_t *w = arg;
-	uint64_t s = 7;
-
-	while (!atomic_load(&w->stop)) {
-		ht_va_t va = 3 * GIB + rnd(&s) % 64 * w->l1;
-		int rc = ht_map(w->plain, va, va + PA_OFF / 2, PG, HT_W, 0);
-
-		/* a full arena may refuse: that is no error here */
-		if (rc != 0 && rc != -HT_ENOFRAME)
-			atomic_fetch_add(&w->bad, 1);
-		if (rnd(&s) % 4 == 0 &&
-		    ht_unmap(w->plain, 3 * GIB, 64 * w->l1, 0) != 0)
-			atomic_fetch_add(&w->bad, 1);
-		atomic_fetch_add(&w->thefts, 1);
 	}
 	return (NULL);
 }
@@ -225,9 +203,12 @@ ParameterizedTest(ht_mode_t *mode, hash, race, .timeout = 600)
 	/* every 4th frame from stealing: the writers' tables come and go */
 	ht_ctx_set_force_steal(w.ctx, 4);
 	cr_assert_eq(pthread_create(&ct, NULL, counter, &w), 0);
-	cr_assert_eq(pthread_create(&tt, NULL, thief, &w), 0);
+	w.thief = (stress_thief_t){ .as = w.plain, .base = 3 * GIB,
+	    .step = w.l1, .n = 64, .pa_off = PA_OFF / 2, .stop = &w.stop,
+	    .bad = &w.bad };
+	cr_assert_eq(pthread_create(&tt, NULL, stress_thief, &w.thief), 0);
 	for (int round = 0; round < ROUNDS; round++) {
-		long thefts = atomic_load(&w.thefts);
+		long thefts = atomic_load(&w.thief.thefts);
 
 		memset(o, 0, sizeof (o));
 		atomic_store(&w.round_done, 0);
@@ -242,8 +223,7 @@ ParameterizedTest(ht_mode_t *mode, hash, race, .timeout = 600)
 		for (int i = 0; i < NWRITERS; i++)
 			cr_assert_eq(pthread_join(t[i], NULL), 0);
 		/* the thief overlapped the writers at least a little */
-		while (atomic_load(&w.thefts) < thefts + 16)
-			(void) sched_yield();
+		stress_wait_thefts(&w.thief, thefts + 16);
 		atomic_store(&w.round_done, 1);
 		cr_assert_eq(pthread_join(rt, NULL), 0);
 		cr_assert_eq(atomic_load(&w.bad), 0, "%s: round %d: %ld calls "

@@ -33,22 +33,9 @@ typedef struct world {
 	ht_as_t		*plain;
 	uint64_t	l1;		/* the level-1 page size */
 	_Atomic long	bad;
-	_Atomic long	thefts;		/* the thief's rounds so far */
 	_Atomic int	stop;
+	stress_thief_t	thief;
 } world_t;
-
-/*
- * Wait until the thief has made n rounds: its steals must overlap the
- * owners' calls however the scheduler runs the threads (on a loaded
- * machine the owners could finish before the thief ran at all, and the
- * check that something was stolen failed).
- */
-static void
-wait_thefts(world_t *w, long n)
-{
-	while (atomic_load(&w->thefts) < n)
-		(void) sched_yield();
-}
 
 typedef struct owner {
 	world_t		*w;
@@ -134,28 +121,6 @@ anchor(owner_t *o)
 	}
 }
 
-/* maps and unmaps with stealing forced: stealers visit every space */
-static void *
-thief(void *arg)
-{
-	world_t *w = arg;
-	uint64_t s = 7;
-
-	while (!atomic_load(&w->stop)) {
-		ht_va_t va = WIN + rnd(&s) % 256 * w->l1 * 2;
-		int rc = ht_map(w->plain, va, va + PA_OFF, PG, HT_W, 0);
-
-		/* a full arena may refuse: that is no error here */
-		if (rc != 0 && rc != -HT_ENOFRAME)
-			atomic_fetch_add(&w->bad, 1);
-		if (rnd(&s) % 4 == 0 &&
-		    ht_unmap(w->plain, WIN, 512 * w->l1, 0) != 0)
-			atomic_fetch_add(&w->bad, 1);
-		atomic_fetch_add(&w->thefts, 1);
-	}
-	return (NULL);
-}
-
 static void *
 reader(void *arg)
 {
@@ -230,8 +195,18 @@ ParameterizedTest(ht_mode_t *mode, serial, race, .timeout = 300)
 	}
 	ht_ctx_set_force_steal(w.ctx, 1);
 	cr_assert_eq(pthread_create(&rt, NULL, reader, &w), 0);
-	cr_assert_eq(pthread_create(&tt, NULL, thief, &w), 0);
-	wait_thefts(&w, 1);
+	w.thief = (stress_thief_t){ .as = w.plain, .base = WIN,
+	    .step = 2 * w.l1, .n = 256, .pa_off = PA_OFF, .stop = &w.stop,
+	    .bad = &w.bad };
+	cr_assert_eq(pthread_create(&tt, NULL, stress_thief, &w.thief), 0);
+	/*
+	 * The thief's steals must overlap the owners' calls however the
+	 * scheduler runs the threads (on a loaded machine the owners could
+	 * finish before the thief ran at all, and the check that something
+	 * was stolen failed): they start after its first round, and it
+	 * stops after its 64th.
+	 */
+	stress_wait_thefts(&w.thief, 1);
 	for (int i = 0; i < NOWNERS; i++) {
 		o[i].w = &w;
 		o[i].as = w.own[i];
@@ -240,7 +215,7 @@ ParameterizedTest(ht_mode_t *mode, serial, race, .timeout = 300)
 	}
 	for (int i = 0; i < NOWNERS; i++)
 		cr_assert_eq(pthread_join(t[i], NULL), 0);
-	wait_thefts(&w, 64);
+	stress_wait_thefts(&w.thief, 64);
 	atomic_store(&w.stop, 1);
 	cr_assert_eq(pthread_join(rt, NULL), 0);
 	cr_assert_eq(pthread_join(tt, NULL), 0);
