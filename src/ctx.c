@@ -1,8 +1,9 @@
 /*
  * ctx.c - contexts: what illumos keeps in globals (the mmu description,
- * the reserve pool, the bucket mutexes, the list of address spaces, the
- * tunables and the statistics) lives in one object per "machine", so that
- * several can coexist in a process.
+ * the reserve pool, the list of address spaces, the tunables and the
+ * statistics) lives in one object per "machine", so that several can
+ * coexist in a process.  (illumos's hashed bucket mutexes are each
+ * space's now: types.h, ht_hash_t.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,7 +186,7 @@ ht_ctx_create(const ht_config_t *cfg, ht_ctx_t **r_ctx)
 		return (ht__fail(HT_EINVAL, "NULL argument"));
 	if ((err = ctx_check_config(cfg, &m)) != 0)
 		return (err);
-	/* aligned: each bucket mutex has a cache line of its own */
+	/* aligned: the mmu description every call reads starts a line */
 	if ((ctx = aligned_alloc(64, (sizeof (*ctx) + 63) & ~(size_t)63)) ==
 	    NULL)
 		return (ht__fail(HT_ENOMEM, "no memory for a context"));

@@ -58,8 +58,12 @@ typedef struct ht_hash {
 	char		hh_pad[64 - 16];
 	ht_chain_t	hh_chain[];
 } ht_hash_t;
-_Static_assert(sizeof (ht_hash_t) == 64, "the chains start a cache line");
-_Static_assert(sizeof (ht_chain_t) == 16, "four chains to a cache line");
+/*
+ * calloc's 16-byte alignment and a 16-byte chain: a chain never straddles
+ * two cache lines, so its lock and its head are one line.
+ */
+_Static_assert(sizeof (ht_hash_t) % 16 == 0, "the chains 16-byte aligned");
+_Static_assert(sizeof (ht_chain_t) == 16, "a chain in one cache line");
 #define HASH_GROWING	0x80000000u	/* hat_hash_use: growing */
 
 /* ht_flags */
