@@ -157,21 +157,21 @@ htable_hash_alloc(unsigned n)
 }
 
 /*
- * htable_hash_grow: replace hat's hash with one four times as large once
- * the space holds more tables than an eighth of its chains
- * (htable_hash_check,
- * at the end of an operation).  Why it grows: with as many tables as
- * chains, two threads' regions share chains and lines of bucket locks
- * wherever they are (map_1page_steady_t2_one at 2 GiB apart: 53-67 ns a
- * call, against 29 with the chains to spare), and a chain's search grows
- * with the space.
+ * htable_hash_grow: replace hat's hash with one four times as large
+ * (or more) once the space holds more tables than an eighth of its
+ * chains (htable_hash_check, at the end of an operation).  Why it grows:
+ * with about as many tables as chains, two threads' regions share chains
+ * and lines of bucket locks wherever the windows' offsets put them
+ * (map_1page_steady_t2_one_2g: 42-52 ns a call at 1024 chains, 14-15
+ * grown), and a chain's search grows with the space.
  *
  * How, while other threads look tables up: one grower at a time, and
  * none while a walker of every chain has pinned the hash (hat_hash_use:
  * the grower does not wait, it leaves the growth to a later operation's
- * end); it takes every lock of the old hash in turn, so that
- * no chain is in use, moves every descriptor to the new hash, publishes
- * it and lets go of the old locks.  A thread that was waiting for an old
+ * end); it takes every lock of the old hash in turn, so that no chain is
+ * in use, moves every descriptor to the new hash, stores the hash and
+ * then its mask (htable_chain_enter reads them the other way round), and
+ * lets go of the old locks.  A thread that was waiting for an old
  * lock gets it, sees the new hash and goes there (htable_chain_enter).
  * The old hash stays allocated, for such a waiter, until the space is
  * destroyed: the sizes grow by 4, so all of them take less than a third

@@ -270,8 +270,9 @@ htable_chain_enter(hat_t *hat, uint64_t base, int level, htable_t ***r_slot)
 	unsigned key = (unsigned)hash_key(hat, base, level);
 	unsigned mask = atomic_load_explicit(&hat->hat_hash_mask,
 	    memory_order_acquire);
+	/* acquire: a new hash's header, read below, was written before */
 	ht_hash_t *t = atomic_load_explicit(&hat->hat_hash,
-	    memory_order_relaxed);
+	    memory_order_acquire);
 	ht_chain_t *c = &t->hh_chain[key & mask];
 
 	mutex_enter(&c->hc_lock, LR_BUCKET);

@@ -53,7 +53,7 @@ void lock_note_exit(const void *mtx);
 
 /*
  * A bucket lock: the hashed locks that guard the tables' hash chains and
- * the free decision (types.h, hat_bucket).  Every table operation takes
+ * the free decision (types.h, ht_hash_t).  Every table operation takes
  * one, the one-entry path (hat_one.c) holds one for the whole call, so it
  * is a word of our own rather than a pthread mutex, whose pair costs ~85
  * instructions in glibc against ~10 here: 0 free, 1 held.  Taking it is
