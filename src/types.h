@@ -55,7 +55,6 @@ typedef struct ht_hash {
 	unsigned	hh_n;		/* chains: a power of two */
 	unsigned	hh_mask;	/* hh_n - 1 */
 	struct ht_hash	*hh_old;	/* the hash this one replaced */
-	char		hh_pad[64 - 16];
 	ht_chain_t	hh_chain[];
 } ht_hash_t;
 /*

@@ -58,13 +58,6 @@ typedef struct writer {
 	uint8_t		mapped[NSLOT];
 } writer_t;
 
-static uint64_t
-rnd(uint64_t *s)
-{
-	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
-	return (*s >> 33);
-}
-
 /* va of slot i of writer id: NPG pages at the start of each table */
 static ht_va_t
 slot_va(const world_t *w, int id, unsigned i)
@@ -80,7 +73,7 @@ writer(void *arg)
 	world_t *w = o->w;
 
 	for (int i = 0; i < OPS; i++) {
-		uint64_t r = rnd(&o->rng);
+		uint64_t r = stress_rnd(&o->rng);
 		unsigned s = (unsigned)(r % NSLOT);
 		ht_va_t va = slot_va(w, o->id, s);
 		unsigned first = s - s % NPG;
@@ -132,8 +125,8 @@ reader(void *arg)
 	uint64_t s = 99;
 
 	while (!atomic_load(&w->round_done)) {
-		ht_va_t va = slot_va(w, (int)(rnd(&s) % NWRITERS),
-		    (unsigned)(rnd(&s) % NSLOT)) + 8;
+		ht_va_t va = slot_va(w, (int)(stress_rnd(&s) % NWRITERS),
+		    (unsigned)(stress_rnd(&s) % NSLOT)) + 8;
 
 		if (xlate_wrong(w->as, va, PA_OFF))
 			atomic_fetch_add(&w->bad, 1);
