@@ -77,7 +77,16 @@ unmap_noad(hat_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 static __attribute__((noinline)) int
 unmap_wc(hat_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 {
-	if (flags == 0 && wc_unmap(hat, va, len, NULL, NULL))
+	if (flags == 0 && ONE_AT_LEVEL(wc_unmap, hat, len, va, len, NULL, NULL))
+		return (0);
+	return (unmap_noad(hat, va, len, flags));
+}
+
+/* ht_unmap in a space that several threads change: the front, out of line. */
+static __attribute__((noinline)) int
+unmap_mw(hat_t *hat, ht_va_t va, uint64_t len, unsigned flags)
+{
+	if (flags == 0 && ONE_AT_LEVEL(mw_unmap, hat, len, va, len, NULL, NULL))
 		return (0);
 	return (unmap_noad(hat, va, len, flags));
 }
@@ -85,9 +94,13 @@ unmap_wc(hat_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 int
 ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags)
 {
-	/* the serial cursor first, with no frame to set up (hat_one.h) */
-	if (HT_LIKELY(as != NULL) && wc_on(as, va, len))
-		return (unmap_wc(as, va, len, flags));
+	/* the serial cursor or the multi-writer front first (hat_one.h) */
+	if (HT_LIKELY(as != NULL)) {
+		if (wc_on(as, va, len))
+			return (unmap_wc(as, va, len, flags));
+		if (mw_on(as))
+			return (unmap_mw(as, va, len, flags));
+	}
 	return (unmap_noad(as, va, len, flags));
 }
 
@@ -95,9 +108,11 @@ int
 ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags,
     ht_ad_fn fn, void *arg)
 {
-	if (HT_LIKELY(as != NULL) && flags == 0 && wc_on(as, va, len) &&
-	    wc_unmap(as, va, len, fn, arg))
-		return (0);	/* a serial space's cursor (hat_one.h) */
+	/* a serial space's cursor, or the multi-writer front (hat_one.h) */
+	if (HT_LIKELY(as != NULL) && flags == 0 && (wc_on(as, va, len) ?
+	    ONE_AT_LEVEL(wc_unmap, as, len, va, len, fn, arg) :
+	    mw_on(as) && ONE_AT_LEVEL(mw_unmap, as, len, va, len, fn, arg)))
+		return (0);
 	return (unmap_call(as, va, len, flags, fn, arg));
 }
 
@@ -235,7 +250,20 @@ protect_wc(hat_t *hat, ht_va_t va, uint64_t len, unsigned attr)
 {
 	const mmu_t *m = hat_mmu(hat);
 
-	if (wc_change(hat, va, len, m->prot_clr, m->prot_set[attr]))
+	if (ONE_AT_LEVEL(wc_change, hat, len, va, len, m->prot_clr,
+	    m->prot_set[attr]))
+		return (0);
+	return (protect_call(hat, va, len, attr));
+}
+
+/* ht_protect in a space that several threads change: the front. */
+static __attribute__((noinline)) int
+protect_mw(hat_t *hat, ht_va_t va, uint64_t len, unsigned attr)
+{
+	const mmu_t *m = hat_mmu(hat);
+
+	if (ONE_AT_LEVEL(mw_change, hat, len, va, len, m->prot_clr,
+	    m->prot_set[attr]))
 		return (0);
 	return (protect_call(hat, va, len, attr));
 }
@@ -251,9 +279,11 @@ ht_protect(ht_as_t *as, ht_va_t va, uint64_t len, unsigned attr)
 	/* the masks per level, made once per context (mmu_tables) */
 	_Static_assert(HT_W == 1 && HT_U == 2 && HT_X == 4,
 	    "prot_set is indexed by W|U|X");
-	/* the serial cursor first (hat_one.h) */
+	/* the serial cursor or the multi-writer front first (hat_one.h) */
 	if (wc_on(as, va, len))
 		return (protect_wc(as, va, len, attr));
+	if (mw_on(as))
+		return (protect_mw(as, va, len, attr));
 	return (protect_call(as, va, len, attr));
 }
 

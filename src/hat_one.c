@@ -52,6 +52,13 @@
  * space's write cursor, so that the next call in that table goes
  * straight to its entry (hat_one.h).
  *
+ * In a live space that several threads change, the entry points try the
+ * front first (hat_one.h, mw_map / mw_unmap / mw_change): the same work
+ * as one_map / one_unmap / one_change for a table that exists, reached
+ * without the general entry's frame and checks, and a lock that is held
+ * sends the call here instead.  What the front does not take comes here
+ * (and then to the general path) with nothing changed.
+ *
  * Lock order: one bucket mutex, nothing under it.  No callback runs under
  * it.
  */
@@ -252,25 +259,13 @@ one_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 		return (0);
 	}
 	/*
-	 * A CAS, not an exchange: above level 0 an overlapping call may
-	 * split the leaf meanwhile (its link is made under the new table's
-	 * lock, not ours), and a link must never be cleared here.  Again
-	 * while an MMU sets A/D; the value it clears is final (x86pte.h).
-	 * With no MMU and no other writer (nm_plain), a plain store.
+	 * Above level 0 an overlapping call may split the leaf meanwhile
+	 * (its link is made under the new table's lock, not ours): the
+	 * CAS of one_clear_leaf never clears a link.
 	 */
-	if (nm_plain(hat))
-		pte_store(m->pte_size, p, 0);
-	else for (;;) {
-		x86pte_t found = pte_cas_raw(m->pte_size, p, old, 0);
-
-		if (found == old)
-			break;
-		if (!pte_is_page(found, l) || (found & PT_LOCKED) ||
-		    pte_pa(m, found, l) != pte_pa(m, old, l)) {
-			one_exit(mtx);
-			return (0);	/* changed under us: general path */
-		}
-		old = found;
+	if ((old = one_clear_leaf(p, m->pte_size, old, nm_plain(hat))) == 0) {
+		one_exit(mtx);
+		return (0);	/* changed under us: general path */
 	}
 	ht_valid_lk_add(ht, -1);
 	one_exit(mtx);
@@ -286,33 +281,17 @@ one_change(hat_t *hat, uint64_t va, uint64_t len, const x86pte_t *clr,
 	const mmu_t *m = hat_mmu(hat);
 	bucket_lock_t *mtx;
 	htable_t *ht;
-	x86pte_t old, new, found;
+	x86pte_t old;
 	void *p;
-	int l;
+	int l, changed;
 
 	if ((p = one_leaf(hat, va, len, &ht, &mtx, &l, &old)) == NULL)
 		return (0);
-	/* as pte_range_update: again while an MMU sets A/D under us */
-	for (;;) {
-		new = (old & ~clr[l]) | set[l];
-		if (new == old)
-			break;
-		if (nm_plain(hat)) {
-			/* no MMU, no other writer (nommu.c) */
-			pte_store(m->pte_size, p, new);
-			break;
-		}
-		found = pte_cas_raw(m->pte_size, p, old, new);
-		if (found == old)
-			break;
-		if (!pte_is_page(found, l)) {
-			new = old;	/* gone under an overlapping call */
-			break;
-		}
-		old = found;
-	}
+	/* as pte_range_update; plain with no MMU and no other writer */
+	changed = one_change_leaf(p, m->pte_size, l, old, clr, set,
+	    nm_plain(hat));
 	one_exit(mtx);
-	if (new != old)
+	if (changed)
 		one_tlb_inval(hat, va, len);
 	return (1);
 }

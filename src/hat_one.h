@@ -40,6 +40,7 @@
 #include "htable_int.h"
 #include "x86pte.h"
 #include "op.h"
+#include "rmap.h"
 #include "hook.h"
 
 /*
@@ -105,20 +106,31 @@ wc_on(const hat_t *hat, uint64_t va, uint64_t len)
 }
 
 /*
- * The cursor for a one-entry call of [va, va + len), with *r_p its entry,
- * or NULL: not exactly one entry, or a call the one-entry path leaves
- * alone.  The caller has asked wc_on: va falls in the cursor's table.
+ * f(hat, l, args...) with l the constant level of a one-entry call of
+ * len bytes: 0 for 4 KiB, else 1 (wc_find and mw_find check len against
+ * it).  Each level then gets its own straight code, with the level's
+ * cursor at a fixed offset in the space.
  */
-static inline const hat_wc_t *
-wc_find(hat_t *hat, uint64_t va, uint64_t len, uint8_t **r_p)
+#define ONE_AT_LEVEL(f, hat, len, ...)					\
+	((len) == HT_PAGE_SIZE ? f((hat), 0, __VA_ARGS__) :		\
+	f((hat), 1, __VA_ARGS__))
+
+/*
+ * The cursor for a one-entry call of [va, va + len) at level l, with *r_p
+ * its entry, or NULL: not exactly one entry, or a call the one-entry path
+ * leaves alone.  The caller has asked wc_on: va falls in the cursor's
+ * table.
+ */
+static inline __attribute__((always_inline)) const hat_wc_t *
+wc_find(hat_t *hat, const int l, uint64_t va, uint64_t len, uint8_t **r_p)
 {
-	const hat_wc_t *wc = &hat->hat_wc[len != HT_PAGE_SIZE];
+	const hat_wc_t *wc = &hat->hat_wc[l];
 	uint64_t off = va - wc->wc_base;
 
 	HT_ASSERT(off < wc->wc_span);
 	/* a 4 KiB len picked level 0, whose entries map 4 KiB */
-	HT_ASSERT(len != HT_PAGE_SIZE || wc->wc_shift == HT_PAGE_SHIFT);
-	if ((len != HT_PAGE_SIZE && len != 1ull << wc->wc_shift) ||
+	HT_ASSERT(l != 0 || wc->wc_shift == HT_PAGE_SHIFT);
+	if ((l != 0 && len != 1ull << wc->wc_shift) ||
 	    (off & (len - 1)) != 0 || op_cur() != NULL)
 		return (NULL);
 #ifdef HT_DEBUG
@@ -186,17 +198,77 @@ one_last_leaf(const hat_t *hat, const htable_t *ht, int l)
 }
 
 /*
- * ht_map of one page of plain attributes (no HT_LOCKED, A/D or software
- * bits), flags 0: 1 when mapped, 0 when nothing changed.
+ * The one-entry paths' writes of a present leaf: p is its entry (sz
+ * bytes) at level l, old its value read under the path's lock or in a
+ * serial space.  plain: no MMU and no other writer (HAT_NOMMU in a serial
+ * space, nm_plain), so a store; else a CAS, again while an MMU sets A or
+ * D under us.
  */
-static inline int
-wc_map(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr)
+
+/*
+ * The leaf becomes (old & ~clr[l]) | set[l]: 1 when it changed, 0 when it
+ * was that already or stopped being a leaf meanwhile (an overlapping
+ * call's split, whose tables the general path covers).
+ */
+static inline __attribute__((always_inline)) int
+one_change_leaf(void *p, int sz, int l, x86pte_t old, const x86pte_t *clr,
+    const x86pte_t *set, int plain)
+{
+	for (;;) {
+		x86pte_t new = (old & ~clr[l]) | set[l], found;
+
+		if (new == old)
+			return (0);
+		if (plain) {
+			pte_store(sz, p, new);
+			return (1);
+		}
+		if ((found = pte_cas_raw(sz, p, old, new)) == old)
+			return (1);
+		if (!pte_is_page(found, l))
+			return (0);	/* gone under an overlapping call */
+		old = found;
+	}
+}
+
+/*
+ * The leaf is cleared: returns the value cleared, with the A/D bits an
+ * MMU left in it (final: x86pte.h), or 0 with nothing changed when it
+ * became anything but itself with more A/D bits meanwhile (a split's
+ * link, a lock, another page or other rights from an overlapping call:
+ * the general path's business).  A CAS, not an exchange, so that a link
+ * is never cleared here.
+ */
+static inline __attribute__((always_inline)) x86pte_t
+one_clear_leaf(void *p, int sz, x86pte_t old, int plain)
+{
+	x86pte_t found;
+
+	if (plain) {
+		pte_store(sz, p, 0);
+		return (old);
+	}
+	while ((found = pte_cas_raw(sz, p, old, 0)) != old) {
+		if ((found ^ old) & ~(x86pte_t)(PT_REF | PT_MOD))
+			return (0);
+		old = found;
+	}
+	return (old);
+}
+
+/*
+ * ht_map of one page of plain attributes (no HT_LOCKED, A/D or software
+ * bits), flags 0, at level l: 1 when mapped, 0 when nothing changed.
+ */
+static inline __attribute__((always_inline)) int
+wc_map(hat_t *hat, const int l, uint64_t va, ht_pa_t pa, uint64_t len,
+    unsigned attr)
 {
 	const hat_wc_t *wc;
 	uint8_t *p;
 
 	/* pa aligned: its last byte does not wrap */
-	if ((wc = wc_find(hat, va, len, &p)) == NULL ||
+	if ((wc = wc_find(hat, l, va, len, &p)) == NULL ||
 	    (pa & (len - 1)) != 0 || pa + (len - 1) >= wc->wc_pal)
 		return (0);
 	if (wc->wc_pte_shift == 3) {
@@ -218,18 +290,21 @@ wc_map(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr)
 	return (1);
 }
 
-/* ht_unmap_ad of one leaf, flags 0: 1 when removed, 0 when nothing changed. */
-static inline int
-wc_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
+/*
+ * ht_unmap_ad of one leaf at level l, flags 0: 1 when removed, 0 when
+ * nothing changed.
+ */
+static inline __attribute__((always_inline)) int
+wc_unmap(hat_t *hat, const int l, uint64_t va, uint64_t len, ht_ad_fn fn,
+    void *arg)
 {
 	const hat_wc_t *wc;
-	const int l = len != HT_PAGE_SIZE;
-	x86pte_t old, found;
+	x86pte_t old;
 	htable_t *ht;
 	uint8_t *p;
 	int sz;
 
-	if ((wc = wc_find(hat, va, len, &p)) == NULL)
+	if ((wc = wc_find(hat, l, va, len, &p)) == NULL)
 		return (0);
 	sz = 1 << wc->wc_pte_shift;
 	old = pte_load(sz, p);
@@ -237,12 +312,10 @@ wc_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 	if (!pte_is_page(old, l) || (old & PT_LOCKED) ||
 	    one_last_leaf(hat, ht, l))
 		return (0);
-	if (atomic_load_explicit(&hat->hat_flags, memory_order_relaxed) &
-	    HAT_NOMMU)
-		pte_store(sz, p, 0);
-	else	/* only an MMU (or ht_access) sets A/D meanwhile */
-		while ((found = pte_cas_raw(sz, p, old, 0)) != old)
-			old = found;
+	/* only an MMU (or ht_access) sets A/D meanwhile */
+	if ((old = one_clear_leaf(p, sz, old, (atomic_load_explicit(
+	    &hat->hat_flags, memory_order_relaxed) & HAT_NOMMU) != 0)) == 0)
+		return (0);
 	ht_valid_lk_add(ht, -1);
 	wc_pm_add(wc, -1);
 	one_unmapped(hat, va, len, old, fn, arg);
@@ -250,38 +323,215 @@ wc_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 }
 
 /*
- * ht_protect (or chattr) of one leaf: (old & ~clr[l]) | set[l].  1 when
- * done, 0 when nothing changed and the ordinary path must look.
+ * ht_protect (or chattr) of one leaf at level l: (old & ~clr[l]) |
+ * set[l].  1 when done, 0 when nothing changed and the ordinary path must
+ * look.
  */
-static inline int
-wc_change(hat_t *hat, uint64_t va, uint64_t len, const x86pte_t *clr,
-    const x86pte_t *set)
+static inline __attribute__((always_inline)) int
+wc_change(hat_t *hat, const int l, uint64_t va, uint64_t len,
+    const x86pte_t *clr, const x86pte_t *set)
 {
-	const int l = len != HT_PAGE_SIZE;
 	const hat_wc_t *wc;
-	x86pte_t old, new, found;
+	x86pte_t old;
 	uint8_t *p;
 	int sz;
 
-	if ((wc = wc_find(hat, va, len, &p)) == NULL)
+	if ((wc = wc_find(hat, l, va, len, &p)) == NULL)
 		return (0);
 	sz = 1 << wc->wc_pte_shift;
 	if (!pte_is_page(old = pte_load(sz, p), l))
 		return (0);
-	for (;;) {
-		new = (old & ~clr[l]) | set[l];
-		if (new == old)
-			return (1);
-		if (atomic_load_explicit(&hat->hat_flags,
-		    memory_order_relaxed) & HAT_NOMMU) {
-			pte_store(sz, p, new);
-			break;
-		}
-		if ((found = pte_cas_raw(sz, p, old, new)) == old)
-			break;
-		old = found;	/* A/D set meanwhile: still a leaf */
+	/* only an MMU sets A/D meanwhile: it stays a leaf */
+	if (one_change_leaf(p, sz, l, old, clr, set, (atomic_load_explicit(
+	    &hat->hat_flags, memory_order_relaxed) & HAT_NOMMU) != 0))
+		one_tlb_inval(hat, va, len);
+	return (1);
+}
+
+/*
+ * The front of the one-entry path in a space that several threads may
+ * change (neither HAT_SERIAL nor HAT_NOMMU): ht_map, ht_unmap, ht_protect
+ * and the _ad ones try it first, as a serial space tries its cursor.  It
+ * does one_map's, one_unmap's and one_change's work with what a call of
+ * one entry needs and nothing else: the table by hash under its chain
+ * lock (the call's one locked instruction on a map), its entry, the
+ * counts.  What the general entry spends first (a frame and saved
+ * registers for every case, the range and argument checks, the no-MMU
+ * hold, the mmu_t behind the context) the front takes from the cursors'
+ * geometry in the space itself (hat_wc_t, wc_init), and the table proves
+ * the rest: a level-l table of this space that covers va exists only if
+ * va is canonical, inside the space and outside its hole; the top level
+ * (l here only in 32-bit paging) is left alone, as one_find leaves it.
+ *
+ * The front never waits: a chain lock that is held, or a hash that grew
+ * meanwhile, sends the call the general way, which waits.  Its own path
+ * then calls nothing before the lock is let go, so the compiler keeps
+ * every value in the argument registers (no frame, no saved register),
+ * and each level (a constant l, ONE_AT_LEVEL) gets its own straight code.
+ * What the one-entry path refuses the front refuses too, with nothing
+ * changed, and the general entry runs as if it had not been asked.
+ * Lock order: one bucket lock, nothing under it; the A/D sink and the
+ * TLB hook run after it is let go.
+ */
+static inline int
+mw_on(const hat_t *hat)
+{
+	return ((atomic_load_explicit(&hat->hat_flags, memory_order_relaxed) &
+	    (HAT_SERIAL | HAT_NOMMU)) == 0);
+}
+
+/*
+ * The entry of the one-entry call of [va, va + len) at level l, with its
+ * table's chain locked: *r_ht, *r_mtx and *r_wc (the level's geometry)
+ * set; NULL with nothing locked when the front does not take the call
+ * (not one entry of a table that exists, what one_find refuses, or a
+ * lock that is held).
+ */
+static inline __attribute__((always_inline)) uint8_t *
+mw_find(hat_t *hat, const int l, uint64_t va, uint64_t len,
+    const hat_wc_t **r_wc, htable_t **r_ht, bucket_lock_t **r_mtx)
+{
+	const hat_wc_t *wc = &hat->hat_wc[l];
+	uint64_t base;
+	htable_t **slot;
+	htable_t *ht;
+
+	if ((l && len != 1ull << wc->wc_shift) || (va & (len - 1)) != 0 ||
+	    l >= hat->hat_max_level || op_cur() != NULL ||
+	    atomic_load_explicit(&hat->hat_nshared_in,
+	    memory_order_relaxed) != 0 || rmap_on(hat->hat_ctx))
+		return (NULL);
+#ifdef HT_DEBUG
+	if (atomic_load_explicit(&debug_hook, memory_order_relaxed) != NULL)
+		return (NULL);
+#endif
+	/* the table's span: its entries times what each maps */
+	base = va & ~(((uint64_t)HT_PAGE_SIZE >> wc->wc_pte_shift <<
+	    wc->wc_shift) - 1);
+	HT_ASSERT(!mmu_va_ok(hat_mmu(hat), va) ||
+	    base == htable_base(hat, va, l));
+	if ((*r_mtx = htable_chain_tryenter(hat, base, l, &slot)) == NULL)
+		return (NULL);
+	ht = htable_hash_search(*slot, base, l);
+	if (ht == NULL || (ht->ht_flags & (HTABLE_SHARED_PFN |
+	    HTABLE_COPIED))) {
+		mutex_exit(*r_mtx);
+		return (NULL);
 	}
-	one_tlb_inval(hat, va, len);
+	*r_wc = wc;
+	*r_ht = ht;
+	return (ht->ht_ptr + ((va - base) >> wc->wc_shift << wc->wc_pte_shift));
+}
+
+/*
+ * one_map by the front: one page of plain attributes (the caller checked
+ * them and the flags, wc_map_args) into an empty entry at level l.  1
+ * when mapped, 0 when nothing changed.
+ */
+static inline __attribute__((always_inline)) int
+mw_map(hat_t *hat, const int l, uint64_t va, ht_pa_t pa, uint64_t len,
+    unsigned attr)
+{
+	const hat_wc_t *wc;
+	bucket_lock_t *mtx;
+	htable_t *ht;
+	x86pte_t new, old;
+	uint8_t *p;
+	int sz;
+
+	/* pa aligned: its last byte does not wrap */
+	if ((pa & (len - 1)) != 0 || pa + (len - 1) >= hat->hat_wc[l].wc_pal ||
+	    (p = mw_find(hat, l, va, len, &wc, &ht, &mtx)) == NULL)
+		return (0);
+	sz = 1 << wc->wc_pte_shift;
+	new = wc->wc_enc[attr] | wc->wc_ps | (pa & wc->wc_amask);
+	/* count first, as one_map: never empty with a leaf */
+	ht_valid_lk_add(ht, 1);
+	/*
+	 * As one_map: at level 0 an empty entry is filled only under this
+	 * lock, so a plain store; above it a split may link a table here
+	 * meanwhile, so a CAS.
+	 */
+	if (l == 0) {
+		if ((old = pte_load(sz, p)) == 0)
+			pte_store(sz, p, new);
+	} else {
+		old = pte_cas_raw(sz, p, 0, new);
+	}
+	if (HT_UNLIKELY(old != 0)) {
+		ht_valid_lk_add(ht, -1);
+		mutex_exit(mtx);
+		return (0);	/* something is there: the general path */
+	}
+	mutex_exit(mtx);
+	/* an empty entry is in no TLB: nothing to invalidate */
+	hat_pm_add(hat, l, 1);
+	return (1);
+}
+
+/*
+ * one_unmap by the front, flags 0: 1 when the leaf that is exactly
+ * [va, va + len) at level l is removed (fn told of its A/D bits), 0 when
+ * nothing changed.
+ */
+static inline __attribute__((always_inline)) int
+mw_unmap(hat_t *hat, const int l, uint64_t va, uint64_t len, ht_ad_fn fn,
+    void *arg)
+{
+	const hat_wc_t *wc;
+	bucket_lock_t *mtx;
+	htable_t *ht;
+	x86pte_t old;
+	uint8_t *p;
+	int sz;
+
+	if ((p = mw_find(hat, l, va, len, &wc, &ht, &mtx)) == NULL)
+		return (0);
+	sz = 1 << wc->wc_pte_shift;
+	old = pte_load(sz, p);
+	/* only an unlocked leaf, and not the one that would free its table */
+	if (!pte_is_page(old, l) || (old & PT_LOCKED) ||
+	    one_last_leaf(hat, ht, l))
+		goto refuse;
+	if ((old = one_clear_leaf(p, sz, old, 0)) == 0)
+		goto refuse;	/* changed under us: general path */
+	ht_valid_lk_add(ht, -1);
+	mutex_exit(mtx);
+	hat_pm_add(hat, l, -1);
+	one_unmapped(hat, va, len, old, fn, arg);
+	return (1);
+refuse:
+	mutex_exit(mtx);
+	return (0);
+}
+
+/*
+ * one_change by the front: the leaf that is exactly [va, va + len) at
+ * level l becomes (old & ~clr[l]) | set[l].  1 when done, 0 when nothing
+ * changed and the general path must look.
+ */
+static inline __attribute__((always_inline)) int
+mw_change(hat_t *hat, const int l, uint64_t va, uint64_t len,
+    const x86pte_t *clr, const x86pte_t *set)
+{
+	const hat_wc_t *wc;
+	bucket_lock_t *mtx;
+	htable_t *ht;
+	x86pte_t old;
+	uint8_t *p;
+	int sz, changed;
+
+	if ((p = mw_find(hat, l, va, len, &wc, &ht, &mtx)) == NULL)
+		return (0);
+	sz = 1 << wc->wc_pte_shift;
+	if (!pte_is_page(old = pte_load(sz, p), l)) {
+		mutex_exit(mtx);
+		return (0);
+	}
+	changed = one_change_leaf(p, sz, l, old, clr, set, 0);
+	mutex_exit(mtx);
+	if (changed)
+		one_tlb_inval(hat, va, len);
 	return (1);
 }
 

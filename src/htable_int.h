@@ -211,7 +211,8 @@ void htable_hash_remove(htable_t *ht);
 static inline uint64_t
 hash_key(const hat_t *hat, uint64_t va, int level)
 {
-	return ((va >> LEVEL_SHIFT(hat_mmu(hat), 1)) + ((va >> 30) << 2) +
+	/* LEVEL_SHIFT(mmu, 1), from the space's own line (wc_init) */
+	return ((va >> hat->hat_wc[1].wc_shift) + ((va >> 30) << 2) +
 	    (((va >> 31) * 0x68514aa49945d723ull) >> 40) + (uint64_t)level +
 	    ((uintptr_t)hat >> 4));
 }
@@ -264,26 +265,68 @@ htable_hash_cur(const hat_t *hat)
  */
 bucket_lock_t *htable_chain_enter_again(hat_t *hat, uint64_t base, int level,
     htable_t ***r_slot);
+
+/* The chain of (base, level) in the hash read now, *r_t that hash. */
+static inline ht_chain_t *
+htable_chain_pick(hat_t *hat, uint64_t base, int level, unsigned *r_mask,
+    ht_hash_t **r_t)
+{
+	unsigned key = (unsigned)hash_key(hat, base, level);
+
+	*r_mask = atomic_load_explicit(&hat->hat_hash_mask,
+	    memory_order_acquire);
+	/* acquire: a new hash's header, read later, was written before */
+	*r_t = atomic_load_explicit(&hat->hat_hash, memory_order_acquire);
+	return (&(*r_t)->hh_chain[key & *r_mask]);
+}
+
+/* With the picked chain's lock held: is it still the right chain? */
+static inline int
+htable_chain_still(hat_t *hat, unsigned mask, const ht_hash_t *t)
+{
+	return (atomic_load_explicit(&hat->hat_hash_mask,
+	    memory_order_relaxed) == mask && t->hh_mask == mask);
+}
+
 static inline bucket_lock_t *
 htable_chain_enter(hat_t *hat, uint64_t base, int level, htable_t ***r_slot)
 {
-	unsigned key = (unsigned)hash_key(hat, base, level);
-	unsigned mask = atomic_load_explicit(&hat->hat_hash_mask,
-	    memory_order_acquire);
-	/* acquire: a new hash's header, read below, was written before */
-	ht_hash_t *t = atomic_load_explicit(&hat->hat_hash,
-	    memory_order_acquire);
-	ht_chain_t *c = &t->hh_chain[key & mask];
+	unsigned mask;
+	ht_hash_t *t;
+	ht_chain_t *c = htable_chain_pick(hat, base, level, &mask, &t);
 
 	mutex_enter(&c->hc_lock, LR_BUCKET);
-	if (HT_LIKELY(atomic_load_explicit(&hat->hat_hash_mask,
-	    memory_order_relaxed) == mask && t->hh_mask == mask)) {
+	if (HT_LIKELY(htable_chain_still(hat, mask, t))) {
 		*r_slot = &c->hc_head;
 		return (&c->hc_lock);
 	}
 	/* grown meanwhile: out of line, so that no loop is kept here */
 	mutex_exit(&c->hc_lock);
 	return (htable_chain_enter_again(hat, base, level, r_slot));
+}
+
+/*
+ * htable_chain_enter for a caller that does not wait (the multi-writer
+ * front, hat_one.h): NULL with nothing locked when the chain's lock is
+ * held or the hash grew meanwhile.  The caller then goes the way that
+ * waits.
+ */
+static inline bucket_lock_t *
+htable_chain_tryenter(hat_t *hat, uint64_t base, int level,
+    htable_t ***r_slot)
+{
+	unsigned mask;
+	ht_hash_t *t;
+	ht_chain_t *c = htable_chain_pick(hat, base, level, &mask, &t);
+
+	if (HT_UNLIKELY(!bucket_tryenter(&c->hc_lock, LR_BUCKET)))
+		return (NULL);
+	if (HT_LIKELY(htable_chain_still(hat, mask, t))) {
+		*r_slot = &c->hc_head;
+		return (&c->hc_lock);
+	}
+	mutex_exit(&c->hc_lock);
+	return (NULL);
 }
 
 /* Lock ht's chain; returns its lock (htable_chain_enter). */
@@ -365,7 +408,7 @@ ht_valid(const htable_t *ht)
  * callers' values in saved registers.)
  */
 
-static inline void
+static inline __attribute__((always_inline)) void
 ht_valid_lk_add(htable_t *ht, int d)
 {
 	int32_t v = atomic_load_explicit(&ht->ht_valid_lk,

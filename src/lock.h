@@ -107,6 +107,31 @@ bucket_enter(bucket_lock_t *bl, lock_rank_t rank)
 #endif
 }
 
+/*
+ * Take bl if it is free, else return 0 at once: for a caller that has a
+ * slower way that waits (hat_one.h, the multi-writer front), so that its
+ * own path keeps no value across a call.  The order checks of
+ * bucket_enter (taking it out of order would be a bug even when it
+ * happens to be free).
+ */
+static inline int
+bucket_tryenter(bucket_lock_t *bl, lock_rank_t rank)
+{
+	uint32_t zero = 0;
+
+#ifdef HT_DEBUG
+	lock_note_enter(bl, rank);
+#endif
+	(void) rank;
+	if (!atomic_compare_exchange_strong_explicit(&bl->bl_word, &zero, 1,
+	    memory_order_acquire, memory_order_relaxed))
+		return (0);
+#ifdef HT_DEBUG
+	lock_note_entered(bl, rank);
+#endif
+	return (1);
+}
+
 static inline void
 bucket_exit(bucket_lock_t *bl)
 {

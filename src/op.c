@@ -124,6 +124,21 @@ op_shard_assign(void)
 	return (s);
 }
 
+void
+hat_pm_add_slow(hat_t *hat, int level, int64_t delta)
+{
+	unsigned s = op__shard;
+
+	if (s == 0)
+		s = op_shard_assign();
+	if (s < HAT_SHARDS) {
+		hat_pm_add(hat, level, delta);	/* now a shard of its own */
+		return;
+	}
+	atomic_fetch_add_explicit(&hat->hat_pm[0].pm[level], (uint64_t)delta,
+	    memory_order_relaxed);
+}
+
 /* One call of the hook for hat, and its sharers' (no lock held). */
 static void
 tlb_call(hat_t *hat, uint64_t va, uint64_t len)

@@ -47,15 +47,20 @@ nm_plain(const hat_t *hat)
 #define OP_SHARD_SHARED	HAT_SHARDS
 unsigned op_shard_assign(void);
 
-/* Add delta to hat's leaf count at level (this thread's shard). */
-static inline void
+/* hat_pm_add's other cases: no shard yet, or shard 0 shared (op.c). */
+void hat_pm_add_slow(hat_t *hat, int level, int64_t delta);
+
+/*
+ * Add delta to hat's leaf count at level (this thread's shard).  A shard
+ * of its own (1..HAT_SHARDS-1, one compare) inline; the rest in a call
+ * that nothing follows, so that the hot callers keep no value across it.
+ */
+static inline __attribute__((always_inline)) void
 hat_pm_add(hat_t *hat, int level, int64_t delta)
 {
 	unsigned s = op__shard;
 
-	if (HT_UNLIKELY(s == 0))
-		s = op_shard_assign();
-	if (HT_LIKELY(s < HAT_SHARDS)) {
+	if (HT_LIKELY(s - 1 < HAT_SHARDS - 1)) {
 		/* ours alone: no other thread writes it (op.c) */
 		_Atomic uint64_t *c = &hat->hat_pm[s].pm[level];
 
@@ -64,8 +69,7 @@ hat_pm_add(hat_t *hat, int level, int64_t delta)
 		    memory_order_relaxed);
 		return;
 	}
-	atomic_fetch_add_explicit(&hat->hat_pm[0].pm[level], (uint64_t)delta,
-	    memory_order_relaxed);
+	hat_pm_add_slow(hat, level, delta);
 }
 
 /* hat's leaf count at level: the sum of the shards. */

@@ -241,7 +241,8 @@ struct ht_as {
 	int		hat_max_level;
 	htable_t	*hat_htable;	/* root, permanently held */
 	_Atomic unsigned hat_flags;	/* VICTIM/FREEING: ctx_list_lock */
-	hat_wc_t	hat_wc[WC_LEVELS]; /* serial spaces only (above) */
+	hat_wc_t	hat_wc[WC_LEVELS]; /* cursors: serial spaces only
+					   (above); their geometry: all */
 	pthread_mutex_t	hat_mutex;	/* protects hat_ht_cached */
 	htable_t	*hat_ht_cached;	/* free tables with zeroed frames */
 	_Atomic unsigned hat_num_cached; /* changed under hat_mutex */
