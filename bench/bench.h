@@ -35,6 +35,8 @@ enum {
 	BENCH_FLOOR_STORE,	/* one sequential 8-byte store, ns/entry */
 	BENCH_FLOOR_ZERO,	/* memset of one 4 KiB frame, ns/frame */
 	BENCH_FLOOR_CAS,	/* one successful lock cmpxchg, ns/entry */
+	BENCH_FLOOR_CALL,	/* a call into libhtable.so, ns/call */
+	BENCH_FLOOR_REPORT,	/* the stores of one translate report */
 	BENCH_NFLOORS
 };
 

@@ -20,6 +20,16 @@
  *                each other (other entries), so they overlap somewhat:
  *                expect about half the 4.7 ns that perf-anchors.md gives
  *                for a chain of CASes on one hot word.
+ *   floor_call   a call into libhtable.so that does almost nothing
+ *                (ht_mode_name: a bounds check and a load), through the
+ *                PLT, ns/call: what every library call pays that a
+ *                walk inlined into the caller's loop (the peer's
+ *                translate_addr) does not.
+ *   floor_report the stores of one ht_translate report of a 4 KiB page
+ *                in 4-level paging (va, pa, page size, level, attr,
+ *                nlevels, four entries and the four addresses they were
+ *                read at: 14 fields) into one report, ns/report: what
+ *                ht_translate writes besides ht_va2pa's one word.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -29,6 +39,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <htable.h>
+
 #include "bench.h"
 #include "bench-list.h"
 
@@ -37,6 +49,9 @@
 #define STORE_PASSES	16		/* about 1 ms per sample */
 
 #define CAS_PASSES	2		/* about 2.5 ms per sample */
+
+#define CALLS		(1u << 20)	/* about 2 ms per sample */
+#define REPORTS		(1u << 20)
 
 #define ZERO_FRAMES	515
 #define ZERO_PASSES	64		/* about 1 ms per sample */
@@ -142,5 +157,58 @@ bench_floor_cas(bench_run_t *r)
 	}
 	bench_sink = atomic_load(&t[STORE_ENTRIES - 1]);
 	bench_unmap((void *)t, STORE_BYTES);
+	return (0);
+}
+
+int
+bench_floor_call(bench_run_t *r)
+{
+	uint64_t t0, acc = 0;
+	uint32_t i;
+	int s;
+
+	r->ops = CALLS;
+	for (s = -r->warmup; s < r->reps; s++) {
+		t0 = bench_now();
+		for (i = 0; i < CALLS; i++)
+			acc += (uintptr_t)ht_mode_name((ht_mode_t)(i & 1));
+		if (s >= 0)
+			r->ns[s] = (double)(bench_now() - t0) / (double)r->ops;
+	}
+	bench_sink = acc;
+	return (0);
+}
+
+int
+bench_floor_report(bench_run_t *r)
+{
+	ht_xlate_t x;
+	uint64_t t0;
+	uint32_t i;
+	int s;
+
+	r->ops = REPORTS;
+	for (s = -r->warmup; s < r->reps; s++) {
+		t0 = bench_now();
+		for (i = 0; i < REPORTS; i++) {
+			uint64_t va = (uint64_t)i << 12;
+
+			x.va = va;
+			x.pa = va | 0x100000000ull;
+			x.page_size = 4096;
+			x.level = 0;
+			x.attr = i & 7;
+			x.nlevels = 4;
+			for (int k = 0; k < 4; k++) {
+				x.entries[k] = (va >> (9 * k)) | 0x63;
+				x.entry_pa[k] = (va >> (9 * k)) + 8u * k;
+			}
+			/* every report's stores must be made */
+			__asm__ __volatile__("" : : "r" (&x) : "memory");
+		}
+		if (s >= 0)
+			r->ns[s] = (double)(bench_now() - t0) / (double)r->ops;
+	}
+	bench_sink = x.entries[3];
 	return (0);
 }

@@ -291,10 +291,12 @@ print_table(void)
 		}
 	}
 	(void) printf("floors used for the ratios: store %.3f ns/entry, "
-	    "zero %.1f ns/frame, cas %.2f ns/entry\n(each the lower of the "
-	    "medians at the start and the end of the run)\n",
+	    "zero %.1f ns/frame, cas %.2f ns/entry, call %.2f ns/call, "
+	    "report %.2f ns/report\n(each the lower of the medians at the "
+	    "start and the end of the run)\n",
 	    floors[BENCH_FLOOR_STORE], floors[BENCH_FLOOR_ZERO],
-	    floors[BENCH_FLOOR_CAS]);
+	    floors[BENCH_FLOOR_CAS], floors[BENCH_FLOOR_CALL],
+	    floors[BENCH_FLOOR_REPORT]);
 }
 
 static void

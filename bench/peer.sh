@@ -106,4 +106,9 @@ END {
 	if ("floor_cas" in h && "floor_store" in h)
 		printf "floors in this run: floor_cas %.3f ns, floor_store " \
 		    "%.3f ns an entry\n", h["floor_cas"], h["floor_store"]
+	# what a library call and a translate report cost by themselves
+	if ("floor_call" in h && "floor_report" in h)
+		printf "floor_call %.3f ns a call into libhtable.so, " \
+		    "floor_report %.3f ns the stores of one report\n",
+		    h["floor_call"], h["floor_report"]
 }' "$out"
