@@ -82,6 +82,16 @@ unmap_wc(hat_t *hat, ht_va_t va, uint64_t len, unsigned flags)
 	return (unmap_noad(hat, va, len, flags));
 }
 
+/* ht_unmap in a serial space whose cursor misses: moved by hash first. */
+static __attribute__((noinline)) int
+unmap_ws(hat_t *hat, ht_va_t va, uint64_t len, unsigned flags)
+{
+	if (flags == 0 && ONE_AT_LEVEL(wc_seek, hat, len, va, len) &&
+	    ONE_AT_LEVEL(wc_unmap, hat, len, va, len, NULL, NULL))
+		return (0);
+	return (unmap_noad(hat, va, len, flags));
+}
+
 /* ht_unmap in a space that several threads change: the front, out of line. */
 static __attribute__((noinline)) int
 unmap_mw(hat_t *hat, ht_va_t va, uint64_t len, unsigned flags)
@@ -100,6 +110,8 @@ ht_unmap(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags)
 			return (unmap_wc(as, va, len, flags));
 		if (mw_on(as))
 			return (unmap_mw(as, va, len, flags));
+		if (wc_serial(as))	/* the cursor moves by hash */
+			return (unmap_ws(as, va, len, flags));
 	}
 	return (unmap_noad(as, va, len, flags));
 }
@@ -108,10 +120,12 @@ int
 ht_unmap_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned flags,
     ht_ad_fn fn, void *arg)
 {
-	/* a serial space's cursor, or the multi-writer front (hat_one.h) */
-	if (HT_LIKELY(as != NULL) && flags == 0 && (wc_on(as, va, len) ?
-	    ONE_AT_LEVEL(wc_unmap, as, len, va, len, fn, arg) :
-	    mw_on(as) && ONE_AT_LEVEL(mw_unmap, as, len, va, len, fn, arg)))
+	/* the multi-writer front, or a serial space's cursor (hat_one.h) */
+	if (HT_LIKELY(as != NULL) && flags == 0 && (mw_on(as) ?
+	    ONE_AT_LEVEL(mw_unmap, as, len, va, len, fn, arg) :
+	    wc_serial(as) && (wc_on(as, va, len) ||
+	    ONE_AT_LEVEL(wc_seek, as, len, va, len)) &&
+	    ONE_AT_LEVEL(wc_unmap, as, len, va, len, fn, arg)))
 		return (0);
 	return (unmap_call(as, va, len, flags, fn, arg));
 }
@@ -256,6 +270,19 @@ protect_wc(hat_t *hat, ht_va_t va, uint64_t len, unsigned attr)
 	return (protect_call(hat, va, len, attr));
 }
 
+/* ht_protect in a serial space whose cursor misses: moved by hash first. */
+static __attribute__((noinline)) int
+protect_ws(hat_t *hat, ht_va_t va, uint64_t len, unsigned attr)
+{
+	const mmu_t *m = hat_mmu(hat);
+
+	if (ONE_AT_LEVEL(wc_seek, hat, len, va, len) &&
+	    ONE_AT_LEVEL(wc_change, hat, len, va, len, m->prot_clr,
+	    m->prot_set[attr]))
+		return (0);
+	return (protect_call(hat, va, len, attr));
+}
+
 /* ht_protect in a space that several threads change: the front. */
 static __attribute__((noinline)) int
 protect_mw(hat_t *hat, ht_va_t va, uint64_t len, unsigned attr)
@@ -284,6 +311,8 @@ ht_protect(ht_as_t *as, ht_va_t va, uint64_t len, unsigned attr)
 		return (protect_wc(as, va, len, attr));
 	if (mw_on(as))
 		return (protect_mw(as, va, len, attr));
+	if (wc_serial(as))	/* the cursor moves by hash */
+		return (protect_ws(as, va, len, attr));
 	return (protect_call(as, va, len, attr));
 }
 

@@ -435,6 +435,18 @@ map_wc(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	return (map_noad(as, va, pa, len, attr, flags));
 }
 
+/* ht_map in a serial space whose cursor misses: moved by hash first. */
+static __attribute__((noinline)) int
+map_ws(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
+    unsigned flags)
+{
+	if (wc_map_args(len, attr, flags) &&
+	    ONE_AT_LEVEL(wc_seek, as, len, va, len) &&
+	    ONE_AT_LEVEL(wc_map, as, len, va, pa, len, attr))
+		return (0);
+	return (map_noad(as, va, pa, len, attr, flags));
+}
+
 /*
  * ht_map in a space that several threads may change: the front of the
  * one-entry path (hat_one.h), out of line as map_wc.
@@ -454,14 +466,17 @@ ht_map(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned flags)
 {
 	/*
-	 * The serial cursor first, then the multi-writer front, with no
-	 * frame to set up (hat_one.h).
+	 * A serial space's cursor when va is in its table, else the
+	 * multi-writer front, else the serial cursor moved by hash, with
+	 * no frame to set up (hat_one.h).
 	 */
 	if (HT_LIKELY(as != NULL)) {
 		if (wc_on(as, va, len))
 			return (map_wc(as, va, pa, len, attr, flags));
 		if (mw_on(as))
 			return (map_mw(as, va, pa, len, attr, flags));
+		if (wc_serial(as))	/* the cursor moves by hash */
+			return (map_ws(as, va, pa, len, attr, flags));
 	}
 	return (map_noad(as, va, pa, len, attr, flags));
 }
@@ -471,14 +486,15 @@ ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned flags, ht_ad_fn fn, void *arg)
 {
 	/*
-	 * One page in the table a serial space's last call used, or in a
-	 * space that several threads change (hat_one.h): a map into an
-	 * empty entry reports no A/D bits, so fn is not needed there.
+	 * One page by the multi-writer front or a serial space's cursor
+	 * (hat_one.h): a map into an empty entry reports no A/D bits, so
+	 * fn is not needed there.
 	 */
 	if (HT_LIKELY(as != NULL) && wc_map_args(len, attr, flags) &&
-	    (wc_on(as, va, len) ?
-	    ONE_AT_LEVEL(wc_map, as, len, va, pa, len, attr) :
-	    mw_on(as) && ONE_AT_LEVEL(mw_map, as, len, va, pa, len, attr)))
+	    (mw_on(as) ? ONE_AT_LEVEL(mw_map, as, len, va, pa, len, attr) :
+	    wc_serial(as) && (wc_on(as, va, len) ||
+	    ONE_AT_LEVEL(wc_seek, as, len, va, len)) &&
+	    ONE_AT_LEVEL(wc_map, as, len, va, pa, len, attr)))
 		return (0);
 	return (map_call(as, va, pa, len, attr, flags, fn, arg));
 }

@@ -85,18 +85,6 @@ one_ok(const hat_t *hat)
 	return (op_cur() == NULL && !rmap_on(hat->hat_ctx));
 }
 
-/*
- * Does the caller serialize the calls that change hat (HT_AS_SERIAL)?
- * Then no other writer and no stealer is in its tables while we are, and
- * the path takes no lock: the caller's ordering of its calls is the lock.
- */
-static inline int
-one_serial(const hat_t *hat)
-{
-	return ((atomic_load_explicit(&hat->hat_flags, memory_order_relaxed) &
-	    HAT_SERIAL) != 0);
-}
-
 /* Let go of what one_find took (nothing in a serial space). */
 static inline void
 one_exit(bucket_lock_t *mtx)
@@ -141,7 +129,7 @@ one_find(hat_t *hat, uint64_t va, int level, htable_t **r_ht,
 	if (level >= hat->hat_max_level)
 		return (NULL);
 	base = htable_base(hat, va, level);
-	if (!one_serial(hat)) {
+	if (!wc_serial(hat)) {
 		mtx = htable_chain_enter(hat, base, level, &slot);
 	} else {
 		/* only this thread grows a serial space's hash */

@@ -115,6 +115,25 @@ wc_on(const hat_t *hat, uint64_t va, uint64_t len)
 	((len) == HT_PAGE_SIZE ? f((hat), 0, __VA_ARGS__) :		\
 	f((hat), 1, __VA_ARGS__))
 
+/* Is [va, va + len) exactly one entry of a level-l table? */
+static inline __attribute__((always_inline)) int
+wc_one(const hat_t *hat, const int l, uint64_t va, uint64_t len)
+{
+	return ((l == 0 || len == 1ull << hat->hat_wc[l].wc_shift) &&
+	    (va & (len - 1)) == 0);
+}
+
+/* The va of entry 0 of the level-l table that holds va. */
+static inline uint64_t
+wc_tbase(const hat_t *hat, const int l, uint64_t va)
+{
+	const hat_wc_t *wc = &hat->hat_wc[l];
+
+	/* the table's span: its entries times what each maps */
+	return (va & ~(((uint64_t)HT_PAGE_SIZE >> wc->wc_pte_shift <<
+	    wc->wc_shift) - 1));
+}
+
 /*
  * The cursor for a one-entry call of [va, va + len) at level l, with *r_p
  * its entry, or NULL: not exactly one entry, or a call the one-entry path
@@ -130,8 +149,8 @@ wc_find(hat_t *hat, const int l, uint64_t va, uint64_t len, uint8_t **r_p)
 	HT_ASSERT(off < wc->wc_span);
 	/* a 4 KiB len picked level 0, whose entries map 4 KiB */
 	HT_ASSERT(l != 0 || wc->wc_shift == HT_PAGE_SHIFT);
-	if ((l != 0 && len != 1ull << wc->wc_shift) ||
-	    (off & (len - 1)) != 0 || op_cur() != NULL)
+	/* the table is aligned to its span: off is aligned as va is */
+	if (!wc_one(hat, l, va, len) || op_cur() != NULL)
 		return (NULL);
 #ifdef HT_DEBUG
 	if (atomic_load_explicit(&debug_hook, memory_order_relaxed) != NULL)
@@ -139,6 +158,53 @@ wc_find(hat_t *hat, const int l, uint64_t va, uint64_t len, uint8_t **r_p)
 #endif
 	*r_p = wc->wc_ptes + ((off >> wc->wc_shift) << wc->wc_pte_shift);
 	return (wc);
+}
+
+/*
+ * A serial space's call that misses its cursor: point the level-l cursor
+ * at the table that holds va, found by hash as one_find finds it (no
+ * lock: only the caller's thread changes the space's hash and tables,
+ * hat_one.c), so that wc_map / wc_unmap / wc_change can take the call.
+ * 1 when the cursor now covers va; 0 with nothing changed when the call
+ * is not one entry of such a table, or one the path leaves alone (the
+ * reverse map, the top level, shared and copied tables).  For random
+ * pages this is the serial twin of the multi-writer front (below).  The
+ * entry points call it from a function of its own (map_ws, unmap_ws,
+ * protect_ws), so that a cursor hit keeps its values in argument
+ * registers.
+ */
+static inline __attribute__((always_inline)) int
+wc_seek(hat_t *hat, const int l, uint64_t va, uint64_t len)
+{
+	uint64_t base;
+	ht_hash_t *t;
+	htable_t *ht;
+
+	if (!wc_one(hat, l, va, len) || l >= hat->hat_max_level ||
+	    rmap_on(hat->hat_ctx))
+		return (0);
+	base = wc_tbase(hat, l, va);
+	t = htable_hash_cur(hat);
+	ht = htable_hash_search(*htable_head(t, htable_hash(hat, t, base, l)),
+	    base, l);
+	if (ht == NULL || (ht->ht_flags & (HTABLE_SHARED_PFN |
+	    HTABLE_COPIED)))
+		return (0);
+	wc_set(hat, ht, ht->ht_ptr);
+	return (1);
+}
+
+/*
+ * Does the caller serialize the calls that change hat (HT_AS_SERIAL)?
+ * Then no other writer and no stealer is in its tables while we are, and
+ * the one-entry path takes no lock: the caller's ordering of its calls
+ * is the lock.
+ */
+static inline int
+wc_serial(const hat_t *hat)
+{
+	return ((atomic_load_explicit(&hat->hat_flags, memory_order_relaxed) &
+	    HAT_SERIAL) != 0);
 }
 
 /*
@@ -396,18 +462,15 @@ mw_find(hat_t *hat, const int l, uint64_t va, uint64_t len,
 	htable_t **slot;
 	htable_t *ht;
 
-	if ((l && len != 1ull << wc->wc_shift) || (va & (len - 1)) != 0 ||
-	    l >= hat->hat_max_level || op_cur() != NULL ||
-	    atomic_load_explicit(&hat->hat_nshared_in,
+	if (!wc_one(hat, l, va, len) || l >= hat->hat_max_level ||
+	    op_cur() != NULL || atomic_load_explicit(&hat->hat_nshared_in,
 	    memory_order_relaxed) != 0 || rmap_on(hat->hat_ctx))
 		return (NULL);
 #ifdef HT_DEBUG
 	if (atomic_load_explicit(&debug_hook, memory_order_relaxed) != NULL)
 		return (NULL);
 #endif
-	/* the table's span: its entries times what each maps */
-	base = va & ~(((uint64_t)HT_PAGE_SIZE >> wc->wc_pte_shift <<
-	    wc->wc_shift) - 1);
+	base = wc_tbase(hat, l, va);
 	HT_ASSERT(!mmu_va_ok(hat_mmu(hat), va) ||
 	    base == htable_base(hat, va, l));
 	if ((*r_mtx = htable_chain_tryenter(hat, base, l, &slot)) == NULL)

@@ -9,7 +9,9 @@
  * of a table, the top level) gives the general path's answer, and a
  * failing one changes nothing.  The same calls in a serial no-MMU space
  * (its cursor and general path, never the front) must leave the same
- * leaves, counts and TLB calls where the space has an MMU.
+ * leaves, counts and TLB calls where the space has an MMU.  The serial
+ * twin of the front (wc_seek: a cursor that misses moves by hash) is
+ * checked by calls that alternate between two tables.
  *
  * Only htable.h is used (tests/lib/api_env.h).  Every test runs in every
  * paging mode.
@@ -210,5 +212,71 @@ ParameterizedTest(ht_mode_t *mode, front, unmap_ad, .timeout = 120)
 	cr_assert(tlb_covers(e, e->as, GIB + PG, 2 * PG));
 	cr_assert_eq(leaf_count(e->as), 4);
 	AUDIT(e->as);
+	env_teardown(e);
+}
+
+/*
+ * A serial space whose calls alternate between tables: every call misses
+ * the cursor, which moves by hash (wc_seek) before the entry is written.
+ * The leaves, counts and tables must be the plain space's after the
+ * same calls, and a stale cursor must never write into the other table.
+ */
+static void
+alternate(env_t *e, ht_as_t *as)
+{
+	const ht_geometry_t *g = e->g;
+	uint64_t s1 = lsize(g, 1);
+	const ht_va_t a = GIB, b = GIB + 4 * s1;
+
+	OK(ht_map(as, a, 0x100000, PG, HT_W, 0));
+	OK(ht_map(as, b, 0x200000, PG, HT_W, 0));
+	for (unsigned i = 1; i < 16; i++) {
+		OK(ht_map(as, a + i * PG, 0x100000 + i * PG, PG, HT_W, 0));
+		OK(ht_map(as, b + i * PG, 0x200000 + i * PG, PG, HT_U, 0));
+	}
+	for (unsigned i = 2; i < 10; i++) {
+		OK(ht_protect(as, a + i * PG, PG, HT_U));
+		OK(ht_protect(as, b + i * PG, PG, HT_W));
+	}
+	for (unsigned i = 4; i < 8; i++) {
+		OK(ht_unmap(as, a + i * PG, PG, 0));
+		OK(ht_unmap(as, b + i * PG, PG, 0));
+	}
+	/* b's table emptied: the last unmap frees it, a's cursor stays */
+	OK(ht_unmap(as, b, 4 * PG, 0));
+	OK(ht_unmap(as, b + 8 * PG, 8 * PG, 0));
+	OK(ht_map(as, a + 20 * PG, 0x120000, PG, HT_W, 0));
+	OK(ht_map(as, b + 3 * PG, 0x303000, PG, HT_W, 0));
+	AUDIT(as);
+}
+
+MODE_PARAMS(front, serial_seek)
+
+ParameterizedTest(ht_mode_t *mode, front, serial_seek, .timeout = 120)
+{
+	env_t *e = &E;
+	ht_as_t *se, *sn;
+	ht_stats_t a, b, c;
+
+	env_setup(e, *mode);
+	OK(ht_as_create(e->ctx, HT_AS_SERIAL, &se));
+	OK(ht_as_create(e->ctx, HT_AS_SERIAL | HT_AS_NOMMU, &sn));
+	alternate(e, e->as);
+	alternate(e, se);
+	alternate(e, sn);
+	same_leaves(e->as, se, e->g, __LINE__);
+	same_leaves(e->as, sn, e->g, __LINE__);
+	ht_as_stats(e->as, &a);
+	ht_as_stats(se, &b);
+	ht_as_stats(sn, &c);
+	cr_assert_eq(memcmp(a.leaves, b.leaves, sizeof (a.leaves)), 0);
+	cr_assert_eq(memcmp(a.leaves, c.leaves, sizeof (a.leaves)), 0);
+	cr_assert_eq(memcmp(a.tables, b.tables, sizeof (a.tables)), 0);
+	XLATE(se, GIB + 3 * PG, 0x103000, PG, HT_U);
+	XLATE(se, GIB + 4 * lsize(e->g, 1) + 3 * PG, 0x303000, PG, HT_W);
+	UNMAPPED(sn, GIB + 5 * PG);
+	UNMAPPED(sn, GIB + 4 * lsize(e->g, 1) + 9 * PG);
+	ht_as_destroy(se);
+	ht_as_destroy(sn);
 	env_teardown(e);
 }
