@@ -256,22 +256,9 @@ ParameterizedTest(ht_mode_t *mode, front, serial_seek, .timeout = 120)
 {
 	env_t *e = &E;
 	ht_as_t *se, *sn;
-	ht_stats_t a, b, c;
 
 	env_setup(e, *mode);
-	OK(ht_as_create(e->ctx, HT_AS_SERIAL, &se));
-	OK(ht_as_create(e->ctx, HT_AS_SERIAL | HT_AS_NOMMU, &sn));
-	alternate(e, e->as);
-	alternate(e, se);
-	alternate(e, sn);
-	same_leaves(e->as, se, e->g, __LINE__);
-	same_leaves(e->as, sn, e->g, __LINE__);
-	ht_as_stats(e->as, &a);
-	ht_as_stats(se, &b);
-	ht_as_stats(sn, &c);
-	cr_assert_eq(memcmp(a.leaves, b.leaves, sizeof (a.leaves)), 0);
-	cr_assert_eq(memcmp(a.leaves, c.leaves, sizeof (a.leaves)), 0);
-	cr_assert_eq(memcmp(a.tables, b.tables, sizeof (a.tables)), 0);
+	serial_twins(e, alternate, &se, &sn, __LINE__);
 	XLATE(se, GIB + 3 * PG, 0x103000, PG, HT_U);
 	XLATE(se, GIB + 4 * lsize(e->g, 1) + 3 * PG, 0x303000, PG, HT_W);
 	UNMAPPED(sn, GIB + 5 * PG);

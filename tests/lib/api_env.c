@@ -402,6 +402,36 @@ same_leaves(ht_as_t *a, ht_as_t *b, const ht_geometry_t *g, int line)
 	snap_free(&sb);
 }
 
+void
+serial_twins(env_t *e, void (*seq)(env_t *, ht_as_t *), ht_as_t **r_se,
+    ht_as_t **r_sn, int line)
+{
+	ht_as_t *se, *sn;
+	ht_stats_t a, b, c;
+
+	cr_assert_eq(ht_as_create(e->ctx, HT_AS_SERIAL, &se), 0);
+	cr_assert_eq(ht_as_create(e->ctx, HT_AS_SERIAL | HT_AS_NOMMU, &sn),
+	    0);
+	seq(e, e->as);
+	seq(e, se);
+	seq(e, sn);
+	same_leaves(e->as, se, e->g, line);
+	same_leaves(e->as, sn, e->g, line);
+	ht_as_stats(e->as, &a);
+	ht_as_stats(se, &b);
+	ht_as_stats(sn, &c);
+	cr_assert_eq(memcmp(a.leaves, b.leaves, sizeof (a.leaves)), 0,
+	    "line %d", line);
+	cr_assert_eq(memcmp(a.leaves, c.leaves, sizeof (a.leaves)), 0,
+	    "line %d", line);
+	cr_assert_eq(memcmp(a.tables, b.tables, sizeof (a.tables)), 0,
+	    "line %d", line);
+	cr_assert_eq(memcmp(a.tables, c.tables, sizeof (a.tables)), 0,
+	    "line %d", line);
+	*r_se = se;
+	*r_sn = sn;
+}
+
 /* Write entry idx of a raw table frame (4 or 8 bytes, as the mode). */
 void
 raw_put(env_t *e, ht_pa_t table, unsigned idx, uint64_t v)

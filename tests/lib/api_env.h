@@ -173,6 +173,15 @@ int tlb_covers(const env_t *e, ht_as_t *as, ht_va_t va, uint64_t len);
 uint64_t tlb_count_for(const env_t *e, ht_as_t *as);
 /* Both spaces pass ht_audit and hold the same leaves (line: the caller's). */
 void same_leaves(ht_as_t *a, ht_as_t *b, const ht_geometry_t *g, int line);
+/*
+ * Run seq on the environment's space and on two new ones, HT_AS_SERIAL
+ * and HT_AS_SERIAL | HT_AS_NOMMU (their one-entry calls take the cursor
+ * and no lock), and check that all three end with the same leaves and
+ * the same counts of leaves and tables.  The serial spaces are returned
+ * for the caller's own checks; it destroys them.
+ */
+void serial_twins(env_t *e, void (*seq)(env_t *, ht_as_t *), ht_as_t **r_se,
+    ht_as_t **r_sn, int line);
 /* Write entry idx of a raw table frame (4 or 8 bytes, as the mode). */
 void raw_put(env_t *e, ht_pa_t table, unsigned idx, uint64_t v);
 /* A zeroed frame from the arena, outside any context's accounting. */
