@@ -431,9 +431,10 @@ wc_change(hat_t *hat, const int l, uint64_t va, uint64_t len,
  *
  * The front never waits: a chain lock that is held, or a hash that grew
  * meanwhile, sends the call the general way, which waits.  Its own path
- * then calls nothing before the lock is let go, so the compiler keeps
- * every value in the argument registers (no frame, no saved register),
- * and each level (a constant l, ONE_AT_LEVEL) gets its own straight code.
+ * then calls nothing before the lock is let go, so no value lives across
+ * a call (map_mw saves five registers for the hash and the entry, and
+ * sets up no frame), and each level (a constant l, ONE_AT_LEVEL) gets its
+ * own straight code.
  * What the one-entry path refuses the front refuses too, with nothing
  * changed, and the general entry runs as if it had not been asked.
  * Lock order: one bucket lock, nothing under it; the A/D sink and the
