@@ -301,6 +301,8 @@ typedef struct worker {
 	pthread_barrier_t	*start;
 	int			cpu;
 	int			keep;	/* skip each table's page 0 */
+	uint32_t		ncalls;	/* the calls it made */
+	uint64_t		ns;	/* its own time for them */
 } worker_t;
 
 /* How the threads find the space (the file's head comment). */
@@ -318,14 +320,20 @@ worker_main(void *arg)
 		(void) pthread_setaffinity_np(pthread_self(), sizeof (set),
 		    &set);
 	}
+	uint64_t t0;
+
 	(void) pthread_barrier_wait(w->start);
+	t0 = bench_now();
+	w->ncalls = 0;
 	for (uint32_t i = 0; i < NPAGES; i++) {
 		uint64_t off = (uint64_t)w->perm[i] * 4096;
 
 		if (w->keep && (w->perm[i] & 511) == 0)
 			continue;	/* mapped: it keeps the table */
 		CHECK(ht_map(w->as, w->va + off, PA_BASE + off, 4096, HT_W, 0));
+		w->ncalls++;
 	}
+	w->ns = bench_now() - t0;
 	(void) pthread_barrier_wait(w->start);
 	return (NULL);
 }
@@ -335,10 +343,31 @@ worker_main(void *arg)
  * from one another; spaces: 1 or n; tables: as the file's head comment
  * says (made and emptied, or kept, untimed).
  */
-static int
-run_threads(bench_run_t *r, unsigned nthreads, int own_space, tables_t tab,
-    unsigned flags, uint64_t apart)
+/* The median of n values (sorted in place). */
+static double
+median_of(double *v, int n)
 {
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			double t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2);
+}
+
+/*
+ * The line's figure is the wall time until both threads are done; each
+ * thread's own ns a call (the median over the samples) goes to a note,
+ * so that a slower CPU (another tenant on this VM's host) is told apart
+ * from a line the threads share.
+ */
+static int
+run_threads(bench_run_t *r, const char *name, unsigned nthreads,
+    int own_space, tables_t tab, unsigned flags, uint64_t apart)
+{
+	double *own[2] = { NULL, NULL };
 	uint32_t *perm = shuffled(NPAGES, 11);
 	pthread_barrier_t start;
 	pthread_t tid[2];
@@ -350,6 +379,8 @@ run_threads(bench_run_t *r, unsigned nthreads, int own_space, tables_t tab,
 	env_init(&e);
 	r->ops = (uint64_t)(tab == T_STEADY ? NPAGES - NPAGES / 512 : NPAGES) *
 	    nthreads;
+	for (unsigned i = 0; i < nthreads; i++)
+		own[i] = bench_alloc(sizeof (double) * (size_t)r->reps);
 	for (s = -r->warmup; s < r->reps; s++) {
 		uint64_t t0;
 
@@ -384,8 +415,12 @@ run_threads(bench_run_t *r, unsigned nthreads, int own_space, tables_t tab,
 		(void) pthread_barrier_wait(&start);
 		if (s >= 0)
 			r->ns[s] = (double)(bench_now() - t0) / (double)r->ops;
-		for (unsigned i = 0; i < nthreads; i++)
+		for (unsigned i = 0; i < nthreads; i++) {
 			(void) pthread_join(tid[i], NULL);
+			if (s >= 0)
+				own[i][s] = (double)w[i].ns /
+				    (double)w[i].ncalls;
+		}
 		(void) pthread_barrier_destroy(&start);
 		for (unsigned i = 0; i < nthreads; i++)
 			if (i == 0 || own_space)
@@ -393,61 +428,67 @@ run_threads(bench_run_t *r, unsigned nthreads, int own_space, tables_t tab,
 	}
 	env_fini(&e);
 	free(perm);
+	if (nthreads == 2 && r->reps > 0)
+		bench_note("%s: each thread's own time, ns a call: %.2f on CPU "
+		    "%d, %.2f on CPU %d", name, median_of(own[0], r->reps),
+		    w[0].cpu, median_of(own[1], r->reps), w[1].cpu);
+	for (unsigned i = 0; i < nthreads; i++)
+		free(own[i]);
 	return (0);
 }
 
 int
 bench_map_1page_rand_t1(bench_run_t *r)
 {
-	return (run_threads(r, 1, 0, T_FRESH, 0, GIB));
+	return (run_threads(r, __func__ + 6, 1, 0, T_FRESH, 0, GIB));
 }
 
 int
 bench_map_1page_rand_t2_one(bench_run_t *r)
 {
-	return (run_threads(r, 2, 0, T_FRESH, 0, GIB));
+	return (run_threads(r, __func__ + 6, 2, 0, T_FRESH, 0, GIB));
 }
 
 int
 bench_map_1page_rand_t2_two(bench_run_t *r)
 {
-	return (run_threads(r, 2, 1, T_FRESH, 0, GIB));
+	return (run_threads(r, __func__ + 6, 2, 1, T_FRESH, 0, GIB));
 }
 
 int
 bench_map_1page_cached_t1(bench_run_t *r)
 {
-	return (run_threads(r, 1, 0, T_CACHED, 0, GIB));
+	return (run_threads(r, __func__ + 6, 1, 0, T_CACHED, 0, GIB));
 }
 
 int
 bench_map_1page_cached_t2_one(bench_run_t *r)
 {
-	return (run_threads(r, 2, 0, T_CACHED, 0, GIB));
+	return (run_threads(r, __func__ + 6, 2, 0, T_CACHED, 0, GIB));
 }
 
 int
 bench_map_1page_cached_t2_two(bench_run_t *r)
 {
-	return (run_threads(r, 2, 1, T_CACHED, 0, GIB));
+	return (run_threads(r, __func__ + 6, 2, 1, T_CACHED, 0, GIB));
 }
 
 int
 bench_map_1page_steady_t1(bench_run_t *r)
 {
-	return (run_threads(r, 1, 0, T_STEADY, 0, GIB));
+	return (run_threads(r, __func__ + 6, 1, 0, T_STEADY, 0, GIB));
 }
 
 int
 bench_map_1page_steady_t2_one(bench_run_t *r)
 {
-	return (run_threads(r, 2, 0, T_STEADY, 0, GIB));
+	return (run_threads(r, __func__ + 6, 2, 0, T_STEADY, 0, GIB));
 }
 
 int
 bench_map_1page_steady_t2_two(bench_run_t *r)
 {
-	return (run_threads(r, 2, 1, T_STEADY, 0, GIB));
+	return (run_threads(r, __func__ + 6, 2, 1, T_STEADY, 0, GIB));
 }
 
 /*
@@ -459,24 +500,24 @@ bench_map_1page_steady_t2_two(bench_run_t *r)
 int
 bench_map_1page_steady_t2_one_2g(bench_run_t *r)
 {
-	return (run_threads(r, 2, 0, T_STEADY, 0, 2 * GIB));
+	return (run_threads(r, __func__ + 6, 2, 0, T_STEADY, 0, 2 * GIB));
 }
 
 int
 bench_map_1page_steady_t2_one_far(bench_run_t *r)
 {
-	return (run_threads(r, 2, 0, T_STEADY, 0, 512 * GIB));
+	return (run_threads(r, __func__ + 6, 2, 0, T_STEADY, 0, 512 * GIB));
 }
 
 /* each thread owns its space: HT_AS_SERIAL, no lock on the path */
 int
 bench_map_1page_steady_t1_serial(bench_run_t *r)
 {
-	return (run_threads(r, 1, 0, T_STEADY, HT_AS_SERIAL, GIB));
+	return (run_threads(r, __func__ + 6, 1, 0, T_STEADY, HT_AS_SERIAL, GIB));
 }
 
 int
 bench_map_1page_steady_t2_two_serial(bench_run_t *r)
 {
-	return (run_threads(r, 2, 1, T_STEADY, HT_AS_SERIAL, GIB));
+	return (run_threads(r, __func__ + 6, 2, 1, T_STEADY, HT_AS_SERIAL, GIB));
 }
