@@ -204,7 +204,14 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 		}
 		if (pte_is_ptp(old, level))
 			break;
-		old = x86pte_set(ht, e, new, p);
+		/*
+		 * Our lock does not keep a link out of an entry above level
+		 * 0 (link_ptp holds the child's): the leaf loaded above may
+		 * have been unmapped and the entry linked since.  Then
+		 * nothing was written, and the link is the caller's.
+		 */
+		if ((old = x86pte_set(ht, e, new, p)) == LPAGE_ERROR)
+			break;
 		/*
 		 * A leaf of another frame (or under a non-present value) is
 		 * gone with its A/D bits; the same frame keeps them
@@ -590,7 +597,10 @@ map_call(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 /*
  * The fast path of a map: the range is one run that lies inside one
  * existing table, with nothing in the way (one_table).  Fills it and
- * returns 1; 0 when the general path must run.
+ * returns 1; 0 when the general path must run.  Above level 0 an
+ * overlapping call may link a table into the run after one_table looked:
+ * fill_leaves stops there, and that call has the rest (htable.h leaves
+ * the order of overlapping calls to the caller; the counts stay exact).
  */
 static int
 map_fast(hat_t *hat, uint64_t va, ht_pa_t pa, uint64_t len, unsigned attr,
