@@ -436,9 +436,11 @@ walk_run(iter_t *it, const mmu_t *m, unsigned up, ht_walk_fn fn, void *arg,
 	const uint64_t size = lvl >= 0 ? 1ull << (HT_PAGE_SHIFT + 9 * lvl) :
 	    it->it_size;
 	const x86pte_t kmask = PTE_LEAF_KEY(level);
+	/* what a leaf at this level has set (PS is PAT in a 4 KiB one) */
+	const x86pte_t lbits = level == 0 ? PT_VALID : PT_VALID | PT_PAGESIZE;
 	const x86pte_t amask = lvl == 0 ? m->paddr_mask : lvl > 0 ?
 	    m->lgpg_mask & ~(size - 1) : 0;
-	unsigned e = it->it_entry, end = iter_run_end(it), attr, eff;
+	unsigned e = it->it_entry, end = iter_run_end(it);
 	/* entry f's VA is va0 + f * size: no running sum to keep */
 	const uint64_t va0 = it->it_va - (uint64_t)e * size;
 	uint64_t va = it->it_va;
@@ -447,29 +449,35 @@ walk_run(iter_t *it, const mmu_t *m, unsigned up, ht_walk_fn fn, void *arg,
 	int rc = 0;
 
 	key = pte & kmask;
-	attr = pte_attr(m, pte, level);
-	eff = pte_eff(m, up, pte, level);
+	leaf.size = size;
+	leaf.level = (unsigned)level;
+	leaf.attr = pte_attr(m, pte, level);
+	leaf.eff = pte_eff(m, up, pte, level);
 	for (;;) {
 		if (HT_UNLIKELY((pte & kmask) != key)) {
 			key = pte & kmask;
-			attr = pte_attr(m, pte, level);
-			eff = pte_eff(m, up, pte, level);
+			leaf.attr = pte_attr(m, pte, level);
+			leaf.eff = pte_eff(m, up, pte, level);
 		}
 		/* a large leaf may begin before start: report it whole */
 		leaf.va = va;
-		leaf.size = size;
-		leaf.level = (unsigned)level;
 		leaf.pte = pte;
 		leaf.pa = lvl >= 0 ? pte & amask : pte_pa(m, pte, level);
-		leaf.attr = attr;
-		leaf.eff = eff;
 		if (HT_UNLIKELY((rc = fn(arg, &leaf)) != 0))
 			break;
 		/* the next present entry; stop before a link */
+		unsigned f = e + 1;
 		x86pte_t next = 0;
-		unsigned f = e;
 
-		while (++f <= end) {
+		/* a dense table's next entry is its next leaf: straight on */
+		if (HT_LIKELY(f <= end) && HT_LIKELY(((next = pte_load(sz,
+		    base + (size_t)f * (size_t)sz)) & lbits) == lbits)) {
+			va += size;
+			e = f;
+			pte = next;
+			continue;
+		}
+		for (f = e; ++f <= end; ) {
 			next = pte_load(sz, base + (size_t)f * (size_t)sz);
 			if (next & PT_VALID)
 				break;

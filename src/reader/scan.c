@@ -37,6 +37,7 @@
  * Physical memory is reached only through cfg->read, which reports frames
  * beyond the image; they read as zeros and are counted.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,9 @@
 #include "debug.h"
 
 #define SCAN_MAX_ENTRIES	1024	/* 32-bit tables */
-#define MEMO_MIN		64
+#define MEMO_MIN		16	/* slots in scan_t; then 32, 64, ... */
+#define POOL0_WORDS	128	/* bitmap words in scan_t: 16 tables of 512 */
+#define POOL_WORDS	1024	/* bitmap words per block after those */
 
 /* One visited table: its key and which entries lead to leaves. */
 typedef struct memo_slot {
@@ -52,6 +55,16 @@ typedef struct memo_slot {
 	uint64_t	*live;		/* bitmap, one bit per entry */
 } memo_slot_t;
 
+/* Bitmaps of the visited tables are cut from blocks freed with the scan. */
+typedef struct pool_block {
+	struct pool_block *next;
+	uint64_t	w[POOL_WORDS];
+} pool_block_t;
+
+/*
+ * A small scan (one space's few tables) allocates nothing: its memo slots
+ * and bitmaps fit in here.  scan_init zeroes everything before pool0.
+ */
 typedef struct scan {
 	const ht_scan_cfg_t *cfg;
 	mmu_t		m;
@@ -59,9 +72,14 @@ typedef struct scan {
 	ht_walk_fn	fn;
 	void		*arg;
 	ht_scan_stats_t	st;
-	memo_slot_t	*memo;
+	memo_slot_t	*memo;		/* memo0 until it grows */
 	size_t		memo_size;	/* a power of 2 */
 	size_t		memo_used;
+	uint64_t	*pool;		/* free bitmap words: pool_left of them */
+	size_t		pool_left;
+	pool_block_t	*blocks;
+	memo_slot_t	memo0[MEMO_MIN];
+	uint64_t	pool0[POOL0_WORDS];
 } scan_t;
 
 /* ------------------------------------------------------------------ */
@@ -103,8 +121,6 @@ memo_find(scan_t *s, uint64_t key)
 {
 	size_t i;
 
-	if (s->memo == NULL)
-		return (NULL);
 	for (i = memo_hash(key, s->memo_size); s->memo[i].key != 0;
 	    i = (i + 1) & (s->memo_size - 1)) {
 		if (s->memo[i].key == key)
@@ -120,7 +136,7 @@ memo_add(scan_t *s, uint64_t key, uint64_t *live)
 	size_t i;
 
 	if ((s->memo_used + 1) * 2 > s->memo_size) {
-		size_t nsize = s->memo_size ? s->memo_size * 2 : MEMO_MIN;
+		size_t nsize = s->memo_size * 2;
 		memo_slot_t *n = calloc(nsize, sizeof (*n));
 
 		if (n == NULL)
@@ -134,7 +150,8 @@ memo_add(scan_t *s, uint64_t key, uint64_t *live)
 				;
 			n[i] = s->memo[j];
 		}
-		free(s->memo);
+		if (s->memo != s->memo0)
+			free(s->memo);
 		s->memo = n;
 		s->memo_size = nsize;
 	}
@@ -147,12 +164,40 @@ memo_add(scan_t *s, uint64_t key, uint64_t *live)
 	return (0);
 }
 
+/* A zeroed bitmap of `words` words (at most 16), or NULL: out of memory. */
+static uint64_t *
+bits_new(scan_t *s, size_t words)
+{
+	uint64_t *b;
+
+	if (s->pool_left < words) {
+		pool_block_t *blk = malloc(sizeof (*blk));
+
+		if (blk == NULL)
+			return (NULL);
+		blk->next = s->blocks;
+		s->blocks = blk;
+		s->pool = blk->w;
+		s->pool_left = POOL_WORDS;
+	}
+	b = s->pool;
+	s->pool += words;
+	s->pool_left -= words;
+	memset(b, 0, words * sizeof (uint64_t));
+	return (b);
+}
+
 static void
 memo_free(scan_t *s)
 {
-	for (size_t i = 0; i < s->memo_size; i++)
-		free(s->memo[i].live);
-	free(s->memo);
+	pool_block_t *blk, *next;
+
+	for (blk = s->blocks; blk != NULL; blk = next) {
+		next = blk->next;
+		free(blk);
+	}
+	if (s->memo != s->memo0)
+		free(s->memo);
 }
 
 /* ------------------------------------------------------------------ */
@@ -223,6 +268,48 @@ visit_entry(scan_t *s, uint64_t pte, int level, unsigned i, uint64_t va,
 }
 
 /*
+ * Is no entry of the 64 bytes at p present?  Four 16-byte ORs and one
+ * test over 8 entries of 8 bytes or 16 of 4 (the P bit of each 4-byte
+ * lane): a sparse table, such as a root with a few links, is passed over
+ * a cache line per test instead of an entry.
+ */
+typedef uint64_t scan_v2_t __attribute__((vector_size(16)));
+
+static inline __attribute__((always_inline)) int
+line_idle(const void *p, const int sz)
+{
+	scan_v2_t a, b, c, d;
+
+	memcpy(&a, p, 16);
+	memcpy(&b, (const char *)p + 16, 16);
+	memcpy(&c, (const char *)p + 32, 16);
+	memcpy(&d, (const char *)p + 48, 16);
+	a |= b | c | d;
+	return (((a[0] | a[1]) & (sz == 8 ? PT_VALID :
+	    PT_VALID | (uint64_t)PT_VALID << 32)) == 0);
+}
+
+static inline __attribute__((always_inline)) unsigned
+idle_lines_sz(const char *table, unsigned i, unsigned n, const int sz)
+{
+	while (i < n && line_idle(table + (size_t)i * sz, sz))
+		i += 64 / sz;
+	return (i);
+}
+
+/*
+ * The first entry at or after i (a line's first) of the first line with a
+ * present entry, or n.  Out of line: the loop over a dense table keeps its
+ * registers.
+ */
+static __attribute__((noinline)) unsigned
+idle_lines(const void *table, unsigned i, unsigned n, int sz)
+{
+	return (sz == 8 ? idle_lines_sz(table, i, n, 8) :
+	    idle_lines_sz(table, i, n, 4));
+}
+
+/*
  * The first visit's loop over a table read whole (the MMU's reading; the
  * QEMU reading goes through visit_entry): what visit_entry and
  * rd_classify decide for each entry, with the level's reserved-bit masks
@@ -271,31 +358,54 @@ visit_table(scan_t *s, const void *table, unsigned n, int level, uint64_t va,
 	const x86pte_t amask = m->paddr_mask;
 	/* a large leaf's address: bit 12 is PAT (pte_pa) */
 	const x86pte_t lgmask = m->lgpg_mask & ~(size - 1);
+	/* entries in 64 bytes; the PAE root's 4 fill no line */
+	const unsigned per_line = 64 / sz;
+	const int lines = n % per_line == 0;
 	const uint64_t maxl = s->cfg->max_leaves;
 	/* leaves fn may still be given: maxl - s->st.leaves (<= maxl) */
 	uint64_t room = maxl == 0 ? ~0ull : maxl - s->st.leaves, left = room;
 	uint64_t lw = 0, any = 0;
 	/* no leaf's key (PTE_LEAF_KEY clears the address bits) */
 	x86pte_t key = ~0ull;
-	unsigned attr = 0, leff = 0;
 	int rc = 0, live;
 	ht_leaf_t leaf;
-
 	unsigned i;
 
 	HT_ASSERT(lvl < 0 || (level == lvl && (lvl == 0 || sz == 8)));
 	HT_ASSERT(lvl < 0 || level < m->max_level);
+	/* what every leaf of the table shares is stored once (fn's is const) */
+	leaf.size = size;
+	leaf.level = (unsigned)level;
 	for (i = 0; i < n; i++) {
-		uint64_t pte = sz == 8 ? ((const uint64_t *)table)[i] :
-		    ((const uint32_t *)table)[i];
+		uint64_t pte;
 
 		if (HT_UNLIKELY(i % 64 == 0 && lw != 0)) {
 			bits[i / 64 - 1] |= lw;
 			any = lw;
 			lw = 0;
 		}
-		if (!(pte & PT_VALID))
+		pte = sz == 8 ? ((const uint64_t *)table)[i] :
+		    ((const uint32_t *)table)[i];
+		if (!(pte & PT_VALID)) {
+			/*
+			 * At the first entry of a line: past every empty
+			 * line that follows (the i % 64 flush above needs
+			 * no turn of the loop while lw stays 0).
+			 */
+			if (i % per_line == 0 && lines) {
+				unsigned j = idle_lines(table, i, n, sz);
+
+				if (j > i) {
+					if (lw != 0 && j / 64 != i / 64) {
+						bits[i / 64] |= lw;
+						any = lw;
+						lw = 0;
+					}
+					i = j - 1;
+				}
+			}
 			continue;
+		}
 		if (lvl == 0 || level == 0 || (pte & PT_PAGESIZE)) {
 			if (HT_UNLIKELY((pte & rl) != 0)) {
 				s->st.reserved++;
@@ -303,8 +413,8 @@ visit_table(scan_t *s, const void *table, unsigned n, int level, uint64_t va,
 			}
 			if (HT_UNLIKELY((pte & kmask) != key)) {
 				key = pte & kmask;
-				attr = scan_attr(m, pte, level);
-				leff = pte_eff(m, eff, pte, level);
+				leaf.attr = scan_attr(m, pte, level);
+				leaf.eff = pte_eff(m, eff, pte, level);
 			}
 			if (HT_UNLIKELY(left == 0)) {
 				rc = ht__fail(HT_ERANGE, "more than %llu "
@@ -318,10 +428,6 @@ visit_table(scan_t *s, const void *table, unsigned n, int level, uint64_t va,
 			    mmu_sext(m, va + ((uint64_t)i << shift));
 			leaf.pa = lvl == 0 ? pte & amask : lvl > 0 ?
 			    pte & lgmask : pte_pa(m, pte, level);
-			leaf.size = size;
-			leaf.level = (unsigned)level;
-			leaf.attr = attr;
-			leaf.eff = leff;
 			leaf.pte = pte;
 			lw |= 1ull << (i % 64);
 			if (HT_UNLIKELY((rc = s->fn(s->arg, &leaf)) != 0))
@@ -409,23 +515,19 @@ visit(scan_t *s, ht_pa_t pa, int level, uint64_t va, unsigned eff,
 	}
 
 	/* First visit: read the whole table, find its live entries. */
-	uint64_t *bits = calloc((n + 63) / 64, sizeof (uint64_t));
+	uint64_t *bits = bits_new(s, (n + 63) / 64);
 	if (bits == NULL)
 		return (ht__fail(HT_ENOMEM, "scan: no memory"));
 	rc = rd_read(s->cfg, 1, pa, table, (size_t)n << m->pte_shift);
-	if (rc < 0) {
-		free(bits);
+	if (rc < 0)
 		return (rc);
-	}
 	s->st.tables++;
 	if (rc == 1 && s->st.unbacked++ == 0)
 		s->st.first_unbacked = pa;
 	/* Recorded before the entries are visited: a subtree never reaches
 	 * the same (frame, level) again, levels only go down. */
-	if ((rc = memo_add(s, key, bits)) != 0) {
-		free(bits);
+	if ((rc = memo_add(s, key, bits)) != 0)
 		return (rc);
-	}
 	if (!s->qemu)
 		return (scan_table(s, table, n, level, va, eff, bits, r_live));
 	for (unsigned i = 0; i < n; i++) {
@@ -445,7 +547,11 @@ visit(scan_t *s, ht_pa_t pa, int level, uint64_t va, unsigned eff,
 static int
 scan_init(scan_t *s, const ht_scan_cfg_t *cfg)
 {
-	memset(s, 0, sizeof (*s));
+	memset(s, 0, offsetof(scan_t, pool0));
+	s->memo = s->memo0;
+	s->memo_size = MEMO_MIN;
+	s->pool = s->pool0;
+	s->pool_left = POOL0_WORDS;
 	if (cfg == NULL || cfg->read == NULL)
 		return (ht__fail(HT_EINVAL, "scan: no configuration or no "
 		    "read function"));

@@ -1232,7 +1232,7 @@ no_memory_child(env_t *e, int fd)
 	reader_t rd = { e->arena, 0, 0 };
 	ht_scan_cfg_t sc;
 	ht_ctx_t *ctx, *small, *rsmall;
-	ht_as_t *as, *nas, *shr, *ras;
+	ht_as_t *as, *nas, *shr, *ras, *wide;
 	unsigned long pages = 0;
 	struct rlimit rl;
 	FILE *f;
@@ -1250,9 +1250,16 @@ no_memory_child(env_t *e, int fd)
 	c.rmap = 0;
 	OK(ht_as_create, rsmall, 0, &ras);
 	OK(ht_map, ras, e->pg, 2 * GIB, PG, HT_W, 0);
+	/*
+	 * A scan keeps the memo of up to 16 tables in its own frame: this
+	 * space's 24 level-0 tables make it allocate.
+	 */
+	OK(ht_as_create, e->ctx, 0, &wide);
+	for (unsigned i = 0; i < 24; i++)
+		OK(ht_map, wide, i * e->l1, 2 * GIB, PG, HT_W, 0);
 	memset(&sc, 0, sizeof (sc));
 	sc.mode = e->mode;
-	sc.cr3 = ht_as_root(e->as);
+	sc.cr3 = ht_as_root(wide);
 	sc.read = image_read;
 	sc.read_arg = &rd;
 	c.reserve_amount = 0;
