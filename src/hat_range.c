@@ -336,6 +336,39 @@ split_edges(hat_t *hat, uint64_t va, uint64_t last)
  * page.  (A higher table is never left early: its lock count says nothing
  * of the tables below it.)
  */
+/*
+ * range_census's count of the leaves of one table, from the iterator's
+ * leaf to the end of the table or the range, or up to a link: one load
+ * and one present test per entry (sz a constant) instead of a step of
+ * the iterator; the iterator is left on the last leaf counted, so that
+ * iter_next goes on from there and descends the link as usual.
+ */
+static inline __attribute__((always_inline)) void
+census_run(iter_t *it, uint64_t *r_leaves, uint64_t *r_locked, const int sz)
+{
+	const uint8_t *base = it->it_base;
+	const int level = it->it_level;
+	unsigned e = it->it_entry, end = iter_run_end(it), at = e;
+	x86pte_t pte = it->it_pte;
+	uint64_t leaves = 1, locked = (pte & PT_LOCKED) != 0;
+
+	for (unsigned f = e + 1; f <= end; f++) {
+		x86pte_t next = pte_load(sz, base + (size_t)f * (size_t)sz);
+
+		if (!(next & PT_VALID))
+			continue;
+		if (!pte_is_page(next, level))
+			break;		/* a link: iter_next descends it */
+		leaves++;
+		locked += (next & PT_LOCKED) != 0;
+		at = f;
+		pte = next;
+	}
+	*r_leaves += leaves;
+	*r_locked += locked;
+	iter_seek(it, at, it->it_va + (uint64_t)(at - e) * it->it_size, pte);
+}
+
 void
 range_census(hat_t *hat, uint64_t va, uint64_t last, int exact,
     uint64_t *r_leaves, uint64_t *r_locked)
@@ -344,13 +377,16 @@ range_census(hat_t *hat, uint64_t va, uint64_t last, int exact,
 
 	*r_leaves = *r_locked = 0;
 	for_each_leaf(&it, hat, va, last) {
-		(*r_leaves)++;
-		if (it.it_pte & PT_LOCKED)
-			(*r_locked)++;
 		if (!exact && it.it_level == 0 &&
 		    atomic_load_explicit(&it.it_ht->ht_lock_cnt,
-		    memory_order_relaxed) == 0)
+		    memory_order_relaxed) == 0) {
+			(*r_leaves)++;
 			iter_skip_table(&it);
+		} else if (it.it_sz == 8) {
+			census_run(&it, r_leaves, r_locked, 8);
+		} else {
+			census_run(&it, r_leaves, r_locked, 4);
+		}
 	}
 	iter_stop(&it);
 }
@@ -421,11 +457,15 @@ run_bad(x86pte_t pte, int level, x86pte_t lk)
  * take whole: no link and, unless locked_ok, no locked leaf?  Each entry
  * is read once and the answer branches once, at the end (a bulk unmap or
  * protect of a whole table reads the table twice: this pass, and the
- * update's).  No level-0 entry is a link, so at level 0 there is nothing
- * to read with locked_ok, or while the table counts no locked leaf: its
- * lock count changes with its entries' PT_LOCKED, and a lock racing with
- * this call (an overlapping call, whose order the caller owns) may land
- * before or after the check either way, as with the read below.
+ * update's).  Often nothing needs reading.  No level-0 entry is a link,
+ * and above level 0 a table that only the caller holds has none either:
+ * each child holds its parent from before its link is written until
+ * after it is cleared (link_ptp, unlink_ptp).  No locked leaf is there
+ * with locked_ok, or while the table counts none: its lock count changes
+ * with its entries' PT_LOCKED.  A lock or a table racing with this call
+ * (an overlapping call, whose order the caller owns) may land before or
+ * after the check either way, as with the read below; a link that lands
+ * after it stops the update there (pte_range_update).
  */
 static int
 run_plain(const htable_t *ht, unsigned e, unsigned n, int locked_ok)
@@ -435,8 +475,8 @@ run_plain(const htable_t *ht, unsigned e, unsigned n, int locked_ok)
 	const void *p = x86pte_access_pagetable((htable_t *)ht, e);
 	x86pte_t bad = 0;
 
-	if (level == 0 && (locked_ok || atomic_load_explicit(&ht->ht_lock_cnt,
-	    memory_order_relaxed) == 0))
+	if ((locked_ok || atomic_load_explicit(&ht->ht_lock_cnt,
+	    memory_order_relaxed) == 0) && (level == 0 || BUSY(ht) == 1))
 		return (1);
 	if (pte_sz(ht) == 8) {
 		for (unsigned i = 0; i < n; i++)
@@ -517,9 +557,22 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
 	const ad_sink_t *ad = unmap ? op_ad_sink(ht->ht_hat,
 	    htable_e2va(ht, e), ht->ht_level, &sink) : NULL;
 
-	(void) pte_range_update(m->pte_size, x86pte_access_pagetable(ht, 0),
-	    ht->ht_level, e, e + n - 1, clr, set, unmap, nm_plain(ht->ht_hat),
-	    ad, &nvalid, &nlock, &lo, &hi);
+	uint8_t *base = x86pte_access_pagetable(ht, 0);
+	int plain = nm_plain(ht->ht_hat);
+
+	/*
+	 * unmap a constant in each loop: its counts then stay in registers
+	 * (a locked CAS waits for every store before it, so a count kept
+	 * in memory would put a store on each entry's path).
+	 */
+	if (unmap)
+		(void) pte_range_update(m->pte_size, base, ht->ht_level, e,
+		    e + n - 1, clr, set, 1, plain, ad, &nvalid, &nlock, &lo,
+		    &hi);
+	else
+		(void) pte_range_update(m->pte_size, base, ht->ht_level, e,
+		    e + n - 1, clr, set, 0, plain, ad, &nvalid, &nlock, &lo,
+		    &hi);
 	tlb = lo <= hi;
 	if (unmap)
 		rmap_op_set(ht->ht_hat, htable_e2va(ht, e), htable_e2va(ht, e) +

@@ -388,9 +388,15 @@ iter_bulk(iter_t *it, x86pte_t clr, x86pte_t set, int unmap)
 	HT_ASSERT(iter_writable(it));
 	if (left < end - e)
 		end = e + (unsigned)left;
-	end = pte_range_update(it->it_sz, it->it_base, it->it_level, e, end,
-	    clr, set, unmap, nm_plain(it->it_hat), ad, &it->it_dvalid,
-	    &it->it_dlock, &lo, &hi);
+	/* unmap a constant in each loop, as in table_update */
+	if (unmap)
+		end = pte_range_update(it->it_sz, it->it_base, it->it_level, e,
+		    end, clr, set, 1, nm_plain(it->it_hat), ad,
+		    &it->it_dvalid, &it->it_dlock, &lo, &hi);
+	else
+		end = pte_range_update(it->it_sz, it->it_base, it->it_level, e,
+		    end, clr, set, 0, nm_plain(it->it_hat), ad,
+		    &it->it_dvalid, &it->it_dlock, &lo, &hi);
 	if (lo <= hi) {
 		uint64_t va = it->it_va;
 

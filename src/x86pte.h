@@ -46,7 +46,7 @@ pte_load(int size, const void *p)
  * before it (the seqlock of ht_translate relies on every non-zero entry
  * being written by a release store or a CAS).
  */
-static inline void
+static inline __attribute__((always_inline)) void
 pte_store(int size, void *p, x86pte_t v)
 {
 	if (size == 8)
