@@ -49,15 +49,8 @@ htable_alloc(hat_t *hat, uint64_t vaddr, int level, htable_t *shared,
 		op->op_prealloc = ht->ht_next;
 	}
 	if (ht == NULL && !is_bare && !is_root &&
-	    atomic_load_explicit(&hat->hat_num_cached, memory_order_relaxed)) {
-		mutex_enter(&hat->hat_mutex, LR_HAT);
-		if ((ht = hat->hat_ht_cached) != NULL) {
-			hat->hat_ht_cached = ht->ht_next;
-			hat->hat_num_cached--;
-			HATSTAT_INC(ctx, cache_hits);
-		}
-		mutex_exit(&hat->hat_mutex);
-	}
+	    (ht = hat_cache_get(hat)) != NULL)
+		HATSTAT_INC(ctx, cache_hits);
 	if (ht == NULL) {
 		if (op_nested()) {
 			ht = htable_get_reserve(ctx);

@@ -33,7 +33,7 @@
  *    source's frame and pointer, its level and alignment in another
  *    space that shares out and counts it; no entries counted, and only
  *    the region's hold;
- *  - cache: cached tables are zero, and hat_num_cached counts them;
+ *  - cache: cached tables are zero, and the shards' pm_ncached count them;
  *  - np entries: non-present data entries (hat_np.c) only at level 0 of a
  *    space marked HAT_NP, counted in ht_valid_cnt and ht_lock_cnt;
  *  - the lock map (lockmap.h): runs sorted, disjoint, counts >= 1, touching
@@ -392,7 +392,9 @@ audit_hat(hat_t *hat)
 			BAD("level %d: %llu leaves, page count says %llu", l,
 			    (unsigned long long)leaves[l], (unsigned long long)
 			    hat_pm_get(hat, l));
-	for (htable_t *ht = hat->hat_ht_cached; ht != NULL; ht = ht->ht_next) {
+	for (unsigned s = 0; s < HAT_SHARDS; s++)
+	for (htable_t *ht = hat->hat_pm[s].pm_cached; ht != NULL;
+	    ht = ht->ht_next) {
 		const uint64_t *w = ht->ht_ptr;
 		int r = pfnset_add(&seen, ht->ht_pfn);
 
@@ -408,9 +410,9 @@ audit_hat(hat_t *hat)
 				BAD("cached table frame 0x%llx is not zero",
 				    (unsigned long long)ht->ht_pfn);
 	}
-	if (ncached != atomic_load(&hat->hat_num_cached))
+	if (ncached != hat_cache_count(hat))
 		BAD("%u cached tables, cache count says %u", ncached,
-		    (unsigned)atomic_load(&hat->hat_num_cached));
+		    hat_cache_count(hat));
 	if (err == 0)
 		err = audit_locks(hat);
 out:

@@ -360,9 +360,11 @@ owner_one(hat_t *hat, void *arg)
 		bucket_unlock_raw(mtx);
 	}
 	htable_hash_unpin(hat);
-	if (how == NULL) {
-		(void) pthread_mutex_lock(&hat->hat_mutex);
-		for (htable_t *ht = hat->hat_ht_cached; ht != NULL;
+	for (unsigned s = 0; how == NULL && s < HAT_SHARDS; s++) {
+		hat_pm_t *c = &hat->hat_pm[s];
+
+		bucket_lock_raw(&c->pm_lock);
+		for (htable_t *ht = c->pm_cached; ht != NULL;
 		    ht = ht->ht_next) {
 			if (ht->ht_pfn == o->pfn) {
 				how = "a cached free table";
@@ -370,7 +372,7 @@ owner_one(hat_t *hat, void *arg)
 				break;
 			}
 		}
-		(void) pthread_mutex_unlock(&hat->hat_mutex);
+		bucket_unlock_raw(&c->pm_lock);
 	}
 	if (how == NULL)
 		return;

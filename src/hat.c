@@ -46,7 +46,6 @@ hat_alloc_struct(ht_ctx_t *ctx, unsigned flags)
 	hat->hat_max_level = ctx->ctx_mmu.max_level;
 	wc_init(hat, &ctx->ctx_mmu);
 	atomic_store(&hat->hat_flags, flags);
-	(void) pthread_mutex_init(&hat->hat_mutex, NULL);
 	(void) pthread_mutex_init(&hat->hat_cpu_lock, NULL);
 	(void) pthread_mutex_init(&hat->hat_nm_lock, NULL);
 	(void) pthread_mutex_init(&hat->hat_stlb_lock, NULL);
@@ -92,7 +91,6 @@ hat_list_remove(hat_t *hat)
 void
 hat_free_struct(hat_t *hat)
 {
-	(void) pthread_mutex_destroy(&hat->hat_mutex);
 	(void) pthread_mutex_destroy(&hat->hat_cpu_lock);
 	(void) pthread_mutex_destroy(&hat->hat_nm_lock);
 	(void) pthread_mutex_destroy(&hat->hat_stlb_lock);

@@ -25,11 +25,14 @@
  * States of a descriptor: ALLOCATED (htable_alloc, unhashed, busy 1) ->
  * HASHED (htable_create links and inserts it) -> UNLINKED (htable_release
  * or a stealer removes it) -> CACHED on its hat / on the reserve / FREED
- * (htable_retire).  During an operation frees are deferred (op.c).
+ * (htable_retire).  During an operation frees are deferred (op.c).  A
+ * hat's cache is a list per counter shard (hat_cache_put / _get): the
+ * thread that frees a table caches it in its own shard and takes its next
+ * table from there, so threads of one space share no lock or line on it.
  *
  * Lock order: one bucket mutex at a time; a thread holding a bucket mutex
- * may take the shared regions' lock (unlink_ptp in a source), hat_mutex
- * or the reserve lock, never another bucket mutex and never the
+ * may take the shared regions' lock (unlink_ptp in a source), a cache
+ * lock or the reserve lock, never another bucket mutex and never the
  * context's list lock.
  */
 #include <sched.h>
@@ -179,7 +182,7 @@ htable_hash_alloc(unsigned n)
  * with the old one, and tries again at the next operation's end.
  *
  * Called with no library lock held: a thread holding a bucket lock may
- * wait for the shared regions' lock, hat_mutex or the reserve lock
+ * wait for the shared regions' lock, a cache lock or the reserve lock
  * (htable.c's lock order), so a grower holding one of those would
  * deadlock with it.  The grower's own locks are taken raw (lock.h): the
  * debug record keeps one bucket lock at a time.
@@ -261,6 +264,77 @@ htable_hash_unpin(hat_t *hat)
 }
 
 /*
+ * The calling thread's shard of hat's cache: its own counter shard, or
+ * shard 0 for a thread that has none (not yet, or beyond HAT_SHARDS - 1
+ * threads), which such threads share under its lock.
+ */
+static hat_pm_t *
+cache_mine(hat_t *hat)
+{
+	unsigned s = op__shard;
+
+	if (s == 0)
+		s = op_shard_assign();
+	return (&hat->hat_pm[s < HAT_SHARDS ? s : 0]);
+}
+
+void
+hat_cache_put(hat_t *hat, htable_t *ht)
+{
+	hat_pm_t *c = cache_mine(hat);
+
+	bucket_enter(&c->pm_lock, LR_HAT);
+	ht->ht_next = c->pm_cached;
+	c->pm_cached = ht;
+	atomic_store_explicit(&c->pm_ncached, atomic_load_explicit(
+	    &c->pm_ncached, memory_order_relaxed) + 1, memory_order_relaxed);
+	bucket_exit(&c->pm_lock);
+}
+
+htable_t *
+hat_cache_pop(hat_t *hat, unsigned s)
+{
+	hat_pm_t *c = &hat->hat_pm[s];
+	htable_t *ht;
+
+	/* an empty shard is passed over without its lock */
+	if (atomic_load_explicit(&c->pm_ncached, memory_order_relaxed) == 0)
+		return (NULL);
+	bucket_enter(&c->pm_lock, LR_HAT);
+	if ((ht = c->pm_cached) != NULL) {
+		c->pm_cached = ht->ht_next;
+		atomic_store_explicit(&c->pm_ncached, atomic_load_explicit(
+		    &c->pm_ncached, memory_order_relaxed) - 1,
+		    memory_order_relaxed);
+	}
+	bucket_exit(&c->pm_lock);
+	return (ht);
+}
+
+htable_t *
+hat_cache_get(hat_t *hat)
+{
+	hat_pm_t *c = cache_mine(hat);
+	htable_t *ht = hat_cache_pop(hat, (unsigned)(c - hat->hat_pm));
+
+	/* ours is empty: another thread's free tables before a new frame */
+	for (unsigned s = 0; ht == NULL && s < HAT_SHARDS; s++)
+		ht = hat_cache_pop(hat, s);
+	return (ht);
+}
+
+unsigned
+hat_cache_count(const hat_t *hat)
+{
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < HAT_SHARDS; s++)
+		n += atomic_load_explicit(&hat->hat_pm[s].pm_ncached,
+		    memory_order_relaxed);
+	return (n);
+}
+
+/*
  * htable_retire_now: where a table goes when nobody uses it any more.  It
  * stays cached on its hat with its (all-zero) frame unless the hat is being
  * destroyed, a steal/reap/purge is running, or the frame is not ours.
@@ -277,11 +351,7 @@ htable_retire_now(htable_t *ht)
 	    !(atomic_load(&hat->hat_flags) & HAT_FREEING) &&
 	    atomic_load(&hat->hat_ctx->ctx_dont_cache) == 0 &&
 	    ht->ht_level != hat->hat_max_level) {
-		mutex_enter(&hat->hat_mutex, LR_HAT);
-		ht->ht_next = hat->hat_ht_cached;
-		hat->hat_ht_cached = ht;
-		hat->hat_num_cached++;
-		mutex_exit(&hat->hat_mutex);
+		hat_cache_put(hat, ht);
 		return;
 	}
 	ctx = hat != NULL ? hat->hat_ctx : NULL;

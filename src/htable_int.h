@@ -165,6 +165,32 @@ htable_t *htable_get_reserve(ht_ctx_t *ctx);
 int htable_initial_reserve(ht_ctx_t *ctx, unsigned count);
 void htable_adjust_reserve(ht_ctx_t *ctx);
 
+/*
+ * The space's cache of free tables, one list per counter shard (types.h,
+ * htable.c).  hat_cache_put adds a table to the calling thread's shard;
+ * hat_cache_get takes one from it, or from any shard when it is empty
+ * (NULL: none cached); hat_cache_pop takes one from shard s, for those
+ * that empty the cache (steal.c); hat_cache_count sums the counts.
+ * Each takes a shard's lock (LR_HAT) for the moment of the list change.
+ */
+void hat_cache_put(hat_t *hat, htable_t *ht);
+htable_t *hat_cache_get(hat_t *hat);
+htable_t *hat_cache_pop(hat_t *hat, unsigned s);
+unsigned hat_cache_count(const hat_t *hat);
+
+/*
+ * The first cached table of the first shard that has one: for tests and
+ * diagnostics, with the space quiet (no lock).
+ */
+static inline htable_t *
+hat_cache_peek(const hat_t *hat)
+{
+	for (unsigned s = 0; s < HAT_SHARDS; s++)
+		if (hat->hat_pm[s].pm_cached != NULL)
+			return (hat->hat_pm[s].pm_cached);
+	return (NULL);
+}
+
 /* Descriptors (htable.c) */
 void htable_retire(htable_t *ht);
 void htable_retire_now(htable_t *ht);

@@ -101,7 +101,7 @@ lock_note_enter(const void *mtx, lock_rank_t rank)
 		HT_VERIFY(lk_held[i].h_rank != LR_LIST &&
 		    "ctx_list_lock is dropped before another lock is taken");
 		HT_VERIFY(lk_held[i].h_rank < rank &&
-		    "lock order: bucket (one), hat_mutex, reserve_lock");
+		    "lock order: bucket (one), cache, reserve_lock");
 	}
 	HT_VERIFY(lk_nheld < LOCK_MAX_HELD);
 }

@@ -4,14 +4,14 @@
  *
  * The order (types.h): ctx_list_lock is dropped before anything else is
  * taken; then at most one bucket mutex, then the shared regions' lock,
- * then a space's hat_mutex, then the reserve lock, then the provider's
- * own lock (not ours: not tracked).  No library lock is held while the
- * TLB hook or a provider callback runs.
+ * then one shard's lock of a space's table cache, then the reserve lock,
+ * then the provider's own lock (not ours: not tracked).  No library lock
+ * is held while the TLB hook or a provider callback runs.
  *
  * Debug builds (HT_DEBUG) keep a per-thread record of the library mutexes
  * the thread holds.  mutex_enter() VERIFYs, before it blocks, that the
  * new lock ranks above every lock held (so a second bucket mutex, or a
- * bucket mutex under the hat_mutex, stops the process instead of
+ * bucket mutex under a cache lock, stops the process instead of
  * deadlocking it one day) and that the list lock is not held;
  * mutex_exit() VERIFYs that the lock is held.  lock_held(mtx) and
  * lock_none_held() are for assertions at the heads of functions that need
@@ -32,7 +32,7 @@ typedef enum lock_rank {
 	LR_LIST = 1,	/* ctx_list_lock: nothing else is taken under it */
 	LR_BUCKET,	/* one hashed bucket mutex, at most one at a time */
 	LR_SHARE,	/* ctx_share_lock: the shared regions */
-	LR_HAT,		/* a space's hat_mutex (its table cache) */
+	LR_HAT,		/* a shard of a space's table cache (pm_lock) */
 	LR_RESERVE,	/* the context's reserve lock */
 	LR_CPUS,	/* the context's list of CPU roots */
 	LR_CROOT,	/* a CPU root's cr_lock (one switch at a time) */

@@ -203,7 +203,7 @@ int op_prealloc_tables(op_t *op, uint64_t n);
  */
 int op_pin(op_t *op, htable_t *ht);
 /*
- * Give back tables taken for op that it did not use (hat_mutex not held):
+ * Give back tables taken for op that it did not use (no cache lock held):
  * a frame that came from the provider goes back to it, and with `all` so
  * does every other one.  Otherwise a table from the space's cache goes
  * back there, so that a failed reservation leaves the space as it was.

@@ -8,7 +8,7 @@
  * reaping and purging, the rest of memory pressure, are steal.c.
  *
  * Lock order: the reserve lock is a leaf; it may be taken under a bucket
- * mutex or hat_mutex.
+ * mutex or a cache lock.
  */
 #include <stdlib.h>
 

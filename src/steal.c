@@ -20,7 +20,7 @@
  * hook runs when the stealer's operation on the victim ends (op_tables.c),
  * with no lock held and before the stolen frames are handed out.
  *
- * Lock order: ctx_list_lock is dropped before any bucket mutex, hat_mutex
+ * Lock order: ctx_list_lock is dropped before any bucket mutex, cache lock
  * or the reserve lock is taken; a hat marked HAT_VICTIM cannot be destroyed
  * (ht_as_destroy waits on ctx_list_cv).
  */
@@ -201,17 +201,17 @@ htable_steal(ht_ctx_t *ctx, unsigned cnt, int reap)
 			 */
 			op_begin(&vop, hat);
 
-			mutex_enter(&hat->hat_mutex, LR_HAT);
-			while (stolen < cnt && hat->hat_ht_cached != NULL) {
-				htable_t *ht = hat->hat_ht_cached;
+			for (unsigned s = 0; s < HAT_SHARDS && stolen < cnt;
+			    s++) {
+				htable_t *ht;
 
-				hat->hat_ht_cached = ht->ht_next;
-				hat->hat_num_cached--;
-				ht->ht_next = list;
-				list = ht;
-				stolen++;
+				while (stolen < cnt &&
+				    (ht = hat_cache_pop(hat, s)) != NULL) {
+					ht->ht_next = list;
+					list = ht;
+					stolen++;
+				}
 			}
-			mutex_exit(&hat->hat_mutex);
 			if (pass > 0 && stolen < cnt)
 				htable_steal_active(hat, cnt, threshold,
 				    &stolen, &list);
@@ -289,17 +289,11 @@ htable_purge_hat(hat_t *hat)
 	htable_t *ht;
 
 	atomic_fetch_add(&ctx->ctx_dont_cache, 1);
-	for (;;) {
-		mutex_enter(&hat->hat_mutex, LR_HAT);
-		if ((ht = hat->hat_ht_cached) != NULL) {
-			hat->hat_ht_cached = ht->ht_next;
-			hat->hat_num_cached--;
+	for (unsigned s = 0; s < HAT_SHARDS; s++) {
+		while ((ht = hat_cache_pop(hat, s)) != NULL) {
+			htable_retire_now(ht);
+			n++;
 		}
-		mutex_exit(&hat->hat_mutex);
-		if (ht == NULL)
-			break;
-		htable_retire_now(ht);
-		n++;
 	}
 	atomic_fetch_sub(&ctx->ctx_dont_cache, 1);
 	if (!(atomic_load(&hat->hat_flags) & HAT_FREEING))

@@ -7,7 +7,8 @@
  *   across provider callbacks and TLB hooks like a caller's own lock, so
  *   not in the debug record)  ->
  *   ctx_list_lock  ->  (dropped before anything below is taken)
- *   bucket lock (lock.h, at most one at a time)  ->  hat_mutex  ->  reserve_lock
+ *   bucket lock (lock.h, at most one at a time)  ->  a cache lock (one
+ *   shard's pm_lock, hat_pm_t)  ->  reserve_lock
  *   -> the arena's own lock (inside the provider).
  * ctx_frame_lock is a leaf: taken with any of them held, nothing inside.
  * No library lock is held while the TLB hook runs.  A space's
@@ -146,11 +147,22 @@ typedef struct ht_cpu_root cpu_root_t;
  * atomic adds.  A reader sums the shards (hat_pm_get), which is exact
  * whenever nobody is changing the space.  A shard may hold a negative
  * count (another shard has the leaf): the sum is taken modulo 2^64.
+ *
+ * The same line holds the shard's part of the space's cache of free
+ * tables (alloc.c, hat_cache_get): a thread frees into and takes from
+ * its own shard's list, so that two threads making and freeing tables in
+ * one space share neither a lock nor a count, and a frame comes back to
+ * the core that zeroed it.  pm_lock guards pm_cached and pm_ncached: the
+ * owner takes it uncontended; a thread whose own list is empty, a
+ * stealer, a purge or the audit take any shard's.
  */
 #define HAT_SHARDS	16
 typedef struct hat_pm {
 	_Atomic uint64_t pm[HT_MAX_LEVELS];
-	char		pm_pad[64 - 8 * HT_MAX_LEVELS];
+	bucket_lock_t	pm_lock;	/* LR_HAT */
+	_Atomic uint32_t pm_ncached;	/* tables on pm_cached */
+	htable_t	*pm_cached;	/* free tables with zeroed frames */
+	char		pm_pad[64 - 8 * HT_MAX_LEVELS - 16];
 } hat_pm_t;
 _Static_assert(sizeof (hat_pm_t) == 64, "a shard is one cache line");
 
@@ -243,15 +255,13 @@ struct ht_as {
 	_Atomic unsigned hat_flags;	/* VICTIM/FREEING: ctx_list_lock */
 	hat_wc_t	hat_wc[WC_LEVELS]; /* cursors: serial spaces only
 					   (above); their geometry: all */
-	pthread_mutex_t	hat_mutex;	/* protects hat_ht_cached */
-	htable_t	*hat_ht_cached;	/* free tables with zeroed frames */
-	_Atomic unsigned hat_num_cached; /* changed under hat_mutex */
 	_Atomic unsigned hat_ntables;	/* tables on the hash */
 	_Atomic unsigned hat_hash_use;	/* HASH_GROWING, or the pins of
 					   htable_hash_pin */
 	unsigned	hat_num_copied;
 	x86pte_t	*hat_copied_ptes;
-	hat_pm_t	*hat_pm;	/* leaves per level, in shards */
+	hat_pm_t	*hat_pm;	/* leaves per level and the cache of
+					   free tables, in shards */
 	lockmap_t	hat_locks;	/* locks beyond the first (lockmap.h) */
 	_Atomic unsigned hat_nshared_in; /* regions others share into us */
 	_Atomic unsigned hat_nshared_out; /* regions we share out (HAT_SHARED) */

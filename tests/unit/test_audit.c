@@ -449,10 +449,13 @@ Test(audit, stale_host_pointer)
 static htable_t *
 cached_table(void)
 {
+	htable_t *c;
+
 	cr_assert_eq(ht_unmap(hat, B_VA, PG, 0), 0);
-	cr_assert_not_null(hat->hat_ht_cached, "no table was cached");
+	c = hat_cache_peek(hat);
+	cr_assert_not_null(c, "no table was cached");
 	clean();
-	return (hat->hat_ht_cached);
+	return (c);
 }
 
 Test(audit, cached_table_not_zero)
@@ -482,9 +485,9 @@ Test(audit, cached_frame_outside_the_pools)
 Test(audit, cache_count)
 {
 	(void) cached_table();
-	atomic_fetch_add(&hat->hat_num_cached, 1);
+	atomic_fetch_add(&hat->hat_pm[0].pm_ncached, 1);
 	corrupt("cache count says", NULL);
-	atomic_fetch_sub(&hat->hat_num_cached, 1);
+	atomic_fetch_sub(&hat->hat_pm[0].pm_ncached, 1);
 	clean();
 }
 

@@ -322,7 +322,7 @@ take_snap(sweep_t *s, int i, snap_t *sn)
 	ht_as_stats(s->as[i], &st);
 	memcpy(sn->tables, st.tables, sizeof (sn->tables));
 	memcpy(sn->leaves, st.leaves, sizeof (sn->leaves));
-	sn->cached = atomic_load(&s->as[i]->hat_num_cached);
+	sn->cached = hat_cache_count(s->as[i]);
 }
 
 static int
@@ -424,7 +424,7 @@ check_model(sweep_t *s, int i)
 static unsigned
 cached(const sweep_t *s, int i)
 {
-	return (s->as[i] != NULL ? atomic_load(&s->as[i]->hat_num_cached) :
+	return (s->as[i] != NULL ? hat_cache_count(s->as[i]) :
 	    0);
 }
 

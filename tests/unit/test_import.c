@@ -457,8 +457,8 @@ Test(import, cached_and_preallocated_frames_are_refused)
 	/* an emptied page table goes to the space's cache */
 	cr_assert_eq(ht_map(fx.as, 0x1000, 0x5000, 0x1000, HT_W, 0), 0);
 	cr_assert_eq(ht_unmap(fx.as, 0x1000, 0x1000, 0), 0);
-	cr_assert_not_null(fx.as->hat_ht_cached);
-	ht_pa_t cached = fx.as->hat_ht_cached->ht_pfn << 12;
+	cr_assert_not_null(hat_cache_peek(fx.as));
+	ht_pa_t cached = hat_cache_peek(fx.as)->ht_pfn << 12;
 	put_entry(t2, 0, link_to(cached, 1));
 	as_name(fx.as, who, sizeof (who));
 	expect_busy(fx.ctx, root, cached, "cached", __LINE__);

@@ -31,14 +31,14 @@ Test(lockrank, the_order_is_allowed_and_recorded)
 	cr_assert(lock_held(&fx.ctx->ctx_list_lock));
 	mutex_exit(&fx.ctx->ctx_list_lock);
 	mutex_enter(bucket(3), LR_BUCKET);
-	mutex_enter(&fx.as->hat_mutex, LR_HAT);
+	mutex_enter(&fx.as->hat_pm[0].pm_lock, LR_HAT);
 	mutex_enter(&fx.ctx->ctx_reserve_lock, LR_RESERVE);
-	cr_assert(lock_held(bucket(3)) && lock_held(&fx.as->hat_mutex) &&
+	cr_assert(lock_held(bucket(3)) && lock_held(&fx.as->hat_pm[0].pm_lock) &&
 	    lock_held(&fx.ctx->ctx_reserve_lock));
 	cr_assert(!lock_held(bucket(4)));
 	/* released in any order */
-	mutex_exit(&fx.as->hat_mutex);
-	cr_assert(!lock_held(&fx.as->hat_mutex));
+	mutex_exit(&fx.as->hat_pm[0].pm_lock);
+	cr_assert(!lock_held(&fx.as->hat_pm[0].pm_lock));
 	mutex_exit(bucket(3));
 	mutex_exit(&fx.ctx->ctx_reserve_lock);
 	cr_assert(lock_none_held());
@@ -55,10 +55,10 @@ Test(lockrank, bucket_under_reserve_lock, .signal = SIGABRT)
 	mutex_enter(bucket(0), LR_BUCKET);
 }
 
-Test(lockrank, bucket_under_hat_mutex, .signal = SIGABRT)
+Test(lockrank, bucket_under_cache_lock, .signal = SIGABRT)
 {
 	fx_setup_mode(HT_MODE_4LEVEL, 0, 16);
-	mutex_enter(&fx.as->hat_mutex, LR_HAT);
+	mutex_enter(&fx.as->hat_pm[0].pm_lock, LR_HAT);
 	mutex_enter(bucket(0), LR_BUCKET);
 }
 
@@ -86,7 +86,7 @@ Test(lockrank, list_lock_under_a_bucket, .signal = SIGABRT)
 Test(lockrank, release_of_a_lock_not_held, .signal = SIGABRT)
 {
 	fx_setup_mode(HT_MODE_4LEVEL, 0, 16);
-	mutex_exit(&fx.as->hat_mutex);
+	mutex_exit(&fx.as->hat_pm[0].pm_lock);
 }
 
 Test(lockrank, hash_insert_needs_the_bucket_mutex, .signal = SIGABRT)

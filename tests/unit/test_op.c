@@ -27,7 +27,7 @@ Test(op, leftover_frames_go_back_to_the_provider)
 	cr_assert_eq(op_prealloc_tables(&op, 3), 0);
 	cr_assert_eq(ht_arena_frames_used(fx.arena), used + 3);
 	op_end(&op);
-	cr_assert_eq(fx.as->hat_num_cached, 0);
+	cr_assert_eq(hat_cache_count(fx.as), 0);
 	cr_assert_eq(ht_arena_frames_used(fx.arena), used);
 
 	/* a reservation that cannot be met takes nothing */
@@ -37,7 +37,7 @@ Test(op, leftover_frames_go_back_to_the_provider)
 	cr_assert_eq(ht_arena_frames_used(fx.arena), used);
 	cr_assert_eq(op.op_prealloc, NULL);
 	op_end(&op);
-	cr_assert_eq(fx.as->hat_num_cached, 0);
+	cr_assert_eq(hat_cache_count(fx.as), 0);
 	cr_assert_eq(ht_arena_frames_used(fx.arena), used);
 	ht_arena_set_limit(fx.arena, 0);
 }

@@ -172,10 +172,13 @@ library_locked(void)
 			if (atomic_load(&htable_chain_lock(t, i)->bl_word) != 0)
 				held = 1;
 	}
+	/* and so is each shard's cache lock (src/types.h, hat_pm_t) */
+	for (unsigned s = 0; s < HAT_SHARDS; s++)
+		if (atomic_load(&W.v->hat_pm[s].pm_lock.bl_word) != 0 ||
+		    atomic_load(&W.x->hat_pm[s].pm_lock.bl_word) != 0)
+			held = 1;
 	m[n++] = &ctx->ctx_list_lock;
 	m[n++] = &ctx->ctx_reserve_lock;
-	m[n++] = &W.v->hat_mutex;
-	m[n++] = &W.x->hat_mutex;
 	for (int i = 0; i < n; i++) {
 		if (pthread_mutex_trylock(m[i]) == EBUSY)
 			held = 1;

@@ -61,7 +61,7 @@ Test(reserve, freed_tables_are_cached_and_reused)
 	/* 4K only: max_page_level 0, so even level-0 tables are kept */
 	cr_assert_eq(ht_map(fx.as, 0, 0x100000, 4 << 20, HT_W, 0), 0);
 	cr_assert_eq(ht_unmap(fx.as, 0, 4 << 20, 0), 0);
-	cr_assert_eq(fx.as->hat_num_cached, 0);
+	cr_assert_eq(hat_cache_count(fx.as), 0);
 	ht_stats_t st;
 	ht_as_stats(fx.as, &st);
 	cr_assert_eq(st.tables[0], 2, "retained: level 0 >= max_page_level");
@@ -73,7 +73,7 @@ Test(reserve, freed_tables_are_cached_and_reused)
 	uint64_t allocs = fx.allocs;
 	cr_assert_eq(ht_unmap(fx.as, 0, 4 << 20, 0), 0);
 	/* level-0 and level-1 tables went to the cache, frames kept */
-	cr_assert_eq(fx.as->hat_num_cached, 3);
+	cr_assert_eq(hat_cache_count(fx.as), 3);
 	cr_assert_eq(fx.frees, 0);
 	cr_assert_eq(ht_audit(fx.as), 0, "%s", ht_errdetail());
 	cr_assert_eq(ht_map(fx.as, 0x40000000, 0, 4 << 20, HT_W,
@@ -85,7 +85,7 @@ Test(reserve, freed_tables_are_cached_and_reused)
 	/* purge gives the cached frames back */
 	cr_assert_eq(ht_unmap(fx.as, 0x40000000, 4 << 20, 0), 0);
 	cr_assert_eq(ht_as_purge(fx.as), 3);
-	cr_assert_eq(fx.as->hat_num_cached, 0);
+	cr_assert_eq(hat_cache_count(fx.as), 0);
 	cr_assert_eq(fx.frees, 3);
 }
 
