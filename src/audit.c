@@ -392,23 +392,26 @@ audit_hat(hat_t *hat)
 			BAD("level %d: %llu leaves, page count says %llu", l,
 			    (unsigned long long)leaves[l], (unsigned long long)
 			    hat_pm_get(hat, l));
-	for (unsigned s = 0; s < HAT_SHARDS; s++)
-	for (htable_t *ht = hat->hat_pm[s].pm_cached; ht != NULL;
-	    ht = ht->ht_next) {
-		const uint64_t *w = ht->ht_ptr;
-		int r = pfnset_add(&seen, ht->ht_pfn);
+	/* the cache: one list per shard (types.h, hat_pm_t) */
+	for (unsigned s = 0; s < HAT_SHARDS; s++) {
+		for (htable_t *ht = hat->hat_pm[s].pm_cached; ht != NULL;
+		    ht = ht->ht_next) {
+			const uint64_t *w = ht->ht_ptr;
+			int r = pfnset_add(&seen, ht->ht_pfn);
 
-		ncached++;
-		if (r != 0)
-			BAD("cached frame 0x%llx also in use",
-			    (unsigned long long)ht->ht_pfn);
-		if (!ptable_in_pools(hat->hat_ctx, ht->ht_pfn))
-			BAD("cached frame 0x%llx is outside the pools",
-			    (unsigned long long)ht->ht_pfn);
-		for (unsigned i = 0; i < HT_PAGE_SIZE / 8; i++)
-			if (w[i] != 0)
-				BAD("cached table frame 0x%llx is not zero",
+			ncached++;
+			if (r != 0)
+				BAD("cached frame 0x%llx also in use",
 				    (unsigned long long)ht->ht_pfn);
+			if (!ptable_in_pools(hat->hat_ctx, ht->ht_pfn))
+				BAD("cached frame 0x%llx is outside the pools",
+				    (unsigned long long)ht->ht_pfn);
+			for (unsigned i = 0; i < HT_PAGE_SIZE / 8; i++)
+				if (w[i] != 0)
+					BAD("cached table frame 0x%llx is not "
+					    "zero", (unsigned long long)
+					    ht->ht_pfn);
+		}
 	}
 	if (ncached != hat_cache_count(hat))
 		BAD("%u cached tables, cache count says %u", ncached,

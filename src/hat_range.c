@@ -329,14 +329,6 @@ split_edges(hat_t *hat, uint64_t va, uint64_t last)
 /* ------------------------------------------------------------------ */
 
 /*
- * What is in [va, last]: the locked leaves, exactly, and the leaves --
- * exactly with `exact`, otherwise only "none" (0) or "some" (> 0).  Without
- * `exact` a level-0 table whose lock count is 0 is left after its first
- * leaf, so the census of a full range costs one look per table, not per
- * page.  (A higher table is never left early: its lock count says nothing
- * of the tables below it.)
- */
-/*
  * range_census's count of the leaves of one table, from the iterator's
  * leaf to the end of the table or the range, or up to a link: one load
  * and one present test per entry (sz a constant) instead of a step of
@@ -369,6 +361,14 @@ census_run(iter_t *it, uint64_t *r_leaves, uint64_t *r_locked, const int sz)
 	iter_seek(it, at, it->it_va + (uint64_t)(at - e) * it->it_size, pte);
 }
 
+/*
+ * What is in [va, last]: the locked leaves, exactly, and the leaves --
+ * exactly with `exact`, otherwise only "none" (0) or "some" (> 0).  Without
+ * `exact` a level-0 table whose lock count is 0 is left after its first
+ * leaf, so the census of a full range costs one look per table, not per
+ * page.  (A higher table is never left early: its lock count says nothing
+ * of the tables below it.)
+ */
 void
 range_census(hat_t *hat, uint64_t va, uint64_t last, int exact,
     uint64_t *r_leaves, uint64_t *r_locked)

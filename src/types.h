@@ -149,7 +149,7 @@ typedef struct ht_cpu_root cpu_root_t;
  * count (another shard has the leaf): the sum is taken modulo 2^64.
  *
  * The same line holds the shard's part of the space's cache of free
- * tables (alloc.c, hat_cache_get): a thread frees into and takes from
+ * tables (htable.c, hat_cache_get): a thread frees into and takes from
  * its own shard's list, so that two threads making and freeing tables in
  * one space share neither a lock nor a count, and a frame comes back to
  * the core that zeroed it.  pm_lock guards pm_cached and pm_ncached: the
