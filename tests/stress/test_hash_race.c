@@ -168,6 +168,29 @@ check_writer(const world_t *w, const writer_t *o, ht_mode_t mode)
 	}
 }
 
+/* The space's tables, the root included, as its stats count them. */
+static uint64_t
+stats_tables(const ht_stats_t *st)
+{
+	uint64_t n = 0;
+
+	for (unsigned l = 0; l < HT_MAX_LEVELS; l++)
+		n += st->tables[l];
+	return (n);
+}
+
+/*
+ * Has as's hash grown to 512 chains, or to what its tables ask (an
+ * eighth full)?
+ */
+static int
+hash_fits(ht_as_t *as, ht_stats_t *st)
+{
+	ht_as_stats(as, st);
+	return (st->hash_chains >= 512 ||
+	    stats_tables(st) <= st->hash_chains / 8);
+}
+
 STRESS_MODES(hash, race)
 
 ParameterizedTest(ht_mode_t *mode, hash, race, .timeout = 600)
@@ -226,11 +249,30 @@ ParameterizedTest(ht_mode_t *mode, hash, race, .timeout = 600)
 			check_writer(&w, &o[i], *mode);
 		cr_assert_eq(ht_audit(w.as), 0, "%s: audit: %s",
 		    ht_mode_name(*mode), ht_errdetail());
-		/* grown as far as the most tables the round had asked */
-		ht_as_stats(w.as, &st);
-		cr_assert_geq(st.hash_chains, 512, "%s: round %d: the hash has "
-		    "%llu chains", ht_mode_name(*mode), round,
-		    (unsigned long long)st.hash_chains);
+		/*
+		 * Grown: to 512 chains (what the writers' 192 tables ask
+		 * for at their peak), or as far as the tables left ask.  A
+		 * grow that meets a pin (the counter's walk, a stealer's)
+		 * is tried again at the end of the next operation, and the
+		 * counter pins the hash nearly all the time, so under load
+		 * the writers' last operations could all meet one (8 or
+		 * 128 chains after a round, about once in ten runs): the
+		 * test makes more operations until a grow gets through.
+		 */
+		for (int k = 0; k < 1000 && !hash_fits(w.as, &st); k++) {
+			ht_va_t va = slot_va(&w, 0, 0);
+			int rc = ht_map(w.as, va, va + PA_OFF, PG, HT_W, 0);
+
+			/* a frame may be wanting: stealing is forced */
+			cr_assert(rc == 0 || rc == -HT_ENOFRAME, "%s",
+			    ht_err_name(rc));
+			cr_assert_eq(ht_unmap(w.as, va, PG, 0), 0);
+			(void) sched_yield();
+		}
+		cr_assert(hash_fits(w.as, &st), "%s: round %d: the hash has "
+		    "%llu chains for %llu tables", ht_mode_name(*mode), round,
+		    (unsigned long long)st.hash_chains,
+		    (unsigned long long)stats_tables(&st));
 		/* a new space: its hash grows from 8 chains again */
 		ht_as_destroy(w.as);
 		ht_ctx_set_force_steal(w.ctx, 0);	/* for its root */
