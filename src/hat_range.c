@@ -563,7 +563,9 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
 	/*
 	 * unmap a constant in each loop: its counts then stay in registers
 	 * (a locked CAS waits for every store before it, so a count kept
-	 * in memory would put a store on each entry's path).
+	 * in memory would put a store on each entry's path).  The test is
+	 * here and in iter_bulk, not inside pte_range_update: there it made
+	 * unmap_4k about 5% slower (twice measured, old and new alternating).
 	 */
 	if (unmap)
 		(void) pte_range_update(m->pte_size, base, ht->ht_level, e,

@@ -314,12 +314,13 @@ hat_cache_pop(hat_t *hat, unsigned s)
 htable_t *
 hat_cache_get(hat_t *hat)
 {
-	hat_pm_t *c = cache_mine(hat);
-	htable_t *ht = hat_cache_pop(hat, (unsigned)(c - hat->hat_pm));
+	unsigned mine = (unsigned)(cache_mine(hat) - hat->hat_pm);
+	htable_t *ht = hat_cache_pop(hat, mine);
 
 	/* ours is empty: another thread's free tables before a new frame */
 	for (unsigned s = 0; ht == NULL && s < HAT_SHARDS; s++)
-		ht = hat_cache_pop(hat, s);
+		if (s != mine)
+			ht = hat_cache_pop(hat, s);
 	return (ht);
 }
 
