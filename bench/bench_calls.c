@@ -16,8 +16,13 @@
  *
  * Figures are ns per call.  For the threaded lines a sample is the wall
  * time of all threads' calls divided by the number of calls, so two
- * threads that scale perfectly show half the one-thread figure.  Setting
- * up is never timed; every return value is checked.  The `_nommu` lines
+ * threads that scale perfectly show half the one-thread figure.  In the
+ * `_cached` and `_steady` two-thread lines each thread then makes the
+ * same calls once more alone, the other waiting, on its own CPU, and a
+ * note gives both times and the scaling against those solo runs: the
+ * two vCPUs of this machine often run at different speeds (another
+ * tenant of the host), and the one-thread line runs on one of them
+ * only.  Setting up is never timed; every return value is checked.  The `_nommu` lines
  * do the same calls in a space made HT_AS_NOMMU (no MMU walks it yet),
  * the `_serial` lines in an HT_AS_SERIAL one (the caller serializes its
  * calls, so a one-entry call takes no lock), live or with no MMU; the
@@ -302,11 +307,49 @@ typedef struct worker {
 	ht_va_t			va;	/* its own 1 GiB */
 	const uint32_t		*perm;
 	pthread_barrier_t	*start;
+	pthread_barrier_t	*pair;	/* the workers only: the solo runs */
+	unsigned		idx, nthreads;
 	int			cpu;
 	tables_t		tab;	/* what it prepares, untimed */
 	uint32_t		ncalls;	/* the calls it made */
 	uint64_t		t0, t1;	/* its own clock around them */
+	double			solo;	/* ns a call alone, or 0 */
 } worker_t;
+
+/* The timed calls of one run of w: the ns of each, by its own clock. */
+static uint32_t
+worker_calls(worker_t *w, uint64_t *r_t0, uint64_t *r_t1)
+{
+	uint32_t n = 0;
+
+	*r_t0 = bench_now();
+	for (uint32_t i = 0; i < NPAGES; i++) {
+		uint64_t off = (uint64_t)w->perm[i] * 4096;
+
+		if (w->tab == T_STEADY && (w->perm[i] & 511) == 0)
+			continue;	/* mapped: it keeps the table */
+		CHECK(ht_map(w->as, w->va + off, PA_BASE + off, 4096, HT_W, 0));
+		n++;
+	}
+	*r_t1 = bench_now();
+	return (n);
+}
+
+/*
+ * Back to the state before the timed calls, untimed: steady, every page
+ * but the kept one of each table unmapped (the tables stay); cached, the
+ * whole GiB (its tables go to the space's cache).
+ */
+static void
+worker_reset(worker_t *w)
+{
+	if (w->tab == T_CACHED) {
+		CHECK(ht_unmap(w->as, w->va, GIB, 0));
+		return;
+	}
+	for (uint64_t o = 0; o < GIB; o += 2 << 20)
+		CHECK(ht_unmap(w->as, w->va + o + 4096, (2 << 20) - 4096, 0));
+}
 
 
 static void *
@@ -321,8 +364,9 @@ worker_main(void *arg)
 		(void) pthread_setaffinity_np(pthread_self(), sizeof (set),
 		    &set);
 	}
-	uint32_t n = 0;
-	uint64_t t0;
+	double solo = 0;
+	uint32_t n;
+	uint64_t t0, t1;
 
 	/*
 	 * Its own range is prepared here, on its own CPU, as a vCPU
@@ -338,19 +382,33 @@ worker_main(void *arg)
 	for (uint64_t o = 0; w->tab == T_STEADY && o < GIB; o += 2 << 20)
 		CHECK(ht_map(w->as, w->va + o, PA_BASE + o, 4096, HT_W, 0));
 	(void) pthread_barrier_wait(w->start);
-	t0 = bench_now();
-	for (uint32_t i = 0; i < NPAGES; i++) {
-		uint64_t off = (uint64_t)w->perm[i] * 4096;
+	n = worker_calls(w, &t0, &t1);
+	/*
+	 * Then each thread alone, the others waiting, on the same CPU and
+	 * with the same tables a moment later: a thread that is slower
+	 * beside the others than alone shares something with them; one
+	 * that is slow both ways has a slower CPU (another tenant of the
+	 * host), which no library can help.
+	 */
+	if (w->nthreads > 1 && w->tab != T_FRESH) {
+		uint64_t s0, s1;
+		uint32_t sn;
 
-		if (w->tab == T_STEADY && (w->perm[i] & 511) == 0)
-			continue;	/* mapped: it keeps the table */
-		CHECK(ht_map(w->as, w->va + off, PA_BASE + off, 4096, HT_W, 0));
-		n++;
+		worker_reset(w);
+		for (unsigned k = 0; k < w->nthreads; k++) {
+			(void) pthread_barrier_wait(w->pair);
+			if (k == w->idx) {
+				sn = worker_calls(w, &s0, &s1);
+				solo = (double)(s1 - s0) / (double)sn;
+			}
+		}
+		(void) pthread_barrier_wait(w->pair);
 	}
 	/* written once, at the end: the two workers share a line */
-	w->t1 = bench_now();
+	w->t1 = t1;
 	w->t0 = t0;
 	w->ncalls = n;
+	w->solo = solo;
 	(void) pthread_barrier_wait(w->start);
 	return (NULL);
 }
@@ -384,9 +442,9 @@ static int
 run_threads(bench_run_t *r, const char *name, unsigned nthreads,
     int own_space, tables_t tab, unsigned flags, uint64_t apart)
 {
-	double *own[2] = { NULL, NULL };
+	double *own[2] = { NULL, NULL }, *solo[2] = { NULL, NULL };
 	uint32_t *perm = shuffled(NPAGES, 11);
-	pthread_barrier_t start;
+	pthread_barrier_t start, pair;
 	pthread_t tid[2];
 	worker_t w[2];
 	ht_as_t *as[2];
@@ -396,12 +454,15 @@ run_threads(bench_run_t *r, const char *name, unsigned nthreads,
 	env_init(&e);
 	r->ops = (uint64_t)(tab == T_STEADY ? NPAGES - NPAGES / 512 : NPAGES) *
 	    nthreads;
-	for (unsigned i = 0; i < nthreads; i++)
+	for (unsigned i = 0; i < nthreads; i++) {
 		own[i] = bench_alloc(sizeof (double) * (size_t)r->reps);
+		solo[i] = bench_alloc(sizeof (double) * (size_t)r->reps);
+	}
 	for (s = -r->warmup; s < r->reps; s++) {
 		uint64_t t0, t1;
 
-		CHECK(pthread_barrier_init(&start, NULL, nthreads + 1) == 0 ?
+		CHECK(pthread_barrier_init(&start, NULL, nthreads + 1) == 0 &&
+		    pthread_barrier_init(&pair, NULL, nthreads) == 0 ?
 		    0 : -HT_ENOMEM);
 		for (unsigned i = 0; i < nthreads; i++) {
 			if (i == 0 || own_space)
@@ -413,6 +474,10 @@ run_threads(bench_run_t *r, const char *name, unsigned nthreads,
 			w[i].tab = tab;
 			w[i].perm = perm;
 			w[i].start = &start;
+			w[i].pair = &pair;
+			w[i].idx = i;
+			w[i].nthreads = nthreads;
+			w[i].solo = 0;
 			w[i].cpu = nthreads > 1 ? (int)i : -1;
 			if (pthread_create(&tid[i], NULL, worker_main,
 			    &w[i]) != 0)
@@ -426,9 +491,11 @@ run_threads(bench_run_t *r, const char *name, unsigned nthreads,
 			(void) pthread_join(tid[i], NULL);
 			t0 = w[i].t0 < t0 ? w[i].t0 : t0;
 			t1 = w[i].t1 > t1 ? w[i].t1 : t1;
-			if (s >= 0)
+			if (s >= 0) {
 				own[i][s] = (double)(w[i].t1 - w[i].t0) /
 				    (double)w[i].ncalls;
+				solo[i][s] = w[i].solo;
+			}
 		}
 		/*
 		 * From the first worker's start to the last one's end, by
@@ -440,18 +507,38 @@ run_threads(bench_run_t *r, const char *name, unsigned nthreads,
 		if (s >= 0)
 			r->ns[s] = (double)(t1 - t0) / (double)r->ops;
 		(void) pthread_barrier_destroy(&start);
+		(void) pthread_barrier_destroy(&pair);
 		for (unsigned i = 0; i < nthreads; i++)
 			if (i == 0 || own_space)
 				ht_as_destroy(as[i]);
 	}
 	env_fini(&e);
 	free(perm);
-	if (nthreads == 2 && r->reps > 0)
+	if (nthreads == 2 && r->reps > 0 && tab == T_FRESH)
 		bench_note("%s: each thread's own time, ns a call: %.2f on CPU "
 		    "%d, %.2f on CPU %d", name, median_of(own[0], r->reps),
 		    w[0].cpu, median_of(own[1], r->reps), w[1].cpu);
-	for (unsigned i = 0; i < nthreads; i++)
+	else if (nthreads == 2 && r->reps > 0) {
+		double c0 = median_of(own[0], r->reps);
+		double c1 = median_of(own[1], r->reps);
+		double a0 = median_of(solo[0], r->reps);
+		double a1 = median_of(solo[1], r->reps);
+
+		/*
+		 * Both threads' calls a second against the mean of each
+		 * one's alone on its own CPU: 2.00 when nothing is shared,
+		 * whatever each CPU's speed.
+		 */
+		bench_note("%s: each thread's own time, ns a call, beside the "
+		    "others / alone: %.2f / %.2f on CPU %d, %.2f / %.2f on "
+		    "CPU %d: %.2fx one thread on the same CPUs", name, c0, a0,
+		    w[0].cpu, c1, a1, w[1].cpu,
+		    (1 / c0 + 1 / c1) / ((1 / a0 + 1 / a1) / 2));
+	}
+	for (unsigned i = 0; i < nthreads; i++) {
 		free(own[i]);
+		free(solo[i]);
+	}
 	return (0);
 }
 
