@@ -97,6 +97,7 @@ BENCH_DECLARE(map_1page_steady_t2_one_2g)
 BENCH_DECLARE(map_1page_steady_t2_one_far)
 BENCH_DECLARE(map_1page_steady_t1_serial)
 BENCH_DECLARE(map_1page_steady_t2_two_serial)
+BENCH_DECLARE(floor_private_t2)
 BENCH_DECLARE(switch)
 BENCH_DECLARE(switch_kpti)
 BENCH_DECLARE(map_1page_rmap)
@@ -269,6 +270,8 @@ BENCH_LIST_START
 	BENCH_ENTRY(map_1page_steady_t1_serial, "call", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 	BENCH_ENTRY(map_1page_steady_t2_two_serial, "call", BENCH_FLOOR_NONE,
+	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
+	BENCH_ENTRY(floor_private_t2, "entry", BENCH_FLOOR_NONE,
 	    BENCH_FLOOR_NONE, BENCH_FLOOR_NONE, 0)
 
 	/* many parties (bench_many.c): no peer has them */

@@ -35,6 +35,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,21 +301,30 @@ bench_protect_1page_2m_serial_nommu(bench_run_t *r)
 /* ------------------------------------------------------------------ */
 
 /* How the threads find the space (the file's head comment). */
-typedef enum { T_FRESH, T_CACHED, T_STEADY } tables_t;
+typedef enum { T_FRESH, T_CACHED, T_STEADY, T_PRIVATE } tables_t;
 
 typedef struct worker {
 	ht_as_t			*as;
 	ht_va_t			va;	/* its own 1 GiB */
 	const uint32_t		*perm;
 	pthread_barrier_t	*start;
-	pthread_barrier_t	*pair;	/* the workers only: the solo runs */
+	/* the solo runs: whose turn it is, and how many are ready */
+	_Atomic unsigned	*solo_turn;
 	unsigned		idx, nthreads;
 	int			cpu;
 	tables_t		tab;	/* what it prepares, untimed */
+	_Atomic uint64_t	*mem;	/* T_PRIVATE: its own 512 tables */
 	uint32_t		ncalls;	/* the calls it made */
 	uint64_t		t0, t1;	/* its own clock around them */
 	double			solo;	/* ns a call alone, or 0 */
 } worker_t;
+
+/* A spinning wait's step: the other hyperthread gets the core. */
+static inline void
+spin_pause(void)
+{
+	__builtin_ia32_pause();
+}
 
 /* The timed calls of one run of w: the ns of each, by its own clock. */
 static uint32_t
@@ -323,7 +333,18 @@ worker_calls(worker_t *w, uint64_t *r_t0, uint64_t *r_t1)
 	uint32_t n = 0;
 
 	*r_t0 = bench_now();
-	for (uint32_t i = 0; i < NPAGES; i++) {
+	for (uint32_t i = 0; w->tab == T_PRIVATE && i < NPAGES; i++) {
+		_Atomic uint64_t *p = &w->mem[w->perm[i]];
+
+		/* a map's entry work alone: an empty entry, a release store */
+		if ((w->perm[i] & 511) != 0 && atomic_load_explicit(p,
+		    memory_order_relaxed) == 0) {
+			atomic_store_explicit(p, PA_BASE + (uint64_t)w->perm[i] *
+			    4096 + 0x63, memory_order_release);
+			n++;
+		}
+	}
+	for (uint32_t i = 0; w->tab != T_PRIVATE && i < NPAGES; i++) {
 		uint64_t off = (uint64_t)w->perm[i] * 4096;
 
 		if (w->tab == T_STEADY && (w->perm[i] & 511) == 0)
@@ -345,6 +366,13 @@ worker_reset(worker_t *w)
 {
 	if (w->tab == T_CACHED) {
 		CHECK(ht_unmap(w->as, w->va, GIB, 0));
+		return;
+	}
+	if (w->tab == T_PRIVATE) {
+		for (uint32_t i = 0; i < NPAGES; i++)
+			if ((i & 511) != 0)
+				atomic_store_explicit(&w->mem[i], 0,
+				    memory_order_relaxed);
 		return;
 	}
 	for (uint64_t o = 0; o < GIB; o += 2 << 20)
@@ -374,7 +402,14 @@ worker_main(void *arg)
 	 * every line of entries would first come over from that thread's
 	 * core (about 25 ns a call, measured when the main thread did it).
 	 */
-	if (w->tab != T_FRESH) {
+	if (w->tab == T_PRIVATE) {
+		/* touched on this CPU, and one untimed pass to warm it */
+		w->mem = bench_alloc(sizeof (*w->mem) * NPAGES);
+		for (uint32_t i = 0; i < NPAGES; i++)
+			atomic_init(&w->mem[i], (uint64_t)((i & 511) == 0));
+		(void) worker_calls(w, &t0, &t1);
+		worker_reset(w);
+	} else if (w->tab != T_FRESH) {
 		CHECK(ht_map(w->as, w->va, PA_BASE, GIB, HT_W,
 		    HT_MAP_SIZE(HT_PS_4K)));
 		CHECK(ht_unmap(w->as, w->va, GIB, 0));
@@ -388,27 +423,34 @@ worker_main(void *arg)
 	 * with the same tables a moment later: a thread that is slower
 	 * beside the others than alone shares something with them; one
 	 * that is slow both ways has a slower CPU (another tenant of the
-	 * host), which no library can help.
+	 * host), which no library can help.  The others wait by spinning
+	 * on a line that the running thread does not touch: a thread that
+	 * slept in a barrier while the first one ran was 30-50% slower in
+	 * its own solo run afterwards, whichever CPU it had (its vCPU idle
+	 * meanwhile), which the joint run, both CPUs busy, never pays.
 	 */
 	if (w->nthreads > 1 && w->tab != T_FRESH) {
 		uint64_t s0, s1;
 		uint32_t sn;
 
+		(void) atomic_fetch_add(&w->solo_turn[1], 1);
+		while (atomic_load(&w->solo_turn[1]) < w->nthreads)
+			spin_pause();
+		while (atomic_load(&w->solo_turn[0]) != w->idx)
+			spin_pause();
 		worker_reset(w);
-		for (unsigned k = 0; k < w->nthreads; k++) {
-			(void) pthread_barrier_wait(w->pair);
-			if (k == w->idx) {
-				sn = worker_calls(w, &s0, &s1);
-				solo = (double)(s1 - s0) / (double)sn;
-			}
-		}
-		(void) pthread_barrier_wait(w->pair);
+		sn = worker_calls(w, &s0, &s1);
+		solo = (double)(s1 - s0) / (double)sn;
+		atomic_store(&w->solo_turn[0], w->idx + 1);
+		while (atomic_load(&w->solo_turn[0]) < w->nthreads)
+			spin_pause();
 	}
 	/* written once, at the end: the two workers share a line */
 	w->t1 = t1;
 	w->t0 = t0;
 	w->ncalls = n;
 	w->solo = solo;
+	free(w->mem);
 	(void) pthread_barrier_wait(w->start);
 	return (NULL);
 }
@@ -444,7 +486,8 @@ run_threads(bench_run_t *r, const char *name, unsigned nthreads,
 {
 	double *own[2] = { NULL, NULL }, *solo[2] = { NULL, NULL };
 	uint32_t *perm = shuffled(NPAGES, 11);
-	pthread_barrier_t start, pair;
+	pthread_barrier_t start;
+	_Atomic unsigned turn[2];
 	pthread_t tid[2];
 	worker_t w[2];
 	ht_as_t *as[2];
@@ -452,7 +495,8 @@ run_threads(bench_run_t *r, const char *name, unsigned nthreads,
 	int s;
 
 	env_init(&e);
-	r->ops = (uint64_t)(tab == T_STEADY ? NPAGES - NPAGES / 512 : NPAGES) *
+	r->ops = (uint64_t)(tab == T_STEADY || tab == T_PRIVATE ?
+	    NPAGES - NPAGES / 512 : NPAGES) *
 	    nthreads;
 	for (unsigned i = 0; i < nthreads; i++) {
 		own[i] = bench_alloc(sizeof (double) * (size_t)r->reps);
@@ -461,9 +505,10 @@ run_threads(bench_run_t *r, const char *name, unsigned nthreads,
 	for (s = -r->warmup; s < r->reps; s++) {
 		uint64_t t0, t1;
 
-		CHECK(pthread_barrier_init(&start, NULL, nthreads + 1) == 0 &&
-		    pthread_barrier_init(&pair, NULL, nthreads) == 0 ?
+		CHECK(pthread_barrier_init(&start, NULL, nthreads + 1) == 0 ?
 		    0 : -HT_ENOMEM);
+		atomic_init(&turn[0], 0);
+		atomic_init(&turn[1], 0);
 		for (unsigned i = 0; i < nthreads; i++) {
 			if (i == 0 || own_space)
 				CHECK(ht_as_create(e.ctx, flags, &as[i]));
@@ -474,10 +519,11 @@ run_threads(bench_run_t *r, const char *name, unsigned nthreads,
 			w[i].tab = tab;
 			w[i].perm = perm;
 			w[i].start = &start;
-			w[i].pair = &pair;
+			w[i].solo_turn = turn;
 			w[i].idx = i;
 			w[i].nthreads = nthreads;
 			w[i].solo = 0;
+			w[i].mem = NULL;
 			w[i].cpu = nthreads > 1 ? (int)i : -1;
 			if (pthread_create(&tid[i], NULL, worker_main,
 			    &w[i]) != 0)
@@ -507,7 +553,6 @@ run_threads(bench_run_t *r, const char *name, unsigned nthreads,
 		if (s >= 0)
 			r->ns[s] = (double)(t1 - t0) / (double)r->ops;
 		(void) pthread_barrier_destroy(&start);
-		(void) pthread_barrier_destroy(&pair);
 		for (unsigned i = 0; i < nthreads; i++)
 			if (i == 0 || own_space)
 				ht_as_destroy(as[i]);
@@ -625,4 +670,17 @@ int
 bench_map_1page_steady_t2_two_serial(bench_run_t *r)
 {
 	return (run_threads(r, __func__ + 6, 2, 1, T_STEADY, HT_AS_SERIAL, GIB));
+}
+
+/*
+ * The machine's own limit for the two-thread lines: the steady lines'
+ * entry writes alone (the same 2 MiB of entries a thread, the same random
+ * order, a load and a store each), with no library, into memory of each
+ * thread's own; its note says how much each thread loses beside the
+ * other when nothing at all is shared but the host.
+ */
+int
+bench_floor_private_t2(bench_run_t *r)
+{
+	return (run_threads(r, __func__ + 6, 2, 1, T_PRIVATE, 0, GIB));
 }
