@@ -387,11 +387,19 @@ audit_hat(hat_t *hat)
 	if (nlinks + 1 != ntables)
 		BAD("%u tables but %u links: a table is unreachable", ntables,
 		    nlinks);
-	for (int l = 0; l < m->num_level; l++)
+	for (int l = 0; l < m->num_level; l++) {
 		if (leaves[l] != hat_pm_get(hat, l))
 			BAD("level %d: %llu leaves, page count says %llu", l,
 			    (unsigned long long)leaves[l], (unsigned long long)
 			    hat_pm_get(hat, l));
+		/* else a walk would not look for them (max_mapped_level) */
+		if (l > 0 && leaves[l] != 0 && !(atomic_load(
+		    &hat->hat_leaf_levels) & (1u << l)))
+			BAD("level %d: %llu leaves, but the space's leaf "
+			    "levels (0x%x) do not name it", l,
+			    (unsigned long long)leaves[l],
+			    atomic_load(&hat->hat_leaf_levels));
+	}
 	/* the cache: one list per shard (types.h, hat_pm_t) */
 	for (unsigned s = 0; s < HAT_SHARDS; s++) {
 		for (htable_t *ht = hat->hat_pm[s].pm_cached; ht != NULL;

@@ -352,6 +352,8 @@ wc_map(hat_t *hat, const int l, uint64_t va, ht_pa_t pa, uint64_t len,
 		    (pa & wc->wc_amask));
 	}
 	/* an empty entry is in no TLB: nothing to invalidate */
+	if (l != 0)
+		hat_leaf_level_note(hat, l);
 	wc_pm_add(wc, 1);
 	return (1);
 }

@@ -55,10 +55,29 @@ void hat_pm_add_slow(hat_t *hat, int level, int64_t delta);
  * of its own (1..HAT_SHARDS-1, one compare) inline; the rest in a call
  * that nothing follows, so that the hot callers keep no value across it.
  */
+/*
+ * Before a leaf at level (> 0) is first counted in hat: set its bit of
+ * hat_leaf_levels (types.h), one relaxed load after that.  Relaxed, as
+ * the counts are: a call ordered after this one by the caller sees it.
+ */
+static inline void
+hat_leaf_level_note(hat_t *hat, int level)
+{
+	unsigned bit = 1u << level;
+
+	if (!(atomic_load_explicit(&hat->hat_leaf_levels,
+	    memory_order_relaxed) & bit))
+		(void) atomic_fetch_or_explicit(&hat->hat_leaf_levels, bit,
+		    memory_order_relaxed);
+}
+
 static inline __attribute__((always_inline)) void
 hat_pm_add(hat_t *hat, int level, int64_t delta)
 {
 	unsigned s = op__shard;
+
+	if (level != 0 && delta > 0)
+		hat_leaf_level_note(hat, level);
 
 	if (HT_LIKELY(s - 1 < HAT_SHARDS - 1)) {
 		/* ours alone: no other thread writes it (op.c) */

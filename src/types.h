@@ -253,12 +253,28 @@ struct ht_as {
 	int		hat_max_level;
 	htable_t	*hat_htable;	/* root, permanently held */
 	_Atomic unsigned hat_flags;	/* VICTIM/FREEING: ctx_list_lock */
+	/*
+	 * Bit l (l > 0): a leaf at level l has been counted in this space
+	 * (hat_leaf_level_note, before the count); never cleared.  Walks
+	 * ask the leaf counts of only these levels (max_mapped_level), so
+	 * a space of 4 KiB pages never reads the counter shards that other
+	 * threads write at every map: summing them at every census made
+	 * two threads that make tables in one space 3-5x slower each.
+	 */
+	_Atomic unsigned hat_leaf_levels;
 	hat_wc_t	hat_wc[WC_LEVELS]; /* cursors: serial spaces only
 					   (above); their geometry: all */
-	_Atomic unsigned hat_ntables;	/* tables on the hash */
+	/*
+	 * A line of their own: every table made or freed adds to
+	 * hat_ntables, and every hash lookup reads hat_wc[1].wc_shift
+	 * (hash_key) and every count hat_pm, which shared its line; two
+	 * threads making tables in one space ran their lookups 2-4x slower
+	 * beside each other than alone.
+	 */
+	_Alignas(64) _Atomic unsigned hat_ntables; /* tables on the hash */
 	_Atomic unsigned hat_hash_use;	/* HASH_GROWING, or the pins of
 					   htable_hash_pin */
-	unsigned	hat_num_copied;
+	_Alignas(64) unsigned	hat_num_copied;
 	x86pte_t	*hat_copied_ptes;
 	hat_pm_t	*hat_pm;	/* leaves per level and the cache of
 					   free tables, in shards */

@@ -68,8 +68,12 @@ max_mapped_level(hat_t *hat)
 		return (hat->hat_max_level);
 	if (atomic_load(&hat->hat_flags) & HAT_SHARED)
 		return (m->max_page_level);
+	unsigned seen = atomic_load_explicit(&hat->hat_leaf_levels,
+	    memory_order_relaxed);
+
+	/* only levels that ever held a leaf: the sums read every shard */
 	for (int l = m->max_page_level; l > 0; l--) {
-		if (hat_pm_get(hat, l) != 0)
+		if (((seen >> l) & 1) && hat_pm_get(hat, l) != 0)
 			return (l);
 	}
 	return (0);

@@ -267,3 +267,61 @@ ParameterizedTest(ht_mode_t *mode, front, serial_seek, .timeout = 120)
 	ht_as_destroy(sn);
 	env_teardown(e);
 }
+
+/* ht_walk's leaves of one size, counted. */
+typedef struct sizes {
+	unsigned	n;
+	unsigned	nlarge;		/* of size `large` */
+	uint64_t	large;
+} sizes_t;
+
+static int
+sizes_cb(void *arg, const ht_leaf_t *l)
+{
+	sizes_t *s = arg;
+
+	s->n++;
+	if (l->size == s->large)
+		s->nlarge++;
+	return (0);
+}
+
+MODE_PARAMS(front, large_first)
+
+/*
+ * The first large leaf of a space, mapped by a one-entry path (the
+ * front, a serial space's cursor after its seek, the same with no MMU)
+ * into a level-1 table a 4 KiB page made: walks look for leaves only at
+ * the levels the space has held one at (hat_leaf_levels), so each path
+ * must name the level before its leaf counts.  A walk must report the
+ * leaf, an unmap over it (the general path, whose census walks) must
+ * remove it, and the audit must agree.
+ */
+ParameterizedTest(ht_mode_t *mode, front, large_first, .timeout = 120)
+{
+	static const unsigned flags[3] = { 0, HT_AS_SERIAL,
+	    HT_AS_SERIAL | HT_AS_NOMMU };
+	env_t *e = &E;
+
+	env_setup(e, *mode);
+	for (unsigned f = 0; f < 3; f++) {
+		uint64_t s1 = lsize(e->g, 1);
+		sizes_t s = { 0, 0, s1 };
+		ht_as_t *as;
+
+		OK(ht_as_create(e->ctx, flags[f], &as));
+		OK(ht_map(as, GIB, 0x100000, PG, HT_W, 0));
+		OK(ht_map(as, GIB + 2 * s1, 4 * s1, s1, HT_W, 0));
+		XLATE(as, GIB + 2 * s1 + 5 * PG, 4 * s1 + 5 * PG, s1, HT_W);
+		AUDIT(as);
+		OK(ht_walk(as, GIB, GIB + 4 * s1 - 1, sizes_cb, &s));
+		cr_assert_eq(s.n, 2, "flags 0x%x: %u leaves", flags[f], s.n);
+		cr_assert_eq(s.nlarge, 1, "flags 0x%x", flags[f]);
+		OK(ht_unmap(as, GIB + s1, 2 * s1, 0));
+		UNMAPPED(as, GIB + 2 * s1);
+		cr_assert_eq(leaf_count(as), 1);
+		AUDIT(as);
+		ht_as_destroy(as);
+	}
+	env_teardown(e);
+}
