@@ -271,10 +271,8 @@ htable_hash_unpin(hat_t *hat)
 static hat_pm_t *
 cache_mine(hat_t *hat)
 {
-	unsigned s = op__shard;
+	unsigned s = shard_mine();
 
-	if (s == 0)
-		s = op_shard_assign();
 	return (&hat->hat_pm[s < HAT_SHARDS ? s : 0]);
 }
 

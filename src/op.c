@@ -58,79 +58,13 @@
 /* The thread's current operation and nesting depth (op.h reads them). */
 _Thread_local op_t *op__cur HT_TLS_IE;
 _Thread_local int op__depth HT_TLS_IE;
-_Thread_local unsigned op__shard HT_TLS_IE;
 _Thread_local hat_t *op__nm HT_TLS_IE;
-
-/*
- * The counter shards a thread may own (types.h, hat_pm_t): bit s of
- * op_shards_taken is set while shard s has an owner.  A thread claims the
- * lowest free one on its first count and gives it back when it exits
- * (the key's destructor); the claim's acquire and the release's release
- * order the old owner's last plain store before the new owner's first
- * load.  With every shard owned, the thread shares shard 0 (atomic adds).
- */
-_Static_assert(HAT_SHARDS <= 32, "op_shards_taken is one word");
-static _Atomic uint32_t op_shards_taken = 1;	/* shard 0 is shared */
-static pthread_key_t op_shard_key;
-static pthread_once_t op_shard_once = PTHREAD_ONCE_INIT;
-static int op_shard_key_ok;
-
-static void
-op_shard_release(void *v)
-{
-	unsigned s = (unsigned)(uintptr_t)v;
-
-	if (s > 0 && s < HAT_SHARDS)
-		atomic_fetch_and_explicit(&op_shards_taken, ~(1u << s),
-		    memory_order_release);
-}
-
-static void
-op_shard_init(void)
-{
-	op_shard_key_ok = pthread_key_create(&op_shard_key,
-	    op_shard_release) == 0;
-}
-
-unsigned
-op_shard_assign(void)
-{
-	uint32_t taken;
-	unsigned s;
-
-	(void) pthread_once(&op_shard_once, op_shard_init);
-	taken = atomic_load_explicit(&op_shards_taken, memory_order_relaxed);
-	for (;;) {
-		uint32_t free_ = ~taken & ((1u << HAT_SHARDS) - 1);
-
-		/* no key, no way to give it back: share instead */
-		if (free_ == 0 || !op_shard_key_ok) {
-			s = OP_SHARD_SHARED;
-			break;
-		}
-		s = (unsigned)__builtin_ctz(free_);
-		if (atomic_compare_exchange_weak_explicit(&op_shards_taken,
-		    &taken, taken | (1u << s), memory_order_acquire,
-		    memory_order_relaxed)) {
-			if (pthread_setspecific(op_shard_key,
-			    (void *)(uintptr_t)s) != 0) {
-				op_shard_release((void *)(uintptr_t)s);
-				s = OP_SHARD_SHARED;
-			}
-			break;
-		}
-	}
-	op__shard = s;
-	return (s);
-}
 
 void
 hat_pm_add_slow(hat_t *hat, int level, int64_t delta)
 {
-	unsigned s = op__shard;
+	unsigned s = shard_mine();
 
-	if (s == 0)
-		s = op_shard_assign();
 	if (s < HAT_SHARDS) {
 		hat_pm_add(hat, level, delta);	/* now a shard of its own */
 		return;

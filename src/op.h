@@ -7,22 +7,15 @@
 
 #include "types.h"
 #include "debug.h"
+#include "shard.h"
 
 /*
  * The thread's current operation and nesting depth: op.c's, read here so
  * that the calls every operation makes (begin, current, nested, unwind,
- * close) cost no call across files.
- *
- * initial-exec: in a shared library the default TLS model calls
- * __tls_get_addr at every access (8-17% of a one-page map in
- * libhtable.so); initial-exec reads the variable at a fixed offset from
- * the thread pointer.  Its 24 bytes come from the static TLS surplus
- * glibc keeps for libraries loaded later with dlopen (as jemalloc does).
+ * close) cost no call across files (HT_TLS_IE: shard.h says why).
  */
-#define HT_TLS_IE	__attribute__((tls_model("initial-exec")))
 extern _Thread_local op_t *op__cur HT_INTERNAL HT_TLS_IE;
 extern _Thread_local int op__depth HT_INTERNAL HT_TLS_IE;
-extern _Thread_local unsigned op__shard HT_INTERNAL HT_TLS_IE;
 /* The no-MMU space whose hat_nm_lock this thread holds, or NULL (nommu.c) */
 extern _Thread_local hat_t *op__nm HT_INTERNAL HT_TLS_IE;
 
@@ -39,13 +32,6 @@ nm_plain(const hat_t *hat)
 {
 	return (op__nm == hat);
 }
-
-/*
- * The thread's counter shard (types.h, hat_pm_t): 0 until assigned, then
- * 1..HAT_SHARDS-1 for a shard of its own, or OP_SHARD_SHARED.
- */
-#define OP_SHARD_SHARED	HAT_SHARDS
-unsigned op_shard_assign(void);
 
 /* hat_pm_add's other cases: no shard yet, or shard 0 shared (op.c). */
 void hat_pm_add_slow(hat_t *hat, int level, int64_t delta);
@@ -74,13 +60,13 @@ hat_leaf_level_note(hat_t *hat, int level)
 static inline __attribute__((always_inline)) void
 hat_pm_add(hat_t *hat, int level, int64_t delta)
 {
-	unsigned s = op__shard;
+	unsigned s = shard__mine;
 
 	if (level != 0 && delta > 0)
 		hat_leaf_level_note(hat, level);
 
 	if (HT_LIKELY(s - 1 < HAT_SHARDS - 1)) {
-		/* ours alone: no other thread writes it (op.c) */
+		/* ours alone: no other thread writes it (shard.h) */
 		_Atomic uint64_t *c = &hat->hat_pm[s].pm[level];
 
 		atomic_store_explicit(c, atomic_load_explicit(c,

@@ -28,6 +28,7 @@
 #include "mmu.h"
 #include "lockmap.h"
 #include "lock.h"
+#include "shard.h"
 
 typedef struct htable htable_t;
 typedef struct ht_as hat_t;
@@ -141,10 +142,10 @@ typedef struct ht_cpu_root cpu_root_t;
  * A space's leaf counts per level, in cache-line shards: every map and
  * unmap adds to them, and threads working in one space would fight over
  * one line (issue 13: two threads ran slower than one).  Shards 1.. are
- * each owned by one thread at a time (op.c hands them out and takes them
- * back when the thread exits), so their owner adds with a plain load and
- * store, no locked instruction; threads beyond them share shard 0 with
- * atomic adds.  A reader sums the shards (hat_pm_get), which is exact
+ * each owned by one thread at a time (shard.h: handed out on a thread's
+ * first count, taken back when it exits), so their owner adds with a
+ * plain load and store, no locked instruction; threads beyond them share
+ * shard 0 with atomic adds.  A reader sums the shards (hat_pm_get), which is exact
  * whenever nobody is changing the space.  A shard may hold a negative
  * count (another shard has the leaf): the sum is taken modulo 2^64.
  *
@@ -156,7 +157,6 @@ typedef struct ht_cpu_root cpu_root_t;
  * owner takes it uncontended; a thread whose own list is empty, a
  * stealer, a purge or the audit take any shard's.
  */
-#define HAT_SHARDS	16
 typedef struct hat_pm {
 	_Atomic uint64_t pm[HT_MAX_LEVELS];
 	bucket_lock_t	pm_lock;	/* LR_HAT */
