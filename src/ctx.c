@@ -533,20 +533,14 @@ ht_ctx_dump_frames(ht_ctx_t *ctx, ht_frame_fn fn, void *arg)
 static void
 stats_counters(ht_ctx_t *ctx, ht_stats_t *s)
 {
-	ctr_t *c = &ctx->ctx_stat;
+	/* the sum of the threads' shards (types.h, ctx_stat) */
+	for (unsigned i = 0; i < HAT_SHARDS; i++) {
+		ctr_t *c = &ctx->ctx_stat[i];
 
-	s->ptable_allocs = atomic_load(&c->ptable_allocs);
-	s->ptable_frees = atomic_load(&c->ptable_frees);
-	s->htable_rgets = atomic_load(&c->htable_rgets);
-	s->htable_rputs = atomic_load(&c->htable_rputs);
-	s->reap_attempts = atomic_load(&c->reap_attempts);
-	s->reaped = atomic_load(&c->reaped);
-	s->steals = atomic_load(&c->steals);
-	s->stolen = atomic_load(&c->stolen);
-	s->cache_hits = atomic_load(&c->cache_hits);
-	s->splits = atomic_load(&c->splits);
-	s->lpage_fallbacks = atomic_load(&c->lpage_fallbacks);
-	s->tlb_calls = atomic_load(&c->tlb_calls);
+#define	CTR_SUM(f)	s->f += atomic_load(&c->f);
+		CTR_FIELDS(CTR_SUM)
+#undef	CTR_SUM
+	}
 }
 
 /* Add hat's tables and leaves to *s (the hat must not be destroyed). */

@@ -49,4 +49,17 @@ shard_mine(void)
 	return (HT_LIKELY(s != 0) ? s : shard_assign());
 }
 
+/*
+ * The calling thread's slot in an array of HAT_SHARDS per-thread lines:
+ * its own shard's, or 0, which threads without one share (and so change
+ * only atomically).
+ */
+static inline unsigned
+shard_slot(void)
+{
+	unsigned s = shard_mine();
+
+	return (s < HAT_SHARDS ? s : 0);
+}
+
 #endif /* HT_SHARD_H */

@@ -397,16 +397,22 @@ typedef struct pfnset {
 #define BUSY_SET(ht, n)	atomic_store_explicit(&(ht)->ht_busy, (n), \
 	memory_order_relaxed)
 
+/* The counters, each also a field of ht_stats_t (ht_ctx_stats sums them). */
+#define CTR_FIELDS(X)							\
+	X(ptable_allocs) X(ptable_frees) X(htable_rgets) X(htable_rputs) \
+	X(reap_attempts) X(reaped) X(steals) X(stolen) X(cache_hits)	\
+	X(splits) X(lpage_fallbacks) X(tlb_calls)
+#define CTR_DECL(f)	_Atomic uint64_t f;
 typedef struct ctr {
-	_Atomic uint64_t ptable_allocs, ptable_frees, htable_rgets,
-	    htable_rputs, reap_attempts, reaped, steals, stolen, cache_hits,
-	    splits, lpage_fallbacks, tlb_calls;
-} ctr_t;
+	CTR_FIELDS(CTR_DECL)
+} __attribute__((aligned(64))) ctr_t;	/* a thread's lines alone */
 
 #define HATSTAT_INC(ctx, f) \
-	atomic_fetch_add_explicit(&(ctx)->ctx_stat.f, 1, memory_order_relaxed)
+	atomic_fetch_add_explicit(&(ctx)->ctx_stat[shard_slot()].f, 1, \
+	    memory_order_relaxed)
 #define HATSTAT_ADD(ctx, f, n) \
-	atomic_fetch_add_explicit(&(ctx)->ctx_stat.f, (n), memory_order_relaxed)
+	atomic_fetch_add_explicit(&(ctx)->ctx_stat[shard_slot()].f, (n), \
+	    memory_order_relaxed)
 
 struct ht_ctx {
 	mmu_t		ctx_mmu;
@@ -450,7 +456,13 @@ struct ht_ctx {
 	uint64_t	ctx_rmap_seed;	/* treap priorities */
 	pthread_mutex_t	ctx_frame_lock;	/* a leaf: protects ctx_frames */
 	pfnset_t	ctx_frames;	/* every table frame the context holds */
-	ctr_t	ctx_stat;
+	/*
+	 * Per thread shard (shard.h), each on lines of its own: a table
+	 * taken from a space's cache counts a hit, and two threads making
+	 * tables in two spaces of one context took the one line in turns
+	 * (the allocation 2x slower beside each other than alone).
+	 */
+	ctr_t	ctx_stat[HAT_SHARDS];
 };
 
 /*

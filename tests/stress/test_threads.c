@@ -20,6 +20,9 @@
  * At the end every space is audited and checked, then destroyed, and the
  * arena must have no frame left.
  *
+ * stats_shards: 24 threads (more than the counter shards) count into the
+ * context's statistics at once; the sums must be 24 times one thread's.
+ *
  * A private thread or a reader that sees a translation of a stolen page
  * that is neither the model's value nor unmapped (for instance another
  * space's entry, read through a frame that a thief reused) fails the
@@ -731,4 +734,122 @@ ParameterizedTest(ht_mode_t *mode, stress, churn, .timeout = 120)
 	cr_assert_eq(ht_arena_frames_used(w->arena), 0);
 	ht_arena_destroy(w->arena);
 	pthread_mutex_destroy(&w->msg_lock);
+}
+
+/*
+ * The context's statistics are counted per thread shard (types.h,
+ * ctx_stat) and summed by ht_ctx_stats: what many threads count at once
+ * must add up to what one thread counts, times the threads, with more
+ * threads than shards (the rest share shard 0 with atomic adds).  Each
+ * thread makes, empties and remakes the tables of 8 MiB of its own space
+ * (frames from the provider, then from the space's cache) and protects
+ * and unmaps it (TLB hook calls): the same counts in every thread.
+ */
+#define NSTAT		24	/* more than the 15 owned shards */
+#define STAT_LEN	(8 * MIB)
+
+static void
+stat_tlb(void *arg, ht_as_t *as, ht_va_t va, uint64_t len)
+{
+	(void) arg;
+	(void) as;
+	(void) va;
+	(void) len;
+}
+
+typedef struct stat_worker {
+	ht_ctx_t	*ctx;
+	pthread_barrier_t *go;
+	int		rc;		/* the first failure, or 0 */
+} stat_worker_t;
+
+static void *
+stat_main(void *arg)
+{
+	stat_worker_t *s = arg;
+	ht_as_t *as = NULL;
+	int rc;
+
+	if (s->go != NULL)
+		(void) pthread_barrier_wait(s->go);
+	if ((rc = ht_as_create(s->ctx, 0, &as)) == 0 &&
+	    (rc = ht_map(as, GIB, GIB, STAT_LEN, HT_W,
+	    HT_MAP_SIZE(HT_PS_4K))) == 0 &&
+	    (rc = ht_unmap(as, GIB, STAT_LEN, 0)) == 0 &&
+	    (rc = ht_map(as, GIB, GIB, STAT_LEN, HT_W,
+	    HT_MAP_SIZE(HT_PS_4K))) == 0 &&
+	    (rc = ht_protect(as, GIB, STAT_LEN, 0)) == 0)
+		rc = ht_unmap(as, GIB, STAT_LEN, 0);
+	/*
+	 * A space's destruction frees its tables with the context's
+	 * caching held off (steal.c), which would send another thread's
+	 * tables to the provider instead of its cache meanwhile: none
+	 * goes before all are done.
+	 */
+	if (s->go != NULL)
+		(void) pthread_barrier_wait(s->go);
+	if (as != NULL)
+		ht_as_destroy(as);
+	s->rc = rc;
+	return (NULL);
+}
+
+static ht_mode_t stat_modes[1] = { HT_MODE_4LEVEL };
+
+ParameterizedTestParameters(stress, stats_shards)
+{
+	return (cr_make_param_array(ht_mode_t, stat_modes, 1));
+}
+
+ParameterizedTest(ht_mode_t *mode, stress, stats_shards, .timeout = 120)
+{
+	stat_worker_t one, many[NSTAT];
+	pthread_t tid[NSTAT];
+	pthread_barrier_t go;
+	ht_stats_t s0, s1, s2;
+	ht_arena_t *arena;
+	ht_config_t cfg;
+	ht_ctx_t *ctx;
+
+	cr_assert_eq(ht_arena_create(1 * MIB, 256 * MIB, 0, &arena), 0);
+	memset(&cfg, 0, sizeof (cfg));
+	cfg.mode = *mode;
+	cfg.frame_ops = ht_arena_ops();
+	cfg.frame_arg = arena;
+	cfg.tlb = stat_tlb;
+	cr_assert_eq(ht_ctx_create(&cfg, &ctx), 0, "%s", ht_errdetail());
+	ht_ctx_stats(ctx, &s0);
+	/* one thread: what each of the many counts */
+	one = (stat_worker_t){ ctx, NULL, 0 };
+	cr_assert_eq(pthread_create(&tid[0], NULL, stat_main, &one), 0);
+	pthread_join(tid[0], NULL);
+	cr_assert_eq(one.rc, 0, "%s", ht_err_name(one.rc));
+	ht_ctx_stats(ctx, &s1);
+	cr_assert(s1.cache_hits > s0.cache_hits);
+	cr_assert(s1.tlb_calls > s0.tlb_calls);
+	cr_assert_eq(pthread_barrier_init(&go, NULL, NSTAT), 0);
+	for (int i = 0; i < NSTAT; i++) {
+		many[i] = (stat_worker_t){ ctx, &go, 0 };
+		cr_assert_eq(pthread_create(&tid[i], NULL, stat_main,
+		    &many[i]), 0);
+	}
+	for (int i = 0; i < NSTAT; i++)
+		pthread_join(tid[i], NULL);
+	pthread_barrier_destroy(&go);
+	for (int i = 0; i < NSTAT; i++)
+		cr_assert_eq(many[i].rc, 0, "thread %d: %s", i,
+		    ht_err_name(many[i].rc));
+	ht_stats_t d1 = s1;
+	ht_ctx_stats(ctx, &s2);
+	cr_assert_eq(s2.ptable_allocs - d1.ptable_allocs,
+	    NSTAT * (d1.ptable_allocs - s0.ptable_allocs));
+	cr_assert_eq(s2.ptable_frees - d1.ptable_frees,
+	    NSTAT * (d1.ptable_frees - s0.ptable_frees));
+	cr_assert_eq(s2.cache_hits - d1.cache_hits,
+	    NSTAT * (d1.cache_hits - s0.cache_hits));
+	cr_assert_eq(s2.tlb_calls - d1.tlb_calls,
+	    NSTAT * (d1.tlb_calls - s0.tlb_calls));
+	cr_assert_eq(ht_ctx_destroy(ctx), 0);
+	cr_assert_eq(ht_arena_frames_used(arena), 0);
+	ht_arena_destroy(arena);
 }
