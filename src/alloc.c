@@ -258,7 +258,7 @@ op_prealloc_tables(op_t *op, uint64_t n)
 	op->op_prealloc = saved;
 	if (ntaken < n) {
 		/* A failed call changes nothing: every frame goes back. */
-		op_give_back(op, taken, 0);
+		op_give_back(taken, 0);
 		if (err == -HT_ENOFRAME)
 			err = ht__fail(HT_ENOFRAME, "the operation creates %llu "
 			    "tables; only %llu frames could be had (pools "

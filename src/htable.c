@@ -336,13 +336,13 @@ hat_cache_count(const hat_t *hat)
 /*
  * htable_retire_now: where a table goes when nobody uses it any more.  It
  * stays cached on its hat with its (all-zero) frame unless the hat is being
- * destroyed, a steal/reap/purge is running, or the frame is not ours.
+ * destroyed, a steal/reap is running, or the frame is not ours; else
+ * htable_free_now.
  */
 void
 htable_retire_now(htable_t *ht)
 {
 	hat_t *hat = ht->ht_hat;
-	ht_ctx_t *ctx;
 
 	HT_ASSERT(ht_valid(ht) == 0);
 	if (hat != NULL && !(ht->ht_flags & (HTABLE_SHARED_PFN |
@@ -353,6 +353,24 @@ htable_retire_now(htable_t *ht)
 		hat_cache_put(hat, ht);
 		return;
 	}
+	htable_free_now(ht);
+}
+
+/*
+ * htable_free_now: give an unused table's frame back (to the provider;
+ * an imported one to the caller) and its descriptor to the reserve or
+ * to free().  For a table that must not be cached whatever the context
+ * does meanwhile (a purge's, a fresh frame given back): they used to
+ * raise ctx_dont_cache around htable_retire_now, which held off caching
+ * in every space of the context while one space was destroyed.
+ */
+void
+htable_free_now(htable_t *ht)
+{
+	hat_t *hat = ht->ht_hat;
+	ht_ctx_t *ctx;
+
+	HT_ASSERT(ht_valid(ht) == 0);
 	ctx = hat != NULL ? hat->hat_ctx : NULL;
 	HT_VERIFY(ctx != NULL || (ht->ht_flags & HTABLE_IMPORTED) == 0);
 	if (!(ht->ht_flags & (HTABLE_SHARED_PFN | HTABLE_COPIED |

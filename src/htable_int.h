@@ -194,6 +194,7 @@ hat_cache_peek(const hat_t *hat)
 /* Descriptors (htable.c) */
 void htable_retire(htable_t *ht);
 void htable_retire_now(htable_t *ht);
+void htable_free_now(htable_t *ht);
 void htable_unalloc(htable_t *ht);
 htable_t *htable_lookup(hat_t *hat, uint64_t vaddr, int level);
 void htable_acquire(htable_t *ht);

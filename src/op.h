@@ -213,7 +213,7 @@ int op_pin(op_t *op, htable_t *ht);
  * does every other one.  Otherwise a table from the space's cache goes
  * back there, so that a failed reservation leaves the space as it was.
  */
-void op_give_back(op_t *op, htable_t *list, int all);
+void op_give_back(htable_t *list, int all);
 /*
  * End the operation: release the pins, deliver the TLB batch, free the
  * deferred tables; preallocated frames left unused go back to the

@@ -13,21 +13,19 @@
 #include "debug.h"
 
 void
-op_give_back(op_t *op, htable_t *list, int all)
+op_give_back(htable_t *list, int all)
 {
 	htable_t *ht;
 
 	while ((ht = list) != NULL) {
-		ht_ctx_t *ctx = op->op_hat->hat_ctx;
 		int fresh = all || (ht->ht_flags & HTABLE_FRESH) != 0;
 
 		list = ht->ht_next;
 		ht->ht_flags &= (uint8_t)~HTABLE_FRESH;
 		if (fresh)
-			atomic_fetch_add(&ctx->ctx_dont_cache, 1);
-		htable_retire_now(ht);
-		if (fresh)
-			atomic_fetch_sub(&ctx->ctx_dont_cache, 1);
+			htable_free_now(ht);	/* never cached */
+		else
+			htable_retire_now(ht);
 	}
 }
 
@@ -71,7 +69,7 @@ op_end(op_t *op)
 	 * in the same large page).  They go back to the provider: a spare
 	 * frame cached in the space would be lost to every other space.
 	 */
-	op_give_back(op, op->op_prealloc, 1);
+	op_give_back(op->op_prealloc, 1);
 	op->op_prealloc = NULL;
 	op_close(op);
 	/*

@@ -283,19 +283,17 @@ htable_reap(ht_ctx_t *ctx)
 long
 htable_purge_hat(hat_t *hat)
 {
-	ht_ctx_t *ctx = hat->hat_ctx;
 	long n = 0;
 	ht_hash_t *t;
 	htable_t *ht;
 
-	atomic_fetch_add(&ctx->ctx_dont_cache, 1);
+	/* freed, not cached again (and no other space's caching held off) */
 	for (unsigned s = 0; s < HAT_SHARDS; s++) {
 		while ((ht = hat_cache_pop(hat, s)) != NULL) {
-			htable_retire_now(ht);
+			htable_free_now(ht);
 			n++;
 		}
 	}
-	atomic_fetch_sub(&ctx->ctx_dont_cache, 1);
 	if (!(atomic_load(&hat->hat_flags) & HAT_FREEING))
 		return (n);
 
