@@ -33,14 +33,6 @@ nm_plain(const hat_t *hat)
 	return (op__nm == hat);
 }
 
-/* hat_pm_add's other cases: no shard yet, or shard 0 shared (op.c). */
-void hat_pm_add_slow(hat_t *hat, int level, int64_t delta);
-
-/*
- * Add delta to hat's leaf count at level (this thread's shard).  A shard
- * of its own (1..HAT_SHARDS-1, one compare) inline; the rest in a call
- * that nothing follows, so that the hot callers keep no value across it.
- */
 /*
  * Before a leaf at level (> 0) is first counted in hat: set its bit of
  * hat_leaf_levels (types.h), one relaxed load after that.  Relaxed, as
@@ -57,6 +49,15 @@ hat_leaf_level_note(hat_t *hat, int level)
 		    memory_order_relaxed);
 }
 
+/* hat_pm_add's other cases: no shard yet, or shard 0 shared (op.c). */
+void hat_pm_add_slow(hat_t *hat, int level, int64_t delta);
+
+/*
+ * Add delta to hat's leaf count at level (this thread's shard), noting a
+ * level above 0 first (hat_leaf_level_note).  A shard of its own
+ * (1..HAT_SHARDS-1, one compare) inline; the rest in a call that nothing
+ * follows, so that the hot callers keep no value across it.
+ */
 static inline __attribute__((always_inline)) void
 hat_pm_add(hat_t *hat, int level, int64_t delta)
 {
@@ -64,7 +65,6 @@ hat_pm_add(hat_t *hat, int level, int64_t delta)
 
 	if (level != 0 && delta > 0)
 		hat_leaf_level_note(hat, level);
-
 	if (HT_LIKELY(s - 1 < HAT_SHARDS - 1)) {
 		/* ours alone: no other thread writes it (shard.h) */
 		_Atomic uint64_t *c = &hat->hat_pm[s].pm[level];

@@ -34,7 +34,7 @@
  */
 #define HT_TLS_IE	__attribute__((tls_model("initial-exec")))
 
-/* The thread's shard: 0 until assigned, then 1..HAT_SHARDS-1 or SHARD_SHARED. */
+/* The thread's shard: 0, then 1..HAT_SHARDS-1 or SHARD_SHARED. */
 extern _Thread_local unsigned shard__mine HT_INTERNAL HT_TLS_IE;
 
 /* Claim a shard for the calling thread (shard__mine is 0): the new value. */

@@ -145,9 +145,10 @@ typedef struct ht_cpu_root cpu_root_t;
  * each owned by one thread at a time (shard.h: handed out on a thread's
  * first count, taken back when it exits), so their owner adds with a
  * plain load and store, no locked instruction; threads beyond them share
- * shard 0 with atomic adds.  A reader sums the shards (hat_pm_get), which is exact
- * whenever nobody is changing the space.  A shard may hold a negative
- * count (another shard has the leaf): the sum is taken modulo 2^64.
+ * shard 0 with atomic adds.  A reader sums the shards (hat_pm_get),
+ * which is exact whenever nobody is changing the space.  A shard may
+ * hold a negative count (another shard has the leaf): the sum is taken
+ * modulo 2^64.
  *
  * The same line holds the shard's part of the space's cache of free
  * tables (htable.c, hat_cache_get): a thread frees into and takes from

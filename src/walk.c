@@ -59,6 +59,7 @@ static int
 max_mapped_level(hat_t *hat)
 {
 	const mmu_t *m = hat_mmu(hat);
+	unsigned seen;
 
 	/*
 	 * A sharer counts none of the leaves of its regions, and finds no
@@ -68,10 +69,9 @@ max_mapped_level(hat_t *hat)
 		return (hat->hat_max_level);
 	if (atomic_load(&hat->hat_flags) & HAT_SHARED)
 		return (m->max_page_level);
-	unsigned seen = atomic_load_explicit(&hat->hat_leaf_levels,
-	    memory_order_relaxed);
-
 	/* only levels that ever held a leaf: the sums read every shard */
+	seen = atomic_load_explicit(&hat->hat_leaf_levels,
+	    memory_order_relaxed);
 	for (int l = m->max_page_level; l > 0; l--) {
 		if (((seen >> l) & 1) && hat_pm_get(hat, l) != 0)
 			return (l);
