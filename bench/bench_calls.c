@@ -25,10 +25,10 @@
  * only.  `floor_private_t2` is the machine's own limit for two threads
  * (its function's comment).  Setting up is never timed; every return
  * value is checked.  The `_nommu` lines do the same calls in a space
- * made HT_AS_NOMMU (no MMU walks it yet),
- * the `_serial` lines in an HT_AS_SERIAL one (the caller serializes its
- * calls, so a one-entry call takes no lock), live or with no MMU; the
- * `_serial` thread lines give each thread a serial space of its own.
+ * made HT_AS_NOMMU (no MMU walks it yet), the `_serial` lines in an
+ * HT_AS_SERIAL one (the caller serializes its calls, so a one-entry call
+ * takes no lock), live or with no MMU; the `_serial` thread lines give
+ * each thread a serial space of its own.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
