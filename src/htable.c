@@ -271,9 +271,7 @@ htable_hash_unpin(hat_t *hat)
 static hat_pm_t *
 cache_mine(hat_t *hat)
 {
-	unsigned s = shard_mine();
-
-	return (&hat->hat_pm[s < HAT_SHARDS ? s : 0]);
+	return (&hat->hat_pm[shard_slot()]);
 }
 
 void
@@ -312,7 +310,7 @@ hat_cache_pop(hat_t *hat, unsigned s)
 htable_t *
 hat_cache_get(hat_t *hat)
 {
-	unsigned mine = (unsigned)(cache_mine(hat) - hat->hat_pm);
+	unsigned mine = shard_slot();
 	htable_t *ht = hat_cache_pop(hat, mine);
 
 	/* ours is empty: another thread's free tables before a new frame */

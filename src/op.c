@@ -69,8 +69,7 @@ hat_pm_add_slow(hat_t *hat, int level, int64_t delta)
 		hat_pm_add(hat, level, delta);	/* now a shard of its own */
 		return;
 	}
-	if (level != 0 && delta > 0)
-		hat_leaf_level_note(hat, level);
+	/* hat_pm_add, the only caller, noted the level */
 	atomic_fetch_add_explicit(&hat->hat_pm[0].pm[level], (uint64_t)delta,
 	    memory_order_relaxed);
 }

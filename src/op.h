@@ -49,7 +49,10 @@ hat_leaf_level_note(hat_t *hat, int level)
 		    memory_order_relaxed);
 }
 
-/* hat_pm_add's other cases: no shard yet, or shard 0 shared (op.c). */
+/*
+ * hat_pm_add's other cases, its only caller: no shard yet, or shard 0
+ * shared (op.c).
+ */
 void hat_pm_add_slow(hat_t *hat, int level, int64_t delta);
 
 /*
