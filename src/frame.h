@@ -20,6 +20,12 @@
  * frame is not zeroed.
  */
 int ptable_alloc(ht_ctx_t *ctx, int is_root, ht_pfn_t *r_pfn);
+/*
+ * The default arena's runs (arena.c): a thread with a shard of its own
+ * takes its frames side by side from a run of this many (2 MiB, what one
+ * level-0 table maps).
+ */
+#define ARENA_RUN	512
 void ptable_free(ht_ctx_t *ctx, ht_pfn_t pfn);
 /* Host pointer to a frame, NULL if the provider cannot reach it. */
 void *ptable_map_slow(const ht_ctx_t *ctx, ht_pfn_t pfn);

@@ -1,9 +1,13 @@
 /*
  * test_frame.c - frame providers: the arena (allocation inside a range,
- * limits, the window), and ptable_alloc's rules: pools, the root limit,
- * the throttle, force_steal, and a provider that misbehaves.
+ * limits, the window, each thread's frames side by side), and
+ * ptable_alloc's rules: pools, the root limit, the throttle, force_steal,
+ * and a provider that misbehaves.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 
 #include "fixture.h"
 #include "frame.h"
@@ -60,6 +64,185 @@ Test(frame, arena_allocates_inside_the_range_and_limit)
 	cr_assert_eq(ht_arena_ptr(a, 0x10001234), w + 0x1234);
 	cr_assert_null(ht_arena_ptr(a, 0x10000000 + 64 * 4096));
 	cr_assert_eq(ops->map(a, 0x10003), w + 0x3000);
+	ht_arena_destroy(a);
+}
+
+/*
+ * Threads that take frames from one arena in strict turns, one frame a
+ * turn, until they have n each or the arena has none left.
+ */
+#define TAKERS_MAX	3
+#define TAKES_MAX	(2 * ARENA_RUN)
+
+typedef struct takers {
+	ht_arena_t	*a;
+	unsigned	nthreads, n;
+	_Atomic unsigned turn;
+	_Atomic int	done;		/* an allocation failed */
+	int		fail_err;
+	ht_pfn_t	pfn[TAKERS_MAX][TAKES_MAX];
+	unsigned	got[TAKERS_MAX];
+} takers_t;
+
+typedef struct taker {
+	takers_t	*t;
+	unsigned	idx;
+} taker_t;
+
+static void *
+taker_main(void *arg)
+{
+	taker_t *me = arg;
+	takers_t *t = me->t;
+	const ht_frame_ops_t *ops = ht_arena_ops();
+
+	for (unsigned k = 0; k < t->n; k++) {
+		while (atomic_load(&t->turn) % t->nthreads != me->idx)
+			(void) sched_yield();
+		if (!atomic_load(&t->done)) {
+			int err = ops->alloc(t->a, 0, ~0ull,
+			    &t->pfn[me->idx][k]);
+
+			if (err == 0) {
+				t->got[me->idx]++;
+			} else {
+				t->fail_err = err;
+				atomic_store(&t->done, 1);
+			}
+		}
+		atomic_fetch_add(&t->turn, 1);
+	}
+	return (NULL);
+}
+
+static void
+take_in_turns(takers_t *t)
+{
+	pthread_t tid[TAKERS_MAX];
+	taker_t me[TAKERS_MAX];
+
+	cr_assert_leq(t->nthreads, TAKERS_MAX);
+	cr_assert_leq(t->n, TAKES_MAX);
+	for (unsigned i = 0; i < t->nthreads; i++) {
+		me[i].t = t;
+		me[i].idx = i;
+		cr_assert_eq(pthread_create(&tid[i], NULL, taker_main, &me[i]),
+		    0);
+	}
+	for (unsigned i = 0; i < t->nthreads; i++)
+		cr_assert_eq(pthread_join(tid[i], NULL), 0);
+}
+
+/*
+ * Two threads taking frames in turns get frames of runs of their own
+ * (arena.c): with the one cursor, one took every even frame and the
+ * other every odd one, and their tables interleaved page by page.
+ */
+static void
+check_runs_apart(takers_t *t, uint64_t base)
+{
+	uint8_t run_of[4] = { 0, 0, 0, 0 };	/* taker + 1, or 0 */
+
+	cr_assert_not(atomic_load(&t->done));
+	for (unsigned i = 0; i < 2; i++) {
+		cr_assert_eq(t->got[i], 2 * ARENA_RUN);
+		for (unsigned k = 0; k < 2 * ARENA_RUN; k++) {
+			uint64_t f = t->pfn[i][k] - base;
+
+			cr_assert_lt(f, 4 * ARENA_RUN);
+			cr_assert(run_of[f / ARENA_RUN] == 0 ||
+			    run_of[f / ARENA_RUN] == i + 1,
+			    "frame %llu of taker %u lies in the other's run",
+			    (unsigned long long)f, i);
+			run_of[f / ARENA_RUN] = (uint8_t)(i + 1);
+			/* side by side: the frame after the last one */
+			if (k % ARENA_RUN != 0)
+				cr_assert_eq(t->pfn[i][k],
+				    t->pfn[i][k - 1] + 1);
+		}
+	}
+}
+
+Test(frame, arena_keeps_each_threads_frames_together)
+{
+	static takers_t t;
+	const ht_frame_ops_t *ops = ht_arena_ops();
+	const uint64_t base = 0x10000000 >> 12;
+
+	cr_assert_eq(ht_arena_create(base << 12, 4 * ARENA_RUN * 4096, 0,
+	    &t.a), 0);
+	t.nthreads = 2;
+	t.n = 2 * ARENA_RUN;
+	take_in_turns(&t);
+	check_runs_apart(&t, base);
+	cr_assert_eq(ht_arena_frames_used(t.a), 4 * ARENA_RUN);
+	/* all given back, in another order: every run can be claimed again */
+	for (unsigned k = 0; k < 2 * ARENA_RUN; k++)
+		for (unsigned i = 0; i < 2; i++)
+			ops->free(t.a, t.pfn[1 - i][k]);
+	cr_assert_eq(ht_arena_frames_used(t.a), 0);
+	memset(t.got, 0, sizeof (t.got));
+	atomic_store(&t.turn, 0);
+	take_in_turns(&t);
+	check_runs_apart(&t, base);
+	ht_arena_destroy(t.a);
+}
+
+/*
+ * Runs are a preference: three threads in turns over an arena of two
+ * runs and two frames past the last run still get every frame, each
+ * once, and then the arena says it has none.
+ */
+Test(frame, arena_runs_never_refuse_a_free_frame)
+{
+	static takers_t t;
+	static uint8_t seen[2 * ARENA_RUN + 2];
+	const uint64_t base = 0x10000000 >> 12;
+	const unsigned nframes = 2 * ARENA_RUN + 2;
+	unsigned total = 0;
+
+	cr_assert_eq(ht_arena_create(base << 12, nframes * 4096ull, 0, &t.a),
+	    0);
+	t.nthreads = 3;
+	t.n = nframes / 2;	/* half as much again asked as there is */
+	take_in_turns(&t);
+	cr_assert(atomic_load(&t.done));
+	cr_assert_eq(t.fail_err, -HT_ENOFRAME);
+	for (unsigned i = 0; i < 3; i++) {
+		for (unsigned k = 0; k < t.got[i]; k++) {
+			uint64_t f = t.pfn[i][k] - base;
+
+			cr_assert_lt(f, nframes);
+			cr_assert_eq(seen[f], 0, "frame %llu twice",
+			    (unsigned long long)f);
+			seen[f] = 1;
+		}
+		total += t.got[i];
+	}
+	cr_assert_eq(total, nframes);
+	cr_assert_eq(ht_arena_frames_used(t.a), nframes);
+	ht_arena_destroy(t.a);
+}
+
+/* One thread alone gets the frames one after another, as the cursor gave. */
+Test(frame, arena_gives_one_thread_consecutive_frames)
+{
+	const ht_frame_ops_t *ops = ht_arena_ops();
+	const unsigned nframes = 2 * ARENA_RUN + 100;
+	ht_arena_t *a;
+	ht_pfn_t pfn;
+
+	cr_assert_eq(ht_arena_create(0x10000000, nframes * 4096ull, 0, &a),
+	    0);
+	for (unsigned k = 0; k < nframes; k++) {
+		cr_assert_eq(ops->alloc(a, 0, ~0ull, &pfn), 0);
+		cr_assert_eq(pfn, 0x10000 + k);
+	}
+	cr_assert_eq(ops->alloc(a, 0, ~0ull, &pfn), -HT_ENOFRAME);
+	/* what is freed is found again */
+	ops->free(a, 0x10000 + 70);
+	cr_assert_eq(ops->alloc(a, 0, ~0ull, &pfn), 0);
+	cr_assert_eq(pfn, 0x10000 + 70);
 	ht_arena_destroy(a);
 }
 
