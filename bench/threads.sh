@@ -52,6 +52,9 @@ one() {		# one(cpu, out): the one-thread steady line on cpu
 	    >"$2" 2>&1
 }
 
+# a note's "beside / alone" pair of figures, as two sed groups
+pair='\([0-9.]*\) \/ \([0-9.]*\)'
+note_re="^note: \([a-z0-9_]*\): each.*: $pair on CPU 0, $pair on CPU 1:.*"
 for r in $(seq 1 "$rounds"); do
 	one 0 "$tmp/a0"
 	one 1 "$tmp/a1"
@@ -71,7 +74,7 @@ for r in $(seq 1 "$rounds"); do
 	# notes: "NAME: ... c0 / a0 on CPU 0, c1 / a1 on CPU 1: S x one ..."
 	BENCH_REPS=$reps "$bench" floor_private_t2 map_1page_steady_t2_one \
 	    map_1page_steady_t2_two map_1page_cached_t2_one 2>&1 |
-	    sed -n 's/^note: \([a-z0-9_]*\): each.*: \([0-9.]*\) \/ \([0-9.]*\) on CPU 0, \([0-9.]*\) \/ \([0-9.]*\) on CPU 1:.*/\1 \3 \5 \2 \4/p' \
+	    sed -n "s/$note_re/\1 \3 \5 \2 \4/p" \
 	    >>"$tmp/round"
 	sed "s/^/$r /" "$tmp/round" >>"$tmp/all"
 done

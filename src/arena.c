@@ -18,9 +18,9 @@
  * threads in one context 1.7-1.9x one thread's speed, against 2.0x with
  * runs; docs/design.md has the figures).  A run is a preference, never a
  * reservation:
- *  - a thread takes the next free frame of its run, and when the run has
- *    none it lets the run go and claims the next run that no thread is
- *    filling and that has a free frame;
+ *  - a thread takes the next free frame of its run after the last one it
+ *    took, and when there is none it lets the run go and claims the next
+ *    run that no thread is filling and that has a free frame;
  *  - when no such run is left (or the caller asks for part of the arena
  *    only, or the thread shares shard 0), the search over the whole
  *    range runs as before, so an allocation fails only when the range
@@ -52,13 +52,18 @@ struct ht_arena {
 	uint64_t	a_limit;	/* 0 = none */
 	uint64_t	a_cursor;	/* next frame index to try */
 	pthread_mutex_t	a_lock;
-	/* the runs (the head comment); frames past the last run have none */
+	/*
+	 * The runs (the head comment); frames past the last run have none.
+	 * Run r: the shard filling it (or 0) and its frames out; the run
+	 * to look at first to claim; how many runs have no owner and a
+	 * free frame; each shard's last frame (RUN_NONE: it fills none).
+	 */
 	uint64_t	a_nruns;
-	uint8_t		*a_run_owner;	/* the shard filling run r, or 0 */
-	uint16_t	*a_run_used;	/* frames out in run r */
-	uint64_t	a_run_next;	/* the run to look at first to claim */
-	uint64_t	a_run_open;	/* runs with no owner and a free frame */
-	uint64_t	a_run_last[HAT_SHARDS]; /* shard's last frame, RUN_NONE */
+	uint8_t		*a_run_owner;
+	uint16_t	*a_run_used;
+	uint64_t	a_run_next;
+	uint64_t	a_run_open;
+	uint64_t	a_run_last[HAT_SHARDS];
 };
 _Static_assert(HAT_SHARDS <= 256, "a run's owner fits a byte");
 
