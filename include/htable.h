@@ -225,7 +225,11 @@ HT_EXTERN const ht_geometry_t *ht_geometry(ht_mode_t mode);
  *
  * alloc: give one 4 KiB frame whose physical address lies in [lo, hi);
  *        return 0 and the frame number, or a negative HT_E* code (usually
- *        -HT_ENOFRAME).  The frame need not be zeroed.
+ *        -HT_ENOFRAME).  The frame need not be zeroed.  alloc may be
+ *        called from several threads at once; a provider that hands each
+ *        thread's frames out side by side (the arena keeps a 2 MiB run per
+ *        thread) keeps threads that make tables at once from slowing each
+ *        other's later calls (docs/design.md, "Frames side by side").
  * free:  take back a frame that alloc returned.
  * map:   return a host pointer to the frame's 4096 bytes (or NULL if the
  *        frame is not backed).  The pointer must stay valid while the
@@ -255,6 +259,8 @@ typedef struct ht_frame_ops {
  * 4096, reserved lazily) standing for physical memory [base, base + size),
  * which must end at or below 2^52.  frame_limit (0 = none) caps the frames
  * the arena hands out at once, so that memory pressure can be simulated.
+ * A thread (up to 15 at once) takes its frames from a 2 MiB run of its
+ * own while one is free; a free frame is never refused.
  * Errors: HT_EINVAL, HT_EALIGN, HT_ERANGE, HT_ENOMEM.
  */
 HT_EXTERN int ht_arena_create(ht_pa_t base, uint64_t size,
