@@ -151,13 +151,14 @@ frame_out(const ht_arena_t *a, uint64_t i)
 static void
 run_count(ht_arena_t *a, uint64_t r, int d)
 {
-	int was_open = a->a_run_owner[r] == 0 &&
-	    a->a_run_used[r] < ARENA_RUN;
-
-	a->a_run_used[r] = (uint16_t)(a->a_run_used[r] + d);
-	if (a->a_run_owner[r] == 0)
-		a->a_run_open += (uint64_t)(int64_t)((a->a_run_used[r] <
-		    ARENA_RUN) - was_open);
+	/* a run no thread fills opens and closes as it stops and starts full */
+	if (d > 0) {
+		if (++a->a_run_used[r] == ARENA_RUN && a->a_run_owner[r] == 0)
+			a->a_run_open--;
+	} else if (a->a_run_used[r]-- == ARENA_RUN &&
+	    a->a_run_owner[r] == 0) {
+		a->a_run_open++;
+	}
 }
 
 /* The first free frame of run r at or after i, or RUN_NONE.  a_lock held. */
