@@ -120,11 +120,11 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to,
 		unsigned e = ei.e;
 		uint64_t va = htable_e2va(ht, e);
 
-		if (pte_is_np(pte, level)) {
+		if (pte_is_np(m, pte, level)) {
 			np++;
 			continue;
 		}
-		if (!(pte & PT_VALID)) {
+		if (!pte_valid(m, pte)) {
 			if (pte != 0 && !(ht->ht_flags & HTABLE_IMPORTED))
 				BAD("level-%d table 0x%llx entry %u: not "
 				    "present but not zero (0x%llx)", level,
@@ -133,7 +133,7 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to,
 			continue;
 		}
 		valid++;
-		if (pte_is_ptp(pte, level)) {
+		if (pte_is_ptp(m, pte, level)) {
 			htable_t *c = find(hat, va, level - 1);
 
 			if (pte_reserved(m, pte, level))
@@ -175,7 +175,7 @@ audit_table(hat_t *hat, htable_t *ht, uint64_t *leaves, unsigned *linked_to,
 		if (pte_reserved(m, pte, level))
 			BAD("leaf 0x%llx at va 0x%llx has reserved bits",
 			    (unsigned long long)pte, (unsigned long long)va);
-		if (pte & PT_LOCKED)
+		if (pte & m->pt_locked)
 			locked++;
 		leaves[level]++;
 		if (ra != NULL && rmap_audit_leaf(ra, va, pte_pa(m, pte,
@@ -261,7 +261,7 @@ audit_locks(hat_t *hat)
 			BAD("lock map runs at 0x%llx overlap or are unmerged",
 			    (unsigned long long)r->lr_va);
 		for_each_leaf(&it, hat, r->lr_va, r->lr_last) {
-			if (it.it_va != next || !(it.it_pte & PT_LOCKED) ||
+			if (it.it_va != next || !(it.it_pte & hat_mmu(hat)->pt_locked) ||
 			    it.it_va + (it.it_size - 1) > r->lr_last) {
 				err = ht__fail(HT_ECORRUPT, "lock count at "
 				    "0x%llx: the leaf there is missing, "

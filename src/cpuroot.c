@@ -442,12 +442,12 @@ copy_ok(const cpu_root_t *cr, int which, unsigned e, x86pte_t v)
 	const mmu_t *m = &cr->cr_ctx->ctx_mmu;
 	x86pte_t have = cpu_root_entry(cr, which, e);
 
-	if ((have & ~PT_REF) != (v & ~PT_REF))
+	if ((have & ~m->pt_ref) != (v & ~m->pt_ref))
 		return (ht__fail(HT_ECORRUPT, "CPU root %u, %s root, entry %u: "
 		    "0x%llx, the space's entry is 0x%llx", cr->cr_id,
 		    which == CR_KERN ? "kernel" : "user", e,
 		    (unsigned long long)have, (unsigned long long)v));
-	if (m->mode == HT_MODE_32BIT && (v & PT_VALID) && (v & PT_PAGESIZE))
+	if (m->mode == HT_MODE_32BIT && pte_valid(m, v) && (v & PT_PAGESIZE))
 		return (ht__fail(HT_ECORRUPT, "CPU root %u copies a 4 MiB page "
 		    "at entry %u", cr->cr_id, e));
 	return (0);

@@ -378,7 +378,7 @@ locked_runs(hat_t *hat, uint64_t va, uint64_t last)
 	iter_t it;
 
 	for_each_leaf(&it, hat, va, last) {
-		int locked = (it.it_pte & PT_LOCKED) != 0;
+		int locked = (it.it_pte & hat_mmu(hat)->pt_locked) != 0;
 
 		if (locked && (!open || it.it_va != next))
 			runs++;
@@ -403,6 +403,7 @@ lock_range(hat_t *hat, ht_va_t va, uint64_t len, int lock)
 	struct range_arg ra;
 	uint64_t last, leaves, runs = 0, flush_va = 0, flush_last = 0;
 	size_t room, used = 0;
+	x86pte_t lk;
 	lockmap_t *lm;
 	int flushing = 0;
 	iter_t it;
@@ -411,6 +412,7 @@ lock_range(hat_t *hat, ht_va_t va, uint64_t len, int lock)
 
 	if (hat == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
+	lk = hat_mmu(hat)->pt_locked;
 	if ((err = range_check(hat_mmu(hat), va, len, &last)) != 0 ||
 	    (err = share_refuse(hat, va, last)) != 0)
 		return (err);
@@ -441,7 +443,7 @@ lock_range(hat_t *hat, ht_va_t va, uint64_t len, int lock)
 		for_each_leaf(&it, hat, va, last) {
 			uint64_t end = it.it_va + (it.it_size - 1);
 
-			if (lock && (it.it_pte & PT_LOCKED)) {
+			if (lock && (it.it_pte & lk)) {
 				/* one more lock on a locked leaf: the map */
 				if (flushing && flush_last + 1 == it.it_va) {
 					flush_last = end;
@@ -458,8 +460,8 @@ lock_range(hat_t *hat, ht_va_t va, uint64_t len, int lock)
 			if (!lock && lockmap_extra(lm, it.it_va) != 0)
 				continue;	/* the map's -1 below */
 			/* < 0: an overlapping unmap took the leaf first */
-			while (iter_cas(&it, lock ? it.it_pte | PT_LOCKED :
-			    it.it_pte & ~PT_LOCKED, 0) == 0)
+			while (iter_cas(&it, lock ? it.it_pte | lk :
+			    it.it_pte & ~lk, 0) == 0)
 				;
 		}
 		iter_stop(&it);
@@ -537,9 +539,9 @@ harvest_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned bits,
 	if (flags != 0 && (err = share_refuse(hat, va, last)) != 0)
 		return (err);
 	if (bits & HT_A)
-		mask |= PT_REF;
+		mask |= hat_mmu(hat)->pt_ref;
 	if (bits & HT_D)
-		mask |= PT_MOD;
+		mask |= hat_mmu(hat)->pt_mod;
 	op_begin(&op, hat);
 	if (flags & HT_AD_SPLIT) {
 		err = range_small_cost(hat, va, last, &need);
@@ -574,8 +576,7 @@ harvest_ad(ht_as_t *as, ht_va_t va, uint64_t len, unsigned bits,
 		n++;
 		if (fn != NULL)
 			fn(arg, it.it_va, it.it_size,
-			    ((had & PT_REF) ? HT_A : 0) |
-			    ((had & PT_MOD) ? HT_D : 0));
+			    pte_ad(hat_mmu(hat), had));
 	}
 	iter_stop(&it);
 	op_end(&op);

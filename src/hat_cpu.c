@@ -48,7 +48,7 @@ kernel_check(ht_ctx_t *ctx, hat_t *k, unsigned nuser, const char *what)
 	for (unsigned e = nuser; e < m->top_level_count; e++) {
 		x86pte_t pte = x86pte_get(k->hat_htable, e);
 
-		if ((pte & PT_VALID) && (pte & PT_PAGESIZE))
+		if (pte_valid(m, pte) && (pte & PT_PAGESIZE))
 			return (ht__fail(HT_EINVAL, "cfg.%s maps a 4 MiB page "
 			    "at 0x%llx, in the kernel half: a CPU root would "
 			    "hold a copy of it", what,
@@ -323,7 +323,7 @@ audit_entry(const cpu_root_t *cr, int which, unsigned e, x86pte_t want,
 	x86pte_t have = cpu_root_entry(cr, which, e);
 
 	/* the MMU may set Accessed in a link it walked */
-	if ((have & ~PT_REF) == (want & ~PT_REF))
+	if ((have & ~m->pt_ref) == (want & ~m->pt_ref))
 		return (0);
 	return (ht__fail(HT_ECORRUPT, "CPU root %u, %s root, entry %u (va "
 	    "0x%llx, %s half): 0x%llx, its space has 0x%llx", cr->cr_id,

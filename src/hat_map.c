@@ -151,7 +151,7 @@ leaf_remove(htable_t *ht, unsigned e)
 	x86pte_t old = x86pte_get(ht, e);
 	uint64_t va = htable_e2va(ht, e);
 
-	if (pte_is_page(old, ht->ht_level)) {
+	if (pte_is_page(hat_mmu(ht->ht_hat), old, ht->ht_level)) {
 		(void) htable_pte_unmap(ht, e, old, 1);
 		rmap_op_set(ht->ht_hat, va, va + (LEVEL_SIZE(hat_mmu(
 		    ht->ht_hat), ht->ht_level) - 1), RMAP_NONE);
@@ -193,7 +193,7 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 	uint64_t size = LEVEL_SIZE(m, level);
 	unsigned n = htable_num_ptes(ht), done = 0;
 	uint8_t *base = x86pte_access_pagetable(ht, 0);
-	x86pte_t lock = (attr & HT_LOCKED) ? PT_LOCKED : 0;
+	x86pte_t lock = (attr & HT_LOCKED) ? m->pt_locked : 0;
 	x86pte_t new, step = size;
 	/* every entry of a run is alike: a page or not, pinning or not */
 	int page = np == NULL, pin = np != NULL || lock != 0;
@@ -227,7 +227,7 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 			c->pins += pin;
 			continue;
 		}
-		if (pte_is_ptp(old, level))
+		if (pte_is_ptp(m, old, level))
 			break;
 		/*
 		 * Our lock does not keep a link out of an entry above level
@@ -242,15 +242,15 @@ fill_leaves(htable_t *ht, unsigned e, uint64_t count, uint64_t va,
 		 * gone with its A/D bits; the same frame keeps them
 		 * (x86pte_set), so that leaf was not removed.
 		 */
-		if (pte_is_page(old, level) && (old & (PT_REF | PT_MOD)) != 0 &&
+		if (pte_is_page(m, old, level) && pte_ad(m, old) != 0 &&
 		    (np != NULL || pte_pa(m, old, level) != pa)) {
 			mutex_exit(mtx);	/* no callback under a lock */
 			op_ad_removed(ht, e, old);
 			mutex_enter(mtx, LR_BUCKET);
 		}
-		c->valid += 1 - pte_counted(old, level);
-		c->pages += page - pte_is_page(old, level);
-		c->pins += pin - pte_pins(old, level);
+		c->valid += 1 - pte_counted(m, old, level);
+		c->pages += page - pte_is_page(m, old, level);
+		c->pins += pin - pte_pins(m, old, level);
 	}
 	mutex_exit(mtx);
 	return (done);

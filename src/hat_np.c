@@ -46,7 +46,8 @@ ht_set_np(ht_as_t *as, ht_va_t va, uint64_t len, uint64_t value,
 {
 	hat_t *hat = as;
 	const mmu_t *m;
-	uint64_t last, n, max;
+	uint64_t last, n, max, low;
+	const char *what;
 	np_src_t np;
 	nm_hold_t nh;
 	int err;
@@ -60,13 +61,21 @@ ht_set_np(ht_as_t *as, ht_va_t va, uint64_t len, uint64_t value,
 	max = m->pte_size == 4 ? 0xffffffffull : ~0ull;
 	if (value == 0)
 		return (ht__fail(HT_EINVAL, "value 0 is an empty entry"));
-	if (value & PT_VALID)
-		return (ht__fail(HT_EINVAL, "value 0x%llx has bit 0 (present) "
-		    "set", (unsigned long long)value));
-	if (n > 1 && (incr & PT_VALID))
-		return (ht__fail(HT_EINVAL, "odd increment 0x%llx would set "
-		    "bit 0 (present) in every other entry",
-		    (unsigned long long)incr));
+	/*
+	 * The present bits are the lowest ones (bit 0; EPT's 0-2): an
+	 * increment that is zero through the highest of them never carries
+	 * into them, any other sets one in some entry of a run.
+	 */
+	low = m->pt_present | (m->pt_present - 1);
+	what = m->pt_present == 1 ? "bit 0 (present)" :
+	    "a bit of 0-2 (read, write, execute: present)";
+	if (pte_valid(m, value))
+		return (ht__fail(HT_EINVAL, "value 0x%llx has %s set",
+		    (unsigned long long)value, what));
+	if (n > 1 && (incr & low))
+		return (ht__fail(HT_EINVAL, "%s 0x%llx would set %s in some "
+		    "entries", m->pt_present == 1 ? "odd increment" :
+		    "increment", (unsigned long long)incr, what));
 	if (value > max || (n > 1 && incr > (max - value) / (n - 1)))
 		return (ht__fail(HT_EINVAL, "values 0x%llx + i * 0x%llx for "
 		    "%llu pages do not fit %d-bit entries",
@@ -106,14 +115,14 @@ ht_get_np(ht_as_t *as, ht_va_t va, uint64_t *r_value)
 	if ((ht = htable_lookup(hat, va, 0)) != NULL) {
 		pte = x86pte_get(ht, htable_va2entry(va, ht));
 		htable_release(ht);
-		if (pte_is_np(pte, 0)) {
+		if (pte_is_np(m, pte, 0)) {
 			*r_value = pte;
 			return (0);
 		}
 	} else if (ht_va2pa(hat, va, &pa) == 0) {
-		pte = PT_VALID;		/* a large page maps it */
+		pte = m->pt_present;	/* a large page maps it */
 	}
-	if (pte & PT_VALID)
+	if (pte_valid(m, pte))
 		return (ht__fail(HT_EEXIST, "va 0x%llx is mapped (present), "
 		    "not a non-present entry", (unsigned long long)va));
 	return (ht__fail(HT_ENOTMAPPED, "va 0x%llx has no entry",
@@ -137,7 +146,7 @@ walk_table(htable_t *ht, unsigned lo, unsigned hi, void *arg)
 		x86pte_t pte = pte_load(m->pte_size, pte_ptr(m->pte_shift,
 		    base, e));
 
-		if (pte_is_np(pte, 0))
+		if (pte_is_np(m, pte, 0))
 			rc = w->fn(w->arg, htable_e2va(ht, e), pte);
 	}
 	return (rc);

@@ -171,7 +171,7 @@ one_leaf(hat_t *hat, uint64_t va, uint64_t len, htable_t **r_ht,
 	    (p = one_find(hat, va, l, r_ht, r_mtx)) == NULL)
 		return (NULL);
 	*r_old = pte_load(m->pte_size, p);
-	if (!pte_is_page(*r_old, l)) {
+	if (!pte_is_page(m, *r_old, l)) {
 		one_exit(*r_mtx);
 		return (NULL);
 	}
@@ -242,7 +242,7 @@ one_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 	if ((p = one_leaf(hat, va, len, &ht, &mtx, &l, &old)) == NULL)
 		return (0);
 	/* only an unlocked leaf, and not the one that would free its table */
-	if ((old & PT_LOCKED) || one_last_leaf(hat, ht, l)) {
+	if ((old & m->pt_locked) || one_last_leaf(hat, ht, l)) {
 		one_exit(mtx);
 		return (0);
 	}
@@ -251,7 +251,7 @@ one_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 	 * (its link is made under the new table's lock, not ours): the
 	 * CAS of one_clear_leaf never clears a link.
 	 */
-	if ((old = one_clear_leaf(p, m->pte_size, old, nm_plain(hat))) == 0) {
+	if ((old = one_clear_leaf(m, p, m->pte_size, old, nm_plain(hat))) == 0) {
 		one_exit(mtx);
 		return (0);	/* changed under us: general path */
 	}
@@ -276,7 +276,7 @@ one_change(hat_t *hat, uint64_t va, uint64_t len, const x86pte_t *clr,
 	if ((p = one_leaf(hat, va, len, &ht, &mtx, &l, &old)) == NULL)
 		return (0);
 	/* as pte_range_update; plain with no MMU and no other writer */
-	changed = one_change_leaf(p, m->pte_size, l, old, clr, set,
+	changed = one_change_leaf(m, p, m->pte_size, l, old, clr, set,
 	    nm_plain(hat));
 	one_exit(mtx);
 	if (changed)

@@ -244,10 +244,12 @@ static inline void
 one_unmapped(hat_t *hat, uint64_t va, uint64_t len, x86pte_t old,
     ht_ad_fn fn, void *arg)
 {
-	if (fn != NULL && (old & (PT_REF | PT_MOD)) != 0)
-		fn(arg, va, len, ((old & PT_REF) ? HT_A : 0) |
-		    ((old & PT_MOD) ? HT_D : 0));
-	if (old & (PT_REF | PT_MOD))
+	const mmu_t *m = hat_mmu(hat);
+	unsigned ad = pte_ad(m, old);
+
+	if (fn != NULL && ad != 0)
+		fn(arg, va, len, ad);
+	if (pte_cached(m, old))
 		one_tlb_inval(hat, va, len);
 }
 
@@ -277,8 +279,8 @@ one_last_leaf(const hat_t *hat, const htable_t *ht, int l)
  * call's split, whose tables the general path covers).
  */
 static inline __attribute__((always_inline)) int
-one_change_leaf(void *p, int sz, int l, x86pte_t old, const x86pte_t *clr,
-    const x86pte_t *set, int plain)
+one_change_leaf(const mmu_t *m, void *p, int sz, int l, x86pte_t old,
+    const x86pte_t *clr, const x86pte_t *set, int plain)
 {
 	for (;;) {
 		x86pte_t new = (old & ~clr[l]) | set[l], found;
@@ -291,7 +293,7 @@ one_change_leaf(void *p, int sz, int l, x86pte_t old, const x86pte_t *clr,
 		}
 		if ((found = pte_cas_raw(sz, p, old, new)) == old)
 			return (1);
-		if (!pte_is_page(found, l))
+		if (!pte_is_page(m, found, l))
 			return (0);	/* gone under an overlapping call */
 		old = found;
 	}
@@ -306,7 +308,7 @@ one_change_leaf(void *p, int sz, int l, x86pte_t old, const x86pte_t *clr,
  * is never cleared here.
  */
 static inline __attribute__((always_inline)) x86pte_t
-one_clear_leaf(void *p, int sz, x86pte_t old, int plain)
+one_clear_leaf(const mmu_t *m, void *p, int sz, x86pte_t old, int plain)
 {
 	x86pte_t found;
 
@@ -315,7 +317,7 @@ one_clear_leaf(void *p, int sz, x86pte_t old, int plain)
 		return (old);
 	}
 	while ((found = pte_cas_raw(sz, p, old, 0)) != old) {
-		if ((found ^ old) & ~(x86pte_t)(PT_REF | PT_MOD))
+		if ((found ^ old) & ~(m->pt_ref | m->pt_mod))
 			return (0);
 		old = found;
 	}
@@ -366,6 +368,7 @@ static inline __attribute__((always_inline)) int
 wc_unmap(hat_t *hat, const int l, uint64_t va, uint64_t len, ht_ad_fn fn,
     void *arg)
 {
+	const mmu_t *m = hat_mmu(hat);
 	const hat_wc_t *wc;
 	x86pte_t old;
 	htable_t *ht;
@@ -377,11 +380,11 @@ wc_unmap(hat_t *hat, const int l, uint64_t va, uint64_t len, ht_ad_fn fn,
 	sz = 1 << wc->wc_pte_shift;
 	old = pte_load(sz, p);
 	ht = wc->wc_ht;
-	if (!pte_is_page(old, l) || (old & PT_LOCKED) ||
+	if (!pte_is_page(m, old, l) || (old & m->pt_locked) ||
 	    one_last_leaf(hat, ht, l))
 		return (0);
 	/* only an MMU (or ht_access) sets A/D meanwhile */
-	if ((old = one_clear_leaf(p, sz, old, (atomic_load_explicit(
+	if ((old = one_clear_leaf(m, p, sz, old, (atomic_load_explicit(
 	    &hat->hat_flags, memory_order_relaxed) & HAT_NOMMU) != 0)) == 0)
 		return (0);
 	ht_valid_lk_add(ht, -1);
@@ -399,6 +402,7 @@ static inline __attribute__((always_inline)) int
 wc_change(hat_t *hat, const int l, uint64_t va, uint64_t len,
     const x86pte_t *clr, const x86pte_t *set)
 {
+	const mmu_t *m = hat_mmu(hat);
 	const hat_wc_t *wc;
 	x86pte_t old;
 	uint8_t *p;
@@ -407,10 +411,10 @@ wc_change(hat_t *hat, const int l, uint64_t va, uint64_t len,
 	if ((wc = wc_find(hat, l, va, len, &p)) == NULL)
 		return (0);
 	sz = 1 << wc->wc_pte_shift;
-	if (!pte_is_page(old = pte_load(sz, p), l))
+	if (!pte_is_page(m, old = pte_load(sz, p), l))
 		return (0);
 	/* only an MMU sets A/D meanwhile: it stays a leaf */
-	if (one_change_leaf(p, sz, l, old, clr, set, (atomic_load_explicit(
+	if (one_change_leaf(m, p, sz, l, old, clr, set, (atomic_load_explicit(
 	    &hat->hat_flags, memory_order_relaxed) & HAT_NOMMU) != 0))
 		one_tlb_inval(hat, va, len);
 	return (1);
@@ -544,6 +548,7 @@ static inline __attribute__((always_inline)) int
 mw_unmap(hat_t *hat, const int l, uint64_t va, uint64_t len, ht_ad_fn fn,
     void *arg)
 {
+	const mmu_t *m = hat_mmu(hat);
 	const hat_wc_t *wc;
 	bucket_lock_t *mtx;
 	htable_t *ht;
@@ -556,10 +561,10 @@ mw_unmap(hat_t *hat, const int l, uint64_t va, uint64_t len, ht_ad_fn fn,
 	sz = 1 << wc->wc_pte_shift;
 	old = pte_load(sz, p);
 	/* only an unlocked leaf, and not the one that would free its table */
-	if (!pte_is_page(old, l) || (old & PT_LOCKED) ||
+	if (!pte_is_page(m, old, l) || (old & m->pt_locked) ||
 	    one_last_leaf(hat, ht, l))
 		goto refuse;
-	if ((old = one_clear_leaf(p, sz, old, 0)) == 0)
+	if ((old = one_clear_leaf(m, p, sz, old, 0)) == 0)
 		goto refuse;	/* changed under us: general path */
 	ht_valid_lk_add(ht, -1);
 	mutex_exit(mtx);
@@ -580,6 +585,7 @@ static inline __attribute__((always_inline)) int
 mw_change(hat_t *hat, const int l, uint64_t va, uint64_t len,
     const x86pte_t *clr, const x86pte_t *set)
 {
+	const mmu_t *m = hat_mmu(hat);
 	const hat_wc_t *wc;
 	bucket_lock_t *mtx;
 	htable_t *ht;
@@ -590,11 +596,11 @@ mw_change(hat_t *hat, const int l, uint64_t va, uint64_t len,
 	if ((p = mw_find(hat, l, va, len, &wc, &ht, &mtx)) == NULL)
 		return (0);
 	sz = 1 << wc->wc_pte_shift;
-	if (!pte_is_page(old = pte_load(sz, p), l)) {
+	if (!pte_is_page(m, old = pte_load(sz, p), l)) {
 		mutex_exit(mtx);
 		return (0);
 	}
-	changed = one_change_leaf(p, sz, l, old, clr, set, 0);
+	changed = one_change_leaf(m, p, sz, l, old, clr, set, 0);
 	mutex_exit(mtx);
 	if (changed)
 		one_tlb_inval(hat, va, len);

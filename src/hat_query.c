@@ -308,7 +308,7 @@ translate_once(hat_t *hat, ht_va_t va, ht_xlate_t *x)
 			pte = pte_load(sz, tbl + ((size_t)e << shift));
 		x->entry_pa[n] = tpa + ((ht_pa_t)e << shift);
 		x->entries[n++] = pte;
-		if (HT_UNLIKELY(!(pte & PT_VALID))) {
+		if (HT_UNLIKELY(!pte_valid(m, pte))) {
 			x->nlevels = n;
 			return (-HT_ENOTMAPPED);	/* quiet: a normal answer */
 		}
@@ -436,7 +436,12 @@ walk_run(iter_t *it, const mmu_t *m, unsigned up, ht_walk_fn fn, void *arg,
 	const uint64_t size = lvl >= 0 ? 1ull << (HT_PAGE_SHIFT + 9 * lvl) :
 	    it->it_size;
 	const x86pte_t kmask = PTE_LEAF_KEY(level);
-	/* what a leaf at this level has set (PS is PAT in a 4 KiB one) */
+	/*
+	 * What a leaf at this level has set (PS is PAT in a 4 KiB one).
+	 * Bit 0 makes an entry present in every format (EPT's read bit), so
+	 * the test is exact for entries that have it; a present one without
+	 * it (EPT's execute-only) takes the search below.
+	 */
 	const x86pte_t lbits = level == 0 ? PT_VALID : PT_VALID | PT_PAGESIZE;
 	const x86pte_t amask = lvl == 0 ? m->paddr_mask : lvl > 0 ?
 	    m->lgpg_mask & ~(size - 1) : 0;
@@ -483,7 +488,7 @@ walk_run(iter_t *it, const mmu_t *m, unsigned up, ht_walk_fn fn, void *arg,
 		}
 		for (f = e; ++f <= end; ) {
 			next = pte_load(sz, base + (size_t)f * (size_t)sz);
-			if (next & PT_VALID)
+			if (pte_valid(m, next))
 				break;
 		}
 		if (f > end) {
@@ -493,7 +498,7 @@ walk_run(iter_t *it, const mmu_t *m, unsigned up, ht_walk_fn fn, void *arg,
 			pte = 0;
 			break;
 		}
-		if (HT_UNLIKELY(!pte_is_page(next, level)))
+		if (HT_UNLIKELY(!pte_is_page(m, next, level)))
 			break;		/* a link: iter_next descends it */
 		va = va0 + (uint64_t)f * size;
 		e = f;

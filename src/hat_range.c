@@ -107,7 +107,7 @@ split_large(hat_t *hat, htable_t *ht, unsigned e)
 	unsigned n;
 	int err = 0;
 
-	if (!pte_is_page(old, level) || level == 0)
+	if (!pte_is_page(m, old, level) || level == 0)
 		return (0);
 	new = htable_alloc(hat, va, level - 1, NULL, &err);
 	if (new == NULL)
@@ -122,7 +122,7 @@ split_large(hat_t *hat, htable_t *ht, unsigned e)
 			pte_store(m->pte_size, pte_ptr(m->pte_shift, base, i),
 			    pte_demote(m, old, level, pa + i * step));
 		ht_valid_set(new, (int32_t)n);
-		atomic_store(&new->ht_lock_cnt, (old & PT_LOCKED) ? n : 0);
+		atomic_store(&new->ht_lock_cnt, (old & m->pt_locked) ? n : 0);
 
 		htable_acquire(ht);	/* the child's hold on its parent */
 		mtx = htable_lock(new);
@@ -131,9 +131,9 @@ split_large(hat_t *hat, htable_t *ht, unsigned e)
 			break;
 		mutex_exit(mtx);
 		htable_release(ht);
-		if (!pte_is_page(found, level) ||
+		if (!pte_is_page(m, found, level) ||
 		    pte_pa(m, found, level) != pte_pa(m, old, level) ||
-		    ((found ^ old) & ~(PT_REF | PT_MOD)) != 0) {
+		    ((found ^ old) & ~(m->pt_ref | m->pt_mod)) != 0) {
 			/* someone else changed it: give up, caller re-looks */
 			ht_valid_set(new, 0);
 			atomic_store(&new->ht_lock_cnt, 0);
@@ -146,7 +146,7 @@ split_large(hat_t *hat, htable_t *ht, unsigned e)
 	new->ht_parent = ht;
 	htable_hash_insert(new);
 	mutex_exit(mtx);
-	if (old & PT_LOCKED)
+	if (old & m->pt_locked)
 		atomic_fetch_sub(&ht->ht_lock_cnt, 1);
 	hat_pm_add(hat, level, -1);
 	hat_pm_add(hat, level - 1, n);
@@ -341,18 +341,20 @@ census_run(iter_t *it, uint64_t *r_leaves, uint64_t *r_locked, const int sz)
 	const uint8_t *base = it->it_base;
 	const int level = it->it_level;
 	unsigned e = it->it_entry, end = iter_run_end(it), at = e;
+	const mmu_t *m = hat_mmu(it->it_hat);
+	const x86pte_t lk = m->pt_locked;
 	x86pte_t pte = it->it_pte;
-	uint64_t leaves = 1, locked = (pte & PT_LOCKED) != 0;
+	uint64_t leaves = 1, locked = (pte & lk) != 0;
 
 	for (unsigned f = e + 1; f <= end; f++) {
 		x86pte_t next = pte_load(sz, base + (size_t)f * (size_t)sz);
 
-		if (!(next & PT_VALID))
+		if (!pte_valid(m, next))
 			continue;
-		if (!pte_is_page(next, level))
+		if (!pte_is_page(m, next, level))
 			break;		/* a link: iter_next descends it */
 		leaves++;
-		locked += (next & PT_LOCKED) != 0;
+		locked += (next & lk) != 0;
 		at = f;
 		pte = next;
 	}
@@ -441,14 +443,15 @@ range_prepare(hat_t *hat, op_t *op, uint64_t va, uint64_t last,
 
 /*
  * The part of a present entry of a level-`level` table that keeps it out
- * of a run (one_table): a link (valid, above level 0, no PS) or, with lk
- * PT_LOCKED, a locked leaf; 0 for an empty entry or a leaf that may join.
- * -(pte & PT_VALID) is all ones for a valid entry, 0 otherwise.
+ * of a run (one_table): a link (present, above level 0, no PS) or, with
+ * lk the lock bit, a locked leaf; 0 for an empty entry or a leaf that may
+ * join.  pres is the format's present bits: the negated test is all ones
+ * for a present entry, 0 otherwise.
  */
 static inline x86pte_t
-run_bad(x86pte_t pte, int level, x86pte_t lk)
+run_bad(x86pte_t pte, int level, x86pte_t pres, x86pte_t lk)
 {
-	return (-(pte & PT_VALID) &
+	return (-(x86pte_t)((pte & pres) != 0) &
 	    ((level > 0 ? ~pte & PT_PAGESIZE : 0) | (pte & lk)));
 }
 
@@ -470,8 +473,10 @@ run_bad(x86pte_t pte, int level, x86pte_t lk)
 static int
 run_plain(const htable_t *ht, unsigned e, unsigned n, int locked_ok)
 {
+	const mmu_t *m = hat_mmu(ht->ht_hat);
 	const int level = ht->ht_level;
-	const x86pte_t lk = locked_ok ? 0 : PT_LOCKED;
+	const x86pte_t pres = m->pt_present;
+	const x86pte_t lk = locked_ok ? 0 : m->pt_locked;
 	const void *p = x86pte_access_pagetable((htable_t *)ht, e);
 	x86pte_t bad = 0;
 
@@ -482,12 +487,12 @@ run_plain(const htable_t *ht, unsigned e, unsigned n, int locked_ok)
 		for (unsigned i = 0; i < n; i++)
 			bad |= run_bad(atomic_load_explicit(
 			    (const _Atomic uint64_t *)p + i,
-			    memory_order_relaxed), level, lk);
+			    memory_order_relaxed), level, pres, lk);
 	} else {
 		for (unsigned i = 0; i < n; i++)
 			bad |= run_bad(atomic_load_explicit(
 			    (const _Atomic uint32_t *)p + i,
-			    memory_order_relaxed), level, lk);
+			    memory_order_relaxed), level, pres, lk);
 	}
 	return (bad == 0);
 }
@@ -568,11 +573,11 @@ table_update(htable_t *ht, unsigned e, unsigned n, x86pte_t clr,
 	 * unmap_4k about 5% slower (twice measured, old and new alternating).
 	 */
 	if (unmap)
-		(void) pte_range_update(m->pte_size, base, ht->ht_level, e,
+		(void) pte_range_update(m, m->pte_size, base, ht->ht_level, e,
 		    e + n - 1, clr, set, 1, plain, ad, &nvalid, &nlock, &lo,
 		    &hi);
 	else
-		(void) pte_range_update(m->pte_size, base, ht->ht_level, e,
+		(void) pte_range_update(m, m->pte_size, base, ht->ht_level, e,
 		    e + n - 1, clr, set, 0, plain, ad, &nvalid, &nlock, &lo,
 		    &hi);
 	tlb = lo <= hi;
@@ -737,7 +742,7 @@ np_clear_table(htable_t *ht, unsigned lo, unsigned hi, void *arg)
 	for (unsigned e = lo; e <= hi; e++) {
 		void *p = pte_ptr(m->pte_shift, base, e);
 
-		if (pte_is_np(pte_load(m->pte_size, p), 0)) {
+		if (pte_is_np(m, pte_load(m->pte_size, p), 0)) {
 			pte_store(m->pte_size, p, 0);
 			n++;
 		}

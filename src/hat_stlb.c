@@ -65,6 +65,8 @@ step_ptr(hat_t *hat, unsigned k, ht_pa_t addr, int *r_size)
 static int
 set_ad(hat_t *hat, const ht_access_t *r, int *r_dirty)
 {
+	const mmu_t *m = hat_mmu(hat);
+
 	*r_dirty = 0;
 	for (unsigned k = 0; k < r->nsteps; k++) {
 		const ht_scan_step_t *s = &r->step[k];
@@ -73,11 +75,11 @@ set_ad(hat_t *hat, const ht_access_t *r, int *r_dirty)
 		int size;
 
 		if ((r->set_a >> s->level) & 1)
-			want |= PT_REF;
+			want |= m->pt_ref;
 		if (k == r->nsteps - 1) {
 			if (r->set_d)
-				want |= PT_MOD;
-			*r_dirty = (want & PT_MOD) != 0;
+				want |= m->pt_mod;
+			*r_dirty = (want & m->pt_mod) != 0;
 		}
 		if (want == s->pte)
 			continue;	/* the common case: nothing to write */

@@ -467,7 +467,7 @@ unlink_ptp(htable_t *higher, htable_t *old, uint64_t vaddr)
 	 * but a link to this frame means our structures are corrupt.
 	 */
 	for (cur = x86pte_get(higher, entry); ; cur = found) {
-		HT_VERIFY(pte_is_ptp(cur, higher->ht_level) &&
+		HT_VERIFY(pte_is_ptp(m, cur, higher->ht_level) &&
 		    pte_pfn(m, cur, higher->ht_level) == old->ht_pfn);
 		found = x86pte_cas(higher, entry, cur, 0);
 		if (found == cur)
@@ -676,14 +676,14 @@ htable_pte_unmap(htable_t *ht, unsigned entry, x86pte_t old, int tlb)
 	const mmu_t *m = hat_mmu(ht->ht_hat);
 	x86pte_t found;
 
-	HT_ASSERT(pte_is_page(old, ht->ht_level));
+	HT_ASSERT(pte_is_page(m, old, ht->ht_level));
 	found = x86pte_inval(ht, entry, old, NULL, tlb);
-	if (!(found & PT_VALID) ||
+	if (!pte_valid(m, found) ||
 	    pte_pa(m, found, ht->ht_level) != pte_pa(m, old, ht->ht_level))
 		return (0);	/* gone, or remapped by someone else */
 	atomic_fetch_sub(&ht->ht_valid_cnt, 1);
 	hat_pm_add(ht->ht_hat, ht->ht_level, -1);
-	if (found & PT_LOCKED)
+	if (found & m->pt_locked)
 		atomic_fetch_sub(&ht->ht_lock_cnt, 1);
 	op_ad_removed(ht, entry, found);
 	return (found);

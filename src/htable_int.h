@@ -126,8 +126,8 @@ hat_root_pa(const hat_t *hat)
  * it against the mode's geometry (mmu.c) and leaves qd_nlev 0, the
  * general walk, for anything else.  The fast walk's rights and attributes
  * are those of a mode whose every level has W, U and NX (ht_config_t's
- * no_nx clears NX) and whose leaves have all nine HT_SW bits; the same
- * check sends any other to the general walk.
+ * no_nx clears NX) and whose leaves have all nine HT_SW bits, with bit 0
+ * as the present bit; the same check sends any other to the general walk.
  */
 static inline void
 hat_qd_init(hat_t *hat)
@@ -142,7 +142,8 @@ hat_qd_init(hat_t *hat)
 	    (m->num_level != 4 && m->num_level != 5) || !m->has_hole ||
 	    m->va_bits != 12 + 9 * (unsigned)m->num_level ||
 	    m->lgpg_mask != (m->paddr_mask & ~PT_PAT_LARGE) ||
-	    m->pt_nx != PT_NX || m->sw_attr != HT_SW_MASK)
+	    m->pt_nx != PT_NX || m->sw_attr != HT_SW_MASK ||
+	    m->pt_present != PT_VALID)
 		return;
 	for (int l = 0; l < m->num_level; l++) {
 		if (m->level_shift[l] != 12 + 9 * (unsigned)l ||

@@ -164,15 +164,15 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 		 * above, where the library has no such entries, it is
 		 * cleared once the import succeeds (htable_attach_scrub).
 		 */
-		if (pte_is_np(pte, level)) {
+		if (pte_is_np(m, pte, level)) {
 			atomic_fetch_add(&ht->ht_valid_cnt, 1);
 			atomic_fetch_add(&ht->ht_lock_cnt, 1);
 			atomic_fetch_or(&hat->hat_flags, HAT_NP);
 			continue;
 		}
-		if (!(pte & PT_VALID))
+		if (!pte_valid(m, pte))
 			continue;
-		if (pte_is_ptp(pte, level)) {
+		if (pte_is_ptp(m, pte, level)) {
 			if (pte_reserved(m, pte, level)) {
 				err = ht__fail(HT_EBADTABLE, "level-%d entry "
 				    "%u (0x%llx) has reserved bits set", level,
@@ -201,7 +201,7 @@ htable_attach(hat_t *hat, uint64_t base, int level, htable_t *parent,
 		}
 		atomic_fetch_add(&ht->ht_valid_cnt, 1);
 		hat_pm_add(hat, level, 1);
-		if (pte & PT_LOCKED)
+		if (pte & m->pt_locked)
 			atomic_fetch_add(&ht->ht_lock_cnt, 1);
 	}
 	/* Tables below the root hold only the links from their children. */
@@ -223,6 +223,7 @@ void
 htable_attach_scrub(hat_t *hat)
 {
 	ht_hash_t *t = htable_hash_cur(hat);	/* nobody else sees hat */
+	const mmu_t *m = hat_mmu(hat);
 
 	for (unsigned h = 0; h < t->hh_n; h++) {
 		for (htable_t *ht = *htable_head(t, h); ht != NULL;
@@ -234,8 +235,8 @@ htable_attach_scrub(hat_t *hat)
 
 			for_each_entry(&ei, ht) {
 				/* level-0 data entries stay (counted) */
-				if (!(ei.pte & PT_VALID) &&
-				    !pte_is_np(ei.pte, ht->ht_level))
+				if (!pte_valid(m, ei.pte) &&
+				    !pte_is_np(m, ei.pte, ht->ht_level))
 					(void) x86pte_cas(ht, ei.e, ei.pte, 0);
 			}
 		}

@@ -42,6 +42,7 @@ void
 iter_start(iter_t *it, hat_t *hat, uint64_t va, uint64_t last)
 {
 	it->it_hat = hat;
+	it->it_m = hat_mmu(hat);
 	it->it_last = last;
 	it->it_ht = NULL;
 	it->it_done = 0;

@@ -31,6 +31,7 @@
 
 typedef struct iter {
 	hat_t		*it_hat;
+	const mmu_t	*it_m;		/* hat_mmu(it_hat) */
 	uint64_t	it_last;	/* inclusive end of the range */
 	htable_t	*it_ht;		/* held table of the current leaf */
 	uint8_t		*it_base;	/* its entries */
@@ -129,10 +130,10 @@ iter_next(iter_t *it)
 	    e++, va += it->it_size) {
 		uint8_t *p = it->it_base + ((size_t)e << it->it_shift);
 
-		if (!pte_present(p))
+		if (!pte_present(it->it_m, p))
 			continue;
 		x86pte_t pte = pte_load(it->it_sz, p);
-		if (!pte_is_page(pte, it->it_level))
+		if (!pte_is_page(it->it_m, pte, it->it_level))
 			break;	/* a link: let htable_next_leaf descend */
 		it->it_entry = e;
 		it->it_va = va;
@@ -235,10 +236,10 @@ iter_cas(iter_t *it, x86pte_t new, int tlb)
 	}
 	if (found != it->it_pte) {
 		it->it_pte = found;
-		return (pte_is_page(found, it->it_level) ? 0 : -1);
+		return (pte_is_page(it->it_m, found, it->it_level) ? 0 : -1);
 	}
-	it->it_dlock += (int)((new & PT_LOCKED) != 0) -
-	    (int)((found & PT_LOCKED) != 0);
+	it->it_dlock += (int)((new & it->it_m->pt_locked) != 0) -
+	    (int)((found & it->it_m->pt_locked) != 0);
 	if (tlb)
 		iter_tlb(it);
 	it->it_pte = new;
@@ -253,8 +254,8 @@ iter_cas(iter_t *it, x86pte_t new, int tlb)
  * ours).
  */
 static inline __attribute__((always_inline)) int
-pte_change_leaf(const int sz, const int plain, void *p, int level,
-    x86pte_t *r_old, x86pte_t clr, x86pte_t set, int unmap)
+pte_change_leaf(const int sz, const int plain, const x86pte_t pres, void *p,
+    int level, x86pte_t *r_old, x86pte_t clr, x86pte_t set, int unmap)
 {
 	x86pte_t old = *r_old, new, found;
 
@@ -269,7 +270,7 @@ pte_change_leaf(const int sz, const int plain, void *p, int level,
 		found = pte_cas_raw(sz, p, old, new);
 		if (found == old)
 			break;
-		if (!pte_is_page(found, level))
+		if (!(found & pres) || (level > 0 && !(found & PT_PAGESIZE)))
 			return (0);	/* gone, or a link: not ours */
 		old = found;		/* A/D set, or changed: again */
 	}
@@ -285,11 +286,14 @@ pte_change_leaf(const int sz, const int plain, void *p, int level,
  * takes one general copy.
  */
 static inline __attribute__((always_inline)) unsigned
-pte_range_run(const int sz, const int plain, uint8_t *base, int level,
+pte_range_run(const mmu_t *m, const int sz, const int plain, uint8_t *base,
+    int level,
     unsigned e, unsigned end, x86pte_t clr, x86pte_t set, int unmap,
     const ad_sink_t *ad, int *dvalid, int *dlock, unsigned *lo,
     unsigned *hi)
 {
+	/* in registers: the stores below might alias *m for the compiler */
+	const x86pte_t pres = m->pt_present, lk = m->pt_locked;
 	unsigned first = ~0u, last = 0;
 	int dv = 0, dl = 0;
 
@@ -297,14 +301,14 @@ pte_range_run(const int sz, const int plain, uint8_t *base, int level,
 		void *p = base + (size_t)i * (size_t)sz;
 		x86pte_t old = pte_load(sz, p);
 
-		if (pte_is_ptp(old, level)) {
+		if (!(old & pres))
+			continue;
+		if (level > 0 && !(old & PT_PAGESIZE)) {
 			end = i - 1;	/* i > e: the iterator sits on a leaf */
 			break;
 		}
-		if (!(old & PT_VALID))
-			continue;
 		HT_HOOK(HT_HOOK_PTE_LOADED, p);
-		if (!pte_change_leaf(sz, plain, p, level, &old, clr, set,
+		if (!pte_change_leaf(sz, plain, pres, p, level, &old, clr, set,
 		    unmap))
 			continue;
 		if (unmap) {
@@ -312,7 +316,7 @@ pte_range_run(const int sz, const int plain, uint8_t *base, int level,
 				op_ad_report(ad, ad->ad_va + ((uint64_t)(i - e)
 				    << ad->ad_shift), 1ull << ad->ad_shift, old);
 			dv--;
-			dl -= (old & PT_LOCKED) != 0;
+			dl -= (old & lk) != 0;
 		}
 		first = first == ~0u ? i : first;
 		last = i;
@@ -351,11 +355,12 @@ pte_range_run(const int sz, const int plain, uint8_t *base, int level,
  * found is the value loaded (nommu.c).
  */
 static inline unsigned
-pte_range_update(int sz, uint8_t *base, int level, unsigned e, unsigned end,
+pte_range_update(const mmu_t *m, int sz, uint8_t *base, int level,
+    unsigned e, unsigned end,
     x86pte_t clr, x86pte_t set, int unmap, int plain, const ad_sink_t *ad,
     int *dvalid, int *dlock, unsigned *lo, unsigned *hi)
 {
-#define	PTE_RUN(sz, plain, ad)	pte_range_run(sz, plain, base, level, e, \
+#define	PTE_RUN(sz, plain, ad)	pte_range_run(m, sz, plain, base, level, e, \
 	end, clr, set, unmap, ad, dvalid, dlock, lo, hi)
 	/* no sink, the common case: one specialised loop per size and way */
 	if (ad == NULL) {
@@ -390,11 +395,11 @@ iter_bulk(iter_t *it, x86pte_t clr, x86pte_t set, int unmap)
 		end = e + (unsigned)left;
 	/* unmap a constant in each loop, as in table_update */
 	if (unmap)
-		end = pte_range_update(it->it_sz, it->it_base, it->it_level, e,
+		end = pte_range_update(it->it_m, it->it_sz, it->it_base, it->it_level, e,
 		    end, clr, set, 1, nm_plain(it->it_hat), ad,
 		    &it->it_dvalid, &it->it_dlock, &lo, &hi);
 	else
-		end = pte_range_update(it->it_sz, it->it_base, it->it_level, e,
+		end = pte_range_update(it->it_m, it->it_sz, it->it_base, it->it_level, e,
 		    end, clr, set, 0, nm_plain(it->it_hat), ad,
 		    &it->it_dvalid, &it->it_dlock, &lo, &hi);
 	if (lo <= hi) {

@@ -222,6 +222,11 @@ mmu_init_modes(mmu_t *m, ht_mode_t mode, unsigned pagesizes,
 	m->num_level = (int)g->levels;
 	m->max_level = m->num_level - 1;
 	m->pte_size = (int)g->pte_size;
+	m->pt_present = PT_VALID;
+	m->pt_ref = PT_REF;
+	m->pt_mod = PT_MOD;
+	m->pt_locked = PT_LOCKED;
+	m->pt_cached = PT_REF | PT_MOD;
 	m->pte_shift = g->pte_size == 8 ? 3 : 2;
 	m->ptes_per_table = g->ptes_per_table;
 	m->top_level_count = g->top_level_count;
@@ -329,9 +334,9 @@ mkpte_slow(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
 	if (attr & HT_G)
 		pte |= m->pt_global;
 	if (attr & HT_A)
-		pte |= PT_REF;
+		pte |= m->pt_ref;
 	if (attr & HT_D)
-		pte |= PT_MOD;
+		pte |= m->pt_mod;
 	if (!(attr & HT_X))
 		pte |= m->pt_nx;
 	return (pte | sw_pte(m, attr));
@@ -341,8 +346,8 @@ x86pte_t
 pte_demote(const mmu_t *m, x86pte_t large, int level, ht_pa_t pa)
 {
 	const x86pte_t keep = PT_VALID | PT_WRITABLE | PT_USER |
-	    PT_WRITETHRU | PT_NOCACHE | PT_REF | PT_MOD | PT_GLOBAL |
-	    PT_LOCKED | PT_SW_LO | PT_SW_HI | PT_NX;
+	    PT_WRITETHRU | PT_NOCACHE | m->pt_ref | m->pt_mod | PT_GLOBAL |
+	    m->pt_locked | PT_SW_LO | PT_SW_HI | PT_NX;
 	x86pte_t pte = large & keep;
 
 	HT_ASSERT(level > 0 && (large & PT_PAGESIZE));

@@ -57,6 +57,26 @@ typedef struct mmu {
 	unsigned	pagesizes;		/* HT_PS_* in force */
 	int		pte_size;		/* 4 or 8 */
 	int		pte_shift;		/* 2 or 3 */
+	/*
+	 * Where the entry format keeps what the library itself reads in
+	 * every entry (FreeBSD's pmap_valid_bit() and friends): an entry is
+	 * present when any bit of pt_present is set; pt_ref and pt_mod are
+	 * the accessed and dirty bits (0 where the format has none);
+	 * pt_locked is the ignored bit that says a leaf is locked.  One code path reads every format through
+	 * these.
+	 */
+	x86pte_t	pt_present;
+	x86pte_t	pt_ref;
+	x86pte_t	pt_mod;
+	x86pte_t	pt_locked;
+	/*
+	 * The bits of a present entry that say a TLB may hold it (x86pte.h's
+	 * TLB rule): the MMU sets A as it caches an entry, so one without A
+	 * (or D, which a caller may preset alone) is in no TLB.  A format
+	 * without A/D bits has its present bits here: every present entry
+	 * may be cached.
+	 */
+	x86pte_t	pt_cached;
 	unsigned	ptes_per_table;
 	unsigned	top_level_count;
 	unsigned	level_shift[HT_MAX_LEVELS];
@@ -200,18 +220,25 @@ mmu_canon(const mmu_t *m, uint64_t va)
 	return (va);
 }
 
-/* Is this PTE a leaf at this level (valid and level 0 or PS)? */
+/* Is the entry present (the MMU reads it rather than faulting)? */
 static inline int
-pte_is_page(x86pte_t pte, int level)
+pte_valid(const mmu_t *m, x86pte_t pte)
 {
-	return ((pte & PT_VALID) && (level == 0 || (pte & PT_PAGESIZE)));
+	return ((pte & m->pt_present) != 0);
+}
+
+/* Is this PTE a leaf at this level (present and level 0 or PS)? */
+static inline int
+pte_is_page(const mmu_t *m, x86pte_t pte, int level)
+{
+	return (pte_valid(m, pte) && (level == 0 || (pte & PT_PAGESIZE)));
 }
 
 /* Is this PTE a link to a lower table? */
 static inline int
-pte_is_ptp(x86pte_t pte, int level)
+pte_is_ptp(const mmu_t *m, x86pte_t pte, int level)
 {
-	return ((pte & PT_VALID) && level > 0 && !(pte & PT_PAGESIZE));
+	return (pte_valid(m, pte) && level > 0 && !(pte & PT_PAGESIZE));
 }
 
 /*
@@ -221,24 +248,38 @@ pte_is_ptp(x86pte_t pte, int level)
  * data would be lost).  Elsewhere a non-present entry counts nowhere.
  */
 static inline int
-pte_is_np(x86pte_t pte, int level)
+pte_is_np(const mmu_t *m, x86pte_t pte, int level)
 {
-	return (level == 0 && pte != 0 && !(pte & PT_VALID));
+	return (level == 0 && pte != 0 && !pte_valid(m, pte));
 }
 
 /* Does the entry count in its table's ht_valid_cnt? */
 static inline int
-pte_counted(x86pte_t pte, int level)
+pte_counted(const mmu_t *m, x86pte_t pte, int level)
 {
-	return ((pte & PT_VALID) || pte_is_np(pte, level));
+	return (pte_valid(m, pte) || pte_is_np(m, pte, level));
 }
 
 /* Does it pin its table against stealing (ht_lock_cnt)? */
 static inline int
-pte_pins(x86pte_t pte, int level)
+pte_pins(const mmu_t *m, x86pte_t pte, int level)
 {
-	return ((pte & PT_VALID) ? (pte & PT_LOCKED) != 0 :
-	    pte_is_np(pte, level));
+	return (pte_valid(m, pte) ? (pte & m->pt_locked) != 0 :
+	    pte_is_np(m, pte, level));
+}
+
+/* May a TLB hold the present entry pte (pt_cached)? */
+static inline int
+pte_cached(const mmu_t *m, x86pte_t pte)
+{
+	return ((pte & m->pt_cached) != 0);
+}
+
+/* The HT_A and HT_D that an entry's accessed and dirty bits give. */
+static inline unsigned
+pte_ad(const mmu_t *m, x86pte_t pte)
+{
+	return (((pte & m->pt_ref) ? HT_A : 0) | ((pte & m->pt_mod) ? HT_D : 0));
 }
 
 /* Physical address a leaf or PTP names (PSE-36 aware). */
@@ -363,8 +404,8 @@ mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
 			pte |= ((pa >> 32) & 0xffull) << 13;
 	}
 	if (__builtin_expect((attr & ~0x7fu) != 0, 0))
-		pte |= ((attr & HT_A) ? PT_REF : 0) |
-		    ((attr & HT_D) ? PT_MOD : 0) | sw_pte(m, attr);
+		pte |= ((attr & HT_A) ? m->pt_ref : 0) |
+		    ((attr & HT_D) ? m->pt_mod : 0) | sw_pte(m, attr);
 	return (pte);
 }
 /* Turn a large leaf at level l into the equivalent leaf at l - 1, pa. */

@@ -205,8 +205,7 @@ void
 op_ad_report(const ad_sink_t *s, uint64_t va, uint64_t size,
     x86pte_t old)
 {
-	unsigned bits = ((old & PT_REF) ? HT_A : 0) |
-	    ((old & PT_MOD) ? HT_D : 0);
+	unsigned bits = pte_ad(s->ad_m, old);
 
 	if (bits != 0)
 		s->ad_fn(s->ad_arg, va, size, bits);
@@ -220,6 +219,7 @@ op_ad_sink(hat_t *hat, uint64_t va, int level, ad_sink_t *s)
 	/* Only the operation's own space: a stealer's victim is not ours. */
 	if (op == NULL || op->op_hat != hat || op->op_ad_fn == NULL)
 		return (NULL);
+	s->ad_m = hat_mmu(hat);
 	s->ad_fn = op->op_ad_fn;
 	s->ad_arg = op->op_ad_arg;
 	s->ad_va = va;
@@ -232,7 +232,7 @@ op_ad_removed(htable_t *ht, unsigned entry, x86pte_t old)
 {
 	ad_sink_t s;
 
-	if ((old & (PT_REF | PT_MOD)) != 0 && op_ad_sink(ht->ht_hat,
+	if (pte_ad(hat_mmu(ht->ht_hat), old) != 0 && op_ad_sink(ht->ht_hat,
 	    htable_e2va(ht, entry), ht->ht_level, &s) != NULL)
 		op_ad_report(&s, s.ad_va, 1ull << s.ad_shift, old);
 }

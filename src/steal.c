@@ -105,9 +105,10 @@ htable_steal_active(hat_t *hat, unsigned cnt, unsigned threshold,
 			for (unsigned e = 0; e < htable_num_ptes(ht) &&
 			    ht_valid(ht) > 0; e++) {
 				x86pte_t pte = x86pte_get(ht, e);
+				const mmu_t *m = hat_mmu(ht->ht_hat);
 
-				HT_ASSERT(!(pte & PT_LOCKED));
-				if (pte_is_page(pte, 0))
+				HT_ASSERT(!(pte & m->pt_locked));
+				if (pte_is_page(m, pte, 0))
 					(void) htable_pte_unmap(ht, e, pte, 1);
 			}
 			HT_VERIFY(ht_valid(ht) == 0);

@@ -515,6 +515,7 @@ typedef struct op_frame {
  * starts at ad_va + (k << ad_shift).
  */
 typedef struct ad_sink {
+	const struct mmu *ad_m;	/* the format of the entries reported */
 	ht_ad_fn	ad_fn;
 	void		*ad_arg;
 	uint64_t	ad_va;		/* VA of the loop's first entry */

@@ -41,7 +41,7 @@ htable_next_valid(htable_t *ht, uint64_t *vap, uint64_t elast)
 		va = htable_e2va(ht, e);
 		if (va > elast)
 			break;
-		if (!pte_present(base + ((size_t)e << shift)))
+		if (!pte_present(m, base + ((size_t)e << shift)))
 			continue;
 		*vap = va;
 		return (pte_load(sz, base + ((size_t)e << shift)));
@@ -136,7 +136,7 @@ htable_next_leaf(hat_t *hat, htable_t **htp, uint64_t *vap, uint64_t elast)
 		if (ht->ht_hat == hat && va >= ht->ht_vaddr &&
 		    va <= htable_last_page(ht)) {
 			pte = htable_next_valid(ht, &va, elast);
-			if (pte_is_page(pte, ht->ht_level)) {
+			if (pte_is_page(m, pte, ht->ht_level)) {
 				*vap = va;
 				*htp = ht;
 				return (pte);
@@ -162,7 +162,7 @@ htable_next_leaf(hat_t *hat, htable_t **htp, uint64_t *vap, uint64_t elast)
 			ht = htable_lookup(hat, va, l);
 			if (ht != NULL) {
 				pte = htable_next_valid(ht, &va, elast);
-				if (pte_is_page(pte, l)) {
+				if (pte_is_page(m, pte, l)) {
 					HT_ASSERT(!mmu_in_hole(m, va));
 					*vap = va;
 					*htp = ht;
@@ -247,7 +247,7 @@ htable_getpage(hat_t *hat, uint64_t vaddr, unsigned *r_entry)
 
 	if (ht == NULL)
 		return (NULL);
-	if (!pte_is_page(pte, ht->ht_level)) {
+	if (!pte_is_page(hat_mmu(hat), pte, ht->ht_level)) {
 		htable_release(ht);
 		return (NULL);
 	}

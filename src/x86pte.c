@@ -43,7 +43,7 @@ x86pte_set(htable_t *ht, unsigned entry, x86pte_t new, void *ptr)
 
 	HT_ASSERT(!(ht->ht_flags & HTABLE_SHARED_PFN));
 	/* a non-present data entry (ht_set_np) only at level 0 */
-	HT_ASSERT(new != 0 && ((new & PT_VALID) || ht->ht_level == 0));
+	HT_ASSERT(new != 0 && (pte_valid(m, new) || ht->ht_level == 0));
 	if (ptr == NULL)
 		ptr = x86pte_access_pagetable(ht, entry);
 	for (;;) {
@@ -53,13 +53,13 @@ x86pte_set(htable_t *ht, unsigned entry, x86pte_t new, void *ptr)
 		 * Re-installing the same frame keeps its history: the REF
 		 * and MOD bits stay, a new frame starts clean.
 		 */
-		if ((n & PT_VALID) && (prev & PT_VALID) &&
+		if (pte_valid(m, n) && pte_valid(m, prev) &&
 		    (prev & addr_mask) == (n & addr_mask))
-			n |= prev & (PT_REF | PT_MOD);
+			n |= prev & (m->pt_ref | m->pt_mod);
 		if (prev == n)
 			return (new);	/* already there: "no change" */
 		/* A large leaf must never overwrite a link to a table. */
-		if (ht->ht_level > 0 && pte_is_ptp(prev, ht->ht_level))
+		if (ht->ht_level > 0 && pte_is_ptp(m, prev, ht->ht_level))
 			return (LPAGE_ERROR);
 		if (nm_plain(ht->ht_hat)) {
 			pte_store(sz, ptr, n);
@@ -72,9 +72,10 @@ x86pte_set(htable_t *ht, unsigned entry, x86pte_t new, void *ptr)
 	/*
 	 * An MMU sets REF whenever it caches an entry (and whenever it sets
 	 * MOD), so only a referenced entry can be in a TLB; MOD is tested too
-	 * for entries whose bits someone other than an MMU wrote.
+	 * for entries whose bits someone other than an MMU wrote (pt_cached;
+	 * a format without A/D: any present entry).
 	 */
-	if (prev & (PT_REF | PT_MOD))
+	if (pte_cached(m, prev))
 		x86pte_tlb(ht, entry);
 	return (prev);
 }
@@ -116,7 +117,7 @@ x86pte_inval(htable_t *ht, unsigned entry, x86pte_t expect, void *ptr,
 		if (found == old)
 			break;
 	}
-	if (tlb && (old & (PT_REF | PT_MOD)))
+	if (tlb && pte_cached(m, old))
 		x86pte_tlb(ht, entry);
 	return (old);
 }
@@ -126,10 +127,12 @@ x86pte_update(htable_t *ht, unsigned entry, x86pte_t expect, x86pte_t new)
 {
 	int sz = pte_sz(ht);
 	void *ptr = x86pte_access_pagetable(ht, entry);
+	const mmu_t *m = hat_mmu(ht->ht_hat);
+	const x86pte_t mod = m->pt_mod;
 	x86pte_t found;
 
 	HT_ASSERT(!(ht->ht_flags & HTABLE_SHARED_PFN));
-	HT_ASSERT(new != 0 && (new & PT_VALID) && (expect & PT_VALID));
+	HT_ASSERT(new != 0 && pte_valid(m, new) && pte_valid(m, expect));
 	if (nm_plain(ht->ht_hat)) {
 		/* no MMU: nothing cached, no write through a stale TLB */
 		found = pte_load(sz, ptr);
@@ -148,11 +151,11 @@ x86pte_update(htable_t *ht, unsigned entry, x86pte_t expect, x86pte_t new)
 	 * the write permission back and report a change, so the caller
 	 * retries and sees (and harvests) the dirty bit.
 	 */
-	if ((expect & (PT_WRITABLE | PT_MOD)) == PT_WRITABLE &&
-	    !(new & (PT_WRITABLE | PT_MOD))) {
+	if ((expect & (PT_WRITABLE | mod)) == PT_WRITABLE &&
+	    !(new & (PT_WRITABLE | mod))) {
 		x86pte_t cur = pte_load(sz, ptr);
 
-		while (cur & PT_MOD) {
+		while (cur & mod) {
 			found = pte_cas_raw(sz, ptr, cur, cur | PT_WRITABLE);
 			if (found == cur)
 				return (cur | PT_WRITABLE);

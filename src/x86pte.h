@@ -88,15 +88,16 @@ pte_cas_raw(int size, void *p, x86pte_t old, x86pte_t new)
 }
 
 /*
- * Is the entry at p present?  Only the low byte holds the present bit
- * (little-endian), so scans test one byte before paying for a full load;
- * a relaxed atomic byte load is a plain load on x86.
+ * Is the entry at p present?  Only the low byte holds the present bits in
+ * every format (bit 0; EPT's 0-2; little-endian), so scans test one byte
+ * before paying for a full load; a relaxed atomic byte load is a plain
+ * load on x86.
  */
 static inline int
-pte_present(const void *p)
+pte_present(const mmu_t *m, const void *p)
 {
-	return (atomic_load_explicit((_Atomic uint8_t *)p,
-	    memory_order_relaxed) & PT_VALID);
+	return ((atomic_load_explicit((_Atomic uint8_t *)p,
+	    memory_order_relaxed) & m->pt_present) != 0);
 }
 
 /*

@@ -32,7 +32,7 @@ rd_classify(const mmu_t *m, int qemu, uint64_t pte, int level,
 {
 	int leaf;
 
-	if (!(pte & PT_VALID))
+	if (!pte_valid(m, pte))
 		return (0);
 	if (qemu) {
 		/* PS counts in PDEs, and in PDPTEs of 4/5-level paging */

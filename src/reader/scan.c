@@ -269,14 +269,14 @@ visit_entry(scan_t *s, uint64_t pte, int level, unsigned i, uint64_t va,
 
 /*
  * Is no entry of the 64 bytes at p present?  Four 16-byte ORs and one
- * test over 8 entries of 8 bytes or 16 of 4 (the P bit of each 4-byte
- * lane): a sparse table, such as a root with a few links, is passed over
+ * test over 8 entries of 8 bytes or 16 of 4 (the present bits pres of
+ * each 4-byte lane): a sparse table, such as a root with a few links, is passed over
  * a cache line per test instead of an entry.
  */
 typedef uint64_t scan_v2_t __attribute__((vector_size(16)));
 
 static inline __attribute__((always_inline)) int
-line_idle(const void *p, const int sz)
+line_idle(const void *p, const int sz, const uint64_t pres)
 {
 	scan_v2_t a, b, c, d;
 
@@ -285,14 +285,14 @@ line_idle(const void *p, const int sz)
 	memcpy(&c, (const char *)p + 32, 16);
 	memcpy(&d, (const char *)p + 48, 16);
 	a |= b | c | d;
-	return (((a[0] | a[1]) & (sz == 8 ? PT_VALID :
-	    PT_VALID | (uint64_t)PT_VALID << 32)) == 0);
+	return (((a[0] | a[1]) & (sz == 8 ? pres : pres | pres << 32)) == 0);
 }
 
 static inline __attribute__((always_inline)) unsigned
-idle_lines_sz(const char *table, unsigned i, unsigned n, const int sz)
+idle_lines_sz(const char *table, unsigned i, unsigned n, const int sz,
+    const uint64_t pres)
 {
-	while (i < n && line_idle(table + (size_t)i * sz, sz))
+	while (i < n && line_idle(table + (size_t)i * sz, sz, pres))
 		i += 64 / sz;
 	return (i);
 }
@@ -303,10 +303,10 @@ idle_lines_sz(const char *table, unsigned i, unsigned n, const int sz)
  * registers.
  */
 static __attribute__((noinline)) unsigned
-idle_lines(const void *table, unsigned i, unsigned n, int sz)
+idle_lines(const void *table, unsigned i, unsigned n, int sz, uint64_t pres)
 {
-	return (sz == 8 ? idle_lines_sz(table, i, n, 8) :
-	    idle_lines_sz(table, i, n, 4));
+	return (sz == 8 ? idle_lines_sz(table, i, n, 8, pres) :
+	    idle_lines_sz(table, i, n, 4, pres));
 }
 
 /*
@@ -355,7 +355,7 @@ visit_table(scan_t *s, const void *table, unsigned n, int level, uint64_t va,
 	 */
 	const int below = lvl >= 0 || level < m->max_level;
 	const uint64_t vbase = mmu_sext(m, va);
-	const x86pte_t amask = m->paddr_mask;
+	const x86pte_t amask = m->paddr_mask, pres = m->pt_present;
 	/* a large leaf's address: bit 12 is PAT (pte_pa) */
 	const x86pte_t lgmask = m->lgpg_mask & ~(size - 1);
 	/* entries in 64 bytes; the PAE root's 4 fill no line */
@@ -386,14 +386,14 @@ visit_table(scan_t *s, const void *table, unsigned n, int level, uint64_t va,
 		}
 		pte = sz == 8 ? ((const uint64_t *)table)[i] :
 		    ((const uint32_t *)table)[i];
-		if (!(pte & PT_VALID)) {
+		if (!(pte & pres)) {
 			/*
 			 * At the first entry of a line: past every empty
 			 * line that follows (the i % 64 flush above needs
 			 * no turn of the loop while lw stays 0).
 			 */
 			if (i % per_line == 0 && lines) {
-				unsigned j = idle_lines(table, i, n, sz);
+				unsigned j = idle_lines(table, i, n, sz, pres);
 
 				if (j > i) {
 					if (lw != 0 && j / 64 != i / 64) {

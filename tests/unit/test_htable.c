@@ -71,7 +71,7 @@ Test(htable, create_lookup_release_holds)
 	cr_assert_eq(p->ht_busy, 1, "the child's hold only");
 	/* the parent's entry links to the child */
 	x86pte_t pte = x86pte_get(p, htable_va2entry(va, p));
-	cr_assert(pte_is_ptp(pte, 1));
+	cr_assert(pte_is_ptp(hat_mmu(hat), pte, 1));
 	cr_assert_eq(pte_pfn(hat_mmu(hat), pte, 1), ht->ht_pfn);
 	cr_assert_eq(ht_valid(p), 1);
 

@@ -61,7 +61,7 @@ visit(seen_t *s, uint64_t va, uint64_t last)
 		cr_assert_eq(htable_e2va(it.it_ht, it.it_entry), it.it_va);
 		cr_assert_eq(it.it_pte, x86pte_get(it.it_ht, it.it_entry),
 		    "the snapshot is the entry");
-		cr_assert(pte_is_page(it.it_pte, it.it_level));
+		cr_assert(pte_is_page(m, it.it_pte, it.it_level));
 		s->va[s->n] = it.it_va;
 		s->level[s->n] = it.it_level;
 		s->n++;
@@ -425,9 +425,9 @@ Test(iter, for_each_entry_visits_links_leaves_and_np_entries)
 			cr_assert_eq(ei.e, want1[n], "mode %d: entry %u", i,
 			    ei.e);
 			if (ei.e == 1)
-				cr_assert(pte_is_page(ei.pte, 1), "the leaf");
+				cr_assert(pte_is_page(hat_mmu(fx.as), ei.pte, 1), "the leaf");
 			else
-				cr_assert(pte_is_ptp(ei.pte, 1), "a link");
+				cr_assert(pte_is_ptp(hat_mmu(fx.as), ei.pte, 1), "a link");
 			n++;
 		}
 		cr_assert_eq(n, 3);
@@ -440,10 +440,10 @@ Test(iter, for_each_entry_visits_links_leaves_and_np_entries)
 			cr_assert_lt(n, 3);
 			cr_assert_eq(ei.e, want0[n]);
 			if (n < 2) {
-				cr_assert(pte_is_np(ei.pte, 0));
+				cr_assert(pte_is_np(hat_mmu(fx.as), ei.pte, 0));
 				cr_assert_eq(ei.pte, npv[n]);
 			} else {
-				cr_assert(pte_is_page(ei.pte, 0));
+				cr_assert(pte_is_page(hat_mmu(fx.as), ei.pte, 0));
 			}
 			n++;
 		}

@@ -32,7 +32,7 @@ Test(walk, walk_finds_leaves_in_order_across_the_hole)
 		cr_assert(i < 6);
 		cr_assert_eq(va, vas[i], "leaf %d at 0x%llx", i,
 		    (unsigned long long)va);
-		cr_assert(pte_is_page(pte, ht->ht_level));
+		cr_assert(pte_is_page(hat_mmu(fx.as), pte, ht->ht_level));
 		va += lens[i];
 		i++;
 		if (va == 0)
