@@ -82,6 +82,15 @@ __attribute__((format(printf, 1, 2)))
 #endif
 _Noreturn void bench_die(const char *fmt, ...);
 int bench_env_int(const char *name, int dflt, int lo);
+/*
+ * The paging mode of every context the benchmarks make: BENCH_MODE (a
+ * mode name: 4level, 5level, npt4, npt5; default 4level).  Dies on a
+ * name it does not know, or a mode whose tables the lines cannot hold
+ * (32-bit and PAE paging: the lines map above 4 GiB).
+ */
+ht_mode_t bench_mode(void);
+/* The kernel half's first address in bench_mode(): the top of the space. */
+ht_va_t bench_kernel_va(void);
 /* A line printed under the table (a figure that is not ns per unit). */
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2)))

@@ -35,7 +35,7 @@ env_init_cfg(env_t *e, ht_pa_t base, uint64_t size, const ht_config_t *cfg)
 	else
 		memset(&c, 0, sizeof (c));
 	CHECK(ht_arena_create(base, size, 0, &e->arena));
-	c.mode = HT_MODE_4LEVEL;
+	c.mode = bench_mode();
 	c.frame_ops = ht_arena_ops();
 	c.frame_arg = e->arena;
 	CHECK(ht_ctx_create(&c, &e->ctx));

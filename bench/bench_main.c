@@ -183,6 +183,31 @@ list(void)
 		(void) printf("%s\n", bench_list[i].name);
 }
 
+ht_mode_t
+bench_mode(void)
+{
+	const char *s = getenv("BENCH_MODE");
+	ht_mode_t m;
+
+	if (s == NULL || *s == '\0')
+		return (HT_MODE_4LEVEL);
+	if (ht_mode_parse(s, &m) != 0)
+		bench_die("BENCH_MODE=%s: %s", s, ht_errdetail());
+	if (ht_geometry(m)->va_bits == 32)
+		bench_die("BENCH_MODE=%s: the benchmarks map above 4 GiB", s);
+	return (m);
+}
+
+ht_va_t
+bench_kernel_va(void)
+{
+	const ht_geometry_t *g = ht_geometry(bench_mode());
+
+	/* the canonical upper half, or the upper half of a hole-less space */
+	return (g->hole_start != 0 ? 0 - (1ull << (g->va_bits - 1)) :
+	    1ull << (g->va_bits - 1));
+}
+
 static _Noreturn void
 usage(void)
 {
@@ -190,7 +215,8 @@ usage(void)
 	    "  -l  list the benchmarks\n"
 	    "  env BENCH_REPS (samples, default %d), BENCH_WARMUP (default "
 	    "%d), BENCH_CPU (pin; < 0 = none),\n"
-	    "      BENCH_PREFAULT (default 1), BENCH_VERBOSE (1: every sample)\n",
+	    "      BENCH_PREFAULT (default 1), BENCH_VERBOSE (1: every sample),\n"
+	    "      BENCH_MODE (paging mode: 4level, 5level, npt4, npt5)\n",
 	    BENCH_REPS_DEFAULT,
 	    BENCH_WARMUP_DEFAULT);
 	exit(2);
@@ -202,8 +228,9 @@ print_header(int reps, int warmup, int cpu)
 	struct timespec res;
 
 	(void) clock_getres(CLOCK_MONOTONIC, &res);
-	(void) printf("htable %s benchmarks: 4-level mode, arena provider, "
-	    "1 GiB VA range\n", HT_VERSION_STRING);
+	(void) printf("htable %s benchmarks: %s mode (BENCH_MODE), arena "
+	    "provider, 1 GiB VA range\n", HT_VERSION_STRING,
+	    ht_mode_name(bench_mode()));
 	(void) printf("samples %d (+%d warm-up), CPU %s%d, CLOCK_MONOTONIC "
 	    "resolution %ld ns; figures are ns per unit, median of the "
 	    "samples\n", reps, warmup, cpu < 0 ? "unpinned " : "", cpu,

@@ -74,10 +74,10 @@ run_switch(bench_run_t *r, int kpti)
 
 	env_init(&e, 0, kpti);
 	CHECK(ht_as_create(e.ctx, 0, &k));
-	CHECK(ht_map(k, 0xffff800000000000ull, PA_BASE, 1 << 20, HT_W, 0));
+	CHECK(ht_map(k, bench_kernel_va(), PA_BASE, 1 << 20, HT_W, 0));
 	if (kpti) {
 		CHECK(ht_as_create(e.ctx, 0, &ku));
-		CHECK(ht_map(ku, 0xffff800000000000ull, PA_BASE, 4096, 0, 0));
+		CHECK(ht_map(ku, bench_kernel_va(), PA_BASE, 4096, 0, 0));
 	}
 	for (int i = 0; i < 2; i++) {
 		CHECK(ht_as_create(e.ctx, HT_AS_COPIED, &sp[i]));

@@ -119,7 +119,7 @@ env_init(env_t *e)
 	CHECK(ht_arena_create(ARENA_BASE, ARENA_SIZE, 0, &e->arena));
 	if (bench_env_int("BENCH_PREFAULT", 1, 0) != 0)
 		arena_prefault(e->arena);
-	cfg.mode = HT_MODE_4LEVEL;
+	cfg.mode = bench_mode();
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = e->arena;
 	CHECK(ht_ctx_create(&cfg, &e->ctx));
@@ -588,7 +588,7 @@ run_walk(bench_run_t *r, const psize_t *p, int scan)
 {
 	env_t e;
 	ht_as_t *as;
-	ht_scan_cfg_t cfg = { .mode = HT_MODE_4LEVEL, .read = arena_read };
+	ht_scan_cfg_t cfg = { .mode = bench_mode(), .read = arena_read };
 	uint64_t t0, count;
 	unsigned k;
 	int s;

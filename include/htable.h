@@ -162,7 +162,19 @@ typedef enum ht_mode {
 	HT_MODE_32BIT = 0,	/* 2 levels, 4-byte entries, 4 KiB + 4 MiB */
 	HT_MODE_PAE = 1,	/* 3 levels, 4-entry root, 4 KiB + 2 MiB */
 	HT_MODE_4LEVEL = 2,	/* 48-bit VAs, 4 KiB + 2 MiB + 1 GiB */
-	HT_MODE_5LEVEL = 3	/* LA57, 57-bit VAs, same page sizes */
+	HT_MODE_5LEVEL = 3,	/* LA57, 57-bit VAs, same page sizes */
+	/*
+	 * AMD nested paging (NPT, "RVI"): a hypervisor's tables from
+	 * guest-physical to host-physical addresses, in the long-mode entry
+	 * format of 4- or 5-level paging.  The addresses the space maps are
+	 * guest-physical: [0, 2^48) or [0, 2^57), no canonical hole.  The
+	 * hardware walks these tables as user accesses, so every entry the
+	 * library writes has U set (HT_U is implied: map sets it, protect
+	 * keeps it, translate reports it), and ht_access decides every
+	 * access as a user one.
+	 */
+	HT_MODE_NPT4 = 4,	/* 48-bit guest-physical, 4 KiB + 2 MiB + 1 GiB */
+	HT_MODE_NPT5 = 5	/* 57-bit guest-physical, same page sizes */
 } ht_mode_t;
 
 /* Page sizes as a bit mask. */
@@ -172,7 +184,8 @@ typedef enum ht_mode {
 #define HT_PS_1G	0x8u
 
 /*
- * Mode name ("32bit", "pae", "4level", "5level"), NULL if bad.
+ * Mode name ("32bit", "pae", "4level", "5level", "npt4", "npt5"), NULL if
+ * bad.  Every mode has a name: a loop over modes stops at the first NULL.
  * Errors: none.
  */
 HT_EXTERN const char *ht_mode_name(ht_mode_t mode);
@@ -190,7 +203,8 @@ typedef struct ht_geometry {
 	unsigned	ptes_per_table;	/* entries in a non-root table */
 	unsigned	top_level_count; /* entries in the root table */
 	unsigned	level_shift[HT_MAX_LEVELS]; /* [0] = 12: the 4 KiB level */
-	unsigned	va_bits;	/* 32, 48 or 57 */
+	unsigned	va_bits;	/* 32, 48 or 57: with no hole, the
+					   addresses are [0, 2^va_bits) */
 	unsigned	pa_bits_max;	/* widest physical address the mode can name */
 	unsigned	pagesizes;	/* HT_PS_* the mode has */
 	int		has_nx;		/* entries have an NX bit */
@@ -1517,7 +1531,11 @@ typedef struct ht_access {
  * image.  0 with the answer in *r_acc (a non-canonical va is a #GP
  * answer, not an error), or -HT_EINVAL (NULL argument, acc or cpl out of
  * range, unknown cpu flags, cpu->pa_bits outside 32..52), -HT_ERANGE for
- * a VA beyond 4 GiB in 32-bit and PAE paging.  cpu->pa_bits is the CPU's
+ * a VA beyond 4 GiB in 32-bit and PAE paging, or beyond 2^48 / 2^57 in
+ * nested paging.  In nested paging (HT_MODE_NPT4, HT_MODE_NPT5) every
+ * access is a user one whatever cpl says (the CPU walks nested tables as
+ * user accesses: the error code has HT_PF_U), and of cpu's flags only
+ * HT_CPU_NXE and HT_CPU_NO1G apply.  cpu->pa_bits is the CPU's
  * MAXPHYADDR, not the mode's: 32-bit paging names min(MAXPHYADDR, 40)
  * bits (SDM 4.3), so a 52-bit CPU is a valid question in that mode.
  * Errors: HT_EINVAL, HT_ERANGE.

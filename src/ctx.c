@@ -88,7 +88,7 @@ ctx_check_config(const ht_config_t *cfg, mmu_t *m)
 
 	if (g == NULL)
 		return (ht__fail(HT_EINVAL, "cfg.mode %d is not a paging mode "
-		    "(0..3)", (int)cfg->mode));
+		    "(0..%d)", (int)cfg->mode, (int)HT_MODE_NPT5));
 	if (ps & ~(unsigned)(HT_PS_4K | HT_PS_2M | HT_PS_4M | HT_PS_1G))
 		return (ht__fail(HT_EPAGESIZE, "cfg.pagesizes 0x%x has unknown "
 		    "bits 0x%x", ps, ps & ~(unsigned)(HT_PS_4K | HT_PS_2M |

@@ -237,11 +237,14 @@ change_range(hat_t *hat, ht_va_t va, uint64_t len, const x86pte_t *clr,
 static x86pte_t
 attr_bits(const mmu_t *m, int level, unsigned attr)
 {
-	/* mkpte's encoding, without the present, size and address bits */
+	/*
+	 * mkpte's encoding, without the present, size and address bits, and
+	 * without what every leaf carries (NPT's U): never cleared
+	 */
 	x86pte_t keep = PT_WRITABLE | PT_USER | PT_WRITETHRU | PT_NOCACHE |
 	    PT_GLOBAL | (level == 0 ? PT_PAT_4K : PT_PAT_LARGE);
 
-	return (mkpte(m, 0, level, attr | HT_X) & keep);
+	return (mkpte(m, 0, level, attr | HT_X) & keep & ~m->leaf_force);
 }
 
 /* ht_protect after the cursor (attr checked): the range's change. */

@@ -106,9 +106,9 @@ ht_get_np(ht_as_t *as, ht_va_t va, uint64_t *r_value)
 	if (hat == NULL || r_value == NULL)
 		return (ht__fail(HT_EINVAL, "NULL argument"));
 	m = hat_mmu(hat);
-	if (m->va_bits == 32 && va > 0xffffffffull)
-		return (ht__fail(HT_ERANGE, "va 0x%llx beyond 4 GiB",
-		    (unsigned long long)va));
+	if (!m->has_hole && va > m->va_last)
+		return (ht__fail(HT_ERANGE, "va 0x%llx beyond the %s",
+		    (unsigned long long)va, mmu_space(m)));
 	if (!mmu_va_ok(m, va))
 		return (ht__fail(HT_ENONCANON, "va 0x%llx is not canonical",
 		    (unsigned long long)va));

@@ -273,7 +273,7 @@ translate_once(hat_t *hat, ht_va_t va, ht_xlate_t *x)
 	x->va = va;
 	if (HT_UNLIKELY(!mmu_va_ok(m, va))) {
 		x->nlevels = 0;
-		return (ht__fail(m->va_bits == 32 ? HT_ERANGE : HT_ENONCANON,
+		return (ht__fail(!m->has_hole ? HT_ERANGE : HT_ENONCANON,
 		    "va 0x%llx is not an address of %s paging",
 		    (unsigned long long)va, ht_mode_name(m->mode)));
 	}

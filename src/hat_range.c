@@ -51,11 +51,11 @@ range_check(const mmu_t *m, uint64_t va, uint64_t len, uint64_t *r_last)
 		return (ht__fail(HT_EALIGN, "va 0x%llx / length 0x%llx not "
 		    "4 KiB aligned", (unsigned long long)va,
 		    (unsigned long long)len));
-	if (m->va_bits == 32 && (va > 0xffffffffull || last > 0xffffffffull ||
+	if (!m->has_hole && (va > m->va_last || last > m->va_last ||
 	    last < va))
 		return (ht__fail(HT_ERANGE, "range [0x%llx, +0x%llx) beyond "
-		    "the 4 GiB address space", (unsigned long long)va,
-		    (unsigned long long)len));
+		    "the %s", (unsigned long long)va, (unsigned long long)len,
+		    mmu_space(m)));
 	if (!mmu_va_ok(m, va))
 		return (ht__fail(HT_ENONCANON, "va 0x%llx is not canonical",
 		    (unsigned long long)va));
@@ -76,7 +76,7 @@ int
 walk_check(const mmu_t *m, uint64_t start, uint64_t last)
 {
 	/* the codes of range_check and ht_translate for the same faults */
-	if (m->va_bits > 32 && mmu_in_hole(m, start))
+	if (mmu_in_hole(m, start))
 		return (ht__fail(HT_ENONCANON, "walk start 0x%llx is not "
 		    "canonical", (unsigned long long)start));
 	if (start > last || !mmu_va_ok(m, start) || last > mmu_va_last(m))

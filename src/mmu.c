@@ -35,7 +35,7 @@ const uint32_t pte_attr_lo[512] = { ATTR_LO256(0u), ATTR_LO256(256u) };
 _Static_assert(ATTR_LO(0x1ffu) == (HT_PWT | HT_PCD | HT_A | HT_D | HT_PAT |
     HT_G | HT_LOCKED | HT_SW(0) | HT_SW(1)), "pte_attr_lo's bit moves");
 
-static const ht_geometry_t geometries[4] = {
+static const ht_geometry_t geometries[] = {
 	[HT_MODE_32BIT] = {
 		.mode = HT_MODE_32BIT, .levels = 2, .pte_size = 4,
 		.ptes_per_table = 1024, .top_level_count = 1024,
@@ -72,16 +72,36 @@ static const ht_geometry_t geometries[4] = {
 		.link_mask = 0x000ffffffffff000ull,
 		.root_mask = 0x000ffffffffff000ull, .ps_bit = PT_PAGESIZE,
 	},
+	/* nested paging: the long-mode geometry over guest-physical space */
+	[HT_MODE_NPT4] = {
+		.mode = HT_MODE_NPT4, .levels = 4, .pte_size = 8,
+		.ptes_per_table = 512, .top_level_count = 512,
+		.level_shift = { 12, 21, 30, 39 }, .va_bits = 48,
+		.pa_bits_max = 52, .pagesizes = HT_PS_4K | HT_PS_2M | HT_PS_1G,
+		.has_nx = 1,
+		.link_mask = 0x000ffffffffff000ull,
+		.root_mask = 0x000ffffffffff000ull, .ps_bit = PT_PAGESIZE,
+	},
+	[HT_MODE_NPT5] = {
+		.mode = HT_MODE_NPT5, .levels = 5, .pte_size = 8,
+		.ptes_per_table = 512, .top_level_count = 512,
+		.level_shift = { 12, 21, 30, 39, 48 }, .va_bits = 57,
+		.pa_bits_max = 52, .pagesizes = HT_PS_4K | HT_PS_2M | HT_PS_1G,
+		.has_nx = 1,
+		.link_mask = 0x000ffffffffff000ull,
+		.root_mask = 0x000ffffffffff000ull, .ps_bit = PT_PAGESIZE,
+	},
 };
+#define NMODES	(sizeof (geometries) / sizeof (geometries[0]))
 
-static const char *const mode_names[4] = {
-	"32bit", "pae", "4level", "5level"
+static const char *const mode_names[NMODES] = {
+	"32bit", "pae", "4level", "5level", "npt4", "npt5"
 };
 
 const ht_geometry_t *
 ht_geometry(ht_mode_t mode)
 {
-	if ((unsigned)mode > HT_MODE_5LEVEL)
+	if ((unsigned)mode >= NMODES)
 		return (NULL);
 	return (&geometries[mode]);
 }
@@ -89,7 +109,7 @@ ht_geometry(ht_mode_t mode)
 const char *
 ht_mode_name(ht_mode_t mode)
 {
-	if ((unsigned)mode > HT_MODE_5LEVEL)
+	if ((unsigned)mode >= NMODES)
 		return (NULL);
 	return (mode_names[mode]);
 }
@@ -99,14 +119,14 @@ ht_mode_parse(const char *name, ht_mode_t *r_mode)
 {
 	if (name == NULL || r_mode == NULL)
 		return (ht__fail(HT_EINVAL, "NULL argument"));
-	for (int i = 0; i < 4; i++) {
+	for (unsigned i = 0; i < NMODES; i++) {
 		if (strcmp(name, mode_names[i]) == 0) {
 			*r_mode = (ht_mode_t)i;
 			return (0);
 		}
 	}
 	return (ht__fail(HT_EINVAL, "unknown paging mode '%s' (expected "
-	    "32bit, pae, 4level or 5level)", name));
+	    "32bit, pae, 4level, 5level, npt4 or npt5)", name));
 }
 
 unsigned
@@ -177,7 +197,8 @@ mmu_tables(mmu_t *m)
 		    ((a & 4) ? HT_X : 0);
 
 		for (int l = 0; l < HT_MAX_LEVELS; l++) {
-			m->prot_clr[l] = PT_WRITABLE | PT_USER | m->pt_nx;
+			m->prot_clr[l] = (PT_WRITABLE | PT_USER | m->pt_nx) &
+			    ~m->leaf_force;
 			m->prot_set[a][l] = m->enc[l != 0][attr] &
 			    m->prot_clr[l];
 		}
@@ -259,11 +280,18 @@ mmu_init_modes(mmu_t *m, ht_mode_t mode, unsigned pagesizes,
 	m->has_hole = g->hole_start != 0;
 	m->hole_start = g->hole_start;
 	m->hole_end = g->hole_end;
+	m->va_last = m->has_hole ? ~0ull : bits(g->va_bits - 1, 0);
+	if (mode == HT_MODE_NPT4 || mode == HT_MODE_NPT5) {
+		m->user_walk = 1;
+		m->leaf_force = PT_USER;
+	}
 	m->pt_nx = (g->has_nx && !no_nx) ? PT_NX : 0;
 	m->pt_global = PT_GLOBAL;	/* the context drops it for KPTI */
 	m->pa_limit = 1ull << pa_bits;
+	/* PAE reserves 52..62; long-mode entries (NPT's too) ignore 52..58 */
 	m->sw_attr = HT_SW(0) | HT_SW(1);
-	if (mode == HT_MODE_4LEVEL || mode == HT_MODE_5LEVEL)
+	if (mode == HT_MODE_4LEVEL || mode == HT_MODE_5LEVEL ||
+	    m->user_walk)
 		m->sw_attr = HT_SW_MASK;
 
 	if (m->pte_size == 4) {
@@ -304,6 +332,15 @@ mmu_init_modes(mmu_t *m, ht_mode_t mode, unsigned pagesizes,
 		for (int l = 3; l < m->num_level; l++)
 			m->rsvd_leaf[l] = ~0ull;
 	}
+	/*
+	 * Nested paging runs only on AMD CPUs, whose PML4Es and PML5Es
+	 * have bit 8 must-be-zero where Intel's ignore it (APM vol. 2,
+	 * 5.3.3; KVM's nonleaf_bit8_rsvd); the library's links never set it.
+	 */
+	if (m->user_walk) {
+		for (int l = 3; l < m->num_level; l++)
+			m->rsvd_ptp[l] |= PT_GLOBAL;
+	}
 	return (0);
 }
 
@@ -339,7 +376,7 @@ mkpte_slow(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
 		pte |= m->pt_mod;
 	if (!(attr & HT_X))
 		pte |= m->pt_nx;
-	return (pte | sw_pte(m, attr));
+	return (pte | m->leaf_force | sw_pte(m, attr));
 }
 
 x86pte_t

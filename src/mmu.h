@@ -1,6 +1,6 @@
 /*
  * mmu.h - paging-mode geometry and PTE encoding (illumos's `mmu` and
- * hat_pte.h, for all four x86 paging modes).
+ * hat_pte.h, for the four x86 paging modes and AMD's nested paging).
  *
  * A `mmu_t` lives in each context: the fixed geometry of the mode plus
  * what the caller's CPU allows (page sizes, physical width, NX).  Every
@@ -88,6 +88,20 @@ typedef struct mmu {
 	int		has_hole;
 	uint64_t	hole_start;
 	uint64_t	hole_end;		/* inclusive */
+	/*
+	 * The last address of the space: ~0 with a hole (the upper half
+	 * is canonical), else 2^va_bits - 1 (32-bit and PAE paging, and the
+	 * guest-physical space of nested paging).
+	 */
+	uint64_t	va_last;
+	/*
+	 * Nested paging (NPT): the hardware walks the tables as user
+	 * accesses, so every entry carries U (leaf_force, which mkpte adds
+	 * and protect never clears) and ht_access decides every access as
+	 * one at CPL 3.
+	 */
+	int		user_walk;
+	x86pte_t	leaf_force;
 	uint64_t	pt_nx;			/* PT_NX or 0 */
 	uint64_t	pt_global;		/* PT_GLOBAL, 0 with KPTI */
 	x86pte_t	ptp_bits[HT_MAX_LEVELS]; /* PTP in a level-l table */
@@ -181,16 +195,33 @@ mmu_in_hole(const mmu_t *m, uint64_t va)
 static inline int
 mmu_va_ok(const mmu_t *m, uint64_t va)
 {
-	if (m->va_bits == 32)
-		return (va <= 0xffffffffull);
+	if (!m->has_hole)
+		return (va <= m->va_last);
 	return (!mmu_in_hole(m, va));
+}
+
+/*
+ * The address space of a mode without a hole, for messages: "4 GiB
+ * address space", "256 TiB guest-physical space", ...
+ */
+static inline const char *
+mmu_space(const mmu_t *m)
+{
+	switch (m->va_bits) {
+	case 32:
+		return ("4 GiB address space");
+	case 48:
+		return ("256 TiB guest-physical space");
+	default:
+		return ("128 PiB guest-physical space");
+	}
 }
 
 /* Last valid VA of the mode. */
 static inline uint64_t
 mmu_va_last(const mmu_t *m)
 {
-	return (m->va_bits == 32 ? 0xffffffffull : ~0ull);
+	return (m->va_last);
 }
 
 /*
@@ -204,7 +235,7 @@ mmu_next_va(const mmu_t *m, uint64_t va, int level)
 
 	if (m->has_hole && n >= m->hole_start && n <= m->hole_end)
 		n = m->hole_end + 1;
-	if (m->va_bits == 32 && n > 0xffffffffull)
+	if (n > m->va_last)
 		n = 0;
 	return (n);
 }
@@ -319,12 +350,15 @@ mmu_entries(const mmu_t *m, int level)
 	return (m->idx_mask[level] + 1);
 }
 
-/* The canonical form of a linear address of va_bits bits. */
+/*
+ * The canonical form of a linear address of va_bits bits; without a hole,
+ * the address cut to va_bits.
+ */
 static inline uint64_t
 mmu_sext(const mmu_t *m, uint64_t va)
 {
-	if (m->va_bits == 32)
-		return (va & 0xffffffffull);
+	if (!m->has_hole)
+		return (va & m->va_last);
 	va &= ~(~0ull << m->va_bits);
 	if (va & (1ull << (m->va_bits - 1)))
 		va |= ~0ull << m->va_bits;

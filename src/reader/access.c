@@ -160,12 +160,29 @@ rd_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 	if ((rc = mmu_init(m, cfg->mode, pagesizes, pa_bits,
 	    !(cpu->flags & HT_CPU_NXE))) != 0)
 		return (rc);
+	/*
+	 * Nested paging: the hardware walks the tables as a user access
+	 * (AMD APM vol. 2, 15.25.5), whatever the guest's CPL; the host's
+	 * EFER.NXE decides NX, and nothing of CR0.WP, SMEP, SMAP or
+	 * protection keys applies to a guest-physical address.
+	 */
+	ht_cpu_t ncpu;
+	if (m->user_walk) {
+		ncpu = *cpu;
+		ncpu.flags &= HT_CPU_NXE | HT_CPU_NO1G;
+		cpu = &ncpu;
+		cpl = 3;
+	}
 
-	/* Linear addresses: 32 bits, or canonical 48/57 (else #GP). */
-	if (m->va_bits == 32) {
-		if (va > 0xffffffffull)
+	/*
+	 * Linear addresses: 32 bits, or canonical 48/57 (else #GP); nested
+	 * paging's guest-physical ones: below 2^48 or 2^57.
+	 */
+	if (!m->has_hole) {
+		if (va > m->va_last)
 			return (ht__fail(HT_ERANGE, "access: va 0x%llx is "
-			    "beyond 4 GiB", (unsigned long long)va));
+			    "beyond the %s", (unsigned long long)va,
+			    mmu_space(m)));
 	} else if (mmu_sext(m, va) != va) {
 		r->fault = HT_FAULT_GP;
 		return (0);
@@ -207,8 +224,11 @@ rd_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 	r->set_d = acc == HT_ACC_WRITE;
 	/* the same leaf, every other access: a soft TLB's entry (stlb.c) */
 	if (r_rights != NULL) {
+		/* nested paging: a "CPL 0" access is a user one too */
+		unsigned cpl0 = m->user_walk ? 3 : 0;
+
 		for (unsigned a = HT_ACC_READ; a <= HT_ACC_FETCH; a++) {
-			if (allowed(m, cpu, a, 0, w.eff, w.pte, &pk))
+			if (allowed(m, cpu, a, cpl0, w.eff, w.pte, &pk))
 				*r_rights |= 1u << a;
 			if (allowed(m, cpu, a, 3, w.eff, w.pte, &pk))
 				*r_rights |= 1u << (a + 3);

@@ -598,7 +598,7 @@ ht_scan_translate(const ht_scan_cfg_t *cfg, ht_va_t va, ht_scan_xlate_t *r_x)
 	r_x->va = va;
 	if ((rc = scan_init(&s, cfg)) != 0)
 		return (rc);
-	if (m->va_bits == 32 ? va > 0xffffffffull : mmu_sext(m, va) != va) {
+	if (!mmu_va_ok(m, va)) {
 		r_x->stop = HT_STOP_NONCANON;
 		return (0);
 	}

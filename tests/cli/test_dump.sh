@@ -380,6 +380,30 @@ expect "translate --roots bad VA" 2 "VA 'zz'" "$htable" translate "${M[@]}" zz
     ok || bad "tables of the bomb: $(cat "$work/got" "$work/err")"
 expect "tables past --max-leaves" 2 "more tables under one root" "$htable" dump "$work/bomb.img" --cr3 0x1000 --mode 4level --format tables --max-leaves 2
 
+# --- nested paging: guest-physical addresses, U on every entry ---
+"$htable" build "$examples/nested-npt4.spec" -o "$work/n4.img" >/dev/null || bad "build npt4"
+cat >"$work/want" <<'GOLD'
+0000000000000000-000000003fffffff 0000000040000000 1g rwx u --- pat0
+0000000040000000-000000007fdfffff 0000000080000000 2m rwx u --- pat0
+00000000fec00000-00000000fec00fff 00000000fee00000 4k rw- u --- pat2
+0000800000000000-00008000001fffff 0000000100000000 2m rw- u --- pat0
+GOLD
+"$htable" dump "$work/n4.img" --cr3 0x100000 --mode npt4 >"$work/got"
+cmp -s "$work/want" "$work/got" && ok || bad "npt4 dump: $(diff "$work/want" "$work/got" | head -8)"
+# above 2^47 is guest memory (no hole); 2^48 is beyond the space
+"$htable" translate "$work/n4.img" --cr3 0x100000 --mode npt4 0x800000000123 0x1000000000000 >"$work/got"
+grep -qx 'va 0x800000000123: pa 0x100000123, 2m page, rw- u, --- pat0' "$work/got" && ok || bad "npt4 translate above 2^47: $(cat "$work/got")"
+grep -qx 'va 0x1000000000000: beyond the 48-bit guest-physical space of npt4 paging' "$work/got" && ok || bad "npt4 translate beyond: $(cat "$work/got")"
+# every entry of the walk has U (bit 2): links and the leaf
+nou=0; nent=0
+while read -r e; do
+	nent=$((nent + 1)); (( e & 4 )) || nou=$((nou + 1))
+done < <(grep '^  L' "$work/got" | awk '{ print $NF }')
+[ "$nent" -ge 3 ] && [ "$nou" -eq 0 ] && ok || bad "npt4: $nou of $nent entries without U: $(cat "$work/got")"
+# no engine here walks nested tables: exit 4, and the reason
+"$htable" verify "$work/n4.img" --cr3 0x100000 --mode npt4 >"$work/got" 2>&1
+[ $? -eq 4 ] && grep -q '^engine: none of the engines runs npt4 paging' "$work/got" && ok || bad "npt4 verify: $(cat "$work/got")"
+
 echo "[====] Synthesis: Tested: $((pass + fail)) | Passing: $pass | Failing: $fail | Crashing: 0" >&2
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

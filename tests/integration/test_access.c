@@ -20,6 +20,14 @@
  * key with every PKRU setting of it.  The last tests run ht_access over
  * address spaces the library built and hold it to ht_scan_access over the
  * same frames, to the reference, and to ht_translate.
+ *
+ * AMD nested paging (npt4, npt5) reads the long-mode entry format over a
+ * guest-physical space (AMD APM vol. 2, 15.25): no canonical hole, only a
+ * width; every walk a user access whatever the CPL; of the CPU's bits only
+ * EFER.NXE and the page sizes count; and AMD's PML4Es and PML5Es reserve
+ * bit 8 (APM 5.3.3), which Intel ignores.  The reference has these rules
+ * too, and the exhaustive tests run in both modes; the npt_* tests pin
+ * them by hand.
  */
 #include <criterion/criterion.h>
 
@@ -44,6 +52,7 @@
 #define E_W		0x002ull
 #define E_U		0x004ull
 #define E_A		0x020ull
+#define E_D		0x040ull
 #define E_PS		0x080ull
 #define E_NX		(1ull << 63)
 
@@ -97,20 +106,46 @@ mkcpu(unsigned flags, uint32_t pkru, unsigned pa_bits)
 /* The reference, from the SDM                                         */
 /* ------------------------------------------------------------------ */
 
-/* The paging modes as SDM 4.3 (32-bit), 4.4 (PAE) and 4.5 describe them. */
+/*
+ * The paging modes as SDM 4.3 (32-bit), 4.4 (PAE) and 4.5 describe them,
+ * and AMD's nested paging (APM vol. 2, 15.25): the long-mode tables over
+ * a guest-physical space.
+ */
 typedef struct refmode {
 	unsigned	levels;		/* paging-structure levels */
 	unsigned	esize;		/* bytes per entry */
 	unsigned	va_bits;	/* linear-address width */
 	unsigned	pa_widest;	/* MAXPHYADDR when the CPU says 0 */
+	int		nested;		/* NPT: no hole, user walks */
 } refmode_t;
 
-static const refmode_t refmodes[4] = {
-	[HT_MODE_32BIT] = { 2, 4, 32, 40 },
-	[HT_MODE_PAE] = { 3, 8, 32, 52 },
-	[HT_MODE_4LEVEL] = { 4, 8, 48, 52 },
-	[HT_MODE_5LEVEL] = { 5, 8, 57, 52 },
+#define NMODES		6
+
+static const refmode_t refmodes[NMODES] = {
+	[HT_MODE_32BIT] = { 2, 4, 32, 40, 0 },
+	[HT_MODE_PAE] = { 3, 8, 32, 52, 0 },
+	[HT_MODE_4LEVEL] = { 4, 8, 48, 52, 0 },
+	[HT_MODE_5LEVEL] = { 5, 8, 57, 52, 0 },
+	[HT_MODE_NPT4] = { 4, 8, 48, 52, 1 },
+	[HT_MODE_NPT5] = { 5, 8, 57, 52, 1 },
 };
+
+/* Is mode AMD nested paging? */
+static int
+nested(ht_mode_t mode)
+{
+	return (refmodes[mode].nested);
+}
+
+/* The last address of mode's space (with a hole: all 64 bits). */
+static ht_va_t
+space_last(ht_mode_t mode)
+{
+	const refmode_t *rm = &refmodes[mode];
+
+	return (rm->va_bits == 32 || rm->nested ? BITS(0, rm->va_bits - 1) :
+	    ~0ull);
+}
 
 /* Shift of the VA bits that index a level-l table; the page size there. */
 static unsigned
@@ -164,6 +199,13 @@ ref_rsvd(ht_mode_t mode, unsigned l, uint64_t v, unsigned m, unsigned flags)
 		else if (l == 1)
 			r |= BITS(13, 20);
 	}
+	/*
+	 * AMD's long-mode PML4E and PML5E have bits 8:7 MBZ (APM vol. 2,
+	 * 5.3.3, the PML4E and PML5E figures; KVM's nonleaf_bit8_rsvd),
+	 * where Intel ignores bit 8.  Nested tables are AMD's only.
+	 */
+	if (refmodes[mode].nested && l >= 3)
+		r |= BIT(8);
 	return (v & r);
 }
 
@@ -202,12 +244,25 @@ ref_access(ht_phys_read_fn rd, void *rd_arg, ht_mode_t mode, uint64_t cr3,
 	memset(r, 0, sizeof (*r));
 	if (rm->va_bits == 32 && va > 0xffffffffull)
 		return (-HT_ERANGE);
+	if (rm->nested) {
+		/*
+		 * AMD nested paging (APM vol. 2, 15.25.5): a guest-physical
+		 * address has a width and no canonical form; the walk is a
+		 * user access whatever the guest's CPL, and of the control
+		 * bits only EFER.NXE and the page sizes apply: CR0.WP, SMEP,
+		 * SMAP with AC and protection keys are the guest's.
+		 */
+		if ((va >> rm->va_bits) != 0)
+			return (-HT_ERANGE);
+		user = 1;
+		f &= HT_CPU_NXE | HT_CPU_NO1G;
+	}
 	/* 4.7: the error code's W/R, U/S and I/D describe the access */
 	ec = (write ? HT_PF_W : 0) | (user ? HT_PF_U : 0);
 	if (fetch && ((f & HT_CPU_SMEP) ||
 	    (mode != HT_MODE_32BIT && (f & HT_CPU_NXE))))
 		ec |= HT_PF_I;
-	if (rm->va_bits > 32) {
+	if (rm->va_bits > 32 && !rm->nested) {
 		/* bits 63:va_bits-1 all equal, or #GP */
 		uint64_t top = va >> (rm->va_bits - 1);
 
@@ -393,10 +448,13 @@ check(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 /* Chains of entries                                                   */
 /* ------------------------------------------------------------------ */
 
-/* A VA per mode whose index at every level is neither 0 nor the last. */
-static const ht_va_t chain_va[4] = {
+/*
+ * A VA per mode whose index at every level is neither 0 nor the last; the
+ * nested ones lie where 4- and 5-level paging have their holes.
+ */
+static const ht_va_t chain_va[NMODES] = {
 	0xb7654321ull, 0xb7654321ull, 0x00007abcd1234567ull,
-	0x00abcdef12345678ull
+	0x00abcdef12345678ull, 0x0000fabcd1234567ull, 0x01abcdef12345678ull
 };
 
 typedef struct chain {
@@ -447,12 +505,13 @@ chain_write(scan_image_t *im, const chain_t *c)
 }
 
 /*
- * A chain in im (from IMG_ROOT) mapping c->va through a leaf at level
- * leaf, every entry present, writable and user (PAE PDPTE: P).  The page
- * is at a physical address that needs 36 bits, 32 for a 32-bit 4 KiB one.
+ * A chain in im (from IMG_ROOT) mapping va through a leaf at level leaf,
+ * every entry present, writable and user (PAE PDPTE: P).  The page is at
+ * a physical address that needs 36 bits, 32 for a 32-bit 4 KiB one.
  */
 static void
-chain_init(scan_image_t *im, chain_t *c, ht_mode_t mode, unsigned leaf)
+chain_init_va(scan_image_t *im, chain_t *c, ht_mode_t mode, unsigned leaf,
+    ht_va_t va)
 {
 	const refmode_t *rm = &refmodes[mode];
 	ht_pa_t table = IMG_ROOT;
@@ -462,7 +521,7 @@ chain_init(scan_image_t *im, chain_t *c, ht_mode_t mode, unsigned leaf)
 	c->esize = rm->esize;
 	c->top = rm->levels - 1;
 	c->leaf = leaf;
-	c->va = chain_va[mode];
+	c->va = va;
 	c->size = 1ull << ref_shift(mode, leaf);
 	if (mode == HT_MODE_32BIT && leaf == 0)
 		c->page = 0x89abc000ull;
@@ -487,6 +546,13 @@ chain_init(scan_image_t *im, chain_t *c, ht_mode_t mode, unsigned leaf)
 			break;
 	}
 	chain_write(im, c);
+}
+
+/* chain_init_va at the mode's chain_va. */
+static void
+chain_init(scan_image_t *im, chain_t *c, ht_mode_t mode, unsigned leaf)
+{
+	chain_init_va(im, c, mode, leaf, chain_va[mode]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -952,11 +1018,35 @@ Test(access, bad_arguments, .timeout = 30)
 	cfg.read = NULL;
 	cr_assert_eq(ht_scan_access(&cfg, &cpu, c.va, HT_ACC_READ, 0, &g),
 	    -HT_EINVAL);
-	cfg = mkcfg(&im, (ht_mode_t)4, IMG_ROOT);
+	cfg = mkcfg(&im, (ht_mode_t)64, IMG_ROOT);
 	cr_assert_eq(ht_scan_access(&cfg, &cpu, c.va, HT_ACC_READ, 0, &g),
 	    -HT_EINVAL);
 	cr_assert_eq(ht_access(NULL, &cpu, c.va, HT_ACC_READ, 0, &g),
 	    -HT_EINVAL);
+	/*
+	 * Nested paging ignores CPL and most CPU flags, but the arguments
+	 * are still checked: a flag that no CPU has, acc, cpl, MAXPHYADDR.
+	 */
+	for (int m = HT_MODE_NPT4; m <= HT_MODE_NPT5; m++) {
+		cfg = mkcfg(&im, (ht_mode_t)m, IMG_ROOT);
+		cr_assert_eq(ht_scan_access(&cfg, &cpu, 0x1000, HT_ACC_READ,
+		    0, &g), 0);
+		cr_assert_eq(ht_scan_access(&cfg, &cpu, 0x1000, 3, 0, &g),
+		    -HT_EINVAL);
+		cr_assert_eq(ht_scan_access(&cfg, &cpu, 0x1000, HT_ACC_READ,
+		    4, &g), -HT_EINVAL);
+		for (unsigned b = 7; b < 32; b++) {
+			bad = mkcpu(1u << b, 0, 0);
+			cr_assert_eq(ht_scan_access(&cfg, &bad, 0x1000,
+			    HT_ACC_READ, 0, &g), -HT_EINVAL, "flag bit %u", b);
+		}
+		bad = mkcpu(0, 0, 31);
+		cr_assert_eq(ht_scan_access(&cfg, &bad, 0x1000, HT_ACC_READ,
+		    0, &g), -HT_EINVAL);
+		bad = mkcpu(0, 0, 53);
+		cr_assert_eq(ht_scan_access(&cfg, &bad, 0x1000, HT_ACC_READ,
+		    0, &g), -HT_EINVAL);
+	}
 	img_free(&im);
 }
 
@@ -983,26 +1073,50 @@ Test(access, read_error, .timeout = 30)
 	cr_assert_eq(ht_scan_access(&cfg, &cpu, 0x0000800000000000ull,
 	    HT_ACC_READ, 0, &g), 0);
 	cr_assert_eq(g.fault, HT_FAULT_GP);
+	/*
+	 * Nested paging has no hole: that address is walked (and the read
+	 * fails); 2^48 is out of range before anything is read.
+	 */
+	cfg.mode = HT_MODE_NPT4;
+	cr_assert_eq(ht_scan_access(&cfg, &cpu, 0x0000800000000000ull,
+	    HT_ACC_READ, 0, &g), -HT_EPROVIDER);
+	cr_assert_eq(ht_scan_access(&cfg, &cpu, 1ull << 48, HT_ACC_READ, 0,
+	    &g), -HT_ERANGE);
 }
 
-/* Entries beyond the image read as zeros: not present, unbacked. */
+/*
+ * Entries beyond the image read as zeros: not present, unbacked.  In
+ * nested paging the same at CPL 0, a user walk.
+ */
 Test(access, unbacked, .timeout = 30)
 {
+	static const ht_mode_t modes[] = { HT_MODE_4LEVEL, HT_MODE_NPT4 };
 	scan_image_t im;
 	chain_t c;
 	ht_access_t g;
 
-	img_init(&im, IMG_SIZE, IMG_FREE);
-	chain_init(&im, &c, HT_MODE_4LEVEL, 0);
-	c.base[1] = 0x40000000ull;		/* a page table at 1 GiB */
-	chain_write(&im, &c);
-	g = one(&im, HT_MODE_4LEVEL, 0, 0, 0, c.va, HT_ACC_WRITE, 3);
-	EXPECT(g, HT_FAULT_PF, HT_PF_W | HT_PF_U, 0, 0, 4, 0, 0);
-	cr_assert_eq(g.step[3].unbacked, 1);
-	cr_assert_eq(g.step[3].addr, 0x40000000ull + 0x34 * 8);
-	cr_assert_eq(g.step[3].pte, 0);
-	cr_assert_eq(g.step[2].unbacked, 0);
-	img_free(&im);
+	for (size_t i = 0; i < sizeof (modes) / sizeof (modes[0]); i++) {
+		const ht_mode_t m = modes[i];
+
+		img_init(&im, IMG_SIZE, IMG_FREE);
+		chain_init(&im, &c, m, 0);
+		c.base[1] = 0x40000000ull;	/* a page table at 1 GiB */
+		chain_write(&im, &c);
+		g = one(&im, m, 0, 0, 0, c.va, HT_ACC_WRITE, 3);
+		EXPECT(g, HT_FAULT_PF, HT_PF_W | HT_PF_U, 0, 0, 4, 0, 0);
+		cr_assert_eq(g.step[3].unbacked, 1);
+		cr_assert_eq(g.step[3].addr, 0x40000000ull + 0x34 * 8);
+		cr_assert_eq(g.step[3].pte, 0);
+		cr_assert_eq(g.step[2].unbacked, 0);
+		if (nested(m)) {
+			g = one(&im, m, HT_CPU_WP, 0, 0, c.va, HT_ACC_WRITE,
+			    0);
+			EXPECT(g, HT_FAULT_PF, HT_PF_W | HT_PF_U, 0, 0, 4, 0,
+			    0);
+			cr_assert_eq(g.step[3].unbacked, 1);
+		}
+		img_free(&im);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -1063,7 +1177,8 @@ rights_all(scan_image_t *im, chain_t *c, unsigned cpu_mask, uint32_t pkru)
 
 /*
  * rights_all() over a chain to each leaf level of mode.  The 32-bit modes
- * also run with CR4.PKE and PKRU all ones: they have no keys.
+ * also run with CR4.PKE and PKRU all ones: they have no keys; and so does
+ * nested paging, whose walks keys do not apply to.
  */
 static void
 rights_mode(ht_mode_t mode)
@@ -1081,7 +1196,7 @@ rights_mode(ht_mode_t mode)
 		img_init(&im, IMG_SIZE, IMG_FREE);
 		chain_init(&im, &c, mode, leaf);
 		/* PKE with PKRU all ones: only 4/5-level have keys */
-		if (mode <= HT_MODE_PAE)
+		if (mode <= HT_MODE_PAE || nested(mode))
 			done = rights_all(&im, &c, five | HT_CPU_PKE,
 			    0xffffffffu);
 		else
@@ -1110,6 +1225,16 @@ Test(access, rights_4level, .timeout = 240)
 Test(access, rights_5level, .timeout = 280)
 {
 	rights_mode(HT_MODE_5LEVEL);
+}
+
+Test(access, rights_npt4, .timeout = 240)
+{
+	rights_mode(HT_MODE_NPT4);
+}
+
+Test(access, rights_npt5, .timeout = 280)
+{
+	rights_mode(HT_MODE_NPT5);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1210,16 +1335,28 @@ Test(access, bits_5level, .timeout = 120)
 	bits_mode(HT_MODE_5LEVEL);
 }
 
+Test(access, bits_npt4, .timeout = 120)
+{
+	bits_mode(HT_MODE_NPT4);
+}
+
+Test(access, bits_npt5, .timeout = 120)
+{
+	bits_mode(HT_MODE_NPT5);
+}
+
 /*
  * Bits 36..62 of the level-l entry of c set one at a time, MAXPHYADDR
  * pa_bits: exactly those from M up (to 51; to 62 in PAE) are reserved, a
  * #PF with P and RSVD at that entry.  The others complete, or (an address
  * bit of a link) reach a table beyond the image, not present: a CPL 0
- * read then has error code 0.
+ * read then has error code 0 (U in nested paging, a user walk).
  */
 static void
 maxphy_one(scan_image_t *im, chain_t *c, unsigned l, unsigned pa_bits)
 {
+	const uint32_t u = nested(c->mode) ? HT_PF_U : 0;
+
 	for (unsigned b = 36; b < 63; b++) {
 		ht_access_t g;
 		int want;
@@ -1229,12 +1366,16 @@ maxphy_one(scan_image_t *im, chain_t *c, unsigned l, unsigned pa_bits)
 		g = one(im, c->mode, HT_CPU_NXE, 0, pa_bits, c->va,
 		    HT_ACC_READ, 0);
 		want = b >= pa_bits && (c->mode == HT_MODE_PAE || b < 52);
-		cr_assert_eq(g.error_code != 0, want, "%s leaf %u level %u "
-		    "bit %u pa_bits %u: ec 0x%x", ht_mode_name(c->mode),
-		    c->leaf, l, b, pa_bits, g.error_code);
+		cr_assert_eq((g.error_code & ~u) != 0, want, "%s leaf %u "
+		    "level %u bit %u pa_bits %u: ec 0x%x",
+		    ht_mode_name(c->mode), c->leaf, l, b, pa_bits,
+		    g.error_code);
 		if (want) {
-			cr_assert_eq(g.error_code, HT_PF_P | HT_PF_RSVD);
+			cr_assert_eq(g.error_code, u | HT_PF_P | HT_PF_RSVD);
 			cr_assert_eq(g.nsteps, c->top - l + 1);
+		} else {
+			cr_assert_eq(g.error_code, g.fault == HT_FAULT_NONE ?
+			    0 : u);
 		}
 		c->bits[l] &= ~BIT(b);
 	}
@@ -1246,7 +1387,7 @@ Test(access, maxphyaddr, .timeout = 60)
 {
 	static const unsigned pa_bits[] = { 36, 39, 46, 48, 52 };
 
-	for (int m = HT_MODE_PAE; m <= HT_MODE_5LEVEL; m++) {
+	for (int m = HT_MODE_PAE; m < NMODES; m++) {
 		for (unsigned leaf = 0; leaf < 3; leaf++) {
 			scan_image_t im;
 			chain_t c;
@@ -1333,7 +1474,8 @@ pkeys_one(const ht_scan_cfg_t *cfg, const chain_t *c, unsigned key,
 
 /*
  * Every key of a leaf at each level of mode, user or supervisor (U/S of
- * the root entry), writable or not, with every AD/WD of the key.
+ * the root entry), writable or not, with every AD/WD of the key.  Nested
+ * walks have no keys: there no fault may have PK.
  */
 static void
 pkeys_mode(ht_mode_t mode)
@@ -1361,7 +1503,11 @@ pkeys_mode(ht_mode_t mode)
 					    &s);
 			}
 		}
-		cr_assert(pk > 0);
+		if (nested(mode))
+			cr_assert_eq(pk, 0, "%s: %llu PK faults",
+			    ht_mode_name(mode), (unsigned long long)pk);
+		else
+			cr_assert(pk > 0);
 		img_free(&im);
 	}
 }
@@ -1374,6 +1520,16 @@ Test(access, pkeys_4level, .timeout = 120)
 Test(access, pkeys_5level, .timeout = 120)
 {
 	pkeys_mode(HT_MODE_5LEVEL);
+}
+
+Test(access, pkeys_npt4, .timeout = 120)
+{
+	pkeys_mode(HT_MODE_NPT4);
+}
+
+Test(access, pkeys_npt5, .timeout = 120)
+{
+	pkeys_mode(HT_MODE_NPT5);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1399,14 +1555,17 @@ collect(void *arg, const ht_leaf_t *l)
 	return (0);
 }
 
-/* A canonical VA of the mode from random bits. */
+/*
+ * A canonical VA of the mode from random bits (nested paging: an address
+ * below 2^48 or 2^57, no sign to extend).
+ */
 static ht_va_t
 canon_va(ht_mode_t mode, uint64_t x)
 {
 	unsigned b = refmodes[mode].va_bits;
 
-	if (b == 32)
-		return (x & 0xffffffffull);
+	if (b == 32 || nested(mode))
+		return (x & BITS(0, b - 1));
 	x &= BITS(0, b - 1);
 	if (x & BIT(b - 1))
 		x |= ~0ull << b;
@@ -1469,8 +1628,7 @@ built(ht_mode_t mode, int no_nx, uint64_t seed)
 	}
 	lv = calloc(1, sizeof (*lv));
 	cr_assert_not_null(lv);
-	cr_assert_eq(ht_walk(as, 0, g->va_bits == 32 ? 0xffffffffull : ~0ull,
-	    collect, lv), 0);
+	cr_assert_eq(ht_walk(as, 0, space_last(mode), collect, lv), 0);
 	n = lv->n;
 	cr_assert(n >= 100, "%zu leaves", n);
 
@@ -1494,9 +1652,18 @@ built(ht_mode_t mode, int no_nx, uint64_t seed)
 		ht_access_t a, b;
 		const char *d;
 
-		/* some of them not canonical */
+		/* some of them not canonical (nested: in the same space) */
 		if (i % 8 == 0 && g->va_bits > 32)
 			va |= 0x0000800000000000ull;
+		/* nested paging: some beyond the guest-physical space */
+		if (i % 8 == 4 && nested(mode)) {
+			va |= 1ull << g->va_bits;
+			rc = ht_access(as, &cpu, va, acc, cpl, &a);
+			cr_assert_eq(rc, -HT_ERANGE, "ht_access 0x%llx: %s",
+			    (unsigned long long)va, ht_err_name(rc));
+			(void) check(&cfg, &cpu, va, acc, cpl);
+			continue;
+		}
 		memset(&a, 0x5a, sizeof (a));
 		rc = ht_access(as, &cpu, va, acc, cpl, &a);
 		b = check(&cfg, &cpu, va, acc, cpl);
@@ -1536,6 +1703,29 @@ built(ht_mode_t mode, int no_nx, uint64_t seed)
 		    (x.attr & (HT_U | HT_W)) == (HT_U | HT_W));
 		cr_assert_eq(ht_access(as, &cnx, va, HT_ACC_FETCH, 0, &a), 0);
 		cr_assert_eq(a.fault == HT_FAULT_NONE, (x.attr & HT_X) != 0);
+		/*
+		 * WP clear: a supervisor write completes on any page; in
+		 * nested paging it is a user write, which R/W decides.
+		 */
+		cr_assert_eq(ht_access(as, &c0, va, HT_ACC_WRITE, 0, &a), 0);
+		cr_assert_eq(a.fault == HT_FAULT_NONE,
+		    nested(mode) ? (x.attr & HT_W) != 0 : 1);
+		if (nested(mode)) {
+			/* every leaf has U; SMAP, SMEP, keys do not apply */
+			ht_cpu_t call = mkcpu(nxe | HT_CPU_WP | HT_CPU_SMEP |
+			    HT_CPU_SMAP | HT_CPU_PKE, ~0u, 0);
+
+			cr_assert(x.attr & HT_U, "va 0x%llx attr 0x%x",
+			    (unsigned long long)va, x.attr);
+			cr_assert_eq(ht_access(as, &call, va, HT_ACC_READ, 0,
+			    &a), 0);
+			EXPECT(a, HT_FAULT_NONE, 0, x.pa, x.page_size,
+			    x.nlevels, set_a, 0);
+			cr_assert_eq(ht_access(as, &call, va, HT_ACC_FETCH, 0,
+			    &a), 0);
+			cr_assert_eq(a.fault == HT_FAULT_NONE,
+			    (x.attr & HT_X) != 0);
+		}
 	}
 
 	free(lv);
@@ -1564,4 +1754,584 @@ Test(access, built_4level, .timeout = 120)
 Test(access, built_5level, .timeout = 120)
 {
 	built(HT_MODE_5LEVEL, 0, 0xabc98388fb8fac03ull);
+}
+
+Test(access, built_npt4, .timeout = 120)
+{
+	built(HT_MODE_NPT4, 0, 0x2545f4914f6cdd1dull);
+	built(HT_MODE_NPT4, 1, 0x9fb21c651e98df25ull);
+}
+
+Test(access, built_npt5, .timeout = 120)
+{
+	built(HT_MODE_NPT5, 0, 0xc2b2ae3d27d4eb4full);
+}
+
+/* ------------------------------------------------------------------ */
+/* Nested paging, by hand                                              */
+/* ------------------------------------------------------------------ */
+
+/* The CPU bits of the guest, which nested walks do not look at. */
+#define CPU_GUEST	(HT_CPU_WP | HT_CPU_SMEP | HT_CPU_SMAP | HT_CPU_AC | \
+	HT_CPU_PKE)
+
+/*
+ * A 4 KiB page of npt4 above 2^47, where 4-level paging has its hole.
+ * Every access is a user access (AMD APM vol. 2, 15.25.5), at any CPL:
+ * U/S, R/W and NX decide as for CPL 3, and WP, SMEP, SMAP with AC and
+ * the protection keys change nothing; only NXE does (NX, and I).
+ */
+Test(access, npt_exact, .timeout = 60)
+{
+	const ht_mode_t m = HT_MODE_NPT4;
+	const ht_va_t va = chain_va[m];	/* 0x0000fabcd1234567 */
+	const ht_pa_t pa = 0x92c7ff567ull;
+	const uint32_t u = HT_PF_U;
+	scan_image_t im;
+	chain_t c;
+	ht_access_t g;
+
+	img_init(&im, IMG_SIZE, IMG_FREE);
+	chain_init(&im, &c, m, 0);
+	/* the path: PML4 index 0x1f5, then 0xf3, 0x89, 0x34 */
+	g = one(&im, m, 0, 0, 0, va, HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_NONE, 0, pa, PG, 4, 0xf, 0);
+	cr_assert_eq(g.step[0].addr, IMG_ROOT + 0x1f5 * 8);
+	cr_assert_eq(g.step[0].index, 0x1f5);
+	cr_assert_eq(g.step[0].level, 3);
+	cr_assert_eq(g.step[0].pte, IMG_FREE | E_P | E_W | E_U);
+	cr_assert_eq(g.step[1].index, 0xf3);
+	cr_assert_eq(g.step[2].index, 0x89);
+	cr_assert_eq(g.step[3].index, 0x34);
+	cr_assert_eq(g.step[3].pte, 0x92c7ff000ull | E_P | E_W | E_U);
+
+	/*
+	 * A user RW page: every access completes at every CPL, whatever
+	 * the guest's bits (SMAP without AC would stop a supervisor read
+	 * of it, SMEP a supervisor fetch, PKRU all ones a user access).
+	 */
+	for (unsigned cpl = 0; cpl < 4; cpl++) {
+		for (unsigned f = 0; f <= CPU_GUEST; f++) {
+			if ((f & ~CPU_GUEST) != 0)
+				continue;
+			g = one(&im, m, f, ~0u, 0, va, HT_ACC_READ, cpl);
+			EXPECT(g, HT_FAULT_NONE, 0, pa, PG, 4, 0xf, 0);
+			g = one(&im, m, f, ~0u, 0, va, HT_ACC_WRITE, cpl);
+			EXPECT(g, HT_FAULT_NONE, 0, pa, PG, 4, 0xf, 1);
+			g = one(&im, m, f, ~0u, 0, va, HT_ACC_FETCH, cpl);
+			EXPECT(g, HT_FAULT_NONE, 0, pa, PG, 4, 0xf, 0);
+		}
+	}
+
+	/* a read-only PTE: a write faults at CPL 0, WP clear or not */
+	c.bits[0] = E_P | E_U;
+	chain_write(&im, &c);
+	g = one(&im, m, 0, 0, 0, va, HT_ACC_WRITE, 0);
+	EXPECT(g, HT_FAULT_PF, HT_PF_P | HT_PF_W | u, 0, 0, 4, 0, 0);
+	g = one(&im, m, HT_CPU_WP, 0, 0, va, HT_ACC_WRITE, 0);
+	EXPECT(g, HT_FAULT_PF, HT_PF_P | HT_PF_W | u, 0, 0, 4, 0, 0);
+	g = one(&im, m, 0, 0, 0, va, HT_ACC_WRITE, 3);
+	EXPECT(g, HT_FAULT_PF, HT_PF_P | HT_PF_W | u, 0, 0, 4, 0, 0);
+	g = one(&im, m, 0, 0, 0, va, HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_NONE, 0, pa, PG, 4, 0xf, 0);
+	/* a read-only PDPTE above a writable PTE: the same */
+	c.bits[0] = E_P | E_W | E_U;
+	c.bits[2] = E_P | E_U;
+	chain_write(&im, &c);
+	g = one(&im, m, 0, 0, 0, va, HT_ACC_WRITE, 0);
+	EXPECT(g, HT_FAULT_PF, HT_PF_P | HT_PF_W | u, 0, 0, 4, 0, 0);
+
+	/* no U in the PTE: a CPL 0 read faults as a user read, P | U */
+	c.bits[2] = E_P | E_W | E_U;
+	c.bits[0] = E_P | E_W;
+	chain_write(&im, &c);
+	g = one(&im, m, 0, 0, 0, va, HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_PF, HT_PF_P | u, 0, 0, 4, 0, 0);
+	g = one(&im, m, 0, 0, 0, va, HT_ACC_WRITE, 1);
+	EXPECT(g, HT_FAULT_PF, HT_PF_P | HT_PF_W | u, 0, 0, 4, 0, 0);
+	/* a fetch has I with NXE, not with SMEP, which does not apply */
+	g = one(&im, m, HT_CPU_SMEP, 0, 0, va, HT_ACC_FETCH, 0);
+	EXPECT(g, HT_FAULT_PF, HT_PF_P | u, 0, 0, 4, 0, 0);
+	g = one(&im, m, HT_CPU_NXE, 0, 0, va, HT_ACC_FETCH, 0);
+	EXPECT(g, HT_FAULT_PF, HT_PF_P | u | HT_PF_I, 0, 0, 4, 0, 0);
+
+	/* NX in the PDE: with NXE a fetch faults P | U | I, reads go on */
+	c.bits[0] = E_P | E_W | E_U;
+	c.bits[1] = E_P | E_W | E_U | E_NX;
+	chain_write(&im, &c);
+	g = one(&im, m, HT_CPU_NXE, 0, 0, va, HT_ACC_FETCH, 0);
+	EXPECT(g, HT_FAULT_PF, HT_PF_P | u | HT_PF_I, 0, 0, 4, 0, 0);
+	g = one(&im, m, HT_CPU_NXE | HT_CPU_SMEP, 0, 0, va, HT_ACC_FETCH, 3);
+	EXPECT(g, HT_FAULT_PF, HT_PF_P | u | HT_PF_I, 0, 0, 4, 0, 0);
+	g = one(&im, m, HT_CPU_NXE, 0, 0, va, HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_NONE, 0, pa, PG, 4, 0xf, 0);
+	/* without NXE bit 63 is reserved: RSVD at the PDE, and no I */
+	g = one(&im, m, 0, 0, 0, va, HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_PF, HT_PF_P | u | HT_PF_RSVD, 0, 0, 3, 0, 0);
+	g = one(&im, m, HT_CPU_SMEP, 0, 0, va, HT_ACC_FETCH, 0);
+	EXPECT(g, HT_FAULT_PF, HT_PF_P | u | HT_PF_RSVD, 0, 0, 3, 0, 0);
+
+	/* the PTE not present: no P in the error code, U all the same */
+	c.bits[1] = E_P | E_W | E_U;
+	c.bits[0] = E_W | E_U;
+	chain_write(&im, &c);
+	g = one(&im, m, 0, 0, 0, va, HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_PF, u, 0, 0, 4, 0, 0);
+	g = one(&im, m, HT_CPU_NXE, 0, 0, va, HT_ACC_FETCH, 1);
+	EXPECT(g, HT_FAULT_PF, u | HT_PF_I, 0, 0, 4, 0, 0);
+	g = one(&im, m, CPU_GUEST, 0, 0, va, HT_ACC_WRITE, 0);
+	EXPECT(g, HT_FAULT_PF, HT_PF_W | u, 0, 0, 4, 0, 0);
+
+	/* bits 62:52 hold no key: PKE with PKRU all ones lets a write by */
+	c.bits[0] = E_P | E_W | E_U | BITS(52, 62);
+	chain_write(&im, &c);
+	g = one(&im, m, HT_CPU_PKE | HT_CPU_WP, ~0u, 0, va, HT_ACC_WRITE, 0);
+	EXPECT(g, HT_FAULT_NONE, 0, pa, PG, 4, 0xf, 1);
+
+	/* PS in the PML4E is reserved, as in 4-level paging */
+	c.bits[0] = E_P | E_W | E_U;
+	c.bits[3] = E_P | E_W | E_U | E_PS;
+	chain_write(&im, &c);
+	g = one(&im, m, 0, 0, 0, va, HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_PF, HT_PF_P | u | HT_PF_RSVD, 0, 0, 1, 0, 0);
+	img_free(&im);
+
+	/* npt5: a 2 MiB page at 0x01abcdef12200000, above 2^56 */
+	img_init(&im, IMG_SIZE, IMG_FREE);
+	chain_init(&im, &c, HT_MODE_NPT5, 1);
+	g = one(&im, HT_MODE_NPT5, HT_CPU_SMAP, 0, 0, chain_va[HT_MODE_NPT5],
+	    HT_ACC_WRITE, 0);
+	EXPECT(g, HT_FAULT_NONE, 0, 0x92c745678ull, 2 * MIB, 4, 0x1e, 1);
+	cr_assert_eq(g.step[0].index, 0x1ab);
+	c.bits[4] = E_P | E_W;		/* no U in the PML5E */
+	chain_write(&im, &c);
+	g = one(&im, HT_MODE_NPT5, 0, 0, 0, chain_va[HT_MODE_NPT5],
+	    HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_PF, HT_PF_P | u, 0, 0, 4, 0, 0);
+	img_free(&im);
+}
+
+/*
+ * AMD reserves bit 8 of PML4Es and PML5Es (APM vol. 2, 5.3.3: bits 8:7
+ * MBZ) where Intel ignores it (SDM table 4-15); in a PDPTE or PDE that
+ * links a table bit 8 is ignored by both, and in a leaf it is G.  A
+ * nested walk through a root entry with bit 8 set is a reserved-bit
+ * fault; 4-level paging over the same tables is not.
+ */
+Test(access, npt_bit8, .timeout = 30)
+{
+	for (int m = HT_MODE_NPT4; m <= HT_MODE_NPT5; m++) {
+		const ht_mode_t mode = (ht_mode_t)m;
+		scan_image_t im;
+		chain_t c;
+		ht_access_t g;
+		ht_pa_t pa;
+
+		img_init(&im, IMG_SIZE, IMG_FREE);
+		chain_init(&im, &c, mode, 0);
+		pa = c.page | (c.va & 0xfff);
+		for (unsigned l = 0; l <= c.top; l++) {
+			c.bits[l] |= BIT(8);
+			chain_write(&im, &c);
+			g = one(&im, mode, HT_CPU_NXE, 0, 0, c.va,
+			    HT_ACC_READ, 0);
+			if (l >= 3)
+				EXPECT(g, HT_FAULT_PF, HT_PF_P | HT_PF_U |
+				    HT_PF_RSVD, 0, 0, c.top - l + 1, 0, 0);
+			else
+				EXPECT(g, HT_FAULT_NONE, 0, pa, PG, c.top + 1,
+				    (unsigned)BITS(0, c.top), 0);
+			c.bits[l] &= ~BIT(8);
+		}
+		img_free(&im);
+	}
+	/* Intel's 4-level paging: bit 8 of a PML4E is ignored */
+	{
+		scan_image_t im;
+		chain_t c;
+		ht_access_t g;
+
+		img_init(&im, IMG_SIZE, IMG_FREE);
+		chain_init(&im, &c, HT_MODE_4LEVEL, 0);
+		c.bits[3] |= BIT(8);
+		chain_write(&im, &c);
+		g = one(&im, HT_MODE_4LEVEL, 0, 0, 0, c.va, HT_ACC_READ, 3);
+		EXPECT(g, HT_FAULT_NONE, 0, 0x92c7ff567ull, PG, 4, 0xf, 0);
+		img_free(&im);
+	}
+}
+
+/*
+ * Entries without U: a nested walk is a user access at every CPL, so
+ * every access to such a page faults with P and U (W for a write, I for
+ * a fetch with NXE), at CPL 0 as at 3, whatever the guest's bits; the
+ * walk reads every entry down to the leaf and sets no A or D.
+ */
+Test(access, npt_no_u, .timeout = 60)
+{
+	for (int m = HT_MODE_NPT4; m <= HT_MODE_NPT5; m++) {
+		const ht_mode_t mode = (ht_mode_t)m;
+
+		for (unsigned leaf = 0; leaf < 3; leaf++) {
+			scan_image_t im;
+			chain_t c;
+
+			img_init(&im, IMG_SIZE, IMG_FREE);
+			chain_init(&im, &c, mode, leaf);
+			for (unsigned l = leaf; l <= c.top; l++) {
+				c.bits[l] = rights(&c, l, 1, 0, 0);
+				chain_write(&im, &c);
+				for (unsigned f = 0; f <= (CPU_GUEST |
+				    HT_CPU_NXE); f++) {
+					if ((f & ~(CPU_GUEST | HT_CPU_NXE)) !=
+					    0)
+						continue;
+					for (unsigned acc = 0; acc < 3;
+					    acc++) {
+						uint32_t ec = HT_PF_P |
+						    HT_PF_U;
+
+						if (acc == HT_ACC_WRITE)
+							ec |= HT_PF_W;
+						if (acc == HT_ACC_FETCH &&
+						    (f & HT_CPU_NXE))
+							ec |= HT_PF_I;
+						for (unsigned cpl = 0;
+						    cpl < 4; cpl++) {
+							ht_access_t g = one(
+							    &im, mode, f,
+							    ~0u, 0, c.va,
+							    acc, cpl);
+
+							EXPECT(g,
+							    HT_FAULT_PF, ec,
+							    0, 0, c.top -
+							    leaf + 1, 0, 0);
+						}
+					}
+				}
+				c.bits[l] = rights(&c, l, 1, 1, 0);
+			}
+			img_free(&im);
+		}
+	}
+}
+
+/*
+ * Nested paging over the tables of a 4-level (5-level) chain, at a VA
+ * both modes can name: every access, at every CPL and with any bits of
+ * the guest, is decided as the x86 mode decides a CPL 3 access on a CPU
+ * with only NXE and the page sizes (that answer held to the reference),
+ * for every R/W, U/S and NX over the entries.
+ */
+static void
+user_like(ht_mode_t npt, ht_mode_t x86)
+{
+	static const unsigned flags[] = {
+		0, HT_CPU_NXE, HT_CPU_WP, HT_CPU_SMEP, HT_CPU_SMAP,
+		HT_CPU_SMAP | HT_CPU_AC, HT_CPU_PKE, CPU_GUEST,
+		CPU_GUEST | HT_CPU_NXE, HT_CPU_NO1G, CPU_ALL
+	};
+
+	for (unsigned leaf = 0; leaf < 3; leaf++) {
+		scan_image_t im;
+		chain_t c;
+		ht_scan_cfg_t ncfg, xcfg;
+		unsigned nbits = 0, shift[HT_MAX_LEVELS];
+
+		img_init(&im, IMG_SIZE, IMG_FREE);
+		chain_init_va(&im, &c, npt, leaf, chain_va[x86]);
+		ncfg = mkcfg(&im, npt, IMG_ROOT);
+		xcfg = mkcfg(&im, x86, IMG_ROOT);
+		for (unsigned l = leaf; l <= c.top; l++) {
+			shift[l] = nbits;
+			nbits += rights_bits(&c, l);
+		}
+		for (uint64_t combo = 0; combo < (1ull << nbits); combo++) {
+			for (unsigned l = leaf; l <= c.top; l++) {
+				unsigned r = (unsigned)(combo >> shift[l]);
+
+				c.bits[l] = rights(&c, l, r & 1, (r >> 1) & 1,
+				    (r >> 2) & 1);
+			}
+			chain_write(&im, &c);
+			for (size_t i = 0; i < sizeof (flags) /
+			    sizeof (flags[0]); i++) {
+				ht_cpu_t nc = mkcpu(flags[i], ~0u, 0);
+				ht_cpu_t xc = mkcpu(flags[i] & (HT_CPU_NXE |
+				    HT_CPU_NO1G), 0, 0);
+
+				for (unsigned acc = 0; acc < 3; acc++) {
+					ht_access_t w = check(&xcfg, &xc,
+					    c.va, acc, 3);
+
+					for (unsigned cpl = 0; cpl < 4;
+					    cpl++) {
+						ht_access_t g;
+						const char *d;
+						int rc;
+
+						rc = ht_scan_access(&ncfg,
+						    &nc, c.va, acc, cpl, &g);
+						cr_assert_eq(rc, 0);
+						d = differ(&w, &g);
+						if (d != NULL)
+							mismatch(d, npt, &nc,
+							    c.va, acc, cpl, 0,
+							    &w, rc, &g);
+					}
+				}
+			}
+		}
+		img_free(&im);
+	}
+}
+
+Test(access, npt_is_user_npt4, .timeout = 120)
+{
+	user_like(HT_MODE_NPT4, HT_MODE_4LEVEL);
+}
+
+Test(access, npt_is_user_npt5, .timeout = 240)
+{
+	user_like(HT_MODE_NPT5, HT_MODE_5LEVEL);
+}
+
+/* Out of nested paging's space: -HT_ERANGE, any access, CPL or CPU. */
+static void
+npt_out(scan_image_t *im, ht_mode_t mode, ht_va_t va)
+{
+	ht_scan_cfg_t cfg = mkcfg(im, mode, IMG_ROOT);
+
+	for (unsigned acc = 0; acc < 3; acc++) {
+		for (unsigned cpl = 0; cpl < 4; cpl += 3) {
+			ht_cpu_t cpu = mkcpu(cpl == 0 ? 0 : CPU_ALL, 0, 0);
+			ht_access_t g;
+
+			cr_assert_eq(ht_scan_access(&cfg, &cpu, va, acc, cpl,
+			    &g), -HT_ERANGE, "%s va 0x%llx",
+			    ht_mode_name(mode), (unsigned long long)va);
+			(void) check(&cfg, &cpu, va, acc, cpl);
+		}
+	}
+}
+
+/*
+ * No hole in a guest-physical space: npt4 walks 2^47 .. 2^48 - 1, where
+ * 4-level paging gives #GP, and 2^48 and up are out of range (no #GP:
+ * there is no canonical form to break); npt5 likewise up to 2^57 - 1,
+ * through 2^56 where 5-level paging has its hole.
+ */
+Test(access, npt_no_hole, .timeout = 30)
+{
+	scan_image_t im;
+	chain_t c, c2;
+	ht_access_t g;
+
+	/* npt4: the last page below 2^48, index 511 at every level */
+	img_init(&im, IMG_SIZE, IMG_FREE);
+	chain_init_va(&im, &c, HT_MODE_NPT4, 0, 0x0000fffffffff123ull);
+	g = one(&im, HT_MODE_NPT4, 0, 0, 0, c.va, HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_NONE, 0, 0x92c7ff123ull, PG, 4, 0xf, 0);
+	for (unsigned i = 0; i < 4; i++)
+		cr_assert_eq(g.step[i].index, 511);
+	/* 4-level paging: that page at the sign-extended VA, #GP here */
+	g = one(&im, HT_MODE_4LEVEL, 0, 0, 0, 0xfffffffffffff123ull,
+	    HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_NONE, 0, 0x92c7ff123ull, PG, 4, 0xf, 0);
+	g = one(&im, HT_MODE_4LEVEL, 0, 0, 0, c.va, HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_GP, 0, 0, 0, 0, 0, 0);
+	/* the first address of 4-level's hole: a walk, entry 256 empty */
+	g = one(&im, HT_MODE_NPT4, 0, 0, 0, 0x0000800000000000ull,
+	    HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_PF, HT_PF_U, 0, 0, 1, 0, 0);
+	cr_assert_eq(g.step[0].index, 256);
+	cr_assert_eq(g.step[0].addr, IMG_ROOT + 256 * 8);
+	npt_out(&im, HT_MODE_NPT4, 1ull << 48);
+	npt_out(&im, HT_MODE_NPT4, 0x0001000000000123ull);
+	npt_out(&im, HT_MODE_NPT4, 0xffff800000000000ull);
+	npt_out(&im, HT_MODE_NPT4, 0xfffffffffffff123ull);
+	npt_out(&im, HT_MODE_NPT4, ~0ull);
+	img_free(&im);
+
+	/* npt5: 2^56, 5-level's first non-canonical VA, root index 256 */
+	img_init(&im, IMG_SIZE, IMG_FREE);
+	chain_init_va(&im, &c, HT_MODE_NPT5, 0, 0x0100000000000abcull);
+	g = one(&im, HT_MODE_NPT5, 0, 0, 0, c.va, HT_ACC_READ, 3);
+	EXPECT(g, HT_FAULT_NONE, 0, 0x92c7ffabcull, PG, 5, 0x1f, 0);
+	cr_assert_eq(g.step[0].index, 256);
+	g = one(&im, HT_MODE_5LEVEL, 0, 0, 0, c.va, HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_GP, 0, 0, 0, 0, 0, 0);
+	g = one(&im, HT_MODE_5LEVEL, 0, 0, 0, 0xff00000000000abcull,
+	    HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_NONE, 0, 0x92c7ffabcull, PG, 5, 0x1f, 0);
+	/* 2^47, 4-level's first non-canonical VA: PML4 index 256 */
+	chain_init_va(&im, &c2, HT_MODE_NPT5, 0, 0x0000800000000123ull);
+	g = one(&im, HT_MODE_NPT5, 0, 0, 0, c2.va, HT_ACC_WRITE, 0);
+	EXPECT(g, HT_FAULT_NONE, 0, 0x92c7ff123ull, PG, 5, 0x1f, 1);
+	cr_assert_eq(g.step[0].index, 0);
+	cr_assert_eq(g.step[1].index, 256);
+	/* the last address walks (root entry 511 empty); 2^57 is out */
+	g = one(&im, HT_MODE_NPT5, 0, 0, 0, 0x01ffffffffffffffull,
+	    HT_ACC_READ, 0);
+	EXPECT(g, HT_FAULT_PF, HT_PF_U, 0, 0, 1, 0, 0);
+	cr_assert_eq(g.step[0].index, 511);
+	npt_out(&im, HT_MODE_NPT5, 1ull << 57);
+	npt_out(&im, HT_MODE_NPT5, 0xff00000000000abcull);
+	npt_out(&im, HT_MODE_NPT5, ~0ull);
+	img_free(&im);
+}
+
+/*
+ * Accessed and dirty in nested paging are the long-mode bits: A (bit 5)
+ * in every entry of the walk, the root's included (nothing like PAE's
+ * PDPTEs without one), D (bit 6) in the leaf for a write.  Set where the
+ * access says, they read back as the leaf's HT_A and HT_D.
+ */
+Test(access, npt_ad, .timeout = 30)
+{
+	static const struct {
+		ht_mode_t	mode;
+		unsigned	leaf;
+		ht_pa_t		pa;
+		uint64_t	size;
+		unsigned	nsteps;
+		unsigned	set_a;
+	} k[] = {
+		{ HT_MODE_NPT4, 0, 0x92c7ff567ull, PG, 4, 0xf },
+		{ HT_MODE_NPT4, 1, 0x92c634567ull, 2 * MIB, 3, 0xe },
+		{ HT_MODE_NPT4, 2, 0x911234567ull, GIB, 2, 0xc },
+		{ HT_MODE_NPT5, 0, 0x92c7ff678ull, PG, 5, 0x1f },
+		{ HT_MODE_NPT5, 1, 0x92c745678ull, 2 * MIB, 4, 0x1e },
+		{ HT_MODE_NPT5, 2, 0x912345678ull, GIB, 3, 0x1c },
+	};
+
+	for (size_t i = 0; i < sizeof (k) / sizeof (k[0]); i++) {
+		scan_image_t im;
+		chain_t c;
+		ht_access_t g;
+		ht_scan_cfg_t cfg;
+		ht_scan_xlate_t x;
+		unsigned n = k[i].nsteps;
+
+		img_init(&im, IMG_SIZE, IMG_FREE);
+		chain_init(&im, &c, k[i].mode, k[i].leaf);
+		cfg = mkcfg(&im, k[i].mode, IMG_ROOT);
+		g = one(&im, k[i].mode, 0, 0, 0, c.va, HT_ACC_READ, 0);
+		EXPECT(g, HT_FAULT_NONE, 0, k[i].pa, k[i].size, n,
+		    k[i].set_a, 0);
+		g = one(&im, k[i].mode, 0, 0, 0, c.va, HT_ACC_WRITE, 0);
+		EXPECT(g, HT_FAULT_NONE, 0, k[i].pa, k[i].size, n,
+		    k[i].set_a, 1);
+		/* the MMU's part, as the access reports it */
+		for (unsigned s = 0; s < n; s++) {
+			uint64_t v = g.step[s].pte;
+
+			if (g.set_a & (1u << g.step[s].level))
+				v |= E_A;
+			if (s == n - 1 && g.set_d)
+				v |= E_D;
+			put(&im, 8, g.step[s].addr, v);
+		}
+		cr_assert_eq(ht_scan_translate(&cfg, c.va, &x), 0);
+		cr_assert_eq(x.stop, HT_STOP_MAPPED);
+		cr_assert_eq(x.attr, HT_W | HT_U | HT_X | HT_A | HT_D,
+		    "%s leaf %u: attr 0x%x", ht_mode_name(k[i].mode),
+		    k[i].leaf, x.attr);
+		for (unsigned s = 0; s < n; s++)
+			cr_assert_eq(x.step[s].pte, c.base[c.top - s] |
+			    c.bits[c.top - s] | E_A |
+			    (s == n - 1 ? E_D : 0));
+		/* the bits already set: the same report */
+		g = one(&im, k[i].mode, 0, 0, 0, c.va, HT_ACC_WRITE, 3);
+		EXPECT(g, HT_FAULT_NONE, 0, k[i].pa, k[i].size, n,
+		    k[i].set_a, 1);
+		img_free(&im);
+	}
+}
+
+/*
+ * In a space of ours the soft TLB sets what ht_access reports: after a
+ * write fill of a clean page, the leaf has gained bit 5 (A) and bit 6
+ * (D), every link bit 5, and nothing else changed; the pages lie where
+ * 4- and 5-level paging have their holes, and the first address beyond
+ * the space is out of range.
+ */
+Test(access, npt_ad_built, .timeout = 60)
+{
+	static const struct {
+		ht_mode_t	mode;
+		ht_va_t		va;
+		uint64_t	size;
+	} k[] = {
+		{ HT_MODE_NPT4, 0x0000800000000000ull, PG },
+		{ HT_MODE_NPT4, 0x0000ffffffe00000ull, 2 * MIB },
+		{ HT_MODE_NPT4, 0x0000ffff40000000ull, GIB },
+		{ HT_MODE_NPT5, 0x0100000000000000ull, PG },
+		{ HT_MODE_NPT5, 0x01ffffffffe00000ull, 2 * MIB },
+		{ HT_MODE_NPT5, 0x0000800040000000ull, GIB },
+	};
+
+	for (size_t i = 0; i < sizeof (k) / sizeof (k[0]); i++) {
+		const ht_geometry_t *g = ht_geometry(k[i].mode);
+		const ht_pa_t pa = 0x80000000ull;
+		const ht_va_t va = k[i].va + k[i].size - 0x123;
+		ht_cpu_t cpu = mkcpu(HT_CPU_NXE | CPU_GUEST, ~0u, 0);
+		unsigned ps = k[i].size == PG ? HT_PS_4K : k[i].size ==
+		    GIB ? HT_PS_1G : HT_PS_2M;
+		ht_arena_t *arena;
+		ht_ctx_t *ctx;
+		ht_as_t *as;
+		ht_config_t cfgc;
+		ht_stlb_t *t;
+		ht_xlate_t x0, x1;
+		ht_access_t a;
+		unsigned n, lvl;
+		int rc;
+
+		cr_assert_eq(ht_arena_create(AS_BASE, AS_SIZE, 0, &arena), 0);
+		memset(&cfgc, 0, sizeof (cfgc));
+		cfgc.mode = k[i].mode;
+		cfgc.frame_ops = ht_arena_ops();
+		cfgc.frame_arg = arena;
+		cr_assert_eq(ht_ctx_create(&cfgc, &ctx), 0);
+		cr_assert_eq(ht_as_create(ctx, 0, &as), 0);
+		rc = ht_map(as, k[i].va, pa, k[i].size, HT_W,
+		    HT_MAP_SIZE(ps));
+		cr_assert_eq(rc, 0, "map: %s (%s)", ht_err_name(rc),
+		    ht_errdetail());
+		cr_assert_eq(ht_translate(as, va, &x0), 0);
+		n = x0.nlevels;
+		lvl = x0.level;
+		cr_assert_eq(n, g->levels - lvl);
+		cr_assert_eq(x0.pa, pa + k[i].size - 0x123);
+		/* mapped clean, and user: map sets U in nested paging */
+		cr_assert_eq(x0.entries[n - 1] & (E_A | E_D), 0);
+		cr_assert(x0.attr & HT_U);
+
+		cr_assert_eq(ht_stlb_create(as, 16, &cpu, &t), 0);
+		rc = ht_stlb_fill(t, va, HT_ACC_WRITE, 0, &a);
+		cr_assert_eq(rc, 0, "fill: %s", ht_err_name(rc));
+		EXPECT(a, HT_FAULT_NONE, 0, x0.pa, k[i].size, n,
+		    (unsigned)BITS(lvl, g->levels - 1), 1);
+		cr_assert_eq(ht_translate(as, va, &x1), 0);
+		for (unsigned s = 0; s < n; s++)
+			cr_assert_eq(x1.entries[s], x0.entries[s] | E_A |
+			    (s == n - 1 ? E_D : 0), "%s va 0x%llx entry %u: "
+			    "0x%llx, was 0x%llx", ht_mode_name(k[i].mode),
+			    (unsigned long long)va, s,
+			    (unsigned long long)x1.entries[s],
+			    (unsigned long long)x0.entries[s]);
+		cr_assert_eq(x1.attr & (HT_A | HT_D), HT_A | HT_D);
+		/* the space ends at 2^va_bits */
+		cr_assert_eq(ht_access(as, &cpu, 1ull << g->va_bits,
+		    HT_ACC_READ, 0, &a), -HT_ERANGE);
+		cr_assert_eq(ht_access(as, &cpu, ~0ull, HT_ACC_READ, 3, &a),
+		    -HT_ERANGE);
+
+		ht_stlb_destroy(t);
+		ht_as_destroy(as);
+		cr_assert_eq(ht_ctx_destroy(ctx), 0);
+		ht_arena_destroy(arena);
+	}
 }

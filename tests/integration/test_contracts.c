@@ -20,7 +20,8 @@
 #define E_D	0x40ull
 
 static const ht_mode_t modes[] = {
-	HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL, HT_MODE_5LEVEL
+	HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL, HT_MODE_5LEVEL,
+	HT_MODE_NPT4, HT_MODE_NPT5
 };
 static const unsigned sizes[] = { HT_PS_4K, HT_PS_2M, HT_PS_4M, HT_PS_1G };
 

@@ -91,11 +91,14 @@ nuser(const env_t *e)
 	return (e->g->levels >= 4 ? n / 2 : n / 4 * 3);
 }
 
-/* The first VA of the kernel half (canonical), and a second one. */
+/*
+ * The first VA of the kernel half (canonical; without a hole, the root
+ * entries after nuser's), and a second one.
+ */
 static ht_va_t
 kva(const env_t *e, unsigned i)
 {
-	ht_va_t v = e->g->va_bits > 32 ? 0 - (1ull << (e->g->va_bits - 1)) :
+	ht_va_t v = e->g->hole_start != 0 ? 0 - (1ull << (e->g->va_bits - 1)) :
 	    (ht_va_t)nuser(e) * slot(e);
 
 	if (i == 0)

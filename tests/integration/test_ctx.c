@@ -20,9 +20,9 @@
 /* ht_ctx_create with bad configurations; ht_ctx_destroy while busy. */
 ParameterizedTestParameters(ctx, errors)
 {
-	static ht_mode_t m[4] = { HT_MODE_32BIT, HT_MODE_PAE,
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL };
-	return (cr_make_param_array(ht_mode_t, m, 4));
+	static ht_mode_t m[6] = { HT_MODE_32BIT, HT_MODE_PAE,
+	    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
+	return (cr_make_param_array(ht_mode_t, m, 6));
 }
 
 #define CTX_ERR(code, cfgp) do {					\
@@ -73,7 +73,7 @@ ParameterizedTest(ht_mode_t *mode, ctx, errors, .timeout = 120)
 	CTX_ERR(HT_EINVAL, &cfg);
 
 	cfg = good;
-	cfg.mode = (ht_mode_t)4;
+	cfg.mode = (ht_mode_t)64;
 	CTX_ERR(HT_EINVAL, &cfg);
 	cfg.mode = (ht_mode_t)-1;
 	CTX_ERR(HT_EINVAL, &cfg);

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "htable.h"
+#include "../lib/geom.h"
 
 #ifndef HT_HEADER_PATH
 #error "meson passes HT_HEADER_PATH, the path of include/htable.h"
@@ -647,8 +648,9 @@ bad_ranges(env_t *e)
 	ht_cpu_t cpu = { 0, 0, 0 };
 	ht_access_t acc;
 
-	if (e->g->va_bits == 32) {
-		ht_va_t b = 1ull << 32;
+	/* no hole (32-bit, PAE, nested paging): the space's end */
+	if (e->g->hole_start == 0) {
+		ht_va_t b = va_last(e->g) + 1;
 
 		R_MAP(as, b, 0, PG, 0, 0);
 		R_UNMAP(as, b - PG, 2 * PG, 0);
@@ -794,13 +796,14 @@ shares(env_t *e)
 	R(ht_share, sh, r + 1, as, e->pg, e->l1, &info);
 	R(ht_share, sh, r, as, e->pg + 1, e->l1, &info);
 	R(ht_share, sh, r, as, e->pg, e->l1 - 1, &info);
-	if (e->g->va_bits > 32) {
+	if (e->g->hole_start != 0) {
 		R(ht_share, sh, 1ull << (e->g->va_bits - 1), as, e->pg, e->l1,
 		    &info);
 		R(ht_share, sh, r, as, 1ull << (e->g->va_bits - 1), e->l1,
 		    &info);
-	} else {
-		R(ht_share, sh, 4 * GIB, as, e->pg, e->l1, &info);
+	} else {	/* beyond the space, on either side */
+		R(ht_share, sh, va_last(e->g) + 1, as, e->pg, e->l1, &info);
+		R(ht_share, sh, r, as, va_last(e->g) + 1, e->l1, &info);
 	}
 	R(ht_share, sh, 0 - PG, as, e->pg, 2 * PG, &info);
 	/* not empty */
@@ -830,10 +833,10 @@ shares(env_t *e)
 	R(ht_unshare, sh, r + PG, e->l1);	/* cuts the region */
 	R(ht_unshare, sh, r + 1, e->l1);
 	R(ht_unshare, sh, r, e->l1 + 1);
-	if (e->g->va_bits > 32)
+	if (e->g->hole_start != 0)
 		R(ht_unshare, sh, 1ull << (e->g->va_bits - 1), e->l1);
 	else
-		R(ht_unshare, sh, 4 * GIB, e->l1);
+		R(ht_unshare, sh, va_last(e->g) + 1, e->l1);
 	R(ht_unshare, sh, 0 - PG, 2 * PG);
 	OK(ht_audit, sh);
 	OK(ht_audit, as);
@@ -868,9 +871,13 @@ cpu_roots(env_t *e)
 {
 	ht_config_t c = cfg_for(e->mode, ht_arena_ops(), e->arena);
 	unsigned n = e->g->top_level_count;
-	/* the first VA of the default kernel half */
-	ht_va_t kva = e->g->va_bits > 32 ? 0 - (1ull << (e->g->va_bits - 1)) :
-	    3 * GIB;
+	/*
+	 * The first VA of the default kernel half: the canonical upper half,
+	 * its root entries without a hole (nested paging), 3 GiB otherwise
+	 */
+	ht_va_t kva = e->g->hole_start != 0 ?
+	    0 - (1ull << (e->g->va_bits - 1)) : e->g->va_bits > 32 ?
+	    1ull << (e->g->va_bits - 1) : 3 * GIB;
 	ht_cpu_root_cfg_t rc;
 	ht_cpu_root_t *cr, *cr2;
 	ht_ctx_t *octx, *kctx;
@@ -1186,8 +1193,9 @@ images(env_t *e)
 	R(ht_scan, &c, leaf_go, NULL, NULL);
 	R(ht_scan_access, &c, &cpu, v, HT_ACC_READ, 0, &acc);
 	c.mode = e->mode;
-	if (e->g->va_bits == 32)
-		R(ht_scan_access, &c, &cpu, 1ull << 32, HT_ACC_READ, 0, &acc);
+	if (e->g->hole_start == 0)
+		R(ht_scan_access, &c, &cpu, va_last(e->g) + 1, HT_ACC_READ, 0,
+		    &acc);
 	c.max_leaves = 1;
 	R(ht_scan, &c, leaf_go, NULL, NULL);
 	c.max_leaves = 0;
@@ -1379,8 +1387,8 @@ stlbs(env_t *e)
 	R(ht_stlb_fill, t, e->pg, HT_ACC_READ, 0, NULL);
 	R(ht_stlb_fill, t, e->pg, 3, 0, &acc);
 	R(ht_stlb_fill, t, e->pg, HT_ACC_READ, 4, &acc);
-	if (e->g->va_bits == 32)
-		R(ht_stlb_fill, t, 1ull << 32, HT_ACC_READ, 0, &acc);
+	if (e->g->hole_start == 0)
+		R(ht_stlb_fill, t, va_last(e->g) + 1, HT_ACC_READ, 0, &acc);
 	OK(ht_stlb_fill, t, e->pg, HT_ACC_WRITE, 0, &acc);
 
 	R(ht_stlb_set_cpu, NULL, &cpu);
@@ -1429,7 +1437,8 @@ barrage(ht_mode_t mode)
 Test(errors, every_documented_code_and_no_other, .timeout = 300)
 {
 	static const ht_mode_t modes[] = {
-		HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL, HT_MODE_5LEVEL
+		HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL, HT_MODE_5LEVEL,
+		HT_MODE_NPT4, HT_MODE_NPT5
 	};
 	unsigned missing = 0;
 

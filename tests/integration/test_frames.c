@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "htable.h"
+#include "../lib/geom.h"
 
 #define P	4096ull
 
@@ -127,8 +128,8 @@ snap_take(env_t *e, snap_t *s)
 		n += st.leaves[l];
 	/* (an empty space has nothing to walk) */
 	if (n != 0)
-		cr_assert_eq(ht_walk(e->as, 0, e->g->va_bits == 32 ?
-		    0xffffffffull : ~0ull, snap_leaf, s), 0);
+		cr_assert_eq(ht_walk(e->as, 0, va_last(e->g), snap_leaf, s),
+		    0);
 	cr_assert_eq(s->nleaf, n, "walk %zu leaves, counters %llu", s->nleaf,
 	    (unsigned long long)n);
 	(void) ht_ctx_dump_frames(e->ctx, snap_frame, s);
@@ -463,7 +464,7 @@ static void
 check_mode(ht_mode_t mode, const ccase_t *c)
 {
 	const ht_geometry_t *g = ht_geometry(mode);
-	uint64_t top = g->va_bits == 32 ? 1ull << 32 : 0;
+	uint64_t top = g->hole_start == 0 ? va_last(g) + 1 : 0;
 	/* the VA one root entry maps */
 	uint64_t B = lsize(g, (int)g->levels - 1);
 	uint64_t total = 0;
@@ -519,7 +520,11 @@ check_mode(ht_mode_t mode, const ccase_t *c)
 	Test(frames, name##_4level)					\
 	{ check_mode(HT_MODE_4LEVEL, &name##_case); }			\
 	Test(frames, name##_5level)					\
-	{ check_mode(HT_MODE_5LEVEL, &name##_case); }
+	{ check_mode(HT_MODE_5LEVEL, &name##_case); }			\
+	Test(frames, name##_npt4)					\
+	{ check_mode(HT_MODE_NPT4, &name##_case); }			\
+	Test(frames, name##_npt5)					\
+	{ check_mode(HT_MODE_NPT5, &name##_case); }
 
 /* a smaller page inside large ones (splits), and large over large */
 FRAMES_TEST(map_inside_large, SET_LARGE, OP_MAP, large_ranges, 1)
@@ -649,7 +654,7 @@ noreplace_locked(ht_mode_t mode)
 
 Test(frames, noreplace_over_locked_is_eexist)
 {
-	for (ht_mode_t m = HT_MODE_32BIT; m <= HT_MODE_5LEVEL; m++)
+	for (ht_mode_t m = HT_MODE_32BIT; m <= HT_MODE_NPT5; m++)
 		noreplace_locked(m);
 }
 

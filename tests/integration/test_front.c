@@ -107,7 +107,7 @@ apply(env_t *e, ht_as_t *as)
 	snap_free(&after);
 	/* protect and unmap, one entry each, A/D set by "the MMU" */
 	raw_touch(e, as, GIB + 6 * PG, 2 * PG, E_A | E_D);
-	OK(ht_protect(as, GIB + 6 * PG, PG, HT_X));
+	OK(ht_protect(as, GIB + 6 * PG, PG, HT_W | HT_X));
 	OK(ht_protect(as, GIB + 7 * PG, PG, HT_W));	/* as it was */
 	OK(ht_unmap(as, GIB + 7 * PG, PG, 0));
 	OK(ht_unmap(as, top, PG, 0));
@@ -157,7 +157,7 @@ ParameterizedTest(ht_mode_t *mode, front, edges, .timeout = 120)
 	cr_assert_eq(memcmp(a.leaves, b.leaves, sizeof (a.leaves)), 0);
 	cr_assert_eq(memcmp(a.tables, b.tables, sizeof (a.tables)), 0);
 	XLATE(e->as, GIB + 4 * PG, 0x404000, PG, HT_U);
-	XLATE(e->as, GIB + 6 * PG, 0x106000, PG, HT_X);
+	XLATE(e->as, GIB + 6 * PG, 0x106000, PG, HT_W | HT_X);
 	XLATE(e->as, GIB + 3 * PG, 0x103000, PG, HT_W);
 	XLATE(e->as, top - 2 * PG, 0x1fe000, PG, HT_W);
 	UNMAPPED(e->as, GIB + 7 * PG);

@@ -24,9 +24,9 @@
  */
 ParameterizedTestParameters(hat_query, walk_empty)
 {
-	static ht_mode_t m[4] = { HT_MODE_32BIT, HT_MODE_PAE,
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL };
-	return (cr_make_param_array(ht_mode_t, m, 4));
+	static ht_mode_t m[6] = { HT_MODE_32BIT, HT_MODE_PAE,
+	    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
+	return (cr_make_param_array(ht_mode_t, m, 6));
 }
 
 ParameterizedTest(ht_mode_t *mode, hat_query, walk_empty, .timeout = 5)
@@ -50,9 +50,9 @@ ParameterizedTest(ht_mode_t *mode, hat_query, walk_empty, .timeout = 5)
 /* ht_va2pa agrees with ht_translate everywhere, in every mode. */
 ParameterizedTestParameters(hat_query, va2pa)
 {
-	static ht_mode_t m[4] = { HT_MODE_32BIT, HT_MODE_PAE,
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL };
-	return (cr_make_param_array(ht_mode_t, m, 4));
+	static ht_mode_t m[6] = { HT_MODE_32BIT, HT_MODE_PAE,
+	    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
+	return (cr_make_param_array(ht_mode_t, m, 6));
 }
 
 ParameterizedTest(ht_mode_t *mode, hat_query, va2pa, .timeout = 60)
@@ -70,11 +70,15 @@ ParameterizedTest(ht_mode_t *mode, hat_query, va2pa, .timeout = 60)
 	cr_assert_eq(ht_as_create(ctx, 0, &as), 0);
 	cr_assert_eq(ht_map(as, 0x400000, 0x800000, 0x1400000, HT_W, 0), 0);
 	cr_assert_eq(ht_map(as, 0x3000, 0x7000, 0x2000, 0, 0), 0);
+	/* the top of the space: canonical ~0, or nested paging's 2^48 */
+	ht_va_t last = ht_geometry(*mode)->hole_start != 0 ? ~0ull :
+	    (1ull << ht_geometry(*mode)->va_bits) - 1;
 	if (top)
-		cr_assert_eq(ht_map(as, ~0ull - 0x3fffff, 0x40000000, 0x400000,
+		cr_assert_eq(ht_map(as, last - 0x3fffff, 0x40000000, 0x400000,
 		    0, 0), 0);
 	const uint64_t probes[] = { 0, 0x3000, 0x4abc, 0x5000, 0x400123,
-	    0x1234567, 0x17fffff, 0x1800000, ~0ull - 0x1000, 1ull << 47 };
+	    0x1234567, 0x17fffff, 0x1800000, ~0ull - 0x1000, 1ull << 47,
+	    last - 0x1000, last + 1 };
 	for (unsigned i = 0; i < sizeof (probes) / sizeof (probes[0]); i++) {
 		ht_xlate_t x;
 		int r1 = ht_translate(as, probes[i], &x);

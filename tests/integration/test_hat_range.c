@@ -37,6 +37,8 @@ static mode_pab_t pab_params[] = {
 	{ HT_MODE_4LEVEL, 40 },
 	{ HT_MODE_5LEVEL, 0 }, { HT_MODE_5LEVEL, 36 },
 	{ HT_MODE_5LEVEL, 40 },
+	{ HT_MODE_NPT4, 0 }, { HT_MODE_NPT4, 36 },
+	{ HT_MODE_NPT5, 0 }, { HT_MODE_NPT5, 40 },
 };
 
 /* Every mode with several physical widths. */
@@ -252,8 +254,8 @@ ParameterizedTest(mode_pab_t *p, hat_range, errors_outside_the_mode,
 	v0 = c.v0;
 
 	/* --- addresses outside the mode --- */
-	if (g->va_bits == 32) {
-		ht_va_t big = 1ull << 32;
+	if (g->hole_start == 0) {	/* 32-bit, PAE, nested paging */
+		ht_va_t big = va_last(g) + 1;
 
 		EXPECT_ERR(e, HT_ERANGE, ht_map(e->as, big, 0, PG, 0, 0));
 		EXPECT_ERR(e, HT_ERANGE, ht_map(e->as, big - PG, 0, 2 * PG, 0,

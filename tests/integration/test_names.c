@@ -13,9 +13,11 @@
 
 #include "../lib/api_env.h"
 
-static const ht_mode_t all_modes[4] = {
-	HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL, HT_MODE_5LEVEL
+static const ht_mode_t all_modes[] = {
+	HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL, HT_MODE_5LEVEL,
+	HT_MODE_NPT4, HT_MODE_NPT5
 };
+#define NMODES	(sizeof (all_modes) / sizeof (all_modes[0]))
 
 /* Modes, geometry, error names. */
 Test(names, modes_and_errors, .timeout = 30)
@@ -23,7 +25,7 @@ Test(names, modes_and_errors, .timeout = 30)
 	const char *seen_names[HT__NERR];
 	ht_mode_t m;
 
-	for (int i = 0; i < 4; i++) {
+	for (unsigned i = 0; i < NMODES; i++) {
 		const char *n = ht_mode_name(all_modes[i]);
 
 		cr_assert_not_null(n);
@@ -32,10 +34,27 @@ Test(names, modes_and_errors, .timeout = 30)
 		cr_assert_not_null(ht_geometry(all_modes[i]));
 		cr_assert_eq(ht_geometry(all_modes[i])->mode, all_modes[i]);
 	}
-	cr_assert_null(ht_mode_name((ht_mode_t)4));
+	/* the modes are 0..NMODES-1: a loop over them stops at a NULL */
+	cr_assert_null(ht_mode_name((ht_mode_t)NMODES));
 	cr_assert_null(ht_mode_name((ht_mode_t)-1));
-	cr_assert_null(ht_geometry((ht_mode_t)4));
+	cr_assert_null(ht_geometry((ht_mode_t)NMODES));
 	cr_assert_null(ht_geometry((ht_mode_t)-1));
+	/* nested paging: the long-mode geometry over guest-physical space */
+	for (ht_mode_t n = HT_MODE_NPT4; n <= HT_MODE_NPT5; n++) {
+		const ht_geometry_t *g = ht_geometry(n);
+		const ht_geometry_t *l = ht_geometry(n == HT_MODE_NPT4 ?
+		    HT_MODE_4LEVEL : HT_MODE_5LEVEL);
+
+		cr_assert_str_eq(ht_mode_name(n), n == HT_MODE_NPT4 ?
+		    "npt4" : "npt5");
+		cr_assert_eq(g->levels, l->levels);
+		cr_assert_eq(g->va_bits, l->va_bits);
+		cr_assert_eq(g->pagesizes, l->pagesizes);
+		cr_assert_eq(g->link_mask, l->link_mask);
+		cr_assert(g->has_nx);
+		cr_assert_eq(g->hole_start, 0, "no canonical hole");
+		cr_assert_eq(g->hole_end, 0);
+	}
 	arm_detail();
 	cr_assert_eq(ht_mode_parse("PAE", &m), -HT_EINVAL);
 	check_detail(__LINE__, "mode_parse");

@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 #include "htable.h"
 #include "../lib/scan_image.h"
+#include "../lib/geom.h"
 
 #define PG		4096ull
 #define MIB		(1024ull * 1024)
@@ -85,7 +86,7 @@ static unsigned
 all_np(env_t *e, ht_as_t *as)
 {
 	nps.n = 0;
-	OK(ht_walk_np(as, 0, e->g->va_bits == 32 ? 0xffffffffull : ~0ull,
+	OK(ht_walk_np(as, 0, va_last(e->g),
 	    collect_np, &nps));
 	return (nps.n);
 }
@@ -103,7 +104,7 @@ all_leaves(env_t *e, ht_as_t *as)
 {
 	unsigned n = 0;
 
-	OK(ht_walk(as, 0, e->g->va_bits == 32 ? 0xffffffffull : ~0ull,
+	OK(ht_walk(as, 0, va_last(e->g),
 	    count_leaf, &n));
 	return (n);
 }
@@ -155,7 +156,7 @@ expect_not_present(env_t *e, ht_as_t *as, ht_va_t va, uint64_t value)
 	}
 }
 
-#define FOR_MODES(m)	for (ht_mode_t m = HT_MODE_32BIT; m <= HT_MODE_5LEVEL; \
+#define FOR_MODES(m)	for (ht_mode_t m = HT_MODE_32BIT; m <= HT_MODE_NPT5; \
 	m = (ht_mode_t)(m + 1))
 
 /* set, get, enumerate; translate, access, walk and scan see nothing */

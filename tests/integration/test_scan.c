@@ -15,6 +15,11 @@
  * size of its level and aligned to it, and stats.leaves equal to the number
  * of leaves reported.  The last test compares ht_scan with ht_walk over
  * address spaces the library built, in every mode, leaf for leaf.
+ *
+ * AMD nested paging (npt4, npt5) reads the long-mode entry format over a
+ * guest-physical space: [0, 2^48) or [0, 2^57), no canonical hole, so the
+ * upper half of the root maps addresses that 4- and 5-level paging would
+ * sign-extend.  The tests that loop over the modes run in them too.
  */
 #include <criterion/criterion.h>
 
@@ -49,8 +54,11 @@
 
 #define WUX		(HT_W | HT_U | HT_X)
 
-static const ht_mode_t all_modes[4] = {
-	HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL, HT_MODE_5LEVEL
+#define NMODES		6
+
+static const ht_mode_t all_modes[NMODES] = {
+	HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL, HT_MODE_5LEVEL,
+	HT_MODE_NPT4, HT_MODE_NPT5
 };
 
 /* ------------------------------------------------------------------ */
@@ -111,14 +119,18 @@ lsize(const ht_geometry_t *g, unsigned level)
 	return (1ull << g->level_shift[level]);
 }
 
-/* Canonical form of a linear address in the mode. */
+/*
+ * Canonical form of a linear address in the mode; without a hole (32-bit
+ * and PAE paging, nested paging's guest-physical space) the address cut
+ * to the mode's width.
+ */
 static ht_va_t
 canon(const ht_geometry_t *g, uint64_t va)
 {
 	unsigned b = g->va_bits;
 
-	if (b == 32)
-		return (va & 0xffffffffull);
+	if (g->hole_start == 0)
+		return (va & ~(~0ull << b));
 	va &= ~(~0ull << b);
 	if (va & (1ull << (b - 1)))
 		va |= ~0ull << b;
@@ -382,14 +394,17 @@ expect_path(const scan_image_t *im, const ht_geometry_t *g, const ht_scan_xlate_
 /* Simple chains, every mode                                           */
 /* ------------------------------------------------------------------ */
 
-/* Per mode: a VA in the low part and one in the high part. */
-static const ht_va_t va_lo[4] = {
+/*
+ * Per mode: a VA in the low part and one in the high part (in nested
+ * paging, where 4- and 5-level paging have their holes).
+ */
+static const ht_va_t va_lo[NMODES] = {
 	0x00401000ull, 0x00201000ull, 0x00007f1234567000ull,
-	0x00ff123456789000ull
+	0x00ff123456789000ull, 0x00007f1234567000ull, 0x00ff123456789000ull
 };
-static const ht_va_t va_hi[4] = {
+static const ht_va_t va_hi[NMODES] = {
 	0xdeadb000ull, 0xc0123000ull, 0xffff800000201000ull,
-	0xff00000000201000ull
+	0xff00000000201000ull, 0x0000ff8000201000ull, 0x0100000000201000ull
 };
 
 /* HT_X as a leaf without NX reports it: always in 32-bit mode. */
@@ -405,7 +420,7 @@ x_if(const ht_geometry_t *g, int nx)
  */
 Test(scan, chains, .timeout = 60)
 {
-	for (int mi = 0; mi < 4; mi++) {
+	for (int mi = 0; mi < NMODES; mi++) {
 		ht_mode_t mode = all_modes[mi];
 		const ht_geometry_t *g = ht_geometry(mode);
 		uint64_t nx = g->has_nx ? E_NX : 0;
@@ -461,7 +476,7 @@ Test(scan, chains, .timeout = 60)
 /* The large page sizes of every mode, with PAT in bit 12. */
 Test(scan, page_sizes, .timeout = 60)
 {
-	for (int mi = 0; mi < 4; mi++) {
+	for (int mi = 0; mi < NMODES; mi++) {
 		ht_mode_t mode = all_modes[mi];
 		const ht_geometry_t *g = ht_geometry(mode);
 		ht_scan_cfg_t cfg;
@@ -504,7 +519,7 @@ Test(scan, page_sizes, .timeout = 60)
 			break;
 		default: {
 			/* a 2 MiB leaf, a 1 GiB leaf and a 4 KiB leaf */
-			ht_va_t va2 = mode == HT_MODE_4LEVEL ? 0x40200000ull :
+			ht_va_t va2 = g->levels == 4 ? 0x40200000ull :
 			    (3ull << 48) | 0x40200000ull;
 			ht_va_t va1 = va2 - 0x40200000ull + 0x80000000ull;
 			ht_va_t va0 = va2 - 0x40200000ull + 0x0fffff000ull;
@@ -541,11 +556,12 @@ Test(scan, page_sizes, .timeout = 60)
 
 /*
  * W and U are ANDed over the levels and NX at any level clears X
- * (4-level): a PDE without W makes the leaf read-only, and so on.
+ * (4-level, and the long-mode entries of 5-level and nested paging): a
+ * PDE without W makes the leaf read-only, and so on.
  */
-Test(scan, eff_4level, .timeout = 30)
+static void
+eff_long(ht_mode_t mode)
 {
-	const ht_mode_t mode = HT_MODE_4LEVEL;
 	const ht_geometry_t *g = ht_geometry(mode);
 	const uint64_t full = E_P | E_W | E_U;
 	uint64_t no_w_pde[5] = { [1] = E_P | E_U };
@@ -591,6 +607,26 @@ Test(scan, eff_4level, .timeout = 30)
 
 	leaves_free(&lv);
 	img_free(&im);
+}
+
+Test(scan, eff_4level, .timeout = 30)
+{
+	eff_long(HT_MODE_4LEVEL);
+}
+
+Test(scan, eff_5level, .timeout = 30)
+{
+	eff_long(HT_MODE_5LEVEL);
+}
+
+Test(scan, eff_npt4, .timeout = 30)
+{
+	eff_long(HT_MODE_NPT4);
+}
+
+Test(scan, eff_npt5, .timeout = 30)
+{
+	eff_long(HT_MODE_NPT5);
 }
 
 /*
@@ -749,34 +785,68 @@ Test(scan, self_map_5level, .timeout = 30)
 	self_map(HT_MODE_5LEVEL);
 }
 
-/* The expected VAs of the self-map test, written out for 4-level. */
-Test(scan, self_map_4level_vas, .timeout = 30)
+Test(scan, self_map_npt4, .timeout = 30)
 {
-	const ht_geometry_t *g = ht_geometry(HT_MODE_4LEVEL);
-	const ht_va_t want[5] = {
-		0,
-		0xffffff0000000000ull,	/* 510 << 39 */
-		0xffffff7f80000000ull,	/* | 510 << 30 */
-		0xffffff7fbfc00000ull,	/* | 510 << 21 */
-		0xffffff7fbfdfe000ull,	/* | 510 << 12 */
-	};
+	self_map(HT_MODE_NPT4);
+}
+
+Test(scan, self_map_npt5, .timeout = 30)
+{
+	self_map(HT_MODE_NPT5);
+}
+
+/*
+ * The expected VAs of the self-map test, written out for 4-level, and for
+ * npt4, where the same tables map guest-physical addresses below 2^48:
+ * not sign-extended.
+ */
+static void
+self_map_vas(ht_mode_t mode, const ht_va_t want[5])
+{
+	const ht_geometry_t *g = ht_geometry(mode);
 	ht_scan_cfg_t cfg;
 	ht_scan_stats_t st;
 	leaves_t lv = { 0 };
 	scan_image_t im;
 
 	img_init(&im, IMG_SIZE, IMG_FREE);
-	build(&im, HT_MODE_4LEVEL, 0x1000, 0, 0, 0x7000000 | LINK, NULL);
+	build(&im, mode, 0x1000, 0, 0, 0x7000000 | LINK, NULL);
 	put(&im, g->pte_size, 0x1000 + 510 * 8, 0x1000 | LINK);
-	cfg = mkcfg(&im, HT_MODE_4LEVEL, 0x1000);
+	cfg = mkcfg(&im, mode, 0x1000);
 	cr_assert_eq(do_scan(&cfg, &lv, &st), 0);
 	cr_assert_eq(lv.n, 5);
 	for (int i = 0; i < 5; i++)
-		cr_assert_eq(lv.v[i].va, want[i], "leaf %d: 0x%llx", i,
-		    (unsigned long long)lv.v[i].va);
+		cr_assert_eq(lv.v[i].va, want[i], "%s leaf %d: 0x%llx",
+		    ht_mode_name(mode), i, (unsigned long long)lv.v[i].va);
 	cr_assert_eq(lv.v[4].pa, 0x1000);
 	leaves_free(&lv);
 	img_free(&im);
+}
+
+Test(scan, self_map_4level_vas, .timeout = 30)
+{
+	static const ht_va_t want[5] = {
+		0,
+		0xffffff0000000000ull,	/* 510 << 39 */
+		0xffffff7f80000000ull,	/* | 510 << 30 */
+		0xffffff7fbfc00000ull,	/* | 510 << 21 */
+		0xffffff7fbfdfe000ull,	/* | 510 << 12 */
+	};
+
+	self_map_vas(HT_MODE_4LEVEL, want);
+}
+
+Test(scan, self_map_npt4_vas, .timeout = 30)
+{
+	static const ht_va_t want[5] = {
+		0,
+		0x0000ff0000000000ull,	/* 510 << 39 */
+		0x0000ff7f80000000ull,	/* | 510 << 30 */
+		0x0000ff7fbfc00000ull,	/* | 510 << 21 */
+		0x0000ff7fbfdfe000ull,	/* | 510 << 12 */
+	};
+
+	self_map_vas(HT_MODE_NPT4, want);
 }
 
 /* ------------------------------------------------------------------ */
@@ -785,7 +855,7 @@ Test(scan, self_map_4level_vas, .timeout = 30)
 
 /*
  * Every entry of every table names the same next table: root -> P -> D
- * -> T at frames 0x1000.., in 4- or 5-level paging.  Returns the PT.
+ * -> T at frames 0x1000.., in 4-, 5-level or nested paging.  Returns the PT.
  */
 static ht_pa_t
 share_all(scan_image_t *im, ht_mode_t mode)
@@ -808,7 +878,7 @@ share_all(scan_image_t *im, ht_mode_t mode)
  */
 Test(scan, sharing_empty, .timeout = 30)
 {
-	for (int mi = 2; mi < 4; mi++) {
+	for (int mi = 2; mi < NMODES; mi++) {
 		ht_mode_t mode = all_modes[mi];
 		const ht_geometry_t *g = ht_geometry(mode);
 		ht_scan_cfg_t cfg;
@@ -840,10 +910,11 @@ Test(scan, sharing_empty, .timeout = 30)
  * max_leaves ends the scan with -HT_ERANGE after exactly that many, in
  * order, and the reads stay proportional to the leaves reported.
  * (c) A walk function that returns 7 stops the scan with 7.
+ * npt4's tables are 4-level's, the leaves at the same (low) addresses.
  */
-Test(scan, sharing_bomb, .timeout = 60)
+static void
+bomb(ht_mode_t mode)
 {
-	const ht_mode_t mode = HT_MODE_4LEVEL;
 	const ht_geometry_t *g = ht_geometry(mode);
 	const uint64_t max = 100000;
 	const uint64_t leaf = 0x5000 | E_P | E_W;
@@ -890,14 +961,25 @@ Test(scan, sharing_bomb, .timeout = 60)
 	img_free(&im);
 }
 
+Test(scan, sharing_bomb, .timeout = 60)
+{
+	bomb(HT_MODE_4LEVEL);
+}
+
+Test(scan, sharing_bomb_npt4, .timeout = 60)
+{
+	bomb(HT_MODE_NPT4);
+}
+
 /*
  * A PD shared by two PDPTEs that grant different permissions: each path's
  * leaves carry that path's effective permissions (the memo records
- * which entries lead to leaves, not what they grant).
+ * which entries lead to leaves, not what they grant).  In 4-level
+ * paging and in npt4, whose entries grant the same.
  */
-Test(scan, sharing_permissions, .timeout = 30)
+static void
+share_perm(ht_mode_t mode)
 {
-	const ht_mode_t mode = HT_MODE_4LEVEL;
 	const ht_geometry_t *g = ht_geometry(mode);
 	const uint64_t leaf = 0x9000 | E_P | E_W | E_U;
 	static const unsigned eff[3] = { WUX, HT_U | HT_X, HT_W | HT_U };
@@ -933,6 +1015,16 @@ Test(scan, sharing_permissions, .timeout = 30)
 	img_free(&im);
 }
 
+Test(scan, sharing_permissions, .timeout = 30)
+{
+	share_perm(HT_MODE_4LEVEL);
+}
+
+Test(scan, sharing_permissions_npt4, .timeout = 30)
+{
+	share_perm(HT_MODE_NPT4);
+}
+
 /*
  * A PT shared by two PDEs, with leaves placed around the edges of the
  * 64-byte lines that the first visit passes over when they are empty, and
@@ -945,7 +1037,7 @@ Test(scan, sharing_sparse_live, .timeout = 30)
 	static const unsigned at[] = { 0, 7, 8, 15, 16, 63, 64, 65, 127, 200,
 	    448, 511, 512, 700, 1023 };
 
-	for (int mi = 0; mi < 4; mi++) {
+	for (int mi = 0; mi < NMODES; mi++) {
 		ht_mode_t mode = all_modes[mi];
 		const ht_geometry_t *g = ht_geometry(mode);
 		const unsigned n = 4096 / g->pte_size;
@@ -1006,11 +1098,12 @@ Test(scan, sharing_sparse_live, .timeout = 30)
 
 /*
  * A PDPT beyond the end of a 64 KiB image: it reads as zeros, yields
- * nothing and is counted; the rest of the tables are scanned.
+ * nothing and is counted; the rest of the tables are scanned.  In
+ * 4-level paging and in npt4, which reads the same tables.
  */
-Test(scan, unbacked, .timeout = 30)
+static void
+unbacked(ht_mode_t mode)
 {
-	const ht_mode_t mode = HT_MODE_4LEVEL;
 	const ht_geometry_t *g = ht_geometry(mode);
 	const ht_pa_t far = 0x40000000;
 	const uint64_t leaf = 0x3000 | E_P | E_W | E_U;
@@ -1051,6 +1144,16 @@ Test(scan, unbacked, .timeout = 30)
 
 	leaves_free(&lv);
 	img_free(&im);
+}
+
+Test(scan, unbacked, .timeout = 30)
+{
+	unbacked(HT_MODE_4LEVEL);
+}
+
+Test(scan, unbacked_npt4, .timeout = 30)
+{
+	unbacked(HT_MODE_NPT4);
 }
 
 /*
@@ -1097,11 +1200,12 @@ Test(scan, unbacked_partly, .timeout = 30)
 /*
  * A PDE with bit 51 set, MAXPHYADDR 48: a reserved-bit fault for the MMU
  * (skipped, counted), followed by QEMU's reading (it masks to bits 12..49);
- * with MAXPHYADDR 52 bit 51 is address, beyond the image.
+ * with MAXPHYADDR 52 bit 51 is address, beyond the image.  In 4-level
+ * paging and in npt4, whose PDEs reserve the same bits.
  */
-Test(scan, reserved_pde, .timeout = 30)
+static void
+reserved_pde(ht_mode_t mode)
 {
-	const ht_mode_t mode = HT_MODE_4LEVEL;
 	const ht_geometry_t *g = ht_geometry(mode);
 	const uint64_t la = 0xa000 | E_P | E_W, lb = 0xb000 | E_P | E_W;
 	ht_scan_cfg_t cfg;
@@ -1153,11 +1257,21 @@ Test(scan, reserved_pde, .timeout = 30)
 	img_free(&im);
 }
 
+Test(scan, reserved_pde, .timeout = 30)
+{
+	reserved_pde(HT_MODE_4LEVEL);
+}
+
+Test(scan, reserved_pde_npt4, .timeout = 30)
+{
+	reserved_pde(HT_MODE_NPT4);
+}
+
 /*
  * More reserved bits: PS in a PML4E (4-level) and in a PML5E (5-level),
  * R/W or PS in a PAE PDPTE (QEMU reads all of them as links), bits 13..20
- * of a 2 MiB leaf, a leaf above MAXPHYADDR.  QEMU's reading maps va 0 in
- * every case.
+ * of a 2 MiB leaf, a leaf above MAXPHYADDR; the same long-mode cases in
+ * nested paging.  QEMU's reading maps va 0 in every case.
  */
 Test(scan, reserved_more, .timeout = 30)
 {
@@ -1181,6 +1295,13 @@ Test(scan, reserved_more, .timeout = 30)
 		{ HT_MODE_4LEVEL, 40, 0, 1ull << 40, 0 },
 		{ HT_MODE_32BIT, 0, 1, 1ull << 21, 1 },
 		{ HT_MODE_32BIT, 36, 1, 1ull << 17, 1 },
+		{ HT_MODE_NPT4, 0, 3, E_PS, 0 },
+		{ HT_MODE_NPT4, 0, 1, 1ull << 13, 1 },
+		{ HT_MODE_NPT4, 0, 2, 1ull << 29, 2 },
+		{ HT_MODE_NPT4, 40, 0, 1ull << 40, 0 },
+		{ HT_MODE_NPT5, 0, 4, E_PS, 0 },
+		{ HT_MODE_NPT5, 0, 3, E_PS, 0 },
+		{ HT_MODE_NPT5, 0, 1, 1ull << 20, 1 },
 	};
 
 	for (size_t k = 0; k < sizeof (c) / sizeof (c[0]); k++) {
@@ -1227,6 +1348,163 @@ Test(scan, reserved_more, .timeout = 30)
 }
 
 /* ------------------------------------------------------------------ */
+/* Nested paging: no hole, AMD's root entries                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Nested paging's guest-physical space has no hole: the leaves under the
+ * upper half of the root come out at their own addresses, below 2^48
+ * (2^57), after those of the lower half; 4-level (5-level) paging reads
+ * the same tables with those addresses sign-extended.  The first address
+ * past the space is stopped before anything is read.
+ */
+Test(scan, npt_no_hole, .timeout = 30)
+{
+	static const struct {
+		ht_mode_t	npt, x86;
+		ht_va_t		va[3];		/* ascending */
+		ht_va_t		xva[3];		/* the same, sign-extended */
+	} c[] = {
+		{ HT_MODE_NPT4, HT_MODE_4LEVEL,
+		    { 0x00007ffffffff000ull, 0x0000800000000000ull,
+		    0x0000fffffffff000ull },
+		    { 0x00007ffffffff000ull, 0xffff800000000000ull,
+		    0xfffffffffffff000ull } },
+		{ HT_MODE_NPT5, HT_MODE_5LEVEL,
+		    { 0x00fffffffffff000ull, 0x0100000000000000ull,
+		    0x01fffffffffff000ull },
+		    { 0x00fffffffffff000ull, 0xff00000000000000ull,
+		    0xfffffffffffff000ull } },
+	};
+
+	for (size_t k = 0; k < sizeof (c) / sizeof (c[0]); k++) {
+		const ht_geometry_t *g = ht_geometry(c[k].npt);
+		const ht_geometry_t *xg = ht_geometry(c[k].x86);
+		const uint64_t leaf = E_P | E_W | E_U | E_A | E_D;
+		const ht_va_t end = 1ull << g->va_bits;
+		ht_scan_cfg_t cfg;
+		ht_scan_stats_t st;
+		leaves_t lv = { 0 };
+		scan_image_t im;
+		ht_scan_xlate_t x;
+
+		cr_assert_eq(g->hole_start, 0);
+		img_init(&im, IMG_SIZE, IMG_FREE);
+		for (int i = 0; i < 3; i++)
+			build(&im, c[k].npt, 0x1000, c[k].va[i], 0,
+			    (0x10000ull + (uint64_t)i * PG) | leaf, NULL);
+
+		cfg = mkcfg(&im, c[k].npt, 0x1000);
+		for (int q = 0; q < 2; q++) {
+			cfg.flags = q ? HT_SCAN_QEMU : 0;
+			cr_assert_eq(do_scan(&cfg, &lv, &st), 0);
+			cr_assert_eq(lv.n, 3);
+			for (int i = 0; i < 3; i++)
+				EXPECT_LEAF(g, &lv.v[i], c[k].va[i],
+				    0x10000ull + (uint64_t)i * PG, 0,
+				    WUX | HT_A | HT_D, WUX,
+				    (0x10000ull + (uint64_t)i * PG) | leaf);
+		}
+		cfg.flags = 0;
+		x = xlate(&cfg, c[k].va[2] + 0xfff);
+		cr_assert_eq(x.stop, HT_STOP_MAPPED);
+		cr_assert_eq(x.pa, 0x12fffull);
+		EXPECT_STEP(&x, 0, 0x1000 + 511 * 8, g->levels - 1, 511,
+		    get(&im, g, 0x1000 + 511 * 8), 0);
+		x = xlate(&cfg, c[k].va[1]);
+		cr_assert_eq(x.stop, HT_STOP_MAPPED);
+		cr_assert_eq(x.step[0].index, 256);
+		img_clear_counts(&im);
+		x = xlate(&cfg, end);
+		cr_assert_eq(x.stop, HT_STOP_NONCANON);
+		cr_assert_eq(x.nsteps, 0);
+		cr_assert_eq(im.nreads, 0);
+
+		/* the x86 mode: sign-extended, and va[2] is in its hole */
+		cfg = mkcfg(&im, c[k].x86, 0x1000);
+		cr_assert_eq(do_scan(&cfg, &lv, &st), 0);
+		cr_assert_eq(lv.n, 3);
+		for (int i = 0; i < 3; i++)
+			cr_assert_eq(lv.v[i].va, c[k].xva[i], "%s leaf %d: "
+			    "0x%llx", ht_mode_name(xg->mode), i,
+			    (unsigned long long)lv.v[i].va);
+		cr_assert_eq(xlate(&cfg, c[k].va[2]).stop, HT_STOP_NONCANON);
+
+		leaves_free(&lv);
+		img_free(&im);
+	}
+}
+
+/*
+ * AMD reserves bit 8 of PML4Es and PML5Es (APM vol. 2, 5.3.3: bits 8:7
+ * MBZ) where Intel ignores it; in a PDPTE or PDE that links a table it
+ * is ignored by both.  Nested tables are AMD's: a root entry with bit 8
+ * maps nothing there (QEMU's reading checks no reserved bits), while
+ * 4-level paging reads the same tables as before.
+ */
+Test(scan, npt_bit8, .timeout = 30)
+{
+	static const struct {
+		ht_mode_t	mode;
+		unsigned	level;	/* set bit 8 in va 0's entry here */
+		int		rsvd;
+	} c[] = {
+		{ HT_MODE_NPT4, 3, 1 },
+		{ HT_MODE_NPT4, 2, 0 },
+		{ HT_MODE_NPT4, 1, 0 },
+		{ HT_MODE_NPT5, 4, 1 },
+		{ HT_MODE_NPT5, 3, 1 },
+		{ HT_MODE_NPT5, 2, 0 },
+		{ HT_MODE_4LEVEL, 3, 0 },
+		{ HT_MODE_5LEVEL, 4, 0 },
+	};
+
+	for (size_t k = 0; k < sizeof (c) / sizeof (c[0]); k++) {
+		const ht_geometry_t *g = ht_geometry(c[k].mode);
+		const uint64_t leaf = 0x8000ull | E_P | E_W | E_U;
+		ht_pa_t table = 0x1000, e = 0;
+		ht_scan_cfg_t cfg;
+		ht_scan_stats_t st;
+		leaves_t lv = { 0 };
+		scan_image_t im;
+		ht_scan_xlate_t x;
+
+		img_init(&im, IMG_SIZE, IMG_FREE);
+		build(&im, c[k].mode, 0x1000, 0, 0, leaf, NULL);
+		for (int l = (int)root_level(g); l >= (int)c[k].level; l--) {
+			e = ent(g, table, 0, (unsigned)l);
+			table = link_addr(g, get(&im, g, e));
+		}
+		put(&im, g->pte_size, e, get(&im, g, e) | (1ull << 8));
+		cfg = mkcfg(&im, c[k].mode, 0x1000);
+
+		cr_assert_eq(do_scan(&cfg, &lv, &st), 0);
+		cr_assert_eq(lv.n, c[k].rsvd ? 0 : 1, "case %zu: %zu leaves",
+		    k, lv.n);
+		cr_assert_eq(st.reserved, c[k].rsvd ? 1 : 0,
+		    "case %zu: reserved %llu", k,
+		    (unsigned long long)st.reserved);
+		x = xlate(&cfg, 0);
+		cr_assert_eq(x.stop, c[k].rsvd ? HT_STOP_RESERVED :
+		    HT_STOP_MAPPED, "case %zu: stop %d", k, (int)x.stop);
+		if (c[k].rsvd)
+			cr_assert_eq(x.nsteps, root_level(g) - c[k].level +
+			    1);
+		else
+			EXPECT_LEAF(g, &lv.v[0], 0, 0x8000, 0, WUX, WUX,
+			    leaf);
+
+		cfg.flags = HT_SCAN_QEMU;
+		cr_assert_eq(do_scan(&cfg, &lv, &st), 0);
+		cr_assert_eq(lv.n, 1, "case %zu: QEMU: %zu leaves", k, lv.n);
+		cr_assert_eq(st.reserved, 0);
+
+		leaves_free(&lv);
+		img_free(&im);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* CR3 as the CPU holds it                                             */
 /* ------------------------------------------------------------------ */
 
@@ -1236,7 +1514,7 @@ Test(scan, reserved_more, .timeout = 30)
  */
 Test(scan, cr3_bits, .timeout = 30)
 {
-	for (int mi = 0; mi < 4; mi++) {
+	for (int mi = 0; mi < NMODES; mi++) {
 		ht_mode_t mode = all_modes[mi];
 		const ht_geometry_t *g = ht_geometry(mode);
 		const uint64_t leaf = 0x12345000ull | E_P | E_W;
@@ -1370,7 +1648,7 @@ Test(scan, pse36, .timeout = 30)
  */
 Test(scan, translate_mapped, .timeout = 30)
 {
-	for (int mi = 0; mi < 4; mi++) {
+	for (int mi = 0; mi < NMODES; mi++) {
 		ht_mode_t mode = all_modes[mi];
 		const ht_geometry_t *g = ht_geometry(mode);
 		unsigned big = 1;
@@ -1419,7 +1697,7 @@ Test(scan, translate_mapped, .timeout = 30)
  */
 Test(scan, translate_notpresent, .timeout = 30)
 {
-	for (int mi = 0; mi < 4; mi++) {
+	for (int mi = 0; mi < NMODES; mi++) {
 		ht_mode_t mode = all_modes[mi];
 		const ht_geometry_t *g = ht_geometry(mode);
 		ht_va_t va = va_hi[mi];
@@ -1458,7 +1736,11 @@ Test(scan, translate_notpresent, .timeout = 30)
 	}
 }
 
-/* Non-canonical addresses: stopped before anything is read. */
+/*
+ * Non-canonical addresses: stopped before anything is read.  Nested
+ * paging has no hole: an address below 2^48 (2^57) is walked, wherever
+ * it lies, and one above it is stopped the same way.
+ */
 Test(scan, translate_noncanon, .timeout = 30)
 {
 	static const struct {
@@ -1482,6 +1764,18 @@ Test(scan, translate_noncanon, .timeout = 30)
 		{ HT_MODE_PAE, 0x100000000ull, 1 },
 		{ HT_MODE_PAE, 0xfffffffff0000000ull, 1 },
 		{ HT_MODE_PAE, 0xffffffffull, 0 },
+		{ HT_MODE_NPT4, 0x0000800000000000ull, 0 },
+		{ HT_MODE_NPT4, 0x0000ffffffffffffull, 0 },
+		{ HT_MODE_NPT4, 0x0001000000000000ull, 1 },
+		{ HT_MODE_NPT4, 0x0008000000000000ull, 1 },
+		{ HT_MODE_NPT4, 0xffff800000000000ull, 1 },
+		{ HT_MODE_NPT4, 0xffffffffffffffffull, 1 },
+		{ HT_MODE_NPT5, 0x0000800000000000ull, 0 },
+		{ HT_MODE_NPT5, 0x0100000000000000ull, 0 },
+		{ HT_MODE_NPT5, 0x01ffffffffffffffull, 0 },
+		{ HT_MODE_NPT5, 0x0200000000000000ull, 1 },
+		{ HT_MODE_NPT5, 0xff00000000000000ull, 1 },
+		{ HT_MODE_NPT5, 0x8000000000000000ull, 1 },
 	};
 	scan_image_t im;
 
@@ -1565,11 +1859,11 @@ Test(scan, bad_arguments, .timeout = 30)
 		expect_einval(&cfg, "unknown flag");
 	}
 	cfg = good;
-	cfg.mode = (ht_mode_t)4;
+	cfg.mode = (ht_mode_t)64;
 	expect_einval(&cfg, "mode 4");
 	cfg.mode = (ht_mode_t)-1;
 	expect_einval(&cfg, "mode -1");
-	for (int mi = 0; mi < 4; mi++) {
+	for (int mi = 0; mi < NMODES; mi++) {
 		const ht_geometry_t *g = ht_geometry(all_modes[mi]);
 		unsigned bad[4] = { 1, 31, g->pa_bits_max + 1, 64 };
 
@@ -1585,8 +1879,12 @@ Test(scan, bad_arguments, .timeout = 30)
 	cr_assert_eq(ht_scan_translate(&good, 0, NULL), -HT_EINVAL);
 }
 
-/* The read function's error ends the scan with that error. */
-Test(scan, read_errors, .timeout = 30)
+/*
+ * The read function's error ends the scan with that error (4-level, and
+ * npt4: nested paging reads through the same callback).
+ */
+static void
+read_errors(ht_mode_t mode)
 {
 	ht_scan_cfg_t cfg;
 	ht_scan_stats_t st;
@@ -1596,8 +1894,8 @@ Test(scan, read_errors, .timeout = 30)
 	int rc;
 
 	img_init(&im, IMG_SIZE, IMG_FREE);
-	build(&im, HT_MODE_4LEVEL, 0x1000, 0, 0, 0x5000 | E_P, NULL);
-	cfg = mkcfg(&im, HT_MODE_4LEVEL, 0x1000);
+	build(&im, mode, 0x1000, 0, 0, 0x5000 | E_P, NULL);
+	cfg = mkcfg(&im, mode, 0x1000);
 
 	im.rc = -HT_EPROVIDER;
 	cr_assert_eq(do_scan(&cfg, &lv, &st), -HT_EPROVIDER);
@@ -1618,6 +1916,16 @@ Test(scan, read_errors, .timeout = 30)
 	img_free(&im);
 }
 
+Test(scan, read_errors, .timeout = 30)
+{
+	read_errors(HT_MODE_4LEVEL);
+}
+
+Test(scan, read_errors_npt4, .timeout = 30)
+{
+	read_errors(HT_MODE_NPT4);
+}
+
 /* ------------------------------------------------------------------ */
 /* Agreement with the library's own walk                               */
 /* ------------------------------------------------------------------ */
@@ -1630,6 +1938,13 @@ static ht_va_t
 rnd_va(const ht_geometry_t *g, uint64_t *s, uint64_t size)
 {
 	return (canon(g, rnd(s) & ~(size - 1)));
+}
+
+/* The last address of the mode's space: ht_walk's whole-space bound. */
+static ht_va_t
+space_last(const ht_geometry_t *g)
+{
+	return (g->hole_start != 0 ? ~0ull : ~(~0ull << g->va_bits));
 }
 
 /*
@@ -1690,8 +2005,7 @@ agree(ht_mode_t mode, uint64_t seed)
 		}
 	}
 	/* holes in a few of the mappings and new permissions elsewhere */
-	cr_assert_eq(ht_walk(as, 0, g->va_bits == 32 ? 0xffffffffull : ~0ull,
-	    collect, &w), 0);
+	cr_assert_eq(ht_walk(as, 0, space_last(g), collect, &w), 0);
 	for (int i = 0; i < 40 && w.n > 0; i++) {
 		const ht_leaf_t *l = &w.v[rnd(&s) % w.n];
 		uint64_t off = (rnd(&s) % (l->size / PG)) * PG;
@@ -1710,8 +2024,7 @@ agree(ht_mode_t mode, uint64_t seed)
 		    ht_errdetail());
 		/* the list may be stale now: take it again */
 		w.n = 0;
-		cr_assert_eq(ht_walk(as, 0, g->va_bits == 32 ? 0xffffffffull :
-		    ~0ull, collect, &w), 0);
+		cr_assert_eq(ht_walk(as, 0, space_last(g), collect, &w), 0);
 	}
 	cr_assert(w.n >= 200, "%s: only %zu leaves", ht_mode_name(mode), w.n);
 	cr_assert_eq(ht_audit(as), 0, "%s", ht_errdetail());
@@ -1805,4 +2118,14 @@ Test(scan, agree_4level, .timeout = 120)
 Test(scan, agree_5level, .timeout = 120)
 {
 	agree(HT_MODE_5LEVEL, 0xabc98388fb8fac03ull);
+}
+
+Test(scan, agree_npt4, .timeout = 120)
+{
+	agree(HT_MODE_NPT4, 0x2545f4914f6cdd1dull);
+}
+
+Test(scan, agree_npt5, .timeout = 120)
+{
+	agree(HT_MODE_NPT5, 0xc2b2ae3d27d4eb4full);
 }

@@ -153,6 +153,35 @@ ParameterizedTest(ht_mode_t *mode, stlb, rights, .timeout = 120)
 	/* supervisor only, read-only, executable */
 	OK(ht_map(e->as, VA, PA, PG, HT_X, 0));
 	OK(ht_stlb_create(e->as, 16, &cpu, &t));
+	if (mode_npt(e->g)) {
+		/*
+		 * Nested paging: every entry has U and every access is a
+		 * user one, at any CPL: reads and fetches pass, a write to
+		 * the read-only page faults, and CR0.WP changes nothing.
+		 */
+		FILL(t, VA, HT_ACC_READ, 0, PA);
+		HIT(t, VA, HT_ACC_READ, 3, PA);
+		HIT(t, VA, HT_ACC_FETCH, 0, PA);
+		FAULT(t, VA, HT_ACC_WRITE, 0);
+		FAULT(t, VA, HT_ACC_WRITE, 3);
+		cpu.flags &= ~HT_CPU_WP;
+		OK(ht_stlb_set_cpu(t, &cpu));
+		FAULT(t, VA, HT_ACC_WRITE, 0);
+		/*
+		 * A dirty page made read-only: a fill caches the leaf's
+		 * rights for every access, and the "CPL 0" write is a user
+		 * one too (an old bug cached it as allowed without WP).
+		 */
+		OK(ht_map(e->as, VA + PG, PA + PG, PG, HT_W, 0));
+		FILL(t, VA + PG, HT_ACC_WRITE, 0, PA + PG);
+		OK(ht_protect(e->as, VA + PG, PG, 0));
+		FILL(t, VA + PG, HT_ACC_READ, 3, PA + PG);
+		MISS(t, VA + PG, HT_ACC_WRITE, 0);
+		FAULT(t, VA + PG, HT_ACC_WRITE, 0);
+		ht_stlb_destroy(t);
+		env_teardown(e);
+		return;
+	}
 	FAULT(t, VA, HT_ACC_READ, 3);
 	FILL(t, VA, HT_ACC_FETCH, 0, PA);
 	HIT(t, VA, HT_ACC_READ, 0, PA);

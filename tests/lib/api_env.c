@@ -101,10 +101,10 @@ env_teardown(env_t *e)
 	e->arena = NULL;
 }
 
-ht_va_t
-va_last(const ht_geometry_t *g)
+int
+mode_npt(const ht_geometry_t *g)
 {
-	return (g->va_bits == 32 ? 0xffffffffull : ~0ull);
+	return (g->mode == HT_MODE_NPT4 || g->mode == HT_MODE_NPT5);
 }
 
 uint64_t
@@ -244,6 +244,10 @@ xlate_is(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t size, unsigned attr,
 	ht_xlate_t x;
 	int rc = ht_translate(as, va, &x);
 
+	/* nested paging: every leaf has U (the walk is a user access) */
+	if (mode_npt(ht_ctx_geometry(ht_as_ctx(as))))
+		attr |= HT_U;
+
 	cr_assert_eq(rc, 0, "line %d: translate 0x%llx: %s", line,
 	    (unsigned long long)va, ht_err_name(rc));
 	cr_assert_eq(x.pa, pa, "line %d: va 0x%llx -> pa 0x%llx, want 0x%llx",
@@ -270,12 +274,17 @@ unmapped_is(ht_as_t *as, ht_va_t va, int line)
 	    (unsigned long long)x.pa);
 }
 
-/* Attributes as translate reports them: no NX bit means always X. */
+/*
+ * Attributes as translate reports them: no NX bit means always X; nested
+ * paging's leaves always have U.
+ */
 unsigned
 eff(const env_t *e, unsigned attr, int no_nx)
 {
 	if (!e->g->has_nx || no_nx)
 		attr |= HT_X;
+	if (mode_npt(e->g))
+		attr |= HT_U;
 	return (attr);
 }
 

@@ -24,6 +24,7 @@
 #include <criterion/parameterized.h>
 
 #include "htable.h"
+#include "geom.h"
 
 #define PG		4096ull
 #define MIB		(1024ull * 1024)
@@ -78,7 +79,8 @@ void env_setup(env_t *e, ht_mode_t mode);
 /* Destroy the main space (if any), the context and the arena. */
 void env_teardown(env_t *e);
 
-ht_va_t va_last(const ht_geometry_t *g);
+/* Nested paging (npt4, npt5): every entry has U, no canonical hole. */
+int mode_npt(const ht_geometry_t *g);
 uint64_t lsize(const ht_geometry_t *g, unsigned level);
 unsigned level_ps(const ht_geometry_t *g, unsigned level);
 /* The levels that can hold leaves in this mode (with these page sizes). */
@@ -201,9 +203,10 @@ void steal_by_maps(env_t *e, ht_as_t *thief, ht_va_t va, uint64_t step,
 #define MODE_PARAMS(suite, name)					\
 ParameterizedTestParameters(suite, name)				\
 {									\
-	static ht_mode_t m[4] = { HT_MODE_32BIT, HT_MODE_PAE,		\
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL };				\
-	return (cr_make_param_array(ht_mode_t, m, 4));			\
+	static ht_mode_t m[6] = { HT_MODE_32BIT, HT_MODE_PAE,		\
+	    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4,		\
+	    HT_MODE_NPT5 };						\
+	return (cr_make_param_array(ht_mode_t, m, 6));			\
 }
 
 #endif /* HT_TEST_API_ENV_H */

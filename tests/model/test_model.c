@@ -46,6 +46,14 @@
  * steal legitimately drops unlocked mappings, which the model cannot
  * predict.
  *
+ * Nested paging (npt4, npt5) runs the same model over a guest-physical
+ * space [0, 2^va_bits) with no hole: the model's attributes all carry
+ * HT_U (the library sets it in every entry), the soft TLBs decide every
+ * access as a user one whatever the CPL and the CPU's WP, SMEP, SMAP and
+ * PKE (set so that they would change the answer if they counted), and
+ * the invalid calls include addresses beyond the space, which must be
+ * HT_ERANGE (never HT_ENONCANON: there is no upper half).
+ *
  * Where the header leaves a choice open (locking a range with holes,
  * unlocking mappings that are not locked, which of two applicable errors
  * comes first) the test accepts each reasonable answer but then holds the
@@ -201,6 +209,14 @@ typedef struct run {
 	uint64_t	pa_small_limit;	/* PAs a 4 KiB leaf can name */
 	int		has_nx;
 	unsigned	xkeep;		/* HT_X when X is always effective */
+	/*
+	 * Nested paging (npt4, npt5): the space is guest-physical, [0,
+	 * 2^va_bits) with no hole; every entry has U (the library sets it
+	 * whatever attr says) and every access is decided as a user one.
+	 */
+	int		npt;
+	unsigned	keep;		/* every leaf: xkeep, NPT's U */
+	ht_cpu_t	cpu;		/* the soft TLBs' CPU */
 	uint64_t	va_last;	/* last VA of the space */
 	uint64_t	window;		/* cluster window size */
 	uint64_t	spread;		/* small operations: hot spot +- this */
@@ -569,7 +585,7 @@ model_expect(const run_t *r, uint64_t va, expect_t *e)
 
 	memset(e, 0, sizeof (*e));
 	e->mapped = rm_lookup(&r->rm, va, &e->pa, &attr, &e->locked);
-	e->attr = (attr & ATTRS) | (e->mapped ? r->xkeep : 0);
+	e->attr = (attr & ATTRS) | (e->mapped ? r->keep : 0);
 }
 
 /* ht_page_mappings of the sampled page: each must be what the model says */
@@ -823,6 +839,11 @@ walk_cb(void *arg, const ht_leaf_t *lf)
 		    ")", lf->va, w->next);
 		return (1);
 	}
+	/*
+	 * Only X is added (in a mode without NX it is not the leaf's to
+	 * say).  NPT's U is not: the walk must report it in the leaf's own
+	 * attr, and in eff.
+	 */
 	unsigned attr = (lf->attr & ATTRS) | r->xkeep;
 	int locked = !!(lf->attr & HT_LOCKED);
 	if (!rm_uniform(&r->rm, lf->va, lf->va + (size - 1), lf->pa, attr,
@@ -834,6 +855,12 @@ walk_cb(void *arg, const ht_leaf_t *lf)
 		    "does not match the model (at va: mapped %d pa 0x%" PRIx64
 		    " attr 0x%x locked %d)", lf->va, size, lf->pa, attr,
 		    locked, e.mapped, e.pa, e.attr, e.locked);
+		return (1);
+	}
+	/* the links above a leaf never restrict it: eff is its own rights */
+	if ((lf->eff & PERM) != (attr & PERM)) {
+		(void) snprintf(w->msg, sizeof (w->msg), "leaf va 0x%" PRIx64
+		    " attr 0x%x has eff 0x%x", lf->va, attr, lf->eff);
 		return (1);
 	}
 	if (w->nlv == w->caplv) {
@@ -1161,7 +1188,7 @@ op_map(run_t *r, uint64_t va, uint64_t len)
 	count_rc(r, OP_MAP, rc);
 	check_rc(r, "ht_map", rc, &a);
 	if (rc == 0)
-		rm_map(&r->rm, va, last, pa, (attr & ATTRS) | r->xkeep,
+		rm_map(&r->rm, va, last, pa, (attr & ATTRS) | r->keep,
 		    !!(flags & HT_MAP_LOCK));
 }
 
@@ -1210,7 +1237,7 @@ op_protect(run_t *r, uint64_t va, uint64_t len)
 	count_rc(r, OP_PROTECT, rc);
 	check_rc(r, "ht_protect", rc, &a);
 	if (rc == 0)
-		rm_set_attr(&r->rm, va, last, PERM, prot | r->xkeep);
+		rm_set_attr(&r->rm, va, last, PERM, prot | r->keep);
 }
 
 static void
@@ -1548,10 +1575,17 @@ check_many(run_t *r, const uint64_t *s, unsigned ns)
 /* Soft TLBs against the model                                         */
 /* ------------------------------------------------------------------ */
 
-/* Does the model let access acc at cpl through at e (WP on, no SMEP/SMAP)? */
+/*
+ * Does the model let access acc at cpl through at e?  x86: WP on, no
+ * SMEP/SMAP.  Nested paging: the MMU walks the tables as a user access,
+ * so the answer at any CPL is the user's (whatever the CPU's WP, SMEP,
+ * SMAP and PKE, which setup() sets so as to differ if they counted).
+ */
 static int
-stlb_allows(const expect_t *e, unsigned acc, unsigned cpl)
+stlb_allows(const run_t *r, const expect_t *e, unsigned acc, unsigned cpl)
 {
+	if (r->npt)
+		cpl = 3;
 	if (!e->mapped || (cpl == 3 && !(e->attr & HT_U)))
 		return (0);
 	if (acc == HT_ACC_WRITE)
@@ -1604,7 +1638,7 @@ stlb_fill_check(run_t *r, int sharer, uint64_t sva, unsigned acc,
 		return;
 	}
 	r->stlb_fills++;
-	if (stlb_allows(&e, acc, cpl) != (a.fault == HT_FAULT_NONE) ||
+	if (stlb_allows(r, &e, acc, cpl) != (a.fault == HT_FAULT_NONE) ||
 	    (a.fault == HT_FAULT_NONE && a.pa != e.pa))
 		fail(r, "stlb fill %s0x%" PRIx64 " acc %u cpl %u: fault %d pa "
 		    "0x%" PRIx64 "; model mapped %d pa 0x%" PRIx64 " attr 0x%x",
@@ -1632,7 +1666,7 @@ stlb_lookup_check(run_t *r, int sharer, uint64_t sva)
 		if (!ht_stlb_lookup(t, sva, acc, cpl, &pa))
 			continue;
 		r->stlb_hits++;
-		if (!stlb_allows(&e, acc, cpl) || pa != e.pa)
+		if (!stlb_allows(r, &e, acc, cpl) || pa != e.pa)
 			fail(r, "stale soft TLB hit %s0x%" PRIx64 " acc %u cpl "
 			    "%u: pa 0x%" PRIx64 "; model mapped %d pa 0x%"
 			    PRIx64 " attr 0x%x", sharer ? "sh " : "", sva, acc,
@@ -1692,6 +1726,119 @@ stlb_check(run_t *r, const uint64_t *s, unsigned ns)
 		    PG);
 }
 
+/* Callbacks for calls that must fail before they reach any leaf. */
+static int
+walk_never(void *arg, const ht_leaf_t *lf)
+{
+	(void) arg;
+	(void) lf;
+	return (1);	/* an rc of 1 is no HT_E* code: the check fails */
+}
+
+static void
+ad_never(void *arg, ht_va_t va, uint64_t size, unsigned bits)
+{
+	(void) va;
+	(void) size;
+	(void) bits;
+	*(int *)arg = 1;
+}
+
+/*
+ * Nested paging: one call with an address beyond the guest-physical
+ * space [0, 2^va_bits).  There is no hole, so such an address is out of
+ * range (HT_ERANGE, as 32-bit paging beyond 4 GiB), never non-canonical:
+ * not even one of the upper half that 4- and 5-level paging would take.
+ * The caller holds the result to HT_ERANGE; that nothing changed, the
+ * checks after the step prove.
+ */
+static int
+bad_beyond(run_t *r, const char **r_what)
+{
+	uint64_t top = r->va_last + 1;
+	uint64_t v;
+	ht_access_t ac;
+	ht_xlate_t x;
+	ht_pa_t pa;
+	long n;
+	int rc, rc2, called = 0;
+
+	switch (rnd(r, 3)) {
+	case 0:
+		v = top;	/* the first page past the end */
+		break;
+	case 1:
+		v = top + rnd(r, (0 - top) / PG) * PG;	/* up to 2^64 */
+		break;
+	default:
+		/* where 4- and 5-level paging have their upper half */
+		v = (~0ull << (r->g->va_bits - 1)) + rnd(r, 1ull << 30) * PG;
+		break;
+	}
+	switch (rnd(r, 8)) {
+	case 0:
+		hist(r, "bad: map 0x%" PRIx64 " beyond the space", v);
+		*r_what = "ht_map";
+		return (ht_map(r->as, v, 0, PG, HT_W, 0));
+	case 1:
+		hist(r, "bad: map across the top 0x%" PRIx64 " of the space",
+		    r->va_last);
+		*r_what = "ht_map";
+		return (ht_map(r->as, top - PG, 0, 2 * PG, HT_W, 0));
+	case 2:
+		hist(r, "bad: unmap 0x%" PRIx64 " beyond the space", v);
+		*r_what = "ht_unmap";
+		return (ht_unmap(r->as, v, PG, HT_UNMAP_UNLOCK));
+	case 3:
+		hist(r, "bad: protect 0x%" PRIx64 " beyond the space", v);
+		*r_what = "ht_protect";
+		return (ht_protect(r->as, v, PG, HT_W));
+	case 4:
+		hist(r, "bad: lock, unlock, harvest 0x%" PRIx64 " beyond the "
+		    "space", v);
+		*r_what = "ht_lock, ht_unlock or ht_harvest_ad";
+		rc = ht_lock(r->as, v, PG);
+		if ((rc2 = ht_unlock(r->as, v, PG)) != rc)
+			fail(r, "unlock 0x%" PRIx64 " beyond the space: %s, "
+			    "ht_lock %s", v, errname(rc2), errname(rc));
+		n = ht_harvest_ad(r->as, v, PG, HT_A | HT_D, HT_AD_CLEAR,
+		    ad_never, &called);
+		if (n != rc || called)
+			fail(r, "ht_harvest_ad 0x%" PRIx64 " beyond the space: "
+			    "%ld (%d callbacks), ht_lock %s", v, n, called,
+			    errname(rc));
+		return (rc);
+	case 5:
+		hist(r, "bad: translate 0x%" PRIx64 " beyond the space", v);
+		*r_what = "ht_translate";
+		rc = ht_translate(r->as, v, &x);
+		if (ht_va2pa(r->as, v, &pa) != rc)
+			fail(r, "va2pa 0x%" PRIx64 " beyond the space: not "
+			    "translate's %s", v, errname(rc));
+		return (rc);
+	case 6:
+		/* from inside or from beyond: the last byte is beyond */
+		hist(r, "bad: walk to 0x%" PRIx64 " beyond the space", v);
+		*r_what = "ht_walk";
+		return (ht_walk(r->as, chance(r, 50) ? v : random_hot_va(r),
+		    v | (PG - 1), walk_never, NULL));
+	default: {
+		unsigned acc = (unsigned)rnd(r, 3);
+		unsigned cpl = chance(r, 50) ? 3 : 0;
+		hist(r, "bad: access %u cpl %u 0x%" PRIx64 " beyond the "
+		    "space", acc, cpl, v);
+		*r_what = "ht_stlb_fill";
+		rc = ht_stlb_fill(r->stlb, v, acc, cpl, &ac);
+		rc2 = ht_access(r->as, &r->cpu, v, acc, cpl, &ac);
+		if (rc2 != rc || ht_stlb_lookup(r->stlb, v, acc, cpl, &pa))
+			fail(r, "access 0x%" PRIx64 " beyond the space: "
+			    "ht_access %s, stlb fill %s, or a hit", v,
+			    errname(rc2), errname(rc));
+		return (rc);
+	}
+	}
+}
+
 /* Invalid requests with one thing wrong each: exact error, no change. */
 static void
 op_bad(run_t *r, uint64_t va, uint64_t len)
@@ -1735,6 +1882,10 @@ op_bad(run_t *r, uint64_t va, uint64_t len)
 			hist(r, "bad: map non-canonical va 0x%" PRIx64, v);
 			allow(&a, -HT_ENONCANON);
 			rc = ht_map(r->as, v, 0, PG, HT_W, 0);
+		} else if (r->npt) {
+			/* past the top of the guest-physical space */
+			allow(&a, -HT_ERANGE);
+			rc = bad_beyond(r, &what);
 		} else {
 			/* past the top of a 32-bit space */
 			hist(r, "bad: map 0xfffff000 + 2 pages");
@@ -1750,8 +1901,11 @@ op_bad(run_t *r, uint64_t va, uint64_t len)
 		    rg->last);
 		what = "ht_unmap";
 		allow(&a, -HT_ERANGE);
-		allow(&a, -HT_ENONCANON);
-		allow(&a, -HT_EINVAL);
+		/* NPT: one region, its end the top of the space, below 2^64 */
+		if (!r->npt) {
+			allow(&a, -HT_ENONCANON);
+			allow(&a, -HT_EINVAL);
+		}
 		rc = ht_unmap(r->as, rg->last + 1 - PG, 2 * PG, 0);
 		break;
 	}
@@ -1943,6 +2097,7 @@ setup(run_t *r, ht_mode_t mode, int lowmem, int serial)
 	r->mode = mode;
 	r->mname = ht_mode_name(mode);
 	r->g = ht_geometry(mode);
+	r->npt = mode == HT_MODE_NPT4 || mode == HT_MODE_NPT5;
 	r->lowmem = lowmem;
 	r->serial = serial;
 	r->seed = base_seed();
@@ -1989,14 +2144,22 @@ setup(run_t *r, ht_mode_t mode, int lowmem, int serial)
 	cr_assert_eq(ht_as_create(r->ctx, HT_AS_COPIED, &r->other), 0);
 	cr_assert_eq(ht_map(r->other, 0, 0x7000, PG, HT_W, 0), 0);
 	cr_assert_eq(ht_as_create(r->ctx, 0, &r->sh), 0);
-	{
-		ht_cpu_t cpu = { HT_CPU_WP, 0, 0 };
-
-		if (r->g->has_nx)
-			cpu.flags |= HT_CPU_NXE;
-		cr_assert_eq(ht_stlb_create(r->as, 64, &cpu, &r->stlb), 0);
-		cr_assert_eq(ht_stlb_create(r->sh, 16, &cpu, &r->sh_stlb), 0);
+	r->cpu.flags = HT_CPU_WP;
+	if (r->npt) {
+		/*
+		 * None of WP, SMEP, SMAP or protection keys applies to a
+		 * nested walk: without WP a CPL-0 write to a read-only page
+		 * would pass, with SMAP and SMEP a CPL-0 read or fetch of a
+		 * user page (every page here) would fault, and this PKRU
+		 * denies every data access to a user page.
+		 */
+		r->cpu.flags = HT_CPU_SMEP | HT_CPU_SMAP | HT_CPU_PKE;
+		r->cpu.pkru = 0xffffffffu;
 	}
+	if (r->g->has_nx)
+		r->cpu.flags |= HT_CPU_NXE;
+	cr_assert_eq(ht_stlb_create(r->as, 64, &r->cpu, &r->stlb), 0);
+	cr_assert_eq(ht_stlb_create(r->sh, 16, &r->cpu, &r->sh_stlb), 0);
 	r->sh_span = 1ull << r->g->level_shift[1];
 	r->sh_dst = SH_TABLES * r->sh_span;
 	for (int i = 0; r->copied && i < 2; i++) {
@@ -2013,7 +2176,12 @@ setup(run_t *r, ht_mode_t mode, int lowmem, int serial)
 	r->pa_small_limit = r->g->pte_size == 4 ? (1ull << 32) : r->pa_limit;
 	r->has_nx = r->g->has_nx;
 	r->xkeep = r->has_nx ? 0 : HT_X;
-	r->va_last = r->g->va_bits == 32 ? 0xffffffffull : ~0ull;
+	r->keep = r->xkeep | (r->npt ? HT_U : 0);
+	/* with a hole the upper half is canonical; else [0, 2^va_bits) */
+	r->va_last = r->g->hole_start != 0 ? ~0ull :
+	    (1ull << r->g->va_bits) - 1;
+	cr_assert(!r->npt || r->g->hole_start == 0, "%s has a hole",
+	    r->mname);
 	r->big = PG;
 	if (r->ps & HT_PS_2M)
 		r->lpg[r->nlpg++] = 2 * MIB;
@@ -2209,6 +2377,30 @@ Test(model, 5level_lowmem, .timeout = MODEL_TIMEOUT)
 }
 
 /*
+ * Nested paging: the long-mode tables over a guest-physical space with
+ * no hole, every entry with U, every access a user one (run_t.npt).
+ */
+Test(model, npt4, .timeout = MODEL_TIMEOUT)
+{
+	run_model(HT_MODE_NPT4, 0, 0);
+}
+
+Test(model, npt4_lowmem, .timeout = MODEL_TIMEOUT)
+{
+	run_model(HT_MODE_NPT4, 1, 0);
+}
+
+Test(model, npt5, .timeout = MODEL_TIMEOUT)
+{
+	run_model(HT_MODE_NPT5, 0, 0);
+}
+
+Test(model, npt5_lowmem, .timeout = MODEL_TIMEOUT)
+{
+	run_model(HT_MODE_NPT5, 1, 0);
+}
+
+/*
  * A serial space (HT_AS_SERIAL) without the reverse map: its one-entry
  * calls take no lock (hat_one.c); a third of the ranges are one entry.
  * It neither shares nor is shared, so the share step only checks that
@@ -2222,4 +2414,9 @@ Test(model, 32bit_serial, .timeout = MODEL_TIMEOUT)
 Test(model, 4level_serial, .timeout = MODEL_TIMEOUT)
 {
 	run_model(HT_MODE_4LEVEL, 0, 1);
+}
+
+Test(model, npt4_serial, .timeout = MODEL_TIMEOUT)
+{
+	run_model(HT_MODE_NPT4, 0, 1);
 }

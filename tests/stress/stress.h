@@ -94,13 +94,14 @@ stress_wait_thefts(stress_thief_t *t, long n)
 		(void) sched_yield();
 }
 
-/* The four paging modes, as a Criterion parameter array. */
+/* The paging modes (nested paging too), as a Criterion parameter array. */
 #define STRESS_MODES(suite, name)					\
 ParameterizedTestParameters(suite, name)				\
 {									\
-	static ht_mode_t m[4] = { HT_MODE_32BIT, HT_MODE_PAE,		\
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL };				\
-	return (cr_make_param_array(ht_mode_t, m, 4));			\
+	static ht_mode_t m[6] = { HT_MODE_32BIT, HT_MODE_PAE,		\
+	    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4,		\
+	    HT_MODE_NPT5 };						\
+	return (cr_make_param_array(ht_mode_t, m, 6));			\
 }
 
 #endif /* HT_STRESS_H */

@@ -691,8 +691,11 @@ race_layout(race_t *r, ht_mode_t mode)
 	r->span = 1ull << r->g->level_shift[1];	/* a level-0 table */
 	r->nsrc = (unsigned)(2 * r->span / PG);
 	cr_assert(r->nsrc <= MAXSRC);
-	/* the kernel half: 3 GiB in 32-bit and PAE paging, else the top */
-	r->kva[0] = r->g->va_bits > 32 ? 0 - (1ull << (r->g->va_bits - 1)) :
+	/*
+	 * The kernel half: 3 GiB in 32-bit and PAE paging, the canonical
+	 * top in 4- and 5-level paging, the upper half without a hole
+	 */
+	r->kva[0] = r->g->hole_start != 0 ? 0 - (1ull << (r->g->va_bits - 1)) :
 	    (ht_va_t)nuser(r) * r->slot;
 	/* another root entry where there is one (PAE has one kernel entry) */
 	r->kva[1] = r->g->top_level_count - nuser(r) >= 2 ?

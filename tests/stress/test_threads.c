@@ -165,6 +165,9 @@ eff(const world_t *w, unsigned attr)
 {
 	if (!w->g->has_nx)
 		attr |= HT_X;
+	/* nested paging: every leaf has U */
+	if (w->mode == HT_MODE_NPT4 || w->mode == HT_MODE_NPT5)
+		attr |= HT_U;
 	return (attr & CHK);
 }
 

@@ -83,8 +83,8 @@ Test(config, mode_and_pagesizes)
 {
 	ht_config_t c = good_cfg(HT_MODE_4LEVEL);
 
-	c.mode = (ht_mode_t)4;
-	BAD(c, HT_EINVAL, "cfg.mode 4", NULL);
+	c.mode = (ht_mode_t)64;
+	BAD(c, HT_EINVAL, "cfg.mode 64", NULL);
 	c.mode = (ht_mode_t)-7;
 	BAD(c, HT_EINVAL, "cfg.mode -7", NULL);
 
@@ -112,9 +112,10 @@ Test(config, pa_bits_and_no_nx)
 	static const struct { ht_mode_t m; unsigned max; } w[] = {
 		{ HT_MODE_32BIT, 40 }, { HT_MODE_PAE, 52 },
 		{ HT_MODE_4LEVEL, 52 }, { HT_MODE_5LEVEL, 52 },
+		{ HT_MODE_NPT4, 52 }, { HT_MODE_NPT5, 52 },
 	};
 
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned i = 0; i < sizeof (w) / sizeof (w[0]); i++) {
 		ht_config_t c = good_cfg(w[i].m);
 
 		c.pa_bits = 31;

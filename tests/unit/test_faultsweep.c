@@ -101,7 +101,8 @@ typedef struct sweep {
 	uint64_t	seed;
 	uint64_t	rng;
 	const ht_geometry_t *g;
-	unsigned	xkeep;		/* HT_X when X is always effective */
+	unsigned	xkeep;		/* HT_X when X is always effective,
+					   HT_U when U is (nested paging) */
 	uint64_t	va_last;
 	uint64_t	lpg, big;	/* smallest and largest large page */
 	uint64_t	win, wlen;	/* the window all calls fall in */
@@ -256,8 +257,10 @@ setup_sweep(sweep_t *s, ht_mode_t mode, unsigned as_flags)
 	s->seed = e != NULL && *e != '\0' ? strtoull(e, NULL, 0) :
 	    DEFAULT_SEED;
 	s->rng = s->seed ^ ((uint64_t)mode << 56) ^ ((uint64_t)as_flags << 48);
-	s->xkeep = s->g->has_nx ? 0 : HT_X;
-	s->va_last = s->g->va_bits == 32 ? 0xffffffffull : ~0ull;
+	s->xkeep = (s->g->has_nx ? 0 : HT_X) | (mode == HT_MODE_NPT4 ||
+	    mode == HT_MODE_NPT5 ? HT_U : 0);
+	s->va_last = s->g->hole_start != 0 ? ~0ull :
+	    (1ull << s->g->va_bits) - 1;
 	/*
 	 * The window straddles a line of the root table (1 GiB in PAE, the
 	 * 4 MiB PDE line in 32-bit paging, 512 GiB / 256 TiB above), so that
@@ -279,7 +282,7 @@ setup_sweep(sweep_t *s, ht_mode_t mode, unsigned as_flags)
 	default:
 		s->lpg = 2 * MIB;
 		s->big = GIB;
-		s->win = (mode == HT_MODE_4LEVEL ? 1ull << 39 : 1ull << 48) -
+		s->win = (s->g->levels == 4 ? 1ull << 39 : 1ull << 48) -
 		    2 * GIB;
 		s->wlen = 4 * GIB;
 		s->pa_lim = 1ull << 40;
@@ -828,4 +831,14 @@ Test(faultsweep, level5)
 Test(faultsweep, level5_nosteal)
 {
 	sweep(HT_MODE_5LEVEL, HT_AS_NOSTEAL);
+}
+
+Test(faultsweep, npt4)
+{
+	sweep(HT_MODE_NPT4, 0);
+}
+
+Test(faultsweep, npt5_nosteal)
+{
+	sweep(HT_MODE_NPT5, HT_AS_NOSTEAL);
 }

@@ -17,13 +17,14 @@
 #include "x86pte.h"
 
 static const ht_mode_t modes[] = { HT_MODE_32BIT, HT_MODE_PAE,
-    HT_MODE_4LEVEL, HT_MODE_5LEVEL };
+    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
+#define NMODES	((int)(sizeof (modes) / sizeof (modes[0])))
 
 TestSuite(htable, .fini = fx_teardown, .timeout = 60);
 
 Test(htable, e2va_va2entry_roundtrip_all_modes)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NMODES; i++) {
 		fx_setup_mode(modes[i], 0, 16);
 		hat_t *hat = fx.as;
 		htable_t *root = hat->hat_htable;

@@ -15,7 +15,8 @@
 #include "frame.h"
 
 static const ht_mode_t modes[] = { HT_MODE_32BIT, HT_MODE_PAE,
-    HT_MODE_4LEVEL, HT_MODE_5LEVEL };
+    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
+#define NMODES	((int)(sizeof (modes) / sizeof (modes[0])))
 
 TestSuite(import, .fini = fx_teardown, .timeout = 60);
 
@@ -32,9 +33,13 @@ second_ctx(void)
 
 Test(import, imported_tables_translate_the_same)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NMODES; i++) {
 		fx_setup_mode(modes[i], 0, 64);
-		uint64_t top = i >= 2 ? 0xffffffffffc00000ull : 0xffc00000ull;
+		const ht_geometry_t *mg = ht_geometry(modes[i]);
+		/* 4 MiB below the top of the space */
+		uint64_t top = mg->hole_start != 0 ? 0xffffffffffc00000ull :
+		    mg->va_bits == 32 ? 0xffc00000ull :
+		    (1ull << mg->va_bits) - 0x400000;
 
 		cr_assert_eq(ht_map(fx.as, 0x400000, 0x800000, 0x1c00000,
 		    HT_W | HT_X, 0), 0);
@@ -305,7 +310,7 @@ as_name(const ht_as_t *as, char *buf, size_t len)
 
 Test(import, root_of_a_live_space_is_refused)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NMODES; i++) {
 		char who[32];
 
 		fx_setup_mode(modes[i], 0, 64);
@@ -345,7 +350,7 @@ root_va(const ht_geometry_t *g, unsigned idx)
  */
 Test(import, inner_table_of_a_live_space_is_shared)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NMODES; i++) {
 		const ht_geometry_t *g;
 		ht_as_t *imp;
 		ht_xlate_t x;
@@ -419,7 +424,7 @@ Test(import, inner_table_of_a_live_space_is_shared)
 
 Test(import, tables_of_an_imported_space_are_refused)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NMODES; i++) {
 		ht_ctx_t *c2;
 		ht_as_t *imp, *again;
 		char who[32];
@@ -676,7 +681,7 @@ Test(import, pfnset_matches_a_reference)
  */
 Test(import, non_present_entries_with_data_are_cleared)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NMODES; i++) {
 		fx_setup_mode(modes[i], 0, 64);
 		const ht_geometry_t *g = ht_ctx_geometry(fx.ctx);
 		unsigned top = g->levels - 1;

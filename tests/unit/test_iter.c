@@ -35,7 +35,8 @@
 #define PG	0x1000ull
 
 static const ht_mode_t modes[] = { HT_MODE_32BIT, HT_MODE_PAE,
-    HT_MODE_4LEVEL, HT_MODE_5LEVEL };
+    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
+#define NMODES	((int)(sizeof (modes) / sizeof (modes[0])))
 
 TestSuite(iter, .fini = fx_teardown, .timeout = 60);
 
@@ -94,7 +95,7 @@ ps1(void)
 
 Test(iter, for_each_leaf_in_va_order_and_to_the_end_every_mode)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NMODES; i++) {
 		fx_setup_mode(modes[i], 0, 16);
 		uint64_t s1 = LEVEL_SIZE(hat_mmu(fx.as), 1);
 		seen_t s;
@@ -398,7 +399,7 @@ check_entries(htable_t *ht, unsigned want)
 
 Test(iter, for_each_entry_visits_links_leaves_and_np_entries)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NMODES; i++) {
 		fx_setup_mode(modes[i], 0, 16);
 		uint64_t s1 = LEVEL_SIZE(hat_mmu(fx.as), 1);
 		entry_iter_t ei;

@@ -12,7 +12,8 @@
 #include "mmu.h"
 
 static const ht_mode_t modes[] = { HT_MODE_32BIT, HT_MODE_PAE,
-    HT_MODE_4LEVEL, HT_MODE_5LEVEL };
+    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
+#define NMODES	((int)(sizeof (modes) / sizeof (modes[0])))
 
 Test(mmu, geometry_of_every_mode)
 {
@@ -27,7 +28,7 @@ Test(mmu, geometry_of_every_mode)
 	cr_assert_eq(g->level_shift[4], 48);
 	cr_assert_eq(g->hole_start, 1ull << 56);
 	cr_assert_eq(g->hole_end, 0xfeffffffffffffffull);
-	cr_assert_null(ht_geometry((ht_mode_t)7));
+	cr_assert_null(ht_geometry((ht_mode_t)64));
 	ht_mode_t mm;
 	cr_assert_eq(ht_mode_parse("pae", &mm), 0);
 	cr_assert_eq(mm, HT_MODE_PAE);
@@ -36,7 +37,7 @@ Test(mmu, geometry_of_every_mode)
 
 Test(mmu, pte_roundtrip_every_level_and_pse36)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NMODES; i++) {
 		mmu_t m;
 		cr_assert_eq(mmu_init(&m, modes[i], 0, 0, 0), 0);
 		mmu_tables(&m);
@@ -106,7 +107,7 @@ attr_by_bits(const mmu_t *m, x86pte_t pte, int level)
 
 Test(mmu, attr_table_matches_bits)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NMODES; i++) {
 		for (int no_nx = 0; no_nx < 2; no_nx++) {
 			mmu_t m;
 
@@ -162,7 +163,7 @@ Test(mmu, mkpte_table_matches_slow)
 	static const unsigned extra[] = { 0, HT_A, HT_D, HT_A | HT_D,
 	    HT_SW(1), HT_SW(3) | HT_A, HT_SW(8) | HT_D };
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NMODES; i++) {
 		for (int v = 0; v < 3; v++) {
 			mmu_t m;
 
@@ -190,7 +191,63 @@ Test(mmu, mkpte_table_matches_slow)
 			/* protect's masks: the W/U/NX part of the encoding */
 			for (unsigned a = 0; a < 8; a++)
 				cr_assert_eq(m.prot_set[a][1], mkpte_slow(&m, 0,
-				    1, a) & (PT_WRITABLE | PT_USER | m.pt_nx));
+				    1, a) & (PT_WRITABLE | PT_USER | m.pt_nx) &
+				    ~m.leaf_force);
+		}
+	}
+}
+
+/*
+ * Nested paging (AMD APM vol. 2, 15.25.5): the hardware walks the tables
+ * as user accesses, so every entry carries U: links, every leaf encoding,
+ * and protect never takes it away.  The space is guest-physical: no hole,
+ * nothing at or above 2^va_bits.  Apart from that (and AMD's bit 8), the
+ * 4-/5-level format.
+ */
+Test(mmu, nested_paging_entries_carry_u)
+{
+	for (ht_mode_t md = HT_MODE_NPT4; md <= HT_MODE_NPT5; md++) {
+		ht_mode_t lm = md == HT_MODE_NPT4 ? HT_MODE_4LEVEL :
+		    HT_MODE_5LEVEL;
+		mmu_t m, l;
+
+		cr_assert_eq(mmu_init(&m, md, 0, 0, 0), 0);
+		cr_assert_eq(mmu_init(&l, lm, 0, 0, 0), 0);
+		mmu_tables(&m);
+		mmu_tables(&l);
+		cr_assert(m.user_walk);
+		cr_assert_eq(m.leaf_force, PT_USER);
+		cr_assert_eq(m.pt_present, PT_VALID);
+		cr_assert_eq(m.pt_ref, PT_REF);
+		cr_assert_eq(m.pt_mod, PT_MOD);
+		cr_assert_eq(m.sw_attr, HT_SW_MASK, "52..58 are ignored");
+		cr_assert(!m.has_hole);
+		cr_assert_eq(m.pt_locked, PT_LOCKED);
+		cr_assert_eq(m.va_last, (1ull << m.va_bits) - 1);
+		cr_assert(mmu_va_ok(&m, m.va_last));
+		cr_assert(!mmu_va_ok(&m, m.va_last + 1));
+		/* what is a hole in 4/5-level paging is guest memory here */
+		cr_assert(mmu_va_ok(&m, 1ull << (m.va_bits - 1)));
+		cr_assert_eq(mmu_next_va(&m, m.va_last & ~0xfffull, 0), 0,
+		    "past the top is the end");
+		cr_assert_eq(mmu_sext(&m, m.va_last + 1), 0);
+		for (int lv = 0; lv < m.num_level; lv++) {
+			cr_assert_eq(m.rsvd_leaf[lv], l.rsvd_leaf[lv]);
+			/* AMD: bit 8 of PML4Es and PML5Es is MBZ */
+			cr_assert_eq(m.rsvd_ptp[lv], l.rsvd_ptp[lv] |
+			    (lv >= 3 ? 0x100ull : 0));
+			cr_assert_eq(m.ptp_bits[lv] & m.rsvd_ptp[lv], 0,
+			    "our links are never reserved");
+			if (lv > 0)
+				cr_assert(m.ptp_bits[lv] & PT_USER);
+			cr_assert_eq(m.prot_clr[lv] & PT_USER, 0,
+			    "protect keeps U");
+			cr_assert_eq(m.prot_clr[lv], l.prot_clr[lv] & ~PT_USER);
+		}
+		for (unsigned a = 0; a < 128; a++) {
+			cr_assert_eq(m.enc[0][a], l.enc[0][a] | PT_USER);
+			cr_assert_eq(m.enc[1][a], l.enc[1][a] | PT_USER);
+			cr_assert(mkpte_slow(&m, 0x5000, 0, a) & PT_USER);
 		}
 	}
 }

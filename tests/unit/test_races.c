@@ -399,8 +399,8 @@ check_b_survived(void)
 }
 
 /* Each case runs in every paging mode. */
-static ht_mode_t modes[4] = { HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL,
-    HT_MODE_5LEVEL };
+static ht_mode_t modes[6] = { HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL,
+    HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
 #define EVERY_MODE(name)						\
 	ParameterizedTestParameters(races, name)			\
 	{								\

@@ -12,7 +12,8 @@
 #include "op.h"
 
 static const ht_mode_t modes[] = { HT_MODE_32BIT, HT_MODE_PAE,
-    HT_MODE_4LEVEL, HT_MODE_5LEVEL };
+    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
+#define NMODES	((int)(sizeof (modes) / sizeof (modes[0])))
 
 static htable_t *
 leaf_table(uint64_t va, int level)
@@ -30,7 +31,7 @@ leaf_table(uint64_t va, int level)
 
 Test(x86pte, set_keeps_ref_mod_on_same_frame)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NMODES; i++) {
 		fx_setup_mode(modes[i], 0, 16);
 		const mmu_t *m = hat_mmu(fx.as);
 		htable_t *ht = leaf_table(0x400000, 0);
@@ -128,7 +129,7 @@ Test(x86pte, update_detects_stale_tlb_write)
 
 Test(x86pte, copy_and_zero)
 {
-	for (int i = 0; i < 4; i += 2) {
+	for (int i = 0; i < NMODES; i += 2) {
 		fx_setup_mode(modes[i], 0, 16);
 		const mmu_t *m = hat_mmu(fx.as);
 		htable_t *a = leaf_table(0x400000, 0);

@@ -73,6 +73,9 @@ print_xlate(const ht_scan_cfg_t *cfg, const ht_scan_xlate_t *x)
 		if (g->va_bits == 32)
 			printf("beyond 4 GiB: %s paging has 32-bit linear "
 			    "addresses\n", ht_mode_name(cfg->mode));
+		else if (g->hole_start == 0)
+			printf("beyond the %u-bit guest-physical space of %s "
+			    "paging\n", g->va_bits, ht_mode_name(cfg->mode));
 		else
 			printf("not canonical for %s paging (the CPU raises "
 			    "#GP)\n", ht_mode_name(cfg->mode));

@@ -139,8 +139,8 @@ read_probes(verify_t *v, ht_mode_t mode, const char *path)
 			(void) fclose(f);
 			return (-1);
 		}
-		if ((va & 7) != 0 || (ht_geometry(mode)->va_bits == 32 &&
-		    va > 0xffffffffull)) {
+		if ((va & 7) != 0 || (ht_geometry(mode)->hole_start == 0 &&
+		    va >> ht_geometry(mode)->va_bits != 0)) {
 			fprintf(stderr, "%s:%d: VA 0x%" PRIx64 " is not an "
 			    "8-byte-aligned address of %s paging\n", path, ln,
 			    va, ht_mode_name(mode));
@@ -316,12 +316,15 @@ print_ad(const verify_report_t *r, FILE *out)
  * the session had one (the summary then says how many probes it judged).
  */
 static int
-print_report(const verify_report_t *r, int verbose, int model, FILE *out)
+print_report(const verify_report_t *r, ht_mode_t mode, int verbose,
+    int model, FILE *out)
 {
 	const verify_try_t *last;
 
 	if (r->ntried == 0) {
 		/* no engine runs the mode (the library knows every mode) */
+		fprintf(out, "engine: none of the engines runs %s paging "
+		    "(--engine NAME says why)\n", ht_mode_name(mode));
 		fprintf(out, "probes=0 agree=0 disagree=0 (nothing "
 		    "verified)\n");
 		return (EXIT_NOENGINE);
@@ -402,7 +405,7 @@ verify_one(const char *path, const verify_opts_t *o, const cli_root_t *roots,
 		return (say_error(path, &err));
 	}
 	(void) verify_run(v, e, &r);
-	rc = print_report(&r, verbose, o->model != NULL, stdout);
+	rc = print_report(&r, o->mode, verbose, o->model != NULL, stdout);
 	if (t != NULL && r.ntried > 0 && r.status != VERIFY_FAILED &&
 	    r.status != VERIFY_NOENGINE && r.status != VERIFY_BADINPUT) {
 		t->probes += r.n;

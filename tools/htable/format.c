@@ -197,11 +197,14 @@ qemu_tlb_leaf(void *arg, const ht_leaf_t *l)
 /* qemu-mem                                                            */
 /* ------------------------------------------------------------------ */
 
-/* QEMU's addr_canonical: sign-extend from the top VA bit if it is set. */
+/*
+ * QEMU's addr_canonical: sign-extend from the top VA bit if it is set
+ * (modes with a hole; nested paging's guest-physical addresses have none).
+ */
 static uint64_t
 qemu_canon(const ht_geometry_t *g, uint64_t a)
 {
-	if (g->va_bits > 32 && (a & (1ull << (g->va_bits - 1))))
+	if (g->hole_start != 0 && (a & (1ull << (g->va_bits - 1))))
 		a |= ~0ull << g->va_bits;
 	return (a);
 }

@@ -117,12 +117,11 @@ reserve(twalk_t *t)
 	return (0);
 }
 
-/* va sign-extended from the mode's width (4- and 5-level). */
+/* va sign-extended from the mode's width (the modes with a hole). */
 static uint64_t
 canon(const ht_geometry_t *g, uint64_t va)
 {
-	if (g->va_bits > 32 && g->va_bits < 64 &&
-	    (va & (1ull << (g->va_bits - 1))))
+	if (g->hole_start != 0 && (va & (1ull << (g->va_bits - 1))))
 		va |= ~0ull << g->va_bits;
 	return (va);
 }

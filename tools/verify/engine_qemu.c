@@ -452,6 +452,8 @@ build_area(qctx_t *c)
 		cr4 = CR4_PAE | CR4_LA57;
 		efer = EFER_LME;
 		break;
+	default:	/* nested paging: check_job refused it */
+		return (ENGINE_CANNOT);
 	}
 	if ((flags & HT_CPU_NXE) && job->mode != HT_MODE_32BIT)
 		efer |= EFER_NXE;
@@ -915,6 +917,13 @@ check_job(qctx_t *c)
 	engine_job_t *job = c->job;
 	uint64_t span;
 
+	if (job->mode == HT_MODE_NPT4 || job->mode == HT_MODE_NPT5) {
+		note(job, "qemu: the engine runs the image's tables as a "
+		    "guest's own; nested paging (%s) needs a guest that enters "
+		    "an SVM guest, which this engine does not build yet",
+		    ht_mode_name(job->mode));
+		return (ENGINE_CANNOT);
+	}
 	if (job->mode > HT_MODE_5LEVEL) {
 		note(job, "qemu: unknown paging mode %d", (int)job->mode);
 		return (ENGINE_CANNOT);

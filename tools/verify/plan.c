@@ -84,12 +84,12 @@ range_leaf(void *arg, const ht_leaf_t *l)
 	return (0);
 }
 
-/* Is va an address of the mode (canonical, or below 4 GiB)? */
+/* Is va an address of the mode (canonical, or below 2^va_bits)? */
 static int
 va_ok(const ht_geometry_t *g, uint64_t va)
 {
-	if (g->va_bits == 32)
-		return (va <= 0xffffffffull);
+	if (g->hole_start == 0)
+		return (va >> g->va_bits == 0);
 	return (va < g->hole_start || va > g->hole_end);
 }
 
@@ -191,7 +191,8 @@ np_probes(ht_as_t *as, const verify_t *v, void *arg)
 	nprun_t r = { (verify_t *)arg, 1, 0 };
 	int rc;
 
-	rc = ht_walk_np(as, 0, v->g->va_bits == 32 ? 0xffffffffull : ~0ull,
+	rc = ht_walk_np(as, 0, v->g->hole_start == 0 ?
+	    (1ull << v->g->va_bits) - 1 : ~0ull,
 	    np_page, &r);
 	if (rc < 0 || (rc == 0 && nprun_flush(&r) != 0))
 		return (1);
@@ -270,12 +271,11 @@ probes_in(const verify_t *v, uint64_t lo, uint64_t hi)
 	return (a < v->np && v->p[a].va <= hi);
 }
 
-/* va sign-extended from the mode's width (4- and 5-level). */
+/* va sign-extended from the mode's width (the modes with a hole). */
 static uint64_t
 canon(const ht_geometry_t *g, uint64_t va)
 {
-	if (g->va_bits < 64 && g->va_bits > 32 &&
-	    (va & (1ull << (g->va_bits - 1))))
+	if (g->hole_start != 0 && (va & (1ull << (g->va_bits - 1))))
 		va |= ~0ull << g->va_bits;
 	return (va);
 }
