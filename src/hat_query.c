@@ -177,13 +177,16 @@ qd_walk(const hat_qd_t *q, const int nlev, ht_va_t va, ht_xlate_t *x,
 	return (QD_SLOW);	/* not reached: level 0 is a leaf */
 }
 
-/* Is va canonical for 12 + 9 * nlev address bits (the hole check)? */
+/*
+ * Is va an address of the space of 12 + 9 * nlev bits: canonical (the
+ * hole check), or below 2^vab where there is no hole (qd_hole 0)?
+ */
 static inline int
-qd_canonical(const int nlev, ht_va_t va)
+qd_canonical(const hat_qd_t *q, const int nlev, ht_va_t va)
 {
 	const int vab = 12 + 9 * nlev;
 
-	return (((va + (1ull << (vab - 1))) >> vab) == 0);
+	return (((va + ((uint64_t)q->qd_hole << (vab - 1))) >> vab) == 0);
 }
 
 /*
@@ -224,7 +227,7 @@ translate_fast(hat_t *hat, const int nlev, ht_va_t va, ht_xlate_t *x)
 	uint64_t gen;
 	int st;
 
-	if (HT_UNLIKELY(!qd_canonical(nlev, va)))
+	if (HT_UNLIKELY(!qd_canonical(&hat->hat_qd, nlev, va)))
 		return (1);
 	/*
 	 * The seqlock's read side (hat_read_begin).  A walk that raced
@@ -365,7 +368,7 @@ va2pa_fast(hat_t *hat, const int nlev, ht_va_t va, ht_pa_t *r_pa)
 	uint64_t gen;
 	int st;
 
-	if (HT_UNLIKELY(!qd_canonical(nlev, va)))
+	if (HT_UNLIKELY(!qd_canonical(&hat->hat_qd, nlev, va)))
 		return (1);
 	/* the seqlock's read side, as in translate_fast */
 	gen = hat_read_begin(hat);

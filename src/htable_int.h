@@ -122,7 +122,8 @@ hat_root_pa(const hat_t *hat)
  * Fill hat->hat_qd (types.h) once the root exists, before the space is
  * seen by anyone.  The fast walk of hat_query.c hard-codes the 4/5-level
  * geometry (9 index bits a level from bit 12, 8-byte entries, the hole
- * above bit va_bits - 1); rather than assume that of a mode, this checks
+ * above bit va_bits - 1 or, in nested paging, nothing at or above 2^va_bits:
+ * qd_hole); rather than assume that of a mode, this checks
  * it against the mode's geometry (mmu.c) and leaves qd_nlev 0, the
  * general walk, for anything else.  The fast walk's rights and attributes
  * are those of a mode whose every level has W, U and NX (ht_config_t's
@@ -139,7 +140,7 @@ hat_qd_init(hat_t *hat)
 
 	q->qd_nlev = 0;
 	if ((root->ht_flags & HTABLE_COPIED) || m->pte_size != 8 ||
-	    (m->num_level != 4 && m->num_level != 5) || !m->has_hole ||
+	    (m->num_level != 4 && m->num_level != 5) ||
 	    m->va_bits != 12 + 9 * (unsigned)m->num_level ||
 	    m->lgpg_mask != (m->paddr_mask & ~PT_PAT_LARGE) ||
 	    m->pt_nx != PT_NX || m->sw_attr != HT_SW_MASK ||
@@ -157,6 +158,7 @@ hat_qd_init(hat_t *hat)
 	q->qd_wbase = ctx->ctx_win_base;
 	q->qd_wlen = ctx->ctx_win == NULL ? 0 : ctx->ctx_win_len;
 	q->qd_amask = m->paddr_mask;
+	q->qd_hole = m->has_hole != 0;
 	q->qd_nlev = (unsigned)m->num_level;
 }
 

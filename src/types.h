@@ -207,6 +207,14 @@ typedef struct hat_qd {
 	ht_pa_t		qd_root_pa;	/* the root's PA (entry_pa) */
 	unsigned	qd_nlev;	/* 4 or 5; 0: no fast walk (copied
 					   root, 32-bit, PAE, no_nx) */
+	/*
+	 * 1 with the canonical hole, 0 without one (nested paging's
+	 * guest-physical space [0, 2^va_bits)): the address check adds
+	 * qd_hole << (va_bits - 1) before it shifts out the walk's bits, so
+	 * that both canonical halves land on 0.  In the padding before
+	 * hat_gen: the walk still reads one line.
+	 */
+	unsigned	qd_hole;
 } hat_qd_t;
 
 /*
