@@ -215,7 +215,8 @@ usage(void)
 	    "  -l  list the benchmarks\n"
 	    "  env BENCH_REPS (samples, default %d), BENCH_WARMUP (default "
 	    "%d), BENCH_CPU (pin; < 0 = none),\n"
-	    "      BENCH_PREFAULT (default 1), BENCH_VERBOSE (1: every sample),\n"
+	    "      BENCH_PREFAULT (default 1), BENCH_VERBOSE (1: every "
+	    "sample),\n"
 	    "      BENCH_MODE (paging mode: 4level, 5level, npt4, npt5)\n",
 	    BENCH_REPS_DEFAULT,
 	    BENCH_WARMUP_DEFAULT);

@@ -173,7 +173,7 @@ typedef enum ht_mode {
 	 * keeps it, translate reports it), and ht_access decides every
 	 * access as a user one.
 	 */
-	HT_MODE_NPT4 = 4,	/* 48-bit guest-physical, 4 KiB + 2 MiB + 1 GiB */
+	HT_MODE_NPT4 = 4,	/* 48-bit guest-physical, 4K + 2M + 1G pages */
 	HT_MODE_NPT5 = 5	/* 57-bit guest-physical, same page sizes */
 } ht_mode_t;
 

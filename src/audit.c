@@ -261,7 +261,8 @@ audit_locks(hat_t *hat)
 			BAD("lock map runs at 0x%llx overlap or are unmerged",
 			    (unsigned long long)r->lr_va);
 		for_each_leaf(&it, hat, r->lr_va, r->lr_last) {
-			if (it.it_va != next || !(it.it_pte & hat_mmu(hat)->pt_locked) ||
+			if (it.it_va != next ||
+			    !(it.it_pte & hat_mmu(hat)->pt_locked) ||
 			    it.it_va + (it.it_size - 1) > r->lr_last) {
 				err = ht__fail(HT_ECORRUPT, "lock count at "
 				    "0x%llx: the leaf there is missing, "

@@ -251,7 +251,8 @@ one_unmap(hat_t *hat, uint64_t va, uint64_t len, ht_ad_fn fn, void *arg)
 	 * (its link is made under the new table's lock, not ours): the
 	 * CAS of one_clear_leaf never clears a link.
 	 */
-	if ((old = one_clear_leaf(m, p, m->pte_size, old, nm_plain(hat))) == 0) {
+	if ((old = one_clear_leaf(m, p, m->pte_size, old,
+	    nm_plain(hat))) == 0) {
 		one_exit(mtx);
 		return (0);	/* changed under us: general path */
 	}

@@ -360,8 +360,8 @@ pte_range_update(const mmu_t *m, int sz, uint8_t *base, int level,
     x86pte_t clr, x86pte_t set, int unmap, int plain, const ad_sink_t *ad,
     int *dvalid, int *dlock, unsigned *lo, unsigned *hi)
 {
-#define	PTE_RUN(sz, plain, ad)	pte_range_run(m, sz, plain, base, level, e, \
-	end, clr, set, unmap, ad, dvalid, dlock, lo, hi)
+#define	PTE_RUN(sz, plain, ad)	pte_range_run(m, sz, plain, base, \
+	level, e, end, clr, set, unmap, ad, dvalid, dlock, lo, hi)
 	/* no sink, the common case: one specialised loop per size and way */
 	if (ad == NULL) {
 		if (sz == 8)
@@ -395,12 +395,12 @@ iter_bulk(iter_t *it, x86pte_t clr, x86pte_t set, int unmap)
 		end = e + (unsigned)left;
 	/* unmap a constant in each loop, as in table_update */
 	if (unmap)
-		end = pte_range_update(it->it_m, it->it_sz, it->it_base, it->it_level, e,
-		    end, clr, set, 1, nm_plain(it->it_hat), ad,
+		end = pte_range_update(it->it_m, it->it_sz, it->it_base,
+		    it->it_level, e, end, clr, set, 1, nm_plain(it->it_hat), ad,
 		    &it->it_dvalid, &it->it_dlock, &lo, &hi);
 	else
-		end = pte_range_update(it->it_m, it->it_sz, it->it_base, it->it_level, e,
-		    end, clr, set, 0, nm_plain(it->it_hat), ad,
+		end = pte_range_update(it->it_m, it->it_sz, it->it_base,
+		    it->it_level, e, end, clr, set, 0, nm_plain(it->it_hat), ad,
 		    &it->it_dvalid, &it->it_dlock, &lo, &hi);
 	if (lo <= hi) {
 		uint64_t va = it->it_va;

@@ -62,8 +62,8 @@ typedef struct mmu {
 	 * every entry (FreeBSD's pmap_valid_bit() and friends): an entry is
 	 * present when any bit of pt_present is set; pt_ref and pt_mod are
 	 * the accessed and dirty bits (0 where the format has none);
-	 * pt_locked is the ignored bit that says a leaf is locked.  One code path reads every format through
-	 * these.
+	 * pt_locked is the ignored bit that says a leaf is locked.  One
+	 * code path reads every format through these.
 	 */
 	x86pte_t	pt_present;
 	x86pte_t	pt_ref;
@@ -310,7 +310,8 @@ pte_cached(const mmu_t *m, x86pte_t pte)
 static inline unsigned
 pte_ad(const mmu_t *m, x86pte_t pte)
 {
-	return (((pte & m->pt_ref) ? HT_A : 0) | ((pte & m->pt_mod) ? HT_D : 0));
+	return (((pte & m->pt_ref) ? HT_A : 0) |
+	    ((pte & m->pt_mod) ? HT_D : 0));
 }
 
 /* Physical address a leaf or PTP names (PSE-36 aware). */

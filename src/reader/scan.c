@@ -270,8 +270,8 @@ visit_entry(scan_t *s, uint64_t pte, int level, unsigned i, uint64_t va,
 /*
  * Is no entry of the 64 bytes at p present?  Four 16-byte ORs and one
  * test over 8 entries of 8 bytes or 16 of 4 (the present bits pres of
- * each 4-byte lane): a sparse table, such as a root with a few links, is passed over
- * a cache line per test instead of an entry.
+ * each 4-byte lane): a sparse table, such as a root with a few links, is
+ * passed over a cache line per test instead of an entry.
  */
 typedef uint64_t scan_v2_t __attribute__((vector_size(16)));
 

@@ -298,7 +298,8 @@ per_level(ht_mode_t mode, unsigned from, void (*body)(unsigned l))
 ParameterizedTestParameters(ad, name)					\
 {									\
 	static ht_mode_t m[] = { HT_MODE_32BIT, HT_MODE_PAE,		\
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };	\
+	    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4,		\
+	    HT_MODE_NPT5 };						\
 	return (cr_make_param_array(ht_mode_t, m, 6));			\
 }
 

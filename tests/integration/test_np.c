@@ -156,8 +156,9 @@ expect_not_present(env_t *e, ht_as_t *as, ht_va_t va, uint64_t value)
 	}
 }
 
-#define FOR_MODES(m)	for (ht_mode_t m = HT_MODE_32BIT; m <= HT_MODE_NPT5; \
-	m = (ht_mode_t)(m + 1))
+#define FOR_MODES(m)							\
+	for (ht_mode_t m = HT_MODE_32BIT; m <= HT_MODE_NPT5;		\
+	    m = (ht_mode_t)(m + 1))
 
 /* set, get, enumerate; translate, access, walk and scan see nothing */
 Test(np, set_get_walk)

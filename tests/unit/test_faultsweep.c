@@ -101,8 +101,8 @@ typedef struct sweep {
 	uint64_t	seed;
 	uint64_t	rng;
 	const ht_geometry_t *g;
-	unsigned	xkeep;		/* HT_X when X is always effective,
-					   HT_U when U is (nested paging) */
+	/* HT_X when X is always effective, HT_U when U is (nested paging) */
+	unsigned	xkeep;
 	uint64_t	va_last;
 	uint64_t	lpg, big;	/* smallest and largest large page */
 	uint64_t	win, wlen;	/* the window all calls fall in */

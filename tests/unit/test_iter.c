@@ -401,7 +401,8 @@ Test(iter, for_each_entry_visits_links_leaves_and_np_entries)
 {
 	for (int i = 0; i < NMODES; i++) {
 		fx_setup_mode(modes[i], 0, 16);
-		uint64_t s1 = LEVEL_SIZE(hat_mmu(fx.as), 1);
+		const mmu_t *m = hat_mmu(fx.as);
+		uint64_t s1 = LEVEL_SIZE(m, 1);
 		entry_iter_t ei;
 		unsigned n;
 
@@ -426,9 +427,9 @@ Test(iter, for_each_entry_visits_links_leaves_and_np_entries)
 			cr_assert_eq(ei.e, want1[n], "mode %d: entry %u", i,
 			    ei.e);
 			if (ei.e == 1)
-				cr_assert(pte_is_page(hat_mmu(fx.as), ei.pte, 1), "the leaf");
+				cr_assert(pte_is_page(m, ei.pte, 1), "the leaf");
 			else
-				cr_assert(pte_is_ptp(hat_mmu(fx.as), ei.pte, 1), "a link");
+				cr_assert(pte_is_ptp(m, ei.pte, 1), "a link");
 			n++;
 		}
 		cr_assert_eq(n, 3);
@@ -441,10 +442,10 @@ Test(iter, for_each_entry_visits_links_leaves_and_np_entries)
 			cr_assert_lt(n, 3);
 			cr_assert_eq(ei.e, want0[n]);
 			if (n < 2) {
-				cr_assert(pte_is_np(hat_mmu(fx.as), ei.pte, 0));
+				cr_assert(pte_is_np(m, ei.pte, 0));
 				cr_assert_eq(ei.pte, npv[n]);
 			} else {
-				cr_assert(pte_is_page(hat_mmu(fx.as), ei.pte, 0));
+				cr_assert(pte_is_page(m, ei.pte, 0));
 			}
 			n++;
 		}

@@ -405,8 +405,8 @@ Test(semantics, chattr_sets_and_clears_every_attribute_at_every_size)
 				cr_assert_eq(ht_translate(fx.as, va, &x), 0);
 				/* nested paging keeps U on every leaf */
 				cr_assert_eq(x.attr & ~(HT_A | HT_D),
-				    want & ~(attrs[a] & ~(hat_mmu(fx.as)->user_walk ?
-				    HT_U : 0u)));
+				    want & ~(attrs[a] & ~(hat_mmu(fx.as)->
+				    user_walk ? HT_U : 0u)));
 			}
 			/* PAT sits in bit 7 at level 0, bit 12 above */
 			cr_assert_eq(ht_chattr(fx.as, va, size, 0, HT_PAT), 0);
