@@ -165,7 +165,7 @@ image_opt(image_opts_t *o, int c, const char *arg)
 	case 'm':
 		if (ht_mode_parse(arg, &o->cfg.mode) != 0) {
 			fprintf(stderr, "htable: --mode '%s': not one of "
-			    "32bit, pae, 4level, 5level\n", arg);
+			    "32bit, pae, 4level, 5level, npt4, npt5\n", arg);
 			return (-1);
 		}
 		o->have_mode = 1;

@@ -2,7 +2,7 @@
  * spec.c - the layout language: one statement per line, '#' comments,
  * C-style numbers with an optional k/m/g suffix.
  *
- *	mode 32bit|pae|4level|5level	(first statement if present)
+ *	mode 32bit|pae|4level|5level|npt4|npt5	(first statement if present)
  *	pagesizes 4k 2m ...		(what the target CPU supports)
  *	pool PA LEN			(page-table frames; at least one)
  *	kpti				(CPU roots come in KPTI pairs)
@@ -619,7 +619,7 @@ st_classic(pstate_t *ps, char **tok, int ntok, int any)
 			    "statement"));
 		if (ht_mode_parse(tok[1], &s->mode) != 0)
 			rc = bad(err, path, line, "unknown mode '%s' (32bit, "
-			    "pae, 4level or 5level)", tok[1]);
+			    "pae, 4level, 5level, npt4 or npt5)", tok[1]);
 		return (rc);
 	}
 	if (strcmp(tok[0], "pagesizes") == 0) {
