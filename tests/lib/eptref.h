@@ -51,12 +51,12 @@
  */
 #define	EPTREF_R	(1ull << 0)	/* data reads allowed */
 #define	EPTREF_W	(1ull << 1)	/* data writes allowed */
-#define	EPTREF_X	(1ull << 2)	/* fetches (supervisor ones under MBEC) */
+#define	EPTREF_X	(1ull << 2)	/* fetches (MBEC: supervisor ones) */
 #define	EPTREF_MT(t)	((uint64_t)(t) << 3)	/* leaf memory type, 5:3 */
 #define	EPTREF_IPAT	(1ull << 6)	/* leaf: ignore the guest PAT type */
 #define	EPTREF_PS	(1ull << 7)	/* PDE/PDPTE: maps a page */
 #define	EPTREF_A	(1ull << 8)	/* accessed, when EPTP bit 6 is set */
-#define	EPTREF_D	(1ull << 9)	/* leaf: dirty, when EPTP bit 6 is set */
+#define	EPTREF_D	(1ull << 9)	/* leaf: dirty, with EPTP bit 6 set */
 #define	EPTREF_XU	(1ull << 10)	/* MBEC: user-mode fetches allowed */
 #define	EPTREF_SVE	(1ull << 63)	/* suppress #VE */
 
@@ -90,7 +90,7 @@
  */
 typedef struct eptref_cpu {
 	unsigned	maxphyaddr;	/* CPUID 80000008H EAX[7:0]: 36..52 */
-	bool		xonly;		/* bit 0: execute-only entries allowed */
+	bool		xonly;		/* bit 0: execute-only allowed */
 	bool		walk5;		/* bit 7: page-walk length 5 allowed */
 	bool		page_2m;	/* bit 16: PDE bit 7 may be 1 */
 	bool		page_1g;	/* bit 17: PDPTE bit 7 may be 1 */

@@ -710,6 +710,10 @@ Test(eptref, mbec_user_and_supervisor_execute)
 	w = walk(&c, eptp, gpa, EPTREF_ACC_FETCH, true);
 	cr_assert_eq(w.outcome, EPTREF_VIOLATION);
 	cr_assert_eq(w.qual, EPTREF_Q_FETCH | EPTREF_Q_R);
+	/* ... and allows them with bit 2 everywhere, bit 10 or not */
+	*at(slot[1]) = (*at(slot[1]) | EPTREF_X) & ~EPTREF_XU;
+	w = walk(&c, eptp, gpa, EPTREF_ACC_FETCH, true);
+	cr_assert_eq(w.outcome, EPTREF_OK);
 }
 
 Test(eptref, accessed_dirty_only_when_enabled)
