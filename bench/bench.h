@@ -89,7 +89,10 @@ int bench_env_int(const char *name, int dflt, int lo);
  * (32-bit and PAE paging: the lines map above 4 GiB).
  */
 ht_mode_t bench_mode(void);
-/* The kernel half's first address in bench_mode(): the top of the space. */
+/*
+ * The first address of the kernel's half in bench_mode(): the canonical
+ * upper half, or the upper half of a space without a hole (nested paging).
+ */
 ht_va_t bench_kernel_va(void);
 /* A line printed under the table (a figure that is not ns per unit). */
 #if defined(__GNUC__)

@@ -203,7 +203,6 @@ bench_kernel_va(void)
 {
 	const ht_geometry_t *g = ht_geometry(bench_mode());
 
-	/* the canonical upper half, or the upper half of a hole-less space */
 	return (g->hole_start != 0 ? 0 - (1ull << (g->va_bits - 1)) :
 	    1ull << (g->va_bits - 1));
 }
