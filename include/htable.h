@@ -174,7 +174,18 @@ typedef enum ht_mode {
 	 * access as a user one.
 	 */
 	HT_MODE_NPT4 = 4,	/* 48-bit guest-physical, 4K + 2M + 1G pages */
-	HT_MODE_NPT5 = 5	/* 57-bit guest-physical, same page sizes */
+	HT_MODE_NPT5 = 5,	/* 57-bit guest-physical, same page sizes */
+	/*
+	 * Intel EPT (extended page tables): a hypervisor's tables from
+	 * guest-physical to host-physical addresses, with an EPTP page-walk
+	 * length of 4 or 5.  Guest-physical space [0, 2^48) or [0, 2^57), no
+	 * hole.  Entries have their own format (read, write, execute bits
+	 * 0-2, a memory type, no U/S and no NX); the attributes below say
+	 * how each HT_* attribute reads there ("EPT attributes"), and
+	 * ht_config_t.ept what the entries may hold.
+	 */
+	HT_MODE_EPT4 = 6,	/* 48-bit guest-physical, 4K + 2M + 1G pages */
+	HT_MODE_EPT5 = 7	/* 57-bit guest-physical, same page sizes */
 } ht_mode_t;
 
 /* Page sizes as a bit mask. */
@@ -184,8 +195,9 @@ typedef enum ht_mode {
 #define HT_PS_1G	0x8u
 
 /*
- * Mode name ("32bit", "pae", "4level", "5level", "npt4", "npt5"), NULL if
- * bad.  Every mode has a name: a loop over modes stops at the first NULL.
+ * Mode name ("32bit", "pae", "4level", "5level", "npt4", "npt5", "ept4",
+ * "ept5"), NULL if bad.  Every mode has a name: a loop over modes stops
+ * at the first NULL.
  * Errors: none.
  */
 HT_EXTERN const char *ht_mode_name(ht_mode_t mode);
@@ -386,6 +398,7 @@ typedef struct ht_config {
 					   needs HT_PS_2M: else HT_EPAGESIZE */
 	unsigned	pa_bits;	/* MAXPHYADDR; 0 = the mode's widest */
 	int		no_nx;		/* EFER.NXE off: entries get no NX bit */
+	unsigned	ept;		/* EPT modes only: HT_EPT_* below */
 	const ht_frame_ops_t *frame_ops; /* required */
 	void		*frame_arg;
 	ht_range_t	pools[HT_MAX_POOLS]; /* page-table frames only from these */
@@ -420,13 +433,28 @@ typedef struct ht_config {
 } ht_config_t;
 
 /*
+ * ht_config_t.ept: what the CPU and the VMCS that will use the tables
+ * allow.  HT_EPT_AD: the EPTP enables accessed/dirty flags (bits 8 and 9:
+ * HT_A/HT_D are kept, harvested and reported; without it they are not
+ * there).  HT_EPT_MBEC: mode-based execute control is on (bit 10 allows
+ * fetches from user-mode linear addresses: HT_XU; bit 2 then allows
+ * supervisor-mode ones).  HT_EPT_XONLY: the CPU allows execute-only
+ * pages (IA32_VMX_EPT_VPID_CAP bit 0): a page without read access.
+ */
+#define HT_EPT_AD	0x1u
+#define HT_EPT_MBEC	0x2u
+#define HT_EPT_XONLY	0x4u
+
+/*
  * Create a context.  Every field of cfg is checked first; the first wrong
  * one fails the call, ht_errdetail() names it ("cfg.pools[2].base 0x...
  * beyond pa_bits 40"), and nothing is allocated.  The provider's window is
  * read now, once.
  * Codes:
  *   EINVAL	NULL cfg or r_ctx; cfg.mode unknown; cfg.pa_bits outside
- *		32..the mode's widest; cfg.no_nx not 0 or 1; cfg.frame_ops
+ *		32..the mode's widest; cfg.no_nx not 0 or 1, or 1 in EPT
+ *		(EPT has no NX bit); cfg.ept with unknown bits, or not 0
+ *		outside the EPT modes; cfg.frame_ops
  *		NULL, or without alloc, free, or both map and window;
  *		cfg.npools > HT_MAX_POOLS; a pool of length 0, or one that
  *		overlaps an earlier pool; cfg.reserve_amount > 65536;
@@ -469,7 +497,8 @@ HT_EXTERN unsigned ht_ctx_pagesizes(const ht_ctx_t *ctx);
  */
 HT_EXTERN unsigned ht_ctx_pa_bits(const ht_ctx_t *ctx);
 /*
- * The HT_SW bits the mode has: HT_SW(0..1), plus HT_SW(2..8) in 4/5-level.
+ * The HT_SW bits the mode has: HT_SW(0..1), plus HT_SW(2..8) in 4/5-level
+ * and nested paging; HT_SW(2..6) in EPT.
  * Errors: none.
  */
 HT_EXTERN unsigned ht_ctx_swbits(const ht_ctx_t *ctx);
@@ -731,10 +760,52 @@ HT_EXTERN long ht_as_purge(ht_as_t *as);
 #define HT_SW(n)	(0x10000u << (n))	/* n = 0..8 */
 #define HT_SW_MASK	0x1ff0000u
 /*
- * ht_scan / ht_scan_translate only: bit 9 of an image's leaf (there it is
- * the writer's, not a lock).
+ * ht_scan / ht_scan_translate only: bit 9 of an image's leaf (EPT: bit
+ * 11), the bit that is our lock bit elsewhere (there it is the writer's).
  */
 #define HT_SW_BIT9	0x2000000u
+
+/*
+ * EPT attributes.  In the EPT modes the attributes above read:
+ *   HT_W	bit 1, writes allowed;
+ *   HT_X	bit 2, fetches allowed (with HT_EPT_MBEC: supervisor-mode
+ *		ones);
+ *   HT_XU	(= HT_U) bit 10, fetches from user-mode linear addresses,
+ *		only with HT_EPT_MBEC;
+ *   reads	bit 0, set unless HT_NOREAD: a page is readable unless
+ *		asked otherwise.  HT_NOREAD with HT_W is refused (the CPU
+ *		calls write-without-read a misconfiguration), and without
+ *		HT_EPT_XONLY so is a page with HT_X or HT_XU but no read;
+ *		a page with no right at all is not present, not a mapping;
+ *   HT_EPT_MT(t) the memory type in bits 5:3 of a leaf, t one of
+ *		HT_EPT_UC (0, also when no type is named), WC, WT, WP, WB;
+ *		types 2, 3 and 7 are refused.  It occupies HT_PWT, HT_PCD
+ *		and HT_PAT, which have no other meaning in EPT;
+ *   HT_EPT_IPAT (= HT_G) bit 6, ignore the guest's PAT type;
+ *   HT_A, HT_D	bits 8 and 9, only with HT_EPT_AD;
+ *   HT_EPT_SVE	bit 63, suppress #VE;
+ *   HT_EPT_VGP, HT_EPT_PW bits 57 and 58, verify guest paging and
+ *		paging-write (HLAT);
+ *   HT_SW(2..6) bits 52..56; bit 11 is the library's lock bit.
+ * Outside EPT, HT_NOREAD, HT_EPT_SVE, HT_EPT_VGP and HT_EPT_PW are refused.
+ * Translate and walk report a leaf's read right the same way: HT_NOREAD
+ * in attr when bit 0 is clear, and in eff when any entry of the walk has
+ * it clear.
+ */
+#define HT_XU		HT_U
+#define HT_NOREAD	0x080u
+#define HT_EPT_IPAT	HT_G
+#define HT_EPT_MT(t)	(((unsigned)(t) & 7u) << 4)
+#define HT_EPT_MT_MASK	(HT_PWT | HT_PCD | HT_PAT)
+#define HT_EPT_MT_OF(attr) (((attr) >> 4) & 7u)
+#define HT_EPT_UC	0u
+#define HT_EPT_WC	1u
+#define HT_EPT_WT	4u
+#define HT_EPT_WP	5u
+#define HT_EPT_WB	6u
+#define HT_EPT_SVE	0x800u
+#define HT_EPT_VGP	0x1000u
+#define HT_EPT_PW	0x2000u
 
 /*
  * Reports of Accessed/Dirty bits (ht_harvest_ad, ht_map_ad,
@@ -1374,12 +1445,25 @@ typedef int (*ht_phys_read_fn)(void *arg, ht_pa_t pa, void *buf,
 
 /* ht_scan_cfg_t flags */
 #define HT_SCAN_QEMU	0x1u	/* read as QEMU's monitor does (below) */
+/*
+ * EPT images: the VMCS has mode-based execute control on (bit 10 makes an
+ * entry present and allows user-mode fetches), the CPU allows
+ * execute-only pages (else they are misconfigurations).  Refused in other
+ * modes, as HT_SCAN_QEMU is in EPT.  ht_scan_access takes both from its
+ * ht_cpu_t instead (HT_CPU_EPT_*).
+ */
+#define HT_SCAN_EPT_MBEC 0x2u
+#define HT_SCAN_EPT_XONLY 0x4u
 
 typedef struct ht_scan_cfg {
 	ht_mode_t	mode;
 	uint64_t	cr3;		/* as the CPU holds it: PCID, PWT/PCD
 					   and bit 63 are ignored; PAE takes a
-					   32-byte-aligned PDPT */
+					   32-byte-aligned PDPT.  EPT: the
+					   EPTP; bit 6 enables A/D, bits 5:3
+					   are 0 or the walk length - 1 (3 for
+					   ept4, 4 for ept5), bits 2:0 and
+					   11:7 are ignored */
 	unsigned	pa_bits;	/* MAXPHYADDR; 0 = the mode's widest */
 	unsigned	flags;
 	uint64_t	max_leaves;	/* ht_scan fails past this; 0 = none */
@@ -1481,6 +1565,9 @@ HT_EXTERN int ht_scan_translate(const ht_scan_cfg_t *cfg, ht_va_t va,
 #define HT_CPU_PKE	0x20u	/* CR4.PKE (4- and 5-level paging) */
 #define HT_CPU_NO1G	0x40u	/* no 1 GiB pages: PS in a PDPTE is
 				   reserved (CPUID lacks PDPE1GB) */
+/* EPT only (refused elsewhere), with HT_CPU_NO1G the only others used */
+#define HT_CPU_EPT_MBEC	0x80u	/* mode-based execute control on */
+#define HT_CPU_EPT_XONLY 0x100u	/* execute-only pages allowed */
 
 /*
  * The CPU an access runs on.  32-bit paging is taken with CR4.PSE set
@@ -1500,16 +1587,33 @@ typedef struct ht_cpu {
 #define HT_PF_I		0x10u	/* an instruction fetch (with SMEP or NXE) */
 #define HT_PF_PK	0x20u	/* a protection-key violation */
 
+/*
+ * EPT violation exit qualification bits (SDM 3C, table "Exit
+ * Qualification for EPT Violations"): the access, then the AND of each
+ * right over the entries of the walk (0 where an entry was not present).
+ */
+#define HT_EPTQ_READ	0x01u	/* the access was a data read */
+#define HT_EPTQ_WRITE	0x02u	/* a data write */
+#define HT_EPTQ_FETCH	0x04u	/* an instruction fetch */
+#define HT_EPTQ_R	0x08u	/* the address was readable */
+#define HT_EPTQ_W	0x10u	/* writable */
+#define HT_EPTQ_X	0x20u	/* executable (MBEC: supervisor-mode) */
+#define HT_EPTQ_XU	0x40u	/* MBEC: user-mode executable; else 0 */
+
 /* What an access does */
 typedef enum ht_fault {
 	HT_FAULT_NONE = 0,	/* it completes */
 	HT_FAULT_PF = 14,	/* #PF with error_code */
-	HT_FAULT_GP = 13	/* #GP: the VA is not canonical */
+	HT_FAULT_GP = 13,	/* #GP: the VA is not canonical */
+	/* EPT: the VM exits (basic exit reasons 48 and 49) */
+	HT_FAULT_EPT_VIOLATION = 48,	/* error_code: HT_EPTQ_* */
+	HT_FAULT_EPT_MISCONFIG = 49	/* error_code 0 */
 } ht_fault_t;
 
 typedef struct ht_access {
 	ht_fault_t	fault;
-	uint32_t	error_code;	/* HT_PF_* for HT_FAULT_PF */
+	uint32_t	error_code;	/* HT_PF_* for HT_FAULT_PF, HT_EPTQ_*
+					   for HT_FAULT_EPT_VIOLATION */
 	ht_pa_t		pa;		/* HT_FAULT_NONE: where it lands */
 	uint64_t	page_size;
 	unsigned	nsteps;		/* entries read, root first */
@@ -1530,12 +1634,24 @@ typedef struct ht_access {
  * keys.  ht_access reads an address space of ours, ht_scan_access an
  * image.  0 with the answer in *r_acc (a non-canonical va is a #GP
  * answer, not an error), or -HT_EINVAL (NULL argument, acc or cpl out of
- * range, unknown cpu flags, cpu->pa_bits outside 32..52), -HT_ERANGE for
- * a VA beyond 4 GiB in 32-bit and PAE paging, or beyond 2^48 / 2^57 in
- * nested paging.  In nested paging (HT_MODE_NPT4, HT_MODE_NPT5) every
- * access is a user one whatever cpl says (the CPU walks nested tables as
- * user accesses: the error code has HT_PF_U), and of cpu's flags only
- * HT_CPU_NXE and HT_CPU_NO1G apply.  cpu->pa_bits is the CPU's
+ * range, unknown cpu flags or HT_CPU_EPT_* outside EPT, cpu->pa_bits
+ * outside 32..52, an EPTP whose bits 5:3 name another walk length),
+ * -HT_ERANGE for a VA beyond 4 GiB in 32-bit and PAE paging, or beyond
+ * 2^48 / 2^57 in nested paging and EPT.  In nested paging (HT_MODE_NPT4,
+ * HT_MODE_NPT5) every access is a user one whatever cpl says (the CPU
+ * walks nested tables as user accesses: the error code has HT_PF_U), and
+ * of cpu's flags only HT_CPU_NXE and HT_CPU_NO1G apply.  In EPT
+ * (HT_MODE_EPT4, HT_MODE_EPT5)
+ * the access is to a guest-physical address: it completes, or is an EPT
+ * violation (error_code the exit qualification's bits 6:0, HT_EPTQ_*) or
+ * an EPT misconfiguration (a present entry with reserved bits, write
+ * without read, execute-only on a CPU without HT_CPU_EPT_XONLY, memory
+ * type 2, 3 or 7, or a page size the CPU lacks); of cpu's flags only
+ * HT_CPU_NO1G, HT_CPU_EPT_MBEC and HT_CPU_EPT_XONLY apply, a fetch at
+ * cpl 3 is one from a user-mode linear address (MBEC checks bit 10, else
+ * bit 2), and set_a/set_d are the EPT accessed and dirty bits, only when
+ * the EPTP enables them (ht_access: the context's HT_EPT_AD;
+ * ht_scan_access: bit 6 of cfg->cr3).  cpu->pa_bits is the CPU's
  * MAXPHYADDR, not the mode's: 32-bit paging names min(MAXPHYADDR, 40)
  * bits (SDM 4.3), so a 52-bit CPU is a valid question in that mode.
  * Errors: HT_EINVAL, HT_ERANGE.

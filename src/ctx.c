@@ -113,7 +113,13 @@ ctx_check_config(const ht_config_t *cfg, mmu_t *m)
 	if (cfg->no_nx != 0 && cfg->no_nx != 1)
 		return (ht__fail(HT_EINVAL, "cfg.no_nx %d is not 0 or 1",
 		    cfg->no_nx));
-	if ((err = mmu_init(m, cfg->mode, ps, cfg->pa_bits, cfg->no_nx)) != 0)
+	if (cfg->ept != 0 && (cfg->mode != HT_MODE_EPT4 &&
+	    cfg->mode != HT_MODE_EPT5))
+		return (ht__fail(HT_EINVAL, "cfg.ept 0x%x in %s paging: the "
+		    "EPT flags mean something only in ept4 and ept5",
+		    cfg->ept, ht_mode_name(cfg->mode)));
+	if ((err = mmu_init(m, cfg->mode, ps, cfg->pa_bits,
+	    (cfg->no_nx ? MMU_NONX : 0) | MMU_EPT(cfg->ept))) != 0)
 		return (err);
 	if (ops == NULL)
 		return (ht__fail(HT_EINVAL, "cfg.frame_ops is NULL"));

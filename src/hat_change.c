@@ -19,6 +19,9 @@
 
 #define ATTR_PROT	(HT_W | HT_U | HT_X)
 #define ATTR_CHATTR	(ATTR_PROT | HT_G | HT_PWT | HT_PCD | HT_PAT)
+/* EPT: what names the rights, and the memory type, whole */
+#define EPT_RIGHTS	(HT_W | HT_X | HT_NOREAD)
+#define EPT_MT_ATTR	(HT_PWT | HT_PCD | HT_PAT)
 
 struct range_arg {
 	uint64_t	va, last;
@@ -233,7 +236,10 @@ change_range(hat_t *hat, ht_va_t va, uint64_t len, const x86pte_t *clr,
 	return (err);
 }
 
-/* The entry bits of attributes `attr` in a leaf at `level` (X aside). */
+/*
+ * The entry bits of attributes `attr` in a leaf at `level`, the right set
+ * by its absence aside (X in x86, read in EPT: neg_attr).
+ */
 static x86pte_t
 attr_bits(const mmu_t *m, int level, unsigned attr)
 {
@@ -241,82 +247,130 @@ attr_bits(const mmu_t *m, int level, unsigned attr)
 	 * mkpte's encoding, without the present, size and address bits, and
 	 * without what every leaf carries (NPT's U): never cleared
 	 */
-	x86pte_t keep = PT_WRITABLE | PT_USER | PT_WRITETHRU | PT_NOCACHE |
-	    PT_GLOBAL | (level == 0 ? PT_PAT_4K : PT_PAT_LARGE);
-
-	return (mkpte(m, 0, level, attr | HT_X) & keep & ~m->leaf_force);
+	return (mkpte(m, 0, level, attr | m->neg_attr) &
+	    m->attr_keep[level != 0] & ~m->leaf_force);
 }
 
-/* ht_protect after the cursor (attr checked): the range's change. */
+/*
+ * ht_protect after the cursor (attr checked): the range's change.  idx:
+ * PROT_IDX of the attributes.
+ */
 static __attribute__((noinline)) int
-protect_call(hat_t *hat, ht_va_t va, uint64_t len, unsigned attr)
+protect_call(hat_t *hat, ht_va_t va, uint64_t len, unsigned idx)
 {
 	const mmu_t *m = hat_mmu(hat);
 	nm_hold_t nh;
 	int err;
 
 	nm_enter(hat, &nh);
-	err = change_range(hat, va, len, m->prot_clr, m->prot_set[attr]);
+	err = change_range(hat, va, len, m->prot_clr, m->prot_set[idx]);
 	nm_exit(&nh);
 	return (err);
 }
 
 /* ht_protect in the table of a serial space's cursor, out of line. */
 static __attribute__((noinline)) int
-protect_wc(hat_t *hat, ht_va_t va, uint64_t len, unsigned attr)
+protect_wc(hat_t *hat, ht_va_t va, uint64_t len, unsigned idx)
 {
 	const mmu_t *m = hat_mmu(hat);
 
 	if (ONE_AT_LEVEL(wc_change, hat, len, va, len, m->prot_clr,
-	    m->prot_set[attr]))
+	    m->prot_set[idx]))
 		return (0);
-	return (protect_call(hat, va, len, attr));
+	return (protect_call(hat, va, len, idx));
 }
 
 /* ht_protect in a serial space whose cursor misses: moved by hash first. */
 static __attribute__((noinline)) int
-protect_ws(hat_t *hat, ht_va_t va, uint64_t len, unsigned attr)
+protect_ws(hat_t *hat, ht_va_t va, uint64_t len, unsigned idx)
 {
 	const mmu_t *m = hat_mmu(hat);
 
 	if (ONE_AT_LEVEL(wc_seek, hat, len, va, len) &&
 	    ONE_AT_LEVEL(wc_change, hat, len, va, len, m->prot_clr,
-	    m->prot_set[attr]))
+	    m->prot_set[idx]))
 		return (0);
-	return (protect_call(hat, va, len, attr));
+	return (protect_call(hat, va, len, idx));
 }
 
 /* ht_protect in a space that several threads change: the front. */
 static __attribute__((noinline)) int
-protect_mw(hat_t *hat, ht_va_t va, uint64_t len, unsigned attr)
+protect_mw(hat_t *hat, ht_va_t va, uint64_t len, unsigned idx)
 {
 	const mmu_t *m = hat_mmu(hat);
 
 	if (ONE_AT_LEVEL(mw_change, hat, len, va, len, m->prot_clr,
-	    m->prot_set[attr]))
+	    m->prot_set[idx]))
 		return (0);
-	return (protect_call(hat, va, len, attr));
+	return (protect_call(hat, va, len, idx));
+}
+
+/* ht_protect's refusal of attributes: which and why. */
+static __attribute__((noinline, cold)) int
+protect_refuse(const mmu_t *m, unsigned attr)
+{
+	int err;
+
+	if (attr & ~(ATTR_PROT | HT_NOREAD))
+		return (ht__fail(HT_EINVAL, "protect takes only HT_W, HT_U, "
+		    "HT_X%s (0x%x)", m->ept ? ", HT_NOREAD" : "", attr));
+	err = mmu_attr_check(m, attr, "protect");
+	HT_ASSERT(err != 0);
+	return (err);
 }
 
 int
 ht_protect(ht_as_t *as, ht_va_t va, uint64_t len, unsigned attr)
 {
+	unsigned idx = PROT_IDX(attr);
+
 	if (as == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
-	if (attr & ~ATTR_PROT)
-		return (ht__fail(HT_EINVAL, "protect takes only HT_W, HT_U, "
-		    "HT_X (0x%x)", attr));
 	/* the masks per level, made once per context (mmu_tables) */
 	_Static_assert(HT_W == 1 && HT_U == 2 && HT_X == 4,
 	    "prot_set is indexed by W|U|X");
+	if (HT_UNLIKELY((attr & ~(ATTR_PROT | HT_NOREAD)) != 0 ||
+	    ((hat_mmu(as)->prot_bad >> idx) & 1)))
+		return (protect_refuse(hat_mmu(as), attr));
 	/* the serial cursor or the multi-writer front first (hat_one.h) */
 	if (wc_on(as, va, len))
-		return (protect_wc(as, va, len, attr));
+		return (protect_wc(as, va, len, idx));
 	if (mw_on(as))
-		return (protect_mw(as, va, len, attr));
+		return (protect_mw(as, va, len, idx));
 	if (wc_serial(as))	/* the cursor moves by hash */
-		return (protect_ws(as, va, len, attr));
-	return (protect_call(as, va, len, attr));
+		return (protect_ws(as, va, len, idx));
+	return (protect_call(as, va, len, idx));
+}
+
+/*
+ * chattr's EPT rule: the rights are named whole or not at all, and so is
+ * the memory type, so that every changed leaf is one mmu_attr_check
+ * allows (a partial change could leave write without read, or type 2).
+ */
+static int
+chattr_ept_check(const mmu_t *m, unsigned clear, unsigned set)
+{
+	unsigned all = clear | set;
+	unsigned rights = EPT_RIGHTS | (m->ept_xu ? HT_XU : 0);
+	int err;
+
+	if ((all & HT_XU) && !m->ept_xu)	/* no bit 10 to change */
+		return (mmu_attr_check(m, HT_XU, "chattr"));
+
+	if ((all & rights) != 0 && (all & rights) != rights)
+		return (ht__fail(HT_EINVAL, "chattr in EPT names the rights "
+		    "whole or not at all: clear or set each of HT_W, HT_X, "
+		    "HT_NOREAD%s (clear 0x%x, set 0x%x)", m->ept_xu ?
+		    ", HT_XU" : "", clear, set));
+	if ((all & EPT_MT_ATTR) != 0 && (all & EPT_MT_ATTR) != EPT_MT_ATTR)
+		return (ht__fail(HT_EINVAL, "chattr in EPT names the memory "
+		    "type whole or not at all: clear or set each of HT_PWT, "
+		    "HT_PCD, HT_PAT (clear 0x%x, set 0x%x)", clear, set));
+	/* what the named parts become; HT_X stands in for unnamed rights */
+	if ((err = mmu_attr_check(m, set | ((all & rights) ? 0 : HT_X),
+	    "chattr")) != 0)
+		return (err);
+	return (0);
 }
 
 int
@@ -332,22 +386,26 @@ ht_chattr(ht_as_t *as, ht_va_t va, uint64_t len, unsigned clear,
 	if (hat == NULL)
 		return (ht__fail(HT_EINVAL, "NULL address space"));
 	m = hat_mmu(hat);
-	if ((clear | set) & ~ATTR_CHATTR)
+	if ((clear | set) & ~(ATTR_CHATTR | (m->ept ? HT_NOREAD : 0)))
 		return (ht__fail(HT_EINVAL, "chattr changes only HT_W, HT_U, "
-		    "HT_X, HT_G, HT_PWT, HT_PCD, HT_PAT (clear 0x%x, set "
-		    "0x%x)", clear, set));
+		    "HT_X, HT_G, HT_PWT, HT_PCD, HT_PAT%s (clear 0x%x, set "
+		    "0x%x)", m->ept ? ", HT_NOREAD" : "", clear, set));
 	if (clear & set)
 		return (ht__fail(HT_EINVAL, "attributes 0x%x both cleared "
 		    "and set", clear & set));
+	if (m->ept && (err = chattr_ept_check(m, clear, set)) != 0)
+		return (err);
 	for (int l = 0; l < HT_MAX_LEVELS; l++) {
 		if (l > 1) {	/* as ht_protect: large levels alike */
 			c[l] = c[1];
 			s[l] = s[1];
 			continue;
 		}
-		/* X is the absence of NX */
-		c[l] = attr_bits(m, l, clear) | ((set & HT_X) ? m->pt_nx : 0);
-		s[l] = attr_bits(m, l, set) | ((clear & HT_X) ? m->pt_nx : 0);
+		/* X is the absence of NX; EPT's HT_NOREAD that of read */
+		c[l] = attr_bits(m, l, clear) | ((set & m->neg_attr) ?
+		    m->neg_bit : 0);
+		s[l] = attr_bits(m, l, set) | ((clear & m->neg_attr) ?
+		    m->neg_bit : 0);
 	}
 	nm_enter(hat, &nh);
 	err = change_range(hat, va, len, c, s);

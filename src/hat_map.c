@@ -28,9 +28,6 @@
 #include "debug.h"
 #include "lock.h"
 
-/* A and D may be preset: an OS loader or a VMM spares the MMU a locked write */
-#define ATTR_ALL	(HT_W | HT_U | HT_X | HT_G | HT_PWT | HT_PCD | HT_PAT | \
-			HT_A | HT_D)
 
 /*
  * The next run of equal-size pages from (va, pa) with rem bytes left,
@@ -426,14 +423,26 @@ sw_refuse(const mmu_t *m, unsigned attr)
 _Static_assert(FAST_ATTR < 128, "mmu_t enc[] and wc_map index by them");
 
 /*
+ * Do plain attributes (within FAST_ATTR) pass mmu_attr_check?  Always in
+ * x86 modes; EPT refuses some (mmu_t fast_bad), which the full path then
+ * explains.
+ */
+static inline int
+fast_attr_ok(uint64_t bad, unsigned attr)
+{
+	return (((bad >> ((attr >> 1) & 63)) & 1) == 0);
+}
+
+/*
  * The arguments the serial cursor takes: plain attributes, and no flags
  * but the size of the one page (wc_map checks the rest).
  */
 static inline int
-wc_map_args(uint64_t len, unsigned attr, unsigned flags)
+wc_map_args(const hat_t *hat, uint64_t len, unsigned attr, unsigned flags)
 {
 	return ((attr & ~FAST_ATTR) == 0 && (flags & ~HT_MAP_SIZE(0xf)) == 0 &&
-	    (flags == 0 || mmu_ps_bytes(flags >> 8) == len));
+	    (flags == 0 || mmu_ps_bytes(flags >> 8) == len) &&
+	    fast_attr_ok(hat->hat_wc[0].wc_bad, attr));
 }
 
 static inline __attribute__((always_inline)) int map_call(ht_as_t *as,
@@ -461,7 +470,7 @@ static __attribute__((noinline)) int
 map_wc(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned flags)
 {
-	if (wc_map_args(len, attr, flags) &&
+	if (wc_map_args(as, len, attr, flags) &&
 	    ONE_AT_LEVEL(wc_map, as, len, va, pa, len, attr))
 		return (0);
 	return (map_noad(as, va, pa, len, attr, flags));
@@ -472,7 +481,7 @@ static __attribute__((noinline)) int
 map_ws(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned flags)
 {
-	if (wc_map_args(len, attr, flags) &&
+	if (wc_map_args(as, len, attr, flags) &&
 	    ONE_AT_LEVEL(wc_seek, as, len, va, len) &&
 	    ONE_AT_LEVEL(wc_map, as, len, va, pa, len, attr))
 		return (0);
@@ -487,7 +496,7 @@ static __attribute__((noinline)) int
 map_mw(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
     unsigned flags)
 {
-	if (wc_map_args(len, attr, flags) &&
+	if (wc_map_args(as, len, attr, flags) &&
 	    ONE_AT_LEVEL(mw_map, as, len, va, pa, len, attr))
 		return (0);
 	return (map_noad(as, va, pa, len, attr, flags));
@@ -522,7 +531,7 @@ ht_map_ad(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	 * (hat_one.h): a map into an empty entry reports no A/D bits, so
 	 * fn is not needed there.
 	 */
-	if (HT_LIKELY(as != NULL) && wc_map_args(len, attr, flags) &&
+	if (HT_LIKELY(as != NULL) && wc_map_args(as, len, attr, flags) &&
 	    (mw_on(as) ? ONE_AT_LEVEL(mw_map, as, len, va, pa, len, attr) :
 	    wc_serial(as) && (wc_on(as, va, len) ||
 	    ONE_AT_LEVEL(wc_seek, as, len, va, len)) &&
@@ -557,7 +566,8 @@ map_call(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	 * straight to the one-entry path; anything it leaves goes on below
 	 * (the fault path of a VMM or a kernel, hat_one.c).
 	 */
-	if ((attr & ~FAST_ATTR) == 0 && (flags == 0 ||
+	if ((attr & ~FAST_ATTR) == 0 && fast_attr_ok(m->fast_bad, attr) &&
+	    (flags == 0 ||
 	    (flags == HT_MAP_SIZE((flags >> 8) & 0xf) &&
 	    mmu_ps_bytes((flags >> 8) & 0xf) == len)) &&
 	    ((pa | len) & (HT_PAGE_SIZE - 1)) == 0 &&
@@ -574,8 +584,8 @@ map_call(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t len, unsigned attr,
 	}
 	if ((err = range_check(m, va, len, &last)) != 0)
 		return (err);
-	if (attr & ~(ATTR_ALL | HT_SW_MASK))
-		return (ht__fail(HT_EINVAL, "unknown attributes 0x%x", attr));
+	if ((err = mmu_attr_check(m, attr, "map")) != 0)
+		return (err);
 	if (attr & HT_SW_MASK & ~m->sw_attr)
 		return (sw_refuse(m, attr));
 	if (flags & ~(HT_MAP_LOCK | HT_MAP_NOREPLACE | HT_MAP_SIZE(0xf)))

@@ -62,13 +62,15 @@ ht_set_np(ht_as_t *as, ht_va_t va, uint64_t len, uint64_t value,
 	if (value == 0)
 		return (ht__fail(HT_EINVAL, "value 0 is an empty entry"));
 	/*
-	 * The present bits are the lowest ones (bit 0; EPT's 0-2): an
-	 * increment that is zero through the highest of them never carries
-	 * into them, any other sets one in some entry of a run.
+	 * The present bits are low ones (bit 0; EPT's 0-2, and 10 with
+	 * MBEC): an increment that is zero through the highest of them never
+	 * carries into them, any other sets one in some entry of a run.
 	 */
-	low = m->pt_present | (m->pt_present - 1);
-	what = m->pt_present == 1 ? "bit 0 (present)" :
-	    "a bit of 0-2 (read, write, execute: present)";
+	low = (1ull << (64 - __builtin_clzll(m->pt_present))) - 1;
+	what = m->pt_present == 1 ? "bit 0 (present)" : m->ept_xu == 0 ?
+	    "a bit of 0-2 (read, write, execute: present)" :
+	    "a bit of 0-2 or bit 10 (read, write, execute, user-execute: "
+	    "present)";
 	if (pte_valid(m, value))
 		return (ht__fail(HT_EINVAL, "value 0x%llx has %s set",
 		    (unsigned long long)value, what));

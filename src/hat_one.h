@@ -58,6 +58,7 @@ wc_init(hat_t *hat, const mmu_t *m)
 
 		wc->wc_pm = &hat->hat_pm[0].pm[l];
 		wc->wc_enc = m->enc[l != 0];
+		wc->wc_bad = m->fast_bad;
 		wc->wc_amask = l == 0 ? m->paddr_mask : m->lgpg_mask &
 		    m->level_mask[l];
 		wc->wc_ps = l == 0 ? 0 : PT_PAGESIZE;

@@ -268,7 +268,8 @@ translate_once(hat_t *hat, ht_va_t va, ht_xlate_t *x)
 	const htable_t *root;
 	const uint8_t *tbl;
 	ht_pa_t tpa = ht_as_root(hat);
-	x86pte_t w = PT_WRITABLE | PT_USER, nx = 0, pte;
+	x86pte_t pte;
+	unsigned eff = HT_W | HT_U | HT_X;
 	int level, sz, shift;
 	unsigned n = 0;
 
@@ -315,8 +316,7 @@ translate_once(hat_t *hat, ht_va_t va, ht_xlate_t *x)
 			x->nlevels = n;
 			return (-HT_ENOTMAPPED);	/* quiet: a normal answer */
 		}
-		w &= pte | m->noperm[level];
-		nx |= pte & m->nx_bit[level];
+		eff = pte_eff(m, eff, pte, level);
 		if (level == 0 || (pte & PT_PAGESIZE))
 			break;
 		next = tpa = pte & m->paddr_mask;
@@ -340,9 +340,8 @@ translate_once(hat_t *hat, ht_va_t va, ht_xlate_t *x)
 	x->level = (unsigned)level;
 	x->page_size = LEVEL_SIZE(m, level);
 	x->pa = pte_pa(m, pte, level) + (va & LEVEL_OFFSET(m, level));
-	x->attr = (pte_attr(m, pte, level) & ~(HT_W | HT_U | HT_X)) |
-	    ((w & PT_WRITABLE) ? HT_W : 0) | ((w & PT_USER) ? HT_U : 0) |
-	    (nx ? 0 : HT_X);
+	x->attr = (pte_attr(m, pte, level) & ~(HT_W | HT_U | HT_X |
+	    HT_NOREAD)) | eff;
 	return (0);
 }
 
@@ -623,6 +622,10 @@ hat_access(hat_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.mode = hat_mmu(as)->mode;
 	cfg.cr3 = ht_as_root(as);
+	/* EPT: the EPTP the context's tables are made for (rd_eptp) */
+	if (hat_mmu(as)->ept)
+		cfg.cr3 |= (hat_mmu(as)->pt_ref ? 0x40 : 0) |
+		    ((uint64_t)hat_mmu(as)->max_level << 3);
 	cfg.read = as_read;
 	cfg.read_arg = &ar;
 	ar.hat = as;

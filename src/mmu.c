@@ -4,8 +4,13 @@
  * One static description per mode (levels, shifts, entry size, table
  * sizes, page sizes, VA width, hole) is turned by mmu_init into the
  * per-context mmu_t, applying what the caller's CPU allows: the page sizes,
- * the physical width (MAXPHYADDR) and EFER.NXE.  The reserved-bit masks are
- * derived here once so that audit and import test them with one AND.
+ * the physical width (MAXPHYADDR), EFER.NXE and, for EPT, the EPTP's A/D
+ * enable, mode-based execute control and execute-only pages.  The
+ * reserved-bit masks are derived here once so that audit and import test
+ * them with one AND.  The entry format is the other half of a mode: the
+ * x86 one (every mode but EPT) or EPT's, and the few places where it is a
+ * formula rather than a mask (building a leaf, reading its attributes,
+ * EPT's misconfigurations) are here, each with one branch on m->ept.
  */
 #include <stddef.h>
 #include <string.h>
@@ -91,11 +96,30 @@ static const ht_geometry_t geometries[] = {
 		.link_mask = 0x000ffffffffff000ull,
 		.root_mask = 0x000ffffffffff000ull, .ps_bit = PT_PAGESIZE,
 	},
+	/* EPT: the same geometry, EPT's entry format (no NX: X is a right) */
+	[HT_MODE_EPT4] = {
+		.mode = HT_MODE_EPT4, .levels = 4, .pte_size = 8,
+		.ptes_per_table = 512, .top_level_count = 512,
+		.level_shift = { 12, 21, 30, 39 }, .va_bits = 48,
+		.pa_bits_max = 52, .pagesizes = HT_PS_4K | HT_PS_2M | HT_PS_1G,
+		.has_nx = 0,
+		.link_mask = 0x000ffffffffff000ull,
+		.root_mask = 0x000ffffffffff000ull, .ps_bit = PT_PAGESIZE,
+	},
+	[HT_MODE_EPT5] = {
+		.mode = HT_MODE_EPT5, .levels = 5, .pte_size = 8,
+		.ptes_per_table = 512, .top_level_count = 512,
+		.level_shift = { 12, 21, 30, 39, 48 }, .va_bits = 57,
+		.pa_bits_max = 52, .pagesizes = HT_PS_4K | HT_PS_2M | HT_PS_1G,
+		.has_nx = 0,
+		.link_mask = 0x000ffffffffff000ull,
+		.root_mask = 0x000ffffffffff000ull, .ps_bit = PT_PAGESIZE,
+	},
 };
 #define NMODES	(sizeof (geometries) / sizeof (geometries[0]))
 
 static const char *const mode_names[NMODES] = {
-	"32bit", "pae", "4level", "5level", "npt4", "npt5"
+	"32bit", "pae", "4level", "5level", "npt4", "npt5", "ept4", "ept5"
 };
 
 const ht_geometry_t *
@@ -126,7 +150,7 @@ ht_mode_parse(const char *name, ht_mode_t *r_mode)
 		}
 	}
 	return (ht__fail(HT_EINVAL, "unknown paging mode '%s' (expected "
-	    "32bit, pae, 4level, 5level, npt4 or npt5)", name));
+	    "32bit, pae, 4level, 5level, npt4, npt5, ept4 or ept5)", name));
 }
 
 unsigned
@@ -167,17 +191,217 @@ bits(unsigned hi, unsigned lo)
 
 static int mmu_init_modes(mmu_t *m, ht_mode_t mode, unsigned pagesizes,
     unsigned pa_bits, int no_nx);
+static void mmu_init_ept(mmu_t *m, unsigned ept);
+
+/* Why a leaf may not have some attributes (mmu_attr_check's cases). */
+enum {
+	AF_OK, AF_EPT_ONLY, AF_XU, AF_AD, AF_UNKNOWN, AF_MT, AF_WNOR,
+	AF_NONE, AF_XONLY
+};
+
+static int
+attr_fault(const mmu_t *m, unsigned attr)
+{
+	const unsigned ept_only = HT_NOREAD | HT_EPT_SVE | HT_EPT_VGP |
+	    HT_EPT_PW;
+	unsigned bad = attr & ~HT_SW_MASK & ~m->attr_map, t;
+
+	if (bad != 0) {
+		if (!m->ept && (bad & ept_only))
+			return (AF_EPT_ONLY);
+		if (m->ept && (bad & HT_XU))
+			return (AF_XU);
+		if (m->ept && (bad & (HT_A | HT_D)))
+			return (AF_AD);
+		return (AF_UNKNOWN);
+	}
+	if (!m->ept)
+		return (AF_OK);
+	t = HT_EPT_MT_OF(attr);
+	if (t == 2 || t == 3 || t == 7)
+		return (AF_MT);
+	if (attr & HT_NOREAD) {
+		if (attr & HT_W)
+			return (AF_WNOR);
+		if (!(attr & (HT_X | HT_XU)))
+			return (AF_NONE);
+		if (!(m->ept_flags & HT_EPT_XONLY))
+			return (AF_XONLY);
+	}
+	return (AF_OK);
+}
+
+static int
+is_ept(ht_mode_t mode)
+{
+	return (mode == HT_MODE_EPT4 || mode == HT_MODE_EPT5);
+}
 
 int
 mmu_init(mmu_t *m, ht_mode_t mode, unsigned pagesizes, unsigned pa_bits,
-    int no_nx)
+    unsigned flags)
 {
+	const unsigned ept = MMU_EPT_OF(flags);
+	int rc;
+
+	if (ept & ~(HT_EPT_AD | HT_EPT_MBEC | HT_EPT_XONLY))
+		return (ht__fail(HT_EINVAL, "EPT flags 0x%x: unknown bits "
+		    "(HT_EPT_AD, HT_EPT_MBEC, HT_EPT_XONLY are 0x7)", ept));
+	if (ept != 0 && !is_ept(mode))
+		return (ht__fail(HT_EINVAL, "EPT flags 0x%x in %s paging: "
+		    "they mean something only in ept4 and ept5", ept,
+		    ht_mode_name(mode) != NULL ? ht_mode_name(mode) : "?"));
+	if ((flags & MMU_NONX) && is_ept(mode))
+		return (ht__fail(HT_EINVAL, "no_nx in EPT: its entries have "
+		    "no NX bit (bit 2 allows execution)"));
 	/*
 	 * Not the attribute tables (mmu_tables): an mmu_t for reading
 	 * (ht_access builds one per call) never builds entries, and making
-	 * them costs ~300 mkpte_slow calls.
+	 * them costs ~600 mkpte_slow calls.
 	 */
-	return (mmu_init_modes(m, mode, pagesizes, pa_bits, no_nx));
+	rc = mmu_init_modes(m, mode, pagesizes, pa_bits,
+	    (flags & MMU_NONX) != 0);
+	if (rc != 0)
+		return (rc);
+	if (is_ept(mode))
+		mmu_init_ept(m, ept);
+	/* the one-page paths' and ht_protect's quick refusals */
+	for (unsigned i = 0; i < 64; i++) {
+		if (attr_fault(m, i << 1) != AF_OK)
+			m->fast_bad |= 1ull << i;
+	}
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned a = (i & 7) | ((i & 8) ? HT_NOREAD : 0);
+
+		if (attr_fault(m, a) != AF_OK)
+			m->prot_bad |= 1u << i;
+	}
+	return (0);
+}
+
+/*
+ * The EPT format over the long-mode geometry mmu_init_modes made (SDM
+ * 3C, "EPT Translation Mechanism", "EPT Misconfigurations"): which bits
+ * are present, A/D, the lock, the client's, reserved, and how attributes
+ * map onto them.
+ */
+static void
+mmu_init_ept(mmu_t *m, unsigned ept)
+{
+	const uint64_t high = bits(51, m->pa_bits);
+	const int ad = (ept & HT_EPT_AD) != 0;
+
+	m->ept = 1;
+	m->ept_flags = ept;
+	m->ept_xu = (ept & HT_EPT_MBEC) ? EPT_XU : 0;
+	/* with MBEC, an entry with only bit 10 set is present too */
+	m->pt_present = EPT_R | PT_WRITABLE | EPT_X | m->ept_xu;
+	m->pt_ref = ad ? EPT_A : 0;
+	m->pt_mod = ad ? EPT_D : 0;
+	m->pt_cached = ad ? EPT_A | EPT_D : m->pt_present;
+	m->pt_locked = EPT_LOCKED;
+	m->pt_nx = 0;
+	m->pt_global = 0;
+	m->sw_attr = HT_SW(2) | HT_SW(3) | HT_SW(4) | HT_SW(5) | HT_SW(6);
+	/* no PAT bit: bit 12 of a large leaf is reserved, not attribute */
+	m->lgpg_mask = m->paddr_mask;
+	for (int l = 0; l < m->num_level; l++) {
+		m->nx_bit[l] = 0;
+		m->ptp_bits[l] = l == 0 ? 0 : EPT_R | PT_WRITABLE | EPT_X |
+		    m->ept_xu | m->pt_ref;
+		/* a link's bits 6:3 are reserved; PS above PDPTEs too */
+		m->rsvd_ptp[l] = high | bits(6, 3);
+		m->rsvd_leaf[l] = high;
+		if (l > 0)
+			m->rsvd_leaf[l] |= bits(m->level_shift[l] - 1, 12);
+		if (l >= 3)
+			m->rsvd_leaf[l] = ~0ull;
+	}
+	/* everything but the address and PS survives a split */
+	m->leaf_keep = ~(bits(51, 12) | PT_PAGESIZE);
+	m->attr_keep[0] = m->attr_keep[1] = PT_WRITABLE | EPT_X | m->ept_xu |
+	    EPT_MT | EPT_IPAT;
+	m->neg_attr = HT_NOREAD;
+	m->neg_bit = EPT_R;
+	m->attr_map = HT_W | HT_X | HT_G | HT_PWT | HT_PCD | HT_PAT |
+	    HT_NOREAD | HT_EPT_SVE | HT_EPT_VGP | HT_EPT_PW |
+	    ((ept & HT_EPT_MBEC) ? HT_XU : 0) | (ad ? HT_A | HT_D : 0);
+}
+
+int
+ept_misconfig(const mmu_t *m, x86pte_t pte, int leaf)
+{
+	unsigned t;
+
+	if (!(pte & EPT_R)) {
+		if (pte & PT_WRITABLE)
+			return (1);
+		if ((pte & (EPT_X | m->ept_xu)) &&
+		    !(m->ept_flags & HT_EPT_XONLY))
+			return (1);
+	}
+	t = (unsigned)(pte >> 3) & 7;
+	return (leaf && (t == 2 || t == 3 || t == 7));
+}
+
+unsigned
+ept_attr(const mmu_t *m, x86pte_t pte)
+{
+	unsigned a = pte_ad(m, pte);
+
+	if (pte & PT_WRITABLE)
+		a |= HT_W;
+	if (pte & EPT_X)
+		a |= HT_X;
+	if (pte & m->ept_xu)
+		a |= HT_XU;
+	if (!(pte & EPT_R))
+		a |= HT_NOREAD;
+	if (pte & EPT_LOCKED)
+		a |= HT_LOCKED;
+	a |= ((unsigned)pte << 1) & HT_EPT_MT_MASK;		/* 5:3 */
+	a |= ((unsigned)pte >> 3) & HT_EPT_IPAT;		/* 6 */
+	a |= (unsigned)(pte >> 34) & m->sw_attr;		/* 52..56 */
+	a |= (unsigned)(pte >> 52) & HT_EPT_SVE;		/* 63 */
+	a |= (unsigned)(pte >> 45) & (HT_EPT_VGP | HT_EPT_PW);	/* 57, 58 */
+	return (a);
+}
+
+int
+mmu_attr_check(const mmu_t *m, unsigned attr, const char *what)
+{
+	unsigned bad = attr & ~HT_SW_MASK & ~m->attr_map;
+
+	switch (attr_fault(m, attr)) {
+	case AF_OK:
+		return (0);
+	case AF_EPT_ONLY:
+		return (ht__fail(HT_EINVAL, "%s: attributes 0x%x: HT_NOREAD "
+		    "and HT_EPT_* exist only in EPT", what, bad));
+	case AF_XU:
+		return (ht__fail(HT_EINVAL, "%s: HT_XU (user-mode execute, "
+		    "bit 10) needs HT_EPT_MBEC", what));
+	case AF_AD:
+		return (ht__fail(HT_EINVAL, "%s: HT_A/HT_D: EPT entries have "
+		    "accessed/dirty bits only with HT_EPT_AD", what));
+	case AF_UNKNOWN:
+		return (ht__fail(HT_EINVAL, "%s: unknown attributes 0x%x",
+		    what, bad));
+	case AF_MT:
+		return (ht__fail(HT_EINVAL, "%s: EPT memory type %u is "
+		    "reserved (UC 0, WC 1, WT 4, WP 5, WB 6)", what,
+		    HT_EPT_MT_OF(attr)));
+	case AF_WNOR:
+		return (ht__fail(HT_EINVAL, "%s: write without read (HT_W "
+		    "with HT_NOREAD) is an EPT misconfiguration", what));
+	case AF_NONE:
+		return (ht__fail(HT_EINVAL, "%s: HT_NOREAD without HT_X or "
+		    "HT_XU allows nothing: such an EPT entry is not present "
+		    "(unmap instead)", what));
+	default:
+		return (ht__fail(HT_EINVAL, "%s: an execute-only page needs "
+		    "HT_EPT_XONLY (a CPU that allows them)", what));
+	}
 }
 
 void
@@ -187,18 +411,22 @@ mmu_tables(mmu_t *m)
 	 * The large form without PS (mkpte adds it with the address); in a
 	 * 4 KiB leaf the same bit 7 is PAT, which stays.
 	 */
-	for (unsigned a = 0; a < 128; a++) {
+	for (unsigned a = 0; a < 256; a++) {
 		m->enc[0][a] = mkpte_slow(m, 0, 0, a);
 		m->enc[1][a] = mkpte_slow(m, 0, 1, a) & ~(x86pte_t)PT_PAGESIZE;
 	}
-	/* protect: W, U and NX replaced; X is NX clear */
-	for (unsigned a = 0; a < 8; a++) {
+	/*
+	 * protect: W, U and NX replaced, X is NX clear; EPT: R, W, X and
+	 * XU replaced, R unless HT_NOREAD (index 8)
+	 */
+	for (unsigned a = 0; a < 16; a++) {
 		unsigned attr = ((a & 1) ? HT_W : 0) | ((a & 2) ? HT_U : 0) |
-		    ((a & 4) ? HT_X : 0);
+		    ((a & 4) ? HT_X : 0) | ((a & 8) ? HT_NOREAD : 0);
 
 		for (int l = 0; l < HT_MAX_LEVELS; l++) {
-			m->prot_clr[l] = (PT_WRITABLE | PT_USER | m->pt_nx) &
-			    ~m->leaf_force;
+			m->prot_clr[l] = m->ept ? EPT_R | PT_WRITABLE |
+			    EPT_X | m->ept_xu : (PT_WRITABLE | PT_USER |
+			    m->pt_nx) & ~m->leaf_force;
 			m->prot_set[a][l] = m->enc[l != 0][attr] &
 			    m->prot_clr[l];
 		}
@@ -287,6 +515,16 @@ mmu_init_modes(mmu_t *m, ht_mode_t mode, unsigned pagesizes,
 	}
 	m->pt_nx = (g->has_nx && !no_nx) ? PT_NX : 0;
 	m->pt_global = PT_GLOBAL;	/* the context drops it for KPTI */
+	m->leaf_keep = PT_VALID | PT_WRITABLE | PT_USER | PT_WRITETHRU |
+	    PT_NOCACHE | PT_REF | PT_MOD | PT_GLOBAL | PT_LOCKED | PT_SW_LO |
+	    PT_SW_HI | PT_NX;
+	m->attr_keep[0] = PT_WRITABLE | PT_USER | PT_WRITETHRU | PT_NOCACHE |
+	    PT_GLOBAL | PT_PAT_4K;
+	m->attr_keep[1] = (m->attr_keep[0] & ~PT_PAT_4K) | PT_PAT_LARGE;
+	m->neg_attr = HT_X;
+	m->neg_bit = m->pt_nx;
+	m->attr_map = HT_W | HT_U | HT_X | HT_G | HT_PWT | HT_PCD | HT_PAT |
+	    HT_A | HT_D;
 	m->pa_limit = 1ull << pa_bits;
 	/* PAE reserves 52..62; long-mode entries (NPT's too) ignore 52..58 */
 	m->sw_attr = HT_SW(0) | HT_SW(1);
@@ -344,10 +582,39 @@ mmu_init_modes(mmu_t *m, ht_mode_t mode, unsigned pagesizes,
 	return (0);
 }
 
+/* mkpte_slow in EPT: the rights, memory type and IPAT in their bits */
+static x86pte_t
+mkpte_ept(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
+{
+	x86pte_t pte = (attr & HT_NOREAD) ? 0 : EPT_R;
+
+	if (level == 0)
+		pte |= pa & m->paddr_mask;
+	else
+		pte |= PT_PAGESIZE | (pa & m->lgpg_mask & m->level_mask[level]);
+	if (attr & HT_W)
+		pte |= PT_WRITABLE;
+	if (attr & HT_X)
+		pte |= EPT_X;
+	if (attr & HT_XU)
+		pte |= m->ept_xu;
+	if (attr & HT_EPT_IPAT)
+		pte |= EPT_IPAT;
+	pte |= (x86pte_t)(attr & HT_EPT_MT_MASK) >> 1;
+	if (attr & HT_A)
+		pte |= m->pt_ref;
+	if (attr & HT_D)
+		pte |= m->pt_mod;
+	return (pte | sw_pte(m, attr) | ept_hi_pte(attr));
+}
+
 x86pte_t
 mkpte_slow(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
 {
 	x86pte_t pte = PT_VALID;
+
+	if (m->ept)
+		return (mkpte_ept(m, pa, level, attr));
 
 	if (level == 0) {
 		pte |= pa & m->paddr_mask;
@@ -382,19 +649,17 @@ mkpte_slow(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
 x86pte_t
 pte_demote(const mmu_t *m, x86pte_t large, int level, ht_pa_t pa)
 {
-	const x86pte_t keep = PT_VALID | PT_WRITABLE | PT_USER |
-	    PT_WRITETHRU | PT_NOCACHE | m->pt_ref | m->pt_mod | PT_GLOBAL |
-	    m->pt_locked | PT_SW_LO | PT_SW_HI | PT_NX;
-	x86pte_t pte = large & keep;
+	x86pte_t pte = large & m->leaf_keep;
 
 	HT_ASSERT(level > 0 && (large & PT_PAGESIZE));
 	if (level - 1 == 0) {
 		pte |= pa & m->paddr_mask;
-		if (large & PT_PAT_LARGE)
-			pte |= PT_PAT_4K;
+		if (!m->ept && (large & PT_PAT_LARGE))
+			pte |= PT_PAT_4K;	/* PAT moves to bit 7 */
 	} else {
 		pte |= PT_PAGESIZE | (pa & m->lgpg_mask);
-		pte |= large & PT_PAT_LARGE;
+		if (!m->ept)
+			pte |= large & PT_PAT_LARGE;
 	}
 	return (pte);
 }

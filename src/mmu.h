@@ -1,6 +1,7 @@
 /*
  * mmu.h - paging-mode geometry and PTE encoding (illumos's `mmu` and
- * hat_pte.h, for the four x86 paging modes and AMD's nested paging).
+ * hat_pte.h, for the four x86 paging modes, AMD's nested paging and
+ * Intel's EPT).
  *
  * A `mmu_t` lives in each context: the fixed geometry of the mode plus
  * what the caller's CPU allows (page sizes, physical width, NX).  Every
@@ -20,6 +21,18 @@
  *    "locked" state in bit 9 and give 10 and 11 to the client (HT_SW(0),
  *    HT_SW(1)), with 52..58 in 4- and 5-level paging (HT_SW(2..8)); PAE
  *    reserves 52..62 and 59..62 are protection keys, so those stay ours.
+ *
+ * EPT entries (Intel SDM vol. 3C, "The Extended Page Table Mechanism")
+ * share the geometry of 4- and 5-level paging, PS in bit 7 and the
+ * address field, and differ in the rest: bits 0-2 are read, write and
+ * execute (present if any is set, or bit 10 with MBEC), bits 5:3 a leaf's
+ * memory type, 6 ignore-PAT, 8 and 9 accessed and dirty when the EPTP
+ * enables them, 10 user-execute with MBEC, 63 suppress-#VE; no U/S, no
+ * NX, no PAT bit (bit 12 of a large leaf is reserved).  Bit 11 is
+ * ignored and is our lock bit; 52..56 are the client's.  The mmu_t
+ * fields below (pt_present ... fast_bad) say where each format keeps
+ * what the library reads and writes, and the few functions whose answer
+ * is a different formula in EPT branch on m->ept once.
  */
 #ifndef HT_MMU_H
 #define HT_MMU_H
@@ -44,6 +57,22 @@ typedef uint64_t x86pte_t;
 #define PT_SW_LO	0xc00ull		/* bits 10, 11: HT_SW(0..1) */
 #define PT_SW_HI	0x07f0000000000000ull	/* bits 52..58: HT_SW(2..8) */
 #define PT_NX		(1ull << 63)
+
+/* EPT entry bits that have no x86 twin (bits 1 and 7 are as above) */
+#define EPT_R		0x001ull
+#define EPT_X		0x004ull
+#define EPT_MT		0x038ull	/* leaf: memory type, bits 5:3 */
+#define EPT_IPAT	0x040ull
+#define EPT_A		0x100ull
+#define EPT_D		0x200ull
+#define EPT_XU		0x400ull	/* MBEC: user-mode execute */
+#define EPT_LOCKED	0x800ull	/* software: mapping is locked */
+#define EPT_SW_HI	0x01f0000000000000ull	/* 52..56: HT_SW(2..6) */
+
+/* mmu_init's flags: EFER.NXE off, and ht_config_t.ept shifted up by one */
+#define MMU_NONX	0x1u
+#define MMU_EPT(f)	((unsigned)(f) << 1)
+#define MMU_EPT_OF(f)	((unsigned)(f) >> 1)
 
 /* Never a real entry: x86pte_set's "large page over a table" answer. */
 #define LPAGE_ERROR	(~(x86pte_t)0)
@@ -102,6 +131,31 @@ typedef struct mmu {
 	 */
 	int		user_walk;
 	x86pte_t	leaf_force;
+	/*
+	 * EPT: ept is 1 and ept_flags holds HT_EPT_*; ept_xu is bit 10
+	 * with MBEC, else 0 (the bit is ignored).
+	 */
+	int		ept;
+	unsigned	ept_flags;
+	x86pte_t	ept_xu;
+	/*
+	 * What a format keeps of a large leaf when it splits (pte_demote),
+	 * the bits of a leaf that HT_W/U/X/G/PWT/PCD/PAT (HT_NOREAD too
+	 * in EPT) set, in a 4 KiB leaf [0] and a large one [1]
+	 * (ht_chattr), and the right whose entry bit is set by its
+	 * absence: neg_attr (HT_X in x86, HT_NOREAD in EPT) and neg_bit (NX,
+	 * or EPT's read bit).  attr_map: the attributes ht_map takes.
+	 * fast_bad: bit (a >> 1) & 63 set when attributes a (within
+	 * W U X G PWT PCD PAT) are refused here, for the one-page paths that
+	 * skip the full check (EPT: U without MBEC, memory types 2, 3, 7).
+	 */
+	x86pte_t	leaf_keep;
+	x86pte_t	attr_keep[2];
+	unsigned	neg_attr;
+	x86pte_t	neg_bit;
+	unsigned	attr_map;
+	uint64_t	fast_bad;
+	unsigned	prot_bad;	/* bit PROT_IDX(a): protect refuses a */
 	uint64_t	pt_nx;			/* PT_NX or 0 */
 	uint64_t	pt_global;		/* PT_GLOBAL, 0 with KPTI */
 	x86pte_t	ptp_bits[HT_MAX_LEVELS]; /* PTP in a level-l table */
@@ -126,21 +180,35 @@ typedef struct mmu {
 	 * Last, and left alone by mmu_init (a reader's mmu_t, made per
 	 * ht_access call, never builds entries): the tables of the write
 	 * paths, made by mmu_tables from mkpte_slow.  enc[c][a]: the entry
-	 * bits of attributes a (bits 0-6: W U X G PWT PCD PAT) in a 4 KiB
-	 * leaf (c 0) or a large one (c 1); ht_protect's masks per level,
-	 * prot_set indexed by W|U|X.
+	 * bits of attributes a (bits 0-7: W U X G PWT PCD PAT NOREAD) in a
+	 * 4 KiB leaf (c 0) or a large one (c 1); ht_protect's masks per
+	 * level, prot_set indexed by W|U|X and NOREAD as 8 (PROT_IDX).
 	 */
-	x86pte_t	enc[2][128];
+	x86pte_t	enc[2][256];
 	x86pte_t	prot_clr[HT_MAX_LEVELS];
-	x86pte_t	prot_set[8][HT_MAX_LEVELS];
+	x86pte_t	prot_set[16][HT_MAX_LEVELS];
 } mmu_t;
 
+/* prot_set's index of ht_protect's attributes (checked) */
+#define PROT_IDX(attr)	(((attr) & 7u) | (((attr) & HT_NOREAD) >> 4))
+
 /*
- * Fill *m for a mode and what the caller's CPU allows; 0 or -HT_EINVAL /
- * -HT_EPAGESIZE with a detail message.
+ * Fill *m for a mode and what the caller's CPU allows (flags: MMU_NONX,
+ * MMU_EPT(HT_EPT_*)); 0 or -HT_EINVAL / -HT_EPAGESIZE with a detail
+ * message.  MMU_NONX and MMU_EPT are each refused where they mean
+ * nothing (NONX in EPT, EPT flags outside it).
  */
 int mmu_init(mmu_t *m, ht_mode_t mode, unsigned pagesizes, unsigned pa_bits,
-    int no_nx);
+    unsigned flags);
+/*
+ * May a leaf have attributes attr (the rights and attribute bits; lock,
+ * A/D and software bits are checked by their callers)?  0, or
+ * -HT_EINVAL with a detail naming what is wrong; `what` starts it ("map",
+ * "protect").  In x86 modes everything within attr_map passes; in EPT the
+ * combinations the CPU would take as a misconfiguration, and a page with
+ * no right (not present), are refused.
+ */
+int mmu_attr_check(const mmu_t *m, unsigned attr, const char *what);
 /*
  * Fill m's attribute tables (enc, prot_*), which mkpte and ht_protect
  * use: a context's mmu_t, once its pt_global is settled (KPTI).
@@ -381,25 +449,58 @@ mmu_cr3_root(const mmu_t *m, uint64_t cr3)
 }
 
 /*
- * Does a present entry at `level` fault for reserved bits?  A leaf at a
- * level whose page size the CPU lacks counts as one (PS is reserved there).
+ * EPT's misconfigurations that are not one reserved bit (SDM 3C, "EPT
+ * Misconfigurations"): write without read, execute without read on a
+ * CPU without execute-only pages, and a leaf's memory type 2, 3 or 7.
+ */
+int ept_misconfig(const mmu_t *m, x86pte_t pte, int leaf);
+
+/*
+ * Does a present entry at `level` fault for reserved bits (EPT: is it a
+ * misconfiguration)?  A leaf at a level whose page size the CPU lacks
+ * counts as one (PS is reserved there).
  */
 static inline int
 pte_reserved(const mmu_t *m, x86pte_t pte, int level)
 {
-	if (level == 0 || (pte & PT_PAGESIZE))
+	int leaf = level == 0 || (pte & PT_PAGESIZE);
+
+	if (__builtin_expect(m->ept, 0) && ept_misconfig(m, pte, leaf))
+		return (1);
+	if (leaf)
 		return ((level > 0 && !mmu_leaf_ok(m, level)) ||
 		    (pte & m->rsvd_leaf[level]) != 0);
 	return ((pte & m->rsvd_ptp[level]) != 0);
 }
 
 /*
+ * The effective rights after an EPT entry: W, X and (with MBEC) XU ANDed,
+ * HT_NOREAD ORed when the entry does not allow reads.
+ */
+static inline unsigned
+ept_eff(const mmu_t *m, unsigned eff, x86pte_t pte)
+{
+	if (!(pte & PT_WRITABLE))
+		eff &= ~HT_W;
+	if (!(pte & EPT_X))
+		eff &= ~HT_X;
+	if (!(pte & m->ept_xu))
+		eff &= ~HT_XU;
+	if (!(pte & EPT_R))
+		eff |= HT_NOREAD;
+	return (eff);
+}
+
+/*
  * The effective HT_W/U/X after the entry pte at `level` is passed: W and U
  * ANDed where the level has them (not PAE PDPTEs), X lost to any NX.
+ * EPT: ept_eff.
  */
 static inline unsigned
 pte_eff(const mmu_t *m, unsigned eff, x86pte_t pte, int level)
 {
+	if (__builtin_expect(m->ept, 0))
+		return (ept_eff(m, eff, pte));
 	if (!(m->noperm[level] & PT_WRITABLE) && !(pte & PT_WRITABLE))
 		eff &= ~HT_W;
 	if (!(m->noperm[level] & PT_USER) && !(pte & PT_USER))
@@ -418,6 +519,17 @@ sw_pte(const mmu_t *m, unsigned attr)
 	return (((sw >> 6) & PT_SW_LO) | ((sw << 34) & PT_SW_HI));
 }
 
+/*
+ * The entry bits of EPT's suppress-#VE (63), verify-guest-paging (57) and
+ * paging-write (58) attributes; 0 outside EPT, where they are refused.
+ */
+static inline x86pte_t
+ept_hi_pte(unsigned attr)
+{
+	return (((x86pte_t)(attr & HT_EPT_SVE) << 52) |
+	    ((x86pte_t)(attr & (HT_EPT_VGP | HT_EPT_PW)) << 45));
+}
+
 /* Build a leaf at `level` for pa with HT_* attributes, bit by bit. */
 x86pte_t mkpte_slow(const mmu_t *m, ht_pa_t pa, int level, unsigned attr);
 
@@ -429,7 +541,7 @@ x86pte_t mkpte_slow(const mmu_t *m, ht_pa_t pa, int level, unsigned attr);
 static inline x86pte_t
 mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
 {
-	x86pte_t pte = m->enc[level != 0][attr & 0x7f];
+	x86pte_t pte = m->enc[level != 0][attr & 0xff];
 
 	if (level == 0) {
 		pte |= pa & m->paddr_mask;
@@ -438,9 +550,10 @@ mkpte(const mmu_t *m, ht_pa_t pa, int level, unsigned attr)
 		if (m->pte_size == 4)
 			pte |= ((pa >> 32) & 0xffull) << 13;
 	}
-	if (__builtin_expect((attr & ~0x7fu) != 0, 0))
+	if (__builtin_expect((attr & ~0xffu) != 0, 0))
 		pte |= ((attr & HT_A) ? m->pt_ref : 0) |
-		    ((attr & HT_D) ? m->pt_mod : 0) | sw_pte(m, attr);
+		    ((attr & HT_D) ? m->pt_mod : 0) | sw_pte(m, attr) |
+		    ept_hi_pte(attr);
 	return (pte);
 }
 /* Turn a large leaf at level l into the equivalent leaf at l - 1, pa. */
@@ -459,6 +572,9 @@ extern const uint32_t pte_attr_lo[512];
 /* pte_attr_lo's index mask at `level`: bit 7 (index bit 4) is PS above 0 */
 #define PTE_ATTR_LO_IDX(level)	((level) == 0 ? 0x1ffu : 0x1efu)
 
+/* pte_attr of an EPT leaf (mmu.c) */
+unsigned ept_attr(const mmu_t *m, x86pte_t pte);
+
 /*
  * The HT_* attributes of a leaf entry (its own, not effective): the
  * table for bits 3..11, bit moves for the rest.
@@ -468,6 +584,8 @@ pte_attr(const mmu_t *m, x86pte_t pte, int level)
 {
 	unsigned a;
 
+	if (__builtin_expect(m->ept, 0))
+		return (ept_attr(m, pte));
 	a = pte_attr_lo[(unsigned)(pte >> 3) & PTE_ATTR_LO_IDX(level)];
 	a |= (unsigned)(pte >> 1) & (HT_W | HT_U);		/* bits 1, 2 */
 	if (level != 0)

@@ -239,6 +239,7 @@ typedef struct hat_wc {
 	x86pte_t	wc_ps;		/* PT_PAGESIZE above level 0 */
 	ht_pa_t		wc_pal;		/* a leaf's last byte below this;
 					   0: no leaf of this size */
+	uint64_t	wc_bad;		/* mmu_t fast_bad (both levels) */
 	uint8_t		wc_shift;	/* LEVEL_SHIFT of the level */
 	uint8_t		wc_pte_shift;	/* 3 or 2 */
 } hat_wc_t;

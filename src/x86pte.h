@@ -88,15 +88,16 @@ pte_cas_raw(int size, void *p, x86pte_t old, x86pte_t new)
 }
 
 /*
- * Is the entry at p present?  Only the low byte holds the present bits in
- * every format (bit 0; EPT's 0-2; little-endian), so scans test one byte
- * before paying for a full load; a relaxed atomic byte load is a plain
- * load on x86.
+ * Is the entry at p present?  The low 16 bits hold the present bits in
+ * every format (bit 0; EPT's 0-2, and 10 with MBEC; little-endian), so
+ * scans test them before paying for a full load; a relaxed atomic 16-bit
+ * load is a plain load on x86.
  */
 static inline int
 pte_present(const mmu_t *m, const void *p)
 {
-	return ((atomic_load_explicit((_Atomic uint8_t *)p,
+	_Static_assert(EPT_XU < 0x10000, "present bits in the low 16");
+	return ((atomic_load_explicit((_Atomic uint16_t *)p,
 	    memory_order_relaxed) & m->pt_present) != 0);
 }
 

@@ -27,6 +27,15 @@
  * The I/D bit of the error code is set for a fetch only when the CPU can
  * tell fetches apart: with SMEP, or with PAE-style entries and NXE.
  *
+ * EPT (SDM 3C, "EPT Violations", "EPT Misconfigurations") takes the same
+ * walk over its own format (mmu.c): an entry that is not present is an
+ * EPT violation, one with reserved bits or a misconfigured value an EPT
+ * misconfiguration (step 2 becomes that), and at the leaf the access needs
+ * read, write or execute (MBEC: user-mode execute for a fetch at CPL 3)
+ * along the whole walk.  The violation's exit qualification gives the
+ * access and the AND of each right over the walk; A and D are set only
+ * when the EPTP enables them.
+ *
  * Images are read through the ht_scan_cfg_t read function.  An address
  * space of ours is read the same way, through a reader over its frames
  * (ht_access, in hat_query.c, which also retries a walk that raced with
@@ -38,7 +47,48 @@
 #include "debug.h"
 
 #define CPU_FLAGS	(HT_CPU_WP | HT_CPU_NXE | HT_CPU_SMEP | HT_CPU_SMAP | \
-			HT_CPU_AC | HT_CPU_PKE | HT_CPU_NO1G)
+			HT_CPU_AC | HT_CPU_PKE | HT_CPU_NO1G | CPU_EPT)
+#define CPU_EPT		(HT_CPU_EPT_MBEC | HT_CPU_EPT_XONLY)
+
+/*
+ * EPT: may access acc (at cpl: 3 is a user-mode linear address) use a
+ * page whose walk gave eff?  A fetch needs X, or with MBEC XU at CPL 3.
+ */
+static int
+ept_ok(const mmu_t *m, unsigned acc, unsigned cpl, unsigned eff)
+{
+	switch (acc) {
+	case HT_ACC_READ:
+		return (!(eff & HT_NOREAD));
+	case HT_ACC_WRITE:
+		return ((eff & HT_W) != 0);
+	default:
+		return ((eff & (m->ept_xu && cpl == 3 ? HT_XU : HT_X)) != 0);
+	}
+}
+
+/* The exit qualification of an EPT violation (bits 6:0). */
+static uint32_t
+ept_qual(const mmu_t *m, unsigned acc, const rd_walk_t *w)
+{
+	static const uint32_t accbit[] = {
+		HT_EPTQ_READ, HT_EPTQ_WRITE, HT_EPTQ_FETCH
+	};
+	uint32_t q = accbit[acc];
+
+	/* a walk that stopped at a missing entry allowed nothing */
+	if (w->stop != HT_STOP_MAPPED)
+		return (q);
+	if (!(w->eff & HT_NOREAD))
+		q |= HT_EPTQ_R;
+	if (w->eff & HT_W)
+		q |= HT_EPTQ_W;
+	if (w->eff & HT_X)
+		q |= HT_EPTQ_X;
+	if (m->ept_xu && (w->eff & HT_XU))
+		q |= HT_EPTQ_XU;
+	return (q);
+}
 
 /* The error-code bits that describe the access itself. */
 static uint32_t
@@ -123,6 +173,43 @@ allowed(const mmu_t *m, const ht_cpu_t *cpu, unsigned acc, unsigned cpl,
 	return (ok);
 }
 
+/*
+ * rd_access's end in EPT, after the walk w: the violation or
+ * misconfiguration, or the completed access with its A/D bits and, in
+ * *r_rights, every access the leaf allows (as rd_access's).
+ */
+static int
+ept_access(const mmu_t *m, unsigned acc, unsigned cpl, ht_va_t va,
+    const rd_walk_t *w, ht_access_t *r, unsigned *r_rights)
+{
+	if (w->stop == HT_STOP_RESERVED) {
+		r->fault = HT_FAULT_EPT_MISCONFIG;
+		return (0);
+	}
+	if (w->stop != HT_STOP_MAPPED || !ept_ok(m, acc, cpl, w->eff)) {
+		r->fault = HT_FAULT_EPT_VIOLATION;
+		r->error_code = ept_qual(m, acc, w);
+		return (0);
+	}
+	/* A in every entry used, D in the leaf of a write: with A/D on */
+	if (m->pt_ref != 0) {
+		for (unsigned k = 0; k < r->nsteps; k++)
+			r->set_a |= 1u << r->step[k].level;
+		r->set_d = acc == HT_ACC_WRITE;
+	}
+	r->page_size = LEVEL_SIZE(m, w->level);
+	r->pa = pte_pa(m, w->pte, w->level) + (va & LEVEL_OFFSET(m, w->level));
+	if (r_rights != NULL) {
+		for (unsigned a = HT_ACC_READ; a <= HT_ACC_FETCH; a++) {
+			if (ept_ok(m, a, 0, w->eff))
+				*r_rights |= 1u << a;
+			if (ept_ok(m, a, 3, w->eff))
+				*r_rights |= 1u << (a + 3);
+		}
+	}
+	return (0);
+}
+
 int
 ht_scan_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
     unsigned acc, unsigned cpl, ht_access_t *r)
@@ -147,6 +234,18 @@ rd_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 	if (ht_geometry(cfg->mode) == NULL)
 		return (ht__fail(HT_EINVAL, "access: unknown mode %d",
 		    (int)cfg->mode));
+	unsigned ept;
+	if ((rc = rd_eptp(cfg, &ept)) != 0)
+		return (rc);
+	int is_ept = cfg->mode == HT_MODE_EPT4 || cfg->mode == HT_MODE_EPT5;
+	if ((cpu->flags & CPU_EPT) && !is_ept)
+		return (ht__fail(HT_EINVAL, "access: CPU flags 0x%x: "
+		    "HT_CPU_EPT_* in %s paging", cpu->flags,
+		    ht_mode_name(cfg->mode)));
+	if (cpu->flags & HT_CPU_EPT_MBEC)
+		ept |= HT_EPT_MBEC;
+	if (cpu->flags & HT_CPU_EPT_XONLY)
+		ept |= HT_EPT_XONLY;
 	pagesizes = ht_geometry(cfg->mode)->pagesizes;
 	if (cpu->flags & HT_CPU_NO1G)
 		pagesizes &= ~HT_PS_1G;
@@ -157,8 +256,8 @@ rd_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 	unsigned pa_bits = cpu->pa_bits;
 	if (cfg->mode == HT_MODE_32BIT && pa_bits > 40)
 		pa_bits = 40;
-	if ((rc = mmu_init(m, cfg->mode, pagesizes, pa_bits,
-	    !(cpu->flags & HT_CPU_NXE))) != 0)
+	if ((rc = mmu_init(m, cfg->mode, pagesizes, pa_bits, is_ept ?
+	    MMU_EPT(ept) : (cpu->flags & HT_CPU_NXE) ? 0 : MMU_NONX)) != 0)
 		return (rc);
 	/*
 	 * Nested paging: the hardware walks the tables as a user access
@@ -198,6 +297,8 @@ rd_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 	    &r->nsteps, &w);
 	if (rc != 0)
 		return (rc);
+	if (m->ept)
+		return (ept_access(m, acc, cpl, va, &w, r, r_rights));
 	if (w.stop != HT_STOP_MAPPED) {
 		/* only a completed access is promised A/D: set_a stays 0 */
 		r->fault = HT_FAULT_PF;

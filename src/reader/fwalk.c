@@ -27,6 +27,24 @@ rd_read(const ht_scan_cfg_t *cfg, int strict, ht_pa_t pa, void *buf,
 }
 
 int
+rd_eptp(const ht_scan_cfg_t *cfg, unsigned *r_ept)
+{
+	const ht_geometry_t *g = ht_geometry(cfg->mode);
+	unsigned pwl = (unsigned)(cfg->cr3 >> 3) & 7;
+
+	*r_ept = 0;
+	if (cfg->mode != HT_MODE_EPT4 && cfg->mode != HT_MODE_EPT5)
+		return (0);
+	if (pwl != 0 && pwl != g->levels - 1)
+		return (ht__fail(HT_EINVAL, "EPTP 0x%llx: page-walk length "
+		    "%u, but %s walks %u levels", (unsigned long long)cfg->cr3,
+		    pwl + 1, ht_mode_name(cfg->mode), g->levels));
+	if (cfg->cr3 & 0x40)
+		*r_ept = HT_EPT_AD;
+	return (0);
+}
+
+int
 rd_classify(const mmu_t *m, int qemu, uint64_t pte, int level,
     ht_pa_t *r_next)
 {

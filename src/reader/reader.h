@@ -53,6 +53,13 @@ int rd_walk(const mmu_t *m, const ht_scan_cfg_t *cfg, int strict, int qemu,
     rd_walk_t *r);
 
 /*
+ * The EPT flags an EPT image's EPTP (cfg->cr3) gives: HT_EPT_AD from bit
+ * 6.  0 or -HT_EINVAL if bits 5:3 are neither 0 nor the walk length of
+ * cfg->mode less one.  Outside EPT: 0, *r_ept 0.
+ */
+int rd_eptp(const ht_scan_cfg_t *cfg, unsigned *r_ept);
+
+/*
  * ht_scan_access, and when the access completes, in *r_rights (may be
  * NULL) every access the same leaf allows: bit acc for acc at CPL 0-2,
  * bit acc + 3 at CPL 3 (HT_STLB_BIT's layout), for a soft TLB's entry.

@@ -209,14 +209,14 @@ static int visit(scan_t *s, ht_pa_t pa, int level, uint64_t va,
 
 /* Report the leaf pte at level for linear address va. */
 /*
- * A scanned leaf's own attributes: bit 9 is the image writer's, so our
- * lock bit means nothing here and it shows as HT_SW_BIT9.
+ * A scanned leaf's own attributes: our lock bit (9; EPT's 11) is the image
+ * writer's, so it means nothing here and shows as HT_SW_BIT9.
  */
 static unsigned
 scan_attr(const mmu_t *m, uint64_t pte, int level)
 {
 	return ((pte_attr(m, pte, level) & ~HT_LOCKED) |
-	    ((unsigned)(pte << 16) & HT_SW_BIT9));
+	    ((pte & m->pt_locked) ? HT_SW_BIT9 : 0));
 }
 
 static int
@@ -555,13 +555,32 @@ scan_init(scan_t *s, const ht_scan_cfg_t *cfg)
 	if (cfg == NULL || cfg->read == NULL)
 		return (ht__fail(HT_EINVAL, "scan: no configuration or no "
 		    "read function"));
-	if ((cfg->flags & ~HT_SCAN_QEMU) != 0)
+	const unsigned eflags = HT_SCAN_EPT_MBEC | HT_SCAN_EPT_XONLY;
+	const int is_ept = cfg->mode == HT_MODE_EPT4 ||
+	    cfg->mode == HT_MODE_EPT5;
+	unsigned ept;
+	int rc;
+
+	if ((cfg->flags & ~(HT_SCAN_QEMU | eflags)) != 0)
 		return (ht__fail(HT_EINVAL, "scan: unknown flags 0x%x",
-		    cfg->flags & ~HT_SCAN_QEMU));
+		    cfg->flags & ~(HT_SCAN_QEMU | eflags)));
+	if (is_ept && (cfg->flags & HT_SCAN_QEMU))
+		return (ht__fail(HT_EINVAL, "scan: HT_SCAN_QEMU reads x86 "
+		    "entries as QEMU's monitor does; it has no EPT reading"));
+	if (!is_ept && (cfg->flags & eflags))
+		return (ht__fail(HT_EINVAL, "scan: HT_SCAN_EPT_* in %s "
+		    "paging", ht_mode_name(cfg->mode) != NULL ?
+		    ht_mode_name(cfg->mode) : "an unknown"));
+	if ((rc = rd_eptp(cfg, &ept)) != 0)
+		return (rc);
+	if (cfg->flags & HT_SCAN_EPT_MBEC)
+		ept |= HT_EPT_MBEC;
+	if (cfg->flags & HT_SCAN_EPT_XONLY)
+		ept |= HT_EPT_XONLY;
 	s->cfg = cfg;
 	s->qemu = (cfg->flags & HT_SCAN_QEMU) != 0;
 	/* every page size the mode has: the image decides, not a policy */
-	return (mmu_init(&s->m, cfg->mode, 0, cfg->pa_bits, 0));
+	return (mmu_init(&s->m, cfg->mode, 0, cfg->pa_bits, MMU_EPT(ept)));
 }
 
 int

@@ -15,7 +15,7 @@
 
 static const ht_mode_t all_modes[] = {
 	HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL, HT_MODE_5LEVEL,
-	HT_MODE_NPT4, HT_MODE_NPT5
+	HT_MODE_NPT4, HT_MODE_NPT5, HT_MODE_EPT4, HT_MODE_EPT5
 };
 #define NMODES	(sizeof (all_modes) / sizeof (all_modes[0]))
 
@@ -39,19 +39,25 @@ Test(names, modes_and_errors, .timeout = 30)
 	cr_assert_null(ht_mode_name((ht_mode_t)-1));
 	cr_assert_null(ht_geometry((ht_mode_t)NMODES));
 	cr_assert_null(ht_geometry((ht_mode_t)-1));
-	/* nested paging: the long-mode geometry over guest-physical space */
-	for (ht_mode_t n = HT_MODE_NPT4; n <= HT_MODE_NPT5; n++) {
+	/*
+	 * nested paging and EPT: the long-mode geometry over guest-physical
+	 * space; EPT has no NX bit (execute is a right)
+	 */
+	for (ht_mode_t n = HT_MODE_NPT4; n <= HT_MODE_EPT5; n++) {
+		static const char *const names[] = {
+			"npt4", "npt5", "ept4", "ept5"
+		};
 		const ht_geometry_t *g = ht_geometry(n);
-		const ht_geometry_t *l = ht_geometry(n == HT_MODE_NPT4 ?
-		    HT_MODE_4LEVEL : HT_MODE_5LEVEL);
+		const int four = n == HT_MODE_NPT4 || n == HT_MODE_EPT4;
+		const ht_geometry_t *l = ht_geometry(four ? HT_MODE_4LEVEL :
+		    HT_MODE_5LEVEL);
 
-		cr_assert_str_eq(ht_mode_name(n), n == HT_MODE_NPT4 ?
-		    "npt4" : "npt5");
+		cr_assert_str_eq(ht_mode_name(n), names[n - HT_MODE_NPT4]);
 		cr_assert_eq(g->levels, l->levels);
 		cr_assert_eq(g->va_bits, l->va_bits);
 		cr_assert_eq(g->pagesizes, l->pagesizes);
 		cr_assert_eq(g->link_mask, l->link_mask);
-		cr_assert(g->has_nx);
+		cr_assert_eq(g->has_nx, n <= HT_MODE_NPT5);
 		cr_assert_eq(g->hole_start, 0, "no canonical hole");
 		cr_assert_eq(g->hole_end, 0);
 	}
