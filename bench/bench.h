@@ -90,6 +90,11 @@ int bench_env_int(const char *name, int dflt, int lo);
  */
 ht_mode_t bench_mode(void);
 /*
+ * ht_config_t.ept for bench_mode(): in EPT, HT_EPT_AD (A/D on, as a VMM
+ * that logs dirty pages runs it); 0 in the other modes.
+ */
+unsigned bench_ept(void);
+/*
  * The first address of the kernel's half in bench_mode(): the canonical
  * upper half, or the upper half of a space without a hole (nested paging).
  */

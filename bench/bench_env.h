@@ -36,6 +36,7 @@ env_init_cfg(env_t *e, ht_pa_t base, uint64_t size, const ht_config_t *cfg)
 		memset(&c, 0, sizeof (c));
 	CHECK(ht_arena_create(base, size, 0, &e->arena));
 	c.mode = bench_mode();
+	c.ept = bench_ept();
 	c.frame_ops = ht_arena_ops();
 	c.frame_arg = e->arena;
 	CHECK(ht_ctx_create(&c, &e->ctx));

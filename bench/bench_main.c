@@ -198,6 +198,14 @@ bench_mode(void)
 	return (m);
 }
 
+unsigned
+bench_ept(void)
+{
+	ht_mode_t m = bench_mode();
+
+	return (m == HT_MODE_EPT4 || m == HT_MODE_EPT5 ? HT_EPT_AD : 0);
+}
+
 ht_va_t
 bench_kernel_va(void)
 {
@@ -216,7 +224,8 @@ usage(void)
 	    "%d), BENCH_CPU (pin; < 0 = none),\n"
 	    "      BENCH_PREFAULT (default 1), BENCH_VERBOSE (1: every "
 	    "sample),\n"
-	    "      BENCH_MODE (paging mode: 4level, 5level, npt4, npt5)\n",
+	    "      BENCH_MODE (paging mode: 4level, 5level, npt4, npt5, "
+	    "ept4, ept5)\n",
 	    BENCH_REPS_DEFAULT,
 	    BENCH_WARMUP_DEFAULT);
 	exit(2);

@@ -120,6 +120,7 @@ env_init(env_t *e)
 	if (bench_env_int("BENCH_PREFAULT", 1, 0) != 0)
 		arena_prefault(e->arena);
 	cfg.mode = bench_mode();
+	cfg.ept = bench_ept();
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = e->arena;
 	CHECK(ht_ctx_create(&cfg, &e->ctx));
@@ -597,6 +598,8 @@ run_walk(bench_run_t *r, const psize_t *p, int scan)
 	as = space_new(&e);
 	map_range(as, p);
 	cfg.cr3 = ht_as_root(as);
+	if (bench_ept() != 0)	/* EPT: the EPTP, A/D on */
+		CHECK(ht_as_eptp(as, HT_EPT_WB, &cfg.cr3));
 	cfg.read_arg = e.arena;
 	r->ops = (uint64_t)p->npages * p->npasses;
 	for (s = -r->warmup; s < r->reps; s++) {

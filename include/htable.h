@@ -720,6 +720,18 @@ HT_EXTERN void ht_as_destroy(ht_as_t *as);
  */
 HT_EXTERN ht_pa_t ht_as_root(const ht_as_t *as);
 /*
+ * EPT: the EPT pointer a VMCS needs for the space: the root's address,
+ * the page-walk length less one (3 for ept4, 4 for ept5) in bits 5:3,
+ * bit 6 (A/D enabled) when the context has HT_EPT_AD, and the memory type
+ * of the processor's own accesses to the tables in bits 2:0, `memtype`
+ * (HT_EPT_UC or HT_EPT_WB, the two the CPU allows there).  HT_EINVAL:
+ * NULL as or r_eptp, a space not in an EPT mode, an HT_AS_COPIED space
+ * (no root frame), another memory type.
+ * Errors: HT_EINVAL.
+ */
+HT_EXTERN int ht_as_eptp(const ht_as_t *as, unsigned memtype,
+    uint64_t *r_eptp);
+/*
  * The context of the space.
  * Errors: none.
  */

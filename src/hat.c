@@ -261,6 +261,29 @@ ht_as_root(const ht_as_t *as)
 	return (hat_root_pa(as));
 }
 
+int
+ht_as_eptp(const ht_as_t *as, unsigned memtype, uint64_t *r_eptp)
+{
+	const mmu_t *m;
+
+	if (as == NULL || r_eptp == NULL)
+		return (ht__fail(HT_EINVAL, "NULL argument"));
+	m = hat_mmu(as);
+	if (!m->ept)
+		return (ht__fail(HT_EINVAL, "an EPT pointer for a space in %s "
+		    "paging (only ept4 and ept5 have one)",
+		    ht_mode_name(m->mode)));
+	if (hat_root_pa(as) == 0)
+		return (ht__fail(HT_EINVAL, "an HT_AS_COPIED space has no root "
+		    "frame for an EPT pointer"));
+	if (memtype != HT_EPT_UC && memtype != HT_EPT_WB)
+		return (ht__fail(HT_EINVAL, "EPTP memory type %u: the CPU "
+		    "allows UC (0) or WB (6) there", memtype));
+	*r_eptp = hat_root_pa(as) | ((uint64_t)m->max_level << 3) |
+	    (m->pt_ref != 0 ? 0x40 : 0) | memtype;
+	return (0);
+}
+
 ht_ctx_t *
 ht_as_ctx(const ht_as_t *as)
 {

@@ -20,6 +20,7 @@
  * again (hat_gen, as in ht_translate), so its verdict never comes from a
  * reused frame.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "iter.h"
@@ -51,6 +52,21 @@
 /* The page offset mask of a leaf at level (a constant where it is). */
 #define QD_OFF(level)	((1ull << (12 + 9 * (level))) - 1)
 
+/* The report's part that every format shares: where the leaf is. */
+static inline __attribute__((always_inline)) void
+qd_report_where(const hat_qd_t *q, const int nlev, const int level,
+    ht_va_t va, x86pte_t pte, ht_xlate_t *x)
+{
+	const uint64_t off = QD_OFF(level);
+
+	x->va = va;
+	x->nlevels = (unsigned)(nlev - level);
+	x->level = (unsigned)level;
+	x->page_size = off + 1;
+	/* a large leaf's PAT bit (12) lies inside off */
+	x->pa = (pte & q->qd_amask & ~off) | (va & off);
+}
+
 /*
  * ht_translate's report of the leaf pte at level, w the AND and nx the
  * OR of the entries read (the rights: W and U ANDed, X lost to any NX).
@@ -63,19 +79,34 @@ static inline __attribute__((always_inline)) void
 qd_report(const hat_qd_t *q, const int nlev, const int level, ht_va_t va,
     x86pte_t pte, x86pte_t w, x86pte_t nx, ht_xlate_t *x)
 {
-	const uint64_t off = QD_OFF(level);
-
-	x->va = va;
-	x->nlevels = (unsigned)(nlev - level);
-	x->level = (unsigned)level;
-	x->page_size = off + 1;
-	/* a large leaf's PAT bit (12) lies inside off */
-	x->pa = (pte & q->qd_amask & ~off) | (va & off);
+	qd_report_where(q, nlev, level, va, pte, x);
 	x->attr = pte_attr_lo[(unsigned)(pte >> 3) & PTE_ATTR_LO_IDX(level)] |
 	    (level != 0 ? (unsigned)(pte >> 6) & HT_PAT : 0) |
 	    ((unsigned)(pte >> 34) & (HT_SW_MASK & ~(HT_SW(0) | HT_SW(1)))) |
 	    ((unsigned)(w >> 1) & (HT_W | HT_U)) |
 	    ((unsigned)(~nx >> 63) << 2);
+}
+
+/*
+ * qd_report in EPT, out of line (the x86 tails stay as they are): the
+ * attributes of the leaf (ept_attr), the rights ANDed over the walk (w:
+ * read, write, execute, user-execute).  The mmu_t is the context's: the
+ * space (hat_qd is its first field) names it.
+ */
+_Static_assert(offsetof(hat_t, hat_qd) == 0, "the space begins with hat_qd");
+_Static_assert(offsetof(hat_t, hat_gen) + sizeof (uint64_t) <= 64,
+    "hat_qd and hat_gen: one cache line");
+
+static __attribute__((noinline)) void
+qd_report_ept(const hat_qd_t *q, int nlev, int level, ht_va_t va,
+    x86pte_t pte, x86pte_t w, ht_xlate_t *x)
+{
+	const hat_t *hat = (const hat_t *)(const void *)q;
+	const mmu_t *m = hat_mmu(hat);
+
+	qd_report_where(q, nlev, level, va, pte, x);
+	x->attr = (ept_attr(m, pte) & ~(HT_W | HT_X | HT_XU | HT_NOREAD)) |
+	    ept_eff(m, HT_W | HT_X | HT_XU, w);
 }
 
 /*
@@ -145,7 +176,7 @@ qd_walk(const hat_qd_t *q, const int nlev, ht_va_t va, ht_xlate_t *x,
 			x->entries[nlev - 1 - level] = pte;
 			x->entry_pa[nlev - 1 - level] = tpa + off;
 		}
-		if (HT_UNLIKELY(!(pte & PT_VALID))) {
+		if (HT_UNLIKELY(!(pte & q->qd_pmask))) {
 			if (x != NULL) {
 				x->va = va;
 				x->nlevels = (unsigned)(nlev - level);
@@ -155,7 +186,9 @@ qd_walk(const hat_qd_t *q, const int nlev, ht_va_t va, ht_xlate_t *x,
 		w &= pte;
 		nx |= pte;
 		if (level == 0 || (pte & PT_PAGESIZE)) {
-			if (x != NULL && level == 0)
+			if (x != NULL && HT_UNLIKELY(q->qd_ept))
+				qd_report_ept(q, nlev, level, va, pte, w, x);
+			else if (x != NULL && level == 0)
 				qd_report(q, nlev, 0, va, pte, w, nx, x);
 			else if (x != NULL && level == 1)
 				qd_report(q, nlev, 1, va, pte, w, nx, x);
@@ -622,10 +655,14 @@ hat_access(hat_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.mode = hat_mmu(as)->mode;
 	cfg.cr3 = ht_as_root(as);
-	/* EPT: the EPTP the context's tables are made for (rd_eptp) */
+	/*
+	 * EPT: the EPTP the context's tables are made for (rd_eptp), as
+	 * ht_as_eptp makes it (which refuses a copied space; its reader
+	 * below serves the root from the descriptor)
+	 */
 	if (hat_mmu(as)->ept)
-		cfg.cr3 |= (hat_mmu(as)->pt_ref ? 0x40 : 0) |
-		    ((uint64_t)hat_mmu(as)->max_level << 3);
+		cfg.cr3 |= ((uint64_t)hat_mmu(as)->max_level << 3) |
+		    (hat_mmu(as)->pt_ref != 0 ? 0x40 : 0);
 	cfg.read = as_read;
 	cfg.read_arg = &ar;
 	ar.hat = as;

@@ -128,7 +128,9 @@ hat_root_pa(const hat_t *hat)
  * general walk, for anything else.  The fast walk's rights and attributes
  * are those of a mode whose every level has W, U and NX (ht_config_t's
  * no_nx clears NX) and whose leaves have all nine HT_SW bits, with bit 0
- * as the present bit; the same check sends any other to the general walk.
+ * as the present bit, or EPT's format (present bits in qd_pmask, the
+ * report qd_report_ept's); the same check sends any other to the general
+ * walk.
  */
 static inline void
 hat_qd_init(hat_t *hat)
@@ -141,15 +143,20 @@ hat_qd_init(hat_t *hat)
 	q->qd_nlev = 0;
 	if ((root->ht_flags & HTABLE_COPIED) || m->pte_size != 8 ||
 	    (m->num_level != 4 && m->num_level != 5) ||
-	    m->va_bits != 12 + 9 * (unsigned)m->num_level ||
-	    m->lgpg_mask != (m->paddr_mask & ~PT_PAT_LARGE) ||
+	    m->va_bits != 12 + 9 * (unsigned)m->num_level)
+		return;
+	/* the x86 format in full, or EPT's (qd_report_ept reads it) */
+	if (!m->ept && (m->lgpg_mask != (m->paddr_mask & ~PT_PAT_LARGE) ||
 	    m->pt_nx != PT_NX || m->sw_attr != HT_SW_MASK ||
-	    m->pt_present != PT_VALID)
+	    m->pt_present != PT_VALID))
+		return;
+	if (m->ept && (m->lgpg_mask != m->paddr_mask ||
+	    m->pt_present > 0xffff))
 		return;
 	for (int l = 0; l < m->num_level; l++) {
 		if (m->level_shift[l] != 12 + 9 * (unsigned)l ||
 		    m->idx_mask[l] != 511 || m->noperm[l] != 0 ||
-		    m->nx_bit[l] != PT_NX)
+		    m->nx_bit[l] != (m->ept ? 0 : PT_NX))
 			return;
 	}
 	q->qd_root = root->ht_ptr;
@@ -159,7 +166,9 @@ hat_qd_init(hat_t *hat)
 	q->qd_wlen = ctx->ctx_win == NULL ? 0 : ctx->ctx_win_len;
 	q->qd_amask = m->paddr_mask;
 	q->qd_hole = m->has_hole != 0;
-	q->qd_nlev = (unsigned)m->num_level;
+	q->qd_ept = (uint8_t)m->ept;
+	q->qd_pmask = (uint16_t)m->pt_present;
+	q->qd_nlev = (uint8_t)m->num_level;
 }
 
 /* Reserve pool of frameless descriptors (reserve.c) */

@@ -205,16 +205,20 @@ typedef struct hat_qd {
 	uint64_t	qd_wlen;	/* its length; 0: no window */
 	x86pte_t	qd_amask;	/* address bits of a link or leaf */
 	ht_pa_t		qd_root_pa;	/* the root's PA (entry_pa) */
-	unsigned	qd_nlev;	/* 4 or 5; 0: no fast walk (copied
-					   root, 32-bit, PAE, no_nx) */
 	/*
-	 * 1 with the canonical hole, 0 without one (nested paging's
-	 * guest-physical space [0, 2^va_bits)): the address check adds
-	 * qd_hole << (va_bits - 1) before it shifts out the walk's bits, so
-	 * that both canonical halves land on 0.  In the padding before
-	 * hat_gen: the walk still reads one line.
+	 * The last 8 bytes before hat_gen, so that the walk still reads
+	 * one line.  qd_nlev: 4 or 5; 0: no fast walk (copied root, 32-bit,
+	 * PAE, no_nx).  qd_hole: 1 with the canonical hole, 0 without one
+	 * (the guest-physical space [0, 2^va_bits) of nested paging and
+	 * EPT): the address check adds qd_hole << (va_bits - 1) before it
+	 * shifts out the walk's bits, so that both canonical halves land
+	 * on 0.  qd_ept: the entries are EPT's (their report is
+	 * qd_report_ept's).  qd_pmask: mmu_t pt_present.
 	 */
-	unsigned	qd_hole;
+	uint8_t		qd_nlev;
+	uint8_t		qd_hole;
+	uint8_t		qd_ept;
+	uint16_t	qd_pmask;
 } hat_qd_t;
 
 /*

@@ -749,3 +749,39 @@ Test(ept, set_np, .timeout = 30)
 	AUDIT(E.as);
 	env_teardown(&E);
 }
+
+/* The EPT pointer of a space: the reference's VM-entry checks pass. */
+Test(ept, eptp, .timeout = 30)
+{
+	for (unsigned mi = 0; mi < NMODES; mi++) {
+		for (unsigned si = 0; si < NSETS; si++) {
+			unsigned ept = ept_sets[si];
+			eptref_cpu_t c = ref_cpu(ept, 52);
+			uint64_t p;
+
+			setup(ept_modes[mi], ept);
+			OK(ht_as_eptp(E.as, HT_EPT_WB, &p));
+			cr_assert_eq(p, eptp(E.as, (ept & HT_EPT_AD) != 0));
+			cr_assert_eq(eptref_eptp_check(&c, p), 0);
+			OK(ht_as_eptp(E.as, HT_EPT_UC, &p));
+			cr_assert_eq(p & 7, EPTREF_MT_UC);
+			cr_assert_eq(eptref_eptp_check(&c, p), 0);
+			arm_detail();
+			cr_assert_eq(ht_as_eptp(E.as, HT_EPT_WT, &p),
+			    -HT_EINVAL);
+			check_detail(__LINE__, "memory type WT");
+			cr_assert_eq(ht_as_eptp(E.as, HT_EPT_WB, NULL),
+			    -HT_EINVAL);
+			env_teardown(&E);
+		}
+	}
+	env_setup(&E, HT_MODE_4LEVEL);
+	{
+		uint64_t p;
+
+		arm_detail();
+		cr_assert_eq(ht_as_eptp(E.as, HT_EPT_WB, &p), -HT_EINVAL);
+		check_detail(__LINE__, "4level");
+	}
+	env_teardown(&E);
+}

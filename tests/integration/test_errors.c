@@ -938,6 +938,12 @@ cpu_roots(env_t *e)
 	R(ht_switch, cr, other, &sw);
 	OK(ht_switch, cr, cp, &sw);
 	R(ht_as_set_pcid, NULL, 1);
+	{
+		uint64_t eptp;
+
+		R(ht_as_eptp, NULL, HT_EPT_WB, &eptp);
+		R(ht_as_eptp, cp, HT_EPT_WB, &eptp);	/* copied, or not EPT */
+	}
 	if (e->g->levels >= 4) {
 		R(ht_as_set_pcid, cp, 4096);
 		OK(ht_as_set_pcid, cp, 5);
