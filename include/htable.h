@@ -1806,7 +1806,8 @@ HT_EXTERN void ht_stlb_destroy(ht_stlb_t *stlb);
  * are not set yet, each with a compare-and-swap from the value the walk
  * read (a change in between makes the walk run again, as the MMU's does),
  * and cache the page: its PA and every access the translation allows (a
- * write only if the leaf is now Dirty).  A fault is not cached.  0 with
+ * write only if the leaf is now Dirty, or has no dirty bit: EPT without
+ * A/D).  A fault is not cached.  0 with
  * *r_acc, or:
  *   EINVAL	NULL stlb or r_acc; acc or cpl out of range; stlb detached
  *		(its space was destroyed).

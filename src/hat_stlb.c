@@ -79,7 +79,8 @@ set_ad(hat_t *hat, const ht_access_t *r, int *r_dirty)
 		if (k == r->nsteps - 1) {
 			if (r->set_d)
 				want |= m->pt_mod;
-			*r_dirty = (want & m->pt_mod) != 0;
+			/* no D bit (EPT without A/D): nothing to wait for */
+			*r_dirty = m->pt_mod == 0 || (want & m->pt_mod) != 0;
 		}
 		if (want == s->pte)
 			continue;	/* the common case: nothing to write */

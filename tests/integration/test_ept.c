@@ -785,3 +785,52 @@ Test(ept, eptp, .timeout = 30)
 	}
 	env_teardown(&E);
 }
+
+/*
+ * A soft TLB over EPT spaces: EPT's answers, A/D set by the fill only with
+ * A/D on, and writes cached at once when there is no dirty bit to set.
+ */
+Test(ept, soft_tlb, .timeout = 30)
+{
+	for (unsigned si = 0; si < NSETS; si++) {
+		unsigned ept = ept_sets[si];
+		ht_cpu_t cpu = { 0, 0, 0 };
+		ht_stlb_t *st;
+		ht_access_t r;
+		ht_pa_t pa;
+		eptref_walk_t w;
+		uint64_t pte;
+
+		setup(HT_MODE_EPT4, ept);
+		if (ept & HT_EPT_MBEC)
+			cpu.flags |= HT_CPU_EPT_MBEC;
+		if (ept & HT_EPT_XONLY)
+			cpu.flags |= HT_CPU_EPT_XONLY;
+		OK(ht_map(E.as, 0x1000, 0x300000, PG, HT_W, 0));
+		OK(ht_map(E.as, 0x2000, 0x301000, PG, HT_X, 0));
+		OK(ht_stlb_create(E.as, 64, &cpu, &st));
+		/* a fetch from a page without X: a violation, not cached */
+		OK(ht_stlb_fill(st, 0x1000, HT_ACC_FETCH, 0, &r));
+		cr_assert_eq(r.fault, HT_FAULT_EPT_VIOLATION);
+		cr_assert_eq(r.error_code, HT_EPTQ_FETCH | HT_EPTQ_R |
+		    HT_EPTQ_W);
+		cr_assert_eq(ht_stlb_lookup(st, 0x1000, HT_ACC_FETCH, 0, &pa),
+		    0);
+		/* a write completes; the next one hits */
+		OK(ht_stlb_fill(st, 0x1008, HT_ACC_WRITE, 0, &r));
+		cr_assert_eq(r.fault, HT_FAULT_NONE);
+		cr_assert_eq(ht_stlb_lookup(st, 0x1010, HT_ACC_WRITE, 0, &pa),
+		    1);
+		cr_assert_eq(pa, 0x300010);
+		pte = ref_leaf(E.as, ept, 0x1000, NULL, &w);
+		cr_assert_eq(pte & (EPTREF_A | EPTREF_D), (ept & HT_EPT_AD) ?
+		    EPTREF_A | EPTREF_D : 0);
+		/* a read of an execute-only... here readable page: hits */
+		OK(ht_stlb_fill(st, 0x2000, HT_ACC_READ, 0, &r));
+		cr_assert_eq(ht_stlb_lookup(st, 0x2000, HT_ACC_FETCH, 3, &pa),
+		    (ept & HT_EPT_MBEC) ? 0 : 1, "user-mode fetch: XU under "
+		    "MBEC");
+		ht_stlb_destroy(st);
+		env_teardown(&E);
+	}
+}
