@@ -1619,7 +1619,9 @@ typedef enum ht_fault {
 	HT_FAULT_GP = 13,	/* #GP: the VA is not canonical */
 	/* EPT: the VM exits (basic exit reasons 48 and 49) */
 	HT_FAULT_EPT_VIOLATION = 48,	/* error_code: HT_EPTQ_* */
-	HT_FAULT_EPT_MISCONFIG = 49	/* error_code 0 */
+	HT_FAULT_EPT_MISCONFIG = 49,	/* error_code 0 */
+	/* AMD nested paging: #VMEXIT(NPF), exit code 0x400 */
+	HT_FAULT_NPF = 0x400		/* error_code: the HT_PF_* bits */
 } ht_fault_t;
 
 typedef struct ht_access {
@@ -1679,6 +1681,87 @@ HT_EXTERN int ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va,
  */
 HT_EXTERN int ht_scan_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu,
     ht_va_t va, unsigned acc, unsigned cpl, ht_access_t *r_acc);
+
+/*
+ * Nested translation: a guest's linear address through the guest's own
+ * tables (32-bit, PAE, 4- or 5-level paging, at guest-physical addresses)
+ * and every guest-physical address that walk touches through the
+ * hypervisor's tables (EPT or NPT) to host-physical memory, as the CPU
+ * does it in a guest.
+ */
+typedef struct ht_nested_cfg {
+	ht_mode_t	guest_mode;
+	uint64_t	guest_cr3;	/* as ht_scan_cfg_t.cr3, guest-physical */
+	ht_mode_t	host_mode;	/* npt4, npt5, ept4 or ept5 */
+	uint64_t	host_root;	/* nCR3, or the EPTP (as ht_scan_cfg_t) */
+	ht_phys_read_fn	read;		/* host-physical memory */
+	void		*read_arg;
+} ht_nested_cfg_t;
+
+/* EPT violation qualification bits of a guest's linear access */
+#define HT_EPTQ_GLA	0x080u	/* the guest linear address is valid */
+#define HT_EPTQ_FINAL	0x100u	/* the access was to the final address,
+				   not to a guest paging-structure entry */
+/* NPF EXITINFO1 bits above the error code */
+#define HT_NPF_FINAL	(1ull << 32)	/* the final guest-physical address */
+#define HT_NPF_TABLE	(1ull << 33)	/* a guest page-table access */
+
+/* One guest entry read: where it is in both spaces, and the host's walk */
+typedef struct ht_nested_step {
+	ht_scan_step_t	guest;		/* addr: the entry's guest-physical
+					   address; pte: its value */
+	ht_pa_t		hpa;		/* its host-physical address */
+	ht_access_t	host;		/* the host walk of guest.addr */
+} ht_nested_step_t;
+
+typedef struct ht_nested {
+	/*
+	 * HT_FAULT_NONE; the guest's own HT_FAULT_PF (error_code the guest's
+	 * #PF error code) or HT_FAULT_GP; or a VM exit of the host's tables:
+	 * HT_FAULT_EPT_VIOLATION (error_code the qualification, with
+	 * HT_EPTQ_GLA and, for the final address, HT_EPTQ_FINAL),
+	 * HT_FAULT_EPT_MISCONFIG, HT_FAULT_NPF (error_code the #PF-style
+	 * code, exit_info1 that with HT_NPF_FINAL or HT_NPF_TABLE).
+	 */
+	ht_fault_t	fault;
+	uint32_t	error_code;
+	uint64_t	exit_info1;
+	/*
+	 * A host fault's place: the index in step[] of the guest entry whose
+	 * read faulted, or nsteps for the final address; -1 otherwise.
+	 * fault_gpa: the guest-physical address the host walk failed on.
+	 */
+	int		stage;
+	ht_pa_t		fault_gpa;
+	ht_pa_t		gpa;		/* the guest translation of va */
+	ht_pa_t		pa;		/* host-physical (completed) */
+	uint64_t	page_size;	/* the smaller of the two pages */
+	unsigned	nsteps;		/* guest entries read, root first */
+	ht_nested_step_t step[HT_MAX_LEVELS];
+	ht_access_t	final;		/* the host walk of gpa */
+	/* the A/D bits the guest walk sets in the guest's entries */
+	unsigned	guest_set_a;
+	int		guest_set_d;
+} ht_nested_t;
+
+/*
+ * Decide one guest access (HT_ACC_*, at CPL cpl, on guest CPU gcpu) to va
+ * through both stages, as ht_scan_access does for one.  Each guest entry
+ * read is a host access to its guest-physical address: a write when the
+ * host sets A/D (NPT always, EPT when the EPTP enables them; the SDM and
+ * APM treat the guest's table accesses so), a read otherwise, at user
+ * level; the final address is the guest's access itself (under EPT's
+ * MBEC a fetch is a user-mode one when the guest's page is user).  hcpu
+ * is the host CPU as ht_scan_access takes it in the host mode.  0 with
+ * the answer in *r, or -HT_EINVAL (NULL argument; a guest mode that is
+ * not an x86 one or a host mode that is not nested; acc, cpl or either
+ * CPU's flags as ht_scan_access refuses them), -HT_ERANGE (as
+ * ht_scan_access, for va), or the read function's negative code.
+ * Errors: HT_EINVAL, HT_ERANGE, and the read function's codes.
+ */
+HT_EXTERN int ht_nested_access(const ht_nested_cfg_t *cfg,
+    const ht_cpu_t *gcpu, const ht_cpu_t *hcpu, ht_va_t va, unsigned acc,
+    unsigned cpl, ht_nested_t *r);
 
 /* ------------------------------------------------------------------ */
 /* The translation cache: a soft TLB for emulators                     */

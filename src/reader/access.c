@@ -221,6 +221,14 @@ int
 rd_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
     unsigned acc, unsigned cpl, ht_access_t *r, unsigned *r_rights)
 {
+	return (rd_access_eff(cfg, cpu, va, acc, cpl, r, r_rights, NULL));
+}
+
+int
+rd_access_eff(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
+    unsigned acc, unsigned cpl, ht_access_t *r, unsigned *r_rights,
+    unsigned *r_eff)
+{
 	mmu_t mm, *m = &mm;
 	unsigned pagesizes;
 	int rc;
@@ -228,6 +236,8 @@ rd_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 	if (r == NULL || cfg == NULL || cfg->read == NULL || cpu == NULL)
 		return (ht__fail(HT_EINVAL, "access: missing argument"));
 	memset(r, 0, sizeof (*r));
+	if (r_eff != NULL)
+		*r_eff = 0;
 	if (acc > HT_ACC_FETCH || cpl > 3 || (cpu->flags & ~CPU_FLAGS) != 0)
 		return (ht__fail(HT_EINVAL, "access: bad access %u, CPL %u "
 		    "or CPU flags 0x%x", acc, cpl, cpu->flags));
@@ -297,6 +307,8 @@ rd_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
 	    &r->nsteps, &w);
 	if (rc != 0)
 		return (rc);
+	if (r_eff != NULL)
+		*r_eff = w.stop == HT_STOP_MAPPED ? w.eff : 0;
 	if (m->ept)
 		return (ept_access(m, acc, cpl, va, &w, r, r_rights));
 	if (w.stop != HT_STOP_MAPPED) {

@@ -66,5 +66,13 @@ int rd_eptp(const ht_scan_cfg_t *cfg, unsigned *r_ept);
  */
 int rd_access(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu, ht_va_t va,
     unsigned acc, unsigned cpl, ht_access_t *r, unsigned *r_rights);
+/*
+ * rd_access, and in *r_eff (may be NULL) the leaf's effective rights
+ * (HT_W/U/X, HT_NOREAD) when the walk reached one, else 0: nested
+ * translation asks whether the guest's page is a user one.
+ */
+int rd_access_eff(const ht_scan_cfg_t *cfg, const ht_cpu_t *cpu,
+    ht_va_t va, unsigned acc, unsigned cpl, ht_access_t *r,
+    unsigned *r_rights, unsigned *r_eff);
 
 #endif /* HT_READER_H */

@@ -26,6 +26,7 @@
 
 #include "../lib/api_env.h"
 #include "../lib/eptref.h"
+#include "../lib/rng.h"
 
 #define SW_EPT	(HT_SW(2) | HT_SW(3) | HT_SW(4) | HT_SW(5) | HT_SW(6))
 
@@ -460,10 +461,7 @@ static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint64_t
 rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (rng);
+	return (rng_next(&rng));
 }
 
 /* Random attributes the context takes. */

@@ -1161,6 +1161,46 @@ corrupt(env_t *e)
 	OK(ht_audit, e->as);
 }
 
+/*
+ * Nested translation over the space's own tables read as NPT tables (the
+ * same format) by a guest of every x86 mode: bad arguments, a guest
+ * address beyond 4 GiB, and the reader's codes.
+ */
+static void
+nested(env_t *e, reader_t *rd)
+{
+	ht_nested_cfg_t nc;
+	ht_nested_t r;
+	ht_cpu_t cpu = { 0, 0, 0 };
+
+	if (e->mode != HT_MODE_4LEVEL)
+		return;
+	memset(&nc, 0, sizeof (nc));
+	nc.guest_mode = HT_MODE_4LEVEL;
+	nc.guest_cr3 = 0;
+	nc.host_mode = HT_MODE_NPT4;
+	nc.host_root = ht_as_root(e->as);
+	nc.read = image_read;
+	nc.read_arg = rd;
+	OK(ht_nested_access, &nc, &cpu, &cpu, e->pg, HT_ACC_READ, 0, &r);
+	R(ht_nested_access, NULL, &cpu, &cpu, e->pg, HT_ACC_READ, 0, &r);
+	R(ht_nested_access, &nc, &cpu, &cpu, e->pg, HT_ACC_READ, 0, NULL);
+	nc.host_mode = HT_MODE_4LEVEL;
+	R(ht_nested_access, &nc, &cpu, &cpu, e->pg, HT_ACC_READ, 0, &r);
+	nc.host_mode = HT_MODE_NPT4;
+	nc.guest_mode = HT_MODE_32BIT;
+	R(ht_nested_access, &nc, &cpu, &cpu, 1ull << 32, HT_ACC_READ, 0, &r);
+	nc.guest_mode = HT_MODE_4LEVEL;
+	rd->bad = 1;
+	R(ht_nested_access, &nc, &cpu, &cpu, e->pg, HT_ACC_READ, 0, &r);
+	rd->bad = 0;
+	rd->inject = 1;
+	injecting = PASS_READ;
+	R(ht_nested_access, &nc, &cpu, &cpu, e->pg, HT_ACC_READ, 0, &r);
+	injecting = 0;
+	rd->inject = 0;
+}
+
 /* The readers of images: bad configurations, bad readers, a leaf cap. */
 static void
 images(env_t *e)
@@ -1218,6 +1258,7 @@ images(env_t *e)
 	R(ht_scan_access, &c, &cpu, v, HT_ACC_READ, 0, &acc);
 	injecting = 0;
 	rd.inject = 0;
+	nested(e, &rd);
 }
 
 /*

@@ -24,6 +24,7 @@
 #include "htable.h"
 #include "mmu.h"
 #include "eptref.h"
+#include "rng.h"
 
 static const ht_mode_t emodes[] = { HT_MODE_EPT4, HT_MODE_EPT5 };
 static const unsigned maxphys[] = { 36, 39, 46, 52 };
@@ -55,10 +56,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t
 rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (rng);
+	return (rng_next(&rng));
 }
 
 /*
