@@ -1497,9 +1497,10 @@ typedef struct ht_scan_stats {
 /*
  * Call fn for every leaf the tables map, in ascending (canonical) VA order,
  * with leaf->eff the effective permissions (leaf->attr never has
- * HT_LOCKED: bit 9 belongs to whoever wrote the image and shows as
- * HT_SW_BIT9, beside the HT_SW bits of the mode).  Entries with reserved
- * bits set are skipped as the faults they are, unless HT_SCAN_QEMU: then
+ * HT_LOCKED: bit 9 (EPT: 11) belongs to whoever wrote the image and shows
+ * as HT_SW_BIT9, beside the HT_SW bits of the mode).  Entries with
+ * reserved bits set (EPT: misconfigured ones) are skipped as the faults
+ * they are, unless HT_SCAN_QEMU: then
  * entries are read as QEMU 7.2's `info tlb` reads them (table addresses
  * masked to bits 12..49, no reserved-bit checks, PS honoured in PDEs and
  * 64-bit PDPTEs only).  32-bit paging is read with CR4.PSE set.

@@ -367,6 +367,12 @@ visit_table(scan_t *s, const void *table, unsigned n, int level, uint64_t va,
 	uint64_t lw = 0, any = 0;
 	/* no leaf's key (PTE_LEAF_KEY clears the address bits) */
 	x86pte_t key = ~0ull;
+	/*
+	 * EPT's misconfigurations that are no reserved bit (ept_misconfig)
+	 * depend on bits the key holds: decided with the key, for leaves
+	 */
+	const int ept = m->ept;
+	int key_bad = 0;
 	int rc = 0, live;
 	ht_leaf_t leaf;
 	unsigned i;
@@ -415,6 +421,11 @@ visit_table(scan_t *s, const void *table, unsigned n, int level, uint64_t va,
 				key = pte & kmask;
 				leaf.attr = scan_attr(m, pte, level);
 				leaf.eff = pte_eff(m, eff, pte, level);
+				key_bad = ept && ept_misconfig(m, pte, 1);
+			}
+			if (HT_UNLIKELY(key_bad)) {
+				s->st.reserved++;
+				continue;
 			}
 			if (HT_UNLIKELY(left == 0)) {
 				rc = ht__fail(HT_ERANGE, "more than %llu "
@@ -434,7 +445,8 @@ visit_table(scan_t *s, const void *table, unsigned n, int level, uint64_t va,
 				break;
 			continue;
 		}
-		if (HT_UNLIKELY((pte & rp) != 0)) {
+		if (HT_UNLIKELY((pte & rp) != 0 ||
+		    (ept && ept_misconfig(m, pte, 0)))) {
 			s->st.reserved++;
 			continue;
 		}
