@@ -1375,7 +1375,8 @@ HT_EXTERN void ht_cpu_root_destroy(ht_cpu_root_t *cr);
 typedef struct ht_switch {
 	uint64_t	cr3;		/* load this: the CPU root (or, for
 					   an ordinary space, its own root),
-					   PCID in bits 0..11 */
+					   PCID in bits 0..11; EPT: the EPT
+					   pointer, as ht_as_eptp's with WB */
 	uint64_t	user_cr3;	/* KPTI: the user root, PCID | 0x800;
 					   else equal to cr3 */
 	int		flush;		/* 1: the TLB may hold stale entries
@@ -1421,8 +1422,8 @@ HT_EXTERN ht_pa_t ht_cpu_root_pa(const ht_cpu_root_t *cr, int user);
 /*
  * Give as a PCID (0..4095, below 0x800 with KPTI; 0 = none) for the CR3
  * values of its switches and for the TLB hook.  The next switch uses it.
- * HT_EINVAL: NULL as, a PCID out of range, or 32-bit or PAE paging
- * (they have no PCIDs).
+ * HT_EINVAL: NULL as, a PCID out of range, or 32-bit, PAE or EPT paging
+ * (they have no PCIDs; an EPT pointer's low bits are its own).
  * Errors: HT_EINVAL.
  */
 HT_EXTERN int ht_as_set_pcid(ht_as_t *as, unsigned pcid);

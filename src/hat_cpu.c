@@ -239,6 +239,7 @@ int
 ht_switch(ht_cpu_root_t *cr, ht_as_t *as, ht_switch_t *r_sw)
 {
 	hat_t *hat = as;
+	const mmu_t *m;
 	unsigned pcid = 0;
 	uint64_t root;
 	int fresh, err;
@@ -264,6 +265,11 @@ ht_switch(ht_cpu_root_t *cr, ht_as_t *as, ht_switch_t *r_sw)
 	else
 		root = (uint64_t)cr->cr_pfn[CR_KERN] << HT_PAGE_SHIFT;
 	r_sw->cr3 = root | pcid;
+	/* EPT: the EPT pointer (ht_as_eptp's, WB) */
+	m = &cr->cr_ctx->ctx_mmu;
+	if (m->ept)
+		r_sw->cr3 = root | ((uint64_t)m->max_level << 3) |
+		    (m->pt_ref != 0 ? 0x40 : 0) | HT_EPT_WB;
 	r_sw->user_cr3 = r_sw->cr3;
 	if (cr->cr_kpti)
 		r_sw->user_cr3 = ((uint64_t)cr->cr_pfn[CR_USER] <<
@@ -305,6 +311,10 @@ ht_as_set_pcid(ht_as_t *as, unsigned pcid)
 	if (m->num_level < 4)
 		return (ht__fail(HT_EINVAL, "no PCIDs in %s paging",
 		    m->mode == HT_MODE_PAE ? "PAE" : "32-bit"));
+	/* an EPTP's low bits are its memory type, walk length and A/D */
+	if (m->ept)
+		return (ht__fail(HT_EINVAL, "no PCIDs in EPT: a VMM tags a "
+		    "guest's translations with its VPID"));
 	if (pcid >= (hat->hat_ctx->ctx_cfg.kpti ? KPTI_USER_PCID : 4096u))
 		return (ht__fail(HT_EINVAL, "PCID 0x%x is out of range "
 		    "(below 0x%x%s)", pcid, hat->hat_ctx->ctx_cfg.kpti ?

@@ -911,3 +911,44 @@ Test(ept, scan_as_image, .timeout = 60)
 		}
 	}
 }
+
+/* A CPU root over EPT spaces: its switches give EPT pointers, no PCIDs. */
+Test(ept, cpu_root_switch, .timeout = 30)
+{
+	ht_cpu_root_cfg_t rc;
+	ht_cpu_root_t *cr;
+	ht_switch_t sw;
+	ht_as_t *cp;
+	eptref_cpu_t c = ref_cpu(HT_EPT_AD, 52);
+
+	setup(HT_MODE_EPT4, HT_EPT_AD);
+	OK(ht_as_create(E.ctx, HT_AS_COPIED, &cp));
+	OK(ht_map(cp, 0x1000, 0x300000, PG, HT_W, 0));
+	memset(&rc, 0, sizeof (rc));
+	OK(ht_cpu_root_create(E.ctx, &rc, &cr));
+	OK(ht_switch(cr, cp, &sw));
+	cr_assert_eq(sw.cr3 & 0xfff, 0x40 | (3 << 3) | EPTREF_MT_WB);
+	cr_assert_eq(sw.cr3 & ~0xfffull, ht_cpu_root_pa(cr, 0));
+	cr_assert_eq(eptref_eptp_check(&c, sw.cr3), 0);
+	{
+		eptref_walk_t w;
+
+		cr_assert_eq(eptref_walk(&c, sw.cr3, arena_rd, E.arena,
+		    0x1008, EPTREF_ACC_WRITE, false, &w), EPTREF_OK);
+		cr_assert_eq(w.hpa, 0x300008);
+	}
+	OK(ht_switch(cr, E.as, &sw));
+	{
+		uint64_t p;
+
+		OK(ht_as_eptp(E.as, HT_EPT_WB, &p));
+		cr_assert_eq(sw.cr3, p);
+	}
+	arm_detail();
+	cr_assert_eq(ht_as_set_pcid(cp, 5), -HT_EINVAL);
+	check_detail(__LINE__, "PCID in EPT");
+	OK(ht_switch(cr, NULL, &sw));
+	ht_cpu_root_destroy(cr);
+	ht_as_destroy(cp);
+	env_teardown(&E);
+}
