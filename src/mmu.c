@@ -265,17 +265,6 @@ mmu_init(mmu_t *m, ht_mode_t mode, unsigned pagesizes, unsigned pa_bits,
 		return (rc);
 	if (is_ept(mode))
 		mmu_init_ept(m, ept);
-	/* the one-page paths' and ht_protect's quick refusals */
-	for (unsigned i = 0; i < 64; i++) {
-		if (attr_fault(m, i << 1) != AF_OK)
-			m->fast_bad |= 1ull << i;
-	}
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned a = (i & 7) | ((i & 8) ? HT_NOREAD : 0);
-
-		if (attr_fault(m, a) != AF_OK)
-			m->prot_bad |= 1u << i;
-	}
 	return (0);
 }
 
@@ -411,6 +400,19 @@ mmu_tables(mmu_t *m)
 	 * The large form without PS (mkpte adds it with the address); in a
 	 * 4 KiB leaf the same bit 7 is PAT, which stays.
 	 */
+	/* the one-page paths' and ht_protect's quick refusals */
+	m->fast_bad = 0;
+	for (unsigned i = 0; i < 64; i++) {
+		if (attr_fault(m, i << 1) != AF_OK)
+			m->fast_bad |= 1ull << i;
+	}
+	m->prot_bad = 0;
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned a = (i & 7) | ((i & 8) ? HT_NOREAD : 0);
+
+		if (attr_fault(m, a) != AF_OK)
+			m->prot_bad |= 1u << i;
+	}
 	for (unsigned a = 0; a < 256; a++) {
 		m->enc[0][a] = mkpte_slow(m, 0, 0, a);
 		m->enc[1][a] = mkpte_slow(m, 0, 1, a) & ~(x86pte_t)PT_PAGESIZE;

@@ -147,7 +147,8 @@ typedef struct mmu {
 	 * or EPT's read bit).  attr_map: the attributes ht_map takes.
 	 * fast_bad: bit (a >> 1) & 63 set when attributes a (within
 	 * W U X G PWT PCD PAT) are refused here, for the one-page paths that
-	 * skip the full check (EPT: U without MBEC, memory types 2, 3, 7).
+	 * skip the full check (EPT: U without MBEC, memory types 2, 3, 7);
+	 * made by mmu_tables with prot_bad, as the write paths need them.
 	 */
 	x86pte_t	leaf_keep;
 	x86pte_t	attr_keep[2];
