@@ -106,7 +106,7 @@ apply(const spec_t *s, long lines)
 	}
 	ht_config_t cfg = { .mode = s->mode, .pagesizes = s->pagesizes,
 	    .frame_ops = ht_arena_ops(), .frame_arg = arena,
-	    .npools = (unsigned)s->npools };
+	    .npools = (unsigned)s->npools, .ept = s->ept };
 	memcpy(cfg.pools, s->pools, sizeof (s->pools));
 	rc = ht_ctx_create(&cfg, &ctx);
 	if (rc != 0) {

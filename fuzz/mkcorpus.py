@@ -195,6 +195,22 @@ map 0x400000 0x800000 2m w sw=3
 np 0x401000 8k 0x1000 0x1000
 np 0x600000 4k 0x2
 """,
+    'spec_ept4': """mode ept4
+ept ad mbec xonly
+pool 0x100000 1m
+map 0 0x40000000 1g w x xu mt=wb ipat
+map 0x40000000 0x80000000 4m w mt=wc sve vgp pw sw=0x7c
+map 0xe0000000 0x120000000 16k x noread mt=6
+protect 0x40001000 4k xu
+unmap 0x40002000 4k
+""",
+    'spec_ept5': """mode ept5
+ept xonly
+pool 0x100000 512k
+map 0x00ffffffffe00000 0x80000000 2m w mt=uc
+map 0x1000 0x2000 8k x noread page=4k
+map 0x3000 0x3000 4k w noread
+""",
     'spec_errors_overlap': "pool 1m 1m\npool 1m 4k\nmap 0 0 4k\n",
     'spec_errors_pabits': "mode pae\npool 0x20000000000 1m\n",
     'spec_errors_syntax': "pool 1m 1m\nmap 0x1000 0x1000\nmap zz 0 4k\n",

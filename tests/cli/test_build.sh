@@ -30,8 +30,14 @@ for spec in "$examples"/*.spec; do
 	rc=$?
 	[ $rc -eq 0 ] && ok || { bad "$name: exit $rc"; continue; }
 	last=$(printf '%s\n' "$out" | tail -n 1)
-	if [[ $last =~ ^mode=${mode}\ cr3=0x([0-9a-f]+)$ ]]; then ok; else bad "$name: last line '$last'"; continue; fi
+	# EPT: the EPTP, and the flags of the `ept` statement
+	case $mode in
+	ept*) re="^mode=${mode} cr3=0x([0-9a-f]+) ept=(none|(ad|mbec|xonly)(,(mbec|xonly))*)\$" ;;
+	*) re="^mode=${mode} cr3=0x([0-9a-f]+)\$" ;;
+	esac
+	if [[ $last =~ $re ]]; then ok; else bad "$name: last line '$last'"; continue; fi
 	cr3=$((16#${BASH_REMATCH[1]}))
+	[[ $mode == ept* ]] && cr3=$((cr3 & ~0xfff))
 	# the root table is in the image at its physical address, not empty
 	nz=$(od -An -tx1 -j "$cr3" -N 4096 "$work/$name.img" | tr -d ' \n0')
 	[ -n "$nz" ] && ok || bad "$name: root table at 0x$(printf %x $cr3) is empty"
@@ -235,6 +241,68 @@ err_case "unshare cuts a region" 5 "cuts the shared" "$P" "space a" "space b" "s
 err_case "32-bit copied 4m page" 4 "no 4 MiB pages in this space" "mode 32bit" "$P" "space a copied" "map 0 0 4m page=4m"
 err_case "32-bit kernel 4m page" 5 "maps a 4 MiB page at 0xc0000000" "mode 32bit" "$P" "space k" "map 0xc0000000 0 4m" "cpu 0 kernel k"
 err_case "cpu without frame" 3 "pools are too small" "pool 0x100000 4k" "space a" "cpu 0"
+
+# --- EPT: the summary gives the EPTP and the `ept` flags ---
+out=$("$htable" build "$examples/ept4.spec" -o "$work/e4.img") || bad "ept4: build"
+[ "$(printf '%s\n' "$out" | tail -n 1)" = "mode=ept4 cr3=0x10005e ept=ad,mbec,xonly" ] && ok || bad "ept4 summary: $out"
+json=$("$htable" build "$examples/ept4.spec" -o "$work/e4.img" --json)
+[[ $json == '{"mode":"ept4","cr3":"0x10005e","ept":{"ad":true,"mbec":true,"xonly":true},"tables":{'* ]] && ok || bad "ept4 json '$json'"
+json=$("$htable" build "$examples/ept5.spec" -o "$work/e5.img" --json)
+[[ $json == '{"mode":"ept5","cr3":"0x100026","ept":{"ad":false,"mbec":false,"xonly":true},"tables":{'* ]] && ok || bad "ept5 json '$json'"
+# without `ept`: no A/D in the EPTP (bit 6), the walk length in bits 5:3
+printf '%s\n' "mode ept4" "$P" "map 0 0 4k w" >"$work/e.spec"
+out=$("$htable" build "$work/e.spec" -o "$work/e.img") &&
+    [ "$(printf '%s\n' "$out" | tail -n 1)" = "mode=ept4 cr3=0x10001e ept=none" ] && ok || bad "ept4 without ept: $out"
+# the context statements may come in any order before the first space
+printf '%s\n' "mode ept5" "pagesizes 4k 2m" "$P" "kpti" "ept ad" "map 0 0 4k w" >"$work/e.spec"
+out=$("$htable" build "$work/e.spec" -o "$work/e.img") &&
+    [ "$(printf '%s\n' "$out" | tail -n 1)" = "mode=ept5 cr3=0x100066 ept=ad" ] && ok || bad "ept5 ad: $out"
+
+# --- EPT: input errors of the language and of the library ---
+E4="mode ept4"
+err_case "unknown mode lists ept" 1 "unknown mode 'ept6' (32bit, pae, 4level, 5level, npt4, npt5, ept4 or ept5)" "mode ept6" "$P"
+err_case "ept unknown word" 2 "ept: unknown word 'rwx' (ad, mbec, xonly)" "$E4" "ept ad rwx" "$P"
+err_case "ept in 4level" 1 "ept: EPT flags need 'mode ept4' or 'mode ept5' as the first statement (the mode is 4level)" "ept ad" "$P"
+err_case "ept in npt4" 2 "ept: EPT flags need 'mode ept4' or 'mode ept5' as the first statement (the mode is npt4)" "mode npt4" "ept mbec" "$P"
+err_case "ept twice" 3 "ept: given twice (first at line 2)" "$E4" "ept ad" "ept mbec" "$P"
+err_case "ept after map" 4 "ept must come before the statements that make or change spaces and CPU roots (the first is at line 3)" "$E4" "$P" "map 0 0 4k" "ept ad"
+err_case "ept after space" 4 "ept must come before .* (the first is at line 3)" "$E4" "$P" "space a" "ept ad"
+err_case "ept after cpu" 4 "ept must come before .* (the first is at line 3)" "$E4" "$P" "cpu 0" "ept xonly"
+err_case "x86 u in EPT" 3 "map: 'u' is an x86 attribute, not one of EPT: EPT has no user bit; use 'xu'" "$E4" "$P" "map 0 0 4k u"
+err_case "x86 g in EPT" 3 "map: 'g' is an x86 attribute, not one of EPT: .*'ipat'" "$E4" "$P" "map 0 0 4k g"
+err_case "x86 pwt in EPT" 3 "map: 'pwt' is an x86 attribute, not one of EPT: EPT names a memory type instead: use mt=uc|wc|wt|wp|wb" "$E4" "$P" "map 0 0 4k pwt"
+err_case "x86 pcd in EPT" 3 "map: 'pcd' is an x86 attribute, .* use mt=" "$E4" "$P" "map 0 0 4k pcd"
+err_case "x86 pat in EPT" 3 "map: 'pat' is an x86 attribute, .* use mt=" "$E4" "$P" "map 0 0 4k pat"
+err_case "EPT noread in 4level" 2 "map: 'noread' is an EPT attribute (modes ept4 and ept5), not one of 4level paging" "$P" "map 0 0 4k noread"
+err_case "EPT xu in npt4" 3 "map: 'xu' is an EPT attribute (modes ept4 and ept5), not one of npt4 paging" "mode npt4" "$P" "map 0 0 4k xu"
+err_case "EPT ipat in pae" 3 "map: 'ipat' is an EPT attribute" "mode pae" "$P" "map 0 0 4k ipat"
+err_case "EPT sve in 5level" 3 "map: 'sve' is an EPT attribute" "mode 5level" "$P" "map 0 0 4k sve"
+err_case "EPT vgp in 32bit" 3 "map: 'vgp' is an EPT attribute" "mode 32bit" "$P" "map 0 0 4k vgp"
+err_case "EPT pw in 4level" 2 "map: 'pw' is an EPT attribute" "$P" "map 0 0 4k pw"
+err_case "EPT mt= in 4level" 2 "map: 'mt=wb' is an EPT attribute (modes ept4 and ept5), not one of 4level paging; x86 selects a PAT entry with pwt, pcd and pat" "$P" "map 0 0 4k mt=wb"
+err_case "mt unknown" 3 "map: mt=wx: expected an EPT memory type: uc, wc, wt, wp or wb (or its number 0..7)" "$E4" "$P" "map 0 0 4k mt=wx"
+err_case "mt beyond 7" 3 "map: mt=8: expected an EPT memory type" "$E4" "$P" "map 0 0 4k mt=8"
+err_case "mt twice" 3 "map: mt= given twice" "$E4" "$P" "map 0 0 4k mt=uc mt=wb"
+err_case "unknown flag in EPT" 3 "unknown flag 'rw' (w x xu noread mt= ipat sve vgp pw page= sw=)" "$E4" "$P" "map 0 0 4k rw"
+err_case "protect u in EPT" 4 "protect: 'u' is an x86 attribute, not one of EPT: EPT has no user bit; use 'xu'" "$E4" "$P" "map 0 0 4k" "protect 0 4k u"
+err_case "protect xu in 4level" 3 "protect: 'xu' is an EPT attribute (modes ept4 and ept5), not one of 4level paging" "$P" "map 0 0 4k" "protect 0 4k xu"
+err_case "protect noread in 4level" 3 "protect: 'noread' is an EPT attribute" "$P" "map 0 0 4k" "protect 0 4k noread"
+err_case "protect ipat in EPT" 4 "unknown permission 'ipat' (w, x, xu, noread)" "$E4" "$P" "map 0 0 4k" "protect 0 4k ipat"
+err_case "pcid in EPT" 3 "no PCIDs in EPT" "$E4" "$P" "space a pcid=1"
+# what the library refuses, in its words, at the statement's line
+err_case "write without read" 3 "map: write without read (HT_W with HT_NOREAD) is an EPT misconfiguration" "$E4" "$P" "map 0 0 4k w noread"
+err_case "protect write without read" 4 "protect: write without read (HT_W with HT_NOREAD) is an EPT misconfiguration" "$E4" "$P" "map 0 0 4k" "protect 0 4k w noread"
+err_case "xu without mbec" 3 "map: HT_XU (user-mode execute, bit 10) needs HT_EPT_MBEC" "$E4" "$P" "map 0 0 4k xu"
+err_case "protect xu without mbec" 5 "protect: HT_XU (user-mode execute, bit 10) needs HT_EPT_MBEC" "$E4" "ept ad" "$P" "map 0 0 4k" "protect 0 4k x xu"
+err_case "execute-only without xonly" 4 "map: an execute-only page needs HT_EPT_XONLY" "$E4" "ept mbec" "$P" "map 0 0 4k xu noread"
+err_case "protect execute-only without xonly" 4 "protect: an execute-only page needs HT_EPT_XONLY" "$E4" "$P" "map 0 0 4k" "protect 0 4k x noread"
+err_case "noread alone" 3 "map: HT_NOREAD without HT_X or HT_XU allows nothing" "$E4" "$P" "map 0 0 4k noread"
+err_case "memory type 2" 3 "map: EPT memory type 2 is reserved (UC 0, WC 1, WT 4, WP 5, WB 6)" "$E4" "$P" "map 0 0 4k mt=2"
+err_case "memory type 3" 3 "map: EPT memory type 3 is reserved" "mode ept5" "$P" "map 0 0 4k mt=3"
+err_case "memory type 7" 3 "map: EPT memory type 7 is reserved" "$E4" "$P" "map 0 0 4k mt=7"
+err_case "sw bit EPT lacks" 3 "HT_SW(0) (entry bit 10) is not free in ept4 paging" "$E4" "$P" "map 0 0 4k sw=1"
+err_case "EPT beyond 2^48" 3 "beyond the 256 TiB guest-physical space" "$E4" "$P" "map 0x1000000000000 0 4k"
+err_case "np present in EPT" 3 "bit of 0-2 (read, write, execute: present)" "$E4" "$P" "np 0 4k 0x14"
 
 # --- I/O failure: exit 1, nothing written ---
 "$htable" build "$examples/pae.spec" -o "$work/no/such/dir/x.img" >/dev/null 2>&1

@@ -137,6 +137,28 @@ for spec in "$examples"/*.spec; do
 	name=$(basename "$spec" .spec)
 	mode=$(awk '$1 == "mode" { print $2; exit }' "$spec")
 	"$htable" build "$spec" -o "$work/$name.img" >"$work/sum" || { bad "$name: build"; continue; }
+	# EPT: read through the summary (the EPTP and the flags); QEMU's
+	# monitor has no EPT view, and every range translates as dump says
+	if [[ $mode == ept* ]]; then
+		R=("$work/$name.img" --roots "$work/sum")
+		for f in text json tables; do
+			"$htable" dump "${R[@]}" --format $f >"$work/$name.$f" 2>"$work/err"
+			rc=$?
+			[ $rc -eq 0 ] && [ -s "$work/$name.$f" ] && [ ! -s "$work/err" ] && ok ||
+			    bad "$name $f: exit $rc, $(wc -l <"$work/$name.$f") lines, '$(cat "$work/err")'"
+		done
+		for f in qemu-tlb qemu-mem; do
+			expect "$name $f" 2 "--format $f: QEMU's monitor reads a CPU's own x86 tables; it shows nothing of EPT tables \($mode\)" \
+			    "$htable" dump "${R[@]}" --format $f
+		done
+		while read -r range pa size perm rest; do
+			va=$(printf '0x%x' $((16#${range%%-*})))
+			want="va $va: pa $(printf '0x%x' $((16#$pa))), $size page, $perm, $rest"
+			got=$("$htable" translate "${R[@]}" "$va" | head -n 1)
+			[ "$got" = "$want" ] && ok || bad "$name: translate $va: '$got', want '$want'"
+		done <"$work/$name.text"
+		continue
+	fi
 	c=$(tail -n 1 "$work/sum" | sed 's/.*cr3=//')
 	for f in text json qemu-tlb qemu-mem; do
 		"$htable" dump "$work/$name.img" --cr3 "$c" --mode "$mode" --format $f >"$work/$name.$f" 2>"$work/err"
@@ -403,6 +425,169 @@ done < <(grep '^  L' "$work/got" | awk '{ print $NF }')
 # no engine here walks nested tables: exit 4, and the reason
 "$htable" verify "$work/n4.img" --cr3 0x100000 --mode npt4 >"$work/got" 2>&1
 [ $? -eq 4 ] && grep -q '^engine: none of the engines runs npt4 paging' "$work/got" && ok || bad "npt4 verify: $(cat "$work/got")"
+
+# --- EPT: the EPTP and the flags as build printed them ---
+"$htable" build "$examples/ept4.spec" -o "$work/e4.img" >"$work/e4.sum" || bad "build ept4"
+"$htable" build "$examples/ept5.spec" -o "$work/e5.img" >"$work/e5.sum" || bad "build ept5"
+[ "$(tail -n 1 "$work/e4.sum")" = "mode=ept4 cr3=0x10005e ept=ad,mbec,xonly" ] && ok || bad "ept4 summary: $(tail -n 1 "$work/e4.sum")"
+[ "$(tail -n 1 "$work/e5.sum")" = "mode=ept5 cr3=0x100026 ept=xonly" ] && ok || bad "ept5 summary: $(tail -n 1 "$work/e5.sum")"
+E4=("$work/e4.img" --roots "$work/e4.sum")
+E5=("$work/e5.img" --roots "$work/e5.sum")
+# ept4 has A/D (a column, clear: nothing ran) and MBEC (PERM's 4th is u)
+cat >"$work/want" <<'GOLD'
+0000000000000000-000000003fffffff 0000000040000000 1g rwxu wb -- ipat
+0000000040000000-0000000040000fff 0000000080000000 4k rwxu wb --
+0000000040001000-0000000040001fff 0000000080001000 4k r-x- wb --
+0000000040002000-00000000401fffff 0000000080002000 4k rwxu wb --
+0000000040200000-000000007fdfffff 0000000080200000 2m rwxu wb --
+00000000c0000000-00000000c0ffffff 0000000100000000 2m rw-- wc --
+00000000d0000000-00000000d01fffff 0000000110000000 2m r--- wp --
+00000000d0200000-00000000d03fffff 0000000110200000 2m rw-- wt -- vgp pw sw=0x4
+00000000e0000000-00000000e0003fff 0000000120000000 4k --x- wb --
+00000000e0004000-00000000e0004fff 0000000120004000 4k ---u wb --
+00000000fec00000-00000000fec00fff 00000000fec00000 4k rw-- uc -- sve
+00000000fee00000-00000000fee00fff 00000000fee00000 4k rw-- uc --
+0000800000000000-00008000001fffff 0000000200000000 2m rw-- wb --
+GOLD
+"$htable" dump "${E4[@]}" >"$work/got" 2>"$work/err"
+cmp -s "$work/want" "$work/got" && [ ! -s "$work/err" ] && ok || bad "ept4 dump: $(diff "$work/want" "$work/got" | head -8) $(cat "$work/err")"
+# the same by hand: the EPTP without bit 6, and --ept (ad sets it)
+"$htable" dump "$work/e4.img" --cr3 0x100018 --mode ept4 --ept ad,mbec,xonly >"$work/got2"
+cmp -s "$work/got" "$work/got2" && ok || bad "ept4 dump with --ept: $(diff "$work/got" "$work/got2" | head -4)"
+# ept5 has neither A/D (no column) nor MBEC (three rights)
+cat >"$work/want" <<'GOLD'
+0000000000000000-0000000000000fff 0000000040000000 4k rwx wb ipat
+0000000000001000-0000000000001fff 0000000002000000 4k r-x wt
+0000000000002000-0000000000002fff 0000000002001000 4k rw- wt
+0000000000004000-0000000000004fff 0000000002003000 4k r-x wt
+0000000000005000-00000000001fffff 0000000040005000 4k rwx wb ipat
+0000000000200000-0000000003ffffff 0000000040200000 2m rwx wb ipat
+0000000040000000-000000007fffffff 00000000c0000000 1g rw- wc
+0000000100000000-0000000100001fff 0000000003000000 4k --x wb
+0000000100002000-0000000100003fff 0000000003002000 4k r-- wp sve vgp pw sw=0x7c
+00ffffffffe00000-00ffffffffffffff 0000000080000000 2m rw- uc
+GOLD
+"$htable" dump "${E5[@]}" >"$work/got" 2>"$work/err"
+cmp -s "$work/want" "$work/got" && [ ! -s "$work/err" ] && ok || bad "ept5 dump: $(diff "$work/want" "$work/got" | head -8) $(cat "$work/err")"
+# json: the same fields; xu only under MBEC, a and d only with A/D
+"$htable" dump "${E4[@]}" --format json >"$work/got"
+grep -qx '{"va":"0x0","last":"0x3fffffff","pa":"0x40000000","page":"1g","pages":1,"perm":"rwx","xu":true,"mt":"wb","ipat":true,"sve":false,"vgp":false,"pw":false,"a":false,"d":false},' "$work/got" && ok || bad "ept4 json 1g: $(head -3 "$work/got")"
+grep -qx '{"va":"0xe0000000","last":"0xe0003fff","pa":"0x120000000","page":"4k","pages":4,"perm":"--x","xu":false,"mt":"wb","ipat":false,"sve":false,"vgp":false,"pw":false,"a":false,"d":false},' "$work/got" && ok || bad "ept4 json execute-only: $(cat "$work/got")"
+grep -qx '{"va":"0xd0200000","last":"0xd03fffff","pa":"0x110200000","page":"2m","pages":1,"perm":"rw-","xu":false,"mt":"wt","ipat":false,"sve":false,"vgp":true,"pw":true,"a":false,"d":false,"sw":"0x4"},' "$work/got" && ok || bad "ept4 json vgp pw: $(cat "$work/got")"
+[ "$(grep -c '^{' "$work/got")" -eq 13 ] && ok || bad "ept4 json: not 13 ranges"
+"$htable" dump "${E5[@]}" --format json >"$work/got"
+grep -qx '{"va":"0x100002000","last":"0x100003fff","pa":"0x3002000","page":"4k","pages":2,"perm":"r--","mt":"wp","ipat":false,"sve":true,"vgp":true,"pw":true,"sw":"0x7c"},' "$work/got" && ok || bad "ept5 json: $(cat "$work/got")"
+grep -q '"xu"\|"a":\|"d":' "$work/got" && bad "ept5 json has xu or A/D: $(head -3 "$work/got")" || ok
+# translate: a 1 GiB page, execute-only pages, a user-execute-only page,
+# what is not mapped (an EPT violation) and what is beyond the space
+"$htable" translate "${E4[@]}" 0x123456 0xe0001008 0xe0004000 0x40001000 0xf0000000 0x1000000000000 >"$work/got"
+grep -qx 'va 0x123456: pa 0x40123456, 1g page, rwxu, wb -- ipat' "$work/got" && ok || bad "ept4 translate 1g: $(cat "$work/got")"
+grep -qx '  L2 PDPTE \[   0\] at 0x0000000000101000: 0x00000000400004f7' "$work/got" && ok || bad "ept4 translate 1g entry: $(cat "$work/got")"
+grep -qx 'va 0xe0001008: pa 0x120001008, 4k page, --x-, wb --' "$work/got" && ok || bad "ept4 translate execute-only: $(cat "$work/got")"
+grep -qx '  L0 PTE   \[   1\] at 0x0000000000105008: 0x0000000120001034' "$work/got" && ok || bad "ept4 execute-only entry: $(cat "$work/got")"
+grep -qx 'va 0xe0004000: pa 0x120004000, 4k page, ---u, wb --' "$work/got" && ok || bad "ept4 translate user-execute-only: $(cat "$work/got")"
+grep -qx 'va 0x40001000: pa 0x80001000, 4k page, r-x-, wb --' "$work/got" && ok || bad "ept4 translate protected: $(cat "$work/got")"
+grep -qx 'va 0xf0000000: not mapped: the PDE (level 1) is not present (an EPT violation)' "$work/got" && ok || bad "ept4 translate unmapped: $(cat "$work/got")"
+grep -qx 'va 0x1000000000000: beyond the 48-bit guest-physical space of ept4 paging' "$work/got" && ok || bad "ept4 translate beyond: $(cat "$work/got")"
+# every link allows R, W, X and (MBEC) user execute, with A: 0x507
+[ "$(grep -c '^  L[1-3] .*: 0x0000000000[0-9a-f]\{3\}507$' "$work/got")" -eq $((1 + 3 + 3 + 3 + 2)) ] && ok || bad "ept4 links: $(cat "$work/got")"
+"$htable" translate "${E5[@]}" 0x40001234 0x100000ff8 0x00fffffffffffff8 0x200000000000000 >"$work/got"
+grep -qx 'va 0x40001234: pa 0xc0001234, 1g page, rw-, wc' "$work/got" && ok || bad "ept5 translate 1g: $(cat "$work/got")"
+grep -qx '  L2 PDPTE \[   1\] at 0x0000000000102008: 0x00000000c000008b' "$work/got" && ok || bad "ept5 translate 1g entry: $(cat "$work/got")"
+grep -qx 'va 0x100000ff8: pa 0x3000ff8, 4k page, --x, wb' "$work/got" && ok || bad "ept5 translate execute-only: $(cat "$work/got")"
+grep -qx 'va 0xfffffffffffff8: pa 0x801ffff8, 2m page, rw-, uc' "$work/got" && ok || bad "ept5 translate top: $(cat "$work/got")"
+grep -qx '  L4 PML5E \[ 255\] at 0x00000000001007f8: 0x0000000000104007' "$work/got" && ok || bad "ept5 PML5E: $(cat "$work/got")"
+grep -qx 'va 0x200000000000000: beyond the 57-bit guest-physical space of ept5 paging' "$work/got" && ok || bad "ept5 translate beyond: $(cat "$work/got")"
+# the tables: execute-only leaves (R clear) count as entries
+"$htable" dump "${E4[@]}" --format tables >"$work/got"
+grep -qx '      L0 0000000000105000 00000000e0000000-00000000e01fffff 5 entries' "$work/got" && ok || bad "ept4 tables: $(cat "$work/got")"
+# read without the flags it was built with: no u, no A/D; bit 10 alone
+# is no right, and execute-only pages are misconfigurations (skipped,
+# with a warning), as translate says
+"$htable" dump "$work/e4.img" --cr3 0x100000 --mode ept4 >"$work/got" 2>"$work/err"
+grep -qx '0000000000000000-000000003fffffff 0000000040000000 1g rwx wb ipat' "$work/got" &&
+    ! grep -q '^00000000e000' "$work/got" && ok || bad "ept4 without flags: $(cat "$work/got")"
+grep -q '4 present entries with an EPT misconfiguration' "$work/err" && ok || bad "ept4 without flags: '$(cat "$work/err")'"
+"$htable" translate "$work/e4.img" --cr3 0x100000 --mode ept4 0xe0000000 >"$work/got"
+grep -qx 'va 0xe0000000: not mapped: the PTE (level 0) is misconfigured: reserved bits or rights it may not have (an EPT misconfiguration)' "$work/got" && ok || bad "ept4 translate misconfigured: $(cat "$work/got")"
+
+# --- EPT A/D by hand: bits 8 and 9 mean A and D only when the EPTP's bit 6
+# enables them (the image without A/D shows none) ---
+img=$work/ead.img
+truncate -s $((0x5000)) "$img"
+put64 "$img" 0x1000 0x2007; put64 "$img" 0x2000 0x3007; put64 "$img" 0x3000 0x4007
+put64 "$img" 0x4000 $((0x9000 | 0x337))		# RWX, WB, A, D
+put64 "$img" 0x4008 $((0xa000 | 0x171))		# R, WB, IPAT, A
+put64 "$img" 0x4010 $((0xb000 | 0x204))		# X only (D)
+cat >"$work/want" <<'GOLD'
+0000000000000000-0000000000000fff 0000000000009000 4k rwx wb AD
+0000000000001000-0000000000001fff 000000000000a000 4k r-- wb A- ipat
+0000000000002000-0000000000002fff 000000000000b000 4k --x uc -D
+GOLD
+"$htable" dump "$img" --cr3 0x1058 --mode ept4 --ept xonly >"$work/got" 2>"$work/err"
+cmp -s "$work/want" "$work/got" && [ ! -s "$work/err" ] && ok || bad "ept A/D: $(diff "$work/want" "$work/got" | head -6) $(cat "$work/err")"
+"$htable" dump "$img" --cr3 0x1058 --mode ept4 --ept xonly --format json >"$work/got"
+grep -q '"perm":"r--","mt":"wb","ipat":true,"sve":false,"vgp":false,"pw":false,"a":true,"d":false}' "$work/got" && ok || bad "ept A/D json: $(cat "$work/got")"
+cat >"$work/want" <<'GOLD'
+0000000000000000-0000000000000fff 0000000000009000 4k rwx wb
+0000000000001000-0000000000001fff 000000000000a000 4k r-- wb ipat
+0000000000002000-0000000000002fff 000000000000b000 4k --x uc
+GOLD
+"$htable" dump "$img" --cr3 0x1018 --mode ept4 --ept xonly >"$work/got"
+cmp -s "$work/want" "$work/got" && ok || bad "ept without A/D: $(diff "$work/want" "$work/got" | head -6)"
+"$htable" dump "$img" --cr3 0x1000 --mode ept4 --ept xonly --format json >"$work/got"
+grep -q '"a":\|"d":' "$work/got" && bad "ept without A/D json: $(cat "$work/got")" || ok
+"$htable" translate "$img" --cr3 0x1058 --mode ept4 0x1000 0x2000 >"$work/got"
+grep -qx 'va 0x1000: pa 0xa000, 4k page, r--, wb A- ipat' "$work/got" &&
+    grep -qx 'va 0x2000: not mapped: the PTE (level 0) is misconfigured: reserved bits or rights it may not have (an EPT misconfiguration)' "$work/got" &&
+    ok || bad "ept A/D translate: $(cat "$work/got")"
+# MBEC: links without bit 10 allow no user-mode fetch anywhere below
+"$htable" dump "$img" --cr3 0x1000 --mode ept4 --ept mbec,xonly >"$work/got"
+grep -qx '0000000000000000-0000000000000fff 0000000000009000 4k rwx- wb' "$work/got" && ok || bad "ept mbec by hand: $(cat "$work/got")"
+
+# --- EPT: input errors ---
+expect "--ept bad word" 2 "--ept 'ad,rw': not a list of ad, mbec, xonly" "$htable" dump "$work/e4.img" --cr3 0x100000 --mode ept4 --ept ad,rw
+expect "--ept outside EPT" 2 "dump: --ept: EPT flags need mode ept4 or ept5, not 4level" "$htable" dump "${K[@]}" --ept ad
+expect "translate --ept outside EPT" 2 "translate: --ept: EPT flags need mode ept4 or ept5, not npt4" "$htable" translate "$work/e4.img" --cr3 0x100000 --mode npt4 --ept mbec 0
+expect "--ept against --roots" 2 "dump: --ept xonly, but --roots names ept=ad,mbec,xonly" "$htable" dump "${E4[@]}" --ept xonly
+expect "EPTP walk length" 2 "dump: EPTP 0x100020: bits 5:3 say a walk of 5 levels, but ept4 walks 4 \(they are 3 or 0\)" "$htable" dump "$work/e4.img" --cr3 0x100020 --mode ept4
+expect "translate EPTP walk length" 2 "translate: EPTP 0x100018: bits 5:3 say a walk of 4 levels, but ept5 walks 5" "$htable" translate "$work/e5.img" --cr3 0x100018 --mode ept5 0
+expect "--mode lists ept" 2 "--mode 'ept6': not one of 32bit, pae, 4level, 5level, npt4, npt5, ept4, ept5" "$htable" dump "$work/e4.img" --cr3 0 --mode ept6
+sed 's/ept=ad,mbec,xonly/ept=ad,rwx/' "$work/e4.sum" >"$work/bad.sum"
+expect "--roots bad ept=" 2 "--roots .*bad.sum: 'ept=ad,rwx': not a list of ad, mbec, xonly" "$htable" dump "$work/e4.img" --roots "$work/bad.sum"
+printf 'mode=4level cr3=0x100000 ept=ad\n' >"$work/bad.sum"
+expect "--roots ept= outside EPT" 2 "dump: --roots: EPT flags need mode ept4 or ept5, not 4level" "$htable" dump "$work/k.img" --roots "$work/bad.sum"
+"$htable" dump --help | grep -q -- '--ept FLAGS' && ok || bad "dump --help: --ept"
+"$htable" translate --help | grep -q 'ept4' && ok || bad "translate --help: ept4"
+# no engine runs EPT: exit 4, and the reason
+"$htable" verify "${E4[@]}" >"$work/got" 2>&1
+[ $? -eq 4 ] && grep -q '^engine: none of the engines runs ept4 paging' "$work/got" && ok || bad "ept4 verify: $(cat "$work/got")"
+"$htable" verify "$work/e5.img" --cr3 0x100020 --mode ept5 --ept xonly --engine qemu >"$work/got" 2>&1
+[ $? -eq 4 ] && grep -q '^engine: qemu skipped: qemu: .*EPT (ept5) needs a guest that enters a VMX guest' "$work/got" && ok || bad "ept5 verify --engine qemu: $(cat "$work/got")"
+"$htable" build "$examples/ept4.spec" -o "$work/e4v.img" --verify >"$work/got" 2>&1
+[ $? -eq 4 ] && grep -q '^engine: none of the engines runs ept4 paging' "$work/got" && ok || bad "ept4 build --verify: $(cat "$work/got")"
+
+# --- EPT spaces: every root is an EPTP, and --roots reads them all ---
+printf '%s\n' "mode ept4" "ept ad mbec" "pool 0x100000 1m" "space a" "map 0 0x40000000 2m w x mt=wb" \
+    "space b" "map 0x200000 0x1000000 4k xu mt=uc" "cpu 0" "switch 0 b" >"$work/em.spec"
+"$htable" build "$work/em.spec" -o "$work/em.img" >"$work/em.sum" 2>"$work/err" || bad "ept spaces: $(cat "$work/err")"
+cat >"$work/want" <<'GOLD'
+root a cr3=0x10005e
+root b cr3=0x10305e
+root cpu0 cr3=0x10305e
+mode=ept4 roots=3 ept=ad,mbec
+GOLD
+tail -n 4 "$work/em.sum" | cmp -s "$work/want" - && ok || bad "ept spaces summary: $(cat "$work/em.sum")"
+cat >"$work/want" <<'GOLD'
+root a cr3=0x10005e
+0000000000000000-00000000001fffff 0000000040000000 2m rwx- wb --
+root b cr3=0x10305e
+0000000000200000-0000000000200fff 0000000001000000 4k r--u uc --
+root cpu0 cr3=0x10305e
+0000000000200000-0000000000200fff 0000000001000000 4k r--u uc --
+GOLD
+"$htable" dump "$work/em.img" --roots "$work/em.sum" >"$work/got"
+cmp -s "$work/want" "$work/got" && ok || bad "ept spaces dump: $(diff "$work/want" "$work/got" | head -6)"
 
 echo "[====] Synthesis: Tested: $((pass + fail)) | Passing: $pass | Failing: $fail | Crashing: 0" >&2
 echo "$pass passed, $fail failed"

@@ -39,6 +39,13 @@ typedef struct image_opts {
 					   print a header per root */
 	int		have_file_mode;	/* --roots named a mode */
 	ht_mode_t	file_mode;
+	int		have_ept;	/* --ept: HT_EPT_* (after
+					   image_opts_done: --ept's or
+					   --roots's; A/D is each EPTP's
+					   bit 6 too) */
+	unsigned	ept;
+	int		have_file_ept;	/* --roots named ept=FLAGS */
+	unsigned	file_ept;
 } image_opts_t;
 
 int cmd_build(int argc, char **argv);
@@ -85,16 +92,29 @@ int cli_parse_engine(const char *cmd, const char *name,
 int dump_tables(const char *path, image_opts_t *o, FILE *out);
 
 /*
+ * EPT flags in words, as build prints them after "ept=" and --ept takes
+ * them: "ad", "mbec", "xonly" joined by commas, or "none".  cli_ept_parse:
+ * 0 with HT_EPT_* in *r, or -1 for a word it does not know (no message).
+ * cli_ept_words: the words of ept into buf; returns buf.
+ */
+int cli_ept_parse(const char *s, unsigned *r);
+const char *cli_ept_words(unsigned ept, char *buf, size_t len);
+
+/*
  * Take option c (with optarg) if it is one of --cr3 (c == 'c': a CR3
- * value, or NAME=VALUE; repeatable), --roots ('R': the roots and mode
- * that `htable build` printed), --mode ('m') or --pa-bits ('p').  1
- * taken, 0 not ours, -1 bad value (a message has been printed).
+ * value, or NAME=VALUE; repeatable; in EPT the EPTP), --roots ('R': the
+ * roots, mode and EPT flags that `htable build` printed), --mode ('m'),
+ * --pa-bits ('p') or --ept ('E': EPT flags).  1 taken, 0 not ours, -1
+ * bad value (a message has been printed).
  */
 int image_opt(image_opts_t *o, int c, const char *arg);
 /*
  * After option parsing: a root and a mode given (by --cr3 and --mode or
- * by --roots), --pa-bits within the mode?  Sets the image reader and
- * cfg.cr3 to the first root.  0, or -1 + message.
+ * by --roots), --pa-bits within the mode, EPT flags only in EPT and
+ * agreeing with --roots, each EPTP's walk length the mode's?  Sets the
+ * image reader, cfg.cr3 to the first root and, in EPT, the EPT flags:
+ * o->ept, HT_SCAN_EPT_* in cfg.flags and, with A/D, bit 6 in every
+ * root's EPTP.  0, or -1 + message.
  */
 int image_opts_done(image_opts_t *o, const char *cmd);
 /* Free what the options hold. */
@@ -113,7 +133,10 @@ void cli_root_header(FILE *f, const cli_root_t *r);
  * 0 or -1.
  */
 int cli_image_open(const char *path, image_t *im);
-/* dump's warnings after a scan of the image at path (cmd_dump.c). */
-void scan_warnings(const char *path, const ht_scan_stats_t *st);
+/*
+ * dump's warnings after a scan of the image at path in mode (cmd_dump.c).
+ */
+void scan_warnings(const char *path, ht_mode_t mode,
+    const ht_scan_stats_t *st);
 
 #endif

@@ -15,6 +15,11 @@
  * and last "mode=MODE roots=N".  Those lines are what `dump`,
  * `translate` and `verify --roots` read.  --verify then verifies every
  * root, each held to the spec's model of what it shows (world.c).
+ *
+ * EPT.  Every root's value is the EPTP (spec_cr3), and the "mode=" line
+ * ends with " ept=FLAGS", the flags of the `ept` statement: the image,
+ * a raw physical image, has no room for them, and `dump --roots` needs
+ * them to read the tables as they were built.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +86,28 @@ ps_of(unsigned shift, const char **r_name)
 	return (0);
 }
 
+/* EPT: the flags as a JSON member and a comma; else nothing. */
+static void
+ept_json(const spec_t *s)
+{
+	if (spec_mode_ept(s->mode))
+		printf("\"ept\":{\"ad\":%s,\"mbec\":%s,\"xonly\":%s},",
+		    (s->ept & HT_EPT_AD) ? "true" : "false",
+		    (s->ept & HT_EPT_MBEC) ? "true" : "false",
+		    (s->ept & HT_EPT_XONLY) ? "true" : "false");
+}
+
+/* EPT: " ept=FLAGS" at the end of the "mode=" line; else nothing. */
+static void
+ept_text(const spec_t *s)
+{
+	char w[32];
+
+	if (spec_mode_ept(s->mode))
+		printf(" ept=%s", cli_ept_words(s->ept, w, sizeof (w)));
+}
+
+/* The summary of a spec of one space (the file's comment). */
 static void
 summary(const spec_t *s, ht_ctx_t *ctx, ht_as_t *as, uint64_t frames,
     int json)
@@ -90,8 +117,10 @@ summary(const spec_t *s, ht_ctx_t *ctx, ht_as_t *as, uint64_t frames,
 
 	ht_as_stats(as, &st);
 	if (json) {
-		printf("{\"mode\":\"%s\",\"cr3\":\"0x%" PRIx64 "\",\"tables\":{",
-		    ht_mode_name(s->mode), ht_as_root(as));
+		printf("{\"mode\":\"%s\",\"cr3\":\"0x%" PRIx64 "\",",
+		    ht_mode_name(s->mode), spec_cr3(s, ht_as_root(as)));
+		ept_json(s);
+		printf("\"tables\":{");
 		for (unsigned l = 0; l < g->levels; l++)
 			printf("%s\"%u\":%" PRIu64, l ? "," : "", l,
 			    st.tables[l]);
@@ -121,8 +150,10 @@ summary(const spec_t *s, ht_ctx_t *ctx, ht_as_t *as, uint64_t frames,
 	for (int i = 0; i < s->npools; i++)
 		printf(" [0x%" PRIx64 ", 0x%" PRIx64 ")", s->pools[i].base,
 		    s->pools[i].base + s->pools[i].len);
-	printf("\nmode=%s cr3=0x%" PRIx64 "\n", ht_mode_name(s->mode),
-	    ht_as_root(as));
+	printf("\nmode=%s cr3=0x%" PRIx64, ht_mode_name(s->mode),
+	    spec_cr3(s, ht_as_root(as)));
+	ept_text(s);
+	putchar('\n');
 }
 
 /* The "L3=1 L2=2 ..." and leaves parts of a space's counts. */
@@ -185,9 +216,12 @@ summary_multi(const spec_t *s, const spec_world_t *w, const spec_root_t *roots,
 {
 	const ht_geometry_t *g = ht_ctx_geometry(w->ctx);
 
-	if (json)
-		printf("{\"mode\":\"%s\",\"kpti\":%s,\"spaces\":[",
-		    ht_mode_name(s->mode), s->kpti ? "true" : "false");
+	if (json) {
+		printf("{\"mode\":\"%s\",", ht_mode_name(s->mode));
+		ept_json(s);
+		printf("\"kpti\":%s,\"spaces\":[", s->kpti ? "true" :
+		    "false");
+	}
 	for (int i = 0; i < s->nspaces; i++) {
 		const spec_space_t *sp = &s->spaces[i];
 		ht_stats_t st;
@@ -203,8 +237,8 @@ summary_multi(const spec_t *s, const spec_world_t *w, const spec_root_t *roots,
 				printf("\"cr3\":null,");
 			else
 				printf("\"cr3\":\"0x%" PRIx64 "\",",
-				    ht_as_root(w->as[i]) | (sp->pcid > 0 ?
-				    (uint64_t)sp->pcid : 0));
+				    spec_cr3(s, ht_as_root(w->as[i]) |
+				    (sp->pcid > 0 ? (uint64_t)sp->pcid : 0)));
 			counts_json(g, &st);
 			printf(",\"shares\":[");
 		} else {
@@ -270,7 +304,8 @@ summary_multi(const spec_t *s, const spec_world_t *w, const spec_root_t *roots,
 			printf(",\"switches\":%d,\"flush\":%s,\"cr3\":\"0x%"
 			    PRIx64 "\",\"user_cr3\":\"0x%" PRIx64 "\"}",
 			    w->nswitch[i], w->sw[i].flush ? "true" : "false",
-			    w->sw[i].cr3, w->sw[i].user_cr3);
+			    spec_cr3(s, w->sw[i].cr3),
+			    spec_cr3(s, w->sw[i].user_cr3));
 			continue;
 		}
 		printf("cpu %u: kernel %s", c->id, space_name(s, c->kernel));
@@ -300,7 +335,9 @@ summary_multi(const spec_t *s, const spec_world_t *w, const spec_root_t *roots,
 	for (int i = 0; i < nroots; i++)
 		printf("root %s cr3=0x%" PRIx64 "\n", roots[i].name,
 		    roots[i].cr3);
-	printf("mode=%s roots=%d\n", ht_mode_name(s->mode), nroots);
+	printf("mode=%s roots=%d", ht_mode_name(s->mode), nroots);
+	ept_text(s);
+	putchar('\n');
 }
 
 /* What the model of one root needs. */
@@ -464,7 +501,7 @@ cmd_build(int argc, char **argv)
 	}
 	ht_config_t cfg = { .mode = s.mode, .pagesizes = s.pagesizes,
 	    .frame_ops = ht_arena_ops(), .frame_arg = arena,
-	    .npools = (unsigned)s.npools, .kpti = s.kpti };
+	    .npools = (unsigned)s.npools, .kpti = s.kpti, .ept = s.ept };
 	memcpy(cfg.pools, s.pools, sizeof (s.pools));
 	if (ht_ctx_create(&cfg, &ctx) != 0) {
 		fprintf(stderr, "%s:%d: %s\n", s.file, s.pagesizes_line ?
@@ -507,14 +544,16 @@ cmd_build(int argc, char **argv)
 	rc = EXIT_OK;
 	if (verify) {
 		/* the image as written, on a real MMU, against the library */
-		verify_opts_t vo = { .mode = s.mode, .cpu = cpu };
+		verify_opts_t vo = { .mode = s.mode, .cpu = cpu,
+		    .scan_flags = ((s.ept & HT_EPT_MBEC) ? HT_SCAN_EPT_MBEC :
+		    0) | ((s.ept & HT_EPT_XONLY) ? HT_SCAN_EPT_XONLY : 0) };
 
 		(void) fflush(stdout);
 		if (s.multi) {
 			rc = verify_world(out, &s, &w, roots, nroots, &vo,
 			    engine);
 		} else {
-			vo.cr3 = ht_as_root(w.as[0]);
+			vo.cr3 = spec_cr3(&s, ht_as_root(w.as[0]));
 			rc = cli_verify(out, &vo, engine, NULL, 0);
 		}
 	}

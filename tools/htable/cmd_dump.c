@@ -1,12 +1,16 @@
 /*
  * cmd_dump.c - `htable dump IMAGE --cr3 X|--roots FILE --mode M
- * [--format F] [--max-leaves N] [--pa-bits N]`: list the mappings that
- * the page tables in a raw physical image describe, under one root or
- * under each of several (--cr3 repeated, or every root that `htable
- * build` printed), or the tables themselves with those that several
- * roots share (--format tables, tables.c).  The image may come from
- * anywhere (a guest's memory saved by QEMU's pmemsave, a crash dump), so
- * it is read through ht_scan, which trusts nothing in it.
+ * [--format F] [--max-leaves N] [--pa-bits N] [--ept FLAGS]`: list the
+ * mappings that the page tables in a raw physical image describe, under
+ * one root or under each of several (--cr3 repeated, or every root that
+ * `htable build` printed), or the tables themselves with those that
+ * several roots share (--format tables, tables.c).  The image may come
+ * from anywhere (a guest's memory saved by QEMU's pmemsave, a crash
+ * dump), so it is read through ht_scan, which trusts nothing in it.  EPT
+ * tables (ept4, ept5) are read from an EPTP with the flags --ept or
+ * --roots gives (image_opts.c), and their leaves print in their own
+ * fields (format.c); QEMU's formats have no EPT reading and are refused
+ * there.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,23 +30,29 @@ usage_dump(FILE *f)
 {
 	fprintf(f, "usage: htable dump IMAGE --cr3 [NAME=]X... --mode M "
 	    "[--format F]\n"
-	    "       [--max-leaves N] [--pa-bits N]\n"
+	    "       [--max-leaves N] [--pa-bits N] [--ept FLAGS]\n"
 	    "       htable dump IMAGE --roots FILE [--format F] ...\n"
 	    "  List the mappings the page tables in IMAGE (a raw physical\n"
 	    "  image: offset = physical address) describe, from the root\n"
 	    "  that CR3 value X names, in paging mode M (32bit, pae, 4level,\n"
-	    "  5level).  Table frames beyond the image read as zeros, with a\n"
-	    "  warning; shared and self-referencing tables are read as the\n"
-	    "  MMU reads them.\n"
+	    "  5level, npt4, npt5, ept4, ept5; in EPT, X is the EPTP).\n"
+	    "  Table frames beyond the image read as zeros, with a warning;\n"
+	    "  shared and self-referencing tables are read as the MMU reads\n"
+	    "  them.\n"
 	    "  --cr3 [NAME=]X     a root; repeat it for several: each one's\n"
 	    "                     list follows a line 'root NAME cr3=0xX'\n"
-	    "  --roots FILE       every root (and the mode) that htable\n"
-	    "                     build printed into FILE\n"
+	    "  --roots FILE       every root (and the mode and EPT flags)\n"
+	    "                     that htable build printed into FILE\n"
+	    "  --ept FLAGS        EPT: ad,mbec,xonly or none (ad sets bit 6\n"
+	    "                     of the EPTP; default: what --roots says)\n"
 	    "  --format text      one line per coalesced range (default):\n"
 	    "                     START-LAST PA SIZE PERM U/S GAD patN\n"
+	    "                     (EPT: START-LAST PA SIZE PERM MT [AD]\n"
+	    "                     [ipat] [sve] [vgp] [pw])\n"
 	    "  --format json      the same ranges as a JSON array\n"
-	    "  --format qemu-tlb  what QEMU 7.2's `info tlb` prints\n"
-	    "  --format qemu-mem  what QEMU's `info mem` prints\n"
+	    "  --format qemu-tlb  what QEMU 7.2's `info tlb` prints (not\n"
+	    "                     EPT)\n"
+	    "  --format qemu-mem  what QEMU's `info mem` prints (not EPT)\n"
 	    "  --format tables    the table frames, one line each, indented\n"
 	    "                     by level: LEVEL PA FIRST-LAST ENTRIES, and\n"
 	    "                     the other roots that reach the same table\n"
@@ -61,14 +71,20 @@ usage_dump(FILE *f)
  * still right for what the image holds.
  */
 void
-scan_warnings(const char *path, const ht_scan_stats_t *st)
+scan_warnings(const char *path, ht_mode_t mode, const ht_scan_stats_t *st)
 {
 	if (st->unbacked != 0)
 		fprintf(stderr, "htable: warning: %s: %" PRIu64 " table "
 		    "frame(s) lie beyond the image and read as zeros (the "
 		    "first at pa 0x%" PRIx64 ")\n", path, st->unbacked,
 		    st->first_unbacked);
-	if (st->reserved != 0)
+	if (st->reserved != 0 && spec_mode_ept(mode))
+		fprintf(stderr, "htable: warning: %s: %" PRIu64 " present "
+		    "entr%s with an EPT misconfiguration (reserved bits, or "
+		    "rights the CPU does not allow: see --ept; they map "
+		    "nothing)\n", path, st->reserved, st->reserved == 1 ? "y" :
+		    "ies");
+	else if (st->reserved != 0)
 		fprintf(stderr, "htable: warning: %s: %" PRIu64 " present "
 		    "entr%s with reserved bits set (the MMU faults on them; "
 		    "they map nothing)\n", path, st->reserved,
@@ -86,7 +102,7 @@ dump_roots(const char *path, image_opts_t *o, const fmt_t *fmt,
 	int multi = image_opts_multi(o), json = strcmp(fmt->name, "json") == 0;
 	int rc = 0;
 
-	o->cfg.flags = fmt->scan_flags;
+	o->cfg.flags |= fmt->scan_flags;
 	o->cfg.read_arg = im;
 	if (multi && json)
 		fputs("[\n", stdout);
@@ -97,6 +113,10 @@ dump_roots(const char *path, image_opts_t *o, const fmt_t *fmt,
 
 		o->cfg.cr3 = o->roots[k].cr3;
 		fs.g = ht_geometry(o->cfg.mode);
+		fs.ept_mode = spec_mode_ept(o->cfg.mode);
+		fs.ept = ((o->cfg.cr3 & 0x40) ? HT_EPT_AD : 0) |
+		    ((o->cfg.flags & HT_SCAN_EPT_MBEC) ? HT_EPT_MBEC : 0) |
+		    ((o->cfg.flags & HT_SCAN_EPT_XONLY) ? HT_EPT_XONLY : 0);
 		if (multi && json)
 			printf("{\"root\":\"%s\",\"cr3\":\"0x%" PRIx64
 			    "\",\"ranges\":", cli_root_name(&o->roots[k],
@@ -110,7 +130,7 @@ dump_roots(const char *path, image_opts_t *o, const fmt_t *fmt,
 			fmt->finish(&fs);
 		if (rc == 0 && multi && json)
 			printf("}%s\n", k + 1 < o->nroots ? "," : "");
-		scan_warnings(im->path, &st);
+		scan_warnings(im->path, o->cfg.mode, &st);
 	}
 	if (rc == 0 && multi && json)
 		fputs("]\n", stdout);
@@ -133,6 +153,7 @@ cmd_dump(int argc, char **argv)
 		{ "pa-bits", required_argument, NULL, 'p' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "max-leaves", required_argument, NULL, 'n' },
+		{ "ept", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -181,6 +202,13 @@ cmd_dump(int argc, char **argv)
 	}
 	if (image_opts_done(&o, "dump") != 0)
 		goto out;
+	if (!tables && (fmt->scan_flags & HT_SCAN_QEMU) &&
+	    spec_mode_ept(o.cfg.mode)) {
+		fprintf(stderr, "htable dump: --format %s: QEMU's monitor "
+		    "reads a CPU's own x86 tables; it shows nothing of EPT "
+		    "tables (%s)\n", fmt->name, ht_mode_name(o.cfg.mode));
+		goto out;
+	}
 	if (cli_image_open(argv[optind], &im) != 0) {
 		rc = EXIT_IO;
 		goto out;

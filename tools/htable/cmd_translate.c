@@ -4,7 +4,9 @@
  * print the result with every entry read, or where and why the walk
  * stopped; under each of several roots (--cr3 repeated, --roots) after
  * that root's header line.  An unmapped VA is an answer, not an error:
- * the exit status is 0 unless the arguments or the image are bad.
+ * the exit status is 0 unless the arguments or the image are bad.  In
+ * EPT (ept4, ept5) the "CR3" is the EPTP, each VA a guest-physical
+ * address, and a mapping shows EPT's rights, memory type and attributes.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -20,18 +22,22 @@ void
 usage_translate(FILE *f)
 {
 	fprintf(f, "usage: htable translate IMAGE --cr3 [NAME=]X... --mode M "
-	    "[--pa-bits N] VA...\n"
+	    "[--pa-bits N]\n"
+	    "       [--ept FLAGS] VA...\n"
 	    "       htable translate IMAGE --roots FILE [--pa-bits N] VA...\n"
 	    "  Translate each VA through the page tables in IMAGE (a raw\n"
 	    "  physical image) from the root that CR3 value X names, in\n"
-	    "  paging mode M (32bit, pae, 4level, 5level, npt4, npt5).\n"
-	    "  Prints the PA, page size, effective permissions and the entry\n"
-	    "  read at every level, or the level where the walk stopped and\n"
-	    "  why.\n"
+	    "  paging mode M (32bit, pae, 4level, 5level, npt4, npt5, ept4,\n"
+	    "  ept5; in EPT, X is the EPTP and each VA a guest-physical\n"
+	    "  address).  Prints the PA, page size, effective permissions\n"
+	    "  (EPT: rights, memory type and attributes) and the entry read\n"
+	    "  at every level, or the level where the walk stopped and why.\n"
 	    "  --cr3 [NAME=]X  a root; repeat it for several (each after a\n"
 	    "                  line 'root NAME cr3=0xX')\n"
-	    "  --roots FILE    every root (and the mode) that htable build\n"
-	    "                  printed into FILE\n"
+	    "  --roots FILE    every root (and the mode and EPT flags) that\n"
+	    "                  htable build printed into FILE\n"
+	    "  --ept FLAGS     EPT: ad,mbec,xonly or none (ad sets bit 6 of\n"
+	    "                  the EPTP; default: what --roots says)\n"
 	    "  --pa-bits N     MAXPHYADDR for the reserved-bit checks\n"
 	    "Exit status: 0 success (mapped or not), 1 I/O failure,\n"
 	    "2 bad usage or input.\n");
@@ -49,15 +55,32 @@ entry_name(unsigned n, unsigned l)
 	return (l < 5 ? names[l] : "?");
 }
 
+/*
+ * One VA's answer under the root cfg->cr3: the mapping (in EPT its
+ * rights, memory type and attributes, fmt_ept_text) or why there is
+ * none, then every entry read.
+ */
 static void
 print_xlate(const ht_scan_cfg_t *cfg, const ht_scan_xlate_t *x)
 {
 	const ht_geometry_t *g = ht_geometry(cfg->mode);
-	int w = g->pte_size == 4 ? 8 : 16;
+	int w = g->pte_size == 4 ? 8 : 16, ept = spec_mode_ept(cfg->mode);
+	char t[64];
 
 	printf("va 0x%" PRIx64 ": ", x->va);
 	switch (x->stop) {
 	case HT_STOP_MAPPED:
+		if (ept) {
+			printf("pa 0x%" PRIx64 ", %s page, %s", x->pa,
+			    fmt_pagesize(x->page_size), fmt_ept_text(
+			    ((cfg->cr3 & 0x40) ? HT_EPT_AD : 0) |
+			    ((cfg->flags & HT_SCAN_EPT_MBEC) ? HT_EPT_MBEC :
+			    0), x->eff, x->attr, ", ", t, sizeof (t)));
+			if (fmt_sw(x->attr) != 0)
+				printf(" sw=0x%x", fmt_sw(x->attr));
+			putchar('\n');
+			break;
+		}
 		printf("pa 0x%" PRIx64 ", %s page, r%c%c %c, %c%c%c pat%u",
 		    x->pa, fmt_pagesize(x->page_size),
 		    (x->eff & HT_W) ? 'w' : '-', (x->eff & HT_X) ? 'x' : '-',
@@ -86,7 +109,10 @@ print_xlate(const ht_scan_cfg_t *cfg, const ht_scan_xlate_t *x)
 		printf("not mapped: the %s (level %u) %s\n",
 		    entry_name(g->levels, x->step[x->nsteps - 1].level),
 		    x->step[x->nsteps - 1].level,
-		    x->stop == HT_STOP_NOTPRESENT ? "is not present" :
+		    x->stop == HT_STOP_NOTPRESENT ? (ept ? "is not present "
+		    "(an EPT violation)" : "is not present") : ept ?
+		    "is misconfigured: reserved bits or rights it may not "
+		    "have (an EPT misconfiguration)" :
 		    "has reserved bits set (a reserved-bit page fault)");
 		break;
 	}
@@ -136,6 +162,7 @@ cmd_translate(int argc, char **argv)
 		{ "roots", required_argument, NULL, 'R' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "pa-bits", required_argument, NULL, 'p' },
+		{ "ept", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -36,17 +36,21 @@ usage_verify(FILE *f)
 {
 	fprintf(f, "usage: htable verify IMAGE --cr3 [NAME=]X... --mode M "
 	    "[--probes FILE]\n"
-	    "       [--engine kvm|qemu|auto] [--cpu FLAGS] [--verbose]\n"
+	    "       [--engine kvm|qemu|auto] [--cpu FLAGS] [--verbose] "
+	    "[--ept FLAGS]\n"
 	    "       htable verify IMAGE --roots FILE ...\n"
 	    "  Run probes through the page tables in IMAGE on a real MMU\n"
-	    "  (KVM for 4-level paging, QEMU's TCG for every mode) and\n"
+	    "  (KVM for 4-level paging, QEMU's TCG for 32bit, pae, 4level\n"
+	    "  and 5level; none yet for npt4, npt5, ept4, ept5) and\n"
 	    "  compare each outcome with the library's prediction:\n"
 	    "  completion and the PA reached, or the fault and its error\n"
 	    "  code, and the Accessed/Dirty bits the run sets.\n"
 	    "  --cr3 [NAME=]X  a root; repeat it for several: each is\n"
 	    "                 verified, probed wherever any of them maps\n"
-	    "  --roots FILE   every root (and the mode) that htable build\n"
-	    "                 printed into FILE\n"
+	    "  --roots FILE   every root (and the mode and EPT flags) that\n"
+	    "                 htable build printed into FILE\n"
+	    "  --ept FLAGS    EPT: ad,mbec,xonly or none (default: what\n"
+	    "                 --roots says)\n"
 	    "  --probes FILE  'VA OP' per line, OP one of r w x ur uw ux\n"
 	    "                 (u: at CPL 3); default: the first, middle and\n"
 	    "                 last page of every mapped range and the pages\n"
@@ -502,6 +506,7 @@ cmd_verify(int argc, char **argv)
 		{ "engine", required_argument, NULL, 'e' },
 		{ "cpu", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "ept", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -516,7 +521,7 @@ cmd_verify(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:m:P:e:u:vh", opts, NULL)) !=
 	    -1) {
-		if (c == 'c' || c == 'm' || c == 'R') {
+		if (c == 'c' || c == 'm' || c == 'R' || c == 'E') {
 			if (image_opt(&io, c, optarg) != 1)
 				goto out;
 			continue;
@@ -557,6 +562,7 @@ cmd_verify(int argc, char **argv)
 		goto out;
 	o.mode = io.cfg.mode;
 	o.cr3 = io.cfg.cr3;
+	o.scan_flags = io.cfg.flags;
 	if (image_opts_multi(&io))
 		rc = cli_verify_roots(argv[optind], &o, io.roots, io.nroots, e,
 		    probes, verbose);

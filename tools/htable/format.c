@@ -3,7 +3,10 @@
  *
  * text and json list coalesced ranges: consecutive leaves whose VAs and
  * PAs both continue and whose page size, effective permissions, G/A/D
- * and memory-type index (PAT*4 + PCD*2 + PWT) are all equal.
+ * and memory-type index (PAT*4 + PCD*2 + PWT) are all equal.  EPT
+ * leaves have their own fields: the rights r, w, x (and u, user-mode
+ * execute, under MBEC), the memory type by name, A/D only when the EPTP
+ * enables them, and ipat, sve, vgp and pw; a range's leaves agree on all.
  *
  * qemu-tlb and qemu-mem reproduce, byte for byte, QEMU 7.2's monitor
  * commands `info tlb` and `info mem` (target/i386/monitor.c) for a CPU
@@ -57,11 +60,82 @@ fmt_sw(unsigned attr)
 }
 
 #define RANGE_ATTRS	(HT_G | HT_A | HT_D | HT_PWT | HT_PCD | HT_PAT | \
-	HT_SW_MASK | HT_SW_BIT9)
+	HT_SW_MASK | HT_SW_BIT9 | HT_EPT_SVE | HT_EPT_VGP | HT_EPT_PW)
+
+const char *
+fmt_ept_mt(unsigned t)
+{
+	static const char *const names[8] = { "uc", "wc", "mt2", "mt3",
+	    "wt", "wp", "wb", "mt7" };
+
+	return (names[t & 7]);
+}
+
+const char *
+fmt_ept_text(unsigned ept, unsigned eff, unsigned attr, const char *sep,
+    char *buf, size_t len)
+{
+	char u[2] = { (eff & HT_XU) ? 'u' : '-', '\0' };
+	char ad[4] = { ' ', (attr & HT_A) ? 'A' : '-',
+	    (attr & HT_D) ? 'D' : '-', '\0' };
+
+	(void) snprintf(buf, len, "%c%c%c%s%s%s%s%s%s%s%s",
+	    (eff & HT_NOREAD) ? '-' : 'r', (eff & HT_W) ? 'w' : '-',
+	    (eff & HT_X) ? 'x' : '-', (ept & HT_EPT_MBEC) ? u : "", sep,
+	    fmt_ept_mt(HT_EPT_MT_OF(attr)), (ept & HT_EPT_AD) ? ad : "",
+	    (attr & HT_EPT_IPAT) ? " ipat" : "",
+	    (attr & HT_EPT_SVE) ? " sve" : "",
+	    (attr & HT_EPT_VGP) ? " vgp" : "",
+	    (attr & HT_EPT_PW) ? " pw" : "");
+	return (buf);
+}
 
 /* ------------------------------------------------------------------ */
 /* text and json                                                       */
 /* ------------------------------------------------------------------ */
+
+/* JSON's true and false. */
+static const char *
+jb(unsigned v)
+{
+	return (v != 0 ? "true" : "false");
+}
+
+/* An EPT range: its own fields (fmt_ept_text), in text or JSON. */
+static void
+ept_range_print(fmt_state_t *f, int json)
+{
+	const ht_leaf_t *r = &f->run;
+	unsigned e = r->eff, a = r->attr;
+	char t[64];
+
+	if (!json) {
+		fprintf(f->out, "%016" PRIx64 "-%016" PRIx64 " %016" PRIx64
+		    " %s %s", r->va, f->run_last, r->pa, fmt_pagesize(r->size),
+		    fmt_ept_text(f->ept, e, a, " ", t, sizeof (t)));
+		if (a & (HT_SW_MASK | HT_SW_BIT9))
+			fprintf(f->out, " sw=0x%x", fmt_sw(a));
+		fputc('\n', f->out);
+		return;
+	}
+	fprintf(f->out, "%s\n{\"va\":\"0x%" PRIx64 "\",\"last\":\"0x%" PRIx64
+	    "\",\"pa\":\"0x%" PRIx64 "\",\"page\":\"%s\",\"pages\":%" PRIu64
+	    ",\"perm\":\"%c%c%c\"", f->nranges ? "," : "", r->va, f->run_last,
+	    r->pa, fmt_pagesize(r->size), f->run_pages,
+	    (e & HT_NOREAD) ? '-' : 'r',
+	    (e & HT_W) ? 'w' : '-', (e & HT_X) ? 'x' : '-');
+	if (f->ept & HT_EPT_MBEC)
+		fprintf(f->out, ",\"xu\":%s", jb(e & HT_XU));
+	fprintf(f->out, ",\"mt\":\"%s\",\"ipat\":%s,\"sve\":%s,\"vgp\":%s,"
+	    "\"pw\":%s", fmt_ept_mt(HT_EPT_MT_OF(a)), jb(a & HT_EPT_IPAT),
+	    jb(a & HT_EPT_SVE), jb(a & HT_EPT_VGP), jb(a & HT_EPT_PW));
+	if (f->ept & HT_EPT_AD)
+		fprintf(f->out, ",\"a\":%s,\"d\":%s", jb(a & HT_A),
+		    jb(a & HT_D));
+	if (a & (HT_SW_MASK | HT_SW_BIT9))
+		fprintf(f->out, ",\"sw\":\"0x%x\"", fmt_sw(a));
+	fputc('}', f->out);
+}
 
 static void
 range_print(fmt_state_t *f, int json)
@@ -69,6 +143,11 @@ range_print(fmt_state_t *f, int json)
 	const ht_leaf_t *r = &f->run;
 	unsigned e = r->eff, a = r->attr;
 
+	if (f->ept_mode) {
+		ept_range_print(f, json);
+		f->nranges++;
+		return;
+	}
 	if (json) {
 		fprintf(f->out, "%s\n{\"va\":\"0x%" PRIx64 "\",\"last\":\"0x%"
 		    PRIx64 "\",\"pa\":\"0x%" PRIx64 "\",\"page\":\"%s\","

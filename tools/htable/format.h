@@ -11,6 +11,9 @@
 typedef struct fmt_state {
 	FILE		*out;
 	const ht_geometry_t *g;
+	int		ept_mode;	/* EPT entries (ept4, ept5) */
+	unsigned	ept;		/* their HT_EPT_* flags: A/D from the
+					   root's EPTP, MBEC, XONLY */
 	int		open;		/* a range or run is pending */
 	uint64_t	nranges;
 	ht_leaf_t	run;		/* text/json: first leaf of the range */
@@ -35,5 +38,22 @@ const fmt_t *fmt_lookup(const char *name);
 /* "4k", "2m", "4m", "1g" for a page of that many bytes, "?" otherwise. */
 const char *fmt_pagesize(uint64_t size);
 unsigned fmt_sw(unsigned attr);
+
+/*
+ * The name of EPT memory type t: "uc", "wc", "wt", "wp", "wb", or
+ * "mtN" for a reserved one (the library reads none as a mapping).
+ */
+const char *fmt_ept_mt(unsigned t);
+/*
+ * An EPT leaf as dump's text and translate show it, into buf: "PERM",
+ * sep, then "MT", " AD" when the EPTP enables A/D, " ipat", " sve",
+ * " vgp", " pw" for those set.  PERM is r, w and x, and under MBEC u
+ * (user-mode execute; x is then supervisor-mode), '-' for each right the
+ * walk does not give.  eff: the effective rights (HT_W, HT_X, HT_XU,
+ * HT_NOREAD); attr: the leaf's own attributes; ept: HT_EPT_* in force.
+ * Returns buf.
+ */
+const char *fmt_ept_text(unsigned ept, unsigned eff, unsigned attr,
+    const char *sep, char *buf, size_t len);
 
 #endif

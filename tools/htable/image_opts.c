@@ -13,6 +13,13 @@
  * With one unnamed root the outputs are what they always were; with
  * several, or a named one, each root's part begins with its header line,
  * "root NAME cr3=0xHEX", the very line build printed.
+ *
+ * EPT.  An EPT image is read as it was built only with the EPT flags it
+ * was built with.  A/D is bit 6 of each EPTP (the "CR3" of EPT); MBEC
+ * and execute-only pages are controls of the VMCS and the CPU, in no
+ * EPTP, so build prints them on its "mode=" line as "ept=FLAGS", which
+ * --roots reads; --ept FLAGS gives them by hand (and `ad` sets bit 6 of
+ * every EPTP).  The image itself stays a raw physical image.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -92,6 +99,46 @@ cr3_opt(image_opts_t *o, const char *arg)
 	return (add_root(o, arg, eq != NULL ? (size_t)(eq - arg) : 0, v));
 }
 
+int
+cli_ept_parse(const char *s, unsigned *r)
+{
+	static const struct { const char *w; unsigned f; } fl[] = {
+		{ "ad", HT_EPT_AD }, { "mbec", HT_EPT_MBEC },
+		{ "xonly", HT_EPT_XONLY }, { "none", 0 },
+	};
+	size_t n;
+
+	*r = 0;
+	for (;;) {
+		unsigned i;
+
+		n = strcspn(s, ",");
+		for (i = 0; i < sizeof (fl) / sizeof (fl[0]); i++)
+			if (strlen(fl[i].w) == n && strncmp(s, fl[i].w, n) == 0)
+				break;
+		if (i == sizeof (fl) / sizeof (fl[0]))
+			return (-1);
+		*r |= fl[i].f;
+		if (s[n] == '\0')
+			return (0);
+		s += n + 1;
+	}
+}
+
+const char *
+cli_ept_words(unsigned ept, char *buf, size_t len)
+{
+	(void) snprintf(buf, len, "%s%s%s%s%s%s",
+	    (ept & HT_EPT_AD) ? "ad" : "",
+	    (ept & HT_EPT_AD) && (ept & (HT_EPT_MBEC | HT_EPT_XONLY)) ?
+	    "," : "",
+	    (ept & HT_EPT_MBEC) ? "mbec" : "",
+	    (ept & HT_EPT_MBEC) && (ept & HT_EPT_XONLY) ? "," : "",
+	    (ept & HT_EPT_XONLY) ? "xonly" : "",
+	    ept == 0 ? "none" : "");
+	return (buf);
+}
+
 /* "mode=MODE" at the start of a token: the mode, 0; else -1. */
 static int
 file_mode(const char *tok, ht_mode_t *m)
@@ -107,6 +154,29 @@ file_mode(const char *tok, ht_mode_t *m)
 	memcpy(buf, tok + 5, n);
 	buf[n] = '\0';
 	return (ht_mode_parse(buf, m));
+}
+
+/*
+ * "ept=FLAGS" of a --roots file (t points past "ept="): the flags the
+ * image was built with.  0, or -1 + message.
+ */
+static int
+file_ept(image_opts_t *o, const char *path, const char *t)
+{
+	char buf[32];
+	size_t n = strcspn(t, " \t\n");
+
+	if (n < sizeof (buf)) {
+		memcpy(buf, t, n);
+		buf[n] = '\0';
+	}
+	if (n >= sizeof (buf) || cli_ept_parse(buf, &o->file_ept) != 0) {
+		fprintf(stderr, "htable: --roots %s: 'ept=%.*s': not a list "
+		    "of ad, mbec, xonly (or none)\n", path, (int)n, t);
+		return (-1);
+	}
+	o->have_file_ept = 1;
+	return (0);
 }
 
 /* --roots FILE: what build printed.  0, or -1 + message. */
@@ -140,6 +210,9 @@ roots_opt(image_opts_t *o, const char *path)
 			if ((c = strstr(line, " cr3=0x")) != NULL &&
 			    sscanf(c + 5, "%llx", &v) == 1)
 				rc = add_root(o, "", 0, v);
+			/* an EPT image's flags */
+			if (rc == 0 && (c = strstr(line, " ept=")) != NULL)
+				rc = file_ept(o, path, c + 5);
 		}
 	}
 	(void) fclose(f);
@@ -165,10 +238,19 @@ image_opt(image_opts_t *o, int c, const char *arg)
 	case 'm':
 		if (ht_mode_parse(arg, &o->cfg.mode) != 0) {
 			fprintf(stderr, "htable: --mode '%s': not one of "
-			    "32bit, pae, 4level, 5level, npt4, npt5\n", arg);
+			    "32bit, pae, 4level, 5level, npt4, npt5, ept4, "
+			    "ept5\n", arg);
 			return (-1);
 		}
 		o->have_mode = 1;
+		return (1);
+	case 'E':
+		if (cli_ept_parse(arg, &o->ept) != 0) {
+			fprintf(stderr, "htable: --ept '%s': not a list of "
+			    "ad, mbec, xonly (or none)\n", arg);
+			return (-1);
+		}
+		o->have_ept = 1;
 		return (1);
 	case 'p':
 		if (spec_number(arg, &v) != 0 || v < 32 || v > 52) {
@@ -181,6 +263,54 @@ image_opt(image_opts_t *o, int c, const char *arg)
 	default:
 		return (0);
 	}
+}
+
+/*
+ * The EPT part of image_opts_done: the flags only in EPT, --ept and
+ * --roots agreeing, every EPTP's walk length (bits 5:3) 0 or the mode's
+ * less one; then the flags in force.  0, or -1 + message.
+ */
+static int
+ept_done(image_opts_t *o, const char *cmd)
+{
+	const ht_geometry_t *g = ht_geometry(o->cfg.mode);
+	char a[32], b[32];
+
+	if (!spec_mode_ept(o->cfg.mode)) {
+		if (o->have_ept || o->have_file_ept) {
+			fprintf(stderr, "htable %s: %s: EPT flags need mode "
+			    "ept4 or ept5, not %s\n", cmd, o->have_ept ?
+			    "--ept" : "--roots", ht_mode_name(o->cfg.mode));
+			return (-1);
+		}
+		return (0);
+	}
+	if (o->have_ept && o->have_file_ept && o->ept != o->file_ept) {
+		fprintf(stderr, "htable %s: --ept %s, but --roots names "
+		    "ept=%s\n", cmd, cli_ept_words(o->ept, a, sizeof (a)),
+		    cli_ept_words(o->file_ept, b, sizeof (b)));
+		return (-1);
+	}
+	if (!o->have_ept)
+		o->ept = o->file_ept;
+	for (int k = 0; k < o->nroots; k++) {
+		unsigned pwl = (unsigned)(o->roots[k].cr3 >> 3) & 7;
+
+		if (pwl != 0 && pwl != g->levels - 1) {
+			fprintf(stderr, "htable %s: EPTP 0x%llx: bits 5:3 say "
+			    "a walk of %u levels, but %s walks %u (they are "
+			    "%u or 0)\n", cmd,
+			    (unsigned long long)o->roots[k].cr3, pwl + 1,
+			    ht_mode_name(o->cfg.mode), g->levels,
+			    g->levels - 1);
+			return (-1);
+		}
+		if (o->ept & HT_EPT_AD)
+			o->roots[k].cr3 |= 0x40;
+	}
+	o->cfg.flags = ((o->ept & HT_EPT_MBEC) ? HT_SCAN_EPT_MBEC : 0) |
+	    ((o->ept & HT_EPT_XONLY) ? HT_SCAN_EPT_XONLY : 0);
+	return (0);
 }
 
 int
@@ -210,6 +340,8 @@ image_opts_done(image_opts_t *o, const char *cmd)
 		    ht_geometry(o->cfg.mode)->pa_bits_max);
 		return (-1);
 	}
+	if (ept_done(o, cmd) != 0)
+		return (-1);
 	o->cfg.cr3 = o->roots[0].cr3;
 	o->cfg.read = image_read;
 	return (0);

@@ -35,6 +35,8 @@ usage_build(FILE *f)
 	    "  print a summary whose last line is 'mode=MODE cr3=0xHEX'; for\n"
 	    "  a SPEC with spaces or CPU roots, a line 'root NAME cr3=0xHEX'\n"
 	    "  per root (what dump --roots reads), then 'mode=MODE roots=N'.\n"
+	    "  In EPT each cr3= is the EPTP, and the last line ends with\n"
+	    "  ' ept=FLAGS' (the `ept` statement's; --roots reads them).\n"
 	    "  -o, --output IMAGE  the image to write\n"
 	    "  --json              print the summary as one JSON object\n"
 	    "  --verify            then run the tables on a real MMU and\n"

@@ -2,14 +2,19 @@
  * spec.c - the layout language: one statement per line, '#' comments,
  * C-style numbers with an optional k/m/g suffix.
  *
- *	mode 32bit|pae|4level|5level|npt4|npt5	(first statement if present)
+ *	mode 32bit|pae|4level|5level|npt4|npt5|ept4|ept5
+ *					(first statement if present)
+ *	ept [ad] [mbec] [xonly]		(EPT modes: config.ept; before
+ *					the statements below `kpti`)
  *	pagesizes 4k 2m ...		(what the target CPU supports)
  *	pool PA LEN			(page-table frames; at least one)
  *	kpti				(CPU roots come in KPTI pairs)
  *	map VA PA LEN [w x u g pwt pcd pat page=4k|2m|4m|1g sw=N]
+ *	map VA PA LEN [w x xu noread mt=T ipat sve vgp pw page=.. sw=N]
+ *					(EPT; T is uc|wc|wt|wp|wb or 0..7)
  *	unmap VA LEN
  *	np VA LEN VALUE [INCR]		(non-present entries with data)
- *	protect VA LEN [w] [x] [u]
+ *	protect VA LEN [w] [x] [u]	(EPT: [w] [x] [xu] [noread])
  *	space NAME [copied] [pcid=N]	(select a space; make it if new)
  *	share VA from NAME SRC_VA LEN	(ht_share from an earlier space)
  *	unshare VA LEN
@@ -32,9 +37,12 @@
  * running space, seen through the CPU root at once.
  *
  * Everything the library can check (alignment, canonical addresses,
- * physical width, page sizes, what a share or a CPU root may be) is
- * checked by it when the statement is applied; the parser checks the
- * syntax and the names.
+ * physical width, page sizes, what a share or a CPU root may be, which
+ * EPT attributes go together) is checked by it when the statement is
+ * applied; the parser checks the syntax and the names, and that each
+ * attribute word belongs to the file's entry format: the x86 one (u, g,
+ * pwt, pcd, pat) or EPT's (xu, noread, mt=, ipat, sve, vgp, pw), so that
+ * a word of the other format is refused with the word to use instead.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -159,6 +167,125 @@ add_stmt(spec_t *s, const spec_stmt_t *st)
 	return (0);
 }
 
+/* Is mode one of EPT's?  (spec.h) */
+int
+spec_mode_ept(ht_mode_t mode)
+{
+	return (mode == HT_MODE_EPT4 || mode == HT_MODE_EPT5);
+}
+
+/*
+ * The attribute words of map and protect.  Each belongs to the x86 entry
+ * format (every mode but EPT), to EPT's, or to both; a word of the other
+ * format is refused, and `instead` says what EPT has in its place.
+ */
+#define AW_X86		1
+#define AW_EPT		2
+#define AW_BOTH		(AW_X86 | AW_EPT)
+
+typedef struct aword {
+	const char	*word;
+	unsigned	attr;
+	int		fmt;		/* AW_* */
+	int		protect;	/* a permission protect takes */
+	const char	*instead;	/* x86 words: EPT's equivalent */
+} aword_t;
+
+static const aword_t awords[] = {
+	{ "w", HT_W, AW_BOTH, 1, NULL },
+	{ "x", HT_X, AW_BOTH, 1, NULL },
+	{ "u", HT_U, AW_X86, 1, "EPT has no user bit; use 'xu' to allow "
+	    "fetches from user-mode addresses (with 'ept mbec')" },
+	{ "g", HT_G, AW_X86, 0, "EPT has no global pages; its bit 6 is "
+	    "'ipat' (ignore the guest's PAT type)" },
+	{ "pwt", HT_PWT, AW_X86, 0, "EPT names a memory type instead: use "
+	    "mt=uc|wc|wt|wp|wb" },
+	{ "pcd", HT_PCD, AW_X86, 0, "EPT names a memory type instead: use "
+	    "mt=uc|wc|wt|wp|wb" },
+	{ "pat", HT_PAT, AW_X86, 0, "EPT names a memory type instead: use "
+	    "mt=uc|wc|wt|wp|wb" },
+	{ "xu", HT_XU, AW_EPT, 1, NULL },
+	{ "noread", HT_NOREAD, AW_EPT, 1, NULL },
+	{ "ipat", HT_EPT_IPAT, AW_EPT, 0, NULL },
+	{ "sve", HT_EPT_SVE, AW_EPT, 0, NULL },
+	{ "vgp", HT_EPT_VGP, AW_EPT, 0, NULL },
+	{ "pw", HT_EPT_PW, AW_EPT, 0, NULL },
+};
+#define NAWORDS	(sizeof (awords) / sizeof (awords[0]))
+
+/*
+ * mt=T of statement what: an EPT memory type by name, or by number 0..7
+ * (the library refuses the reserved 2, 3 and 7).  0 with HT_EPT_MT(type)
+ * ORed into *attr, or -1 after a message.
+ */
+static int
+mt_word(FILE *err, const char *file, int line, const char *what,
+    const char *t, unsigned *attr)
+{
+	static const struct { const char *n; unsigned t; } mt[] = {
+		{ "uc", HT_EPT_UC }, { "wc", HT_EPT_WC }, { "wt", HT_EPT_WT },
+		{ "wp", HT_EPT_WP }, { "wb", HT_EPT_WB },
+	};
+	uint64_t v;
+
+	for (unsigned i = 0; i < sizeof (mt) / sizeof (mt[0]); i++) {
+		if (strcmp(t, mt[i].n) == 0) {
+			*attr |= HT_EPT_MT(mt[i].t);
+			return (0);
+		}
+	}
+	if (spec_number(t, &v) == 0 && v <= 7) {
+		*attr |= HT_EPT_MT(v);
+		return (0);
+	}
+	return (bad(err, file, line, "%s: mt=%s: expected an EPT memory "
+	    "type: uc, wc, wt, wp or wb (or its number 0..7)", what, t));
+}
+
+/*
+ * One attribute word t of statement what (map, or protect when prot) in
+ * mode: its bits ORed into *attr (*mt counts the mt= words).  1 taken,
+ * 0 not a word of the statement (the caller says so), -1 after a
+ * message: a word of the other entry format, or mt= twice.
+ */
+static int
+attr_word(FILE *err, const char *file, int line, ht_mode_t mode,
+    const char *what, int prot, const char *t, unsigned *attr, int *mt)
+{
+	int fmt = spec_mode_ept(mode) ? AW_EPT : AW_X86;
+
+	for (unsigned i = 0; i < NAWORDS; i++) {
+		const aword_t *a = &awords[i];
+
+		if (strcmp(t, a->word) != 0)
+			continue;
+		if (prot && !a->protect)
+			return (0);
+		if (!(a->fmt & fmt) && fmt == AW_EPT)
+			return (bad(err, file, line, "%s: '%s' is an x86 "
+			    "attribute, not one of EPT: %s", what, t,
+			    a->instead));
+		if (!(a->fmt & fmt))
+			return (bad(err, file, line, "%s: '%s' is an EPT "
+			    "attribute (modes ept4 and ept5), not one of %s "
+			    "paging", what, t, ht_mode_name(mode)));
+		*attr |= a->attr;
+		return (1);
+	}
+	if (strncmp(t, "mt=", 3) == 0 && !prot) {
+		if (fmt != AW_EPT)
+			return (bad(err, file, line, "%s: '%s' is an EPT "
+			    "attribute (modes ept4 and ept5), not one of %s "
+			    "paging; x86 selects a PAT entry with pwt, pcd "
+			    "and pat", what, t, ht_mode_name(mode)));
+		if ((*mt)++ != 0)
+			return (bad(err, file, line, "%s: mt= given twice",
+			    what));
+		return (mt_word(err, file, line, what, t + 3, attr) == 0 ?
+		    1 : -1);
+	}
+	return (0);
+}
 
 /* ------------------------------------------------------------------ */
 /* Parsing                                                             */
@@ -181,6 +308,8 @@ typedef struct pstate {
 	int		cur;		/* the current space, -1 before any */
 	defn_t		*defs;		/* every `space` and `cpu` line */
 	int		ndefs;
+	int		used;		/* the first line that makes or changes
+					   a space or CPU root; 0 = none yet */
 } pstate_t;
 
 /*
@@ -619,7 +748,8 @@ st_classic(pstate_t *ps, char **tok, int ntok, int any)
 			    "statement"));
 		if (ht_mode_parse(tok[1], &s->mode) != 0)
 			rc = bad(err, path, line, "unknown mode '%s' (32bit, "
-			    "pae, 4level, 5level, npt4 or npt5)", tok[1]);
+			    "pae, 4level, 5level, npt4, npt5, ept4 or ept5)",
+			    tok[1]);
 		return (rc);
 	}
 	if (strcmp(tok[0], "pagesizes") == 0) {
@@ -659,6 +789,7 @@ st_classic(pstate_t *ps, char **tok, int ntok, int any)
 	}
 	if (strcmp(tok[0], "map") == 0) {
 		uint64_t v[3];
+		int mt = 0, a;
 
 		if ((rc = need(err, path, line, "map", ntok, 4, -1)) ||
 		    (rc = nums(err, path, line, tok, 3, v)))
@@ -670,20 +801,9 @@ st_classic(pstate_t *ps, char **tok, int ntok, int any)
 		for (int i = 4; i < ntok && rc == 0; i++) {
 			const char *t = tok[i];
 
-			if (strcmp(t, "w") == 0)
-				st.attr |= HT_W;
-			else if (strcmp(t, "x") == 0)
-				st.attr |= HT_X;
-			else if (strcmp(t, "u") == 0)
-				st.attr |= HT_U;
-			else if (strcmp(t, "g") == 0)
-				st.attr |= HT_G;
-			else if (strcmp(t, "pwt") == 0)
-				st.attr |= HT_PWT;
-			else if (strcmp(t, "pcd") == 0)
-				st.attr |= HT_PCD;
-			else if (strcmp(t, "pat") == 0)
-				st.attr |= HT_PAT;
+			if ((a = attr_word(err, path, line, s->mode, "map", 0,
+			    t, &st.attr, &mt)) != 0)
+				rc = a < 0 ? -1 : 0;
 			else if (strncmp(t, "sw=", 3) == 0)
 				rc = sw_flag(err, path, line, t + 3, &st.attr);
 			else if (strncmp(t, "page=", 5) == 0) {
@@ -691,8 +811,11 @@ st_classic(pstate_t *ps, char **tok, int ntok, int any)
 					rc = bad(err, path, line, "unknown "
 					    "page size '%s'", t + 5);
 			} else
-				rc = bad(err, path, line, "unknown flag '%s'",
-				    t);
+				rc = bad(err, path, line, "unknown flag '%s' "
+				    "(%s page= sw=)", t,
+				    spec_mode_ept(s->mode) ?
+				    "w x xu noread mt= ipat sve vgp pw" :
+				    "w x u g pwt pcd pat");
 		}
 	} else if (strcmp(tok[0], "unmap") == 0) {
 		uint64_t v[2];
@@ -716,23 +839,23 @@ st_classic(pstate_t *ps, char **tok, int ntok, int any)
 		st.incr = v[3];
 	} else if (strcmp(tok[0], "protect") == 0) {
 		uint64_t v[2];
+		int mt = 0, a;
 
-		if ((rc = need(err, path, line, "protect", ntok, 3, 6)) ||
+		if ((rc = need(err, path, line, "protect", ntok, 3, 7)) ||
 		    (rc = nums(err, path, line, tok, 2, v)))
 			return (rc);
 		st.kind = ST_PROTECT;
 		st.va = v[0];
 		st.len = v[1];
 		for (int i = 3; i < ntok && rc == 0; i++) {
-			if (strcmp(tok[i], "w") == 0)
-				st.attr |= HT_W;
-			else if (strcmp(tok[i], "x") == 0)
-				st.attr |= HT_X;
-			else if (strcmp(tok[i], "u") == 0)
-				st.attr |= HT_U;
+			if ((a = attr_word(err, path, line, s->mode,
+			    "protect", 1, tok[i], &st.attr, &mt)) != 0)
+				rc = a < 0 ? -1 : 0;
 			else
 				rc = bad(err, path, line, "unknown permission "
-				    "'%s' (w, x, u)", tok[i]);
+				    "'%s' (%s)", tok[i],
+				    spec_mode_ept(s->mode) ?
+				    "w, x, xu, noread" : "w, x, u");
 		}
 	} else {
 		return (bad(err, path, line, "unknown statement '%s'",
@@ -746,10 +869,57 @@ st_classic(pstate_t *ps, char **tok, int ntok, int any)
 	return (rc);
 }
 
+/*
+ * ept [ad] [mbec] [xonly]: what the EPT tables may hold (config.ept).
+ * Only in the EPT modes, once, and before the first statement that makes
+ * or changes a space or CPU root, since they are made for it.  0 or -1.
+ */
+static int
+st_ept(pstate_t *ps, char **tok, int ntok)
+{
+	spec_t *s = ps->s;
+
+	if (s->ept_line != 0)
+		return (bad(ps->err, ps->path, ps->line, "ept: given twice "
+		    "(first at line %d)", s->ept_line));
+	if (!spec_mode_ept(s->mode))
+		return (bad(ps->err, ps->path, ps->line, "ept: EPT flags need "
+		    "'mode ept4' or 'mode ept5' as the first statement (the "
+		    "mode is %s)", ht_mode_name(s->mode)));
+	if (ps->used != 0)
+		return (bad(ps->err, ps->path, ps->line, "ept must come before "
+		    "the statements that make or change spaces and CPU roots "
+		    "(the first is at line %d)", ps->used));
+	for (int i = 1; i < ntok; i++) {
+		if (strcmp(tok[i], "ad") == 0)
+			s->ept |= HT_EPT_AD;
+		else if (strcmp(tok[i], "mbec") == 0)
+			s->ept |= HT_EPT_MBEC;
+		else if (strcmp(tok[i], "xonly") == 0)
+			s->ept |= HT_EPT_XONLY;
+		else
+			return (bad(ps->err, ps->path, ps->line, "ept: unknown "
+			    "word '%s' (ad, mbec, xonly)", tok[i]));
+	}
+	s->ept_line = ps->line;
+	return (0);
+}
+
 /* One statement (tok[0] is its keyword); 0 or -1. */
 static int
 statement(pstate_t *ps, char **tok, int ntok, int any)
 {
+	static const char *const context[] = { "mode", "pagesizes", "pool",
+	    "kpti", "ept" };
+	int ctx = 0;
+
+	/* the statements that make or change spaces and CPU roots */
+	for (unsigned i = 0; i < sizeof (context) / sizeof (context[0]); i++)
+		ctx |= strcmp(tok[0], context[i]) == 0;
+	if (!ctx && ps->used == 0)
+		ps->used = ps->line;
+	if (strcmp(tok[0], "ept") == 0)
+		return (st_ept(ps, tok, ntok));
 	if (strcmp(tok[0], "space") == 0)
 		return (st_space(ps, tok, ntok));
 	if (strcmp(tok[0], "share") == 0)

@@ -86,6 +86,9 @@ typedef struct spec {
 	int		multi;		/* a `space` or `cpu` statement: the
 					   outputs name every root */
 	int		kpti;		/* the `kpti` statement: config.kpti */
+	unsigned	ept;		/* the `ept` statement: config.ept,
+					   HT_EPT_* (EPT modes only) */
+	int		ept_line;	/* its line; 0 = none */
 	int		nspaces;	/* >= 1 after a successful parse */
 	spec_space_t	*spaces;
 	int		ncpus;
@@ -102,6 +105,9 @@ int spec_parse(const char *path, spec_t *s, FILE *err);
 /* The same from an open stream; path names it in messages. */
 int spec_read(FILE *f, const char *path, spec_t *s, FILE *err);
 void spec_free(spec_t *s);
+
+/* Is mode one of Intel EPT's (ept4, ept5)?  Errors: none. */
+int spec_mode_ept(ht_mode_t mode);
 
 /*
  * A number of the layout language: C-style 0x.. or decimal with an
@@ -176,10 +182,18 @@ typedef struct spec_root {
 } spec_root_t;
 
 /*
+ * The value a CPU loads to use the tables whose root is at cr3 (with a
+ * PCID or KPTI bit as ht_switch gives it): cr3 itself, or in EPT the
+ * EPTP: the root's address, the page-walk length less one in bits 5:3
+ * and, with the spec's `ept ad`, bit 6 (A/D enabled).  Errors: none.
+ */
+uint64_t spec_cr3(const spec_t *s, uint64_t cr3);
+
+/*
  * The roots of w, in order: each space that has a root frame of its own
  * (not the copied ones), then each CPU root (its cr3, then with KPTI its
- * user_cr3, after its last switch).  0 with *r (malloc'd) and *n set,
- * or -1 when out of memory.
+ * user_cr3, after its last switch), each as spec_cr3 gives it.  0 with
+ * *r (malloc'd) and *n set, or -1 when out of memory.
  */
 int spec_roots(const spec_t *s, const spec_world_t *w, spec_root_t **r,
     int *n);

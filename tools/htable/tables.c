@@ -44,6 +44,9 @@ typedef struct tnode {
 typedef struct twalk {
 	ht_scan_cfg_t	cfg;		/* cr3: the root being walked */
 	const ht_geometry_t *g;
+	uint64_t	present;	/* an entry with any of these bits is
+					   present: P (bit 0); EPT's R, W, X
+					   (bits 0-2) and with MBEC bit 10 */
 	tnode_t		*n;
 	size_t		nn, cap;
 	size_t		first;		/* the current root's first node */
@@ -169,7 +172,7 @@ walk(twalk_t *t, int root, ht_pa_t pa, unsigned level, uint64_t va,
 		ht_scan_xlate_t x;
 
 		memcpy(&e, buf + (size_t)i * g->pte_size, g->pte_size);
-		if (!(e & 1))
+		if (!(e & t->present))
 			continue;
 		t->n[me].entries++;
 		if (level == 0)
@@ -240,6 +243,10 @@ dump_tables(const char *path, image_opts_t *o, FILE *out)
 	memset(&t, 0, sizeof (t));
 	t.cfg = o->cfg;
 	t.g = ht_geometry(o->cfg.mode);
+	t.present = 1;
+	if (o->cfg.mode == HT_MODE_EPT4 || o->cfg.mode == HT_MODE_EPT5)
+		t.present = 7 | ((o->cfg.flags & HT_SCAN_EPT_MBEC) ? 0x400 :
+		    0);
 	for (int k = 0; k < o->nroots && rc == 0; k++) {
 		t.cfg.cr3 = o->roots[k].cr3;
 		t.first = t.nn;

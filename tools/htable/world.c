@@ -22,12 +22,29 @@
  * whole large pages) the sharer keeps what it had, and the model asks
  * the sharer.  So the MMU is held, through a sharer's root, to what the
  * source says now, including what the source changed after the share.
+ *
+ * In EPT a root's value is the EPTP that names the root table (spec_cr3),
+ * not a CR3: the page-walk length, the A/D enable and the memory type of
+ * the walk's own accesses (WB, as ht_as_eptp and ht_switch give it) in
+ * its low bits.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "spec.h"
+
+/* The value a CPU loads for the root at cr3 (spec.h). */
+uint64_t
+spec_cr3(const spec_t *s, uint64_t cr3)
+{
+	const ht_geometry_t *g = ht_geometry(s->mode);
+
+	if (!spec_mode_ept(s->mode))
+		return (cr3);
+	return ((cr3 & g->root_mask) | (uint64_t)(g->levels - 1) << 3 |
+	    ((s->ept & HT_EPT_AD) ? 0x40u : 0) | HT_EPT_WB);
+}
 
 int
 spec_roots(const spec_t *s, const spec_world_t *w, spec_root_t **r, int *n)
@@ -44,8 +61,8 @@ spec_roots(const spec_t *s, const spec_world_t *w, spec_root_t **r, int *n)
 		if (sp->copied || w->as[i] == NULL)
 			continue;
 		(void) snprintf(a[k].name, sizeof (a[k].name), "%s", sp->name);
-		a[k].cr3 = ht_as_root(w->as[i]) |
-		    (sp->pcid > 0 ? (uint64_t)sp->pcid : 0);
+		a[k].cr3 = spec_cr3(s, ht_as_root(w->as[i]) |
+		    (sp->pcid > 0 ? (uint64_t)sp->pcid : 0));
 		a[k].space = i;
 		a[k].cpu = -1;
 		k++;
@@ -56,7 +73,8 @@ spec_roots(const spec_t *s, const spec_world_t *w, spec_root_t **r, int *n)
 		for (int u = 0; u < 1 + s->kpti; u++) {
 			(void) snprintf(a[k].name, sizeof (a[k].name),
 			    "cpu%u%s", s->cpus[i].id, u ? ".user" : "");
-			a[k].cr3 = u ? w->sw[i].user_cr3 : w->sw[i].cr3;
+			a[k].cr3 = spec_cr3(s, u ? w->sw[i].user_cr3 :
+			    w->sw[i].cr3);
 			a[k].space = -1;
 			a[k].cpu = i;
 			a[k].user = u;

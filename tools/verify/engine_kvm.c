@@ -812,9 +812,10 @@ job_check(engine_job_t *job)
 	uint64_t span;
 
 	if (job->mode != HT_MODE_4LEVEL) {
-		note(job, "KVM here runs 4-level paging only (mode %s needs "
-		    "QEMU)", ht_mode_name(job->mode) != NULL ?
-		    ht_mode_name(job->mode) : "?");
+		note(job, "KVM here runs 4-level paging only (mode %s %s)",
+		    ht_mode_name(job->mode) != NULL ?
+		    ht_mode_name(job->mode) : "?", job->mode <= HT_MODE_5LEVEL ?
+		    "needs QEMU" : "has no engine yet");
 		return (ENGINE_CANNOT);
 	}
 	if (job->img == NULL || job->cpu == NULL ||

@@ -924,6 +924,13 @@ check_job(qctx_t *c)
 		    ht_mode_name(job->mode));
 		return (ENGINE_CANNOT);
 	}
+	if (job->mode == HT_MODE_EPT4 || job->mode == HT_MODE_EPT5) {
+		note(job, "qemu: the engine runs the image's tables as a "
+		    "guest's own; EPT (%s) needs a guest that enters a VMX "
+		    "guest, which this engine does not build yet (and QEMU's "
+		    "TCG has no VMX)", ht_mode_name(job->mode));
+		return (ENGINE_CANNOT);
+	}
 	if (job->mode > HT_MODE_5LEVEL) {
 		note(job, "qemu: unknown paging mode %d", (int)job->mode);
 		return (ENGINE_CANNOT);

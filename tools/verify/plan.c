@@ -125,6 +125,11 @@ verify__with_import(const verify_t *v, const uint8_t *mem, uint64_t len,
 	}
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.mode = v->cfg.mode;
+	/* EPT: the flags the tables were made with (A/D: the EPTP's bit 6) */
+	if (cfg.mode == HT_MODE_EPT4 || cfg.mode == HT_MODE_EPT5)
+		cfg.ept = ((v->cfg.cr3 & 0x40) ? HT_EPT_AD : 0) |
+		    ((v->cfg.flags & HT_SCAN_EPT_MBEC) ? HT_EPT_MBEC : 0) |
+		    ((v->cfg.flags & HT_SCAN_EPT_XONLY) ? HT_EPT_XONLY : 0);
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = arena;
 	/* the import takes the root's frame: CR3 without flags and NX */
@@ -418,6 +423,7 @@ verify_open(const char *path, const verify_opts_t *o, verify_t **r_v,
 	v->g = ht_geometry(o->mode);
 	v->cfg.mode = o->mode;
 	v->cfg.cr3 = o->cr3;
+	v->cfg.flags = o->scan_flags;
 	v->cfg.read = image_read;
 	v->cfg.read_arg = &v->im;
 	v->cfg.max_leaves = 1u << 24;

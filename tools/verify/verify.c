@@ -414,6 +414,11 @@ try_engine(verify_t *v, const engine_ops_t *e, engine_job_t *job,
 	report_clear(r);
 	t->engine = e;
 	e->cpu(v->g, &v->o.cpu, &cpu);
+	/* EPT: the controls the image's tables were made for */
+	if (v->o.scan_flags & HT_SCAN_EPT_MBEC)
+		cpu.flags |= HT_CPU_EPT_MBEC;
+	if (v->o.scan_flags & HT_SCAN_EPT_XONLY)
+		cpu.flags |= HT_CPU_EPT_XONLY;
 	job->cpu = &cpu;
 	if (predict(v, &cpu, r) != 0) {
 		t->rc = ENGINE_FAILED;

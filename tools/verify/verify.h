@@ -51,7 +51,10 @@ typedef int (*verify_model_fn)(void *arg, const ht_cpu_t *cpu,
 /* What one session verifies. */
 typedef struct verify_opts {
 	ht_mode_t	mode;
-	uint64_t	cr3;
+	uint64_t	cr3;		/* EPT: the EPTP */
+	unsigned	scan_flags;	/* EPT: HT_SCAN_EPT_MBEC / _XONLY, the
+					   VMCS's and CPU's controls that the
+					   tables were made for; else 0 */
 	ht_cpu_t	cpu;		/* what the user asked for; each engine
 					   adds what it really is (engine.h) */
 	verify_model_fn	model;		/* optional */
