@@ -939,7 +939,11 @@ HT_EXTERN int ht_protect(ht_as_t *as, ht_va_t va, uint64_t len,
  * be: HT_EPABITS); changed leaves go to the TLB hook (a caching-attribute
  * change needs the flush as much as a permission change).
  * ht_protect(as, va, len, a) is ht_chattr(as, va, len,
- * (HT_W | HT_U | HT_X) & ~a, a).
+ * (HT_W | HT_U | HT_X) & ~a, a).  In EPT both take HT_NOREAD too; chattr
+ * names the rights (HT_W, HT_X, HT_NOREAD, and HT_XU with MBEC) whole or
+ * not at all, and the memory type (HT_PWT, HT_PCD, HT_PAT) likewise, so
+ * that every leaf it changes is one the CPU takes; what `set` gives then
+ * passes ht_map's EPT checks (HT_EINVAL otherwise).
  * HT_ESHARED: the range overlaps a region shared into the space
  * (ht_share).
  * Errors: HT_EINVAL, HT_ESHARED, HT_EALIGN, HT_ENONCANON, HT_ERANGE,
@@ -1102,7 +1106,9 @@ HT_EXTERN int ht_walk(ht_as_t *as, ht_va_t start, ht_va_t last,
  * (large pages that stick out are split; level-0 tables are created).
  * Every value must be non-zero, have bit 0 clear and fit the entry (32
  * bits in 32-bit paging): value even and non-zero, incr even when there
- * is more than one page, no value past the entry's width.  On failure
+ * is more than one page, no value past the entry's width.  In EPT the
+ * present bits are 0-2 (and 10 with HT_EPT_MBEC): every value has them
+ * clear, and incr is a multiple of 8 (of 0x800 with MBEC).  On failure
  * nothing changed.  HT_EINVAL: a bad value (or NULL as, zero length);
  * HT_ELOCKED: locked mappings in the range; HT_EPABITS: in 32-bit paging
  * a 4 MiB page above 4 GiB that sticks out cannot be split; the rest as

@@ -113,6 +113,10 @@ ctx_check_config(const ht_config_t *cfg, mmu_t *m)
 	if (cfg->no_nx != 0 && cfg->no_nx != 1)
 		return (ht__fail(HT_EINVAL, "cfg.no_nx %d is not 0 or 1",
 		    cfg->no_nx));
+	if (cfg->ept & ~(HT_EPT_AD | HT_EPT_MBEC | HT_EPT_XONLY))
+		return (ht__fail(HT_EINVAL, "cfg.ept 0x%x: unknown bits "
+		    "(HT_EPT_AD, HT_EPT_MBEC, HT_EPT_XONLY are 0x7)",
+		    cfg->ept));
 	if (cfg->ept != 0 && (cfg->mode != HT_MODE_EPT4 &&
 	    cfg->mode != HT_MODE_EPT5))
 		return (ht__fail(HT_EINVAL, "cfg.ept 0x%x in %s paging: the "

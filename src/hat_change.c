@@ -413,6 +413,23 @@ ht_chattr(ht_as_t *as, ht_va_t va, uint64_t len, unsigned clear,
 	return (err);
 }
 
+int
+hat_clear_write(hat_t *hat, ht_va_t va, uint64_t len)
+{
+	x86pte_t c[HT_MAX_LEVELS], s[HT_MAX_LEVELS];
+	nm_hold_t nh;
+	int err;
+
+	for (int l = 0; l < HT_MAX_LEVELS; l++) {
+		c[l] = PT_WRITABLE;
+		s[l] = 0;
+	}
+	nm_enter(hat, &nh);
+	err = change_range(hat, va, len, c, s);
+	nm_exit(&nh);
+	return (err);
+}
+
 static int
 unlock_check(uint64_t leaves, uint64_t locked, void *arg)
 {

@@ -265,15 +265,22 @@ ht_switch(ht_cpu_root_t *cr, ht_as_t *as, ht_switch_t *r_sw)
 	else
 		root = (uint64_t)cr->cr_pfn[CR_KERN] << HT_PAGE_SHIFT;
 	r_sw->cr3 = root | pcid;
-	/* EPT: the EPT pointer (ht_as_eptp's, WB) */
-	m = &cr->cr_ctx->ctx_mmu;
-	if (m->ept)
-		r_sw->cr3 = root | ((uint64_t)m->max_level << 3) |
-		    (m->pt_ref != 0 ? 0x40 : 0) | HT_EPT_WB;
 	r_sw->user_cr3 = r_sw->cr3;
 	if (cr->cr_kpti)
 		r_sw->user_cr3 = ((uint64_t)cr->cr_pfn[CR_USER] <<
 		    HT_PAGE_SHIFT) | (pcid != 0 ? pcid | KPTI_USER_PCID : 0);
+	/*
+	 * EPT: EPT pointers (ht_as_eptp's, WB); a KPTI pair is two of them,
+	 * two views of guest-physical memory (pcid is 0: ht_as_set_pcid)
+	 */
+	m = &cr->cr_ctx->ctx_mmu;
+	if (m->ept) {
+		uint64_t low = ((uint64_t)m->max_level << 3) |
+		    (m->pt_ref != 0 ? 0x40 : 0) | HT_EPT_WB;
+
+		r_sw->cr3 |= low;
+		r_sw->user_cr3 |= low;
+	}
 	r_sw->flush = !fresh;
 	return (0);
 }

@@ -13,6 +13,13 @@
  */
 int range_check(const mmu_t *m, uint64_t va, uint64_t len, uint64_t *r_last);
 /*
+ * Take write permission from every leaf of [va, va + len), nothing else
+ * changed: bit 1 is W in every entry format, so this needs none of
+ * ht_chattr's attribute rules (EPT's "rights whole" among them).
+ * ht_page_clear_write's change; errors as ht_chattr's.
+ */
+int hat_clear_write(hat_t *hat, ht_va_t va, uint64_t len);
+/*
  * A quick yes for the common single-entry call: [va, va + len) is one
  * naturally aligned block of a page size that range_check would accept
  * (len a power of two from 4 KiB up, va aligned to it, both ends valid

@@ -263,7 +263,7 @@ ht_page_clear_write(ht_ctx_t *ctx, ht_pa_t pa)
 		if (!(x->attr & HT_W))
 			continue;
 		/* a whole leaf: no split, nothing to allocate */
-		if (ht_chattr(x->as, x->leaf_va, x->size, HT_W, 0) == 0)
+		if (hat_clear_write(x->as, x->leaf_va, x->size) == 0)
 			n++;
 	}
 	free(l.m);

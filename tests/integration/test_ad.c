@@ -7,6 +7,10 @@
  * leaf entries, found by following the entries ht_translate read down to
  * the leaf's table in the arena.  Every test runs in every paging mode and
  * for every page size the mode has, and ends with every frame returned.
+ * In EPT (contexts with HT_EPT_AD) A and D are bits 8 and 9, and bits 3-6
+ * hold the memory type and IPAT: the large leaves there are mapped WB with
+ * IPAT, and every split, harvest and removal must leave those as they are
+ * while the raw bits 8 and 9 agree with what translate reports.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -16,6 +20,7 @@
 #include <string.h>
 
 #include "htable.h"
+#include "../lib/geom.h"
 #include "../lib/leaf_entry.h"
 
 #define PG		4096ull
@@ -23,9 +28,14 @@
 #define GIB		(1024ull * MIB)
 #define AD		(HT_A | HT_D)
 
-/* Raw entry bits an MMU sets (Intel SDM vol. 3, 4.8). */
+/* Raw entry bits an MMU sets (Intel SDM vol. 3, 4.8; EPT: 3C 29.3.5). */
 #define RAW_A		0x20ull
 #define RAW_D		0x40ull
+#define RAW_EPT_A	0x100ull
+#define RAW_EPT_D	0x200ull
+/* EPT: a memory type (WB) and IPAT, where the x86 formats have A and D */
+#define EPT_TYPE	(HT_EPT_MT(HT_EPT_WB) | HT_EPT_IPAT)
+#define RAW_EPT_TYPE	((6ull << 3) | (1ull << 6))
 
 _Static_assert(HT_AD_CLEAR == 1, "callers passing clear = 1 keep working");
 
@@ -50,6 +60,8 @@ static struct {
 	ht_ctx_t	*ctx;
 	ht_as_t		*as;
 	reports_t	rep;
+	int		ept;
+	unsigned	type;		/* EPT_TYPE in EPT, else 0 */
 } T;
 
 /* Array v of n elements of `size` with room for one more (*cap grows). */
@@ -99,6 +111,9 @@ setup(ht_mode_t mode)
 	cfg.mode = mode;
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = T.arena;
+	T.ept = mode_ept(T.g);
+	T.type = T.ept ? EPT_TYPE : 0;
+	cfg.ept = T.ept ? EPT_ENV : 0;
 	rc = ht_ctx_create(&cfg, &T.ctx);
 	cr_assert_eq(rc, 0, "ht_ctx_create: %s (%s)", ht_err_name(rc),
 	    ht_errdetail());
@@ -173,22 +188,34 @@ leaf_entry(ht_va_t va, uint64_t *r_size)
 	return (p);
 }
 
+/* The raw A and D bits of the format for HT_A and HT_D in bits. */
+static uint64_t
+raw_ad(unsigned bits)
+{
+	return (((bits & HT_A) ? (T.ept ? RAW_EPT_A : RAW_A) : 0) |
+	    ((bits & HT_D) ? (T.ept ? RAW_EPT_D : RAW_D) : 0));
+}
+
 /* The MMU sets A (and D for a write) in the leaf mapping va. */
 static void
 mmu_sets(ht_va_t va, unsigned bits)
 {
-	uint8_t raw = (uint8_t)(((bits & HT_A) ? RAW_A : 0) |
-	    ((bits & HT_D) ? RAW_D : 0));
+	/* the byte of A and D: the low one, EPT's second (bits 8, 9) */
+	unsigned byte = T.ept ? 1 : 0;
+	uint8_t raw = (uint8_t)(raw_ad(bits) >> (8 * byte));
 
 	/*
-	 * A and D sit in the low byte of either entry size (little-endian):
+	 * A and D sit in one byte of either entry size (little-endian):
 	 * one locked OR of that byte, as atomic as the MMU's own update.
 	 */
-	(void) __atomic_fetch_or((uint8_t *)leaf_entry(va, NULL), raw,
+	(void) __atomic_fetch_or((uint8_t *)leaf_entry(va, NULL) + byte, raw,
 	    __ATOMIC_SEQ_CST);
 }
 
-/* The A/D bits and page size of the leaf mapping va. */
+/*
+ * The A/D bits and page size of the leaf mapping va.  In EPT the raw
+ * entry's bits 8 and 9 must say the same.
+ */
 static unsigned
 ad_of(ht_va_t va, uint64_t *r_size)
 {
@@ -197,8 +224,35 @@ ad_of(ht_va_t va, uint64_t *r_size)
 	CHECK(ht_translate(T.as, va, &x));
 	if (r_size != NULL)
 		*r_size = x.page_size;
+	if (T.ept)
+		cr_assert_eq(x.entries[x.nlevels - 1] &
+		    (RAW_EPT_A | RAW_EPT_D), raw_ad(x.attr & AD),
+		    "va 0x%llx: leaf 0x%llx, attr 0x%x",
+		    (unsigned long long)va,
+		    (unsigned long long)x.entries[x.nlevels - 1], x.attr);
 	return (x.attr & AD);
 }
+
+/*
+ * EPT: the leaf mapping va still has the type it was mapped with (bits
+ * 3-6 of the raw entry, and translate's report).
+ */
+static void
+type_kept(ht_va_t va, int line)
+{
+	ht_xlate_t x;
+
+	if (!T.ept)
+		return;
+	CHECK(ht_translate(T.as, va, &x));
+	cr_assert_eq(x.entries[x.nlevels - 1] & 0x78, RAW_EPT_TYPE,
+	    "line %d: va 0x%llx: leaf 0x%llx", line, (unsigned long long)va,
+	    (unsigned long long)x.entries[x.nlevels - 1]);
+	cr_assert_eq(x.attr & (HT_EPT_MT_MASK | HT_EPT_IPAT), T.type,
+	    "line %d: va 0x%llx: attr 0x%x", line, (unsigned long long)va,
+	    x.attr);
+}
+#define TYPE_KEPT(va)	type_kept(va, __LINE__)
 
 static int
 is_unmapped(ht_va_t va)
@@ -297,10 +351,9 @@ per_level(ht_mode_t mode, unsigned from, void (*body)(unsigned l))
 #define MODES(name)							\
 ParameterizedTestParameters(ad, name)					\
 {									\
-	static ht_mode_t m[] = { HT_MODE_32BIT, HT_MODE_PAE,		\
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4,		\
-	    HT_MODE_NPT5 };						\
-	return (cr_make_param_array(ht_mode_t, m, 6));			\
+	static ht_mode_t m[] = { ALL_MODES };				\
+	return (cr_make_param_array(ht_mode_t, m,			\
+	    sizeof (m) / sizeof (m[0])));				\
 }
 
 /* ------------------------------------------------------------------ */
@@ -321,7 +374,8 @@ six_leaves(unsigned l, report_t want[4])
 	ht_va_t v = boundary(l), v0 = v - 3 * s;
 	unsigned k = 0;
 
-	CHECK(ht_map(T.as, v0, GIB, 6 * s, HT_W, HT_MAP_SIZE(ps_of(l))));
+	CHECK(ht_map(T.as, v0, GIB, 6 * s, HT_W | T.type,
+	    HT_MAP_SIZE(ps_of(l))));
 	for (unsigned i = 0; i < 6; i++) {
 		if (bits[i] == 0)
 			continue;
@@ -341,7 +395,8 @@ large_leaf(unsigned l, unsigned bits)
 {
 	ht_va_t v = boundary(l);
 
-	CHECK(ht_map(T.as, v, GIB, lsz(l), HT_W, HT_MAP_SIZE(ps_of(l))));
+	CHECK(ht_map(T.as, v, GIB, lsz(l), HT_W | T.type,
+	    HT_MAP_SIZE(ps_of(l))));
 	if (bits != 0)
 		mmu_sets(v, bits);
 	return (v);
@@ -360,6 +415,8 @@ bulk_reports_at(unsigned l)
 	uint64_t s = lsz(l);
 	ht_va_t v = six_leaves(l, want);
 
+	for (int i = -3; i < 3; i++)
+		TYPE_KEPT(v + (ht_va_t)i * s);
 	/* the same frames, other permissions: the bits stay */
 	rep_reset();
 	CHECK(ht_map_ad(T.as, v - 3 * s, GIB, 6 * s, HT_U,
@@ -472,6 +529,8 @@ unmap_partial_large_at(unsigned l)
 	cr_assert_eq(sz, PG);
 	cr_assert_eq(ad_of(v, &sz), AD);
 	cr_assert_eq(sz, l == 2 ? lsz(1) : PG);
+	TYPE_KEPT(v);
+	TYPE_KEPT(hole + PG);
 	if (l == 2) {
 		/* a 2 MiB part of the split 1 GiB page */
 		rep_reset();
@@ -634,6 +693,7 @@ partial_harvest_at(unsigned l)
 	    record, &T.rep), 1);
 	REPORTS({ v, s, AD });
 	cr_assert_eq(ad_of(v, NULL), 0);
+	TYPE_KEPT(v + 5 * PG);
 	AUDIT();
 	CHECK(ht_unmap(T.as, v, s, 0));
 }
@@ -690,6 +750,9 @@ split_harvest_at(unsigned l)
 	/* outside the range a 1 GiB page left 2 MiB pages */
 	cr_assert_eq(ad_of(v, &sz), HT_D);
 	cr_assert_eq(sz, l == 2 ? c : PG);
+	TYPE_KEPT(v);
+	TYPE_KEPT(p);
+	TYPE_KEPT(p + PG);
 	AUDIT();
 
 	/* the whole part: every other page reports the inherited bit */
@@ -711,6 +774,8 @@ split_harvest_at(unsigned l)
 	cr_assert_eq(ht_harvest_ad(T.as, w, PG, HT_D, HT_AD_SPLIT,
 	    NULL, NULL), 1);
 	cr_assert_eq(ad_of(w, NULL), HT_D);
+	TYPE_KEPT(w);
+	TYPE_KEPT(p + c - PG);
 	AUDIT();
 	CHECK(ht_unmap(T.as, v, s, 0));
 }

@@ -71,7 +71,8 @@ ParameterizedTest(ht_mode_t *mode, as_import, import, .timeout = 120)
 	s1 = lsize(g, 1);
 	OK(ht_map(e->as, 0x400000, 0x1000000, 4 * PG, HT_W | HT_U, 0));
 	OK(ht_map(e->as, 0x10000000, 0x20000000, 2 * s1, HT_X | HT_G, 0));
-	OK(ht_map(e->as, 0x20000000, 0x30000000, PG, HT_PCD, HT_MAP_LOCK));
+	OK(ht_map(e->as, 0x20000000, 0x30000000, PG, mode_attr(e, HT_PCD),
+	    HT_MAP_LOCK));
 	OK(ht_map(e->as, 0x7fff000, 0x5000, PG, HT_PAT, 0));
 	/* the top of the space: the kernel's half, or nested paging's top */
 	if (g->levels >= 4)
@@ -120,6 +121,26 @@ ParameterizedTest(ht_mode_t *mode, as_import, import, .timeout = 120)
 	XLATE(imp, 0x400000, 0x1000000, PG, eff(e, 0, 0));
 	AUDIT(imp);
 	ht_as_destroy(imp);
+	/*
+	 * EPT: a leaf the CPU calls a misconfiguration (write without read,
+	 * memory type 2, 3 or 7) is one it cannot have
+	 */
+	if (mode_ept(g)) {
+		static const uint64_t bad[] = { EPT_W, EPT_W | EPT_X,
+		    EPT_R | (2ull << 3), EPT_R | EPT_W | (3ull << 3),
+		    EPT_R | EPT_X | (7ull << 3) };
+		unsigned l;
+		uint64_t *p = raw_leaf(e->arena, g, e->as, 0x400000, &l);
+		uint64_t old;
+
+		cr_assert_not_null(p);
+		old = *p;
+		for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
+			*p = (old & ~0x47full) | bad[i];
+			IMPORT_BAD(e, ctx2, ht_as_root(e->as));
+		}
+		*p = old;
+	}
 	/* garbage imports */
 	{
 		ht_pa_t root = raw_frame(e), t1 = raw_frame(e);
@@ -165,6 +186,12 @@ ParameterizedTest(ht_mode_t *mode, as_import, import, .timeout = 120)
 		} else {
 			/* no leaves in the root */
 			raw_put(e, root, 2, E_P | E_PS | 0x2);
+			IMPORT_BAD(e, ctx2, root);
+			raw_put(e, root, 2, 0);
+		}
+		/* EPT: a link's bits 6:3 are reserved (a leaf's type) */
+		if (mode_ept(g)) {
+			raw_put(e, root, 2, (t1 + PG) | ptp | (6ull << 3));
 			IMPORT_BAD(e, ctx2, root);
 			raw_put(e, root, 2, 0);
 		}

@@ -2,7 +2,8 @@
  * test_contracts.c - promises of the header that other tests do not pin
  * down: ht_xlate_t.entry_pa names where each entry was read, and ht_map
  * takes HT_A / HT_D (preset Accessed / Dirty), which translate and walk
- * report and ht_harvest_ad harvests.  Every mode, every page size.
+ * report and ht_harvest_ad harvests.  Every mode, every page size (in EPT
+ * with HT_EPT_AD, whose A and D are bits 8 and 9).
  */
 #include <criterion/criterion.h>
 
@@ -10,19 +11,19 @@
 #include <string.h>
 
 #include "htable.h"
+#include "../lib/geom.h"
 
 #define PG	4096ull
 #define MIB	(1024ull * 1024)
 #define GIB	(1024ull * MIB)
 
-/* Raw entry bits (Intel SDM vol. 3, chapter 4). */
+/* Raw entry bits (Intel SDM vol. 3, chapter 4; EPT: 3C 29.3.5). */
 #define E_A	0x20ull
 #define E_D	0x40ull
+#define EPT_A	0x100ull
+#define EPT_D	0x200ull
 
-static const ht_mode_t modes[] = {
-	HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL, HT_MODE_5LEVEL,
-	HT_MODE_NPT4, HT_MODE_NPT5
-};
+static const ht_mode_t modes[] = { ALL_MODES };
 static const unsigned sizes[] = { HT_PS_4K, HT_PS_2M, HT_PS_4M, HT_PS_1G };
 
 typedef struct setup {
@@ -40,6 +41,7 @@ setup(setup_t *s, ht_mode_t mode)
 	s->g = ht_geometry(mode);
 	cr_assert_eq(ht_arena_create(MIB, 64 * MIB, 0, &s->arena), 0);
 	cfg.frame_arg = s->arena;
+	cfg.ept = mode_ept(s->g) ? EPT_ENV : 0;
 	cr_assert_eq(ht_ctx_create(&cfg, &s->ctx), 0);
 	cr_assert_eq(ht_as_create(s->ctx, 0, &s->as), 0);
 }
@@ -170,6 +172,9 @@ Test(contracts, map_presets_accessed_and_dirty)
 				ht_xlate_t x;
 				unsigned wattr = 0;
 				uint64_t leaf;
+				/* the format's A and D bits */
+				uint64_t ra = mode_ept(s.g) ? EPT_A : E_A;
+				uint64_t rd = mode_ept(s.g) ? EPT_D : E_D;
 
 				cr_assert_eq(ht_map(s.as, va, 2 * GIB, sz,
 				    HT_W | ad[k], HT_MAP_SIZE(sizes[i])), 0,
@@ -181,9 +186,12 @@ Test(contracts, map_presets_accessed_and_dirty)
 				    ht_mode_name(s.g->mode),
 				    (unsigned long long)sz, x.attr);
 				leaf = x.entries[x.nlevels - 1];
-				cr_assert_eq(leaf & (E_A | E_D),
-				    ((ad[k] & HT_A) ? E_A : 0) |
-				    ((ad[k] & HT_D) ? E_D : 0));
+				cr_assert_eq(leaf & (ra | rd),
+				    ((ad[k] & HT_A) ? ra : 0) |
+				    ((ad[k] & HT_D) ? rd : 0));
+				/* EPT: bits 5 and 6 are type and IPAT */
+				if (mode_ept(s.g))
+					cr_assert_eq(leaf & (E_A | E_D), 0);
 				cr_assert_eq(ht_walk(s.as, va, va, leaf_attr_cb,
 				    &wattr), 0);
 				cr_assert_eq(wattr & (HT_A | HT_D), ad[k]);
@@ -193,6 +201,10 @@ Test(contracts, map_presets_accessed_and_dirty)
 				cr_assert_eq(h.size, sz);
 				cr_assert_eq(ht_translate(s.as, va, &x), 0);
 				cr_assert_eq(x.attr & (HT_A | HT_D), 0);
+				/* EPT: cleared in bits 8 and 9 */
+				if (mode_ept(s.g))
+					cr_assert_eq(x.entries[x.nlevels - 1] &
+					    (ra | rd), 0);
 				cr_assert_eq(ht_harvest_ad(s.as, va, sz,
 				    HT_A | HT_D, 0, NULL, NULL), 0);
 			}

@@ -11,11 +11,16 @@
  *  - ht_switch_t.flush: 0 only when the PCID's entries are still right;
  *  - destroying a running space or a kernel space empties that half;
  *  - KPTI: the user root shows the user half and only the kernel pages
- *    named for it; no mapping is global; user PCIDs carry bit 11;
+ *    named for it; no mapping is global (EPT: HT_G is ignore-PAT, and
+ *    stays); user PCIDs carry bit 11;
  *  - an ordinary space runs on its own root;
  *  - ht_access and ht_translate on a copied space (no root frame);
  *  - sharing into a copied space, and stealing from one, keep the
  *    copies right; every frame is accounted for.
+ * PCIDs are 4- and 5-level paging's (and nested paging's): EPT has none,
+ * ht_as_set_pcid refuses it there as in 32-bit and PAE paging, and what
+ * a switch gives is an EPT pointer (walk length, A/D, WB) where the x86
+ * modes have the root and the PCID (cr3_low).
  */
 #include "../lib/api_env.h"
 
@@ -106,6 +111,51 @@ kva(const env_t *e, unsigned i)
 	/* another root entry where there is one (PAE has one kernel entry) */
 	return (e->g->top_level_count - nuser(e) >= 2 ? v + slot(e) :
 	    v + 64 * MIB);
+}
+
+/* The space's switches carry PCIDs (4/5-level and nested paging). */
+static int
+has_pcid(const env_t *e)
+{
+	return (e->g->levels >= 4 && !mode_ept(e->g));
+}
+
+/*
+ * The low 12 bits of a CR3 that ht_switch gives with PCID pcid: the PCID;
+ * in EPT the EPT pointer's walk length less one (bits 5:3), A/D enabled
+ * (bit 6: EPT_ENV has HT_EPT_AD) and the WB memory type (bits 2:0).
+ */
+static uint64_t
+cr3_low(const env_t *e, unsigned pcid)
+{
+	if (mode_ept(e->g))
+		return (((uint64_t)(e->g->levels - 1) << 3) | 0x40 |
+		    HT_EPT_WB);
+	return (pcid);
+}
+
+/*
+ * Give as the PCID where the mode has them; in EPT, check that there is
+ * none to give (a VMCS tags guest-physical translations by EPTP, and a
+ * PCID in bits 0..11 of an EPTP would be its memory type and walk
+ * length).  A PCID taken there fails the test, and is taken back so that
+ * the rest of the test still checks the rest.
+ */
+static void
+set_pcid(const env_t *e, ht_as_t *as, unsigned pcid)
+{
+	int rc;
+
+	if (has_pcid(e)) {
+		OK(ht_as_set_pcid(as, pcid));
+	} else if (mode_ept(e->g)) {
+		rc = ht_as_set_pcid(as, pcid);
+		cr_expect_eq(rc, -HT_EINVAL, "a PCID in %s: %s",
+		    ht_mode_name(e->mode), rc == 0 ? "taken" :
+		    ht_err_name(rc));
+		if (rc == 0)
+			OK(ht_as_set_pcid(as, 0));
+	}
 }
 
 static ht_cpu_root_t *
@@ -201,10 +251,9 @@ env_info(env_t *e, ht_mode_t mode, int kpti)
 	ht_config_t c;
 
 	env_arena(e, mode);
-	memset(&c, 0, sizeof (c));
-	c.mode = mode;
-	c.frame_ops = ht_arena_ops();
-	c.frame_arg = e->arena;
+	c = base_cfg(e, mode);
+	c.tlb = NULL;
+	c.tlb_arg = NULL;
 	c.tlb_info = ti_hook;
 	c.kpti = kpti;
 	OK(ht_ctx_create(&c, &e->ctx));
@@ -245,7 +294,8 @@ ParameterizedTest(ht_mode_t *mode, cpu_root, switch_copies_and_follows,
 	OK(ht_switch(c0, a, &sw));
 	OK(ht_switch(c1, a, &sw1));
 	cr_assert_eq(ht_cpu_root_running(c0), a);
-	cr_assert_eq(sw.cr3, ht_cpu_root_pa(c0, 0), "no PCID: the frame");
+	cr_assert_eq(sw.cr3, ht_cpu_root_pa(c0, 0) | cr3_low(e, 0),
+	    "no PCID: the frame");
 	cr_assert_eq(sw.user_cr3, sw.cr3);
 	cr_assert_neq(sw.cr3, sw1.cr3, "each CPU has its own root");
 	SEES(e, sw.cr3, u1, 0x200000);
@@ -312,14 +362,14 @@ ParameterizedTest(ht_mode_t *mode, cpu_root, hook_names_cpu_roots,
 	k = e->as;
 	OK(ht_as_create(e->ctx, HT_AS_COPIED, &a));
 	OK(ht_as_create(e->ctx, HT_AS_COPIED, &b));
-	if (e->g->levels >= 4)
-		OK(ht_as_set_pcid(a, 7));
+	set_pcid(e, a, 7);
 	for (unsigned i = 0; i < 3; i++)
 		c[i] = croot(e, e->ctx, 10 + i, k, NULL);
 	OK(ht_map(a, u, 0x200000, PG, HT_W, 0));
 	OK(ht_map(b, u, 0x300000, PG, HT_W, 0));
 	OK(ht_switch(c[0], a, &sw));
-	cr_assert_eq(sw.cr3 & 0xfff, e->g->levels >= 4 ? 7u : 0u, "PCID");
+	cr_assert_eq(sw.cr3 & 0xfff, cr3_low(e, has_pcid(e) ? 7u : 0u),
+	    "PCID");
 	OK(ht_switch(c[1], a, &sw));
 	OK(ht_switch(c[2], b, &sw));
 
@@ -330,7 +380,7 @@ ParameterizedTest(ht_mode_t *mode, cpu_root, hook_names_cpu_roots,
 	cr_assert(ti_named(a, 10) && ti_named(a, 11));
 	cr_assert(!ti_named(a, 12), "c2 runs b");
 	cr_assert_eq(ti[0].ncpus, 2);
-	cr_assert_eq(ti[0].pcid, e->g->levels >= 4 ? 7u : 0u);
+	cr_assert_eq(ti[0].pcid, has_pcid(e) ? 7u : 0u);
 	cr_assert_eq(ti[0].flags, 0u);
 	/* a change in the kernel space: every CPU root that copies it */
 	OK(ht_map(k, kva(e, 0), 0x100000, PG, HT_W, 0));
@@ -368,13 +418,11 @@ ParameterizedTest(ht_mode_t *mode, cpu_root, flush_only_when_stale,
 
 	env_info(e, *mode, 0);
 	u = slot(e) + 3 * PG;
-	pcid = e->g->levels >= 4;
+	pcid = has_pcid(e);
 	OK(ht_as_create(e->ctx, HT_AS_COPIED, &a));
 	OK(ht_as_create(e->ctx, HT_AS_COPIED, &b));
-	if (pcid) {
-		OK(ht_as_set_pcid(a, 1));
-		OK(ht_as_set_pcid(b, 2));
-	}
+	set_pcid(e, a, 1);
+	set_pcid(e, b, 2);
 	OK(ht_map(a, u, 0x200000, PG, HT_W, 0));
 	c0 = croot(e, e->ctx, 0, NULL, NULL);
 	c1 = croot(e, e->ctx, 1, NULL, NULL);
@@ -481,18 +529,26 @@ ParameterizedTest(ht_mode_t *mode, cpu_root, kpti_pairs, .timeout = 120)
 	OK(ht_map(kk, secret, 0x700000, PG, HT_W | HT_G, 0));
 	OK(ht_map(ku, tramp, 0x100000, PG, HT_X | HT_G, 0));
 	OK(ht_translate(kk, secret, &x));
-	cr_assert_eq(x.attr & HT_G, 0u, "KPTI: nothing is global");
+	if (mode_ept(e->g))	/* no global bit: HT_G is IPAT, kept */
+		cr_assert_eq(x.attr & HT_G, HT_G, "EPT: IPAT dropped");
+	else
+		cr_assert_eq(x.attr & HT_G, 0u, "KPTI: nothing is global");
 	OK(ht_map(a, u, 0x200000, PG, HT_W | HT_U, 0));
-	if (e->g->levels >= 4)
-		OK(ht_as_set_pcid(a, 3));
+	set_pcid(e, a, 3);
 	c0 = croot(e, e->ctx, 4, kk, ku);
 	cr_assert_neq(ht_cpu_root_pa(c0, 1), 0);
 	OK(ht_switch(c0, a, &sw));
 	cr_assert_eq(sw.cr3 & ~0xfffull, ht_cpu_root_pa(c0, 0));
 	cr_assert_eq(sw.user_cr3 & ~0xfffull, ht_cpu_root_pa(c0, 1));
-	if (e->g->levels >= 4) {
+	if (has_pcid(e)) {
 		cr_assert_eq(sw.cr3 & 0xfff, 3u);
 		cr_assert_eq(sw.user_cr3 & 0xfff, 0x803u);
+	}
+	if (mode_ept(e->g)) {	/* both roots: EPT pointers */
+		cr_assert_eq(sw.cr3 & 0xfff, cr3_low(e, 0));
+		cr_expect_eq(sw.user_cr3 & 0xfff, cr3_low(e, 0),
+		    "user_cr3 0x%llx is not an EPT pointer",
+		    (unsigned long long)sw.user_cr3);
 	}
 	SEES(e, sw.cr3, u, 0x200000);
 	SEES(e, sw.cr3, tramp, 0x100000);
@@ -509,7 +565,7 @@ ParameterizedTest(ht_mode_t *mode, cpu_root, kpti_pairs, .timeout = 120)
 	nti = 0;
 	OK(ht_unmap(a, 2 * slot(e), PG, 0));
 	cr_assert(ti_named(a, 4));
-	cr_assert_eq(ti[0].pcid, e->g->levels >= 4 ? 3u : 0u);
+	cr_assert_eq(ti[0].pcid, has_pcid(e) ? 3u : 0u);
 	SEES(e, sw.user_cr3, 2 * slot(e), NOPA);
 	CR_AUDIT(c0);
 	/* the emptied tables wait in a's cache: not tables any more */
@@ -535,13 +591,19 @@ ParameterizedTest(ht_mode_t *mode, cpu_root,
 	OK(ht_as_create(e->ctx, HT_AS_COPIED, &a));
 	OK(ht_map(a, u, 0x200000, PG, 0, 0));
 	OK(ht_map(e->as, u, 0x300000, PG, 0, 0));
-	if (e->g->levels >= 4)
-		OK(ht_as_set_pcid(e->as, 9));
+	set_pcid(e, e->as, 9);
 	c0 = croot(e, e->ctx, 0, NULL, NULL);
 	OK(ht_switch(c0, a, &sw));
 	SEES(e, sw.cr3, u, 0x200000);
 	OK(ht_switch(c0, e->as, &sw));
-	cr_assert_eq(sw.cr3, ht_as_root(e->as) | (e->g->levels >= 4 ? 9 : 0));
+	cr_assert_eq(sw.cr3, ht_as_root(e->as) | cr3_low(e, has_pcid(e) ? 9 :
+	    0));
+	if (mode_ept(e->g)) {	/* ht_as_eptp's, with WB */
+		uint64_t eptp;
+
+		OK(ht_as_eptp(e->as, HT_EPT_WB, &eptp));
+		cr_assert_eq(sw.cr3, eptp);
+	}
 	cr_assert_eq(ht_cpu_root_running(c0), e->as);
 	SEES(e, sw.cr3, u, 0x300000);
 	/* and the CPU root's own user half is empty meanwhile */
@@ -561,9 +623,14 @@ ParameterizedTest(ht_mode_t *mode, cpu_root, access_on_a_copied_space,
 	ht_access_t acc;
 	ht_xlate_t x;
 	ht_va_t u;
+	int ept;
 
 	env_setup(e, *mode);
 	u = slot(e) + 3 * PG;
+	/* EPT: the CPU the context's entries are made for; VM exits */
+	ept = mode_ept(e->g);
+	if (ept)
+		cpu.flags = HT_CPU_EPT_MBEC | HT_CPU_EPT_XONLY;
 	OK(ht_as_create(e->ctx, HT_AS_COPIED, &a));
 	OK(ht_map(a, u, 0x200000, PG, HT_U, 0));
 	OK(ht_translate(a, u + 0x10, &x));
@@ -572,9 +639,17 @@ ParameterizedTest(ht_mode_t *mode, cpu_root, access_on_a_copied_space,
 	cr_assert_eq(acc.fault, HT_FAULT_NONE, "a user read of a user page");
 	cr_assert_eq(acc.pa, 0x200010);
 	OK(ht_access(a, &cpu, u, HT_ACC_WRITE, 3, &acc));
-	cr_assert_eq(acc.fault, HT_FAULT_PF, "read-only");
+	cr_assert_eq(acc.fault, ept ? HT_FAULT_EPT_VIOLATION : HT_FAULT_PF,
+	    "read-only");
+	if (ept)	/* a write; readable and user-executable (HT_U) */
+		cr_assert_eq(acc.error_code, HT_EPTQ_WRITE | HT_EPTQ_R |
+		    HT_EPTQ_XU, "qualification 0x%x", acc.error_code);
 	OK(ht_access(a, &cpu, 2 * slot(e), HT_ACC_READ, 3, &acc));
-	cr_assert_eq(acc.fault, HT_FAULT_PF, "an empty root entry");
+	cr_assert_eq(acc.fault, ept ? HT_FAULT_EPT_VIOLATION : HT_FAULT_PF,
+	    "an empty root entry");
+	if (ept)	/* a read, no right where nothing is present */
+		cr_assert_eq(acc.error_code, HT_EPTQ_READ,
+		    "qualification 0x%x", acc.error_code);
 	if (e->g->pte_size == 4) {
 		/* 32-bit paging: 4 MiB made of 4 KiB pages */
 		OK(ht_map(a, 4 * slot(e), 0x400000, slot(e), 0, 0));

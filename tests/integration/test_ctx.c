@@ -1,7 +1,7 @@
 /*
  * test_ctx.c - integration tests of contexts and spaces (ctx.c, hat.c):
  * ht_ctx_create refuses each bad configuration (frame ops, mode, page
- * sizes, physical width, hash buckets, pools) with a fresh
+ * sizes, physical width, EPT flags, hash buckets, pools) with a fresh
  * ht_errdetail() and nothing allocated, accepts every valid combination
  * and map-only or window-only providers; ht_as_create's arguments;
  * ht_ctx_destroy refuses while a space lives.
@@ -18,12 +18,7 @@
 #include "../lib/api_env.h"
 
 /* ht_ctx_create with bad configurations; ht_ctx_destroy while busy. */
-ParameterizedTestParameters(ctx, errors)
-{
-	static ht_mode_t m[6] = { HT_MODE_32BIT, HT_MODE_PAE,
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
-	return (cr_make_param_array(ht_mode_t, m, 6));
-}
+MODE_PARAMS(ctx, errors)
 
 #define CTX_ERR(code, cfgp) do {					\
 	ht_ctx_t *c_ = NULL;						\
@@ -102,6 +97,40 @@ ParameterizedTest(ht_mode_t *mode, ctx, errors, .timeout = 120)
 	CTX_ERR(HT_EINVAL, &cfg);
 	cfg.pa_bits = 1000;
 	CTX_ERR(HT_EINVAL, &cfg);
+
+	/*
+	 * EPT flags: in EPT only, and only those three; no_nx means
+	 * nothing in EPT (no NX bit), and every set of the flags is valid
+	 */
+	cfg = good;
+	if (mode_ept(g)) {
+		int rc;
+
+		cfg.ept = 0x8;
+		CTX_ERR(HT_EINVAL, &cfg);
+		/*
+		 * the top bit too (expected, not asserted: the rest of the
+		 * test goes on if a context is made, and is destroyed)
+		 */
+		cfg.ept = EPT_ENV | 0x80000000u;
+		rc = ht_ctx_create(&cfg, &ctx);
+		cr_expect_eq(rc, -HT_EINVAL, "cfg.ept 0x%x: %s", cfg.ept,
+		    rc == 0 ? "a context" : ht_err_name(rc));
+		if (rc == 0)
+			OK(ht_ctx_destroy(ctx));
+		cfg.ept = EPT_ENV;
+		cfg.no_nx = 1;
+		CTX_ERR(HT_EINVAL, &cfg);
+		cfg.no_nx = 0;
+		for (unsigned f = 0; f <= EPT_ENV; f++) {
+			cfg.ept = f;
+			OK(ht_ctx_create(&cfg, &ctx));
+			OK(ht_ctx_destroy(ctx));
+		}
+	} else {
+		cfg.ept = HT_EPT_AD;
+		CTX_ERR(HT_EINVAL, &cfg);
+	}
 
 	/* hash buckets */
 	cfg = good;

@@ -52,6 +52,7 @@ env_new(env_t *e, ht_mode_t mode)
 	cfg.mode = mode;
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = e->arena;
+	cfg.ept = mode_ept(ht_geometry(mode)) ? EPT_ENV : 0;
 	cr_assert_eq(ht_ctx_create(&cfg, &e->ctx), 0, "%s", ht_errdetail());
 	/* alone in its context and marked: nothing can ever be stolen */
 	cr_assert_eq(ht_as_create(e->ctx, HT_AS_NOSTEAL, &e->as), 0);
@@ -302,7 +303,7 @@ typedef struct where {
 	const char	*range, *base;
 } where_t;
 
-/* Set an entry's A and D bits the way an MMU would. */
+/* Set an entry's A and D bits the way an MMU would (EPT: bits 8, 9). */
 static void
 set_ad(env_t *e, uint64_t va)
 {
@@ -315,7 +316,7 @@ set_ad(env_t *e, uint64_t va)
 	p = ht_arena_ptr(e->arena, acc.step[acc.nsteps - 1].addr);
 	cr_assert_not_null(p);
 	if (e->g->pte_size == 8)
-		*(uint64_t *)p |= 0x60;
+		*(uint64_t *)p |= mode_ept(e->g) ? 0x300 : 0x60;
 	else
 		*(uint32_t *)p |= 0x60;
 }
@@ -524,7 +525,11 @@ check_mode(ht_mode_t mode, const ccase_t *c)
 	Test(frames, name##_npt4)					\
 	{ check_mode(HT_MODE_NPT4, &name##_case); }			\
 	Test(frames, name##_npt5)					\
-	{ check_mode(HT_MODE_NPT5, &name##_case); }
+	{ check_mode(HT_MODE_NPT5, &name##_case); }			\
+	Test(frames, name##_ept4)					\
+	{ check_mode(HT_MODE_EPT4, &name##_case); }			\
+	Test(frames, name##_ept5)					\
+	{ check_mode(HT_MODE_EPT5, &name##_case); }
 
 /* a smaller page inside large ones (splits), and large over large */
 FRAMES_TEST(map_inside_large, SET_LARGE, OP_MAP, large_ranges, 1)
@@ -654,7 +659,7 @@ noreplace_locked(ht_mode_t mode)
 
 Test(frames, noreplace_over_locked_is_eexist)
 {
-	for (ht_mode_t m = HT_MODE_32BIT; m <= HT_MODE_NPT5; m++)
+	for (ht_mode_t m = HT_MODE_32BIT; m <= LAST_MODE; m++)
 		noreplace_locked(m);
 }
 

@@ -99,6 +99,15 @@ apply(env_t *e, ht_as_t *as)
 	OK(ht_map(as, GIB + 4 * PG, 0x404000, PG, HT_U, 0));
 	/* two pages: not one entry */
 	OK(ht_map(as, GIB + 12 * PG, 0x10c000, 2 * PG, HT_W, 0));
+	/* EPT: read is a right too; execute-only pages, one entry each */
+	if (mode_ept(g)) {
+		OK(ht_map(as, GIB + 14 * PG, 0x10e000, PG, HT_X | HT_NOREAD,
+		    0));
+		OK(ht_protect(as, GIB + 14 * PG, PG, HT_XU | HT_NOREAD));
+		OK(ht_map(as, GIB + 15 * PG, 0x10f000, PG, HT_XU | HT_NOREAD,
+		    0));
+		OK(ht_protect(as, GIB + 15 * PG, PG, HT_W));
+	}
 	snap_take(as, g, &before);
 	bad_calls(e, as);
 	snap_take(as, g, &after);
@@ -160,6 +169,10 @@ ParameterizedTest(ht_mode_t *mode, front, edges, .timeout = 120)
 	XLATE(e->as, GIB + 6 * PG, 0x106000, PG, HT_W | HT_X);
 	XLATE(e->as, GIB + 3 * PG, 0x103000, PG, HT_W);
 	XLATE(e->as, top - 2 * PG, 0x1fe000, PG, HT_W);
+	if (mode_ept(e->g)) {
+		XLATE(e->as, GIB + 14 * PG, 0x10e000, PG, HT_XU | HT_NOREAD);
+		XLATE(e->as, GIB + 15 * PG, 0x10f000, PG, HT_W);
+	}
 	UNMAPPED(e->as, GIB + 7 * PG);
 	UNMAPPED(e->as, top);
 	if (e->g->hole_start != 0)

@@ -62,6 +62,17 @@ xattr(ht_as_t *as, ht_va_t va)
 	return (x.attr);
 }
 
+/* The raw leaf entry that maps va in e's space. */
+static uint64_t
+raw_pte(env_t *e, ht_va_t va)
+{
+	unsigned l;
+	uint64_t *p = raw_leaf(e->arena, e->g, e->as, va, &l);
+
+	cr_assert_not_null(p, "va 0x%llx not mapped", (unsigned long long)va);
+	return (*p);
+}
+
 MODE_PARAMS(hat_change, accessed_dirty)
 
 ParameterizedTest(ht_mode_t *mode, hat_change, accessed_dirty, .timeout = 120)
@@ -72,13 +83,19 @@ ParameterizedTest(ht_mode_t *mode, hat_change, accessed_dirty, .timeout = 120)
 	ht_va_t v = 64 * MIB, lv;
 	ad_rec_t r;
 	long n;
+	unsigned mt;
 
 	env_setup(e, *mode);
 	g = e->g;
 	s1 = lsize(g, 1);
 	lv = v + 4 * s1;
-	OK(ht_map(e->as, v, 0x1000000, 4 * PG, HT_W, 0));
-	OK(ht_map(e->as, lv, 8 * s1, s1, HT_W, 0));
+	/*
+	 * EPT: a memory type (WB) and IPAT, in bits 4-6, where the x86
+	 * formats have A and D: harvesting must leave them alone.
+	 */
+	mt = mode_ept(g) ? HT_EPT_MT(HT_EPT_WB) | HT_EPT_IPAT : 0;
+	OK(ht_map(e->as, v, 0x1000000, 4 * PG, HT_W | mt, 0));
+	OK(ht_map(e->as, lv, 8 * s1, s1, HT_W | mt, 0));
 	/* nothing set yet */
 	memset(&r, 0, sizeof (r));
 	n = ht_harvest_ad(e->as, v, 8 * s1, HT_A | HT_D, 1, ad_cb, &r);
@@ -139,8 +156,15 @@ ParameterizedTest(ht_mode_t *mode, hat_change, accessed_dirty, .timeout = 120)
 	cr_assert_eq(xattr(e->as, v + 2 * PG) & (HT_A | HT_D), HT_A);
 	cr_assert_eq(xattr(e->as, lv) & (HT_A | HT_D), HT_A);
 	/* other attributes untouched */
-	XLATE(e->as, v + 2 * PG, 0x1002000, PG, eff(e, HT_W, 0));
-	XLATE(e->as, lv + PG, 8 * s1 + PG, s1, eff(e, HT_W, 0));
+	XLATE(e->as, v + 2 * PG, 0x1002000, PG, eff(e, HT_W | mt, 0));
+	XLATE(e->as, lv + PG, 8 * s1 + PG, s1, eff(e, HT_W | mt, 0));
+	/* EPT: D is bit 9, cleared; A (bit 8) and bits 0-6 as they were */
+	if (mode_ept(g)) {
+		cr_assert_eq(raw_pte(e, v + 2 * PG) & 0x3ff, EPT_R | EPT_W |
+		    (6ull << 3) | (1ull << 6) | EPT_A, "pte 0x%llx",
+		    (unsigned long long)raw_pte(e, v + 2 * PG));
+		cr_assert_eq(raw_pte(e, lv) & (EPT_A | EPT_D), EPT_A);
+	}
 	cr_assert_eq(ht_harvest_ad(e->as, v, 8 * s1, HT_D, 1, NULL, NULL),
 	    0);
 
@@ -159,6 +183,11 @@ ParameterizedTest(ht_mode_t *mode, hat_change, accessed_dirty, .timeout = 120)
 	    NULL), 0);
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(xattr(e->as, v + i * PG) & (HT_A | HT_D), 0);
+	if (mode_ept(g))
+		for (int i = 0; i < 4; i++)
+			cr_assert_eq(raw_pte(e, v + i * PG) & (EPT_A | EPT_D),
+			    0);
+	XLATE(e->as, v + 2 * PG, 0x1002000, PG, eff(e, HT_W | mt, 0));
 	AUDIT(e->as);
 
 	/* A/D survive a split and a protect */
@@ -166,6 +195,7 @@ ParameterizedTest(ht_mode_t *mode, hat_change, accessed_dirty, .timeout = 120)
 	OK(ht_protect(e->as, lv + PG, PG, HT_W | HT_U));
 	cr_assert_eq(xattr(e->as, lv) & (HT_A | HT_D), HT_A | HT_D);
 	cr_assert_eq(xattr(e->as, lv + PG) & (HT_A | HT_D), HT_A | HT_D);
+	XLATE(e->as, lv + PG, 8 * s1 + PG, PG, eff(e, HT_W | HT_U | mt, 0));
 	cr_assert_eq(ht_harvest_ad(e->as, lv, s1, HT_D, 0, NULL, NULL),
 	    (long)(s1 / PG));
 	AUDIT(e->as);
@@ -184,11 +214,13 @@ ParameterizedTest(ht_mode_t *mode, hat_change, protect, .timeout = 120)
 	const ht_geometry_t *g;
 	uint64_t s1;
 	ht_va_t v = 16 * MIB;
-	const unsigned keep = HT_G | HT_PWT | HT_PCD | HT_PAT;
+	unsigned keep;
 
 	env_setup(e, *mode);
 	g = e->g;
 	s1 = lsize(g, 1);
+	/* what protect keeps (EPT: IPAT and a memory type it takes) */
+	keep = mode_attr(e, HT_G | HT_PWT | HT_PCD | HT_PAT);
 
 	/* protect: exactly W/U/X, the rest kept; small and large pages */
 	for (int large = 0; large < 2; large++) {
@@ -229,6 +261,36 @@ ParameterizedTest(ht_mode_t *mode, hat_change, protect, .timeout = 120)
 		OK(ht_translate(e->as, v, &x));
 		cr_assert(x.attr & HT_X);
 		OK(ht_unmap(e->as, v, PG, 0));
+		env_teardown(e);
+	} else if (mode_ept(g)) {
+		/*
+		 * EPT: no NX bit and no no_nx (refused), X is a right as W
+		 * is: bit 2, set and cleared by protect; bit 63 is
+		 * suppress-#VE, never NX
+		 */
+		ht_config_t cfg;
+		ht_ctx_t *ctx;
+		ht_xlate_t x;
+
+		env_setup(e, *mode);
+		cfg = base_cfg(e, *mode);
+		cfg.no_nx = 1;
+		arm_detail();
+		cr_assert_eq(ht_ctx_create(&cfg, &ctx), -HT_EINVAL);
+		check_detail(__LINE__, "no_nx in EPT");
+		OK(ht_map(e->as, v, 0x4000000, PG, HT_W, 0));
+		OK(ht_translate(e->as, v, &x));
+		cr_assert_eq(x.attr & (HT_X | HT_XU), 0, "attr 0x%x", x.attr);
+		cr_assert_eq(x.entries[x.nlevels - 1] & (EPT_X | EPT_XU |
+		    (1ull << 63)), 0);
+		OK(ht_protect(e->as, v, PG, HT_W | HT_X));
+		OK(ht_translate(e->as, v, &x));
+		cr_assert_eq(x.attr & (HT_W | HT_X | HT_XU), HT_W | HT_X);
+		cr_assert_eq(x.entries[x.nlevels - 1] & (EPT_R | EPT_W |
+		    EPT_X | EPT_XU | (1ull << 63)), EPT_R | EPT_W | EPT_X);
+		OK(ht_protect(e->as, v, PG, HT_W));
+		OK(ht_translate(e->as, v, &x));
+		cr_assert_eq(x.attr & (HT_X | HT_XU), 0);
 		env_teardown(e);
 	} else {
 		/* 32-bit: no NX bit at all */

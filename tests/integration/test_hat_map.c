@@ -259,20 +259,23 @@ ParameterizedTest(ht_mode_t *mode, hat_map, remap, .timeout = 120)
 	const ht_geometry_t *g;
 	uint64_t s1;
 	ht_va_t v = 16 * MIB;
+	unsigned uc;
 
 	env_setup(e, *mode);
 	g = e->g;
 	s1 = lsize(g, 1);
+	/* HT_PCD: uncached (EPT: a memory type it takes, mode_attr) */
+	uc = mode_attr(e, HT_U | HT_PCD);
 
 	/* remap: new PA and attributes */
 	OK(ht_map(e->as, v, 0x100000, 4 * PG, HT_W, 0));
-	OK(ht_map(e->as, v, 0x900000, 4 * PG, HT_U | HT_PCD, 0));
-	XLATE(e->as, v + 2 * PG, 0x902000, PG, eff(e, HT_U | HT_PCD, 0));
+	OK(ht_map(e->as, v, 0x900000, 4 * PG, uc, 0));
+	XLATE(e->as, v + 2 * PG, 0x902000, PG, eff(e, uc, 0));
 	/* one page of the middle */
 	OK(ht_map(e->as, v + PG, 0xa00000, PG, HT_W | HT_X | HT_G, 0));
-	XLATE(e->as, v, 0x900000, PG, eff(e, HT_U | HT_PCD, 0));
+	XLATE(e->as, v, 0x900000, PG, eff(e, uc, 0));
 	XLATE(e->as, v + PG, 0xa00000, PG, eff(e, HT_W | HT_X | HT_G, 0));
-	XLATE(e->as, v + 2 * PG, 0x902000, PG, eff(e, HT_U | HT_PCD, 0));
+	XLATE(e->as, v + 2 * PG, 0x902000, PG, eff(e, uc, 0));
 	/* small pages replaced by a large page, and back */
 	OK(ht_map(e->as, v, 0x4000000, s1, HT_W, 0));
 	XLATE(e->as, v + PG, 0x4001000, s1, eff(e, HT_W, 0));

@@ -22,12 +22,7 @@
  * whose scan returns 0 for "past the top", and a wrap test that is false
  * for a walk begun at 0 started it over forever).  Short timeout.
  */
-ParameterizedTestParameters(hat_query, walk_empty)
-{
-	static ht_mode_t m[6] = { HT_MODE_32BIT, HT_MODE_PAE,
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
-	return (cr_make_param_array(ht_mode_t, m, 6));
-}
+MODE_PARAMS(hat_query, walk_empty)
 
 ParameterizedTest(ht_mode_t *mode, hat_query, walk_empty, .timeout = 5)
 {
@@ -47,13 +42,11 @@ ParameterizedTest(ht_mode_t *mode, hat_query, walk_empty, .timeout = 5)
 	env_teardown(e);
 }
 
-/* ht_va2pa agrees with ht_translate everywhere, in every mode. */
-ParameterizedTestParameters(hat_query, va2pa)
-{
-	static ht_mode_t m[6] = { HT_MODE_32BIT, HT_MODE_PAE,
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
-	return (cr_make_param_array(ht_mode_t, m, 6));
-}
+/*
+ * ht_va2pa agrees with ht_translate everywhere, in every mode (in EPT also
+ * at pages without the read right: execute-only ones).
+ */
+MODE_PARAMS(hat_query, va2pa)
 
 ParameterizedTest(ht_mode_t *mode, hat_query, va2pa, .timeout = 60)
 {
@@ -64,21 +57,28 @@ ParameterizedTest(ht_mode_t *mode, hat_query, va2pa, .timeout = 60)
 	int top = *mode >= HT_MODE_4LEVEL;
 
 	cr_assert_eq(ht_arena_create(0x100000, 16 << 20, 0, &a), 0);
+	const ht_geometry_t *g = ht_geometry(*mode);
 	ht_config_t cfg = { .mode = *mode, .frame_ops = ht_arena_ops(),
-	    .frame_arg = a };
+	    .frame_arg = a, .ept = mode_ept(g) ? EPT_ENV : 0 };
 	cr_assert_eq(ht_ctx_create(&cfg, &ctx), 0);
 	cr_assert_eq(ht_as_create(ctx, 0, &as), 0);
 	cr_assert_eq(ht_map(as, 0x400000, 0x800000, 0x1400000, HT_W, 0), 0);
 	cr_assert_eq(ht_map(as, 0x3000, 0x7000, 0x2000, 0, 0), 0);
-	/* the top of the space: canonical ~0, or nested paging's 2^48 */
-	ht_va_t last = ht_geometry(*mode)->hole_start != 0 ? ~0ull :
-	    (1ull << ht_geometry(*mode)->va_bits) - 1;
+	/* EPT: execute-only pages, supervisor- and user-mode */
+	if (mode_ept(g)) {
+		cr_assert_eq(ht_map(as, 0x9000, 0xa000, PG, HT_X | HT_NOREAD,
+		    0), 0);
+		cr_assert_eq(ht_map(as, 0xa000, 0xb000, PG, HT_XU | HT_NOREAD,
+		    0), 0);
+	}
+	/* the top of the space: canonical ~0, or 2^va_bits - 1 */
+	ht_va_t last = va_last(g);
 	if (top)
 		cr_assert_eq(ht_map(as, last - 0x3fffff, 0x40000000, 0x400000,
 		    0, 0), 0);
 	const uint64_t probes[] = { 0, 0x3000, 0x4abc, 0x5000, 0x400123,
 	    0x1234567, 0x17fffff, 0x1800000, ~0ull - 0x1000, 1ull << 47,
-	    last - 0x1000, last + 1 };
+	    last - 0x1000, last + 1, 0x9123, 0xa008 };
 	for (unsigned i = 0; i < sizeof (probes) / sizeof (probes[0]); i++) {
 		ht_xlate_t x;
 		int r1 = ht_translate(as, probes[i], &x);
@@ -87,6 +87,14 @@ ParameterizedTest(ht_mode_t *mode, hat_query, va2pa, .timeout = 60)
 		cr_assert_eq(r1, r2, "va 0x%llx", (unsigned long long)probes[i]);
 		if (r1 == 0)
 			cr_assert_eq(pa, x.pa);
+		/* the execute-only pages are mappings like any other */
+		if (mode_ept(g) && (probes[i] >> 12 == 9 ||
+		    probes[i] >> 12 == 0xa)) {
+			cr_assert_eq(r1, 0, "va 0x%llx: %s",
+			    (unsigned long long)probes[i], ht_err_name(r1));
+			cr_assert_eq(pa, probes[i] + PG);
+			cr_assert(x.attr & HT_NOREAD, "attr 0x%x", x.attr);
+		}
 	}
 	cr_assert_eq(ht_va2pa(NULL, 0, &pa), -HT_EINVAL);
 	cr_assert_eq(ht_va2pa(as, 0, NULL), -HT_EINVAL);

@@ -39,6 +39,8 @@ static mode_pab_t pab_params[] = {
 	{ HT_MODE_5LEVEL, 40 },
 	{ HT_MODE_NPT4, 0 }, { HT_MODE_NPT4, 36 },
 	{ HT_MODE_NPT5, 0 }, { HT_MODE_NPT5, 40 },
+	{ HT_MODE_EPT4, 0 }, { HT_MODE_EPT4, 36 },
+	{ HT_MODE_EPT5, 0 }, { HT_MODE_EPT5, 40 },
 };
 
 /* Every mode with several physical widths. */
@@ -77,7 +79,7 @@ errors_setup(const mode_pab_t *p, errs_t *c)
 	uint64_t s1, plim;
 	ht_va_t v0, vsmall, vlock;
 
-	memset(&cfg, 0, sizeof (cfg));
+	cfg = base_cfg(e, p->mode);	/* (EPT: EPT_ENV) */
 	cfg.pa_bits = p->pa_bits;
 	env_setup_cfg(e, p->mode, &cfg);
 	g = e->g;
@@ -441,14 +443,23 @@ ParameterizedTest(mode_pab_t *p, hat_range, errors_unknown_attributes_and_flags,
 	env_t *e = &E;
 	errs_t c;
 	ht_va_t v0, fr;
+	int ept;
 
 	errors_setup(p, &c);
 	v0 = c.v0;
 	fr = c.fr;
+	ept = mode_ept(c.g);
 
-	/* --- unknown attributes and flags --- */
+	/*
+	 * --- unknown attributes and flags ---  (EPT: 0x80 is HT_NOREAD,
+	 * alone no right at all; 0x800 is HT_EPT_SVE, so HT_SW(0) instead,
+	 * whose bit 10 is HT_XU there)
+	 */
 	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG, 0x80, 0));
-	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG, 0x800, 0));
+	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG,
+	    ept ? HT_SW(0) : 0x800, 0));
+	if (ept)	/* and a bit that no mode has */
+		EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG, 0x8000, 0));
 	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG, 0x4000000, 0));
 	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG, HT_LOCKED, 0));
 	EXPECT_ERR(e, HT_EINVAL, ht_map(e->as, fr, 0, PG, 0, 0x4));

@@ -32,8 +32,10 @@ apply(ht_as_t *as, const ht_geometry_t *g)
 {
 	uint64_t s1 = lsize(g, 1);
 	ht_va_t v = GIB;
+	unsigned clr = HT_W, set = HT_PCD;
 	long ad;
 
+	mode_chattr(&E, &clr, &set);	/* EPT: whole rights and type */
 	OK(ht_map(as, v, 0, 4 * s1, HT_W | HT_A, 0));
 	OK(ht_map(as, v + 4 * s1, 8 * s1, 3 * PG, HT_W | HT_D, 0));
 	OK(ht_map(as, v + 5 * s1, 0, 2 * s1, HT_W,
@@ -42,7 +44,7 @@ apply(ht_as_t *as, const ht_geometry_t *g)
 	OK(ht_map(as, v + s1 + 3 * PG, 0x100000, 5 * PG, HT_U, 0));
 	OK(ht_protect(as, v + 2 * PG, s1, 0));
 	OK(ht_protect(as, v + 5 * s1 + PG, s1, HT_W | HT_X));
-	OK(ht_chattr(as, v + 3 * s1 - 4 * PG, 8 * PG, HT_W, HT_PCD));
+	OK(ht_chattr(as, v + 3 * s1 - 4 * PG, 8 * PG, clr, set));
 	OK(ht_lock(as, v + 5 * s1, 16 * PG));
 	OK(ht_lock(as, v + 5 * s1 + 4 * PG, 4 * PG));
 	OK(ht_unlock(as, v + 5 * s1 + 4 * PG, 4 * PG));

@@ -6,6 +6,9 @@
  * alone, that a table holding only them survives purge, reap and stealing
  * under memory pressure, that import keeps them, that bad values and a
  * lack of frames change nothing, and that the audit agrees throughout.
+ * In EPT an entry is present with any of bits 0-2 (and 10, with MBEC),
+ * so the values there keep those clear, and the MMU's answer is an EPT
+ * violation that found nothing.
  */
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +34,7 @@ typedef struct env {
 	ht_as_t		*as;
 	const ht_geometry_t *g;
 	uint64_t	s1;		/* the level-1 page size */
+	int		ept;		/* EPT's entry format */
 } env_t;
 
 static void
@@ -44,6 +48,8 @@ env_init(env_t *e, ht_mode_t mode)
 	cfg.mode = mode;
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = e->arena;
+	e->ept = mode_ept(ht_geometry(mode));
+	cfg.ept = e->ept ? EPT_ENV : 0;
 	OK(ht_ctx_create(&cfg, &e->ctx));
 	OK(ht_as_create(e->ctx, 0, &e->as));
 	e->g = ht_ctx_geometry(e->ctx);
@@ -147,18 +153,42 @@ expect_not_present(env_t *e, ht_as_t *as, ht_va_t va, uint64_t value)
 	cr_assert_eq(ht_va2pa(as, va, &pa), -HT_ENOTMAPPED);
 	memset(&cpu, 0, sizeof (cpu));
 	cpu.flags = e->g->has_nx ? HT_CPU_NXE : 0;
+	if (e->ept)
+		cpu.flags = HT_CPU_EPT_MBEC | HT_CPU_EPT_XONLY;
 	for (unsigned acc = HT_ACC_READ; acc <= HT_ACC_FETCH; acc++) {
 		OK(ht_access(as, &cpu, va, acc, 3, &a));
-		cr_assert_eq(a.fault, HT_FAULT_PF);
-		cr_assert_eq(a.error_code & (HT_PF_P | HT_PF_RSVD), 0,
-		    "error code 0x%x", a.error_code);
+		if (e->ept) {
+			/* a violation: the access, and no right found */
+			cr_assert_eq(a.fault, HT_FAULT_EPT_VIOLATION);
+			cr_assert_eq(a.error_code, 1u << acc,
+			    "qualification 0x%x", a.error_code);
+		} else {
+			cr_assert_eq(a.fault, HT_FAULT_PF);
+			cr_assert_eq(a.error_code & (HT_PF_P | HT_PF_RSVD), 0,
+			    "error code 0x%x", a.error_code);
+		}
 		cr_assert_eq(a.nsteps, e->g->levels);
 	}
 }
 
 #define FOR_MODES(m)							\
-	for (ht_mode_t m = HT_MODE_32BIT; m <= HT_MODE_NPT5;		\
+	for (ht_mode_t m = HT_MODE_32BIT; m <= LAST_MODE;		\
 	    m = (ht_mode_t)(m + 1))
+
+/* EPT: the widest value that is not present (bits 0-2 and 10 clear) */
+#define EPT_WIDE	(~0ull & ~0x407ull)
+
+/*
+ * A value or increment of these tests (a multiple of 0x10 where it is an
+ * increment) in EPT's terms: shifted past bit 10, since ht_set_np takes
+ * there only increments whose bits 0-10 are clear (none can carry into a
+ * present bit, 0-2 or MBEC's 10), as it takes even ones elsewhere.
+ */
+static uint64_t
+np_val(const env_t *e, uint64_t v)
+{
+	return (e->ept ? v << 7 : v);
+}
 
 /* set, get, enumerate; translate, access, walk and scan see nothing */
 Test(np, set_get_walk)
@@ -168,24 +198,30 @@ Test(np, set_get_walk)
 		ht_scan_cfg_t sc;
 		unsigned n = 0;
 		ht_stats_t st;
+		uint64_t v0, top;
 
 		env_init(&e, mode);
+		/*
+		 * A and D (bits 5, 6) and W in the values: still not present
+		 * (EPT: the bits of a leaf's type, IPAT, A/D and lock)
+		 */
+		v0 = e.ept ? 0x1b78 : 0x1062;
+		top = e.ept ? 0xfffffbf8 : 0xfffffffe;
 		OK(ht_map(e.as, VA0 + 16 * PG, 0x10000, 2 * PG, HT_W, 0));
 		OK(ht_map(e.as, VA0 + e.s1, 0, e.s1, HT_W, 0));
-		/* A and D (bits 5, 6) and W in the values: still not present */
-		OK(ht_set_np(e.as, VA0, 8 * PG, 0x1062, 0x2000));
-		OK(ht_set_np(e.as, VA0 + 2 * e.s1 + 5 * PG, PG, 0xfffffffe,
+		OK(ht_set_np(e.as, VA0, 8 * PG, v0, 0x2000));
+		OK(ht_set_np(e.as, VA0 + 2 * e.s1 + 5 * PG, PG, top,
 		    0x1234567));
 		AUDIT(e.as);
 		cr_assert_eq(all_np(&e, e.as), 9);
 		for (unsigned i = 0; i < 8; i++) {
 			cr_assert_eq(nps.va[i], VA0 + i * PG);
-			cr_assert_eq(nps.value[i], 0x1062 + i * 0x2000ull);
-			expect_np(e.as, VA0 + i * PG + 123, 0x1062 + i * 0x2000ull);
+			cr_assert_eq(nps.value[i], v0 + i * 0x2000ull);
+			expect_np(e.as, VA0 + i * PG + 123, v0 + i * 0x2000ull);
 			expect_not_present(&e, e.as, VA0 + i * PG,
-			    0x1062 + i * 0x2000ull);
+			    v0 + i * 0x2000ull);
 		}
-		expect_np(e.as, VA0 + 2 * e.s1 + 5 * PG, 0xfffffffe);
+		expect_np(e.as, VA0 + 2 * e.s1 + 5 * PG, top);
 		/* part of the range; nothing before or after */
 		nps.n = 0;
 		OK(ht_walk_np(e.as, VA0 + 3 * PG + 5, VA0 + 5 * PG, collect_np,
@@ -256,6 +292,22 @@ Test(np, bad_values)
 		    -HT_EINVAL);
 		cr_assert_eq(ht_set_np(e.as, VA0, 4 * PG, top - 5, 2),
 		    -HT_EINVAL);
+		if (e.ept) {
+			/* any right present: read, write, execute, MBEC's */
+			for (unsigned b = 0; b < 11; b++)
+				if ((0x407u >> b) & 1)
+					cr_assert_eq(ht_set_np(e.as, VA0, PG,
+					    0x1000 | (1ull << b), 0),
+					    -HT_EINVAL, "bit %u", b);
+			/* an increment that could carry into one */
+			cr_assert_eq(ht_set_np(e.as, VA0, 2 * PG, 0x1000, 8),
+			    -HT_EINVAL);
+			cr_assert_eq(ht_set_np(e.as, VA0, 2 * PG, 0x1000,
+			    0x400), -HT_EINVAL);
+			/* past the widest value */
+			cr_assert_eq(ht_set_np(e.as, VA0, 4 * PG,
+			    EPT_WIDE - 0x1000, 0x800), -HT_EINVAL);
+		}
 		if (e.g->pte_size == 4)
 			cr_assert_eq(ht_set_np(e.as, VA0, PG, 1ull << 32, 0),
 			    -HT_EINVAL);
@@ -267,8 +319,14 @@ Test(np, bad_values)
 		expect_get(e.as, VA0 + PG, -HT_ENOTMAPPED);
 		/* the edges: odd increment for one page, the widest value */
 		OK(ht_set_np(e.as, VA0, PG, 0x1000, 3));
-		OK(ht_set_np(e.as, VA0, 3 * PG, top - 5, 2));
-		expect_np(e.as, VA0 + 2 * PG, top - 1);
+		if (e.ept) {
+			OK(ht_set_np(e.as, VA0, 3 * PG, EPT_WIDE - 0x1000,
+			    0x800));
+			expect_np(e.as, VA0 + 2 * PG, EPT_WIDE);
+		} else {
+			OK(ht_set_np(e.as, VA0, 3 * PG, top - 5, 2));
+			expect_np(e.as, VA0 + 2 * PG, top - 1);
+		}
 		env_fini(&e);
 	}
 }
@@ -286,19 +344,20 @@ Test(np, unmap_removes)
 		OK(ht_unmap(e.as, VA0 - 4 * PG, 8 * PG, 0));
 		(void) ht_as_purge(e.as);
 		used0 = ht_arena_frames_used(e.arena);
-		OK(ht_set_np(e.as, VA0 - 4 * PG, 8 * PG, 0x20, 0x20));
+		OK(ht_set_np(e.as, VA0 - 4 * PG, 8 * PG, np_val(&e, 0x20),
+		    np_val(&e, 0x20)));
 		OK(ht_map(e.as, VA0 + 8 * PG, 0x5000, PG, HT_W, 0));
 		cr_assert_gt(ht_arena_frames_used(e.arena), used0);
 		/* one table's fast path, then a range over two tables */
 		OK(ht_unmap(e.as, VA0, PG, 0));
 		expect_get(e.as, VA0, -HT_ENOTMAPPED);
-		expect_np(e.as, VA0 + PG, 0xc0);
+		expect_np(e.as, VA0 + PG, np_val(&e, 0xc0));
 		cr_assert_eq(all_np(&e, e.as), 7);
 		AUDIT(e.as);
 		OK(ht_unmap(e.as, VA0 - 2 * PG, 4 * PG, 0));
 		cr_assert_eq(all_np(&e, e.as), 4);
-		expect_np(e.as, VA0 - 3 * PG, 0x40);
-		expect_np(e.as, VA0 + 2 * PG, 0xe0);
+		expect_np(e.as, VA0 - 3 * PG, np_val(&e, 0x40));
+		expect_np(e.as, VA0 + 2 * PG, np_val(&e, 0xe0));
 		AUDIT(e.as);
 		/* everything: the space is empty and its tables are gone */
 		OK(ht_unmap(e.as, 0, VA0 + GIB, 0));
@@ -325,12 +384,13 @@ Test(np, map_replaces)
 
 		env_init(&e, mode);
 		big = VA0 + 4 * e.s1;
-		OK(ht_set_np(e.as, VA0, 4 * PG, 0x100, 0x100));
+		OK(ht_set_np(e.as, VA0, 4 * PG, np_val(&e, 0x100),
+		    np_val(&e, 0x100)));
 		OK(ht_map(e.as, VA0 + PG, 0x7000, 2 * PG, HT_W, 0));
 		cr_assert_eq(all_np(&e, e.as), 2);
 		OK(ht_translate(e.as, VA0 + 2 * PG, &x));
 		cr_assert_eq(x.pa, 0x8000);
-		expect_np(e.as, VA0 + 3 * PG, 0x400);
+		expect_np(e.as, VA0 + 3 * PG, np_val(&e, 0x400));
 		AUDIT(e.as);
 		/* NOREPLACE refuses only over present mappings */
 		OK(ht_map(e.as, VA0, 0x9000, PG, 0, HT_MAP_NOREPLACE));
@@ -343,15 +403,16 @@ Test(np, map_replaces)
 		cr_assert_eq(st.leaves[0], 0);
 		AUDIT(e.as);
 		/* a large page over a table of np entries only takes its place */
-		OK(ht_set_np(e.as, big + 7 * PG, 3 * PG, 0x10, 0x10));
+		OK(ht_set_np(e.as, big + 7 * PG, 3 * PG, np_val(&e, 0x10),
+		    np_val(&e, 0x10)));
 		OK(ht_map(e.as, big, 0, e.s1, HT_W, 0));
 		OK(ht_translate(e.as, big + 8 * PG, &x));
 		cr_assert_eq(x.page_size, e.s1);
 		cr_assert_eq(all_np(&e, e.as), 4);
 		AUDIT(e.as);
 		/* np entries inside a large page split it; the rest stays */
-		OK(ht_set_np(e.as, big + 9 * PG, PG, 0x30, 0));
-		expect_np(e.as, big + 9 * PG, 0x30);
+		OK(ht_set_np(e.as, big + 9 * PG, PG, np_val(&e, 0x30), 0));
+		expect_np(e.as, big + 9 * PG, np_val(&e, 0x30));
 		OK(ht_translate(e.as, big + 10 * PG, &x));
 		cr_assert_eq(x.pa, 10 * PG);
 		cr_assert_eq(x.page_size, PG);
@@ -360,9 +421,10 @@ Test(np, map_replaces)
 		AUDIT(e.as);
 		/* over a whole large page: it goes, a table of np comes */
 		OK(ht_map(e.as, big + e.s1, 0, e.s1, HT_W, 0));
-		OK(ht_set_np(e.as, big + e.s1, e.s1, 0x40, 0x40));
+		OK(ht_set_np(e.as, big + e.s1, e.s1, np_val(&e, 0x40),
+		    np_val(&e, 0x40)));
 		expect_not_present(&e, e.as, big + e.s1 + e.s1 - PG,
-		    0x40 * (e.s1 / PG));
+		    np_val(&e, 0x40) * (e.s1 / PG));
 		AUDIT(e.as);
 		env_fini(&e);
 	}
@@ -375,10 +437,15 @@ Test(np, changes_skip)
 		env_t e;
 		ht_xlate_t x;
 		long n;
+		uint64_t v0;
 
 		env_init(&e, mode);
-		/* the values have W, U, A, D and bit 9 set: none may move */
-		OK(ht_set_np(e.as, VA0, 4 * PG, 0x10266, 0x10000));
+		/*
+		 * the values have W, U, A, D and bit 9 set: none may move
+		 * (EPT: the type, IPAT, A, D and the lock bit)
+		 */
+		v0 = e.ept ? 0x10b78 : 0x10266;
+		OK(ht_set_np(e.as, VA0, 4 * PG, v0, 0x10000));
 		OK(ht_map(e.as, VA0 + 4 * PG, 0x5000, 4 * PG, HT_W, 0));
 		OK(ht_protect(e.as, VA0, 8 * PG, HT_U));
 		OK(ht_lock(e.as, VA0, 8 * PG));
@@ -390,12 +457,12 @@ Test(np, changes_skip)
 		cr_assert_eq(n, 0, "%ld leaves with A/D", n);
 		cr_assert_eq(all_np(&e, e.as), 4);
 		for (unsigned i = 0; i < 4; i++)
-			expect_np(e.as, VA0 + i * PG, 0x10266 + i * 0x10000ull);
+			expect_np(e.as, VA0 + i * PG, v0 + i * 0x10000ull);
 		AUDIT(e.as);
 		/* over a locked mapping: ELOCKED, nothing changed */
 		OK(ht_map(e.as, VA0 + 10 * PG, 0x5000, PG, HT_W, HT_MAP_LOCK));
-		cr_assert_eq(ht_set_np(e.as, VA0 + 8 * PG, 4 * PG, 2, 0),
-		    -HT_ELOCKED);
+		cr_assert_eq(ht_set_np(e.as, VA0 + 8 * PG, 4 * PG,
+		    np_val(&e, 2), 0), -HT_ELOCKED);
 		cr_assert_eq(all_np(&e, e.as), 4);
 		expect_get(e.as, VA0 + 10 * PG, -HT_EEXIST);
 		/* unmap with a locked mapping in the range keeps them too */
@@ -419,12 +486,14 @@ Test(np, survive_pressure)
 		ht_stats_t st0, st1;
 		const int N = 40;
 		int gone = 0;
+		uint64_t step;
 
 		env_init(&e, mode);
+		step = e.ept ? 8 : 2;	/* not a present bit */
 		OK(ht_as_create(e.ctx, 0, &thief));
 		for (int i = 0; i < N; i++) {
 			OK(ht_set_np(e.as, (ht_va_t)i * e.s1 + 3 * PG, PG,
-			    0x1000 + (uint64_t)i * 2, 0));
+			    0x1000 + (uint64_t)i * step, 0));
 			OK(ht_map(e.as, 256 * MIB + (ht_va_t)i * e.s1, 0x1000,
 			    PG, HT_W, 0));
 		}
@@ -447,7 +516,7 @@ Test(np, survive_pressure)
 			ht_pa_t pa;
 
 			expect_np(e.as, (ht_va_t)i * e.s1 + 3 * PG,
-			    0x1000 + (uint64_t)i * 2);
+			    0x1000 + (uint64_t)i * step);
 			if (ht_va2pa(e.as, 256 * MIB + (ht_va_t)i * e.s1,
 			    &pa) != 0)
 				gone++;
@@ -512,6 +581,7 @@ Test(np, import_keeps)
 		cfg.mode = mode;
 		cfg.frame_ops = ht_arena_ops();
 		cfg.frame_arg = e.arena;
+		cfg.ept = e.ept ? EPT_ENV : 0;
 		OK(ht_ctx_create(&cfg, &c2));
 		OK(ht_as_import(c2, ht_as_root(e.as), 0, &imp));
 		AUDIT(imp);

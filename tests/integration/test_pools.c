@@ -57,7 +57,7 @@ ParameterizedTest(ht_mode_t *mode, pools, frames_only_from_the_pools,
 	int i, rc = 0;
 	long n;
 
-	memset(&cfg, 0, sizeof (cfg));
+	cfg = base_cfg(e, *mode);	/* (EPT: EPT_ENV) */
 	cfg.npools = 2;
 	cfg.pools[0].base = ARENA_BASE + 64 * MIB;
 	cfg.pools[0].len = 15 * PG;

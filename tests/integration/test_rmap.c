@@ -80,7 +80,7 @@ env_rmap(env_t *e, ht_mode_t mode)
 {
 	ht_config_t c;
 
-	memset(&c, 0, sizeof (c));
+	c = base_cfg(e, mode);	/* (EPT: EPT_ENV) */
 	c.rmap = 1;
 	env_setup_cfg(e, mode, &c);
 }
@@ -319,6 +319,9 @@ ParameterizedTest(ht_mode_t *mode, rmap, clear_write_and_sync,
 	OK(ht_translate(a, va1, &x));
 	cr_assert_eq(x.attr & HT_W, 0u);
 	cr_assert_eq(x.attr & HT_U, HT_U, "only W goes");
+	if (mode_ept(e->g))	/* read stays, and so does HT_U (= HT_XU) */
+		cr_assert_eq(x.attr & (HT_W | HT_X | HT_XU | HT_NOREAD),
+		    HT_XU, "attr 0x%x", x.attr);
 	OK(ht_translate(b, vb, &x));
 	cr_assert_eq(x.attr & HT_W, 0u);
 	cr_assert_eq(x.page_size, l1, "whole: not split");
@@ -388,6 +391,7 @@ ParameterizedTest(ht_mode_t *mode, rmap, steal_and_import_keep_it_exact,
 	c.mode = *mode;
 	c.frame_ops = ht_arena_ops();
 	c.frame_arg = e->arena;
+	c.ept = mode_ept(e->g) ? EPT_ENV : 0;
 	c.rmap = 1;
 	OK(ht_ctx_create(&c, &ictx));
 	OK(ht_as_import(ictx, ht_as_root(a), 0, &imp));

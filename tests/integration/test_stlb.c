@@ -9,6 +9,10 @@
  * Only htable.h is used; the environment (arena, context, space, TLB
  * record) is tests/lib/api_env.h.  Every test runs in every paging mode
  * and ends with every space destroyed and no frame left in the arena.
+ * In EPT the CPU is the one the context's entries are made for (MBEC,
+ * execute-only pages), a fault is an EPT violation, and HT_U is HT_XU:
+ * a page mapped with it allows user-mode fetches; ept_rules has what EPT
+ * adds (execute-only pages, misconfigurations, no A/D).
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -25,6 +29,8 @@ cpu_of(ht_mode_t mode)
 
 	memset(&c, 0, sizeof (c));
 	c.flags = HT_CPU_WP | (mode != HT_MODE_32BIT ? HT_CPU_NXE : 0);
+	if (mode_ept(ht_geometry(mode)))
+		c.flags = HT_CPU_EPT_MBEC | HT_CPU_EPT_XONLY;
 	return (c);
 }
 
@@ -61,29 +67,44 @@ fill_ok(ht_stlb_t *t, ht_va_t va, unsigned acc, unsigned cpl, ht_pa_t pa,
 }
 #define FILL(t, va, acc, cpl, pa)	fill_ok(t, va, acc, cpl, pa, __LINE__)
 
+/* Fill and expect `want` (a #PF; in EPT a violation) not cached. */
 static void
-fill_fault(ht_stlb_t *t, ht_va_t va, unsigned acc, unsigned cpl, int line)
+fill_fault_is(ht_stlb_t *t, ht_va_t va, unsigned acc, unsigned cpl,
+    ht_fault_t want, int line)
 {
 	ht_access_t a;
 	int rc = ht_stlb_fill(t, va, acc, cpl, &a);
 
+	if (want == HT_FAULT_PF &&
+	    mode_ept(ht_ctx_geometry(ht_as_ctx(ht_stlb_as(t)))))
+		want = HT_FAULT_EPT_VIOLATION;
 	cr_assert_eq(rc, 0, "line %d: fill: %s", line, ht_errdetail());
-	cr_assert_eq(a.fault, HT_FAULT_PF, "line %d: no fault", line);
+	cr_assert_eq(a.fault, want, "line %d: fault %d, want %d", line,
+	    (int)a.fault, (int)want);
 	hit_is(t, va, acc, cpl, 0, 0, line);	/* nothing negative cached */
 }
-#define FAULT(t, va, acc, cpl)		fill_fault(t, va, acc, cpl, __LINE__)
+#define FAULT(t, va, acc, cpl)	\
+	fill_fault_is(t, va, acc, cpl, HT_FAULT_PF, __LINE__)
+#define MISCONFIG(t, va, acc, cpl)	\
+	fill_fault_is(t, va, acc, cpl, HT_FAULT_EPT_MISCONFIG, __LINE__)
 
-/* The raw leaf of va has all of bits. */
-static int
-leaf_has(env_t *e, ht_as_t *as, ht_va_t va, uint64_t bits)
+/* The raw leaf of va. */
+static uint64_t
+leaf_of(env_t *e, ht_as_t *as, ht_va_t va)
 {
 	unsigned level;
 	void *p = raw_leaf(e->arena, e->g, as, va, &level);
-	uint64_t v;
 
 	cr_assert_not_null(p);
-	v = e->g->pte_size == 8 ? *(uint64_t *)p : *(uint32_t *)p;
-	return ((v & bits) == bits);
+	return (e->g->pte_size == 8 ? *(uint64_t *)p : *(uint32_t *)p);
+}
+
+/* The raw leaf of va has all of bits (E_A, E_D: the format's). */
+static int
+leaf_has(env_t *e, ht_as_t *as, ht_va_t va, uint64_t bits)
+{
+	bits = raw_ad(e->g, bits);
+	return ((leaf_of(e, as, va) & bits) == bits);
 }
 
 MODE_PARAMS(stlb, fill_and_hit)
@@ -115,7 +136,12 @@ ParameterizedTest(ht_mode_t *mode, stlb, fill_and_hit, .timeout = 120)
 	HIT(t, VA + 16, HT_ACC_WRITE, 3, PA + 16);
 	HIT(t, VA + 16, HT_ACC_WRITE, 0, PA + 16);
 	/* no HT_X: a fetch faults where the mode has NX */
-	if (*mode != HT_MODE_32BIT) {
+	if (mode_ept(e->g)) {
+		/* EPT: HT_U is HT_XU, user-mode fetches only (MBEC) */
+		HIT(t, VA, HT_ACC_FETCH, 3, PA);
+		MISS(t, VA, HT_ACC_FETCH, 0);
+		FAULT(t, VA, HT_ACC_FETCH, 0);
+	} else if (*mode != HT_MODE_32BIT) {
 		MISS(t, VA, HT_ACC_FETCH, 3);
 		FAULT(t, VA, HT_ACC_FETCH, 3);
 	} else {
@@ -178,6 +204,33 @@ ParameterizedTest(ht_mode_t *mode, stlb, rights, .timeout = 120)
 		FILL(t, VA + PG, HT_ACC_READ, 3, PA + PG);
 		MISS(t, VA + PG, HT_ACC_WRITE, 0);
 		FAULT(t, VA + PG, HT_ACC_WRITE, 0);
+		ht_stlb_destroy(t);
+		env_teardown(e);
+		return;
+	}
+	if (mode_ept(e->g)) {
+		/*
+		 * EPT: no U/S and no WP.  Reads pass at any CPL, a write to
+		 * the read-only page is a violation at any CPL, and with
+		 * MBEC bit 2 allows supervisor-mode fetches only.
+		 */
+		FILL(t, VA, HT_ACC_READ, 3, PA);
+		HIT(t, VA, HT_ACC_READ, 0, PA);
+		HIT(t, VA, HT_ACC_FETCH, 0, PA);
+		MISS(t, VA, HT_ACC_FETCH, 3);
+		FAULT(t, VA, HT_ACC_FETCH, 3);
+		MISS(t, VA, HT_ACC_WRITE, 0);
+		FAULT(t, VA, HT_ACC_WRITE, 0);
+		FAULT(t, VA, HT_ACC_WRITE, 3);
+		/* without MBEC bit 2 allows every fetch */
+		cpu.flags &= ~HT_CPU_EPT_MBEC;
+		OK(ht_stlb_set_cpu(t, &cpu));
+		MISS(t, VA, HT_ACC_READ, 0);	/* set_cpu flushed */
+		FILL(t, VA, HT_ACC_FETCH, 3, PA);
+		HIT(t, VA, HT_ACC_FETCH, 0, PA);
+		HIT(t, VA, HT_ACC_READ, 3, PA);
+		MISS(t, VA, HT_ACC_WRITE, 3);
+		FAULT(t, VA, HT_ACC_WRITE, 3);
 		ht_stlb_destroy(t);
 		env_teardown(e);
 		return;
@@ -432,3 +485,99 @@ ParameterizedTest(ht_mode_t *mode, stlb, destroy_space, .timeout = 120)
 	ht_stlb_destroy(t);
 	env_teardown(e);
 }
+
+/*
+ * What EPT adds: read is a right (execute-only pages), the CPL of a fetch
+ * picks bit 2 or bit 10 (MBEC), a misconfigured leaf is a fault that is
+ * never cached, A/D are bits 8 and 9 (the memory type and IPAT in bits
+ * 3-6 stay as mapped), and a space whose EPTP enables no A/D has nothing
+ * to set: a write hits after any fill, and every change empties.
+ */
+static void
+ept_rules(ht_mode_t mode)
+{
+	const uint64_t wb = (6ull << 3) | (1ull << 6);	/* WB, IPAT */
+	env_t *e = &E;
+	ht_cpu_t cpu = cpu_of(mode);
+	ht_config_t cfg;
+	ht_stlb_t *t;
+	uint64_t *p, old;
+	unsigned l;
+
+	env_setup(e, mode);
+	OK(ht_map(e->as, VA, PA, PG, HT_X | HT_NOREAD, 0));
+	OK(ht_map(e->as, VA + PG, PA + PG, PG, HT_XU | HT_NOREAD, 0));
+	OK(ht_map(e->as, VA + 2 * PG, PA + 2 * PG, PG, HT_W |
+	    HT_EPT_MT(HT_EPT_WB) | HT_EPT_IPAT, 0));
+	OK(ht_stlb_create(e->as, 64, &cpu, &t));
+	/* execute-only: a fetch at the CPL its bit allows, nothing else */
+	FILL(t, VA, HT_ACC_FETCH, 0, PA);
+	HIT(t, VA, HT_ACC_FETCH, 1, PA);
+	MISS(t, VA, HT_ACC_READ, 0);
+	MISS(t, VA, HT_ACC_FETCH, 3);
+	FAULT(t, VA, HT_ACC_READ, 0);
+	FAULT(t, VA, HT_ACC_FETCH, 3);
+	FAULT(t, VA, HT_ACC_WRITE, 0);
+	FILL(t, VA + PG, HT_ACC_FETCH, 3, PA + PG);
+	MISS(t, VA + PG, HT_ACC_FETCH, 0);
+	FAULT(t, VA + PG, HT_ACC_FETCH, 0);
+	FAULT(t, VA + PG, HT_ACC_READ, 3);
+	/* A is bit 8, D bit 9; the memory type stays */
+	cr_assert(leaf_has(e, e->as, VA, E_A), "the fetch set A");
+	cr_assert(!leaf_has(e, e->as, VA, E_D), "a fetch sets no D");
+	FILL(t, VA + 2 * PG, HT_ACC_WRITE, 3, PA + 2 * PG);
+	cr_assert_eq(leaf_of(e, e->as, VA + 2 * PG) & 0x7ff, EPT_R | EPT_W |
+	    wb | EPT_A | EPT_D, "leaf 0x%llx",
+	    (unsigned long long)leaf_of(e, e->as, VA + 2 * PG));
+	HIT(t, VA + 2 * PG, HT_ACC_WRITE, 0, PA + 2 * PG);
+	/* a CPU without execute-only pages: those are misconfigured */
+	cpu.flags &= ~HT_CPU_EPT_XONLY;
+	OK(ht_stlb_set_cpu(t, &cpu));
+	MISS(t, VA + 2 * PG, HT_ACC_READ, 3);	/* set_cpu flushed */
+	MISCONFIG(t, VA, HT_ACC_FETCH, 0);
+	MISCONFIG(t, VA + PG, HT_ACC_FETCH, 3);
+	MISCONFIG(t, VA, HT_ACC_READ, 0);
+	FILL(t, VA + 2 * PG, HT_ACC_READ, 3, PA + 2 * PG);
+	/* a leaf that names memory type 2, as a bad hand could write it */
+	p = raw_leaf(e->arena, e->g, e->as, VA + 2 * PG, &l);
+	cr_assert_not_null(p);
+	old = *p;
+	*p = (old & ~(7ull << 3)) | (2ull << 3);
+	ht_stlb_flush(t);
+	MISCONFIG(t, VA + 2 * PG, HT_ACC_READ, 3);
+	MISCONFIG(t, VA + 2 * PG, HT_ACC_WRITE, 0);
+	*p = old;
+	FILL(t, VA + 2 * PG, HT_ACC_READ, 3, PA + 2 * PG);
+	ht_stlb_destroy(t);
+	env_teardown(e);
+
+	/* no A/D: nothing set, so a read's fill caches the write too */
+	cfg = base_cfg(e, mode);
+	cfg.ept = HT_EPT_MBEC | HT_EPT_XONLY;
+	env_setup_cfg(e, mode, &cfg);
+	cpu = cpu_of(mode);
+	OK(ht_map(e->as, VA, PA, 2 * PG, HT_W | HT_EPT_MT(HT_EPT_WB), 0));
+	OK(ht_stlb_create(e->as, 64, &cpu, &t));
+	old = leaf_of(e, e->as, VA);
+	FILL(t, VA, HT_ACC_READ, 3, PA);
+	HIT(t, VA, HT_ACC_WRITE, 3, PA);
+	HIT(t, VA, HT_ACC_WRITE, 0, PA);
+	FILL(t, VA + PG, HT_ACC_WRITE, 0, PA + PG);
+	cr_assert_eq(leaf_of(e, e->as, VA), old, "leaf 0x%llx, was 0x%llx",
+	    (unsigned long long)leaf_of(e, e->as, VA),
+	    (unsigned long long)old);
+	/* every present leaf may be cached: a change empties it */
+	OK(ht_protect(e->as, VA, PG, 0));
+	MISS(t, VA, HT_ACC_READ, 3);
+	FAULT(t, VA, HT_ACC_WRITE, 3);
+	FILL(t, VA, HT_ACC_READ, 0, PA);
+	OK(ht_unmap(e->as, VA, 2 * PG, 0));
+	MISS(t, VA, HT_ACC_READ, 0);
+	MISS(t, VA + PG, HT_ACC_WRITE, 0);
+	FAULT(t, VA + PG, HT_ACC_READ, 0);
+	ht_stlb_destroy(t);
+	env_teardown(e);
+}
+
+Test(stlb, ept4_rules, .timeout = 60) { ept_rules(HT_MODE_EPT4); }
+Test(stlb, ept5_rules, .timeout = 60) { ept_rules(HT_MODE_EPT5); }

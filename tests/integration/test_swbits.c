@@ -4,13 +4,16 @@
  * ht_translate, ht_walk and ht_scan (reading the arena as an image) report
  * it; the MMU (ht_access) takes the entry as a normal one; protect, lock,
  * unlock and splitting keep it; a bit the mode lacks is refused with
- * nothing changed.
+ * nothing changed.  In EPT (HT_SW(2..6), bits 52..56) the lock bit is
+ * bit 11 and bits 9 and 10 are D and user-execute: the bits the MMU
+ * ignores there are 11 and 52..56.
  */
 #include <stdio.h>
 #include <string.h>
 #include <criterion/criterion.h>
 #include "htable.h"
 #include "../lib/scan_image.h"
+#include "../lib/geom.h"
 
 #define MIB		(1024ull * 1024)
 #define GIB		(1024ull * MIB)
@@ -21,12 +24,21 @@
 #define LOCK_BIT	0x200ull
 /* Every entry bit the MMU ignores in a leaf of some mode: 9..11, 52..58 */
 #define IGNORED		(0xe00ull | 0x07f0000000000000ull)
+/*
+ * EPT: the lock bit is 11; of the bits above, 9 and 10 are D and
+ * user-execute there, and 57, 58 the VGP and PW attributes, which no
+ * test here sets: the bits checked are 11 and 52..58.
+ */
+#define EPT_LOCK_BIT	0x800ull
+#define EPT_IGNORED	(0x800ull | 0x07f0000000000000ull)
 
 typedef struct env {
 	ht_arena_t	*arena;
 	ht_ctx_t	*ctx;
 	ht_as_t		*as;
 	const ht_geometry_t *g;
+	uint64_t	lock_bit;	/* the format's */
+	uint64_t	ignored;	/* the bits checked */
 } env_t;
 
 static void
@@ -41,10 +53,14 @@ env_init(env_t *e, ht_mode_t mode)
 	cfg.mode = mode;
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = e->arena;
+	if (mode_ept(ht_geometry(mode)))
+		cfg.ept = EPT_ENV;
 	rc = ht_ctx_create(&cfg, &e->ctx);
 	cr_assert_eq(rc, 0, "ctx: %s (%s)", ht_err_name(rc), ht_errdetail());
 	cr_assert_eq(ht_as_create(e->ctx, 0, &e->as), 0);
 	e->g = ht_ctx_geometry(e->ctx);
+	e->lock_bit = mode_ept(e->g) ? EPT_LOCK_BIT : LOCK_BIT;
+	e->ignored = mode_ept(e->g) ? EPT_IGNORED : IGNORED;
 }
 
 static void
@@ -112,7 +128,7 @@ static void
 check_pages(env_t *e, ht_va_t va, uint64_t size, uint64_t len, unsigned want,
     int locked, const char *what)
 {
-	uint64_t bits = locked ? LOCK_BIT : 0;
+	uint64_t bits = locked ? e->lock_bit : 0;
 	leaves_t *lv = calloc(1, sizeof (*lv));
 	ht_scan_cfg_t sc;
 	ht_cpu_t cpu;
@@ -128,7 +144,7 @@ check_pages(env_t *e, ht_va_t va, uint64_t size, uint64_t len, unsigned want,
 		uint64_t raw = raw_leaf(e->as, va + off, &x);
 
 		cr_assert_eq(x.page_size, size, "%s: page size", what);
-		cr_assert_eq(raw & IGNORED, bits, "%s: entry 0x%llx, want "
+		cr_assert_eq(raw & e->ignored, bits, "%s: entry 0x%llx, want "
 		    "ignored bits 0x%llx", what, (unsigned long long)raw,
 		    (unsigned long long)bits);
 		cr_assert_eq(x.attr & HT_SW_MASK, want, "%s: translate attr "
@@ -136,6 +152,8 @@ check_pages(env_t *e, ht_va_t va, uint64_t size, uint64_t len, unsigned want,
 		cr_assert_eq(!!(x.attr & HT_LOCKED), locked);
 		memset(&cpu, 0, sizeof (cpu));
 		cpu.flags = e->g->has_nx ? HT_CPU_NXE : 0;
+		if (mode_ept(e->g))
+			cpu.flags = HT_CPU_EPT_MBEC | HT_CPU_EPT_XONLY;
 		cr_assert_eq(ht_access(e->as, &cpu, va + off, HT_ACC_READ, 0,
 		    &a), 0);
 		cr_assert_eq(a.fault, HT_FAULT_NONE, "%s: the MMU faults "
@@ -146,9 +164,9 @@ check_pages(env_t *e, ht_va_t va, uint64_t size, uint64_t len, unsigned want,
 	for (unsigned i = 0; i < lv->n; i++) {
 		cr_assert_eq(lv->v[i].attr & HT_SW_MASK, want, "%s: walk attr "
 		    "0x%x", what, lv->v[i].attr);
-		cr_assert_eq(lv->v[i].pte & IGNORED, bits);
+		cr_assert_eq(lv->v[i].pte & e->ignored, bits);
 	}
-	/* the arena as an image: bit 9 is the writer's there */
+	/* the arena as an image: bit 9 (EPT: 11) is the writer's there */
 	memset(&sc, 0, sizeof (sc));
 	sc.mode = e->g->mode;
 	sc.cr3 = ht_as_root(e->as);
@@ -213,10 +231,17 @@ every_bit(ht_mode_t mode)
 
 	env_init(&e, mode);
 	have = ht_ctx_swbits(e.ctx);
-	/* long-mode entries (nested paging's too) ignore bits 52..58 */
-	cr_assert_eq(have, mode == HT_MODE_4LEVEL || mode == HT_MODE_5LEVEL ||
-	    mode == HT_MODE_NPT4 || mode == HT_MODE_NPT5 ?
-	    HT_SW_MASK : HT_SW(0) | HT_SW(1), "swbits 0x%x", have);
+	/*
+	 * long-mode entries (nested paging's too) ignore bits 52..58; EPT's
+	 * 52..56 (bits 10 and 11 are user-execute and the lock there)
+	 */
+	if (mode_ept(e.g))
+		cr_assert_eq(have, HT_SW(2) | HT_SW(3) | HT_SW(4) | HT_SW(5) |
+		    HT_SW(6), "swbits 0x%x", have);
+	else
+		cr_assert_eq(have, mode == HT_MODE_4LEVEL ||
+		    mode == HT_MODE_5LEVEL || mode_npt(e.g) ? HT_SW_MASK :
+		    HT_SW(0) | HT_SW(1), "swbits 0x%x", have);
 	for (unsigned l = 0; l < e.g->levels; l++) {
 		uint64_t size = 1ull << e.g->level_shift[l];
 
@@ -240,6 +265,8 @@ Test(swbits, every_bit_4level) { every_bit(HT_MODE_4LEVEL); }
 Test(swbits, every_bit_5level) { every_bit(HT_MODE_5LEVEL); }
 Test(swbits, every_bit_npt4) { every_bit(HT_MODE_NPT4); }
 Test(swbits, every_bit_npt5) { every_bit(HT_MODE_NPT5); }
+Test(swbits, every_bit_ept4) { every_bit(HT_MODE_EPT4); }
+Test(swbits, every_bit_ept5) { every_bit(HT_MODE_EPT5); }
 
 /* Bits the mode lacks: EINVAL naming the bit, and nothing changed. */
 static void
@@ -249,10 +276,12 @@ refused(ht_mode_t mode)
 	unsigned have;
 	ht_xlate_t x;
 	uint64_t before;
+	unsigned sw0;
 
 	env_init(&e, mode);
 	have = ht_ctx_swbits(e.ctx);
-	cr_assert_eq(ht_map(e.as, VA0, 0x5000, 4096, HT_W | HT_SW(0), 0), 0);
+	sw0 = have & -have;	/* the mode's first: HT_SW(0), EPT HT_SW(2) */
+	cr_assert_eq(ht_map(e.as, VA0, 0x5000, 4096, HT_W | sw0, 0), 0);
 	before = raw_leaf(e.as, VA0, &x);
 	for (int n = 0; n < 10; n++) {
 		unsigned sw = HT_SW(n);
@@ -270,7 +299,7 @@ refused(ht_mode_t mode)
 		    "detail '%s'", ht_errdetail());
 		cr_assert_eq(ht_translate(e.as, VA0 + 4096, &x),
 		    -HT_ENOTMAPPED);
-		rc = ht_map(e.as, VA0, 0x7000, 4096, HT_SW(0) | sw, 0);
+		rc = ht_map(e.as, VA0, 0x7000, 4096, sw0 | sw, 0);
 		cr_assert_eq(rc, -HT_EINVAL);
 		cr_assert_eq(raw_leaf(e.as, VA0, &x), before);
 	}
@@ -286,3 +315,5 @@ Test(swbits, refused_pae) { refused(HT_MODE_PAE); }
 Test(swbits, refused_4level) { refused(HT_MODE_4LEVEL); }
 Test(swbits, refused_5level) { refused(HT_MODE_5LEVEL); }
 Test(swbits, refused_npt4) { refused(HT_MODE_NPT4); }
+Test(swbits, refused_ept4) { refused(HT_MODE_EPT4); }
+Test(swbits, refused_ept5) { refused(HT_MODE_EPT5); }

@@ -40,6 +40,8 @@ base_cfg(env_t *e, ht_mode_t mode)
 	cfg.frame_arg = e->arena;
 	cfg.tlb = tlb_hook;
 	cfg.tlb_arg = e;
+	if (mode_ept(ht_geometry(mode)))
+		cfg.ept = EPT_ENV;
 	return (cfg);
 }
 
@@ -99,12 +101,6 @@ env_teardown(env_t *e)
 	    (unsigned long long)ht_arena_frames_used(e->arena));
 	ht_arena_destroy(e->arena);
 	e->arena = NULL;
-}
-
-int
-mode_npt(const ht_geometry_t *g)
-{
-	return (g->mode == HT_MODE_NPT4 || g->mode == HT_MODE_NPT5);
 }
 
 uint64_t
@@ -276,16 +272,57 @@ unmapped_is(ht_as_t *as, ht_va_t va, int line)
 
 /*
  * Attributes as translate reports them: no NX bit means always X; nested
- * paging's leaves always have U.
+ * paging's leaves always have U; EPT has no NX bit and no U/S, and its
+ * X and XU (= U) are rights like W: exactly what was mapped.
  */
 unsigned
 eff(const env_t *e, unsigned attr, int no_nx)
 {
+	if (mode_ept(e->g))
+		return (attr);
 	if (!e->g->has_nx || no_nx)
 		attr |= HT_X;
 	if (mode_npt(e->g))
 		attr |= HT_U;
 	return (attr);
+}
+
+/* A test's attributes as the mode takes them (EPT's memory types). */
+unsigned
+mode_attr(const env_t *e, unsigned attr)
+{
+	if (!mode_ept(e->g))
+		return (attr);
+	switch (HT_EPT_MT_OF(attr)) {
+	case 2:		/* HT_PCD: WB */
+		return (attr | HT_PAT);
+	case 3:		/* HT_PWT | HT_PCD: WP */
+		return ((attr & ~HT_PCD) | HT_PAT);
+	case 7:		/* all three: WB */
+		return (attr & ~HT_PWT);
+	default:
+		return (attr);
+	}
+}
+
+/* A test's chattr as the mode takes it (EPT: rights and type whole). */
+void
+mode_chattr(const env_t *e, unsigned *clear, unsigned *set)
+{
+	const unsigned rights = HT_W | HT_X | HT_XU | HT_NOREAD;
+	unsigned c = *clear, s = *set;
+
+	if (!mode_ept(e->g))
+		return;
+	if ((c | s) & rights)
+		c = (c & ~rights) | (rights & ~s);
+	if ((c | s) & HT_EPT_MT_MASK) {
+		s = (s & ~HT_EPT_MT_MASK) |
+		    (mode_attr(e, s & HT_EPT_MT_MASK) & HT_EPT_MT_MASK);
+		c = (c & ~HT_EPT_MT_MASK) | (HT_EPT_MT_MASK & ~s);
+	}
+	*clear = c;
+	*set = s;
 }
 
 /* ------------------------------------------------------------------ */
@@ -314,7 +351,7 @@ raw_leaf(ht_arena_t *arena, const ht_geometry_t *g, ht_as_t *as,
 		p = tbl + (size_t)idx * g->pte_size;
 		pte = g->pte_size == 4 ? *(uint32_t *)(void *)p :
 		    *(uint64_t *)(void *)p;
-		if (!(pte & E_P))
+		if (!(pte & (mode_ept(g) ? EPT_PRESENT : E_P)))
 			return (NULL);
 		if (l == 0 || ((pte & E_PS) && level_ps(g, (unsigned)l) != 0)) {
 			*r_level = (unsigned)l;
@@ -336,12 +373,24 @@ raw_or(const ht_geometry_t *g, void *p, uint64_t bits)
 		    __ATOMIC_SEQ_CST);
 }
 
-/* Set raw bits on every leaf in [va, va + len) (which must be mapped). */
+/* The format's raw bits for E_A and E_D. */
+uint64_t
+raw_ad(const ht_geometry_t *g, uint64_t bits)
+{
+	cr_assert_eq(bits & ~(E_A | E_D), 0, "raw_ad: bits 0x%llx",
+	    (unsigned long long)bits);
+	if (!mode_ept(g))
+		return (bits);
+	return (((bits & E_A) ? EPT_A : 0) | ((bits & E_D) ? EPT_D : 0));
+}
+
+/* Set A/D (E_A, E_D) on every leaf in [va, va + len) (mapped). */
 void
 raw_touch(env_t *e, ht_as_t *as, ht_va_t va, uint64_t len, uint64_t bits)
 {
 	ht_va_t end = va + len;
 
+	bits = raw_ad(e->g, bits);
 	while (va != end) {
 		unsigned l;
 		void *p = raw_leaf(e->arena, e->g, as, va, &l);

@@ -10,7 +10,10 @@
  *  - translate checks (XLATE, UNMAPPED) and OK / AUDIT;
  *  - playing the MMU: setting bits in the raw leaf entries (raw_touch),
  *    and whether the TLB calls covered a range;
- *  - MODE_PARAMS(suite, name): the parameters "every paging mode".
+ *  - MODE_PARAMS(suite, name): the parameters "every paging mode";
+ *  - entry formats: EPT spaces (ept4, ept5) have the EPT_ENV flags, and
+ *    mode_attr, mode_chattr and raw_ad give a test's attributes, chattr
+ *    and raw A/D bits in the mode's own terms.
  * Every test ends with env_teardown: all spaces destroyed and no frame
  * left allocated in the arena.  Criterion tests only (they assert).
  */
@@ -33,13 +36,31 @@
 #define ARENA_BASE	(1 * MIB)
 #define ARENA_SIZE	(256 * MIB)
 
-#define KEEP_ATTR	(HT_W | HT_U | HT_X | HT_G | HT_PWT | HT_PCD | HT_PAT)
+/*
+ * The attributes translate checks compare: in EPT HT_U is HT_XU, HT_G
+ * ignore-PAT and the three cache bits the memory type; HT_NOREAD (EPT's
+ * "no read right") must never appear where a test did not ask for it.
+ */
+#define KEEP_ATTR	(HT_W | HT_U | HT_X | HT_G | HT_PWT | HT_PCD | \
+	HT_PAT | HT_NOREAD)
 
-/* Raw x86 entry bits (Intel SDM vol. 3, chapter 4). */
+/*
+ * Raw x86 entry bits (Intel SDM vol. 3, chapter 4).  E_A and E_D name the
+ * accessed and dirty bits in raw_touch and raw_ad, whatever the format.
+ */
 #define E_P		0x001ull
 #define E_A		0x020ull
 #define E_D		0x040ull
 #define E_PS		0x080ull
+/* Raw EPT entry bits (SDM vol. 3C, "EPT Translation Mechanism"). */
+#define EPT_R		0x001ull
+#define EPT_W		0x002ull
+#define EPT_X		0x004ull
+#define EPT_A		0x100ull
+#define EPT_D		0x200ull
+#define EPT_XU		0x400ull
+#define EPT_LOCK	0x800ull	/* the library's lock bit */
+#define EPT_PRESENT	(EPT_R | EPT_W | EPT_X | EPT_XU)
 
 /* ------------------------------------------------------------------ */
 /* Environment                                                         */
@@ -69,18 +90,24 @@ extern env_t E;
 /* The TLB hook of the environment's contexts (arg: the env_t). */
 void tlb_hook(void *arg, ht_as_t *as, ht_va_t va, uint64_t len);
 void tlb_reset(env_t *e);
-/* A configuration of mode with the arena's frames and the TLB hook. */
+/*
+ * A configuration of mode with the arena's frames and the TLB hook (and
+ * in EPT, cfg.ept = EPT_ENV).
+ */
 ht_config_t base_cfg(env_t *e, ht_mode_t mode);
 /* A fresh e with its arena only. */
 void env_arena(env_t *e, ht_mode_t mode);
-/* Arena, context from cfg (frame ops and TLB hook filled in), one space. */
+/*
+ * Arena, context from tweak (frame ops and TLB hook filled in), one
+ * space; env_setup: from base_cfg.  In EPT tweak->ept is taken as it is
+ * (0 is a setting, "no A/D, no MBEC, no execute-only pages"): start a
+ * tweak from base_cfg to have EPT_ENV.
+ */
 void env_setup_cfg(env_t *e, ht_mode_t mode, const ht_config_t *tweak);
 void env_setup(env_t *e, ht_mode_t mode);
 /* Destroy the main space (if any), the context and the arena. */
 void env_teardown(env_t *e);
 
-/* Nested paging (npt4, npt5): every entry has U, no canonical hole. */
-int mode_npt(const ht_geometry_t *g);
 uint64_t lsize(const ht_geometry_t *g, unsigned level);
 unsigned level_ps(const ht_geometry_t *g, unsigned level);
 /* The levels that can hold leaves in this mode (with these page sizes). */
@@ -147,8 +174,31 @@ void check_detail(int line, const char *what);
 	    ht_errdetail());						\
 } while (0)
 
-/* Attributes as translate reports them: no NX bit means always X. */
+/*
+ * Attributes as translate reports them: no NX bit means always X (in the
+ * x86 modes), nested paging's leaves always have U; in EPT exactly the
+ * rights mapped.
+ */
 unsigned eff(const env_t *e, unsigned attr, int no_nx);
+/*
+ * A test's attributes as the mode takes them.  In EPT the cache bits are
+ * a memory type, and three of their sets are types that EPT refuses
+ * (HT_PCD alone is 2, HT_PWT | HT_PCD is 3, all three are 7): these
+ * become WB (HT_PCD | HT_PAT), WP (HT_PWT | HT_PAT) and WB, each keeping
+ * HT_PCD or HT_PWT where it can.  Everything else, and every attribute in
+ * the other modes, is returned as it is.
+ */
+unsigned mode_attr(const env_t *e, unsigned attr);
+/*
+ * A test's ht_chattr(clear, set) as the mode takes it.  EPT names the
+ * rights (HT_W, HT_X, HT_XU, HT_NOREAD) whole or not at all, and the
+ * memory type too: there, when any right is named, each right in *set
+ * is set and every other cleared (so read stays, unless *set names
+ * HT_NOREAD), and when any cache bit is named, the type becomes
+ * mode_attr's of *set's cache bits, the rest of them cleared.  (EPT_ENV:
+ * HT_XU is a right.)  Elsewhere nothing changes.
+ */
+void mode_chattr(const env_t *e, unsigned *clear, unsigned *set);
 /* Translate va and check pa, page size and (masked) attributes. */
 void xlate_is(ht_as_t *as, ht_va_t va, ht_pa_t pa, uint64_t size,
     unsigned attr, unsigned mask, int line);
@@ -162,11 +212,22 @@ void unmapped_is(ht_as_t *as, ht_va_t va, int line);
 /* Playing the MMU: find leaf entries in the raw tables                */
 /* ------------------------------------------------------------------ */
 
-/* Address of the leaf entry for va (NULL if unmapped); *r_level its level. */
+/*
+ * Address of the leaf entry for va (NULL if unmapped); *r_level its level.
+ * An entry is present with bit 0 (EPT: any of bits 0-2 and 10).
+ */
 void *raw_leaf(ht_arena_t *arena, const ht_geometry_t *g, ht_as_t *as,
     ht_va_t va, unsigned *r_level);
 void raw_or(const ht_geometry_t *g, void *p, uint64_t bits);
-/* Set raw bits on every leaf in [va, va + len) (which must be mapped). */
+/*
+ * The raw bits of the format for E_A and E_D in bits: themselves (bits 5
+ * and 6) in the x86 formats, bits 8 and 9 in EPT.
+ */
+uint64_t raw_ad(const ht_geometry_t *g, uint64_t bits);
+/*
+ * Set accessed and dirty (bits: E_A and E_D, raw_ad's) on every leaf in
+ * [va, va + len) (which must be mapped), as the MMU would.
+ */
 void raw_touch(env_t *e, ht_as_t *as, ht_va_t va, uint64_t len,
     uint64_t bits);
 /* Is [va, va + len) covered by the recorded TLB calls for as? */
@@ -203,10 +264,9 @@ void steal_by_maps(env_t *e, ht_as_t *thief, ht_va_t va, uint64_t step,
 #define MODE_PARAMS(suite, name)					\
 ParameterizedTestParameters(suite, name)				\
 {									\
-	static ht_mode_t m[6] = { HT_MODE_32BIT, HT_MODE_PAE,		\
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4,		\
-	    HT_MODE_NPT5 };						\
-	return (cr_make_param_array(ht_mode_t, m, 6));			\
+	static ht_mode_t m[] = { ALL_MODES };				\
+	return (cr_make_param_array(ht_mode_t, m,			\
+	    sizeof (m) / sizeof (m[0])));				\
 }
 
 #endif /* HT_TEST_API_ENV_H */
