@@ -12,30 +12,8 @@ htable=$1
 examples=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0; fail=0
+. "$(dirname "$0")/lib.sh"
 
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "[FAIL] $*" >&2; }
-
-# expect NAME STATUS STDERR-REGEX CMD...: exit status and a message
-expect() {
-	local name=$1 want=$2 re=$3; shift 3
-	"$@" >"$work/out" 2>"$work/err"
-	local rc=$?
-	[ $rc -eq "$want" ] || { bad "$name: exit $rc, want $want"; return; }
-	[ -z "$re" ] || grep -Eq -- "$re" "$work/err" ||
-	    { bad "$name: stderr '$(head -3 "$work/err")'"; return; }
-	ok
-}
-
-# put64 FILE OFFSET VALUE: store a little-endian 64-bit entry
-put64() {
-	local v=$3 s="" i
-	for i in 0 1 2 3 4 5 6 7; do
-		s+=$(printf '\\x%02x' $(( (v >> (8 * i)) & 0xff )))
-	done
-	printf "$s" | dd of="$1" bs=1 seek=$(($2)) conv=notrunc status=none
-}
 put32() {
 	local v=$3 s="" i
 	for i in 0 1 2 3; do
@@ -159,7 +137,7 @@ for spec in "$examples"/*.spec; do
 		done <"$work/$name.text"
 		continue
 	fi
-	c=$(tail -n 1 "$work/sum" | sed 's/.*cr3=//')
+	c=$(grep '^mode=' "$work/sum" | tail -n 1 | sed 's/.*cr3=//')
 	for f in text json qemu-tlb qemu-mem; do
 		"$htable" dump "$work/$name.img" --cr3 "$c" --mode "$mode" --format $f >"$work/$name.$f" 2>"$work/err"
 		rc=$?

@@ -46,7 +46,23 @@ typedef struct image_opts {
 	unsigned	ept;
 	int		have_file_ept;	/* --roots named ept=FLAGS */
 	unsigned	file_ept;
+	/* --roots named a guest: "guest mode=M cr3=X [host=NAME]" */
+	int		have_file_guest;
+	ht_mode_t	file_guest_mode;
+	uint64_t	file_guest_cr3;
+	char		file_guest_host[CLI_ROOT_NAME];	/* "" = none */
 } image_opts_t;
+
+/* translate --nested: the guest's side, the access, the output. */
+typedef struct nested_opts {
+	int		have_mode, have_cr3;
+	ht_mode_t	mode;		/* --guest-mode */
+	uint64_t	cr3;		/* --guest-cr3 (guest-physical) */
+	unsigned	acc;		/* --access: HT_ACC_* */
+	unsigned	cpl;		/* --cpl */
+	ht_cpu_t	cpu;		/* --cpu: the guest's CPU */
+	int		json;		/* --format json */
+} nested_opts_t;
 
 int cmd_build(int argc, char **argv);
 void usage_build(FILE *f);
@@ -88,6 +104,14 @@ int cli_parse_cpu(const char *s, ht_cpu_t *cpu);
  */
 int cli_parse_engine(const char *cmd, const char *name,
     const engine_ops_t **r_e);
+/*
+ * translate --nested (cmd_nested.c): each VA of va[0..nva) through the
+ * guest's tables and the host's (ht_nested_access), on the image at path,
+ * with o done (image_opts_done) for the host.  An exit status, after a
+ * message when it is not EXIT_OK.
+ */
+int translate_nested(image_opts_t *o, nested_opts_t *n, const char *path,
+    char **va, int nva);
 /* dump --format tables (tables.c): 0, or an exit status after a message */
 int dump_tables(const char *path, image_opts_t *o, FILE *out);
 

@@ -20,6 +20,16 @@
  * ends with " ept=FLAGS", the flags of the `ept` statement: the image,
  * a raw physical image, has no room for them, and `dump --roots` needs
  * them to read the tables as they were built.
+ *
+ * A guest (`guest MODE`, in a hypervisor's mode): after the host's
+ * tables, the guest's are built in a context of their own (guest.c) and
+ * written where the host maps their guest-physical pages.  The summary
+ * then ends with three lines of the guest's, "guest tables per level
+ * ...; leaves: ...", "guest frames: N in [GPA, GPA)..." and
+ * "guest mode=MODE cr3=0xHEX" (the guest's CR3, guest-physical; with
+ * " host=NAME" when the host has named roots: the root of the host
+ * space that maps the guest), which `translate --nested --roots` reads;
+ * the JSON has a "guest" object before "pools".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +77,17 @@ write_frame(void *arg, const ht_as_t *as, ht_pfn_t pfn, int level)
 		im->err = errno ? errno : EIO;
 }
 
+/* spec_guest_write's function: a guest table at host-physical hpa. */
+static void
+write_guest(void *arg, uint64_t hpa, const void *bytes)
+{
+	struct img *im = arg;
+
+	if (im->err == 0 && pwrite(im->fd, bytes, HT_PAGE_SIZE, (off_t)hpa) !=
+	    (ssize_t)HT_PAGE_SIZE)
+		im->err = errno ? errno : EIO;
+}
+
 /* The page size a leaf of 2^shift bytes is: its HT_PS_* bit and name. */
 static unsigned
 ps_of(unsigned shift, const char **r_name)
@@ -107,10 +128,13 @@ ept_text(const spec_t *s)
 		printf(" ept=%s", cli_ept_words(s->ept, w, sizeof (w)));
 }
 
+static void guest_summary(const spec_t *s, const spec_guest_t *gst,
+    int json);
+
 /* The summary of a spec of one space (the file's comment). */
 static void
 summary(const spec_t *s, ht_ctx_t *ctx, ht_as_t *as, uint64_t frames,
-    int json)
+    const spec_guest_t *gst, int json)
 {
 	const ht_geometry_t *g = ht_ctx_geometry(ctx);
 	ht_stats_t st;
@@ -133,6 +157,8 @@ summary(const spec_t *s, ht_ctx_t *ctx, ht_as_t *as, uint64_t frames,
 				    nm, st.leaves[l]);
 		}
 		printf("},\"frames\":%" PRIu64 ",", frames);
+		if (gst != NULL)
+			guest_summary(s, gst, 1);
 		print_pools_json(s);
 		return;
 	}
@@ -154,6 +180,8 @@ summary(const spec_t *s, ht_ctx_t *ctx, ht_as_t *as, uint64_t frames,
 	    spec_cr3(s, ht_as_root(as)));
 	ept_text(s);
 	putchar('\n');
+	if (gst != NULL)
+		guest_summary(s, gst, 0);
 }
 
 /* The "L3=1 L2=2 ..." and leaves parts of a space's counts. */
@@ -189,6 +217,51 @@ counts_json(const ht_geometry_t *g, const ht_stats_t *st)
 	printf("}");
 }
 
+/* The guest's pools: " [GPA, GPA)" each, or as a JSON array. */
+static void
+guest_pools(const spec_t *gs, int json)
+{
+	for (int i = 0; i < gs->npools; i++)
+		printf(json ? "%s{\"base\":\"0x%" PRIx64 "\",\"len\":\"0x%"
+		    PRIx64 "\"}" : "%s[0x%" PRIx64 ", 0x%" PRIx64 ")",
+		    json ? (i ? "," : "") : " ", gs->pools[i].base, json ?
+		    gs->pools[i].len : gs->pools[i].base + gs->pools[i].len);
+}
+
+/*
+ * The guest's part of the summary (the file's comment): its lines after
+ * the host's, or in JSON its object and a comma.
+ */
+static void
+guest_summary(const spec_t *s, const spec_guest_t *gst, int json)
+{
+	const spec_t *gs = s->guest;
+	const ht_geometry_t *g = ht_ctx_geometry(gst->ctx);
+	const char *host = s->spaces[s->guest_space].name;
+	ht_stats_t st;
+
+	ht_as_stats(gst->w.as[0], &st);
+	if (json) {
+		printf("\"guest\":{\"mode\":\"%s\",\"cr3\":\"0x%" PRIx64
+		    "\",\"host\":\"%s\",", ht_mode_name(gs->mode),
+		    spec_guest_cr3(gst), host);
+		counts_json(g, &st);
+		printf(",\"frames\":%" PRIu64 ",\"pools\":[", gst->frames);
+		guest_pools(gs, 1);
+		printf("]},");
+		return;
+	}
+	printf("guest ");
+	counts_text(g, &st);
+	printf("\nguest frames: %" PRIu64 " in", gst->frames);
+	guest_pools(gs, 0);
+	printf("\nguest mode=%s cr3=0x%" PRIx64, ht_mode_name(gs->mode),
+	    spec_guest_cr3(gst));
+	if (s->multi)
+		printf(" host=%s", host);
+	putchar('\n');
+}
+
 /* The name of space i, or of none (-1). */
 static const char *
 space_name(const spec_t *s, int i)
@@ -212,7 +285,7 @@ json_space(const spec_t *s, int i)
  */
 static void
 summary_multi(const spec_t *s, const spec_world_t *w, const spec_root_t *roots,
-    int nroots, uint64_t frames, int json)
+    int nroots, uint64_t frames, const spec_guest_t *gst, int json)
 {
 	const ht_geometry_t *g = ht_ctx_geometry(w->ctx);
 
@@ -324,6 +397,8 @@ summary_multi(const spec_t *s, const spec_world_t *w, const spec_root_t *roots,
 			printf("%s{\"name\":\"%s\",\"cr3\":\"0x%" PRIx64
 			    "\"}", i ? "," : "", roots[i].name, roots[i].cr3);
 		printf("],\"frames\":%" PRIu64 ",", frames);
+		if (gst != NULL)
+			guest_summary(s, gst, 1);
 		print_pools_json(s);
 		return;
 	}
@@ -338,6 +413,8 @@ summary_multi(const spec_t *s, const spec_world_t *w, const spec_root_t *roots,
 	printf("mode=%s roots=%d", ht_mode_name(s->mode), nroots);
 	ept_text(s);
 	putchar('\n');
+	if (gst != NULL)
+		guest_summary(s, gst, 0);
 }
 
 /* What the model of one root needs. */
@@ -448,6 +525,7 @@ cmd_build(int argc, char **argv)
 	ht_ctx_t *ctx = NULL;
 	char *tmp = NULL;
 	struct img im = { 0 };
+	spec_guest_t gst;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:jh", opts, NULL)) != -1) {
@@ -485,6 +563,7 @@ cmd_build(int argc, char **argv)
 	if (spec_parse(argv[optind], &s, stderr) != 0)
 		return (EXIT_INPUT);
 	memset(&w, 0, sizeof (w));
+	memset(&gst, 0, sizeof (gst));
 
 	/* One arena covers every pool: the "physical memory" of the image. */
 	ht_pa_t lo = ~0ull, hi = 0;
@@ -510,6 +589,9 @@ cmd_build(int argc, char **argv)
 	}
 	if (spec_run(&s, ctx, NULL, &w, stderr) != 0)
 		goto out;
+	/* the guest's tables, where the host maps their memory */
+	if (s.guest != NULL && spec_guest_build(&s, &w, &gst, stderr) != 0)
+		goto out;
 	if (s.multi && spec_roots(&s, &w, &roots, &nroots) != 0) {
 		fprintf(stderr, "htable build: out of memory\n");
 		rc = EXIT_IO;
@@ -526,6 +608,8 @@ cmd_build(int argc, char **argv)
 	}
 	im.arena = arena;
 	(void) ht_ctx_dump_frames(ctx, write_frame, &im);
+	if (s.guest != NULL)
+		spec_guest_write(&gst, write_guest, &im);
 	if (im.err == 0 && fchmod(im.fd, 0644) != 0)
 		im.err = errno;
 	if (close(im.fd) != 0 && im.err == 0)
@@ -538,9 +622,11 @@ cmd_build(int argc, char **argv)
 		goto out;
 	}
 	if (s.multi)
-		summary_multi(&s, &w, roots, nroots, im.frames, json);
+		summary_multi(&s, &w, roots, nroots, im.frames,
+		    s.guest != NULL ? &gst : NULL, json);
 	else
-		summary(&s, ctx, w.as[0], im.frames, json);
+		summary(&s, ctx, w.as[0], im.frames,
+		    s.guest != NULL ? &gst : NULL, json);
 	rc = EXIT_OK;
 	if (verify) {
 		/* the image as written, on a real MMU, against the library */
@@ -560,6 +646,7 @@ cmd_build(int argc, char **argv)
 out:
 	free(tmp);
 	free(roots);
+	spec_guest_free(&gst);
 	spec_world_free(&w);
 	if (ctx != NULL)
 		(void) ht_ctx_destroy(ctx);

@@ -7,6 +7,12 @@
  * the exit status is 0 unless the arguments or the image are bad.  In
  * EPT (ept4, ept5) the "CR3" is the EPTP, each VA a guest-physical
  * address, and a mapping shows EPT's rights, memory type and attributes.
+ *
+ * --nested: each VA is a guest's linear address, through the guest's
+ * tables (--guest-mode, --guest-cr3, or the "guest" line of --roots) and
+ * each guest-physical address through the host's (the root above, in
+ * npt4, npt5, ept4 or ept5): one access (--access, --cpl, --cpu), every
+ * stage of it (cmd_nested.c).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -39,6 +45,23 @@ usage_translate(FILE *f)
 	    "  --ept FLAGS     EPT: ad,mbec,xonly or none (ad sets bit 6 of\n"
 	    "                  the EPTP; default: what --roots says)\n"
 	    "  --pa-bits N     MAXPHYADDR for the reserved-bit checks\n"
+	    "       htable translate IMAGE --nested --roots FILE [OPTIONS] VA...\n"
+	    "       htable translate IMAGE --nested --cr3 X --mode M [--ept F]\n"
+	    "           --guest-mode GM --guest-cr3 GX [OPTIONS] VA...\n"
+	    "  Each VA is a guest's linear address: one access through the\n"
+	    "  guest's tables (mode GM: 32bit, pae, 4level, 5level; root at\n"
+	    "  guest-physical GX) and every guest-physical address through\n"
+	    "  the hypervisor's (X in M: npt4, npt5, ept4, ept5).  Prints\n"
+	    "  each guest entry (guest- and host-physical), each host walk,\n"
+	    "  the fault (guest #PF or #GP, EPT violation, misconfiguration,\n"
+	    "  NPF) and its stage, or the host-physical address, and the\n"
+	    "  A/D bits both stages set.\n"
+	    "  --roots FILE    also the guest's mode and CR3 ('guest mode=')\n"
+	    "  --access r|w|x  read (default), write or fetch\n"
+	    "  --cpl 0|3       the guest's privilege level (default 3)\n"
+	    "  --cpu FLAGS     the guest's CPU: wp,nxe,smep,smap,ac,pke,\n"
+	    "                  pkru=N,no1g,pa-bits=N or none (default wp,nxe)\n"
+	    "  --format F      text (default) or json\n"
 	    "Exit status: 0 success (mapped or not), 1 I/O failure,\n"
 	    "2 bad usage or input.\n");
 }
@@ -126,6 +149,87 @@ print_xlate(const ht_scan_cfg_t *cfg, const ht_scan_xlate_t *x)
 	}
 }
 
+/* The long name of option c in opts. */
+static const char *
+opts_name(const struct option *opts, int c)
+{
+	for (; opts->name != NULL; opts++)
+		if (opts->val == c)
+			return (opts->name);
+	return ("?");
+}
+
+/*
+ * Take option c of --nested into *n: --guest-mode ('G'), --guest-cr3
+ * ('g'), --access ('a'), --cpl ('l'), --cpu ('u'), --format ('f').  1
+ * taken, 0 not one of them, -1 bad value (a message has been printed).
+ */
+static int
+nested_opt(nested_opts_t *n, int c, const char *arg)
+{
+	uint64_t v;
+
+	switch (c) {
+	case 'G':
+		if (ht_mode_parse(arg, &n->mode) != 0 ||
+		    spec_mode_nested(n->mode)) {
+			fprintf(stderr, "htable translate: --guest-mode '%s': "
+			    "not one of 32bit, pae, 4level, 5level\n", arg);
+			return (-1);
+		}
+		n->have_mode = 1;
+		return (1);
+	case 'g':
+		if (spec_number(arg, &v) != 0) {
+			fprintf(stderr, "htable translate: --guest-cr3 '%s': "
+			    "not a number\n", arg);
+			return (-1);
+		}
+		n->cr3 = v;
+		n->have_cr3 = 1;
+		return (1);
+	case 'a':
+		if (strcmp(arg, "r") == 0 || strcmp(arg, "read") == 0)
+			n->acc = HT_ACC_READ;
+		else if (strcmp(arg, "w") == 0 || strcmp(arg, "write") == 0)
+			n->acc = HT_ACC_WRITE;
+		else if (strcmp(arg, "x") == 0 || strcmp(arg, "fetch") == 0)
+			n->acc = HT_ACC_FETCH;
+		else {
+			fprintf(stderr, "htable translate: --access '%s': not "
+			    "r, w or x (read, write, fetch)\n", arg);
+			return (-1);
+		}
+		return (1);
+	case 'l':
+		if (strcmp(arg, "0") != 0 && strcmp(arg, "3") != 0) {
+			fprintf(stderr, "htable translate: --cpl '%s': not 0 "
+			    "or 3\n", arg);
+			return (-1);
+		}
+		n->cpl = (unsigned)(arg[0] - '0');
+		return (1);
+	case 'u':
+		if (cli_parse_cpu(arg, &n->cpu) != 0) {
+			fprintf(stderr, "htable translate: --cpu '%s': flags "
+			    "are wp nxe smep smap ac pke pkru=N no1g pa-bits=N "
+			    "none\n", arg);
+			return (-1);
+		}
+		return (1);
+	case 'f':
+		if (strcmp(arg, "text") != 0 && strcmp(arg, "json") != 0) {
+			fprintf(stderr, "htable translate: --format '%s': not "
+			    "text or json\n", arg);
+			return (-1);
+		}
+		n->json = strcmp(arg, "json") == 0;
+		return (1);
+	default:
+		return (0);
+	}
+}
+
 /* Translate argv[first..argc) under the root in o->cfg; an exit status. */
 static int
 translate_root(image_opts_t *o, image_t *im, int argc, char **argv,
@@ -163,12 +267,22 @@ cmd_translate(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "pa-bits", required_argument, NULL, 'p' },
 		{ "ept", required_argument, NULL, 'E' },
+		{ "nested", no_argument, NULL, 'N' },
+		{ "guest-mode", required_argument, NULL, 'G' },
+		{ "guest-cr3", required_argument, NULL, 'g' },
+		{ "access", required_argument, NULL, 'a' },
+		{ "cpl", required_argument, NULL, 'l' },
+		{ "cpu", required_argument, NULL, 'u' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	image_opts_t o = { 0 };
+	nested_opts_t n = { .acc = HT_ACC_READ, .cpl = 3,
+	    .cpu = { HT_CPU_WP | HT_CPU_NXE, 0, 0 } };
+	const char *nopt = NULL;	/* a --nested option given */
 	image_t im;
-	int c, rc = EXIT_INPUT;
+	int c, nested = 0, rc = EXIT_INPUT;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:m:p:h", opts, NULL)) != -1) {
@@ -176,6 +290,19 @@ cmd_translate(int argc, char **argv)
 		case 1: continue;
 		case -1: goto out;
 		default: break;
+		}
+		if (c == 'N') {
+			nested = 1;
+			continue;
+		}
+		if (c != 'h' && c != '?') {
+			switch (nested_opt(&n, c, optarg)) {
+			case 1:
+				nopt = opts_name(opts, c);
+				continue;
+			case -1: goto out;
+			default: break;
+			}
 		}
 		if (c == 'h') {
 			usage_translate(stdout);
@@ -189,6 +316,11 @@ cmd_translate(int argc, char **argv)
 		usage_translate(stderr);
 		goto out;
 	}
+	if (nopt != NULL && !nested) {
+		fprintf(stderr, "htable translate: --%s goes with --nested\n",
+		    nopt);
+		goto out;
+	}
 	if (image_opts_done(&o, "translate") != 0)
 		goto out;
 	/* Every VA is checked before anything is printed. */
@@ -200,6 +332,11 @@ cmd_translate(int argc, char **argv)
 			    "number\n", argv[i]);
 			goto out;
 		}
+	}
+	if (nested) {
+		rc = translate_nested(&o, &n, argv[optind], argv + optind + 1,
+		    argc - optind - 1);
+		goto out;
 	}
 	if (cli_image_open(argv[optind], &im) != 0) {
 		rc = EXIT_IO;

@@ -179,6 +179,43 @@ file_ept(image_opts_t *o, const char *path, const char *t)
 	return (0);
 }
 
+/*
+ * "guest mode=M cr3=0xX [host=NAME]" of a --roots file (line past
+ * "guest ").  0, or -1 + message.
+ */
+static int
+file_guest(image_opts_t *o, const char *path, const char *line)
+{
+	char host[CLI_ROOT_NAME];
+	const char *c;
+	unsigned long long v;
+	ht_mode_t m;
+
+	if (file_mode(line, &m) != 0 || (c = strstr(line, " cr3=0x")) ==
+	    NULL || sscanf(c + 5, "%llx", &v) != 1) {
+		fprintf(stderr, "htable: --roots %s: 'guest %.*s': expected "
+		    "'guest mode=MODE cr3=0xHEX'\n", path,
+		    (int)strcspn(line, "\n"), line);
+		return (-1);
+	}
+	o->have_file_guest = 1;
+	o->file_guest_mode = m;
+	o->file_guest_cr3 = v;
+	o->file_guest_host[0] = '\0';
+	if ((c = strstr(line, " host=")) != NULL) {
+		if (sscanf(c + 6, "%63s", host) != 1 ||
+		    !root_name_ok(host, strlen(host))) {
+			fprintf(stderr, "htable: --roots %s: 'guest ... %.*s': "
+			    "not the name of a root\n", path,
+			    (int)strcspn(c + 1, "\n"), c + 1);
+			return (-1);
+		}
+		(void) snprintf(o->file_guest_host,
+		    sizeof (o->file_guest_host), "%s", host);
+	}
+	return (0);
+}
+
 /* --roots FILE: what build printed.  0, or -1 + message. */
 static int
 roots_opt(image_opts_t *o, const char *path)
@@ -197,8 +234,10 @@ roots_opt(image_opts_t *o, const char *path)
 		const char *c;
 		ht_mode_t m;
 
-		if (sscanf(line, "root %63s cr3=%31s", name, hex) == 2 &&
-		    root_name_ok(name, strlen(name)) &&
+		if (strncmp(line, "guest mode=", 11) == 0) {
+			rc = file_guest(o, path, line + 6);
+		} else if (sscanf(line, "root %63s cr3=%31s", name, hex) ==
+		    2 && root_name_ok(name, strlen(name)) &&
 		    sscanf(hex, "%llx", &v) == 1) {
 			/* build --verify repeats each root before its report */
 			if (!have_root(o, name, v))

@@ -20,6 +20,9 @@
  *	unshare VA LEN
  *	cpu ID [kernel NAME] [kpti NAME] [user=N]	(a CPU root)
  *	switch ID NAME|none		(ht_switch)
+ *	guest 32bit|pae|4level|5level [in NAME]
+ *					(npt4, npt5, ept4, ept5: the rest
+ *					of the file is the guest's)
  *
  * Theory of operation.  The mapping statements (map, unmap, np, protect)
  * and share/unshare act on the current space: the one the last `space`
@@ -35,6 +38,17 @@
  * first `space` statement (the default space first of all), a CPU root
  * at its `cpu` statement, so a map after a switch is a change to the
  * running space, seen through the CPU root at once.
+ *
+ * The guest section.  In a hypervisor's mode (npt4, npt5, ept4, ept5)
+ * the statement `guest MODE` ends the host's statements: those after it
+ * describe the guest's own tables, in the guest's mode, as a spec of
+ * their own (spec_t.guest): pagesizes, pool, map, unmap, np and
+ * protect, whose pools and physical addresses are guest-physical.  The
+ * guest is one address space (no space, share, unshare, cpu, switch,
+ * kpti, ept or mode in its section), and its memory is what one host
+ * space maps: the current space at the `guest` statement (the default
+ * space without `space` statements), or the one `in NAME` names, which
+ * must have a root of its own (not copied).  guest.c builds it.
  *
  * Everything the library can check (alignment, canonical addresses,
  * physical width, page sizes, what a share or a CPU root may be, which
@@ -55,8 +69,8 @@
 
 #define MAXTOK 16
 
-__attribute__((format(printf, 4, 5))) static int
-bad(FILE *err, const char *file, int line, const char *fmt, ...)
+int
+spec_bad(FILE *err, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -126,7 +140,7 @@ sw_flag(FILE *err, const char *file, int line, const char *t,
 	uint64_t v;
 
 	if (spec_number(t, &v) != 0 || v > (HT_SW_MASK >> 16))
-		return (bad(err, file, line, "sw=%s: expected a mask of "
+		return (spec_bad(err, file, line, "sw=%s: expected a mask of "
 		    "software bits 0..0x%x", t, HT_SW_MASK >> 16));
 	*attr |= (unsigned)v << 16;
 	return (0);
@@ -137,10 +151,10 @@ need(FILE *err, const char *file, int line, const char *what, int ntok,
     int min, int max)
 {
 	if (ntok < min)
-		return (bad(err, file, line, "%s: missing field (expected "
+		return (spec_bad(err, file, line, "%s: missing field (expected "
 		    "%d, got %d)", what, min - 1, ntok - 1));
 	if (max >= 0 && ntok > max)
-		return (bad(err, file, line, "%s: too many fields", what));
+		return (spec_bad(err, file, line, "%s: too many fields", what));
 	return (0);
 }
 
@@ -149,7 +163,7 @@ nums(FILE *err, const char *file, int line, char **tok, int n, uint64_t *v)
 {
 	for (int i = 0; i < n; i++)
 		if (spec_number(tok[i + 1], &v[i]) != 0)
-			return (bad(err, file, line, "bad number '%s'",
+			return (spec_bad(err, file, line, "bad number '%s'",
 			    tok[i + 1]));
 	return (0);
 }
@@ -172,6 +186,14 @@ int
 spec_mode_ept(ht_mode_t mode)
 {
 	return (mode == HT_MODE_EPT4 || mode == HT_MODE_EPT5);
+}
+
+/* Is mode a hypervisor's?  (spec.h) */
+int
+spec_mode_nested(ht_mode_t mode)
+{
+	return (spec_mode_ept(mode) || mode == HT_MODE_NPT4 ||
+	    mode == HT_MODE_NPT5);
 }
 
 /*
@@ -238,7 +260,7 @@ mt_word(FILE *err, const char *file, int line, const char *what,
 		*attr |= HT_EPT_MT(v);
 		return (0);
 	}
-	return (bad(err, file, line, "%s: mt=%s: expected an EPT memory "
+	return (spec_bad(err, file, line, "%s: mt=%s: expected an EPT memory "
 	    "type: uc, wc, wt, wp or wb (or its number 0..7)", what, t));
 }
 
@@ -262,11 +284,11 @@ attr_word(FILE *err, const char *file, int line, ht_mode_t mode,
 		if (prot && !a->protect)
 			return (0);
 		if (!(a->fmt & fmt) && fmt == AW_EPT)
-			return (bad(err, file, line, "%s: '%s' is an x86 "
+			return (spec_bad(err, file, line, "%s: '%s' is an x86 "
 			    "attribute, not one of EPT: %s", what, t,
 			    a->instead));
 		if (!(a->fmt & fmt))
-			return (bad(err, file, line, "%s: '%s' is an EPT "
+			return (spec_bad(err, file, line, "%s: '%s' is an EPT "
 			    "attribute (modes ept4 and ept5), not one of %s "
 			    "paging", what, t, ht_mode_name(mode)));
 		*attr |= a->attr;
@@ -274,12 +296,12 @@ attr_word(FILE *err, const char *file, int line, ht_mode_t mode,
 	}
 	if (strncmp(t, "mt=", 3) == 0 && !prot) {
 		if (fmt != AW_EPT)
-			return (bad(err, file, line, "%s: '%s' is an EPT "
+			return (spec_bad(err, file, line, "%s: '%s' is an EPT "
 			    "attribute (modes ept4 and ept5), not one of %s "
 			    "paging; x86 selects a PAT entry with pwt, pcd "
 			    "and pat", what, t, ht_mode_name(mode)));
 		if ((*mt)++ != 0)
-			return (bad(err, file, line, "%s: mt= given twice",
+			return (spec_bad(err, file, line, "%s: mt= given twice",
 			    what));
 		return (mt_word(err, file, line, what, t + 3, attr) == 0 ?
 		    1 : -1);
@@ -310,6 +332,8 @@ typedef struct pstate {
 	int		ndefs;
 	int		used;		/* the first line that makes or changes
 					   a space or CPU root; 0 = none yet */
+	spec_t		*host;		/* in the guest section: the host's
+					   spec (s is then the guest's) */
 } pstate_t;
 
 /*
@@ -447,10 +471,10 @@ use_space(pstate_t *ps, const char *what, const char *name, int *r)
 	if ((*r = find_space(ps->s, name)) >= 0)
 		return (0);
 	if ((at = defined_later(ps, name, 0)) != 0)
-		return (bad(ps->err, ps->path, ps->line, "%s: space '%s' is "
+		return (spec_bad(ps->err, ps->path, ps->line, "%s: space '%s' is "
 		    "defined later, at line %d: a statement can name only a "
 		    "space defined before it", what, name, at));
-	return (bad(ps->err, ps->path, ps->line, "%s: no space '%s'", what,
+	return (spec_bad(ps->err, ps->path, ps->line, "%s: no space '%s'", what,
 	    name));
 }
 
@@ -472,7 +496,7 @@ add_ctl(pstate_t *ps, const spec_ctl_t *c)
 	spec_ctl_t *n = grow(ps->s->ctl, ps->s->nctl, sizeof (*n));
 
 	if (n == NULL)
-		return (bad(ps->err, ps->path, ps->line, "out of memory"));
+		return (spec_bad(ps->err, ps->path, ps->line, "out of memory"));
 	ps->s->ctl = n;
 	n[ps->s->nctl] = *c;
 	n[ps->s->nctl++].line = ps->line;
@@ -496,7 +520,7 @@ current(pstate_t *ps)
 	sp.implicit = 1;
 	sp.pcid = -1;
 	if (add_space(ps->s, &sp) != 0)
-		return (bad(ps->err, ps->path, ps->line, "out of memory"));
+		return (spec_bad(ps->err, ps->path, ps->line, "out of memory"));
 	ps->cur = ps->s->nspaces - 1;
 	return (0);
 }
@@ -515,16 +539,16 @@ st_space(pstate_t *ps, char **tok, int ntok)
 	if ((rc = need(ps->err, ps->path, ps->line, "space", ntok, 2, 4)))
 		return (rc);
 	if (!name_ok(tok[1]))
-		return (bad(ps->err, ps->path, ps->line, "space: bad name "
+		return (spec_bad(ps->err, ps->path, ps->line, "space: bad name "
 		    "'%s' (a letter or '_', then letters, digits, '_' or '-'; "
 		    "at most %d)", tok[1], SPEC_NAME_MAX));
 	if ((why = name_reserved(tok[1])) != NULL)
-		return (bad(ps->err, ps->path, ps->line, "space: the name '%s' "
+		return (spec_bad(ps->err, ps->path, ps->line, "space: the name '%s' "
 		    "is reserved (%s)", tok[1], why));
 	s->multi = 1;
 	if ((i = find_space(s, tok[1])) >= 0) {
 		if (ntok > 2)
-			return (bad(ps->err, ps->path, ps->line, "space %s: "
+			return (spec_bad(ps->err, ps->path, ps->line, "space %s: "
 			    "its options go where it is first named (line %d)",
 			    tok[1], s->spaces[i].line));
 		ps->cur = i;
@@ -539,18 +563,18 @@ st_space(pstate_t *ps, char **tok, int ntok)
 			sp.copied = 1;
 		} else if (strncmp(tok[k], "pcid=", 5) == 0 && sp.pcid < 0) {
 			if (spec_number(tok[k] + 5, &v) != 0 || v > 4095)
-				return (bad(ps->err, ps->path, ps->line,
+				return (spec_bad(ps->err, ps->path, ps->line,
 				    "space %s: %s: expected a PCID 0..4095",
 				    sp.name, tok[k]));
 			sp.pcid = (int)v;
 		} else {
-			return (bad(ps->err, ps->path, ps->line, "space %s: "
+			return (spec_bad(ps->err, ps->path, ps->line, "space %s: "
 			    "unknown or repeated option '%s' (copied, pcid=N)",
 			    sp.name, tok[k]));
 		}
 	}
 	if (add_space(s, &sp) != 0)
-		return (bad(ps->err, ps->path, ps->line, "out of memory"));
+		return (spec_bad(ps->err, ps->path, ps->line, "out of memory"));
 	ps->cur = s->nspaces - 1;
 	memset(&c, 0, sizeof (c));
 	c.kind = CT_SPACE;
@@ -568,7 +592,7 @@ st_share(pstate_t *ps, char **tok, int ntok)
 	if ((rc = need(ps->err, ps->path, ps->line, "share", ntok, 6, 6)))
 		return (rc);
 	if (strcmp(tok[2], "from") != 0)
-		return (bad(ps->err, ps->path, ps->line, "share: expected "
+		return (spec_bad(ps->err, ps->path, ps->line, "share: expected "
 		    "'share VA from NAME SRC_VA LEN'"));
 	memset(&c, 0, sizeof (c));
 	c.kind = CT_SHARE;
@@ -578,14 +602,14 @@ st_share(pstate_t *ps, char **tok, int ntok)
 
 		for (int i = 0; i < 3; i++)
 			if (spec_number(t[i], v[i]) != 0)
-				return (bad(ps->err, ps->path, ps->line,
+				return (spec_bad(ps->err, ps->path, ps->line,
 				    "bad number '%s'", t[i]));
 	}
 	if ((rc = use_space(ps, "share", tok[3], &c.src)) != 0 ||
 	    (rc = current(ps)) != 0)
 		return (rc);
 	if (c.src == ps->cur)
-		return (bad(ps->err, ps->path, ps->line, "share: space '%s' "
+		return (spec_bad(ps->err, ps->path, ps->line, "share: space '%s' "
 		    "cannot share from itself", tok[3]));
 	c.space = ps->cur;
 	return (add_ctl(ps, &c));
@@ -620,16 +644,16 @@ cpu_half(pstate_t *ps, unsigned id, const char *opt, const char *name,
 	int rc;
 
 	if (*r >= 0)
-		return (bad(ps->err, ps->path, ps->line, "cpu %u: '%s' given "
+		return (spec_bad(ps->err, ps->path, ps->line, "cpu %u: '%s' given "
 		    "twice", id, opt));
 	if (name == NULL)
-		return (bad(ps->err, ps->path, ps->line, "cpu %u: '%s' needs "
+		return (spec_bad(ps->err, ps->path, ps->line, "cpu %u: '%s' needs "
 		    "the name of a space", id, opt));
 	(void) snprintf(what, sizeof (what), "cpu %u: %s", id, opt);
 	if ((rc = use_space(ps, what, name, r)) != 0)
 		return (rc);
 	if (ps->s->spaces[*r].copied)
-		return (bad(ps->err, ps->path, ps->line, "cpu %u: %s space "
+		return (spec_bad(ps->err, ps->path, ps->line, "cpu %u: %s space "
 		    "'%s' is copied: the halves of a CPU root come from "
 		    "ordinary spaces", id, opt, name));
 	return (0);
@@ -648,14 +672,14 @@ st_cpu(pstate_t *ps, char **tok, int ntok)
 	if ((rc = need(ps->err, ps->path, ps->line, "cpu", ntok, 2, 7)))
 		return (rc);
 	if (spec_number(tok[1], &v) != 0 || v > 0xffffffffull)
-		return (bad(ps->err, ps->path, ps->line, "cpu: bad id '%s' "
+		return (spec_bad(ps->err, ps->path, ps->line, "cpu: bad id '%s' "
 		    "(a number below 2^32)", tok[1]));
 	memset(&cp, 0, sizeof (cp));
 	cp.id = (unsigned)v;
 	cp.line = ps->line;
 	cp.kernel = cp.kpti = -1;
 	if ((k = find_cpu(s, cp.id)) >= 0)
-		return (bad(ps->err, ps->path, ps->line, "cpu %u is already "
+		return (spec_bad(ps->err, ps->path, ps->line, "cpu %u is already "
 		    "defined at line %d", cp.id, s->cpus[k].line));
 	for (k = 2; k < ntok; k++) {
 		const char *next = k + 1 < ntok ? tok[k + 1] : NULL;
@@ -673,20 +697,20 @@ st_cpu(pstate_t *ps, char **tok, int ntok)
 		} else if (strncmp(tok[k], "user=", 5) == 0 && !user) {
 			if (spec_number(tok[k] + 5, &v) != 0 || v == 0 ||
 			    v > 4096)
-				return (bad(ps->err, ps->path, ps->line,
+				return (spec_bad(ps->err, ps->path, ps->line,
 				    "cpu %u: %s: expected the number of "
 				    "top-level entries of the user half, "
 				    "1..4096", cp.id, tok[k]));
 			cp.user_entries = (unsigned)v;
 			user = 1;
 		} else {
-			return (bad(ps->err, ps->path, ps->line, "cpu %u: "
+			return (spec_bad(ps->err, ps->path, ps->line, "cpu %u: "
 			    "unknown or repeated option '%s' (kernel NAME, "
 			    "kpti NAME, user=N)", cp.id, tok[k]));
 		}
 	}
 	if ((n = grow(s->cpus, s->ncpus, sizeof (*n))) == NULL)
-		return (bad(ps->err, ps->path, ps->line, "out of memory"));
+		return (spec_bad(ps->err, ps->path, ps->line, "out of memory"));
 	s->cpus = n;
 	s->cpus[s->ncpus++] = cp;
 	s->multi = 1;
@@ -707,17 +731,17 @@ st_switch(pstate_t *ps, char **tok, int ntok)
 	if ((rc = need(ps->err, ps->path, ps->line, "switch", ntok, 3, 3)))
 		return (rc);
 	if (spec_number(tok[1], &v) != 0 || v > 0xffffffffull)
-		return (bad(ps->err, ps->path, ps->line, "switch: bad cpu id "
+		return (spec_bad(ps->err, ps->path, ps->line, "switch: bad cpu id "
 		    "'%s'", tok[1]));
 	memset(&c, 0, sizeof (c));
 	c.kind = CT_SWITCH;
 	if ((c.cpu = find_cpu(ps->s, (unsigned)v)) < 0) {
 		if ((at = defined_later(ps, NULL, (unsigned)v)) != 0)
-			return (bad(ps->err, ps->path, ps->line, "switch: cpu "
+			return (spec_bad(ps->err, ps->path, ps->line, "switch: cpu "
 			    "%u is defined later, at line %d: a statement can "
 			    "name only a cpu defined before it", (unsigned)v,
 			    at));
-		return (bad(ps->err, ps->path, ps->line, "switch: no cpu %u",
+		return (spec_bad(ps->err, ps->path, ps->line, "switch: no cpu %u",
 		    (unsigned)v));
 	}
 	c.space = -1;
@@ -744,10 +768,10 @@ st_classic(pstate_t *ps, char **tok, int ntok, int any)
 		if ((rc = need(err, path, line, "mode", ntok, 2, 2)))
 			return (rc);
 		if (any)
-			return (bad(err, path, line, "mode must be the first "
+			return (spec_bad(err, path, line, "mode must be the first "
 			    "statement"));
 		if (ht_mode_parse(tok[1], &s->mode) != 0)
-			rc = bad(err, path, line, "unknown mode '%s' (32bit, "
+			rc = spec_bad(err, path, line, "unknown mode '%s' (32bit, "
 			    "pae, 4level, 5level, npt4, npt5, ept4 or ept5)",
 			    tok[1]);
 		return (rc);
@@ -761,7 +785,7 @@ st_classic(pstate_t *ps, char **tok, int ntok, int any)
 			unsigned ps_;
 
 			if (pagesize(tok[i], &ps_) != 0)
-				rc = bad(err, path, line, "unknown page size "
+				rc = spec_bad(err, path, line, "unknown page size "
 				    "'%s'", tok[i]);
 			else
 				s->pagesizes |= ps_;
@@ -775,15 +799,16 @@ st_classic(pstate_t *ps, char **tok, int ntok, int any)
 		    (rc = nums(err, path, line, tok, 2, v)))
 			return (rc);
 		if (s->npools == HT_MAX_POOLS)
-			return (bad(err, path, line, "at most %d pools",
+			return (spec_bad(err, path, line, "at most %d pools",
 			    HT_MAX_POOLS));
 		if (v[1] == 0 || ((v[0] | v[1]) & 0xfff))
-			return (bad(err, path, line, "pool 0x%llx +0x%llx "
+			return (spec_bad(err, path, line, "pool 0x%llx +0x%llx "
 			    "must be non-empty and 4 KiB aligned",
 			    (unsigned long long)v[0],
 			    (unsigned long long)v[1]));
 		s->pools[s->npools].base = v[0];
 		s->pools[s->npools].len = v[1];
+		s->pool_line[s->npools] = line;
 		s->npools++;
 		return (0);
 	}
@@ -808,10 +833,10 @@ st_classic(pstate_t *ps, char **tok, int ntok, int any)
 				rc = sw_flag(err, path, line, t + 3, &st.attr);
 			else if (strncmp(t, "page=", 5) == 0) {
 				if (pagesize(t + 5, &st.pagesize) != 0)
-					rc = bad(err, path, line, "unknown "
+					rc = spec_bad(err, path, line, "unknown "
 					    "page size '%s'", t + 5);
 			} else
-				rc = bad(err, path, line, "unknown flag '%s' "
+				rc = spec_bad(err, path, line, "unknown flag '%s' "
 				    "(%s page= sw=)", t,
 				    spec_mode_ept(s->mode) ?
 				    "w x xu noread mt= ipat sve vgp pw" :
@@ -852,20 +877,20 @@ st_classic(pstate_t *ps, char **tok, int ntok, int any)
 			    "protect", 1, tok[i], &st.attr, &mt)) != 0)
 				rc = a < 0 ? -1 : 0;
 			else
-				rc = bad(err, path, line, "unknown permission "
+				rc = spec_bad(err, path, line, "unknown permission "
 				    "'%s' (%s)", tok[i],
 				    spec_mode_ept(s->mode) ?
 				    "w, x, xu, noread" : "w, x, u");
 		}
 	} else {
-		return (bad(err, path, line, "unknown statement '%s'",
+		return (spec_bad(err, path, line, "unknown statement '%s'",
 		    tok[0]));
 	}
 	if (rc != 0 || (rc = current(ps)) != 0)
 		return (rc);
 	st.space = ps->cur;
 	if (add_stmt(s, &st) != 0)
-		rc = bad(err, path, line, "out of memory");
+		rc = spec_bad(err, path, line, "out of memory");
 	return (rc);
 }
 
@@ -880,14 +905,14 @@ st_ept(pstate_t *ps, char **tok, int ntok)
 	spec_t *s = ps->s;
 
 	if (s->ept_line != 0)
-		return (bad(ps->err, ps->path, ps->line, "ept: given twice "
+		return (spec_bad(ps->err, ps->path, ps->line, "ept: given twice "
 		    "(first at line %d)", s->ept_line));
 	if (!spec_mode_ept(s->mode))
-		return (bad(ps->err, ps->path, ps->line, "ept: EPT flags need "
+		return (spec_bad(ps->err, ps->path, ps->line, "ept: EPT flags need "
 		    "'mode ept4' or 'mode ept5' as the first statement (the "
 		    "mode is %s)", ht_mode_name(s->mode)));
 	if (ps->used != 0)
-		return (bad(ps->err, ps->path, ps->line, "ept must come before "
+		return (spec_bad(ps->err, ps->path, ps->line, "ept must come before "
 		    "the statements that make or change spaces and CPU roots "
 		    "(the first is at line %d)", ps->used));
 	for (int i = 1; i < ntok; i++) {
@@ -898,10 +923,87 @@ st_ept(pstate_t *ps, char **tok, int ntok)
 		else if (strcmp(tok[i], "xonly") == 0)
 			s->ept |= HT_EPT_XONLY;
 		else
-			return (bad(ps->err, ps->path, ps->line, "ept: unknown "
+			return (spec_bad(ps->err, ps->path, ps->line, "ept: unknown "
 			    "word '%s' (ad, mbec, xonly)", tok[i]));
 	}
 	s->ept_line = ps->line;
+	return (0);
+}
+
+/*
+ * guest MODE [in NAME]: the statements after it are the guest's (the
+ * file's comment).  0 or -1.
+ */
+static int
+st_guest(pstate_t *ps, char **tok, int ntok)
+{
+	spec_t *s = ps->s, *g;
+	ht_mode_t m;
+	int rc, sp;
+
+	if (ps->host != NULL)
+		return (spec_bad(ps->err, ps->path, ps->line, "guest: given twice "
+		    "(the guest section begins at line %d)",
+		    ps->host->guest_line));
+	if ((rc = need(ps->err, ps->path, ps->line, "guest", ntok, 2, 4)))
+		return (rc);
+	if (!spec_mode_nested(s->mode))
+		return (spec_bad(ps->err, ps->path, ps->line, "guest: a guest's "
+		    "tables need a hypervisor's: 'mode npt4', 'npt5', 'ept4' "
+		    "or 'ept5' as the first statement (the mode is %s)",
+		    ht_mode_name(s->mode)));
+	if (ht_mode_parse(tok[1], &m) != 0 || spec_mode_nested(m))
+		return (spec_bad(ps->err, ps->path, ps->line, "guest: unknown "
+		    "guest mode '%s' (32bit, pae, 4level or 5level)", tok[1]));
+	if (ntok == 3 || (ntok == 4 && strcmp(tok[2], "in") != 0))
+		return (spec_bad(ps->err, ps->path, ps->line, "guest: expected "
+		    "'guest MODE [in SPACE]'"));
+	if (ntok == 4) {
+		if ((rc = use_space(ps, "guest", tok[3], &sp)) != 0)
+			return (rc);
+	} else {
+		if ((rc = current(ps)) != 0)
+			return (rc);
+		sp = ps->cur;
+	}
+	if (s->spaces[sp].copied)
+		return (spec_bad(ps->err, ps->path, ps->line, "guest: space '%s' is "
+		    "copied (no root of its own): the guest's memory must be "
+		    "what a hypervisor's root maps", s->spaces[sp].name));
+	if ((g = calloc(1, sizeof (*g))) == NULL)
+		return (spec_bad(ps->err, ps->path, ps->line, "out of memory"));
+	g->file = s->file;
+	g->mode = m;
+	s->guest = g;
+	s->guest_line = ps->line;
+	s->guest_space = sp;
+	ps->host = s;
+	ps->s = g;
+	ps->cur = -1;
+	return (0);
+}
+
+/*
+ * A statement the guest section does not take: 0 if tok[0] is not one,
+ * else -1 after a message.
+ */
+static int
+guest_refuse(pstate_t *ps, const char *kw)
+{
+	static const char *const no[] = { "ept", "kpti", "space", "share",
+	    "unshare", "cpu", "switch" };
+
+	if (strcmp(kw, "mode") == 0)
+		return (spec_bad(ps->err, ps->path, ps->line, "mode: the guest's "
+		    "mode is the one 'guest' names (line %d)",
+		    ps->host->guest_line));
+	for (unsigned i = 0; i < sizeof (no) / sizeof (no[0]); i++)
+		if (strcmp(kw, no[i]) == 0)
+			return (spec_bad(ps->err, ps->path, ps->line, "%s: not in "
+			    "the guest section (from line %d): the guest is "
+			    "one address space; its statements are pagesizes, "
+			    "pool, map, unmap, np and protect", kw,
+			    ps->host->guest_line));
 	return (0);
 }
 
@@ -912,6 +1014,11 @@ statement(pstate_t *ps, char **tok, int ntok, int any)
 	static const char *const context[] = { "mode", "pagesizes", "pool",
 	    "kpti", "ept" };
 	int ctx = 0;
+
+	if (strcmp(tok[0], "guest") == 0)
+		return (st_guest(ps, tok, ntok));
+	if (ps->host != NULL && guest_refuse(ps, tok[0]) != 0)
+		return (-1);
 
 	/* the statements that make or change spaces and CPU roots */
 	for (unsigned i = 0; i < sizeof (context) / sizeof (context[0]); i++)
@@ -958,11 +1065,11 @@ finish(pstate_t *ps)
 		const spec_cpu_t *c = &s->cpus[i];
 
 		if (s->kpti && c->kpti < 0)
-			return (bad(ps->err, ps->path, c->line, "cpu %u: with "
+			return (spec_bad(ps->err, ps->path, c->line, "cpu %u: with "
 			    "kpti every CPU root is a pair: 'kpti NAME' names "
 			    "the space of the user root's kernel half", c->id));
 		if (!s->kpti && c->kpti >= 0)
-			return (bad(ps->err, ps->path, c->line, "cpu %u: 'kpti "
+			return (spec_bad(ps->err, ps->path, c->line, "cpu %u: 'kpti "
 			    "%s' needs the 'kpti' statement", c->id,
 			    s->spaces[c->kpti].name));
 	}
@@ -1008,21 +1115,21 @@ spec_read(FILE *f, const char *path, spec_t *s, FILE *err)
 		if (n == NULL || (n[nlines] = strdup(buf)) == NULL) {
 			if (n != NULL)
 				lines = n;
-			rc = bad(err, path, nlines + 1, "out of memory");
+			rc = spec_bad(err, path, nlines + 1, "out of memory");
 			break;
 		}
 		lines = n;
 		nlines++;
 	}
 	if (rc == 0 && lookahead(&ps, lines, nlines) != 0)
-		rc = bad(err, path, 1, "out of memory");
+		rc = spec_bad(err, path, 1, "out of memory");
 	for (int i = 0; rc == 0 && i < nlines; i++) {
 		char *tok[MAXTOK];
 		int ntok;
 
 		ps.line = i + 1;
 		if ((ntok = tokenize(lines[i], tok)) < 0) {
-			rc = bad(err, path, ps.line, "too many fields");
+			rc = spec_bad(err, path, ps.line, "too many fields");
 			break;
 		}
 		if (ntok == 0)
@@ -1031,10 +1138,24 @@ spec_read(FILE *f, const char *path, spec_t *s, FILE *err)
 		any = 1;
 	}
 	s->last_line = nlines;
+	if (ps.host != NULL) {
+		/* the guest's section ends: its pools, its one space */
+		ps.s->last_line = nlines;
+		ps.line = nlines;
+		if (rc == 0 && ps.s->npools == 0)
+			rc = spec_bad(err, path, nlines, "guest: no pool: the "
+			    "guest's page-table frames need at least one "
+			    "'pool GPA LEN' after 'guest' (line %d)",
+			    s->guest_line);
+		if (rc == 0 && ps.s->nspaces == 0)
+			rc = current(&ps);
+		ps.s = ps.host;
+		ps.cur = -1;
+	}
 	if (rc == 0 && ferror(f))
-		rc = bad(err, path, nlines, "read error");
+		rc = spec_bad(err, path, nlines, "read error");
 	if (rc == 0 && s->npools == 0)
-		rc = bad(err, path, nlines, "no pool: page-table frames need "
+		rc = spec_bad(err, path, nlines, "no pool: page-table frames need "
 		    "at least one 'pool PA LEN'");
 	if (rc == 0)
 		rc = finish(&ps);
@@ -1050,6 +1171,11 @@ spec_read(FILE *f, const char *path, spec_t *s, FILE *err)
 void
 spec_free(spec_t *s)
 {
+	if (s->guest != NULL) {
+		spec_free(s->guest);
+		free(s->guest);
+		s->guest = NULL;
+	}
 	free(s->stmts);
 	free(s->spaces);
 	free(s->cpus);
@@ -1073,7 +1199,7 @@ lib_error(const spec_t *s, int line, int rc, FILE *err)
 
 	if (rc == -HT_ENOFRAME)
 		d = "the pools are too small for the tables";
-	return (bad(err, s->file, line, "%s: %s", ht_strerror(rc), d));
+	return (spec_bad(err, s->file, line, "%s: %s", ht_strerror(rc), d));
 }
 
 /* Make space i at line (its first `space`; the default space first). */
@@ -1091,10 +1217,10 @@ make_space(const spec_t *s, spec_world_t *w, int i, int line, FILE *err)
 		if (rc != -HT_ENOFRAME)
 			return (lib_error(s, line, rc, err));
 		if (sp->implicit)
-			return (bad(err, s->file, s->last_line, "no frame for "
+			return (spec_bad(err, s->file, s->last_line, "no frame for "
 			    "the root table in the pools (%s)",
 			    ht_errdetail()));
-		return (bad(err, s->file, line, "space %s: no frame for its "
+		return (spec_bad(err, s->file, line, "space %s: no frame for its "
 		    "root table in the pools (%s)", sp->name, ht_errdetail()));
 	}
 	w->as[i] = as;
@@ -1147,7 +1273,7 @@ apply_share(const spec_t *s, spec_world_t *w, const spec_ctl_t *c,
 	    c->len, &info)) != 0)
 		return (lib_error(s, c->line, rc, err));
 	if ((r = grow(w->regions, w->nregions, sizeof (*r))) == NULL)
-		return (bad(err, s->file, c->line, "out of memory"));
+		return (spec_bad(err, s->file, c->line, "out of memory"));
 	w->regions = r;
 	r += w->nregions++;
 	r->space = c->space;
@@ -1171,7 +1297,7 @@ apply_unshare(const spec_t *s, spec_world_t *w, const spec_ctl_t *c,
 	if (rc < 0)
 		return (lib_error(s, c->line, rc, err));
 	if (rc == 0)
-		return (bad(err, s->file, c->line, "unshare: no shared region "
+		return (spec_bad(err, s->file, c->line, "unshare: no shared region "
 		    "of space '%s' inside [0x%llx, +0x%llx)",
 		    s->spaces[c->space].name, (unsigned long long)c->va,
 		    (unsigned long long)c->len));
@@ -1262,7 +1388,7 @@ spec_run(const spec_t *s, ht_ctx_t *ctx, ht_as_t *first, spec_world_t *w,
 	w->nswitch = calloc(nc, sizeof (*w->nswitch));
 	if (w->as == NULL || w->cr == NULL || w->sw == NULL ||
 	    w->runs == NULL || w->nswitch == NULL)
-		return (bad(err, s->file, s->last_line, "out of memory"));
+		return (spec_bad(err, s->file, s->last_line, "out of memory"));
 	w->nspaces = s->nspaces;
 	w->ncpus = s->ncpus;
 	for (int c = 0; c < s->ncpus; c++)

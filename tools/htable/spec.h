@@ -80,6 +80,7 @@ typedef struct spec {
 	int		last_line;
 	int		npools;
 	ht_range_t	pools[HT_MAX_POOLS];
+	int		pool_line[HT_MAX_POOLS];
 	int		nstmts;
 	spec_stmt_t	*stmts;
 	/* spaces and CPU roots */
@@ -95,6 +96,16 @@ typedef struct spec {
 	spec_cpu_t	*cpus;
 	int		nctl;
 	spec_ctl_t	*ctl;
+	/*
+	 * The guest section (`guest MODE [in SPACE]`, nested modes only):
+	 * the guest's own spec (its mode, page sizes, pools and mapping
+	 * statements, all at guest-physical addresses; one space, no CPU
+	 * roots), and the host space that maps its guest-physical memory.
+	 * NULL without one.
+	 */
+	struct spec	*guest;
+	int		guest_line;
+	int		guest_space;	/* index in spaces */
 } spec_t;
 
 /*
@@ -108,12 +119,20 @@ void spec_free(spec_t *s);
 
 /* Is mode one of Intel EPT's (ept4, ept5)?  Errors: none. */
 int spec_mode_ept(ht_mode_t mode);
+/* Is mode a hypervisor's (npt4, npt5, ept4, ept5)?  Errors: none. */
+int spec_mode_nested(ht_mode_t mode);
 
 /*
  * A number of the layout language: C-style 0x.. or decimal with an
  * optional k, m or g suffix (powers of 1024).  0, or -1 if t is not one.
  */
 int spec_number(const char *t, uint64_t *r);
+/*
+ * Print "file:line: " and the message to err, with a newline; returns -1
+ * (the parser's and the guest builder's refusals).
+ */
+__attribute__((format(printf, 4, 5)))
+int spec_bad(FILE *err, const char *file, int line, const char *fmt, ...);
 
 /* A region that a `share` statement made. */
 typedef struct spec_region {
@@ -216,5 +235,48 @@ int spec_roots(const spec_t *s, const spec_world_t *w, spec_root_t **r,
 int spec_model(const spec_t *s, const spec_world_t *w,
     const spec_root_t *root, const ht_cpu_t *cpu, uint64_t va, unsigned acc,
     unsigned cpl, ht_access_t *r_acc, const char **r_space, uint64_t *r_va);
+
+/* ------------------------------------------------------------------ */
+/* The guest of a nested spec (guest.c)                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A guest's tables are built in a context of their own (the guest's
+ * mode) whose frames are the guest-physical pages of the guest's pools;
+ * each stands for host memory at the host-physical address that the
+ * host space (spec_t.guest_space) maps it to, where the image holds it.
+ */
+typedef struct spec_gpage spec_gpage_t;	/* one page of a guest pool */
+
+typedef struct spec_guest {
+	const spec_t	*host;		/* the host spec (its guest: ->guest) */
+	spec_gpage_t	*pg;		/* every guest pool page, by gpa */
+	size_t		npg;
+	size_t		next;		/* no free page below this one */
+	ht_ctx_t	*ctx;		/* the guest's context */
+	spec_world_t	w;		/* its one space: w.as[0] */
+	int		ran;		/* w is to be freed */
+	uint64_t	frames;		/* written by spec_guest_write */
+} spec_guest_t;
+
+/*
+ * Build the guest of spec s (s->guest not NULL) over the host world hw
+ * (spec_run of s, done): every page of the guest's pools must be mapped
+ * by the host space, to host-physical pages of their own outside the
+ * host's pools; then the guest's context and its statements.  0, or -1
+ * after printing "FILE:LINE: message" to err.  *g is set in every case
+ * (spec_guest_free it).
+ */
+int spec_guest_build(const spec_t *s, const spec_world_t *hw,
+    spec_guest_t *g, FILE *err);
+/*
+ * Call fn for every frame of the guest's tables: its host-physical
+ * address and its 4096 bytes.  Counts them in g->frames.
+ */
+void spec_guest_write(spec_guest_t *g,
+    void (*fn)(void *arg, uint64_t hpa, const void *bytes), void *arg);
+/* The guest's root (its CR3, guest-physical).  Errors: none. */
+uint64_t spec_guest_cr3(const spec_guest_t *g);
+void spec_guest_free(spec_guest_t *g);
 
 #endif
