@@ -97,16 +97,24 @@ _Static_assert(offsetof(hat_t, hat_qd) == 0, "the space begins with hat_qd");
 _Static_assert(offsetof(hat_t, hat_gen) + sizeof (uint64_t) <= 64,
     "hat_qd and hat_gen: one cache line");
 
-static __attribute__((noinline)) void
+static inline __attribute__((always_inline)) void
 qd_report_ept(const hat_qd_t *q, int nlev, int level, ht_va_t va,
     x86pte_t pte, x86pte_t w, ht_xlate_t *x)
 {
 	const hat_t *hat = (const hat_t *)(const void *)q;
 	const mmu_t *m = hat_mmu(hat);
 
+	const unsigned rights = HT_W | HT_X | HT_XU | HT_NOREAD;
+	const unsigned lw = (unsigned)w;
+
 	qd_report_where(q, nlev, level, va, pte, x);
-	x->attr = (ept_attr(m, pte) & ~(HT_W | HT_X | HT_XU | HT_NOREAD)) |
-	    ept_eff(m, HT_W | HT_X | HT_XU, w);
+	/*
+	 * The leaf's attributes, then the rights of the walk (w: their
+	 * AND), moved as ept_attr moves them
+	 */
+	x->attr = (ept_attr(m, pte) & ~rights) | ((lw >> 1) & HT_W) |
+	    (lw & HT_X) | ((lw & (unsigned)m->ept_xu) >> 9) |
+	    ((~lw & 1u) << 7);
 }
 
 /*
@@ -148,8 +156,8 @@ qd_report_large(const hat_qd_t *q, int nlev, int level, ht_va_t va,
  * registers to the walk and saves no callee-saved register.
  */
 static inline __attribute__((always_inline)) int
-qd_walk(const hat_qd_t *q, const int nlev, ht_va_t va, ht_xlate_t *x,
-    ht_pa_t *r_pa)
+qd_walk(const hat_qd_t *q, const int nlev, const int ept, ht_va_t va,
+    ht_xlate_t *x, ht_pa_t *r_pa)
 {
 	uintptr_t base = (uintptr_t)q->qd_root, adj = 0;
 	ht_pa_t tpa = q->qd_root_pa;
@@ -176,7 +184,7 @@ qd_walk(const hat_qd_t *q, const int nlev, ht_va_t va, ht_xlate_t *x,
 			x->entries[nlev - 1 - level] = pte;
 			x->entry_pa[nlev - 1 - level] = tpa + off;
 		}
-		if (HT_UNLIKELY(!(pte & q->qd_pmask))) {
+		if (HT_UNLIKELY(!(pte & (ept ? q->qd_pmask : PT_VALID)))) {
 			if (x != NULL) {
 				x->va = va;
 				x->nlevels = (unsigned)(nlev - level);
@@ -186,7 +194,7 @@ qd_walk(const hat_qd_t *q, const int nlev, ht_va_t va, ht_xlate_t *x,
 		w &= pte;
 		nx |= pte;
 		if (level == 0 || (pte & PT_PAGESIZE)) {
-			if (x != NULL && HT_UNLIKELY(q->qd_ept))
+			if (x != NULL && ept)
 				qd_report_ept(q, nlev, level, va, pte, w, x);
 			else if (x != NULL && level == 0)
 				qd_report(q, nlev, 0, va, pte, w, nx, x);
@@ -223,13 +231,19 @@ qd_canonical(const hat_qd_t *q, const int nlev, ht_va_t va)
 }
 
 /*
- * fast(hat, nlev, va, out) with nlev a constant, so that each of the two
- * depths gets its own straight code; 1 (the general walk) for a space
- * with no fast walk.
+ * fast(hat, nlev, ept, va, out) with nlev and ept constants, so that each
+ * depth of each entry format gets its own straight code (the x86 ones
+ * first, and untouched by EPT's); 1 (the general walk) for a space with
+ * no fast walk.
  */
 #define QD_FAST(fast, hat, va, out)					\
-	(HT_LIKELY((hat)->hat_qd.qd_nlev == 4) ? fast((hat), 4, (va), (out)) : \
-	(hat)->hat_qd.qd_nlev == 5 ? fast((hat), 5, (va), (out)) : 1)
+	(HT_LIKELY((hat)->hat_qd.qd_nlev == 4) ?			\
+	fast((hat), 4, 0, (va), (out)) :				\
+	(hat)->hat_qd.qd_nlev == 5 ? fast((hat), 5, 0, (va), (out)) :	\
+	(hat)->hat_qd.qd_nlev == (4 | QD_NLEV_EPT) ?			\
+	fast((hat), 4, 1, (va), (out)) :				\
+	(hat)->hat_qd.qd_nlev == (5 | QD_NLEV_EPT) ?			\
+	fast((hat), 5, 1, (va), (out)) : 1)
 
 static int translate_once(hat_t *hat, ht_va_t va, ht_xlate_t *x);
 
@@ -255,7 +269,8 @@ translate_slow(hat_t *hat, ht_va_t va, ht_xlate_t *x)
 
 /* ht_translate's fast walk: 0 or -HT_ENOTMAPPED, 1 for the general one. */
 static inline __attribute__((always_inline)) int
-translate_fast(hat_t *hat, const int nlev, ht_va_t va, ht_xlate_t *x)
+translate_fast(hat_t *hat, const int nlev, const int ept, ht_va_t va,
+    ht_xlate_t *x)
 {
 	uint64_t gen;
 	int st;
@@ -270,7 +285,7 @@ translate_fast(hat_t *hat, const int nlev, ht_va_t va, ht_xlate_t *x)
 	 * registers.
 	 */
 	gen = hat_read_begin(hat);
-	st = qd_walk(&hat->hat_qd, nlev, va, x, NULL);
+	st = qd_walk(&hat->hat_qd, nlev, ept, va, x, NULL);
 	if (HT_UNLIKELY(hat_read_retry(hat, gen)))
 		return (1);
 	if (HT_LIKELY(st == QD_LEAF))
@@ -394,7 +409,8 @@ va2pa_slow(hat_t *hat, ht_va_t va, ht_pa_t *r_pa)
 
 /* ht_va2pa's fast walk: 0 or -HT_ENOTMAPPED, 1 for the general one. */
 static inline __attribute__((always_inline)) int
-va2pa_fast(hat_t *hat, const int nlev, ht_va_t va, ht_pa_t *r_pa)
+va2pa_fast(hat_t *hat, const int nlev, const int ept, ht_va_t va,
+    ht_pa_t *r_pa)
 {
 	ht_pa_t pa = 0;
 	uint64_t gen;
@@ -404,7 +420,7 @@ va2pa_fast(hat_t *hat, const int nlev, ht_va_t va, ht_pa_t *r_pa)
 		return (1);
 	/* the seqlock's read side, as in translate_fast */
 	gen = hat_read_begin(hat);
-	st = qd_walk(&hat->hat_qd, nlev, va, NULL, &pa);
+	st = qd_walk(&hat->hat_qd, nlev, ept, va, NULL, &pa);
 	if (HT_UNLIKELY(hat_read_retry(hat, gen)))
 		return (1);
 	if (HT_LIKELY(st == QD_LEAF)) {

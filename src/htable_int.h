@@ -166,9 +166,8 @@ hat_qd_init(hat_t *hat)
 	q->qd_wlen = ctx->ctx_win == NULL ? 0 : ctx->ctx_win_len;
 	q->qd_amask = m->paddr_mask;
 	q->qd_hole = m->has_hole != 0;
-	q->qd_ept = (uint8_t)m->ept;
 	q->qd_pmask = (uint16_t)m->pt_present;
-	q->qd_nlev = (uint8_t)m->num_level;
+	q->qd_nlev = (uint8_t)(m->num_level | (m->ept ? QD_NLEV_EPT : 0));
 }
 
 /* Reserve pool of frameless descriptors (reserve.c) */

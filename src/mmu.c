@@ -333,29 +333,6 @@ ept_misconfig(const mmu_t *m, x86pte_t pte, int leaf)
 	return (leaf && (t == 2 || t == 3 || t == 7));
 }
 
-unsigned
-ept_attr(const mmu_t *m, x86pte_t pte)
-{
-	unsigned a = pte_ad(m, pte);
-
-	if (pte & PT_WRITABLE)
-		a |= HT_W;
-	if (pte & EPT_X)
-		a |= HT_X;
-	if (pte & m->ept_xu)
-		a |= HT_XU;
-	if (!(pte & EPT_R))
-		a |= HT_NOREAD;
-	if (pte & EPT_LOCKED)
-		a |= HT_LOCKED;
-	a |= ((unsigned)pte << 1) & HT_EPT_MT_MASK;		/* 5:3 */
-	a |= ((unsigned)pte >> 3) & HT_EPT_IPAT;		/* 6 */
-	a |= (unsigned)(pte >> 34) & m->sw_attr;		/* 52..56 */
-	a |= (unsigned)(pte >> 52) & HT_EPT_SVE;		/* 63 */
-	a |= (unsigned)(pte >> 45) & (HT_EPT_VGP | HT_EPT_PW);	/* 57, 58 */
-	return (a);
-}
-
 int
 mmu_attr_check(const mmu_t *m, unsigned attr, const char *what)
 {

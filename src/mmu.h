@@ -573,8 +573,28 @@ extern const uint32_t pte_attr_lo[512];
 /* pte_attr_lo's index mask at `level`: bit 7 (index bit 4) is PS above 0 */
 #define PTE_ATTR_LO_IDX(level)	((level) == 0 ? 0x1ffu : 0x1efu)
 
-/* pte_attr of an EPT leaf (mmu.c) */
-unsigned ept_attr(const mmu_t *m, x86pte_t pte);
+/*
+ * pte_attr of an EPT leaf, without a branch: W, X, the memory type,
+ * IPAT, A/D and the lock bit move by shifts (A and D are in HT_A's and
+ * HT_D's places, masked by the format's), read is HT_NOREAD's absence,
+ * XU bit 10 (0 in ept_xu without MBEC), and the high bits as in x86.
+ */
+static inline unsigned
+ept_attr(const mmu_t *m, x86pte_t pte)
+{
+	const unsigned lo = (unsigned)pte;
+
+	return (((lo >> 1) & HT_W) | (lo & HT_X) |		/* 1, 2 */
+	    ((lo << 1) & HT_EPT_MT_MASK) |			/* 5:3 */
+	    ((lo >> 3) & HT_EPT_IPAT) |				/* 6 */
+	    (lo & (unsigned)(m->pt_ref | m->pt_mod)) |		/* 8, 9 */
+	    ((lo & (unsigned)m->ept_xu) >> 9) |			/* 10 */
+	    ((lo >> 1) & HT_LOCKED) |				/* 11 */
+	    ((~lo & 1u) << 7) |					/* 0 */
+	    ((unsigned)(pte >> 34) & m->sw_attr) |		/* 52..56 */
+	    ((unsigned)(pte >> 52) & HT_EPT_SVE) |		/* 63 */
+	    ((unsigned)(pte >> 45) & (HT_EPT_VGP | HT_EPT_PW)));	/* 57, 58 */
+}
 
 /*
  * The HT_* attributes of a leaf entry (its own, not effective): the

@@ -212,14 +212,15 @@ typedef struct hat_qd {
 	 * (the guest-physical space [0, 2^va_bits) of nested paging and
 	 * EPT): the address check adds qd_hole << (va_bits - 1) before it
 	 * shifts out the walk's bits, so that both canonical halves land
-	 * on 0.  qd_ept: the entries are EPT's (their report is
-	 * qd_report_ept's).  qd_pmask: mmu_t pt_present.
+	 * on 0.  qd_nlev has QD_NLEV_EPT when the entries are EPT's:
+	 * the walk of that format is its own code (hat_query.c's
+	 * QD_FAST), whose present test is qd_pmask (mmu_t pt_present).
 	 */
 	uint8_t		qd_nlev;
 	uint8_t		qd_hole;
-	uint8_t		qd_ept;
 	uint16_t	qd_pmask;
 } hat_qd_t;
+#define QD_NLEV_EPT	0x10	/* in qd_nlev: EPT's entry format */
 
 /*
  * A serial space's write cursor (hat_one.h), one per level below 2: the
