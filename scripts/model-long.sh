@@ -38,7 +38,7 @@ ninja -C "$build" tests/model/test_model >"$build.build.log" 2>&1 ||
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 runs="32bit 32bit_lowmem pae pae_lowmem 4level 4level_lowmem 5level
-    5level_lowmem npt4 npt4_lowmem npt5 npt5_lowmem"
+    5level_lowmem npt4 npt4_lowmem npt5 npt5_lowmem ept4 ept5 ept5_lowmem"
 
 echo "model-long: $ops operations per run, seed $seed, audit every $every," \
     "$jobs at a time ($build: release, debug checks on)"

@@ -117,6 +117,10 @@ ctx_check_config(const ht_config_t *cfg, mmu_t *m)
 		return (ht__fail(HT_EINVAL, "cfg.ept 0x%x: unknown bits "
 		    "(HT_EPT_AD, HT_EPT_MBEC, HT_EPT_XONLY are 0x7)",
 		    cfg->ept));
+	if (cfg->no_nx && (cfg->mode == HT_MODE_EPT4 ||
+	    cfg->mode == HT_MODE_EPT5))
+		return (ht__fail(HT_EINVAL, "cfg.no_nx in EPT: its entries "
+		    "have no NX bit (bit 2 allows execution)"));
 	if (cfg->ept != 0 && (cfg->mode != HT_MODE_EPT4 &&
 	    cfg->mode != HT_MODE_EPT5))
 		return (ht__fail(HT_EINVAL, "cfg.ept 0x%x in %s paging: the "

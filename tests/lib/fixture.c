@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "geom.h"
 #include "htable_int.h"
 #include "op.h"
 
@@ -74,6 +75,8 @@ fx_setup_mode(ht_mode_t mode, unsigned pagesizes, unsigned mib)
 	fx.cfg.frame_ops = &fx_ops;
 	fx.cfg.frame_arg = fx.arena;
 	fx.cfg.tlb = fx_tlb;
+	if (mode_ept(ht_geometry(mode)))
+		fx.cfg.ept = FX_EPT;
 	cr_assert_eq(ht_ctx_create(&fx.cfg, &fx.ctx), 0, "%s",
 	    ht_errdetail());
 	cr_assert_eq(ht_as_create(fx.ctx, 0, &fx.as), 0);

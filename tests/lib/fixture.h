@@ -30,7 +30,17 @@ typedef struct fixture {
 
 extern fixture_t fx;
 
-/* Arena of `mib` MiB at physical 1 MiB, a context of `mode`, one space. */
+/*
+ * The HT_EPT_* flags of the fixture's EPT contexts: every one, so that an
+ * entry holds what it holds in the other modes (A/D bits, HT_U as
+ * user-mode execute).
+ */
+#define FX_EPT	(HT_EPT_AD | HT_EPT_MBEC | HT_EPT_XONLY)
+
+/*
+ * Arena of `mib` MiB at physical 1 MiB, a context of `mode` (in EPT with
+ * FX_EPT), one space.
+ */
 void fx_setup_mode(ht_mode_t mode, unsigned pagesizes, unsigned mib);
 /* Destroy everything; asserts no frame leaked. */
 void fx_teardown(void);

@@ -54,6 +54,27 @@
  * the invalid calls include addresses beyond the space, which must be
  * HT_ERANGE (never HT_ENONCANON: there is no upper half).
  *
+ * Intel EPT (ept4, ept5) runs it over the same guest-physical space in
+ * EPT's entry format, with the context's HT_EPT_* flags (all three in
+ * most runs, none in ept5's).  The attributes are those EPT takes: W, X
+ * and (with MBEC) XU = HT_U as rights, execute-only pages (HT_NOREAD,
+ * with XONLY), a memory type in HT_PWT/HT_PCD/HT_PAT (never 2, 3 or 7),
+ * ignore-PAT (HT_G) and suppress-#VE; nothing is implied (no X, no U).
+ * The MMU's walk of the raw tables is the independent reference's
+ * (tests/lib/eptref.c, written from the SDM): eptref_walk reads the
+ * entries through the same reader, every entry must classify as a link
+ * or a leaf (never a misconfiguration), and the rights are the ANDs of
+ * each entry's read, write and execute bits.  Every soft TLB fill is
+ * also decided by ht_access, and both answers must be eptref_walk's
+ * (outcome, exit qualification, address, page size, the entries read,
+ * the A/D bits set); every hit must be an access eptref_walk lets
+ * through to the same frame.  A/D are bits 8 and 9, and exist only with
+ * HT_EPT_AD: without it they are ignored bits (set now and then all the
+ * same, and never to be reported as A/D), and every present entry counts
+ * as possibly cached.  The invalid calls include the attributes EPT
+ * refuses (reserved memory types, write without read, a page with no
+ * right, what the flags do not allow).
+ *
  * Where the header leaves a choice open (locking a range with holes,
  * unlocking mappings that are not locked, which of two applicable errors
  * comes first) the test accepts each reasonable answer but then holds the
@@ -84,6 +105,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eptref.h"
 #include "htable.h"
 #include "refmodel.h"
 
@@ -215,8 +237,23 @@ typedef struct run {
 	 * whatever attr says) and every access is decided as a user one.
 	 */
 	int		npt;
+	/*
+	 * Intel EPT (ept4, ept5): guest-physical too, in EPT's entry
+	 * format, with the context's HT_EPT_* flags (eptf).  eref is the
+	 * reference's CPU for those flags: the MMU that reads the tables.
+	 */
+	int		ept;
+	unsigned	eptf;
+	eptref_cpu_t	eref;
+	int		guest;		/* guest-physical, no hole: npt, ept */
+	unsigned	attrs;		/* what the model keeps: ATTRS, and in
+					   EPT HT_NOREAD and HT_EPT_SVE */
+	unsigned	perm;		/* the rights protect sets: PERM, and
+					   in EPT HT_NOREAD */
 	unsigned	keep;		/* every leaf: xkeep, NPT's U */
 	ht_cpu_t	cpu;		/* the soft TLBs' CPU */
+	ht_cpu_t	sh_cpu;		/* the sharer's (EPT: without MBEC) */
+	unsigned long	ept_out[3];	/* EPT: reference outcomes compared */
 	uint64_t	va_last;	/* last VA of the space */
 	uint64_t	window;		/* cluster window size */
 	uint64_t	spread;		/* small operations: hot spot +- this */
@@ -500,6 +537,132 @@ read_pte(const run_t *r, void *p)
 	return (v);
 }
 
+/*
+ * EPT: the reference (eptref.c) reads our tables through read_pte, as
+ * the x86 walk below does.  `first`, when not ~0, is the entry to read
+ * instead of the first one asked for (ept_ref says why).
+ */
+typedef struct ept_rd {
+	run_t		*r;
+	uint64_t	first;
+	int		nread;
+} ept_rd_t;
+
+static int
+ept_read(void *arg, uint64_t pa, uint64_t *val)
+{
+	ept_rd_t *a = arg;
+	unsigned char *p;
+
+	if (a->nread++ == 0 && a->first != ~0ull)
+		pa = a->first;
+	p = ht_arena_ptr(a->r->arena, pa);
+	if (p == NULL)
+		return (-1);
+	*val = read_pte(a->r, p);
+	return (0);
+}
+
+/*
+ * What a CPU switching to the tables at root loads: CR3 = the root; in
+ * EPT the EPT pointer, as the reference makes it (the walk length, A/D
+ * as the context's, WB for the tables).
+ */
+static uint64_t
+cr3_of(const run_t *r, uint64_t root)
+{
+	if (!r->ept)
+		return (root);
+	return (EPTREF_EPTP_MAKE(root, r->g->levels,
+	    (r->eptf & HT_EPT_AD) != 0, EPTREF_MT_WB));
+}
+
+/*
+ * eptref_walk of access acc (user: from a user-mode linear address) to
+ * va through the tables at root, on the reference's CPU c, with the EPT
+ * pointer a switch gives (cr3_of).  The reference refuses an address at or
+ * above 2^MAXPHYADDR, which no guest can make; ept5's space goes on to
+ * 2^57, and of those bits only the root's index takes part in the walk.
+ * Such an address is walked as the one without them, through a reader
+ * that serves the real address's root entry first: the answer and the
+ * entries read are the real address's (the root entry's address is put
+ * back in the steps).
+ */
+static void
+ept_ref(run_t *r, const eptref_cpu_t *c, uint64_t root, uint64_t va,
+    eptref_access_t acc, bool user, eptref_walk_t *w)
+{
+	const ht_geometry_t *g = r->g;
+	unsigned top = g->levels - 1;
+	uint64_t eptp = cr3_of(r, root);
+	ept_rd_t a = { r, ~0ull, 0 };
+	uint64_t gva = va;
+
+	if ((va >> c->maxphyaddr) != 0) {
+		if (c->maxphyaddr < g->level_shift[top])
+			fail(r, "test bug: va 0x%" PRIx64 " beyond MAXPHYADDR "
+			    "%u below the root's index", va, c->maxphyaddr);
+		gva = va & ((1ull << c->maxphyaddr) - 1);
+		a.first = root + ((va >> g->level_shift[top]) &
+		    (g->top_level_count - 1)) * 8;
+	}
+	(void) eptref_walk(c, eptp, ept_read, &a, gva, acc, user, w);
+	if (w->outcome != EPTREF_OK && w->outcome != EPTREF_VIOLATION &&
+	    w->outcome != EPTREF_MISCONF)
+		fail(r, "reference walk of 0x%" PRIx64 " (EPTP 0x%" PRIx64 "): "
+		    "outcome %d (EPTP checks 0x%x; an entry outside the "
+		    "arena?)", va, eptp, (int)w->outcome, w->eptp_bad);
+	if (a.first != ~0ull && w->nsteps > 0)
+		w->steps[0].addr = a.first;
+	w->gpa = va;
+}
+
+/*
+ * The MMU's walk in EPT: the reference's, for a read.  Every entry our
+ * tables hold must be a link or a leaf to the reference; the rights are
+ * the ANDs of read, write, execute and (MBEC) user-execute over the
+ * entries, as the access rules take them.
+ */
+static int
+hw_walk_ept(run_t *r, uint64_t root, uint64_t va, hwx_t *x)
+{
+	bool ar = true, aw = true, ax = true, axu = true;
+	const eptref_entry_t *lf;
+	eptref_entry_t en;
+	eptref_walk_t w;
+
+	memset(x, 0, sizeof (*x));
+	ept_ref(r, &r->eref, root, va, EPTREF_ACC_READ, false, &w);
+	for (int i = 0; i < w.nsteps; i++)
+		x->ent[x->n++] = w.steps[i].val;
+	if (w.outcome == EPTREF_MISCONF)
+		fail(r, "MMU walk of 0x%" PRIx64 ": the level-%d entry 0x%"
+		    PRIx64 " is an EPT misconfiguration (reasons 0x%x)", va,
+		    w.stop_level, w.steps[w.nsteps - 1].val, w.mc);
+	if (!w.reached_leaf)
+		return (0);
+	for (int i = 0; i < w.nsteps; i++) {
+		eptref_classify(&r->eref, w.steps[i].level, w.steps[i].val,
+		    &en);
+		ar = ar && en.r;
+		aw = aw && en.w;
+		ax = ax && en.x;
+		axu = axu && en.xu;
+	}
+	lf = &w.leaf;
+	x->mapped = 1;
+	x->size = lf->size;
+	x->level = lf->level;
+	x->pa = lf->addr + (va & (lf->size - 1));
+	x->leafp = ht_arena_ptr(r->arena, w.steps[w.nsteps - 1].addr);
+	x->attr = (aw ? HT_W : 0) | (ax ? HT_X : 0) | (axu ? HT_XU : 0) |
+	    (ar ? 0 : HT_NOREAD) | (lf->ipat ? HT_EPT_IPAT : 0) |
+	    HT_EPT_MT(lf->memtype) | (lf->sve ? HT_EPT_SVE : 0);
+	if (r->eptf & HT_EPT_AD)
+		x->attr |= (lf->a ? HT_A : 0) | (lf->d ? HT_D : 0);
+	return (1);
+}
+
 static int
 hw_walk_at(run_t *r, uint64_t root, uint64_t va, hwx_t *x)
 {
@@ -507,6 +670,8 @@ hw_walk_at(run_t *r, uint64_t root, uint64_t va, hwx_t *x)
 	uint64_t tpa = root;
 	int w = 1, u = 1, nx = 0;
 
+	if (r->ept)
+		return (hw_walk_ept(r, root, va, x));
 	memset(x, 0, sizeof (*x));
 	for (int l = (int)g->levels - 1; l >= 0; l--) {
 		int top = l == (int)g->levels - 1;
@@ -585,7 +750,7 @@ model_expect(const run_t *r, uint64_t va, expect_t *e)
 
 	memset(e, 0, sizeof (*e));
 	e->mapped = rm_lookup(&r->rm, va, &e->pa, &attr, &e->locked);
-	e->attr = (attr & ATTRS) | (e->mapped ? r->keep : 0);
+	e->attr = (attr & r->attrs) | (e->mapped ? r->keep : 0);
 }
 
 /* ht_page_mappings of the sampled page: each must be what the model says */
@@ -694,10 +859,10 @@ check_addr(run_t *r, uint64_t va, const expect_t *e)
 		fail(r, "translate 0x%" PRIx64 ": pa model 0x%" PRIx64
 		    " library 0x%" PRIx64 " tables 0x%" PRIx64, va, e->pa, x.pa,
 		    h.pa);
-	if ((x.attr & ATTRS) != e->attr || (h.attr & ATTRS) != e->attr)
+	if ((x.attr & r->attrs) != e->attr || (h.attr & r->attrs) != e->attr)
 		fail(r, "translate 0x%" PRIx64 ": attr model 0x%x library "
-		    "0x%x tables 0x%x", va, e->attr, x.attr & ATTRS,
-		    h.attr & ATTRS);
+		    "0x%x tables 0x%x", va, e->attr, x.attr & r->attrs,
+		    h.attr & r->attrs);
 	if (!!(x.attr & HT_LOCKED) != !!e->locked)
 		fail(r, "translate 0x%" PRIx64 ": model locked=%d, library "
 		    "attr 0x%x", va, e->locked, x.attr);
@@ -844,7 +1009,7 @@ walk_cb(void *arg, const ht_leaf_t *lf)
 	 * say).  NPT's U is not: the walk must report it in the leaf's own
 	 * attr, and in eff.
 	 */
-	unsigned attr = (lf->attr & ATTRS) | r->xkeep;
+	unsigned attr = (lf->attr & r->attrs) | r->xkeep;
 	int locked = !!(lf->attr & HT_LOCKED);
 	if (!rm_uniform(&r->rm, lf->va, lf->va + (size - 1), lf->pa, attr,
 	    locked)) {
@@ -857,8 +1022,13 @@ walk_cb(void *arg, const ht_leaf_t *lf)
 		    locked, e.mapped, e.pa, e.attr, e.locked);
 		return (1);
 	}
+	if (r->ept && !(r->eptf & HT_EPT_AD) && (lf->attr & AD)) {
+		(void) snprintf(w->msg, sizeof (w->msg), "leaf va 0x%" PRIx64
+		    " attr 0x%x: A/D without HT_EPT_AD", lf->va, lf->attr);
+		return (1);
+	}
 	/* the links above a leaf never restrict it: eff is its own rights */
-	if ((lf->eff & PERM) != (attr & PERM)) {
+	if ((lf->eff & r->perm) != (attr & r->perm)) {
 		(void) snprintf(w->msg, sizeof (w->msg), "leaf va 0x%" PRIx64
 		    " attr 0x%x has eff 0x%x", lf->va, attr, lf->eff);
 		return (1);
@@ -1044,9 +1214,54 @@ gen_pa(run_t *r, uint64_t va, uint64_t len)
 	return (lim - len);	/* right at the top of the physical width */
 }
 
+/*
+ * EPT: rights protect may set and map may give.  W, X and (with MBEC)
+ * XU = HT_U any way (none of them: a read-only page); with XONLY now and
+ * then an execute-only page: no read, X or XU or both, never W.
+ */
+static unsigned
+gen_rights_ept(run_t *r)
+{
+	unsigned a = (unsigned)rnd(r, 8) & PERM;
+
+	if (!(r->eptf & HT_EPT_MBEC))
+		a &= ~HT_XU;
+	if ((r->eptf & HT_EPT_XONLY) && chance(r, 12)) {
+		unsigned x = (r->eptf & HT_EPT_MBEC) ?
+		    1 + (unsigned)rnd(r, 3) : 1;
+
+		a = HT_NOREAD | ((x & 1) ? HT_X : 0) | ((x & 2) ? HT_XU : 0);
+	}
+	return (a);
+}
+
+/*
+ * EPT: the rights, a memory type EPT has (UC, the default, most often;
+ * never 2, 3 or 7), ignore-PAT and suppress-#VE.
+ */
+static unsigned
+gen_attr_ept(run_t *r)
+{
+	static const unsigned mt[4] = {
+		HT_EPT_WC, HT_EPT_WT, HT_EPT_WP, HT_EPT_WB
+	};
+	unsigned a = gen_rights_ept(r);
+
+	if (chance(r, 15))
+		a |= HT_EPT_IPAT;
+	if (chance(r, 25))
+		a |= HT_EPT_MT(mt[rnd(r, 4)]);
+	if (chance(r, 10))
+		a |= HT_EPT_SVE;
+	return (a);
+}
+
 static unsigned
 gen_attr(run_t *r)
 {
+	if (r->ept)
+		return (gen_attr_ept(r));
+
 	unsigned a = (unsigned)rnd(r, 8) & PERM;
 
 	if (chance(r, 15))
@@ -1188,7 +1403,7 @@ op_map(run_t *r, uint64_t va, uint64_t len)
 	count_rc(r, OP_MAP, rc);
 	check_rc(r, "ht_map", rc, &a);
 	if (rc == 0)
-		rm_map(&r->rm, va, last, pa, (attr & ATTRS) | r->keep,
+		rm_map(&r->rm, va, last, pa, (attr & r->attrs) | r->keep,
 		    !!(flags & HT_MAP_LOCK));
 }
 
@@ -1221,7 +1436,8 @@ static void
 op_protect(run_t *r, uint64_t va, uint64_t len)
 {
 	uint64_t last = va + (len - 1);
-	unsigned prot = (unsigned)rnd(r, 8) & PERM;
+	unsigned prot = r->ept ? gen_rights_ept(r) :
+	    (unsigned)rnd(r, 8) & PERM;
 	allowed_t a = { .n = 0 };
 
 	if (splits_high(r, va, last))
@@ -1237,7 +1453,7 @@ op_protect(run_t *r, uint64_t va, uint64_t len)
 	count_rc(r, OP_PROTECT, rc);
 	check_rc(r, "ht_protect", rc, &a);
 	if (rc == 0)
-		rm_set_attr(&r->rm, va, last, PERM, prot | r->keep);
+		rm_set_attr(&r->rm, va, last, r->perm, prot | r->keep);
 }
 
 static void
@@ -1388,6 +1604,9 @@ op_ad(run_t *r, uint64_t va, uint64_t len)
 		    pre.ncb);
 	r->nok[OP_AD]++;
 	r->n_ad_found += (unsigned long)n;
+	if (r->ept && !(r->eptf & HT_EPT_AD) && n != 0)
+		fail(r, "ht_harvest_ad found A/D in %ld leaves of an EPT space "
+		    "without them (HT_EPT_AD)", n);
 
 	/* Every leaf wholly inside with a requested bit must be reported. */
 	for (size_t i = 0; i < pre.n; i++) {
@@ -1420,17 +1639,26 @@ op_ad(run_t *r, uint64_t va, uint64_t len)
 	free(post.l);
 }
 
-/* Play the MMU: set A (and sometimes D) on the leaf of a mapped page. */
+/*
+ * Play the MMU: set A (and sometimes D) on the leaf of a mapped page.
+ * EPT: bits 8 and 9.  Without HT_EPT_AD the MMU sets nothing, and those
+ * bits are ignored ones, the software's: they are set all the same, and
+ * the checks hold the library to reporting no A/D from them (translate,
+ * walk, harvest).
+ */
 static void
 op_touch(run_t *r)
 {
 	uint64_t va = random_mapped_va(r);
+	uint64_t bit_a = r->ept ? EPTREF_A : X_A;
+	uint64_t bit_d = r->ept ? EPTREF_D : X_D;
 	hwx_t h;
 
 	hist(r, "touch va 0x%" PRIx64, va);
 	if (!va_ok(r, va) || !hw_walk(r, va, &h))
 		return;
-	uint64_t set = X_A | ((h.attr & HT_W) && chance(r, 60) ? X_D : 0);
+	uint64_t set = bit_a | ((h.attr & HT_W) && chance(r, 60) ? bit_d :
+	    0);
 	if (r->g->pte_size == 4)
 		(void) __atomic_fetch_or((uint32_t *)h.leafp, (uint32_t)set,
 		    __ATOMIC_SEQ_CST);
@@ -1469,7 +1697,7 @@ op_switch(run_t *r)
 		if (ht_switch(r->cr[0], NULL, &sw) != 0 ||
 		    ht_switch(r->cr[0], r->as, &sw) != 0)
 			fail(r, "switch cr0: %s", ht_errdetail());
-		if (sw.cr3 != ht_cpu_root_pa(r->cr[0], 0))
+		if (sw.cr3 != cr3_of(r, ht_cpu_root_pa(r->cr[0], 0)))
 			fail(r, "switch cr0: cr3 0x%" PRIx64, sw.cr3);
 	} else {
 		hist(r, "switch cr1 to %s", k == 0 ? "nothing" : k == 1 ?
@@ -1562,12 +1790,12 @@ check_many(run_t *r, const uint64_t *s, unsigned ns)
 		model_expect(r, va, &e);
 		rc = ht_translate(r->sh, va - r->sh_src + r->sh_dst, &x);
 		if (!e.mapped ? rc != -HT_ENOTMAPPED : rc != 0 ||
-		    x.pa != e.pa || (x.attr & ATTRS) != e.attr)
+		    x.pa != e.pa || (x.attr & r->attrs) != e.attr)
 			fail(r, "sharer at 0x%" PRIx64 " (space 0x%" PRIx64 "): "
 			    "%s pa 0x%" PRIx64 " attr 0x%x, model %d pa 0x%"
 			    PRIx64 " attr 0x%x", va - r->sh_src + r->sh_dst, va,
-			    errname(rc), x.pa, x.attr & ATTRS, e.mapped, e.pa,
-			    e.attr);
+			    errname(rc), x.pa, x.attr & r->attrs, e.mapped,
+			    e.pa, e.attr);
 	}
 }
 
@@ -1576,14 +1804,37 @@ check_many(run_t *r, const uint64_t *s, unsigned ns)
 /* ------------------------------------------------------------------ */
 
 /*
- * Does the model let access acc at cpl through at e?  x86: WP on, no
- * SMEP/SMAP.  Nested paging: the MMU walks the tables as a user access,
- * so the answer at any CPL is the user's (whatever the CPU's WP, SMEP,
- * SMAP and PKE, which setup() sets so as to differ if they counted).
+ * EPT: does the model let access acc at cpl through at e, on cpu?  A
+ * read needs the read right (no HT_NOREAD), a write W, a fetch X, or
+ * under the CPU's MBEC from a user-mode address (CPL 3) XU.
  */
 static int
-stlb_allows(const run_t *r, const expect_t *e, unsigned acc, unsigned cpl)
+ept_allows(const expect_t *e, unsigned acc, unsigned cpl,
+    const ht_cpu_t *cpu)
 {
+	if (!e->mapped)
+		return (0);
+	if (acc == HT_ACC_WRITE)
+		return ((e->attr & HT_W) != 0);
+	if (acc == HT_ACC_FETCH)
+		return ((e->attr & (cpl == 3 && (cpu->flags &
+		    HT_CPU_EPT_MBEC) ? HT_XU : HT_X)) != 0);
+	return (!(e->attr & HT_NOREAD));
+}
+
+/*
+ * Does the model let access acc at cpl through at e, on cpu?  x86: WP
+ * on, no SMEP/SMAP.  Nested paging: the MMU walks the tables as a user
+ * access, so the answer at any CPL is the user's (whatever the CPU's WP,
+ * SMEP, SMAP and PKE, which setup() sets so as to differ if they
+ * counted).  EPT: ept_allows.
+ */
+static int
+stlb_allows(const run_t *r, const expect_t *e, unsigned acc, unsigned cpl,
+    const ht_cpu_t *cpu)
+{
+	if (r->ept)
+		return (ept_allows(e, acc, cpl, cpu));
 	if (r->npt)
 		cpl = 3;
 	if (!e->mapped || (cpl == 3 && !(e->attr & HT_U)))
@@ -1618,12 +1869,110 @@ stlb_expect(run_t *r, int sharer, uint64_t sva, expect_t *e)
 	return (1);
 }
 
-/* Fill sva for (acc, cpl) and hold the verdict to the model. */
+/*
+ * EPT: the reference's walk of sva for access acc at cpl, in the soft
+ * TLB's space (the space through the CPU root that runs it when it is
+ * copied, else its root; the sharer through its root), on the reference
+ * CPU of the soft TLB's.  *r_root: the root walked.
+ */
+static void
+ept_stlb_ref(run_t *r, int sharer, uint64_t sva, unsigned acc,
+    unsigned cpl, eptref_walk_t *w, uint64_t *r_root)
+{
+	eptref_cpu_t c = r->eref;
+
+	c.mbec = ((sharer ? r->sh_cpu : r->cpu).flags &
+	    HT_CPU_EPT_MBEC) != 0;
+	*r_root = sharer ? ht_as_root(r->sh) : r->copied ?
+	    ht_cpu_root_pa(r->cr[0], 0) : ht_as_root(r->as);
+	ept_ref(r, &c, *r_root, sva, (eptref_access_t)acc, cpl == 3, w);
+	if (w->outcome <= EPTREF_MISCONF)
+		r->ept_out[w->outcome]++;
+}
+
+/*
+ * EPT: an access decided by the library (ht_access or a fill: `what`)
+ * must be the reference's walk w, made through `root`: the outcome, the
+ * exit qualification, the frame and page size, every entry read (a
+ * copied space's root entry is read from its descriptor: at ht_access's
+ * root, 0) and the A/D bits set.
+ */
+static void
+ept_cmp(run_t *r, const char *what, ht_as_t *as, uint64_t root,
+    const ht_access_t *a, const eptref_walk_t *w, unsigned acc,
+    unsigned cpl)
+{
+	unsigned want_a = 0;
+
+	switch (w->outcome) {
+	case EPTREF_OK:
+		for (int i = 0; i < w->nsteps; i++)
+			if (w->set[i] & EPTREF_A)
+				want_a |= 1u << w->steps[i].level;
+		if (a->fault != HT_FAULT_NONE || a->pa != w->hpa ||
+		    a->page_size != w->page_size)
+			fail(r, "%s 0x%" PRIx64 " acc %u cpl %u: fault %d pa "
+			    "0x%" PRIx64 " size 0x%" PRIx64 "; the reference "
+			    "completes at 0x%" PRIx64 " size 0x%" PRIx64, what,
+			    w->gpa, acc, cpl, (int)a->fault, a->pa,
+			    a->page_size, w->hpa, w->page_size);
+		if (a->set_a != want_a || a->set_d != ((w->set[w->nsteps -
+		    1] & EPTREF_D) != 0))
+			fail(r, "%s 0x%" PRIx64 " acc %u cpl %u: sets A 0x%x "
+			    "D %d; the reference 0x%x D %d", what, w->gpa, acc,
+			    cpl, a->set_a, a->set_d, want_a,
+			    (w->set[w->nsteps - 1] & EPTREF_D) != 0);
+		break;
+	case EPTREF_VIOLATION:
+		if (a->fault != HT_FAULT_EPT_VIOLATION ||
+		    a->error_code != w->qual)
+			fail(r, "%s 0x%" PRIx64 " acc %u cpl %u: fault %d code "
+			    "0x%x; the reference: a violation, qualification "
+			    "0x%" PRIx64, what, w->gpa, acc, cpl, (int)a->fault,
+			    a->error_code, w->qual);
+		break;
+	default:
+		if (a->fault != HT_FAULT_EPT_MISCONFIG)
+			fail(r, "%s 0x%" PRIx64 " acc %u cpl %u: fault %d; the "
+			    "reference: a misconfiguration (0x%x)", what,
+			    w->gpa, acc, cpl, (int)a->fault, w->mc);
+		break;
+	}
+	if (a->nsteps != (unsigned)w->nsteps)
+		fail(r, "%s 0x%" PRIx64 " acc %u cpl %u: %u entries read, the "
+		    "reference %d", what, w->gpa, acc, cpl, a->nsteps,
+		    w->nsteps);
+	for (int i = 0; i < w->nsteps; i++) {
+		uint64_t addr = w->steps[i].addr;
+
+		if (i == 0)
+			addr = addr - root + ht_as_root(as);
+		if (a->step[i].addr != addr || a->step[i].pte !=
+		    w->steps[i].val || a->step[i].level !=
+		    (unsigned)w->steps[i].level)
+			fail(r, "%s 0x%" PRIx64 " acc %u cpl %u: entry %d "
+			    "0x%" PRIx64 " at 0x%" PRIx64 " level %u; the "
+			    "reference 0x%" PRIx64 " at 0x%" PRIx64, what,
+			    w->gpa, acc, cpl, i, a->step[i].pte,
+			    a->step[i].addr, a->step[i].level,
+			    w->steps[i].val, addr);
+	}
+}
+
+/*
+ * Fill sva for (acc, cpl) and hold the verdict to the model.  EPT: and
+ * ht_access's answer, and the fill's, to the reference's walk, made
+ * before the fill sets any A/D bit.
+ */
 static void
 stlb_fill_check(run_t *r, int sharer, uint64_t sva, unsigned acc,
     unsigned cpl)
 {
 	ht_stlb_t *t = sharer ? r->sh_stlb : r->stlb;
+	const ht_cpu_t *cpu = sharer ? &r->sh_cpu : &r->cpu;
+	ht_as_t *as = sharer ? r->sh : r->as;
+	eptref_walk_t w;
+	uint64_t root = 0;
 	ht_access_t a;
 	expect_t e;
 	ht_pa_t pa;
@@ -1631,6 +1980,14 @@ stlb_fill_check(run_t *r, int sharer, uint64_t sva, unsigned acc,
 
 	if (!stlb_expect(r, sharer, sva, &e))
 		return;
+	if (r->ept) {
+		ept_stlb_ref(r, sharer, sva, acc, cpl, &w, &root);
+		rc = ht_access(as, cpu, sva, acc, cpl, &a);
+		if (rc != 0)
+			fail(r, "ht_access %s0x%" PRIx64 ": %s (%s)", sharer ?
+			    "sh " : "", sva, errname(rc), ht_errdetail());
+		ept_cmp(r, "ht_access", as, root, &a, &w, acc, cpl);
+	}
 	rc = ht_stlb_fill(t, sva, acc, cpl, &a);
 	if (rc != 0) {
 		fail(r, "stlb fill %s0x%" PRIx64 ": %s (%s)", sharer ? "sh " :
@@ -1638,7 +1995,9 @@ stlb_fill_check(run_t *r, int sharer, uint64_t sva, unsigned acc,
 		return;
 	}
 	r->stlb_fills++;
-	if (stlb_allows(r, &e, acc, cpl) != (a.fault == HT_FAULT_NONE) ||
+	if (r->ept)
+		ept_cmp(r, "stlb fill", as, root, &a, &w, acc, cpl);
+	if (stlb_allows(r, &e, acc, cpl, cpu) != (a.fault == HT_FAULT_NONE) ||
 	    (a.fault == HT_FAULT_NONE && a.pa != e.pa))
 		fail(r, "stlb fill %s0x%" PRIx64 " acc %u cpl %u: fault %d pa "
 		    "0x%" PRIx64 "; model mapped %d pa 0x%" PRIx64 " attr 0x%x",
@@ -1650,27 +2009,43 @@ stlb_fill_check(run_t *r, int sharer, uint64_t sva, unsigned acc,
 		    "after its fill", sharer ? "sh " : "", sva, acc, cpl);
 }
 
-/* Every access to sva that hits must be what the model says now. */
+/*
+ * Every access to sva that hits must be what the model says now; in EPT
+ * also one the reference's walk of the tables now lets through, to the
+ * same address.
+ */
 static void
 stlb_lookup_check(run_t *r, int sharer, uint64_t sva)
 {
 	ht_stlb_t *t = sharer ? r->sh_stlb : r->stlb;
+	const ht_cpu_t *cpu = sharer ? &r->sh_cpu : &r->cpu;
 	expect_t e;
 
 	if (!stlb_expect(r, sharer, sva, &e))
 		return;
 	for (unsigned k = 0; k < 6; k++) {
 		unsigned acc = k % 3, cpl = k < 3 ? 0 : 3;
+		eptref_walk_t w;
+		uint64_t root;
 		ht_pa_t pa;
 
 		if (!ht_stlb_lookup(t, sva, acc, cpl, &pa))
 			continue;
 		r->stlb_hits++;
-		if (!stlb_allows(r, &e, acc, cpl) || pa != e.pa)
+		if (!stlb_allows(r, &e, acc, cpl, cpu) || pa != e.pa)
 			fail(r, "stale soft TLB hit %s0x%" PRIx64 " acc %u cpl "
 			    "%u: pa 0x%" PRIx64 "; model mapped %d pa 0x%"
 			    PRIx64 " attr 0x%x", sharer ? "sh " : "", sva, acc,
 			    cpl, pa, e.mapped, e.pa, e.attr);
+		if (!r->ept)
+			continue;
+		ept_stlb_ref(r, sharer, sva, acc, cpl, &w, &root);
+		if (w.outcome != EPTREF_OK || w.hpa != pa)
+			fail(r, "soft TLB hit %s0x%" PRIx64 " acc %u cpl %u: "
+			    "pa 0x%" PRIx64 "; the reference: outcome %d pa "
+			    "0x%" PRIx64 " (qualification 0x%" PRIx64 ")",
+			    sharer ? "sh " : "", sva, acc, cpl, pa,
+			    (int)w.outcome, w.hpa, w.qual);
 	}
 }
 
@@ -1839,6 +2214,72 @@ bad_beyond(run_t *r, const char **r_what)
 	}
 }
 
+/*
+ * EPT: one call with attributes that EPT refuses, or that the context's
+ * HT_EPT_* flags do not allow, over a valid range: HT_EINVAL (the caller
+ * holds it to that; the checks after the step prove nothing changed).
+ */
+static int
+bad_ept_attr(run_t *r, uint64_t va, uint64_t len, ht_pa_t pa,
+    const char **r_what)
+{
+	static const unsigned rsvd_mt[3] = { 2, 3, 7 };
+	unsigned f = r->eptf, attr;
+
+	switch (rnd(r, 6)) {
+	case 0:
+		/* a memory type EPT reserves, with any rights */
+		attr = HT_EPT_MT(rsvd_mt[rnd(r, 3)]) | gen_rights_ept(r);
+		break;
+	case 1:
+		/* write without read, with or without execute */
+		attr = HT_W | HT_NOREAD | (chance(r, 50) ? HT_X : 0);
+		break;
+	case 2:
+		/* no right at all: not a mapping */
+		attr = HT_NOREAD | (chance(r, 50) ? HT_EPT_IPAT : 0);
+		break;
+	case 3:
+		/* what the flags do not give, or a software bit EPT lacks */
+		if (!(f & HT_EPT_MBEC) && chance(r, 50))
+			attr = HT_XU;
+		else if (!(f & HT_EPT_AD) && chance(r, 50))
+			attr = chance(r, 50) ? HT_A : HT_W | HT_D;
+		else if (!(f & HT_EPT_XONLY) && chance(r, 50))
+			attr = HT_X | HT_NOREAD;
+		else
+			attr = HT_W | (chance(r, 50) ? HT_SW(0) : HT_SW(8));
+		break;
+	case 4: {
+		/* protect to a set of rights EPT cannot have */
+		unsigned k = (unsigned)rnd(r, 4);
+
+		attr = k == 0 ? HT_NOREAD : k == 1 ? HT_W | HT_NOREAD :
+		    k == 2 && !(f & HT_EPT_XONLY) ? HT_X | HT_NOREAD :
+		    !(f & HT_EPT_MBEC) ? HT_XU : HT_W | HT_X | HT_NOREAD;
+		hist(r, "bad: protect va 0x%" PRIx64 " len 0x%" PRIx64
+		    " prot 0x%x (EPT)", va, len, attr);
+		*r_what = "ht_protect";
+		return (ht_protect(r->as, va, len, attr));
+	}
+	default:
+		/* chattr: the rights and the memory type are named whole */
+		*r_what = "ht_chattr";
+		if (chance(r, 50)) {
+			hist(r, "bad: chattr va 0x%" PRIx64 " len 0x%" PRIx64
+			    " clear HT_W alone (EPT)", va, len);
+			return (ht_chattr(r->as, va, len, HT_W, 0));
+		}
+		hist(r, "bad: chattr va 0x%" PRIx64 " len 0x%" PRIx64
+		    " set HT_PCD alone (EPT)", va, len);
+		return (ht_chattr(r->as, va, len, 0, HT_PCD));
+	}
+	hist(r, "bad: map va 0x%" PRIx64 " pa 0x%" PRIx64 " len 0x%" PRIx64
+	    " attr 0x%x (EPT)", va, pa, len, attr);
+	*r_what = "ht_map";
+	return (ht_map(r->as, va, pa, len, attr, 0));
+}
+
 /* Invalid requests with one thing wrong each: exact error, no change. */
 static void
 op_bad(run_t *r, uint64_t va, uint64_t len)
@@ -1848,7 +2289,12 @@ op_bad(run_t *r, uint64_t va, uint64_t len)
 	const char *what = "ht_map";
 	int rc;
 
-	switch (rnd(r, 7)) {
+	switch (rnd(r, r->ept ? 8 : 7)) {
+	case 7:
+		/* EPT only: attributes it refuses */
+		allow(&a, -HT_EINVAL);
+		rc = bad_ept_attr(r, va, len, pa, &what);
+		break;
 	case 0:
 		hist(r, "bad: map unaligned va 0x%" PRIx64, va + 0x800);
 		allow(&a, -HT_EALIGN);
@@ -1882,7 +2328,7 @@ op_bad(run_t *r, uint64_t va, uint64_t len)
 			hist(r, "bad: map non-canonical va 0x%" PRIx64, v);
 			allow(&a, -HT_ENONCANON);
 			rc = ht_map(r->as, v, 0, PG, HT_W, 0);
-		} else if (r->npt) {
+		} else if (r->guest) {
 			/* past the top of the guest-physical space */
 			allow(&a, -HT_ERANGE);
 			rc = bad_beyond(r, &what);
@@ -1901,8 +2347,11 @@ op_bad(run_t *r, uint64_t va, uint64_t len)
 		    rg->last);
 		what = "ht_unmap";
 		allow(&a, -HT_ERANGE);
-		/* NPT: one region, its end the top of the space, below 2^64 */
-		if (!r->npt) {
+		/*
+		 * NPT, EPT: one region, its end the top of the space, below
+		 * 2^64
+		 */
+		if (!r->guest) {
 			allow(&a, -HT_ENONCANON);
 			allow(&a, -HT_EINVAL);
 		}
@@ -1961,9 +2410,12 @@ pressure(run_t *r)
 	}
 }
 
-/* Does the change from *b to *a need a TLB invalidation? */
+/*
+ * Does the change from *b to *a need a TLB invalidation?  (EPT: losing
+ * the read right is gaining HT_NOREAD.)
+ */
 static int
-needs_flush(const expect_t *b, const expect_t *a)
+needs_flush(const run_t *r, const expect_t *b, const expect_t *a)
 {
 	if (!b->mapped)
 		return (0);
@@ -1971,6 +2423,8 @@ needs_flush(const expect_t *b, const expect_t *a)
 		return (1);
 	if ((b->attr & ~a->attr) & PERM)
 		return (1);	/* a permission was taken away */
+	if (r->ept && (a->attr & ~b->attr & HT_NOREAD))
+		return (1);
 	return (((b->attr ^ a->attr) & (HT_G | HT_PWT | HT_PCD | HT_PAT)) !=
 	    0);
 }
@@ -2012,8 +2466,10 @@ step(run_t *r)
 		 * An MMU caches a translation only after setting its leaf's
 		 * Accessed bit, so only pages with A (or D) set need a TLB
 		 * invalidation when they change (illumos relies on this).
+		 * EPT without A/D bits: any present leaf may be cached.
 		 */
-		cached[i] = hw_walk(r, s[i], &h) && (h.attr & AD) != 0;
+		cached[i] = hw_walk(r, s[i], &h) && ((h.attr & AD) != 0 ||
+		    (r->ept && !(r->eptf & HT_EPT_AD)));
 		pre_size[i] = h.size;
 	}
 
@@ -2065,7 +2521,7 @@ step(run_t *r)
 	for (unsigned i = 0; i < ns; i++) {
 		model_expect(r, s[i], &post);
 		check_addr(r, s[i], &post);
-		if (cached[i] && needs_flush(&pre[i], &post) &&
+		if (cached[i] && needs_flush(r, &pre[i], &post) &&
 		    !tlb_covered(r, s[i], !!(pre[i].attr & HT_G))) {
 			char rs[160] = "";
 			size_t o = 0;
@@ -2089,7 +2545,7 @@ step(run_t *r)
 /* ------------------------------------------------------------------ */
 
 static void
-setup(run_t *r, ht_mode_t mode, int lowmem, int serial)
+setup(run_t *r, ht_mode_t mode, int lowmem, int serial, unsigned ept)
 {
 	uint64_t s;
 
@@ -2098,6 +2554,11 @@ setup(run_t *r, ht_mode_t mode, int lowmem, int serial)
 	r->mname = ht_mode_name(mode);
 	r->g = ht_geometry(mode);
 	r->npt = mode == HT_MODE_NPT4 || mode == HT_MODE_NPT5;
+	r->ept = mode == HT_MODE_EPT4 || mode == HT_MODE_EPT5;
+	r->eptf = ept;
+	r->guest = r->npt || r->ept;
+	r->attrs = ATTRS | (r->ept ? HT_NOREAD | HT_EPT_SVE : 0);
+	r->perm = PERM | (r->ept ? HT_NOREAD : 0);
 	r->lowmem = lowmem;
 	r->serial = serial;
 	r->seed = base_seed();
@@ -2107,7 +2568,7 @@ setup(run_t *r, ht_mode_t mode, int lowmem, int serial)
 	r->audit_every = env_count("HT_MODEL_AUDIT_EVERY", 1);
 	/* each test has its own stream, all from the one printed seed */
 	s = r->seed ^ ((uint64_t)mode << 56) ^ ((uint64_t)lowmem << 48) ^
-	    ((uint64_t)serial << 40);
+	    ((uint64_t)serial << 40) ^ ((uint64_t)ept << 32);
 	for (int i = 0; i < 4; i++)
 		r->rng[i] = splitmix(&s);
 	rm_init(&r->rm);
@@ -2124,6 +2585,7 @@ setup(run_t *r, ht_mode_t mode, int lowmem, int serial)
 	cfg.frame_arg = r->arena;
 	cfg.tlb = tlb_cb;
 	cfg.tlb_arg = r;
+	cfg.ept = ept;
 	/*
 	 * Kept, audited and queried at every step; not in the serial test,
 	 * whose one-entry calls would take the general path with it.
@@ -2158,8 +2620,33 @@ setup(run_t *r, ht_mode_t mode, int lowmem, int serial)
 	}
 	if (r->g->has_nx)
 		r->cpu.flags |= HT_CPU_NXE;
-	cr_assert_eq(ht_stlb_create(r->as, 64, &r->cpu, &r->stlb), 0);
-	cr_assert_eq(ht_stlb_create(r->sh, 16, &r->cpu, &r->sh_stlb), 0);
+	r->sh_cpu = r->cpu;
+	if (r->ept) {
+		/*
+		 * The CPU the context's flags are for; the sharer's soft TLB
+		 * runs without mode-based execute control, where bit 10 is
+		 * ignored and a user-mode fetch needs bit 2.
+		 */
+		r->cpu.flags = ((ept & HT_EPT_MBEC) ? HT_CPU_EPT_MBEC : 0) |
+		    ((ept & HT_EPT_XONLY) ? HT_CPU_EPT_XONLY : 0);
+		r->sh_cpu = r->cpu;
+		r->sh_cpu.flags &= ~HT_CPU_EPT_MBEC;
+	}
+	cr_assert_eq(ht_stlb_create(r->as, 64, &r->cpu, &r->stlb), 0,
+	    "%s", ht_errdetail());
+	cr_assert_eq(ht_stlb_create(r->sh, 16, &r->sh_cpu, &r->sh_stlb), 0,
+	    "%s", ht_errdetail());
+	if (r->ept) {
+		/* the EPT pointer of a space with a root frame, none else */
+		uint64_t eptp;
+
+		cr_assert_eq(ht_as_eptp(r->sh, HT_EPT_WB, &eptp), 0, "%s",
+		    ht_errdetail());
+		cr_assert_eq(eptp, cr3_of(r, ht_as_root(r->sh)), "EPTP 0x%"
+		    PRIx64, eptp);
+		cr_assert_eq(ht_as_eptp(r->as, HT_EPT_WB, &eptp), r->copied ?
+		    -HT_EINVAL : 0);
+	}
 	r->sh_span = 1ull << r->g->level_shift[1];
 	r->sh_dst = SH_TABLES * r->sh_span;
 	for (int i = 0; r->copied && i < 2; i++) {
@@ -2175,13 +2662,22 @@ setup(run_t *r, ht_mode_t mode, int lowmem, int serial)
 	r->pa_limit = 1ull << ht_ctx_pa_bits(r->ctx);
 	r->pa_small_limit = r->g->pte_size == 4 ? (1ull << 32) : r->pa_limit;
 	r->has_nx = r->g->has_nx;
-	r->xkeep = r->has_nx ? 0 : HT_X;
+	/* EPT has no NX bit, and X is a right like W: nothing implied */
+	r->xkeep = r->has_nx || r->ept ? 0 : HT_X;
 	r->keep = r->xkeep | (r->npt ? HT_U : 0);
 	/* with a hole the upper half is canonical; else [0, 2^va_bits) */
 	r->va_last = r->g->hole_start != 0 ? ~0ull :
 	    (1ull << r->g->va_bits) - 1;
-	cr_assert(!r->npt || r->g->hole_start == 0, "%s has a hole",
+	cr_assert(!r->guest || r->g->hole_start == 0, "%s has a hole",
 	    r->mname);
+	/* the MMU that reads EPT tables: what the context's flags say */
+	r->eref.maxphyaddr = ht_ctx_pa_bits(r->ctx);
+	r->eref.xonly = (ept & HT_EPT_XONLY) != 0;
+	r->eref.walk5 = true;
+	r->eref.page_2m = (r->ps & HT_PS_2M) != 0;
+	r->eref.page_1g = (r->ps & HT_PS_1G) != 0;
+	r->eref.ad = true;
+	r->eref.mbec = (ept & HT_EPT_MBEC) != 0;
 	r->big = PG;
 	if (r->ps & HT_PS_2M)
 		r->lpg[r->nlpg++] = 2 * MIB;
@@ -2257,6 +2753,13 @@ teardown(run_t *r)
 			    op_names[i], r->nop[i], r->nok[i]);
 		(void) fprintf(stderr, "  soft TLB: %lu fills, %lu hits "
 		    "checked\n", r->stlb_fills, r->stlb_hits);
+		if (r->ept)
+			(void) fprintf(stderr, "  EPT flags 0x%x: %lu accesses "
+			    "against the reference: %lu complete, %lu "
+			    "violations, %lu misconfigurations\n", r->eptf,
+			    r->ept_out[0] + r->ept_out[1] + r->ept_out[2],
+			    r->ept_out[EPTREF_OK], r->ept_out[EPTREF_VIOLATION],
+			    r->ept_out[EPTREF_MISCONF]);
 		(void) fprintf(stderr, "  ELOCKED %lu EEXIST %lu ENOFRAME %lu "
 		    "ENOTMAPPED %lu ENOTLOCKED %lu, A/D leaves found %lu\n",
 		    r->n_elocked, r->n_eexist, r->n_enoframe, r->n_enotmapped,
@@ -2287,6 +2790,12 @@ teardown(run_t *r)
 			fail(r, "no operation ever failed with ENOFRAME");
 		if (r->n_elocked == 0)
 			fail(r, "no operation ever failed with ELOCKED");
+		/* our tables never hold a misconfiguration */
+		if (r->ept && (r->ept_out[EPTREF_OK] == 0 ||
+		    r->ept_out[EPTREF_VIOLATION] == 0))
+			fail(r, "the reference saw %lu accesses complete and "
+			    "%lu violations", r->ept_out[EPTREF_OK],
+			    r->ept_out[EPTREF_VIOLATION]);
 	}
 
 	if (r->shared && ht_unshare(r->sh, r->sh_dst, r->sh_span) != 1)
@@ -2313,13 +2822,14 @@ teardown(run_t *r)
 	rm_fini(&r->rm);
 }
 
+/* ept: the context's HT_EPT_* flags (EPT modes only) */
 static void
-run_model(ht_mode_t mode, int lowmem, int serial)
+run_model_ept(ht_mode_t mode, int lowmem, int serial, unsigned ept)
 {
 	run_t *r = calloc(1, sizeof (*r));
 
 	cr_assert_not_null(r);
-	setup(r, mode, lowmem, serial);
+	setup(r, mode, lowmem, serial, ept);
 	audit(r);
 	for (r->opno = 1; r->opno <= r->nops; r->opno++) {
 		if (lowmem && r->opno % 100 == 1)
@@ -2334,6 +2844,12 @@ run_model(ht_mode_t mode, int lowmem, int serial)
 	r->opno = r->nops;
 	teardown(r);
 	free(r);
+}
+
+static void
+run_model(ht_mode_t mode, int lowmem, int serial)
+{
+	run_model_ept(mode, lowmem, serial, 0);
 }
 
 Test(model, 32bit, .timeout = MODEL_TIMEOUT)
@@ -2401,6 +2917,30 @@ Test(model, npt5_lowmem, .timeout = MODEL_TIMEOUT)
 }
 
 /*
+ * Intel EPT: the guest-physical space in EPT's entry format, against the
+ * reference of tests/lib/eptref.c (run_t.ept).  The contexts have every
+ * HT_EPT_* flag (A/D, user-mode execute, execute-only pages), but ept5's:
+ * none, so that A/D are absent, HT_XU and execute-only are refused, and
+ * every present leaf counts as cached.
+ */
+#define EPT_ALL		(HT_EPT_AD | HT_EPT_MBEC | HT_EPT_XONLY)
+
+Test(model, ept4, .timeout = MODEL_TIMEOUT)
+{
+	run_model_ept(HT_MODE_EPT4, 0, 0, EPT_ALL);
+}
+
+Test(model, ept5, .timeout = MODEL_TIMEOUT)
+{
+	run_model_ept(HT_MODE_EPT5, 0, 0, 0);
+}
+
+Test(model, ept5_lowmem, .timeout = MODEL_TIMEOUT)
+{
+	run_model_ept(HT_MODE_EPT5, 1, 0, EPT_ALL);
+}
+
+/*
  * A serial space (HT_AS_SERIAL) without the reverse map: its one-entry
  * calls take no lock (hat_one.c); a third of the ranges are one entry.
  * It neither shares nor is shared, so the share step only checks that
@@ -2419,4 +2959,9 @@ Test(model, 4level_serial, .timeout = MODEL_TIMEOUT)
 Test(model, npt4_serial, .timeout = MODEL_TIMEOUT)
 {
 	run_model(HT_MODE_NPT4, 0, 1);
+}
+
+Test(model, ept4_serial, .timeout = MODEL_TIMEOUT)
+{
+	run_model_ept(HT_MODE_EPT4, 0, 1, EPT_ALL);
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "htable.h"
+#include "../lib/geom.h"
 
 #define PG		4096ull
 #define MIB		(1024ull * 1024)
@@ -94,14 +95,28 @@ stress_wait_thefts(stress_thief_t *t, long n)
 		(void) sched_yield();
 }
 
-/* The paging modes (nested paging too), as a Criterion parameter array. */
+/*
+ * The paging modes (nested paging and EPT too: geom.h's list), as a
+ * Criterion parameter array.
+ */
 #define STRESS_MODES(suite, name)					\
 ParameterizedTestParameters(suite, name)				\
 {									\
-	static ht_mode_t m[6] = { HT_MODE_32BIT, HT_MODE_PAE,		\
-	    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4,		\
-	    HT_MODE_NPT5 };						\
-	return (cr_make_param_array(ht_mode_t, m, 6));			\
+	static ht_mode_t m[] = { ALL_MODES };				\
+	return (cr_make_param_array(ht_mode_t, m,			\
+	    sizeof (m) / sizeof (m[0])));				\
+}
+
+/*
+ * The HT_EPT_* flags of a stress test's context (ht_config_t.ept): in the
+ * EPT modes every one, so that an entry holds what it holds in the other
+ * modes (A/D bits, HT_U as user-mode execute); 0 elsewhere.
+ */
+static inline unsigned
+stress_ept(ht_mode_t mode)
+{
+	return (mode_ept(ht_geometry(mode)) ? HT_EPT_AD | HT_EPT_MBEC |
+	    HT_EPT_XONLY : 0);
 }
 
 #endif /* HT_STRESS_H */

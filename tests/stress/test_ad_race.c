@@ -10,7 +10,8 @@
  * not dirty must not be reported.  The library takes the bits from the
  * value its clearing exchange returned, so none set before the clear can
  * be lost.  Rounds alternate between the single-table fast path and the
- * bulk path over two tables, in every paging mode.
+ * bulk path over two tables, in every paging mode (EPT's A and D are
+ * bits 8 and 9, its context's HT_EPT_AD on).
  */
 #include "stress.h"
 
@@ -25,14 +26,16 @@
 
 #define NPG		96
 #define ROUNDS		100
-#define RAW_P		0x01ull
+#define RAW_P		0x01ull		/* present; EPT: readable */
 #define RAW_AD		0x60ull		/* Accessed | Dirty */
+#define RAW_AD_EPT	0x300ull	/* EPT's, bits 8 and 9 */
 
 typedef struct race {
 	ht_arena_t	*arena;
 	ht_ctx_t	*ctx;
 	ht_as_t		*as;
 	unsigned	pte_size;
+	uint64_t	ad;		/* the format's raw A | D */
 	void		*entry[NPG];	/* raw leaf entry of each page */
 	_Atomic int	dirtied[NPG];	/* the walker set A/D there */
 	_Atomic int	running, stop;
@@ -42,22 +45,25 @@ typedef struct race {
 	int		stray;		/* reports outside the range */
 } race_t;
 
-/* Set A and D in the entry at p if it is present and clean: 1 if done. */
+/*
+ * Set A and D (ad, the format's) in the entry at p if it is present and
+ * clean: 1 if done.
+ */
 static int
-walker_dirty(unsigned pte_size, void *p)
+walker_dirty(unsigned pte_size, uint64_t ad, void *p)
 {
 	if (pte_size == 8) {
 		uint64_t old = __atomic_load_n((uint64_t *)p, __ATOMIC_ACQUIRE);
 
-		return ((old & RAW_P) && !(old & RAW_AD) &&
+		return ((old & RAW_P) && !(old & ad) &&
 		    __atomic_compare_exchange_n((uint64_t *)p, &old,
-		    old | RAW_AD, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+		    old | ad, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
 	}
 	uint32_t old32 = __atomic_load_n((uint32_t *)p, __ATOMIC_ACQUIRE);
 
-	return ((old32 & RAW_P) && !(old32 & RAW_AD) &&
+	return ((old32 & RAW_P) && !(old32 & ad) &&
 	    __atomic_compare_exchange_n((uint32_t *)p, &old32,
-	    old32 | (uint32_t)RAW_AD, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+	    old32 | (uint32_t)ad, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
 }
 
 static void *
@@ -70,7 +76,7 @@ walker(void *arg)
 	while (!atomic_load(&r->stop)) {
 		/* a stride through the pages, so both ends get hit early */
 		i = (i + 37) % NPG;
-		if (walker_dirty(r->pte_size, r->entry[i]))
+		if (walker_dirty(r->pte_size, r->ad, r->entry[i]))
 			atomic_store(&r->dirtied[i], 1);
 	}
 	return (NULL);
@@ -139,9 +145,11 @@ ParameterizedTest(ht_mode_t *mode, ad_race, unmap, .timeout = 300)
 
 	memset(&r, 0, sizeof (r));
 	r.pte_size = g->pte_size;
+	r.ad = mode_ept(g) ? RAW_AD_EPT : RAW_AD;
 	cr_assert_eq(ht_arena_create(1ull << 20, 64ull << 20, 0, &r.arena), 0);
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.mode = *mode;
+	cfg.ept = stress_ept(*mode);
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = r.arena;
 	cr_assert_eq(ht_ctx_create(&cfg, &r.ctx), 0);

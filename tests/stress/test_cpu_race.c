@@ -190,11 +190,26 @@ nuser(const race_t *r)
 	return (r->g->levels >= 4 ? n / 2 : n / 4 * 3);
 }
 
+/* The PCID of space sp: none in 32-bit and PAE paging, nor in EPT */
 static unsigned
 pcid_of(const race_t *r, int sp)
 {
-	return (r->g->levels >= 4 && sp >= 0 && sp < NSPACE ?
-	    (unsigned)sp + 1 : 0);
+	return (r->g->levels >= 4 && !mode_ept(r->g) && sp >= 0 &&
+	    sp < NSPACE ? (unsigned)sp + 1 : 0);
+}
+
+/*
+ * What a switch of the CPU root at root to space sp gives: the root and
+ * the space's PCID; in EPT the EPT pointer (the walk length, A/D: the
+ * context has HT_EPT_AD, and the tables' memory type, WB).
+ */
+static uint64_t
+cr3_of(const race_t *r, ht_pa_t root, int sp)
+{
+	if (mode_ept(r->g))
+		return (root | ((uint64_t)(r->g->levels - 1) << 3) | 0x40 |
+		    HT_EPT_WB);
+	return (root | pcid_of(r, sp));
 }
 
 /* The writer of *s starts a call that may change it. */
@@ -414,7 +429,7 @@ cpu_step(race_t *r, unsigned c, uint64_t *x, int must_switch)
 		}
 		cp->sp = sp;
 		cp->cr3 = sw.cr3;
-		if (sw.cr3 != (ht_cpu_root_pa(cp->cr, 0) | pcid_of(r, sp)) ||
+		if (sw.cr3 != cr3_of(r, ht_cpu_root_pa(cp->cr, 0), sp) ||
 		    sw.user_cr3 != sw.cr3)
 			fail(r, "CPU root %u, space %d: cr3 0x%llx, user cr3 "
 			    "0x%llx", c, sp, (unsigned long long)sw.cr3,
@@ -729,6 +744,7 @@ race_run(ht_mode_t mode)
 	cr_assert_eq(ht_arena_create(1 * MIB, 64 * MIB, 0, &r.arena), 0);
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.mode = mode;
+	cfg.ept = stress_ept(mode);
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = r.arena;
 	cfg.tlb_info = tlb_hook;

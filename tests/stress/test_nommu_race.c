@@ -60,6 +60,7 @@ typedef struct world {
 	ht_as_t		*as;
 	uint64_t	l1;		/* level-1 page size */
 	uint64_t	span;		/* window length */
+	int		ept;		/* an EPT mode */
 	pthread_barrier_t bar;
 	_Atomic int	stop;		/* readers: end */
 	_Atomic int	may_tlb;	/* the space may be live now */
@@ -130,6 +131,26 @@ pick(world_t *w, uint64_t *s, ht_va_t lo, uint64_t span, ht_va_t *r_va,
 		*r_len = lo + span - *r_va;
 }
 
+/*
+ * A caching change: clear HT_PCD or not, set HT_PWT or not.  EPT names
+ * its memory type whole (the three bits), so there the same two choices
+ * pick one of four types.
+ */
+static int
+chattr_op(world_t *w, uint64_t *s, ht_va_t va, uint64_t len)
+{
+	static const unsigned mt[4] = {
+		HT_EPT_UC, HT_EPT_WC, HT_EPT_WT, HT_EPT_WB
+	};
+	unsigned a = (unsigned)(rnd(s) & 1), b = (unsigned)(rnd(s) & 1);
+	unsigned t = HT_EPT_MT(mt[2 * a + b]);
+
+	/* the type's bits set, the others of the three cleared */
+	if (w->ept)
+		return (ht_chattr(w->as, va, len, HT_EPT_MT_MASK & ~t, t));
+	return (ht_chattr(w->as, va, len, a ? HT_PCD : 0, b ? 0 : HT_PWT));
+}
+
 static void
 one_op(world_t *w, uint64_t *s, ht_va_t lo, uint64_t span)
 {
@@ -154,8 +175,7 @@ one_op(world_t *w, uint64_t *s, ht_va_t lo, uint64_t span)
 		rc = ht_protect(w->as, va, len, (rnd(s) & 1) ? HT_W : 0);
 		break;
 	case 4:
-		rc = ht_chattr(w->as, va, len, (rnd(s) & 1) ? HT_PCD : 0,
-		    (rnd(s) & 1) ? 0 : HT_PWT);
+		rc = chattr_op(w, s, va, len);
 		break;
 	case 5:
 		rc = ht_lock(w->as, va, len);
@@ -256,9 +276,11 @@ ParameterizedTest(ht_mode_t *mode, nommu, race, .timeout = 300)
 	pthread_mutex_init(&w.first_lock, NULL);
 	w.l1 = 1ull << g->level_shift[1];
 	w.span = 4 * w.l1;
+	w.ept = mode_ept(g);
 	cr_assert_eq(ht_arena_create(ARENA_BASE, ARENA_SIZE, 0, &w.arena), 0);
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.mode = *mode;
+	cfg.ept = stress_ept(*mode);
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = w.arena;
 	cfg.tlb = tlb_hook;

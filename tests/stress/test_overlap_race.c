@@ -116,6 +116,7 @@ space_new(ht_mode_t mode, ht_arena_t **r_arena, ht_ctx_t **r_ctx)
 	cr_assert_eq(ht_arena_create(1 * MIB, 64 * MIB, 0, r_arena), 0);
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.mode = mode;
+	cfg.ept = stress_ept(mode);
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = *r_arena;
 	cr_assert_eq(ht_ctx_create(&cfg, r_ctx), 0);

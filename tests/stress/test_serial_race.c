@@ -181,6 +181,7 @@ ParameterizedTest(ht_mode_t *mode, serial, race, .timeout = 300)
 	cr_assert_eq(ht_arena_create(1 * MIB, 64 * MIB, 0, &arena), 0);
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.mode = *mode;
+	cfg.ept = stress_ept(*mode);
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = arena;
 	cr_assert_eq(ht_ctx_create(&cfg, &w.ctx), 0);

@@ -115,6 +115,7 @@ race_run(ht_mode_t mode)
 	cr_assert_eq(ht_arena_create(1 * MIB, 64 * MIB, 0, &r.arena), 0);
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.mode = mode;
+	cfg.ept = stress_ept(mode);
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = r.arena;
 	cfg.tlb = tlb_hook;

@@ -174,6 +174,9 @@ reader(void *arg)
 
 	if (rc->mode != HT_MODE_32BIT)
 		cpu.flags |= HT_CPU_NXE;
+	/* EPT: the CPU its context's flags are for (no WP, no NXE there) */
+	if (mode_ept(ht_geometry(rc->mode)))
+		cpu.flags = HT_CPU_EPT_MBEC | HT_CPU_EPT_XONLY;
 	if ((rc->rc = ht_stlb_create(r->as, rc->entries, &cpu, &t)) != 0)
 		return (NULL);
 	while (!atomic_load(&r->writers_done)) {
@@ -239,6 +242,7 @@ run(ht_mode_t mode, int hook)
 	    0);
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.mode = mode;
+	cfg.ept = stress_ept(mode);
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = r.arena;
 	if (hook) {

@@ -14,8 +14,8 @@
  *    private spaces: a private thread only checks that a translation is
  *    its model's value or unmapped.
  *  - one thread calls ht_ctx_reap, ht_ctx_stats and ht_ctx_dump_frames in
- *    a loop, and in 32-bit and 4-level paging, where the context keeps a
- *    reverse map, ht_page_mappings and ht_page_sync; NREAD threads
+ *    a loop, and in 32-bit, 4-level and ept4 paging, where the context
+ *    keeps a reverse map, ht_page_mappings and ht_page_sync; NREAD threads
  *    translate and walk everywhere.
  * At the end every space is audited and checked, then destroyed, and the
  * arena must have no frame left.
@@ -58,7 +58,8 @@
 #define SH_BASE		(1 * GIB)	/* 1 GiB aligned: one upper table */
 #define PV_BASE		(256 * MIB)
 
-#define CHK		(HT_W | HT_U | HT_X | HT_G | HT_PCD)
+/* HT_PAT only in EPT, where HT_PCD alone is no memory type (mode_attr) */
+#define CHK		(HT_W | HT_U | HT_X | HT_G | HT_PCD | HT_PAT)
 
 /* PA = VA + one of these (multiples of 4 MiB: large pages stay possible). */
 static const uint64_t pa_offs[3] = { 0, 0x10000000, 0x20000000 };
@@ -160,15 +161,35 @@ running(world_t *w)
 	return (1);
 }
 
+/*
+ * Attributes as translate reports them: no NX bit means always X, and
+ * nested paging's leaves always have U; EPT's rights (X and HT_U, its
+ * user-mode execute, among them) are exactly those mapped.
+ */
 static unsigned
 eff(const world_t *w, unsigned attr)
 {
+	if (mode_ept(w->g))
+		return (attr & CHK);
 	if (!w->g->has_nx)
 		attr |= HT_X;
-	/* nested paging: every leaf has U */
-	if (w->mode == HT_MODE_NPT4 || w->mode == HT_MODE_NPT5)
+	if (mode_npt(w->g))
 		attr |= HT_U;
 	return (attr & CHK);
+}
+
+/*
+ * The attributes a map gives, as the mode takes them: in EPT the cache
+ * bits are a memory type, and HT_PCD alone would be type 2, which EPT
+ * refuses: it becomes WB (HT_PCD | HT_PAT).  The other modes, and every
+ * other set, as they are.
+ */
+static unsigned
+mode_attr(const world_t *w, unsigned attr)
+{
+	if (mode_ept(w->g) && HT_EPT_MT_OF(attr) == 2)
+		attr |= HT_PAT;
+	return (attr);
 }
 
 /* Page index i of worker k: its VA. */
@@ -279,8 +300,8 @@ worker_main(void *arg)
 		len = (uint64_t)(b - a) * PG;
 		if (op < 5) {
 			unsigned off = rnd_below(&k->rng, 3);
-			unsigned attr = (unsigned)rnd(&k->rng) &
-			    (HT_W | HT_U | HT_X | HT_G | HT_PCD);
+			unsigned attr = mode_attr(w, (unsigned)rnd(&k->rng) &
+			    (HT_W | HT_U | HT_X | HT_G | HT_PCD));
 			unsigned flags = rnd_below(&k->rng, 4) == 0 ?
 			    HT_MAP_SIZE(HT_PS_4K) : 0;
 
@@ -522,11 +543,13 @@ ParameterizedTest(ht_mode_t *mode, stress, threads, .timeout = 120)
 	cr_assert_eq(ht_arena_create(1 * MIB, 64 * MIB, 0, &w->arena), 0);
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.mode = *mode;
+	cfg.ept = stress_ept(*mode);
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = w->arena;
 	cfg.reserve_amount = 16;
-	/* the reverse map in half the modes: kept under stealing, audited */
-	w->rmap = cfg.rmap = *mode == HT_MODE_32BIT || *mode == HT_MODE_4LEVEL;
+	/* the reverse map in some modes: kept under stealing, audited */
+	w->rmap = cfg.rmap = *mode == HT_MODE_32BIT ||
+	    *mode == HT_MODE_4LEVEL || *mode == HT_MODE_EPT4;
 	cr_assert_eq(ht_ctx_create(&cfg, &w->ctx), 0, "%s", ht_errdetail());
 	cr_assert_eq(ht_as_create(w->ctx, HT_AS_NOSTEAL, &w->shared), 0);
 	for (int i = 0; i < NPRIV; i++)
@@ -714,6 +737,7 @@ ParameterizedTest(ht_mode_t *mode, stress, churn, .timeout = 120)
 	cr_assert_eq(ht_arena_create(1 * MIB, 64 * MIB, 120, &w->arena), 0);
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.mode = *mode;
+	cfg.ept = stress_ept(*mode);
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = w->arena;
 	cfg.force_steal = 7;

@@ -13,6 +13,9 @@
  * frames only from a pool of [1 MiB, 9 MiB) inside a 16 MiB arena.
  *   A_VA: 8 pages, one of them locked;  B_VA: 1 page, another level-1
  *   table;  L_VA: one 2 MiB page.
+ * Every test runs twice: in 4-level paging (suite audit) and in ept4
+ * (suite audit_ept: EPT's entry format, every HT_EPT_* flag), where the
+ * entry bits a test writes are EPT's.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -21,6 +24,7 @@
 #include "x86pte.h"
 #include "frame.h"
 #include "hat.h"
+#include "geom.h"
 
 #define PG		0x1000ull
 #define MIB		0x100000ull
@@ -35,14 +39,20 @@ static ht_ctx_t *ctx;
 static hat_t *hat;
 static const mmu_t *m;
 
+/* Raw EPT entry bits the tests write, from the SDM (vol. 3C, 29.3.2) */
+#define RAW_EPT_X	0x004ull	/* execute: a link may lack it */
+#define RAW_EPT_IGN3	0x008ull	/* ignored in a not-present entry */
+
 static void
-setup(void)
+setup_mode(ht_mode_t mode)
 {
 	ht_config_t cfg;
 
 	cr_assert_eq(ht_arena_create(MIB, 16 * MIB, 0, &arena), 0);
 	memset(&cfg, 0, sizeof (cfg));
-	cfg.mode = HT_MODE_4LEVEL;
+	cfg.mode = mode;
+	if (mode_ept(ht_geometry(mode)))
+		cfg.ept = HT_EPT_AD | HT_EPT_MBEC | HT_EPT_XONLY;
 	cfg.pagesizes = HT_PS_4K | HT_PS_2M;
 	cfg.pa_bits = 40;
 	cfg.frame_ops = ht_arena_ops();
@@ -77,7 +87,27 @@ teardown(void)
 	arena = NULL;
 }
 
+static void
+setup(void)
+{
+	setup_mode(HT_MODE_4LEVEL);
+}
+
+static void
+setup_ept(void)
+{
+	setup_mode(HT_MODE_EPT4);
+}
+
 TestSuite(audit, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(audit_ept, .init = setup_ept, .fini = teardown, .timeout = 60);
+
+/* A test of both suites: 4-level paging and ept4. */
+#define AUDIT_TEST(name)						\
+	static void t_##name(void);					\
+	Test(audit, name) { t_##name(); }				\
+	Test(audit_ept, name) { t_##name(); }				\
+	static void t_##name(void)
 
 /* The table at (va, level), without keeping a hold on it. */
 static htable_t *
@@ -176,7 +206,7 @@ rechain(htable_t *ht, unsigned from, unsigned to)
 /* Counts                                                              */
 /* ------------------------------------------------------------------ */
 
-Test(audit, valid_count)
+AUDIT_TEST(valid_count)
 {
 	uint64_t *e = entry(A_VA + 5 * PG, 0), save = *e;
 
@@ -190,26 +220,29 @@ Test(audit, valid_count)
 	clean();
 }
 
-Test(audit, not_present_entry_not_zero)
+AUDIT_TEST(not_present_entry_not_zero)
 {
+	/* data with the present bits clear (EPT: bits 0-2 and 10) */
+	uint64_t data = 0x5000000ull | (m->ept ? RAW_EPT_IGN3 : PT_WRITABLE);
+
 	/* above level 0 no entry may hold data */
-	flip(entry(A_VA + 100 * 2 * MIB, 1), 0x5000000ull | PT_WRITABLE,
+	flip(entry(A_VA + 100 * 2 * MIB, 1), data,
 	    "not present but not zero", NULL);
 	/* at level 0 only in a space that stores such entries (ht_set_np) */
-	flip(entry(A_VA + 100 * PG, 0), 0x5000000ull | PT_WRITABLE,
+	flip(entry(A_VA + 100 * PG, 0), data,
 	    "non-present data entries in a space not marked HAT_NP", NULL);
 }
 
-Test(audit, lock_count)
+AUDIT_TEST(lock_count)
 {
-	flip(entry(A_VA + 4 * PG, 0), PT_LOCKED, "lock count", NULL);
+	flip(entry(A_VA + 4 * PG, 0), m->pt_locked, "lock count", NULL);
 	atomic_fetch_sub(&table(A_VA, 0)->ht_lock_cnt, 1);
 	corrupt("lock count", NULL);
 	atomic_fetch_add(&table(A_VA, 0)->ht_lock_cnt, 1);
 	clean();
 }
 
-Test(audit, page_count)
+AUDIT_TEST(page_count)
 {
 	hat_pm_add(hat, 0, 1);
 	corrupt("page count says", NULL);
@@ -224,7 +257,7 @@ Test(audit, page_count)
 /* Holds                                                               */
 /* ------------------------------------------------------------------ */
 
-Test(audit, holds)
+AUDIT_TEST(holds)
 {
 	htable_t *ht = htable_lookup(hat, A_VA, 0);	/* kept */
 
@@ -243,20 +276,20 @@ Test(audit, holds)
 /* Links                                                               */
 /* ------------------------------------------------------------------ */
 
-Test(audit, link_reserved_bits)
+AUDIT_TEST(link_reserved_bits)
 {
 	cr_assert(m->rsvd_ptp[1] & (1ull << 45));
 	flip(entry(A_VA, 1), 1ull << 45, "link", "has reserved bits");
 }
 
-Test(audit, link_to_no_descriptor)
+AUDIT_TEST(link_to_no_descriptor)
 {
 	/* empty root entry 7: a link to a pool frame no table owns */
 	flip(entry(7ull << 39, 3), mkptp(m, (8 * MIB) >> HT_PAGE_SHIFT, 3),
 	    "with no descriptor", NULL);
 }
 
-Test(audit, link_to_the_wrong_frame)
+AUDIT_TEST(link_to_the_wrong_frame)
 {
 	uint64_t *e = entry(A_VA, 1), save = *e;
 
@@ -266,12 +299,14 @@ Test(audit, link_to_the_wrong_frame)
 	clean();
 }
 
-Test(audit, link_not_as_link_ptp_writes)
+AUDIT_TEST(link_not_as_link_ptp_writes)
 {
-	flip(entry(A_VA, 1), PT_NOCACHE, "is not what link_ptp writes", NULL);
+	/* a valid link all the same (EPT: one without execute) */
+	flip(entry(A_VA, 1), m->ept ? RAW_EPT_X : PT_NOCACHE,
+	    "is not what link_ptp writes", NULL);
 }
 
-Test(audit, child_with_the_wrong_parent)
+AUDIT_TEST(child_with_the_wrong_parent)
 {
 	htable_t *a = table(A_VA, 0), *p = a->ht_parent;
 
@@ -281,7 +316,7 @@ Test(audit, child_with_the_wrong_parent)
 	clean();
 }
 
-Test(audit, table_without_parent)
+AUDIT_TEST(table_without_parent)
 {
 	htable_t *a = table(A_VA, 0), *p = a->ht_parent;
 
@@ -293,7 +328,7 @@ Test(audit, table_without_parent)
 	clean();
 }
 
-Test(audit, table_not_linked)
+AUDIT_TEST(table_not_linked)
 {
 	htable_t *b = table(B_VA, 0), *p = b->ht_parent;
 	uint64_t *e = entry(B_VA, 1), save = *e;
@@ -313,7 +348,7 @@ Test(audit, table_not_linked)
 /* Leaves                                                              */
 /* ------------------------------------------------------------------ */
 
-Test(audit, leaf_reserved_bits)
+AUDIT_TEST(leaf_reserved_bits)
 {
 	/* above the 40-bit width */
 	flip(entry(A_VA + 3 * PG, 0), 1ull << 44, "leaf", "has reserved bits");
@@ -321,7 +356,7 @@ Test(audit, leaf_reserved_bits)
 	flip(entry(L_VA, 1), 1ull << 14, "leaf", "has reserved bits");
 }
 
-Test(audit, leaf_at_a_level_without_pages)
+AUDIT_TEST(leaf_at_a_level_without_pages)
 {
 	/* a 1 GiB leaf, on a CPU that was said to have no 1 GiB pages */
 	flip(entry(3ull << 30, 2), 0x40000000ull | PT_VALID | PT_WRITABLE |
@@ -332,7 +367,7 @@ Test(audit, leaf_at_a_level_without_pages)
 /* Hash membership and descriptors                                     */
 /* ------------------------------------------------------------------ */
 
-Test(audit, root_descriptor)
+AUDIT_TEST(root_descriptor)
 {
 	htable_t *root = hat->hat_htable;
 
@@ -342,7 +377,7 @@ Test(audit, root_descriptor)
 	clean();
 }
 
-Test(audit, table_on_the_wrong_chain)
+AUDIT_TEST(table_on_the_wrong_chain)
 {
 	htable_t *a = table(A_VA, 0);
 	unsigned h = htable_hash(hat, htable_hash_cur(hat), a->ht_vaddr, 0);
@@ -355,7 +390,7 @@ Test(audit, table_on_the_wrong_chain)
 	clean();
 }
 
-Test(audit, hash_chain_broken)
+AUDIT_TEST(hash_chain_broken)
 {
 	htable_t *a = table(A_VA, 0);
 	ht_hash_t *t = htable_hash_cur(hat);
@@ -367,7 +402,7 @@ Test(audit, hash_chain_broken)
 	clean();
 }
 
-Test(audit, table_of_another_space)
+AUDIT_TEST(table_of_another_space)
 {
 	hat_t *other;
 	htable_t *a = table(A_VA, 0);
@@ -380,7 +415,7 @@ Test(audit, table_of_another_space)
 	ht_as_destroy(other);
 }
 
-Test(audit, table_level_out_of_range)
+AUDIT_TEST(table_level_out_of_range)
 {
 	htable_t *a = table(A_VA, 0);
 
@@ -390,7 +425,7 @@ Test(audit, table_level_out_of_range)
 	clean();
 }
 
-Test(audit, vaddr_not_aligned)
+AUDIT_TEST(vaddr_not_aligned)
 {
 	htable_t *a = table(A_VA, 0);
 
@@ -400,12 +435,13 @@ Test(audit, vaddr_not_aligned)
 	clean();
 }
 
-Test(audit, vaddr_not_canonical)
+AUDIT_TEST(vaddr_not_canonical)
 {
 	htable_t *a = table(A_VA, 0);
 	ht_hash_t *t = htable_hash_cur(hat);
 	unsigned h = htable_hash(hat, t, a->ht_vaddr, 0);
-	uint64_t bad = 0x0000900000400000ull;	/* in the hole, aligned */
+	/* in the hole, aligned; in EPT beyond the space */
+	uint64_t bad = m->ept ? 0x0001000000400000ull : 0x0000900000400000ull;
 	unsigned hb = htable_hash(hat, t, bad, 0);
 
 	/* on the chain its new vaddr hashes to: only the hole is wrong */
@@ -421,20 +457,20 @@ Test(audit, vaddr_not_canonical)
 /* Frames                                                              */
 /* ------------------------------------------------------------------ */
 
-Test(audit, frame_used_twice)
+AUDIT_TEST(frame_used_twice)
 {
 	htable_t *b = table(B_VA, 0);
 
 	reframe(table(A_VA, 0), b->ht_pfn, b->ht_ptr, "used twice", NULL);
 }
 
-Test(audit, frame_outside_the_pools)
+AUDIT_TEST(frame_outside_the_pools)
 {
 	reframe(table(A_VA, 0), OUTSIDE_PA >> HT_PAGE_SHIFT,
 	    ht_arena_ptr(arena, OUTSIDE_PA), "outside the pools", NULL);
 }
 
-Test(audit, stale_host_pointer)
+AUDIT_TEST(stale_host_pointer)
 {
 	htable_t *a = table(A_VA, 0);
 
@@ -458,7 +494,7 @@ cached_table(void)
 	return (c);
 }
 
-Test(audit, cached_table_not_zero)
+AUDIT_TEST(cached_table_not_zero)
 {
 	htable_t *c = cached_table();
 
@@ -468,21 +504,21 @@ Test(audit, cached_table_not_zero)
 	clean();
 }
 
-Test(audit, cached_frame_in_use)
+AUDIT_TEST(cached_frame_in_use)
 {
 	htable_t *c = cached_table();
 
 	reframe(c, table(A_VA, 0)->ht_pfn, c->ht_ptr, "also in use", NULL);
 }
 
-Test(audit, cached_frame_outside_the_pools)
+AUDIT_TEST(cached_frame_outside_the_pools)
 {
 	reframe(cached_table(), OUTSIDE_PA >> HT_PAGE_SHIFT,
 	    ht_arena_ptr(arena, OUTSIDE_PA), "cached frame",
 	    "outside the pools");
 }
 
-Test(audit, cache_count)
+AUDIT_TEST(cache_count)
 {
 	(void) cached_table();
 	atomic_fetch_add(&hat->hat_pm[0].pm_ncached, 1);
@@ -495,7 +531,7 @@ Test(audit, cache_count)
 /* Shared tables                                                       */
 /* ------------------------------------------------------------------ */
 
-Test(audit, shared_table_mirrors_its_source)
+AUDIT_TEST(shared_table_mirrors_its_source)
 {
 	hat_t *ism;
 	htable_t *src, *sh;

@@ -113,6 +113,7 @@ Test(config, pa_bits_and_no_nx)
 		{ HT_MODE_32BIT, 40 }, { HT_MODE_PAE, 52 },
 		{ HT_MODE_4LEVEL, 52 }, { HT_MODE_5LEVEL, 52 },
 		{ HT_MODE_NPT4, 52 }, { HT_MODE_NPT5, 52 },
+		{ HT_MODE_EPT4, 52 }, { HT_MODE_EPT5, 52 },
 	};
 
 	for (unsigned i = 0; i < sizeof (w) / sizeof (w[0]); i++) {
@@ -134,8 +135,37 @@ Test(config, pa_bits_and_no_nx)
 		c.no_nx = -1;
 		BAD(c, HT_EINVAL, "cfg.no_nx -1", NULL);
 		c.no_nx = 1;
-		good(&c);
+		/* EPT's entries have no NX bit to leave out */
+		if (w[i].m == HT_MODE_EPT4 || w[i].m == HT_MODE_EPT5)
+			BAD(c, HT_EINVAL, "no_nx", "EPT");
+		else
+			good(&c);
 	}
+}
+
+/* cfg.ept: EPT's flags, every set of them in EPT, none elsewhere. */
+Test(config, ept_flags)
+{
+	static const ht_mode_t em[] = { HT_MODE_EPT4, HT_MODE_EPT5 };
+	ht_config_t c;
+
+	for (unsigned i = 0; i < 2; i++) {
+		for (unsigned f = 0; f <= 7; f++) {
+			c = good_cfg(em[i]);
+			c.ept = f;
+			good(&c);
+		}
+		c.ept = 0x8;
+		BAD(c, HT_EINVAL, "cfg.ept 0x8", "unknown bits");
+		c.ept = HT_EPT_AD | 0x100;
+		BAD(c, HT_EINVAL, "cfg.ept 0x101", "unknown bits");
+	}
+	c = good_cfg(HT_MODE_NPT4);
+	c.ept = HT_EPT_AD;
+	BAD(c, HT_EINVAL, "cfg.ept 0x1", "npt4");
+	c = good_cfg(HT_MODE_32BIT);
+	c.ept = HT_EPT_XONLY;
+	BAD(c, HT_EINVAL, "cfg.ept 0x4", "32bit");
 }
 
 Test(config, frame_ops)

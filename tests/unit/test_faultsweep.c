@@ -37,9 +37,9 @@
  *
  * Two variants per mode: spaces that may be stolen from, where most
  * failures are absorbed by stealing, and HT_AS_NOSTEAL spaces, where each
- * failure reaches the caller.  HT_SEED=<n> changes the workload,
- * HT_SWEEP_OPS=<n> its length (500 calls); HT_SWEEP_VERBOSE=1 prints what
- * each sweep saw.
+ * failure reaches the caller (nested paging and EPT: one of each).
+ * HT_SEED=<n> changes the workload, HT_SWEEP_OPS=<n> its length (500
+ * calls); HT_SWEEP_VERBOSE=1 prints what each sweep saw.
  */
 #include <criterion/criterion.h>
 
@@ -50,6 +50,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "geom.h"
 #include "refmodel.h"
 #include "htable_int.h"
 
@@ -67,6 +68,9 @@
 /* x86 Accessed and Dirty bits, as an MMU sets them in a leaf */
 #define X_A		0x20u
 #define X_D		0x40u
+/* EPT's (the fixture's EPT contexts have HT_EPT_AD) */
+#define RAW_EPT_A	0x100u
+#define RAW_EPT_D	0x200u
 
 enum {
 	OP_MAP, OP_UNMAP, OP_PROTECT, OP_LOCK, OP_UNLOCK, OP_TOUCH, OP_HARVEST,
@@ -101,7 +105,10 @@ typedef struct sweep {
 	uint64_t	seed;
 	uint64_t	rng;
 	const ht_geometry_t *g;
-	/* HT_X when X is always effective, HT_U when U is (nested paging) */
+	/*
+	 * HT_X when X is always effective, HT_U when U is (nested paging);
+	 * none in EPT, where X and U (user-mode execute) are rights
+	 */
 	unsigned	xkeep;
 	uint64_t	va_last;
 	uint64_t	lpg, big;	/* smallest and largest large page */
@@ -257,10 +264,9 @@ setup_sweep(sweep_t *s, ht_mode_t mode, unsigned as_flags)
 	s->seed = e != NULL && *e != '\0' ? strtoull(e, NULL, 0) :
 	    DEFAULT_SEED;
 	s->rng = s->seed ^ ((uint64_t)mode << 56) ^ ((uint64_t)as_flags << 48);
-	s->xkeep = (s->g->has_nx ? 0 : HT_X) | (mode == HT_MODE_NPT4 ||
-	    mode == HT_MODE_NPT5 ? HT_U : 0);
-	s->va_last = s->g->hole_start != 0 ? ~0ull :
-	    (1ull << s->g->va_bits) - 1;
+	s->xkeep = mode_ept(s->g) ? 0 : (s->g->has_nx ? 0 : HT_X) |
+	    (mode_npt(s->g) ? HT_U : 0);
+	s->va_last = va_last(s->g);
 	/*
 	 * The window straddles a line of the root table (1 GiB in PAE, the
 	 * 4 MiB PDE line in 32-bit paging, 512 GiB / 256 TiB above), so that
@@ -506,16 +512,21 @@ allow(allowed_t *a, int rc)
 	a->rc[a->n++] = rc;
 }
 
-/* Play the MMU: set A, and D on a writable page, in va's leaf. */
+/*
+ * Play the MMU: set A, and D on a writable page, in va's leaf (EPT: its
+ * own A and D bits).
+ */
 static void
 touch(sweep_t *s, ht_as_t *as, uint64_t va)
 {
+	int ept = mode_ept(s->g);
 	ht_xlate_t x;
 
 	if (ht_translate(as, va, &x) != 0)
 		return;
 	void *p = fx_entry(as, va, (int)x.level);
-	unsigned bits = X_A | ((x.attr & HT_W) ? X_D : 0);
+	unsigned bits = (ept ? RAW_EPT_A : X_A) | ((x.attr & HT_W) ? (ept ?
+	    RAW_EPT_D : X_D) : 0);
 
 	if (p == NULL)
 		sfail(s, "no entry for mapped va 0x%" PRIx64, va);
@@ -841,4 +852,15 @@ Test(faultsweep, npt4)
 Test(faultsweep, npt5_nosteal)
 {
 	sweep(HT_MODE_NPT5, HT_AS_NOSTEAL);
+}
+
+/* EPT: the fixture's contexts have every HT_EPT_* flag (FX_EPT) */
+Test(faultsweep, ept4)
+{
+	sweep(HT_MODE_EPT4, 0);
+}
+
+Test(faultsweep, ept5_nosteal)
+{
+	sweep(HT_MODE_EPT5, HT_AS_NOSTEAL);
 }

@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "geom.h"
 #include "htable_int.h"
 #include "x86pte.h"
 
-static const ht_mode_t modes[] = { HT_MODE_32BIT, HT_MODE_PAE,
-    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
+static const ht_mode_t modes[] = { ALL_MODES };
 #define NMODES	((int)(sizeof (modes) / sizeof (modes[0])))
 
 TestSuite(htable, .fini = fx_teardown, .timeout = 60);

@@ -9,13 +9,13 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "geom.h"
 #include "htable_int.h"
 #include "x86pte.h"
 #include "op.h"
 #include "frame.h"
 
-static const ht_mode_t modes[] = { HT_MODE_32BIT, HT_MODE_PAE,
-    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
+static const ht_mode_t modes[] = { ALL_MODES };
 #define NMODES	((int)(sizeof (modes) / sizeof (modes[0])))
 
 TestSuite(import, .fini = fx_teardown, .timeout = 60);
@@ -719,6 +719,154 @@ Test(import, non_present_entries_with_data_are_cleared)
 		ht_as_destroy(imp);
 		own_free(root);
 		own_free(t);
+		fx_teardown();
+	}
+}
+
+/*
+ * EPT: import a chain of the caller's tables (root .. level 0, each
+ * linked by entry 0; the leaf maps va 0x1000) in a context of EPT flags
+ * `ept`.  The result; on success *r_rc and *r_x are translate's of
+ * 0x1000, and the import is gone again.  A failed import takes no frame.
+ */
+static int
+import_ept(unsigned ept, ht_pa_t root, int *r_rc, ht_xlate_t *r_x)
+{
+	ht_config_t cfg = fx.cfg;
+	uint64_t used = ht_arena_frames_used(fx.arena);
+	ht_ctx_t *c2;
+	ht_as_t *imp = NULL;
+	int rc;
+
+	cfg.tlb = NULL;
+	cfg.ept = ept;
+	cr_assert_eq(ht_ctx_create(&cfg, &c2), 0, "%s", ht_errdetail());
+	rc = ht_as_import(c2, root, 0, &imp);
+	if (rc == 0) {
+		cr_assert_eq(ht_audit(imp), 0, "%s", ht_errdetail());
+		*r_rc = ht_translate(imp, 0x1000, r_x);
+		ht_as_destroy(imp);
+	} else {
+		cr_assert_null(imp);
+		cr_assert_neq(ht_errdetail()[0], '\0');
+	}
+	cr_assert_eq(ht_arena_frames_used(fx.arena), used);
+	cr_assert_eq(ht_ctx_destroy(c2), 0);
+	return (rc);
+}
+
+/* Raw EPT entry bits, from the SDM (vol. 3C, 29.3.2) */
+#define RAW_EPT_R	0x001ull
+#define RAW_EPT_W	0x002ull
+#define RAW_EPT_X	0x004ull
+#define RAW_EPT_MT(t)	((uint64_t)(t) << 3)
+#define RAW_EPT_PS	0x080ull
+#define RAW_EPT_XU	0x400ull
+
+/*
+ * What makes EPT tables hostile is EPT's own (SDM 3C, "EPT
+ * Misconfigurations"): write without read, execute without read on a
+ * CPU without execute-only pages, bits 6:3 of a link, PS in a PML4E or
+ * PML5E, memory type 2, 3 or 7 in a leaf.  Each is refused.  An entry
+ * whose only right is user-mode execute (bit 10) is present under MBEC
+ * (a page, or a link, with XONLY; refused without) and an ignored bit
+ * without it: a not-present data entry at level 0, one a successful
+ * import clears above.
+ */
+Test(import, hostile_ept_entries_are_refused)
+{
+	static const ht_mode_t em[] = { HT_MODE_EPT4, HT_MODE_EPT5 };
+	const unsigned all = HT_EPT_AD | HT_EPT_MBEC | HT_EPT_XONLY;
+	const unsigned rights = HT_W | HT_X | HT_XU | HT_NOREAD;
+
+	for (unsigned k = 0; k < 2; k++) {
+		fx_setup_mode(em[k], 0, 64);
+		const ht_geometry_t *g = ht_ctx_geometry(fx.ctx);
+		unsigned top = g->levels - 1;
+		ht_pa_t t[HT_MAX_LEVELS];
+		uint64_t link, leaf;
+		ht_xlate_t x;
+		int xrc;
+
+		/* links with every right, user-mode execute too */
+		for (unsigned l = 0; l <= top; l++)
+			t[l] = own_frame();
+		for (unsigned l = top; l > 0; l--)
+			put_entry(t[l], 0, t[l - 1] | RAW_EPT_R | RAW_EPT_W |
+			    RAW_EPT_X | RAW_EPT_XU);
+		link = t[top - 1] | RAW_EPT_R | RAW_EPT_W | RAW_EPT_X |
+		    RAW_EPT_XU;
+		leaf = 0x2000 | RAW_EPT_R | RAW_EPT_W | RAW_EPT_MT(6);
+
+		/* the chain as it is: a readable, writable WB page */
+		put_entry(t[0], 1, leaf);
+		cr_assert_eq(import_ept(all, t[top], &xrc, &x), 0, "%s",
+		    ht_errdetail());
+		cr_assert_eq(xrc, 0);
+		cr_assert_eq(x.pa, 0x2000);
+		cr_assert_eq(x.attr & (rights | HT_EPT_MT_MASK), HT_W |
+		    HT_EPT_MT(HT_EPT_WB), "0x%x", x.attr);
+
+		/* the root's link: write without read, bit 3, PS */
+		put_entry(t[top], 0, link & ~RAW_EPT_R);
+		cr_assert_eq(import_ept(all, t[top], &xrc, &x), -HT_EBADTABLE);
+		put_entry(t[top], 0, link | RAW_EPT_MT(1));
+		cr_assert_eq(import_ept(all, t[top], &xrc, &x), -HT_EBADTABLE);
+		put_entry(t[top], 0, link | RAW_EPT_PS);
+		cr_assert_eq(import_ept(all, t[top], &xrc, &x), -HT_EBADTABLE);
+		put_entry(t[top], 0, link);
+
+		/* the leaf: reserved memory types, write without read */
+		for (unsigned mt = 2; mt <= 7; mt += mt == 3 ? 4 : 1) {
+			put_entry(t[0], 1, (leaf & ~RAW_EPT_MT(7)) |
+			    RAW_EPT_MT(mt));
+			cr_assert_eq(import_ept(all, t[top], &xrc, &x),
+			    -HT_EBADTABLE, "memory type %u", mt);
+		}
+		put_entry(t[0], 1, leaf & ~RAW_EPT_R);
+		cr_assert_eq(import_ept(all, t[top], &xrc, &x), -HT_EBADTABLE);
+
+		/* execute-only: a page where the CPU allows it */
+		put_entry(t[0], 1, (leaf & ~7ull) | RAW_EPT_X);
+		cr_assert_eq(import_ept(all, t[top], &xrc, &x), 0, "%s",
+		    ht_errdetail());
+		cr_assert_eq(xrc, 0);
+		cr_assert_eq(x.attr & rights, HT_X | HT_NOREAD);
+		cr_assert_eq(import_ept(all & ~HT_EPT_XONLY, t[top], &xrc, &x),
+		    -HT_EBADTABLE);
+
+		/* user-mode execute only: MBEC's page, data without it */
+		put_entry(t[0], 1, (leaf & ~7ull) | RAW_EPT_XU);
+		cr_assert_eq(import_ept(all, t[top], &xrc, &x), 0, "%s",
+		    ht_errdetail());
+		cr_assert_eq(xrc, 0);
+		cr_assert_eq(x.attr & rights, HT_XU | HT_NOREAD);
+		cr_assert_eq(import_ept(all & ~HT_EPT_XONLY, t[top], &xrc, &x),
+		    -HT_EBADTABLE);
+		cr_assert_eq(import_ept(all & ~HT_EPT_MBEC, t[top], &xrc, &x),
+		    0, "%s", ht_errdetail());
+		cr_assert_eq(xrc, -HT_ENOTMAPPED);
+
+		/* a link with user-mode execute only, over a full page */
+		put_entry(t[0], 1, leaf | RAW_EPT_X | RAW_EPT_XU);
+		put_entry(t[top], 0, t[top - 1] | RAW_EPT_XU);
+		cr_assert_eq(import_ept(all, t[top], &xrc, &x), 0, "%s",
+		    ht_errdetail());
+		cr_assert_eq(xrc, 0);
+		cr_assert_eq(x.attr & rights, HT_XU | HT_NOREAD, "0x%x",
+		    x.attr);
+		cr_assert_eq(import_ept(all & ~HT_EPT_XONLY, t[top], &xrc, &x),
+		    -HT_EBADTABLE);
+		/* without MBEC not present: the import clears it */
+		cr_assert_eq(import_ept(all & ~HT_EPT_MBEC, t[top], &xrc, &x),
+		    0, "%s", ht_errdetail());
+		cr_assert_eq(xrc, -HT_ENOTMAPPED);
+		cr_assert_eq(*(uint64_t *)ht_arena_ptr(fx.arena, t[top]), 0);
+
+		for (unsigned l = 0; l <= top; l++) {
+			memset(ht_arena_ptr(fx.arena, t[l]), 0, 4096);
+			own_free(t[l]);
+		}
 		fx_teardown();
 	}
 }

@@ -27,6 +27,7 @@
 #include <criterion/criterion.h>
 
 #include "fixture.h"
+#include "geom.h"
 #include "htable_int.h"
 #include "x86pte.h"
 #include "iter.h"
@@ -34,8 +35,7 @@
 
 #define PG	0x1000ull
 
-static const ht_mode_t modes[] = { HT_MODE_32BIT, HT_MODE_PAE,
-    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
+static const ht_mode_t modes[] = { ALL_MODES };
 #define NMODES	((int)(sizeof (modes) / sizeof (modes[0])))
 
 TestSuite(iter, .fini = fx_teardown, .timeout = 60);

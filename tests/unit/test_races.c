@@ -38,6 +38,7 @@
 #include "htable_int.h"
 #include "x86pte.h"
 #include "hook.h"
+#include "../lib/geom.h"
 
 #define PG		4096ull
 #define VA_A		0x40000000ull	/* two leaves of one level-0 table */
@@ -230,6 +231,9 @@ world_setup(ht_mode_t mode)
 	cfg.frame_ops = ht_arena_ops();
 	cfg.frame_arg = W.arena;
 	cfg.tlb = tlb_hook;
+	/* EPT: A/D bits, and HT_U (user-mode execute) as in the others */
+	if (mode_ept(W.g))
+		cfg.ept = HT_EPT_AD | HT_EPT_MBEC | HT_EPT_XONLY;
 	cr_assert_eq(ht_ctx_create(&cfg, &W.ctx), 0, "%s", ht_errdetail());
 	cr_assert_eq(ht_as_create(W.ctx, 0, &W.v), 0, "space V");
 	cr_assert_eq(ht_as_create(W.ctx, 0, &W.x), 0, "space X");
@@ -285,6 +289,9 @@ actor_main(void *arg)
 	actor_t *a = arg;
 	ht_cpu_t cpu = { HT_CPU_WP | HT_CPU_NXE, 0, 0 };
 
+	/* EPT takes none of the x86 flags: the CPU the context is for */
+	if (mode_ept(W.g))
+		cpu.flags = HT_CPU_EPT_MBEC | HT_CPU_EPT_XONLY;
 	role = a->role;
 	switch (a->op) {
 	case OP_THIEF_MAP:
@@ -398,13 +405,13 @@ check_b_survived(void)
 	cr_assert_eq(ht_audit(W.v), 0, "V after reuse: %s", ht_errdetail());
 }
 
-/* Each case runs in every paging mode. */
-static ht_mode_t modes[6] = { HT_MODE_32BIT, HT_MODE_PAE, HT_MODE_4LEVEL,
-    HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
+/* Each case runs in every paging mode (geom.h's list). */
+static ht_mode_t modes[] = { ALL_MODES };
 #define EVERY_MODE(name)						\
 	ParameterizedTestParameters(races, name)			\
 	{								\
-		return (cr_make_param_array(ht_mode_t, modes, 4));	\
+		return (cr_make_param_array(ht_mode_t, modes,		\
+		    sizeof (modes) / sizeof (modes[0])));		\
 	}
 
 /*
@@ -500,7 +507,8 @@ ParameterizedTest(ht_mode_t *mode, races, lock_vs_steal, .timeout = 60)
 	atomic_store(&debug_hook, NULL);
 	ht_arena_set_limit(W.arena, 0);
 	expect_pa(W.v, VA_A, PA_A, "a locked mapping was stolen");
-	cr_assert(raw_entry(W.v, VA_A) & PT_LOCKED, "A lost its lock");
+	cr_assert(raw_entry(W.v, VA_A) & hat_mmu(W.v)->pt_locked,
+	    "A lost its lock");
 	cr_assert_eq(ht_audit(W.v), 0, "V: %s", ht_errdetail());
 	cr_assert_eq(ht_audit(W.x), 0, "X: %s", ht_errdetail());
 	world_teardown();
@@ -580,9 +588,13 @@ ParameterizedTest(ht_mode_t *mode, races, access_generation, .timeout = 60)
 	post(EV_MAIN_DONE);
 	actor_join(&r);
 	cr_assert_eq(r.rc, 0, "access: %d", r.rc);
-	cr_assert_eq(r.acc.fault, HT_FAULT_PF, "A (unmapped) gave fault %d, "
-	    "pa 0x%llx", (int)r.acc.fault, (unsigned long long)r.acc.pa);
-	cr_assert_eq(r.acc.error_code & HT_PF_P, 0, "not a not-present fault "
-	    "(error code 0x%x, %u steps)", r.acc.error_code, r.acc.nsteps);
+	/* EPT: a violation whose walk had no right (a not-present entry) */
+	cr_assert_eq(r.acc.fault, mode_ept(W.g) ? HT_FAULT_EPT_VIOLATION :
+	    HT_FAULT_PF, "A (unmapped) gave fault %d, pa 0x%llx",
+	    (int)r.acc.fault, (unsigned long long)r.acc.pa);
+	cr_assert_eq(r.acc.error_code & (mode_ept(W.g) ? HT_EPTQ_R |
+	    HT_EPTQ_W | HT_EPTQ_X | HT_EPTQ_XU : HT_PF_P), 0, "not a "
+	    "not-present fault (error code 0x%x, %u steps)",
+	    r.acc.error_code, r.acc.nsteps);
 	world_teardown();
 }

@@ -2,19 +2,26 @@
  * test_semantics.c - what the calls mean where they once differed from the
  * seed or the header: effective rights in walks of imported tables,
  * stacked locks (with their lock map, checked by the audit) and
- * ht_chattr, in every mode.
+ * ht_chattr, in every mode (EPT in its own terms: its rights, its memory
+ * types, its A/D bits).
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fixture.h"
+#include "geom.h"
 #include "htable_int.h"
 #include "x86pte.h"
 
-static const ht_mode_t modes[] = { HT_MODE_32BIT, HT_MODE_PAE,
-    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
+static const ht_mode_t modes[] = { ALL_MODES };
 #define NMODES	((int)(sizeof (modes) / sizeof (modes[0])))
+
+/* Raw EPT entry bits the tests write, from the SDM (vol. 3C, 29.3.2) */
+#define RAW_EPT_X	0x004ull	/* execute (MBEC: supervisor) */
+#define RAW_EPT_A	0x100ull
+#define RAW_EPT_D	0x200ull
+#define RAW_EPT_XU	0x400ull	/* MBEC: user-mode execute */
 
 TestSuite(semantics, .fini = fx_teardown, .timeout = 120);
 
@@ -66,11 +73,14 @@ eff_check(void *arg, const ht_leaf_t *l)
 	ht_xlate_t x;
 
 	cr_assert_eq(ht_translate(r->as, l->va, &x), 0);
-	/* translate ANDs W/U and ORs NX over the entries it read */
-	cr_assert_eq(l->eff, x.attr & (HT_W | HT_U | HT_X),
+	/*
+	 * translate ANDs W/U and ORs NX over the entries it read (EPT: ANDs
+	 * W, X and XU, and reads HT_NOREAD where any has no read right)
+	 */
+	cr_assert_eq(l->eff, x.attr & (HT_W | HT_U | HT_X | HT_NOREAD),
 	    "va 0x%llx: walk says 0x%x, translate 0x%x",
 	    (unsigned long long)l->va, l->eff, x.attr);
-	if (l->eff != (l->attr & (HT_W | HT_U | HT_X)))
+	if (l->eff != (l->attr & (HT_W | HT_U | HT_X | HT_NOREAD)))
 		r->restricted++;
 	r->n++;
 	return (0);
@@ -83,20 +93,29 @@ Test(semantics, walk_eff_combines_every_level_of_imported_tables)
 		const ht_geometry_t *g = ht_ctx_geometry(fx.ctx);
 		unsigned sz = g->pte_size;
 		int top = (int)g->levels - 1;
+		int ept = mode_ept(g);
 		/* 4 KiB pages with every right, in three 4 MiB regions */
 		const uint64_t va[3] = { 0x400000, 0x800000, 0xc00000 };
 
 		for (int k = 0; k < 3; k++)
 			cr_assert_eq(ht_map(fx.as, va[k], 0x2000000 + va[k],
 			    0x4000, HT_W | HT_U | HT_X, 0), 0);
-		/* restrict the links above them, each differently */
+		/*
+		 * Restrict the links above them, each differently: W (bit 1
+		 * in both formats); U, or EPT's X (also bit 2); NX, or EPT's
+		 * user-mode execute (bit 10).
+		 */
 		void *pde0 = fx_entry(fx.as, va[0], 1);
 		void *pde1 = fx_entry(fx.as, va[1], 1);
 		void *pde2 = fx_entry(fx.as, va[2], 1);
+		unsigned lost1 = ept ? HT_X : HT_U;
 
 		wr(pde0, sz, rd(pde0, sz) & ~(uint64_t)PT_WRITABLE);
-		wr(pde1, sz, rd(pde1, sz) & ~(uint64_t)PT_USER);
-		if (g->has_nx)
+		wr(pde1, sz, rd(pde1, sz) & ~(ept ? RAW_EPT_X :
+		    (uint64_t)PT_USER));
+		if (ept)
+			wr(pde2, sz, rd(pde2, sz) & ~RAW_EPT_XU);
+		else if (g->has_nx)
 			wr(pde2, sz, rd(pde2, sz) | PT_NX);
 		if (top >= 3) {
 			/* and a PML4E/PML5E that takes W from everything */
@@ -116,22 +135,32 @@ Test(semantics, walk_eff_combines_every_level_of_imported_tables)
 
 		cr_assert_eq(ht_walk(imp, 0, 0xffffffff, eff_check, &r), 0);
 		cr_assert_eq(r.n, 12);
-		cr_assert_eq(r.restricted, g->has_nx ? 12 : 8, "mode %d", i);
+		cr_assert_eq(r.restricted, g->has_nx || ept ? 12 : 8,
+		    "mode %d", i);
 
 		/* the expected rights, spelled out */
 		ht_xlate_t x;
 
 		cr_assert_eq(ht_translate(imp, va[0], &x), 0);
-		cr_assert_eq(x.attr & (HT_W | HT_U | HT_X), HT_U | HT_X);
+		cr_assert_eq(x.attr & (HT_W | HT_U | HT_X | HT_NOREAD),
+		    HT_U | HT_X);
 		cr_assert_eq(ht_translate(imp, va[1], &x), 0);
-		cr_assert_eq(x.attr & (HT_W | HT_U | HT_X),
-		    (top >= 3 ? 0 : HT_W) | HT_X);
+		cr_assert_eq(x.attr & (HT_W | HT_U | HT_X | HT_NOREAD),
+		    (top >= 3 ? 0 : HT_W) | ((HT_U | HT_X) & ~lost1));
+		cr_assert_eq(ht_translate(imp, va[2], &x), 0);
+		cr_assert_eq(x.attr & (HT_W | HT_U | HT_X | HT_NOREAD),
+		    (top >= 3 ? 0 : HT_W) | (ept ? HT_X : g->has_nx ? HT_U :
+		    HT_U | HT_X));
 		ht_as_destroy(imp);
 		cr_assert_eq(ht_ctx_destroy(c2), 0);
 		/* give the owner its links back before its teardown */
 		wr(pde0, sz, rd(pde0, sz) | PT_WRITABLE);
-		wr(pde1, sz, rd(pde1, sz) | PT_USER);
-		wr(pde2, sz, rd(pde2, sz) & ~PT_NX);
+		wr(pde1, sz, rd(pde1, sz) | (ept ? RAW_EPT_X :
+		    (uint64_t)PT_USER));
+		if (ept)
+			wr(pde2, sz, rd(pde2, sz) | RAW_EPT_XU);
+		else
+			wr(pde2, sz, rd(pde2, sz) & ~PT_NX);
 		if (top >= 3) {
 			void *t = fx_entry(fx.as, va[0], top);
 
@@ -354,6 +383,63 @@ Test(semantics, locked_pages_are_not_stolen_whatever_their_count)
 /* ht_chattr                                                           */
 /* ------------------------------------------------------------------ */
 
+/*
+ * EPT's chattr names the rights whole (W, X, XU and HT_NOREAD) and the
+ * memory type whole (the three cache bits), so each change there is a
+ * state; the space goes back to what the map gave (HT_W: read and
+ * write, UC, no ignore-PAT) after each.
+ */
+static const struct ept_change {
+	unsigned	clear, set;
+} ept_changes[] = {
+	{ 0, HT_EPT_IPAT },
+	{ HT_EPT_MT_MASK & ~HT_EPT_MT(HT_EPT_WB), HT_EPT_MT(HT_EPT_WB) },
+	{ HT_EPT_MT_MASK & ~HT_EPT_MT(HT_EPT_WC), HT_EPT_MT(HT_EPT_WC) },
+	{ HT_EPT_MT_MASK & ~HT_EPT_MT(HT_EPT_WT), HT_EPT_MT(HT_EPT_WT) },
+	{ HT_EPT_MT_MASK & ~HT_EPT_MT(HT_EPT_WP), HT_EPT_MT(HT_EPT_WP) },
+	{ HT_NOREAD, HT_W | HT_X | HT_XU },		/* every right */
+	{ HT_W | HT_XU | HT_NOREAD, HT_X },		/* read, execute */
+	{ HT_W | HT_X | HT_NOREAD, HT_XU },		/* read, user exec */
+	{ HT_W, HT_X | HT_XU | HT_NOREAD },		/* execute-only */
+	{ HT_W | HT_X | HT_XU | HT_NOREAD, 0 },		/* read-only */
+};
+#define EPT_BACK	(HT_X | HT_XU | HT_NOREAD | HT_EPT_MT_MASK | \
+	HT_EPT_IPAT)
+
+/* The EPT changes over [va, va + 2 * size), leaves of level l. */
+static void
+chattr_ept(uint64_t va, uint64_t size, int l)
+{
+	ht_xlate_t x;
+	unsigned orig;
+
+	cr_assert_eq(ht_translate(fx.as, va, &x), 0);
+	orig = x.attr & ~(HT_A | HT_D);
+	cr_assert_eq(orig, HT_W | HT_LOCKED, "attr 0x%x", x.attr);
+	for (unsigned c = 0; c < sizeof (ept_changes) /
+	    sizeof (ept_changes[0]); c++) {
+		const struct ept_change *ch = &ept_changes[c];
+		unsigned want = (orig & ~ch->clear) | ch->set;
+
+		fx_tlb_reset();
+		cr_assert_eq(ht_chattr(fx.as, va, 2 * size, ch->clear,
+		    ch->set), 0, "change %u: %s", c, ht_errdetail());
+		cr_assert(want == orig || fx_tlb_covers(fx.as, va, 2 * size),
+		    "level %d change %u: %u calls", l, c, fx.ntlb);
+		for (int k = 0; k < 2; k++) {
+			cr_assert_eq(ht_translate(fx.as, va + (uint64_t)k *
+			    size, &x), 0);
+			cr_assert_eq(x.level, (unsigned)l);
+			cr_assert_eq(x.attr & ~(HT_A | HT_D), want, "level %d "
+			    "change %u: 0x%x, want 0x%x", l, c, x.attr, want);
+		}
+		cr_assert_eq(ht_chattr(fx.as, va, 2 * size, EPT_BACK, HT_W),
+		    0, "%s", ht_errdetail());
+		cr_assert_eq(ht_translate(fx.as, va, &x), 0);
+		cr_assert_eq(x.attr & ~(HT_A | HT_D), orig);
+	}
+}
+
 Test(semantics, chattr_sets_and_clears_every_attribute_at_every_size)
 {
 	const unsigned attrs[] = { HT_G, HT_PWT, HT_PCD, HT_PAT, HT_W, HT_U,
@@ -375,6 +461,19 @@ Test(semantics, chattr_sets_and_clears_every_attribute_at_every_size)
 			    HT_MAP_SIZE(l == 0 ? HT_PS_4K : l == 2 ? HT_PS_1G :
 			    g->pte_size == 4 ? HT_PS_4M : HT_PS_2M) |
 			    HT_MAP_LOCK), 0, "%s", ht_errdetail());
+			if (mode_ept(g)) {
+				chattr_ept(va, size, l);
+				/* the memory type in bits 5:3 at every level */
+				cr_assert_eq(ht_chattr(fx.as, va, size,
+				    HT_PWT, HT_PCD | HT_PAT), 0);
+				uint64_t e = rd(fx_entry(fx.as, va, l), 8);
+				cr_assert_eq((e >> 3) & 7, HT_EPT_WB);
+				cr_assert(l == 0 || (e & PT_PAGESIZE));
+				audit_ok(fx.as);
+				cr_assert_eq(ht_unmap(fx.as, va, 2 * size,
+				    HT_UNMAP_UNLOCK), 0);
+				continue;
+			}
 			for (unsigned a = 0; a < 7; a++) {
 				unsigned want;
 				ht_xlate_t x;
@@ -428,20 +527,24 @@ Test(semantics, chattr_splits_what_sticks_out_and_keeps_ad)
 		fx_setup_mode(modes[i], 0, 64);
 		const ht_geometry_t *g = ht_ctx_geometry(fx.ctx);
 		uint64_t big = 1ull << g->level_shift[1];
+		int ept = mode_ept(g);
+		/* EPT: its own A/D bits; HT_PCD alone is no memory type */
+		uint64_t ad = ept ? RAW_EPT_A | RAW_EPT_D : PT_REF | PT_MOD;
+		unsigned set = HT_PCD | HT_G | (ept ? HT_PAT : 0);
 		ht_xlate_t x;
 
 		cr_assert_eq(ht_map(fx.as, big, big, big, HT_W, 0), 0);
 		void *p = fx_entry(fx.as, big, 1);
 
-		wr(p, g->pte_size, rd(p, g->pte_size) | PT_REF | PT_MOD);
-		cr_assert_eq(ht_chattr(fx.as, big + 0x3000, 0x1000, 0,
-		    HT_PCD | HT_G), 0);
+		wr(p, g->pte_size, rd(p, g->pte_size) | ad);
+		cr_assert_eq(ht_chattr(fx.as, big + 0x3000, 0x1000, ept ?
+		    HT_PWT : 0, set), 0, "%s", ht_errdetail());
 		cr_assert_eq(ht_translate(fx.as, big + 0x3000, &x), 0);
 		cr_assert_eq(x.page_size, 4096);
-		cr_assert_eq(x.attr & (HT_PCD | HT_G | HT_A | HT_D | HT_W),
-		    HT_PCD | HT_G | HT_A | HT_D | HT_W);
+		cr_assert_eq(x.attr & (set | HT_A | HT_D | HT_W),
+		    set | HT_A | HT_D | HT_W);
 		cr_assert_eq(ht_translate(fx.as, big + 0x4000, &x), 0);
-		cr_assert_eq(x.attr & (HT_PCD | HT_G), 0);
+		cr_assert_eq(x.attr & set, 0);
 		cr_assert_eq(x.attr & (HT_A | HT_D), HT_A | HT_D);
 		audit_ok(fx.as);
 		fx_teardown();

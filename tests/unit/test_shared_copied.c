@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 
 #include "fixture.h"
+#include "geom.h"
 #include "htable_int.h"
 #include "x86pte.h"
 #include "hat.h"
@@ -69,8 +70,12 @@ Test(shared_copied, shared_table_borrows_the_source_frame)
 
 Test(shared_copied, copied_root_keeps_entries_in_an_array)
 {
-	for (int mode = 0; mode < 4; mode++) {
-		fx_setup_mode((ht_mode_t)mode, 0, 16);
+	static const ht_mode_t modes[] = { ALL_MODES };
+
+	for (unsigned i = 0; i < sizeof (modes) / sizeof (modes[0]); i++) {
+		ht_mode_t mode = modes[i];
+
+		fx_setup_mode(mode, 0, 16);
 		hat_t *pcp;
 
 		cr_assert_eq(hat_create(fx.ctx, HAT_COPIED, &pcp), 0);

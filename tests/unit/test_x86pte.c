@@ -7,12 +7,12 @@
 #include <criterion/criterion.h>
 
 #include "fixture.h"
+#include "geom.h"
 #include "htable_int.h"
 #include "x86pte.h"
 #include "op.h"
 
-static const ht_mode_t modes[] = { HT_MODE_32BIT, HT_MODE_PAE,
-    HT_MODE_4LEVEL, HT_MODE_5LEVEL, HT_MODE_NPT4, HT_MODE_NPT5 };
+static const ht_mode_t modes[] = { ALL_MODES };
 #define NMODES	((int)(sizeof (modes) / sizeof (modes[0])))
 
 static htable_t *
@@ -36,22 +36,25 @@ Test(x86pte, set_keeps_ref_mod_on_same_frame)
 		const mmu_t *m = hat_mmu(fx.as);
 		htable_t *ht = leaf_table(0x400000, 0);
 		x86pte_t a = mkpte(m, 0x10000, 0, HT_W);
+		/* the format's REF and MOD (EPT's bits 8 and 9: FX_EPT) */
+		x86pte_t rm = m->pt_ref | m->pt_mod;
 		op_t op;
 
+		cr_assert_neq(m->pt_ref, 0);
 		cr_assert_eq(x86pte_set(ht, 0, a, NULL), 0);
 		/* the MMU marks it used */
-		cr_assert_eq(x86pte_cas(ht, 0, a, a | PT_REF | PT_MOD), a);
+		cr_assert_eq(x86pte_cas(ht, 0, a, a | rm), a);
 		fx_tlb_reset();
 		/* same frame, other permission: REF/MOD stay, TLB told */
 		x86pte_t b = mkpte(m, 0x10000, 0, 0);
-		cr_assert_eq(x86pte_set(ht, 0, b, NULL), a | PT_REF | PT_MOD);
-		cr_assert_eq(x86pte_get(ht, 0), b | PT_REF | PT_MOD);
+		cr_assert_eq(x86pte_set(ht, 0, b, NULL), a | rm);
+		cr_assert_eq(x86pte_get(ht, 0), b | rm);
 		cr_assert_eq(fx.ntlb, 1);
 		/* identical again: returns new, no change */
 		cr_assert_eq(x86pte_set(ht, 0, b, NULL), b);
 		/* a new frame starts clean */
 		x86pte_t c = mkpte(m, 0x20000, 0, 0);
-		cr_assert_eq(x86pte_set(ht, 0, c, NULL), b | PT_REF | PT_MOD);
+		cr_assert_eq(x86pte_set(ht, 0, c, NULL), b | rm);
 		cr_assert_eq(x86pte_get(ht, 0), c);
 		/* inval: wrong expected frame leaves it; right one clears */
 		cr_assert_eq(x86pte_inval(ht, 0, a, NULL, 1), c);
