@@ -279,8 +279,7 @@ ht_as_eptp(const ht_as_t *as, unsigned memtype, uint64_t *r_eptp)
 	if (memtype != HT_EPT_UC && memtype != HT_EPT_WB)
 		return (ht__fail(HT_EINVAL, "EPTP memory type %u: the CPU "
 		    "allows UC (0) or WB (6) there", memtype));
-	*r_eptp = hat_root_pa(as) | ((uint64_t)m->max_level << 3) |
-	    (m->pt_ref != 0 ? 0x40 : 0) | memtype;
+	*r_eptp = hat_root_pa(as) | mmu_eptp_low(m) | memtype;
 	return (0);
 }
 

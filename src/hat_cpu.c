@@ -275,8 +275,7 @@ ht_switch(ht_cpu_root_t *cr, ht_as_t *as, ht_switch_t *r_sw)
 	 */
 	m = &cr->cr_ctx->ctx_mmu;
 	if (m->ept) {
-		uint64_t low = ((uint64_t)m->max_level << 3) |
-		    (m->pt_ref != 0 ? 0x40 : 0) | HT_EPT_WB;
+		uint64_t low = mmu_eptp_low(m) | HT_EPT_WB;
 
 		r_sw->cr3 |= low;
 		r_sw->user_cr3 |= low;

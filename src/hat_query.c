@@ -677,8 +677,7 @@ hat_access(hat_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
 	 * below serves the root from the descriptor)
 	 */
 	if (hat_mmu(as)->ept)
-		cfg.cr3 |= ((uint64_t)hat_mmu(as)->max_level << 3) |
-		    (hat_mmu(as)->pt_ref != 0 ? 0x40 : 0);
+		cfg.cr3 |= mmu_eptp_low(hat_mmu(as));
 	cfg.read = as_read;
 	cfg.read_arg = &ar;
 	ar.hat = as;

@@ -190,6 +190,18 @@ typedef struct mmu {
 	x86pte_t	prot_set[16][HT_MAX_LEVELS];
 } mmu_t;
 
+/*
+ * EPT: the low bits of an EPT pointer to this format's tables, the
+ * memory type aside: the page-walk length less one (bits 5:3) and A/D
+ * enabled (bit 6) when the format has them.  ht_as_eptp, ht_switch and
+ * ht_access's reader all build their pointers from it.
+ */
+static inline uint64_t
+mmu_eptp_low(const mmu_t *m)
+{
+	return (((uint64_t)m->max_level << 3) | (m->pt_ref != 0 ? 0x40 : 0));
+}
+
 /* prot_set's index of ht_protect's attributes (checked) */
 #define PROT_IDX(attr)	(((attr) & 7u) | (((attr) & HT_NOREAD) >> 4))
 
