@@ -37,7 +37,13 @@ pkgs=(
 # and qemu-system-i386 (tests/qemu/test_qemu.sh, tests/hw/*.sh, the QEMU
 # engine of `htable verify`).  Its recommends (firmware, UI) are not
 # needed: the tests boot their own stub (no-recommends).
-norec=(qemu-system-x86)
+# build-gcc and build-asan, suite hardware: bochs, the only MMU here that
+# walks Intel EPT (and a second one for AMD NPT), for the Bochs engine of
+# `htable verify` (tests/hw/test_engine_bochs.sh,
+# test_verify_nested.sh).  The engine runs it headless (its built-in
+# nogui display); the package still wants one display library, and
+# bochs-term is the one that pulls in nothing graphical.
+norec=(qemu-system-x86 bochs bochs-term)
 absent() {
 	local p
 	for p in "$@"; do

@@ -106,19 +106,35 @@ typedef struct mdesc {
 	uint64_t	kva;		/* a kernel-style window base */
 	unsigned	nlev;		/* table levels */
 	unsigned	span[5];	/* log2 of a level-l table's reach */
+	int		nested;		/* 1 NPT, 2 EPT: --emit only (the
+					   hardware tests), not dumped here */
 } mdesc_t;
 
 static const mdesc_t modes[] = {
 	{ "32bit", S_4K | S_4M, 0xffffffffull, 0, 1ull << 40, 0, 1,
-	    64 * MIB, 0xc0000000ull, 2, { 22, 32 } },
+	    64 * MIB, 0xc0000000ull, 2, { 22, 32 }, 0 },
 	{ "pae", S_4K | S_2M, 0xffffffffull, 0, 1ull << 52, 1, 0, 64 * MIB,
-	    0xc0000000ull, 3, { 21, 30, 32 } },
+	    0xc0000000ull, 3, { 21, 30, 32 }, 0 },
 	{ "4level", S_4K | S_2M | S_1G, (1ull << 47) - 1, ~0ull << 47,
 	    1ull << 52, 1, 0, 8 * GIB, 0xffff888000000000ull, 4,
-	    { 21, 30, 39, 48 } },
+	    { 21, 30, 39, 48 }, 0 },
 	{ "5level", S_4K | S_2M | S_1G, (1ull << 56) - 1, ~0ull << 56,
 	    1ull << 52, 1, 0, 8 * GIB, 0xff11000000000000ull, 5,
-	    { 21, 30, 39, 48, 57 } },
+	    { 21, 30, 39, 48, 57 }, 0 },
+	/*
+	 * Second-level tables: guest-physical addresses without a hole,
+	 * generated below 2^40 (the space goes on to 2^48 or 2^57), where
+	 * a guest of an emulator's CPU (Bochs: MAXPHYADDR 40) can reach
+	 * them all; the "kernel" window at 256 GiB.
+	 */
+	{ "npt4", S_4K | S_2M | S_1G, (1ull << 40) - 1, 0, 1ull << 52, 1, 0,
+	    8 * GIB, 256 * GIB, 4, { 21, 30, 39, 48 }, 1 },
+	{ "npt5", S_4K | S_2M | S_1G, (1ull << 40) - 1, 0, 1ull << 52, 1, 0,
+	    8 * GIB, 256 * GIB, 5, { 21, 30, 39, 48, 57 }, 1 },
+	{ "ept4", S_4K | S_2M | S_1G, (1ull << 40) - 1, 0, 1ull << 52, 1, 0,
+	    8 * GIB, 256 * GIB, 4, { 21, 30, 39, 48 }, 2 },
+	{ "ept5", S_4K | S_2M | S_1G, (1ull << 40) - 1, 0, 1ull << 52, 1, 0,
+	    8 * GIB, 256 * GIB, 5, { 21, 30, 39, 48, 57 }, 2 },
 };
 #define NMODES	(sizeof (modes) / sizeof (modes[0]))
 
@@ -1006,9 +1022,26 @@ emit(gen_t *g, const stmt_t *st)
 		    num(g, st->len, b3, sizeof (b3)));
 		break;
 	}
-	for (size_t i = 0; i < sizeof (fl) / sizeof (fl[0]); i++)
-		if (st->attr & fl[i].a)
-			out(&g->t, " %s", fl[i].n);
+	if (g->md->nested == 2) {
+		/*
+		 * EPT: readable always, w and x as drawn; the x86 cache bits
+		 * pick a memory type and G stands for ignore-PAT (U, the
+		 * user-execute right, needs MBEC: left out).
+		 */
+		if (st->attr & A_W)
+			out(&g->t, " w");
+		if (st->attr & A_X)
+			out(&g->t, " x");
+		if (st->kind == K_MAP && (st->attr & A_G))
+			out(&g->t, " ipat");
+		if (st->kind == K_MAP && (st->attr & (A_PWT | A_PCD | A_PAT)))
+			out(&g->t, " mt=%s", (st->attr & A_PCD) ? "uc" :
+			    (st->attr & A_PWT) ? "wt" : "wc");
+	} else {
+		for (size_t i = 0; i < sizeof (fl) / sizeof (fl[0]); i++)
+			if (st->attr & fl[i].a)
+				out(&g->t, " %s", fl[i].n);
+	}
 	if (st->force != 0)
 		out(&g->t, " page=%s", size_name(st->force));
 	out(&g->t, chance(g, 5) ? "\t# trailing comment\n" : "\n");
@@ -1109,6 +1142,11 @@ gen_spec(gen_t *g, const mdesc_t *md, uint64_t seed, unsigned mi)
 		g->line++;
 	} else if (strcmp(md->name, "4level") != 0) {
 		out(&g->t, "mode %s\n", md->name);	/* 4level is default */
+		g->line++;
+	}
+	if (md->nested == 2 && chance(g, 50)) {
+		/* EPT: accessed and dirty flags on in the EPTP */
+		out(&g->t, "ept ad\n");
 		g->line++;
 	}
 	if (chance(g, 30)) {
@@ -1575,6 +1613,9 @@ main(int argc, char **argv)
 	for (unsigned mi = 0; mi < NMODES; mi++) {
 		const mdesc_t *md = &modes[mi];
 		stats_t s = { 0 };
+
+		if (md->nested)
+			continue;
 
 		if (only != NULL && *only != '\0') {
 			const char *p = strstr(only, md->name);

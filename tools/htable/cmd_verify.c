@@ -1,6 +1,6 @@
 /*
  * cmd_verify.c - `htable verify IMAGE --cr3 X --mode M [--probes FILE]
- * [--engine kvm|qemu|auto] [--cpu FLAGS] [--verbose]`: run probes through
+ * [--engine kvm|qemu|bochs|auto] [--cpu FLAGS] [--verbose]`: run probes through
  * an image's tables on a real MMU and compare each outcome with the
  * library's prediction, under one root or under each of several (--cr3
  * repeated, or --roots: every root `htable build` printed; each is then
@@ -36,15 +36,17 @@ usage_verify(FILE *f)
 {
 	fprintf(f, "usage: htable verify IMAGE --cr3 [NAME=]X... --mode M "
 	    "[--probes FILE]\n"
-	    "       [--engine kvm|qemu|auto] [--cpu FLAGS] [--verbose] "
-	    "[--ept FLAGS]\n"
+	    "       [--engine kvm|qemu|bochs|auto] [--cpu FLAGS] "
+	    "[--verbose] [--ept FLAGS]\n"
 	    "       htable verify IMAGE --roots FILE ...\n"
 	    "  Run probes through the page tables in IMAGE on a real MMU\n"
-	    "  (KVM for 4-level paging, QEMU's TCG for 32bit, pae, 4level\n"
-	    "  and 5level; none yet for npt4, npt5, ept4, ept5) and\n"
+	    "  (KVM for 4-level paging; QEMU's TCG for 32bit, pae, 4level,\n"
+	    "  5level, npt4 and npt5; Bochs for ept4, ept5, npt4, npt5) and\n"
 	    "  compare each outcome with the library's prediction:\n"
 	    "  completion and the PA reached, or the fault and its error\n"
-	    "  code, and the Accessed/Dirty bits the run sets.\n"
+	    "  code (in npt and ept modes the nested guest's VM exit: #NPF,\n"
+	    "  EPT violation with its qualification, misconfiguration),\n"
+	    "  and the Accessed/Dirty bits the run sets.\n"
 	    "  --cr3 [NAME=]X  a root; repeat it for several: each is\n"
 	    "                 verified, probed wherever any of them maps\n"
 	    "  --roots FILE   every root (and the mode and EPT flags) that\n"
@@ -55,12 +57,20 @@ usage_verify(FILE *f)
 	    "                 (u: at CPL 3); default: the first, middle and\n"
 	    "                 last page of every mapped range and the pages\n"
 	    "                 around it, with every access kind\n"
-	    "  --engine E     kvm, qemu, or auto (default: kvm for 4level\n"
-	    "                 when /dev/kvm works, else qemu)\n"
+	    "  --engine E     kvm, qemu, bochs, or auto (default: kvm for\n"
+	    "                 4level when /dev/kvm works, else qemu; bochs\n"
+	    "                 for ept4 and ept5)\n"
 	    "  --cpu FLAGS    comma-separated: wp nxe smep smap ac pke\n"
 	    "                 pkru=N pa-bits=N (default: wp,nxe); 'none'\n"
 	    "                 for none\n"
 	    "  --verbose      print every probe, not only disagreements\n"
+	    "  --guest-mode GM --guest-cr3 GX  (npt and ept modes) the\n"
+	    "                 probes are a guest's linear addresses, through\n"
+	    "                 its own tables in IMAGE (mode GM, root at\n"
+	    "                 guest-physical GX) and each guest-physical\n"
+	    "                 address through the root under test, as\n"
+	    "                 translate --nested decides them; --cpu is the\n"
+	    "                 guest's CPU\n"
 	    "Prints each disagreement and 'probes=N agree=N disagree=N'\n"
 	    "(per root, then 'roots=N probes=N agree=N disagree=N').\n"
 	    "Exit status: 0 all agree, 1 failure, 2 bad usage or input,\n"
@@ -181,6 +191,23 @@ describe(char *buf, size_t len, probe_outcome_t o, uint32_t ec, uint64_t x)
 	case PROBE_OTHER:
 		snprintf(buf, len, "exception %" PRIu64, x);
 		break;
+	case PROBE_NPF:
+		snprintf(buf, len, "#NPF ec=0x%x%s%s%s%s%s", ec,
+		    ec & HT_PF_P ? " P" : "", ec & HT_PF_W ? " W" : "",
+		    ec & HT_PF_U ? " U" : "", ec & HT_PF_RSVD ? " RSVD" : "",
+		    ec & HT_PF_I ? " I" : "");
+		break;
+	case PROBE_EPT_VIOLATION:
+		ec &= 0x7f;
+		snprintf(buf, len, "EPT violation q=0x%x (%s%s%s; allowed "
+		    "%s%s%s%s)", ec, ec & HT_EPTQ_READ ? "r" : "",
+		    ec & HT_EPTQ_WRITE ? "w" : "", ec & HT_EPTQ_FETCH ? "x" : "",
+		    ec & HT_EPTQ_R ? "r" : "-", ec & HT_EPTQ_W ? "w" : "-",
+		    ec & HT_EPTQ_X ? "x" : "-", ec & HT_EPTQ_XU ? "u" : "");
+		break;
+	case PROBE_EPT_MISCONFIG:
+		snprintf(buf, len, "EPT misconfiguration");
+		break;
 	default:
 		snprintf(buf, len, "not run");
 		break;
@@ -211,6 +238,14 @@ say_error(const char *path, const verify_error_t *err)
 		fprintf(stderr, "htable verify: no free 2 MiB of RAM below "
 		    "4 GiB for the probing code\n");
 		return (EXIT_INPUT);
+	case VERIFY_EGUEST:
+		fprintf(stderr, "htable verify: a guest needs a hypervisor's "
+		    "tables (npt4, npt5, ept4, ept5) and an x86 guest mode\n");
+		return (EXIT_INPUT);
+	case VERIFY_EPREDICT:
+		fprintf(stderr, "htable verify: 0x%" PRIx64 ": %s\n", err->va,
+		    err->detail);
+		return (EXIT_INPUT);
 	default:
 		return (EXIT_INPUT);
 	}
@@ -237,6 +272,10 @@ print_model(const probe_t *p, const verify_check_t *c, const char *got_s,
 	} else {
 		describe(mod, sizeof (mod), c->model_fault == HT_FAULT_NONE ?
 		    PROBE_OK : c->model_fault == HT_FAULT_GP ? PROBE_GP :
+		    c->model_fault == HT_FAULT_EPT_VIOLATION ?
+		    PROBE_EPT_VIOLATION :
+		    c->model_fault == HT_FAULT_EPT_MISCONFIG ?
+		    PROBE_EPT_MISCONFIG : c->expect == PROBE_NPF ? PROBE_NPF :
 		    PROBE_PF, c->model_ec, 0);
 		if (c->model_fault == HT_FAULT_NONE)
 			snprintf(mod + strlen(mod), sizeof (mod) - strlen(mod),
@@ -247,9 +286,49 @@ print_model(const probe_t *p, const verify_check_t *c, const char *got_s,
 	    lib, c->model_what, c->model_va, mod);
 }
 
-/* One line per probe that disagrees (every probe with verbose). */
+/*
+ * What else is wrong with a fault the MMU reported: the address it names
+ * (CR2, or the exit's guest-physical address) is not the probe's, or a
+ * nested exit was not for the final address (EXITINFO1 bit 32; the EPT
+ * qualification's bits 7 and 8).
+ */
+static const char *
+fault_note(const probe_t *p, const verify_check_t *c,
+    const probe_result_t *got, int guest)
+{
+	/* a guest job's exits name the guest-physical address predicted */
+	uint64_t gpa = guest ? c->want_gpa : p->va;
+
+	switch (got->outcome) {
+	case PROBE_PF:
+		return (got->cr2 != p->va ? " (cr2 differs)" : "");
+	case PROBE_NPF:
+		if (got->cr2 != gpa)
+			return (" (exit gpa differs)");
+		if (guest && (got->qual & HT_NPF_TABLE))
+			return (" (during the guest's walk)");
+		return (!(got->qual & HT_NPF_FINAL) ?
+		    " (not the final address)" : "");
+	case PROBE_EPT_VIOLATION:
+		if (got->cr2 != gpa)
+			return (" (exit gpa differs)");
+		if (guest && !(got->qual & HT_EPTQ_FINAL))
+			return (" (during the guest's walk)");
+		return ((~got->qual & (HT_EPTQ_GLA | HT_EPTQ_FINAL)) != 0 ?
+		    " (not the final address)" : "");
+	case PROBE_EPT_MISCONFIG:
+		return (got->cr2 != gpa ? " (exit gpa differs)" : "");
+	default:
+		return ("");
+	}
+}
+
+/*
+ * One line per probe that disagrees (every probe with verbose); guest:
+ * a guest job's.
+ */
 static void
-print_probes(const verify_report_t *r, int verbose, FILE *out)
+print_probes(const verify_report_t *r, int verbose, int guest, FILE *out)
 {
 	size_t quirks = 0;
 
@@ -260,7 +339,7 @@ print_probes(const verify_report_t *r, int verbose, FILE *out)
 		char got_s[96], want_s[96], extra[96] = "";
 
 		describe(got_s, sizeof (got_s), got->outcome, got->error_code,
-		    got->vector);
+		    got->outcome == PROBE_OTHER ? got->vector : 0);
 		describe(want_s, sizeof (want_s), c->expect,
 		    c->want.error_code, 0);
 		switch (c->verdict) {
@@ -287,16 +366,18 @@ print_probes(const verify_report_t *r, int verbose, FILE *out)
 				    c->read_pa, c->want.pa);
 			fprintf(out, "DISAGREE 0x%016" PRIx64 " %-2s: mmu "
 			    "%s%s; library %s%s\n", p->va, OP_NAME(p), got_s,
-			    got->outcome == PROBE_PF && got->cr2 != p->va ?
-			    " (cr2 differs)" : "", want_s, extra);
+			    fault_note(p, c, got, guest), want_s, extra);
 			break;
 		}
 	}
 }
 
-/* The A/D part of the report. */
+/*
+ * The A/D part of the report (guest: a guest job's, whose entries are
+ * named by their host-physical address).
+ */
 static void
-print_ad(const verify_report_t *r, FILE *out)
+print_ad(const verify_report_t *r, int guest, FILE *out)
 {
 	if (r->pdpte_bit5 != 0)
 		fprintf(out, "quirk: the engine set bit 5 (reserved in PAE) "
@@ -308,8 +389,9 @@ print_ad(const verify_report_t *r, FILE *out)
 	for (size_t i = 0; i < r->nad; i++) {
 		const verify_ad_t *a = &r->ad[i];
 
-		fprintf(out, "DISAGREE a/d of the leaf at 0x%016" PRIx64 ": "
-		    "the run set %s%s, the library predicts %s%s\n", a->leaf,
+		fprintf(out, "DISAGREE a/d of the %s 0x%016" PRIx64 ": "
+		    "the run set %s%s, the library predicts %s%s\n", guest ?
+		    "leaf entry at host-physical" : "leaf at", a->leaf,
 		    a->got & HT_A ? "A" : "-", a->got & HT_D ? "D" : "-",
 		    a->want & HT_A ? "A" : "-", a->want & HT_D ? "D" : "-");
 	}
@@ -317,11 +399,12 @@ print_ad(const verify_report_t *r, FILE *out)
 
 /*
  * Word a report on out (problems on stderr); the exit status.  model:
- * the session had one (the summary then says how many probes it judged).
+ * the session had one (the summary then says how many probes it judged);
+ * guest: it was a guest job.
  */
 static int
 print_report(const verify_report_t *r, ht_mode_t mode, int verbose,
-    int model, FILE *out)
+    int model, int guest, FILE *out)
 {
 	const verify_try_t *last;
 
@@ -357,14 +440,16 @@ print_report(const verify_report_t *r, ht_mode_t mode, int verbose,
 		break;
 	}
 	fprintf(out, "engine: %s\n", last->name);
-	print_probes(r, verbose, out);
-	print_ad(r, out);
+	print_probes(r, verbose, guest, out);
+	print_ad(r, guest, out);
 	fprintf(out, "probes=%zu agree=%zu disagree=%zu", r->n, r->agree,
 	    r->disagree + r->nad);
 	if (r->quirk)
 		fprintf(out, " quirk=%zu", r->quirk);
 	if (r->skipped)
 		fprintf(out, " skipped=%zu", r->skipped);
+	if (r->beyond_pa)
+		fprintf(out, " beyond-maxphyaddr=%zu", r->beyond_pa);
 	if (model)
 		fprintf(out, " model=%zu", r->model_checked);
 	fputc('\n', out);
@@ -409,7 +494,8 @@ verify_one(const char *path, const verify_opts_t *o, const cli_root_t *roots,
 		return (say_error(path, &err));
 	}
 	(void) verify_run(v, e, &r);
-	rc = print_report(&r, o->mode, verbose, o->model != NULL, stdout);
+	rc = print_report(&r, o->mode, verbose, o->model != NULL, o->guest,
+	    stdout);
 	if (t != NULL && r.ntried > 0 && r.status != VERIFY_FAILED &&
 	    r.status != VERIFY_NOENGINE && r.status != VERIFY_BADINPUT) {
 		t->probes += r.n;
@@ -507,6 +593,8 @@ cmd_verify(int argc, char **argv)
 		{ "cpu", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "ept", required_argument, NULL, 'E' },
+		{ "guest-mode", required_argument, NULL, 'G' },
+		{ "guest-cr3", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -514,13 +602,13 @@ cmd_verify(int argc, char **argv)
 	verify_opts_t o;
 	const engine_ops_t *e = NULL;
 	const char *probes = NULL;
-	int c, verbose = 0, rc = EXIT_INPUT;
+	int c, verbose = 0, rc = EXIT_INPUT, have_gmode = 0, have_gcr3 = 0;
 
 	memset(&o, 0, sizeof (o));
 	o.cpu.flags = HT_CPU_WP | HT_CPU_NXE;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:m:P:e:u:vh", opts, NULL)) !=
-	    -1) {
+	while ((c = getopt_long(argc, argv, "c:m:P:e:u:vG:g:h", opts,
+	    NULL)) != -1) {
 		if (c == 'c' || c == 'm' || c == 'R' || c == 'E') {
 			if (image_opt(&io, c, optarg) != 1)
 				goto out;
@@ -545,6 +633,24 @@ cmd_verify(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
+		case 'G':
+			if (ht_mode_parse(optarg, &o.guest_mode) != 0 ||
+			    spec_mode_nested(o.guest_mode)) {
+				fprintf(stderr, "htable verify: --guest-mode "
+				    "'%s': not one of 32bit, pae, 4level, "
+				    "5level\n", optarg);
+				goto out;
+			}
+			have_gmode = 1;
+			break;
+		case 'g':
+			if (spec_number(optarg, &o.guest_cr3) != 0) {
+				fprintf(stderr, "htable verify: --guest-cr3 "
+				    "'%s': not a number\n", optarg);
+				goto out;
+			}
+			have_gcr3 = 1;
+			break;
 		case 'h':
 			usage_verify(stdout);
 			rc = EXIT_OK;
@@ -563,6 +669,22 @@ cmd_verify(int argc, char **argv)
 	o.mode = io.cfg.mode;
 	o.cr3 = io.cfg.cr3;
 	o.scan_flags = io.cfg.flags;
+	if (have_gmode || have_gcr3) {
+		if (!have_gmode || !have_gcr3) {
+			fprintf(stderr, "htable verify: a guest needs both "
+			    "--guest-mode and --guest-cr3\n");
+			goto out;
+		}
+		if (!spec_mode_nested(o.mode) || image_opts_multi(&io)) {
+			fprintf(stderr, "htable verify: a guest runs on one "
+			    "hypervisor's root (one --cr3 in npt4, npt5, "
+			    "ept4 or ept5), not on %s\n",
+			    image_opts_multi(&io) ? "several roots" :
+			    ht_mode_name(o.mode));
+			goto out;
+		}
+		o.guest = 1;
+	}
 	if (image_opts_multi(&io))
 		rc = cli_verify_roots(argv[optind], &o, io.roots, io.nroots, e,
 		    probes, verbose);

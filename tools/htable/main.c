@@ -29,7 +29,7 @@ void
 usage_build(FILE *f)
 {
 	fprintf(f, "usage: htable build SPEC -o IMAGE [--json]\n"
-	    "       [--verify [--engine kvm|qemu|auto] [--cpu FLAGS]]\n"
+	    "       [--verify [--engine kvm|qemu|bochs|auto] [--cpu FLAGS]]\n"
 	    "  Build the page tables SPEC describes; write them to IMAGE as a\n"
 	    "  raw physical image (offset = physical address, sparse), and\n"
 	    "  print a summary whose last line is 'mode=MODE cr3=0xHEX'; for\n"

@@ -1,8 +1,9 @@
 /*
  * engine.c - the list of engines.  Its order is the preference of an
  * automatic choice: KVM first (a real CPU's MMU, where it runs the mode),
- * then QEMU's TCG (every mode, on any machine with QEMU).  A new engine
- * is a file with its engine_ops_t and a line here.
+ * then QEMU's TCG (every x86 mode and nested paging, on any machine with
+ * QEMU), then Bochs (EPT, and nested paging where QEMU is absent).  A
+ * new engine is a file with its engine_ops_t and a line here.
  */
 #include <string.h>
 
@@ -11,6 +12,7 @@
 const engine_ops_t *const engine_list[] = {
 	&engine_kvm_ops,
 	&engine_qemu_ops,
+	&engine_bochs_ops,
 	NULL
 };
 

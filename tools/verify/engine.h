@@ -2,8 +2,10 @@
  * engine.h - the interface of an engine: something that runs probes
  * through an image's page tables on a real MMU implementation, for the
  * verification library (verify.h).  KVM (engine_kvm.c, /dev/kvm,
- * 4-level paging only on these machines) and QEMU's TCG (engine_qemu.c,
- * every mode) are the engines today; another is one more file that
+ * 4-level paging only on these machines), QEMU's TCG (engine_qemu.c,
+ * the x86 modes, and nested paging through its SVM) and Bochs
+ * (engine_bochs.c: EPT through its VMX, nested paging through its SVM)
+ * are the engines today; another is one more file that
  * defines an engine_ops_t and one line in engine_list (engine.c).  The
  * library predicts each outcome with ht_scan_access() and compares; an
  * engine only runs and reports, it never predicts.
@@ -67,15 +69,29 @@ typedef enum probe_outcome {
 	PROBE_PF,		/* page fault: error_code, cr2 */
 	PROBE_GP,		/* general protection (a non-canonical VA) */
 	PROBE_OTHER,		/* any other exception: vector */
-	PROBE_NOTRUN		/* the engine could not run it (why in note) */
+	PROBE_NOTRUN,		/* the engine could not run it (why in note) */
+	/*
+	 * Nested modes (the image's tables are second-level ones, va is a
+	 * guest-physical address): the nested guest's access made the VM
+	 * exit.  cr2 is the guest-physical address the exit reports
+	 * (EXITINFO2, or the VMCS's guest-physical address field), qual the
+	 * whole EXITINFO1 or exit qualification.
+	 */
+	PROBE_NPF,		/* #VMEXIT(NPF): error_code EXITINFO1's
+				   low 32 bits (HT_PF_*) */
+	PROBE_EPT_VIOLATION,	/* error_code the qualification's low 32
+				   bits (HT_EPTQ_*, with GLA and FINAL) */
+	PROBE_EPT_MISCONFIG	/* error_code 0 */
 } probe_outcome_t;
 
 typedef struct probe_result {
 	probe_outcome_t	outcome;
-	unsigned	vector;
+	unsigned	vector;		/* PROBE_OTHER: the vector, or in a
+					   nested mode the exit reason/code */
 	uint32_t	error_code;
 	uint64_t	cr2;
 	uint64_t	value;		/* PROBE_OK read: the 8 bytes read */
+	uint64_t	qual;		/* nested exits: see above */
 } probe_result_t;
 
 typedef struct engine_job {
@@ -89,6 +105,32 @@ typedef struct engine_job {
 	int		slot_level;
 	uint64_t	slot_va;
 	uint64_t	slot_size;
+	/*
+	 * A guest job (verify_opts_t.guest; nested modes only): the nested
+	 * guest runs on the image's own guest tables (guest_mode, guest_cr3
+	 * guest-physical) at the probes' CPL, on a CPU that is gcpu (CR0.WP,
+	 * CR4.SMEP/SMAP/PKE, EFER.NXE, PKRU; cpu above is then the host
+	 * side's), and each probe's va is a linear address of that guest.
+	 * The engine reaches its own code in the guest's linear space
+	 * through a second borrowed entry: the guest entry at guest-physical
+	 * gslot_gpa (host-physical gslot_pa), of level gslot_level, empty in
+	 * the image, mapping [gslot_va, gslot_va + gslot_size), where no
+	 * probe lies; the engine links its own guest-format tables there
+	 * (at guest-physical addresses in [slot_va, slot_va + slot_size),
+	 * which no guest walk touches) and mem_after shows the entry
+	 * restored.  Outcomes: the guest's own #PF (PROBE_PF, cr2 the linear
+	 * address) or #GP, and the exits of nested paging, during the
+	 * guest's walk or for the final address (cr2 the guest-physical
+	 * address; qual tells which).
+	 */
+	int		guest;
+	ht_mode_t	guest_mode;
+	uint64_t	guest_cr3;
+	const ht_cpu_t	*gcpu;
+	uint64_t	gslot_pa, gslot_gpa;
+	int		gslot_level;
+	uint64_t	gslot_va;
+	uint64_t	gslot_size;
 	const probe_t	*probes;
 	size_t		nprobes;
 	/* out */
@@ -115,6 +157,7 @@ typedef struct engine_job {
  */
 int engine_kvm(engine_job_t *job);
 int engine_qemu(engine_job_t *job);
+int engine_bochs(engine_job_t *job);
 
 /*
  * An engine as the library sees it.
@@ -142,6 +185,7 @@ typedef struct engine_ops {
 
 extern const engine_ops_t engine_kvm_ops;
 extern const engine_ops_t engine_qemu_ops;
+extern const engine_ops_t engine_bochs_ops;
 
 /*
  * Every engine, in the order an automatic choice tries them (the first

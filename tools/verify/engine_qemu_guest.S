@@ -15,16 +15,16 @@
  * The CPU starts in real mode at 0xfffffff0.  The ROM piece loads a flat
  * GDT, enters protected mode and jumps to the address the host patched
  * into it (QROM_ENTRY): g_entry32, in RAM, with %ebp = that address,
- * from which g_entry32 finds the area's physical base.  g_entry32 loads EFER, CR4 (the paging mode), CR3 (the
- * engine's bootstrap tables, which map the area both at its physical
- * address and at slot_va) and turns paging on; the next fetch goes
- * through those tables at the same (identity-mapped) address.  It then
- * jumps to the copy of itself at slot_va (through a far return into a
- * 64-bit code segment first, for 4- and 5-level paging), reloads GDT,
- * IDT and TR from slot_va, and loads CR3 with the image's root.  The host
- * wrote the link to the engine's subtree into the image's empty slot
- * entry beforehand, so the area stays mapped at slot_va, and nothing
- * else of the image changes.
+ * from which g_entry32 finds the area's physical base.  g_entry32 loads
+ * EFER, CR4 (the paging mode), CR3 (the engine's bootstrap tables, which
+ * map the area both at its physical address and at slot_va) and turns
+ * paging on; the next fetch goes through those tables at the same
+ * (identity-mapped) address.  It then jumps to the copy of itself at
+ * slot_va (through a far return into a 64-bit code segment first, for
+ * 4- and 5-level paging), reloads GDT, IDT and TR from slot_va, and
+ * loads CR3 with the image's root.  The host wrote the link to the
+ * engine's subtree into the image's empty slot entry beforehand, so the
+ * area stays mapped at slot_va, and nothing else of the image changes.
  *
  * The probe loop flushes the TLB (a CR3 reload: CR4.PGE stays clear, so
  * nothing survives it), then either runs the access in place (CPL 0) or
@@ -34,10 +34,42 @@
  * stack and goes on with the next probe: the interrupted context is
  * dropped, never resumed.  At the end the done flag is written and the
  * isa-debug-exit port (0xf4) ends QEMU.
+ *
+ * Nested paging (QP_NESTED, npt4 and npt5): the same bootstrap turns on
+ * long mode (with EFER.SVME, and LA57 for npt5) on the engine's tables,
+ * which here only identity-map the area; g_long64 then branches to
+ * g_svm64, which stays at the area's physical address: it is the SVM
+ * host (L1).  It sets VM_HSAVE_PA and, per probe, points the window (the
+ * nested guest's PTE for VA QN_WINDOW, in L2's tables in the area) at
+ * the probe's guest-physical page, sets RIP (the stub of the op), RSP
+ * and RAX (the window VA plus the page offset) in the VMCB the host
+ * built, and runs the nested guest (L2) with VMRUN.  L2 runs one stub of
+ * l2_stubs: the access, then VMMCALL, which is intercepted; a nested
+ * page fault or an exception (all intercepted) ends it earlier.  After
+ * the #VMEXIT the host state is back (RIP, RSP, RAX; the other registers
+ * hold what L2 left, RBX the bytes a read loaded), and L1 records the
+ * exit code, EXITINFO1 and EXITINFO2.  L1's own exceptions (it takes
+ * none by design) are setup faults: recorded, and the run ends.
+ *
+ * A guest job (QP_GUEST): L2 runs on the image's guest tables, which the
+ * host linked to L2's pages through the guest slot; no window.  Per probe
+ * L1 copies the context of the probe's CPL (QN_GCTX: CS, SS, CPL, the
+ * address of the stubs, RSP, RFLAGS) into the VMCB, sets RAX = va, and
+ * when the guest slot is a 4 MiB page (QP_GSLOTW: a 32-bit guest whose
+ * tables cannot link a table above 4 GiB) rewrites that entry with U as
+ * the CPL says.  L2 runs one stub of the set for its code size and CPL
+ * (GSTUBS64, GSTUBS32; CPL-3 ones in the user page): a push and pop that
+ * touch its stack, the access, VMMCALL.  L1 records the exit as above,
+ * with L2's RIP (where an exception or NPF was taken, for the host to
+ * tell the probe's own from the engine's), and classifies #PF and #GP.
+ * PKRU is no VMCB field: L1 sets CR4.PKE and loads it once (QP_PKE).
  */
 #include "engine_qemu.h"
 
 #define	MSR_EFER	0xc0000080
+#define	PTE_WINDOW	0x63		/* P, RW, A, D */
+#define	PTE_US		0x04
+#define	CR4_PKE		0x00400000
 #define	CR0_PE		0x00000001
 #define	CR0_PG		0x80000000
 #define	EFL_AC		0x00040000
@@ -117,6 +149,16 @@ g_start:
 	.long	GOFF(u32_r1), GOFF(u32_r2), GOFF(u32_w), GOFF(u32_c)
 	.long	GOFF(k64_r), GOFF(k64_w), GOFF(k64_c)
 	.long	GOFF(u64_r), GOFF(u64_w), GOFF(u64_c)
+	/*
+	 * A guest job's stub sets (CPL 0 and 3 in 64-bit code, then in
+	 * 32-bit code), then in the same order the access instructions of
+	 * each: read (twice: 32-bit code reads in two loads), write, fetch.
+	 */
+	.long	GOFF(gk64), GOFF(gu64), GOFF(gk32), GOFF(gu32)
+	.long	GOFF(gk64_r), GOFF(gk64_r), GOFF(gk64_w), GOFF(gk64_c)
+	.long	GOFF(gu64_r), GOFF(gu64_r), GOFF(gu64_w), GOFF(gu64_c)
+	.long	GOFF(gk32_r1), GOFF(gk32_r2), GOFF(gk32_w), GOFF(gk32_c)
+	.long	GOFF(gu32_r1), GOFF(gu32_r2), GOFF(gu32_w), GOFF(gu32_c)
 
 	.code32
 /*
@@ -392,6 +434,8 @@ g_exccommon32:
 /* Long mode at the identity address: jump to the copy at slot_va. */
 g_long64:
 	movl	%ebp, %ebp
+	cmpq	$0, QP_NESTED(%rbp)
+	jne	g_svm64
 	movq	QP_SLOTVA(%rbp), %rax
 	addq	$GOFF(g_main64), %rax
 	jmp	*%rax
@@ -589,6 +633,231 @@ g_exccommon64:
 
 /* ------------------------------------------------------------------ */
 /*
+ * The SVM host (nested paging), at the area's physical address, which its
+ * tables identity-map: %rbp = the area.
+ */
+g_svm64:
+	movw	$SEL_KDATA, %ax
+	movw	%ax, %ss
+	movw	%ax, %ds
+	movw	%ax, %es
+	movw	%ax, %fs
+	movw	%ax, %gs
+	lidtq	QP_IDTR_VIRT(%rbp)
+	leaq	QN_L1STACK_TOP(%rbp), %rsp
+	leaq	QN_HSAVE(%rbp), %rax
+	movq	%rax, %rdx
+	shrq	$32, %rdx
+	movl	$MSR_VM_HSAVE_PA, %ecx
+	wrmsr
+	/*
+	 * A guest job with protection keys: PKRU is not part of the VMCB,
+	 * L2 runs with the value L1 leaves (L1's own pages are supervisor
+	 * ones, which PKRU does not govern; nested walks ignore CR4.PKE).
+	 */
+	cmpq	$0, QP_PKE(%rbp)
+	je	g_svmloop
+	movq	%cr4, %rax
+	orq	$CR4_PKE, %rax
+	movq	%rax, %cr4
+	movl	QP_PKRU(%rbp), %eax
+	xorl	%ecx, %ecx
+	xorl	%edx, %edx
+	.byte	0x0f, 0x01, 0xef	/* wrpkru */
+
+g_svmloop:
+	leaq	g_start(%rip), %rbp
+	movq	QP_NEXT(%rbp), %rbx
+	cmpq	QP_NPROBES(%rbp), %rbx
+	jae	g_done64
+	movq	%rbx, %rsi
+	shlq	$4, %rsi
+	leaq	QA_PROBES(%rbp, %rsi), %rsi
+	imulq	$QR_SIZE, %rbx, %rdi
+	addq	QP_RESULTS(%rbp), %rdi
+	addq	%rbp, %rdi
+	movl	8(%rsi), %ecx		/* op */
+	cmpl	$2, %ecx
+	ja	g_svmnext		/* QOP_SKIP: not to be run */
+	movl	$1, QR_RAN(%rdi)
+	cmpq	$0, QP_GUEST(%rbp)
+	jne	g_svmguest
+	/* The window: the probe's page, U as its CPL says. */
+	movq	(%rsi), %rax		/* the guest-physical address */
+	movq	%rax, %rdx
+	andq	$-0x1000, %rax
+	orq	$PTE_WINDOW, %rax
+	cmpl	$3, 12(%rsi)
+	jne	1f
+	orq	$PTE_US, %rax
+1:	movq	%rax, QN_L2WIN(%rbp)
+	andl	$0xfff, %edx
+	addq	$QN_WINDOW, %rdx
+	movq	%rdx, QN_VMCB + VMCB_RAX(%rbp)
+	/* The stub of the op: 16 bytes each, at L2's VA = offset. */
+	shll	$4, %ecx
+	addq	$GOFF(l2_stubs), %rcx
+	movq	%rcx, QN_VMCB + VMCB_RIP(%rbp)
+	movq	$QN_L2STACK_TOP, QN_VMCB + VMCB_RSP(%rbp)
+	movq	$EFL_RSVD, QN_VMCB + VMCB_RFLAGS(%rbp)
+	jmp	g_svmgo
+
+	/*
+	 * A guest job: L2 on the image's guest tables, in the context of
+	 * the probe's CPL (segments, CPL, stubs, stack, flags), RAX = va.
+	 */
+g_svmguest:
+	movq	(%rsi), %rax
+	movq	%rax, QN_VMCB + VMCB_RAX(%rbp)
+	leaq	QN_GCTX(%rbp), %r8
+	cmpl	$3, 12(%rsi)
+	jne	1f
+	addq	$QN_GCTX_SIZE, %r8
+1:	movq	QC_CS(%r8), %rax
+	movq	%rax, QN_VMCB + VMCB_CS(%rbp)
+	movq	QC_SS(%r8), %rax
+	movq	%rax, QN_VMCB + VMCB_SS(%rbp)
+	movb	QC_CPL(%r8), %al
+	movb	%al, QN_VMCB + VMCB_CPL(%rbp)
+	shll	$4, %ecx
+	addq	QC_STUBS(%r8), %rcx
+	movq	%rcx, QN_VMCB + VMCB_RIP(%rbp)
+	movq	QC_RSP(%r8), %rax
+	movq	%rax, QN_VMCB + VMCB_RSP(%rbp)
+	movq	QC_RFLAGS(%r8), %rax
+	movq	%rax, QN_VMCB + VMCB_RFLAGS(%rbp)
+	cmpq	$0, QP_GSLOTW(%rbp)
+	je	g_svmgo
+	movq	QP_GSLOTPA(%rbp), %rdx
+	movl	QC_GLINK(%r8), %eax
+	movl	%eax, (%rdx)
+
+g_svmgo:
+	xorl	%ebx, %ebx
+	xorl	%ecx, %ecx
+	leaq	QN_VMCB(%rbp), %rax
+	.byte	0x0f, 0x01, 0xd8	/* vmrun */
+	/*
+	 * #VMEXIT: RBX and RCX are L2's; nothing else of L1 but RIP/RSP/RAX.
+	 * 32-bit L2 code read the 8 bytes into EBX (low) and ECX (high).
+	 */
+	leaq	g_start(%rip), %rbp
+	cmpq	$0, QP_GLEGACY(%rbp)
+	je	1f
+	movl	%ebx, %ebx
+	shlq	$32, %rcx
+	orq	%rcx, %rbx
+1:	movq	QP_NEXT(%rbp), %rcx
+	imulq	$QR_SIZE, %rcx, %rdi
+	addq	QP_RESULTS(%rbp), %rdi
+	addq	%rbp, %rdi
+	movq	QN_VMCB + VMCB_EXITCODE(%rbp), %rax
+	movq	QN_VMCB + VMCB_EXITINFO1(%rbp), %rcx
+	movq	QN_VMCB + VMCB_EXITINFO2(%rbp), %rdx
+	movl	%eax, QR_VECTOR(%rdi)
+	movl	%ecx, QR_ERROR(%rdi)
+	movq	%rcx, QR_QUAL(%rdi)
+	movq	%rdx, QR_CR2(%rdi)
+	movq	%rbx, QR_VALUE(%rdi)
+	movq	QN_VMCB + VMCB_RIP(%rbp), %rdx
+	movq	%rdx, QR_IP(%rdi)
+	movl	$3, %esi		/* other */
+	cmpq	$EXIT_VMMCALL, %rax
+	jne	2f
+	xorl	%esi, %esi		/* ok */
+2:	cmpq	$EXIT_NPF, %rax
+	jne	3f
+	movl	$4, %esi		/* nested page fault */
+3:	cmpq	$EXIT_EXCP_BASE + 14, %rax
+	jne	4f
+	movl	$1, %esi		/* the guest's page fault */
+4:	cmpq	$EXIT_EXCP_BASE + 13, %rax
+	jne	5f
+	movl	$2, %esi		/* the guest's #GP */
+5:	movl	%esi, QR_OUTCOME(%rdi)
+g_svmnext:
+	incq	QP_NEXT(%rbp)
+	jmp	g_svmloop
+
+/*
+ * The nested guest's stubs (64-bit, CPL 0): %rax = the window VA of the
+ * probe, 16 bytes per op (read, write, fetch), each ending in VMMCALL.
+ */
+	.balign	16
+l2_stubs:
+	movq	(%rax), %rbx
+	.byte	0x0f, 0x01, 0xd9	/* vmmcall */
+	.balign	16
+	lock orb $0, (%rax)
+	.byte	0x0f, 0x01, 0xd9
+	.balign	16
+	call	*%rax
+	.byte	0x0f, 0x01, 0xd9
+	.balign	16
+
+/*
+ * A guest job's stubs, one set per code size and CPL: 16 bytes per op
+ * (read, write, fetch), %rax/%eax = va.  Each first touches its stack
+ * (which also fetches its code page), so that a fault of the engine's
+ * own pages is taken at another instruction than the access; the access
+ * itself (whose address the header lists), then VMMCALL.  32-bit code
+ * reads the 8 bytes in two loads, into EBX and ECX.
+ */
+	.macro	GSTUBS64 n
+	.balign	16
+\n:
+	pushq	%rcx
+	popq	%rcx
+\n\()_r:
+	movq	(%rax), %rbx
+	.byte	0x0f, 0x01, 0xd9	/* vmmcall */
+	.balign	16
+	pushq	%rcx
+	popq	%rcx
+\n\()_w:
+	lock orb $0, (%rax)
+	.byte	0x0f, 0x01, 0xd9
+	.balign	16
+	pushq	%rcx
+	popq	%rcx
+\n\()_c:
+	call	*%rax
+	.byte	0x0f, 0x01, 0xd9
+	.balign	16
+	.endm
+
+	.macro	GSTUBS32 n
+	.balign	16
+\n:
+	pushl	%ecx
+	popl	%ecx
+\n\()_r1:
+	movl	(%eax), %ebx
+\n\()_r2:
+	movl	4(%eax), %ecx
+	.byte	0x0f, 0x01, 0xd9	/* vmmcall */
+	.balign	16
+	pushl	%ecx
+	popl	%ecx
+\n\()_w:
+	lock orb $0, (%eax)
+	.byte	0x0f, 0x01, 0xd9
+	.balign	16
+	pushl	%ecx
+	popl	%ecx
+\n\()_c:
+	call	*%eax
+	.byte	0x0f, 0x01, 0xd9
+	.balign	16
+	.endm
+
+	GSTUBS64 gk64
+	.code32
+	GSTUBS32 gk32
+	.code64
+
+/* ------------------------------------------------------------------ */
+/*
  * The user page (U=1, mapped at slot_va + QA_UCODE): %eax/%rax = va,
  * %ebx = op.  A read leaves the 8 bytes in %edx:%ecx (32-bit) or %rdx.
  */
@@ -622,6 +891,12 @@ u64_w:	lock orb $0, (%rax)
 2:
 u64_c:	call	*%rax
 	int	$QV_BACK
+
+	/* A guest job's CPL 3 stubs (see GSTUBS64). */
+	GSTUBS64 gu64
+	.code32
+	GSTUBS32 gu32
+	.code64
 	.org	g_start + QA_UCODE + 0x1000
 engine_qemu_guest_end:
 

@@ -22,6 +22,16 @@
  *     covers the tables and that area, and the leaves into its first
  *     RAM_LEAF_MAX bytes, so that reads there land on markers.
  *
+ * A guest job (verify_opts_t.guest) plans in the guest's linear space:
+ * its tables are read at guest-physical addresses through the host's
+ * (guest_read), the probes come from its leaves, and the engine borrows
+ * two entries: an empty one of the guest's tables, whose linear range
+ * holds no probe (the engine's code runs there), and an empty one of the
+ * host's, whose guest-physical range holds no address any probe's walk
+ * touches (ht_nested_access says which: every guest entry read and every
+ * final address), where the engine's pages and its guest-format tables
+ * live.  RAM is placed and sized by the host's leaves.
+ *
  * verify.c predicts, runs and compares.
  */
 #include <stdio.h>
@@ -31,6 +41,13 @@
 #include "verify_impl.h"
 
 #define MAX_GENERATED	(1u << 20)
+/*
+ * Second-level tables: the engine's nested guest keeps its own pages at
+ * guest-physical addresses at the start of the slot's range, and no
+ * entry of its own tables can name one at or above its CPU's MAXPHYADDR:
+ * those pages lie below 2^39, which every engine's CPU reaches.
+ */
+#define NESTED_SLOT_END	(1ull << 39)
 #define RAM_LEAF_MAX	(256ull << 20)
 
 /* Append a probe; 0, or -1 when out of memory. */
@@ -82,6 +99,84 @@ range_leaf(void *arg, const ht_leaf_t *l)
 	v->r[v->nr].pa = l->pa;
 	v->nr++;
 	return (0);
+}
+
+int
+verify__nested_mode(ht_mode_t m)
+{
+	return (m == HT_MODE_NPT4 || m == HT_MODE_NPT5 ||
+	    m == HT_MODE_EPT4 || m == HT_MODE_EPT5);
+}
+
+/*
+ * A guest job's read of guest-physical memory: each page through the
+ * host's tables (a read, as the CPU's walk of the guest's tables is),
+ * then from the image.  A page the host does not map reads as zeros, as
+ * unbacked memory (1); else 0, or the image's negative code.
+ */
+static int
+guest_read(void *arg, ht_pa_t gpa, void *buf, size_t len)
+{
+	verify_t *v = arg;
+	uint8_t *b = buf;
+	int rc = 0;
+
+	while (len > 0) {
+		size_t n = 4096 - (size_t)(gpa & 4095);
+		ht_access_t a;
+		int r;
+
+		if (n > len)
+			n = len;
+		if (ht_scan_access(&v->hcfg, &v->hcpu, gpa & ~7ull,
+		    HT_ACC_READ, 0, &a) != 0 || a.fault != HT_FAULT_NONE) {
+			memset(b, 0, n);
+			rc = 1;
+		} else if ((r = image_read(&v->im, a.pa + (gpa & 7), b,
+		    n)) < 0) {
+			return (r);
+		} else if (r != 0) {
+			rc = 1;
+		}
+		b += n;
+		gpa += n;
+		len -= n;
+	}
+	return (rc);
+}
+
+/*
+ * The host-physical address of guest-physical gpa for an access acc
+ * (HT_ACC_READ, HT_ACC_WRITE), or ~0 where the host's tables do not
+ * allow it.
+ */
+static ht_pa_t
+guest_hpa(const verify_t *v, uint64_t gpa, unsigned acc)
+{
+	ht_access_t a;
+
+	if (ht_scan_access(&v->hcfg, &v->hcpu, gpa, acc, 0, &a) != 0 ||
+	    a.fault != HT_FAULT_NONE)
+		return (~0ull);
+	return (a.pa);
+}
+
+/*
+ * May the engine's code run under the guest's link e (at level, of a
+ * table of the guest's)?  Its fetches walk there at CPL 3 too, setting
+ * A: the link must allow user access and execution, and the table it
+ * names must be one the host lets the walk write (the CPU writes A/D
+ * of guest entries as host writes).  PAE's PDPTEs have neither U nor
+ * NX.
+ */
+static int
+guest_link_ok(const verify_t *v, uint64_t e, int level)
+{
+	int pae_root = v->g->levels == 3 && level == 2;
+
+	if (!pae_root && (!(e & 4) || (v->g->pte_size == 8 && (e >> 63))))
+		return (0);
+	return (guest_hpa(v, e & v->g->link_mask, HT_ACC_WRITE) != ~0ull);
 }
 
 /* Is va an address of the mode (canonical, or below 2^va_bits)? */
@@ -231,7 +326,8 @@ generate(verify_t *v)
 	 * finds them in the tables imported as a space of its own.  Tables
 	 * the import refuses (shared ones) have none it could name.
 	 */
-	if (verify__with_import(v, v->im.base, v->im.size, np_probes, v) == 1)
+	if (!v->o.guest &&
+	    verify__with_import(v, v->im.base, v->im.size, np_probes, v) == 1)
 		return (-1);
 	return (0);
 }
@@ -276,6 +372,75 @@ probes_in(const verify_t *v, uint64_t lo, uint64_t hi)
 	return (a < v->np && v->p[a].va <= hi);
 }
 
+/* Sorted addresses: those a guest job's walks touch (guest-physical). */
+typedef struct addrs {
+	uint64_t	*a;
+	size_t		n, cap;
+} addrs_t;
+
+/* Does any address of s lie in [lo, hi]? */
+static int
+addrs_in(const addrs_t *s, uint64_t lo, uint64_t hi)
+{
+	size_t a = 0, b = s->n;
+
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+
+		if (s->a[m] < lo)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return (a < s->n && s->a[a] <= hi);
+}
+
+/* Add x to s (unsorted until the end); 0, or -1 when out of memory. */
+static int
+addrs_add(addrs_t *s, uint64_t x)
+{
+	if (s->n == s->cap) {
+		size_t c = s->cap ? s->cap * 2 : 1024;
+		uint64_t *na = realloc(s->a, c * sizeof (*na));
+
+		if (na == NULL)
+			return (-1);
+		s->a = na;
+		s->cap = c;
+	}
+	s->a[s->n++] = x;
+	return (0);
+}
+
+/*
+ * The tables find_slot looks in: their geometry, how their memory is
+ * read, and which VA ranges are busy (hold a probe, or an address some
+ * probe's walk touches) and which entries it may not take.
+ */
+typedef struct slot_tables {
+	const verify_t	*v;
+	const ht_geometry_t *g;
+	ht_phys_read_fn	read;
+	void		*read_arg;
+	const addrs_t	*busy;		/* NULL: the probes are */
+	int		guest;		/* entries must have a host address */
+	uint64_t	end;		/* the range must end below; 0: none */
+} slot_tables_t;
+
+/* May the entry at `at` for [va, va + size) be borrowed? */
+static int
+slot_free(const slot_tables_t *t, ht_pa_t at, uint64_t va, uint64_t size)
+{
+	/* the engine's pages are the first GUEST_AREA of the range */
+	if (t->end != 0 && (va >= t->end || t->end - va < GUEST_AREA))
+		return (0);
+	if (t->busy != NULL ? addrs_in(t->busy, va, va + size - 1) :
+	    probes_in(t->v, va, va + size - 1))
+		return (0);
+	/* a guest entry: the engine writes it where the host maps it */
+	return (!t->guest || guest_hpa(t->v, at, HT_ACC_WRITE) != ~0ull);
+}
+
 /* va sign-extended from the mode's width (the modes with a hole). */
 static uint64_t
 canon(const ht_geometry_t *g, uint64_t va)
@@ -291,10 +456,10 @@ canon(const ht_geometry_t *g, uint64_t va)
  * the job's slot fields set, or -1.
  */
 static int
-find_slot(const verify_t *v, ht_pa_t table, int level, uint64_t va0,
+find_slot(const slot_tables_t *t, ht_pa_t table, int level, uint64_t va0,
     engine_job_t *job)
 {
-	const ht_geometry_t *g = v->g;
+	const ht_geometry_t *g = t->g;
 	unsigned n = level == (int)g->levels - 1 ? g->top_level_count :
 	    g->ptes_per_table;
 	uint64_t size = 1ull << g->level_shift[level];
@@ -307,13 +472,17 @@ find_slot(const verify_t *v, ht_pa_t table, int level, uint64_t va0,
 			uint64_t e = 0, va = canon(g, va0 + k * size);
 			ht_pa_t at = table + (ht_pa_t)k * g->pte_size;
 
-			(void) image_read((void *)&v->im, at, &e, g->pte_size);
+			int rd = t->read(t->read_arg, at, &e, g->pte_size);
+
+			/* a guest's table the host does not map: none */
+			if (rd < 0 || (rd != 0 && t->guest))
+				continue;
 			/* not PML4 slot 256: kvm_pvm runs no CPL 3 there */
 			if (g->levels == 4 && level == 3 && k == 256)
 				continue;
 			/* an empty one: a non-present entry may hold data */
 			if (pass == 0 && e == 0 &&
-			    !probes_in(v, va, va + size - 1)) {
+			    slot_free(t, at, va, size)) {
 				job->slot_pa = at;
 				job->slot_level = level;
 				job->slot_va = va;
@@ -322,7 +491,8 @@ find_slot(const verify_t *v, ht_pa_t table, int level, uint64_t va0,
 			}
 			/* a link: present (bit 0) and not a leaf */
 			if (pass == 1 && (e & 1) && !(e & g->ps_bit) &&
-			    find_slot(v, e & g->link_mask, level - 1, va,
+			    (!t->guest || guest_link_ok(t->v, e, level)) &&
+			    find_slot(t, e & g->link_mask, level - 1, va,
 			    job) == 0)
 				return (0);
 		}
@@ -334,8 +504,11 @@ find_slot(const verify_t *v, ht_pa_t table, int level, uint64_t va0,
 static int
 leaf_pa_in(const verify_t *v, ht_pa_t pa, uint64_t len)
 {
-	for (size_t i = 0; i < v->nr; i++) {
-		const vrange_t *r = &v->r[i];
+	const vrange_t *hr = v->o.guest ? v->hr : v->r;
+	size_t nr = v->o.guest ? v->nhr : v->nr;
+
+	for (size_t i = 0; i < nr; i++) {
+		const vrange_t *r = &hr[i];
 
 		if (r->pa < pa + len && pa < r->pa + (r->last - r->va + 1))
 			return (1);
@@ -380,11 +553,13 @@ static uint64_t
 ram_size(const verify_t *v, const engine_job_t *job)
 {
 	uint64_t end = job->guest_pa + GUEST_AREA;
+	const vrange_t *hr = v->o.guest ? v->hr : v->r;
+	size_t nr = v->o.guest ? v->nhr : v->nr;
 
 	if (v->im.next && v->im.ext[v->im.next - 1].end > end)
 		end = v->im.ext[v->im.next - 1].end;
-	for (size_t i = 0; i < v->nr; i++) {
-		uint64_t e = v->r[i].pa + (v->r[i].last - v->r[i].va + 1);
+	for (size_t i = 0; i < nr; i++) {
+		uint64_t e = hr[i].pa + (hr[i].last - hr[i].va + 1);
 
 		if (e > end && e <= RAM_LEAF_MAX)
 			end = e;
@@ -427,10 +602,43 @@ verify_open(const char *path, const verify_opts_t *o, verify_t **r_v,
 	v->cfg.read = image_read;
 	v->cfg.read_arg = &v->im;
 	v->cfg.max_leaves = 1u << 24;
+	if (o->guest && (!verify__nested_mode(o->mode) ||
+	    verify__nested_mode(o->guest_mode) ||
+	    ht_geometry(o->guest_mode) == NULL)) {
+		r_err->code = VERIFY_EGUEST;
+		verify_close(v);
+		return (-1);
+	}
 	if (ht_scan(&v->cfg, range_leaf, v, &st) != 0) {
 		(void) fail(r_err, VERIFY_ESCAN);
 		verify_close(v);
 		return (-1);
+	}
+	if (o->guest) {
+		/* the host's leaves place RAM; the guest's are probed */
+		v->hcfg = v->cfg;
+		v->hg = v->g;
+		v->hr = v->r;
+		v->nhr = v->nr;
+		v->r = NULL;
+		v->nr = v->cap = 0;
+		memset(&v->hcpu, 0, sizeof (v->hcpu));
+		v->hcpu.flags = o->mode == HT_MODE_NPT4 ||
+		    o->mode == HT_MODE_NPT5 ? HT_CPU_NXE :
+		    ((o->scan_flags & HT_SCAN_EPT_MBEC) ? HT_CPU_EPT_MBEC : 0) |
+		    ((o->scan_flags & HT_SCAN_EPT_XONLY) ? HT_CPU_EPT_XONLY :
+		    0);
+		v->g = ht_geometry(o->guest_mode);
+		v->cfg.mode = o->guest_mode;
+		v->cfg.cr3 = o->guest_cr3;
+		v->cfg.flags = 0;
+		v->cfg.read = guest_read;
+		v->cfg.read_arg = v;
+		if (ht_scan(&v->cfg, range_leaf, v, &st) != 0) {
+			(void) fail(r_err, VERIFY_ESCAN);
+			verify_close(v);
+			return (-1);
+		}
 	}
 	*r_v = v;
 	return (0);
@@ -466,10 +674,106 @@ verify_add_root_probes(verify_t *v, uint64_t cr3, verify_error_t *r_err)
 	return (rc);
 }
 
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * The guest-physical pages every probe's walk touches: each guest entry
+ * read and the final address.  0, or -1 with *r_err set.
+ */
+static int
+walked_gpas(const verify_t *v, addrs_t *s, verify_error_t *r_err)
+{
+	ht_nested_cfg_t nc = { v->o.guest_mode, v->o.guest_cr3, v->o.mode,
+	    v->o.cr3, image_read, (void *)&v->im };
+	ht_cpu_t gcpu = v->o.cpu;
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->np; i++) {
+		ht_nested_t r;
+
+		if (ht_nested_access(&nc, &gcpu, &v->hcpu, v->p[i].va,
+		    v->p[i].op, v->p[i].cpl, &r) != 0) {
+			r_err->va = v->p[i].va;
+			return (fail(r_err, VERIFY_EPREDICT));
+		}
+		for (unsigned k = 0; k < r.nsteps; k++)
+			if (addrs_add(s, r.step[k].guest.addr & ~0xfffull) != 0)
+				return (fail(r_err, VERIFY_ENOMEM));
+		if (r.nsteps > 0 && r.fault != HT_FAULT_PF &&
+		    r.fault != HT_FAULT_GP &&
+		    addrs_add(s, r.gpa & ~0xfffull) != 0)
+			return (fail(r_err, VERIFY_ENOMEM));
+	}
+	qsort(s->a, s->n, sizeof (*s->a), u64_cmp);
+	for (size_t i = 0; i < s->n; i++)
+		if (n == 0 || s->a[n - 1] != s->a[i])
+			s->a[n++] = s->a[i];
+	s->n = n;
+	return (0);
+}
+
+/*
+ * A guest job's placement: the guest entry its code runs under, the host
+ * entry its pages sit under, its RAM.  0, or -1 with *r_err set.
+ * Errors: VERIFY_ENOMEM, VERIFY_ENOSLOT, VERIFY_ENORAM, VERIFY_EPREDICT.
+ */
+static int
+plan_guest(verify_t *v, verify_error_t *r_err)
+{
+	engine_job_t *job = &v->place, gs;
+	slot_tables_t st = { v, v->g, guest_read, v, NULL, 1, 0 };
+	addrs_t walked = { NULL, 0, 0 };
+	int rc = -1;
+
+	memset(&gs, 0, sizeof (gs));
+	/* the root too is a table the engine's walks write (A bits) */
+	if (guest_hpa(v, v->o.guest_cr3 & v->g->root_mask, HT_ACC_WRITE) ==
+	    ~0ull || find_slot(&st, v->o.guest_cr3 & v->g->root_mask,
+	    (int)v->g->levels - 1, 0, &gs) != 0)
+		return (fail(r_err, VERIFY_ENOSLOT));
+	job->guest = 1;
+	job->guest_mode = v->o.guest_mode;
+	job->guest_cr3 = v->o.guest_cr3;
+	job->gslot_gpa = gs.slot_pa;
+	job->gslot_pa = guest_hpa(v, gs.slot_pa, HT_ACC_READ);
+	job->gslot_level = gs.slot_level;
+	job->gslot_va = gs.slot_va;
+	job->gslot_size = gs.slot_size;
+	if (walked_gpas(v, &walked, r_err) != 0)
+		goto out;
+	st.g = v->hg;
+	st.read = image_read;
+	st.read_arg = &v->im;
+	st.busy = &walked;
+	st.guest = 0;
+	st.end = NESTED_SLOT_END;
+	if (find_slot(&st, v->o.cr3 & v->hg->root_mask,
+	    (int)v->hg->levels - 1, 0, job) != 0) {
+		(void) fail(r_err, VERIFY_ENOSLOT);
+		goto out;
+	}
+	if (find_guest_pa(v, job) != 0) {
+		(void) fail(r_err, VERIFY_ENORAM);
+		goto out;
+	}
+	job->ram_size = ram_size(v, job);
+	rc = 0;
+out:
+	free(walked.a);
+	return (rc);
+}
+
 int
 verify_plan(verify_t *v, int generate_probes, verify_error_t *r_err)
 {
 	engine_job_t *job = &v->place;
+	slot_tables_t st = { 0 };
 
 	memset(r_err, 0, sizeof (*r_err));
 	if (generate_probes && generate(v) != 0)
@@ -477,8 +781,15 @@ verify_plan(verify_t *v, int generate_probes, verify_error_t *r_err)
 	qsort(v->p, v->np, sizeof (*v->p), va_cmp);
 	if (generate_probes)
 		dedup(v);
+	if (v->o.guest)
+		return (plan_guest(v, r_err));
 	/* PAE: the 4-entry root sits at cr3 & ~0x1f in its frame */
-	if (find_slot(v, v->o.cr3 & v->g->root_mask, (int)v->g->levels - 1,
+	st.v = v;
+	st.g = v->g;
+	st.read = image_read;
+	st.read_arg = &v->im;
+	st.end = verify__nested_mode(v->o.mode) ? NESTED_SLOT_END : 0;
+	if (find_slot(&st, v->o.cr3 & v->g->root_mask, (int)v->g->levels - 1,
 	    0, job) != 0)
 		return (fail(r_err, VERIFY_ENOSLOT));
 	if (find_guest_pa(v, job) != 0)
@@ -494,6 +805,7 @@ verify_close(verify_t *v)
 		return;
 	image_close(&v->im);
 	free(v->r);
+	free(v->hr);
 	free(v->p);
 	free(v);
 }

@@ -28,6 +28,20 @@
  *     on each leaf written).  Images the import refuses (shared tables)
  *     are not compared, and the report says why.
  *
+ * Second-level tables (npt4, npt5, ept4, ept5): each probe is a nested
+ * guest's access to a guest-physical address, and its fault is a VM exit:
+ * #VMEXIT(NPF) with the #PF-style code ht_scan_access gives, or an EPT
+ * violation with its qualification (the access, the rights the walk
+ * allowed; the linear address valid and translated), or an EPT
+ * misconfiguration, each at the probe's address.  A probe beyond the
+ * engine CPU's MAXPHYADDR is not run: no guest can make that address.
+ * A guest job (verify_opts_t.guest) probes a guest's linear addresses
+ * through both stages; ht_nested_access predicts the guest's #PF or the
+ * exit, at which guest-physical address, during the guest's walk or for
+ * the final address, and the A/D bits both stages set; those are checked
+ * entry by entry (the guest's leaf and the host's of each completed
+ * access), since the guest's tables cannot be imported from host memory.
+ *
  * With no engine named, verify_run tries engine_list in order: the first
  * that runs the mode, then the next while one is absent or cannot take
  * the job.  Each try starts the report's probes and counts afresh.
@@ -52,12 +66,30 @@ is_marker(const verify_t *v, ht_pa_t pa)
 /* 3. Predict                                                          */
 /* ------------------------------------------------------------------ */
 
-/* The outcome an engine reports for an access the library decided. */
+/*
+ * The outcome an engine reports for an access the library decided.  In
+ * nested paging ht_scan_access words a fault of the nested tables as a
+ * #PF (its error code is the one EXITINFO1 carries); the engine's nested
+ * guest sees it as a VM exit, #VMEXIT(NPF).
+ */
 static probe_outcome_t
-expected(const ht_access_t *a)
+expected(ht_mode_t mode, int guest, const ht_access_t *a)
 {
-	return (a->fault == HT_FAULT_NONE ? PROBE_OK :
-	    a->fault == HT_FAULT_GP ? PROBE_GP : PROBE_PF);
+	switch (a->fault) {
+	case HT_FAULT_NPF:
+		return (PROBE_NPF);
+	case HT_FAULT_NONE:
+		return (PROBE_OK);
+	case HT_FAULT_GP:
+		return (PROBE_GP);
+	case HT_FAULT_EPT_VIOLATION:
+		return (PROBE_EPT_VIOLATION);
+	case HT_FAULT_EPT_MISCONFIG:
+		return (PROBE_EPT_MISCONFIG);
+	default:
+		return (!guest && (mode == HT_MODE_NPT4 ||
+		    mode == HT_MODE_NPT5) ? PROBE_NPF : PROBE_PF);
+	}
 }
 
 /*
@@ -91,12 +123,19 @@ model_check(const verify_t *v, const ht_cpu_t *cpu, const probe_t *p,
 		c->model_ec = m.error_code;
 		c->model_pa = m.pa;
 		c->model_differs = w->fault != m.fault ||
-		    (m.fault == HT_FAULT_PF && w->error_code != m.error_code) ||
+		    ((m.fault == HT_FAULT_PF ||
+		    m.fault == HT_FAULT_EPT_VIOLATION) &&
+		    w->error_code != m.error_code) ||
 		    (m.fault == HT_FAULT_NONE && w->pa != m.pa);
 		break;
 	case VERIFY_MODEL_UNMAPPED:
-		c->model_differs = w->fault != HT_FAULT_PF ||
-		    (w->error_code & (HT_PF_P | HT_PF_RSVD)) != 0;
+		/* EPT: a violation where no entry allowed anything */
+		if (w->fault == HT_FAULT_EPT_VIOLATION)
+			c->model_differs = (w->error_code & (HT_EPTQ_R |
+			    HT_EPTQ_W | HT_EPTQ_X | HT_EPTQ_XU)) != 0;
+		else
+			c->model_differs = w->fault != HT_FAULT_PF ||
+			    (w->error_code & (HT_PF_P | HT_PF_RSVD)) != 0;
 		break;
 	default:
 		return (0);
@@ -106,22 +145,232 @@ model_check(const verify_t *v, const ht_cpu_t *cpu, const probe_t *p,
 }
 
 /*
+ * A/D of a guest job, entry by entry (the tables of both stages are at
+ * host-physical addresses; a guest job cannot import the guest's, which
+ * are at guest-physical ones).  watch: the entries compared, the guest's
+ * leaf and the host's leaf of each completed access, with the bits those
+ * set (in the entry's own format); more: bits other accesses set there
+ * too (the host's leaves under the guest's table pages); maybe: bits a
+ * faulting access may or may not have set (the guest's walk before an
+ * exit for the final address), not compared.
+ */
+typedef struct gad {
+	uint64_t	*at;
+	uint64_t	*watch, *more, *maybe;
+	unsigned char	*size;		/* the entry's width, 4 or 8, + 1 for
+					   the host's (second-level) entries */
+	size_t		n, cap;
+} gad_t;
+
+/*
+ * The record of the entry at at (size: its width, + 1 for a host entry),
+ * added if new; ~0 when out of memory.
+ */
+static size_t
+gad_slot(gad_t *s, uint64_t at, unsigned size)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->at[i] == at && s->size[i] == size)
+			return (i);
+	if (s->n == s->cap) {
+		size_t c = s->cap ? s->cap * 2 : 64;
+		uint64_t *a = realloc(s->at, c * sizeof (*a));
+		uint64_t *w = a ? realloc(s->watch, c * sizeof (*w)) : NULL;
+		uint64_t *m = w ? realloc(s->more, c * sizeof (*m)) : NULL;
+		uint64_t *y = m ? realloc(s->maybe, c * sizeof (*y)) : NULL;
+		unsigned char *z = y ? realloc(s->size, c) : NULL;
+
+		if (a != NULL)
+			s->at = a;
+		if (w != NULL)
+			s->watch = w;
+		if (m != NULL)
+			s->more = m;
+		if (y != NULL)
+			s->maybe = y;
+		if (z == NULL)
+			return (~(size_t)0);
+		s->size = z;
+		s->cap = c;
+	}
+	s->at[s->n] = at;
+	s->watch[s->n] = s->more[s->n] = s->maybe[s->n] = 0;
+	s->size[s->n] = (unsigned char)size;
+	return (s->n++);
+}
+
+static void
+gad_free(gad_t *s)
+{
+	free(s->at);
+	free(s->watch);
+	free(s->more);
+	free(s->maybe);
+	free(s->size);
+}
+
+/* The A and D bits of an entry of mode m, in its own format. */
+static uint64_t
+ad_bits(ht_mode_t m, int a, int d)
+{
+	unsigned sh = m == HT_MODE_EPT4 || m == HT_MODE_EPT5 ? 8 : 5;
+
+	return ((a ? 1ull << sh : 0) | (d ? 2ull << sh : 0));
+}
+
+/* Entry bits b (of the format mask names) as HT_A | HT_D. */
+static unsigned
+ad_of(const verify_t *v, uint64_t mask, uint64_t b)
+{
+	(void) v;
+	b >>= (mask & 0x100) ? 8 : 5;
+	return (((b & 1) ? HT_A : 0) | ((b & 2) ? HT_D : 0));
+}
+
+/* A host walk's leaf: the bits it sets, into the record's `which`. */
+static int
+gad_host(gad_t *s, ht_mode_t m, const ht_access_t *h, int which)
+{
+	const ht_scan_step_t *l;
+	size_t i;
+	uint64_t b;
+
+	if (h->fault != HT_FAULT_NONE || h->nsteps == 0)
+		return (0);
+	l = &h->step[h->nsteps - 1];
+	b = ad_bits(m, (h->set_a >> l->level) & 1, h->set_d);
+	if ((i = gad_slot(s, l->addr, 8 + 1)) == ~(size_t)0)
+		return (-1);
+	if (which == 0)
+		s->watch[i] |= b;
+	else
+		s->more[i] |= b;
+	return (0);
+}
+
+/*
+ * What one guest access sets: the guest's leaf and the final host leaf
+ * when it completes; the host leaves under every guest entry it read.
+ * 0, or -1 when out of memory.
+ */
+static int
+gad_note(gad_t *s, const verify_t *v, const ht_nested_t *n, probe_op_t op)
+{
+	unsigned gsz = v->o.guest_mode == HT_MODE_32BIT ? 4 : 8;
+
+	for (unsigned k = 0; k < n->nsteps; k++)
+		if (gad_host(s, v->o.mode, &n->step[k].host, 1) != 0)
+			return (-1);
+	if (n->nsteps > 0 && n->fault != HT_FAULT_PF &&
+	    n->fault != HT_FAULT_GP) {
+		const ht_nested_step_t *l = &n->step[n->nsteps - 1];
+		size_t i = gad_slot(s, l->hpa, gsz);
+		uint64_t b = ad_bits(v->o.guest_mode,
+		    (n->guest_set_a >> l->guest.level) & 1, n->guest_set_d);
+
+		if (i == ~(size_t)0)
+			return (-1);
+		if (n->fault == HT_FAULT_NONE)
+			s->watch[i] |= b;
+		else	/* the exit came after the guest's walk */
+			s->maybe[i] |= ad_bits(v->o.guest_mode, 1,
+			    op == PROBE_WRITE);
+	}
+	if (n->fault == HT_FAULT_NONE &&
+	    gad_host(s, v->o.mode, &n->final, 0) != 0)
+		return (-1);
+	return (0);
+}
+
+/*
+ * The engine's own fetches walk the guest's tables down to the borrowed
+ * guest entry: whatever the host's leaves under those table pages get
+ * from them is not compared.  0, or -1 when out of memory.
+ */
+static int
+gad_engine(gad_t *s, const verify_t *v, const ht_cpu_t *gcpu,
+    const ht_cpu_t *hcpu)
+{
+	ht_nested_cfg_t nc = { v->o.guest_mode, v->o.guest_cr3, v->o.mode,
+	    v->o.cr3, image_read, (void *)&v->im };
+	ht_nested_t n;
+
+	if (ht_nested_access(&nc, gcpu, hcpu, v->place.gslot_va,
+	    HT_ACC_FETCH, 0, &n) != 0)
+		return (0);
+	for (unsigned k = 0; k < n.nsteps; k++) {
+		const ht_access_t *h = &n.step[k].host;
+		size_t i;
+
+		if (h->nsteps == 0)
+			continue;
+		i = gad_slot(s, h->step[h->nsteps - 1].addr, 8 + 1);
+		if (i == ~(size_t)0)
+			return (-1);
+		s->maybe[i] |= ad_bits(v->o.mode, 1, 1);
+	}
+	return (0);
+}
+
+/*
+ * Predict a guest job's probe p into c (and its A/D into *s).  0, or -1
+ * with r->err set: VERIFY_EPREDICT, VERIFY_ENOMEM.
+ */
+static int
+predict_guest(const verify_t *v, const ht_cpu_t *gcpu, const ht_cpu_t *hcpu,
+    const probe_t *p, verify_check_t *c, gad_t *s, verify_report_t *r)
+{
+	ht_nested_cfg_t nc = { v->o.guest_mode, v->o.guest_cr3, v->o.mode,
+	    v->o.cr3, image_read, (void *)&v->im };
+	ht_nested_t n;
+
+	if (ht_nested_access(&nc, gcpu, hcpu, p->va, p->op, p->cpl, &n) !=
+	    0) {
+		r->err.code = VERIFY_EPREDICT;
+		r->err.va = p->va;
+		(void) snprintf(r->err.detail, sizeof (r->err.detail), "%s",
+		    ht_errdetail());
+		return (-1);
+	}
+	memset(&c->want, 0, sizeof (c->want));
+	c->want.fault = n.fault;
+	c->want.error_code = n.error_code;
+	c->want.pa = n.pa;
+	c->want.page_size = n.page_size;
+	c->want_gpa = n.fault_gpa;
+	c->want_qual = n.exit_info1;
+	if (gad_note(s, v, &n, p->op) != 0) {
+		r->err.code = VERIFY_ENOMEM;
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Predict every probe of the plan for cpu and list those to run in r.
  * 0, or -1 with r->err set: VERIFY_ENOMEM, or VERIFY_EPREDICT (a probe
  * ht_scan_access refuses).
  */
 static int
-predict(verify_t *v, const ht_cpu_t *cpu, verify_report_t *r)
+predict(verify_t *v, const ht_cpu_t *cpu, const ht_cpu_t *gcpu, gad_t *gad,
+    verify_report_t *r)
 {
 	size_t n = v->np ? v->np : 1;
 
 	r->probe = calloc(n, sizeof (*r->probe));
 	r->got = calloc(n, sizeof (*r->got));
 	r->check = calloc(n, sizeof (*r->check));
-	/* a disagreement at most per probe: no allocation after the run */
-	r->ad = calloc(n, sizeof (*r->ad));
+	/*
+	 * a disagreement at most per probe (a guest job: per entry, two a
+	 * probe): no allocation after the run
+	 */
+	r->ad = calloc(v->o.guest ? 2 * n : n, sizeof (*r->ad));
 	if (r->probe == NULL || r->got == NULL || r->check == NULL ||
 	    r->ad == NULL) {
+		r->err.code = VERIFY_ENOMEM;
+		return (-1);
+	}
+	if (v->o.guest && gad_engine(gad, v, gcpu, cpu) != 0) {
 		r->err.code = VERIFY_ENOMEM;
 		return (-1);
 	}
@@ -129,7 +378,20 @@ predict(verify_t *v, const ht_cpu_t *cpu, verify_report_t *r)
 		const probe_t *p = &v->p[i];
 		verify_check_t *c = &r->check[r->n];
 
-		if (ht_scan_access(&v->cfg, cpu, p->va, p->op, p->cpl,
+		/*
+		 * A nested guest cannot make a guest-physical address that
+		 * its CPU's MAXPHYADDR does not reach.
+		 */
+		if (verify__nested_mode(v->o.mode) && !v->o.guest &&
+		    cpu->pa_bits < 64 &&
+		    (p->va >> cpu->pa_bits) != 0) {
+			r->beyond_pa++;
+			continue;
+		}
+		if (v->o.guest) {
+			if (predict_guest(v, gcpu, cpu, p, c, gad, r) != 0)
+				return (-1);
+		} else if (ht_scan_access(&v->cfg, cpu, p->va, p->op, p->cpl,
 		    &c->want) != 0) {
 			r->err.code = VERIFY_EPREDICT;
 			r->err.va = p->va;
@@ -143,8 +405,9 @@ predict(verify_t *v, const ht_cpu_t *cpu, verify_report_t *r)
 			r->skipped++;
 			continue;
 		}
-		c->expect = expected(&c->want);
-		if (v->o.model != NULL && model_check(v, cpu, p, c, r) != 0)
+		c->expect = expected(v->o.mode, v->o.guest, &c->want);
+		if (v->o.model != NULL && !v->o.guest &&
+		    model_check(v, cpu, p, c, r) != 0)
 			return (-1);
 		r->probe[r->n++] = *p;
 	}
@@ -154,6 +417,39 @@ predict(verify_t *v, const ht_cpu_t *cpu, verify_report_t *r)
 /* ------------------------------------------------------------------ */
 /* 4. Compare                                                          */
 /* ------------------------------------------------------------------ */
+
+/*
+ * A guest job's fault against ht_nested_access's: the guest's #PF by its
+ * error code and linear address; an exit by its guest-physical address
+ * and its code: #NPF's low bits and whether it was the final address or
+ * a guest table's (EXITINFO1 bits 32 and 33), an EPT violation's
+ * qualification bits 8:0 (the access, the rights, a valid linear
+ * address, the final address or not).
+ */
+static int
+guest_same(const verify_check_t *c, const probe_t *p,
+    const probe_result_t *got)
+{
+	const ht_access_t *a = &c->want;
+
+	switch (c->expect) {
+	case PROBE_PF:
+		return ((got->error_code & 0x3f) == a->error_code &&
+		    got->cr2 == p->va);
+	case PROBE_NPF:
+		return ((got->error_code & 0x3f) == (a->error_code & 0x3f) &&
+		    (got->qual & (HT_NPF_FINAL | HT_NPF_TABLE)) ==
+		    (c->want_qual & (HT_NPF_FINAL | HT_NPF_TABLE)) &&
+		    got->cr2 == c->want_gpa);
+	case PROBE_EPT_VIOLATION:
+		return ((got->qual & 0x1ff) == a->error_code &&
+		    got->cr2 == c->want_gpa);
+	case PROBE_EPT_MISCONFIG:
+		return (got->cr2 == c->want_gpa);
+	default:
+		return (1);
+	}
+}
 
 /* The verdict on every probe that ran, with the engine's quirks. */
 static void
@@ -166,10 +462,27 @@ compare(const verify_t *v, const engine_ops_t *e, verify_report_t *r)
 		const ht_access_t *a = &c->want;
 		int same = got->outcome == c->expect;
 
-		/* the error code's architectural bits, and where */
-		if (same && c->expect == PROBE_PF)
+		/*
+		 * The error code's architectural bits, and where.  A nested
+		 * exit must also say that the fault was on the final
+		 * address, not on one of the nested guest's own table
+		 * entries (EXITINFO1 bit 32; for EPT, qualification bits 7
+		 * and 8: the linear address is valid and was translated).
+		 */
+		if (v->o.guest)
+			same = same && guest_same(c, p, got);
+		else if (same && (c->expect == PROBE_PF ||
+		    c->expect == PROBE_NPF))
 			same = (got->error_code & 0x3f) == a->error_code &&
 			    got->cr2 == p->va;
+		if (same && c->expect == PROBE_NPF && !v->o.guest)
+			same = (got->qual & HT_NPF_FINAL) != 0;
+		if (same && c->expect == PROBE_EPT_VIOLATION && !v->o.guest)
+			same = (got->error_code & 0x7f) == a->error_code &&
+			    (got->qual & (HT_EPTQ_GLA | HT_EPTQ_FINAL)) ==
+			    (HT_EPTQ_GLA | HT_EPTQ_FINAL) && got->cr2 == p->va;
+		if (same && c->expect == PROBE_EPT_MISCONFIG && !v->o.guest)
+			same = got->cr2 == p->va;
 		if (same && c->expect == PROBE_OK && p->op == PROBE_READ &&
 		    is_marker(v, a->pa) &&
 		    MARKER_PA(got->value) != (a->pa & ~7ull)) {
@@ -349,9 +662,12 @@ check_ad(const verify_t *v, uint8_t *mem_after, verify_report_t *r)
 		const ht_access_t *a = &r->check[k].want;
 		uint64_t leaf = r->probe[k].va & ~(a->page_size - 1);
 
-		if (a->fault != HT_FAULT_NONE || r->got[k].outcome != PROBE_OK)
+		/* (EPT without A/D in the EPTP: the access sets none) */
+		if (a->fault != HT_FAULT_NONE || r->got[k].outcome != PROBE_OK ||
+		    (a->set_a == 0 && !a->set_d))
 			continue;
-		(void) ad_or(&want, leaf, HT_A | (a->set_d ? HT_D : 0));
+		(void) ad_or(&want, leaf, (a->set_a ? HT_A : 0) |
+		    (a->set_d ? HT_D : 0));
 	}
 	for (size_t k = 0; k < r->n; k++) {
 		const ht_access_t *a = &r->check[k].want;
@@ -374,6 +690,42 @@ check_ad(const verify_t *v, uint8_t *mem_after, verify_report_t *r)
 	ad_free(&after);
 }
 
+/*
+ * A guest job's A/D: each watched entry (host-physical) as the run left
+ * it against what the completed accesses predict; bits some faulting
+ * access may have set are not compared.  Each entry that differs goes
+ * into r->ad, its address in leaf.
+ */
+static void
+check_ad_guest(const verify_t *v, const gad_t *s, const uint8_t *mem_after,
+    verify_report_t *r)
+{
+	uint64_t gmask = ad_bits(v->o.guest_mode, 1, 1);
+	uint64_t hmask = ad_bits(v->o.mode, 1, 1);
+
+	if (mem_after == NULL)
+		return;
+	r->ad_state = VERIFY_AD_CHECKED;
+	for (size_t i = 0; i < s->n; i++) {
+		uint64_t before = 0, after = 0, mask, got, want;
+		unsigned w = s->size[i] & ~1u;
+
+		if (s->watch[i] == 0 || s->at[i] + w > v->im.size)
+			continue;
+		(void) image_read((void *)&v->im, s->at[i], &before, w);
+		memcpy(&after, mem_after + s->at[i], w);
+		mask = ((s->size[i] & 1) ? hmask : gmask) & ~s->maybe[i];
+		got = after & ~before & mask;
+		want = (s->watch[i] | s->more[i]) & ~before & mask;
+		if (got == want)
+			continue;
+		r->ad[r->nad].leaf = s->at[i];
+		r->ad[r->nad].got = ad_of(v, mask, got);
+		r->ad[r->nad].want = ad_of(v, mask, want);
+		r->nad++;
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* The run                                                             */
 /* ------------------------------------------------------------------ */
@@ -391,6 +743,7 @@ report_clear(verify_report_t *r)
 	r->check = NULL;
 	r->ad = NULL;
 	r->n = r->agree = r->disagree = r->quirk = r->skipped = 0;
+	r->beyond_pa = 0;
 	r->model_checked = r->model_disagree = 0;
 	r->nad = 0;
 	r->pdpte_bit5 = 0;
@@ -409,18 +762,39 @@ try_engine(verify_t *v, const engine_ops_t *e, engine_job_t *job,
     verify_report_t *r)
 {
 	verify_try_t *t = &r->tried[r->ntried++];
-	ht_cpu_t cpu;
+	ht_cpu_t cpu, gcpu, asked;
+	gad_t gad;
 
 	report_clear(r);
+	memset(&gad, 0, sizeof (gad));
 	t->engine = e;
-	e->cpu(v->g, &v->o.cpu, &cpu);
-	/* EPT: the controls the image's tables were made for */
+	/*
+	 * EPT: the controls the image's tables were made for, as asked; the
+	 * engine says what its CPU really has (Bochs: execute-only always,
+	 * MBEC never).
+	 */
+	asked = v->o.cpu;
 	if (v->o.scan_flags & HT_SCAN_EPT_MBEC)
-		cpu.flags |= HT_CPU_EPT_MBEC;
+		asked.flags |= HT_CPU_EPT_MBEC;
 	if (v->o.scan_flags & HT_SCAN_EPT_XONLY)
-		cpu.flags |= HT_CPU_EPT_XONLY;
+		asked.flags |= HT_CPU_EPT_XONLY;
+	if (v->o.guest) {
+		/*
+		 * The guest's CPU as asked; the host side's with NXE, and the
+		 * same MAXPHYADDR: one CPU runs both stages.
+		 */
+		ht_cpu_t hasked = v->hcpu;
+
+		hasked.pa_bits = v->o.cpu.pa_bits;
+		e->cpu(v->g, &v->o.cpu, &gcpu);
+		e->cpu(v->hg, &hasked, &cpu);
+		job->gcpu = &gcpu;
+	} else {
+		e->cpu(v->g, &asked, &cpu);
+	}
 	job->cpu = &cpu;
-	if (predict(v, &cpu, r) != 0) {
+	if (predict(v, &cpu, &gcpu, &gad, r) != 0) {
+		gad_free(&gad);
 		t->rc = ENGINE_FAILED;
 		(void) snprintf(t->note, sizeof (t->note), "%s", job->note);
 		r->status = r->err.code == VERIFY_ENOMEM ? VERIFY_FAILED :
@@ -438,14 +812,19 @@ try_engine(verify_t *v, const engine_ops_t *e, engine_job_t *job,
 		    VERIFY_NOENGINE;
 	} else {
 		compare(v, e, r);
-		check_ad(v, job->mem_after, r);
+		if (v->o.guest)
+			check_ad_guest(v, &gad, job->mem_after, r);
+		else
+			check_ad(v, job->mem_after, r);
 		r->status = r->disagree != 0 || r->nad != 0 ?
 		    VERIFY_DISAGREE : VERIFY_AGREE;
 	}
+	gad_free(&gad);
 	free(job->mem_after);
 	job->mem_after = NULL;
 	job->results = NULL;
 	job->cpu = NULL;
+	job->gcpu = NULL;
 	return (r->status);
 }
 

@@ -59,6 +59,19 @@ typedef struct verify_opts {
 					   adds what it really is (engine.h) */
 	verify_model_fn	model;		/* optional */
 	void		*model_arg;
+	/*
+	 * A guest (nested modes only; optional).  With guest set, the
+	 * probes are linear addresses of a guest whose own tables are in
+	 * the image too (guest_mode, an x86 mode; guest_cr3 guest-physical,
+	 * as ht_nested_cfg_t): each access goes through the guest's walk and
+	 * every guest-physical address it touches through the tables under
+	 * test (mode, cr3), as ht_nested_access decides it.  cpu is then
+	 * the guest's CPU; the second stage uses the engine's, with NXE.
+	 * No model, and no probes of non-present data entries.
+	 */
+	int		guest;
+	ht_mode_t	guest_mode;
+	uint64_t	guest_cr3;
 } verify_opts_t;
 
 /* Why a step could not be taken. */
@@ -70,7 +83,10 @@ typedef enum verify_errcode {
 	VERIFY_ENOSLOT,		/* no empty entry of at least GUEST_AREA that
 				   no probe needs, to link the engine from */
 	VERIFY_ENORAM,		/* no free GUEST_AREA of RAM below 4 GiB */
-	VERIFY_EPREDICT		/* ht_scan_access refused probe va: detail */
+	VERIFY_EPREDICT,	/* ht_scan_access refused probe va: detail */
+	VERIFY_EGUEST		/* a guest job's modes: the host's must be
+				   npt4, npt5, ept4 or ept5, the guest's
+				   an x86 one */
 } verify_errcode_t;
 
 typedef struct verify_error {
@@ -99,7 +115,12 @@ typedef enum verify_verdict {
 } verify_verdict_t;
 
 typedef struct verify_check {
-	ht_access_t	want;		/* the library's prediction */
+	ht_access_t	want;		/* the library's prediction (a guest
+					   job: ht_nested_access's fault,
+					   error_code, pa and page_size) */
+	uint64_t	want_gpa;	/* a guest job's exit: the guest-
+					   physical address it names */
+	uint64_t	want_qual;	/* a guest job's #NPF: EXITINFO1 */
 	probe_outcome_t	expect;		/* want, as an engine reports it */
 	verify_verdict_t verdict;
 	const char	*quirk;		/* VERDICT_QUIRK: the engine's words */
@@ -117,7 +138,8 @@ typedef struct verify_check {
 
 /* A leaf whose Accessed/Dirty bits the run set otherwise than predicted. */
 typedef struct verify_ad {
-	uint64_t	leaf;		/* its VA */
+	uint64_t	leaf;		/* its VA (a guest job: the address of
+					   the entry, host-physical) */
 	unsigned	got;		/* HT_A | HT_D the run set */
 	unsigned	want;		/* those the completed probes predict */
 } verify_ad_t;
@@ -161,6 +183,9 @@ typedef struct verify_report {
 	size_t		skipped;	/* fetches not run: they would have
 					   executed table bytes or the
 					   engine's own pages */
+	size_t		beyond_pa;	/* nested modes: probes not run, their
+					   guest-physical address is beyond
+					   the engine CPU's MAXPHYADDR */
 	/* Accessed and Dirty bits */
 	unsigned	pdpte_bit5;	/* PAE PDPTEs in which the engine set
 					   bit 5 (reserved): cleared before
@@ -177,7 +202,7 @@ typedef struct verify verify_t;
  * Open the image at path for verification with *o, and read its leaves
  * (ht_scan) into VA/PA-contiguous ranges.  0 with *r_v set, or -1 with
  * *r_err filled and *r_v NULL.
- * Errors: VERIFY_EIMAGE, VERIFY_ESCAN, VERIFY_ENOMEM.
+ * Errors: VERIFY_EIMAGE, VERIFY_ESCAN, VERIFY_ENOMEM, VERIFY_EGUEST.
  */
 int verify_open(const char *path, const verify_opts_t *o, verify_t **r_v,
     verify_error_t *r_err);
@@ -212,8 +237,11 @@ int verify_add_root_probes(verify_t *v, uint64_t cr3, verify_error_t *r_err);
  * about 2^20; generated repeats are dropped.  Then order the probes by
  * VA and place the engine: a not-present entry of the tables to borrow
  * (one whose VA range holds no probe) and a free GUEST_AREA of RAM.
- * 0, or -1 with *r_err filled.
- * Errors: VERIFY_ENOMEM, VERIFY_ENOSLOT, VERIFY_ENORAM.
+ * A guest job borrows an entry of the guest's tables too, and places
+ * the host's one away from every guest-physical address a probe's walk
+ * touches.  0, or -1 with *r_err filled.
+ * Errors: VERIFY_ENOMEM, VERIFY_ENOSLOT, VERIFY_ENORAM, VERIFY_EPREDICT
+ * (a guest job's probe that ht_nested_access refuses).
  */
 int verify_plan(verify_t *v, int generate, verify_error_t *r_err);
 

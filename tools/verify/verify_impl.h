@@ -27,10 +27,24 @@ struct verify {
 	size_t		np, pcap;
 	/*
 	 * Where the engine goes (verify_plan): the slot_* fields, guest_pa
-	 * and ram_size of every job.
+	 * and ram_size of every job (and the gslot_* ones of a guest job).
 	 */
 	engine_job_t	place;
+	/*
+	 * A guest job (o.guest): cfg, g, r and p are the guest's (cfg reads
+	 * guest-physical memory through the host's tables: guest_read);
+	 * hcfg, hg and hr the host's, the tables under test.  hcpu is the
+	 * host CPU of those reads (any right the tables give is taken).
+	 */
+	ht_scan_cfg_t	hcfg;
+	const ht_geometry_t *hg;
+	ht_cpu_t	hcpu;
+	vrange_t	*hr;
+	size_t		nhr;
 };
+
+/* Is m a mode of second-level tables (npt4, npt5, ept4, ept5)? */
+int verify__nested_mode(ht_mode_t m);
 
 /*
  * Import the tables in mem (len bytes of physical memory from 0) as an
