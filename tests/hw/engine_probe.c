@@ -1,9 +1,12 @@
 /*
- * qemu_probe.c - a command-line front for engine_qemu(), so that the
- * QEMU engine test (test_engine_qemu.sh) can run probes through an image
- * built with `htable build` and check the outcomes with ordinary tools.
+ * engine_probe.c - a command-line front for one engine's run function, so
+ * that the engine tests (test_engine_qemu.sh, test_engine_bochs.sh) can
+ * run probes through an image built with `htable build` and check the
+ * outcomes with ordinary tools.  Built once per engine: PROBE_ENGINE is
+ * its run function (engine_qemu, engine_bochs), PROBE_NAME the program's
+ * name (qemu_probe, bochs_probe).
  *
- *	qemu_probe [-g GMODE GCR3 GSLOT_GPA GSLOT_PA GSLOT_LEVEL GSLOT_VA
+ *	PROBE_NAME [-g GMODE GCR3 GSLOT_GPA GSLOT_PA GSLOT_LEVEL GSLOT_VA
  *	    GSLOT_SIZE GCPU_FLAGS GPKRU] IMAGE MODE CR3 RAM_MB GUEST_PA
  *	    SLOT_PA SLOT_LEVEL SLOT_VA SLOT_SIZE CPU_FLAGS PKRU [MEM_AFTER]
  *	    < PROBES
@@ -40,7 +43,14 @@
 #include "engine.h"
 #include "image.h"
 
-#define	MAXPROBES	100000
+#ifndef PROBE_ENGINE
+#error "PROBE_ENGINE names the engine's run function (meson sets it)"
+#endif
+#ifndef PROBE_NAME
+#define	PROBE_NAME	"engine_probe"
+#endif
+
+#define	MAXPROBES	1000000
 
 static uint64_t
 num(const char *s)
@@ -49,7 +59,7 @@ num(const char *s)
 	uint64_t v = strtoull(s, &end, 0);
 
 	if (*s == '\0' || *end != '\0') {
-		fprintf(stderr, "qemu_probe: bad number %s\n", s);
+		fprintf(stderr, PROBE_NAME ": bad number %s\n", s);
 		exit(2);
 	}
 	return (v);
@@ -77,7 +87,7 @@ main(int argc, char **argv)
 		char *colon = strchr(argv[9], ':');
 
 		if (ht_mode_parse(argv[2], &job.guest_mode) != 0) {
-			fprintf(stderr, "qemu_probe: bad guest mode %s\n",
+			fprintf(stderr, PROBE_NAME ": bad guest mode %s\n",
 			    argv[2]);
 			return (2);
 		}
@@ -99,7 +109,7 @@ main(int argc, char **argv)
 		argc -= 10;
 	}
 	if (argc != 12 && argc != 13) {
-		fprintf(stderr, "usage: qemu_probe [-g GMODE GCR3 GSLOT_GPA "
+		fprintf(stderr, "usage: " PROBE_NAME " [-g GMODE GCR3 GSLOT_GPA "
 		    "GSLOT_PA GSLOT_LEVEL GSLOT_VA GSLOT_SIZE GCPU_FLAGS "
 		    "GPKRU] IMAGE MODE CR3 RAM_MB GUEST_PA SLOT_PA SLOT_LEVEL "
 		    "SLOT_VA SLOT_SIZE CPU_FLAGS PKRU [MEM_AFTER] < PROBES\n");
@@ -111,7 +121,7 @@ main(int argc, char **argv)
 		return (1);
 	}
 	if (ht_mode_parse(argv[2], &job.mode) != 0) {
-		fprintf(stderr, "qemu_probe: bad mode %s\n", argv[2]);
+		fprintf(stderr, PROBE_NAME ": bad mode %s\n", argv[2]);
 		return (2);
 	}
 	job.cr3 = num(argv[3]);
@@ -135,8 +145,10 @@ main(int argc, char **argv)
 	job.cpu = &cpu;
 	job.img = &img;
 
-	if ((pr = calloc(MAXPROBES, sizeof (*pr))) == NULL)
+	if ((pr = calloc(MAXPROBES, sizeof (*pr))) == NULL) {
+		fprintf(stderr, PROBE_NAME ": out of memory\n");
 		return (1);
+	}
 	while (fgets(line, sizeof (line), stdin) != NULL) {
 		char va[64], op[8];
 		unsigned cpl;
@@ -147,8 +159,8 @@ main(int argc, char **argv)
 			continue;
 		if (n == MAXPROBES || sscanf(line, "%63s %7s %u", va, op,
 		    &cpl) != 3 || (o = strchr(ops, op[0])) == NULL ||
-		    op[1] != '\0') {
-			fprintf(stderr, "qemu_probe: bad probe: %s\n", line);
+		    op[0] == '\0' || op[1] != '\0') {
+			fprintf(stderr, PROBE_NAME ": bad probe: %s\n", line);
 			return (2);
 		}
 		pr[n].va = num(va);
@@ -158,12 +170,14 @@ main(int argc, char **argv)
 	}
 	job.probes = pr;
 	job.nprobes = n;
-	if ((job.results = calloc(n + 1, sizeof (*job.results))) == NULL)
+	if ((job.results = calloc(n + 1, sizeof (*job.results))) == NULL) {
+		fprintf(stderr, PROBE_NAME ": out of memory\n");
 		return (1);
+	}
 
-	rc = engine_qemu(&job);
+	rc = PROBE_ENGINE(&job);
 	if (job.note[0] != '\0')
-		fprintf(stderr, "qemu_probe: note: %s\n", job.note);
+		fprintf(stderr, PROBE_NAME ": note: %s\n", job.note);
 	if (rc == ENGINE_ABSENT)
 		return (77);
 	if (rc != ENGINE_OK)
@@ -183,7 +197,7 @@ main(int argc, char **argv)
 
 		if (f == NULL || fwrite(job.mem_after, 1, img.size, f) !=
 		    img.size || fclose(f) != 0) {
-			fprintf(stderr, "qemu_probe: cannot write %s\n",
+			fprintf(stderr, PROBE_NAME ": cannot write %s\n",
 			    argv[12]);
 			return (1);
 		}
