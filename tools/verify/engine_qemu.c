@@ -66,92 +66,9 @@
  * takes its #GP at the target, not at the call (both are accepted as
  * the probe's own fault).
  *
- * Nested paging (npt4, npt5; AMD64 APM vol. 2, 15.25).  The image's
- * tables are a hypervisor's, every probe's va a guest-physical address
- * (GPA).  Our guest becomes that hypervisor: the same ROM and bootstrap
- * bring it to long mode on tables of its own that identity-map the area
- * (4-level for npt4; 5-level, CR4.LA57, for npt5: nested tables are
- * walked in the host's paging mode as of VMRUN, its CR4.LA57 and its
- * EFER.NXE, which therefore follows the job's HT_CPU_NXE), with
- * EFER.SVME on, and it stays there as the SVM host (L1).  The host side
- * builds everything else in the area beforehand:
- *  - the nested subtree: tables in the job's own format that map GPAs
- *    [slot_va, slot_va + 2 MiB) to the area with 4 KiB pages (P, RW, U),
- *    whose entry at slot_level goes into the image's empty slot entry,
- *    exactly as for the other modes (and out of mem_after again);
- *  - L2's own 4-level tables, at GPAs inside that range, so that every
- *    walk of L2's tables and every fetch of its code is translated by
- *    our subtree, never by the image's tables (only the image's entries
- *    above the slot are read, and get their accessed bits set): VA
- *    0..2 MiB maps its code and stack, VA QN_WINDOW is the window, one
- *    4 KiB PTE that L1 points at each probe's GPA page in turn;
- *  - the VMCB: intercepts of VMRUN (required), VMMCALL, HLT, SHUTDOWN
- *    and every exception; ASID 1; TLB_CONTROL 1 (flush on every VMRUN);
- *    NP_ENABLE with N_CR3 = the job's cr3; L2 at CPL 0 in 64-bit mode
- *    (CS.L), CR0 PE|PG without WP, CR4.PAE only, EFER LME|LMA|SVME
- *    without NXE, so that L2's own walk never faults.
- * Per probe L1 writes the window and L2's RIP (the stub of the op), RSP
- * and RAX (window VA + page offset) into the VMCB and runs VMRUN.  The
- * access reaches the GPA through the image's tables; it completes (the
- * stub's VMMCALL exits: PROBE_OK, RBX the bytes read), or the walk fails
- * and the CPU exits with #VMEXIT(NPF): PROBE_NPF with error_code
- * EXITINFO1's low 32 bits, qual all of it, cr2 EXITINFO2 (the GPA).  Any
- * other exit is PROBE_OTHER with vector the exit code.  Nested walks are
- * user accesses whatever the CPL, so L2 always runs at CPL 0; a probe's
- * cpl only sets the window's U bit.  A probe L2 cannot make (a GPA at or
- * above MAXPHYADDR, or beyond the mode's 2^48 / 2^57) is PROBE_NOTRUN,
- * and so is one whose exit names a GPA of the engine's own range (the
- * image's entries above the slot did not let L2 reach its own pages).
- *
- * A guest job (job->guest): L2 runs on the image's own guest tables
- * (job->guest_mode: 32-bit, PAE, 4- or 5-level paging from guest_cr3),
- * on a CPU that is job->gcpu, and every probe is one of its linear
- * addresses.  The window is gone; instead L2 reaches its code through
- * the guest slot, an empty entry of the guest's tables (host-physical
- * gslot_pa), into which the RAM file gets a guest-format link (restored
- * in mem_after as the host slot is) to guest-format tables in the area,
- * at GPAs of the host slot's range (QN_GTABLES), that map at gslot_va
- * the code pages (supervisor), the user stub page and a user stack (U,
- * with a protection key gcpu's PKRU leaves open), and a supervisor stack.
- * 32-bit paging cannot link a table above 4 GiB: when the host slot is
- * there, the link is a 4 MiB page (PSE-36), which L1 rewrites for each
- * probe, supervisor for CPL 0 and user for CPL 3, so that SMEP and SMAP
- * let L2 run its stubs either way (L1's tables map the entry for that).
- * The VMCB gets the guest's CR0 (WP), CR3, CR4 (PSE, PAE, LA57; SMEP,
- * SMAP, PKE) and EFER (LME/LMA, NXE); PKRU, which is no VMCB field, L1
- * loads itself (nested walks do not look at PKE).  Per probe L1 copies a
- * context for the probe's CPL into the VMCB (CS and SS with DPL 0 or 3,
- * the CPL, the stub of the op in 64- or 32-bit code, the stack, RFLAGS
- * with AC for CPL 0 when gcpu has it) and sets RAX = va.  The stub first
- * touches its stack (which also fetches its code page), so that a fault
- * of the engine's own pages is taken at another instruction than the
- * access; then the access, then VMMCALL.  Outcomes: VMMCALL PROBE_OK;
- * the intercepted #PF PROBE_PF (error code EXITINFO1, cr2 EXITINFO2, the
- * linear address), #GP PROBE_GP, another exception PROBE_OTHER with its
- * vector; #VMEXIT(NPF) PROBE_NPF, now also from the guest's own walk
- * (EXITINFO1 bit 33, EXITINFO2 the GPA of the guest's entry) as well as
- * for the final address (bit 32).  An exit whose RIP is not the stub's
- * access (or va, for a fetch) is the engine's own, and the probe is
- * PROBE_NOTRUN (noted): the image's guest entries above the guest slot,
- * or the host's leaves under those guest table pages, kept L2 from its
- * code.  QEMU's CPU has one MAXPHYADDR: gcpu's must be cpu's.
- *
- * Seen of QEMU 7.2's SVM (target/i386/tcg/sysemu/excp_helper.c walks
- * nested tables with the same code as the guest's own, as a user access,
- * in the host's paging mode; tests/hw/test_engine_qemu.sh shows each):
- * a reserved-bit NPF has no P in EXITINFO1 either (the APM's #PF error
- * code sets P with RSV); EXITINFO1 has bit 32 for the final GPA, bit 33
- * for a guest-table access, and no other bit above 31; the guest's walk
- * is a user write to each guest table page whatever the access (W in
- * EXITINFO1, A and D in the host's leaf, as the library has it too),
- * and sets the guest leaf's A (and D for a write) before the final GPA
- * is translated, so an NPF there leaves them set; bit 8 of a PML4E or
- * PML5E, must-be-zero on AMD (APM vol. 2, 5.3.3), is not checked (the
- * walk goes on below); HT_CPU_NO1G is not emulated (1 GiB nested pages
- * are walked even with pdpe1gb=off); in a PAE guest the walk sets bit 5
- * of the guest's PDPTEs too (noted).  qemu_quirk names the first two
- * (in a guest job too, where it can check the exit's GPA only for its
- * page offset or alignment: verify does not pass the GPA it predicted).
+ * Nested paging (npt4, npt5) and guest jobs on it are engine_qemu_svm.c's:
+ * the area it builds, the results of its exits; the rest of a run (the
+ * RAM file, the ROM, the batches, QEMU itself) is the same.
  *
  * HTABLE_QEMU_TRACE=FILE makes QEMU log every exception and reset of the
  * guest there, for debugging the guest code.
@@ -173,103 +90,12 @@
 
 #include "engine.h"
 #include "engine_qemu.h"
+#include "engine_qemu_int.h"
 
-#define	QEMU_BIN	"qemu-system-x86_64"
-#define	ROM_SIZE	0x10000
-#define	PAGE		4096ull
-#define	CHUNK		(1u << 20)	/* bytes per write of the RAM file */
-#define	QPROBES_MAX	((QA_TABLES - QA_PROBES - 64) / \
-			    (QA_PROBE_SIZE + QR_SIZE))
-#define	NIPS_MAX	14
-
-/* Entry bits of the bootstrap tables. */
-#define	PTE_P		0x001ull
-#define	PTE_RW		0x002ull
-#define	PTE_US		0x004ull
-#define	PTE_A		0x020ull
-#define	PTE_D		0x040ull
-#define	PTE_PS		0x080ull
-
-/* Control-register bits the parameter block (and the VMCB) carries. */
-#define	CR0_PE		0x00000001ull
-#define	CR0_ET		0x00000010ull
-#define	CR0_NE		0x00000020ull
-#define	CR0_WP		0x00010000ull
-#define	CR0_PG		0x80000000ull
-#define	CR4_PSE		0x00000010ull
-#define	CR4_PAE		0x00000020ull
-#define	CR4_LA57	0x00001000ull
-#define	CR4_SMEP	0x00100000ull
-#define	CR4_SMAP	0x00200000ull
-#define	CR4_PKE		0x00400000ull
-#define	EFER_LME	0x00000100ull
-#define	EFER_LMA	0x00000400ull
-#define	EFER_NXE	0x00000800ull
-#define	EFER_SVME	0x00001000ull
-#define	EFL_AC		0x00040000ull
-#define	EFL_RSVD	0x00000002ull
-
-/* VMCB: intercepts (VMCB_ICPT), segment attributes, the guest's PAT. */
-#define	ICPT_HLT	(1ull << 24)
-#define	ICPT_SHUTDOWN	(1ull << 31)
-#define	ICPT_VMRUN	(1ull << 32)
-#define	ICPT_VMMCALL	(1ull << 33)
-#define	SEG_CODE64	0x0a9b		/* P, S, code RX accessed, L, G */
-#define	SEG_CODE32	0x0c9b		/* P, S, code RX accessed, D, G */
-#define	SEG_DATA	0x0c93		/* P, S, data RW accessed, D/B, G */
-#define	PAT_DEFAULT	0x0007040600070406ull
-
-/* The guest blob's header (engine_qemu_guest.S, at its first byte). */
-typedef struct qg_header {
-	uint32_t	magic;
-	uint32_t	entry32;
-	uint32_t	exc32, back32;
-	uint32_t	exc64, back64;
-	uint32_t	user32, user64;
-	uint32_t	nips;
-	uint32_t	ips[NIPS_MAX];	/* 8 of 32-bit code, then 6 of 64 */
-	uint32_t	gstub[4];	/* a guest job's stubs, by GS_* */
-	uint32_t	gips[4][4];	/* their accesses: read (2), write,
-					   fetch */
-} qg_header_t;
-
-/* A guest job's stub sets (qg_header_t.gstub): 64-bit code or 32. */
-#define	GS_K64		0
-#define	GS_U64		1
-#define	GS_K32		2
-#define	GS_U32		3
-
-extern const uint8_t engine_qemu_rom[];
-extern const uint8_t engine_qemu_guest[];
-extern const uint8_t engine_qemu_guest_end[];
-
-/* One run's state. */
-typedef struct qctx {
-	engine_job_t	*job;
-	qg_header_t	hdr;
-	int		is_long;	/* 4- or 5-level, or nested */
-	int		nested;		/* npt4 or npt5: an SVM host */
-	unsigned	levels, pte_size;
-	uint8_t		*area;		/* QA_END bytes, the area's image */
-	uint64_t	next_table;	/* area offset of the next free table */
-	uint64_t	link;		/* what the slot entry gets */
-	unsigned	ukey;		/* protection key of the user pages */
-	unsigned	pa_bits;	/* MAXPHYADDR the guest CPU gets */
-	/* A guest job (job->guest): L2 on the image's guest tables. */
-	int		guest;
-	int		glong;		/* 4- or 5-level guest paging */
-	unsigned	gpte_size;	/* 4 (32-bit paging) or 8 */
-	uint64_t	glink;		/* what the guest slot entry gets */
-	uint64_t	lbase;		/* L2's linear address of the area */
-	char		dir[PATH_MAX / 2];	/* room for "/ram" after it */
-	char		ram[PATH_MAX], rom[PATH_MAX], log[PATH_MAX];
-	char		qemu[PATH_MAX];
-	char		version[32];
-} qctx_t;
 
 /* Set the job's note (printf-style); the first reason wins. */
-__attribute__((format(printf, 2, 3))) static void
-note(engine_job_t *job, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) void
+qnote(engine_job_t *job, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -280,14 +106,14 @@ note(engine_job_t *job, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-put64(uint8_t *p, uint64_t v)
+void
+qput64(uint8_t *p, uint64_t v)
 {
 	memcpy(p, &v, 8);
 }
 
-static uint64_t
-get64(const uint8_t *p)
+uint64_t
+qget64(const uint8_t *p)
 {
 	uint64_t v;
 
@@ -295,8 +121,8 @@ get64(const uint8_t *p)
 	return (v);
 }
 
-static uint32_t
-get32(const uint8_t *p)
+uint32_t
+qget32(const uint8_t *p)
 {
 	uint32_t v;
 
@@ -444,7 +270,7 @@ entry_get(const qctx_t *c, uint64_t table, unsigned idx)
 {
 	const uint8_t *p = c->area + table + (uint64_t)idx * c->pte_size;
 
-	return (c->pte_size == 4 ? get32(p) : get64(p));
+	return (c->pte_size == 4 ? qget32(p) : qget64(p));
 }
 
 static void
@@ -457,7 +283,7 @@ entry_set(qctx_t *c, uint64_t table, unsigned idx, uint64_t v)
 
 		memcpy(p, &w, 4);
 	} else {
-		put64(p, v);
+		qput64(p, v);
 	}
 }
 
@@ -470,34 +296,14 @@ entry_table(const qctx_t *c, uint64_t e)
 }
 
 /*
- * A guest job's guest-format tables (job->guest_mode, levels counted as
- * engine.h does: 0 is the page table): the bytes an entry of a level
- * maps (log2), and the index of va's entry in a table of that level (a
- * PAE root's four fall out of the same sum, va being below 4 GiB).
- * Errors: none.
- */
-static unsigned
-gshift(ht_mode_t gm, unsigned level)
-{
-	return (gm == HT_MODE_32BIT ? 12 + 10 * level : 12 + 9 * level);
-}
-
-static unsigned
-gindex(ht_mode_t gm, uint64_t va, unsigned level)
-{
-	return ((unsigned)(va >> gshift(gm, level)) &
-	    (gm == HT_MODE_32BIT ? 0x3ffu : 0x1ffu));
-}
-
-/*
  * Map the 4 KiB page at va to pa with leaf bits flags, making tables as
  * needed.  Intermediate entries allow everything (P, RW, US) so that the
  * leaf alone decides, except PAE's PDPTEs, where RW and US are reserved.
  * A page already mapped to the same pa is left as it is.  0, or -1 when
  * va is mapped elsewhere or the tables would not fit.
  */
-static int
-map_page(qctx_t *c, uint64_t va, uint64_t pa, uint64_t flags)
+int
+qmap_page(qctx_t *c, uint64_t va, uint64_t pa, uint64_t flags)
 {
 	uint64_t t = QA_TABLES;
 	unsigned level;
@@ -532,8 +338,8 @@ map_page(qctx_t *c, uint64_t va, uint64_t pa, uint64_t flags)
 }
 
 /* Our entry for slot_va at slot_level: the link the image's slot gets. */
-static uint64_t
-slot_link(const qctx_t *c)
+uint64_t
+qslot_link(const qctx_t *c)
 {
 	const engine_job_t *job = c->job;
 	uint64_t t = QA_TABLES;
@@ -560,21 +366,9 @@ put_gate(const qctx_t *c, uint8_t *p, uint64_t off, unsigned dpl)
 	    ((uint64_t)(0x8e | dpl << 5) << 40) |
 	    (((off >> 16) & 0xffff) << 48);
 
-	put64(p, lo);
+	qput64(p, lo);
 	if (c->is_long)
-		put64(p + 8, off >> 32);
-}
-
-/* A VMCB segment: selector, attributes, limit 4 GiB - 1, base 0. */
-static void
-vmcb_seg(uint8_t *p, uint16_t sel, uint16_t attrib)
-{
-	uint32_t limit = 0xffffffffu;
-
-	memcpy(p, &sel, 2);
-	memcpy(p + 2, &attrib, 2);
-	memcpy(p + 4, &limit, 4);
-	put64(p + 8, 0);
+		qput64(p + 8, off >> 32);
 }
 
 /*
@@ -583,256 +377,25 @@ vmcb_seg(uint8_t *p, uint16_t sel, uint16_t attrib)
  * from area offset *next on (seven at most for two pages: they fit below
  * QA_END).  Errors: none.
  */
-static void
-l1_map(qctx_t *c, unsigned levels, uint64_t pa, uint64_t *next)
+void
+ql1_map(qctx_t *c, unsigned levels, uint64_t pa, uint64_t *next)
 {
 	uint64_t t = QN_L1TABLES, gpa = c->job->guest_pa;
 
 	for (unsigned level = levels; level > 2; level--) {
 		uint8_t *p = c->area + t +
 		    ((pa >> (12 + 9 * (level - 1))) & 511) * 8;
-		uint64_t e = get64(p);
+		uint64_t e = qget64(p);
 
 		if (!(e & PTE_P)) {
 			e = (gpa + *next) | PTE_P | PTE_RW | PTE_A;
-			put64(p, e);
+			qput64(p, e);
 			*next += PAGE;
 		}
 		t = (e & 0x000ffffffffff000ull) - gpa;
 	}
-	put64(c->area + t + ((pa >> 21) & 511) * 8,
+	qput64(c->area + t + ((pa >> 21) & 511) * 8,
 	    (pa & ~0x1fffffull) | PTE_P | PTE_RW | PTE_PS | PTE_A | PTE_D);
-}
-
-/* Set guest-format entry idx of the table at area offset table; no errors. */
-static void
-gentry_set(qctx_t *c, uint64_t table, unsigned idx, uint64_t v)
-{
-	uint8_t *p = c->area + table + (uint64_t)idx * c->gpte_size;
-
-	if (c->gpte_size == 4) {
-		uint32_t w = (uint32_t)v;
-
-		memcpy(p, &w, 4);
-	} else {
-		put64(p, v);
-	}
-}
-
-/* The first 8 bytes of a VMCB segment (sel, attrib, limit); no errors. */
-static uint64_t
-gseg(uint16_t sel, uint16_t attrib)
-{
-	return ((uint64_t)sel | (uint64_t)attrib << 16 | 0xffffffffull << 32);
-}
-
-/*
- * A guest job's part of the area (the top of the file says what and
- * why): the guest-format tables the guest slot links, which map L2's
- * code, stubs and stacks at c->lbase, and the link itself (c->glink);
- * L2's CPU in the VMCB (job->gcpu) and the two contexts L1 enters it
- * in.  Errors: none (check_guest refused what cannot be built).
- */
-static void
-build_guest(qctx_t *c)
-{
-	static const uint64_t pages[] = { QA_CODE, QA_CODE + PAGE,
-	    QA_CODE + 2 * PAGE, QA_UCODE, QN_L2STACK, QN_GUSTACK };
-	engine_job_t *job = c->job;
-	ht_mode_t gm = job->guest_mode;
-	const ht_cpu_t *gcpu = job->gcpu;
-	unsigned gflags = gcpu != NULL ? gcpu->flags : 0;
-	unsigned level, top = (unsigned)job->gslot_level, ukey = 0;
-	uint64_t g = job->slot_va, upper = PTE_P | PTE_RW | PTE_US | PTE_A;
-	uint64_t cr0, cr4, efer, pt;
-	uint8_t *v = c->area + QN_VMCB;
-
-	if (gm == HT_MODE_32BIT && (g + QA_END - 1) >> 32 != 0) {
-		/*
-		 * 32-bit paging cannot link a table above 4 GiB: one 4 MiB
-		 * page (PSE-36 names bits 39:32) maps the area instead,
-		 * supervisor for CPL-0 probes and user for CPL-3 ones (so
-		 * that SMEP and SMAP let each run its stubs): L1 writes the
-		 * entry for each probe.
-		 */
-		c->lbase = job->gslot_va + (g & 0x3fffffull);
-		c->glink = (g & 0xffc00000ull) | (((g >> 32) & 0xff) << 13) |
-		    PTE_P | PTE_RW | PTE_PS | PTE_A | PTE_D;
-		put64(c->area + QP_GSLOTW, 1);
-		put64(c->area + QP_GSLOTPA, job->gslot_pa);
-	} else {
-		/* a protection key PKRU leaves open, for the user pages */
-		if (c->glong && (gflags & HT_CPU_PKE)) {
-			for (ukey = 0; ukey < 16; ukey++)
-				if (((gcpu->pkru >> (2 * ukey)) & 3) == 0)
-					break;
-			if (ukey == 16)
-				ukey = 0;
-		}
-		c->lbase = job->gslot_va;
-		/* level top - 1 at QN_GTABLES, ..., the page table last */
-		for (level = top - 1; level >= 1; level--) {
-			uint64_t t = QN_GTABLES + (top - 1 - level) * PAGE;
-
-			gentry_set(c, t, gindex(gm, c->lbase, level),
-			    (g + t + PAGE) | upper);
-		}
-		pt = QN_GTABLES + (top - 1) * PAGE;
-		for (size_t i = 0; i < sizeof (pages) / sizeof (pages[0]);
-		    i++) {
-			uint64_t e = (g + pages[i]) | PTE_P | PTE_RW | PTE_A |
-			    PTE_D;
-
-			if (pages[i] == QA_UCODE || pages[i] == QN_GUSTACK)
-				e |= PTE_US | (c->glong ?
-				    (uint64_t)ukey << 59 : 0);
-			gentry_set(c, pt, gindex(gm, c->lbase + pages[i], 0),
-			    e);
-		}
-		/* PAE's PDPTEs have no RW, US or A */
-		c->glink = (g + QN_GTABLES) | (gm == HT_MODE_PAE && top == 2 ?
-		    PTE_P : upper);
-	}
-
-	/* L2's CPU: the guest's paging mode and control bits. */
-	cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG |
-	    ((gflags & HT_CPU_WP) ? CR0_WP : 0);
-	efer = EFER_SVME;
-	switch (gm) {
-	case HT_MODE_32BIT:
-		cr4 = CR4_PSE;
-		break;
-	case HT_MODE_PAE:
-		cr4 = CR4_PAE;
-		break;
-	case HT_MODE_5LEVEL:
-		cr4 = CR4_PAE | CR4_LA57;
-		efer |= EFER_LME | EFER_LMA;
-		break;
-	default:
-		cr4 = CR4_PAE;
-		efer |= EFER_LME | EFER_LMA;
-		break;
-	}
-	/* NXE means nothing to 32-bit paging but I in QEMU's codes */
-	if ((gflags & HT_CPU_NXE) && gm != HT_MODE_32BIT)
-		efer |= EFER_NXE;
-	if (gflags & HT_CPU_SMEP)
-		cr4 |= CR4_SMEP;
-	if (gflags & HT_CPU_SMAP)
-		cr4 |= CR4_SMAP;
-	if ((gflags & HT_CPU_PKE) && c->glong) {
-		cr4 |= CR4_PKE;
-		put64(c->area + QP_PKE, 1);
-		put64(c->area + QP_PKRU, gcpu->pkru);
-	}
-	put64(v + VMCB_CR0, cr0);
-	/* bit 63 (no flush, with PCIDE) would make VMRUN refuse it */
-	put64(v + VMCB_CR3, job->guest_cr3 & ~(1ull << 63));
-	put64(v + VMCB_CR4, cr4);
-	put64(v + VMCB_EFER, efer);
-	put64(v + VMCB_ES, gseg(SEL_UDATA | 3, SEG_DATA | 0x60));
-	put64(v + VMCB_DS, gseg(SEL_UDATA | 3, SEG_DATA | 0x60));
-	put64(v + VMCB_FS, gseg(SEL_UDATA | 3, SEG_DATA | 0x60));
-	put64(v + VMCB_GS, gseg(SEL_UDATA | 3, SEG_DATA | 0x60));
-
-	/* The contexts of CPL 0 and 3 (L1 copies one per probe). */
-	for (unsigned u = 0; u < 2; u++) {
-		uint8_t *x = c->area + QN_GCTX + u * QN_GCTX_SIZE;
-		uint16_t dpl = u ? 0x60 : 0;
-		unsigned set = (c->glong ? GS_K64 : GS_K32) + u;
-
-		put64(x + QC_CS, gseg(u ? SEL_UCODE | 3 : SEL_KCODE,
-		    (c->glong ? SEG_CODE64 : SEG_CODE32) | dpl));
-		put64(x + QC_SS, gseg(u ? SEL_UDATA | 3 : SEL_KDATA,
-		    SEG_DATA | dpl));
-		put64(x + QC_CPL, u ? 3 : 0);
-		put64(x + QC_STUBS, c->lbase + c->hdr.gstub[set]);
-		put64(x + QC_RSP, c->lbase + (u ? QN_GUSTACK_TOP :
-		    QN_L2STACK_TOP));
-		put64(x + QC_RFLAGS, EFL_RSVD | (!u && (gflags & HT_CPU_AC) ?
-		    EFL_AC : 0));
-		put64(x + QC_GLINK, c->glink | (u ? PTE_US : 0));
-	}
-	memcpy(v + VMCB_CS, c->area + QN_GCTX + QC_CS, 8);
-	memcpy(v + VMCB_SS, c->area + QN_GCTX + QC_SS, 8);
-	put64(c->area + QP_GUEST, 1);
-	put64(c->area + QP_GLEGACY, (uint64_t)!c->glong);
-}
-
-/*
- * The nested part of the area (the top of the file says what and why):
- * L1's identity map, the nested subtree and the slot's link, L2's tables,
- * the VMCB.  0, or ENGINE_CANNOT with a note.
- */
-static int
-build_nested(qctx_t *c)
-{
-	engine_job_t *job = c->job;
-	uint64_t gpa = job->guest_pa, g = job->slot_va, t, off;
-	uint64_t upper = PTE_P | PTE_RW | PTE_US | PTE_A;
-	uint8_t *v = c->area + QN_VMCB;
-	unsigned l1levels = job->mode == HT_MODE_NPT5 ? 5 : 4;
-	static const unsigned dsegs[] = { VMCB_ES, VMCB_SS, VMCB_DS,
-	    VMCB_FS, VMCB_GS };
-
-	/*
-	 * L1: the area at its physical address, one 2 MiB page (and for a
-	 * guest job the one of the guest slot entry, which L1 may write).
-	 */
-	t = QN_L1TABLES + PAGE;
-	l1_map(c, l1levels, gpa, &t);
-	if (c->guest)
-		l1_map(c, l1levels, job->gslot_pa, &t);
-
-	/* The nested subtree: GPAs [slot_va, + 2 MiB) onto the area. */
-	c->next_table = QA_TABLES + PAGE;
-	for (off = 0; off < QA_END; off += PAGE)
-		if (map_page(c, g + off, gpa + off, PTE_P | PTE_RW | PTE_US |
-		    PTE_A | PTE_D) != 0) {
-			note(job, "qemu: the nested subtree for slot_va %#"
-			    PRIx64 " does not fit", g);
-			return (ENGINE_CANNOT);
-		}
-	c->link = slot_link(c);
-
-	/* L2's tables, at GPAs in that range: its pages, the window. */
-	if (!c->guest) {
-		put64(c->area + QN_L2PML4, (g + QN_L2PDPT) | upper);
-		put64(c->area + QN_L2PDPT, (g + QN_L2PD) | upper);
-		put64(c->area + QN_L2PD, (g + QN_L2PT) | upper);
-		put64(c->area + QN_L2PD + 8, (g + QN_L2WIN) | upper);
-		for (off = QA_CODE; off < QA_PARAMS; off += PAGE)
-			put64(c->area + QN_L2PT + (off >> 12) * 8,
-			    (g + off) | PTE_P | PTE_RW | PTE_A | PTE_D);
-		put64(c->area + QN_L2PT + (QN_L2STACK >> 12) * 8,
-		    (g + QN_L2STACK) | PTE_P | PTE_RW | PTE_A | PTE_D);
-	}
-
-	/* The VMCB: control area, then L2's state (RIP etc. per probe). */
-	memcpy(v + VMCB_ICPT_EXC, &(uint32_t){ 0xffffffffu }, 4);
-	put64(v + VMCB_ICPT, ICPT_HLT | ICPT_SHUTDOWN | ICPT_VMRUN |
-	    ICPT_VMMCALL);
-	memcpy(v + VMCB_ASID, &(uint32_t){ 1 }, 4);
-	v[VMCB_TLB_CTL] = 1;
-	put64(v + VMCB_NP_ENABLE, 1);
-	put64(v + VMCB_NCR3, job->cr3);
-	vmcb_seg(v + VMCB_CS, SEL_KCODE, SEG_CODE64);
-	for (size_t i = 0; i < sizeof (dsegs) / sizeof (dsegs[0]); i++)
-		vmcb_seg(v + dsegs[i], SEL_KDATA, SEG_DATA);
-	v[VMCB_CPL] = 0;
-	put64(v + VMCB_EFER, EFER_LME | EFER_LMA | EFER_SVME);
-	put64(v + VMCB_CR0, CR0_PE | CR0_ET | CR0_NE | CR0_PG);
-	put64(v + VMCB_CR3, g + QN_L2PML4);
-	put64(v + VMCB_CR4, CR4_PAE);
-	put64(v + VMCB_DR6, 0xffff0ff0ull);
-	put64(v + VMCB_DR7, 0x400ull);
-	put64(v + VMCB_RFLAGS, EFL_RSVD);
-	put64(v + VMCB_RSP, QN_L2STACK_TOP);
-	put64(v + VMCB_GPAT, PAT_DEFAULT);
-	if (c->guest)
-		build_guest(c);
-	return (ENGINE_OK);
 }
 
 /*
@@ -883,11 +446,11 @@ build_area(qctx_t *c)
 	}
 	if ((flags & HT_CPU_NXE) && job->mode != HT_MODE_32BIT)
 		efer |= EFER_NXE;
-	put64(c->area + QP_IMGCR3, job->cr3);
-	put64(c->area + QP_MYCR3, job->guest_pa +
+	qput64(c->area + QP_IMGCR3, job->cr3);
+	qput64(c->area + QP_MYCR3, job->guest_pa +
 	    (c->nested ? QN_L1TABLES : QA_TABLES));
-	put64(c->area + QP_CR4BOOT, cr4);
-	put64(c->area + QP_NESTED, (uint64_t)c->nested);
+	qput64(c->area + QP_CR4BOOT, cr4);
+	qput64(c->area + QP_NESTED, (uint64_t)c->nested);
 	if (c->nested)
 		flags &= HT_CPU_NXE;	/* the only one nested walks use */
 	if (flags & HT_CPU_SMEP)
@@ -896,37 +459,37 @@ build_area(qctx_t *c)
 		cr4 |= CR4_SMAP;
 	if ((flags & HT_CPU_PKE) && c->is_long) {
 		cr4 |= CR4_PKE;
-		put64(c->area + QP_PKE, 1);
-		put64(c->area + QP_PKRU, cpu->pkru);
+		qput64(c->area + QP_PKE, 1);
+		qput64(c->area + QP_PKRU, cpu->pkru);
 	}
-	put64(c->area + QP_CR4FINAL, cr4);
-	put64(c->area + QP_EFER, efer);
-	put64(c->area + QP_CR0OR, (flags & HT_CPU_WP) ? CR0_WP : 0);
-	put64(c->area + QP_KFLAGS, (flags & HT_CPU_AC) ? EFL_AC : 0);
-	put64(c->area + QP_SLOTVA, base);
-	put64(c->area + QP_LONG, (uint64_t)c->is_long);
+	qput64(c->area + QP_CR4FINAL, cr4);
+	qput64(c->area + QP_EFER, efer);
+	qput64(c->area + QP_CR0OR, (flags & HT_CPU_WP) ? CR0_WP : 0);
+	qput64(c->area + QP_KFLAGS, (flags & HT_CPU_AC) ? EFL_AC : 0);
+	qput64(c->area + QP_SLOTVA, base);
+	qput64(c->area + QP_LONG, (uint64_t)c->is_long);
 
 	/* GDT: null, kernel code/data, user code/data, TSS. */
-	put64(gdt + SEL_KCODE, c->is_long ? 0x00af9b000000ffffull :
+	qput64(gdt + SEL_KCODE, c->is_long ? 0x00af9b000000ffffull :
 	    0x00cf9b000000ffffull);
-	put64(gdt + SEL_KDATA, 0x00cf93000000ffffull);
-	put64(gdt + SEL_UCODE, c->is_long ? 0x00affb000000ffffull :
+	qput64(gdt + SEL_KDATA, 0x00cf93000000ffffull);
+	qput64(gdt + SEL_UCODE, c->is_long ? 0x00affb000000ffffull :
 	    0x00cffb000000ffffull);
-	put64(gdt + SEL_UDATA, 0x00cff3000000ffffull);
+	qput64(gdt + SEL_UDATA, 0x00cff3000000ffffull);
 	tss = base + QA_TSS;
-	put64(gdt + SEL_TSS, 0x67 | ((tss & 0xffffff) << 16) |
+	qput64(gdt + SEL_TSS, 0x67 | ((tss & 0xffffff) << 16) |
 	    (0x89ull << 40) | (((tss >> 24) & 0xff) << 56));
 	if (c->is_long)
-		put64(gdt + SEL_TSS + 8, tss >> 32);
+		qput64(gdt + SEL_TSS + 8, tss >> 32);
 	limit = SEL_TSS + 16 - 1;
 	memcpy(c->area + QP_GDTR_PHYS, &(uint16_t){ (uint16_t)limit }, 2);
-	put64(c->area + QP_GDTR_PHYS + 2, job->guest_pa + QA_GDT);
+	qput64(c->area + QP_GDTR_PHYS + 2, job->guest_pa + QA_GDT);
 	memcpy(c->area + QP_GDTR_VIRT, &(uint16_t){ (uint16_t)limit }, 2);
-	put64(c->area + QP_GDTR_VIRT + 2, base + QA_GDT);
+	qput64(c->area + QP_GDTR_VIRT + 2, base + QA_GDT);
 
 	/* TSS: the stack of the ring 0 entry from ring 3; no I/O bitmap. */
 	if (c->is_long) {
-		put64(c->area + QA_TSS + 4, base + QA_KSTACK_TOP);
+		qput64(c->area + QA_TSS + 4, base + QA_KSTACK_TOP);
 	} else {
 		uint32_t esp0 = (uint32_t)(base + QA_KSTACK_TOP);
 		uint32_t ss0 = SEL_KDATA;
@@ -949,9 +512,9 @@ build_area(qctx_t *c)
 	    off, 3);
 	memcpy(c->area + QP_IDTR_VIRT,
 	    &(uint16_t){ (uint16_t)(nvec * (c->is_long ? 16 : 8) - 1) }, 2);
-	put64(c->area + QP_IDTR_VIRT + 2, base + QA_IDT);
+	qput64(c->area + QP_IDTR_VIRT + 2, base + QA_IDT);
 	if (c->nested)
-		return (build_nested(c));
+		return (qbuild_nested(c));
 
 	/*
 	 * Bootstrap tables: the area at slot_va (user bits on the user
@@ -967,18 +530,18 @@ build_area(qctx_t *c)
 			if (c->is_long)
 				fl |= (uint64_t)c->ukey << 59;
 		}
-		if (map_page(c, base + off, job->guest_pa + off, fl) != 0)
+		if (qmap_page(c, base + off, job->guest_pa + off, fl) != 0)
 			goto conflict;
 	}
 	for (pa = job->guest_pa; pa < job->guest_pa + QA_KSTACK_TOP;
 	    pa += PAGE) {
-		if (map_page(c, pa, pa, PTE_P | PTE_RW | PTE_A | PTE_D) != 0)
+		if (qmap_page(c, pa, pa, PTE_P | PTE_RW | PTE_A | PTE_D) != 0)
 			goto conflict;
 	}
-	c->link = slot_link(c);
+	c->link = qslot_link(c);
 	return (0);
 conflict:
-	note(job, "qemu: cannot map the engine at both slot_va %#" PRIx64
+	qnote(job, "qemu: cannot map the engine at both slot_va %#" PRIx64
 	    " and its physical address %#" PRIx64, base, job->guest_pa);
 	return (ENGINE_CANNOT);
 }
@@ -1018,7 +581,7 @@ write_ram(qctx_t *c)
 				    buf + p, PAGE);
 			} else {
 				for (w = 0; w < PAGE; w += 8)
-					put64(buf + p + w, MARKER(pa + w));
+					qput64(buf + p + w, MARKER(pa + w));
 			}
 		}
 		if (pwrite(fd, buf, len, (off_t)at) != (ssize_t)len)
@@ -1113,31 +676,31 @@ batch_load(qctx_t *c, size_t first, size_t n, uint64_t results)
 
 		if (c->nested && !c->guest && !gpa_runnable(c, pr->va)) {
 			op = QOP_SKIP;
-			note(job, "qemu: probe %zu: the nested guest cannot "
+			qnote(job, "qemu: probe %zu: the nested guest cannot "
 			    "make an access to GPA %#" PRIx64 " (MAXPHYADDR %u,"
 			    " %s): not run", first + i, pr->va, c->pa_bits,
 			    ht_mode_name(job->mode));
 		}
 		if (c->guest && !c->glong && pr->va >> 32 != 0) {
 			op = QOP_SKIP;
-			note(job, "qemu: probe %zu (va %#" PRIx64 "): beyond "
+			qnote(job, "qemu: probe %zu (va %#" PRIx64 "): beyond "
 			    "32-bit linear addresses: not run", first + i,
 			    pr->va);
 		}
-		put64(p, pr->va);
+		qput64(p, pr->va);
 		memcpy(p + 8, &op, 4);
 		memcpy(p + 12, &cpl, 4);
 	}
-	put64(c->area + QP_NPROBES, n);
-	put64(c->area + QP_RESULTS, results);
-	put64(c->area + QP_NEXT, 0);
-	put64(c->area + QP_PHASE, 0);
-	put64(c->area + QP_DONE, 0);
+	qput64(c->area + QP_NPROBES, n);
+	qput64(c->area + QP_RESULTS, results);
+	qput64(c->area + QP_NEXT, 0);
+	qput64(c->area + QP_PHASE, 0);
+	qput64(c->area + QP_DONE, 0);
 	/* ltr of an earlier batch left the TSS busy: available again. */
 	c->area[QA_GDT + SEL_TSS + 5] = 0x89;
 	if ((fd = open(c->ram, O_RDWR)) < 0 ||
 	    pwrite(fd, c->area, QA_END, (off_t)job->guest_pa) != QA_END) {
-		note(job, "qemu: %s: %s", c->ram, strerror(errno));
+		qnote(job, "qemu: %s: %s", c->ram, strerror(errno));
 		if (fd >= 0)
 			(void) close(fd);
 		return (ENGINE_FAILED);
@@ -1244,55 +807,55 @@ batch_ended(qctx_t *c, size_t n, int st)
 	    (off_t)(job->guest_pa + QA_PARAMS));
 	(void) close(fd);
 	if (got != (ssize_t)(QA_TABLES - QA_PARAMS)) {
-		note(job, "qemu: cannot read back %s", c->ram);
+		qnote(job, "qemu: cannot read back %s", c->ram);
 		return (ENGINE_FAILED);
 	}
 	first_line(c->log, line, sizeof (line));
 	if (c->nested) {
-		if (get32(c->area + QP_DONE) == QG_DONE)
+		if (qget32(c->area + QP_DONE) == QG_DONE)
 			return (ENGINE_OK);
-		if (get32(c->area + QP_DONE) == QG_SETUP)
-			note(job, "qemu: the SVM host took exception %" PRIu64
+		if (qget32(c->area + QP_DONE) == QG_SETUP)
+			qnote(job, "qemu: the SVM host took exception %" PRIu64
 			    " at %#" PRIx64 " (probe %" PRIu64 "): does this "
 			    "QEMU emulate SVM with nested paging?",
-			    get64(c->area + QP_SETUP_VEC) & 0xff,
-			    get64(c->area + QP_SETUP_IP),
-			    get64(c->area + QP_NEXT));
+			    qget64(c->area + QP_SETUP_VEC) & 0xff,
+			    qget64(c->area + QP_SETUP_IP),
+			    qget64(c->area + QP_NEXT));
 		else
-			note(job, "qemu: the SVM host stopped after %" PRIu64
+			qnote(job, "qemu: the SVM host stopped after %" PRIu64
 			    " of %zu probes (exit status %d%s%s)",
-			    get64(c->area + QP_NEXT), n, st,
+			    qget64(c->area + QP_NEXT), n, st,
 			    line[0] != '\0' ? ": " : "", line);
 		return (ENGINE_FAILED);
 	}
-	switch (get32(c->area + QP_DONE)) {
+	switch (qget32(c->area + QP_DONE)) {
 	case QG_DONE:
 		return (ENGINE_OK);
 	case QG_SETUP:
-		note(job, "qemu: the guest faulted while moving onto the "
+		qnote(job, "qemu: the guest faulted while moving onto the "
 		    "image's tables (vector %" PRIu64 " at %#" PRIx64 "): is "
 		    "cr3 %#" PRIx64 " a valid root for %s?",
-		    get64(c->area + QP_SETUP_VEC) & 0xff,
-		    get64(c->area + QP_SETUP_IP), job->cr3,
+		    qget64(c->area + QP_SETUP_VEC) & 0xff,
+		    qget64(c->area + QP_SETUP_IP), job->cr3,
 		    ht_mode_name(job->mode));
 		return (ENGINE_CANNOT);
 	default:
 		break;
 	}
-	if (get64(c->area + QP_PHASE) == 0) {
+	if (qget64(c->area + QP_PHASE) == 0) {
 		/*
 		 * No IDT of ours was in reach: a fault while moving onto the
 		 * image's tables resets the CPU (exit 0).
 		 */
-		note(job, "qemu: the guest reset before probing began (exit "
+		qnote(job, "qemu: the guest reset before probing began (exit "
 		    "status %d%s%s): do the image's entries above the slot "
 		    "let the engine's pages at %#" PRIx64 " be reached and "
 		    "executed?", st, line[0] != '\0' ? ": " : "", line,
 		    job->slot_va);
 		return (ENGINE_CANNOT);
 	}
-	note(job, "qemu: the guest stopped after %" PRIu64 " of %zu probes "
-	    "(exit status %d%s%s)", get64(c->area + QP_NEXT), n, st,
+	qnote(job, "qemu: the guest stopped after %" PRIu64 " of %zu probes "
+	    "(exit status %d%s%s)", qget64(c->area + QP_NEXT), n, st,
 	    line[0] != '\0' ? ": " : "", line);
 	return (ENGINE_FAILED);
 }
@@ -1312,18 +875,18 @@ batch_results(qctx_t *c, size_t first, size_t n, uint64_t results)
 		const probe_t *pr = &job->probes[first + i];
 		const uint8_t *r = c->area + results + i * QR_SIZE;
 		probe_result_t *res = &job->results[first + i];
-		uint64_t ip = get64(r + QR_IP);
+		uint64_t ip = qget64(r + QR_IP);
 
 		memset(res, 0, sizeof (*res));
-		if (get32(r + QR_RAN) == 0) {
+		if (qget32(r + QR_RAN) == 0) {
 			res->outcome = PROBE_NOTRUN;
 			continue;
 		}
-		switch (get32(r + QR_OUTCOME)) {
+		switch (qget32(r + QR_OUTCOME)) {
 		case 0:
 			res->outcome = PROBE_OK;
 			if (pr->op == PROBE_READ)
-				res->value = get64(r + QR_VALUE);
+				res->value = qget64(r + QR_VALUE);
 			continue;
 		case 1:
 			res->outcome = PROBE_PF;
@@ -1335,15 +898,15 @@ batch_results(qctx_t *c, size_t first, size_t n, uint64_t results)
 			res->outcome = PROBE_OTHER;
 			break;
 		}
-		res->vector = get32(r + QR_VECTOR);
-		res->error_code = get32(r + QR_ERROR);
+		res->vector = qget32(r + QR_VECTOR);
+		res->error_code = qget32(r + QR_ERROR);
 		/* CR2 means something after a page fault only. */
 		if (res->outcome == PROBE_PF)
-			res->cr2 = get64(r + QR_CR2);
+			res->cr2 = qget64(r + QR_CR2);
 		if (!c->is_long)
 			res->cr2 &= 0xffffffffull;
 		if (!fault_ip_ok(c, pr, ip)) {
-			note(job, "qemu: probe %zu (va %#" PRIx64 ", cpl %u) "
+			qnote(job, "qemu: probe %zu (va %#" PRIx64 ", cpl %u) "
 			    "faulted (vector %u, cr2 %#" PRIx64 ") in the "
 			    "engine's code at %#" PRIx64 ", not at its access: "
 			    "not run", first + i, pr->va, pr->cpl,
@@ -1351,172 +914,6 @@ batch_results(qctx_t *c, size_t first, size_t n, uint64_t results)
 			res->outcome = PROBE_NOTRUN;
 		}
 	}
-}
-
-/*
- * Nested: turn the SVM host's records (at area offset results) into the
- * results of probes [first, first + n): VMMCALL is PROBE_OK, an NPF
- * PROBE_NPF, any other exit PROBE_OTHER.  An exit that names a GPA of
- * the engine's own range is not the probe's: PROBE_NOTRUN (noted).
- * ENGINE_OK, or ENGINE_FAILED when VMRUN refused the nested guest
- * (VMEXIT_INVALID: the note says so).
- */
-static int
-batch_results_nested(qctx_t *c, size_t first, size_t n, uint64_t results)
-{
-	engine_job_t *job = c->job;
-
-	for (size_t i = 0; i < n; i++) {
-		const probe_t *pr = &job->probes[first + i];
-		const uint8_t *r = c->area + results + i * QR_SIZE;
-		probe_result_t *res = &job->results[first + i];
-		uint64_t gpa = get64(r + QR_CR2);
-
-		memset(res, 0, sizeof (*res));
-		if (get32(r + QR_RAN) == 0) {
-			res->outcome = PROBE_NOTRUN;
-			continue;
-		}
-		if (get32(r + QR_OUTCOME) == 0) {
-			res->outcome = PROBE_OK;
-			if (pr->op == PROBE_READ)
-				res->value = get64(r + QR_VALUE);
-			continue;
-		}
-		res->outcome = get32(r + QR_OUTCOME) == 4 ? PROBE_NPF :
-		    PROBE_OTHER;
-		res->vector = get32(r + QR_VECTOR);
-		res->error_code = get32(r + QR_ERROR);
-		res->qual = get64(r + QR_QUAL);
-		res->cr2 = gpa;
-		if (res->vector == EXIT_INVALID) {
-			note(job, "qemu: VMRUN refused the nested guest's "
-			    "state (VMEXIT_INVALID) at probe %zu", first + i);
-			return (ENGINE_FAILED);
-		}
-		if (res->outcome == PROBE_NPF && gpa >= job->slot_va &&
-		    gpa - job->slot_va < GUEST_AREA) {
-			note(job, "qemu: probe %zu (GPA %#" PRIx64 ") stopped "
-			    "at the engine's own GPA %#" PRIx64 " (EXITINFO1 %#"
-			    PRIx64 "): do the image's entries above the slot "
-			    "let the nested guest reach it? not run",
-			    first + i, pr->va, gpa, res->qual);
-			memset(res, 0, sizeof (*res));
-			res->outcome = PROBE_NOTRUN;
-		}
-	}
-	return (ENGINE_OK);
-}
-
-/*
- * A guest job: is ip (L2's RIP at the exit) where probe pr may stop on
- * its own account?  At its stub's access instruction, or for a fetch at
- * va itself: QEMU takes a fetch's fault at the target of the call (even
- * the #GP of a non-canonical one, which a CPU takes at the call).
- * Errors: none.
- */
-static int
-guest_ip_ok(const qctx_t *c, const probe_t *pr, uint64_t ip)
-{
-	unsigned set = (c->glong ? GS_K64 : GS_K32) + (pr->cpl == 3);
-	const uint32_t *a = c->hdr.gips[set];
-	uint64_t va = pr->va;
-
-	if (!c->glong) {
-		ip &= 0xffffffffull;
-		va &= 0xffffffffull;
-	}
-	switch (pr->op) {
-	case PROBE_FETCH:
-		return (ip == va || ip == c->lbase + a[3]);
-	case PROBE_WRITE:
-		return (ip == c->lbase + a[2]);
-	default:
-		return (ip == c->lbase + a[0] || ip == c->lbase + a[1]);
-	}
-}
-
-/*
- * A guest job: turn the SVM host's records (at area offset results) into
- * the results of probes [first, first + n).  VMMCALL is PROBE_OK; the
- * intercepted #PF of L2 PROBE_PF (error code EXITINFO1, cr2 EXITINFO2,
- * the linear address), its #GP PROBE_GP, another exception PROBE_OTHER
- * with the vector; an NPF PROBE_NPF (qual EXITINFO1 with bit 32 or 33,
- * cr2 the GPA); any other exit PROBE_OTHER with the exit code.  An exit
- * that is not at the probe's access (the engine's own code or stack
- * faulted), or an NPF on the engine's own GPAs, is PROBE_NOTRUN (the
- * first one noted).  ENGINE_OK, or ENGINE_FAILED when VMRUN refused the
- * nested guest's state (the note says so).
- */
-static int
-batch_results_guest(qctx_t *c, size_t first, size_t n, uint64_t results)
-{
-	engine_job_t *job = c->job;
-
-	for (size_t i = 0; i < n; i++) {
-		const probe_t *pr = &job->probes[first + i];
-		const uint8_t *r = c->area + results + i * QR_SIZE;
-		probe_result_t *res = &job->results[first + i];
-		uint32_t code = get32(r + QR_VECTOR);
-		uint64_t info2 = get64(r + QR_CR2), ip = get64(r + QR_IP);
-
-		memset(res, 0, sizeof (*res));
-		if (get32(r + QR_RAN) == 0) {
-			res->outcome = PROBE_NOTRUN;
-			continue;
-		}
-		if (code == EXIT_INVALID) {
-			note(job, "qemu: VMRUN refused the nested guest's "
-			    "state (VMEXIT_INVALID) at probe %zu", first + i);
-			return (ENGINE_FAILED);
-		}
-		res->error_code = get32(r + QR_ERROR);
-		res->qual = get64(r + QR_QUAL);
-		switch (get32(r + QR_OUTCOME)) {
-		case 0:
-			res->outcome = PROBE_OK;
-			res->error_code = 0;
-			res->qual = 0;
-			if (pr->op == PROBE_READ)
-				res->value = get64(r + QR_VALUE);
-			continue;
-		case 1:
-			res->outcome = PROBE_PF;
-			res->vector = 14;
-			res->cr2 = c->glong ? info2 : info2 & 0xffffffffull;
-			break;
-		case 2:
-			res->outcome = PROBE_GP;
-			res->vector = 13;
-			break;
-		case 4:
-			res->outcome = PROBE_NPF;
-			res->vector = code;
-			res->cr2 = info2;
-			break;
-		default:
-			res->outcome = PROBE_OTHER;
-			res->vector = code >= EXIT_EXCP_BASE &&
-			    code < EXIT_EXCP_BASE + 32 ? code - EXIT_EXCP_BASE :
-			    code;
-			break;
-		}
-		if (!guest_ip_ok(c, pr, ip) || (res->outcome == PROBE_NPF &&
-		    info2 >= job->slot_va &&
-		    info2 - job->slot_va < GUEST_AREA)) {
-			note(job, "qemu: probe %zu (va %#" PRIx64 ", cpl %u) "
-			    "stopped (exit %#x, EXITINFO1 %#" PRIx64 ", "
-			    "EXITINFO2 %#" PRIx64 ") at %#" PRIx64 ", not at "
-			    "its access: do the guest's entries above the "
-			    "guest slot (and the host's under them) let the "
-			    "engine's code at %#" PRIx64 " run? not run",
-			    first + i, pr->va, pr->cpl, code, res->qual, info2,
-			    ip, c->lbase);
-			memset(res, 0, sizeof (*res));
-			res->outcome = PROBE_NOTRUN;
-		}
-	}
-	return (ENGINE_OK);
 }
 
 /*
@@ -1539,98 +936,26 @@ run_batch(qctx_t *c, size_t first, size_t n)
 	qemu_args(c, &a);
 	st = run_bounded(a.argv, c->log, ms);
 	if (st == -2) {
-		note(c->job, "qemu: the guest did not finish within %ld s",
+		qnote(c->job, "qemu: the guest did not finish within %ld s",
 		    ms / 1000);
 		return (ENGINE_FAILED);
 	}
 	if (st == -1) {
-		note(c->job, "qemu: cannot run %s: %s", c->qemu,
+		qnote(c->job, "qemu: cannot run %s: %s", c->qemu,
 		    strerror(errno));
 		return (ENGINE_FAILED);
 	}
 	if ((rc = batch_ended(c, n, st)) != ENGINE_OK)
 		return (rc);
 	if (c->guest)
-		return (batch_results_guest(c, first, n, results));
+		return (qbatch_results_guest(c, first, n, results));
 	if (c->nested)
-		return (batch_results_nested(c, first, n, results));
+		return (qbatch_results_nested(c, first, n, results));
 	batch_results(c, first, n, results);
 	return (ENGINE_OK);
 }
 
 /* ---------------- the engine ---------------- */
-
-/*
- * A guest job against what the engine can do, once check_job settled
- * c->pa_bits: the guest's paging mode, its borrowed entry, one MAXPHYADDR
- * for both stages (QEMU's CPU has one).  Sets c->glong and c->gpte_size.
- * ENGINE_OK, or ENGINE_CANNOT with a note.
- */
-static int
-check_guest(qctx_t *c)
-{
-	engine_job_t *job = c->job;
-	ht_mode_t gm = job->guest_mode;
-	unsigned glevels, gbits, hbits;
-	uint64_t span;
-
-	if ((unsigned)gm > HT_MODE_5LEVEL) {
-		note(job, "qemu: the guest's tables must be in 32bit, pae, "
-		    "4level or 5level paging, not %s", ht_mode_name(gm) !=
-		    NULL ? ht_mode_name(gm) : "?");
-		return (ENGINE_CANNOT);
-	}
-	glevels = (unsigned)gm + 2;
-	c->glong = gm == HT_MODE_4LEVEL || gm == HT_MODE_5LEVEL;
-	c->gpte_size = gm == HT_MODE_32BIT ? 4 : 8;
-	if (job->gslot_level < 1 || (unsigned)job->gslot_level >= glevels) {
-		note(job, "qemu: the guest slot must be at level 1 or above "
-		    "and below the root's %u (level %d)", glevels,
-		    job->gslot_level);
-		return (ENGINE_CANNOT);
-	}
-	span = 1ull << gshift(gm, (unsigned)job->gslot_level);
-	if (job->gslot_va & (span - 1)) {
-		note(job, "qemu: gslot_va %#" PRIx64 " is not aligned to the "
-		    "%#" PRIx64 " bytes its level-%d entry maps",
-		    job->gslot_va, span, job->gslot_level);
-		return (ENGINE_CANNOT);
-	}
-	if (job->gslot_pa % c->gpte_size != 0 ||
-	    job->gslot_pa + c->gpte_size > job->ram_size ||
-	    (job->gslot_pa + c->gpte_size > job->guest_pa &&
-	    job->gslot_pa < job->guest_pa + GUEST_AREA)) {
-		note(job, "qemu: gslot_pa %#" PRIx64 " is not an entry in RAM "
-		    "outside the engine's area", job->gslot_pa);
-		return (ENGINE_CANNOT);
-	}
-	if (!c->glong && (job->guest_cr3 >> 32 != 0 ||
-	    job->gslot_va >> 32 != 0)) {
-		note(job, "qemu: guest_cr3 %#" PRIx64 " or gslot_va %#" PRIx64
-		    " does not fit 32 bits", job->guest_cr3, job->gslot_va);
-		return (ENGINE_CANNOT);
-	}
-	/* 32-bit paging names 40 bits at most (PSE-36): more is alike. */
-	gbits = job->gcpu != NULL && job->gcpu->pa_bits != 0 ?
-	    job->gcpu->pa_bits : ht_geometry(gm)->pa_bits_max;
-	hbits = c->pa_bits;
-	if (gm == HT_MODE_32BIT) {
-		gbits = gbits < 40 ? gbits : 40;
-		hbits = hbits < 40 ? hbits : 40;
-	}
-	if (gbits != hbits) {
-		note(job, "qemu: the guest's MAXPHYADDR (%u) must be the "
-		    "host side's (%u): QEMU's CPU has one", gbits, hbits);
-		return (ENGINE_CANNOT);
-	}
-	if (gm == HT_MODE_32BIT && (job->slot_va + GUEST_AREA - 1) >> 40 != 0) {
-		note(job, "qemu: slot_va %#" PRIx64 " is beyond what 32-bit "
-		    "paging can name (2^40): the guest could not reach the "
-		    "engine's pages", job->slot_va);
-		return (ENGINE_CANNOT);
-	}
-	return (ENGINE_OK);
-}
 
 /*
  * Check the job against what this engine can do, and settle the guest
@@ -1644,48 +969,48 @@ check_job(qctx_t *c)
 	uint64_t span;
 
 	if (job->mode == HT_MODE_EPT4 || job->mode == HT_MODE_EPT5) {
-		note(job, "qemu: EPT (%s) needs VMX, which QEMU 7.2's TCG "
+		qnote(job, "qemu: EPT (%s) needs VMX, which QEMU 7.2's TCG "
 		    "does not emulate (the bochs engine runs EPT)",
 		    ht_mode_name(job->mode));
 		return (ENGINE_CANNOT);
 	}
 	if (job->mode > HT_MODE_NPT5) {
-		note(job, "qemu: unknown paging mode %d", (int)job->mode);
+		qnote(job, "qemu: unknown paging mode %d", (int)job->mode);
 		return (ENGINE_CANNOT);
 	}
 	if (job->guest && !c->nested) {
-		note(job, "qemu: a guest job needs second-level tables (npt4 "
+		qnote(job, "qemu: a guest job needs second-level tables (npt4 "
 		    "or npt5), not %s", ht_mode_name(job->mode));
 		return (ENGINE_CANNOT);
 	}
 	if (job->slot_level < 1 || (unsigned)job->slot_level >= c->levels) {
-		note(job, "qemu: the borrowed slot must be at level 1 or "
+		qnote(job, "qemu: the borrowed slot must be at level 1 or "
 		    "above (level %d maps too little for the engine)",
 		    job->slot_level);
 		return (ENGINE_CANNOT);
 	}
 	span = 1ull << level_shift(c, (unsigned)job->slot_level + 1);
 	if (job->slot_va & (span - 1)) {
-		note(job, "qemu: slot_va %#" PRIx64 " is not aligned to the "
+		qnote(job, "qemu: slot_va %#" PRIx64 " is not aligned to the "
 		    "%#" PRIx64 " bytes its level-%d entry maps",
 		    job->slot_va, span, job->slot_level);
 		return (ENGINE_CANNOT);
 	}
 	if (job->guest_pa % GUEST_AREA != 0 || job->guest_pa >> 32 != 0 ||
 	    job->guest_pa + GUEST_AREA > job->ram_size) {
-		note(job, "qemu: guest_pa %#" PRIx64 " must be 2 MiB-aligned, "
+		qnote(job, "qemu: guest_pa %#" PRIx64 " must be 2 MiB-aligned, "
 		    "below 4 GiB and inside RAM", job->guest_pa);
 		return (ENGINE_CANNOT);
 	}
 	if (job->ram_size == 0 || job->ram_size % (2u << 20) != 0 ||
 	    job->slot_pa + c->pte_size > job->ram_size ||
 	    job->slot_pa % c->pte_size != 0) {
-		note(job, "qemu: ram_size %#" PRIx64 " or slot_pa %#" PRIx64
+		qnote(job, "qemu: ram_size %#" PRIx64 " or slot_pa %#" PRIx64
 		    " is out of bounds", job->ram_size, job->slot_pa);
 		return (ENGINE_CANNOT);
 	}
 	if (!c->is_long && job->cr3 >> 32 != 0) {
-		note(job, "qemu: cr3 %#" PRIx64 " does not fit 32 bits",
+		qnote(job, "qemu: cr3 %#" PRIx64 " does not fit 32 bits",
 		    job->cr3);
 		return (ENGINE_CANNOT);
 	}
@@ -1693,13 +1018,13 @@ check_job(qctx_t *c)
 	    job->cpu->pa_bits : ht_geometry(job->mode)->pa_bits_max;
 	/* L2's tables hold GPAs of the slot: below MAXPHYADDR. */
 	if (c->nested && (job->slot_va + GUEST_AREA - 1) >> c->pa_bits != 0) {
-		note(job, "qemu: slot_va %#" PRIx64 " is at or above "
+		qnote(job, "qemu: slot_va %#" PRIx64 " is at or above "
 		    "MAXPHYADDR (%u bits): the nested guest could not reach "
 		    "its own pages there", job->slot_va, c->pa_bits);
 		return (ENGINE_CANNOT);
 	}
 	if (job->guest)
-		return (check_guest(c));
+		return (qcheck_guest(c));
 	return (ENGINE_OK);
 }
 
@@ -1732,39 +1057,13 @@ pae_note(qctx_t *c, const uint8_t *m, uint64_t inram, uint64_t root,
 		uint64_t was;
 
 		(void) image_read((void *)c->job->img, root + 8 * i, &was, 8);
-		if ((get64(m + root + 8 * i) & ~was) & PTE_A)
+		if ((qget64(m + root + 8 * i) & ~was) & PTE_A)
 			n++;
 	}
 	if (n != 0)
-		note(c->job, "qemu: QEMU set the accessed bit (bit 5, "
+		qnote(c->job, "qemu: QEMU set the accessed bit (bit 5, "
 		    "reserved in PAE) in %" PRIu64 " PDPTE(s) of the %sroot "
 		    "at %#" PRIx64 "; mem_after shows it", n, whose, root);
-}
-
-/*
- * A guest job: the host-physical address of guest-physical gpa through
- * the image's second-level tables, or ~0 where they do not map it (or
- * the image cannot be read there).  Errors: none (~0).
- */
-static uint64_t
-host_hpa(const qctx_t *c, uint64_t gpa)
-{
-	ht_scan_cfg_t cfg;
-	ht_cpu_t hcpu;
-	ht_access_t a;
-
-	memset(&cfg, 0, sizeof (cfg));
-	memset(&hcpu, 0, sizeof (hcpu));
-	cfg.mode = c->job->mode;
-	cfg.cr3 = c->job->cr3;
-	cfg.read = image_read;
-	cfg.read_arg = (void *)c->job->img;
-	hcpu.flags = HT_CPU_NXE;
-	hcpu.pa_bits = c->pa_bits;
-	if (ht_scan_access(&cfg, &hcpu, gpa, HT_ACC_READ, 0, &a) != 0 ||
-	    a.fault != HT_FAULT_NONE)
-		return (~0ull);
-	return (a.pa);
 }
 
 /* Copy RAM [0, img->size) after the run into job->mem_after. */
@@ -1804,7 +1103,7 @@ save_mem_after(qctx_t *c)
 		pae_note(c, m, inram, job->cr3 &
 		    ht_geometry(job->mode)->root_mask, "");
 	if (c->guest && job->guest_mode == HT_MODE_PAE) {
-		uint64_t root = host_hpa(c, job->guest_cr3 &
+		uint64_t root = qhost_hpa(c, job->guest_cr3 &
 		    ht_geometry(HT_MODE_PAE)->root_mask);
 
 		if (root != ~0ull)
@@ -1828,19 +1127,19 @@ engine_qemu(engine_job_t *job)
 	(void) snprintf(job->engine, sizeof (job->engine), "qemu tcg, %s",
 	    ht_mode_name(job->mode) != NULL ? ht_mode_name(job->mode) : "?");
 	if ((c = calloc(1, sizeof (*c))) == NULL) {
-		note(job, "qemu: out of memory");
+		qnote(job, "qemu: out of memory");
 		return (ENGINE_FAILED);
 	}
 	c->job = job;
 	if (find_on_path(QEMU_BIN, c->qemu, sizeof (c->qemu)) != 0) {
-		note(job, "qemu: %s is not installed (Debian: "
+		qnote(job, "qemu: %s is not installed (Debian: "
 		    "qemu-system-x86)", QEMU_BIN);
 		free(c);
 		return (ENGINE_ABSENT);
 	}
 	memcpy(&c->hdr, engine_qemu_guest, sizeof (c->hdr));
 	if (c->hdr.magic != QG_MAGIC || c->hdr.nips != NIPS_MAX) {
-		note(job, "qemu: the embedded guest code is damaged");
+		qnote(job, "qemu: the embedded guest code is damaged");
 		free(c);
 		return (ENGINE_FAILED);
 	}
@@ -1860,7 +1159,7 @@ engine_qemu(engine_job_t *job)
 	if ((job->cpu != NULL && (job->cpu->flags & HT_CPU_NO1G) &&
 	    c->is_long) || (c->guest && c->glong && job->gcpu != NULL &&
 	    (job->gcpu->flags & HT_CPU_NO1G)))
-		note(job, "qemu: QEMU 7.2's TCG walks 1 GiB pages even with "
+		qnote(job, "qemu: QEMU 7.2's TCG walks 1 GiB pages even with "
 		    "pdpe1gb=off: HT_CPU_NO1G is not emulated");
 	/* A protection key whose access PKRU does not restrict. */
 	if (job->cpu != NULL && (job->cpu->flags & HT_CPU_PKE) &&
@@ -1872,7 +1171,7 @@ engine_qemu(engine_job_t *job)
 			c->ukey = 0;
 	}
 	if ((c->area = calloc(1, QA_END)) == NULL) {
-		note(job, "qemu: out of memory");
+		qnote(job, "qemu: out of memory");
 		free(c);
 		return (ENGINE_FAILED);
 	}
@@ -1883,7 +1182,7 @@ engine_qemu(engine_job_t *job)
 	(void) snprintf(c->dir, sizeof (c->dir), "%s/htable-qemu.XXXXXX",
 	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
 	if (mkdtemp(c->dir) == NULL) {
-		note(job, "qemu: cannot make a directory %s: %s", c->dir,
+		qnote(job, "qemu: cannot make a directory %s: %s", c->dir,
 		    strerror(errno));
 		c->dir[0] = '\0';
 		goto out;
@@ -1892,7 +1191,7 @@ engine_qemu(engine_job_t *job)
 	(void) snprintf(c->rom, sizeof (c->rom), "%s/bios", c->dir);
 	(void) snprintf(c->log, sizeof (c->log), "%s/log", c->dir);
 	if (write_ram(c) != 0 || write_rom(c) != 0) {
-		note(job, "qemu: cannot write the guest's memory in %s: %s",
+		qnote(job, "qemu: cannot write the guest's memory in %s: %s",
 		    c->dir, strerror(errno));
 		goto out;
 	}
@@ -1913,7 +1212,7 @@ engine_qemu(engine_job_t *job)
 			break;
 	}
 	if (save_mem_after(c) != 0) {
-		note(job, "qemu: cannot read back the guest's memory: %s",
+		qnote(job, "qemu: cannot read back the guest's memory: %s",
 		    strerror(errno));
 		rc = ENGINE_FAILED;
 		goto out;
