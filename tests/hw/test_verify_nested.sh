@@ -77,6 +77,11 @@ if build e4 "mode ept4" "ept ad xonly" "pagesizes 4k 2m 1g" \
 	    "ept4: read of an execute-only page"
 	# A/D disabled in the EPTP: the same tables, nothing set
 	verify "ept4 a/d off" "$work/e4.img" $((e4 & ~0x40)) ept4 bochs --ept xonly
+	# a 1 GiB page on a CPU without 1 GiB EPT pages: a misconfiguration
+	verify "ept4 1g on a CPU without" "$work/e4.img" "$e4" ept4 bochs \
+	    --ept ad,xonly --cpu no1g --verbose
+	expect_line '^agree 0x0000000080000000 r : EPT misconfiguration' \
+	    "ept4: a 1 GiB page on a CPU without them"
 	# write without read: a misconfiguration
 	cp "$work/e4.img" "$work/e4wr.img"
 	clear_bit "$work/e4wr.img" "$e4" ept4 0x800000 0 0
@@ -149,6 +154,14 @@ for mode in npt4 npt5; do
 			[ $cpu = nxe ] && expect_line '^agree 0x0000000000800010 x : #NPF ec=0x15 P U I' \
 			    "$mode ($eng): fetch from an NX page"
 		done
+		# a 1 GiB page on a CPU without them (QEMU 7.2 walks them
+		# anyway: Bochs only)
+		if [ $eng = bochs ]; then
+			verify "$mode 1g on a CPU without" "$img" "$CR3" $mode $eng \
+			    --cpu nxe,no1g --verbose
+			expect_line '^agree 0x0000000080000000 r : #NPF ec=0xd P U RSVD$' \
+			    "$mode ($eng): a 1 GiB page on a CPU without them"
+		fi
 		verify "$mode upper U, R/W, reserved" "$work/n${mode}u.img" "$CR3" $mode $eng \
 		    --verbose --probes "$work/nprobes"
 		expect_line '^agree 0x0000000000400000 r : #NPF ec=0x5 P U$' \

@@ -21,6 +21,8 @@
  *	0x012000	VMXON region, or SVM's host save area
  *	0x013000	the VMCS, or the VMCB (built by the host)
  *	0x014000	L2's page tables: PML4, PDPT, PD, the window's PT
+ *			(a guest job: the guest-format tables the guest
+ *			slot links, up to 3, then L2's user stack page)
  *	0x018000	L2's stack (grows down from 0x019000)
  *	0x019000	the second-level subtree linked into the slot
  *	0x01d000	end of what the boot ROM loads from the disk
@@ -52,6 +54,8 @@
 #define	BA_L2PT		0x014000	/* PML4, PDPT, PD, PT */
 #define	BA_L2WINPT	0x017000	/* the window's PT */
 #define	BA_L2STACK_TOP	0x019000
+#define	BA_GPT		0x014000	/* guest job: its tables, up to 3 */
+#define	BA_GUSTACK	0x017000	/* guest job: L2's user stack page */
 #define	BA_SLOTPT	0x019000	/* up to 4 tables */
 #define	BA_LOAD_END	0x01d000
 #define	BA_STATUS	0x01d000
@@ -107,12 +111,44 @@
 #define	BP_GPAMASK	(BA_PARAMS + 0x90)	/* window PTE address bits */
 #define	BP_GDTR		(BA_PARAMS + 0xa0)	/* limit (2), base (8) */
 #define	BP_IDTR		(BA_PARAMS + 0xb0)
+/* A guest job (L2 on the image's guest tables): 0 otherwise */
+#define	BP_GUEST	(BA_PARAMS + 0xc0)	/* 1: a guest job */
+#define	BP_GSLOTPA	(BA_PARAMS + 0xc8)	/* the guest slot entry */
+#define	BP_GSLOTLINK	(BA_PARAMS + 0xd0)	/* what it gets */
+#define	BP_GSLOTW	(BA_PARAMS + 0xd8)	/* its width: 4 or 8 */
+#define	BP_GLEGACY	(BA_PARAMS + 0xe0)	/* 1: 32-bit L2 code */
+#define	BP_GPERPROBE	(BA_PARAMS + 0xe8)	/* 1: BC_GLINK per probe */
 /* L1's own variables (the host leaves them zero) */
 #define	BP_LAUNCHED	(BA_PARAMS + 0x100)	/* VMX: VMLAUNCH done */
 #define	BP_I		(BA_PARAMS + 0x108)	/* probe of the chunk */
 #define	BP_N		(BA_PARAMS + 0x110)	/* probes in the chunk */
 #define	BP_DONE		(BA_PARAMS + 0x118)	/* probes before it */
 #define	BP_AVX512	(BA_PARAMS + 0x120)	/* 1: fill with AVX-512 */
+/*
+ * A guest job's two contexts (CPL 0, then CPL 3), BC_SIZE bytes each
+ * from BP_GCTX: what L1 loads into L2 before each probe.  VMX: BC_CS and
+ * BC_SS are the selectors, BC_CSAR and BC_SSAR the access rights; SVM:
+ * BC_CS and BC_SS the first 8 bytes of the VMCB's segment (selector,
+ * attributes, limit) and BC_CPL the VMCB's CPL.  BC_STUBS is L2's
+ * address of the set of stubs (read, write, fetch; BG_STUB apart).
+ */
+#define	BP_GCTX		(BA_PARAMS + 0x140)
+#define	BC_CS		0x00
+#define	BC_CSAR		0x08
+#define	BC_SS		0x10
+#define	BC_SSAR		0x18
+#define	BC_STUBS	0x20
+#define	BC_RSP		0x28
+#define	BC_RFLAGS	0x30
+#define	BC_CPL		0x38
+#define	BC_GLINK	0x40	/* BP_GPERPROBE: the guest slot's entry */
+#define	BC_SIZE		0x48
+/* A guest job: the blob's user page (its CPL 3 stubs), an offset */
+#define	BG_UPAGE	0x2000
+/* A guest job's stub: BG_STUB bytes, its access at BG_ACCESS in it */
+#define	BG_STUB		16
+#define	BG_ACCESS	2
+
 /*
  * The fill map, at BP_FILLMAP: bit b set: the 2 MiB of RAM at b << 21
  * get markers (the blocks that hold a page some leaf of the image maps;
@@ -154,7 +190,9 @@
 #define	BRS_VALUE	24	/* L2's RBX: what a read loaded */
 #define	BRS_INFO	32	/* exit interruption info / EXITINTINFO */
 #define	BRS_RIP		40	/* L2's RIP at the exit */
-#define	BRS_SIZE	48
+#define	BRS_ERROR	48	/* VMX: the exit's interruption error code */
+#define	BRS_RCX		56	/* L2's RCX: a 32-bit read's high half */
+#define	BRS_SIZE	64
 
 /* The status page (L1 -> disk, at BP_LBA_STATUS). */
 #define	BS_DONE		0x00	/* BG_DONE once every probe ran */

@@ -48,6 +48,14 @@
  * local APIC timer with INTR intercepted), so a fetch that lands on code
  * other than a marker's `ret` comes back too.
  *
+ * A guest job (BP_GUEST): L1 also writes the guest slot's link
+ * (BP_GSLOTLINK, 4 or 8 bytes) after the data pages; per probe it loads
+ * the context of the probe's CPL (BP_GCTX: CS, SS, CPL, the stub set,
+ * RSP, RFLAGS; with BP_GPERPROBE the guest slot's entry too) into the
+ * VMCS or the VMCB, RAX = va, and enters L2 on the guest's own tables.
+ * The exit's interruption error code (VMX) and L2's RCX (the high half
+ * of a 32-bit read) go into the result record too.
+ *
  * At the end L1 writes the image's non-zero data pages back to the disk
  * (the accessed and dirty bits the MMU set), then the status page, and
  * ends Bochs through its shutdown port (0x8900).  A failure prints
@@ -84,6 +92,7 @@
 #define	VM_INSTR_ERROR	0x4400
 #define	VM_EXIT_REASON	0x4402
 #define	VM_EXIT_INTINFO	0x4404
+#define	VM_EXIT_INTERR	0x4406
 #define	VM_EXIT_QUAL	0x6400
 #define	VM_GUEST_PA	0x2400
 #define	VM_GUEST_RSP	0x681c
@@ -99,6 +108,9 @@
 #define	VMCB_EXITINFO1	0x078
 #define	VMCB_EXITINFO2	0x080
 #define	VMCB_EXITINT	0x088
+#define	VMCB_CS		0x410
+#define	VMCB_SS		0x420
+#define	VMCB_CPL	0x4cb
 #define	VMCB_RFLAGS	0x570
 #define	VMCB_RIP	0x578
 #define	VMCB_RSP	0x5d8
@@ -289,6 +301,12 @@ g_start:
 	.long	GOFF(engine_bochs_guest_end)
 	.long	GOFF(g_timer64)
 	.long	GOFF(g_spurious64)
+	/* a guest job's stub sets (GOFF), by BGS_* */
+	.long	GOFF(gs_vmx_k64), GOFF(gs_vmx_u64)
+	.long	GOFF(gs_svm_k64), GOFF(gs_svm_u64)
+	.long	GOFF(gs_vmx_k32), GOFF(gs_vmx_u32)
+	.long	GOFF(gs_svm_k32), GOFF(gs_svm_u32)
+	.long	GOFF(g_upage)		/* the user page */
 
 	.code32
 /*
@@ -396,6 +414,16 @@ g_long64:
 	movq	BP_SLOTPA(%rbp), %rdi
 	movq	BP_SLOTLINK(%rbp), %rax
 	movq	%rax, (%rdi)
+	/* A guest job: the link to our guest-format tables too. */
+	cmpq	$0, BP_GUEST(%rbp)
+	je	1f
+	movq	BP_GSLOTPA(%rbp), %rdi
+	movq	BP_GSLOTLINK(%rbp), %rax
+	movl	%eax, (%rdi)
+	cmpq	$8, BP_GSLOTW(%rbp)
+	jne	1f
+	movq	%rax, (%rdi)
+1:
 
 	cmpq	$BK_VMX, BP_KIND(%rbp)
 	jne	1f
@@ -862,6 +890,8 @@ vmx_probes:
 	jae	9f
 	shlq	$4, %rbx
 	leaq	BA_PROBES(%rbp, %rbx), %rsi
+	cmpq	$0, BP_GUEST(%rbp)
+	jne	vmx_guest
 	call	window			/* %rax = L2's address */
 	movq	%rax, %r12
 	movl	8(%rsi), %ecx		/* op */
@@ -875,8 +905,10 @@ vmx_probes:
 	movl	$2, %eax
 	movl	$VM_GUEST_RFLAGS, %ecx
 	vmwrite	%rax, %rcx
+vmx_enter:
 	movq	%r12, %rax
 	xorl	%ebx, %ebx
+	xorl	%ecx, %ecx
 	cmpq	$0, BP_LAUNCHED(%rbp)
 	jne	1f
 	vmlaunch
@@ -890,7 +922,52 @@ vmx_probes:
 	jmp	fatal
 9:	jmp	g_chunk_done
 
-/* Host RIP: a VM exit from L2.  %rbx is L2's. */
+/*
+ * A guest job: L2 in the context of the probe's CPL (gcontext), its
+ * segments, RIP (the stub of the op), RSP and RFLAGS into the VMCS;
+ * RAX = va.
+ */
+	.macro	GVMW off, field
+	movq	\off(%r8), %rax
+	movl	$\field, %r14d
+	vmwrite	%rax, %r14
+	jbe	vmwrite_fail
+	.endm
+vmx_guest:
+	call	gcontext
+	GVMW	BC_CS, 0x0802
+	GVMW	BC_CSAR, 0x4816
+	GVMW	BC_SS, 0x0804
+	GVMW	BC_SSAR, 0x4818
+	GVMW	BC_RSP, VM_GUEST_RSP
+	GVMW	BC_RFLAGS, VM_GUEST_RFLAGS
+	movl	8(%rsi), %eax		/* op */
+	shll	$4, %eax		/* BG_STUB apart */
+	addq	BC_STUBS(%r8), %rax
+	movl	$VM_GUEST_RIP, %r14d
+	vmwrite	%rax, %r14
+	jbe	vmwrite_fail
+	movq	(%rsi), %r12
+	jmp	vmx_enter
+
+/*
+ * gcontext: %r8 = the context of probe (%rsi)'s CPL; with BP_GPERPROBE
+ * its guest slot entry goes in (4 bytes: a 32-bit guest).  Uses %rax,
+ * %rdx.
+ */
+gcontext:
+	leaq	BP_GCTX(%rbp), %r8
+	cmpl	$3, 12(%rsi)		/* cpl */
+	jne	1f
+	addq	$BC_SIZE, %r8
+1:	cmpq	$0, BP_GPERPROBE(%rbp)
+	je	2f
+	movq	BP_GSLOTPA(%rbp), %rdx
+	movq	BC_GLINK(%r8), %rax
+	movl	%eax, (%rdx)
+2:	ret
+
+/* Host RIP: a VM exit from L2.  %rbx and %rcx are L2's. */
 vmx_exit:
 	leaq	g_start(%rip), %rbp
 	movq	$1, BP_LAUNCHED(%rbp)
@@ -898,6 +975,7 @@ vmx_exit:
 	imulq	$BRS_SIZE, %rdi
 	leaq	BA_RESULTS(%rbp, %rdi), %rdi
 	movq	%rbx, BRS_VALUE(%rdi)
+	movq	%rcx, BRS_RCX(%rdi)
 	movl	$1, BRS_RAN(%rdi)
 	movl	$VM_EXIT_REASON, %eax
 	xorl	%edx, %edx
@@ -911,6 +989,8 @@ vmx_exit:
 	vmread	%rax, BRS_GPA(%rdi)
 	movl	$VM_EXIT_INTINFO, %eax
 	vmread	%rax, BRS_INFO(%rdi)
+	movl	$VM_EXIT_INTERR, %eax
+	vmread	%rax, BRS_ERROR(%rdi)
 	movl	$VM_GUEST_RIP, %eax
 	vmread	%rax, BRS_RIP(%rdi)
 	incq	BP_I(%rbp)
@@ -1000,6 +1080,8 @@ svm_probes:
 	jae	9f
 	shlq	$4, %rbx
 	leaq	BA_PROBES(%rbp, %rbx), %rsi
+	cmpq	$0, BP_GUEST(%rbp)
+	jne	svm_guest
 	call	window
 	leaq	BA_VMCS(%rbp), %rdi
 	movq	%rax, VMCB_RAX(%rdi)
@@ -1009,14 +1091,41 @@ svm_probes:
 	movq	%rax, VMCB_RIP(%rdi)
 	movq	$BL2_BASE + BA_L2STACK_TOP, VMCB_RSP(%rdi)
 	movq	$0x202, VMCB_RFLAGS(%rdi)	/* IF: the timer's exit */
+	jmp	svm_enter
+	/*
+	 * A guest job: the context of the probe's CPL (segments, CPL, the
+	 * stub of the op, stack, flags with IF) into the VMCB; RAX = va.
+	 */
+svm_guest:
+	call	gcontext
+	leaq	BA_VMCS(%rbp), %rdi
+	movq	(%rsi), %rax
+	movq	%rax, VMCB_RAX(%rdi)
+	movq	BC_CS(%r8), %rax
+	movq	%rax, VMCB_CS(%rdi)
+	movq	BC_SS(%r8), %rax
+	movq	%rax, VMCB_SS(%rdi)
+	movb	BC_CPL(%r8), %al
+	movb	%al, VMCB_CPL(%rdi)
+	movq	BC_RSP(%r8), %rax
+	movq	%rax, VMCB_RSP(%rdi)
+	movq	BC_RFLAGS(%r8), %rax
+	movq	%rax, VMCB_RFLAGS(%rdi)
+	movl	8(%rsi), %eax		/* op */
+	shll	$4, %eax		/* BG_STUB apart */
+	addq	BC_STUBS(%r8), %rax
+	movq	%rax, VMCB_RIP(%rdi)
+svm_enter:
 	movl	$1, VMCB_TLBCTL(%rdi)	/* flush the TLB at VMRUN */
 	movl	$X2APIC_COUNT, %ecx
 	movl	$BSVM_TIMER, %eax
 	xorl	%edx, %edx
 	wrmsr
 	xorl	%ebx, %ebx
+	xorl	%ecx, %ecx
 	movq	%rdi, %rax
 	vmrun	%rax
+	movq	%rcx, %r12		/* L2's */
 	movl	$X2APIC_COUNT, %ecx
 	xorl	%eax, %eax
 	xorl	%edx, %edx
@@ -1034,6 +1143,7 @@ svm_probes:
 	imulq	$BRS_SIZE, %rdi
 	leaq	BA_RESULTS(%rbp, %rdi), %rdi
 	movq	%rbx, BRS_VALUE(%rdi)
+	movq	%r12, BRS_RCX(%rdi)
 	movl	$1, BRS_RAN(%rdi)
 	movl	%eax, BRS_REASON(%rdi)
 	movq	VMCB_EXITINFO1(%rsi), %rax
@@ -1242,6 +1352,78 @@ l2_svm_w:
 l2_svm_x:
 	call	*%rax
 	vmmcall
+
+/*
+ * A guest job's stubs: one set per hypercall, CPL and code size, the
+ * user sets in the user page (U=1 in the guest slot's tables), BG_STUB
+ * bytes per op (read, write, fetch), %rax/%eax = va.  Each first touches
+ * its stack (which also fetches its code page), so that a fault of the
+ * engine's own pages is taken at another instruction than the access
+ * (at BG_ACCESS); then the access, then the hypercall.  32-bit code
+ * reads the 8 bytes in two loads, into EBX and ECX.
+ */
+	.macro	GSTUBS64 call:vararg
+	.balign	16
+	pushq	%rcx
+	popq	%rcx
+	movq	(%rax), %rbx
+	\call
+	.balign	16
+	pushq	%rcx
+	popq	%rcx
+	lock orb $0, (%rax)
+	\call
+	.balign	16
+	pushq	%rcx
+	popq	%rcx
+	call	*%rax
+	\call
+	.balign	16
+	.endm
+	.macro	GSTUBS32 call:vararg
+	.balign	16
+	pushl	%ecx
+	popl	%ecx
+	movl	(%eax), %ebx
+	movl	4(%eax), %ecx
+	\call
+	.balign	16
+	pushl	%ecx
+	popl	%ecx
+	lock orb $0, (%eax)
+	\call
+	.balign	16
+	pushl	%ecx
+	popl	%ecx
+	call	*%eax
+	\call
+	.balign	16
+	.endm
+
+	.balign	16
+gs_vmx_k64:
+	GSTUBS64 vmcall
+gs_svm_k64:
+	GSTUBS64 vmmcall
+	.code32
+gs_vmx_k32:
+	GSTUBS32 vmcall
+gs_svm_k32:
+	GSTUBS32 vmmcall
+	.code64
+
+	.org	g_start + BG_UPAGE
+g_upage:
+gs_vmx_u64:
+	GSTUBS64 vmcall
+gs_svm_u64:
+	GSTUBS64 vmmcall
+	.code32
+gs_vmx_u32:
+	GSTUBS32 vmcall
+gs_svm_u32:
+	GSTUBS32 vmmcall
+	.code64
 
 	.balign	16
 engine_bochs_guest_end:
