@@ -97,23 +97,23 @@
 #include "engine_qemu_int.h"
 
 /*
- * A guest job's guest-format tables (job->guest_mode, levels counted as
- * engine.h does: 0 is the page table): the bytes an entry of a level
- * maps (log2), and the index of va's entry in a table of that level (a
- * PAE root's four fall out of the same sum, va being below 4 GiB).
- * Errors: none.
+ * A guest job's guest-format tables, from the library's geometry table
+ * (levels counted as engine.h does: 0 is the page table): the bytes an
+ * entry of a level maps (log2), and the index of va's entry in a table
+ * of that level (a PAE root's four fall out of the same sum, va being
+ * below 4 GiB).  Errors: none.
  */
 static unsigned
 gshift(ht_mode_t gm, unsigned level)
 {
-	return (gm == HT_MODE_32BIT ? 12 + 10 * level : 12 + 9 * level);
+	return (ht_geometry(gm)->level_shift[level]);
 }
 
 static unsigned
 gindex(ht_mode_t gm, uint64_t va, unsigned level)
 {
 	return ((unsigned)(va >> gshift(gm, level)) &
-	    (gm == HT_MODE_32BIT ? 0x3ffu : 0x1ffu));
+	    (ht_geometry(gm)->ptes_per_table - 1));
 }
 
 /* A VMCB segment: selector, attributes, limit 4 GiB - 1, base 0. */
