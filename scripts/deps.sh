@@ -40,10 +40,13 @@ pkgs=(
 # build-gcc and build-asan, suite hardware: bochs, the only MMU here that
 # walks Intel EPT (and a second one for AMD NPT), for the Bochs engine of
 # `htable verify` (tests/hw/test_engine_bochs.sh,
-# test_verify_nested.sh).  The engine runs it headless (its built-in
-# nogui display); the package still wants one display library, and
-# bochs-term is the one that pulls in nothing graphical.
-norec=(qemu-system-x86 bochs bochs-term)
+# test_verify_nested.sh).  Debian's Bochs has no "nogui" display: the
+# engine runs the "term" one (bochs-term, the display package that pulls
+# in nothing graphical) on a pseudo-terminal of its own.  vgabios: Bochs
+# loads the VGA ROM its package links to (/usr/share/bochs/VGABIOS-lgpl-
+# latest) at every start, and without recommends apt satisfies bochs's
+# "vgabios | seabios" with seabios alone.
+norec=(qemu-system-x86 bochs bochs-term vgabios)
 absent() {
 	local p
 	for p in "$@"; do

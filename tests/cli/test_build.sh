@@ -178,8 +178,8 @@ printf '%s\n' "$P" "space a" "map 0x40000000 0x5000 8k" "space b" "share 0x40000
 # --engine and --cpu belong to --verify
 "$htable" build "$work/multi.spec" -o "$work/x.img" --engine qemu >/dev/null 2>"$work/err"
 [ $? -eq 2 ] && grep -q 'go with --verify' "$work/err" && [ ! -e "$work/x.img" ] && ok || bad "--engine without --verify"
-"$htable" build "$work/multi.spec" -o "$work/x.img" --verify --engine bochs >/dev/null 2>"$work/err"
-[ $? -eq 2 ] && grep -q "build: --engine 'bochs'" "$work/err" && ok || bad "build --engine bochs"
+"$htable" build "$work/multi.spec" -o "$work/x.img" --verify --engine nosuch >/dev/null 2>"$work/err"
+[ $? -eq 2 ] && grep -q "build: --engine 'nosuch'" "$work/err" && [ ! -e "$work/x.img" ] && ok || bad "build --engine nosuch"
 
 # --- input errors of spaces, shares and CPU roots ---
 err_case "share of a later space" 3 "share: space 'b' is defined later, at line 4" "$P" "space a" "share 0 from b 0 4k" "space b"
