@@ -218,13 +218,12 @@ ad_bits(ht_mode_t m, int a, int d)
 	return ((a ? 1ull << sh : 0) | (d ? 2ull << sh : 0));
 }
 
-/* Entry bits b (of the format mask names) as HT_A | HT_D. */
+/* Entry bits b of an entry of mode m as HT_A | HT_D. */
 static unsigned
-ad_of(const verify_t *v, uint64_t mask, uint64_t b)
+ad_of(ht_mode_t m, uint64_t b)
 {
-	(void) v;
-	b >>= (mask & 0x100) ? 8 : 5;
-	return (((b & 1) ? HT_A : 0) | ((b & 2) ? HT_D : 0));
+	return ((b & ad_bits(m, 1, 0) ? HT_A : 0) |
+	    (b & ad_bits(m, 0, 1) ? HT_D : 0));
 }
 
 /* A host walk's leaf: the bits it sets, into the record's `which`. */
@@ -709,6 +708,7 @@ check_ad_guest(const verify_t *v, const gad_t *s, const uint8_t *mem_after,
 	for (size_t i = 0; i < s->n; i++) {
 		uint64_t before = 0, after = 0, mask, got, want;
 		unsigned w = s->size[i] & ~1u;
+		ht_mode_t m = (s->size[i] & 1) ? v->o.mode : v->o.guest_mode;
 
 		if (s->watch[i] == 0 || s->at[i] + w > v->im.size)
 			continue;
@@ -720,8 +720,8 @@ check_ad_guest(const verify_t *v, const gad_t *s, const uint8_t *mem_after,
 		if (got == want)
 			continue;
 		r->ad[r->nad].leaf = s->at[i];
-		r->ad[r->nad].got = ad_of(v, mask, got);
-		r->ad[r->nad].want = ad_of(v, mask, want);
+		r->ad[r->nad].got = ad_of(m, got);
+		r->ad[r->nad].want = ad_of(m, want);
 		r->nad++;
 	}
 }
