@@ -16,14 +16,16 @@
  *
  * Figures are ns per call.  For the threaded lines a sample is the wall
  * time of all threads' calls divided by the number of calls, so two
- * threads that scale perfectly show half the one-thread figure.  In the
- * `_cached` and `_steady` two-thread lines each thread then makes the
- * same calls once more alone, the other waiting, on its own CPU, and a
- * note gives both times and the scaling against those solo runs: the
- * two vCPUs of this machine often run at different speeds (another
- * tenant of the host), and the one-thread line runs on one of them
- * only.  Both the joint run and each solo run follow an untimed pass
- * over the thread's calls and a reset.  `floor_private_t2` is the
+ * threads that scale perfectly show half the one-thread figure.  In
+ * every two-thread line each thread then makes the same calls once more
+ * alone, the other waiting, on its own CPU, and a note gives both times
+ * and the scaling against those solo runs: the two vCPUs of this
+ * machine often run at different speeds (another tenant of the host),
+ * and the one-thread line runs on one of them only.  In the `_cached`
+ * and `_steady` lines both the joint run and each solo run follow an
+ * untimed pass over the thread's calls and a reset; a `_rand` solo run
+ * maps into a new space of its own, so that its tables come from the
+ * provider as the joint run's did.  `floor_private_t2` is the
  * machine's own limit for two threads (its function's comment);
  * `bench/threads.sh` runs these lines beside two processes that share
  * nothing.  Setting up is never timed; every return
@@ -310,6 +312,8 @@ typedef enum { T_FRESH, T_CACHED, T_STEADY, T_PRIVATE } tables_t;
 
 typedef struct worker {
 	ht_as_t			*as;
+	ht_ctx_t		*ctx;	/* T_FRESH's solo run: its space's */
+	unsigned		flags;	/* and its flags */
 	ht_va_t			va;	/* its own 1 GiB */
 	const uint32_t		*perm;
 	pthread_barrier_t	*start;
@@ -446,7 +450,7 @@ worker_main(void *arg)
 	 * its own solo run afterwards, whichever CPU it had (its vCPU idle
 	 * meanwhile), which the joint run, both CPUs busy, never pays.
 	 */
-	if (w->nthreads > 1 && w->tab != T_FRESH) {
+	if (w->nthreads > 1) {
 		uint64_t s0, s1;
 		uint32_t sn;
 
@@ -455,8 +459,23 @@ worker_main(void *arg)
 			spin_pause();
 		while (atomic_load(&w->solo_turn[0]) != w->idx)
 			spin_pause();
-		worker_reset(w);
-		sn = worker_calls(w, &s0, &s1);
+		if (w->tab == T_FRESH) {
+			/*
+			 * Fresh again: a space of its own, made now, whose
+			 * tables come from the provider as the joint run's
+			 * did (emptied ones would come from the space's
+			 * cache: that is the _cached line).
+			 */
+			ht_as_t *joint = w->as;
+
+			CHECK(ht_as_create(w->ctx, w->flags, &w->as));
+			sn = worker_calls(w, &s0, &s1);
+			ht_as_destroy(w->as);
+			w->as = joint;
+		} else {
+			worker_reset(w);
+			sn = worker_calls(w, &s0, &s1);
+		}
 		solo = (double)(s1 - s0) / (double)sn;
 		atomic_store(&w->solo_turn[0], w->idx + 1);
 		while (atomic_load(&w->solo_turn[0]) < w->nthreads)
@@ -532,6 +551,8 @@ run_threads(bench_run_t *r, const char *name, unsigned nthreads,
 			else
 				as[i] = as[0];
 			w[i].as = as[i];
+			w[i].ctx = e.ctx;
+			w[i].flags = flags;
 			w[i].va = VA_BASE + (uint64_t)i * apart;
 			w[i].tab = tab;
 			w[i].perm = perm;
@@ -576,11 +597,7 @@ run_threads(bench_run_t *r, const char *name, unsigned nthreads,
 	}
 	env_fini(&e);
 	free(perm);
-	if (nthreads == 2 && r->reps > 0 && tab == T_FRESH)
-		bench_note("%s: each thread's own time, ns a call: %.2f on CPU "
-		    "%d, %.2f on CPU %d", name, median_of(own[0], r->reps),
-		    w[0].cpu, median_of(own[1], r->reps), w[1].cpu);
-	else if (nthreads == 2 && r->reps > 0) {
+	if (nthreads == 2 && r->reps > 0) {
 		double c0 = median_of(own[0], r->reps);
 		double c1 = median_of(own[1], r->reps);
 		double a0 = median_of(solo[0], r->reps);
