@@ -229,6 +229,36 @@ for host in ept4 npt4 ept5 npt5; do
 	done
 done
 
+# --- build --verify of a layout with a guest section ---
+# The host's tables are verified, then the guest's as a guest job: two
+# reports, the second after a "guest mode=M cr3=0xG host cr3=0xH" line,
+# each ending disagree=0.  Exit 4 (no engine ran) is a skip.
+src=$(dirname "$0")/../../examples
+for ex in "nested-ept4 bochs" "nested-npt4 qemu" "nested-npt4 bochs"; do
+	set -- $ex
+	name="build --verify $1.spec ($2)"
+	if [ "$2" = bochs ] && ! known bochs; then
+		skip "$name: this htable has no Bochs engine"
+		continue
+	fi
+	"$htable" build "$src/$1.spec" -o "$work/bv.img" --verify --engine "$2" \
+	    >"$work/out" 2>"$work/err"
+	rc=$?
+	gm=$(sed -n 's/^guest mode=\([a-z0-9]*\) cr3=.*/\1/p' "$work/out" | head -n 1)
+	if [ $rc -eq 4 ]; then
+		skip "$name: $(grep 'skipped' "$work/out" | head -n 1)"
+	elif [ $rc -ne 0 ]; then
+		bad "$name: exit $rc: $(grep -E 'DISAGREE|engine' "$work/out" | head -n 3)"
+	elif [ "$(grep -c '^probes=[1-9][0-9]* agree=[0-9]* disagree=0' "$work/out")" -ne 2 ]; then
+		bad "$name: not two agreeing reports: $(grep '^probes=' "$work/out")"
+	elif ! grep -q "^guest mode=$gm cr3=0x[0-9a-f]* host cr3=0x[0-9a-f]*\$" "$work/out" ||
+	    ! grep -A1 '^guest mode=.*host cr3=' "$work/out" | grep -q "guest $gm"; then
+		bad "$name: no guest job after the host's report"
+	else
+		ok
+	fi
+done
+
 # --- random layouts from the model test's generator ---
 for mode in npt4 npt5 ept4 ept5; do
 	engines="bochs"

@@ -92,6 +92,8 @@ int cli_verify(const char *path, const verify_opts_t *o, const engine_ops_t *e,
 int cli_verify_roots(const char *path, const verify_opts_t *o,
     const cli_root_t *roots, int nroots, const engine_ops_t *e,
     const char *probes, int verbose);
+/* The worse of two exit statuses of verify, in the order above. */
+int cli_verify_worst(int a, int b);
 /*
  * --cpu FLAGS: "wp,nxe,smep,smap,ac,pke,pkru=N,no1g,pa-bits=N" (or
  * "none") into *cpu.  0, or -1 for a flag it does not know or out of

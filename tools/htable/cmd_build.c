@@ -14,7 +14,8 @@
  * each CPU root's cr3 and, with KPTI, its user root as "cpuN.user"),
  * and last "mode=MODE roots=N".  Those lines are what `dump`,
  * `translate` and `verify --roots` read.  --verify then verifies every
- * root, each held to the spec's model of what it shows (world.c).
+ * root, each held to the spec's model of what it shows (world.c), and
+ * a guest's tables as a guest job (verify_guest).
  *
  * EPT.  Every root's value is the EPTP (spec_cr3), and the "mode=" line
  * ends with " ept=FLAGS", the flags of the `ept` statement: the image,
@@ -502,6 +503,35 @@ verify_world(const char *out, const spec_t *s, const spec_world_t *w,
 	return (arc != EXIT_OK && rc != EXIT_DISAGREE ? arc : rc);
 }
 
+/*
+ * build --verify of a spec with a guest, after the host's roots: the
+ * guest's own tables as a guest job (`verify --guest-mode`): each probe
+ * a linear address of the guest, through the guest's walk, with every
+ * guest-physical address it touches taken through the host space that
+ * maps the guest, on the CPU of --cpu.  It is held to the library's
+ * nested prediction; the spec's model speaks of the host's mappings
+ * only.  A header "guest mode=M cr3=0xG host cr3=0xH" comes before its
+ * report.  Returns the worse of rc (the host's status) and the guest's.
+ */
+static int
+verify_guest(const char *out, const spec_t *s, const spec_world_t *w,
+    const spec_guest_t *gst, const verify_opts_t *host,
+    const engine_ops_t *e, int rc)
+{
+	verify_opts_t vo = *host;
+
+	vo.cr3 = spec_cr3(s, ht_as_root(w->as[s->guest_space]));
+	vo.model = NULL;
+	vo.model_arg = NULL;
+	vo.guest = 1;
+	vo.guest_mode = s->guest->mode;
+	vo.guest_cr3 = spec_guest_cr3(gst);
+	printf("guest mode=%s cr3=0x%" PRIx64 " host cr3=0x%" PRIx64 "\n",
+	    ht_mode_name(vo.guest_mode), vo.guest_cr3, vo.cr3);
+	(void) fflush(stdout);
+	return (cli_verify_worst(rc, cli_verify(out, &vo, e, NULL, 0)));
+}
+
 int
 cmd_build(int argc, char **argv)
 {
@@ -642,6 +672,8 @@ cmd_build(int argc, char **argv)
 			vo.cr3 = spec_cr3(&s, ht_as_root(w.as[0]));
 			rc = cli_verify(out, &vo, engine, NULL, 0);
 		}
+		if (s.guest != NULL && rc != EXIT_INPUT && rc != EXIT_IO)
+			rc = verify_guest(out, &s, &w, &gst, &vo, engine, rc);
 	}
 out:
 	free(tmp);

@@ -530,6 +530,12 @@ severity(int rc)
 }
 
 int
+cli_verify_worst(int a, int b)
+{
+	return (severity(b) > severity(a) ? b : a);
+}
+
+int
 cli_verify_roots(const char *path, const verify_opts_t *o,
     const cli_root_t *roots, int nroots, const engine_ops_t *e,
     const char *probes, int verbose)
@@ -549,8 +555,7 @@ cli_verify_roots(const char *path, const verify_opts_t *o,
 		(void) fflush(stdout);
 		r = verify_one(path, &ov, roots, nroots, e, probes, verbose,
 		    &t);
-		if (severity(r) > severity(rc))
-			rc = r;
+		rc = cli_verify_worst(rc, r);
 		(void) fflush(stdout);
 	}
 	printf("roots=%d probes=%zu agree=%zu disagree=%zu", nroots, t.probes,

@@ -137,7 +137,7 @@ typedef struct engine_job {
 	probe_result_t	*results;	/* nprobes of them, caller's */
 	uint8_t		*mem_after;	/* malloc'd copy of RAM [0, img->size)
 					   after the run (A/D bits), or NULL */
-	char		engine[64];	/* what ran, e.g. "kvm (kvm_pvm)" */
+	char		engine[96];	/* what ran, e.g. "kvm (kvm_pvm)" */
 	char		note[256];	/* why it could not run / quirks seen */
 } engine_job_t;
 

@@ -2254,6 +2254,22 @@ run_bochs(bctx_t *c, int *r_st)
  * ENGINE_CANNOT (a mode, EPTP, slot, area or size it cannot take),
  * ENGINE_FAILED (files, Bochs or L1 failed; the note says how).
  */
+/*
+ * The job's engine field: Bochs, its version (may be empty), the CPU's
+ * virtualization, the mode, and a guest job's guest mode, as the QEMU
+ * engine words it.  Errors: none.
+ */
+static void
+engine_name(bctx_t *c, const char *version)
+{
+	engine_job_t *job = c->job;
+
+	(void) snprintf(job->engine, sizeof (job->engine),
+	    "bochs%s (bx_generic, %s), %s%s%s", version, c->kind == BK_VMX ?
+	    "vmx ept" : "svm npt", ht_mode_name(job->mode), job->guest ?
+	    ", guest " : "", job->guest ? ht_mode_name(job->guest_mode) : "");
+}
+
 int
 engine_bochs(engine_job_t *job)
 {
@@ -2296,9 +2312,7 @@ engine_bochs(engine_job_t *job)
 		free(c);
 		return (rc);
 	}
-	(void) snprintf(job->engine, sizeof (job->engine),
-	    "bochs (bx_generic, %s), %s", c->kind == BK_VMX ? "vmx ept" :
-	    "svm npt", ht_mode_name(job->mode));
+	engine_name(c, "");
 	rc = ENGINE_FAILED;
 	if ((c->area = calloc(1, BA_LOAD_END)) == NULL ||
 	    build_runs(c) != 0 || choose_probes(c) != 0) {
@@ -2333,9 +2347,7 @@ engine_bochs(engine_job_t *job)
 	if ((rc = run_bochs(c, &st)) != ENGINE_OK)
 		goto out;
 	bochs_version(c);
-	(void) snprintf(job->engine, sizeof (job->engine),
-	    "bochs%s (bx_generic, %s), %s", c->version, c->kind == BK_VMX ?
-	    "vmx ept" : "svm npt", ht_mode_name(job->mode));
+	engine_name(c, c->version);
 	rc = read_back(c, st);
 out:
 	cleanup(c);

@@ -150,7 +150,7 @@ typedef struct verify_try {
 	int		rc;		/* ENGINE_OK, _ABSENT, _CANNOT, _FAILED
 					   (also when the library could not
 					   start it: report.err says why) */
-	char		name[64];	/* ENGINE_OK: what ran, e.g. "qemu 7.2
+	char		name[96];	/* ENGINE_OK: what ran, e.g. "qemu 7.2
 					   tcg, pae" */
 	char		note[256];	/* why it could not run / quirks seen */
 } verify_try_t;
