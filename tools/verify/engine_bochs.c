@@ -82,11 +82,12 @@
  * time: 40 bits in Debian's Bochs 2.7, which L1 reads back (CPUID
  * 0x80000008) and the note reports if it differs.  L2 cannot name a
  * guest-physical address at or beyond it, so such probes are not run,
- * and a borrowed slot there is useless: the engine then borrows another
- * empty entry of the image below 2^40 that no probe uses (said in the
- * note).  Bochs 2.7 has no 5-level paging: no EPT page-walk length 5
- * (IA32_VMX_EPT_VPID_CAP bit 7 clear; VM entry refuses such an EPTP)
- * and a 4-level nested walk only, so ept5 and npt5 are ENGINE_CANNOT.
+ * and a borrowed slot there is refused (ENGINE_CANNOT): the plan keeps
+ * every nested job's slot below 2^39 (plan.c), so the engine does not
+ * choose another of its own.  Bochs 2.7 has no 5-level paging: no EPT
+ * page-walk length 5 (IA32_VMX_EPT_VPID_CAP bit 7 clear; VM entry
+ * refuses such an EPTP) and a 4-level nested walk only, so ept5 and
+ * npt5 are ENGINE_CANNOT.
  * It has no mode-based execute control for EPT either.
  *
  * Headless: Debian's Bochs has no "nogui" display; the "term" display
@@ -125,19 +126,16 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
 #include "engine_bochs.h"
+#include "engine_util.h"
 
 #define	BOCHS_BIN	"bochs"
 #define	BOCHS_PA_BITS	40		/* MAXPHYADDR of Bochs 2.7 x86-64 */
@@ -231,7 +229,6 @@ typedef struct bctx {
 	uint64_t	*runs;
 	size_t		nruns, cap;
 	uint64_t	ndata;		/* data pages on the disk */
-	uint64_t	*gpas;		/* the probes' GPAs, sorted */
 	uint64_t	*seenset;	/* plan_fill's tables walked */
 	size_t		nseen, seencap;
 	/* the probes sent: index into job->probes */
@@ -250,22 +247,9 @@ typedef struct bctx {
 } bctx_t;
 
 /*
- * Set the job's note (printf-style); the first reason wins.  fail()
- * words why the run failed, which replaces a note about a probe or the
- * slot.  Errors: none.
+ * Word why the run failed (printf-style), replacing a note about a probe
+ * or the slot (enote keeps the first reason).  Errors: none.
  */
-__attribute__((format(printf, 2, 3))) static void
-note(engine_job_t *job, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (job->note[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	(void) vsnprintf(job->note, sizeof (job->note), fmt, ap);
-	va_end(ap);
-}
-
 __attribute__((format(printf, 2, 3))) static void
 fail(engine_job_t *job, const char *fmt, ...)
 {
@@ -274,128 +258,6 @@ fail(engine_job_t *job, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void) vsnprintf(job->note, sizeof (job->note), fmt, ap);
 	va_end(ap);
-}
-
-/* Little-endian stores and loads of the area's fields.  Errors: none. */
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, 2);
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return (v);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return (v);
-}
-
-/*
- * Find prog on PATH (as execvp would) into out.  0, or -1 when there is
- * no executable of that name: the engine is then absent, not broken.
- * Errors: -1.
- */
-static int
-find_on_path(const char *prog, char *out, size_t outlen)
-{
-	const char *path = getenv("PATH");
-
-	if (path == NULL || *path == '\0')
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path != '\0') {
-		const char *end = strchr(path, ':');
-		size_t len = end != NULL ? (size_t)(end - path) : strlen(path);
-		int n;
-
-		n = len == 0 ? snprintf(out, outlen, "./%s", prog) :
-		    snprintf(out, outlen, "%.*s/%s", (int)len, path, prog);
-		if (n > 0 && (size_t)n < outlen && access(out, X_OK) == 0)
-			return (0);
-		if (end == NULL)
-			break;
-		path = end + 1;
-	}
-	return (-1);
-}
-
-/*
- * Run argv with environment envp, stdin from /dev/null, stdout into out
- * and stderr into err, for at most ms milliseconds; a run that takes
- * longer is killed (Bochs dies with us too: PR_SET_PDEATHSIG) and always
- * reaped.  Returns the exit status (0..255), -2 on a timeout, -3 when
- * killed by a signal, -1 when it could not start (errno set).
- * Errors: -1, -2, -3.
- */
-static int
-run_bounded(char *const argv[], char *const envp[], const char *out,
-    const char *err, long ms)
-{
-	struct timespec start, now, nap = { 0, 2000000 };
-	pid_t pid;
-	int st;
-
-	(void) clock_gettime(CLOCK_MONOTONIC, &start);
-	if ((pid = fork()) < 0)
-		return (-1);
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		(void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-		/* its own session: no controlling terminal of ours */
-		(void) setsid();
-		if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 ||
-		    dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(126);
-		execve(argv[0], argv, envp);
-		_exit(127);
-	}
-	for (;;) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR) {
-			(void) kill(pid, SIGKILL);
-			return (-1);
-		}
-		(void) clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - start.tv_sec) * 1000 +
-		    (now.tv_nsec - start.tv_nsec) / 1000000 > ms) {
-			(void) kill(pid, SIGKILL);
-			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-				;
-			return (-2);
-		}
-		(void) nanosleep(&nap, NULL);
-	}
-	if (WIFEXITED(st))
-		return (WEXITSTATUS(st));
-	return (-3);
 }
 
 /*
@@ -433,36 +295,6 @@ find_line(const char *path, const char *key, int last, char *buf,
 
 /* ---------------- checking the job ---------------- */
 
-/* qsort's order of two uint64_t.  Errors: none. */
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x < y ? -1 : x > y);
-}
-
-/*
- * Does a probe lie in [va, va + size)?  c->gpas holds the probes' GPAs,
- * sorted.  Errors: none.
- */
-static int
-probe_in(const bctx_t *c, uint64_t va, uint64_t size)
-{
-	size_t lo = 0, hi = c->job->nprobes;
-
-	/* the first GPA at or above va */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->gpas[mid] < va)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (lo < c->job->nprobes && c->gpas[lo] - va < size);
-}
-
 /* Is pa inside RAM and in a data page of the image?  Errors: none. */
 static int
 in_data(const engine_job_t *job, uint64_t pa)
@@ -476,44 +308,6 @@ static int
 sl_present(const bctx_t *c, uint64_t e)
 {
 	return (c->kind == BK_VMX ? (e & EPT_RWX) != 0 : (e & PTE_P) != 0);
-}
-
-/*
- * Find an empty entry for the engine's subtree below 2^BOCHS_PA_BITS:
- * at level >= 1 of the image's tables, in RAM, whose range holds no
- * probe; the highest such range first, searched from the root down.
- * 0 with c's slot fields set, or -1.  Errors: -1.
- */
-static int
-find_slot(bctx_t *c, uint64_t table, int level, uint64_t va0)
-{
-	const engine_job_t *job = c->job;
-	uint64_t size = 1ull << (12 + 9 * level);
-	uint64_t lim = 1ull << BOCHS_PA_BITS;
-
-	if (level < 1)
-		return (-1);
-	for (int pass = 0; pass < 2; pass++) {
-		for (unsigned k = 512; k-- > 0;) {
-			uint64_t va = va0 + (uint64_t)k * size, e = 0;
-			uint64_t at = table + 8ull * k;
-
-			if (va >= lim || va + size > lim || !in_data(job, at))
-				continue;
-			(void) image_read((void *)job->img, at, &e, 8);
-			if (pass == 0 && e == 0 && !probe_in(c, va, size)) {
-				c->slot_pa = at;
-				c->slot_level = level;
-				c->slot_va = va;
-				return (0);
-			}
-			if (pass == 1 && sl_present(c, e) && !(e & PTE_PS) &&
-			    find_slot(c, e & 0x000ffffffffff000ull, level - 1,
-			    va) == 0)
-				return (0);
-		}
-	}
-	return (-1);
 }
 
 /*
@@ -536,16 +330,16 @@ check_job(bctx_t *c)
 		c->kind = BK_SVM;
 		break;
 	case HT_MODE_EPT5:
-		note(job, "bochs: Bochs 2.7 has no 5-level EPT: "
+		enote(job, "bochs: Bochs 2.7 has no 5-level EPT: "
 		    "IA32_VMX_EPT_VPID_CAP lacks bit 7 (page-walk length 5) "
 		    "and VM entry refuses an EPTP with walk length 5");
 		return (ENGINE_CANNOT);
 	case HT_MODE_NPT5:
-		note(job, "bochs: Bochs 2.7 has no 5-level paging (no LA57): "
+		enote(job, "bochs: Bochs 2.7 has no 5-level paging (no LA57): "
 		    "its nested-paging walk is the host's 4-level one");
 		return (ENGINE_CANNOT);
 	default:
-		note(job, "bochs: the engine runs second-level tables only "
+		enote(job, "bochs: the engine runs second-level tables only "
 		    "(ept4, npt4), not %s", ht_mode_name(job->mode) != NULL ?
 		    ht_mode_name(job->mode) : "an unknown mode");
 		return (ENGINE_CANNOT);
@@ -556,52 +350,52 @@ check_job(bctx_t *c)
 		if ((mt != 0 && mt != 6) || ((job->cr3 >> 3) & 7) != 3 ||
 		    (job->cr3 & 0xf80) != 0 ||
 		    (job->cr3 & ~paddr & ~0xfffull) != 0) {
-			note(job, "bochs: EPTP %#" PRIx64 " is not one Bochs "
+			enote(job, "bochs: EPTP %#" PRIx64 " is not one Bochs "
 			    "takes: memory type UC or WB, walk length 4, bits "
 			    "11:7 clear, the root below 2^%u", job->cr3,
 			    BOCHS_PA_BITS);
 			return (ENGINE_CANNOT);
 		}
 	} else if (job->cr3 & ~paddr & ~0xfffull) {
-		note(job, "bochs: nCR3 %#" PRIx64 " is beyond MAXPHYADDR %u",
+		enote(job, "bochs: nCR3 %#" PRIx64 " is beyond MAXPHYADDR %u",
 		    job->cr3, BOCHS_PA_BITS);
 		return (ENGINE_CANNOT);
 	}
 	if (job->ram_size == 0 || job->ram_size % (2u << 20) != 0 ||
 	    job->ram_size > RAM_MAX) {
-		note(job, "bochs: ram_size %#" PRIx64 " must be a multiple of "
+		enote(job, "bochs: ram_size %#" PRIx64 " must be a multiple of "
 		    "2 MiB up to %#" PRIx64, job->ram_size, (uint64_t)RAM_MAX);
 		return (ENGINE_CANNOT);
 	}
 	if (job->guest_pa % GUEST_AREA != 0 ||
 	    job->guest_pa + GUEST_AREA > job->ram_size) {
-		note(job, "bochs: guest_pa %#" PRIx64 " must be 2 MiB-aligned "
+		enote(job, "bochs: guest_pa %#" PRIx64 " must be 2 MiB-aligned "
 		    "and inside RAM", job->guest_pa);
 		return (ENGINE_CANNOT);
 	}
 	for (uint64_t p = job->guest_pa; p < job->guest_pa + GUEST_AREA;
 	    p += PAGE) {
 		if (p < job->img->size && image_is_data(job->img, p)) {
-			note(job, "bochs: the image has data at %#" PRIx64
+			enote(job, "bochs: the image has data at %#" PRIx64
 			    ", in the engine's area at guest_pa %#" PRIx64, p,
 			    job->guest_pa);
 			return (ENGINE_CANNOT);
 		}
 	}
 	if (job->slot_level < 1 || job->slot_level > 3) {
-		note(job, "bochs: the borrowed slot must be at level 1 to 3, "
+		enote(job, "bochs: the borrowed slot must be at level 1 to 3, "
 		    "not %d", job->slot_level);
 		return (ENGINE_CANNOT);
 	}
 	span = 1ull << (12 + 9 * job->slot_level);
 	if (job->slot_va & (span - 1)) {
-		note(job, "bochs: slot_va %#" PRIx64 " is not aligned to the "
+		enote(job, "bochs: slot_va %#" PRIx64 " is not aligned to the "
 		    "%#" PRIx64 " bytes its level-%d entry maps", job->slot_va,
 		    span, job->slot_level);
 		return (ENGINE_CANNOT);
 	}
 	if (job->slot_pa % 8 != 0) {
-		note(job, "bochs: slot_pa %#" PRIx64 " is not 8-byte aligned",
+		enote(job, "bochs: slot_pa %#" PRIx64 " is not 8-byte aligned",
 		    job->slot_pa);
 		return (ENGINE_CANNOT);
 	}
@@ -613,64 +407,24 @@ check_job(bctx_t *c)
 
 		(void) image_read((void *)job->img, job->slot_pa, &e, 8);
 		if (sl_present(c, e)) {
-			note(job, "bochs: the borrowed entry at %#" PRIx64
+			enote(job, "bochs: the borrowed entry at %#" PRIx64
 			    " is present (%#" PRIx64 ")", job->slot_pa, e);
 			return (ENGINE_CANNOT);
 		}
 		if (job->slot_va + GUEST_AREA <= (1ull << BOCHS_PA_BITS))
 			return (ENGINE_OK);
 	}
-	if (job->guest) {
-		note(job, "bochs: the borrowed slot (GPA %#" PRIx64 ", entry "
-		    "at %#" PRIx64 ") is beyond Bochs's MAXPHYADDR %u or not "
-		    "in RAM, and a guest job cannot borrow another (the "
-		    "guest's walks may touch any other)", job->slot_va,
-		    job->slot_pa, BOCHS_PA_BITS);
-		return (ENGINE_CANNOT);
-	}
-	/* L2 cannot reach that slot: borrow another empty entry */
-	if ((c->gpas = malloc((job->nprobes + 1) * sizeof (*c->gpas))) ==
-	    NULL) {
-		note(job, "bochs: out of memory");
-		return (ENGINE_CANNOT);
-	}
-	for (size_t i = 0; i < job->nprobes; i++)
-		c->gpas[i] = job->probes[i].va;
-	qsort(c->gpas, job->nprobes, sizeof (*c->gpas), cmp_u64);
-	if (find_slot(c, job->cr3 & 0x000ffffffffff000ull, 3, 0) != 0) {
-		note(job, "bochs: the borrowed slot (GPA %#" PRIx64 ", entry "
-		    "at %#" PRIx64 ") is beyond Bochs's MAXPHYADDR %u or not "
-		    "in RAM, and the image has no other empty entry below "
-		    "2^%u that no probe uses", job->slot_va, job->slot_pa,
-		    BOCHS_PA_BITS, BOCHS_PA_BITS);
-		return (ENGINE_CANNOT);
-	}
-	note(job, "bochs: the borrowed slot (GPA %#" PRIx64 ", entry at %#"
-	    PRIx64 ") is %s: the engine borrowed the level-%d entry at %#"
-	    PRIx64 " (GPA %#" PRIx64 ") instead", job->slot_va, job->slot_pa,
-	    in_data(job, job->slot_pa) ? "beyond Bochs's MAXPHYADDR" :
-	    "not in RAM", c->slot_level, c->slot_pa, c->slot_va);
-	return (ENGINE_OK);
-}
-
-/*
- * A guest job's guest-format tables, from the library's geometry table
- * (levels counted as engine.h does: 0 is the page table): the bytes an
- * entry of a level maps (log2), and the index of va's entry in a table
- * of that level (a PAE root's four fall out of the same sum, va being
- * below 4 GiB).  Errors: none.
- */
-static unsigned
-gshift(ht_mode_t gm, unsigned level)
-{
-	return (ht_geometry(gm)->level_shift[level]);
-}
-
-static unsigned
-gindex(ht_mode_t gm, uint64_t va, unsigned level)
-{
-	return ((unsigned)(va >> gshift(gm, level)) &
-	    (ht_geometry(gm)->ptes_per_table - 1));
+	/*
+	 * The slot is the plan's to choose (plan.c keeps a nested job's
+	 * below 2^39, for every engine): one L2 cannot reach is refused,
+	 * not replaced, so that one placement rule holds for every run.
+	 */
+	enote(job, "bochs: the borrowed slot (GPA %#" PRIx64 ", entry at %#"
+	    PRIx64 ") is %s %u: L2 cannot reach it", job->slot_va,
+	    job->slot_pa, in_data(job, job->slot_pa) ? "beyond Bochs's "
+	    "MAXPHYADDR," : "not in a data page of the image inside RAM, "
+	    "MAXPHYADDR", BOCHS_PA_BITS);
+	return (ENGINE_CANNOT);
 }
 
 /*
@@ -697,13 +451,13 @@ check_guest(bctx_t *c)
 	case HT_MODE_4LEVEL:
 		break;
 	case HT_MODE_5LEVEL:
-		note(job, "bochs: Bochs 2.7 has no 5-level paging for the "
+		enote(job, "bochs: Bochs 2.7 has no 5-level paging for the "
 		    "guest: no LA57 (CPUID.7:ECX bit 16 clear, no cpuid "
 		    "option for it; CR4.LA57 is a reserved bit, which VM "
 		    "entry and VMRUN refuse)");
 		return (ENGINE_CANNOT);
 	default:
-		note(job, "bochs: the guest's tables must be in 32bit, pae or "
+		enote(job, "bochs: the guest's tables must be in 32bit, pae or "
 		    "4level paging, not %s", ht_mode_name(gm) != NULL ?
 		    ht_mode_name(gm) : "?");
 		return (ENGINE_CANNOT);
@@ -711,14 +465,14 @@ check_guest(bctx_t *c)
 	glevels = (unsigned)gm + 2;
 	c->gpte = gm == HT_MODE_32BIT ? 4 : 8;
 	if (job->gslot_level < 1 || (unsigned)job->gslot_level >= glevels) {
-		note(job, "bochs: the guest slot must be at level 1 or above "
+		enote(job, "bochs: the guest slot must be at level 1 or above "
 		    "and below the root's %u (level %d)", glevels - 1,
 		    job->gslot_level);
 		return (ENGINE_CANNOT);
 	}
-	span = 1ull << gshift(gm, (unsigned)job->gslot_level);
+	span = 1ull << egshift(gm, (unsigned)job->gslot_level);
 	if (job->gslot_va & (span - 1)) {
-		note(job, "bochs: gslot_va %#" PRIx64 " is not aligned to the "
+		enote(job, "bochs: gslot_va %#" PRIx64 " is not aligned to the "
 		    "%#" PRIx64 " bytes its level-%d entry maps",
 		    job->gslot_va, span, job->gslot_level);
 		return (ENGINE_CANNOT);
@@ -728,26 +482,27 @@ check_guest(bctx_t *c)
 	    !in_data(job, job->gslot_pa & ~7ull) ||
 	    (job->gslot_pa + c->gpte > job->guest_pa &&
 	    job->gslot_pa < job->guest_pa + GUEST_AREA)) {
-		note(job, "bochs: gslot_pa %#" PRIx64 " is not an entry of the "
-		    "image in RAM outside the engine's area", job->gslot_pa);
+		enote(job, "bochs: gslot_pa %#" PRIx64 " is not an entry of "
+		    "the image in RAM outside the engine's area",
+		    job->gslot_pa);
 		return (ENGINE_CANNOT);
 	}
 	if ((job->guest_cr3 & ~(1ull << 63)) >= lim ||
 	    (c->glegacy && job->gslot_va >> 32 != 0)) {
-		note(job, "bochs: guest_cr3 %#" PRIx64 " is beyond MAXPHYADDR "
+		enote(job, "bochs: guest_cr3 %#" PRIx64 " is beyond MAXPHYADDR "
 		    "%u or gslot_va %#" PRIx64 " beyond the guest's linear "
 		    "space", job->guest_cr3, BOCHS_PA_BITS, job->gslot_va);
 		return (ENGINE_CANNOT);
 	}
 	if (gflags & HT_CPU_PKE) {
-		note(job, "bochs: the guest's CPU has protection keys (PKE): "
+		enote(job, "bochs: the guest's CPU has protection keys (PKE): "
 		    "the engine does not run them (no PKU in its CPUID, no "
 		    "PKRU for L2)");
 		return (ENGINE_CANNOT);
 	}
 	if (job->gcpu != NULL && job->gcpu->pa_bits != 0 &&
 	    job->gcpu->pa_bits != BOCHS_PA_BITS)
-		note(job, "bochs: the guest's MAXPHYADDR is Bochs's %u, not "
+		enote(job, "bochs: the guest's MAXPHYADDR is Bochs's %u, not "
 		    "the %u asked: predictions may differ", BOCHS_PA_BITS,
 		    job->gcpu->pa_bits);
 	return (ENGINE_OK);
@@ -948,9 +703,9 @@ vmcs_put(bctx_t *c, unsigned *n, uint32_t field, uint32_t how,
 		(*n)++;
 		return;
 	}
-	put32(p, field);
-	put32(p + 4, how);
-	put64(p + 8, v);
+	eput32(p, field);
+	eput32(p + 4, how);
+	eput64(p + 8, v);
 	(*n)++;
 }
 
@@ -1002,7 +757,7 @@ vmcs_pdptes(bctx_t *c, unsigned *n)
 		if (hpa != ~0ull && hpa + 8 <= job->img->size)
 			(void) image_read((void *)job->img, hpa, &e, 8);
 		if (hpa == job->gslot_pa)
-			e = get64(c->area + BP_GSLOTLINK);
+			e = eget64(c->area + BP_GSLOTLINK);
 		vmcs_put(c, n, 0x280a + 2 * i, BV_PLAIN, e);
 	}
 }
@@ -1113,7 +868,7 @@ build_vmcs(bctx_t *c, uint64_t cr0, uint64_t cr4, uint64_t efer)
 	vmcs_put(c, &n, 0x6c10, BV_PLAIN, 0);
 	vmcs_put(c, &n, 0x6c12, BV_PLAIN, 0);
 	vmcs_put(c, &n, 0x2c02, BV_PLAIN, efer | EFER_LMA);
-	put64(c->area + BP_NVMCS, n);
+	eput64(c->area + BP_NVMCS, n);
 }
 
 /*
@@ -1124,10 +879,10 @@ static void
 vmcb_seg(uint8_t *vmcb, unsigned off, uint16_t sel, uint16_t attr,
     uint32_t limit)
 {
-	put16(vmcb + off, sel);
-	put16(vmcb + off + 2, attr);
-	put32(vmcb + off + 4, limit);
-	put64(vmcb + off + 8, 0);
+	eput16(vmcb + off, sel);
+	eput16(vmcb + off + 2, attr);
+	eput32(vmcb + off + 4, limit);
+	eput64(vmcb + off + 8, 0);
 }
 
 /*
@@ -1149,16 +904,16 @@ build_vmcb(bctx_t *c)
 	 * FERR, shutdown; VMRUN, VMMCALL and the rest of SVM's
 	 * instructions, RDTSCP, ICEBP, WBINVD, MONITOR, MWAIT, XSETBV.
 	 */
-	put32(v + 0x008, 0xffffffffu);
-	put32(v + 0x00c, 1u | (1u << 22) | (1u << 24) | (1u << 26) |
+	eput32(v + 0x008, 0xffffffffu);
+	eput32(v + 0x00c, 1u | (1u << 22) | (1u << 24) | (1u << 26) |
 	    (1u << 27) | (1u << 28) | (1u << 29) | (1u << 30) | (1u << 31));
-	put32(v + 0x010, 0x3fff);
-	put64(v + 0x040, c->job->guest_pa + BA_IOPM);
-	put64(v + 0x048, c->job->guest_pa + BA_MSRPM);
-	put32(v + 0x058, 1);				/* ASID */
-	put32(v + 0x05c, 1);				/* flush TLB */
-	put64(v + 0x090, 1);				/* nested paging */
-	put64(v + 0x0b0, c->job->cr3);			/* nCR3 */
+	eput32(v + 0x010, 0x3fff);
+	eput64(v + 0x040, c->job->guest_pa + BA_IOPM);
+	eput64(v + 0x048, c->job->guest_pa + BA_MSRPM);
+	eput32(v + 0x058, 1);				/* ASID */
+	eput32(v + 0x05c, 1);				/* flush TLB */
+	eput64(v + 0x090, 1);				/* nested paging */
+	eput64(v + 0x0b0, c->job->cr3);			/* nCR3 */
 	vmcb_seg(v, 0x410, SEL_CODE32, c->glegacy ? 0xc9b : 0xa9b,
 	    0xffffffffu);					/* CS */
 	for (unsigned i = 0; i < sizeof (dsegs) / sizeof (dsegs[0]); i++)
@@ -1168,27 +923,27 @@ build_vmcb(bctx_t *c)
 	vmcb_seg(v, 0x480, 0, 0, 0xfff);		/* IDTR */
 	vmcb_seg(v, 0x490, SEL_CODE64, 0x8b, 0x67);	/* TR */
 	v[0x4cb] = 0;					/* CPL */
-	put64(v + 0x4d0, c->l2efer | EFER_SVME);
-	put64(v + 0x548, c->l2cr4);
-	put64(v + 0x550, c->l2cr3);
-	put64(v + 0x558, c->l2cr0);
-	put64(v + 0x560, 0x400);			/* DR7 */
-	put64(v + 0x568, 0xffff0ff0);			/* DR6 */
-	put64(v + 0x570, 0x202);	/* RFLAGS: IF, for the timer's exit */
-	put64(v + 0x668, 0x0007040600070406ull);	/* guest PAT */
+	eput64(v + 0x4d0, c->l2efer | EFER_SVME);
+	eput64(v + 0x548, c->l2cr4);
+	eput64(v + 0x550, c->l2cr3);
+	eput64(v + 0x558, c->l2cr0);
+	eput64(v + 0x560, 0x400);			/* DR7 */
+	eput64(v + 0x568, 0xffff0ff0);			/* DR6 */
+	eput64(v + 0x570, 0x202);	/* RFLAGS: IF, for the timer's exit */
+	eput64(v + 0x668, 0x0007040600070406ull);	/* guest PAT */
 }
 
 /* An IDT gate (64-bit interrupt gate, DPL 0) to off.  Errors: none. */
 static void
 put_gate(uint8_t *p, uint64_t off)
 {
-	put16(p, (uint16_t)off);
-	put16(p + 2, SEL_CODE64);
+	eput16(p, (uint16_t)off);
+	eput16(p + 2, SEL_CODE64);
 	p[4] = 0;
 	p[5] = 0x8e;
-	put16(p + 6, (uint16_t)(off >> 16));
-	put32(p + 8, (uint32_t)(off >> 32));
-	put32(p + 12, 0);
+	eput16(p + 6, (uint16_t)(off >> 16));
+	eput32(p + 8, (uint32_t)(off >> 32));
+	eput32(p + 12, 0);
 }
 
 /* Set guest-format entry idx of the table at area offset t; no errors. */
@@ -1198,9 +953,9 @@ gentry_set(bctx_t *c, uint64_t t, unsigned idx, uint64_t v)
 	uint8_t *p = c->area + t + (uint64_t)idx * c->gpte;
 
 	if (c->gpte == 4)
-		put32(p, (uint32_t)v);
+		eput32(p, (uint32_t)v);
 	else
-		put64(p, v);
+		eput64(p, v);
 }
 
 /*
@@ -1244,7 +999,7 @@ build_guest(bctx_t *c)
 		for (level = top - 1; level >= 1; level--) {
 			uint64_t t = BA_GPT + (top - 1 - level) * PAGE;
 
-			gentry_set(c, t, gindex(gm, c->lbase, level),
+			gentry_set(c, t, egindex(gm, c->lbase, level),
 			    (g + t + PAGE) | upper);
 		}
 		for (uint64_t off = 0; off < BA_L2STACK_TOP; off += PAGE) {
@@ -1255,18 +1010,18 @@ build_guest(bctx_t *c)
 				e |= PTE_US;
 			else if (off >= blob && off != BA_L2STACK_TOP - PAGE)
 				continue;
-			gentry_set(c, t, gindex(gm, c->lbase + off, 0), e);
+			gentry_set(c, t, egindex(gm, c->lbase + off, 0), e);
 		}
 		/* PAE's PDPTEs have no RW, US or A */
 		glink = (g + BA_GPT) | (gm == HT_MODE_PAE && top == 2 ?
 		    PTE_P : upper);
 	}
-	put64(a + BP_GUEST, 1);
-	put64(a + BP_GSLOTPA, job->gslot_pa);
-	put64(a + BP_GSLOTLINK, glink);
-	put64(a + BP_GSLOTW, c->gpte);
-	put64(a + BP_GLEGACY, (uint64_t)c->glegacy);
-	put64(a + BP_GPERPROBE, perprobe);
+	eput64(a + BP_GUEST, 1);
+	eput64(a + BP_GSLOTPA, job->gslot_pa);
+	eput64(a + BP_GSLOTLINK, glink);
+	eput64(a + BP_GSLOTW, c->gpte);
+	eput64(a + BP_GLEGACY, (uint64_t)c->glegacy);
+	eput64(a + BP_GPERPROBE, perprobe);
 
 	/* L2's CPU: the guest's paging mode and control bits */
 	c->l2cr0 = CR0_PG | CR0_NE | CR0_ET | CR0_PE |
@@ -1294,18 +1049,18 @@ build_guest(bctx_t *c)
 			ss |= ((ssar & 0xff) | ((ssar >> 4) & 0xf00)) << 16 |
 			    0xffffffffull << 32;
 		}
-		put64(x + BC_CS, cs);
-		put64(x + BC_CSAR, csar);
-		put64(x + BC_SS, ss);
-		put64(x + BC_SSAR, ssar);
-		put64(x + BC_STUBS, c->lbase +
+		eput64(x + BC_CS, cs);
+		eput64(x + BC_CSAR, csar);
+		eput64(x + BC_SS, ss);
+		eput64(x + BC_SSAR, ssar);
+		eput64(x + BC_STUBS, c->lbase +
 		    c->hdr.gstub[BGS_SET(svm, (int)u, c->glegacy)]);
-		put64(x + BC_RSP, c->lbase + (u ? BA_GUSTACK + PAGE :
+		eput64(x + BC_RSP, c->lbase + (u ? BA_GUSTACK + PAGE :
 		    BA_L2STACK_TOP));
-		put64(x + BC_RFLAGS, (svm ? 0x202 : 2) |
+		eput64(x + BC_RFLAGS, (svm ? 0x202 : 2) |
 		    (!u && (gflags & HT_CPU_AC) ? EFL_AC : 0));
-		put64(x + BC_CPL, dpl);
-		put64(x + BC_GLINK, glink | (u ? PTE_US : 0));
+		eput64(x + BC_CPL, dpl);
+		eput64(x + BC_GLINK, glink | (u ? PTE_US : 0));
 	}
 }
 
@@ -1329,30 +1084,30 @@ build_area(bctx_t *c)
 	memcpy(a + BA_CODE, engine_bochs_guest,
 	    (size_t)(engine_bochs_guest_end - engine_bochs_guest));
 	/* GDT: null, 32-bit code, data, 64-bit code, TSS */
-	put64(a + BA_GDT + SEL_CODE32, 0x00cf9b000000ffffull);
-	put64(a + BA_GDT + SEL_DATA, 0x00cf93000000ffffull);
-	put64(a + BA_GDT + SEL_CODE64, 0x00af9b000000ffffull);
-	put64(a + BA_GDT + SEL_TSS, 0x67 | ((tss & 0xffffff) << 16) |
+	eput64(a + BA_GDT + SEL_CODE32, 0x00cf9b000000ffffull);
+	eput64(a + BA_GDT + SEL_DATA, 0x00cf93000000ffffull);
+	eput64(a + BA_GDT + SEL_CODE64, 0x00af9b000000ffffull);
+	eput64(a + BA_GDT + SEL_TSS, 0x67 | ((tss & 0xffffff) << 16) |
 	    (0x89ull << 40) | (((tss >> 24) & 0xff) << 56));
-	put64(a + BA_GDT + SEL_TSS + 8, tss >> 32);
-	put16(a + BP_GDTR, SEL_TSS + 16 - 1);
-	put64(a + BP_GDTR + 2, g + BA_GDT);
-	put16(a + BA_TSS + 0x66, 0x68);			/* no I/O map */
+	eput64(a + BA_GDT + SEL_TSS + 8, tss >> 32);
+	eput16(a + BP_GDTR, SEL_TSS + 16 - 1);
+	eput64(a + BP_GDTR + 2, g + BA_GDT);
+	eput16(a + BA_TSS + 0x66, 0x68);			/* no I/O map */
 	for (unsigned v = 0; v < 32; v++)
 		put_gate(a + BA_IDT + 16 * v, g + c->hdr.exc64 + 16 * v);
 	put_gate(a + BA_IDT + 16 * BV_TIMER, g + c->hdr.timer64);
 	put_gate(a + BA_IDT + 16 * BV_SPURIOUS, g + c->hdr.spurious64);
-	put16(a + BP_IDTR, 256 * 16 - 1);
-	put64(a + BP_IDTR + 2, g + BA_IDT);
+	eput16(a + BP_IDTR, 256 * 16 - 1);
+	eput64(a + BP_IDTR + 2, g + BA_IDT);
 
 	/* L1: the low 4 GiB, identity-mapped with 2 MiB pages */
-	put64(a + BA_L1PT, (g + BA_L1PT + PAGE) | PTE_P | PTE_RW);
+	eput64(a + BA_L1PT, (g + BA_L1PT + PAGE) | PTE_P | PTE_RW);
 	for (uint64_t i = 0; i < 4; i++) {
 		uint64_t pd = BA_L1PT + (2 + i) * PAGE;
 
-		put64(a + BA_L1PT + PAGE + 8 * i, (g + pd) | PTE_P | PTE_RW);
+		eput64(a + BA_L1PT + PAGE + 8 * i, (g + pd) | PTE_P | PTE_RW);
 		for (uint64_t j = 0; j < 512; j++)
-			put64(a + pd + 8 * j, ((i * 512 + j) << 21) |
+			eput64(a + pd + 8 * j, ((i * 512 + j) << 21) |
 			    PTE_P | PTE_RW | PTE_PS);
 	}
 
@@ -1367,13 +1122,13 @@ build_area(bctx_t *c)
 	if (c->guest) {
 		build_guest(c);
 	} else {
-		put64(a + BA_L2PT, (sv + BA_L2PT + PAGE) | PTE_P | PTE_RW |
+		eput64(a + BA_L2PT, (sv + BA_L2PT + PAGE) | PTE_P | PTE_RW |
 		    PTE_US | PTE_A);
-		put64(a + BA_L2PT + PAGE, (sv + BA_L2PT + 2 * PAGE) | PTE_P |
+		eput64(a + BA_L2PT + PAGE, (sv + BA_L2PT + 2 * PAGE) | PTE_P |
 		    PTE_RW | PTE_US | PTE_A);
-		put64(a + BA_L2PT + 2 * PAGE + 8 * (BL2_BASE >> 21), sv |
+		eput64(a + BA_L2PT + 2 * PAGE + 8 * (BL2_BASE >> 21), sv |
 		    PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D | PTE_PS);
-		put64(a + BA_L2PT + 2 * PAGE + 8 * (BL2_WINDOW >> 21),
+		eput64(a + BA_L2PT + 2 * PAGE + 8 * (BL2_WINDOW >> 21),
 		    (sv + BA_L2WINPT) | PTE_P | PTE_RW | PTE_US | PTE_A);
 	}
 
@@ -1382,9 +1137,9 @@ build_area(bctx_t *c)
 	leaf = c->kind == BK_VMX ? EPT_RWX | EPT_WB : PTE_P | PTE_RW |
 	    PTE_US;
 	for (uint64_t i = 0; i < 512; i++)
-		put64(a + BA_SLOTPT + 8 * i, (g + i * PAGE) | leaf);
+		eput64(a + BA_SLOTPT + 8 * i, (g + i * PAGE) | leaf);
 	for (int l = 1; l < c->slot_level; l++)
-		put64(a + BA_SLOTPT + (uint64_t)l * PAGE,
+		eput64(a + BA_SLOTPT + (uint64_t)l * PAGE,
 		    (g + BA_SLOTPT + (uint64_t)(l - 1) * PAGE) | nonleaf);
 	c->link = (g + BA_SLOTPT + (uint64_t)(c->slot_level - 1) * PAGE) |
 	    nonleaf;
@@ -1396,24 +1151,24 @@ build_area(bctx_t *c)
 	else
 		build_vmcb(c);
 
-	put64(a + BP_MAGIC, BG_MAGIC);
-	put64(a + BP_KIND, (uint64_t)c->kind);
-	put64(a + BP_RAMSIZE, job->ram_size);
-	put64(a + BP_SLOTPA, c->slot_pa);
-	put64(a + BP_SLOTLINK, c->link);
-	put64(a + BP_NRUNS, c->nruns);
-	put64(a + BP_LBA_INDEX, c->lba_index);
-	put64(a + BP_LBA_DATA, c->lba_data);
-	put64(a + BP_NPROBES, c->nsent);
-	put64(a + BP_LBA_PROBES, c->lba_probes);
-	put64(a + BP_LBA_RESULTS, c->lba_results);
-	put64(a + BP_LBA_AFTER, c->lba_after);
-	put64(a + BP_LBA_STATUS, c->lba_status);
-	put64(a + BP_CR0, cr0);
-	put64(a + BP_CR4, cr4);
-	put64(a + BP_EFER, efer);
-	put64(a + BP_CR3, g + BA_L1PT);
-	put64(a + BP_GPAMASK, ((1ull << BOCHS_PA_BITS) - 1) & ~(PAGE - 1));
+	eput64(a + BP_MAGIC, BG_MAGIC);
+	eput64(a + BP_KIND, (uint64_t)c->kind);
+	eput64(a + BP_RAMSIZE, job->ram_size);
+	eput64(a + BP_SLOTPA, c->slot_pa);
+	eput64(a + BP_SLOTLINK, c->link);
+	eput64(a + BP_NRUNS, c->nruns);
+	eput64(a + BP_LBA_INDEX, c->lba_index);
+	eput64(a + BP_LBA_DATA, c->lba_data);
+	eput64(a + BP_NPROBES, c->nsent);
+	eput64(a + BP_LBA_PROBES, c->lba_probes);
+	eput64(a + BP_LBA_RESULTS, c->lba_results);
+	eput64(a + BP_LBA_AFTER, c->lba_after);
+	eput64(a + BP_LBA_STATUS, c->lba_status);
+	eput64(a + BP_CR0, cr0);
+	eput64(a + BP_CR4, cr4);
+	eput64(a + BP_EFER, efer);
+	eput64(a + BP_CR3, g + BA_L1PT);
+	eput64(a + BP_GPAMASK, ((1ull << BOCHS_PA_BITS) - 1) & ~(PAGE - 1));
 	plan_fill(c);
 }
 
@@ -1441,14 +1196,14 @@ choose_probes(bctx_t *c)
 		job->results[i].outcome = PROBE_NOTRUN;
 		if ((unsigned)p->op > PROBE_FETCH ||
 		    (p->cpl != 0 && p->cpl != 3)) {
-			note(job, "bochs: probe %zu has an unknown op or cpl: "
+			enote(job, "bochs: probe %zu has an unknown op or cpl: "
 			    "not run", i);
 			continue;
 		}
 		if (c->guest) {
 			if (p->va - c->job->gslot_va < c->job->gslot_size ||
 			    (c->glegacy && p->va >> 32 != 0)) {
-				note(job, "bochs: probe %zu (va %#" PRIx64 ") "
+				enote(job, "bochs: probe %zu (va %#" PRIx64 ") "
 				    "lies in the guest slot or beyond the "
 				    "guest's linear space: not run", i, p->va);
 				continue;
@@ -1457,15 +1212,15 @@ choose_probes(bctx_t *c)
 			continue;
 		}
 		if (p->va >> BOCHS_PA_BITS) {
-			note(job, "bochs: probe %zu (GPA %#" PRIx64 ") is "
+			enote(job, "bochs: probe %zu (GPA %#" PRIx64 ") is "
 			    "beyond Bochs's MAXPHYADDR %u, which L2 cannot "
 			    "address: not run", i, p->va, BOCHS_PA_BITS);
 			continue;
 		}
 		if (p->va - c->slot_va < slot_size ||
 		    p->va - c->job->slot_va < c->job->slot_size) {
-			note(job, "bochs: probe %zu (GPA %#" PRIx64 ") lies in "
-			    "the borrowed slot: not run", i, p->va);
+			enote(job, "bochs: probe %zu (GPA %#" PRIx64 ") lies "
+			    "in the borrowed slot: not run", i, p->va);
 			continue;
 		}
 		c->sent[c->nsent++] = i;
@@ -1514,9 +1269,9 @@ guest_result(bctx_t *c, size_t i, const probe_t *pr, const uint8_t *r)
 {
 	engine_job_t *job = c->job;
 	probe_result_t *res = &job->results[i];
-	uint32_t reason = get32(r + BRS_REASON);
-	uint64_t qual = get64(r + BRS_QUAL), gpa = get64(r + BRS_GPA);
-	uint64_t info = get64(r + BRS_INFO), ip = get64(r + BRS_RIP);
+	uint32_t reason = eget32(r + BRS_REASON);
+	uint64_t qual = eget64(r + BRS_QUAL), gpa = eget64(r + BRS_GPA);
+	uint64_t info = eget64(r + BRS_INFO), ip = eget64(r + BRS_RIP);
 	int exc = -1, nested = 0;
 
 	if (c->kind == BK_VMX) {
@@ -1527,7 +1282,7 @@ guest_result(bctx_t *c, size_t i, const probe_t *pr, const uint8_t *r)
 		case VMX_EXIT_EXCEPTION:
 			exc = (int)(info & 0xff);
 			res->error_code = (info & (1u << 11)) ?
-			    get32(r + BRS_ERROR) : 0;
+			    eget32(r + BRS_ERROR) : 0;
 			res->cr2 = qual;
 			break;
 		case VMX_EXIT_EPT_VIOL:
@@ -1586,14 +1341,14 @@ guest_result(bctx_t *c, size_t i, const probe_t *pr, const uint8_t *r)
 			res->cr2 &= 0xffffffffull;
 	} else if (res->outcome == PROBE_OK) {
 		if (pr->op == PROBE_READ)
-			res->value = c->glegacy ? (get64(r + BRS_VALUE) &
-			    0xffffffffull) | get64(r + BRS_RCX) << 32 :
-			    get64(r + BRS_VALUE);
+			res->value = c->glegacy ? (eget64(r + BRS_VALUE) &
+			    0xffffffffull) | eget64(r + BRS_RCX) << 32 :
+			    eget64(r + BRS_VALUE);
 		return;
 	}
 	if (!guest_ip_ok(c, pr, ip) || (nested && gpa >= c->slot_va &&
 	    gpa - c->slot_va < GUEST_AREA)) {
-		note(job, "bochs: probe %zu (va %#" PRIx64 ", cpl %u) stopped "
+		enote(job, "bochs: probe %zu (va %#" PRIx64 ", cpl %u) stopped "
 		    "(exit %#x, qualification %#" PRIx64 ", GPA %#" PRIx64
 		    ") at %#" PRIx64 ", not at its access: do the guest's "
 		    "entries above the guest slot (and the host's under them) "
@@ -1604,8 +1359,8 @@ guest_result(bctx_t *c, size_t i, const probe_t *pr, const uint8_t *r)
 		return;
 	}
 	if (res->outcome == PROBE_OTHER && exc < 0)
-		note(job, "bochs: probe %zu (va %#" PRIx64 ") ended in VM exit "
-		    "%#x (interruption info %#" PRIx64 ", L2 RIP %#" PRIx64
+		enote(job, "bochs: probe %zu (va %#" PRIx64 ") ended in VM "
+		    "exit %#x (interruption info %#" PRIx64 ", L2 RIP %#" PRIx64
 		    ")", i, pr->va, reason, info, ip);
 }
 
@@ -1619,12 +1374,12 @@ probe_result(bctx_t *c, size_t i, const probe_t *pr, const uint8_t *r)
 {
 	engine_job_t *job = c->job;
 	probe_result_t *res = &job->results[i];
-	uint32_t reason = get32(r + BRS_REASON);
-	uint64_t qual = get64(r + BRS_QUAL), gpa = get64(r + BRS_GPA);
+	uint32_t reason = eget32(r + BRS_REASON);
+	uint64_t qual = eget64(r + BRS_QUAL), gpa = eget64(r + BRS_GPA);
 	int own = (gpa & ~(PAGE - 1)) == (pr->va & ~(PAGE - 1));
 
 	memset(res, 0, sizeof (*res));
-	if (get32(r + BRS_RAN) == 0) {
+	if (eget32(r + BRS_RAN) == 0) {
 		res->outcome = PROBE_NOTRUN;
 		return;
 	}
@@ -1637,7 +1392,7 @@ probe_result(bctx_t *c, size_t i, const probe_t *pr, const uint8_t *r)
 		case VMX_EXIT_VMCALL:
 			res->outcome = PROBE_OK;
 			if (pr->op == PROBE_READ)
-				res->value = get64(r + BRS_VALUE);
+				res->value = eget64(r + BRS_VALUE);
 			return;
 		case VMX_EXIT_EPT_VIOL:
 			if (!own || !(qual & VMX_QUAL_GLA_XLATE))
@@ -1656,13 +1411,13 @@ probe_result(bctx_t *c, size_t i, const probe_t *pr, const uint8_t *r)
 		default:
 			res->outcome = PROBE_OTHER;
 			res->vector = reason;
-			res->error_code = (uint32_t)get64(r + BRS_INFO);
+			res->error_code = (uint32_t)eget64(r + BRS_INFO);
 			res->qual = qual;
 			res->cr2 = gpa;
-			note(job, "bochs: probe %zu (GPA %#" PRIx64
+			enote(job, "bochs: probe %zu (GPA %#" PRIx64
 			    ") ended in VM exit %u (interruption info %#"
 			    PRIx64 ", L2 RIP %#" PRIx64 ")", i, pr->va, reason,
-			    get64(r + BRS_INFO), get64(r + BRS_RIP));
+			    eget64(r + BRS_INFO), eget64(r + BRS_RIP));
 			return;
 		}
 	} else {
@@ -1670,7 +1425,7 @@ probe_result(bctx_t *c, size_t i, const probe_t *pr, const uint8_t *r)
 		case SVM_EXIT_VMMCALL:
 			res->outcome = PROBE_OK;
 			if (pr->op == PROBE_READ)
-				res->value = get64(r + BRS_VALUE);
+				res->value = eget64(r + BRS_VALUE);
 			return;
 		case SVM_EXIT_NPF:
 			if (!own || !(qual & SVM_NPF_FINAL))
@@ -1683,18 +1438,18 @@ probe_result(bctx_t *c, size_t i, const probe_t *pr, const uint8_t *r)
 		default:
 			res->outcome = PROBE_OTHER;
 			res->vector = reason;
-			res->error_code = (uint32_t)get64(r + BRS_INFO);
+			res->error_code = (uint32_t)eget64(r + BRS_INFO);
 			res->qual = qual;
 			res->cr2 = gpa;
-			note(job, "bochs: probe %zu (GPA %#" PRIx64
+			enote(job, "bochs: probe %zu (GPA %#" PRIx64
 			    ") ended in #VMEXIT %#x (EXITINTINFO %#" PRIx64
 			    ", L2 RIP %#" PRIx64 ")", i, pr->va, reason,
-			    get64(r + BRS_INFO), get64(r + BRS_RIP));
+			    eget64(r + BRS_INFO), eget64(r + BRS_RIP));
 			return;
 		}
 	}
 	res->outcome = PROBE_NOTRUN;
-	note(job, "bochs: probe %zu (GPA %#" PRIx64 ") stopped at GPA %#"
+	enote(job, "bochs: probe %zu (GPA %#" PRIx64 ") stopped at GPA %#"
 	    PRIx64 " (exit %#x, qualification %#" PRIx64 "): an access of "
 	    "L2's own (its code, stack or tables, through the image's "
 	    "entries above the slot), not the probe's: not run", i, pr->va,
@@ -1810,9 +1565,9 @@ write_disk(bctx_t *c)
 		for (size_t i = 0; i < c->nsent; i++) {
 			const probe_t *p = &job->probes[c->sent[i]];
 
-			put64(pb + i * BPROBE_SIZE, p->va);
-			put32(pb + i * BPROBE_SIZE + 8, (uint32_t)p->op);
-			put32(pb + i * BPROBE_SIZE + 12, p->cpl);
+			eput64(pb + i * BPROBE_SIZE, p->va);
+			eput32(pb + i * BPROBE_SIZE + 8, (uint32_t)p->op);
+			eput32(pb + i * BPROBE_SIZE + 12, p->cpl);
 		}
 		if (pwrite_all(fd, pb, c->nsent * BPROBE_SIZE,
 		    c->lba_probes * SECT) != 0)
@@ -1851,9 +1606,9 @@ write_rom(bctx_t *c)
 	if (rom == NULL)
 		return (-1);
 	memcpy(rom + BROM_AT, engine_bochs_rom, BROM_PIECE);
-	put32(rom + BROM_AT + BROM_DEST, (uint32_t)c->job->guest_pa);
-	put32(rom + BROM_AT + BROM_NSECT, BA_LOAD_END / SECT);
-	put32(rom + BROM_AT + BROM_ENTRY,
+	eput32(rom + BROM_AT + BROM_DEST, (uint32_t)c->job->guest_pa);
+	eput32(rom + BROM_AT + BROM_NSECT, BA_LOAD_END / SECT);
+	eput32(rom + BROM_AT + BROM_ENTRY,
 	    (uint32_t)(c->job->guest_pa + c->hdr.entry32));
 	rc = write_file(c->rom, rom, BROM_SIZE);
 	free(rom);
@@ -2027,15 +1782,15 @@ read_back(bctx_t *c, int st)
 		    strerror(errno));
 		goto out;
 	}
-	if (get32(status + BS_DONE) != BG_DONE ||
-	    get64(status + BS_NDONE) != c->nsent) {
+	if (eget32(status + BS_DONE) != BG_DONE ||
+	    eget64(status + BS_NDONE) != c->nsent) {
 		explain_failure(c, st);
 		goto out;
 	}
-	if ((get32(status + BS_CPUID8) & 0xff) != BOCHS_PA_BITS)
-		note(job, "bochs: the CPU's MAXPHYADDR is %u, not the %u the "
+	if ((eget32(status + BS_CPUID8) & 0xff) != BOCHS_PA_BITS)
+		enote(job, "bochs: the CPU's MAXPHYADDR is %u, not the %u the "
 		    "engine assumes: predictions may differ",
-		    get32(status + BS_CPUID8) & 0xff, BOCHS_PA_BITS);
+		    eget32(status + BS_CPUID8) & 0xff, BOCHS_PA_BITS);
 	/* whole pages: the image's last data page may pass its end */
 	msize = (size + PAGE - 1) & ~(PAGE - 1);
 	if ((res = malloc(c->nsent * BRS_SIZE + 1)) == NULL ||
@@ -2075,7 +1830,7 @@ read_back(bctx_t *c, int st)
 				    PAGE);
 		} else if (!data) {
 			for (uint64_t w = 0; w < PAGE; w += 8)
-				put64(m + pa + w, MARKER(pa + w));
+				eput64(m + pa + w, MARKER(pa + w));
 		}
 		/* data in RAM: zeros (calloc), or from the disk below */
 	}
@@ -2207,7 +1962,7 @@ run_bochs(bctx_t *c, int *r_st)
 			argv[ac++] = c->dbg;
 		}
 		argv[ac] = NULL;
-		st = run_bounded(argv, env, c->out, err, ms);
+		st = eng_run_bounded(argv, env, c->out, err, ms);
 		if (st < 0)
 			break;
 		find_line(err, "display library", 0, line, sizeof (line));
@@ -2281,12 +2036,12 @@ engine_bochs(engine_job_t *job)
 	(void) snprintf(job->engine, sizeof (job->engine), "bochs, %s",
 	    ht_mode_name(job->mode) != NULL ? ht_mode_name(job->mode) : "?");
 	if ((c = calloc(1, sizeof (*c))) == NULL) {
-		note(job, "bochs: out of memory");
+		enote(job, "bochs: out of memory");
 		return (ENGINE_FAILED);
 	}
 	c->job = job;
-	if (find_on_path(BOCHS_BIN, c->bochs, sizeof (c->bochs)) != 0) {
-		note(job, "bochs: %s is not installed (Debian: bochs, "
+	if (eng_find_on_path(BOCHS_BIN, c->bochs, sizeof (c->bochs)) != 0) {
+		enote(job, "bochs: %s is not installed (Debian: bochs, "
 		    "bochsbios, bochs-term)", BOCHS_BIN);
 		free(c);
 		return (ENGINE_ABSENT);
@@ -2295,20 +2050,19 @@ engine_bochs(engine_job_t *job)
 	if (c->hdr.magic != BG_HDRMAGIC ||
 	    (size_t)(engine_bochs_guest_end - engine_bochs_guest) >
 	    BA_PARAMS) {
-		note(job, "bochs: the embedded guest code is damaged");
+		enote(job, "bochs: the embedded guest code is damaged");
 		free(c);
 		return (ENGINE_FAILED);
 	}
 	if (job->img == NULL || (job->nprobes > 0 && (job->probes == NULL ||
 	    job->results == NULL))) {
-		note(job, "bochs: the job has no image, probes or results");
+		enote(job, "bochs: the job has no image, probes or results");
 		free(c);
 		return (ENGINE_CANNOT);
 	}
 	c->no1g = job->cpu != NULL && (job->cpu->flags & HT_CPU_NO1G);
 	if ((rc = check_job(c)) != ENGINE_OK ||
 	    (job->guest && (rc = check_guest(c)) != ENGINE_OK)) {
-		free(c->gpas);
 		free(c);
 		return (rc);
 	}
@@ -2316,21 +2070,21 @@ engine_bochs(engine_job_t *job)
 	rc = ENGINE_FAILED;
 	if ((c->area = calloc(1, BA_LOAD_END)) == NULL ||
 	    build_runs(c) != 0 || choose_probes(c) != 0) {
-		note(job, "bochs: out of memory");
+		enote(job, "bochs: out of memory");
 		goto out;
 	}
 	lay_out_disk(c);
 	if (c->nsect >= (1ull << 28)) {
-		note(job, "bochs: %" PRIu64 " data pages and %zu probes do "
+		enote(job, "bochs: %" PRIu64 " data pages and %zu probes do "
 		    "not fit a disk L1 can address (LBA28)", c->ndata,
 		    c->nsent);
 		rc = ENGINE_CANNOT;
 		goto out;
 	}
 	build_area(c);
-	if (get64(c->area + BP_NVMCS) > BVMCS_MAX) {
-		note(job, "bochs: internal: the VMCS table has %" PRIu64
-		    " entries, more than %u", get64(c->area + BP_NVMCS),
+	if (eget64(c->area + BP_NVMCS) > BVMCS_MAX) {
+		enote(job, "bochs: internal: the VMCS table has %" PRIu64
+		    " entries, more than %u", eget64(c->area + BP_NVMCS),
 		    BVMCS_MAX);
 		goto out;
 	}
@@ -2354,7 +2108,6 @@ out:
 	free(c->area);
 	free(c->runs);
 	free(c->sent);
-	free(c->gpas);
 	free(c->seenset);
 	free(c);
 	return (rc);

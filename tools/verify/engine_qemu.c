@@ -77,138 +77,16 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
 #include "engine_qemu.h"
 #include "engine_qemu_int.h"
 
-
-/* Set the job's note (printf-style); the first reason wins. */
-__attribute__((format(printf, 2, 3))) void
-qnote(engine_job_t *job, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (job->note[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	(void) vsnprintf(job->note, sizeof (job->note), fmt, ap);
-	va_end(ap);
-}
-
-void
-qput64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-uint64_t
-qget64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return (v);
-}
-
-uint32_t
-qget32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return (v);
-}
-
-/*
- * Find prog on PATH (as execvp would) into out.  0, or -1 when there is
- * no executable of that name: the engine is then absent, not broken.
- */
-static int
-find_on_path(const char *prog, char *out, size_t outlen)
-{
-	const char *path = getenv("PATH");
-
-	if (path == NULL || *path == '\0')
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path != '\0') {
-		const char *end = strchr(path, ':');
-		size_t len = end != NULL ? (size_t)(end - path) : strlen(path);
-		int n;
-
-		/* An empty element means the current directory, as for sh. */
-		n = len == 0 ? snprintf(out, outlen, "./%s", prog) :
-		    snprintf(out, outlen, "%.*s/%s", (int)len, path, prog);
-		if (n > 0 && (size_t)n < outlen && access(out, X_OK) == 0)
-			return (0);
-		if (end == NULL)
-			break;
-		path = end + 1;
-	}
-	return (-1);
-}
-
-/*
- * Run argv with stdin from /dev/null and stdout + stderr into log, for
- * at most ms milliseconds; a run that takes longer is killed.  QEMU dies
- * with us (PR_SET_PDEATHSIG) and is always reaped.  Returns the exit
- * status (0..255), -2 on a timeout, -3 when killed by a signal, -1 when
- * it could not start (errno set).
- */
-static int
-run_bounded(char *const argv[], const char *log, long ms)
-{
-	struct timespec start, now, nap = { 0, 2000000 };
-	pid_t pid;
-	int st;
-
-	(void) clock_gettime(CLOCK_MONOTONIC, &start);
-	if ((pid = fork()) < 0)
-		return (-1);
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		(void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (in < 0 || out < 0 || dup2(in, 0) < 0 ||
-		    dup2(out, 1) < 0 || dup2(out, 2) < 0)
-			_exit(126);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	for (;;) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR) {
-			(void) kill(pid, SIGKILL);
-			return (-1);
-		}
-		(void) clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - start.tv_sec) * 1000 +
-		    (now.tv_nsec - start.tv_nsec) / 1000000 > ms) {
-			(void) kill(pid, SIGKILL);
-			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-				;
-			return (-2);
-		}
-		(void) nanosleep(&nap, NULL);
-	}
-	if (WIFEXITED(st))
-		return (WEXITSTATUS(st));
-	return (-3);
-}
 
 /* The first line of a file (for notes), without its newline. */
 static void
@@ -238,7 +116,7 @@ qemu_version(qctx_t *c)
 	const char *v;
 
 	c->version[0] = '\0';
-	if (run_bounded(argv, c->log, 10000) != 0)
+	if (eng_run_bounded(argv, NULL, c->log, NULL, 10000) != 0)
 		return;
 	first_line(c->log, line, sizeof (line));
 	if ((v = strstr(line, "version ")) != NULL &&
@@ -270,7 +148,7 @@ entry_get(const qctx_t *c, uint64_t table, unsigned idx)
 {
 	const uint8_t *p = c->area + table + (uint64_t)idx * c->pte_size;
 
-	return (c->pte_size == 4 ? qget32(p) : qget64(p));
+	return (c->pte_size == 4 ? eget32(p) : eget64(p));
 }
 
 static void
@@ -283,7 +161,7 @@ entry_set(qctx_t *c, uint64_t table, unsigned idx, uint64_t v)
 
 		memcpy(p, &w, 4);
 	} else {
-		qput64(p, v);
+		eput64(p, v);
 	}
 }
 
@@ -366,9 +244,9 @@ put_gate(const qctx_t *c, uint8_t *p, uint64_t off, unsigned dpl)
 	    ((uint64_t)(0x8e | dpl << 5) << 40) |
 	    (((off >> 16) & 0xffff) << 48);
 
-	qput64(p, lo);
+	eput64(p, lo);
 	if (c->is_long)
-		qput64(p + 8, off >> 32);
+		eput64(p + 8, off >> 32);
 }
 
 /*
@@ -385,16 +263,16 @@ ql1_map(qctx_t *c, unsigned levels, uint64_t pa, uint64_t *next)
 	for (unsigned level = levels; level > 2; level--) {
 		uint8_t *p = c->area + t +
 		    ((pa >> (12 + 9 * (level - 1))) & 511) * 8;
-		uint64_t e = qget64(p);
+		uint64_t e = eget64(p);
 
 		if (!(e & PTE_P)) {
 			e = (gpa + *next) | PTE_P | PTE_RW | PTE_A;
-			qput64(p, e);
+			eput64(p, e);
 			*next += PAGE;
 		}
 		t = (e & 0x000ffffffffff000ull) - gpa;
 	}
-	qput64(c->area + t + ((pa >> 21) & 511) * 8,
+	eput64(c->area + t + ((pa >> 21) & 511) * 8,
 	    (pa & ~0x1fffffull) | PTE_P | PTE_RW | PTE_PS | PTE_A | PTE_D);
 }
 
@@ -446,11 +324,11 @@ build_area(qctx_t *c)
 	}
 	if ((flags & HT_CPU_NXE) && job->mode != HT_MODE_32BIT)
 		efer |= EFER_NXE;
-	qput64(c->area + QP_IMGCR3, job->cr3);
-	qput64(c->area + QP_MYCR3, job->guest_pa +
+	eput64(c->area + QP_IMGCR3, job->cr3);
+	eput64(c->area + QP_MYCR3, job->guest_pa +
 	    (c->nested ? QN_L1TABLES : QA_TABLES));
-	qput64(c->area + QP_CR4BOOT, cr4);
-	qput64(c->area + QP_NESTED, (uint64_t)c->nested);
+	eput64(c->area + QP_CR4BOOT, cr4);
+	eput64(c->area + QP_NESTED, (uint64_t)c->nested);
 	if (c->nested)
 		flags &= HT_CPU_NXE;	/* the only one nested walks use */
 	if (flags & HT_CPU_SMEP)
@@ -459,37 +337,37 @@ build_area(qctx_t *c)
 		cr4 |= CR4_SMAP;
 	if ((flags & HT_CPU_PKE) && c->is_long) {
 		cr4 |= CR4_PKE;
-		qput64(c->area + QP_PKE, 1);
-		qput64(c->area + QP_PKRU, cpu->pkru);
+		eput64(c->area + QP_PKE, 1);
+		eput64(c->area + QP_PKRU, cpu->pkru);
 	}
-	qput64(c->area + QP_CR4FINAL, cr4);
-	qput64(c->area + QP_EFER, efer);
-	qput64(c->area + QP_CR0OR, (flags & HT_CPU_WP) ? CR0_WP : 0);
-	qput64(c->area + QP_KFLAGS, (flags & HT_CPU_AC) ? EFL_AC : 0);
-	qput64(c->area + QP_SLOTVA, base);
-	qput64(c->area + QP_LONG, (uint64_t)c->is_long);
+	eput64(c->area + QP_CR4FINAL, cr4);
+	eput64(c->area + QP_EFER, efer);
+	eput64(c->area + QP_CR0OR, (flags & HT_CPU_WP) ? CR0_WP : 0);
+	eput64(c->area + QP_KFLAGS, (flags & HT_CPU_AC) ? EFL_AC : 0);
+	eput64(c->area + QP_SLOTVA, base);
+	eput64(c->area + QP_LONG, (uint64_t)c->is_long);
 
 	/* GDT: null, kernel code/data, user code/data, TSS. */
-	qput64(gdt + SEL_KCODE, c->is_long ? 0x00af9b000000ffffull :
+	eput64(gdt + SEL_KCODE, c->is_long ? 0x00af9b000000ffffull :
 	    0x00cf9b000000ffffull);
-	qput64(gdt + SEL_KDATA, 0x00cf93000000ffffull);
-	qput64(gdt + SEL_UCODE, c->is_long ? 0x00affb000000ffffull :
+	eput64(gdt + SEL_KDATA, 0x00cf93000000ffffull);
+	eput64(gdt + SEL_UCODE, c->is_long ? 0x00affb000000ffffull :
 	    0x00cffb000000ffffull);
-	qput64(gdt + SEL_UDATA, 0x00cff3000000ffffull);
+	eput64(gdt + SEL_UDATA, 0x00cff3000000ffffull);
 	tss = base + QA_TSS;
-	qput64(gdt + SEL_TSS, 0x67 | ((tss & 0xffffff) << 16) |
+	eput64(gdt + SEL_TSS, 0x67 | ((tss & 0xffffff) << 16) |
 	    (0x89ull << 40) | (((tss >> 24) & 0xff) << 56));
 	if (c->is_long)
-		qput64(gdt + SEL_TSS + 8, tss >> 32);
+		eput64(gdt + SEL_TSS + 8, tss >> 32);
 	limit = SEL_TSS + 16 - 1;
 	memcpy(c->area + QP_GDTR_PHYS, &(uint16_t){ (uint16_t)limit }, 2);
-	qput64(c->area + QP_GDTR_PHYS + 2, job->guest_pa + QA_GDT);
+	eput64(c->area + QP_GDTR_PHYS + 2, job->guest_pa + QA_GDT);
 	memcpy(c->area + QP_GDTR_VIRT, &(uint16_t){ (uint16_t)limit }, 2);
-	qput64(c->area + QP_GDTR_VIRT + 2, base + QA_GDT);
+	eput64(c->area + QP_GDTR_VIRT + 2, base + QA_GDT);
 
 	/* TSS: the stack of the ring 0 entry from ring 3; no I/O bitmap. */
 	if (c->is_long) {
-		qput64(c->area + QA_TSS + 4, base + QA_KSTACK_TOP);
+		eput64(c->area + QA_TSS + 4, base + QA_KSTACK_TOP);
 	} else {
 		uint32_t esp0 = (uint32_t)(base + QA_KSTACK_TOP);
 		uint32_t ss0 = SEL_KDATA;
@@ -512,7 +390,7 @@ build_area(qctx_t *c)
 	    off, 3);
 	memcpy(c->area + QP_IDTR_VIRT,
 	    &(uint16_t){ (uint16_t)(nvec * (c->is_long ? 16 : 8) - 1) }, 2);
-	qput64(c->area + QP_IDTR_VIRT + 2, base + QA_IDT);
+	eput64(c->area + QP_IDTR_VIRT + 2, base + QA_IDT);
 	if (c->nested)
 		return (qbuild_nested(c));
 
@@ -541,7 +419,7 @@ build_area(qctx_t *c)
 	c->link = qslot_link(c);
 	return (0);
 conflict:
-	qnote(job, "qemu: cannot map the engine at both slot_va %#" PRIx64
+	enote(job, "qemu: cannot map the engine at both slot_va %#" PRIx64
 	    " and its physical address %#" PRIx64, base, job->guest_pa);
 	return (ENGINE_CANNOT);
 }
@@ -581,7 +459,7 @@ write_ram(qctx_t *c)
 				    buf + p, PAGE);
 			} else {
 				for (w = 0; w < PAGE; w += 8)
-					qput64(buf + p + w, MARKER(pa + w));
+					eput64(buf + p + w, MARKER(pa + w));
 			}
 		}
 		if (pwrite(fd, buf, len, (off_t)at) != (ssize_t)len)
@@ -676,31 +554,31 @@ batch_load(qctx_t *c, size_t first, size_t n, uint64_t results)
 
 		if (c->nested && !c->guest && !gpa_runnable(c, pr->va)) {
 			op = QOP_SKIP;
-			qnote(job, "qemu: probe %zu: the nested guest cannot "
+			enote(job, "qemu: probe %zu: the nested guest cannot "
 			    "make an access to GPA %#" PRIx64 " (MAXPHYADDR %u,"
 			    " %s): not run", first + i, pr->va, c->pa_bits,
 			    ht_mode_name(job->mode));
 		}
 		if (c->guest && !c->glong && pr->va >> 32 != 0) {
 			op = QOP_SKIP;
-			qnote(job, "qemu: probe %zu (va %#" PRIx64 "): beyond "
+			enote(job, "qemu: probe %zu (va %#" PRIx64 "): beyond "
 			    "32-bit linear addresses: not run", first + i,
 			    pr->va);
 		}
-		qput64(p, pr->va);
+		eput64(p, pr->va);
 		memcpy(p + 8, &op, 4);
 		memcpy(p + 12, &cpl, 4);
 	}
-	qput64(c->area + QP_NPROBES, n);
-	qput64(c->area + QP_RESULTS, results);
-	qput64(c->area + QP_NEXT, 0);
-	qput64(c->area + QP_PHASE, 0);
-	qput64(c->area + QP_DONE, 0);
+	eput64(c->area + QP_NPROBES, n);
+	eput64(c->area + QP_RESULTS, results);
+	eput64(c->area + QP_NEXT, 0);
+	eput64(c->area + QP_PHASE, 0);
+	eput64(c->area + QP_DONE, 0);
 	/* ltr of an earlier batch left the TSS busy: available again. */
 	c->area[QA_GDT + SEL_TSS + 5] = 0x89;
 	if ((fd = open(c->ram, O_RDWR)) < 0 ||
 	    pwrite(fd, c->area, QA_END, (off_t)job->guest_pa) != QA_END) {
-		qnote(job, "qemu: %s: %s", c->ram, strerror(errno));
+		enote(job, "qemu: %s: %s", c->ram, strerror(errno));
 		if (fd >= 0)
 			(void) close(fd);
 		return (ENGINE_FAILED);
@@ -807,55 +685,55 @@ batch_ended(qctx_t *c, size_t n, int st)
 	    (off_t)(job->guest_pa + QA_PARAMS));
 	(void) close(fd);
 	if (got != (ssize_t)(QA_TABLES - QA_PARAMS)) {
-		qnote(job, "qemu: cannot read back %s", c->ram);
+		enote(job, "qemu: cannot read back %s", c->ram);
 		return (ENGINE_FAILED);
 	}
 	first_line(c->log, line, sizeof (line));
 	if (c->nested) {
-		if (qget32(c->area + QP_DONE) == QG_DONE)
+		if (eget32(c->area + QP_DONE) == QG_DONE)
 			return (ENGINE_OK);
-		if (qget32(c->area + QP_DONE) == QG_SETUP)
-			qnote(job, "qemu: the SVM host took exception %" PRIu64
+		if (eget32(c->area + QP_DONE) == QG_SETUP)
+			enote(job, "qemu: the SVM host took exception %" PRIu64
 			    " at %#" PRIx64 " (probe %" PRIu64 "): does this "
 			    "QEMU emulate SVM with nested paging?",
-			    qget64(c->area + QP_SETUP_VEC) & 0xff,
-			    qget64(c->area + QP_SETUP_IP),
-			    qget64(c->area + QP_NEXT));
+			    eget64(c->area + QP_SETUP_VEC) & 0xff,
+			    eget64(c->area + QP_SETUP_IP),
+			    eget64(c->area + QP_NEXT));
 		else
-			qnote(job, "qemu: the SVM host stopped after %" PRIu64
+			enote(job, "qemu: the SVM host stopped after %" PRIu64
 			    " of %zu probes (exit status %d%s%s)",
-			    qget64(c->area + QP_NEXT), n, st,
+			    eget64(c->area + QP_NEXT), n, st,
 			    line[0] != '\0' ? ": " : "", line);
 		return (ENGINE_FAILED);
 	}
-	switch (qget32(c->area + QP_DONE)) {
+	switch (eget32(c->area + QP_DONE)) {
 	case QG_DONE:
 		return (ENGINE_OK);
 	case QG_SETUP:
-		qnote(job, "qemu: the guest faulted while moving onto the "
+		enote(job, "qemu: the guest faulted while moving onto the "
 		    "image's tables (vector %" PRIu64 " at %#" PRIx64 "): is "
 		    "cr3 %#" PRIx64 " a valid root for %s?",
-		    qget64(c->area + QP_SETUP_VEC) & 0xff,
-		    qget64(c->area + QP_SETUP_IP), job->cr3,
+		    eget64(c->area + QP_SETUP_VEC) & 0xff,
+		    eget64(c->area + QP_SETUP_IP), job->cr3,
 		    ht_mode_name(job->mode));
 		return (ENGINE_CANNOT);
 	default:
 		break;
 	}
-	if (qget64(c->area + QP_PHASE) == 0) {
+	if (eget64(c->area + QP_PHASE) == 0) {
 		/*
 		 * No IDT of ours was in reach: a fault while moving onto the
 		 * image's tables resets the CPU (exit 0).
 		 */
-		qnote(job, "qemu: the guest reset before probing began (exit "
+		enote(job, "qemu: the guest reset before probing began (exit "
 		    "status %d%s%s): do the image's entries above the slot "
 		    "let the engine's pages at %#" PRIx64 " be reached and "
 		    "executed?", st, line[0] != '\0' ? ": " : "", line,
 		    job->slot_va);
 		return (ENGINE_CANNOT);
 	}
-	qnote(job, "qemu: the guest stopped after %" PRIu64 " of %zu probes "
-	    "(exit status %d%s%s)", qget64(c->area + QP_NEXT), n, st,
+	enote(job, "qemu: the guest stopped after %" PRIu64 " of %zu probes "
+	    "(exit status %d%s%s)", eget64(c->area + QP_NEXT), n, st,
 	    line[0] != '\0' ? ": " : "", line);
 	return (ENGINE_FAILED);
 }
@@ -875,18 +753,18 @@ batch_results(qctx_t *c, size_t first, size_t n, uint64_t results)
 		const probe_t *pr = &job->probes[first + i];
 		const uint8_t *r = c->area + results + i * QR_SIZE;
 		probe_result_t *res = &job->results[first + i];
-		uint64_t ip = qget64(r + QR_IP);
+		uint64_t ip = eget64(r + QR_IP);
 
 		memset(res, 0, sizeof (*res));
-		if (qget32(r + QR_RAN) == 0) {
+		if (eget32(r + QR_RAN) == 0) {
 			res->outcome = PROBE_NOTRUN;
 			continue;
 		}
-		switch (qget32(r + QR_OUTCOME)) {
+		switch (eget32(r + QR_OUTCOME)) {
 		case 0:
 			res->outcome = PROBE_OK;
 			if (pr->op == PROBE_READ)
-				res->value = qget64(r + QR_VALUE);
+				res->value = eget64(r + QR_VALUE);
 			continue;
 		case 1:
 			res->outcome = PROBE_PF;
@@ -898,15 +776,15 @@ batch_results(qctx_t *c, size_t first, size_t n, uint64_t results)
 			res->outcome = PROBE_OTHER;
 			break;
 		}
-		res->vector = qget32(r + QR_VECTOR);
-		res->error_code = qget32(r + QR_ERROR);
+		res->vector = eget32(r + QR_VECTOR);
+		res->error_code = eget32(r + QR_ERROR);
 		/* CR2 means something after a page fault only. */
 		if (res->outcome == PROBE_PF)
-			res->cr2 = qget64(r + QR_CR2);
+			res->cr2 = eget64(r + QR_CR2);
 		if (!c->is_long)
 			res->cr2 &= 0xffffffffull;
 		if (!fault_ip_ok(c, pr, ip)) {
-			qnote(job, "qemu: probe %zu (va %#" PRIx64 ", cpl %u) "
+			enote(job, "qemu: probe %zu (va %#" PRIx64 ", cpl %u) "
 			    "faulted (vector %u, cr2 %#" PRIx64 ") in the "
 			    "engine's code at %#" PRIx64 ", not at its access: "
 			    "not run", first + i, pr->va, pr->cpl,
@@ -934,14 +812,14 @@ run_batch(qctx_t *c, size_t first, size_t n)
 	if ((rc = batch_load(c, first, n, results)) != ENGINE_OK)
 		return (rc);
 	qemu_args(c, &a);
-	st = run_bounded(a.argv, c->log, ms);
+	st = eng_run_bounded(a.argv, NULL, c->log, NULL, ms);
 	if (st == -2) {
-		qnote(c->job, "qemu: the guest did not finish within %ld s",
+		enote(c->job, "qemu: the guest did not finish within %ld s",
 		    ms / 1000);
 		return (ENGINE_FAILED);
 	}
 	if (st == -1) {
-		qnote(c->job, "qemu: cannot run %s: %s", c->qemu,
+		enote(c->job, "qemu: cannot run %s: %s", c->qemu,
 		    strerror(errno));
 		return (ENGINE_FAILED);
 	}
@@ -969,48 +847,48 @@ check_job(qctx_t *c)
 	uint64_t span;
 
 	if (job->mode == HT_MODE_EPT4 || job->mode == HT_MODE_EPT5) {
-		qnote(job, "qemu: EPT (%s) needs VMX, which QEMU 7.2's TCG "
+		enote(job, "qemu: EPT (%s) needs VMX, which QEMU 7.2's TCG "
 		    "does not emulate (the bochs engine runs EPT)",
 		    ht_mode_name(job->mode));
 		return (ENGINE_CANNOT);
 	}
 	if (job->mode > HT_MODE_NPT5) {
-		qnote(job, "qemu: unknown paging mode %d", (int)job->mode);
+		enote(job, "qemu: unknown paging mode %d", (int)job->mode);
 		return (ENGINE_CANNOT);
 	}
 	if (job->guest && !c->nested) {
-		qnote(job, "qemu: a guest job needs second-level tables (npt4 "
+		enote(job, "qemu: a guest job needs second-level tables (npt4 "
 		    "or npt5), not %s", ht_mode_name(job->mode));
 		return (ENGINE_CANNOT);
 	}
 	if (job->slot_level < 1 || (unsigned)job->slot_level >= c->levels) {
-		qnote(job, "qemu: the borrowed slot must be at level 1 or "
+		enote(job, "qemu: the borrowed slot must be at level 1 or "
 		    "above (level %d maps too little for the engine)",
 		    job->slot_level);
 		return (ENGINE_CANNOT);
 	}
 	span = 1ull << level_shift(c, (unsigned)job->slot_level + 1);
 	if (job->slot_va & (span - 1)) {
-		qnote(job, "qemu: slot_va %#" PRIx64 " is not aligned to the "
+		enote(job, "qemu: slot_va %#" PRIx64 " is not aligned to the "
 		    "%#" PRIx64 " bytes its level-%d entry maps",
 		    job->slot_va, span, job->slot_level);
 		return (ENGINE_CANNOT);
 	}
 	if (job->guest_pa % GUEST_AREA != 0 || job->guest_pa >> 32 != 0 ||
 	    job->guest_pa + GUEST_AREA > job->ram_size) {
-		qnote(job, "qemu: guest_pa %#" PRIx64 " must be 2 MiB-aligned, "
+		enote(job, "qemu: guest_pa %#" PRIx64 " must be 2 MiB-aligned, "
 		    "below 4 GiB and inside RAM", job->guest_pa);
 		return (ENGINE_CANNOT);
 	}
 	if (job->ram_size == 0 || job->ram_size % (2u << 20) != 0 ||
 	    job->slot_pa + c->pte_size > job->ram_size ||
 	    job->slot_pa % c->pte_size != 0) {
-		qnote(job, "qemu: ram_size %#" PRIx64 " or slot_pa %#" PRIx64
+		enote(job, "qemu: ram_size %#" PRIx64 " or slot_pa %#" PRIx64
 		    " is out of bounds", job->ram_size, job->slot_pa);
 		return (ENGINE_CANNOT);
 	}
 	if (!c->is_long && job->cr3 >> 32 != 0) {
-		qnote(job, "qemu: cr3 %#" PRIx64 " does not fit 32 bits",
+		enote(job, "qemu: cr3 %#" PRIx64 " does not fit 32 bits",
 		    job->cr3);
 		return (ENGINE_CANNOT);
 	}
@@ -1018,7 +896,7 @@ check_job(qctx_t *c)
 	    job->cpu->pa_bits : ht_geometry(job->mode)->pa_bits_max;
 	/* L2's tables hold GPAs of the slot: below MAXPHYADDR. */
 	if (c->nested && (job->slot_va + GUEST_AREA - 1) >> c->pa_bits != 0) {
-		qnote(job, "qemu: slot_va %#" PRIx64 " is at or above "
+		enote(job, "qemu: slot_va %#" PRIx64 " is at or above "
 		    "MAXPHYADDR (%u bits): the nested guest could not reach "
 		    "its own pages there", job->slot_va, c->pa_bits);
 		return (ENGINE_CANNOT);
@@ -1057,11 +935,11 @@ pae_note(qctx_t *c, const uint8_t *m, uint64_t inram, uint64_t root,
 		uint64_t was;
 
 		(void) image_read((void *)c->job->img, root + 8 * i, &was, 8);
-		if ((qget64(m + root + 8 * i) & ~was) & PTE_A)
+		if ((eget64(m + root + 8 * i) & ~was) & PTE_A)
 			n++;
 	}
 	if (n != 0)
-		qnote(c->job, "qemu: QEMU set the accessed bit (bit 5, "
+		enote(c->job, "qemu: QEMU set the accessed bit (bit 5, "
 		    "reserved in PAE) in %" PRIu64 " PDPTE(s) of the %sroot "
 		    "at %#" PRIx64 "; mem_after shows it", n, whose, root);
 }
@@ -1127,19 +1005,19 @@ engine_qemu(engine_job_t *job)
 	(void) snprintf(job->engine, sizeof (job->engine), "qemu tcg, %s",
 	    ht_mode_name(job->mode) != NULL ? ht_mode_name(job->mode) : "?");
 	if ((c = calloc(1, sizeof (*c))) == NULL) {
-		qnote(job, "qemu: out of memory");
+		enote(job, "qemu: out of memory");
 		return (ENGINE_FAILED);
 	}
 	c->job = job;
-	if (find_on_path(QEMU_BIN, c->qemu, sizeof (c->qemu)) != 0) {
-		qnote(job, "qemu: %s is not installed (Debian: "
+	if (eng_find_on_path(QEMU_BIN, c->qemu, sizeof (c->qemu)) != 0) {
+		enote(job, "qemu: %s is not installed (Debian: "
 		    "qemu-system-x86)", QEMU_BIN);
 		free(c);
 		return (ENGINE_ABSENT);
 	}
 	memcpy(&c->hdr, engine_qemu_guest, sizeof (c->hdr));
 	if (c->hdr.magic != QG_MAGIC || c->hdr.nips != NIPS_MAX) {
-		qnote(job, "qemu: the embedded guest code is damaged");
+		enote(job, "qemu: the embedded guest code is damaged");
 		free(c);
 		return (ENGINE_FAILED);
 	}
@@ -1159,7 +1037,7 @@ engine_qemu(engine_job_t *job)
 	if ((job->cpu != NULL && (job->cpu->flags & HT_CPU_NO1G) &&
 	    c->is_long) || (c->guest && c->glong && job->gcpu != NULL &&
 	    (job->gcpu->flags & HT_CPU_NO1G)))
-		qnote(job, "qemu: QEMU 7.2's TCG walks 1 GiB pages even with "
+		enote(job, "qemu: QEMU 7.2's TCG walks 1 GiB pages even with "
 		    "pdpe1gb=off: HT_CPU_NO1G is not emulated");
 	/* A protection key whose access PKRU does not restrict. */
 	if (job->cpu != NULL && (job->cpu->flags & HT_CPU_PKE) &&
@@ -1171,7 +1049,7 @@ engine_qemu(engine_job_t *job)
 			c->ukey = 0;
 	}
 	if ((c->area = calloc(1, QA_END)) == NULL) {
-		qnote(job, "qemu: out of memory");
+		enote(job, "qemu: out of memory");
 		free(c);
 		return (ENGINE_FAILED);
 	}
@@ -1182,7 +1060,7 @@ engine_qemu(engine_job_t *job)
 	(void) snprintf(c->dir, sizeof (c->dir), "%s/htable-qemu.XXXXXX",
 	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
 	if (mkdtemp(c->dir) == NULL) {
-		qnote(job, "qemu: cannot make a directory %s: %s", c->dir,
+		enote(job, "qemu: cannot make a directory %s: %s", c->dir,
 		    strerror(errno));
 		c->dir[0] = '\0';
 		goto out;
@@ -1191,7 +1069,7 @@ engine_qemu(engine_job_t *job)
 	(void) snprintf(c->rom, sizeof (c->rom), "%s/bios", c->dir);
 	(void) snprintf(c->log, sizeof (c->log), "%s/log", c->dir);
 	if (write_ram(c) != 0 || write_rom(c) != 0) {
-		qnote(job, "qemu: cannot write the guest's memory in %s: %s",
+		enote(job, "qemu: cannot write the guest's memory in %s: %s",
 		    c->dir, strerror(errno));
 		goto out;
 	}
@@ -1212,7 +1090,7 @@ engine_qemu(engine_job_t *job)
 			break;
 	}
 	if (save_mem_after(c) != 0) {
-		qnote(job, "qemu: cannot read back the guest's memory: %s",
+		enote(job, "qemu: cannot read back the guest's memory: %s",
 		    strerror(errno));
 		rc = ENGINE_FAILED;
 		goto out;

@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "engine_qemu.h"
+#include "engine_util.h"
 
 #define	QEMU_BIN	"qemu-system-x86_64"
 #define	ROM_SIZE	0x10000
@@ -110,13 +111,6 @@ typedef struct qctx {
 
 /* engine_qemu.c */
 
-/* Set the job's note (printf-style); the first reason wins.  Errors: none. */
-__attribute__((format(printf, 2, 3))) void qnote(engine_job_t *job,
-    const char *fmt, ...);
-/* Little-endian stores and loads in the area.  Errors: none. */
-void qput64(uint8_t *p, uint64_t v);
-uint64_t qget64(const uint8_t *p);
-uint32_t qget32(const uint8_t *p);
 /*
  * Map va to pa (4 KiB, flags) in the bootstrap tables of the job's mode;
  * 0, or -1 with the note set.  Errors: -1.

@@ -96,26 +96,6 @@
 
 #include "engine_qemu_int.h"
 
-/*
- * A guest job's guest-format tables, from the library's geometry table
- * (levels counted as engine.h does: 0 is the page table): the bytes an
- * entry of a level maps (log2), and the index of va's entry in a table
- * of that level (a PAE root's four fall out of the same sum, va being
- * below 4 GiB).  Errors: none.
- */
-static unsigned
-gshift(ht_mode_t gm, unsigned level)
-{
-	return (ht_geometry(gm)->level_shift[level]);
-}
-
-static unsigned
-gindex(ht_mode_t gm, uint64_t va, unsigned level)
-{
-	return ((unsigned)(va >> gshift(gm, level)) &
-	    (ht_geometry(gm)->ptes_per_table - 1));
-}
-
 /* A VMCB segment: selector, attributes, limit 4 GiB - 1, base 0. */
 static void
 vmcb_seg(uint8_t *p, uint16_t sel, uint16_t attrib)
@@ -125,7 +105,7 @@ vmcb_seg(uint8_t *p, uint16_t sel, uint16_t attrib)
 	memcpy(p, &sel, 2);
 	memcpy(p + 2, &attrib, 2);
 	memcpy(p + 4, &limit, 4);
-	qput64(p + 8, 0);
+	eput64(p + 8, 0);
 }
 
 /* Set guest-format entry idx of the table at area offset table; no errors. */
@@ -139,7 +119,7 @@ gentry_set(qctx_t *c, uint64_t table, unsigned idx, uint64_t v)
 
 		memcpy(p, &w, 4);
 	} else {
-		qput64(p, v);
+		eput64(p, v);
 	}
 }
 
@@ -182,8 +162,8 @@ build_guest(qctx_t *c)
 		c->lbase = job->gslot_va + (g & 0x3fffffull);
 		c->glink = (g & 0xffc00000ull) | (((g >> 32) & 0xff) << 13) |
 		    PTE_P | PTE_RW | PTE_PS | PTE_A | PTE_D;
-		qput64(c->area + QP_GSLOTW, 1);
-		qput64(c->area + QP_GSLOTPA, job->gslot_pa);
+		eput64(c->area + QP_GSLOTW, 1);
+		eput64(c->area + QP_GSLOTPA, job->gslot_pa);
 	} else {
 		/* a protection key PKRU leaves open, for the user pages */
 		if (c->glong && (gflags & HT_CPU_PKE)) {
@@ -198,7 +178,7 @@ build_guest(qctx_t *c)
 		for (level = top - 1; level >= 1; level--) {
 			uint64_t t = QN_GTABLES + (top - 1 - level) * PAGE;
 
-			gentry_set(c, t, gindex(gm, c->lbase, level),
+			gentry_set(c, t, egindex(gm, c->lbase, level),
 			    (g + t + PAGE) | upper);
 		}
 		pt = QN_GTABLES + (top - 1) * PAGE;
@@ -210,7 +190,7 @@ build_guest(qctx_t *c)
 			if (pages[i] == QA_UCODE || pages[i] == QN_GUSTACK)
 				e |= PTE_US | (c->glong ?
 				    (uint64_t)ukey << 59 : 0);
-			gentry_set(c, pt, gindex(gm, c->lbase + pages[i], 0),
+			gentry_set(c, pt, egindex(gm, c->lbase + pages[i], 0),
 			    e);
 		}
 		/* PAE's PDPTEs have no RW, US or A */
@@ -247,18 +227,18 @@ build_guest(qctx_t *c)
 		cr4 |= CR4_SMAP;
 	if ((gflags & HT_CPU_PKE) && c->glong) {
 		cr4 |= CR4_PKE;
-		qput64(c->area + QP_PKE, 1);
-		qput64(c->area + QP_PKRU, gcpu->pkru);
+		eput64(c->area + QP_PKE, 1);
+		eput64(c->area + QP_PKRU, gcpu->pkru);
 	}
-	qput64(v + VMCB_CR0, cr0);
+	eput64(v + VMCB_CR0, cr0);
 	/* bit 63 (no flush, with PCIDE) would make VMRUN refuse it */
-	qput64(v + VMCB_CR3, job->guest_cr3 & ~(1ull << 63));
-	qput64(v + VMCB_CR4, cr4);
-	qput64(v + VMCB_EFER, efer);
-	qput64(v + VMCB_ES, gseg(SEL_UDATA | 3, SEG_DATA | 0x60));
-	qput64(v + VMCB_DS, gseg(SEL_UDATA | 3, SEG_DATA | 0x60));
-	qput64(v + VMCB_FS, gseg(SEL_UDATA | 3, SEG_DATA | 0x60));
-	qput64(v + VMCB_GS, gseg(SEL_UDATA | 3, SEG_DATA | 0x60));
+	eput64(v + VMCB_CR3, job->guest_cr3 & ~(1ull << 63));
+	eput64(v + VMCB_CR4, cr4);
+	eput64(v + VMCB_EFER, efer);
+	eput64(v + VMCB_ES, gseg(SEL_UDATA | 3, SEG_DATA | 0x60));
+	eput64(v + VMCB_DS, gseg(SEL_UDATA | 3, SEG_DATA | 0x60));
+	eput64(v + VMCB_FS, gseg(SEL_UDATA | 3, SEG_DATA | 0x60));
+	eput64(v + VMCB_GS, gseg(SEL_UDATA | 3, SEG_DATA | 0x60));
 
 	/* The contexts of CPL 0 and 3 (L1 copies one per probe). */
 	for (unsigned u = 0; u < 2; u++) {
@@ -266,22 +246,22 @@ build_guest(qctx_t *c)
 		uint16_t dpl = u ? 0x60 : 0;
 		unsigned set = (c->glong ? GS_K64 : GS_K32) + u;
 
-		qput64(x + QC_CS, gseg(u ? SEL_UCODE | 3 : SEL_KCODE,
+		eput64(x + QC_CS, gseg(u ? SEL_UCODE | 3 : SEL_KCODE,
 		    (c->glong ? SEG_CODE64 : SEG_CODE32) | dpl));
-		qput64(x + QC_SS, gseg(u ? SEL_UDATA | 3 : SEL_KDATA,
+		eput64(x + QC_SS, gseg(u ? SEL_UDATA | 3 : SEL_KDATA,
 		    SEG_DATA | dpl));
-		qput64(x + QC_CPL, u ? 3 : 0);
-		qput64(x + QC_STUBS, c->lbase + c->hdr.gstub[set]);
-		qput64(x + QC_RSP, c->lbase + (u ? QN_GUSTACK_TOP :
+		eput64(x + QC_CPL, u ? 3 : 0);
+		eput64(x + QC_STUBS, c->lbase + c->hdr.gstub[set]);
+		eput64(x + QC_RSP, c->lbase + (u ? QN_GUSTACK_TOP :
 		    QN_L2STACK_TOP));
-		qput64(x + QC_RFLAGS, EFL_RSVD | (!u && (gflags & HT_CPU_AC) ?
+		eput64(x + QC_RFLAGS, EFL_RSVD | (!u && (gflags & HT_CPU_AC) ?
 		    EFL_AC : 0));
-		qput64(x + QC_GLINK, c->glink | (u ? PTE_US : 0));
+		eput64(x + QC_GLINK, c->glink | (u ? PTE_US : 0));
 	}
 	memcpy(v + VMCB_CS, c->area + QN_GCTX + QC_CS, 8);
 	memcpy(v + VMCB_SS, c->area + QN_GCTX + QC_SS, 8);
-	qput64(c->area + QP_GUEST, 1);
-	qput64(c->area + QP_GLEGACY, (uint64_t)!c->glong);
+	eput64(c->area + QP_GUEST, 1);
+	eput64(c->area + QP_GLEGACY, (uint64_t)!c->glong);
 }
 
 /*
@@ -314,7 +294,7 @@ qbuild_nested(qctx_t *c)
 	for (off = 0; off < QA_END; off += PAGE)
 		if (qmap_page(c, g + off, gpa + off, PTE_P | PTE_RW | PTE_US |
 		    PTE_A | PTE_D) != 0) {
-			qnote(job, "qemu: the nested subtree for slot_va %#"
+			enote(job, "qemu: the nested subtree for slot_va %#"
 			    PRIx64 " does not fit", g);
 			return (ENGINE_CANNOT);
 		}
@@ -322,38 +302,38 @@ qbuild_nested(qctx_t *c)
 
 	/* L2's tables, at GPAs in that range: its pages, the window. */
 	if (!c->guest) {
-		qput64(c->area + QN_L2PML4, (g + QN_L2PDPT) | upper);
-		qput64(c->area + QN_L2PDPT, (g + QN_L2PD) | upper);
-		qput64(c->area + QN_L2PD, (g + QN_L2PT) | upper);
-		qput64(c->area + QN_L2PD + 8, (g + QN_L2WIN) | upper);
+		eput64(c->area + QN_L2PML4, (g + QN_L2PDPT) | upper);
+		eput64(c->area + QN_L2PDPT, (g + QN_L2PD) | upper);
+		eput64(c->area + QN_L2PD, (g + QN_L2PT) | upper);
+		eput64(c->area + QN_L2PD + 8, (g + QN_L2WIN) | upper);
 		for (off = QA_CODE; off < QA_PARAMS; off += PAGE)
-			qput64(c->area + QN_L2PT + (off >> 12) * 8,
+			eput64(c->area + QN_L2PT + (off >> 12) * 8,
 			    (g + off) | PTE_P | PTE_RW | PTE_A | PTE_D);
-		qput64(c->area + QN_L2PT + (QN_L2STACK >> 12) * 8,
+		eput64(c->area + QN_L2PT + (QN_L2STACK >> 12) * 8,
 		    (g + QN_L2STACK) | PTE_P | PTE_RW | PTE_A | PTE_D);
 	}
 
 	/* The VMCB: control area, then L2's state (RIP etc. per probe). */
 	memcpy(v + VMCB_ICPT_EXC, &(uint32_t){ 0xffffffffu }, 4);
-	qput64(v + VMCB_ICPT, ICPT_HLT | ICPT_SHUTDOWN | ICPT_VMRUN |
+	eput64(v + VMCB_ICPT, ICPT_HLT | ICPT_SHUTDOWN | ICPT_VMRUN |
 	    ICPT_VMMCALL);
 	memcpy(v + VMCB_ASID, &(uint32_t){ 1 }, 4);
 	v[VMCB_TLB_CTL] = 1;
-	qput64(v + VMCB_NP_ENABLE, 1);
-	qput64(v + VMCB_NCR3, job->cr3);
+	eput64(v + VMCB_NP_ENABLE, 1);
+	eput64(v + VMCB_NCR3, job->cr3);
 	vmcb_seg(v + VMCB_CS, SEL_KCODE, SEG_CODE64);
 	for (size_t i = 0; i < sizeof (dsegs) / sizeof (dsegs[0]); i++)
 		vmcb_seg(v + dsegs[i], SEL_KDATA, SEG_DATA);
 	v[VMCB_CPL] = 0;
-	qput64(v + VMCB_EFER, EFER_LME | EFER_LMA | EFER_SVME);
-	qput64(v + VMCB_CR0, CR0_PE | CR0_ET | CR0_NE | CR0_PG);
-	qput64(v + VMCB_CR3, g + QN_L2PML4);
-	qput64(v + VMCB_CR4, CR4_PAE);
-	qput64(v + VMCB_DR6, 0xffff0ff0ull);
-	qput64(v + VMCB_DR7, 0x400ull);
-	qput64(v + VMCB_RFLAGS, EFL_RSVD);
-	qput64(v + VMCB_RSP, QN_L2STACK_TOP);
-	qput64(v + VMCB_GPAT, PAT_DEFAULT);
+	eput64(v + VMCB_EFER, EFER_LME | EFER_LMA | EFER_SVME);
+	eput64(v + VMCB_CR0, CR0_PE | CR0_ET | CR0_NE | CR0_PG);
+	eput64(v + VMCB_CR3, g + QN_L2PML4);
+	eput64(v + VMCB_CR4, CR4_PAE);
+	eput64(v + VMCB_DR6, 0xffff0ff0ull);
+	eput64(v + VMCB_DR7, 0x400ull);
+	eput64(v + VMCB_RFLAGS, EFL_RSVD);
+	eput64(v + VMCB_RSP, QN_L2STACK_TOP);
+	eput64(v + VMCB_GPAT, PAT_DEFAULT);
 	if (c->guest)
 		build_guest(c);
 	return (ENGINE_OK);
@@ -376,33 +356,33 @@ qbatch_results_nested(qctx_t *c, size_t first, size_t n, uint64_t results)
 		const probe_t *pr = &job->probes[first + i];
 		const uint8_t *r = c->area + results + i * QR_SIZE;
 		probe_result_t *res = &job->results[first + i];
-		uint64_t gpa = qget64(r + QR_CR2);
+		uint64_t gpa = eget64(r + QR_CR2);
 
 		memset(res, 0, sizeof (*res));
-		if (qget32(r + QR_RAN) == 0) {
+		if (eget32(r + QR_RAN) == 0) {
 			res->outcome = PROBE_NOTRUN;
 			continue;
 		}
-		if (qget32(r + QR_OUTCOME) == 0) {
+		if (eget32(r + QR_OUTCOME) == 0) {
 			res->outcome = PROBE_OK;
 			if (pr->op == PROBE_READ)
-				res->value = qget64(r + QR_VALUE);
+				res->value = eget64(r + QR_VALUE);
 			continue;
 		}
-		res->outcome = qget32(r + QR_OUTCOME) == 4 ? PROBE_NPF :
+		res->outcome = eget32(r + QR_OUTCOME) == 4 ? PROBE_NPF :
 		    PROBE_OTHER;
-		res->vector = qget32(r + QR_VECTOR);
-		res->error_code = qget32(r + QR_ERROR);
-		res->qual = qget64(r + QR_QUAL);
+		res->vector = eget32(r + QR_VECTOR);
+		res->error_code = eget32(r + QR_ERROR);
+		res->qual = eget64(r + QR_QUAL);
 		res->cr2 = gpa;
 		if (res->vector == EXIT_INVALID) {
-			qnote(job, "qemu: VMRUN refused the nested guest's "
+			enote(job, "qemu: VMRUN refused the nested guest's "
 			    "state (VMEXIT_INVALID) at probe %zu", first + i);
 			return (ENGINE_FAILED);
 		}
 		if (res->outcome == PROBE_NPF && gpa >= job->slot_va &&
 		    gpa - job->slot_va < GUEST_AREA) {
-			qnote(job, "qemu: probe %zu (GPA %#" PRIx64 ") stopped "
+			enote(job, "qemu: probe %zu (GPA %#" PRIx64 ") stopped "
 			    "at the engine's own GPA %#" PRIx64 " (EXITINFO1 %#"
 			    PRIx64 "): do the image's entries above the slot "
 			    "let the nested guest reach it? not run",
@@ -463,28 +443,28 @@ qbatch_results_guest(qctx_t *c, size_t first, size_t n, uint64_t results)
 		const probe_t *pr = &job->probes[first + i];
 		const uint8_t *r = c->area + results + i * QR_SIZE;
 		probe_result_t *res = &job->results[first + i];
-		uint32_t code = qget32(r + QR_VECTOR);
-		uint64_t info2 = qget64(r + QR_CR2), ip = qget64(r + QR_IP);
+		uint32_t code = eget32(r + QR_VECTOR);
+		uint64_t info2 = eget64(r + QR_CR2), ip = eget64(r + QR_IP);
 
 		memset(res, 0, sizeof (*res));
-		if (qget32(r + QR_RAN) == 0) {
+		if (eget32(r + QR_RAN) == 0) {
 			res->outcome = PROBE_NOTRUN;
 			continue;
 		}
 		if (code == EXIT_INVALID) {
-			qnote(job, "qemu: VMRUN refused the nested guest's "
+			enote(job, "qemu: VMRUN refused the nested guest's "
 			    "state (VMEXIT_INVALID) at probe %zu", first + i);
 			return (ENGINE_FAILED);
 		}
-		res->error_code = qget32(r + QR_ERROR);
-		res->qual = qget64(r + QR_QUAL);
-		switch (qget32(r + QR_OUTCOME)) {
+		res->error_code = eget32(r + QR_ERROR);
+		res->qual = eget64(r + QR_QUAL);
+		switch (eget32(r + QR_OUTCOME)) {
 		case 0:
 			res->outcome = PROBE_OK;
 			res->error_code = 0;
 			res->qual = 0;
 			if (pr->op == PROBE_READ)
-				res->value = qget64(r + QR_VALUE);
+				res->value = eget64(r + QR_VALUE);
 			continue;
 		case 1:
 			res->outcome = PROBE_PF;
@@ -510,7 +490,7 @@ qbatch_results_guest(qctx_t *c, size_t first, size_t n, uint64_t results)
 		if (!guest_ip_ok(c, pr, ip) || (res->outcome == PROBE_NPF &&
 		    info2 >= job->slot_va &&
 		    info2 - job->slot_va < GUEST_AREA)) {
-			qnote(job, "qemu: probe %zu (va %#" PRIx64 ", cpl %u) "
+			enote(job, "qemu: probe %zu (va %#" PRIx64 ", cpl %u) "
 			    "stopped (exit %#x, EXITINFO1 %#" PRIx64 ", "
 			    "EXITINFO2 %#" PRIx64 ") at %#" PRIx64 ", not at "
 			    "its access: do the guest's entries above the "
@@ -540,7 +520,7 @@ qcheck_guest(qctx_t *c)
 	uint64_t span;
 
 	if ((unsigned)gm > HT_MODE_5LEVEL) {
-		qnote(job, "qemu: the guest's tables must be in 32bit, pae, "
+		enote(job, "qemu: the guest's tables must be in 32bit, pae, "
 		    "4level or 5level paging, not %s", ht_mode_name(gm) !=
 		    NULL ? ht_mode_name(gm) : "?");
 		return (ENGINE_CANNOT);
@@ -549,14 +529,14 @@ qcheck_guest(qctx_t *c)
 	c->glong = gm == HT_MODE_4LEVEL || gm == HT_MODE_5LEVEL;
 	c->gpte_size = gm == HT_MODE_32BIT ? 4 : 8;
 	if (job->gslot_level < 1 || (unsigned)job->gslot_level >= glevels) {
-		qnote(job, "qemu: the guest slot must be at level 1 or above "
+		enote(job, "qemu: the guest slot must be at level 1 or above "
 		    "and below the root's %u (level %d)", glevels,
 		    job->gslot_level);
 		return (ENGINE_CANNOT);
 	}
-	span = 1ull << gshift(gm, (unsigned)job->gslot_level);
+	span = 1ull << egshift(gm, (unsigned)job->gslot_level);
 	if (job->gslot_va & (span - 1)) {
-		qnote(job, "qemu: gslot_va %#" PRIx64 " is not aligned to the "
+		enote(job, "qemu: gslot_va %#" PRIx64 " is not aligned to the "
 		    "%#" PRIx64 " bytes its level-%d entry maps",
 		    job->gslot_va, span, job->gslot_level);
 		return (ENGINE_CANNOT);
@@ -565,13 +545,13 @@ qcheck_guest(qctx_t *c)
 	    job->gslot_pa + c->gpte_size > job->ram_size ||
 	    (job->gslot_pa + c->gpte_size > job->guest_pa &&
 	    job->gslot_pa < job->guest_pa + GUEST_AREA)) {
-		qnote(job, "qemu: gslot_pa %#" PRIx64 " is not an entry in RAM "
+		enote(job, "qemu: gslot_pa %#" PRIx64 " is not an entry in RAM "
 		    "outside the engine's area", job->gslot_pa);
 		return (ENGINE_CANNOT);
 	}
 	if (!c->glong && (job->guest_cr3 >> 32 != 0 ||
 	    job->gslot_va >> 32 != 0)) {
-		qnote(job, "qemu: guest_cr3 %#" PRIx64 " or gslot_va %#" PRIx64
+		enote(job, "qemu: guest_cr3 %#" PRIx64 " or gslot_va %#" PRIx64
 		    " does not fit 32 bits", job->guest_cr3, job->gslot_va);
 		return (ENGINE_CANNOT);
 	}
@@ -584,12 +564,12 @@ qcheck_guest(qctx_t *c)
 		hbits = hbits < 40 ? hbits : 40;
 	}
 	if (gbits != hbits) {
-		qnote(job, "qemu: the guest's MAXPHYADDR (%u) must be the "
+		enote(job, "qemu: the guest's MAXPHYADDR (%u) must be the "
 		    "host side's (%u): QEMU's CPU has one", gbits, hbits);
 		return (ENGINE_CANNOT);
 	}
 	if (gm == HT_MODE_32BIT && (job->slot_va + GUEST_AREA - 1) >> 40 != 0) {
-		qnote(job, "qemu: slot_va %#" PRIx64 " is beyond what 32-bit "
+		enote(job, "qemu: slot_va %#" PRIx64 " is beyond what 32-bit "
 		    "paging can name (2^40): the guest could not reach the "
 		    "engine's pages", job->slot_va);
 		return (ENGINE_CANNOT);
