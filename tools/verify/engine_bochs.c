@@ -1962,7 +1962,7 @@ run_bochs(bctx_t *c, int *r_st)
 			argv[ac++] = c->dbg;
 		}
 		argv[ac] = NULL;
-		st = eng_run_bounded(argv, env, c->out, err, ms);
+		st = erun_bounded(argv, env, c->out, err, ms);
 		if (st < 0)
 			break;
 		find_line(err, "display library", 0, line, sizeof (line));
@@ -2040,7 +2040,7 @@ engine_bochs(engine_job_t *job)
 		return (ENGINE_FAILED);
 	}
 	c->job = job;
-	if (eng_find_on_path(BOCHS_BIN, c->bochs, sizeof (c->bochs)) != 0) {
+	if (efind_on_path(BOCHS_BIN, c->bochs, sizeof (c->bochs)) != 0) {
 		enote(job, "bochs: %s is not installed (Debian: bochs, "
 		    "bochsbios, bochs-term)", BOCHS_BIN);
 		free(c);

@@ -116,7 +116,7 @@ qemu_version(qctx_t *c)
 	const char *v;
 
 	c->version[0] = '\0';
-	if (eng_run_bounded(argv, NULL, c->log, NULL, 10000) != 0)
+	if (erun_bounded(argv, NULL, c->log, NULL, 10000) != 0)
 		return;
 	first_line(c->log, line, sizeof (line));
 	if ((v = strstr(line, "version ")) != NULL &&
@@ -812,7 +812,7 @@ run_batch(qctx_t *c, size_t first, size_t n)
 	if ((rc = batch_load(c, first, n, results)) != ENGINE_OK)
 		return (rc);
 	qemu_args(c, &a);
-	st = eng_run_bounded(a.argv, NULL, c->log, NULL, ms);
+	st = erun_bounded(a.argv, NULL, c->log, NULL, ms);
 	if (st == -2) {
 		enote(c->job, "qemu: the guest did not finish within %ld s",
 		    ms / 1000);
@@ -1009,7 +1009,7 @@ engine_qemu(engine_job_t *job)
 		return (ENGINE_FAILED);
 	}
 	c->job = job;
-	if (eng_find_on_path(QEMU_BIN, c->qemu, sizeof (c->qemu)) != 0) {
+	if (efind_on_path(QEMU_BIN, c->qemu, sizeof (c->qemu)) != 0) {
 		enote(job, "qemu: %s is not installed (Debian: "
 		    "qemu-system-x86)", QEMU_BIN);
 		free(c);

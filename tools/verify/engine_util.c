@@ -32,7 +32,7 @@ enote(engine_job_t *job, const char *fmt, ...)
 }
 
 int
-eng_find_on_path(const char *prog, char *out, size_t outlen)
+efind_on_path(const char *prog, char *out, size_t outlen)
 {
 	const char *path = getenv("PATH");
 
@@ -63,7 +63,7 @@ ms_between(const struct timespec *a, const struct timespec *b)
 }
 
 int
-eng_run_bounded(char *const argv[], char *const envp[], const char *out,
+erun_bounded(char *const argv[], char *const envp[], const char *out,
     const char *err, long ms)
 {
 	struct timespec start, now, nap = { 0, 2000000 };

@@ -4,7 +4,8 @@
  * the job's note, little-endian fields of the area an engine hands its
  * guest, a guest format's shifts from the geometry table, and running
  * the emulator as a child that cannot outlive its time or its parent.
- * Not for the rest of the verification library.
+ * Not for the rest of the verification library.  Every name starts with
+ * "e" (for engine), short because the engines call these on most lines.
  */
 #ifndef HTABLE_ENGINE_UTIL_H
 #define HTABLE_ENGINE_UTIL_H
@@ -87,7 +88,7 @@ egindex(ht_mode_t gm, uint64_t va, unsigned level)
  * directory, as for sh) into out.  0, or -1 when there is no executable
  * of that name: the engine is then absent, not broken.  Errors: -1.
  */
-int eng_find_on_path(const char *prog, char *out, size_t outlen);
+int efind_on_path(const char *prog, char *out, size_t outlen);
 
 /*
  * Run argv (argv[0] a path) with environment envp (NULL: ours), stdin
@@ -99,7 +100,7 @@ int eng_find_on_path(const char *prog, char *out, size_t outlen);
  * killed by a signal, -1 when it could not start (errno set).
  * Errors: -1, -2, -3.
  */
-int eng_run_bounded(char *const argv[], char *const envp[], const char *out,
+int erun_bounded(char *const argv[], char *const envp[], const char *out,
     const char *err, long ms);
 
 #endif /* HTABLE_ENGINE_UTIL_H */
