@@ -8,11 +8,12 @@
 # only pages, memory types 2, 3 and 7 and a memory type in a non-leaf
 # entry, A/D on and off in the EPTP, large pages at every level, rights
 # taken away at an upper level (EPT R/W/X, NPT U, R/W and NX), reserved
-# bits; then random layouts from the model test's generator in every
-# nested mode.  Every check must end "disagree=0" with exit status 0.
-# An engine the machine lacks is skipped with its reason; when every
-# check was skipped nothing was verified and the test reports a skip
-# (exit 77), not a pass.
+# bits; guests on their own tables (verify --guest-mode, and build
+# --verify of the example layouts with a guest section); then random
+# layouts from the model test's generator in every nested mode.  Every
+# check must end "disagree=0" with exit status 0.  An engine the machine
+# lacks is skipped with its reason; when every check was skipped nothing
+# was verified and the test reports a skip (exit 77), not a pass.
 #   usage: test_verify_nested.sh HTABLE DUMP_MODEL
 set -u
 htable=$1
