@@ -72,6 +72,8 @@ int cmd_translate(int argc, char **argv);
 void usage_translate(FILE *f);
 int cmd_verify(int argc, char **argv);
 void usage_verify(FILE *f);
+int cmd_roots(int argc, char **argv);
+void usage_roots(FILE *f);
 /*
  * Verify the image at path (tools/verify/) on engine e (NULL: the
  * automatic choice) with the probes of file probes (NULL: generated) and

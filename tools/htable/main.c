@@ -23,6 +23,8 @@ static const struct cmd {
 	    "walk an image's page tables for virtual addresses" },
 	{ "verify", cmd_verify, usage_verify,
 	    "run an image's page tables on a real MMU against the library" },
+	{ "roots", cmd_roots, usage_roots,
+	    "find the page-table roots in an image from the tables alone" },
 };
 
 void
