@@ -11,14 +11,17 @@
  * are all gone); only a root needs a present entry.  The answer, with
  * the leaves and bytes under the table, is kept per (frame, level):
  * `state` a byte per frame and level, the counts in a hash of the
- * plausible tables only.  So each (frame, level) is read at most once,
+ * plausible tables that map something (an empty one is a state of its
+ * own, so that zero-filled memory, a plausible empty table at every
+ * level, costs no memory).  So each (frame, level) is read at most once,
  * and a candidate's subtree costs nothing more once its tables were
  * judged: the whole search reads at most levels x frames tables.  Levels
  * strictly fall along a link, so no chain of links can loop, self-maps
  * and shared tables included; the recursion is at most `levels` deep.
  *
  * Invariants: a frame is judged only if it lies wholly in the image and
- * holds data; state is never YES without its counts in the hash.
+ * holds data; state is never YES without its counts in the hash, and
+ * EMPTY is plausible with no leaves.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +34,7 @@
 #define PTE_PS		0x80ull
 #define ADDR_MASK	0x000ffffffffff000ull
 
-enum { UNKNOWN = 0, YES = 1, NO = 2 };
+enum { UNKNOWN = 0, YES = 1, NO = 2, EMPTY = 3 };
 
 typedef struct counts {
 	uint64_t	key;		/* frame * 8 + level + 1; 0: empty */
@@ -134,6 +137,11 @@ judge(rctx_t *c, int level, uint64_t frame, uint64_t *r_leaves,
 	uint64_t e[ENTRIES], leaves = 0, bytes = 0;
 	uint8_t *st = &c->state[level][frame];
 
+	if (*st == EMPTY) {
+		*r_leaves = 0;
+		*r_bytes = 0;
+		return (1);
+	}
 	if (*st == YES) {
 		counts_t *s = slot(c, frame * 8 + (uint64_t)level + 1);
 
@@ -163,13 +171,18 @@ judge(rctx_t *c, int level, uint64_t frame, uint64_t *r_leaves,
 		leaves += cl;
 		bytes += cb;
 	}
+	*r_leaves = leaves;
+	*r_bytes = bytes;
+	if (leaves == 0) {
+		/* no counts to keep: zero-filled memory costs no memory */
+		*st = EMPTY;
+		return (1);
+	}
 	if (keep(c, frame * 8 + (uint64_t)level + 1, leaves, bytes) != 0) {
 		c->nomem = 1;
 		return (0);
 	}
 	*st = YES;
-	*r_leaves = leaves;
-	*r_bytes = bytes;
 	return (1);
 }
 
