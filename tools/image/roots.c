@@ -31,8 +31,6 @@
 #define PAGE		4096ull
 #define ENTRIES		512
 #define PTE_P		0x1ull
-#define PTE_PS		0x80ull
-#define ADDR_MASK	0x000ffffffffff000ull
 
 enum { UNKNOWN = 0, YES = 1, NO = 2, EMPTY = 3 };
 
@@ -44,6 +42,7 @@ typedef struct counts {
 typedef struct rctx {
 	const image_t	*im;
 	uint64_t	nframes;
+	const ht_geometry_t *g;	/* the mode's: link mask, PS, shifts */
 	int		levels;
 	uint64_t	rsvd;		/* address bits above MAXPHYADDR */
 	uint8_t		*state[5];	/* per level, a byte per frame */
@@ -118,7 +117,7 @@ entry_ok(const rctx_t *c, uint64_t e, int level)
 {
 	if (e & c->rsvd)
 		return (0);
-	if (level == 0 || !(e & PTE_PS))
+	if (level == 0 || !(e & c->g->ps_bit))
 		return (1);
 	if (level >= 3)
 		return (0);	/* PML4E, PML5E: PS is reserved */
@@ -160,13 +159,14 @@ judge(rctx_t *c, int level, uint64_t frame, uint64_t *r_leaves,
 			continue;
 		if (!entry_ok(c, e[i], level))
 			return (0);
-		if (level == 0 || (e[i] & PTE_PS)) {
+		if (level == 0 || (e[i] & c->g->ps_bit)) {
 			leaves++;
-			bytes += 1ull << (12 + 9 * level);
+			bytes += 1ull << c->g->level_shift[level];
 			continue;
 		}
-		if (!frame_ok(c, (e[i] & ADDR_MASK) / PAGE) ||
-		    !judge(c, level - 1, (e[i] & ADDR_MASK) / PAGE, &cl, &cb))
+		if (!frame_ok(c, (e[i] & c->g->link_mask) / PAGE) ||
+		    !judge(c, level - 1, (e[i] & c->g->link_mask) / PAGE, &cl,
+		    &cb))
 			return (0);
 		leaves += cl;
 		bytes += cb;
@@ -215,7 +215,8 @@ describe(rctx_t *c, uint64_t frame, roots_cand_t *rc, uint64_t *r_hash)
 	rc->cr3 = frame * PAGE;
 	rc->selfmap = -1;
 	for (int i = 0; i < ENTRIES; i++) {
-		uint64_t child = (e[i] & ADDR_MASK) / PAGE, cl = 0, cb = 0;
+		uint64_t child = (e[i] & c->g->link_mask) / PAGE;
+		uint64_t cl = 0, cb = 0;
 
 		if (!(e[i] & PTE_P))
 			continue;
@@ -371,8 +372,9 @@ roots_find(const image_t *im, const ht_mode_t *modes, int nmodes,
 		memset(&c, 0, sizeof (c));
 		c.im = im;
 		c.nframes = im->size / PAGE;
-		c.levels = modes[m] == HT_MODE_5LEVEL ? 5 : 4;
-		c.rsvd = ADDR_MASK & ~((1ull << pa_bits) - 1);
+		c.g = ht_geometry(modes[m]);
+		c.levels = (int)c.g->levels;
+		c.rsvd = c.g->link_mask & ~((1ull << pa_bits) - 1);
 		c.cap = 1024;
 		c.tab = calloc(c.cap, sizeof (*c.tab));
 		err = c.tab == NULL ? ROOTS_ENOMEM : 0;
