@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,11 +42,19 @@ efind_on_path(const char *prog, char *out, size_t outlen)
 	while (*path != '\0') {
 		const char *end = strchr(path, ':');
 		size_t len = end != NULL ? (size_t)(end - path) : strlen(path);
+		struct stat sb;
 		int n;
 
 		n = len == 0 ? snprintf(out, outlen, "./%s", prog) :
 		    snprintf(out, outlen, "%.*s/%s", (int)len, path, prog);
-		if (n > 0 && (size_t)n < outlen && access(out, X_OK) == 0)
+		/*
+		 * A directory of the same name is no program (Debian's
+		 * /usr/lib/x86_64-linux-gnu/bochs holds Bochs's plugins, and
+		 * meson puts that directory on a test's PATH when a test
+		 * links a library from it).
+		 */
+		if (n > 0 && (size_t)n < outlen && access(out, X_OK) == 0 &&
+		    stat(out, &sb) == 0 && S_ISREG(sb.st_mode))
 			return (0);
 		if (end == NULL)
 			break;

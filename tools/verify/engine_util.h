@@ -85,8 +85,9 @@ egindex(ht_mode_t gm, uint64_t va, unsigned level)
 
 /*
  * Find prog on PATH (as execvp would; an empty element is the current
- * directory, as for sh) into out.  0, or -1 when there is no executable
- * of that name: the engine is then absent, not broken.  Errors: -1.
+ * directory, as for sh) into out: a regular file we may execute (a
+ * directory of that name is passed over).  0, or -1 when there is none:
+ * the engine is then absent, not broken.  Errors: -1.
  */
 int efind_on_path(const char *prog, char *out, size_t outlen);
 
