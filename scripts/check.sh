@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
-bash scripts/deps.sh || { echo "deps: installing packages failed"; echo "0 passed, 1 failed"; exit 1; }
+bash scripts/deps.sh --tests || { echo "deps: installing packages failed"; echo "0 passed, 1 failed"; exit 1; }
 
 passed=0; failed=0; skipped=0
 export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages the build and the tests need, when missing.
 # Safe to run again: it only calls apt-get for packages that are absent.
+# With --tests (the test command's call) it also puts a Debian kernel in
+# htable's cache for the Linux guest test (tests/linux/fetch-kernel.sh:
+# downloaded from Debian's archive, not installed).
 #
 # The test command (scripts/check.sh) makes four builds: build-gcc,
 # build-clang, build-asan (gcc, ASan+UBSan) and build-tsan (clang, TSan).
@@ -32,6 +35,10 @@ pkgs=(
 	# every build: <linux/kvm.h> for the KVM engine (tools/htable,
 	# tests/hw/test_engine_kvm.c)
 	linux-libc-dev
+	# every build: the command reads dump files (ELF cores, kdump-
+	# compressed files) through libkdumpfile and its libaddrxlat, and
+	# QEMU's CPU notes in ELF cores through libelf (tools/image/dump.c)
+	libkdumpfile-dev libelf-dev
 )
 # build-gcc and build-asan, suites qemu and hardware: qemu-system-x86_64
 # and qemu-system-i386 (tests/qemu/test_qemu.sh, tests/hw/*.sh, the QEMU
@@ -46,7 +53,15 @@ pkgs=(
 # loads the VGA ROM its package links to (/usr/share/bochs/VGABIOS-lgpl-
 # latest) at every start, and without recommends apt satisfies bochs's
 # "vgabios | seabios" with seabios alone.
-norec=(qemu-system-x86 bochs bochs-term vgabios)
+# build-gcc and build-asan, suites qemu and cli: makedumpfile reassembles
+# the flattened kdump files that QEMU's dump-guest-memory -z/-l/-s
+# writes (tests/qemu/test_dumps.sh); its recommends (kdump-tools, a
+# crash kernel's set-up) are not needed.
+# build-gcc and build-asan, suite qemu: the Linux guest test
+# (tests/linux/test_linux_guest.sh) boots Debian's kernel with an
+# initramfs of a static busybox, packed with cpio.
+norec=(qemu-system-x86 bochs bochs-term vgabios makedumpfile busybox-static
+    cpio)
 absent() {
 	local p
 	for p in "$@"; do
@@ -58,7 +73,12 @@ missing=($(absent "${pkgs[@]}"))
 # every build: tests/cli/*.sh and tests/qemu, tests/hw scripts use awk
 command -v awk >/dev/null || missing+=(mawk)
 missing_norec=($(absent "${norec[@]}"))
+kernel() {
+	[ "${1:-}" = "--tests" ] || return 0
+	bash "$(dirname "$0")/../tests/linux/fetch-kernel.sh"
+}
 if [ ${#missing[@]} -eq 0 ] && [ ${#missing_norec[@]} -eq 0 ]; then
+	kernel "$@"
 	exit 0
 fi
 echo "deps: installing ${missing[*]} ${missing_norec[*]}"
@@ -73,3 +93,4 @@ if [ ${#missing_norec[@]} -ne 0 ]; then
 	$sudo apt-get install -y -qq --no-install-recommends \
 	    "${missing_norec[@]}" >/dev/null
 fi
+kernel "$@"

@@ -117,7 +117,7 @@ main(int argc, char **argv)
 	}
 	if ((rc = image_open(argv[1], &img)) != 0) {
 		fprintf(stderr, "htable: %s: %s\n", argv[1],
-		    image_strerror(rc));
+		    image_strerror(&img, rc));
 		return (1);
 	}
 	if (ht_mode_parse(argv[2], &job.mode) != 0) {

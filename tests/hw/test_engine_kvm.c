@@ -204,7 +204,7 @@ fixture_build(fixture_t *f)
 	(void) close(fd);
 	(void) ht_ctx_dump_frames(f->ctx, write_frame, f);
 	if ((err = image_open(f->path, &f->img)) != 0) {
-		printf("%s: %s\n", f->path, image_strerror(err));
+		printf("%s: %s\n", f->path, image_strerror(&f->img, err));
 		exit(1);
 	}
 }

@@ -51,6 +51,10 @@ typedef struct image_opts {
 	ht_mode_t	file_guest_mode;
 	uint64_t	file_guest_cr3;
 	char		file_guest_host[CLI_ROOT_NAME];	/* "" = none */
+	/* --dump-cpu: whose CR3 and mode a dump file gives */
+	int		have_dump_cpu;
+	unsigned	dump_cpu;
+	int		all_roots;	/* dump --all-roots: a header each */
 } image_opts_t;
 
 /* translate --nested: the guest's side, the access, the output. */
@@ -74,6 +78,8 @@ int cmd_verify(int argc, char **argv);
 void usage_verify(FILE *f);
 int cmd_roots(int argc, char **argv);
 void usage_roots(FILE *f);
+int cmd_info(int argc, char **argv);
+void usage_info(FILE *f);
 /*
  * Verify the image at path (tools/verify/) on engine e (NULL: the
  * automatic choice) with the probes of file probes (NULL: generated) and
@@ -137,16 +143,21 @@ const char *cli_ept_words(unsigned ept, char *buf, size_t len);
  */
 int image_opt(image_opts_t *o, int c, const char *arg);
 /*
- * After option parsing: a root and a mode given (by --cr3 and --mode or
- * by --roots), --pa-bits within the mode, EPT flags only in EPT and
- * agreeing with --roots, each EPTP's walk length the mode's?  Sets the
- * image reader, cfg.cr3 to the first root and, in EPT, the EPT flags:
- * o->ept, HT_SCAN_EPT_* in cfg.flags and, with A/D, bit 6 in every
- * root's EPTP.  0, or -1 + message.
+ * After option parsing: a root and a mode given (by --cr3 and --mode, by
+ * --roots, or by the CPU state of the dump file at path: CPU 0's or
+ * --dump-cpu's, for what the options left out), --pa-bits within the
+ * mode, EPT flags only in EPT and agreeing with --roots, each EPTP's walk
+ * length the mode's?  Sets the image reader, cfg.cr3 to the first root
+ * and, in EPT, the EPT flags: o->ept, HT_SCAN_EPT_* in cfg.flags and,
+ * with A/D, bit 6 in every root's EPTP.  0, or -1 + message (*io set
+ * when the image could not be opened, for EXIT_IO).
  */
-int image_opts_done(image_opts_t *o, const char *cmd);
+int image_opts_done(image_opts_t *o, const char *cmd, const char *path,
+    int *io);
 /* Free what the options hold. */
 void image_opts_free(image_opts_t *o);
+/* Add an unnamed root at cr3.  0, or -1 (out of memory, said). */
+int image_opts_add_root(image_opts_t *o, uint64_t cr3);
 /* Do the outputs name each root (several, or a named one)? */
 int image_opts_multi(const image_opts_t *o);
 /*
@@ -157,10 +168,16 @@ const char *cli_root_name(const cli_root_t *r, char *buf, size_t len);
 /* The header line of root r: "root NAME cr3=0xHEX" (no NAME unnamed). */
 void cli_root_header(FILE *f, const cli_root_t *r);
 /*
- * image_open, saying "htable: PATH: reason" on stderr when it fails.
- * 0 or -1.
+ * image_open, saying "htable: PATH: reason" on stderr when it fails, and
+ * "htable: PATH: warning: ..." for what the dump's reader noticed.  0 or
+ * -1.
  */
 int cli_image_open(const char *path, image_t *im);
+/*
+ * image_close, saying first how many of a dump's pages failed to read
+ * (they read as zeros).  Errors: none.
+ */
+void cli_image_close(const char *path, image_t *im);
 /*
  * dump's warnings after a scan of the image at path in mode (cmd_dump.c).
  */

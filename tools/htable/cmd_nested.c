@@ -462,7 +462,7 @@ translate_nested(image_opts_t *o, nested_opts_t *n, const char *path,
 	}
 	if (n->json && rc == EXIT_OK)
 		printf("]\n");
-	image_close(&im);
+	cli_image_close(path, &im);
 	if (fflush(stdout) != 0 && rc == EXIT_OK)
 		rc = EXIT_IO;
 	return (rc);

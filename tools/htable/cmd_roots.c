@@ -139,7 +139,7 @@ cmd_roots(int argc, char **argv)
 	if (cli_image_open(argv[optind], &im) != 0)
 		return (EXIT_IO);
 	err = roots_find(&im, modes, nmodes, (unsigned)pa_bits, &cand, &n);
-	image_close(&im);
+	cli_image_close(argv[optind], &im);
 	if (err != 0) {
 		fprintf(stderr, "htable roots: %s\n", err == ROOTS_ENOMEM ?
 		    "out of memory" : "internal: a mode it cannot score");

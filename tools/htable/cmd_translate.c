@@ -266,6 +266,7 @@ cmd_translate(int argc, char **argv)
 		{ "roots", required_argument, NULL, 'R' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "pa-bits", required_argument, NULL, 'p' },
+		{ "dump-cpu", required_argument, NULL, 'U' },
 		{ "ept", required_argument, NULL, 'E' },
 		{ "nested", no_argument, NULL, 'N' },
 		{ "guest-mode", required_argument, NULL, 'G' },
@@ -282,7 +283,7 @@ cmd_translate(int argc, char **argv)
 	    .cpu = { HT_CPU_WP | HT_CPU_NXE, 0, 0 } };
 	const char *nopt = NULL;	/* a --nested option given */
 	image_t im;
-	int c, nested = 0, rc = EXIT_INPUT;
+	int c, nested = 0, rc = EXIT_INPUT, ioerr;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:m:p:h", opts, NULL)) != -1) {
@@ -321,8 +322,11 @@ cmd_translate(int argc, char **argv)
 		    nopt);
 		goto out;
 	}
-	if (image_opts_done(&o, "translate") != 0)
+	if (image_opts_done(&o, "translate", argv[optind], &ioerr) != 0) {
+		if (ioerr)
+			rc = EXIT_IO;
 		goto out;
+	}
 	/* Every VA is checked before anything is printed. */
 	for (int i = optind + 1; i < argc; i++) {
 		uint64_t va;
@@ -350,7 +354,7 @@ cmd_translate(int argc, char **argv)
 			cli_root_header(stdout, &o.roots[k]);
 		rc = translate_root(&o, &im, argc, argv, optind + 1);
 	}
-	image_close(&im);
+	cli_image_close(argv[optind], &im);
 	if (fflush(stdout) != 0 && rc == EXIT_OK)
 		rc = EXIT_IO;
 out:

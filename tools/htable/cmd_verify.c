@@ -223,8 +223,7 @@ say_error(const char *path, const verify_error_t *err)
 {
 	switch (err->code) {
 	case VERIFY_EIMAGE:
-		fprintf(stderr, "htable: %s: %s\n", path,
-		    image_strerror(err->sys));
+		fprintf(stderr, "htable: %s: %s\n", path, err->detail);
 		return (EXIT_IO);
 	case VERIFY_ESCAN:
 		fprintf(stderr, "htable verify: %s: %s\n", path, err->detail);
@@ -593,6 +592,7 @@ cmd_verify(int argc, char **argv)
 		{ "cr3", required_argument, NULL, 'c' },
 		{ "roots", required_argument, NULL, 'R' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "dump-cpu", required_argument, NULL, 'U' },
 		{ "probes", required_argument, NULL, 'P' },
 		{ "engine", required_argument, NULL, 'e' },
 		{ "cpu", required_argument, NULL, 'u' },
@@ -608,6 +608,7 @@ cmd_verify(int argc, char **argv)
 	const engine_ops_t *e = NULL;
 	const char *probes = NULL;
 	int c, verbose = 0, rc = EXIT_INPUT, have_gmode = 0, have_gcr3 = 0;
+	int ioerr;
 
 	memset(&o, 0, sizeof (o));
 	o.cpu.flags = HT_CPU_WP | HT_CPU_NXE;
@@ -669,8 +670,11 @@ cmd_verify(int argc, char **argv)
 		usage_verify(stderr);
 		goto out;
 	}
-	if (image_opts_done(&io, "verify") != 0)
+	if (image_opts_done(&io, "verify", argv[optind], &ioerr) != 0) {
+		if (ioerr)
+			rc = EXIT_IO;
 		goto out;
+	}
 	o.mode = io.cfg.mode;
 	o.cr3 = io.cfg.cr3;
 	o.scan_flags = io.cfg.flags;

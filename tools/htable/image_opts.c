@@ -291,6 +291,15 @@ image_opt(image_opts_t *o, int c, const char *arg)
 		}
 		o->have_ept = 1;
 		return (1);
+	case 'U':
+		if (spec_number(arg, &v) != 0 || v > 0xffffffffull) {
+			fprintf(stderr, "htable: --dump-cpu '%s': not a CPU "
+			    "number\n", arg);
+			return (-1);
+		}
+		o->have_dump_cpu = 1;
+		o->dump_cpu = (unsigned)v;
+		return (1);
 	case 'p':
 		if (spec_number(arg, &v) != 0 || v < 32 || v > 52) {
 			fprintf(stderr, "htable: --pa-bits '%s': not a "
@@ -352,9 +361,78 @@ ept_done(image_opts_t *o, const char *cmd)
 	return (0);
 }
 
-int
-image_opts_done(image_opts_t *o, const char *cmd)
+/*
+ * What the options left out of the root and the mode, from the CPU state
+ * of the dump at path (CPU 0's, or --dump-cpu's).  0, or -1 + message
+ * (*io set when the image could not be opened).
+ */
+static int
+dump_cpu_done(image_opts_t *o, const char *cmd, const char *path, int *io)
 {
+	const image_cpu_t *c;
+	image_t im;
+	int rc = -1, err;
+
+	if (o->have_cr3 && o->have_mode && !o->have_dump_cpu)
+		return (0);
+	/* --dump-cpu with --cr3 and --mode: the CPU must exist, no more */
+	/* opened again to be read: its warnings are said then */
+	if ((err = image_open(path, &im)) != 0) {
+		fprintf(stderr, "htable: %s: %s\n", path,
+		    image_strerror(&im, err));
+		*io = 1;
+		return (-1);
+	}
+	if (im.ncpu == 0) {
+		if (o->have_dump_cpu || image_is_dump(&im))
+			fprintf(stderr, "htable %s: %s: %s records no CPU "
+			    "state: give --cr3 and --mode (htable roots %s "
+			    "finds candidate roots)\n", cmd, path,
+			    image_is_dump(&im) ? "the dump" :
+			    "a raw image", path);
+		else
+			fprintf(stderr, "htable %s: --cr3 and --mode are "
+			    "required (or --roots FILE)\n", cmd);
+		goto out;
+	}
+	if (o->dump_cpu >= im.ncpu) {
+		fprintf(stderr, "htable %s: --dump-cpu %u: %s records CPUs 0 "
+		    "to %u\n", cmd, o->dump_cpu, path, im.ncpu - 1);
+		goto out;
+	}
+	c = &im.cpu[o->dump_cpu];
+	if (o->have_cr3 && o->have_mode) {
+		rc = 0;
+		goto out;
+	}
+	if (!c->paging) {
+		fprintf(stderr, "htable %s: %s: CPU %u has paging off "
+		    "(CR0=0x%llx): it walks no tables; give --cr3 and "
+		    "--mode\n", cmd, path, o->dump_cpu,
+		    (unsigned long long)c->cr0);
+		goto out;
+	}
+	if (!o->have_mode) {
+		o->cfg.mode = c->mode;
+		o->have_mode = 1;
+	}
+	if (!o->have_cr3 && add_root(o, "", 0, c->cr3) != 0)
+		goto out;
+	rc = 0;
+out:
+	/* the image is not opened again: what its reader noticed is said */
+	for (unsigned i = 0; rc != 0 && i < im.nwarn; i++)
+		fprintf(stderr, "htable: %s: warning: %s\n", path,
+		    im.warn[i]);
+	image_close(&im);
+	return (rc);
+}
+
+int
+image_opts_done(image_opts_t *o, const char *cmd, const char *path,
+    int *io)
+{
+	*io = 0;
 	if (o->have_file_mode && o->have_mode &&
 	    o->file_mode != o->cfg.mode) {
 		fprintf(stderr, "htable %s: --mode %s, but --roots names "
@@ -366,6 +444,8 @@ image_opts_done(image_opts_t *o, const char *cmd)
 		o->cfg.mode = o->file_mode;
 		o->have_mode = 1;
 	}
+	if (dump_cpu_done(o, cmd, path, io) != 0)
+		return (-1);
 	if (!o->have_cr3 || !o->have_mode) {
 		fprintf(stderr, "htable %s: --cr3 and --mode are required "
 		    "(or --roots FILE)\n", cmd);
@@ -397,7 +477,13 @@ image_opts_free(image_opts_t *o)
 int
 image_opts_multi(const image_opts_t *o)
 {
-	return (o->nroots > 1 || o->named);
+	return (o->nroots > 1 || o->named || o->all_roots);
+}
+
+int
+image_opts_add_root(image_opts_t *o, uint64_t cr3)
+{
+	return (add_root(o, "", 0, cr3));
 }
 
 const char *
@@ -428,8 +514,26 @@ cli_image_open(const char *path, image_t *im)
 
 	if (err != 0) {
 		fprintf(stderr, "htable: %s: %s\n", path,
-		    image_strerror(err));
+		    image_strerror(im, err));
 		return (-1);
 	}
+	for (unsigned i = 0; i < im->nwarn; i++)
+		fprintf(stderr, "htable: %s: warning: %s\n", path,
+		    im->warn[i]);
+	if (im->nwarn_lost != 0)
+		fprintf(stderr, "htable: %s: warning: and %u more\n", path,
+		    im->nwarn_lost);
 	return (0);
+}
+
+void
+cli_image_close(const char *path, image_t *im)
+{
+	if (im->nbad != 0)
+		fprintf(stderr, "htable: %s: warning: %llu page%s of the "
+		    "dump could not be read and read as zeros (the first "
+		    "at physical 0x%llx: %s)\n", path,
+		    (unsigned long long)im->nbad, im->nbad == 1 ? "" : "s",
+		    (unsigned long long)im->bad_pa, im->bad_why);
+	image_close(im);
 }

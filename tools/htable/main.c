@@ -25,6 +25,8 @@ static const struct cmd {
 	    "run an image's page tables on a real MMU against the library" },
 	{ "roots", cmd_roots, usage_roots,
 	    "find the page-table roots in an image from the tables alone" },
+	{ "info", cmd_info, usage_info,
+	    "say what an image or dump file is, and its CPUs' roots" },
 };
 
 void

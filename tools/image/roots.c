@@ -19,6 +19,12 @@
  * strictly fall along a link, so no chain of links can loop, self-maps
  * and shared tables included; the recursion is at most `levels` deep.
  *
+ * The frames judged are the image's data frames only, numbered densely
+ * (`frun_t`: the runs of data frames with the count before each), so the
+ * state and the walk over candidates cost what the image holds, not what
+ * its addresses span: a dump whose one segment sits at 2^51 costs a page,
+ * not 2^39 bytes of state and a loop over 2^39 frames.
+ *
  * Invariants: a frame is judged only if it lies wholly in the image and
  * holds data; state is never YES without its counts in the hash, and
  * EMPTY is plausible with no leaves.
@@ -39,9 +45,17 @@ typedef struct counts {
 	uint64_t	leaves, bytes;
 } counts_t;
 
+/* A run of data frames [fs, fe), the data frames before it in base. */
+typedef struct frun {
+	uint64_t	fs, fe, base;
+} frun_t;
+
 typedef struct rctx {
 	const image_t	*im;
 	uint64_t	nframes;
+	frun_t		*runs;		/* ascending, disjoint */
+	size_t		nruns;
+	uint64_t	ndata;		/* data frames in all */
 	const ht_geometry_t *g;	/* the mode's: link mask, PS, shifts */
 	int		levels;
 	uint64_t	rsvd;		/* address bits above MAXPHYADDR */
@@ -99,11 +113,64 @@ keep(rctx_t *c, uint64_t key, uint64_t leaves, uint64_t bytes)
 	return (0);
 }
 
-/* Is frame wholly in the image, and data?  Errors: none. */
+/*
+ * The dense number of frame if it lies wholly in the image and is data
+ * (what image_is_data says of its first byte), else -1.  Errors: none.
+ */
+static int64_t
+frame_idx(const rctx_t *c, uint64_t frame)
+{
+	size_t lo = 0, hi = c->nruns;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (frame < c->runs[mid].fs)
+			hi = mid;
+		else if (frame >= c->runs[mid].fe)
+			lo = mid + 1;
+		else
+			return ((int64_t)(c->runs[mid].base + frame -
+			    c->runs[mid].fs));
+	}
+	return (-1);
+}
+
 static int
 frame_ok(const rctx_t *c, uint64_t frame)
 {
-	return (frame < c->nframes && image_is_data(c->im, frame * PAGE));
+	return (frame_idx(c, frame) >= 0);
+}
+
+/*
+ * The runs of data frames from the image's extents: frame f is data when
+ * byte f * PAGE is, and f < nframes.  0 or -1 out of memory.
+ */
+static int
+frame_runs(rctx_t *c)
+{
+	const image_t *im = c->im;
+
+	if (im->next != 0 &&
+	    (c->runs = calloc(im->next, sizeof (*c->runs))) == NULL)
+		return (-1);
+	for (size_t i = 0; i < im->next; i++) {
+		uint64_t fs = (im->ext[i].start + PAGE - 1) / PAGE;
+		uint64_t fe = (im->ext[i].end + PAGE - 1) / PAGE;
+
+		if (fe > c->nframes)
+			fe = c->nframes;
+		if (c->nruns > 0 && fs < c->runs[c->nruns - 1].fe)
+			fs = c->runs[c->nruns - 1].fe;
+		if (fs >= fe)
+			continue;
+		c->runs[c->nruns].fs = fs;
+		c->runs[c->nruns].fe = fe;
+		c->runs[c->nruns].base = c->ndata;
+		c->ndata += fe - fs;
+		c->nruns++;
+	}
+	return (0);
 }
 
 /*
@@ -134,8 +201,12 @@ judge(rctx_t *c, int level, uint64_t frame, uint64_t *r_leaves,
     uint64_t *r_bytes)
 {
 	uint64_t e[ENTRIES], leaves = 0, bytes = 0;
-	uint8_t *st = &c->state[level][frame];
+	int64_t idx = frame_idx(c, frame);
+	uint8_t *st;
 
+	if (idx < 0)
+		return (0);
+	st = &c->state[level][idx];
 	if (*st == EMPTY) {
 		*r_leaves = 0;
 		*r_bytes = 0;
@@ -164,8 +235,7 @@ judge(rctx_t *c, int level, uint64_t frame, uint64_t *r_leaves,
 			bytes += 1ull << c->g->level_shift[level];
 			continue;
 		}
-		if (!frame_ok(c, (e[i] & c->g->link_mask) / PAGE) ||
-		    !judge(c, level - 1, (e[i] & c->g->link_mask) / PAGE, &cl,
+		if (!judge(c, level - 1, (e[i] & c->g->link_mask) / PAGE, &cl,
 		    &cb))
 			return (0);
 		leaves += cl;
@@ -292,11 +362,12 @@ find_mode(rctx_t *c, ht_mode_t mode, roots_cand_t **r_c, size_t *r_n,
 	hashed_t *h = NULL;
 	size_t first = *r_n, nh = 0, hcap = 0;
 
-	for (uint64_t f = 0; f < c->nframes; f++) {
+	for (size_t r = 0; r < c->nruns; r++)
+	for (uint64_t f = c->runs[r].fs; f < c->runs[r].fe; f++) {
 		uint64_t l, b, hash;
 		roots_cand_t *rc;
 
-		if (!frame_ok(c, f) || !judge(c, c->levels - 1, f, &l, &b)) {
+		if (!judge(c, c->levels - 1, f, &l, &b)) {
 			if (c->nomem)
 				goto nomem;
 			continue;
@@ -323,8 +394,15 @@ find_mode(rctx_t *c, ht_mode_t mode, roots_cand_t **r_c, size_t *r_n,
 		memset(rc, 0, sizeof (*rc));
 		rc->mode = mode;
 		describe(c, f, rc, &hash);
-		if (rc->present == 0)
-			continue;	/* an empty table roots nothing */
+		/*
+		 * An empty table roots nothing, and neither does one whose
+		 * links all end in empty tables: in memory where every frame
+		 * holds data (a dump's zero-filled RAM) the page tables of
+		 * a space read as such roots, each frame of zeros below them
+		 * an empty table.
+		 */
+		if (rc->present == 0 || rc->leaves == 0)
+			continue;
 		(*r_n)++;
 		if (hash != 0) {
 			h[nh].hash = hash;
@@ -377,15 +455,17 @@ roots_find(const image_t *im, const ht_mode_t *modes, int nmodes,
 		c.rsvd = c.g->link_mask & ~((1ull << pa_bits) - 1);
 		c.cap = 1024;
 		c.tab = calloc(c.cap, sizeof (*c.tab));
-		err = c.tab == NULL ? ROOTS_ENOMEM : 0;
+		err = c.tab == NULL || frame_runs(&c) != 0 ? ROOTS_ENOMEM :
+		    0;
 		for (int l = 0; l < c.levels && err == 0; l++)
-			if ((c.state[l] = calloc(c.nframes + 1, 1)) == NULL)
+			if ((c.state[l] = calloc(c.ndata + 1, 1)) == NULL)
 				err = ROOTS_ENOMEM;
 		if (err == 0)
 			err = find_mode(&c, modes[m], &cand, &n, &cap);
 		for (int l = 0; l < c.levels; l++)
 			free(c.state[l]);
 		free(c.tab);
+		free(c.runs);
 	}
 	if (err != 0) {
 		free(cand);

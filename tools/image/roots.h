@@ -4,11 +4,11 @@
  * structures alone.
  *
  * Every frame that holds data is scored as a candidate root of each mode
- * asked: it must read as a table of that level with a present entry,
- * whose present entries have no reserved bit set and link only to
- * frames that are themselves plausible tables one level down (empty
- * ones too), all the way to the leaves.  Each
- * (frame, level) is judged once and remembered, so the time is at most
+ * asked: it must read as a table of that level with a present entry and
+ * a leaf below, whose present entries have no reserved bit set and link
+ * only to frames that are themselves plausible tables one level down
+ * (empty ones too), all the way to the leaves.  Each (frame, level) is
+ * judged once and remembered, so the time is at most
  * levels x frames x 512 entry reads, linear in the image, whatever the
  * tables share or however often they link each other (levels strictly
  * fall, so no walk can loop).  For each candidate: its leaves, the bytes

@@ -591,9 +591,12 @@ verify_open(const char *path, const verify_opts_t *o, verify_t **r_v,
 		return (fail(r_err, VERIFY_ENOMEM));
 	v->o = *o;
 	if ((err = image_open(path, &v->im)) != 0) {
-		free(v);
+		r_err->code = VERIFY_EIMAGE;
 		r_err->sys = err;
-		return (fail(r_err, VERIFY_EIMAGE));
+		(void) snprintf(r_err->detail, sizeof (r_err->detail), "%s",
+		    image_strerror(&v->im, err));
+		free(v);
+		return (-1);
 	}
 	v->g = ht_geometry(o->mode);
 	v->cfg.mode = o->mode;

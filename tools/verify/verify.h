@@ -91,10 +91,11 @@ typedef enum verify_errcode {
 
 typedef struct verify_error {
 	verify_errcode_t code;
-	int		sys;		/* VERIFY_EIMAGE: image_open's answer,
-					   for image_strerror() */
+	int		sys;		/* VERIFY_EIMAGE: image_open's answer
+					   (its words in detail) */
 	uint64_t	va;		/* VERIFY_EPREDICT */
-	char		detail[256];	/* ht_errdetail() when it failed */
+	char		detail[256];	/* ht_errdetail() when it failed;
+					   VERIFY_EIMAGE: image_strerror */
 } verify_error_t;
 
 /* How a run ended. */
