@@ -51,11 +51,11 @@ usage_dump(FILE *f)
 	    "                     list follows a line 'root NAME cr3=0xX'\n"
 	    "  --roots FILE       every root (and the mode and EPT flags)\n"
 	    "                     that htable build printed into FILE\n"
-	    "  --all-roots        every root htable roots finds (4level or\n"
-	    "                     5level: --mode, the dump's CPU's, or the\n"
-	    "                     best candidate's), each after its line\n"
-	    "                     'root cr3=0xX'; when some share their\n"
-	    "                     upper half (a kernel's), only those\n"
+	    "  --all-roots        every root htable roots finds, in one\n"
+	    "                     mode: --mode's, the dump's CPU's, or the\n"
+	    "                     best 4level or 5level candidate's; each\n"
+	    "                     after its line 'root cr3=0xX'; when some\n"
+	    "                     share their kernel part, only those\n"
 	    "  --min-confidence N with --all-roots: instead, every root\n"
 	    "                     scoring at least N (0..100, as htable\n"
 	    "                     roots scores)\n"
@@ -112,11 +112,12 @@ scan_warnings(const char *path, ht_mode_t mode, const ht_scan_stats_t *st)
 /*
  * --all-roots: the roots htable roots finds in im into o, in one mode:
  * --mode's, else the mode of the dump's CPU (--dump-cpu's or 0) when it
- * has 4- or 5-level paging, else the best candidate's (a 5-level root's
- * tables read as 4-level roots too, and the best reading names the
- * mode).  With minc (--min-confidence), those scoring at least minc;
- * without, when some share their upper half with others (an operating
- * system's kernel half, in every process), only those: a table of a
+ * has paging on, else the best 4- or 5-level candidate's (a 5-level
+ * root's tables read as 4-level roots too, and the best reading names
+ * the mode; 32-bit and PAE are looked for only when named, as htable
+ * roots does).  With minc (--min-confidence), those scoring at least
+ * minc; without, when some share their kernel part with others (an
+ * operating system's, in every process), only those: a table of a
  * lower level read as a root shares nothing, and its leaves would be
  * listed at addresses no CPU uses; else every candidate.  0 (no root
  * found is said, and is not an error), or an exit status after a
@@ -143,15 +144,18 @@ all_roots(const char *path, image_opts_t *o, image_t *im, int have_minc,
 		modes[0] = im->cpu[o->dump_cpu].mode;
 		nmodes = 1;
 	}
-	if (modes[0] != HT_MODE_4LEVEL && modes[0] != HT_MODE_5LEVEL) {
+	if (modes[0] != HT_MODE_4LEVEL && modes[0] != HT_MODE_5LEVEL &&
+	    modes[0] != HT_MODE_PAE && modes[0] != HT_MODE_32BIT) {
 		fprintf(stderr, "htable dump: --all-roots: roots are found "
-		    "in 4level and 5level tables, not %s\n",
+		    "in 32bit, pae, 4level and 5level tables, not %s\n",
 		    ht_mode_name(modes[0]));
 		return (EXIT_INPUT);
 	}
-	if (roots_find(im, modes, nmodes, o->cfg.pa_bits, &c, &n) != 0) {
-		fprintf(stderr, "htable dump: %s: out of memory finding the "
-		    "roots\n", path);
+	if ((rc = roots_find(im, modes, nmodes, o->cfg.pa_bits, &c, &n)) !=
+	    0) {
+		fprintf(stderr, "htable dump: %s: %s\n", path,
+		    rc == ROOTS_ENOMEM ? "out of memory finding the roots" :
+		    "internal: a mode roots cannot score");
 		return (EXIT_IO);
 	}
 	m = n != 0 ? c[0].mode : modes[0];

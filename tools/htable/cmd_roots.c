@@ -1,10 +1,10 @@
 /*
- * cmd_roots.c - `htable roots IMAGE [--mode M[,M]] [--pa-bits N]
+ * cmd_roots.c - `htable roots IMAGE [--mode M[,M...]] [--pa-bits N]
  * [--min-confidence N] [--json]`: the frames of a raw physical image
- * that read as page-table roots (tools/image/roots.c), best first, each
- * with what it maps; for an image whose operating system and CR3 nobody
- * told us.  Each line is also a `--cr3` that `dump` and `translate`
- * take.
+ * that read as page-table roots (tools/image/roots.c) in 32-bit, PAE,
+ * 4- or 5-level paging, best first, each with what it maps; for an
+ * image whose operating system and CR3 nobody told us.  Each line is
+ * also a `--cr3` that `dump` and `translate` take.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -20,19 +20,24 @@
 void
 usage_roots(FILE *f)
 {
-	fprintf(f, "usage: htable roots IMAGE [--mode M[,M]] [--pa-bits N]\n"
-	    "       [--min-confidence N] [--json]\n"
+	fprintf(f, "usage: htable roots IMAGE [--mode M[,M...]]\n"
+	    "       [--pa-bits N] [--min-confidence N] [--json]\n"
 	    "  List the frames of IMAGE (a raw physical image) that read as\n"
 	    "  page-table roots, from the tables alone: every present entry\n"
 	    "  free of reserved bits, every link to a frame that is itself\n"
 	    "  a plausible table, down to the leaves.  Best first, one line\n"
-	    "  each: mode, cr3, present root entries, leaves, bytes mapped\n"
-	    "  in the lower (user) and upper (kernel) half, how many other\n"
-	    "  roots share its upper half, a self-map entry, and a\n"
-	    "  confidence 0-100 (shared upper half 40, self-map 20, both\n"
-	    "  halves 10, up to 30 for the leaves).\n"
-	    "  --mode M[,M]        4level, 5level (default: both)\n"
-	    "  --pa-bits N         MAXPHYADDR, 32..52 (default 52)\n"
+	    "  each: mode, cr3 (PAE: a PDPT's, 32-byte aligned), present\n"
+	    "  root entries, leaves, bytes mapped in the user and kernel\n"
+	    "  part (4level, 5level: lower and upper half; 32bit: entries\n"
+	    "  0-767 and 768-1023; pae: PDPTEs 0-2 and 3), how many other\n"
+	    "  roots (not copies of it) share its kernel part, a self-map\n"
+	    "  entry, and a confidence 0-100 (shared kernel part 40,\n"
+	    "  self-map 20, both parts 10, up to 30 for the leaves).\n"
+	    "  --mode M[,M...]     32bit, pae, 4level, 5level (default:\n"
+	    "                      4level,5level; a 64-bit system's tables\n"
+	    "                      read as 32-bit ones by the thousand)\n"
+	    "  --pa-bits N         MAXPHYADDR, 32..52 (default 52; 32bit\n"
+	    "                      paging reads at most 40)\n"
 	    "  --min-confidence N  only roots scoring at least N\n"
 	    "  --json              a JSON array\n");
 }
@@ -50,16 +55,20 @@ parse_modes(const char *s, ht_mode_t *modes)
 	    t = strtok_r(NULL, ",", &save)) {
 		ht_mode_t m;
 
-		if (n == 2 || ht_mode_parse(t, &m) != 0 ||
-		    (m != HT_MODE_4LEVEL && m != HT_MODE_5LEVEL))
+		if (n == 4 || ht_mode_parse(t, &m) != 0 ||
+		    (m != HT_MODE_32BIT && m != HT_MODE_PAE &&
+		    m != HT_MODE_4LEVEL && m != HT_MODE_5LEVEL))
 			goto bad;
+		for (int i = 0; i < n; i++)
+			if (modes[i] == m)
+				goto bad;
 		modes[n++] = m;
 	}
 	if (n > 0)
 		return (n);
 bad:
-	fprintf(stderr, "htable roots: --mode '%s': a list of 4level and "
-	    "5level\n", s);
+	fprintf(stderr, "htable roots: --mode '%s': a list of 32bit, pae, "
+	    "4level and 5level, each once\n", s);
 	return (-1);
 }
 
@@ -95,7 +104,7 @@ cmd_roots(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
-	ht_mode_t modes[2] = { HT_MODE_4LEVEL, HT_MODE_5LEVEL };
+	ht_mode_t modes[4] = { HT_MODE_4LEVEL, HT_MODE_5LEVEL };
 	int nmodes = 2, json = 0, c, err, first = 1;
 	uint64_t pa_bits = 0, minc = 0;
 	roots_cand_t *cand;

@@ -49,6 +49,7 @@
  */
 #define NESTED_SLOT_END	(1ull << 39)
 #define RAM_LEAF_MAX	(256ull << 20)
+#define PC_HOLE		(0xe0000000ull)	/* RAM below 4 GiB ends here */
 
 /* Append a probe; 0, or -1 when out of memory. */
 static int
@@ -215,8 +216,12 @@ verify__with_import(const verify_t *v, const uint8_t *mem, uint64_t len,
 		return (rc);
 	for (uint64_t pa = 0; pa < len; pa += 4096) {
 		uint8_t *p = ht_arena_ptr(arena, pa);
+		size_t n = len - pa < 4096 ? (size_t)(len - pa) : 4096;
 
-		memcpy(p, mem + pa, len - pa < 4096 ? len - pa : 4096);
+		if (mem != NULL)
+			memcpy(p, mem + pa, n);
+		else if (image_is_data(&v->im, pa))
+			(void) image_read((void *)&v->im, pa, p, n);
 	}
 	memset(&cfg, 0, sizeof (cfg));
 	cfg.mode = v->cfg.mode;
@@ -327,7 +332,7 @@ generate(verify_t *v)
 	 * the import refuses (shared ones) have none it could name.
 	 */
 	if (!v->o.guest &&
-	    verify__with_import(v, v->im.base, v->im.size, np_probes, v) == 1)
+	    verify__with_import(v, NULL, v->im.size, np_probes, v) == 1)
 		return (-1);
 	return (0);
 }
@@ -556,8 +561,22 @@ ram_size(const verify_t *v, const engine_job_t *job)
 	const vrange_t *hr = v->o.guest ? v->hr : v->r;
 	size_t nr = v->o.guest ? v->nhr : v->nr;
 
-	if (v->im.next && v->im.ext[v->im.next - 1].end > end)
-		end = v->im.ext[v->im.next - 1].end;
+	/*
+	 * The image's data, below the PC's hole at 3.5 GiB: a dump of a PC
+	 * guest holds the firmware ROM under 4 GiB (QEMU's dumps do), which
+	 * no RAM of the engine's machine can sit at.
+	 */
+	for (size_t x = v->im.next; x-- > 0; ) {
+		uint64_t e = v->im.ext[x].end;
+
+		if (v->im.ext[x].start >= PC_HOLE)
+			continue;
+		if (e > PC_HOLE)
+			e = PC_HOLE;
+		if (e > end)
+			end = e;
+		break;
+	}
 	for (size_t i = 0; i < nr; i++) {
 		uint64_t e = hr[i].pa + (hr[i].last - hr[i].va + 1);
 

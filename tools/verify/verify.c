@@ -592,9 +592,9 @@ harvest_as(ht_as_t *as, const verify_t *v, void *arg)
 }
 
 /*
- * The A/D bits of the tables in mem (len bytes of physical memory from 0)
- * over every range of the plan.  0, or a negative error (the import
- * refused the tables).
+ * The A/D bits of the tables in mem (len bytes of physical memory from 0;
+ * NULL: the image's) over every range of the plan.  0, or a negative
+ * error (the import refused the tables).
  */
 static int
 harvest(const verify_t *v, const uint8_t *mem, uint64_t len, adset_t *out)
@@ -644,7 +644,7 @@ check_ad(const verify_t *v, uint8_t *mem_after, verify_report_t *r)
 		return;
 	if (v->cfg.mode == HT_MODE_PAE)
 		scrub_pdptes(v, mem_after, r);
-	h1 = harvest(v, v->im.base, v->im.size, &before);
+	h1 = harvest(v, NULL, v->im.size, &before);
 	h2 = h1 ? h1 : harvest(v, mem_after, v->im.size, &after);
 	if (h1 != 0 || h2 != 0) {
 		r->ad_state = VERIFY_AD_REFUSED;

@@ -47,8 +47,10 @@ struct verify {
 int verify__nested_mode(ht_mode_t m);
 
 /*
- * Import the tables in mem (len bytes of physical memory from 0) as an
- * address space of the library and call fn on it.  fn's answer, or a
+ * Import the tables in mem (len bytes of physical memory from 0; NULL:
+ * the image's own pages, read through image_read, which a dump file
+ * needs: it has no mapping) as an address space of the library and call
+ * fn on it.  fn's answer, or a
  * negative HT_E* code: the import refused the tables (ht_errdetail()
  * says why) or memory ran out.
  */
