@@ -18,6 +18,15 @@ expect() {
 	ok
 }
 
+# put32 FILE OFFSET VALUE: store a little-endian 32-bit entry
+put32() {
+	local v=$3 s="" i
+	for i in 0 1 2 3; do
+		s+=$(printf '\\x%02x' $(( (v >> (8 * i)) & 0xff )))
+	done
+	printf "$s" | dd of="$1" bs=1 seek=$(($2)) conv=notrunc status=none
+}
+
 # put64 FILE OFFSET VALUE: store a little-endian 64-bit entry
 put64() {
 	local v=$3 s="" i

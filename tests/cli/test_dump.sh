@@ -14,13 +14,6 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 . "$(dirname "$0")/lib.sh"
 
-put32() {
-	local v=$3 s="" i
-	for i in 0 1 2 3; do
-		s+=$(printf '\\x%02x' $(( (v >> (8 * i)) & 0xff )))
-	done
-	printf "$s" | dd of="$1" bs=1 seek=$(($2)) conv=notrunc status=none
-}
 
 # --- usage and errors ---
 "$htable" dump --help | grep -q 'usage: htable dump' && ok || bad "dump --help"

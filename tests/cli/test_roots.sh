@@ -173,14 +173,6 @@ EOF
 done
 
 # --- hand-made 32-bit tables ---
-# put32 FILE OFFSET VALUE: a little-endian 32-bit entry
-put32() {
-	local v=$3 s="" i
-	for i in 0 1 2 3; do
-		s+=$(printf '\\x%02x' $(( (v >> (8 * i)) & 0xff )))
-	done
-	printf "$s" | dd of="$1" bs=1 seek=$(($2)) conv=notrunc status=none
-}
 # PD 0x1000 -> PT 0x2000 -> a page; PDE 768 links the PD itself
 mkimg "$work/t.img"
 put32 "$work/t.img" 0x1000 0x2003
