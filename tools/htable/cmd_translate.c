@@ -1,6 +1,6 @@
 /*
  * cmd_translate.c - `htable translate IMAGE --cr3 X --mode M VA...`: walk
- * the tables of a raw physical image for each VA as the MMU would and
+ * the tables of a raw image or a dump file for each VA as the MMU would and
  * print the result with every entry read, or where and why the walk
  * stopped; under each of several roots (--cr3 repeated, --roots) after
  * that root's header line.  An unmapped VA is an answer, not an error:
@@ -32,8 +32,9 @@ usage_translate(FILE *f)
 	    "       [--ept FLAGS] VA...\n"
 	    "       htable translate IMAGE --roots FILE [--pa-bits N] VA...\n"
 	    "  Translate each VA through the page tables in IMAGE (a raw\n"
-	    "  physical image) from the root that CR3 value X names, in\n"
-	    "  paging mode M (32bit, pae, 4level, 5level, npt4, npt5, ept4,\n"
+	    "  physical image, or a dump file: see htable dump --help)\n"
+	    "  from the root that CR3 value X names, in paging mode M\n"
+	    "  (32bit, pae, 4level, 5level, npt4, npt5, ept4,\n"
 	    "  ept5; in EPT, X is the EPTP and each VA a guest-physical\n"
 	    "  address).  Prints the PA, page size, effective permissions\n"
 	    "  (EPT: rights, memory type and attributes) and the entry read\n"
@@ -44,6 +45,8 @@ usage_translate(FILE *f)
 	    "                  htable build printed into FILE\n"
 	    "  --ept FLAGS     EPT: ad,mbec,xonly or none (ad sets bit 6 of\n"
 	    "                  the EPTP; default: what --roots says)\n"
+	    "  --dump-cpu N    a dump's CPU whose CR3 and mode stand for\n"
+	    "                  --cr3 and --mode when left out (default 0)\n"
 	    "  --pa-bits N     MAXPHYADDR for the reserved-bit checks\n"
 	    "       htable translate IMAGE --nested --roots FILE [OPTIONS] VA...\n"
 	    "       htable translate IMAGE --nested --cr3 X --mode M [--ept F]\n"

@@ -1,9 +1,9 @@
 /*
  * image_opts.c - what every subcommand that reads an image shares: the
- * options --cr3, --roots, --mode and --pa-bits, the names of the roots
- * in the outputs, and opening the image with the message the command
- * prints when that fails.  The reading itself is tools/image/ (it never
- * prints); the words are the command's.
+ * options --cr3, --roots, --mode, --pa-bits and --dump-cpu, the names of
+ * the roots in the outputs, and opening the image with the messages the
+ * command prints when that fails or the reader warns.  The reading
+ * itself is tools/image/ (it never prints); the words are the command's.
  *
  * Roots.  --cr3 takes a CR3 value or NAME=VALUE and may be repeated;
  * --roots FILE takes every root that `htable build` printed: the lines
@@ -13,6 +13,13 @@
  * With one unnamed root the outputs are what they always were; with
  * several, or a named one, each root's part begins with its header line,
  * "root NAME cr3=0xHEX", the very line build printed.
+ *
+ * Dump files.  Where --cr3 or --mode is left out and the image is a dump
+ * that recorded CPU state (tools/image/dump.c), the root and the mode of
+ * CPU 0, or of --dump-cpu N, stand in; what is given wins.  What the
+ * dump's reader noticed (a truncated file, overlapping segments) is said
+ * as warnings when the image is opened, and pages that failed to read
+ * when it is closed.
  *
  * EPT.  An EPT image is read as it was built only with the EPT flags it
  * was built with.  A/D is bit 6 of each EPTP (the "CR3" of EPT); MBEC
@@ -375,7 +382,6 @@ dump_cpu_done(image_opts_t *o, const char *cmd, const char *path, int *io)
 
 	if (o->have_cr3 && o->have_mode && !o->have_dump_cpu)
 		return (0);
-	/* --dump-cpu with --cr3 and --mode: the CPU must exist, no more */
 	/* opened again to be read: its warnings are said then */
 	if ((err = image_open(path, &im)) != 0) {
 		fprintf(stderr, "htable: %s: %s\n", path,
@@ -401,6 +407,7 @@ dump_cpu_done(image_opts_t *o, const char *cmd, const char *path, int *io)
 		goto out;
 	}
 	c = &im.cpu[o->dump_cpu];
+	/* --dump-cpu with --cr3 and --mode: the CPU must exist, no more */
 	if (o->have_cr3 && o->have_mode) {
 		rc = 0;
 		goto out;
