@@ -5,7 +5,8 @@
  *
  * Theory of operation.  The formats are libkdumpfile's business: it
  * detects them, decompresses pages and keeps its own bounded cache; this
- * file never parses a dump's memory layout itself.  What it adds:
+ * file reads no page of a dump itself, and reads of its headers only
+ * what it checks before libkdumpfile believes it (below).  What it adds:
  *
  *   - the runs of pages the file holds (libkdumpfile's file.pagemap),
  *     listed once at open into im->ext, so that image_is_data answers by
@@ -21,12 +22,14 @@
  *     The file is opened reading, and only when the checks below found
  *     every page's data inside it is libkdumpfile let map it (three to
  *     ten times faster a page);
- *   - the checks a hostile file needs before anyone reads it: a header
- *     claiming more pages than its bitmap could describe, more runs than
- *     we keep (IMAGE_MAX_RUNS), an ELF segment that passes the end of the
- *     file (a truncated core: its missing pages fail to read and read as
- *     zeros) or overlaps another (whose bytes win is libkdumpfile's
- *     choice: said, not hidden);
+ *   - the checks a hostile file needs before anyone reads it: claims
+ *     libkdumpfile would allocate for unchecked (an ELF file's count of
+ *     program headers; a kdump header's pages and bitmaps: elf_look,
+ *     kdump_precheck), more runs than we keep (IMAGE_MAX_RUNS), an ELF
+ *     segment that passes the end of the file or overlaps another (whose
+ *     bytes win is libkdumpfile's choice: said, not hidden), and a kdump
+ *     file whose page data pass its end (kdump_check: libkdumpfile reads
+ *     them as zeros, silently); what is missing reads as zeros, said;
  *   - the CPU state.  libkdumpfile 0.5 keeps the registers of NT_PRSTATUS
  *     notes, which hold no control register.  QEMU writes a "QEMU" note
  *     per CPU with CR0..CR4 (its QEMUCPUState, version 1: CR0 at byte
@@ -38,8 +41,10 @@
  *     names the kernel's root table, which libaddrxlat finds (its "pgt"
  *     method) and which stands for CPU 0 when no note gave one.
  *
- * Memory: the page buffer, the runs (at most IMAGE_MAX_RUNS), the CPUs
- * (at most MAX_CPUS) and libkdumpfile's cache; never the file.
+ * Memory: the page cache (NPAGES pages), the runs (at most
+ * IMAGE_MAX_RUNS), the CPUs (at most MAX_CPUS) and libkdumpfile's cache;
+ * never the file (an intact one libkdumpfile maps: page cache the kernel
+ * can take back, as a raw image's mapping is).
  */
 #include <errno.h>
 #include <gelf.h>
