@@ -565,6 +565,25 @@ fill_header(dd_header_t *h)
 }
 
 /*
+ * Create OUT and write a kdump file's first block (the header h, zero
+ * filled) and the sub-header sub; zero (a page) is cleared for the
+ * caller's padding.  The open file.
+ */
+static FILE *
+open_kdump(const dd_header_t *h, const dd_sub_t *sub, unsigned char *zero)
+{
+	FILE *f;
+
+	if ((f = fopen(out, "wb")) == NULL)
+		die("cannot create");
+	memset(zero, 0, PAGE);
+	put(f, h, sizeof (*h));
+	put(f, zero, PAGE - sizeof (*h));
+	put(f, sub, sizeof (*sub));
+	return (f);
+}
+
+/*
  * kdump-compressed, as QEMU's write_dump_header and write_dump_bitmap
  * lay it out: block 0 the header, block 1 the sub-header and the notes,
  * two bitmaps (the pages that exist, the pages dumped), the page
@@ -605,12 +624,7 @@ write_kdump(void)
 	}
 	sub.max_mapnr_64 = npages;
 
-	if ((f = fopen(out, "wb")) == NULL)
-		die("cannot create");
-	memset(zero, 0, sizeof (zero));
-	put(f, &h, sizeof (h));
-	put(f, zero, PAGE - sizeof (h));
-	put(f, &sub, sizeof (sub));
+	f = open_kdump(&h, &sub, zero);
 	put(f, notes, notesz);
 	put(f, zero, sub_blocks * PAGE - sizeof (sub) - notesz);
 
@@ -666,12 +680,7 @@ write_diskdump_huge(void)
 	sub.dump_level = 1;
 	sub.max_mapnr_64 = max_mapnr;
 
-	if ((f = fopen(out, "wb")) == NULL)
-		die("cannot create");
-	memset(zero, 0, sizeof (zero));
-	put(f, &h, sizeof (h));
-	put(f, zero, PAGE - sizeof (h));
-	put(f, &sub, sizeof (sub));
+	f = open_kdump(&h, &sub, zero);
 	put(f, zero, PAGE - sizeof (sub));
 	if (fclose(f) != 0)
 		die("write failed");
