@@ -202,7 +202,7 @@ main(int argc, char **argv)
 			return (1);
 		}
 	}
-	free(job.mem_after);
+	engine_mem_free(&job, job.mem_after);
 	free(job.results);
 	free(pr);
 	image_close(&img);

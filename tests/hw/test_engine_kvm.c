@@ -478,7 +478,7 @@ main(void)
 			    "pa 0x%" PRIx64 ": 0x%" PRIx64 " became 0x%"
 			    PRIx64, pa, a, b);
 		}
-		free(job.mem_after);
+		engine_mem_free(&job, job.mem_after);
 	}
 
 	/*
@@ -519,7 +519,7 @@ main(void)
 			printf("slot 256 at ring 3: %s\n", job.note);
 		}
 		CHECK(rc == ENGINE_OK, "slot 256: %d (%s)", rc, job.note);
-		free(job.mem_after);
+		engine_mem_free(&job, job.mem_after);
 	}
 
 	/*
@@ -575,7 +575,7 @@ main(void)
 				CHECK(e == 0, "slot level %d left 0x%" PRIx64,
 				    lvl, e);
 			}
-			free(job.mem_after);
+			engine_mem_free(&job, job.mem_after);
 		}
 	}
 
@@ -600,11 +600,11 @@ main(void)
 		printf("SMEP/SMAP not run: %s\n", job.note);
 	} else {
 		CHECK(rc == ENGINE_OK, "smep/smap: %d (%s)", rc, job.note);
-		free(job.mem_after);
+		engine_mem_free(&job, job.mem_after);
 		cpu.flags |= HT_CPU_AC;
 		rc = run_checked(&f, &cpu, smap_ac, NELEM(smap_ac), &job);
 		CHECK(rc == ENGINE_OK, "smap+ac: %d (%s)", rc, job.note);
-		free(job.mem_after);
+		engine_mem_free(&job, job.mem_after);
 	}
 
 	/* a protection key needs PKU, which this KVM may lack */
@@ -622,7 +622,7 @@ main(void)
 	if (rc == ENGINE_CANNOT)
 		printf("PKE not run: %s\n", job.note);
 	else
-		free(job.mem_after);
+		engine_mem_free(&job, job.mem_after);
 
 	/* speed: a mixed stream of every kind */
 	{
@@ -656,7 +656,7 @@ main(void)
 		CHECK(bad == 0, "speed run: %zu wrong outcomes", bad);
 		printf("%d probes in %.3f s (whole engine run, set-up "
 		    "included): %.0f probes/s\n", N, s, N / s);
-		free(job.mem_after);
+		engine_mem_free(&job, job.mem_after);
 		free(p);
 		free(res);
 	}

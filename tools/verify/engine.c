@@ -6,6 +6,7 @@
  * new engine is a file with its engine_ops_t and a line here.
  */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "engine.h"
 
@@ -23,4 +24,45 @@ engine_find(const char *name)
 		if (strcmp(engine_list[i]->name, name) == 0)
 			return (engine_list[i]);
 	return (NULL);
+}
+
+/* The bytes of a job's mem_after: whole pages, at least one. */
+static size_t
+mem_after_len(const engine_job_t *job)
+{
+	uint64_t n = (job->img->size + 4095) & ~4095ull;
+
+	return (n != 0 ? (size_t)n : 4096);
+}
+
+uint8_t *
+engine_mem_after(const engine_job_t *job, uint64_t from)
+{
+	const image_t *im = job->img;
+	void *m;
+
+	m = mmap(NULL, mem_after_len(job), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return (NULL);
+	/* only the data: reading a hole would touch zero pages for nothing */
+	for (size_t x = 0; x < im->next; x++) {
+		uint64_t s = im->ext[x].start, e = im->ext[x].end;
+
+		if (s < from)
+			s = from;
+		if (e > im->size)
+			e = im->size;
+		if (s < e)
+			(void) image_read((image_t *)im, s, (uint8_t *)m + s,
+			    e - s);
+	}
+	return (m);
+}
+
+void
+engine_mem_free(const engine_job_t *job, uint8_t *m)
+{
+	if (m != NULL)
+		(void) munmap(m, mem_after_len(job));
 }

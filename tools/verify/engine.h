@@ -135,8 +135,9 @@ typedef struct engine_job {
 	size_t		nprobes;
 	/* out */
 	probe_result_t	*results;	/* nprobes of them, caller's */
-	uint8_t		*mem_after;	/* malloc'd copy of RAM [0, img->size)
-					   after the run (A/D bits), or NULL */
+	uint8_t		*mem_after;	/* RAM [0, img->size) after the run
+					   (A/D bits; engine_mem_after), or
+					   NULL */
 	char		engine[96];	/* what ran, e.g. "kvm (kvm_pvm)" */
 	char		note[256];	/* why it could not run / quirks seen */
 } engine_job_t;
@@ -156,6 +157,20 @@ typedef struct engine_job {
  * Errors: ENGINE_ABSENT, ENGINE_CANNOT, ENGINE_FAILED.
  */
 int engine_kvm(engine_job_t *job);
+
+/*
+ * A job's mem_after, RAM not yet in it: img->size bytes, rounded up to
+ * whole pages, of zeros holding, at and above from, the image's data as
+ * it was (the guest saw no RAM there).  The engine then puts RAM
+ * [0, from) in.  The memory is mapped, not malloc'd: its untouched pages
+ * cost nothing, which matters for an image of 4 GiB that is mostly hole
+ * (a dump with the ROM below 4 GiB), and calloc is no promise of that (a
+ * MALLOC_PERTURB_ glibc clears every byte).  Free it with
+ * engine_mem_free.  NULL when out of memory.
+ */
+uint8_t *engine_mem_after(const engine_job_t *job, uint64_t from);
+void engine_mem_free(const engine_job_t *job, uint8_t *m);
+
 int engine_qemu(engine_job_t *job);
 int engine_bochs(engine_job_t *job);
 

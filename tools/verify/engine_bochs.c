@@ -1772,7 +1772,7 @@ static int
 read_back(bctx_t *c, int st)
 {
 	engine_job_t *job = c->job;
-	uint64_t size = job->img->size, inram, msize;
+	uint64_t size = job->img->size, inram;
 	uint8_t status[PAGE], *res = NULL, *m = NULL;
 	int fd, rc = ENGINE_FAILED;
 
@@ -1791,10 +1791,10 @@ read_back(bctx_t *c, int st)
 		enote(job, "bochs: the CPU's MAXPHYADDR is %u, not the %u the "
 		    "engine assumes: predictions may differ",
 		    eget32(status + BS_CPUID8) & 0xff, BOCHS_PA_BITS);
-	/* whole pages: the image's last data page may pass its end */
-	msize = (size + PAGE - 1) & ~(PAGE - 1);
+	/* (whole pages: the image's last data page may pass its end) */
+	inram = size < job->ram_size ? size : job->ram_size;
 	if ((res = malloc(c->nsent * BRS_SIZE + 1)) == NULL ||
-	    (m = calloc(1, msize != 0 ? msize : 1)) == NULL) {
+	    (m = engine_mem_after(job, inram)) == NULL) {
 		fail(job, "bochs: out of memory");
 		goto out;
 	}
@@ -1809,19 +1809,14 @@ read_back(bctx_t *c, int st)
 		    res + i * BRS_SIZE);
 
 	/*
-	 * Memory after the run: the image beyond RAM, markers in RAM but
-	 * the image's pages, which come back from the disk.
+	 * Memory after the run: the image beyond RAM (engine_mem_after put
+	 * it there), markers in RAM but the image's pages, which come back
+	 * from the disk.
 	 */
-	inram = size < job->ram_size ? size : job->ram_size;
-	for (uint64_t pa = 0; pa < size; pa += PAGE) {
+	for (uint64_t pa = 0; pa < inram; pa += PAGE) {
 		int data = image_is_data(job->img, pa);
 
-		if (pa >= inram) {
-			/* beyond RAM: the image as it was (holes are zeros) */
-			if (data)
-				(void) image_read((void *)job->img, pa, m + pa,
-				    PAGE);
-		} else if (pa >= job->guest_pa &&
+		if (pa >= job->guest_pa &&
 		    pa < job->guest_pa + GUEST_AREA) {
 			/* the area: what the host built (L1's state is not
 			   read back) */
@@ -1863,7 +1858,7 @@ out:
 	if (fd >= 0)
 		(void) close(fd);
 	free(res);
-	free(m);
+	engine_mem_free(job, m);
 	return (rc);
 }
 

@@ -1003,14 +1003,12 @@ engine_kvm(engine_job_t *job)
 		uint64_t n = job->img->size < k.ram_size ? job->img->size :
 		    k.ram_size;
 
-		if ((job->mem_after = malloc((size_t)job->img->size)) ==
-		    NULL) {
+		if ((job->mem_after = engine_mem_after(job, n)) == NULL) {
 			note(job, "out of memory for the memory after the run");
 			rc = ENGINE_FAILED;
 			goto out;
 		}
 		memcpy(job->mem_after, k.ram, (size_t)n);
-		memset(job->mem_after + n, 0, (size_t)(job->img->size - n));
 	}
 	(void) snprintf(job->engine, sizeof (job->engine), "kvm (%s4-level)",
 	    k.pvm ? "kvm_pvm, " : "");

@@ -954,22 +954,18 @@ save_mem_after(qctx_t *c)
 	uint8_t *m;
 	int fd;
 
-	if ((m = malloc(size != 0 ? size : 1)) == NULL)
+	if ((m = engine_mem_after(job, inram)) == NULL)
 		return (-1);
 	if ((fd = open(c->ram, O_RDONLY)) < 0) {
-		free(m);
+		engine_mem_free(job, m);
 		return (-1);
 	}
 	if (pread(fd, m, inram, 0) != (ssize_t)inram) {
 		(void) close(fd);
-		free(m);
+		engine_mem_free(job, m);
 		return (-1);
 	}
 	(void) close(fd);
-	/* Beyond RAM the guest saw nothing: the image as it was. */
-	if (size > inram)
-		(void) image_read((void *)job->img, inram, m + inram,
-		    size - inram);
 	/* The borrowed slots go back to the image's value. */
 	if (job->slot_pa + c->pte_size <= size)
 		(void) image_read((void *)job->img, job->slot_pa,

@@ -203,7 +203,8 @@ probe_page(verify_t *v, uint64_t va)
 
 int
 verify__with_import(const verify_t *v, const uint8_t *mem, uint64_t len,
-    int (*fn)(ht_as_t *, const verify_t *, void *), void *arg)
+    uint64_t dense, int (*fn)(ht_as_t *, const verify_t *, void *),
+    void *arg)
 {
 	ht_arena_t *arena = NULL;
 	ht_ctx_t *ctx = NULL;
@@ -215,12 +216,16 @@ verify__with_import(const verify_t *v, const uint8_t *mem, uint64_t len,
 	if ((rc = ht_arena_create(0, size ? size : 4096, 0, &arena)) != 0)
 		return (rc);
 	for (uint64_t pa = 0; pa < len; pa += 4096) {
-		uint8_t *p = ht_arena_ptr(arena, pa);
+		uint8_t *p;
 		size_t n = len - pa < 4096 ? (size_t)(len - pa) : 4096;
 
+		if (!(mem != NULL && pa < dense) &&
+		    !image_is_data(&v->im, pa))
+			continue;
+		p = ht_arena_ptr(arena, pa);
 		if (mem != NULL)
 			memcpy(p, mem + pa, n);
-		else if (image_is_data(&v->im, pa))
+		else
 			(void) image_read((void *)&v->im, pa, p, n);
 	}
 	memset(&cfg, 0, sizeof (cfg));
@@ -332,7 +337,7 @@ generate(verify_t *v)
 	 * the import refuses (shared ones) have none it could name.
 	 */
 	if (!v->o.guest &&
-	    verify__with_import(v, NULL, v->im.size, np_probes, v) == 1)
+	    verify__with_import(v, NULL, v->im.size, 0, np_probes, v) == 1)
 		return (-1);
 	return (0);
 }

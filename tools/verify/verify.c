@@ -592,15 +592,16 @@ harvest_as(ht_as_t *as, const verify_t *v, void *arg)
 }
 
 /*
- * The A/D bits of the tables in mem (len bytes of physical memory from 0;
- * NULL: the image's) over every range of the plan.  0, or a negative
- * error (the import refused the tables).
+ * The A/D bits of the tables in mem (len bytes of physical memory from 0,
+ * the run's RAM below dense; NULL: the image's) over every range of the
+ * plan.  0, or a negative error (the import refused the tables).
  */
 static int
-harvest(const verify_t *v, const uint8_t *mem, uint64_t len, adset_t *out)
+harvest(const verify_t *v, const uint8_t *mem, uint64_t len, uint64_t dense,
+    adset_t *out)
 {
 	memset(out, 0, sizeof (*out));
-	return (verify__with_import(v, mem, len, harvest_as, out));
+	return (verify__with_import(v, mem, len, dense, harvest_as, out));
 }
 
 /*
@@ -630,12 +631,13 @@ scrub_pdptes(const verify_t *v, uint8_t *mem_after, verify_report_t *r)
 }
 
 /*
- * What the run set (mem_after against the image) against what the
- * completed probes predict, leaf by leaf: each leaf that differs goes
- * into r->ad once.
+ * What the run set (mem_after, whose RAM ends at ram, against the image)
+ * against what the completed probes predict, leaf by leaf: each leaf
+ * that differs goes into r->ad once.
  */
 static void
-check_ad(const verify_t *v, uint8_t *mem_after, verify_report_t *r)
+check_ad(const verify_t *v, uint8_t *mem_after, uint64_t ram,
+    verify_report_t *r)
 {
 	adset_t before, after, want = { 0 };
 	int h1, h2;
@@ -644,8 +646,8 @@ check_ad(const verify_t *v, uint8_t *mem_after, verify_report_t *r)
 		return;
 	if (v->cfg.mode == HT_MODE_PAE)
 		scrub_pdptes(v, mem_after, r);
-	h1 = harvest(v, NULL, v->im.size, &before);
-	h2 = h1 ? h1 : harvest(v, mem_after, v->im.size, &after);
+	h1 = harvest(v, NULL, v->im.size, 0, &before);
+	h2 = h1 ? h1 : harvest(v, mem_after, v->im.size, ram, &after);
 	if (h1 != 0 || h2 != 0) {
 		r->ad_state = VERIFY_AD_REFUSED;
 		(void) snprintf(r->ad_detail, sizeof (r->ad_detail), "%s",
@@ -815,12 +817,12 @@ try_engine(verify_t *v, const engine_ops_t *e, engine_job_t *job,
 		if (v->o.guest)
 			check_ad_guest(v, &gad, job->mem_after, r);
 		else
-			check_ad(v, job->mem_after, r);
+			check_ad(v, job->mem_after, job->ram_size, r);
 		r->status = r->disagree != 0 || r->nad != 0 ?
 		    VERIFY_DISAGREE : VERIFY_AGREE;
 	}
 	gad_free(&gad);
-	free(job->mem_after);
+	engine_mem_free(job, job->mem_after);
 	job->mem_after = NULL;
 	job->results = NULL;
 	job->cpu = NULL;

@@ -50,11 +50,14 @@ int verify__nested_mode(ht_mode_t m);
  * Import the tables in mem (len bytes of physical memory from 0; NULL:
  * the image's own pages, read through image_read, which a dump file
  * needs: it has no mapping) as an address space of the library and call
- * fn on it.  fn's answer, or a
- * negative HT_E* code: the import refused the tables (ht_errdetail()
- * says why) or memory ran out.
+ * fn on it.  Only [0, dense) of mem and the image's data pages are
+ * copied: elsewhere mem holds zeros (a run's memory beyond its RAM, a
+ * raw image's holes), and copying 4 GiB of them for a ROM near 4 GiB
+ * cost half a minute a run.  fn's answer, or a negative HT_E* code: the
+ * import refused the tables (ht_errdetail() says why) or memory ran out.
  */
 int verify__with_import(const verify_t *v, const uint8_t *mem, uint64_t len,
-    int (*fn)(ht_as_t *, const verify_t *, void *), void *arg);
+    uint64_t dense, int (*fn)(ht_as_t *, const verify_t *, void *),
+    void *arg);
 
 #endif
