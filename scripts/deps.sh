@@ -2,8 +2,9 @@
 # Install the Debian packages the build and the tests need, when missing.
 # Safe to run again: it only calls apt-get for packages that are absent.
 # With --tests (the test command's call) it also puts a Debian kernel in
-# htable's cache for the Linux guest test (tests/linux/fetch-kernel.sh:
-# downloaded from Debian's archive, not installed).
+# htable's cache for the Linux guest tests (tests/linux/fetch-kernel.sh),
+# and kexec-tools for the crash-dump test (make-vmcore.sh --fetch): both
+# downloaded from Debian's archive, not installed.
 #
 # The test command (scripts/check.sh) makes four builds: build-gcc,
 # build-clang, build-asan (gcc, ASan+UBSan) and build-tsan (clang, TSan).
@@ -39,6 +40,10 @@ pkgs=(
 	# compressed files) through libkdumpfile and its libaddrxlat, and
 	# QEMU's CPU notes in ELF cores through libelf (tools/image/dump.c)
 	libkdumpfile-dev libelf-dev
+	# every build: tests/cli/mkcore writes kdump files whose pages are
+	# compressed as makedumpfile's and QEMU's are (zlib, LZO, snappy,
+	# zstd); libkdumpfile-dev brings the last three, not zlib's
+	zlib1g-dev liblzo2-dev libsnappy-dev libzstd-dev
 )
 # build-gcc and build-asan, suites qemu and hardware: qemu-system-x86_64
 # and qemu-system-i386 (tests/qemu/test_qemu.sh, tests/hw/*.sh, the QEMU
@@ -59,9 +64,12 @@ pkgs=(
 # crash kernel's set-up) are not needed.
 # build-gcc and build-asan, suite qemu: the Linux guest test
 # (tests/linux/test_linux_guest.sh) boots Debian's kernel with an
-# initramfs of a static busybox, packed with cpio.
+# initramfs of a static busybox, packed with cpio; the crash-dump test
+# (tests/linux/test_linux_vmcore.sh) has its crash kernel write the dumps
+# onto an ext2 disk image that make-vmcore.sh formats and reads back with
+# e2fsprogs (mke2fs, debugfs).
 norec=(qemu-system-x86 bochs bochs-term vgabios makedumpfile busybox-static
-    cpio)
+    cpio e2fsprogs)
 absent() {
 	local p
 	for p in "$@"; do
@@ -73,9 +81,13 @@ missing=($(absent "${pkgs[@]}"))
 # every build: tests/cli/*.sh and tests/qemu, tests/hw scripts use awk
 command -v awk >/dev/null || missing+=(mawk)
 missing_norec=($(absent "${norec[@]}"))
+# With --tests: the kernel into htable's cache, and kexec-tools (with the
+# libraries its kexec needs that are not installed), which the crash-dump
+# test runs inside its guest: downloaded, never installed on this host.
 kernel() {
 	[ "${1:-}" = "--tests" ] || return 0
-	bash "$(dirname "$0")/../tests/linux/fetch-kernel.sh"
+	bash "$(dirname "$0")/../tests/linux/fetch-kernel.sh" &&
+	    bash "$(dirname "$0")/../tests/linux/make-vmcore.sh" --fetch
 }
 if [ ${#missing[@]} -eq 0 ] && [ ${#missing_norec[@]} -eq 0 ]; then
 	kernel "$@"

@@ -31,9 +31,14 @@
  *   note-huge     elf whose PT_NOTE has p_filesz 1 TiB
  *   noload        elf without its PT_LOAD (the notes only)
  *   kdump         kdump-compressed (diskdump v6, "KDUMP   "): pages
- *                 stored uncompressed, the notes in the sub-header as
- *                 QEMU writes them
+ *                 stored uncompressed (or as --compress says), the
+ *                 notes in the sub-header as QEMU writes them
  *   kdump-baddesc kdump whose page descriptors point beyond the file
+ *   kdump-flip    kdump --compress M whose compressed pages have every
+ *                 byte of their data inverted
+ *   kdump-oversize kdump --compress M whose compressed pages'
+ *                 descriptors claim two blocks (data that follows:
+ *                 the next pages', two blocks of zeros after the last)
  * Kinds without RAW:
  *   phnum         an ELF64 header with e_phnum 65535 (PN_XNUM) and
  *                 e_shoff 0, in a file that holds three program headers
@@ -63,6 +68,14 @@
  *                 and of a version 3 file only the VMCOREINFO text at
  *                 offset_vmcoreinfo
  *   --phys-base X the kdump kinds' sub-header phys_base (default 0)
+ *   --compress M  the kdump kinds: each page compressed with M (zlib:
+ *                 compress2 at Z_BEST_SPEED, lzo: lzo1x_1_compress,
+ *                 snappy, zstd: level 1, as makedumpfile -c, -l, -p,
+ *                 -z and QEMU's dump-guest-memory -z, -l, -s do), its
+ *                 descriptor's flags and the header's status saying
+ *                 so; a page that does not shrink is stored as it is
+ *                 (flags 0); pages of zeros share one uncompressed
+ *                 block at the start of the data, as QEMU writes them
  *   --sparse      a PT_LOAD (kdump: a dumpable page) per run of pages
  *                 of RAW that are not all zeros, none for the others
  *   --pad N       the ELF kinds: N bytes of zeros after RAW, in its
@@ -79,6 +92,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+
+#include <lzo/lzo1x.h>
+#include <snappy-c.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #define PAGE		4096
 #define MAXCPU		64
@@ -138,6 +156,13 @@ typedef struct dd_desc {
 
 _Static_assert(sizeof (dd_header_t) == 464, "disk_dump_header");
 _Static_assert(sizeof (dd_sub_t) == 104, "kdump_sub_header");
+_Static_assert(sizeof (dd_desc_t) == 24, "page_desc");
+
+/* diskdump_mod.h: a page descriptor's flags, the header's status */
+#define DH_ZLIB		0x1
+#define DH_LZO		0x2
+#define DH_SNAPPY	0x4
+#define DH_ZSTD		0x20
 
 /* A program header, class-neutral: written as Elf32_ or Elf64_Phdr. */
 typedef struct seg {
@@ -155,6 +180,8 @@ static uint64_t bitmap_blocks = 0x100000, max_mapnr = 1ULL << 40;
 static uint64_t nr_cpus = 1, pad;
 static int kdump_version = 6;
 static uint64_t phys_base;
+static uint32_t zflag;		/* --compress: a DH_ flag, 0 for none */
+static void *lzo_wrk;		/* lzo1x_1_compress's work memory */
 
 /* The VMCOREINFO text (--vmcoreinfo), and where make_notes put it. */
 static char vmci[1 << 14];
@@ -584,32 +611,133 @@ open_kdump(const dd_header_t *h, const dd_sub_t *sub, unsigned char *zero)
 }
 
 /*
+ * Compress the page at in with the method of zflag into out (room for
+ * cap bytes, at least 2 * PAGE: every method's worst case).  The size
+ * of the compressed page, or 0 when it is not smaller than the page
+ * (which is then stored as it is, as makedumpfile and QEMU do).  Dies
+ * if the library fails.
+ */
+static size_t
+pack(const unsigned char *in, unsigned char *out, size_t cap)
+{
+	uLongf zn = cap;
+	lzo_uint ln = cap;
+	size_t n = cap;
+
+	switch (zflag) {
+	case DH_ZLIB:
+		if (compress2(out, &zn, in, PAGE, Z_BEST_SPEED) != Z_OK)
+			die("compress2 failed");
+		n = zn;
+		break;
+	case DH_LZO:
+		if (lzo1x_1_compress(in, PAGE, out, &ln, lzo_wrk) !=
+		    LZO_E_OK)
+			die("lzo1x_1_compress failed");
+		n = ln;
+		break;
+	case DH_SNAPPY:
+		if (snappy_compress((const char *)in, PAGE, (char *)out,
+		    &n) != SNAPPY_OK)
+			die("snappy_compress failed");
+		break;
+	default:
+		n = ZSTD_compress(out, cap, in, PAGE, 1);
+		if (ZSTD_isError(n))
+			die("ZSTD_compress failed");
+		break;
+	}
+	return (n < PAGE ? n : 0);
+}
+
+/*
+ * The descriptors (ds, one per page set in bitmap, of npages) and the
+ * page data (*pk, *pklen bytes, malloc'd; the data starts at file
+ * offset data) of a kdump file: each page as it is, or compressed with
+ * --compress, the pages of zeros then sharing one block at data.  The
+ * hostile kinds' changes made.  Dies if out of memory.
+ */
+static void
+pack_pages(const unsigned char *bitmap, uint64_t npages, uint64_t data,
+    dd_desc_t *ds, unsigned char **pk, uint64_t *pklen)
+{
+	static unsigned char z[2 * PAGE];
+	uint64_t p, i, k = 0, off = 0, n;
+	unsigned char *d;
+	int flip = strcmp(kind, "kdump-flip") == 0, zp;
+
+	if ((d = calloc(npages + 1, PAGE)) == NULL)
+		die("out of memory");
+	if (zflag != 0)
+		off = PAGE;		/* QEMU's shared page of zeros */
+	for (p = 0; p < npages; p++) {
+		if (!(bitmap[p / 8] & (1 << (p % 8))))
+			continue;
+		memset(&ds[k], 0, sizeof (ds[k]));
+		zp = zflag != 0 && zero_page(p);
+		n = zflag != 0 && !zp ? pack(raw + p * PAGE, z, sizeof (z)) :
+		    0;
+		if (zp) {
+			ds[k].offset = data;
+			ds[k].size = PAGE;
+		} else if (n == 0) {
+			memcpy(d + off, raw + p * PAGE, PAGE);
+			ds[k].offset = data + off;
+			ds[k].size = PAGE;
+			off += PAGE;
+		} else {
+			for (i = 0; i < n; i++)
+				d[off + i] = (unsigned char)(flip ? ~z[i] :
+				    z[i]);
+			ds[k].offset = data + off;
+			ds[k].size = strcmp(kind, "kdump-oversize") == 0 ?
+			    2 * PAGE : (uint32_t)n;
+			ds[k].flags = zflag;
+			off += n;
+		}
+		if (strcmp(kind, "kdump-baddesc") == 0)
+			ds[k].offset += 1ULL << 50;
+		k++;
+	}
+	*pk = d;
+	*pklen = off;
+}
+
+/*
  * kdump-compressed, as QEMU's write_dump_header and write_dump_bitmap
  * lay it out: block 0 the header, block 1 the sub-header and the notes,
  * two bitmaps (the pages that exist, the pages dumped), the page
- * descriptors, the pages (uncompressed: flags 0, size = block size).
+ * descriptors, the pages (pack_pages: uncompressed, flags 0 and size
+ * the block size, unless --compress).  kdump-oversize: two blocks of
+ * zeros after them, which the last page's descriptor claims.  Dies if
+ * it cannot.
  */
 static void
 write_kdump(void)
 {
-	unsigned char tail[QEMU_DESCSZ], *bitmap, zero[PAGE];
-	uint64_t npages, len, p, ndump, data, sub_blocks;
+	unsigned char tail[QEMU_DESCSZ], *bitmap, zero[PAGE], *pk;
+	uint64_t npages, len, p, ndump, sub_blocks, pklen;
 	dd_header_t h;
 	dd_sub_t sub;
-	dd_desc_t d;
+	dd_desc_t *ds;
 	size_t tailsz;
 	FILE *f;
 
+	if ((strcmp(kind, "kdump-flip") == 0 ||
+	    strcmp(kind, "kdump-oversize") == 0) && zflag == 0)
+		die("this kind needs --compress");
 	read_raw();
 	make_notes(tail, &tailsz);
 	npages = (rawsz + PAGE - 1) / PAGE;
 	len = ((npages + 7) / 8 + PAGE - 1) / PAGE * PAGE;
-	if ((bitmap = calloc(1, len)) == NULL)
+	if ((bitmap = calloc(1, len)) == NULL ||
+	    (ds = calloc(npages + 1, sizeof (*ds))) == NULL)
 		die("out of memory");
 	sub_blocks = (sizeof (sub) + notesz + PAGE - 1) / PAGE;
 
 	fill_header(&h);
 	h.header_version = kdump_version;
+	h.status = zflag;
 	h.sub_hdr_size = (int32_t)sub_blocks;
 	h.bitmap_blocks = (uint32_t)(2 * len / PAGE);
 	h.max_mapnr = (uint32_t)npages;
@@ -641,23 +769,18 @@ write_kdump(void)
 			ndump++;
 	put(f, bitmap, len);
 
-	data = (1 + sub_blocks + 2 * len / PAGE) * PAGE +
-	    ndump * sizeof (d);
-	for (p = 0; p < npages; p++) {
-		if (!(bitmap[p / 8] & (1 << (p % 8))))
-			continue;
-		memset(&d, 0, sizeof (d));
-		d.offset = strcmp(kind, "kdump-baddesc") == 0 ?
-		    (1ULL << 50) + data : data;
-		d.size = PAGE;
-		put(f, &d, sizeof (d));
-		data += PAGE;
+	pack_pages(bitmap, npages, (1 + sub_blocks + 2 * len / PAGE) *
+	    PAGE + ndump * sizeof (*ds), ds, &pk, &pklen);
+	put(f, ds, ndump * sizeof (*ds));
+	put(f, pk, pklen);
+	if (strcmp(kind, "kdump-oversize") == 0) {
+		put(f, zero, PAGE);
+		put(f, zero, PAGE);
 	}
-	for (p = 0; p < npages; p++)
-		if (bitmap[p / 8] & (1 << (p % 8)))
-			put(f, raw + p * PAGE, PAGE);
 	if (fclose(f) != 0)
 		die("write failed");
+	free(pk);
+	free(ds);
 	free(bitmap);
 }
 
@@ -715,6 +838,29 @@ write_flat(void)
 	put(f, buf, sizeof (buf));
 	if (fclose(f) != 0)
 		die("write failed");
+}
+
+/* --compress M: zflag, and LZO's set-up.  Dies for an unknown M. */
+static void
+set_compress(const char *m)
+{
+	static const struct {
+		const char	*name;
+		uint32_t	flag;
+	} methods[] = { { "zlib", DH_ZLIB }, { "lzo", DH_LZO },
+	    { "snappy", DH_SNAPPY }, { "zstd", DH_ZSTD } };
+	size_t i;
+
+	zflag = 0;
+	for (i = 0; i < sizeof (methods) / sizeof (methods[0]); i++)
+		if (strcmp(m, methods[i].name) == 0)
+			zflag = methods[i].flag;
+	if (zflag == 0)
+		die("--compress: zlib, lzo, snappy or zstd");
+	if (zflag == DH_LZO && lzo_wrk == NULL &&
+	    (lzo_init() != LZO_E_OK ||
+	    (lzo_wrk = malloc(LZO1X_1_MEM_COMPRESS)) == NULL))
+		die("cannot set up LZO");
 }
 
 /* Parse KIND OUT [RAW] [OPTIONS] and write OUT. */
@@ -794,6 +940,8 @@ main(int argc, char **argv)
 			kdump_version = (int)num(v);
 		} else if (strcmp(a, "--phys-base") == 0) {
 			phys_base = num(v);
+		} else if (strcmp(a, "--compress") == 0) {
+			set_compress(v);
 		} else {
 			die("unknown option");
 		}
@@ -811,7 +959,9 @@ main(int argc, char **argv)
 			write_elf();
 			return (0);
 		}
-	if (strcmp(kind, "kdump") == 0 || strcmp(kind, "kdump-baddesc") == 0)
+	if (strcmp(kind, "kdump") == 0 || strcmp(kind, "kdump-baddesc") == 0 ||
+	    strcmp(kind, "kdump-flip") == 0 ||
+	    strcmp(kind, "kdump-oversize") == 0)
 		write_kdump();
 	else if (strcmp(kind, "phnum") == 0 || strcmp(kind, "phnum-xnum") == 0)
 		write_phnum();

@@ -9,7 +9,8 @@
 # a kdump-compressed file (dump-guest-memory kdump-zlib, reassembled by
 # makedumpfile -R) and a raw image (pmemsave).  htable must find every
 # process's page-table root in each of them:
-#  - info of the ELF core names CPU 0's mode and CR3 (QEMU's too);
+#  - info of the ELF core names CPU 0's mode and CR3 (QEMU's too), and
+#    info of the kdump file the same (QEMU's notes are there too);
 #  - roots: for every process, exactly one of the roots that share the
 #    kernel half maps its page to its frame (translate), and distinct
 #    processes have distinct roots; the roots with user mappings that no
@@ -34,10 +35,11 @@ ram_mb=256
 boot_s=120			# from QEMU's start to the guest's READY
 max_stray=2			# roots with user pages but no process
 
-# The checks of a run: the dumps, the guest's processes, info; per image
+# The checks of a run: the dumps, the guest's processes, info (ELF,
+# kdump); per image
 # roots, one per process (init, 5 sleeps, 2 shells), distinct roots,
 # accounting and dump --all-roots; CPU 0's CR3; kdump and raw = ELF.
-planned=$((3 + 3 * (4 + 8) + 3))
+planned=$((4 + 3 * (4 + 8) + 3))
 
 pass=0; fail=0
 ok()  { pass=$((pass + 1)); echo "[PASS] $*"; }
@@ -226,6 +228,17 @@ else
 	    "cr3=0x${qemu_cr3:-...}' (QEMU's CR3); got '$(flat info.out)'" \
 	    "$(flat info.err)"
 	finish
+fi
+
+# --- and the kdump file's CPU notes say the same (QEMU writes them
+# there too; the mode from the size of its NT_PRSTATUS) ---
+"$htable" info g.kdump > info.kd.out 2> info.kd.err
+kline=$(grep -E '^cpu 0 ' info.kd.out)
+if [ "$kline" = "$line" ]; then
+	ok "info g.kdump: $kline (the ELF core's CPU 0)"
+else
+	bad "info g.kdump: want '$line' (the ELF core's); got" \
+	    "'$(flat info.kd.out)' $(flat info.kd.err)"
 fi
 
 # hx N: N (decimal or 0x) as 0x-hex

@@ -7,15 +7,15 @@
 # files (zlib, lzo, snappy: a compression this QEMU was built without is
 # skipped), which `makedumpfile -R` reassembles.  Then htable must read
 # them:
-#  - `htable info`: the ELF core names the mode and the built root for
-#    CPU 0 (from QEMU's note); a flattened file is refused, by dump too,
-#    with "makedumpfile -R"; a reassembled kdump file reads as diskdump;
+#  - `htable info`: the ELF core and the kdump files name the mode and
+#    the built root for CPU 0 (from QEMU's notes); a flattened file is
+#    refused, by dump too, with "makedumpfile -R"; a reassembled kdump
+#    file reads as diskdump;
 #  - `htable dump` of the ELF core, with no --cr3/--mode, prints what
 #    `htable dump` of the raw image prints with them (text, json,
 #    qemu-tlb, qemu-mem); an explicit --cr3 or --mode wins over the
-#    dump's; the kdump files with --cr3/--mode print the same, and
-#    without them say that the dump records no CPU state (exit 2),
-#    unless htable info shows them a CPU;
+#    dump's; the kdump files, whose CPU notes htable info shows too,
+#    print the same with and without --cr3/--mode;
 #  - `htable verify` of the ELF core and of a kdump file runs every
 #    probe of the raw image's run on QEMU's MMU, all agreeing;
 #  - `htable translate` of the ELF core and of the kdump files agree
@@ -360,8 +360,9 @@ check_info() {
 }
 
 # check_kdump_info C: htable info and dump refuse the flattened f.C
-# (pointing to makedumpfile -R); info reads f.C.kdump as diskdump, and
-# when it shows a CPU, C is added to kd_cpu.  2 checks.
+# (pointing to makedumpfile -R); info reads f.C.kdump as diskdump with
+# CPU 0 in the built mode at the built root (C is then added to kd_cpu).
+# 2 checks.
 check_kdump_info() {
 	local c=$1 irc line
 	if ! has_kdump "$c"; then
@@ -387,16 +388,21 @@ check_kdump_info() {
 		    "'$(flat "flat-dump.$c.err")' stdout" \
 		    "'$(flat "flat-dump.$c.out")'"
 	fi
+	# QEMU's CPU notes, which the sub-header names: the mode from the
+	# size of QEMU's NT_PRSTATUS (x86-64 or IA-32), as in the ELF core
 	ht "info-kd.$c" info "f.$c.kdump"
+	line=$(cpu_line "info-kd.$c.out" 0)
 	if [ $rc -eq 0 ] &&
-	    grep -Eq '^format .*\(diskdump\)$' "info-kd.$c.out"; then
-		line=$(cpu_line "info-kd.$c.out" 0)
-		[ -n "$line" ] && kd_cpu="$kd_cpu $c"
+	    grep -Eq '^format .*\(diskdump\)$' "info-kd.$c.out" &&
+	    [[ "$line" == "cpu 0 mode=$mode cr3=$root "*" source=qemu-note" ]]
+	then
+		kd_cpu="$kd_cpu $c"
 		ok "$n: info f.$c.kdump: $(grep '^format' "info-kd.$c.out");" \
-		    "${line:-no cpu line}"
+		    "$line"
 	else
 		bad "$n: info f.$c.kdump: exit $rc, want" \
-		    "'format ...(diskdump)';" \
+		    "'format ...(diskdump)' and 'cpu 0 mode=$mode cr3=$root" \
+		    "... source=qemu-note';" \
 		    "got '$(flat "info-kd.$c.out")' $(flat "info-kd.$c.err")"
 	fi
 }

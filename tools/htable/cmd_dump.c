@@ -93,8 +93,9 @@ scan_warnings(const char *path, ht_mode_t mode, const ht_scan_stats_t *st)
 {
 	if (st->unbacked != 0)
 		fprintf(stderr, "htable: warning: %s: %" PRIu64 " table "
-		    "frame(s) lie beyond the image and read as zeros (the "
-		    "first at pa 0x%" PRIx64 ")\n", path, st->unbacked,
+		    "frame(s) lie beyond the image (or where a dump holds "
+		    "no page) and read as zeros (the first at pa 0x%" PRIx64
+		    ")\n", path, st->unbacked,
 		    st->first_unbacked);
 	if (st->reserved != 0 && spec_mode_ept(mode))
 		fprintf(stderr, "htable: warning: %s: %" PRIu64 " present "
@@ -143,6 +144,9 @@ all_roots(const char *path, image_opts_t *o, image_t *im, int have_minc,
 	} else if (o->dump_cpu < im->ncpu && im->cpu[o->dump_cpu].paging) {
 		modes[0] = im->cpu[o->dump_cpu].mode;
 		nmodes = 1;
+		/* the dump leaves PAE or long mode open: both */
+		if (im->cpu[o->dump_cpu].long_unknown)
+			modes[nmodes++] = HT_MODE_PAE;
 	}
 	if (modes[0] != HT_MODE_4LEVEL && modes[0] != HT_MODE_5LEVEL &&
 	    modes[0] != HT_MODE_PAE && modes[0] != HT_MODE_32BIT) {

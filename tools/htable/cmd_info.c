@@ -31,17 +31,27 @@ usage_info(FILE *f)
 static void
 print_cpu(const image_cpu_t *c, unsigned i, int json)
 {
-	const char *mode = c->paging ? ht_mode_name(c->mode) : "none";
+	char mode[32];
+
+	/* a mode the dump leaves open reads "pae|4level" */
+	(void) snprintf(mode, sizeof (mode), "%s%s", !c->paging ? "" :
+	    c->long_unknown ? "pae|" : "", c->paging ?
+	    ht_mode_name(c->mode) : "none");
+
+	/* only QEMU's notes hold CR0 and CR4: VMCOREINFO names a root */
+	int regs = strcmp(c->source, "qemu-note") == 0;
 
 	if (json) {
 		printf("%s{\"cpu\":%u,\"mode\":\"%s\",\"cr3\":\"0x%" PRIx64
-		    "\",\"cr0\":\"0x%" PRIx64 "\",\"cr4\":\"0x%" PRIx64
-		    "\",\"source\":\"%s\"}", i ? "," : "", i, mode, c->cr3,
-		    c->cr0, c->cr4, c->source);
+		    "\"", i ? "," : "", i, mode, c->cr3);
+		if (regs)
+			printf(",\"cr0\":\"0x%" PRIx64 "\",\"cr4\":\"0x%"
+			    PRIx64 "\"", c->cr0, c->cr4);
+		printf(",\"source\":\"%s\"}", c->source);
 		return;
 	}
 	printf("cpu %u mode=%s cr3=0x%" PRIx64, i, mode, c->cr3);
-	if (strcmp(c->source, "qemu-note") == 0)
+	if (regs)
 		printf(" cr0=0x%" PRIx64 " cr4=0x%" PRIx64, c->cr0, c->cr4);
 	printf(" source=%s\n", c->source);
 }

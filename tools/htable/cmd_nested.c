@@ -264,7 +264,7 @@ print_text(const ht_nested_cfg_t *cfg, const nested_opts_t *n, ht_va_t va,
 		else
 			printf(" hpa 0x%" PRIx64 ": 0x%0*" PRIx64 "%s\n",
 			    r->step[k].hpa, w, s.pte, s.unbacked ?
-			    " (beyond the image: read as zero)" : "");
+			    " (not in the image: read as zero)" : "");
 		printf("    host: ");
 		walk_text(&r->step[k].host);
 	}

@@ -148,7 +148,7 @@ print_xlate(const ht_scan_cfg_t *cfg, const ht_scan_xlate_t *x)
 		printf("  L%u %-5s [%4u] at 0x%0*" PRIx64 ": 0x%0*" PRIx64
 		    "%s\n", s->level, entry_name(g->levels, s->level),
 		    s->index, w, s->addr, w, s->pte,
-		    s->unbacked ? " (beyond the image: read as zero)" : "");
+		    s->unbacked ? " (not in the image: read as zero)" : "");
 	}
 }
 
@@ -252,7 +252,7 @@ translate_root(image_opts_t *o, image_t *im, int argc, char **argv,
 		for (unsigned k = 0; k < x.nsteps; k++)
 			if (x.step[k].unbacked)
 				fprintf(stderr, "htable: warning: %s: the "
-				    "table at pa 0x%" PRIx64 " lies beyond "
+				    "table at pa 0x%" PRIx64 " is not in "
 				    "the image and reads as zeros\n",
 				    im->path, x.step[k].addr -
 				    (ht_pa_t)x.step[k].index *

@@ -419,6 +419,13 @@ dump_cpu_done(image_opts_t *o, const char *cmd, const char *path, int *io)
 		    (unsigned long long)c->cr0);
 		goto out;
 	}
+	if (!o->have_mode && c->long_unknown) {
+		fprintf(stderr, "htable %s: %s: CPU %u pages with PAE or in "
+		    "long mode (%s), and the dump does not say which: give "
+		    "--mode pae or --mode %s\n", cmd, path, o->dump_cpu,
+		    ht_mode_name(c->mode), ht_mode_name(c->mode));
+		goto out;
+	}
 	if (!o->have_mode) {
 		o->cfg.mode = c->mode;
 		o->have_mode = 1;

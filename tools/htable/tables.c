@@ -19,7 +19,7 @@
  * same table at the same level, with the VA there when it differs.
  *
  * A line:  [indent]L<level> <frame> <first VA>-<last VA> <n> entries
- *          [beyond the image] [reached N times] [also: ROOT[@VA] ...]
+ *          [not in the image] [reached N times] [also: ROOT[@VA] ...]
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -37,7 +37,7 @@ typedef struct tnode {
 	uint64_t	va, last;	/* the VAs it maps, first reached */
 	unsigned	entries;	/* present entries */
 	unsigned	reached;	/* times reached from this root */
-	int		unbacked;	/* beyond the image: zeros */
+	int		unbacked;	/* not in the image: zeros */
 	size_t		grp, ngrp;	/* its (frame, level) group in order */
 } tnode_t;
 
@@ -216,7 +216,7 @@ print_node(const twalk_t *t, const image_opts_t *o, const size_t *order,
 	    " %u entr%s", (int)(2 * x->depth), "", x->level, x->pa, x->va,
 	    x->last, x->entries, x->entries == 1 ? "y" : "ies");
 	if (x->unbacked)
-		fprintf(out, ", beyond the image's end");
+		fprintf(out, ", not in the image");
 	if (x->reached > 1)
 		fprintf(out, ", reached %u times", x->reached);
 	for (size_t i = x->grp, any = 0; i < x->grp + x->ngrp; i++) {
@@ -290,8 +290,9 @@ dump_tables(const char *path, image_opts_t *o, FILE *out)
 	for (size_t i = 0; i < t.nn; i++)
 		if (t.n[i].unbacked && t.n[i].reached != 0) {
 			fprintf(stderr, "htable: warning: %s: table frames "
-			    "lie beyond the image and read as zeros (the "
-			    "first at pa 0x%" PRIx64 ")\n", path, t.n[i].pa);
+			    "lie beyond the image (or where a dump holds no "
+			    "page) and read as zeros (the first at pa 0x%"
+			    PRIx64 ")\n", path, t.n[i].pa);
 			break;
 		}
 	free(order);

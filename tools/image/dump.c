@@ -24,22 +24,28 @@
  *     ten times faster a page);
  *   - the checks a hostile file needs before anyone reads it: claims
  *     libkdumpfile would allocate for unchecked (an ELF file's count of
- *     program headers; a kdump header's pages and bitmaps: elf_look,
- *     kdump_precheck), more runs than we keep (IMAGE_MAX_RUNS), an ELF
- *     segment that passes the end of the file or overlaps another (whose
+ *     program headers; a kdump header's pages and bitmaps, in the
+ *     layout libkdumpfile will choose: elf_look, kdump_header), more
+ *     runs than we keep (IMAGE_MAX_RUNS), an ELF segment that passes
+ *     the end of the file or overlaps another (whose
  *     bytes win is libkdumpfile's choice: said, not hidden), and a kdump
  *     file whose page data pass its end (kdump_check: libkdumpfile reads
  *     them as zeros, silently); what is missing reads as zeros, said;
  *   - the CPU state.  libkdumpfile 0.5 keeps the registers of NT_PRSTATUS
  *     notes, which hold no control register.  QEMU writes a "QEMU" note
  *     per CPU with CR0..CR4 (its QEMUCPUState, version 1: CR0 at byte
- *     392 of the descriptor); those notes are read with libelf (the ELF
- *     cores only: a kdump-compressed file's notes are libkdumpfile's, and
- *     it drops QEMU's).  The mode follows from CR0.PG, CR4.PAE, CR4.LA57
- *     and the core's machine (QEMU writes EM_X86_64 exactly when its
- *     first CPU is in long mode).  A Linux dump with VMCOREINFO instead
- *     names the kernel's root table, which libaddrxlat finds (its "pgt"
- *     method) and which stands for CPU 0 when no note gave one.
+ *     392 of the descriptor); in an ELF core they are read with libelf,
+ *     in a kdump-compressed file (QEMU's -z, -l, -s) from the notes its
+ *     sub-header names (libkdumpfile reads those notes but keeps none of
+ *     QEMU's).  The mode follows from CR0.PG, CR4.PAE, CR4.LA57 and
+ *     whether long mode was on: QEMU writes an EM_X86_64 core and an
+ *     x86-64 NT_PRSTATUS note exactly when its first CPU has it on, so
+ *     an ELF core's machine tells, and in a kdump file the note's size
+ *     (kdump_qemu_notes); where neither does, the mode of a CPU with
+ *     CR4.PAE is left open (image_cpu_t's long_unknown).  A Linux dump
+ *     with VMCOREINFO instead names the kernel's root table, which
+ *     libaddrxlat finds (its "pgt" method) and which stands for CPU 0
+ *     when no note gave one.
  *
  * Memory: the page cache (NPAGES pages), the runs (at most
  * IMAGE_MAX_RUNS), the CPUs (at most MAX_CPUS) and libkdumpfile's cache;
@@ -62,6 +68,7 @@
 #define IMAGE_MAX_RUNS	(1u << 22)	/* 64 MiB of runs at most */
 #define MAX_CPUS	65536u
 #define MAX_PFN		(1ull << 40)	/* 52 bits of physical address */
+#define MAX_NOTES	(1u << 20)	/* a kdump file's notes read */
 
 /* QEMUCPUState (QEMU's target/i386/arch_dump.c), version 1 */
 #define QEMU_NOTE_CR0	392		/* u64 cr[5] from here */
@@ -70,13 +77,34 @@
 #define CR0_PG		(1ull << 31)
 #define CR4_PAE		(1ull << 5)
 #define CR4_LA57	(1ull << 12)
+#define QEMU_NOTE_CS	152		/* CS: u32 selector, limit, flags */
+#define CS_L		(1u << 21)	/* QEMU's CS flags: 64-bit code */
+
+/*
+ * What this file reads of a kdump-compressed file's headers itself, in
+ * either layout: the header's fields lie 12 bytes further on in the
+ * layout of 64-bit machines (its timestamp is two 64-bit words), and the
+ * sub-header's fields are 64-bit words there, 32-bit ones packed or
+ * padded to 8 bytes in the others.
+ */
+typedef struct kdump_hdr {
+	int		bits;		/* the layout: 32 or 64 */
+	int32_t		version;	/* header_version */
+	uint64_t	bs;		/* block_size */
+	uint64_t	shs, bmb;	/* sub-header and bitmap blocks */
+	uint64_t	pages;		/* max_mapnr, or max_mapnr_64 (v6) */
+	uint64_t	note_off, note_sz;	/* the notes (v4); 0: none */
+} kdump_hdr_t;
 
 typedef struct dump {
 	kdump_ctx_t	*kd;
+	kdump_hdr_t	kh;		/* a kdump-compressed file's */
 	int		fd;		/* our own: libkdumpfile reads it */
 	uint16_t	machine;	/* ELF cores: e_machine, else 0 */
 	int		diskdump;	/* a kdump-compressed file */
 	int		truncated;	/* data past the end of the file */
+	uint64_t	*lie;		/* pages whose descriptors lie */
+	size_t		nlie, caplie;
 } dump_t;
 
 /* IMAGE_EDUMP with its words in im->err. */
@@ -168,7 +196,9 @@ cmp_u64pair(const void *a, const void *b)
 }
 
 /*
- * The mode a CPU's control registers select, in a core of machine m:
+ * The mode a CPU's control registers select, in a dump of machine m
+ * (EM_X86_64: long mode on; EM_386: off; EM_NONE: the dump does not say,
+ * and with CR4.PAE the mode is the long one or PAE: cpu->long_unknown):
  * 0 with cpu->mode set, or -1 paging off.
  */
 static int
@@ -176,7 +206,9 @@ cpu_mode(image_cpu_t *cpu, uint16_t m)
 {
 	if (!(cpu->cr0 & CR0_PG))
 		return (-1);
-	if (m == EM_X86_64)
+	if (m == EM_NONE && (cpu->cr4 & CR4_PAE))
+		cpu->long_unknown = 1;
+	if (m == EM_X86_64 || cpu->long_unknown)
 		cpu->mode = (cpu->cr4 & CR4_LA57) ? HT_MODE_5LEVEL :
 		    HT_MODE_4LEVEL;
 	else
@@ -208,6 +240,33 @@ add_cpu(image_t *im, const image_cpu_t *c)
 	return (0);
 }
 
+/*
+ * One "QEMU" note's descriptor (desc, n bytes) as a CPU, in a dump of
+ * machine m.  0 or IMAGE_ENOMEM; a descriptor too short is said once.
+ */
+static int
+qemu_cpu(image_t *im, const uint8_t *desc, size_t n, uint16_t m,
+    int *warned)
+{
+	image_cpu_t c = { .source = "qemu-note" };
+	uint32_t size = 0;
+
+	if (n >= 8)
+		memcpy(&size, desc + 4, 4);
+	if (n < QEMU_NOTE_MIN || size < QEMU_NOTE_MIN) {
+		if (!*warned)
+			image_warn(im, "a QEMU CPU note of %zu bytes, too "
+			    "short to hold the control registers: skipped", n);
+		*warned = 1;
+		return (0);
+	}
+	memcpy(&c.cr0, desc + QEMU_NOTE_CR0, 8);
+	memcpy(&c.cr3, desc + QEMU_NOTE_CR0 + 24, 8);
+	memcpy(&c.cr4, desc + QEMU_NOTE_CR0 + 32, 8);
+	c.paging = cpu_mode(&c, m) == 0;
+	return (add_cpu(im, &c));
+}
+
 /* The "QEMU" notes of one PT_NOTE segment.  0 or IMAGE_ENOMEM. */
 static int
 qemu_notes(image_t *im, Elf *elf, const GElf_Phdr *ph, uint16_t m,
@@ -237,27 +296,13 @@ qemu_notes(image_t *im, Elf *elf, const GElf_Phdr *ph, uint16_t m,
 			break;
 		}
 		const uint8_t *p = (const uint8_t *)d->d_buf;
-		image_cpu_t c = { .source = "qemu-note" };
-		uint32_t size = 0;
 
 		off = next;
 		if (nh.n_type != 0 || nh.n_namesz != 5 ||
 		    memcmp(p + name, "QEMU", 5) != 0)
 			continue;
-		memcpy(&size, p + desc + 4, nh.n_descsz >= 8 ? 4 : 0);
-		if (nh.n_descsz < QEMU_NOTE_MIN || size < QEMU_NOTE_MIN) {
-			if (!*warned)
-				image_warn(im, "a QEMU CPU note of %u bytes, "
-				    "too short to hold the control registers: "
-				    "skipped", (unsigned)nh.n_descsz);
-			*warned = 1;
-			continue;
-		}
-		memcpy(&c.cr0, p + desc + QEMU_NOTE_CR0, 8);
-		memcpy(&c.cr3, p + desc + QEMU_NOTE_CR0 + 24, 8);
-		memcpy(&c.cr4, p + desc + QEMU_NOTE_CR0 + 32, 8);
-		c.paging = cpu_mode(&c, m) == 0;
-		if ((err = add_cpu(im, &c)) != 0)
+		if ((err = qemu_cpu(im, p + desc, nh.n_descsz, m,
+		    warned)) != 0)
 			return (err);
 	}
 	return (0);
@@ -376,28 +421,73 @@ le(const uint8_t *p, int n)
 	return (v);
 }
 
+/* Any of the page descriptor's compression flags (zlib, LZO, snappy, zstd) */
+#define DH_COMPRESSED	(0x1u | 0x2u | 0x4u | 0x20u)
+
+/*
+ * Note that the page at pa has a lying descriptor (ascending pa).  Out of
+ * memory, the list stops growing and the page goes unnoted (the reader
+ * still gets it from libkdumpfile).  Errors: none.
+ */
+static void
+add_lie(dump_t *dp, uint64_t pa)
+{
+	if (dp->nlie == dp->caplie) {
+		size_t n = dp->caplie ? 2 * dp->caplie : 16;
+		uint64_t *l = realloc(dp->lie, n * sizeof (*l));
+
+		if (l == NULL)
+			return;
+		dp->lie = l;
+		dp->caplie = n;
+	}
+	dp->lie[dp->nlie++] = pa;
+}
+
+/* Does the page at pa have a lying descriptor? */
+static int
+is_lie(const dump_t *dp, uint64_t pa)
+{
+	size_t lo = 0, hi = dp->nlie;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (dp->lie[mid] == pa)
+			return (1);
+		if (dp->lie[mid] < pa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (0);
+}
+
 /*
  * Does a kdump-compressed file hold the data its page descriptors name?
  * libkdumpfile 0.5.1 reads what lies past the end of a cut file as
  * zeros, with no error, so a truncated dump would read as memory of
  * zeros; this check only says so (the reading stays libkdumpfile's).
  * The descriptors (24 bytes each: the data's offset, u64, and size,
- * u32) follow the header block, the sub-header and the bitmaps, whose
- * sizes in blocks are in the header (block_size at byte 428,
- * sub_hdr_size at 432, bitmap_blocks at 436), one per page the file
- * holds, in the order of im->ext.  Read in chunks: memory stays small.
+ * u32) follow the header block, the sub-header and the bitmaps, one per
+ * page the file holds, in the order of im->ext.  Read in chunks: memory
+ * stays small.  A compressed page whose descriptor claims more bytes than
+ * a block is never given to libkdumpfile: 0.5.1 copies that many into a
+ * buffer of one block (a heap overflow), so such pages are listed
+ * (dp->lie) and read as zeros, said.
  */
 static void
 kdump_check(image_t *im, int fd, uint64_t file_size)
 {
-	uint8_t h[12], d[24 * 512];
+	dump_t *dp = im->kd;
+	const kdump_hdr_t *kh = &dp->kh;
+	uint8_t d[24 * 512];
 	uint64_t start, npages = 0, k = 0, bad = 0, first = 0;
+	uint64_t nlie = 0, lie_size = 0;
 	size_t run = 0;
 	uint64_t pa = im->next ? im->ext[0].start : 0;
 
-	if (pread(fd, h, sizeof (h), 428) != (ssize_t)sizeof (h))
-		return;
-	start = (1 + le(h + 4, 4) + le(h + 8, 4)) * le(h, 4);
+	start = (1 + kh->shs + kh->bmb) * kh->bs;
 	for (size_t i = 0; i < im->next; i++)
 		npages += (im->ext[i].end - im->ext[i].start) / PAGE;
 	while (k < npages) {
@@ -412,6 +502,11 @@ kdump_check(image_t *im, int fd, uint64_t file_size)
 			    le(d + 24 * j, 8)) {
 				if (bad++ == 0)
 					first = pa;
+			} else if ((le(d + 24 * j + 12, 4) & DH_COMPRESSED) &&
+			    le(d + 24 * j + 8, 4) > kh->bs) {
+				if (nlie++ == 0)
+					lie_size = le(d + 24 * j + 8, 4);
+				add_lie(dp, pa);
 			}
 			pa += PAGE;
 			if (run < im->next && pa >= im->ext[run].end &&
@@ -423,8 +518,13 @@ kdump_check(image_t *im, int fd, uint64_t file_size)
 			break;
 		}
 	}
+	if (nlie != 0)
+		image_warn(im, "%llu page%s' descriptors claim more compressed "
+		    "bytes than a block holds (the first %llu): a lying file; "
+		    "they read as zeros", (unsigned long long)nlie,
+		    nlie == 1 ? "" : "s", (unsigned long long)lie_size);
 	if (bad != 0)
-		((dump_t *)im->kd)->truncated = 1;
+		dp->truncated = 1;
 	if (bad != 0)
 		image_warn(im, "%llu page%s' data lie%s past the end of the "
 		    "file (the first at physical 0x%llx): a truncated dump; "
@@ -434,43 +534,206 @@ kdump_check(image_t *im, int fd, uint64_t file_size)
 }
 
 /*
- * What a kdump-compressed file's header claims, against the file, before
- * libkdumpfile is given it: libkdumpfile 0.5.1 allocates and scans a
- * bitmap as large as the header's page count says (a header claiming
- * 2^35 pages cost 4 GiB and 20 s), unchecked.  The header: version at
- * byte 8, block_size at 428, sub_hdr_size at 432, bitmap_blocks at 436,
- * max_mapnr (32 bits) at 440; from version 6 the sub-header's
- * max_mapnr_64 (at byte 96 of it) counts.  The headers and the bitmaps
- * (two, of max_mapnr bits each) must lie in the file.  0 or IMAGE_EDUMP.
+ * Is (bs, bmb, pages) a header libkdumpfile believes?  Its test: a block
+ * of 4 KiB to 256 KiB, a power of two, and bitmaps covering the pages.
  */
 static int
-kdump_precheck(image_t *im, int fd, uint64_t file_size)
+kdump_plausible(uint64_t bs, uint64_t bmb, uint64_t pages)
 {
-	uint8_t h[16], m[8];
-	uint64_t bs, need, pages;
+	return (bs >= 4096 && bs <= (256u << 10) && (bs & (bs - 1)) == 0 &&
+	    8 * bmb * bs >= pages);
+}
 
-	if (pread(fd, h, 4, 8) != 4 || pread(fd, h + 4, 12, 428) != 12 ||
-	    pread(fd, m, 4, 440) != 4)
+/*
+ * A kdump-compressed file's headers into dp->kh, checked against the
+ * file before libkdumpfile is given it: libkdumpfile 0.5.1 allocates and
+ * scans a bitmap as large as the header's page count says (a header
+ * claiming 2^35 pages cost 4 GiB and 20 s), unchecked.  The layout is
+ * chosen as libkdumpfile chooses it: the 32-bit one (block_size at byte
+ * 416, sub_hdr_size, bitmap_blocks, max_mapnr after it) when it is
+ * plausible, else the 64-bit one (the same fields from byte 428).  The
+ * sub-header one block in: the notes' offset and size from version 4,
+ * max_mapnr_64 from version 6; a 32-bit sub-header is packed unless its
+ * VMCOREINFO offset only makes sense padded (libkdumpfile's test too).
+ * The headers and the bitmaps must lie in the file.  0 or IMAGE_EDUMP.
+ */
+static int
+kdump_header(image_t *im, kdump_hdr_t *kh, int fd, uint64_t file_size)
+{
+	uint8_t h[448], sh[104] = { 0 };
+	uint64_t need, vo, vs;
+	int pad;
+
+	memset(kh, 0, sizeof (*kh));
+	if (pread(fd, h, sizeof (h), 0) != (ssize_t)sizeof (h))
 		return (fail(im, "a kdump-compressed file cut inside its "
 		    "header", NULL));
-	bs = le(h + 4, 4);
-	pages = le(m, 4);
-	if (bs < 512 || bs > (1u << 20) || (bs & (bs - 1)) != 0)
-		return (fail(im, "a kdump-compressed header with a block "
-		    "size that is no power of two from 512 to 1 MiB", NULL));
-	if ((int32_t)le(h, 4) >= 6 &&
-	    pread(fd, m, 8, (off_t)(bs + 96)) == 8 && le(m, 8) > pages)
-		pages = le(m, 8);
-	need = (1 + le(h + 8, 4) + le(h + 12, 4)) * bs;
-	if (need > file_size || pages / 4 > le(h + 12, 4) * bs) {
+	kh->version = (int32_t)le(h + 8, 4);
+	kh->bits = kdump_plausible(le(h + 416, 4), le(h + 424, 4),
+	    le(h + 428, 4)) ? 32 : 64;
+	{
+		const uint8_t *f = h + (kh->bits == 32 ? 416 : 428);
+
+		kh->bs = le(f, 4);
+		kh->shs = le(f + 4, 4);
+		kh->bmb = le(f + 8, 4);
+		kh->pages = le(f + 12, 4);
+	}
+	if (!kdump_plausible(kh->bs, kh->bmb, kh->pages))
+		return (fail(im, "a kdump-compressed header whose block "
+		    "size (a power of two from 4 KiB to 256 KiB) or bitmap "
+		    "size is wrong in either layout", NULL));
+	(void) pread(fd, sh, sizeof (sh), (off_t)kh->bs);
+	if (kh->bits == 64) {
+		if (kh->version >= 4) {
+			kh->note_off = le(sh + 48, 8);
+			kh->note_sz = le(sh + 56, 8);
+		}
+		if (kh->version >= 6 && le(sh + 96, 8) > kh->pages)
+			kh->pages = le(sh + 96, 8);
+	} else {
+		vo = le(sh + 20, 8);
+		vs = le(sh + 28, 4);
+		pad = kh->version >= 3 && !((vo == 0 && vs == 0) ||
+		    (vo > kh->bs && vo + vs <= (1 + kh->shs) * kh->bs));
+		if (kh->version >= 4) {
+			kh->note_off = le(sh + (pad ? 40 : 32), 8);
+			kh->note_sz = le(sh + (pad ? 48 : 40), 4);
+		}
+		if (kh->version >= 6 && le(sh + (pad ? 88 : 72), 8) > kh->pages)
+			kh->pages = le(sh + (pad ? 88 : 72), 8);
+	}
+	need = (1 + kh->shs + kh->bmb) * kh->bs;
+	if (need > file_size || kh->pages / 4 > kh->bmb * kh->bs) {
 		(void) snprintf(im->err, sizeof (im->err), "the header "
 		    "claims %llu pages and %llu bytes of headers and bitmaps; "
 		    "the file has %llu bytes, or the bitmaps have no room for "
-		    "those pages", (unsigned long long)pages,
+		    "those pages", (unsigned long long)kh->pages,
 		    (unsigned long long)need, (unsigned long long)file_size);
 		return (IMAGE_EDUMP);
 	}
 	return (0);
+}
+
+/*
+ * The notes of a kdump-compressed file (n bytes at b), as ELF notes:
+ * name size, descriptor size, type; name and descriptor padded to 4
+ * bytes.  Calls fn on each whole one; the first that passes the end
+ * stops the walk, and *bad says where (n when none did).
+ */
+static void
+walk_notes(const uint8_t *b, uint64_t n, uint64_t *bad,
+    void (*fn)(const uint8_t *name, uint64_t nsz, uint32_t type,
+    const uint8_t *desc, uint64_t dsz, void *arg), void *arg)
+{
+	uint64_t at = 0;
+
+	while (at + 12 <= n) {
+		uint64_t nsz = le(b + at, 4), dsz = le(b + at + 4, 4);
+		uint64_t desc = at + 12 + ((nsz + 3) & ~3ull);
+
+		if (desc > n || dsz > n - desc)
+			break;
+		fn(b + at + 12, nsz, (uint32_t)le(b + at + 8, 4), b + desc,
+		    dsz, arg);
+		at = desc + ((dsz + 3) & ~3ull);
+	}
+	*bad = at + 12 <= n ? at : n;
+}
+
+/* What the notes say of long mode: LONG_* */
+#define LONG_UNKNOWN	0
+#define LONG_OFF	1
+#define LONG_ON		2
+#define PRSTATUS_IA32	144	/* NT_PRSTATUS of IA-32 (elf_prstatus) */
+#define PRSTATUS_X86_64	336	/* of x86-64 */
+
+typedef struct note_scan {
+	image_t		*im;
+	int		prstatus;	/* LONG_*: the first NT_PRSTATUS */
+	int		cs_l;		/* a QEMU note with CS.L */
+	uint16_t	machine;	/* for qemu_cpu: EM_*, EM_NONE */
+	int		warned, err;
+} note_scan_t;
+
+static int
+is_note(const uint8_t *name, uint64_t nsz, const char *want)
+{
+	return (nsz == strlen(want) + 1 && memcmp(name, want, nsz) == 0);
+}
+
+/* walk_notes: the evidence of long mode. */
+static void
+note_mode(const uint8_t *name, uint64_t nsz, uint32_t type,
+    const uint8_t *desc, uint64_t dsz, void *arg)
+{
+	note_scan_t *ns = arg;
+
+	if (type == NT_PRSTATUS && is_note(name, nsz, "CORE") &&
+	    ns->prstatus == LONG_UNKNOWN)
+		ns->prstatus = dsz == PRSTATUS_X86_64 ? LONG_ON :
+		    dsz == PRSTATUS_IA32 ? LONG_OFF : LONG_UNKNOWN;
+	if (type == 0 && is_note(name, nsz, "QEMU") && dsz >= QEMU_NOTE_MIN &&
+	    (le(desc + QEMU_NOTE_CS + 8, 4) & CS_L))
+		ns->cs_l = 1;
+}
+
+/* walk_notes: each QEMU note a CPU. */
+static void
+note_cpu(const uint8_t *name, uint64_t nsz, uint32_t type,
+    const uint8_t *desc, uint64_t dsz, void *arg)
+{
+	note_scan_t *ns = arg;
+
+	if (ns->err == 0 && type == 0 && is_note(name, nsz, "QEMU"))
+		ns->err = qemu_cpu(ns->im, desc, (size_t)dsz, ns->machine,
+		    &ns->warned);
+}
+
+/*
+ * QEMU's CPU notes in a kdump-compressed file (dump-guest-memory -z, -l,
+ * -s), which the sub-header names: libkdumpfile 0.5.1 reads them but
+ * keeps none of QEMU's.  At most MAX_NOTES bytes are read.  Whether long
+ * mode was on the file does not say outright (QEMU writes a 64-bit
+ * header for a 32-bit guest too once a ROM ends at 4 GiB, and names
+ * x86_64 in it always), so the notes are asked, as QEMU chose them: it
+ * writes an x86-64 NT_PRSTATUS exactly when its first CPU has long mode
+ * active, an IA-32 one otherwise; without one, a CPU in 64-bit code (CS.L
+ * in the flags QEMU keeps of CS) has it on; else the mode of a CPU with
+ * CR4.PAE stays unknown (qemu_cpu).  0 or IMAGE_ENOMEM.
+ */
+static int
+kdump_qemu_notes(image_t *im, int fd, uint64_t file_size)
+{
+	const kdump_hdr_t *kh = &((dump_t *)im->kd)->kh;
+	note_scan_t ns = { .im = im };
+	uint64_t n = kh->note_sz, bad;
+	uint8_t *b;
+
+	if (n == 0 || kh->note_off > file_size ||
+	    n > file_size - kh->note_off)
+		return (0);
+	if (n > MAX_NOTES) {
+		image_warn(im, "notes of %llu bytes: only the first %u read",
+		    (unsigned long long)n, MAX_NOTES);
+		n = MAX_NOTES;
+	}
+	if ((b = malloc((size_t)n)) == NULL)
+		return (IMAGE_ENOMEM);
+	if (pread(fd, b, (size_t)n, (off_t)kh->note_off) != (ssize_t)n)
+		n = 0;
+	walk_notes(b, n, &bad, note_mode, &ns);
+	if (bad != n)
+		image_warn(im, "a malformed note at byte %llu of the notes at "
+		    "file offset 0x%llx: the notes after it are not read",
+		    (unsigned long long)bad,
+		    (unsigned long long)kh->note_off);
+	ns.machine = ns.prstatus == LONG_ON || (ns.prstatus == LONG_UNKNOWN &&
+	    ns.cs_l) ? EM_X86_64 : ns.prstatus == LONG_OFF ? EM_386 :
+	    EM_NONE;
+	walk_notes(b, n, &bad, note_cpu, &ns);
+	free(b);
+	return (ns.err);
 }
 
 /*
@@ -572,7 +835,8 @@ image_dump_open(image_t *im, int fd, uint64_t file_size)
 		return (fail(im, "libkdumpfile refused to read without mmap",
 		    kdump_get_err(dp->kd)));
 	/* what libkdumpfile would believe unchecked, checked first */
-	if (dp->diskdump && (err = kdump_precheck(im, fd, file_size)) != 0)
+	if (dp->diskdump &&
+	    (err = kdump_header(im, &dp->kh, fd, file_size)) != 0)
 		return (err);
 	if (memcmp(magic, "\177ELF", 4) == 0 &&
 	    (err = elf_look(im, dp, file_size)) != 0)
@@ -609,10 +873,18 @@ image_dump_open(image_t *im, int fd, uint64_t file_size)
 		image_warn(im, "the dump holds no page of memory");
 	if (dp->diskdump)
 		kdump_check(im, dp->fd, file_size);
+	if (dp->diskdump &&
+	    (err = kdump_qemu_notes(im, dp->fd, file_size)) != 0)
+		return (err);
 	if (!dp->truncated)
 		(void) kdump_set_number_attr(dp->kd,
 		    KDUMP_ATTR_FILE_MMAP_POLICY, KDUMP_MMAP_TRY);
-	if (im->ncpu == 0 && (err = kernel_root(im, dp->kd)) != 0)
+	/*
+	 * libaddrxlat reads through libkdumpfile, where a lying descriptor
+	 * is a heap overflow: a file with one gets no kernel root.
+	 */
+	if (im->ncpu == 0 && dp->nlie == 0 &&
+	    (err = kernel_root(im, dp->kd)) != 0)
 		return (err);
 	return (0);
 }
@@ -634,6 +906,15 @@ get_page(image_t *im, uint64_t pa)
 	if (im->page_pa[slot] == pa)
 		return (p);
 	im->page_pa[slot] = pa;
+	if (dp->nlie != 0 && is_lie(dp, pa)) {
+		memset(p, 0, PAGE);
+		if (im->nbad++ == 0) {
+			im->bad_pa = pa;
+			(void) snprintf(im->bad_why, sizeof (im->bad_why),
+			    "its descriptor claims more than a block");
+		}
+		return (p);
+	}
 	st = kdump_read(dp->kd, KDUMP_MACHPHYSADDR, pa, p, &len);
 	if (st == KDUMP_OK)
 		return (p);
@@ -651,6 +932,7 @@ int
 image_dump_read(image_t *im, uint64_t pa, void *buf, size_t len)
 {
 	uint8_t *out = buf;
+	int missing = 0;
 
 	while (len != 0) {
 		uint64_t page = pa & ~(PAGE - 1), in = pa - page;
@@ -660,8 +942,15 @@ image_dump_read(image_t *im, uint64_t pa, void *buf, size_t len)
 			memset(out, 0, len);
 			return (1);
 		}
+		/*
+		 * A page the dump does not hold (a gap between an ELF
+		 * core's segments, a page makedumpfile filtered out) is
+		 * no memory of zeros: unbacked, so that a table there is
+		 * counted and said, not read as an empty table in silence.
+		 */
 		if (!image_is_data(im, page)) {
 			memset(out, 0, n);
+			missing = 1;
 		} else {
 			memcpy(out, get_page(im, page) + in, n);
 		}
@@ -669,7 +958,7 @@ image_dump_read(image_t *im, uint64_t pa, void *buf, size_t len)
 		pa += n;
 		len -= n;
 	}
-	return (0);
+	return (missing);
 }
 
 void
@@ -691,6 +980,7 @@ image_dump_close(image_t *im)
 		kdump_free(dp->kd);
 	if (dp->fd >= 0)
 		(void) close(dp->fd);
+	free(dp->lie);
 	free(dp);
 	im->kd = NULL;
 	free(im->page);

@@ -37,6 +37,9 @@ typedef struct image_extent {
 typedef struct image_cpu {
 	int		paging;		/* CR0.PG: mode is meaningful */
 	ht_mode_t	mode;		/* from CR0, CR4 and the ELF machine */
+	int		long_unknown;	/* the dump does not say whether long
+					   mode was on: mode (4level or
+					   5level) or pae */
 	uint64_t	cr0, cr3, cr4;
 	const char	*source;	/* "qemu-note" or "vmcoreinfo" */
 } image_cpu_t;
@@ -101,10 +104,11 @@ const char *image_strerror(const image_t *im, int err);
 int image_is_data(const image_t *im, uint64_t pa);
 
 /*
- * The ht_phys_read_fn over an image_t: bytes beyond the end read as zeros
- * and make it return 1, else 0.  Nothing outside the mapping is touched.
- * A dump's page that its reader fails to read reads as zeros and is
- * counted in im->nbad.  Errors: none (1 is the read function's "beyond
+ * The ht_phys_read_fn over an image_t: bytes beyond the end, and a dump's
+ * pages that it does not hold, read as zeros and make it return 1, else
+ * 0 (a raw image's holes are data: zeros it holds).  Nothing outside the
+ * mapping is touched.  A dump's page that its reader fails to read reads
+ * as zeros and is counted in im->nbad.  Errors: none (1 is the read function's "beyond
  * the image").
  */
 int image_read(void *arg, ht_pa_t pa, void *buf, size_t len);
