@@ -75,6 +75,21 @@ one() {
 	fi
 }
 
+# start: the long-lived processes, then a pause to let them settle
+start() {
+	echo "init: starting processes"
+	for i in 1 2 3 4 5; do
+		sleep 1000 &
+	done
+	mkfifo /tick
+	for i in 1 2; do
+		# wakes every second, counts, never forks
+		sh -c 'exec 3<> /tick; i=0; while :; do
+			read -t 1 x <&3; i=$((i + 1)); done' &
+	done
+	sleep 2
+}
+
 if [ "${1:-}" = report ]; then
 	for d in /proc/[0-9]*; do
 		[ "${d#/proc/}" = $$ ] || one "${d#/proc/}"
@@ -82,21 +97,17 @@ if [ "${1:-}" = report ]; then
 	echo READY
 	exit 0
 fi
+# 'init.sh start' (kdump-init.sh's call): the processes, which outlive
+# this shell (process 1 inherits them)
+if [ "${1:-}" = start ]; then
+	start
+	exit 0
+fi
 
 mount -t devtmpfs dev /dev
 exec < /dev/ttyS0 > /dev/ttyS0 2>&1
 mount -t proc proc /proc
-echo "init: starting processes"
-for i in 1 2 3 4 5; do
-	sleep 1000 &
-done
-mkfifo /tick
-for i in 1 2; do
-	# wakes every second, counts, never forks
-	sh -c 'exec 3<> /tick; i=0; while :; do
-		read -t 1 x <&3; i=$((i + 1)); done' &
-done
-sleep 2
+start
 sh /init report
 exec 3<> /tick
 while :; do

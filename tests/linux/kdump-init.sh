@@ -58,17 +58,7 @@ if ! grep -qw htable_kdump /proc/cmdline; then
 		echo "KEXEC: FAILED: no crash kernel loaded"
 		poweroff -f
 	fi
-	echo "init: starting processes"
-	for i in 1 2 3 4 5; do
-		sleep 1000 &
-	done
-	mkfifo /tick
-	for i in 1 2; do
-		# wakes every second, counts, never forks
-		sh -c 'exec 3<> /tick; i=0; while :; do
-			read -t 1 x <&3; i=$((i + 1)); done' &
-	done
-	sleep 2
+	sh /init.sh start
 	sh /init.sh report
 	# the host's go, then the crash
 	read -r _

@@ -69,6 +69,7 @@
 # less 112 is too little.  A run takes about a minute.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"		# flat, qmp
 cache=${HTABLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/htable}
 kernel=$cache/vmlinuz-cloud-amd64
 ram_mb=${VMCORE_RAM_MB:-256}
@@ -205,9 +206,6 @@ trap 'exit 1' INT TERM HUP
 cd "$work" || exit 1
 t0=$SECONDS
 
-# flat F: file F's first lines joined with '|' (for one-line messages)
-flat() { head -c 300 "$1" 2> /dev/null | tr '\n' '|' | sed 's/|$//'; }
-
 # --- kexec: the host's, or kexec-tools' package from the cache ---
 libpath=""
 kexec=$(command -v kexec || true)
@@ -302,24 +300,6 @@ truncate -s $((2 * ram_mb + 64))M disk.img &&
 append="console=ttyS0 panic=-1 quiet no_timer_check"
 append="$append crashkernel=${crash_mb}M"
 
-# qmp CMD [ARGS-JSON]: run a QMP command and wait (up to 300 s) for its
-# answer, in reply; 1 when it failed (reply says why)
-qmp() {
-	local line
-	qid=$((qid + 1))
-	echo "{\"execute\": \"$1\"${2:+, \"arguments\": $2}, \"id\": $qid}" \
-	    >&"$qin" 2> /dev/null || { reply="QEMU is gone"; return 1; }
-	while IFS= read -r -t 300 line <&"$qout"; do
-		echo "$line" >> qmp.log
-		if [[ $line =~ \"id\":\ *$qid[,}\ ] ]]; then
-			reply=$line
-			[[ $line == *'"return"'* ]]
-			return
-		fi
-	done
-	reply="no answer (QEMU exited or timed out): $(flat qemu.err)"
-	return 1
-}
 
 # boot: start QEMU, the cat that drains its serial port into serial.log
 # (a new one), and its monitor in command mode

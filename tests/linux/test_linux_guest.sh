@@ -29,6 +29,7 @@
 set -u
 htable=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 cache=${HTABLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/htable}
 kernel=$cache/vmlinuz-cloud-amd64
 ram_mb=256
@@ -100,7 +101,6 @@ cd "$work" || exit 1
 t0=$SECONDS
 
 # flat F: file F's first lines joined with '|' (for one-line messages)
-flat() { head -c 300 "$1" 2> /dev/null | tr '\n' '|' | sed 's/|$//'; }
 
 # --- the initramfs: busybox, its applets' links, init.sh as /init ---
 rm -rf ird && mkdir -p ird/bin ird/dev ird/proc ird/sys || exit 1
@@ -123,26 +123,7 @@ coproc QEMU { exec "$qemu" -accel tcg -cpu max -m "${ram_mb}M" \
     -serial file:serial.log -qmp stdio 2> qemu.err; }
 qpid=$QEMU_PID
 qin=${QEMU[1]}; qout=${QEMU[0]}
-qid=0
 
-# qmp CMD [ARGS-JSON]: run a QMP command and wait (up to 300 s) for its
-# answer, in reply; 1 when it failed (reply says why)
-qmp() {
-	local line
-	qid=$((qid + 1))
-	echo "{\"execute\": \"$1\"${2:+, \"arguments\": $2}, \"id\": $qid}" \
-	    >&"$qin" 2> /dev/null || { reply="QEMU is gone"; return 1; }
-	while IFS= read -r -t 300 line <&"$qout"; do
-		echo "$line" >> qmp.log
-		if [[ $line =~ \"id\":\ *$qid[,}\ ] ]]; then
-			reply=$line
-			[[ $line == *'"return"'* ]]
-			return
-		fi
-	done
-	reply="no answer (QEMU exited or timed out): $(flat qemu.err)"
-	return 1
-}
 
 # the greeting, then command mode
 IFS= read -r -t 30 greeting <&"$qout"
@@ -241,19 +222,6 @@ else
 	    "'$(flat info.kd.out)' $(flat info.kd.err)"
 fi
 
-# hx N: N (decimal or 0x) as 0x-hex
-hx() { printf '0x%x' "$(($1))"; }
-
-# field ROOTS NAME...: fields NAME... (values) of the $mode lines of an
-# htable roots output ROOTS
-field() {
-	local f=$1; shift
-	awk -v m="$mode" -v names="$*" 'BEGIN { n = split(names, want, " ") }
-	    { delete v; for (i = 1; i <= NF; i++) { split($i, kv, "=");
-	    v[kv[1]] = kv[2] } }
-	    v["mode"] == m { s = ""; for (i = 1; i <= n; i++)
-	    s = s (i > 1 ? " " : "") v[want[i]]; print s }' "$f"
-}
 
 # check_image TAG FILE ARGS...: checks 2 and 3 (and 5 for the ELF core) on
 # FILE; ARGS are the extra options of roots and dump (--mode); leaves
@@ -274,38 +242,8 @@ check_image() {
 	fi
 	ok "$tag: roots: $n $mode roots share the kernel half" \
 	    "(of $(grep -c "^mode=$mode " "$tag.roots") $mode candidates)"
-	# every candidate, every process's page
-	"$htable" translate "$f" $(sed 's/^/--cr3 /' "$tag.set") \
-	    --mode "$mode" $(awk '/^PROC/ { sub("va=", "", $4); print $4 }' \
-	    truth | sort -u) > "$tag.tr" 2> "$tag.tr.err"
-	rc=$?
-	awk '/^root / { r = $NF; sub("cr3=", "", r) }
-	    /^va / && $3 == "pa" { va = $2; sub(":", "", va); pa = $4;
-	    sub(",", "", pa); print r, va, pa }' "$tag.tr" > "$tag.map"
-	: > "$tag.owner"
-	while read -r what pid comm va pfn; do
-		pid=${pid#pid=}; comm=${comm#comm=}; va=${va#va=}
-		pfn=${pfn#pfn=}; want=$(hx "$pfn << 12")
-		got=$(awk -v va="$va" -v pa="$want" '$2 == va && $3 == pa {
-		    print $1 }' "$tag.map")
-		if [ "$(echo "$got" | grep -c .)" -eq 1 ]; then
-			ok "$tag: pid $pid ($comm): root $got maps $va to" \
-			    "frame $pfn"
-			echo "$got $pid $comm" >> "$tag.owner"
-		else
-			bad "$tag: pid $pid ($comm): want exactly one root" \
-			    "mapping $va to $want; got: '$(echo $got)'" \
-			    "(translate: exit $rc, $(flat "$tag.tr.err"))"
-		fi
-	done < <(grep '^PROC' truth)
-	# distinct processes, distinct roots
-	n=$(awk '{ print $1 }' "$tag.owner" | sort | uniq -d)
-	if [ -z "$n" ] && [ "$(wc -l < "$tag.owner")" -eq "$nproc" ]; then
-		ok "$tag: the $nproc processes have $nproc distinct roots"
-	else
-		bad "$tag: $(wc -l < "$tag.owner") of the $nproc processes" \
-		    "have a root${n:+; roots of several processes: $(echo $n)}"
-	fi
+	# every candidate, every process's page; distinct roots
+	owners "$tag" "$f" truth
 	# accounting: roots with user pages that no process has
 	local stray="" kern=0 u
 	while read -r r; do
@@ -346,11 +284,6 @@ check_image() {
 	fi
 }
 
-# section TAG R: root R's list in TAG.all
-section() {
-	awk -v h="root cr3=$2" '/^root cr3=/ { on = ($0 == h) } on' \
-	    "$1.all" 2> /dev/null
-}
 
 check_image elf g.elf
 # check 5: CPU 0's CR3 is a root

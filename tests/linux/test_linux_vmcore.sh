@@ -54,6 +54,7 @@ htable=$(realpath "$1")
 xlat=${2:-}
 [ -z "$xlat" ] || xlat=$(realpath "$xlat")
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 files="vmcore.elf vmcore.c.kdump vmcore.l.kdump vmcore.e.elf"
 files="$files vmcore.raw.kdump"
 
@@ -97,10 +98,7 @@ trap 'exit 1' INT TERM HUP
 cd "$work" || exit 1
 t0=$SECONDS
 
-# flat F: file F's first lines joined with '|' (for one-line messages)
-flat() { head -c 400 "$1" 2> /dev/null | tr '\n' '|' | sed 's/|$//'; }
-# hx N: N (decimal or 0x) as 0x-hex
-hx() { printf '0x%x' "$(($1))"; }
+# flat, hx, field, section, owners: lib.sh
 
 # --- the dumps ---
 if [ -n "${HTABLE_VMCORE_DIR:-}" ]; then
@@ -284,22 +282,6 @@ else:
 EOF
 py=$(command -v python3 || true)
 
-# field TAG NAME...: fields NAME... (values) of the $mode lines of TAG's
-# htable roots output
-field() {
-	local f=$1; shift
-	awk -v m="$mode" -v names="$*" 'BEGIN { n = split(names, want, " ") }
-	    { delete v; for (i = 1; i <= NF; i++) { split($i, kv, "=");
-	    v[kv[1]] = kv[2] } }
-	    v["mode"] == m { s = ""; for (i = 1; i <= n; i++)
-	    s = s (i > 1 ? " " : "") v[want[i]]; print s }' "$f.roots"
-}
-
-# section TAG R: root R's list in TAG.all
-section() {
-	awk -v h="root cr3=$2" '/^root cr3=/ { on = ($0 == h) } on' \
-	    "$1.all" 2> /dev/null
-}
 
 # check_file TAG FILE FORMAT: the checks of one file (FORMAT: elf or
 # diskdump, as info names it); leaves TAG.set (its roots that share the
@@ -333,7 +315,7 @@ check_file() {
 	# roots: those that share the kernel half
 	"$htable" roots "$f" > "$tag.roots" 2> "$tag.roots.err"
 	rc=$?
-	field "$tag" cr3 shared | awk '$2 > 0 { print $1 }' > "$tag.set"
+	field "$tag.roots" cr3 shared | awk '$2 > 0 { print $1 }' > "$tag.set"
 	n=$(wc -l < "$tag.set")
 	if [ $rc -eq 0 ] && [ "$n" -ge "$nproc" ]; then
 		ok "roots $tag: $n $mode roots share the kernel half (of" \
@@ -344,39 +326,8 @@ check_file() {
 		    "$(flat "$tag.roots.err")"
 	fi
 
-	# every such root, every process's page
-	"$htable" translate "$f" $(sed 's/^/--cr3 /' "$tag.set") \
-	    --mode "$mode" $(awk '/^PROC/ { sub("va=", "", $4); print $4 }' \
-	    "$truth" | sort -u) > "$tag.tr" 2> "$tag.tr.err"
-	rc=$?
-	awk '/^root / { r = $NF; sub("cr3=", "", r) }
-	    /^va / && $3 == "pa" { va = $2; sub(":", "", va); pa = $4;
-	    sub(",", "", pa); print r, va, pa }' "$tag.tr" > "$tag.map"
-	: > "$tag.owner"
-	while read -r what pid comm va pfn; do
-		pid=${pid#pid=}; comm=${comm#comm=}; va=${va#va=}
-		pfn=${pfn#pfn=}; want=$(hx "$pfn << 12")
-		got=$(awk -v va="$va" -v pa="$want" '$2 == va && $3 == pa {
-		    print $1 }' "$tag.map")
-		if [ "$(echo "$got" | grep -c .)" -eq 1 ]; then
-			ok "$tag: pid $pid ($comm): root $got maps $va to" \
-			    "frame $pfn"
-			echo "$got $pid $comm" >> "$tag.owner"
-		else
-			bad "$tag: pid $pid ($comm): want exactly one root" \
-			    "mapping $va to $want; got: '$(echo $got)'" \
-			    "(translate: exit $rc, $(flat "$tag.tr.err"))"
-		fi
-	done < <(grep '^PROC' "$truth")
-
-	# distinct processes, distinct roots
-	n=$(awk '{ print $1 }' "$tag.owner" | sort | uniq -d)
-	if [ -z "$n" ] && [ "$(wc -l < "$tag.owner")" -eq "$nproc" ]; then
-		ok "$tag: the $nproc processes have $nproc distinct roots"
-	else
-		bad "$tag: $(wc -l < "$tag.owner") of the $nproc processes" \
-		    "have a root${n:+; roots of several processes: $(echo $n)}"
-	fi
+	# every such root, every process's page; distinct roots
+	owners "$tag" "$f" "$truth"
 
 	# CPU 0's CR3 (the low 12 bits: PCID, flags), with PTI perhaps the
 	# user half's table, the page after the root's
@@ -410,7 +361,8 @@ check_file() {
 	rc=$?
 	"$htable" dump "$f" --cr3 "${kroot:-0}" --mode "$mode" \
 	    > "$tag.kroot" 2> "$tag.kroot.err"
-	u=$(field "$tag" cr3 user | awk -v r="$kroot" '$1 == r { print $2 }')
+	u=$(field "$tag.roots" cr3 user |
+	    awk -v r="$kroot" '$1 == r { print $2 }')
 	re='^[0-9a-f]+-[0-9a-f]+ [0-9a-f]+ [0-9a-z]+ [r-][w-][x-] [us] '
 	n=$(grep -Evc "$re" "$tag.kdump")
 	users=$(grep -Ec "${re/\[us\]/u}" "$tag.kdump")
@@ -465,7 +417,7 @@ against_elf() {
 			why="$why $r(a process's or the kernel's)"
 		elif [ "$h" != 0 ]; then
 			why="$why $r(held: ${h:-?})"
-		elif [ "$(field elf cr3 user | awk -v r="$r" '$1 == r {
+		elif [ "$(field elf.roots cr3 user | awk -v r="$r" '$1 == r {
 		    print $2 }')" != 0x0 ]; then
 			# a freed top table: its user half emptied at exit
 			why="$why $r(maps user pages in vmcore.elf)"
