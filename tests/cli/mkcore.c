@@ -68,6 +68,11 @@
  *                 and of a version 3 file only the VMCOREINFO text at
  *                 offset_vmcoreinfo
  *   --phys-base X the kdump kinds' sub-header phys_base (default 0)
+ *   --hdr32       the kdump kinds' header and sub-header in the layout
+ *                 of 32-bit machines (IA-32: timestamp of two 32-bit
+ *                 words, the sub-header's fields 32-bit and packed), the
+ *                 machine i686; the sub-header keeps its 104 bytes, so
+ *                 what follows it lies where it would
  *   --compress M  the kdump kinds: each page compressed with M (zlib:
  *                 compress2 at Z_BEST_SPEED, lzo: lzo1x_1_compress,
  *                 snappy, zstd: level 1, as makedumpfile -c, -l, -p,
@@ -175,7 +180,7 @@ static const char *kind, *out, *rawpath;
 static uint64_t cr3s[MAXCPU];
 static int ncpu;
 static uint64_t cr0 = 0x80000011, cr4 = 0x20;
-static int machine = EM_X86_64, is32, noqemu, noprstatus, sparse;
+static int machine = EM_X86_64, is32, noqemu, noprstatus, sparse, hdr32;
 static uint64_t bitmap_blocks = 0x100000, max_mapnr = 1ULL << 40;
 static uint64_t nr_cpus = 1, pad;
 static int kdump_version = 6;
@@ -591,6 +596,65 @@ fill_header(dd_header_t *h)
 	h->nr_cpus = ncpu;
 }
 
+/* Append the n low bytes of v (little-endian) at *pp. */
+static void
+le_put(unsigned char **pp, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		*(*pp)++ = (unsigned char)(v >> (8 * i));
+}
+
+/*
+ * --hdr32: h and sub in the layout of 32-bit machines (the header's
+ * fields from byte 416, the packed sub-header: phys_base, dump_level,
+ * split, start_pfn, end_pfn of 32 bits, then offset_vmcoreinfo (64),
+ * size_vmcoreinfo (32), offset_note, size_note, offset_eraseinfo,
+ * size_eraseinfo likewise, start_pfn_64, end_pfn_64, max_mapnr_64), the
+ * machine i686; the sub-header padded to the 104 bytes of the other.
+ */
+static void
+put_hdr32(FILE *f, const dd_header_t *h, const dd_sub_t *sub)
+{
+	unsigned char b[PAGE] = { 0 }, *p = b;
+
+	memcpy(p, h->signature, 8);
+	p += 8;
+	le_put(&p, (uint32_t)h->header_version, 4);
+	memcpy(p, h->utsname, sizeof (h->utsname));
+	strcpy((char *)p + 4 * UTS_LEN, "i686");
+	p += sizeof (h->utsname) + 2;
+	le_put(&p, h->tv_sec, 4);
+	le_put(&p, h->tv_usec, 4);
+	le_put(&p, h->status, 4);
+	le_put(&p, (uint32_t)h->block_size, 4);
+	le_put(&p, (uint32_t)h->sub_hdr_size, 4);
+	le_put(&p, h->bitmap_blocks, 4);
+	le_put(&p, h->max_mapnr, 4);
+	le_put(&p, h->total_ram_blocks, 4);
+	le_put(&p, h->device_blocks, 4);
+	le_put(&p, h->written_blocks, 4);
+	le_put(&p, h->current_cpu, 4);
+	le_put(&p, (uint32_t)h->nr_cpus, 4);
+	put(f, b, PAGE);
+	memset(b, 0, sizeof (*sub));
+	p = b;
+	le_put(&p, sub->phys_base, 4);
+	le_put(&p, (uint32_t)sub->dump_level, 4);
+	le_put(&p, (uint32_t)sub->split, 4);
+	le_put(&p, sub->start_pfn, 4);
+	le_put(&p, sub->end_pfn, 4);
+	le_put(&p, sub->offset_vmcoreinfo, 8);
+	le_put(&p, sub->size_vmcoreinfo, 4);
+	le_put(&p, sub->offset_note, 8);
+	le_put(&p, sub->size_note, 4);
+	le_put(&p, sub->offset_eraseinfo, 8);
+	le_put(&p, sub->size_eraseinfo, 4);
+	le_put(&p, sub->start_pfn_64, 8);
+	le_put(&p, sub->end_pfn_64, 8);
+	le_put(&p, sub->max_mapnr_64, 8);
+	put(f, b, sizeof (*sub));
+}
+
 /*
  * Create OUT and write a kdump file's first block (the header h, zero
  * filled) and the sub-header sub; zero (a page) is cleared for the
@@ -604,6 +668,10 @@ open_kdump(const dd_header_t *h, const dd_sub_t *sub, unsigned char *zero)
 	if ((f = fopen(out, "wb")) == NULL)
 		die("cannot create");
 	memset(zero, 0, PAGE);
+	if (hdr32) {
+		put_hdr32(f, h, sub);
+		return (f);
+	}
 	put(f, h, sizeof (*h));
 	put(f, zero, PAGE - sizeof (*h));
 	put(f, sub, sizeof (*sub));
@@ -893,6 +961,9 @@ main(int argc, char **argv)
 			continue;
 		} else if (strcmp(a, "--sparse") == 0) {
 			sparse = 1;
+			continue;
+		} else if (strcmp(a, "--hdr32") == 0) {
+			hdr32 = 1;
 			continue;
 		} else if (a[0] != '-' || a[1] != '-') {
 			if (rawpath != NULL)

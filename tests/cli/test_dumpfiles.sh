@@ -269,6 +269,12 @@ mode_case "elf64 EM_386 pae" "$work/p.img" pae 0x20 0xc0000000 \
     elf --machine 386
 mode_case "elf64 EM_386 32bit" "$work/f.img" 32bit 0x0 0xc0000000 \
     elf --machine 386 --cr4 0
+# kdump files of a 32-bit machine: the header in its layout (fields 12
+# bytes earlier, a packed 32-bit sub-header), IA-32 NT_PRSTATUS notes
+mode_case "kdump32 pae" "$work/p.img" pae 0x20 0xc0000000 \
+    kdump --hdr32 --machine 386
+mode_case "kdump32 32bit" "$work/f.img" 32bit 0x0 0xc0000000 \
+    kdump --hdr32 --machine 386 --cr4 0
 
 # --- two CPUs, the second on a PCID root; what the options choose ---
 M=$work/mc2.core
