@@ -17,6 +17,9 @@
  *                 CR4), then a PT_LOAD of RAW at physical address 0
  *   elf32         the same in ELFCLASS32 with EM_386
  *   trunc-seg     elf whose PT_LOAD claims 1 MiB more than the file holds
+ *   overlap-same  elf and a second PT_LOAD over [64, 128 KiB) holding
+ *                 RAW's own bytes there (as /proc/vmcore maps the kernel
+ *                 image twice)
  *   overlap       elf and a second PT_LOAD over [64, 128 KiB) of 0xa5
  *                 bytes (RAW's are zeros there: no table is)
  *   huge-memsz    elf whose PT_LOAD has p_memsz 16 TiB (p_filesz RAW's)
@@ -485,6 +488,7 @@ write_elf(void)
 			nload++;
 		}
 	if (strcmp(kind, "overlap") == 0 ||
+	    strcmp(kind, "overlap-same") == 0 ||
 	    strcmp(kind, "huge-paddr") == 0)
 		nload++;
 
@@ -521,7 +525,10 @@ write_elf(void)
 		segs[nseg - 1].memsz += 1 << 20;
 	} else if (strcmp(kind, "huge-memsz") == 0) {
 		segs[nseg - 1].memsz = 1ULL << 44;
-	} else if (strcmp(kind, "overlap") == 0) {
+	} else if (strcmp(kind, "overlap") == 0 ||
+	    strcmp(kind, "overlap-same") == 0) {
+		if (rawsz < 0x10000 + 16 * PAGE)
+			die("overlap needs RAW of 128 KiB at least");
 		extra_off = off;
 		add_seg(PT_LOAD, off, 0x10000, 16 * PAGE, 16 * PAGE);
 	} else if (strcmp(kind, "huge-paddr") == 0) {
@@ -542,7 +549,9 @@ write_elf(void)
 	if (pad != 0 && (fseeko(f, (off_t)pad - 1, SEEK_CUR) != 0 ||
 	    fputc(0, f) == EOF))
 		die("cannot pad");
-	if (extra_off != 0) {
+	if (strcmp(kind, "overlap-same") == 0) {
+		put(f, raw + 0x10000, 16 * PAGE);
+	} else if (extra_off != 0) {
 		memset(junk, strcmp(kind, "overlap") == 0 ? 0xa5 : 0x5a,
 		    sizeof (junk));
 		for (i = 0; i < (strcmp(kind, "overlap") == 0 ? 16 : 1); i++)
@@ -936,7 +945,8 @@ int
 main(int argc, char **argv)
 {
 	static const char *elf_kinds[] = { "elf", "elf32", "trunc-seg",
-	    "overlap", "huge-memsz", "huge-paddr", "note-short",
+	    "overlap", "overlap-same", "huge-memsz", "huge-paddr",
+	    "note-short",
 	    "note-absurd", "note-namesz", "note-huge", "noload", NULL };
 	int i, have_machine = 0;
 

@@ -388,6 +388,11 @@ battery "segment past EOF" "$work/ts.core" "0w" "0w" "0w" ad
 # file loops: find_clear returns where find_set started)
 mk overlap ov.core "$K"
 battery "overlapping segments" "$work/ov.core" "0w" "0w" "0w" ad
+# overlapping segments of the same bytes (the kernel image in Linux's
+# /proc/vmcore): compared, nothing to say
+mk overlap-same os.core "$K"
+battery "overlapping segments, the same bytes" "$work/os.core" "0q" "0q" \
+    "0q" adr
 # p_memsz 16 TiB; a PT_LOAD at 0xffffffffff000000 of 1 TiB (wraps)
 mk huge-memsz hm.core "$K"
 battery "p_memsz 16 TiB" "$work/hm.core" "0 3" "0 3" "0 3" ad

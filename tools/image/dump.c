@@ -27,7 +27,7 @@
  *     program headers; a kdump header's pages and bitmaps, in the
  *     layout libkdumpfile will choose: elf_look, kdump_header), more
  *     runs than we keep (IMAGE_MAX_RUNS), an ELF segment that passes
- *     the end of the file or overlaps another (whose
+ *     the end of the file or overlaps another with other bytes (whose
  *     bytes win is libkdumpfile's choice: said, not hidden), and a kdump
  *     file whose page data pass its end (kdump_check: libkdumpfile reads
  *     them as zeros, silently); what is missing reads as zeros, said;
@@ -69,6 +69,7 @@
 #define MAX_CPUS	65536u
 #define MAX_PFN		(1ull << 40)	/* 52 bits of physical address */
 #define MAX_NOTES	(1u << 20)	/* a kdump file's notes read */
+#define OVERLAP_CMP_MAX	(256ull << 20)	/* bytes read to compare overlaps */
 
 /* QEMUCPUState (QEMU's target/i386/arch_dump.c), version 1 */
 #define QEMU_NOTE_CR0	392		/* u64 cr[5] from here */
@@ -188,11 +189,52 @@ list_runs(image_t *im, kdump_ctx_t *kd)
 }
 
 static int
-cmp_u64pair(const void *a, const void *b)
+cmp_u64quad(const void *a, const void *b)
 {
 	const uint64_t *x = a, *y = b;
 
 	return (x[0] < y[0] ? -1 : x[0] > y[0]);
+}
+
+/*
+ * Do two overlapping memory segments (physical start, end, file offset,
+ * bytes in the file; a > b's start) hold the same bytes where they
+ * overlap?  Linux's /proc/vmcore maps the kernel image twice (its text
+ * segment and the direct map): the same bytes, and no reason to warn.
+ * Bytes past a segment's data are zeros.  At most *budget bytes of the
+ * file are read (it counts down; 0: too much to compare, an answer of
+ * "no").  Errors: none (a failed read is "no").
+ */
+static int
+same_bytes(int fd, const uint64_t *a, const uint64_t *b, uint64_t *budget)
+{
+	uint8_t x[1u << 14], y[1u << 14];
+	uint64_t end = a[1] < b[1] ? a[1] : b[1];
+
+	for (uint64_t pa = b[0]; pa < end; ) {
+		uint64_t ia = pa - a[0], ib = pa - b[0];
+		size_t n = end - pa < sizeof (x) ? (size_t)(end - pa) :
+		    sizeof (x);
+		size_t na = ia >= a[3] ? 0 : a[3] - ia < n ?
+		    (size_t)(a[3] - ia) : n;
+		size_t nb = ib >= b[3] ? 0 : b[3] - ib < n ?
+		    (size_t)(b[3] - ib) : n;
+
+		if (*budget < na + nb) {
+			*budget = 0;
+			return (0);
+		}
+		*budget -= na + nb;
+		memset(x, 0, n);
+		memset(y, 0, n);
+		if ((na != 0 && pread(fd, x, na, (off_t)(a[2] + ia)) !=
+		    (ssize_t)na) || (nb != 0 && pread(fd, y, nb,
+		    (off_t)(b[2] + ib)) != (ssize_t)nb) ||
+		    memcmp(x, y, n) != 0)
+			return (0);
+		pa += n;
+	}
+	return (1);
 }
 
 /*
@@ -316,9 +358,9 @@ qemu_notes(image_t *im, Elf *elf, const GElf_Phdr *ph, uint16_t m,
 static int
 elf_look(image_t *im, dump_t *dp, uint64_t file_size)
 {
-	uint64_t (*loads)[2] = NULL;
+	uint64_t (*loads)[4] = NULL;
 	size_t n = 0, nload = 0, beyond = 0, overlap = 0, badph = 0;
-	uint64_t claim;
+	uint64_t claim, budget = OVERLAP_CMP_MAX;
 	Elf_Scn *scn;
 	GElf_Shdr sh;
 	int err = 0, warned = 0;
@@ -389,6 +431,10 @@ elf_look(image_t *im, dump_t *dp, uint64_t file_size)
 			loads[nload][1] = ph.p_paddr + ph.p_memsz;
 			if (loads[nload][1] < ph.p_paddr)
 				loads[nload][1] = ~0ull;
+			loads[nload][2] = ph.p_offset;
+			loads[nload][3] = ph.p_offset > file_size ? 0 :
+			    ph.p_filesz < file_size - ph.p_offset ?
+			    ph.p_filesz : file_size - ph.p_offset;
 			nload++;
 		}
 	}
@@ -397,13 +443,17 @@ elf_look(image_t *im, dump_t *dp, uint64_t file_size)
 		    "file", beyond);
 	if (beyond != 0 || badph != 0)
 		dp->truncated = 1;
-	qsort(loads, nload, sizeof (*loads), cmp_u64pair);
+	qsort(loads, nload, sizeof (*loads), cmp_u64quad);
 	for (size_t i = 1; i < nload; i++)
-		if (loads[i][0] < loads[i - 1][1] && overlap++ == 0)
+		if (loads[i][0] < loads[i - 1][1] &&
+		    !same_bytes(dp->fd, loads[i - 1], loads[i], &budget) &&
+		    overlap++ == 0)
 			image_warn(im, "memory segments overlap at physical "
-			    "0x%llx: the bytes read there are one segment's, "
+			    "0x%llx%s: the bytes read there are one segment's, "
 			    "as libkdumpfile chooses",
-			    (unsigned long long)loads[i][0]);
+			    (unsigned long long)loads[i][0], budget == 0 ?
+			    " (too much overlap to compare)" :
+			    " with different bytes");
 out:
 	free(loads);
 	(void) elf_end(elf);
