@@ -106,6 +106,7 @@ typedef struct dump {
 	int		truncated;	/* data past the end of the file */
 	uint64_t	*lie;		/* pages whose descriptors lie */
 	size_t		nlie, caplie;
+	int		lie_oom;	/* some could not be noted */
 } dump_t;
 
 /* IMAGE_EDUMP with its words in im->err. */
@@ -476,8 +477,8 @@ le(const uint8_t *p, int n)
 
 /*
  * Note that the page at pa has a lying descriptor (ascending pa).  Out of
- * memory, the list stops growing and the page goes unnoted (the reader
- * still gets it from libkdumpfile).  Errors: none.
+ * memory, dp->lie_oom is set: the open must fail, since libkdumpfile
+ * must never read an unnoted one.  Errors: none.
  */
 static void
 add_lie(dump_t *dp, uint64_t pa)
@@ -486,8 +487,10 @@ add_lie(dump_t *dp, uint64_t pa)
 		size_t n = dp->caplie ? 2 * dp->caplie : 16;
 		uint64_t *l = realloc(dp->lie, n * sizeof (*l));
 
-		if (l == NULL)
+		if (l == NULL) {
+			dp->lie_oom = 1;
 			return;
+		}
 		dp->lie = l;
 		dp->caplie = n;
 	}
@@ -923,6 +926,8 @@ image_dump_open(image_t *im, int fd, uint64_t file_size)
 		image_warn(im, "the dump holds no page of memory");
 	if (dp->diskdump)
 		kdump_check(im, dp->fd, file_size);
+	if (dp->lie_oom)
+		return (IMAGE_ENOMEM);
 	if (dp->diskdump &&
 	    (err = kdump_qemu_notes(im, dp->fd, file_size)) != 0)
 		return (err);
