@@ -31,15 +31,14 @@ usage_info(FILE *f)
 static void
 print_cpu(const image_cpu_t *c, unsigned i, int json)
 {
+	/* only QEMU's notes hold CR0 and CR4: VMCOREINFO names a root */
+	int regs = strcmp(c->source, "qemu-note") == 0;
 	char mode[32];
 
 	/* a mode the dump leaves open reads "pae|4level" */
 	(void) snprintf(mode, sizeof (mode), "%s%s", !c->paging ? "" :
 	    c->long_unknown ? "pae|" : "", c->paging ?
 	    ht_mode_name(c->mode) : "none");
-
-	/* only QEMU's notes hold CR0 and CR4: VMCOREINFO names a root */
-	int regs = strcmp(c->source, "qemu-note") == 0;
 
 	if (json) {
 		printf("%s{\"cpu\":%u,\"mode\":\"%s\",\"cr3\":\"0x%" PRIx64

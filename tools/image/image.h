@@ -108,8 +108,8 @@ int image_is_data(const image_t *im, uint64_t pa);
  * pages that it does not hold, read as zeros and make it return 1, else
  * 0 (a raw image's holes are data: zeros it holds).  Nothing outside the
  * mapping is touched.  A dump's page that its reader fails to read reads
- * as zeros and is counted in im->nbad.  Errors: none (1 is the read function's "beyond
- * the image").
+ * as zeros and is counted in im->nbad.  Errors: none (1 is the read
+ * function's "not in the image").
  */
 int image_read(void *arg, ht_pa_t pa, void *buf, size_t len);
 
