@@ -69,6 +69,29 @@ owners() {
 	fi
 }
 
+# truth_check TRUTH: the guest's processes in TRUTH (init.sh's report)
+# are init, 5 sleeps and 2 shells, each with a page of its own: 1 check,
+# and 1 failure per process without one; sets nproc
+truth_check() {
+	local t=$1 procs what pid comm
+	nproc=$(grep -c '^PROC' "$t")
+	procs=$(awk '/^PROC/ { sub("comm=", "", $3); n[$3]++ }
+	    END { for (c in n) printf "%s%d %s", (s++ ? ", " : ""), n[c], c }' \
+	    "$t")
+	if [ "$(grep -c '^PROC .* comm=init ' "$t")" -eq 1 ] &&
+	    [ "$(grep -c '^PROC .* comm=sleep ' "$t")" -ge 5 ] &&
+	    [ "$(grep -c '^PROC .* comm=sh ' "$t")" -ge 2 ]; then
+		ok "guest: $nproc processes with an address space: $procs"
+	else
+		bad "guest: want init, 5 sleeps and 2 shells; got $nproc" \
+		    "processes: $procs"
+	fi
+	while read -r what pid comm; do
+		bad "guest: ${pid#pid=} (${comm#comm=}): no present page" \
+		    "of its own"
+	done < <(grep '^NOPAGE' "$t")
+}
+
 # qmp CMD [ARGS-JSON]: run a QMP command and wait (up to 300 s) for its
 # answer, in reply; 1 when it failed (reply says why).  Its exchanges go
 # to qmp.log.

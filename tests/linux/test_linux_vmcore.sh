@@ -140,21 +140,7 @@ fi
 
 # --- the ground truth ---
 truth=$d/truth.txt
-nproc=$(grep -c '^PROC' "$truth")
-procs=$(awk '/^PROC/ { sub("comm=", "", $3); n[$3]++ }
-    END { for (c in n) printf "%s%d %s", (s++ ? ", " : ""), n[c], c }' \
-    "$truth")
-if [ "$(grep -c '^PROC .* comm=init ' "$truth")" -eq 1 ] &&
-    [ "$(grep -c '^PROC .* comm=sleep ' "$truth")" -ge 5 ] &&
-    [ "$(grep -c '^PROC .* comm=sh ' "$truth")" -ge 2 ]; then
-	ok "guest: $nproc processes with an address space: $procs"
-else
-	bad "guest: want init, 5 sleeps and 2 shells; got $nproc" \
-	    "processes: $procs"
-fi
-while read -r what pid comm; do
-	bad "guest: ${pid#pid=} (${comm#comm=}): no present page of its own"
-done < <(grep '^NOPAGE' "$truth")
+truth_check "$truth"
 
 # --- CPU 0 of the first kernel, as QEMU saw it: its root, its mode ---
 cpu0_cr3=""; mode=""
