@@ -1567,6 +1567,74 @@ HT_EXTERN int ht_scan_translate(const ht_scan_cfg_t *cfg, ht_va_t va,
     ht_scan_xlate_t *r_x);
 
 /* ------------------------------------------------------------------ */
+/* Pictures: the data of `htable show`                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Where a picture's bytes go: take len bytes at buf.  Return 0, or a
+ * negative HT_E* code, which ends the picture with that code.
+ */
+typedef int (*ht_write_fn)(void *arg, const void *buf, size_t len);
+
+/*
+ * Write the data of a picture of the space under cfg's root: one JSON
+ * object (ASCII; '<', '>' and '&' escaped, so that it may sit in an HTML
+ * script element) that `htable show --data` makes a page of.  The tables
+ * are read as ht_scan reads them, MMU-wise (HT_SCAN_QEMU is refused: a
+ * picture shows what the MMU sees).  name (may be NULL: "") names the
+ * space.  Version 1 holds:
+ *  - "htable_picture": 1, "name", "mode" (ht_mode_name), "cr3" and
+ *    "root" (hex strings: the CR3 or EPTP as given, the root table's PA),
+ *    "ept" (HT_EPT_* of the EPTP and cfg->flags; 0 outside EPT);
+ *  - "geometry": "levels", "pte_size", "top" and "entries" (entries in
+ *    the root and in other tables), "shift" (per level, [0] = 12),
+ *    "va_bits", "hole" (true when the upper half is sign-extended);
+ *  - "bits": the HT_* attribute bits by name ("w", "u", "x", "g", "pwt",
+ *    "pcd", "pat", "noread", "a", "d", "sw_mask", "sw9", "sve", "vgp",
+ *    "pw"), so a reader needs no copy of this header;
+ *  - "ranges": the leaves as `htable dump` coalesces them (consecutive
+ *    in VA and PA, the same page size, effective rights, G/A/D, memory
+ *    type and software bits), ascending, each [vpn, pages, ppn, level,
+ *    eff, attr]: vpn the first *linear* VA >> 12 (the VA cut to va_bits
+ *    bits: no sign extension, so every number is below 2^53), pages the
+ *    number of 4 KiB pages, ppn the PA >> 12, eff and attr as ht_leaf_t;
+ *  - "tables": every table the MMU can reach, each (frame, level) once,
+ *    root first then breadth first, each ["pa", level, vpn, unbacked,
+ *    entries]: pa in hex, vpn the linear VA >> 12 where it was first
+ *    reached, unbacked 1 when the image does not hold it (read as
+ *    zeros); entries its non-zero entries, ascending,
+ *    as [index, count, kind, "value", step]: kind 0 leaves, 3 not
+ *    present, 4 reserved bits (EPT: misconfigured), where entry
+ *    index + k holds value + k * step (step in hex); kind 1 a link and
+ *    kind 2 a self-map (a link to the frame of the table itself or of a
+ *    table above it), count 1 and step the index of the linked table;
+ *  - "reached": for each table, the number of entries that link it (the
+ *    root 1; more: a shared table, or one a self-map reaches again);
+ *  - "stats": "leaves", "ranges", "tables", "unbacked", "reserved" (as
+ *    ht_scan_stats_t), "selfmaps", "shared" (tables reached more than
+ *    once).
+ * Returns 0, or -HT_EINVAL (bad cfg as ht_scan, HT_SCAN_QEMU, NULL out),
+ * -HT_ERANGE (past cfg->max_leaves), -HT_ENOMEM, -HT_EPROVIDER, the read
+ * function's or out's negative code; out may have been given part of
+ * the object then.
+ * Errors: HT_EINVAL, HT_ERANGE, HT_ENOMEM, HT_EPROVIDER, the read
+ * function's codes, and the write function's.
+ */
+HT_EXTERN int ht_scan_picture(const ht_scan_cfg_t *cfg, const char *name,
+    ht_write_fn out, void *arg);
+
+/*
+ * The same for an address space of ours, read through its frames: the
+ * space must not change meanwhile (like ht_audit).  The EPTP of an EPT
+ * space is ht_as_eptp's with write-back tables.  HT_EINVAL: NULL as or
+ * out, or an HT_AS_COPIED space (its root has no frame: picture a CPU
+ * root that runs it, or the image it lives in).
+ * Errors: HT_EINVAL, HT_ENOMEM, and the write function's codes.
+ */
+HT_EXTERN int ht_as_picture(ht_as_t *as, const char *name,
+    ht_write_fn out, void *arg);
+
+/* ------------------------------------------------------------------ */
 /* Access checks: what the MMU does with one access                    */
 /* ------------------------------------------------------------------ */
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages the build and the tests need, when missing.
 # Safe to run again: it only calls apt-get for packages that are absent.
-# With --tests (the test command's call) it also puts a Debian kernel in
-# htable's cache for the Linux guest tests (tests/linux/fetch-kernel.sh),
+# With --tests (the test command's call) it also installs Chromium for the
+# browser test, and puts a Debian kernel in htable's cache for the Linux
+# guest tests (tests/linux/fetch-kernel.sh),
 # and kexec-tools for the crash-dump test (make-vmcore.sh --fetch): both
 # downloaded from Debian's archive, not installed.
 #
@@ -70,6 +71,12 @@ pkgs=(
 # e2fsprogs (mke2fs, debugfs).
 norec=(qemu-system-x86 bochs bochs-term vgabios makedumpfile busybox-static
     cpio e2fsprogs)
+# With --tests only, and only for the browser test of `htable show`'s
+# page (tests/show/test_show.py, every build): Debian's Chromium, driven
+# headless over the DevTools protocol by Debian's python3 with
+# python3-websocket.  Where they cannot be installed the test says so and
+# skips: a failure here is a warning, not the end of the test command.
+browser=(chromium python3-websocket)
 absent() {
 	local p
 	for p in "$@"; do
@@ -81,16 +88,31 @@ missing=($(absent "${pkgs[@]}"))
 # every build: tests/cli/*.sh and tests/qemu, tests/hw scripts use awk
 command -v awk >/dev/null || missing+=(mawk)
 missing_norec=($(absent "${norec[@]}"))
-# With --tests: the kernel into htable's cache, and kexec-tools (with the
-# libraries its kexec needs that are not installed), which the crash-dump
-# test runs inside its guest: downloaded, never installed on this host.
-kernel() {
+# With --tests: the browser test's packages (above); the kernel into
+# htable's cache, and kexec-tools (with the libraries its kexec needs
+# that are not installed), which the crash-dump test runs inside its
+# guest: downloaded, never installed on this host.
+for_tests() {
 	[ "${1:-}" = "--tests" ] || return 0
+	local b
+	b=($(absent "${browser[@]}"))
+	if [ ${#b[@]} -ne 0 ]; then
+		echo "deps: installing ${b[*]} (the browser test)"
+		local su=""
+		[ "$(id -u)" -eq 0 ] || su="sudo"
+		{ DEBIAN_FRONTEND=noninteractive $su apt-get install -y -qq \
+		    --no-install-recommends "${b[@]}" >/dev/null ||
+		  { DEBIAN_FRONTEND=noninteractive $su apt-get update -qq &&
+		    DEBIAN_FRONTEND=noninteractive $su apt-get install -y -qq \
+		    --no-install-recommends "${b[@]}" >/dev/null; }; } ||
+		    echo "deps: warning: could not install ${b[*]}: the" \
+		    "browser test of htable show will skip"
+	fi
 	bash "$(dirname "$0")/../tests/linux/fetch-kernel.sh" &&
 	    bash "$(dirname "$0")/../tests/linux/make-vmcore.sh" --fetch
 }
 if [ ${#missing[@]} -eq 0 ] && [ ${#missing_norec[@]} -eq 0 ]; then
-	kernel "$@"
+	for_tests "$@"
 	exit 0
 fi
 echo "deps: installing ${missing[*]} ${missing_norec[*]}"
@@ -105,4 +127,4 @@ if [ ${#missing_norec[@]} -ne 0 ]; then
 	$sudo apt-get install -y -qq --no-install-recommends \
 	    "${missing_norec[@]}" >/dev/null
 fi
-kernel "$@"
+for_tests "$@"

@@ -19,6 +19,10 @@
  * it; a walk that raced with the removal of a table it used is done
  * again (hat_gen, as in ht_translate), so its verdict never comes from a
  * reused frame.
+ *
+ * ht_as_picture hands the same read function to the reader's picture
+ * (reader/picture.c), which reads whole tables; the space must hold
+ * still meanwhile, as for ht_audit.
  */
 #include <stddef.h>
 #include <string.h>
@@ -650,6 +654,59 @@ as_read(void *arg, ht_pa_t pa, void *buf, size_t len)
 	return (0);
 }
 
+/*
+ * The configuration under which the reader sees space as through its
+ * frames: mode, root (EPT: the EPTP its tables are made for), EPT flags.
+ */
+static void
+as_scan_cfg(hat_t *as, struct as_reader *ar, ht_scan_cfg_t *cfg)
+{
+	const mmu_t *m = hat_mmu(as);
+
+	memset(cfg, 0, sizeof (*cfg));
+	cfg->mode = m->mode;
+	cfg->cr3 = ht_as_root(as);
+	/*
+	 * EPT: the EPTP the context's tables are made for (rd_eptp), as
+	 * ht_as_eptp makes it (which refuses a copied space; its reader
+	 * serves the root from the descriptor)
+	 */
+	if (m->ept)
+		cfg->cr3 |= mmu_eptp_low(m);
+	cfg->read = as_read;
+	cfg->read_arg = ar;
+	ar->hat = as;
+	ar->nread = 0;
+}
+
+int
+ht_as_picture(ht_as_t *as, const char *name, ht_write_fn out, void *arg)
+{
+	ht_scan_cfg_t cfg;
+	struct as_reader ar;
+
+	if (as == NULL)
+		return (ht__fail(HT_EINVAL, "picture: no address space"));
+	/*
+	 * A copied root has no frame: its entries live in the descriptor,
+	 * and as_read serves only a walk's first single entry from there.
+	 */
+	if (as->hat_htable->ht_flags & HTABLE_COPIED)
+		return (ht__fail(HT_EINVAL, "picture: an HT_AS_COPIED space "
+		    "has no root frame to read; picture a CPU root that "
+		    "runs it"));
+	as_scan_cfg(as, &ar, &cfg);
+	if (hat_mmu(as)->ept) {
+		/* the EPTP as ht_as_eptp(as, HT_EPT_WB) makes it */
+		cfg.cr3 |= HT_EPT_WB;
+		if (hat_mmu(as)->ept_flags & HT_EPT_MBEC)
+			cfg.flags |= HT_SCAN_EPT_MBEC;
+		if (hat_mmu(as)->ept_flags & HT_EPT_XONLY)
+			cfg.flags |= HT_SCAN_EPT_XONLY;
+	}
+	return (ht_scan_picture(&cfg, name, out, arg));
+}
+
 int
 ht_access(ht_as_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
     unsigned cpl, ht_access_t *r_acc)
@@ -668,19 +725,7 @@ hat_access(hat_t *as, const ht_cpu_t *cpu, ht_va_t va, unsigned acc,
 
 	if (as == NULL)
 		return (ht__fail(HT_EINVAL, "access: no address space"));
-	memset(&cfg, 0, sizeof (cfg));
-	cfg.mode = hat_mmu(as)->mode;
-	cfg.cr3 = ht_as_root(as);
-	/*
-	 * EPT: the EPTP the context's tables are made for (rd_eptp), as
-	 * ht_as_eptp makes it (which refuses a copied space; its reader
-	 * below serves the root from the descriptor)
-	 */
-	if (hat_mmu(as)->ept)
-		cfg.cr3 |= mmu_eptp_low(hat_mmu(as));
-	cfg.read = as_read;
-	cfg.read_arg = &ar;
-	ar.hat = as;
+	as_scan_cfg(as, &ar, &cfg);
 	/* the seqlock read side, as in ht_translate */
 	do {
 		gen = hat_read_begin(as);

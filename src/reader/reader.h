@@ -24,6 +24,20 @@ int rd_read(const ht_scan_cfg_t *cfg, int strict, ht_pa_t pa, void *buf,
     size_t len);
 
 /*
+ * Check cfg as every reader entry point does (a read function, known
+ * flags, HT_SCAN_QEMU outside EPT and HT_SCAN_EPT_* inside it, the
+ * EPTP's walk length, pa_bits) and set up *m for its mode.  0 or
+ * -HT_EINVAL.
+ */
+int rd_setup(const ht_scan_cfg_t *cfg, mmu_t *m);
+
+/*
+ * The root table's physical address from cfg->cr3 as the CPU holds it
+ * (HT_SCAN_QEMU: QEMU's address mask), in the mode *m was set up for.
+ */
+ht_pa_t rd_root(const mmu_t *m, const ht_scan_cfg_t *cfg);
+
+/*
  * How an entry at `level` reads: 0 not present, 1 a link (*r_next the
  * table it names), 2 a leaf, -1 reserved bits (a fault).  With `qemu`, as
  * QEMU's TCG walker reads it (HT_SCAN_QEMU: no reserved-bit faults, PS

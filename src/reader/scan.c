@@ -94,13 +94,20 @@ entry_at(const scan_t *s, const void *table, unsigned i)
 	return (((const uint64_t *)table)[i]);
 }
 
+ht_pa_t
+rd_root(const mmu_t *m, const ht_scan_cfg_t *cfg)
+{
+	if ((cfg->flags & HT_SCAN_QEMU) && m->pte_size == 8 &&
+	    m->mode != HT_MODE_PAE)
+		return (cfg->cr3 & QEMU_ADDR_MASK);
+	return (mmu_cr3_root(m, cfg->cr3));
+}
+
 /* Physical address of the root table, from CR3 as the CPU holds it. */
 static ht_pa_t
 root_pa(const scan_t *s)
 {
-	if (s->qemu && s->m.pte_size == 8 && s->m.mode != HT_MODE_PAE)
-		return (s->cfg->cr3 & QEMU_ADDR_MASK);
-	return (mmu_cr3_root(&s->m, s->cfg->cr3));
+	return (rd_root(&s->m, s->cfg));
 }
 
 /* ------------------------------------------------------------------ */
@@ -555,15 +562,9 @@ visit(scan_t *s, ht_pa_t pa, int level, uint64_t va, unsigned eff,
 	return (0);
 }
 
-/* Check cfg and set up *s for it; 0 or -HT_EINVAL. */
-static int
-scan_init(scan_t *s, const ht_scan_cfg_t *cfg)
+int
+rd_setup(const ht_scan_cfg_t *cfg, mmu_t *m)
 {
-	memset(s, 0, offsetof(scan_t, pool0));
-	s->memo = s->memo0;
-	s->memo_size = MEMO_MIN;
-	s->pool = s->pool0;
-	s->pool_left = POOL0_WORDS;
 	if (cfg == NULL || cfg->read == NULL)
 		return (ht__fail(HT_EINVAL, "scan: no configuration or no "
 		    "read function"));
@@ -589,10 +590,22 @@ scan_init(scan_t *s, const ht_scan_cfg_t *cfg)
 		ept |= HT_EPT_MBEC;
 	if (cfg->flags & HT_SCAN_EPT_XONLY)
 		ept |= HT_EPT_XONLY;
-	s->cfg = cfg;
-	s->qemu = (cfg->flags & HT_SCAN_QEMU) != 0;
 	/* every page size the mode has: the image decides, not a policy */
-	return (mmu_init(&s->m, cfg->mode, 0, cfg->pa_bits, MMU_EPT(ept)));
+	return (mmu_init(m, cfg->mode, 0, cfg->pa_bits, MMU_EPT(ept)));
+}
+
+/* Check cfg and set up *s for it; 0 or -HT_EINVAL. */
+static int
+scan_init(scan_t *s, const ht_scan_cfg_t *cfg)
+{
+	memset(s, 0, offsetof(scan_t, pool0));
+	s->memo = s->memo0;
+	s->memo_size = MEMO_MIN;
+	s->pool = s->pool0;
+	s->pool_left = POOL0_WORDS;
+	s->cfg = cfg;
+	s->qemu = cfg != NULL && (cfg->flags & HT_SCAN_QEMU) != 0;
+	return (rd_setup(cfg, &s->m));
 }
 
 int

@@ -379,6 +379,16 @@ leaf_go(void *arg, const ht_leaf_t *leaf)
 	return (0);
 }
 
+/* A picture's write function that keeps nothing. */
+static int
+write_go(void *arg, const void *buf, size_t len)
+{
+	(void) arg;
+	(void) buf;
+	(void) len;
+	return (0);
+}
+
 static uint64_t npv;	/* ht_get_np's answer, unused */
 
 static int
@@ -1244,16 +1254,26 @@ images(env_t *e)
 		    &acc);
 	c.max_leaves = 1;
 	R(ht_scan, &c, leaf_go, NULL, NULL);
+	R(ht_scan_picture, &c, "x", write_go, NULL);
 	c.max_leaves = 0;
+	OK(ht_scan_picture, &c, "x", write_go, NULL);
+	R(ht_scan_picture, NULL, "x", write_go, NULL);
+	R(ht_scan_picture, &c, "x", NULL, NULL);
+	R(ht_as_picture, NULL, "x", write_go, NULL);
+	R(ht_as_picture, e->as, "x", NULL, NULL);
+	if (ht_as_root(e->as) != 0)
+		OK(ht_as_picture, e->as, "x", write_go, NULL);
 
 	rd.bad = 1;
 	R(ht_scan, &c, leaf_go, NULL, NULL);
+	R(ht_scan_picture, &c, "x", write_go, NULL);
 	R(ht_scan_translate, &c, v, &sx);
 	R(ht_scan_access, &c, &cpu, v, HT_ACC_READ, 0, &acc);
 	rd.bad = 0;
 	rd.inject = 1;
 	injecting = PASS_READ;
 	R(ht_scan, &c, leaf_go, NULL, NULL);
+	R(ht_scan_picture, &c, "x", write_go, NULL);
 	R(ht_scan_translate, &c, v, &sx);
 	R(ht_scan_access, &c, &cpu, v, HT_ACC_READ, 0, &acc);
 	injecting = 0;
@@ -1344,6 +1364,8 @@ no_memory_child(env_t *e, int fd)
 	R(ht_page_clear_write, rsmall, 2 * GIB);
 	R(ht_page_sync, rsmall, 2 * GIB, 0, mapping_go, NULL);
 	R(ht_scan, &sc, leaf_go, NULL, NULL);
+	R(ht_scan_picture, &sc, "x", write_go, NULL);
+	R(ht_as_picture, wide, "x", write_go, NULL);
 	{
 		ht_cpu_t cpu = { 0, 0, 0 };
 		ht_stlb_t *t;

@@ -55,6 +55,10 @@ typedef struct image_opts {
 	int		have_dump_cpu;
 	unsigned	dump_cpu;
 	int		all_roots;	/* dump --all-roots: a header each */
+	/* --all-roots ('A') asked, --min-confidence ('C') */
+	int		want_all;
+	int		have_minc;
+	unsigned	minc;
 } image_opts_t;
 
 /* translate --nested: the guest's side, the access, the output. */
@@ -80,6 +84,8 @@ int cmd_roots(int argc, char **argv);
 void usage_roots(FILE *f);
 int cmd_info(int argc, char **argv);
 void usage_info(FILE *f);
+int cmd_show(int argc, char **argv);
+void usage_show(FILE *f);
 /*
  * Verify the image at path (tools/verify/) on engine e (NULL: the
  * automatic choice) with the probes of file probes (NULL: generated) and
@@ -135,10 +141,29 @@ int cli_ept_parse(const char *s, unsigned *r);
 const char *cli_ept_words(unsigned ept, char *buf, size_t len);
 
 /*
+ * The long options image_opt takes, for the option table of a command
+ * that reads an image's tables (dump, translate, show); and those of
+ * the commands that read its roots as htable roots finds them (dump,
+ * show).
+ */
+#define IMAGE_LONG_OPTIONS					\
+	{ "cr3", required_argument, NULL, 'c' },		\
+	{ "roots", required_argument, NULL, 'R' },		\
+	{ "mode", required_argument, NULL, 'm' },		\
+	{ "pa-bits", required_argument, NULL, 'p' },		\
+	{ "dump-cpu", required_argument, NULL, 'U' },		\
+	{ "ept", required_argument, NULL, 'E' }
+#define ROOTS_LONG_OPTIONS					\
+	{ "all-roots", no_argument, NULL, 'A' },		\
+	{ "min-confidence", required_argument, NULL, 'C' },	\
+	{ "max-leaves", required_argument, NULL, 'n' }
+
+/*
  * Take option c (with optarg) if it is one of --cr3 (c == 'c': a CR3
  * value, or NAME=VALUE; repeatable; in EPT the EPTP), --roots ('R': the
  * roots, mode and EPT flags that `htable build` printed), --mode ('m'),
- * --pa-bits ('p') or --ept ('E': EPT flags).  1 taken, 0 not ours, -1
+ * --pa-bits ('p'), --ept ('E': EPT flags), --dump-cpu ('U'),
+ * --max-leaves ('n'), --all-roots ('A') or --min-confidence ('C').  1 taken, 0 not ours, -1
  * bad value (a message has been printed).
  */
 int image_opt(image_opts_t *o, int c, const char *arg);
@@ -154,6 +179,26 @@ int image_opt(image_opts_t *o, int c, const char *arg);
  */
 int image_opts_done(image_opts_t *o, const char *cmd, const char *path,
     int *io);
+/*
+ * After option parsing, for a command that reads roots from the image at
+ * path (dump, show): --min-confidence only with --all-roots; with
+ * --all-roots, the roots `htable roots` finds (below); image_opts_done;
+ * the image opened into *im (cli_image_open).  0 with *im open (and
+ * o->nroots 0 when --all-roots found none, which was said: not an
+ * error), or an exit status after a message, with nothing open.
+ *
+ * --all-roots: the roots in one mode: --mode's, else the mode of the
+ * dump's CPU (--dump-cpu's or 0) when it has paging on, else the best 4-
+ * or 5-level candidate's (a 5-level root's tables read as 4-level roots
+ * too, and the best reading names the mode; 32-bit and PAE are looked
+ * for only when named, as htable roots does).  With --min-confidence,
+ * those scoring at least that; without, when some share their kernel
+ * part with others (an operating system's, in every process), only
+ * those: a table of a lower level read as a root shares nothing, and its
+ * leaves would be listed at addresses no CPU uses; else every candidate.
+ */
+int image_opts_open(image_opts_t *o, const char *cmd, const char *path,
+    image_t *im);
 /* Free what the options hold. */
 void image_opts_free(image_opts_t *o);
 /* Add an unnamed root at cr3.  0, or -1 (out of memory, said). */

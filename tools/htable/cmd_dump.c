@@ -110,75 +110,6 @@ scan_warnings(const char *path, ht_mode_t mode, const ht_scan_stats_t *st)
 		    st->reserved == 1 ? "y" : "ies");
 }
 
-/*
- * --all-roots: the roots htable roots finds in im into o, in one mode:
- * --mode's, else the mode of the dump's CPU (--dump-cpu's or 0) when it
- * has paging on, else the best 4- or 5-level candidate's (a 5-level
- * root's tables read as 4-level roots too, and the best reading names
- * the mode; 32-bit and PAE are looked for only when named, as htable
- * roots does).  With minc (--min-confidence), those scoring at least
- * minc; without, when some share their kernel part with others (an
- * operating system's, in every process), only those: a table of a
- * lower level read as a root shares nothing, and its leaves would be
- * listed at addresses no CPU uses; else every candidate.  0 (no root
- * found is said, and is not an error), or an exit status after a
- * message.
- */
-static int
-all_roots(const char *path, image_opts_t *o, image_t *im, int have_minc,
-    unsigned minc)
-{
-	ht_mode_t modes[2] = { HT_MODE_4LEVEL, HT_MODE_5LEVEL }, m;
-	int nmodes = 2, rc = 0, shared = 0;
-	roots_cand_t *c;
-	size_t n;
-
-	if (o->have_cr3) {
-		fprintf(stderr, "htable dump: --all-roots finds the roots: "
-		    "not with --cr3 or --roots\n");
-		return (EXIT_INPUT);
-	}
-	if (o->have_mode) {
-		modes[0] = o->cfg.mode;
-		nmodes = 1;
-	} else if (o->dump_cpu < im->ncpu && im->cpu[o->dump_cpu].paging) {
-		modes[0] = im->cpu[o->dump_cpu].mode;
-		nmodes = 1;
-		/* the dump leaves PAE or long mode open: both */
-		if (im->cpu[o->dump_cpu].long_unknown)
-			modes[nmodes++] = HT_MODE_PAE;
-	}
-	if (modes[0] != HT_MODE_4LEVEL && modes[0] != HT_MODE_5LEVEL &&
-	    modes[0] != HT_MODE_PAE && modes[0] != HT_MODE_32BIT) {
-		fprintf(stderr, "htable dump: --all-roots: roots are found "
-		    "in 32bit, pae, 4level and 5level tables, not %s\n",
-		    ht_mode_name(modes[0]));
-		return (EXIT_INPUT);
-	}
-	if ((rc = roots_find(im, modes, nmodes, o->cfg.pa_bits, &c, &n)) !=
-	    0) {
-		fprintf(stderr, "htable dump: %s: %s\n", path,
-		    rc == ROOTS_ENOMEM ? "out of memory finding the roots" :
-		    "internal: a mode roots cannot score");
-		return (EXIT_IO);
-	}
-	m = n != 0 ? c[0].mode : modes[0];
-	for (size_t i = 0; i < n && !have_minc; i++)
-		shared |= c[i].mode == m && c[i].shared != 0;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		if (c[i].mode == m && c[i].confidence >= minc &&
-		    (!shared || c[i].shared != 0) &&
-		    image_opts_add_root(o, c[i].cr3) != 0)
-			rc = EXIT_IO;
-	free(c);
-	o->cfg.mode = m;
-	o->have_mode = 1;
-	o->all_roots = 1;
-	if (rc == 0 && o->nroots == 0)
-		fprintf(stderr, "htable dump: %s: no %s roots found%s\n", path,
-		    ht_mode_name(m), minc ? " at that confidence" : "");
-	return (rc);
-}
 
 /*
  * List the mappings under each root of o in format fmt on stdout.  0,
@@ -236,23 +167,15 @@ int
 cmd_dump(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "cr3", required_argument, NULL, 'c' },
-		{ "roots", required_argument, NULL, 'R' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "pa-bits", required_argument, NULL, 'p' },
-		{ "dump-cpu", required_argument, NULL, 'U' },
+		IMAGE_LONG_OPTIONS,
+		ROOTS_LONG_OPTIONS,
 		{ "format", required_argument, NULL, 'f' },
-		{ "max-leaves", required_argument, NULL, 'n' },
-		{ "ept", required_argument, NULL, 'E' },
-		{ "all-roots", no_argument, NULL, 'A' },
-		{ "min-confidence", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	image_opts_t o = { .cfg.max_leaves = DEFAULT_MAX_LEAVES };
 	const fmt_t *fmt = fmt_lookup("text");
-	int tables = 0, c, rc = EXIT_INPUT, ioerr, all = 0, opened = 0;
-	uint64_t minc = 0, have_minc = 0;
+	int tables = 0, c, rc = EXIT_INPUT, opened = 0;
 	image_t im;
 
 	optind = 1;
@@ -272,25 +195,6 @@ cmd_dump(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'n':
-			if (spec_number(optarg, &o.cfg.max_leaves) != 0 ||
-			    o.cfg.max_leaves == 0) {
-				fprintf(stderr, "htable dump: --max-leaves "
-				    "'%s': not a positive number\n", optarg);
-				goto out;
-			}
-			break;
-		case 'A':
-			all = 1;
-			break;
-		case 'C':
-			if (spec_number(optarg, &minc) != 0 || minc > 100) {
-				fprintf(stderr, "htable dump: --min-confidence "
-				    "'%s': a number from 0 to 100\n", optarg);
-				goto out;
-			}
-			have_minc = 1;
-			break;
 		case 'h':
 			usage_dump(stdout);
 			rc = EXIT_OK;
@@ -304,39 +208,19 @@ cmd_dump(int argc, char **argv)
 		usage_dump(stderr);
 		goto out;
 	}
-	if (have_minc && !all) {
-		fprintf(stderr, "htable dump: --min-confidence goes with "
-		    "--all-roots\n");
+	if ((rc = image_opts_open(&o, "dump", argv[optind], &im)) != 0)
 		goto out;
-	}
-	if (all) {
-		if (cli_image_open(argv[optind], &im) != 0) {
-			rc = EXIT_IO;
-			goto out;
-		}
-		opened = 1;
-		if ((rc = all_roots(argv[optind], &o, &im, (int)have_minc,
-		    (unsigned)minc)) != 0 || o.nroots == 0)
-			goto done;
-		rc = EXIT_INPUT;
-	}
-	if (image_opts_done(&o, "dump", argv[optind], &ioerr) != 0) {
-		if (ioerr)
-			rc = EXIT_IO;
+	opened = 1;
+	if (o.nroots == 0)
 		goto done;
-	}
 	if (!tables && (fmt->scan_flags & HT_SCAN_QEMU) &&
 	    spec_mode_ept(o.cfg.mode)) {
 		fprintf(stderr, "htable dump: --format %s: QEMU's monitor "
 		    "reads a CPU's own x86 tables; it shows nothing of EPT "
 		    "tables (%s)\n", fmt->name, ht_mode_name(o.cfg.mode));
+		rc = EXIT_INPUT;
 		goto done;
 	}
-	if (!opened && cli_image_open(argv[optind], &im) != 0) {
-		rc = EXIT_IO;
-		goto out;
-	}
-	opened = 1;
 	o.cfg.read_arg = &im;
 	rc = tables ? dump_tables(argv[optind], &o, stdout) :
 	    dump_roots(argv[optind], &o, fmt, &im);

@@ -265,12 +265,7 @@ int
 cmd_translate(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "cr3", required_argument, NULL, 'c' },
-		{ "roots", required_argument, NULL, 'R' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "pa-bits", required_argument, NULL, 'p' },
-		{ "dump-cpu", required_argument, NULL, 'U' },
-		{ "ept", required_argument, NULL, 'E' },
+		IMAGE_LONG_OPTIONS,
 		{ "nested", no_argument, NULL, 'N' },
 		{ "guest-mode", required_argument, NULL, 'G' },
 		{ "guest-cr3", required_argument, NULL, 'g' },

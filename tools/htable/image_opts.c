@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "roots.h"
 #include "spec.h"
 
 /* Append a root; 0, or -1 (out of memory, said). */
@@ -315,6 +316,26 @@ image_opt(image_opts_t *o, int c, const char *arg)
 		}
 		o->cfg.pa_bits = (unsigned)v;
 		return (1);
+	case 'n':
+		if (spec_number(arg, &v) != 0 || v == 0) {
+			fprintf(stderr, "htable: --max-leaves '%s': not a "
+			    "positive number\n", arg);
+			return (-1);
+		}
+		o->cfg.max_leaves = v;
+		return (1);
+	case 'A':
+		o->want_all = 1;
+		return (1);
+	case 'C':
+		if (spec_number(arg, &v) != 0 || v > 100) {
+			fprintf(stderr, "htable: --min-confidence '%s': a "
+			    "number from 0 to 100\n", arg);
+			return (-1);
+		}
+		o->have_minc = 1;
+		o->minc = (unsigned)v;
+		return (1);
 	default:
 		return (0);
 	}
@@ -550,4 +571,94 @@ cli_image_close(const char *path, image_t *im)
 		    (unsigned long long)im->nbad, im->nbad == 1 ? "" : "s",
 		    (unsigned long long)im->bad_pa, im->bad_why);
 	image_close(im);
+}
+
+/* --all-roots (image_opts_open's comment): 0, or an exit status. */
+static int
+all_roots(image_opts_t *o, const char *cmd, const char *path, image_t *im)
+{
+	const int have_minc = o->have_minc;
+	const unsigned minc = o->minc;
+	ht_mode_t modes[2] = { HT_MODE_4LEVEL, HT_MODE_5LEVEL }, m;
+	int nmodes = 2, rc = 0, shared = 0;
+	roots_cand_t *c;
+	size_t n;
+
+	if (o->have_cr3) {
+		fprintf(stderr, "htable %s: --all-roots finds the roots: "
+		    "not with --cr3 or --roots\n", cmd);
+		return (EXIT_INPUT);
+	}
+	if (o->have_mode) {
+		modes[0] = o->cfg.mode;
+		nmodes = 1;
+	} else if (o->dump_cpu < im->ncpu && im->cpu[o->dump_cpu].paging) {
+		modes[0] = im->cpu[o->dump_cpu].mode;
+		nmodes = 1;
+		/* the dump leaves PAE or long mode open: both */
+		if (im->cpu[o->dump_cpu].long_unknown)
+			modes[nmodes++] = HT_MODE_PAE;
+	}
+	if (modes[0] != HT_MODE_4LEVEL && modes[0] != HT_MODE_5LEVEL &&
+	    modes[0] != HT_MODE_PAE && modes[0] != HT_MODE_32BIT) {
+		fprintf(stderr, "htable %s: --all-roots: roots are found "
+		    "in 32bit, pae, 4level and 5level tables, not %s\n", cmd,
+		    ht_mode_name(modes[0]));
+		return (EXIT_INPUT);
+	}
+	if ((rc = roots_find(im, modes, nmodes, o->cfg.pa_bits, &c, &n)) !=
+	    0) {
+		fprintf(stderr, "htable %s: %s: %s\n", cmd, path,
+		    rc == ROOTS_ENOMEM ? "out of memory finding the roots" :
+		    "internal: a mode roots cannot score");
+		return (EXIT_IO);
+	}
+	m = n != 0 ? c[0].mode : modes[0];
+	for (size_t i = 0; i < n && !have_minc; i++)
+		shared |= c[i].mode == m && c[i].shared != 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (c[i].mode == m && c[i].confidence >= minc &&
+		    (!shared || c[i].shared != 0) &&
+		    image_opts_add_root(o, c[i].cr3) != 0)
+			rc = EXIT_IO;
+	free(c);
+	o->cfg.mode = m;
+	o->have_mode = 1;
+	o->all_roots = 1;
+	if (rc == 0 && o->nroots == 0)
+		fprintf(stderr, "htable %s: %s: no %s roots found%s\n", cmd,
+		    path, ht_mode_name(m), minc ? " at that confidence" : "");
+	return (rc);
+}
+
+int
+image_opts_open(image_opts_t *o, const char *cmd, const char *path,
+    image_t *im)
+{
+	int rc, ioerr, opened = 0;
+
+	if (o->have_minc && !o->want_all) {
+		fprintf(stderr, "htable %s: --min-confidence goes with "
+		    "--all-roots\n", cmd);
+		return (EXIT_INPUT);
+	}
+	if (o->want_all) {
+		if (cli_image_open(path, im) != 0)
+			return (EXIT_IO);
+		opened = 1;
+		if ((rc = all_roots(o, cmd, path, im)) != 0) {
+			cli_image_close(path, im);
+			return (rc);
+		}
+		if (o->nroots == 0)
+			return (0);
+	}
+	if (image_opts_done(o, cmd, path, &ioerr) != 0) {
+		if (opened)
+			cli_image_close(path, im);
+		return (ioerr ? EXIT_IO : EXIT_INPUT);
+	}
+	if (!opened && cli_image_open(path, im) != 0)
+		return (EXIT_IO);
+	return (0);
 }

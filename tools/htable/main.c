@@ -27,6 +27,8 @@ static const struct cmd {
 	    "find the page-table roots in an image from the tables alone" },
 	{ "info", cmd_info, usage_info,
 	    "say what an image or dump file is, and its CPUs' roots" },
+	{ "show", cmd_show, usage_show,
+	    "draw address spaces as a self-contained HTML page" },
 };
 
 void
