@@ -6,6 +6,8 @@
 # --all-roots give a space per root; --data files join the image's
 # spaces, and a file that is not picture data is refused; a dump file
 # names its own root; the page holds its data and its script inline.
+# `htable diff`: usage and errors; a space against itself; two snapshots
+# (golden), both ways; two roots of one image; two dumps.
 # Ends with a Criterion-style synthesis line.
 #   usage: test_show.sh HTABLE EXAMPLES_DIR MKCORE
 set -u
@@ -149,6 +151,60 @@ grep -q '"name":"m.img kern"' "$work/m.json" && ok || bad "root names"
     [ "$(stat_of "$work/c.json" ranges)" = \
     "$(stat_of "$work/kernel-4level.json" ranges)" ] && ok ||
     bad "a dump's picture"
+
+# --- htable diff ---
+H=$htable
+"$H" diff --help | grep -q 'usage: htable diff' && ok || bad "diff --help"
+expect "diff no args" 2 "usage" "$H" diff
+expect "diff one root" 2 "takes two roots" "$H" diff "$work/k.img" "${k[@]}"
+expect "diff three images" 2 "usage" "$H" diff "$work/k.img" "$work/k.img" \
+    "$work/k.img" "${k[@]}"
+expect "diff three roots" 2 "not 3" "$H" diff "$work/k.img" "$work/k.img" \
+    --cr3 0x100000 --cr3 0x100000 --cr3 0x100000 --mode 4level
+expect "diff missing" 1 "nonexistent" "$H" diff "$work/k.img" \
+    "$work/nonexistent" "${k[@]}"
+expect "diff max leaves" 2 "more than 3 leaves" "$H" diff "$work/k.img" \
+    "$work/k.img" "${k[@]}" --max-leaves 3
+"$H" diff "$work/k.img" "$work/k.img" "${k[@]}" >"$work/out"
+[ $? -eq 0 ] && [ "$(cat "$work/out")" = \
+    "added 0 (0 bytes), removed 0 (0 bytes), changed 0 (0 bytes)" ] && ok ||
+    bad "diff of a space with itself: $(cat "$work/out")"
+# two snapshots: the heap made read-only, its guard page mapped, the
+# stack moved, a page added
+sed -e 's/^map 0x600000 0x20100000 132k u w/map 0x600000 0x20100000 132k u/' \
+    -e 's/^map 0x7fffffffd000 0x20200000 12k u w/map 0x7fffffffd000 0x20300000 12k u w/' \
+    -e 's/^unmap 0x610000 4k.*//' "$examples/kernel-4level.spec" >"$work/k2.spec"
+echo "map 0x800000 0x30000000 8k u w" >>"$work/k2.spec"
+"$H" build "$work/k2.spec" -o "$work/k2.img" >/dev/null || bad "build k2"
+cat >"$work/want" <<'WANT'
+~ 0000000000600000-000000000060ffff 0000000020100000 4k rw- u --- pat0 => 0000000020100000 4k r-- u --- pat0
++ 0000000000610000-0000000000610fff 0000000020110000 4k r-- u --- pat0
+~ 0000000000611000-0000000000620fff 0000000020111000 4k rw- u --- pat0 => 0000000020111000 4k r-- u --- pat0
++ 0000000000800000-0000000000801fff 0000000030000000 4k rw- u --- pat0
+~ 00007fffffffd000-00007fffffffffff 0000000020200000 4k rw- u --- pat0 => 0000000020300000 4k rw- u --- pat0
+added 2 (12288 bytes), removed 0 (0 bytes), changed 3 (143360 bytes)
+WANT
+expect "diff snapshots" 3 "" "$H" diff "$work/k.img" "$work/k2.img" "${k[@]}"
+cmp -s "$work/out" "$work/want" && ok || bad "diff snapshots: $(diff "$work/want" "$work/out")"
+# the other way: added and removed swap, each change's sides too
+expect "diff back" 3 "" "$H" diff "$work/k2.img" "$work/k.img" "${k[@]}"
+grep -c '^- ' "$work/out" | grep -qx 2 && grep -c '^~ ' "$work/out" |
+    grep -qx 3 && grep -qx 'added 0 (0 bytes), removed 2 (12288 bytes), changed 3 (143360 bytes)' "$work/out" &&
+    grep -q '^~ 0000000000600000-000000000060ffff 0000000020100000 4k r-- u --- pat0 => 0000000020100000 4k rw- u' "$work/out" &&
+    ok || bad "diff back: $(cat "$work/out")"
+# two roots of one image: kern and kuser share one page
+expect "diff, --roots naming five" 2 "not 5" "$H" diff "$work/m.img" \
+    --roots "$work/m.roots"
+"$H" diff "$work/m.img" --cr3 0x100000 --cr3 0x106000 --mode 4level \
+    >"$work/out"
+[ $? -eq 3 ] && [ "$(cat "$work/out")" = "- ffff888000000000-ffff8880001fffff 0000000001000000 2m rw- s --- pat0
+added 0 (0 bytes), removed 1 (2097152 bytes), changed 0 (0 bytes)" ] && ok ||
+    bad "diff kern kuser: $(cat "$work/out")"
+# dumps: each side's own CPU names its root
+"$mkcore" elf "$work/k2.core" "$work/k2.img" --cr3 0x100000 >/dev/null 2>&1 ||
+    bad "mkcore k2"
+expect "diff dumps" 3 "" "$H" diff "$work/k.core" "$work/k2.core"
+cmp -s "$work/out" "$work/want" && ok || bad "diff dumps: $(diff "$work/want" "$work/out")"
 
 echo "[====] Synthesis: Tested: $((pass + fail)) | Passing: $pass | Failing: $fail | Crashing: 0" >&2
 [ "$fail" -eq 0 ]

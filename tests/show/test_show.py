@@ -238,6 +238,31 @@ def check_walk(b, htable, img, root, what):
     return va
 
 
+def check_diff(b, htable, imgs, roots, i, j, what):
+    """The page's diff of space i to j against htable diff's output."""
+    b.eval("htShow.select(%d)" % i)
+    if b.eval("htShow.spaces()[%d].mode !== htShow.spaces()[%d].mode" %
+              (i, j)):
+        return
+    b.eval("htShow.compare(%d)" % j)
+    page = b.eval("htShow.diffText()")
+    ri, rj = roots[i], roots[j]
+    if len(imgs) == 1:
+        args = [htable, "diff", imgs[0], "--cr3", ri[1], "--cr3", rj[1],
+                "--mode", ri[2]]
+    else:
+        args = [htable, "diff", imgs[0], imgs[1], "--cr3", ri[1], "--mode",
+                ri[2]]
+    r = run(args)
+    check(r.returncode in (0, 3) and page == r.stdout,
+          "%s: diff on the page:\n%s\nhtable diff (rc %d):\n%s%s" %
+          (what, page, r.returncode, r.stdout, r.stderr))
+    shown = b.eval("document.getElementById('difftext').dataset.lines")
+    check(shown == str(len(r.stdout.splitlines()) - 1),
+          "%s: %s lines shown" % (what, shown))
+    b.eval("htShow.compare(-1)")
+
+
 def hover_at(b, va):
     """Move the mouse onto the pixel holding va; False if not shown."""
     b.eval("htShow.unpin()")
@@ -345,6 +370,12 @@ def cases(b, htable, examples, cli_dir, out_dir, tmp):
         r = run([htable, "show", img, "--roots", rootsf, "-o", html])
         if check(r.returncode == 0, "show multi: " + r.stderr):
             page_case(b, htable, img, roots, html, out_dir, "multi")
+            # the page's diff of every pair against htable diff
+            for i in range(len(roots)):
+                for j in range(len(roots)):
+                    if i != j:
+                        check_diff(b, htable, [img], roots, i, j,
+                                   "multi %d->%d" % (i, j))
             b.eval("htShow.select(0)")
             txt = b.eval("document.getElementById('levels').textContent")
             check("in other spaces" in txt, "multi: no sharing column")
@@ -389,6 +420,33 @@ def cases(b, htable, examples, cli_dir, out_dir, tmp):
         r = run([htable, "show", "--data", a, "--data", a, "-o", html])
         if check(r.returncode == 0, "show --data: " + r.stderr):
             page_case(b, htable, img, roots * 2, html, out_dir, "data")
+        # two snapshots: the page's diff against htable diff's
+        spec2 = os.path.join(tmp, "k2.spec")
+        with open(os.path.join(examples, "kernel-4level.spec")) as f:
+            t = f.read()
+        t = t.replace("map 0x600000 0x20100000 132k u w",
+                      "map 0x600000 0x20100000 132k u")
+        t = t.replace("map 0x7fffffffd000 0x20200000 12k u w",
+                      "map 0x7fffffffd000 0x20300000 12k u w")
+        t = re.sub(r"(?m)^unmap 0x610000 4k.*$", "", t)
+        t += "map 0x800000 0x30000000 8k u w\nmap 0xffff888000000000 0 " \
+             "1g w\n"
+        with open(spec2, "w") as f:
+            f.write(t)
+        img2 = os.path.join(tmp, "k2.img")
+        b2 = os.path.join(tmp, "b.json")
+        if build(htable, spec2, img2) and check(run(
+                [htable, "show", img2] + root_args(roots[0]) +
+                ["--format", "json", "-o", b2]).returncode == 0,
+                "show k2 --format json"):
+            html = os.path.join(tmp, "snap.html")
+            r = run([htable, "show", "--data", a, "--data", b2, "-o", html])
+            if check(r.returncode == 0, "show snapshots: " + r.stderr):
+                b.load(html)
+                check_diff(b, htable, [img, img2], roots * 2, 0, 1,
+                           "snapshots")
+                check_diff(b, htable, [img2, img], roots * 2, 1, 0,
+                           "snapshots back")
         # not picture data: refused, nothing written
         bad = os.path.join(tmp, "bad.json")
         with open(bad, "w") as f:

@@ -86,6 +86,8 @@ int cmd_info(int argc, char **argv);
 void usage_info(FILE *f);
 int cmd_show(int argc, char **argv);
 void usage_show(FILE *f);
+int cmd_diff(int argc, char **argv);
+void usage_diff(FILE *f);
 /*
  * Verify the image at path (tools/verify/) on engine e (NULL: the
  * automatic choice) with the probes of file probes (NULL: generated) and

@@ -101,6 +101,29 @@ jb(unsigned v)
 	return (v != 0 ? "true" : "false");
 }
 
+const char *
+fmt_range_text(const fmt_state_t *f, const ht_leaf_t *r, char *buf,
+    size_t len)
+{
+	unsigned e = r->eff, a = r->attr;
+	char t[64], sw[24] = "";
+
+	if (a & (HT_SW_MASK | HT_SW_BIT9))
+		(void) snprintf(sw, sizeof (sw), " sw=0x%x", fmt_sw(a));
+	if (f->ept_mode)
+		(void) snprintf(buf, len, "%016" PRIx64 " %s %s%s", r->pa,
+		    fmt_pagesize(r->size), fmt_ept_text(f->ept, e, a, " ", t,
+		    sizeof (t)), sw);
+	else
+		(void) snprintf(buf, len, "%016" PRIx64 " %s r%c%c %c %c%c%c "
+		    "pat%u%s", r->pa, fmt_pagesize(r->size),
+		    (e & HT_W) ? 'w' : '-', (e & HT_X) ? 'x' : '-',
+		    (e & HT_U) ? 'u' : 's',
+		    (a & HT_G) ? 'G' : '-', (a & HT_A) ? 'A' : '-',
+		    (a & HT_D) ? 'D' : '-', mt_index(a), sw);
+	return (buf);
+}
+
 /* An EPT range: its own fields (fmt_ept_text), in text or JSON. */
 static void
 ept_range_print(fmt_state_t *f, int json)
@@ -110,12 +133,8 @@ ept_range_print(fmt_state_t *f, int json)
 	char t[64];
 
 	if (!json) {
-		fprintf(f->out, "%016" PRIx64 "-%016" PRIx64 " %016" PRIx64
-		    " %s %s", r->va, f->run_last, r->pa, fmt_pagesize(r->size),
-		    fmt_ept_text(f->ept, e, a, " ", t, sizeof (t)));
-		if (a & (HT_SW_MASK | HT_SW_BIT9))
-			fprintf(f->out, " sw=0x%x", fmt_sw(a));
-		fputc('\n', f->out);
+		fprintf(f->out, "%016" PRIx64 "-%016" PRIx64 " %s\n", r->va,
+		    f->run_last, fmt_range_text(f, r, t, sizeof (t)));
 		return;
 	}
 	fprintf(f->out, "%s\n{\"va\":\"0x%" PRIx64 "\",\"last\":\"0x%" PRIx64
@@ -142,7 +161,13 @@ range_print(fmt_state_t *f, int json)
 {
 	const ht_leaf_t *r = &f->run;
 	unsigned e = r->eff, a = r->attr;
+	char t[96];
 
+	if (f->on_range != NULL) {
+		f->on_range(f);
+		f->nranges++;
+		return;
+	}
 	if (f->ept_mode) {
 		ept_range_print(f, json);
 		f->nranges++;
@@ -165,17 +190,8 @@ range_print(fmt_state_t *f, int json)
 		else
 			fputc('}', f->out);
 	} else {
-		fprintf(f->out, "%016" PRIx64 "-%016" PRIx64 " %016" PRIx64
-		    " %s r%c%c %c %c%c%c pat%u", r->va, f->run_last, r->pa,
-		    fmt_pagesize(r->size),
-		    (e & HT_W) ? 'w' : '-', (e & HT_X) ? 'x' : '-',
-		    (e & HT_U) ? 'u' : 's',
-		    (a & HT_G) ? 'G' : '-', (a & HT_A) ? 'A' : '-',
-		    (a & HT_D) ? 'D' : '-', mt_index(a));
-		if (a & (HT_SW_MASK | HT_SW_BIT9))
-			fprintf(f->out, " sw=0x%x\n", fmt_sw(a));
-		else
-			fputc('\n', f->out);
+		fprintf(f->out, "%016" PRIx64 "-%016" PRIx64 " %s\n", r->va,
+		    f->run_last, fmt_range_text(f, r, t, sizeof (t)));
 	}
 	f->nranges++;
 }

@@ -22,6 +22,12 @@ typedef struct fmt_state {
 	uint64_t	mem_start;	/* qemu-mem: linear start, end, prot */
 	uint64_t	mem_end;
 	unsigned	mem_prot;
+	/*
+	 * text and json: when set, each range (run, run_last, run_pages)
+	 * goes to on_range (with on_arg) instead of out
+	 */
+	void		(*on_range)(struct fmt_state *f);
+	void		*on_arg;
 } fmt_state_t;
 
 typedef struct fmt {
@@ -34,6 +40,15 @@ typedef struct fmt {
 
 /* The format called name, or NULL. */
 const fmt_t *fmt_lookup(const char *name);
+
+/*
+ * A range r (its first leaf, as f's text format keeps it) as dump's text
+ * line shows it after "START-LAST ": "PA SIZE PERM U/S GAD patN" (EPT:
+ * "PA SIZE PERM MT [AD] [ipat] [sve] [vgp] [pw]"), and " sw=0xN" for
+ * software bits, into buf.  Returns buf.
+ */
+const char *fmt_range_text(const fmt_state_t *f, const ht_leaf_t *r,
+    char *buf, size_t len);
 
 /* "4k", "2m", "4m", "1g" for a page of that many bytes, "?" otherwise. */
 const char *fmt_pagesize(uint64_t size);

@@ -29,6 +29,8 @@ static const struct cmd {
 	    "say what an image or dump file is, and its CPUs' roots" },
 	{ "show", cmd_show, usage_show,
 	    "draw address spaces as a self-contained HTML page" },
+	{ "diff", cmd_diff, usage_diff,
+	    "say what changed between two address spaces" },
 };
 
 void

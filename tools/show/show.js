@@ -26,6 +26,7 @@
 
 (function () {
 	const ROWS = 96, ROW_H = 6, AXIS_EVERY = 12, MIN_SPAN = 16, MIN_PX = 3;
+	const DIFF_LINES = 5000;
 	const LEVEL_NAMES = ['PTE', 'PDE', 'PDPTE', 'PML4E', 'PML5E'];
 	const KIND_LEAF = 0, KIND_LINK = 1, KIND_SELF = 2, KIND_NP = 3,
 	    KIND_RSVD = 4;
@@ -188,12 +189,103 @@
 	function rangeLine(s, i) {
 		const va = canon(s, BigInt(s.vpn[i]) << 12n);
 		const last = canon(s, (BigInt(s.end[i]) << 12n) - 1n);
-		const pa = BigInt(s.ppn[i]) << 12n;
-		const t = s.isEpt ? eptText(s, s.eff[i], s.attr[i], ' ') :
-		    x86Text(s, s.eff[i], s.attr[i], ' ');
-		return hex(va, 16) + '-' + hex(last, 16) + ' ' + hex(pa, 16) +
-		    ' ' + pageSize(s, s.level[i]) + ' ' + t +
+		return hex(va, 16) + '-' + hex(last, 16) + ' ' +
+		    pieceText(s, i, s.vpn[i]);
+	}
+
+	/* Range i's text after its PA: "SIZE PERM ..." as dump prints it. */
+	function attrText(s, i) {
+		return pageSize(s, s.level[i]) + ' ' + (s.isEpt ?
+		    eptText(s, s.eff[i], s.attr[i], ' ') :
+		    x86Text(s, s.eff[i], s.attr[i], ' ')) +
 		    swText(s, s.attr[i]);
+	}
+
+	/* Range i from linear page pg on, as dump prints it after START-LAST */
+	function pieceText(s, i, pg) {
+		const pa = (BigInt(s.ppn[i]) + BigInt(pg - s.vpn[i])) << 12n;
+		return hex(pa, 16) + ' ' + attrText(s, i);
+	}
+
+	/*
+	 * What changed from space a to b, as `htable diff` prints it
+	 * (cmd_diff.c has the theory): one sweep over the boundaries of
+	 * both range lists, pieces added (+), removed (-) or changed (~),
+	 * consecutive ones of a kind joined while they continue.  Returns
+	 * { lines, pieces: [{kind, start, end}] (linear pages), summary }.
+	 */
+	function diff(a, b) {
+		const na = a.vpn.length, nb = b.vpn.length;
+		const lines = [], pieces = [], n = [0, 0, 0], pages = [0, 0, 0];
+		let i = 0, j = 0, pg = 0, p = null;
+		const flush = () => {
+			if (p === null)
+				return;
+			const k = '+-~'.indexOf(p.kind);
+			n[k]++;
+			pages[k] += p.end - p.start;
+			let t = p.kind + ' ' + pageText(a, p.start) + '-' +
+			    hex(canon(a, (BigInt(p.end) << 12n) - 1n), 16) + ' ' +
+			    (p.kind === '+' ? pieceText(b, p.ib, p.start) :
+			    pieceText(a, p.ia, p.start));
+			if (p.kind === '~')
+				t += ' => ' + pieceText(b, p.ib, p.start);
+			lines.push(t);
+			pieces.push({ kind: p.kind, start: p.start, end: p.end });
+			p = null;
+		};
+		const piece = (ia, ib, start, end) => {
+			const kind = ia < 0 ? '+' : ib < 0 ? '-' : '~';
+			const pa = ia < 0 ? 0 : a.ppn[ia] + (start - a.vpn[ia]);
+			const pb = ib < 0 ? 0 : b.ppn[ib] + (start - b.vpn[ib]);
+			if (kind === '~' && pieceText(a, ia, start) ===
+			    pieceText(b, ib, start)) {
+				flush();
+				return;
+			}
+			/* never across the canonical hole */
+			if (p !== null && p.kind === kind && start === p.end &&
+			    !(a.g.hole && start === a.half) &&
+			    (ia < 0 || (pa === p.pa && attrText(a, ia) ===
+			    attrText(a, p.ia))) &&
+			    (ib < 0 || (pb === p.pb && attrText(b, ib) ===
+			    attrText(b, p.ib)))) {
+				p.end = end;
+				p.pa = pa + (end - start);
+				p.pb = pb + (end - start);
+				return;
+			}
+			flush();
+			p = { kind: kind, start: start, end: end, ia: ia, ib: ib,
+			    pa: pa + (end - start), pb: pb + (end - start) };
+		};
+		for (;;) {
+			while (i < na && a.end[i] <= pg)
+				i++;
+			while (j < nb && b.end[j] <= pg)
+				j++;
+			if (i === na && j === nb)
+				break;
+			const sa = i < na ? Math.max(a.vpn[i], pg) : Infinity;
+			const sb = j < nb ? Math.max(b.vpn[j], pg) : Infinity;
+			const start = Math.min(sa, sb);
+			const ina = sa === start, inb = sb === start;
+			let end = ina ? a.end[i] : Infinity;
+			if (inb)
+				end = Math.min(end, b.end[j]);
+			if (!ina)
+				end = Math.min(end, sa);
+			if (!inb)
+				end = Math.min(end, sb);
+			piece(ina ? i : -1, inb ? j : -1, start, end);
+			pg = end;
+		}
+		flush();
+		const bytes = (k) => (BigInt(pages[k]) << 12n).toString();
+		return { lines: lines, pieces: pieces, summary: 'added ' + n[0] +
+		    ' (' + bytes(0) + ' bytes), removed ' + n[1] + ' (' +
+		    bytes(1) + ' bytes), changed ' + n[2] + ' (' + bytes(2) +
+		    ' bytes)' };
 	}
 
 	/* The entry idx of table t: {kind, value (BigInt), child}. */
@@ -356,7 +448,7 @@
 	/* ---------------------------------------------------------- */
 
 	const state = { spaces: [], cur: 0, lo: 0, span: 1, colour: 'rights',
-	    pinned: null, drag: null };
+	    pinned: null, drag: null, cmp: -1, diff: null };
 
 	function fail(msg) {
 		$('app').textContent = '';
@@ -377,6 +469,8 @@
 			col.append(el('option', { value: k,
 			    textContent: COLOURINGS[k].label }));
 		col.onchange = () => { state.colour = col.value; draw(); };
+		const cmp = el('select', { id: 'cmp' });
+		cmp.onchange = () => compare(Number(cmp.value));
 		const go = el('input', { id: 'goto', placeholder:
 		    'go to a VA (hex)', size: 22 });
 		go.onkeydown = (ev) => { if (ev.key === 'Enter') goTo(go.value); };
@@ -388,6 +482,7 @@
 		app.append(
 		    el('header', {}, el('h1', { textContent: 'htable show' }),
 			el('label', { textContent: 'space ' }), sel,
+			el('label', { textContent: ' compare with ' }), cmp,
 			el('label', { textContent: ' colour by ' }), col, ' ',
 			go, ' ',
 			btn('whole space', 'whole', () => view(0,
@@ -402,7 +497,8 @@
 			    el('div', { id: 'window' }),
 			    el('div', { id: 'maprow' },
 				el('canvas', { id: 'axis' }),
-				el('canvas', { id: 'map' })),
+				el('canvas', { id: 'map' }),
+				el('canvas', { id: 'mapb' })),
 			    el('div', { id: 'legend' }),
 			    el('div', { id: 'counts' },
 				'ranges ', el('span', { id: 'nranges' }),
@@ -413,12 +509,19 @@
 			    el('pre', { id: 'rangeline' }),
 			    el('h2', { textContent: 'Walk' }),
 			    el('pre', { id: 'walk' }),
+			    el('div', { id: 'sideb' },
+				el('h2', { id: 'bname' }),
+				el('pre', { id: 'rangelineb' }),
+				el('pre', { id: 'walkb' })),
 			    el('p', { className: 'hint', textContent:
 				'Wheel: zoom at the pointer.  Drag: move.  ' +
 				'Click: keep this walk (click again to ' +
 				'let go).' }),
 			    el('h2', { textContent: 'Where the mappings are' }),
 			    el('div', { id: 'outline' }))),
+		    el('section', { id: 'diffsec' },
+			el('h2', { id: 'diffhead' }),
+			el('pre', { id: 'difftext' })),
 		    el('section', { id: 'tablesec' },
 			el('h2', { textContent: 'Tables' }),
 			el('div', { id: 'tablestats' }),
@@ -426,20 +529,26 @@
 			el('div', { id: 'physlabel' }),
 			el('div', { id: 'notable' })));
 		const map = $('map');
-		map.onmousemove = (ev) => hover(ev);
-		map.onmouseleave = () => { if (!state.pinned) info(null); };
-		map.onwheel = (ev) => {
-			ev.preventDefault();
-			zoom(ev.deltaY > 0 ? 2 : 0.5, pageAt(ev).page);
-		};
-		map.onmousedown = (ev) => {
-			state.drag = { x: ev.clientX, y: ev.clientY,
-			    lo: state.lo, moved: false };
-		};
+		for (const m of [map, $('mapb')]) {
+			m.onmousemove = (ev) => hover(ev);
+			m.onmouseleave = () => {
+				if (!state.pinned)
+					info(null);
+			};
+			m.onwheel = (ev) => {
+				ev.preventDefault();
+				zoom(ev.deltaY > 0 ? 2 : 0.5, pageAt(ev).page);
+			};
+			m.onmousedown = (ev) => {
+				state.drag = { x: ev.clientX, y: ev.clientY,
+				    lo: state.lo, moved: false };
+			};
+		}
 		window.onmouseup = (ev) => {
 			const d = state.drag;
 			state.drag = null;
-			if (d && !d.moved && ev.target === map) {
+			if (d && !d.moved && (ev.target === map ||
+			    ev.target === $('mapb'))) {
 				state.pinned = state.pinned ? null :
 				    pageAt(ev);
 				if (state.pinned)
@@ -465,6 +574,8 @@
 	}
 
 	const cur = () => state.spaces[state.cur];
+	/* the space compared with, or null */
+	const other = () => state.cmp >= 0 ? state.spaces[state.cmp] : null;
 	const mapWidth = () => $('map').width;
 
 	function select(i) {
@@ -476,6 +587,15 @@
 		$('nleaves').textContent = String(s.stats.leaves);
 		state.lo = 0;
 		state.span = s.total;
+		const cmp = $('cmp');
+		cmp.textContent = '';
+		cmp.append(el('option', { value: -1, textContent: '(none)' }));
+		state.spaces.forEach((o, k) => {
+			if (k !== i && o.mode === s.mode)
+				cmp.append(el('option', { value: k,
+				    textContent: o.name }));
+		});
+		compare(-1, true);
 		tablesPanel();
 		outline();
 		draw();
@@ -563,7 +683,8 @@
 
 	/* The page under a mouse event: {page (float), a, b} */
 	function pageAt(ev) {
-		const map = $('map'), r = map.getBoundingClientRect();
+		const map = ev.target === $('mapb') ? $('mapb') : $('map');
+		const r = map.getBoundingClientRect();
 		const x = Math.floor((ev.clientX - r.left) * map.width /
 		    r.width);
 		const row = Math.floor((ev.clientY - r.top) * map.height /
@@ -614,6 +735,54 @@
 		$('walk').textContent = w.text;
 		$('rangeline').textContent = w.range >= 0 ?
 		    rangeLine(s, w.range) : 'not mapped';
+		const b = other();
+		if (b) {
+			const wb = walk(b, va);
+			$('walkb').textContent = wb.text;
+			$('rangelineb').textContent = wb.range >= 0 ?
+			    rangeLine(b, wb.range) : 'not mapped';
+		}
+	}
+
+	/*
+	 * Compare the current space with space k (-1: none): both maps side
+	 * by side, the diff's pieces marked, its lines below.
+	 */
+	function compare(k, quiet) {
+		state.cmp = k;
+		$('cmp').value = String(k);
+		const b = other();
+		$('sideb').style.display = b ? '' : 'none';
+		$('diffsec').style.display = b ? '' : 'none';
+		if (!b) {
+			state.diff = null;
+			if (!quiet)
+				draw();
+			return;
+		}
+		const d = state.diff = diff(cur(), b);
+		$('bname').textContent = 'In ' + b.name;
+		$('diffhead').textContent = 'From ' + cur().name + ' to ' +
+		    b.name + ': ' + d.summary;
+		const pre = $('difftext');
+		pre.textContent = '';
+		d.lines.slice(0, DIFF_LINES).forEach((t, n) => {
+			const line = el('span', { className: 'dl', textContent:
+			    t + '\n' });
+			line.onclick = () => {
+				const pc = d.pieces[n];
+				const span = Math.max(MIN_SPAN, (pc.end -
+				    pc.start) * 4);
+				view(pc.start - span / 4, span);
+			};
+			pre.append(line);
+		});
+		if (d.lines.length > DIFF_LINES)
+			pre.append('… ' + (d.lines.length - DIFF_LINES) +
+			    ' more lines (htable diff prints them all)\n');
+		pre.dataset.lines = String(d.lines.length);
+		if (!quiet)
+			draw();
 	}
 
 	function goTo(text) {
@@ -657,42 +826,48 @@
 		return hex(canon(s, BigInt(Math.floor(p)) << 12n), 16);
 	}
 
-	function draw() {
-		const s = cur(), map = $('map'), axis = $('axis');
-		const box = $('mapbox');
-		const W = Math.max(256, Math.floor(box.clientWidth - 150));
+	/* Pixel run [p0, p1) of a W-wide map: a rectangle per row. */
+	function fillCells(ctx, W, p0, p1) {
+		while (p0 < p1) {
+			const row = Math.floor(p0 / W), x = p0 % W;
+			const n = Math.min(p1 - p0, W - x);
+			ctx.fillRect(x, row * ROW_H, n, ROW_H - 1);
+			p0 += n;
+		}
+	}
+
+	/*
+	 * Draw space s on canvas map, W pixels wide, over the window; with
+	 * a diff, its pieces of the kinds in `kinds` on top.  Returns the
+	 * number of ranges drawn.
+	 */
+	function drawMap(map, s, W, d, kinds) {
 		if (map.width !== W)
 			map.width = W;
 		map.height = ROWS * ROW_H;
-		axis.width = 140;
-		axis.height = ROWS * ROW_H;
 		const ctx = map.getContext('2d');
 		ctx.fillStyle = '#eeeeee';
 		ctx.fillRect(0, 0, W, map.height);
 		const cells = W * ROWS, ppp = state.span / cells;
 		const lo = state.lo, hi = lo + state.span;
 		const col = COLOURINGS[state.colour];
+		const px = (a, b) => {
+			const p0 = Math.floor((Math.max(a, lo) - lo) / ppp);
+			/* at least MIN_PX pixels: a page in 128 PiB shows */
+			const p1 = Math.ceil((Math.min(b, hi) - lo) / ppp);
+			return [p0, Math.min(Math.max(p1, p0 + MIN_PX), cells)];
+		};
 		let drawn = 0, lastStyle = '';
 		for (let i = firstAfter(s, lo); i < s.vpn.length &&
 		    s.vpn[i] < hi; i++) {
 			drawn++;
-			let p0 = Math.floor((Math.max(s.vpn[i], lo) - lo) / ppp);
-			let p1 = Math.ceil((Math.min(s.end[i], hi) - lo) / ppp);
-			/* at least MIN_PX pixels: a page in 128 PiB shows */
-			if (p1 - p0 < MIN_PX)
-				p1 = p0 + MIN_PX;
-			p1 = Math.min(p1, cells);
 			const style = col.colours[col.of(s, i)] || '#444';
 			if (style !== lastStyle) {
 				ctx.fillStyle = style;
 				lastStyle = style;
 			}
-			while (p0 < p1) {
-				const row = Math.floor(p0 / W), x = p0 % W;
-				const n = Math.min(p1 - p0, W - x);
-				ctx.fillRect(x, row * ROW_H, n, ROW_H - 1);
-				p0 += n;
-			}
+			const r = px(s.vpn[i], s.end[i]);
+			fillCells(ctx, W, r[0], r[1]);
 		}
 		/* page boundaries, when a page is wide enough to see */
 		if (1 / ppp >= 6) {
@@ -701,6 +876,19 @@
 				const q = Math.round((p - lo) / ppp);
 				ctx.fillRect(q % W, Math.floor(q / W) * ROW_H, 1,
 				    ROW_H - 1);
+			}
+		}
+		/* a diff's pieces: hatched over the ranges */
+		if (d) {
+			const hue = { '+': 'rgba(0,170,0,0.55)',
+			    '-': 'rgba(220,0,0,0.55)', '~': 'rgba(255,140,0,0.6)' };
+			for (const pc of d.pieces) {
+				if (pc.end <= lo || pc.start >= hi ||
+				    kinds.indexOf(pc.kind) < 0)
+					continue;
+				ctx.fillStyle = hue[pc.kind];
+				const r = px(pc.start, pc.end);
+				fillCells(ctx, W, r[0], r[1]);
 			}
 		}
 		/* the canonical hole, between the halves */
@@ -712,8 +900,26 @@
 			ctx.fillRect(0, Math.floor(q / W) * ROW_H + ROW_H - 1,
 			    q % W, 2);
 		}
+		return drawn;
+	}
+
+	function draw() {
+		const s = cur(), map = $('map'), axis = $('axis');
+		const box = $('mapbox'), b = other();
+		let W = Math.max(256, Math.floor(box.clientWidth - 150));
+		if (b)
+			W = Math.max(200, Math.floor((W - 10) / 2));
+		axis.width = 140;
+		axis.height = ROWS * ROW_H;
+		const d = b ? state.diff : null;
+		const drawn = drawMap(map, s, W, d, '-~');
+		$('mapb').style.display = b ? '' : 'none';
+		if (b)
+			drawMap($('mapb'), b, W, d, '+~');
 		$('ndrawn').textContent = String(drawn);
 		map.dataset.drawn = String(drawn);
+		const lo = state.lo, hi = lo + state.span;
+		const ppp = state.span / (W * ROWS);
 		/* the axis: the first VA of every AXIS_EVERY-th row */
 		const a = axis.getContext('2d');
 		a.clearRect(0, 0, axis.width, axis.height);
@@ -724,18 +930,21 @@
 			a.fillText(pageText(s, lo + r * W * ppp), 2,
 			    r * ROW_H);
 		const bytes = ppp * 4096;
-		const unit = (b) => b >= 2 ** 40 ? (b / 2 ** 40).toFixed(1) +
-		    ' TiB' : b >= 2 ** 30 ? (b / 2 ** 30).toFixed(1) + ' GiB' :
-		    b >= 2 ** 20 ? (b / 2 ** 20).toFixed(1) + ' MiB' :
-		    b >= 1024 ? (b / 1024).toFixed(1) + ' KiB' :
-		    b.toFixed(0) + ' B';
+		const unit = (v) => v >= 2 ** 40 ? (v / 2 ** 40).toFixed(1) +
+		    ' TiB' : v >= 2 ** 30 ? (v / 2 ** 30).toFixed(1) + ' GiB' :
+		    v >= 2 ** 20 ? (v / 2 ** 20).toFixed(1) + ' MiB' :
+		    v >= 1024 ? (v / 1024).toFixed(1) + ' KiB' :
+		    v.toFixed(0) + ' B';
 		$('window').textContent = 'VA ' + pageText(s, lo) + ' – ' +
 		    hex(canon(s, (BigInt(Math.ceil(hi)) << 12n) - 1n), 16) +
 		    ' (' + unit(state.span * 4096) + ', ' + unit(bytes) +
 		    ' a pixel)' + (s.g.hole ? '; red line: the ' +
-		    'canonical hole, upper half above it sign-extended' : '');
+		    'canonical hole, upper half above it sign-extended' : '') +
+		    (b ? '; left: ' + s.name + ', right: ' + b.name +
+		    ' (green added, red removed, orange changed)' : '');
 		legend();
 	}
+
 
 	/* ---------------------------------------------------------- */
 	/* Tables                                                      */
@@ -880,6 +1089,10 @@
 			    r.height / map.height };
 		},
 		select: (i) => select(i),
+		compare: (k) => compare(k),
+		diffText: () => state.diff ? state.diff.lines.join('\n') +
+		    (state.diff.lines.length ? '\n' : '') +
+		    state.diff.summary + '\n' : null,
 		view: (lo, span) => view(lo, span),
 		goTo: (t) => goTo(t),
 		unpin: () => { state.pinned = null; },
