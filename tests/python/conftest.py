@@ -35,12 +35,17 @@ def env_path(name):
 def run(args, preload=False, check=True, **kw):
     """Run a program; preload: with the sanitizer runtimes (a python
     that imports the package), else without (everything else: the
-    command is instrumented itself, cc and pip are not)."""
+    command is instrumented itself, cc and pip are not).  env: variables
+    to set, or with None to remove."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     if preload and os.environ.get("HTABLE_PRELOAD", "").strip():
         env["LD_PRELOAD"] = os.environ["HTABLE_PRELOAD"].strip()
-    env.update(kw.pop("env", {}))
+    for k, v in kw.pop("env", {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
     r = subprocess.run(args, env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, **kw)
     if check and r.returncode != 0:

@@ -80,3 +80,14 @@ def test_meson_install(tmp_path, kcore):
                  "HTABLE_IMAGE_LIBRARY": os.path.join(lib,
                                                       "libhtimage.so.0")})
     assert r.stdout.strip() == "52"
+    # with no variable set, the package loads the libraries from the
+    # directory _paths.py names (here: the one under dest)
+    alt = tmp_path / "alt"
+    shutil.copytree(pkg, str(alt / "htable"))
+    (alt / "htable" / "_paths.py").write_text("LIBDIR = %r\n" % lib)
+    r = run([sys.executable, "-c", "import htable, htable._lib as L; "
+             "print(L.ht._name); print(L.hti()._name)"], preload=True,
+            env={"PYTHONPATH": str(alt), "HTABLE_LIBRARY": None,
+                 "HTABLE_IMAGE_LIBRARY": None})
+    assert r.stdout.split() == [os.path.join(lib, "libhtable.so.0"),
+                                os.path.join(lib, "libhtimage.so.0")]

@@ -32,7 +32,10 @@ struct hti {
 	pthread_mutex_t	lock;		/* a dump's reads, nbad */
 };
 
-/* The HTI_E* code of image_open's answer (an errno stays as it is). */
+/*
+ * The HTI_E* code of image_open's answer (an errno stays as it is).
+ * Errors: none.
+ */
 static int
 open_code(int err)
 {
@@ -50,7 +53,7 @@ open_code(int err)
 	}
 }
 
-/* Copy s into msg (msglen bytes) when there is room for anything. */
+/* Copy s into msg (msglen bytes) when there is room.  Errors: none. */
 static void
 say(char *msg, size_t msglen, const char *s)
 {
