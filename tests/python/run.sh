@@ -39,7 +39,7 @@ fi
 # business (it frees little at exit), so leak detection is off.
 preload=""
 rt() {
-	local p
+	local p n
 	for n in "$@"; do
 		p=$("$cc" -print-file-name="$n" 2>/dev/null)
 		case $p in /*) [ -e "$p" ] && { echo "$p"; return; } ;; esac
@@ -47,8 +47,9 @@ rt() {
 }
 case $san in
 *address*)
-	preload=$(rt libasan.so libclang_rt.asan-x86_64.so)
-	[ -n "$preload" ] || { echo "python: no libasan for $cc" >&2; }
+	preload=" $(rt libasan.so libclang_rt.asan-x86_64.so)"
+	[ "$preload" != " " ] || { preload=""; echo "python: no ASan" \
+	    "runtime found for $cc: python cannot load the library" >&2; }
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 	;;
 esac
@@ -60,6 +61,8 @@ case $san in
 	preload="$preload${u:+ $u}"
 	;;
 esac
+
+[ -z "$preload" ] || echo "python: preloading$preload" >&2
 
 export HTABLE_LIBRARY=$lib HTABLE_IMAGE_LIBRARY=$ilib HTABLE_CMD=$cmd
 export HTABLE_MKCORE=$mkcore HTABLE_SRC=$src HTABLE_BUILD=$build
