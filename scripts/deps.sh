@@ -45,6 +45,10 @@ pkgs=(
 	# compressed as makedumpfile's and QEMU's are (zlib, LZO, snappy,
 	# zstd); libkdumpfile-dev brings the last three, not zlib's
 	zlib1g-dev liblzo2-dev libsnappy-dev libzstd-dev
+	# build-gcc, build-clang and build-asan: the Python package's tests
+	# (tests/python, suite integration) run under Debian's pytest, and
+	# its `pip install` check builds the package with setuptools
+	python3-pytest python3-setuptools
 )
 # build-gcc and build-asan, suites qemu and hardware: qemu-system-x86_64
 # and qemu-system-i386 (tests/qemu/test_qemu.sh, tests/hw/*.sh, the QEMU
@@ -69,8 +73,12 @@ pkgs=(
 # (tests/linux/test_linux_vmcore.sh) has its crash kernel write the dumps
 # onto an ext2 disk image that make-vmcore.sh formats and reads back with
 # e2fsprogs (mke2fs, debugfs).
+# build-gcc, build-clang and build-asan, suite integration: pip, for the
+# Python package's `pip install --no-index` check (tests/python/
+# test_install.py, which skips without it); its recommends (a compiler
+# tool chain and python3-dev, for packages with C code) are not needed.
 norec=(qemu-system-x86 bochs bochs-term vgabios makedumpfile busybox-static
-    cpio e2fsprogs)
+    cpio e2fsprogs python3-pip)
 # With --tests only, and only for the browser test of `htable show`'s
 # page (tests/show/test_show.py, every build): Debian's Chromium, driven
 # headless over the DevTools protocol by Debian's python3 with
