@@ -119,6 +119,8 @@ class ScanStats_t(ctypes.Structure):
 READ_FN = ctypes.CFUNCTYPE(c_int, c_vp, c_u64, c_vp, c_size)
 # int (*ht_walk_fn)(void *arg, const ht_leaf_t *leaf)
 WALK_FN = ctypes.CFUNCTYPE(c_int, c_vp, c_vp)
+# ht_write_fn: (arg, buf, len) -> 0 or a negative code
+WRITE_FN = ctypes.CFUNCTYPE(c_int, c_vp, c_vp, c_size)
 
 
 class ScanCfg_t(ctypes.Structure):
@@ -212,6 +214,8 @@ _HT_PROTOS = {
                           P(Access_t)]),
     "ht_scan": (c_int, [P(ScanCfg_t), WALK_FN, c_vp, P(ScanStats_t)]),
     "ht_scan_translate": (c_int, [P(ScanCfg_t), c_u64, P(ScanXlate_t)]),
+    "ht_scan_picture": (c_int, [P(ScanCfg_t), c_char_p, WRITE_FN, c_vp]),
+    "ht_as_picture": (c_int, [c_vp, c_char_p, WRITE_FN, c_vp]),
     "ht_scan_access": (c_int, [P(ScanCfg_t), P(Cpu_t), c_u64, c_uint,
                                c_uint, P(Access_t)]),
 }
@@ -351,3 +355,15 @@ def u32(name, v):
         raise errors.InvalidArgument(errors.Err.EINVAL,
                                      "%s 0x%x is not in 0..2^32-1" % (name, i))
     return i
+
+
+def picture_writer():
+    """A WRITE_FN that gathers the picture's bytes, and the list they
+    go into (keep both alive for the call)."""
+    parts = []
+
+    def write(arg, buf, length):
+        parts.append(ctypes.string_at(buf, length))
+        return 0
+
+    return WRITE_FN(write), parts

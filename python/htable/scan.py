@@ -151,6 +151,16 @@ class ScannedSpace:
 
     walk = leaves
 
+    def picture(self, name=""):
+        """The data of a picture of these tables (ht_scan_picture): one
+        JSON object as a str, which `htable show --data FILE` makes a
+        page of."""
+        cfg = self._cfg()
+        fn, parts = _lib.picture_writer()
+        rc = ht.ht_scan_picture(ctypes.byref(cfg), name.encode(), fn, None)
+        self._done(rc)
+        return b"".join(parts).decode("ascii")
+
     def __iter__(self):
         return self.leaves()
 

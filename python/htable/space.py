@@ -415,6 +415,14 @@ class Space(_lib.Closeable):
         """Free the space's cached empty tables; frames freed."""
         return ht.ht_as_purge(self._h())
 
+    def picture(self, name=""):
+        """The data of a picture of the space (ht_as_picture): one JSON
+        object as a str, which `htable show --data FILE` makes a page of.
+        The space must not change meanwhile."""
+        fn, parts = _lib.picture_writer()
+        check(ht.ht_as_picture(self._h(), name.encode(), fn, None))
+        return b"".join(parts).decode("ascii")
+
     def scanned(self):
         """A ScannedSpace reading this space's tables out of the
         context's arena, as a debugger would read them from memory."""

@@ -175,11 +175,29 @@ nums(FILE *err, const char *file, int line, char **tok, int n, uint64_t *v)
 	return (0);
 }
 
+/*
+ * Room for element n of the array a of n elements of size sz (NULL when
+ * n is 0), or NULL (out of memory; a is kept).  The array's size is
+ * always the power of two, at least 8, that n + 1 fits in, and it grows
+ * only when n reaches it: a file of n statements costs O(n) copying,
+ * not O(n^2), whatever realloc does (ASan's always moves).
+ */
+static void *
+room(void *a, int n, size_t sz)
+{
+	size_t cap = 8;
+
+	while (cap < (size_t)n)
+		cap *= 2;
+	if (a != NULL && (size_t)n < cap)
+		return (a);
+	return (realloc(a, (a == NULL ? cap : cap * 2) * sz));
+}
+
 static int
 add_stmt(spec_t *s, const spec_stmt_t *st)
 {
-	spec_stmt_t *n = realloc(s->stmts, (size_t)(s->nstmts + 1) *
-	    sizeof (*n));
+	spec_stmt_t *n = room(s->stmts, s->nstmts, sizeof (*n));
 
 	if (n == NULL)
 		return (-1);
@@ -416,7 +434,7 @@ find_cpu(const spec_t *s, unsigned id)
 static void *
 grow(void *a, int n, size_t sz)
 {
-	char *p = realloc(a, (size_t)(n + 1) * sz);
+	char *p = room(a, n, sz);
 
 	if (p != NULL)
 		memset(p + (size_t)n * sz, 0, sz);
@@ -1116,8 +1134,7 @@ spec_read(FILE *f, const char *path, spec_t *s, FILE *err)
 	ps.cur = -1;
 	/* the whole file first, for the look-ahead */
 	while (rc == 0 && fgets(buf, sizeof (buf), f) != NULL) {
-		char **n = realloc(lines, (size_t)(nlines + 1) *
-		    sizeof (*n));
+		char **n = room(lines, nlines, sizeof (*n));
 
 		if (n == NULL || (n[nlines] = strdup(buf)) == NULL) {
 			if (n != NULL)
