@@ -1613,10 +1613,12 @@ typedef int (*ht_write_fn)(void *arg, const void *buf, size_t len);
  *  - "stats": "leaves", "ranges", "tables", "unbacked", "reserved" (as
  *    ht_scan_stats_t), "selfmaps", "shared" (tables reached more than
  *    once).
- * Returns 0, or -HT_EINVAL (bad cfg as ht_scan, HT_SCAN_QEMU, NULL out),
- * -HT_ERANGE (past cfg->max_leaves), -HT_ENOMEM, -HT_EPROVIDER, the read
- * function's or out's negative code; out may have been given part of
- * the object then.
+ * Returns 0, or -HT_EINVAL (bad cfg as ht_scan, HT_SCAN_QEMU, NULL out,
+ * or out returned a positive value), -HT_ERANGE (past cfg->max_leaves),
+ * -HT_ENOMEM, -HT_EPROVIDER (read returned a positive value other than
+ * 1), the read function's or out's negative code; out may have been
+ * given part of the object then.  The bytes come in blocks of up to
+ * 64 KiB, most of them whole.
  * Errors: HT_EINVAL, HT_ERANGE, HT_ENOMEM, HT_EPROVIDER, the read
  * function's codes, and the write function's.
  */
