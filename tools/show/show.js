@@ -27,6 +27,8 @@
 (function () {
 	const ROWS = 96, ROW_H = 6, AXIS_EVERY = 12, MIN_SPAN = 16, MIN_PX = 3;
 	const DIFF_LINES = 5000;
+	/* the marks over a range: global, accessed, dirty */
+	const MARK_G = '#000000', MARK_A = '#ffffff', MARK_D = '#000000';
 	const LEVEL_NAMES = ['PTE', 'PDE', 'PDPTE', 'PML4E', 'PML5E'];
 	const KIND_LEAF = 0, KIND_LINK = 1, KIND_SELF = 2, KIND_NP = 3,
 	    KIND_RSVD = 4;
@@ -448,7 +450,7 @@
 	/* ---------------------------------------------------------- */
 
 	const state = { spaces: [], cur: 0, lo: 0, span: 1, colour: 'rights',
-	    pinned: null, drag: null, cmp: -1, diff: null };
+	    pinned: null, drag: null, cmp: -1, diff: null, marks: true };
 
 	function fail(msg) {
 		$('app').textContent = '';
@@ -471,6 +473,9 @@
 		col.onchange = () => { state.colour = col.value; draw(); };
 		const cmp = el('select', { id: 'cmp' });
 		cmp.onchange = () => compare(Number(cmp.value));
+		const marks = el('input', { id: 'marks', type: 'checkbox',
+		    checked: true });
+		marks.onchange = () => { state.marks = marks.checked; draw(); };
 		const go = el('input', { id: 'goto', placeholder:
 		    'go to a VA (hex)', size: 22 });
 		go.onkeydown = (ev) => { if (ev.key === 'Enter') goTo(go.value); };
@@ -483,7 +488,8 @@
 		    el('header', {}, el('h1', { textContent: 'htable show' }),
 			el('label', { textContent: 'space ' }), sel,
 			el('label', { textContent: ' compare with ' }), cmp,
-			el('label', { textContent: ' colour by ' }), col, ' ',
+			el('label', { textContent: ' colour by ' }), col,
+			el('label', { textContent: ' G/A/D marks ' }), marks, ' ',
 			go, ' ',
 			btn('whole space', 'whole', () => view(0,
 			    cur().total)),
@@ -819,6 +825,11 @@
 				    c.colours[k] }), k));
 		box.append(el('span', { className: 'key' },
 		    el('i', { className: 'none' }), 'not mapped'));
+		if (state.marks)
+			box.append(el('span', { className: 'key marks',
+			    textContent: 'marks: a black top edge global' +
+			    (s.isEpt ? ' (x86 only)' : '') + ', a bottom ' +
+			    'edge white accessed, black dirty' }));
 	}
 
 	/* The canonical VA text of linear page p (float). */
@@ -826,12 +837,17 @@
 		return hex(canon(s, BigInt(Math.floor(p)) << 12n), 16);
 	}
 
-	/* Pixel run [p0, p1) of a W-wide map: a rectangle per row. */
-	function fillCells(ctx, W, p0, p1) {
+	/*
+	 * Pixel run [p0, p1) of a W-wide map: a rectangle per row, h pixels
+	 * high from y pixels below the row's top (default: the whole row).
+	 */
+	function fillCells(ctx, W, p0, p1, y, h) {
+		y = y || 0;
+		h = h || ROW_H - 1;
 		while (p0 < p1) {
 			const row = Math.floor(p0 / W), x = p0 % W;
 			const n = Math.min(p1 - p0, W - x);
-			ctx.fillRect(x, row * ROW_H, n, ROW_H - 1);
+			ctx.fillRect(x, row * ROW_H + y, n, h);
 			p0 += n;
 		}
 	}
@@ -868,6 +884,21 @@
 			}
 			const r = px(s.vpn[i], s.end[i]);
 			fillCells(ctx, W, r[0], r[1]);
+			/* the marks: global on top, accessed / dirty below */
+			const at = s.attr[i], bt = s.bits;
+			if (state.marks && (at & (bt.g | bt.a | bt.d))) {
+				if (at & bt.g && !s.isEpt) {
+					ctx.fillStyle = MARK_G;
+					fillCells(ctx, W, r[0], r[1], 0, 1);
+				}
+				if (at & (bt.a | bt.d)) {
+					ctx.fillStyle = (at & bt.d) ? MARK_D :
+					    MARK_A;
+					fillCells(ctx, W, r[0], r[1], ROW_H - 2,
+					    1);
+				}
+				lastStyle = '';
+			}
 		}
 		/* page boundaries, when a page is wide enough to see */
 		if (1 / ppp >= 6) {
