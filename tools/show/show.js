@@ -11,16 +11,21 @@
  * The map lays the window [lo, lo + span) pages of the linear space out
  * like text: ROWS rows of the canvas's width in pixels, left to right,
  * top to bottom; zooming changes the window, never the layout.  A range
- * is drawn on every pixel it touches, however small, so nothing mapped
- * is ever invisible.  Drawing looks at the ranges in the window only
- * (binary search for the first), so it costs the ranges shown, not the
- * space.
+ * is drawn on every pixel it touches and on at least MIN_PX of them,
+ * however small, so nothing mapped is ever invisible; global, accessed
+ * and dirty pages get marks on their edges whatever the colouring.
+ * Drawing looks at the ranges in the window only (binary search for the
+ * first), so it costs the ranges shown, not the space.
  *
  * The walk under the pointer is the MMU's: from the root table, one
  * entry per level, each found in its table's runs (entry index + k holds
  * value + k * step) and each link naming its table; the leaf's rights
  * come from its range.  It is printed exactly as `htable translate`
  * prints it, which the tests check in a browser.
+ *
+ * Two spaces of a mode can be compared: both maps side by side over one
+ * window, and the diff, which is `htable diff`'s sweep (cmd_diff.c) done
+ * again here, line for line (the browser test holds the two together).
  */
 'use strict';
 
