@@ -16,12 +16,15 @@ its "go to" box, mapped or not, canonical or not.  It saves screenshots
 in OUT_DIR and prints how long each page took to open (not a pass/fail
 test: the benchmarks' business).  Bad input: a data file that is not
 picture data is refused and leaves nothing behind; data that passes the
-command's check but is not version 1 is said on the page, not thrown.
+command's check but is not version 1, or would make the page go wrong
+(links to no table, ranges out of order, entries past a table's end), is
+said on the page, which then draws nothing.
 
 Without chromium or python3-websocket it says so and skips (exit 77).
 The last line on stderr is the Criterion-style synthesis that
 scripts/check.sh counts.
 """
+import json
 import os
 import re
 import shutil
@@ -365,16 +368,48 @@ def cases(b, htable, examples, cli_dir, out_dir, tmp):
                                    os.path.exists(out)))
         left = [f for f in os.listdir(tmp) if f.startswith("bad.html")]
         check(left == [], "temporary files left behind: %r" % left)
-        # the command's check passes, the page's reading does not
-        with open(bad, "w") as f:
-            f.write('{"htable_picture":2}')
-        r = run([htable, "show", "--data", bad, "-o", out])
-        if check(r.returncode == 0, "version 2 data: " + r.stderr):
+        # the command's check passes, the page's reading does not: a
+        # version it does not know, and data from elsewhere that would
+        # make it go wrong (a link to a table that is not there, to one
+        # of another level, ranges out of order, an entry past the
+        # table's end, no root): it says so and draws nothing
+        with open(a) as f:
+            good = f.read().strip()[1:-1].strip()   # the object
+        p = json.loads(good)
+        crafted = [('{"htable_picture":2}', "version 1")]
+
+        def mutate(fn, what):
+            q = json.loads(good)
+            fn(q)
+            crafted.append((json.dumps(q, separators=(",", ":")), what))
+
+        def link_to(q, k):
+            for e in q["tables"][0][4]:
+                if e[2] == 1:
+                    e[4] = k
+                    return
+
+        mutate(lambda q: link_to(q, 999), "table 0")
+        mutate(lambda q: link_to(q, 0), "table 0")
+        mutate(lambda q: q["ranges"].reverse(), "range 1")
+        mutate(lambda q: q["tables"][0][4][-1].__setitem__(0, 600),
+               "table 0")
+        mutate(lambda q: q.__setitem__("tables", []), "no root")
+        mutate(lambda q: q["geometry"].__setitem__("levels", 9),
+               "geometry")
+        check(len(p["tables"]) > 1, "kernel-4level's data has no links")
+        for data, what in crafted:
+            with open(bad, "w") as f:
+                f.write(data)
+            r = run([htable, "show", "--data", bad, "-o", out])
+            if not check(r.returncode == 0, "crafted data: " + r.stderr):
+                continue
             b.load(out)
             err = b.eval("document.getElementById('error') && "
                          "document.getElementById('error').textContent")
-            check(err is not None and "version 1" in err,
-                  "version 2 data: the page says %r" % err)
+            check(err is not None and what in err and
+                  b.eval("document.getElementById('map') === null"),
+                  "crafted data (%s): the page says %r" % (what, err))
 
 
 if __name__ == "__main__":

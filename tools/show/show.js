@@ -53,12 +53,83 @@
 	/* The data                                                    */
 	/* ---------------------------------------------------------- */
 
+	/*
+	 * Is p picture data the page can draw and walk without going wrong?
+	 * A data file may come from anywhere: every number the page uses is
+	 * checked here, once, so that nothing later throws or reads outside
+	 * an array.  Throws an Error naming the first problem.
+	 */
+	function check(p, n) {
+		const bad = (what) => {
+			throw new Error('space ' + n + ': ' + what);
+		};
+		const int = (v, lo, hi) => Number.isSafeInteger(v) && v >= lo &&
+		    v <= hi;
+		const hexs = (v) => typeof v === 'string' &&
+		    /^[0-9a-f]{1,16}$/.test(v);
+		const g = p.geometry;
+		if (!g || !int(g.levels, 2, 5) || !int(g.va_bits, 32, 57) ||
+		    (g.pte_size !== 4 && g.pte_size !== 8) ||
+		    !int(g.top, 1, 1024) || !int(g.entries, 1, 1024) ||
+		    !Array.isArray(g.shift) || g.shift.length !== g.levels ||
+		    !g.shift.every((v) => int(v, 12, 56)))
+			bad('a geometry the page does not know');
+		if (!p.bits || typeof p.bits !== 'object' ||
+		    !Object.values(p.bits).every((v) => int(v, 0, 2 ** 32 - 1)))
+			bad('no attribute bits');
+		if (typeof p.mode !== 'string' || !hexs(p.cr3) ||
+		    !hexs(p.root))
+			bad('no mode, cr3 or root');
+		const total = Math.pow(2, g.va_bits - 12);
+		if (!Array.isArray(p.ranges))
+			bad('no ranges');
+		let end = 0;
+		p.ranges.forEach((x, i) => {
+			if (!Array.isArray(x) || x.length !== 6 ||
+			    !int(x[0], end, total - 1) || !int(x[1], 1, total) ||
+			    x[0] + x[1] > total || !int(x[2], 0, 2 ** 40) ||
+			    !int(x[3], 0, g.levels - 1) ||
+			    !int(x[4], 0, 2 ** 32 - 1) || !int(x[5], 0, 2 ** 32 - 1))
+				bad('range ' + i + ' is not one the page can draw ' +
+				    '(out of order, overlapping or out of the space)');
+			end = x[0] + x[1];
+		});
+		const t = p.tables, nt = Array.isArray(t) ? t.length : 0;
+		if (nt === 0 || !Array.isArray(t[0]) || t[0][1] !== g.levels - 1)
+			bad('no root table');
+		t.forEach((x, i) => {
+			if (!Array.isArray(x) || x.length !== 5 || !hexs(x[0]) ||
+			    !int(x[1], 0, g.levels - 1) || !int(x[2], 0, total) ||
+			    !Array.isArray(x[4]))
+				bad('table ' + i + ' is not one the page can read');
+			const cap = i === 0 ? g.top : g.entries;
+			let next = 0;
+			for (const e of x[4]) {
+				const link = Array.isArray(e) &&
+				    (e[2] === KIND_LINK || e[2] === KIND_SELF);
+				if (!Array.isArray(e) || e.length !== 5 ||
+				    !int(e[0], next, cap - 1) ||
+				    !int(e[1], 1, cap - e[0]) ||
+				    !int(e[2], 0, 4) || !hexs(e[3]) ||
+				    (link ? !(int(e[4], 1, nt - 1) && e[1] === 1 &&
+				    t[e[4]][1] === x[1] - 1) : !hexs(e[4])))
+					bad('table ' + i + ' has an entry the ' +
+					    'page cannot follow');
+				next = e[0] + e[1];
+			}
+		});
+		if (!Array.isArray(p.reached) || p.reached.length !== nt ||
+		    !p.stats || typeof p.stats !== 'object')
+			bad('no reached counts or stats');
+	}
+
 	/* One space, ready to draw and walk; throws on data it cannot read. */
 	function prepare(p, n) {
 		if (p === null || typeof p !== 'object' ||
 		    p.htable_picture !== 1)
 			throw new Error('space ' + n + ': not picture data ' +
 			    'of version 1');
+		check(p, n);
 		const g = p.geometry, r = p.ranges, nr = r.length;
 		const s = {
 			name: String(p.name || 'space ' + n), mode: p.mode,
