@@ -23,6 +23,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tests", "show"))
 import cdp  # noqa: E402 (the path above)
+import layouts  # noqa: E402
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -48,13 +49,7 @@ def main():
     cases.append(("kernel-4level (floor)", img, build(
         htable, os.path.join(TOP, "examples", "kernel-4level.spec"), img)))
     spec = os.path.join(tmp, "big.spec")
-    with open(spec, "w") as f:
-        f.write("mode 4level\npool 0x100000 8m\n"
-                "map 0xffffc90000000000 0x40000000 1g w g page=4k\n")
-        for i in range(65536):
-            f.write("map 0x%x 0x%x 4k u%s\n" % (
-                0x10000000 + i * 0x2000, 0x80000000 + i * 0x1000,
-                " w" if i % 2 else " x"))
+    layouts.write_big_spec(spec)
     img = os.path.join(tmp, "big.img")
     cases.append(("65,536 ranges, 262,144+65,536 leaves", img,
                   build(htable, spec, img)))

@@ -58,6 +58,7 @@ def skip(why):
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cdp  # noqa: E402 (the path above)
+import layouts  # noqa: E402
 
 if cdp.CHROMIUM is None:
     skip("no chromium (Debian's package chromium: scripts/deps.sh --tests "
@@ -296,13 +297,7 @@ def cases(b, htable, examples, cli_dir, out_dir, tmp):
 
     # big: a 1 GiB mapping in 4 KiB pages, and 65,536 ranges
     big = os.path.join(tmp, "big.spec")
-    with open(big, "w") as f:
-        f.write("mode 4level\npool 0x100000 8m\n"
-                "map 0xffffc90000000000 0x40000000 1g w g page=4k\n")
-        for i in range(65536):
-            f.write("map 0x%x 0x%x 4k u%s\n" % (
-                0x10000000 + i * 0x2000, 0x80000000 + i * 0x1000,
-                " w" if i % 2 else " x"))
+    layouts.write_big_spec(big)
     img = os.path.join(tmp, "big.img")
     roots = build(htable, big, img)
     if roots:
